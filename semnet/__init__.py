@@ -1,0 +1,56 @@
+"""semnet: structural equation modeling for cross-national survey research.
+
+Public API (see the README): :func:`sem`, :func:`cfa`, :func:`partable`, the result
+object :class:`Fit`, and the error classes.
+"""
+
+__version__ = "0.1.0"
+
+from semnet import datasets
+from semnet.api import SemnetWarning, cfa, sem
+from semnet.errors import (
+    ConvergenceError,
+    DataError,
+    IdentificationError,
+    ModelSpecificationError,
+    ModelSyntaxError,
+    OptionError,
+    SemnetError,
+)
+from semnet.partable.build import ParTable
+from semnet.partable.build import partable as _partable
+from semnet.results.fit import Fit
+
+
+def partable(model: str, **options) -> "pandas.DataFrame":  # noqa: F821
+    """lavaan's parameter table of ``model`` as a DataFrame (``lavaanify``).
+
+    Accepts the options of :func:`semnet.partable.build.partable` (``groups``,
+    ``meanstructure``, ``std_lv``, ``orthogonal``, ``fixed_x``, ``group_equal``,
+    ``group_partial``).
+
+    Examples
+    --------
+    >>> import semnet
+    >>> semnet.partable("f =~ x1 + x2 + x3")[["lhs", "op", "rhs", "free"]].shape
+    (7, 4)
+    """
+    return _partable(model, **options).to_frame()
+
+
+__all__ = [
+    "ConvergenceError",
+    "DataError",
+    "Fit",
+    "IdentificationError",
+    "ModelSpecificationError",
+    "ModelSyntaxError",
+    "OptionError",
+    "ParTable",
+    "SemnetError",
+    "SemnetWarning",
+    "cfa",
+    "datasets",
+    "partable",
+    "sem",
+]

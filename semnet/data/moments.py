@@ -1,0 +1,242 @@
+"""Per-group sample moments: the only view of the data the ML engine needs.
+
+Raw data are validated here (unknown, non-numeric, constant, infinite or all-missing
+columns; empty groups) and reduced to N-divisor covariances and means, as lavaan
+does for normal-theory ML (``likelihood = "normal"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from semnet.errors import DataError
+
+
+@dataclass(frozen=True)
+class GroupMoments:
+    """Sample statistics of one group.
+
+    Attributes
+    ----------
+    label : str
+        Group label (``""`` for a single-group model).
+    names : tuple of str
+        Observed variables, in model order.
+    cov : ndarray
+        Covariance matrix with divisor N (lavaan's convention for ML).
+    mean : ndarray
+        Sample means.
+    nobs : int
+        Number of cases used.
+    n_dropped : int
+        Rows dropped by listwise deletion.
+    """
+
+    label: str
+    names: tuple[str, ...]
+    cov: np.ndarray
+    mean: np.ndarray
+    nobs: int
+    n_dropped: int = 0
+    logdet: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        sign, logdet = np.linalg.slogdet(self.cov)
+        if sign <= 0 or not np.isfinite(logdet):
+            raise DataError(_singular_message(self))
+        object.__setattr__(self, "logdet", float(logdet))
+        self.cov.setflags(write=False)
+        self.mean.setflags(write=False)
+
+
+def _singular_message(m: GroupMoments) -> str:
+    where = f" in group {m.label!r}" if m.label else ""
+    eig, vec = np.linalg.eigh(m.cov)
+    v = vec[:, 0]
+    involved = [m.names[i] for i in np.argsort(-np.abs(v))[:4] if abs(v[i]) > 0.1]
+    return (
+        f"the sample covariance matrix{where} is singular or not positive definite "
+        f"(smallest eigenvalue {eig[0]:.3g}); the variables {', '.join(involved)} are "
+        "(nearly) linearly dependent. Drop one of them, or check for duplicated columns "
+        "and for more variables than cases."
+    )
+
+
+def validate_frame(data: object, names: Sequence[str], group: str | None) -> pd.DataFrame:
+    """Check that ``data`` holds usable numeric columns ``names`` and return a float copy.
+
+    The caller's DataFrame is never modified.
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(
+            f"data must be a pandas DataFrame, not {type(data).__name__}; "
+            "wrap arrays with pandas.DataFrame(array, columns=[...])."
+        )
+    if data.shape[0] == 0:
+        raise DataError("data has no rows; pass a DataFrame with at least one case per group.")
+    missing = [n for n in names if n not in data.columns]
+    if group is not None and group not in data.columns:
+        missing.append(group)
+    if missing:
+        import difflib
+
+        hints = []
+        for n in missing:
+            close = difflib.get_close_matches(n, [str(c) for c in data.columns], n=1)
+            hints.append(f"{n!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise DataError(
+            f"variable(s) {', '.join(hints)} used in the model are not columns of the data; "
+            f"the data has {', '.join(map(str, list(data.columns)[:20]))}"
+            + (" ..." if data.shape[1] > 20 else "")
+            + ". Fix the spelling in the model or add the column."
+        )
+    out = {}
+    for n in names:
+        col = data[n]
+        if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
+            sample = col.dropna().astype(str).unique()[:3]
+            raise DataError(
+                f"column {n!r} is not numeric (dtype {col.dtype}, values such as "
+                f"{', '.join(map(repr, sample))}); recode it to numbers, e.g. "
+                f"data[{n!r}].map({{...}}), or pd.to_numeric(..., errors='coerce')."
+            )
+        values = col.to_numpy(dtype=float, na_value=np.nan)
+        if np.isinf(values).any():
+            raise DataError(
+                f"column {n!r} contains infinite values; replace them with NaN or finite numbers."
+            )
+        if np.isnan(values).all():
+            raise DataError(f"column {n!r} is missing for every case; drop it from the model.")
+        out[n] = values
+    frame = pd.DataFrame(out, index=data.index)
+    if group is not None:
+        frame[group] = data[group].to_numpy()
+    return frame
+
+
+def group_labels(data: pd.DataFrame, group: str) -> list[str]:
+    """Group labels in order of first appearance (lavaan's order), as strings."""
+    col = data[group]
+    if col.isna().any():
+        raise DataError(
+            f"the group column {group!r} has {int(col.isna().sum())} missing values; "
+            "drop those rows or give them a group."
+        )
+    return [str(v) for v in pd.unique(col)]
+
+
+def moments_from_frame(
+    frame: pd.DataFrame, names: Sequence[str], group: str | None, labels: Sequence[str]
+) -> list[GroupMoments]:
+    """Listwise-complete N-divisor moments per group."""
+    result = []
+    for label in labels:
+        block = frame if group is None else frame[frame[group].astype(str) == label]
+        x = block[list(names)].to_numpy(dtype=float)
+        complete = ~np.isnan(x).any(axis=1)
+        n_dropped = int((~complete).sum())
+        x = x[complete]
+        n = x.shape[0]
+        where = f" in group {label!r}" if label else ""
+        if n < 2:
+            raise DataError(
+                f"only {n} complete case(s){where} ({n_dropped} dropped for missing values); "
+                "a group needs more cases than that. Use missing='fiml' or merge small groups."
+            )
+        sd = x.std(axis=0)
+        constant = [names[i] for i in np.flatnonzero(sd == 0)]
+        if constant:
+            raise DataError(
+                f"variable(s) {', '.join(constant)} are constant{where} "
+                f"(value {x[0, names.index(constant[0])]:g}); drop them from the model."
+            )
+        mean = x.mean(axis=0)
+        centered = x - mean
+        cov = centered.T @ centered / n
+        cov = (cov + cov.T) / 2
+        result.append(GroupMoments(label, tuple(names), cov, mean, n, n_dropped))
+    return result
+
+
+def moments_from_stats(
+    sample_cov: object,
+    sample_mean: object,
+    sample_nobs: object,
+    names: Sequence[str],
+    labels: Sequence[str] | None,
+) -> list[GroupMoments]:
+    """Moments given as summary statistics.
+
+    ``sample_cov`` is an unbiased (N-1 divisor) covariance matrix, as R's ``cov()``;
+    like lavaan (``sample.cov.rescale = TRUE``) it is rescaled by (N-1)/N.  With several
+    groups each argument is a dict keyed by group label.
+    """
+    if isinstance(sample_cov, Mapping):
+        labels = list(labels) if labels is not None else [str(k) for k in sample_cov]
+        if not isinstance(sample_nobs, Mapping):
+            raise DataError("with sample_cov given per group, sample_nobs must be a dict too.")
+        covs = [sample_cov[k] for k in _keys(sample_cov, labels)]
+        nobs = [sample_nobs[k] for k in _keys(sample_nobs, labels)]
+        if sample_mean is None:
+            means = [None] * len(labels)
+        elif isinstance(sample_mean, Mapping):
+            means = [sample_mean[k] for k in _keys(sample_mean, labels)]
+        else:
+            raise DataError("with sample_cov given per group, sample_mean must be a dict too.")
+    else:
+        labels = [""]
+        covs, means, nobs = [sample_cov], [sample_mean], [sample_nobs]
+    result = []
+    for label, cov, mean, n in zip(labels, covs, means, nobs, strict=True):
+        if n is None:
+            raise DataError("sample_nobs is required with sample_cov.")
+        n = int(n)
+        c = _as_matrix(cov, names)
+        c = c * (n - 1) / n
+        c = (c + c.T) / 2
+        if mean is None:
+            m = np.zeros(len(names))
+        elif isinstance(mean, pd.Series):
+            _check_names(list(mean.index), names, "sample_mean")
+            m = mean[list(names)].to_numpy(dtype=float)
+        else:
+            m = np.asarray(mean, dtype=float).reshape(-1)
+            if m.size != len(names):
+                raise DataError(f"sample_mean has {m.size} entries; the model has {len(names)}.")
+        result.append(GroupMoments(label, tuple(names), c, m.copy(), n))
+    return result
+
+
+def _keys(mapping: Mapping, labels: Sequence[str]) -> list:
+    by_str = {str(k): k for k in mapping}
+    missing = [lab for lab in labels if lab not in by_str]
+    if missing:
+        raise DataError(f"no sample statistics for group(s) {', '.join(missing)}.")
+    return [by_str[lab] for lab in labels]
+
+
+def _check_names(have: list, names: Sequence[str], what: str) -> None:
+    missing = [n for n in names if n not in have]
+    if missing:
+        raise DataError(
+            f"variable(s) {', '.join(missing)} used in the model are not in {what} "
+            f"(it has {', '.join(map(str, have))})."
+        )
+
+
+def _as_matrix(cov: object, names: Sequence[str]) -> np.ndarray:
+    if isinstance(cov, pd.DataFrame):
+        _check_names(list(cov.columns), names, "sample_cov")
+        return cov.loc[list(names), list(names)].to_numpy(dtype=float)
+    arr = np.asarray(cov, dtype=float)
+    if arr.shape != (len(names), len(names)):
+        raise DataError(
+            f"sample_cov has shape {arr.shape}; expected {len(names)}x{len(names)} for the "
+            f"model variables {', '.join(names)} (pass a DataFrame with named rows/columns to "
+            "select variables by name)."
+        )
+    return arr.copy()

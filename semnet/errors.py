@@ -1,0 +1,74 @@
+"""The semnet error tree.
+
+Every error a user can trigger is a :class:`SemnetError`.  Each message says what
+failed, the offending value, and what to do next.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class SemnetError(Exception):
+    """Base class of every error semnet raises on bad input or failed estimation."""
+
+
+class ModelSyntaxError(SemnetError):
+    """Invalid lavaan model syntax.
+
+    Attributes
+    ----------
+    line, column : int
+        1-based position of the offending token in the model text.
+    source_line : str
+        The text of that line.
+    """
+
+    def __init__(self, message: str, line: int, column: int, source_line: str = "") -> None:
+        self.reason = message
+        self.line = line
+        self.column = column
+        self.source_line = source_line
+        caret = ""
+        if source_line:
+            caret = f"\n    {source_line}\n    {' ' * (column - 1)}^"
+        super().__init__(f"line {line}, column {column}: {message}{caret}")
+
+
+class ModelSpecificationError(SemnetError):
+    """A syntactically valid model that cannot be built (unknown label, conflicting values...)."""
+
+
+class IdentificationError(SemnetError):
+    """The model is not identified (negative df, unscaled factor, ...)."""
+
+
+class DataError(SemnetError):
+    """The data cannot be used as given (unknown column, non-numeric values, singular cov...)."""
+
+
+class OptionError(SemnetError, ValueError):
+    """An option has a value semnet does not know."""
+
+
+class ConvergenceError(SemnetError):
+    """The optimizer failed in a way that leaves no usable estimate."""
+
+
+def check_choice(name: str, value: object, valid: Iterable[str]) -> str:
+    """Return ``value`` if it is one of ``valid``; raise :class:`OptionError` otherwise.
+
+    The message lists the valid values and suggests the nearest one.
+    """
+    valid = list(valid)
+    if isinstance(value, str) and value in valid:
+        return value
+    hint = ""
+    if isinstance(value, str):
+        close = difflib.get_close_matches(value, valid, n=1)
+        if close:
+            hint = f" Did you mean {close[0]!r}?"
+    raise OptionError(
+        f"{name}={value!r} is not a valid choice; use one of {', '.join(map(repr, valid))}.{hint}"
+    )

@@ -1,0 +1,92 @@
+"""Fisher scoring with a backtracking line search, in the constrained space ``z``.
+
+For normal-theory ML the expected information is the natural metric: each step solves
+``I(z) dz = -g(z)``.  The iteration stops when the Newton decrement ``g' I^-1 g`` (an
+estimate of twice the distance to the minimum of ``f``) drops below ``tol``; a quasi-Newton
+(BFGS) run takes over if scoring stalls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize as sopt
+
+from semnet.estimation.constraints import LinearConstraints
+from semnet.estimation.ml import MLDiscrepancy
+
+
+@dataclass(frozen=True)
+class OptimizeResult:
+    x: np.ndarray
+    f: float
+    iterations: int
+    converged: bool
+    message: str
+
+
+def minimize(
+    disc: MLDiscrepancy,
+    con: LinearConstraints,
+    x_start: np.ndarray,
+    *,
+    max_iter: int = 500,
+    tol: float = 1e-14,
+) -> OptimizeResult:
+    """Minimize the discrepancy from ``x_start``."""
+    z = con.to_z(x_start)
+    if con.K.shape[1] == 0:
+        x = con.to_x(z)
+        ev = disc.evaluate(x, derivatives=False)
+        return OptimizeResult(x, ev.f, 0, bool(np.isfinite(ev.f)), "no free parameters")
+    ev = disc.evaluate(con.to_x(z))
+    if not np.isfinite(ev.f):
+        return OptimizeResult(
+            con.to_x(z), np.inf, 0, False, f"the starting values are not usable: {ev.reason}"
+        )
+    K = con.K
+    for it in range(1, max_iter + 1):
+        g = K.T @ ev.gradient
+        H = K.T @ ev.information @ K
+        try:
+            step = np.linalg.solve(H + 1e-12 * np.eye(len(g)) * np.trace(H) / len(g), g)
+        except np.linalg.LinAlgError:
+            step = np.linalg.lstsq(H, g, rcond=None)[0]
+        decrement = float(g @ step)
+        if decrement < 0 or not np.isfinite(decrement):
+            step, decrement = g, float(g @ g)
+        if decrement < tol:
+            return OptimizeResult(con.to_x(z), ev.f, it - 1, True, "converged")
+        t = 1.0
+        for _ in range(40):
+            z_new = z - t * step
+            ev_new = disc.evaluate(con.to_x(z_new))
+            if np.isfinite(ev_new.f) and ev_new.f <= ev.f - 1e-4 * t * decrement:
+                break
+            t *= 0.5
+        else:
+            break
+        if abs(ev.f - ev_new.f) <= 1e-16 * max(1.0, abs(ev.f)) and decrement < 1e-10:
+            z, ev = z_new, ev_new
+            return OptimizeResult(con.to_x(z), ev.f, it, True, "converged")
+        z, ev = z_new, ev_new
+    return _bfgs(disc, con, z, it)
+
+
+def _bfgs(disc: MLDiscrepancy, con: LinearConstraints, z0: np.ndarray, done: int) -> OptimizeResult:
+    K = con.K
+
+    def fun(z):
+        ev = disc.evaluate(con.to_x(z))
+        if not np.isfinite(ev.f):
+            return 1e10, np.zeros_like(z)
+        return ev.f, K.T @ ev.gradient
+
+    res = sopt.minimize(fun, z0, jac=True, method="BFGS", options={"gtol": 1e-9, "maxiter": 5000})
+    x = con.to_x(res.x)
+    ev = disc.evaluate(x)
+    g = K.T @ ev.gradient
+    converged = bool(np.isfinite(ev.f) and np.max(np.abs(g)) < 1e-6)
+    message = "converged" if converged else f"did not converge: {res.message}"
+    return OptimizeResult(x, ev.f, done + int(res.nit), converged, message)

@@ -1,0 +1,194 @@
+"""Parameter table → model matrices, implied moments and their analytic Jacobians.
+
+semnet uses the RAM form (McArdle & McDonald, 1984), which is algebraically the same
+model as lavaan's LISREL matrices but needs no "phantom" latent variables for observed
+regressions.  With all variables ``v = (observed, latent)``::
+
+    v = A v + m + e,   Cov(e) = S
+    B = (I - A)^-1
+    Sigma = F B S B' F',   mu = F B m
+
+``A`` holds loadings (``=~``) and regressions (``~``), ``S`` (co)variances (``~~``) and
+``m`` intercepts and means (``~1``); ``F`` keeps the observed rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from semnet.partable.build import ParTable
+
+
+@dataclass(frozen=True)
+class GroupCells:
+    """Where the parameter rows of one group sit in A, S and m.
+
+    Each ``*_rows`` array indexes rows of :attr:`ParTable.params`; the matching
+    ``*_i``/``*_j`` arrays are the matrix positions.
+    """
+
+    a_rows: np.ndarray
+    a_i: np.ndarray
+    a_j: np.ndarray
+    s_rows: np.ndarray
+    s_i: np.ndarray
+    s_j: np.ndarray
+    m_rows: np.ndarray
+    m_i: np.ndarray
+
+
+@dataclass(frozen=True)
+class ModelMatrices:
+    """A, S, m of one group at given parameter values."""
+
+    A: np.ndarray
+    S: np.ndarray
+    m: np.ndarray
+
+
+class Model:
+    """The model implied by a parameter table, evaluated at parameter vectors.
+
+    ``values`` vectors have one entry per row of ``partable.params``.
+    """
+
+    def __init__(self, pt: ParTable) -> None:
+        self.pt = pt
+        self.ov = pt.names.ov
+        self.lv = pt.names.lv
+        self.variables = self.ov + self.lv
+        self.p = len(self.ov)
+        self.n = len(self.variables)
+        self.meanstructure = pt.meanstructure
+        index = {v: k for k, v in enumerate(self.variables)}
+        params = pt.params
+        op = params["op"].to_numpy()
+        lhs = params["lhs"].to_numpy()
+        rhs = params["rhs"].to_numpy()
+        group = params["group"].to_numpy()
+        cells = []
+        for g in range(1, pt.ngroups + 1):
+            in_g = group == g
+            load = np.flatnonzero(in_g & (op == "=~"))
+            reg = np.flatnonzero(in_g & (op == "~"))
+            cov = np.flatnonzero(in_g & (op == "~~"))
+            mean = np.flatnonzero(in_g & (op == "~1"))
+            a_rows = np.concatenate([load, reg])
+            a_i = np.array(
+                [index[rhs[r]] for r in load] + [index[lhs[r]] for r in reg], dtype=int
+            )
+            a_j = np.array(
+                [index[lhs[r]] for r in load] + [index[rhs[r]] for r in reg], dtype=int
+            )
+            cells.append(
+                GroupCells(
+                    a_rows=a_rows,
+                    a_i=a_i,
+                    a_j=a_j,
+                    s_rows=cov,
+                    s_i=np.array([index[lhs[r]] for r in cov], dtype=int),
+                    s_j=np.array([index[rhs[r]] for r in cov], dtype=int),
+                    m_rows=mean,
+                    m_i=np.array([index[lhs[r]] for r in mean], dtype=int),
+                )
+            )
+        self.cells = tuple(cells)
+        self.free = params["free"].to_numpy()
+        self.free_rows = np.flatnonzero(self.free > 0)
+        self.nfree = int(self.free.max()) if self.free_rows.size else 0
+
+    # -- parameter vectors -------------------------------------------------------------
+    def values(self, x: np.ndarray, fixed_values: np.ndarray) -> np.ndarray:
+        """Row values: ``fixed_values`` with the free rows replaced by ``x``."""
+        v = fixed_values.copy()
+        v[self.free_rows] = x[self.free[self.free_rows] - 1]
+        return v
+
+    def matrices(self, values: np.ndarray, g: int) -> ModelMatrices:
+        c = self.cells[g]
+        A = np.zeros((self.n, self.n))
+        S = np.zeros((self.n, self.n))
+        m = np.zeros(self.n)
+        A[c.a_i, c.a_j] = values[c.a_rows]
+        S[c.s_i, c.s_j] = values[c.s_rows]
+        S[c.s_j, c.s_i] = values[c.s_rows]
+        m[c.m_i] = values[c.m_rows]
+        return ModelMatrices(A, S, m)
+
+    @cached_property
+    def _identity(self) -> np.ndarray:
+        return np.eye(self.n)
+
+    def total_effects(self, mats: ModelMatrices) -> np.ndarray:
+        """B = (I - A)^-1; raises LinAlgError for a non-recursive singular system."""
+        return np.linalg.inv(self._identity - mats.A)
+
+    def implied(self, values: np.ndarray, g: int) -> tuple[np.ndarray, np.ndarray]:
+        """Implied covariance and mean of the observed variables of group g (0-based)."""
+        mats = self.matrices(values, g)
+        B = self.total_effects(mats)
+        G = B[: self.p]
+        sigma = G @ mats.S @ G.T
+        mu = G @ mats.m
+        return (sigma + sigma.T) / 2, mu
+
+    def implied_all(self, values: np.ndarray, g: int) -> tuple[np.ndarray, np.ndarray]:
+        """Implied covariance and mean of all variables (observed and latent)."""
+        mats = self.matrices(values, g)
+        B = self.total_effects(mats)
+        full = B @ mats.S @ B.T
+        return (full + full.T) / 2, B @ mats.m
+
+    def jacobian(
+        self, values: np.ndarray, g: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Implied moments of group g and their derivatives w.r.t. the free parameters.
+
+        Returns
+        -------
+        sigma : (p, p)
+        mu : (p,)
+        d_sigma : (nfree, p, p)
+            Derivative of Sigma w.r.t. each free parameter (shared labels summed).
+        d_mu : (nfree, p)
+        """
+        c = self.cells[g]
+        mats = self.matrices(values, g)
+        B = self.total_effects(mats)
+        G = B[: self.p]  # p x n
+        full_cols = B @ mats.S @ G.T  # n x p : Cov(all, observed)
+        sigma = full_cols[: self.p]
+        sigma = (sigma + sigma.T) / 2
+        Bm = B @ mats.m
+        mu = G @ mats.m
+        q = self.nfree
+        d_sigma = np.zeros((q, self.p, self.p))
+        d_mu = np.zeros((q, self.p))
+
+        fa = self.free[c.a_rows]
+        sel = fa > 0
+        if sel.any():
+            i, j, k = c.a_i[sel], c.a_j[sel], fa[sel] - 1
+            # dSigma/dA_ij = G[:, i] H[j, :] + transpose, H = Cov(all, observed)
+            t = G[:, i].T[:, :, None] * full_cols[j][:, None, :]
+            np.add.at(d_sigma, k, t + t.transpose(0, 2, 1))
+            if self.meanstructure:
+                np.add.at(d_mu, k, G[:, i].T * Bm[j][:, None])
+
+        fs = self.free[c.s_rows]
+        sel = fs > 0
+        if sel.any():
+            i, j, k = c.s_i[sel], c.s_j[sel], fs[sel] - 1
+            t = G[:, i].T[:, :, None] * G[:, j].T[:, None, :]
+            off = (i != j)[:, None, None]
+            np.add.at(d_sigma, k, t + off * t.transpose(0, 2, 1))
+
+        if self.meanstructure:
+            fm = self.free[c.m_rows]
+            sel = fm > 0
+            if sel.any():
+                np.add.at(d_mu, fm[sel] - 1, G[:, c.m_i[sel]].T)
+        return sigma, mu, d_sigma, d_mu

@@ -1,0 +1,586 @@
+"""Build the parameter table from parsed model syntax (lavaan's ``lavaanify``).
+
+The parameter table is the one description of a model: every matrix, constraint and
+result table is derived from it.  Defaults follow lavaan's ``sem()``/``cfa()``:
+marker-variable scaling (or ``std_lv``), residual and latent variances, covariances
+among exogenous latent variables and among pure outcome variables, ``fixed.x``
+covariates, free observed intercepts and zero latent means when a mean structure is
+present.
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from semnet.errors import ModelSpecificationError, OptionError, check_choice
+from semnet.syntax import parse_expression, parse_model
+from semnet.syntax.model import Constraint, ParsedModel, Relation
+
+GROUP_EQUAL_CHOICES = (
+    "loadings",
+    "intercepts",
+    "means",
+    "thresholds",
+    "residuals",
+    "residual_covariances",
+    "lv_variances",
+    "lv_covariances",
+    "regressions",
+)
+
+COLUMNS = (
+    "id", "lhs", "op", "rhs", "user", "block", "group", "free",
+    "ustart", "exo", "label", "plabel", "lower", "upper",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class VariableNames:
+    """Variable roles of a model (lavaan's ``lav_partable_vnames``)."""
+
+    ov: tuple[str, ...]  # observed, model order
+    lv: tuple[str, ...]  # latent
+    ov_x: tuple[str, ...]  # fixed.x exogenous covariates
+    ov_ind: tuple[str, ...]  # indicators
+    lv_x: tuple[str, ...]  # exogenous latent
+    ov_y: tuple[str, ...]  # pure outcome observed
+    lv_y: tuple[str, ...]  # pure outcome latent
+
+    @property
+    def ov_nox(self) -> tuple[str, ...]:
+        return tuple(v for v in self.ov if v not in self.ov_x)
+
+
+@dataclass(frozen=True)
+class ParTable:
+    """A model's parameter table and the variable roles it implies.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per parameter (lavaan's columns ``id, lhs, op, rhs, user, block, group,
+        free, ustart, exo, label, plabel, lower, upper``), then the ``:=``, ``==``,
+        ``<``, ``>`` rows with ``group`` 0.
+    names : VariableNames
+    groups : tuple of str
+        Group labels (``("",)`` for a single group).
+    meanstructure : bool
+    """
+
+    table: pd.DataFrame
+    names: VariableNames
+    groups: tuple[str, ...]
+    meanstructure: bool
+    constraints: tuple[Constraint, ...]
+
+    @property
+    def ngroups(self) -> int:
+        return len(self.groups)
+
+    @cached_property
+    def params(self) -> pd.DataFrame:
+        """The parameter rows (no constraint or definition rows)."""
+        t = self.table
+        return t[t["group"] > 0].reset_index(drop=True)
+
+    @cached_property
+    def nfree(self) -> int:
+        return int(self.params["free"].max()) if (self.params["free"] > 0).any() else 0
+
+    def to_frame(self) -> pd.DataFrame:
+        """A copy of the table, safe for the caller to modify."""
+        return self.table.copy()
+
+
+def partable(
+    model: str | ParsedModel,
+    *,
+    groups: Sequence[str] | int = 1,
+    meanstructure: bool | None = None,
+    std_lv: bool = False,
+    orthogonal: bool = False,
+    fixed_x: bool = True,
+    int_ov_free: bool = True,
+    int_lv_free: bool = False,
+    auto_fix_first: bool | None = None,
+    group_equal: Sequence[str] | str = (),
+    group_partial: Sequence[str] | str = (),
+    missing: str = "listwise",
+) -> ParTable:
+    """Build lavaan's parameter table for ``model``.
+
+    Parameters
+    ----------
+    model : str or ParsedModel
+        lavaan model syntax.
+    groups : sequence of str or int
+        Group labels, or the number of groups.
+    meanstructure : bool, optional
+        Add intercepts and means.  Default (None): only when the syntax has ``~1``
+        terms, there are several groups, or ``missing="fiml"``, as lavaan.
+    std_lv : bool
+        Scale latent variables by fixing their variances to 1 instead of their first
+        loadings.
+    orthogonal : bool
+        Fix covariances among exogenous latent variables to zero.
+    fixed_x : bool
+        Treat observed exogenous covariates as fixed (their variances and covariances
+        are set to the sample values and not estimated).
+    group_equal, group_partial : sequence of str
+        Cross-group equality constraints and exemptions (lavaan's ``group.equal`` and
+        ``group.partial``); see :data:`GROUP_EQUAL_CHOICES`.
+
+    Returns
+    -------
+    ParTable
+
+    Examples
+    --------
+    >>> import semnet
+    >>> pt = semnet.partable("visual =~ x1 + x2 + x3")
+    >>> pt.table[["lhs", "op", "rhs", "free"]].head(3)
+         lhs  op rhs  free
+    0  visual  =~  x1     0
+    1  visual  =~  x2     1
+    2  visual  =~  x3     2
+    """
+    parsed = parse_model(model) if isinstance(model, str) else model
+    if isinstance(groups, int):
+        labels = tuple(str(g + 1) for g in range(groups)) if groups > 1 else ("",)
+    else:
+        labels = tuple(groups) if len(groups) > 0 else ("",)
+    if isinstance(group_equal, str):
+        group_equal = (group_equal,)
+    group_equal = tuple(g.replace(".", "_") for g in group_equal)
+    for g in group_equal:
+        check_choice("group_equal", g, GROUP_EQUAL_CHOICES)
+    if isinstance(group_partial, str):
+        group_partial = (group_partial,)
+    partial_keys = {_normalize_partial(p) for p in group_partial}
+    if auto_fix_first is None:
+        auto_fix_first = not std_lv
+
+    _reject_unsupported(parsed)
+    block_labels = {r.block for r in parsed.relations if r.block is not None}
+    unknown = sorted(b for b in block_labels if b not in labels)
+    if unknown:
+        raise ModelSpecificationError(
+            f"the model has 'group: {unknown[0]}' but the groups are "
+            f"{', '.join(repr(x) for x in labels)}; use one of those labels."
+        )
+    any_intercept = any(r.op == "~1" for r in parsed.relations)
+    if meanstructure is None:
+        meanstructure = any_intercept or len(labels) > 1 or missing in ("fiml", "ml")
+
+    rows: list[dict] = []
+    names_by_group = []
+    for gi, label in enumerate(labels, start=1):
+        rel = [r for r in parsed.relations if r.block is None or r.block == label]
+        names = variable_names(rel)
+        names_by_group.append(names)
+        rows.extend(
+            _group_rows(
+                rel, names, gi, len(labels),
+                meanstructure=meanstructure, std_lv=std_lv, orthogonal=orthogonal,
+                fixed_x=fixed_x, int_ov_free=int_ov_free, int_lv_free=int_lv_free,
+                auto_fix_first=auto_fix_first,
+            )
+        )  # fmt: skip
+    names = names_by_group[0]
+    if any(n.ov != names.ov or n.lv != names.lv for n in names_by_group[1:]):
+        raise ModelSpecificationError(
+            "the group blocks use different variables; semnet needs the same observed and "
+            "latent variables in every group (fix a parameter to 0 to drop it in one group)."
+        )
+    table = pd.DataFrame(rows)
+    table.insert(0, "id", np.arange(1, len(table) + 1))
+    table["plabel"] = [f".p{i}." for i in table["id"]]
+    if len(labels) > 1:
+        _apply_group_equal(table, names, group_equal, partial_keys, labels)
+    _number_free(table)
+    table = _append_constraints(table, parsed.constraints)
+    table = table[list(COLUMNS)]
+    pt = ParTable(table, names, labels, bool(meanstructure), parsed.constraints)
+    _check_labels(pt)
+    return pt
+
+
+def _normalize_partial(p: str) -> str:
+    return "".join(p.split())
+
+
+def _reject_unsupported(parsed: ParsedModel) -> None:
+    for r in parsed.relations:
+        if r.op == "|":
+            raise ModelSpecificationError(
+                f"line {r.line}: thresholds ('{r.lhs} | {r.rhs}') belong to ordinal models, "
+                "which semnet does not estimate yet; treat the items as continuous "
+                "(remove the '|' lines) or use lavaan's WLSMV for now."
+            )
+        if r.op == "<~":
+            raise ModelSpecificationError(
+                f"line {r.line}: composites ('{r.lhs} <~ {r.rhs}') are not estimated by "
+                "semnet yet; model the construct reflectively with '=~'."
+            )
+        if ":" in r.rhs:
+            raise ModelSpecificationError(
+                f"line {r.line}: the latent product term '{r.rhs}' needs an interaction "
+                "estimator (LMS or product indicators), which semnet does not provide yet; "
+                "build product indicators and model them with '=~' for now."
+            )
+
+
+def variable_names(relations: Sequence[Relation]) -> VariableNames:
+    """Variable roles, in lavaan's order (``lav_partable_vnames``)."""
+    lv = _unique(r.lhs for r in relations if r.op == "=~")
+    lv_set = set(lv)
+    v_ind = _unique(r.rhs for r in relations if r.op == "=~")
+    eqs_y = _unique(r.lhs for r in relations if r.op == "~")
+    eqs_x = _unique(r.rhs for r in relations if r.op == "~")
+    ov_ind = [v for v in v_ind if v not in lv_set]
+    ov_y_all = [v for v in eqs_y if v not in lv_set and v not in ov_ind]
+    ov_x_all = [v for v in eqs_x if v not in lv_set and v not in ov_ind and v not in ov_y_all]
+    ov_cov = [r.lhs for r in relations if r.op == "~~" and r.lhs not in lv_set]
+    ov_cov += [r.rhs for r in relations if r.op == "~~" and r.rhs not in lv_set]
+    ov_int = [r.lhs for r in relations if r.op == "~1" and r.lhs not in lv_set]
+    base = ov_ind + ov_y_all + ov_x_all
+    ov = _unique(base + [v for v in _unique(ov_cov + ov_int) if v not in base])
+    user_mentioned = {r.lhs for r in relations if r.op in ("~1", "~~")}
+    user_mentioned |= {r.rhs for r in relations if r.op == "~~"}
+    ov_x = [v for v in ov_x_all if v not in user_mentioned]
+    dropped = [v for v in ov_x_all if v in user_mentioned]
+    if dropped:
+        warnings.warn(
+            f"the model gives variances, covariances or intercepts of the exogenous "
+            f"covariate(s) {', '.join(dropped)}; they are treated as random (estimated) "
+            "variables. Remove those formulas to keep them fixed, or pass fixed_x=False.",
+            stacklevel=4,
+        )
+    lv_x = [v for v in lv if v not in v_ind and v not in eqs_y]
+    ov_y = [v for v in ov if v in eqs_y and v not in v_ind and v not in eqs_x]
+    lv_y = [v for v in lv if v in eqs_y and v not in v_ind and v not in eqs_x]
+    return VariableNames(
+        tuple(ov), tuple(lv), tuple(ov_x), tuple(ov_ind), tuple(lv_x), tuple(ov_y), tuple(lv_y)
+    )
+
+
+def _unique(items) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def _pick(values: tuple | None, g: int, ngroups: int, r: Relation, what: str):
+    """Entry of a modifier vector for group g (1-based)."""
+    if values is None:
+        return _ABSENT
+    if len(values) == 1:
+        return values[0]
+    if len(values) != ngroups:
+        raise ModelSpecificationError(
+            f"line {r.line}, column {r.column}: the {what} modifier of '{r.lhs} {r.op} "
+            f"{r.rhs}' has {len(values)} values but the model has {ngroups} group(s); give "
+            "one value per group or a single value for all."
+        )
+    return values[g - 1]
+
+
+_ABSENT = object()
+
+
+def _group_rows(
+    relations: Sequence[Relation],
+    names: VariableNames,
+    g: int,
+    ngroups: int,
+    *,
+    meanstructure: bool,
+    std_lv: bool,
+    orthogonal: bool,
+    fixed_x: bool,
+    int_ov_free: bool,
+    int_lv_free: bool,
+    auto_fix_first: bool,
+) -> list[dict]:
+    lv = list(names.lv)
+    ov_x = list(names.ov_x) if fixed_x else []
+    ov_nox = [v for v in names.ov if v not in ov_x]
+
+    # user rows (duplicates ignored with a warning, as lavaan)
+    user: dict[tuple[str, str, str], Relation] = {}
+    for r in relations:
+        key = (r.lhs, r.op, r.rhs)
+        if r.op == "~~" and (r.rhs, r.op, r.lhs) in user:
+            key = (r.rhs, r.op, r.lhs)
+        if key in user:
+            if g == 1:
+                warnings.warn(
+                    f"line {r.line}: '{r.lhs} {r.op} {r.rhs}' appears twice; the second is "
+                    "ignored.",
+                    stacklevel=4,
+                )
+            continue
+        user[key] = r
+
+    # default rows, in lavaan's order
+    default: list[tuple[str, str, str]] = []
+    default += [(v, "~~", v) for v in ov_nox + lv]
+    default += [(a, "~~", b) for a, b in itertools.combinations(names.lv_x, 2)]
+    default += [(a, "~~", b) for a, b in itertools.combinations(names.lv_y + names.ov_y, 2)]
+    if ov_x:
+        default += [
+            (ov_x[j], "~~", ov_x[i]) for j in range(len(ov_x)) for i in range(j, len(ov_x))
+        ]
+    if meanstructure:
+        default += [(v, "~1", "") for v in list(names.ov) + lv]
+    default = [
+        k
+        for k in default
+        if k not in user and not (k[1] == "~~" and (k[2], "~~", k[0]) in user)
+    ]
+
+    keys = list(user) + default
+    n = len(keys)
+    free = np.ones(n, dtype=bool)
+    ustart = np.full(n, np.nan)
+    exo = np.zeros(n, dtype=int)
+    is_user = np.array([1] * len(user) + [0] * len(default))
+    lhs = [k[0] for k in keys]
+    op = [k[1] for k in keys]
+    rhs = [k[2] for k in keys]
+
+    def where(cond):
+        return [i for i in range(n) if cond(i)]
+
+    if std_lv:
+        for i in where(lambda i: op[i] == "~~" and lhs[i] == rhs[i] and lhs[i] in lv):
+            ustart[i], free[i] = 1.0, False
+    if auto_fix_first:
+        seen = set()
+        for i in where(lambda i: op[i] == "=~"):
+            if lhs[i] not in seen:
+                seen.add(lhs[i])
+                ustart[i], free[i] = 1.0, False
+    # single-indicator factors: residual variance of the indicator fixed to 0
+    counts: dict[str, list[str]] = {}
+    for i in where(lambda i: op[i] == "=~"):
+        counts.setdefault(lhs[i], []).append(rhs[i])
+    all_ind = [rhs[i] for i in where(lambda i: op[i] == "=~")]
+    single = [
+        inds[0]
+        for f, inds in counts.items()
+        if len(inds) == 1 and inds[0] != f and all_ind.count(inds[0]) == 1
+    ]
+    for i in where(
+        lambda i: op[i] == "~~" and lhs[i] == rhs[i] and lhs[i] in single and not is_user[i]
+    ):
+        ustart[i], free[i] = 0.0, False
+    if orthogonal:
+        for i in where(
+            lambda i: op[i] == "~~"
+            and lhs[i] in lv
+            and rhs[i] in lv
+            and lhs[i] != rhs[i]
+            and not is_user[i]
+        ):
+            ustart[i], free[i] = 0.0, False
+    if meanstructure:
+        if not int_ov_free:
+            for i in where(lambda i: op[i] == "~1" and lhs[i] in names.ov and not is_user[i]):
+                ustart[i], free[i] = 0.0, False
+        if not int_lv_free:
+            for i in where(lambda i: op[i] == "~1" and lhs[i] in lv and not is_user[i]):
+                ustart[i], free[i] = 0.0, False
+    if ov_x:
+        for i in where(
+            lambda i: not is_user[i]
+            and (
+                (op[i] == "~~" and lhs[i] in ov_x and rhs[i] in ov_x)
+                or (op[i] == "~1" and lhs[i] in ov_x)
+            )
+        ):
+            ustart[i], free[i], exo[i] = np.nan, False, 1
+
+    # user modifiers
+    label: list[str] = [""] * n
+    lower = np.full(n, -np.inf)
+    upper = np.full(n, np.inf)
+    for i, r in enumerate(user.values()):
+        m = r.modifiers
+        fixed = _pick(m.fixed, g, ngroups, r, "fixed-value")
+        if fixed is not _ABSENT:
+            if fixed is None:
+                free[i], ustart[i] = True, np.nan
+            else:
+                free[i], ustart[i] = False, float(fixed)
+        start = _pick(m.start, g, ngroups, r, "start")
+        if start is not _ABSENT and start is not None and free[i]:
+            ustart[i] = float(start)
+        lab = _pick(m.label, g, ngroups, r, "label")
+        if lab is not _ABSENT and lab is not None:
+            label[i] = lab
+        lo = _pick(m.lower, g, ngroups, r, "lower")
+        if lo is not _ABSENT and lo is not None:
+            lower[i] = float(lo)
+        up = _pick(m.upper, g, ngroups, r, "upper")
+        if up is not _ABSENT and up is not None:
+            upper[i] = float(up)
+
+    return [
+        {
+            "lhs": lhs[i],
+            "op": op[i],
+            "rhs": rhs[i],
+            "user": int(is_user[i]),
+            "block": g,
+            "group": g,
+            "free": int(free[i]),
+            "ustart": ustart[i],
+            "exo": int(exo[i]),
+            "label": label[i],
+            "lower": lower[i],
+            "upper": upper[i],
+        }
+        for i in range(n)
+    ]
+
+
+def _apply_group_equal(
+    table: pd.DataFrame,
+    names: VariableNames,
+    group_equal: Sequence[str],
+    partial: set[str],
+    labels: Sequence[str],
+) -> None:
+    """Tie parameters across groups by giving them group 1's plabel (lavaan's rule)."""
+    op, lhs, rhs = table["op"], table["lhs"], table["rhs"]
+    ov_nox, lv = set(names.ov_nox), set(names.lv)
+    flag = np.zeros(len(table), dtype=bool)
+    same = lhs == rhs
+    for ge in group_equal:
+        if ge == "loadings":
+            flag |= op == "=~"
+        elif ge == "intercepts":
+            flag |= (op == "~1") & lhs.isin(ov_nox)
+        elif ge == "means":
+            flag |= (op == "~1") & lhs.isin(lv)
+        elif ge == "thresholds":
+            flag |= op == "|"
+        elif ge == "regressions":
+            flag |= op == "~"
+        elif ge == "residuals":
+            flag |= (op == "~~") & lhs.isin(ov_nox) & same
+        elif ge == "residual_covariances":
+            flag |= (op == "~~") & lhs.isin(ov_nox) & ~same
+        elif ge == "lv_variances":
+            flag |= (op == "~~") & lhs.isin(lv) & same
+        elif ge == "lv_covariances":
+            flag |= (op == "~~") & lhs.isin(lv) & ~same
+    key = lhs + op + rhs
+    flag &= ~key.isin(partial)
+    # free rows only; user labels win
+    for k in pd.unique(key[flag]):
+        idx = np.flatnonzero(flag & (key == k).to_numpy())
+        first = idx[0]
+        if table.at[first, "free"] == 0:
+            continue
+        for i in idx:
+            if table.at[i, "free"] and table.at[i, "label"] == "":
+                table.at[i, "label"] = table.at[first, "plabel"]
+    # with equal intercepts and free-to-vary means, latent means are free in groups 2..G
+    if "intercepts" in group_equal and "means" not in group_equal:
+        rows = (op == "~1") & lhs.isin(lv) & (table["group"] > 1) & (table["user"] == 0)
+        table.loc[rows, "free"] = 1
+        table.loc[rows, "ustart"] = np.nan
+
+
+def _number_free(table: pd.DataFrame) -> None:
+    free = table["free"].to_numpy() > 0
+    numbers = np.zeros(len(table), dtype=int)
+    numbers[free] = np.arange(1, free.sum() + 1)
+    table["free"] = numbers
+
+
+def _append_constraints(table: pd.DataFrame, constraints: Sequence[Constraint]) -> pd.DataFrame:
+    if not constraints:
+        return table
+    extra = pd.DataFrame(
+        {
+            "id": np.arange(len(table) + 1, len(table) + 1 + len(constraints)),
+            "lhs": [c.lhs for c in constraints],
+            "op": [c.op for c in constraints],
+            "rhs": [c.rhs for c in constraints],
+            "user": 1,
+            "block": 0,
+            "group": 0,
+            "free": 0,
+            "ustart": np.nan,
+            "exo": 0,
+            "label": "",
+            "plabel": "",
+            "lower": -np.inf,
+            "upper": np.inf,
+        }
+    )
+    return pd.concat([table, extra], ignore_index=True)
+
+
+def _check_labels(pt: ParTable) -> None:
+    """Every name used in ``:=`` / ``==`` / ``<`` / ``>`` must be a label or defined."""
+    params = pt.params
+    known = set(params["label"][params["label"] != ""]) | set(params["plabel"])
+    defined: set[str] = set()
+    for c in pt.constraints:
+        exprs = [parse_expression(c.rhs, c.line, c.column)]
+        if c.op != ":=":
+            exprs.append(parse_expression(c.lhs, c.line, c.column))
+        for e in exprs:
+            for name in e.names:
+                if name not in known and name not in defined:
+                    import difflib
+
+                    close = difflib.get_close_matches(name, sorted(known | defined), n=1)
+                    hint = f" Did you mean {close[0]!r}?" if close else ""
+                    raise ModelSpecificationError(
+                        f"line {c.line}: '{c.lhs} {c.op} {c.rhs}' uses {name!r}, which is not a "
+                        f"parameter label; label a parameter with '{name}*variable' first."
+                        + hint
+                    )
+        if c.op == ":=":
+            if c.lhs in known:
+                raise ModelSpecificationError(
+                    f"line {c.line}: ':=' defines {c.lhs!r}, which is already a parameter "
+                    "label; choose a new name."
+                )
+            defined.add(c.lhs)
+    # fixed and free rows sharing a label conflict
+    lab = params[params["label"] != ""]
+    for name, rows in lab.groupby("label"):
+        fixed = rows[rows["free"] == 0]
+        if len(fixed) and len(fixed) < len(rows):
+            raise ModelSpecificationError(
+                f"label {name!r} is given to a fixed parameter ({_row_text(fixed.iloc[0])}) and "
+                f"to a free one ({_row_text(rows[rows['free'] > 0].iloc[0])}); a label "
+                "means 'equal', so fix both or free both."
+            )
+        if len(fixed) > 1 and fixed["ustart"].nunique() > 1:
+            raise ModelSpecificationError(
+                f"label {name!r} ties parameters fixed to different values "
+                f"({', '.join(map(str, fixed['ustart'].unique()))}); use different labels "
+                "or the same value."
+            )
+
+
+def _row_text(row: pd.Series) -> str:
+    return f"{row['lhs']} {row['op']} {row['rhs']}".strip()
+
+
+def check_options(std_lv: object, orthogonal: object, fixed_x: object) -> None:
+    for name, value in (("std_lv", std_lv), ("orthogonal", orthogonal), ("fixed_x", fixed_x)):
+        if not isinstance(value, bool | np.bool_):
+            raise OptionError(f"{name} must be True or False, not {value!r}.")

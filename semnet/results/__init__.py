@@ -1,0 +1,1 @@
+"""Post-estimation results: fit measures, standardized solutions, summaries."""

@@ -1,0 +1,362 @@
+"""The immutable result of fitting a model: estimates, standard errors, fit measures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from semnet.data.moments import GroupMoments
+from semnet.estimation.constraints import LinearConstraints, ParameterNames
+from semnet.matrices.ram import Model
+from semnet.partable.build import ParTable
+from semnet.results.fit_measures import GroupFitInput, fit_measures
+from semnet.results.standardize import standardize
+
+
+@dataclass(frozen=True)
+class FitOptions:
+    """The options a fit was made with (recorded for traceability)."""
+
+    estimator: str = "ML"
+    missing: str = "listwise"
+    group: str | None = None
+    group_equal: tuple[str, ...] = ()
+    group_partial: tuple[str, ...] = ()
+    std_lv: bool = False
+    meanstructure: bool = False
+    orthogonal: bool = False
+    fixed_x: bool = True
+    se: str = "standard"
+    information: str = "expected"
+    test: str = "standard"
+
+
+@dataclass(frozen=True, eq=False)
+class Fit:
+    """A fitted model.  Created by :func:`semnet.sem` / :func:`semnet.cfa`; never mutated.
+
+    Attributes
+    ----------
+    partable : ParTable
+        The model's parameter table.
+    converged : bool
+    groups : list of str
+        Group labels (``[""]`` for a single-group model).
+    nobs : dict
+        Cases used per group.
+    """
+
+    partable: ParTable
+    model: Model
+    moments: tuple[GroupMoments, ...]
+    options: FitOptions
+    constraints: LinearConstraints
+    x: np.ndarray
+    values: np.ndarray
+    fmin: float
+    vcov_free: np.ndarray | None
+    converged: bool
+    iterations: int
+    message: str
+    warnings: tuple[str, ...] = ()
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    # -- basic facts ------------------------------------------------------------------
+    @property
+    def groups(self) -> list[str]:
+        return list(self.partable.groups)
+
+    @property
+    def nobs(self) -> dict[str, int]:
+        return {m.label: m.nobs for m in self.moments}
+
+    @property
+    def ntotal(self) -> int:
+        return sum(m.nobs for m in self.moments)
+
+    @property
+    def n_dropped(self) -> dict[str, int]:
+        """Rows dropped by listwise deletion, per group."""
+        return {m.label: m.n_dropped for m in self.moments}
+
+    @cached_property
+    def _names(self) -> ParameterNames:
+        return ParameterNames(self.partable)
+
+    @property
+    def npar(self) -> int:
+        """Free parameters after equality constraints (lavaan's fitMeasures npar)."""
+        return self.model.nfree - self.constraints.n_eq
+
+    @cached_property
+    def ndat(self) -> int:
+        """Sample moments the model reproduces (less those of fixed.x covariates)."""
+        total = 0
+        nx = len(self.partable.names.ov_x) if self.options.fixed_x else 0
+        for m in self.moments:
+            p = len(m.names)
+            total += p * (p + 1) // 2 - nx * (nx + 1) // 2
+            if self.partable.meanstructure:
+                total += p - nx
+        return total
+
+    @property
+    def df(self) -> int:
+        return self.ndat - self.npar
+
+    @property
+    def chisq(self) -> float:
+        return 2.0 * self.ntotal * self.fmin
+
+    # -- estimates --------------------------------------------------------------------
+    @cached_property
+    def _row_se(self) -> np.ndarray:
+        """Standard errors of parameter rows then ``:=`` rows (0 for fixed rows)."""
+        params = self.partable.params
+        free = params["free"].to_numpy()
+        ndef = len(self._names.definitions)
+        npar_rows = len(params)
+        se = np.zeros(npar_rows + ndef)
+        if self.vcov_free is None:
+            se[: npar_rows][free > 0] = np.nan
+            se[npar_rows:] = np.nan
+            return se
+        sd = np.sqrt(np.clip(np.diag(self.vcov_free), 0, None))
+        se[: npar_rows][free > 0] = sd[free[free > 0] - 1]
+        if ndef:
+            J = self._jacobian(lambda v: self._names.defined(v))
+            cov = J @ self.vcov_free @ J.T
+            se[len(params) :] = np.sqrt(np.clip(np.diag(cov), 0, None))
+        return se
+
+    def _jacobian(self, func) -> np.ndarray:
+        """Numerical Jacobian of ``func(row values)`` w.r.t. the free parameters."""
+        x = self.x
+        cols = []
+        for k in range(x.size):
+            h = 1e-6 * max(1.0, abs(x[k]))
+            xp, xm = x.copy(), x.copy()
+            xp[k] += h
+            xm[k] -= h
+            fp = func(self.model.values(xp, self.values))
+            fm = func(self.model.values(xm, self.values))
+            cols.append((fp - fm) / (2 * h))
+        return np.column_stack(cols) if cols else np.zeros((0, 0))
+
+    @cached_property
+    def _all_est(self) -> np.ndarray:
+        if self._names.definitions:
+            return np.concatenate([self.values, self._names.defined(self.values)])
+        return self.values.copy()
+
+    def _frame(self) -> pd.DataFrame:
+        params = self.partable.params
+        single = self.partable.ngroups == 1
+        labels = self.partable.groups
+        group = [None if single else labels[g - 1] for g in params["group"]]
+        rows = pd.DataFrame(
+            {
+                "lhs": params["lhs"].to_numpy(),
+                "op": params["op"].to_numpy(),
+                "rhs": params["rhs"].to_numpy(),
+                "group": pd.array(group, dtype=object),
+                "label": params["label"].to_numpy(),
+                "free": params["free"].to_numpy() > 0,
+            }
+        )
+        defs = [c for c in self.partable.constraints if c.op == ":="]
+        if defs:
+            extra = pd.DataFrame(
+                {
+                    "lhs": [c.lhs for c in defs],
+                    "op": ":=",
+                    "rhs": [c.rhs for c in defs],
+                    "group": pd.array([None] * len(defs), dtype=object),
+                    "label": [c.lhs for c in defs],
+                    "free": True,
+                }
+            )
+            rows = pd.concat([rows, extra], ignore_index=True)
+        return rows
+
+    def estimates(self, standardized: bool = True, level: float = 0.95) -> pd.DataFrame:
+        """Parameter estimates with SEs, z tests, confidence intervals (lavaan's
+        ``parameterEstimates()``).
+
+        Parameters
+        ----------
+        standardized : bool
+            Add the ``std_lv`` and ``std_all`` columns.
+        level : float
+            Confidence level of ``ci_lower`` / ``ci_upper``.
+
+        Returns
+        -------
+        DataFrame
+            ``lhs, op, rhs, group, label, est, se, z, pvalue, ci_lower, ci_upper``
+            (+ ``std_lv, std_all``), one row per parameter, then the ``:=`` rows.
+
+        Examples
+        --------
+        >>> import semnet
+        >>> fit = semnet.cfa("visual =~ x1 + x2 + x3", semnet.datasets.holzinger_swineford())
+        >>> fit.estimates().loc[1, ["lhs", "op", "rhs", "est"]].tolist()  # doctest: +SKIP
+        ['visual', '=~', 'x2', 0.7779...]
+        """
+        frame = self._frame()
+        est = self._all_est
+        se = self._row_se
+        free = frame.pop("free").to_numpy()
+        frame["est"] = est
+        frame["se"] = se
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(free & (se > 0), est / se, np.nan)
+        frame["z"] = z
+        frame["pvalue"] = 2 * stats.norm.sf(np.abs(z))
+        crit = stats.norm.ppf(1 - (1 - level) / 2)
+        frame["ci_lower"] = np.where(free, est - crit * se, est)
+        frame["ci_upper"] = np.where(free, est + crit * se, est)
+        if standardized:
+            frame["std_lv"] = standardize(self.model, self._names, self.values, "std_lv")
+            frame["std_all"] = standardize(self.model, self._names, self.values, "std_all")
+        return frame
+
+    def standardized(self, type: str = "std_all", level: float = 0.95) -> pd.DataFrame:
+        """Standardized solution with delta-method SEs (lavaan's ``standardizedSolution()``).
+
+        Parameters
+        ----------
+        type : {"std_all", "std_lv"}
+        level : float
+
+        Returns
+        -------
+        DataFrame
+            ``lhs, op, rhs, group, label, est_std, se, z, pvalue, ci_lower, ci_upper``.
+        """
+        if type not in ("std_all", "std_lv"):
+            from semnet.errors import check_choice
+
+            check_choice("type", type, ("std_all", "std_lv"))
+        frame = self._frame()
+        free_flag = frame.pop("free").to_numpy()
+        est = standardize(self.model, self._names, self.values, type)
+        frame["est_std"] = est
+        if self.vcov_free is None:
+            se = np.full(est.shape, np.nan)
+        else:
+            J = self._jacobian(lambda v: standardize(self.model, self._names, v, type))
+            cov = J @ self.vcov_free @ J.T
+            se = np.sqrt(np.clip(np.diag(cov), 0, None))
+        # parameters fixed in the standardized metric (e.g. std_lv variances) have se 0
+        se = np.where(se < 1e-12 * np.maximum(1.0, np.abs(est)), 0.0, se)
+        frame["se"] = se
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(se > 0, est / se, np.nan)
+        frame["z"] = z
+        frame["pvalue"] = 2 * stats.norm.sf(np.abs(z))
+        crit = stats.norm.ppf(1 - (1 - level) / 2)
+        has_se = se > 0
+        frame["ci_lower"] = np.where(has_se, est - crit * se, est)
+        frame["ci_upper"] = np.where(has_se, est + crit * se, est)
+        del free_flag
+        return frame
+
+    # -- moments ------------------------------------------------------------------------
+    def implied(self) -> dict[str, dict[str, pd.DataFrame | pd.Series]]:
+        """Model-implied covariance matrix and means per group."""
+        out = {}
+        for g, m in enumerate(self.moments):
+            sigma, mu = self.model.implied(self.values, g)
+            if not self.partable.meanstructure:
+                mu = m.mean.copy()
+            out[m.label] = {
+                "cov": pd.DataFrame(sigma, index=m.names, columns=m.names),
+                "mean": pd.Series(mu, index=m.names),
+            }
+        return out
+
+    def residuals(self) -> dict[str, dict[str, pd.DataFrame | pd.Series]]:
+        """Raw residuals (sample minus implied) per group."""
+        out = {}
+        for (label, imp), m in zip(self.implied().items(), self.moments, strict=True):
+            out[label] = {
+                "cov": pd.DataFrame(m.cov, index=m.names, columns=m.names) - imp["cov"],
+                "mean": pd.Series(m.mean, index=m.names) - imp["mean"],
+            }
+        return out
+
+    def r_squared(self) -> pd.DataFrame:
+        """R² of every endogenous variable (indicators, observed and latent outcomes)."""
+        pt = self.partable
+        params = pt.params
+        endo_lv = set(params.loc[params["op"] == "~", "lhs"]) & set(pt.names.lv)
+        rows = []
+        for g in range(pt.ngroups):
+            full, _ = self.model.implied_all(self.values, g)
+            mats = self.model.matrices(self.values, g)
+            A = mats.A
+            for k, v in enumerate(self.model.variables):
+                is_ov = k < self.model.p
+                if is_ov and v in pt.names.ov_x:
+                    continue
+                if not A[k].any() and v not in endo_lv:
+                    continue
+                if not is_ov and v not in endo_lv:
+                    continue
+                r2 = 1.0 - mats.S[k, k] / full[k, k]
+                rows.append(
+                    {"group": None if pt.ngroups == 1 else pt.groups[g], "name": v, "r2": r2}
+                )
+        return pd.DataFrame(rows, columns=["group", "name", "r2"])
+
+    # -- fit measures ---------------------------------------------------------------------
+    @cached_property
+    def _fit_measures(self) -> pd.Series:
+        nx = self.partable.names.ov_x if self.options.fixed_x else ()
+        groups = []
+        for g, m in enumerate(self.moments):
+            sigma, mu = self.model.implied(self.values, g)
+            if not self.partable.meanstructure:
+                mu = m.mean.copy()
+            x_index = tuple(m.names.index(v) for v in nx)
+            groups.append(
+                GroupFitInput(
+                    nobs=m.nobs,
+                    sample_cov=m.cov,
+                    sample_mean=m.mean,
+                    implied_cov=sigma,
+                    implied_mean=mu,
+                    x_index=x_index,
+                )
+            )
+        return fit_measures(
+            groups,
+            npar=self.npar,
+            df=self.df,
+            meanstructure=self.partable.meanstructure,
+            chisq=self.chisq,
+        )
+
+    def fit_measures(self) -> pd.Series:
+        """Fit measures named as lavaan's ``fitMeasures()`` (dots turned into underscores)."""
+        return self._fit_measures.copy()
+
+    def summary(self, standardized: bool = False, fit_measures: bool = True) -> Any:
+        """A printable report in the spirit of lavaan's ``summary()``."""
+        from semnet.report.summary import Summary
+
+        return Summary(self, standardized=standardized, fit_measures=fit_measures)
+
+    def __repr__(self) -> str:
+        status = "converged" if self.converged else "NOT converged"
+        groups = "" if self.partable.ngroups == 1 else f", {self.partable.ngroups} groups"
+        return (
+            f"<semnet.Fit {self.options.estimator}{groups}: {status} after {self.iterations} "
+            f"iterations, chisq={self.chisq:.3f}, df={self.df}, n={self.ntotal}>"
+        )

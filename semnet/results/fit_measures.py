@@ -1,0 +1,751 @@
+"""Fit measures for normal-theory maximum likelihood (lavaan's ``fitMeasures()``).
+
+This module reproduces the set of fit measures that lavaan (0.6-14) reports
+for ``estimator = "ML"`` with complete data and the standard (non-robust)
+test statistic, for single- and multiple-group models.  Everything is computed
+from per-group sample moments (N divisor) and model-implied moments at the
+estimate, plus the free-parameter count and the model degrees of freedom.
+
+Conventions taken over from lavaan
+----------------------------------
+* ``fmin`` is lavaan's minimum of the ML objective,
+  ``sum_g (N_g / N) * F_g`` with ``F_g = 0.5 * (log|Sigma| + tr(S Sigma^-1)
+  - log|S| - p [+ (m - mu)' Sigma^-1 (m - mu)])`` (negative ``F_g`` clipped at
+  zero), and ``chisq = 2 * sum_g N_g * F_g``.
+* The baseline model is the independence model: free variances, saturated
+  means, and (with ``fixed.x``) the whole covariate block fixed at its sample
+  values, fitted separately in each group (no across-group constraints).  Its
+  ML solution is closed form.  Its degrees of freedom are
+  ``sum_g [p_y (p_y - 1) / 2 + p_y * p_x]`` (means cancel).
+* The log-likelihoods are, with ``fixed.x`` covariates, conditional on the
+  covariates (the marginal log-likelihood of the covariate block is
+  subtracted from both ``logl`` and ``unrestricted_logl``).
+* RMSEA for ``G`` groups is multiplied by ``sqrt(G)`` (Steiger's correction),
+  and the close/not-close fit tests use the non-centrality
+  ``N * df * rmsea0^2 / G``.  The confidence interval limits are found with
+  Brent's root finder using R's ``uniroot()`` default tolerance, so that the
+  reported limits agree with lavaan's to far better than that tolerance.
+* RMR / SRMR / CRMR and the Mplus SRMR variants are averaged across groups
+  with weights ``N_g / N``; so is the GFI.
+
+Limitation: with ``fixed.x = FALSE`` lavaan's baseline model still frees the
+covariances among the exogenous observed covariates (its ``ov.x``), i.e. it
+saturates that block; ``x_index`` only describes ``fixed.x`` covariates, so
+for such models the baseline family (``baseline_*``, CFI, TLI, ...) differs
+from lavaan's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+__all__ = ["FIT_MEASURE_NAMES", "GroupFitInput", "fit_measures"]
+
+#: Names (lavaan order, dots replaced by underscores) of the measures returned
+#: by :func:`fit_measures` -- lavaan 0.6-14 ``fitMeasures(fit)`` for ML.
+FIT_MEASURE_NAMES: tuple[str, ...] = (
+    "npar", "fmin", "chisq", "df", "pvalue",
+    "baseline_chisq", "baseline_df", "baseline_pvalue",
+    "cfi", "tli", "nnfi", "rfi", "nfi", "pnfi", "ifi", "rni",
+    "logl", "unrestricted_logl", "aic", "bic", "ntotal", "bic2",
+    "rmsea", "rmsea_ci_lower", "rmsea_ci_upper", "rmsea_ci_level",
+    "rmsea_pvalue", "rmsea_close_h0", "rmsea_notclose_pvalue", "rmsea_notclose_h0",
+    "rmr", "rmr_nomean", "srmr", "srmr_bentler", "srmr_bentler_nomean",
+    "crmr", "crmr_nomean", "srmr_mplus", "srmr_mplus_nomean",
+    "cn_05", "cn_01", "gfi", "agfi", "pgfi", "mfi", "ecvi",
+)  # fmt: skip
+
+#: H0 value of the RMSEA close-fit test (lavaan's ``rmsea.close.h0``).
+RMSEA_CLOSE_H0: float = 0.05
+#: H0 value of the RMSEA not-close-fit test (lavaan's ``rmsea.notclose.h0``).
+RMSEA_NOTCLOSE_H0: float = 0.08
+
+_LOG_2PI = math.log(2.0 * math.pi)
+#: R's ``.Machine$double.eps``.
+_DOUBLE_EPS = float(np.finfo(float).eps)
+#: Tolerance of R's ``all.equal()`` (``sqrt(.Machine$double.eps)``).
+_ALL_EQUAL_TOL = 1.5e-8
+#: R's default ``uniroot()`` tolerance, ``.Machine$double.eps^0.25``.
+_UNIROOT_TOL = _DOUBLE_EPS**0.25
+#: Residual (co)variances / means below this are not rescaled (lavaan quirk).
+_RESCALE_NEAR_ZERO = 1e-5
+#: A saturated model (df = 0) whose chi-square is below this is treated as an
+#: exact fit (lavaan: ``X2 < .Machine$double.eps``; widened to absorb the
+#: rounding noise of a chi-square recomputed from the moments).
+_SATURATED_CHISQ_TOL = 1e-8
+
+
+@dataclass(frozen=True)
+class GroupFitInput:
+    """Per-group ingredients of the ML fit measures.
+
+    Attributes
+    ----------
+    nobs : int
+        Number of observations ``N_g`` in the group.
+    sample_cov : numpy.ndarray
+        ``p x p`` sample covariance matrix with divisor ``N_g``.
+    sample_mean : numpy.ndarray
+        Length-``p`` sample mean vector.
+    implied_cov : numpy.ndarray
+        ``p x p`` model-implied covariance matrix at the estimate.
+    implied_mean : numpy.ndarray
+        Length-``p`` model-implied mean vector (equal to ``sample_mean`` when
+        the model has no mean structure).
+    x_index : tuple of int, optional
+        Positions (0-based) of the ``fixed.x`` exogenous covariates among the
+        ``p`` variables.
+    """
+
+    nobs: int
+    sample_cov: np.ndarray
+    sample_mean: np.ndarray
+    implied_cov: np.ndarray
+    implied_mean: np.ndarray
+    x_index: tuple[int, ...] = ()
+
+
+# ---------------------------------------------------------------------------
+# small numerical helpers
+# ---------------------------------------------------------------------------
+
+
+def _as_group(g: GroupFitInput) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return validated float arrays ``(S, m, Sigma, mu)`` of one group."""
+    S = np.asarray(g.sample_cov, dtype=float)
+    Sigma = np.asarray(g.implied_cov, dtype=float)
+    m = np.asarray(g.sample_mean, dtype=float).reshape(-1)
+    mu = np.asarray(g.implied_mean, dtype=float).reshape(-1)
+    p = S.shape[0]
+    if S.shape != (p, p) or Sigma.shape != (p, p):
+        raise ValueError("sample_cov and implied_cov must be square and of equal size")
+    if m.shape != (p,) or mu.shape != (p,):
+        raise ValueError("sample_mean and implied_mean must have length p")
+    if g.nobs <= 0:
+        raise ValueError("nobs must be positive")
+    if any(i < 0 or i >= p for i in g.x_index):
+        raise ValueError("x_index out of range")
+    return S, m, Sigma, mu
+
+
+def _chol_logdet_inv(A: np.ndarray) -> tuple[float, np.ndarray]:
+    """Log-determinant and inverse of a symmetric positive-definite matrix.
+
+    Parameters
+    ----------
+    A : numpy.ndarray
+        Symmetric positive-definite matrix.
+
+    Returns
+    -------
+    logdet : float
+        ``log|A|`` from the Cholesky factor.
+    inv : numpy.ndarray
+        ``A^{-1}`` (symmetrised).
+
+    Raises
+    ------
+    ValueError
+        If ``A`` is not positive definite.
+    """
+    if A.shape[0] == 0:
+        return 0.0, np.zeros((0, 0))
+    try:
+        L = np.linalg.cholesky(A)
+    except np.linalg.LinAlgError as exc:
+        raise ValueError("matrix is not positive definite") from exc
+    logdet = 2.0 * float(np.sum(np.log(np.diag(L))))
+    Linv = np.linalg.solve(L, np.eye(A.shape[0]))
+    inv = Linv.T @ Linv
+    return logdet, 0.5 * (inv + inv.T)
+
+
+def _chol_logdet(A: np.ndarray) -> float:
+    """``log|A|`` of a symmetric positive-definite matrix via Cholesky."""
+    if A.shape[0] == 0:
+        return 0.0
+    try:
+        L = np.linalg.cholesky(A)
+    except np.linalg.LinAlgError as exc:
+        raise ValueError("matrix is not positive definite") from exc
+    return 2.0 * float(np.sum(np.log(np.diag(L))))
+
+
+def _pchisq(q: float, df: float, ncp: float = 0.0) -> float:
+    """Chi-square CDF (R's ``pchisq``), central or non-central."""
+    if ncp == 0.0:
+        return float(special.chdtr(df, q))
+    return float(special.chndtr(q, df, ncp))
+
+
+def _qchisq(p: float, df: float) -> float:
+    """Chi-square quantile (R's ``qchisq``); ``df = 0`` is a point mass at 0."""
+    if df == 0:
+        return 0.0
+    return float(special.chdtri(df, 1.0 - p))
+
+
+def _chisq_pvalue(x2: float, df: float) -> float:
+    """Upper-tail p-value as lavaan computes it (``NA`` when ``df == 0``)."""
+    if not np.isfinite(x2) or df == 0:
+        return math.nan
+    return 1.0 - _pchisq(x2, df)
+
+
+def _r_all_equal_zero(x: float) -> bool:
+    """R's ``isTRUE(all.equal(x, 0))`` for a finite scalar."""
+    return abs(x) < _ALL_EQUAL_TOL
+
+
+def _zeroin(
+    f: Callable[[float], float],
+    lower: float,
+    upper: float,
+    tol: float = _UNIROOT_TOL,
+    maxiter: int = 1000,
+) -> float:
+    """Brent's root finder with the stopping rule of R's ``uniroot()``.
+
+    Parameters
+    ----------
+    f : callable
+        Scalar function with a sign change on ``[lower, upper]``.
+    lower, upper : float
+        Bracketing interval.
+    tol : float, optional
+        Absolute tolerance (R's default ``.Machine$double.eps^0.25``).
+    maxiter : int, optional
+        Maximum number of function evaluations.
+
+    Returns
+    -------
+    float
+        Approximate root; ``nan`` when the end points do not bracket a root
+        (R's ``uniroot()`` fails, lavaan then reports ``NA``).
+    """
+    a, b = lower, upper
+    fa, fb = f(a), f(b)
+    if not (np.isfinite(fa) and np.isfinite(fb)) or fa * fb > 0.0:
+        return math.nan
+    if fa == 0.0:
+        return a
+    if fb == 0.0:
+        return b
+    c, fc = a, fa
+    for _ in range(maxiter + 1):
+        prev_step = b - a
+        if abs(fc) < abs(fb):
+            # make b the best approximation so far
+            a, b, c = b, c, b
+            fa, fb, fc = fb, fc, fb
+        tol_act = 2.0 * _DOUBLE_EPS * abs(b) + tol / 2.0
+        new_step = (c - b) / 2.0
+        if abs(new_step) <= tol_act or fb == 0.0:
+            return b
+        if abs(prev_step) >= tol_act and abs(fa) > abs(fb):
+            cb = c - b
+            if a == c:
+                # secant step
+                t1 = fb / fa
+                p = cb * t1
+                q = 1.0 - t1
+            else:
+                # inverse quadratic interpolation
+                q = fa / fc
+                t1 = fb / fc
+                t2 = fb / fa
+                p = t2 * (cb * q * (q - t1) - (b - a) * (t1 - 1.0))
+                q = (q - 1.0) * (t1 - 1.0) * (t2 - 1.0)
+            if p > 0.0:
+                q = -q
+            else:
+                p = -p
+            if p < (0.75 * cb * q - abs(tol_act * q) / 2.0) and p < abs(prev_step * q / 2.0):
+                new_step = p / q
+        if abs(new_step) < tol_act:
+            new_step = tol_act if new_step > 0.0 else -tol_act
+        a, fa = b, fb
+        b += new_step
+        fb = f(b)
+        if (fb > 0.0 and fc > 0.0) or (fb < 0.0 and fc < 0.0):
+            c, fc = a, fa
+    return b
+
+
+# ---------------------------------------------------------------------------
+# per-group building blocks
+# ---------------------------------------------------------------------------
+
+
+def _group_ml(g: GroupFitInput, meanstructure: bool) -> dict[str, float | np.ndarray]:
+    """ML discrepancy, log-likelihoods and baseline discrepancy of one group."""
+    S, m, Sigma, mu = _as_group(g)
+    p = S.shape[0]
+    n = float(g.nobs)
+    x = np.asarray(g.x_index, dtype=int)
+    y = np.setdiff1d(np.arange(p), x)
+
+    logdet_S = _chol_logdet(S)
+    logdet_Sigma, Sigma_inv = _chol_logdet_inv(Sigma)
+    trace = float(np.sum(Sigma_inv * S))
+    d = m - mu
+    mahal = float(d @ Sigma_inv @ d)
+
+    # lavaan's ML objective (unhalved form), clipped at zero
+    f2 = logdet_Sigma + trace - logdet_S - p
+    if meanstructure:
+        f2 += mahal
+    f2 = max(f2, 0.0)
+
+    # log-likelihoods; lavaan uses the sample mean as Mu without meanstructure
+    dist2 = mahal if meanstructure else 0.0
+    logl = -n / 2.0 * (p * _LOG_2PI + logdet_Sigma + trace + dist2)
+    logl_h1 = -n / 2.0 * (p * _LOG_2PI + logdet_S + p)
+    logdet_Sxx = 0.0
+    if x.size:
+        # fixed.x: condition on the covariates (their marginal is saturated)
+        logdet_Sxx = _chol_logdet(S[np.ix_(x, x)])
+        logl_x = -n / 2.0 * (x.size * _LOG_2PI + logdet_Sxx + x.size)
+        logl -= logl_x
+        logl_h1 -= logl_x
+
+    # independence baseline: diag(S_yy), S_xx block fixed, zero y-x covariances
+    logdet_B = float(np.sum(np.log(np.diag(S)[y]))) + logdet_Sxx
+    f2_base = max(logdet_B - logdet_S, 0.0)
+    py, px = y.size, x.size
+    df_base = py * (py - 1) // 2 + py * px
+
+    return {
+        "f": 0.5 * f2,
+        "logl": logl,
+        "logl_h1": logl_h1,
+        "f_base": 0.5 * f2_base,
+        "df_base": float(df_base),
+        "S": S,
+        "m": m,
+        "Sigma": Sigma,
+        "mu": mu,
+        "Sigma_inv": Sigma_inv,
+        "x": x,
+    }
+
+
+def _rescale(
+    cov: np.ndarray, mean: np.ndarray, var_cov: np.ndarray, var_mean: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Standardise a covariance matrix and mean vector as lavaan's residuals do.
+
+    Elements whose absolute value is below ``1e-5`` are left unscaled (this
+    mirrors ``lav_residuals_rescale``).
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sd_cov = np.sqrt(np.where(var_cov < _DOUBLE_EPS, np.nan, var_cov))
+        sd_mean = np.sqrt(np.where(var_mean < _DOUBLE_EPS, np.nan, var_mean))
+        scale_cov = 1.0 / np.outer(sd_cov, sd_cov)
+        scale_mean = 1.0 / sd_mean
+    scale_cov = np.where(np.abs(cov) < _RESCALE_NEAR_ZERO, 1.0, scale_cov)
+    scale_mean = np.where(np.abs(mean) < _RESCALE_NEAR_ZERO, 1.0, scale_mean)
+    return cov * scale_cov, mean * scale_mean
+
+
+def _rms(stats: np.ndarray, pstar: int) -> float:
+    """Root mean square of residuals with ``pstar`` as the divisor."""
+    if stats.size == 0:
+        return 0.0
+    return math.sqrt(float(np.sum(stats * stats)) / pstar)
+
+
+def _group_residual_summaries(
+    S: np.ndarray, m: np.ndarray, Sigma: np.ndarray, mu: np.ndarray, meanstructure: bool
+) -> dict[str, float]:
+    """RMR, SRMR (Bentler), CRMR (Bollen) and Mplus SRMR of one group."""
+    p = S.shape[0]
+    tril = np.tril_indices(p)
+    var_obs = np.diag(S).copy()
+    var_est = np.diag(Sigma).copy()
+    out: dict[str, float] = {}
+
+    def summarise(res_cov: np.ndarray, res_mean: np.ndarray, crmr: bool) -> tuple[float, float]:
+        stats_cov = res_cov[tril]
+        pstar_cov = stats_cov.size - (p if crmr else 0)
+        nomean = _rms(stats_cov, pstar_cov)
+        if not meanstructure:
+            return nomean, nomean
+        stats_tot = np.concatenate([res_mean, stats_cov])
+        pstar_tot = stats_tot.size - (p if crmr else 0)
+        return _rms(stats_tot, pstar_tot), nomean
+
+    # raw residuals
+    out["rmr"], out["rmr_nomean"] = summarise(S - Sigma, m - mu, crmr=False)
+
+    # Bentler: both standardised by the observed variances
+    obs_c, obs_m = _rescale(S, m, var_obs, var_obs)
+    est_c, est_m = _rescale(Sigma, mu, var_obs, var_obs)
+    out["srmr_bentler"], out["srmr_bentler_nomean"] = summarise(
+        obs_c - est_c, obs_m - est_m, crmr=False
+    )
+
+    # Bollen: implied covariances standardised by implied variances
+    est_c, est_m = _rescale(Sigma, mu, var_est, var_obs)
+    out["crmr"], out["crmr_nomean"] = summarise(obs_c - est_c, obs_m - est_m, crmr=True)
+
+    # Mplus: residual correlations, standardised means, relative variances
+    sd_obs = np.sqrt(var_obs)
+    sd_est = np.sqrt(var_est)
+    r_cor = S / np.outer(sd_obs, sd_obs) - Sigma / np.outer(sd_est, sd_est)
+    off = r_cor[np.tril_indices(p, k=-1)]
+    rel_var = (var_obs - var_est) / var_obs
+    ss_cov = float(np.sum(off * off) + np.sum(rel_var * rel_var))
+    e_cov = p * (p + 1) / 2.0
+    nomean = math.sqrt(ss_cov / e_cov)
+    if meanstructure:
+        r_mean = m / sd_obs - mu / sd_est
+        out["srmr_mplus"] = math.sqrt((ss_cov + float(np.sum(r_mean * r_mean))) / (e_cov + p))
+    else:
+        out["srmr_mplus"] = nomean
+    out["srmr_mplus_nomean"] = nomean
+    return out
+
+
+def _group_gfi(
+    S: np.ndarray,
+    m: np.ndarray,
+    Sigma: np.ndarray,
+    mu: np.ndarray,
+    Sigma_inv: np.ndarray,
+    x: np.ndarray,
+    meanstructure: bool,
+) -> float:
+    """LISREL-type GFI of one group with the structured ML weight matrix.
+
+    The weight is lavaan's expected h1 information evaluated at the implied
+    moments, ``blockdiag(Sigma^-1, 0.5 D'(Sigma^-1 x Sigma^-1) D)``, with the
+    rows/columns of the fixed.x covariate moments set to zero.
+    """
+    E = S - Sigma
+    Sx = S.copy()
+    dm = m - mu
+    mx = m.copy()
+    if x.size:
+        E[np.ix_(x, x)] = 0.0
+        Sx[np.ix_(x, x)] = 0.0
+        dm[x] = 0.0
+        mx[x] = 0.0
+    AE = Sigma_inv @ E
+    AS = Sigma_inv @ Sx
+    t1 = 0.5 * float(np.sum(AE * AE.T))
+    t2 = 0.5 * float(np.sum(AS * AS.T))
+    if meanstructure:
+        t1 += float(dm @ Sigma_inv @ dm)
+        t2 += float(mx @ Sigma_inv @ mx)
+    return 1.0 - t1 / t2
+
+
+# ---------------------------------------------------------------------------
+# lavaan's scalar fit-index formulas
+# ---------------------------------------------------------------------------
+
+
+def _cfi(x2: float, df: float, x2_null: float, df_null: float) -> float:
+    """CFI (Bentler, 1990); 1 when both non-centralities are (nearly) zero."""
+    t1 = max(x2 - df, 0.0)
+    t2 = max(x2 - df, x2_null - df_null, 0.0)
+    if _r_all_equal_zero(t1) and _r_all_equal_zero(t2):
+        return 1.0
+    return 1.0 - t1 / t2
+
+
+def _rni(x2: float, df: float, x2_null: float, df_null: float) -> float:
+    """RNI (McDonald & Marsh, 1990): the CFI without truncation at zero."""
+    t1 = x2 - df
+    t2 = x2_null - df_null
+    if _r_all_equal_zero(t2) or not (np.isfinite(t1) and np.isfinite(t2)):
+        return math.nan
+    return 1.0 - t1 / t2
+
+
+def _tli(x2: float, df: float, x2_null: float, df_null: float) -> float:
+    """TLI / NNFI in lavaan's ``1 - (X2 - df) df0 / ((X2_0 - df0) df)`` form."""
+    t1 = (x2 - df) * df_null
+    t2 = (x2_null - df_null) * df
+    if df > 0 and abs(t2) > 0:
+        return 1.0 - t1 / t2
+    if not (np.isfinite(t1) and np.isfinite(t2)):
+        return math.nan
+    return 1.0
+
+
+def _rfi(x2: float, df: float, x2_null: float, df_null: float) -> float:
+    """RFI (Bollen, 1986)."""
+    if df > df_null:
+        return math.nan
+    if df > 0 and df_null > 0:
+        t1 = x2_null / df_null - x2 / df
+        t2 = x2_null / df_null
+        if not (np.isfinite(t1) and np.isfinite(t2)):
+            return math.nan
+        if t1 < 0 or t2 < 0:
+            return 1.0
+        return t1 / t2
+    return 1.0
+
+
+def _nfi(x2: float, df: float, x2_null: float, df_null: float) -> float:
+    """NFI (Bentler & Bonett, 1980)."""
+    if df > df_null or _r_all_equal_zero(x2_null):
+        return math.nan
+    if df > 0:
+        return (x2_null - x2) / x2_null
+    return 1.0
+
+
+def _pnfi(x2: float, df: float, x2_null: float, df_null: float) -> float:
+    """PNFI (James, Mulaik & Brett, 1982)."""
+    if df_null > 0 and x2_null > 0:
+        return (df / df_null) * ((x2_null - x2) / x2_null)
+    return math.nan
+
+
+def _ifi(x2: float, df: float, x2_null: float, df_null: float) -> float:
+    """IFI (Bollen, 1989)."""
+    t1 = x2_null - x2
+    t2 = x2_null - df
+    if not (np.isfinite(t1) and np.isfinite(t2)):
+        return math.nan
+    if t2 < 0:
+        return 1.0
+    if _r_all_equal_zero(t2):
+        return math.nan
+    return t1 / t2
+
+
+def _rmsea(x2: float, df: float, n: float, ngroups: int) -> float:
+    """Point estimate of the RMSEA with the multiple-group ``sqrt(G)`` factor."""
+    if not df > 0:
+        return 0.0
+    return math.sqrt(max(x2 / n / df - 1.0 / n, 0.0)) * math.sqrt(ngroups)
+
+
+def _rmsea_ci(x2: float, df: float, n: float, ngroups: int, level: float) -> tuple[float, float]:
+    """Browne-Cudeck RMSEA interval, searched as lavaan does (``uniroot``)."""
+    if not (np.isfinite(x2) and np.isfinite(df) and np.isfinite(n)):
+        return math.nan, math.nan
+    upper_perc = 1.0 - (1.0 - level) / 2.0
+    lower_perc = (1.0 - level) / 2.0
+
+    def lower_fn(lam: float) -> float:
+        return _pchisq(x2, df, lam) - upper_perc
+
+    def upper_fn(lam: float) -> float:
+        return _pchisq(x2, df, lam) - lower_perc
+
+    scale = math.sqrt(ngroups)
+    if df < 1 or lower_fn(0.0) < 0.0:
+        ci_lower = 0.0
+    else:
+        lam = _zeroin(lower_fn, 0.0, x2)
+        ci_lower = math.sqrt(lam / (n * df)) * scale
+
+    n_rmsea = max(n, 4.0 * x2)
+    if df < 1 or upper_fn(n_rmsea) > 0.0 or upper_fn(0.0) < 0.0:
+        ci_upper = 0.0
+    else:
+        lam = _zeroin(upper_fn, 0.0, n_rmsea)
+        ci_upper = math.sqrt(lam / (n * df)) * scale
+    return ci_lower, ci_upper
+
+
+def _rmsea_close_pvalues(
+    x2: float, df: float, n: float, ngroups: int, close_h0: float, notclose_h0: float
+) -> tuple[float, float]:
+    """P-values of H0: RMSEA <= close_h0 and of H0: RMSEA >= notclose_h0."""
+    if not (np.isfinite(x2) and np.isfinite(df)) or not df > 0:
+        return math.nan, math.nan
+    ncp_close = n * df * close_h0**2 / ngroups
+    ncp_notclose = n * df * notclose_h0**2 / ngroups
+    return 1.0 - _pchisq(x2, df, ncp_close), _pchisq(x2, df, ncp_notclose)
+
+
+def _hoelter_cn(x2: float, df: float, n: float, alpha: float) -> float:
+    """Hoelter's critical N at significance level ``alpha``."""
+    if df == 0 and x2 < _SATURATED_CHISQ_TOL:
+        return math.nan
+    crit = _qchisq(1.0 - alpha, df)
+    if x2 == 0.0:
+        return math.inf
+    return crit / (x2 / n) + 1.0
+
+
+def _agfi(gfi: float, nel: int, df: float) -> float:
+    """Adjusted GFI; ``nel`` is the number of modelled sample statistics."""
+    if not (np.isfinite(gfi) and np.isfinite(df)):
+        return math.nan
+    if df > 0:
+        return 1.0 - (nel / df) * (1.0 - gfi)
+    return 1.0
+
+
+def _pgfi(gfi: float, nel: int, df: float) -> float:
+    """Parsimony GFI (LISREL formula)."""
+    if not (np.isfinite(gfi) and np.isfinite(df)) or nel == 0:
+        return math.nan
+    return (df / nel) * gfi
+
+
+# ---------------------------------------------------------------------------
+# public entry point
+# ---------------------------------------------------------------------------
+
+
+def fit_measures(
+    groups: Sequence[GroupFitInput],
+    *,
+    npar: int,
+    df: int,
+    meanstructure: bool,
+    chisq: float | None = None,
+    level: float = 0.90,
+) -> pd.Series:
+    """Compute lavaan's ``fitMeasures()`` for a normal-theory ML fit.
+
+    Parameters
+    ----------
+    groups : sequence of GroupFitInput
+        Sample and model-implied moments, one entry per group.
+    npar : int
+        Number of free parameters as lavaan's ``fitMeasures()["npar"]``
+        reports it (free parameters minus the rank of the equality
+        constraints; each set of equal parameters counts once).
+    df : int
+        Model degrees of freedom.
+    meanstructure : bool
+        Whether the model has a mean structure (lavaan adds one automatically
+        for multiple groups).
+    chisq : float, optional
+        The likelihood-ratio chi-square of the model against the unrestricted
+        model.  Computed from the moments as ``2 * sum_g N_g * F_g`` when
+        ``None``.  ``fmin`` is always computed from the moments.
+    level : float, optional
+        Confidence level of the RMSEA interval (default 0.90).
+
+    Returns
+    -------
+    pandas.Series
+        Float series indexed by :data:`FIT_MEASURE_NAMES` (lavaan's names and
+        order with dots replaced by underscores).  Measures that lavaan
+        reports as ``NA`` are ``nan``.
+
+    Raises
+    ------
+    ValueError
+        If ``groups`` is empty, the inputs have inconsistent shapes, a
+        covariance matrix is not positive definite, or ``level`` is outside
+        ``(0, 1)``.
+    """
+    if len(groups) == 0:
+        raise ValueError("at least one group is required")
+    if not 0.0 < level < 1.0:
+        raise ValueError("level must lie in (0, 1)")
+
+    ngroups = len(groups)
+    per_group = [_group_ml(g, meanstructure) for g in groups]
+    nobs = np.array([float(g.nobs) for g in groups])
+    n = float(nobs.sum())
+    w = nobs / n
+    df = float(df)
+    npar_f = float(npar)
+
+    f_group = np.array([pg["f"] for pg in per_group])
+    fmin = float(w @ f_group)
+    x2 = float(2.0 * nobs @ f_group) if chisq is None else float(chisq)
+
+    x2_null = float(2.0 * nobs @ np.array([pg["f_base"] for pg in per_group]))
+    df_null = float(sum(pg["df_base"] for pg in per_group))
+
+    logl = float(sum(pg["logl"] for pg in per_group))
+    logl_h1 = float(sum(pg["logl_h1"] for pg in per_group))
+
+    out: dict[str, float] = {
+        "npar": npar_f,
+        "fmin": fmin,
+        "chisq": x2,
+        "df": df,
+        "pvalue": _chisq_pvalue(x2, df),
+        "baseline_chisq": x2_null,
+        "baseline_df": df_null,
+        "baseline_pvalue": _chisq_pvalue(x2_null, df_null),
+    }
+
+    incremental = {
+        "cfi": _cfi, "tli": _tli, "nnfi": _tli, "rfi": _rfi,
+        "nfi": _nfi, "pnfi": _pnfi, "ifi": _ifi, "rni": _rni,
+    }  # fmt: skip
+    finite = all(np.isfinite(v) for v in (x2, df, x2_null, df_null))
+    for name, fun in incremental.items():
+        out[name] = fun(x2, df, x2_null, df_null) if finite else math.nan
+
+    out["logl"] = logl
+    out["unrestricted_logl"] = logl_h1
+    out["aic"] = -2.0 * logl + 2.0 * npar_f
+    out["bic"] = -2.0 * logl + npar_f * math.log(n)
+    out["ntotal"] = n
+    out["bic2"] = -2.0 * logl + npar_f * math.log((n + 2.0) / 24.0)
+
+    out["rmsea"] = _rmsea(x2, df, n, ngroups) if np.isfinite(x2) else math.nan
+    out["rmsea_ci_lower"], out["rmsea_ci_upper"] = _rmsea_ci(x2, df, n, ngroups, level)
+    out["rmsea_ci_level"] = float(level)
+    close_p, notclose_p = _rmsea_close_pvalues(
+        x2, df, n, ngroups, RMSEA_CLOSE_H0, RMSEA_NOTCLOSE_H0
+    )
+    out["rmsea_pvalue"] = close_p
+    out["rmsea_close_h0"] = RMSEA_CLOSE_H0
+    out["rmsea_notclose_pvalue"] = notclose_p
+    out["rmsea_notclose_h0"] = RMSEA_NOTCLOSE_H0
+
+    summaries = [
+        _group_residual_summaries(pg["S"], pg["m"], pg["Sigma"], pg["mu"], meanstructure)
+        for pg in per_group
+    ]
+    keys = ("rmr", "rmr_nomean", "srmr_bentler", "srmr_bentler_nomean",
+            "crmr", "crmr_nomean", "srmr_mplus", "srmr_mplus_nomean")  # fmt: skip
+    weighted = {k: float(w @ np.array([s[k] for s in summaries])) for k in keys}
+    out["rmr"] = weighted["rmr"]
+    out["rmr_nomean"] = weighted["rmr_nomean"]
+    out["srmr"] = weighted["srmr_bentler"]
+    for k in keys[2:]:
+        out[k] = weighted[k]
+
+    out["cn_05"] = _hoelter_cn(x2, df, n, 0.05)
+    out["cn_01"] = _hoelter_cn(x2, df, n, 0.01)
+
+    gfi_group = np.array(
+        [
+            _group_gfi(
+                pg["S"], pg["m"], pg["Sigma"], pg["mu"], pg["Sigma_inv"], pg["x"], meanstructure
+            )
+            for pg in per_group
+        ]
+    )
+    gfi = float(w @ gfi_group)
+    nel = sum(
+        pg["S"].shape[0] * (pg["S"].shape[0] + 1) // 2 + (pg["S"].shape[0] if meanstructure else 0)
+        for pg in per_group
+    )
+    out["gfi"] = gfi
+    out["agfi"] = _agfi(gfi, nel, df)
+    out["pgfi"] = _pgfi(gfi, nel, df)
+    out["mfi"] = math.exp(-0.5 * (x2 - df) / n)
+    out["ecvi"] = x2 / n + 2.0 * npar_f / n
+
+    return pd.Series(
+        [out[k] for k in FIT_MEASURE_NAMES],
+        index=list(FIT_MEASURE_NAMES),
+        dtype=float,
+        name="fit_measures",
+    )

@@ -1,0 +1,363 @@
+"""Tokenizer for lavaan model syntax.
+
+The tokenizer turns model text into a flat list of typed :class:`Token` objects.
+Every token remembers the 1-based line and column where it starts, so the
+parser can point at the exact offending character when it raises
+:class:`~semnet.errors.ModelSyntaxError`.
+
+Lexical rules (following lavaan's own tokenizer):
+
+* names: letters, digits, ``_`` and ``.``; they must not start with a digit
+  (``x.1`` and ``.x`` are names, ``1x`` is an error);
+* numbers: ``1``, ``1.``, ``.5``, ``1e-3``, ``2.5E+2`` (no sign: a leading ``-``
+  is a separate token, the parser turns ``-`` + number into a negative number);
+* strings: ``"..."`` or ``'...'`` on one line, no escapes;
+* operators: ``=~ ~ ~~ <~ | := == < > :`` and lavaan's other operators
+  (``~*~ |~ :~ %...%``), which the parser rejects as unsupported;
+* punctuation: ``( ) , * ? + - / ^ **``;
+* statement separators: newline and ``;`` (both give a :attr:`TokenKind.NEWLINE`);
+* comments: ``#`` or ``!`` up to the end of the line (not inside strings).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+from semnet.errors import ModelSyntaxError
+
+__all__ = [
+    "CONSTRAINT_OPERATORS",
+    "RELATION_OPERATORS",
+    "UNSUPPORTED_OPERATORS",
+    "Source",
+    "Token",
+    "TokenKind",
+    "tokenize",
+]
+
+
+class TokenKind(Enum):
+    """The type of a :class:`Token`."""
+
+    NAME = "name"
+    NUMBER = "number"
+    STRING = "string"
+    OPERATOR = "operator"
+    PUNCT = "punctuation"
+    NEWLINE = "newline"
+    END = "end"
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """One token of model text.
+
+    Attributes
+    ----------
+    kind : TokenKind
+        The token type.
+    text : str
+        The exact source text (strings include their quotes; a ``;``
+        separator keeps ``";"``, a line break is ``"\\n"``).
+    line, column : int
+        1-based position of the first character.
+    value : str
+        For strings the text between the quotes, else equal to ``text``.
+    """
+
+    kind: TokenKind
+    text: str
+    line: int
+    column: int
+    value: str = ""
+
+    @property
+    def end_column(self) -> int:
+        """Column just after the token (tokens never span lines)."""
+        return self.column + len(self.text)
+
+    def describe(self) -> str:
+        """Human-readable description used in error messages."""
+        if self.kind is TokenKind.END:
+            return "the end of the model"
+        if self.kind is TokenKind.NEWLINE:
+            return "the end of the statement"
+        return f"`{self.text}`"
+
+
+#: lavaan operators that relate variables (``~1`` is produced by the parser)
+RELATION_OPERATORS = frozenset({"=~", "~", "~~", "<~", "|"})
+#: operators that define or constrain parameters
+CONSTRAINT_OPERATORS = frozenset({":=", "==", "<", ">"})
+#: lavaan operators that semnet recognises but does not support yet
+UNSUPPORTED_OPERATORS = frozenset({"~*~", "|~", ":~"})
+
+_KNOWN_OPERATORS = RELATION_OPERATORS | CONSTRAINT_OPERATORS | UNSUPPORTED_OPERATORS | {":"}
+_OPERATOR_CHARS = frozenset("=~<>|:")
+_PUNCT_CHARS = frozenset("(),*?+-/^")
+_COMMENT_CHARS = frozenset("#!")
+_QUOTES = frozenset("\"'")
+_ODD_TILDE = "\u02dc"  # lavaan maps this locale tilde to '~'
+
+_OPERATOR_HINTS = {
+    "=": "did you mean `=~` (is measured by), `==` (equality constraint) "
+    "or `:=` (defined parameter)?",
+    "<=": "lavaan writes inequality constraints with `<` (they are not strict)",
+    ">=": "lavaan writes inequality constraints with `>` (they are not strict)",
+    "=<": "lavaan writes inequality constraints with `<` (they are not strict)",
+    "=>": "lavaan writes inequality constraints with `>` (they are not strict)",
+    "~=": "did you mean `=~` (is measured by)?",
+    "~~~": "did you mean `~~` (covariance)?",
+    "=~~": "did you mean `=~` (is measured by) or `~~` (covariance)?",
+    "==~": "did you mean `=~` (is measured by)?",
+}
+
+_OPERATOR_LIST = "`=~`, `~`, `~~`, `<~`, `|`, `:=`, `==`, `<` and `>`"
+
+
+def _is_name_start(ch: str) -> bool:
+    return ch.isalpha() or ch == "_"
+
+
+def _is_name_char(ch: str) -> bool:
+    return ch.isalnum() or ch in "_."
+
+
+@dataclass(frozen=True)
+class Source:
+    """The text being tokenized and where it starts in the model.
+
+    ``line`` and ``column`` are the 1-based position of ``text[0]`` in the full
+    model (so that an expression cut out of a model reports model positions).
+    """
+
+    text: str
+    line: int = 1
+    column: int = 1
+
+    def source_line(self, line: int) -> str:
+        """The text of model line ``line`` as far as this source knows it."""
+        lines = self.text.split("\n")
+        index = line - self.line
+        if not 0 <= index < len(lines):
+            return ""
+        shown = lines[index].rstrip("\r").replace("\t", " ")
+        if index == 0:
+            shown = " " * (self.column - 1) + shown
+        return shown
+
+    def error(self, message: str, line: int, column: int) -> ModelSyntaxError:
+        """Build a :class:`ModelSyntaxError` located at ``line``, ``column``."""
+        return ModelSyntaxError(message, line, column, self.source_line(line))
+
+    def error_at(self, token: Token, message: str) -> ModelSyntaxError:
+        """Build a :class:`ModelSyntaxError` located at ``token``."""
+        return self.error(message, token.line, token.column)
+
+
+def tokenize(text: str, line: int = 1, column: int = 1) -> list[Token]:
+    """Split model text into tokens.
+
+    Parameters
+    ----------
+    text : str
+        Model syntax (or a piece of it).
+    line, column : int
+        1-based position of ``text[0]`` in the full model; token positions
+        are reported relative to the full model.
+
+    Returns
+    -------
+    list of Token
+        The tokens in order, ending with one :attr:`TokenKind.END` token.
+        Comments and whitespace are dropped; newlines and ``;`` become
+        :attr:`TokenKind.NEWLINE` tokens.
+
+    Raises
+    ------
+    ModelSyntaxError
+        On an unexpected character, an unterminated string, a name that starts
+        with a digit or an operator lavaan does not have.
+
+    Examples
+    --------
+    >>> [t.text for t in tokenize("f =~ a*x1")]
+    ['f', '=~', 'a', '*', 'x1', '']
+    """
+    return _Lexer(Source(text, line, column)).run()
+
+
+class _Lexer:
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self.text = source.text
+        self.pos = 0
+        self.line = source.line
+        self.line_start = 0  # index of the first character of the current line
+        self.tokens: list[Token] = []
+
+    def column_of(self, pos: int) -> int:
+        column = pos - self.line_start + 1
+        if self.line == self.source.line:
+            column += self.source.column - 1
+        return column
+
+    def fail(self, message: str, pos: int) -> ModelSyntaxError:
+        return self.source.error(message, self.line, self.column_of(pos))
+
+    def add(self, kind: TokenKind, start: int, end: int, value: str | None = None) -> None:
+        token_text = self.text[start:end]
+        self.tokens.append(
+            Token(
+                kind,
+                token_text,
+                self.line,
+                self.column_of(start),
+                token_text if value is None else value,
+            )
+        )
+
+    def run(self) -> list[Token]:
+        text = self.text
+        n = len(text)
+        while self.pos < n:
+            ch = text[self.pos]
+            if ch == "\n":
+                self.add(TokenKind.NEWLINE, self.pos, self.pos + 1)
+                self.pos += 1
+                self.line += 1
+                self.line_start = self.pos
+            elif ch == ";":
+                self.add(TokenKind.NEWLINE, self.pos, self.pos + 1)
+                self.pos += 1
+            elif ch.isspace():
+                self.pos += 1
+            elif ch in _COMMENT_CHARS:
+                end = text.find("\n", self.pos)
+                self.pos = n if end < 0 else end
+            elif ch in _QUOTES:
+                self.string()
+            elif ch.isdigit() or (ch == "." and self.pos + 1 < n and text[self.pos + 1].isdigit()):
+                self.number()
+            elif _is_name_start(ch) or ch == ".":
+                self.name()
+            elif ch in _OPERATOR_CHARS or ch == _ODD_TILDE:
+                self.operator()
+            elif ch == "%":
+                self.percent_operator()
+            elif ch in _PUNCT_CHARS:
+                self.punct()
+            else:
+                raise self.fail(self.bad_character_message(ch), self.pos)
+        self.tokens.append(Token(TokenKind.END, "", self.line, self.column_of(self.pos)))
+        return self.tokens
+
+    @staticmethod
+    def bad_character_message(ch: str) -> str:
+        shown = repr(ch)[1:-1] if not ch.isprintable() else ch
+        return (
+            f"unexpected character `{shown}`; names may contain only letters, digits, "
+            "`_` and `.`, and lavaan syntax uses only the operators "
+            f"{_OPERATOR_LIST} with `+`, `*`, `?`, `(`, `)` and `,`; "
+            "remove the character or rename the variable"
+        )
+
+    def string(self) -> None:
+        start = self.pos
+        quote = self.text[start]
+        end = start + 1
+        n = len(self.text)
+        while end < n and self.text[end] != quote and self.text[end] != "\n":
+            end += 1
+        if end >= n or self.text[end] != quote:
+            raise self.fail(
+                f"unterminated string: add the closing {quote} on the same line",
+                start,
+            )
+        self.add(TokenKind.STRING, start, end + 1, self.text[start + 1 : end])
+        self.pos = end + 1
+
+    def number(self) -> None:
+        text = self.text
+        n = len(text)
+        start = end = self.pos
+        while end < n and text[end].isdigit():
+            end += 1
+        if end < n and text[end] == ".":
+            end += 1
+            while end < n and text[end].isdigit():
+                end += 1
+        if end < n and text[end] in "eE":
+            exp = end + 1
+            if exp < n and text[exp] in "+-":
+                exp += 1
+            if exp < n and text[exp].isdigit():
+                end = exp
+                while end < n and text[end].isdigit():
+                    end += 1
+        if end < n and _is_name_char(text[end]):
+            stop = end
+            while stop < n and _is_name_char(text[stop]):
+                stop += 1
+            bad = text[start:stop]
+            raise self.fail(
+                f"`{bad}` is not a valid name: names must start with a letter or `.`, "
+                f"not a digit; rename it (e.g. `x{bad}`), or put `*` between a number "
+                "and a name",
+                start,
+            )
+        self.add(TokenKind.NUMBER, start, end)
+        self.pos = end
+
+    def name(self) -> None:
+        start = end = self.pos
+        n = len(self.text)
+        while end < n and _is_name_char(self.text[end]):
+            end += 1
+        self.add(TokenKind.NAME, start, end)
+        self.pos = end
+
+    def operator(self) -> None:
+        text = self.text
+        n = len(text)
+        start = self.pos
+        if text.startswith("~*~", start):
+            self.add(TokenKind.OPERATOR, start, start + 3)
+            self.pos = start + 3
+            return
+        end = start
+        while end < n and (text[end] in _OPERATOR_CHARS or text[end] == _ODD_TILDE):
+            end += 1
+        raw = text[start:end]
+        op = raw.replace(_ODD_TILDE, "~")
+        if op not in _KNOWN_OPERATORS:
+            hint = _OPERATOR_HINTS.get(op, f"lavaan's operators are {_OPERATOR_LIST}")
+            raise self.fail(f"unknown operator `{raw}`; {hint}", start)
+        self.tokens.append(Token(TokenKind.OPERATOR, op, self.line, self.column_of(start), op))
+        self.pos = end
+
+    def percent_operator(self) -> None:
+        start = self.pos
+        close = self.text.find("%", start + 1)
+        newline = self.text.find("\n", start + 1)
+        end = start + 1
+        if close >= 0 and (newline < 0 or close < newline) and close - start < 10:
+            end = close + 1
+        self.add(TokenKind.OPERATOR, start, end)
+        self.pos = end
+
+    def punct(self) -> None:
+        start = self.pos
+        ch = self.text[start]
+        if ch == "-" and self.text.startswith(">", start + 1):
+            raise self.fail(
+                "unknown operator `->`; lavaan writes a regression of y on x as `y ~ x` "
+                "and a loading of x on factor f as `f =~ x`",
+                start,
+            )
+        end = start + 1
+        if ch == "*" and self.text.startswith("*", end):
+            end += 1  # `**` is the power operator in expressions
+        self.add(TokenKind.PUNCT, start, end)
+        self.pos = end

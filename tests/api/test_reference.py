@@ -1,0 +1,108 @@
+"""End-to-end: every complete-data ML lavaan fixture refitted with semnet must match."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from reference import fixture_names, is_plain_ml, keyed, load, refit, table
+from tolerances import ATOL, EST_RTOL, FIT_RTOL, SE_RTOL
+
+#: fixtures the core engine cannot fit yet, with the reason (each is an open issue)
+NOT_YET = {
+    "kenny_judd": "nonlinear == constraints (issue 3)",
+}
+
+PLAIN = [n for n in fixture_names() if is_plain_ml(load(n)) and n not in NOT_YET]
+
+
+def _close(ours, theirs, rtol):
+    ours = np.asarray(ours, dtype=float)
+    theirs = np.asarray(theirs, dtype=float)
+    return np.allclose(ours, theirs, rtol=rtol, atol=ATOL, equal_nan=True)
+
+
+def _merged(name: str, key: str, ours: pd.DataFrame) -> pd.DataFrame:
+    ref = load(name)
+    theirs = keyed(table(ref, key), ref["group_labels"])
+    mine = keyed(ours, ref["group_labels"])
+    # defined parameters: match by name (their rhs text is formatted differently)
+    theirs = theirs.rename(index=lambda i: i, level=0)
+    t_def = theirs.index.get_level_values("op") == ":="
+    m_def = mine.index.get_level_values("op") == ":="
+    theirs_def = theirs[t_def].droplevel("rhs")
+    mine_def = mine[m_def].droplevel("rhs")
+    merged = mine[~m_def].join(theirs[~t_def], how="outer", rsuffix="_ref")
+    merged_def = mine_def.join(theirs_def, how="outer", rsuffix="_ref")
+    assert len(merged) == (~t_def).sum(), "parameter rows differ from lavaan's"
+    assert not merged.isna().all(axis=1).any()
+    return pd.concat([merged.reset_index(), merged_def.reset_index()], ignore_index=True)
+
+
+@pytest.mark.parametrize("name", PLAIN)
+def test_converges_with_lavaan_counts(name):
+    ref = load(name)
+    fit = refit(name)
+    assert fit.converged
+    fm = fit.fit_measures()
+    assert fm["npar"] == ref["fit_measures"]["npar"]
+    assert fm["df"] == ref["fit_measures"]["df"]
+    assert list(fit.nobs.values()) == ref["nobs"]
+
+
+@pytest.mark.parametrize("name", PLAIN)
+def test_estimates_and_se(name):
+    fit = refit(name)
+    m = _merged(name, "estimates", fit.estimates())
+    assert m["est_ref"].notna().all() and m["est"].notna().all(), m[m["est_ref"].isna()]
+    assert _close(m["est"], m["est_ref"], EST_RTOL), m[["lhs", "op", "rhs", "est", "est_ref"]]
+    assert _close(m["se"], m["se_ref"], SE_RTOL), m[["lhs", "op", "rhs", "se", "se_ref"]]
+    assert _close(m["std_lv"], m["std.lv"], EST_RTOL)
+    assert _close(m["std_all"], m["std.all"], EST_RTOL)
+    free = m["se_ref"] > 0
+    assert _close(m.loc[free, "pvalue"], m.loc[free, "pvalue_ref"], SE_RTOL)
+    # a CI bound inherits the error of est (EST_RTOL) plus 1.96 times that of se (SE_RTOL)
+    bound = EST_RTOL * m["est_ref"].abs() + 2 * SE_RTOL * m["se_ref"] + ATOL
+    assert ((m["ci_lower"] - m["ci.lower"]).abs() <= bound).all()
+    assert ((m["ci_upper"] - m["ci.upper"]).abs() <= bound).all()
+
+
+@pytest.mark.parametrize("kind", ["std_all", "std_lv"])
+@pytest.mark.parametrize("name", PLAIN)
+def test_standardized_solution(name, kind):
+    fit = refit(name)
+    key = "std_solution" if kind == "std_all" else "std_solution_lv"
+    m = _merged(name, key, fit.standardized(kind))
+    assert _close(m["est_std"], m["est.std"], EST_RTOL), m[["lhs", "op", "rhs", "est_std"]]
+    assert _close(m["se"], m["se_ref"], SE_RTOL), m[["lhs", "op", "rhs", "se", "se_ref"]]
+
+
+@pytest.mark.parametrize("name", PLAIN)
+def test_fit_measures(name):
+    ref = load(name)["fit_measures"]
+    ours = refit(name).fit_measures()
+    for key, value in ref.items():
+        mine = ours[key.replace(".", "_")]
+        if value is None:
+            assert np.isnan(mine), key
+        else:
+            assert _close(mine, value, FIT_RTOL), (key, mine, value)
+
+
+@pytest.mark.parametrize("name", PLAIN)
+def test_r_squared_and_implied(name):
+    ref = load(name)
+    fit = refit(name)
+    r2 = fit.r_squared()
+    for g, label in enumerate(fit.groups):
+        theirs = pd.Series(ref["r2"][g])
+        mine = r2[r2["group"].fillna("") == label].set_index("name")["r2"]
+        assert sorted(mine.index) == sorted(theirs.index)
+        assert _close(mine[theirs.index], theirs, EST_RTOL)
+        imp = fit.implied()[label]
+        names = ref["implied"][g]["names"]
+        assert _close(imp["cov"].loc[names, names], ref["implied"][g]["cov"], EST_RTOL)
+        res = fit.residuals()[label]["cov"].loc[names, names]
+        sample = np.asarray(ref["sample"][g]["cov"])
+        diff = np.abs(res.to_numpy() - np.asarray(ref["residuals_raw"][g]))
+        assert (diff <= EST_RTOL * np.abs(sample) + ATOL).all()
