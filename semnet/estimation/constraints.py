@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 from scipy.linalg import null_space
 
 from semnet.errors import ModelSpecificationError
@@ -21,11 +20,20 @@ from semnet.syntax import parse_expression
 
 @dataclass(frozen=True)
 class LinearConstraints:
-    """``x = x0 + K z``; ``n_eq`` is the number of independent equality constraints."""
+    """``x = x0 + K z``; ``n_eq`` is the number of independent equality constraints.
+
+    ``R`` and ``r`` are the constraints themselves (``R x = r``, one row per constraint,
+    in the space of the free rows ``x``), and ``rows`` describes each: for a tie made
+    by a shared label, the pair of parameter-row positions ``(i, j)`` in
+    :attr:`ParTable.params`; for an explicit ``==``, its :class:`Constraint`.
+    """
 
     K: np.ndarray
     x0: np.ndarray
     n_eq: int
+    R: np.ndarray
+    r: np.ndarray
+    rows: tuple = ()
 
     def to_z(self, x: np.ndarray) -> np.ndarray:
         return np.linalg.lstsq(self.K, x - self.x0, rcond=None)[0]
@@ -74,15 +82,18 @@ def linear_constraints(pt: ParTable, model_nfree: int, free: np.ndarray) -> Line
     q = model_nfree
     rows: list[np.ndarray] = []
     rhs: list[float] = []
+    what: list = []
     # shared labels among free rows
     labelled = params[(params["label"] != "") & (params["free"] > 0)]
     for _, grp in labelled.groupby("label", sort=False):
         idx = grp["free"].to_numpy() - 1
-        for k in idx[1:]:
+        positions = grp.index.to_numpy()
+        for k, pos in zip(idx[1:], positions[1:], strict=True):
             r = np.zeros(q)
             r[idx[0]], r[k] = 1.0, -1.0
             rows.append(r)
             rhs.append(0.0)
+            what.append((int(positions[0]), int(pos)))
     # explicit constraints
     names = ParameterNames(pt)
     others = [c for c in pt.constraints if c.op in ("==", "<", ">")]
@@ -118,21 +129,20 @@ def linear_constraints(pt: ParTable, model_nfree: int, free: np.ndarray) -> Line
                 )
             rows.append(grad0)
             rhs.append(-h(np.zeros(q)))
+            what.append(c)
     if not rows:
-        return LinearConstraints(np.eye(q), np.zeros(q), 0)
+        return LinearConstraints(np.eye(q), np.zeros(q), 0, np.zeros((0, q)), np.zeros(0))
     R = np.vstack(rows)
     r = np.array(rhs)
     rank = np.linalg.matrix_rank(R)
     K = null_space(R)
-    # snap simple equalities to 0/1 columns when the null space is spanned by them
-    K = _simplify(K)
     x0 = np.linalg.lstsq(R, r, rcond=None)[0]
     if not np.allclose(R @ x0, r, atol=1e-9):
         raise ModelSpecificationError(
             "the equality constraints contradict each other (no parameter values satisfy "
             "them all); check the '==' lines and repeated labels."
         )
-    return LinearConstraints(K, x0, int(rank))
+    return LinearConstraints(K, x0, int(rank), R, r, tuple(what))
 
 
 def _numeric_gradient(h, x: np.ndarray) -> np.ndarray:
@@ -145,10 +155,3 @@ def _numeric_gradient(h, x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _simplify(K: np.ndarray) -> np.ndarray:
-    """Return an equivalent basis; the column space is what matters."""
-    return K
-
-
-def constraint_table(pt: ParTable) -> pd.DataFrame:
-    return pt.table[pt.table["op"].isin(["==", "<", ">", ":="])]

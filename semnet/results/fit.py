@@ -347,6 +347,25 @@ class Fit:
         """Fit measures named as lavaan's ``fitMeasures()`` (dots turned into underscores)."""
         return self._fit_measures.copy()
 
+    def modindices(self, sort: bool = True, minimum: float = 0.0) -> pd.DataFrame:
+        """Modification indices with expected parameter changes (lavaan's ``modindices()``).
+
+        Returns
+        -------
+        DataFrame
+            ``lhs, op, rhs, group, mi, epc, sepc_lv, sepc_all``, largest index first.
+
+        Examples
+        --------
+        >>> import semnet
+        >>> hs = semnet.datasets.holzinger_swineford()
+        >>> fit = semnet.cfa("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6", hs)
+        >>> fit.modindices().iloc[0][["lhs", "op", "rhs"]].tolist()  # doctest: +SKIP
+        """
+        from semnet.results.modindices import modification_indices
+
+        return modification_indices(self, sort=sort, minimum=minimum)
+
     def summary(self, standardized: bool = False, fit_measures: bool = True) -> Any:
         """A printable report in the spirit of lavaan's ``summary()``."""
         from semnet.report.summary import Summary

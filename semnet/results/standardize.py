@@ -15,33 +15,42 @@ from semnet.estimation.constraints import ParameterNames
 from semnet.matrices.ram import Model
 
 
+def row_scales(
+    model: Model, values: np.ndarray, kind: str = "std_all", rvar: np.ndarray | None = None
+) -> np.ndarray:
+    """Multipliers that standardize each parameter row: ``std = value * scale``.
+
+    Variances come from the model implied by ``values``; the residual variances used
+    for covariances are the variance rows of ``values`` unless ``rvar`` (one value per
+    variable and group, shape ``(ngroups, n)``) is given.
+    """
+    if kind not in ("std_all", "std_lv"):
+        raise ValueError(kind)
+    scale = np.ones(values.shape)
+    for g, c in enumerate(model.cells):
+        full, _ = model.implied_all(values, g)
+        with np.errstate(invalid="ignore"):
+            sd = np.sqrt(np.diag(full))
+        rv = np.diag(model.matrices(values, g).S) if rvar is None else rvar[g]
+        rsd = np.sqrt(np.abs(rv))
+        if kind == "std_lv":
+            sd[: model.p] = 1.0
+            rsd[: model.p] = 1.0
+        diag = c.s_i == c.s_j
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scale[c.a_rows] = sd[c.a_j] / sd[c.a_i]
+            scale[c.s_rows] = np.where(
+                diag, 1.0 / (sd[c.s_i] * sd[c.s_j]), 1.0 / (rsd[c.s_i] * rsd[c.s_j])
+            )
+            scale[c.m_rows] = 1.0 / sd[c.m_i]
+    return scale
+
+
 def standardize(
     model: Model, names: ParameterNames, values: np.ndarray, kind: str = "std_all"
 ) -> np.ndarray:
     """Standardized values of every parameter row followed by every ``:=`` row."""
-    out = values.copy()
-    for g, c in enumerate(model.cells):
-        full, _ = model.implied_all(values, g)
-        var = np.diag(full).copy()
-        with np.errstate(invalid="ignore", divide="ignore"):
-            sd = np.sqrt(var)
-        if kind == "std_lv":
-            sd[: model.p] = 1.0
-        elif kind != "std_all":
-            raise ValueError(kind)
-        mats = model.matrices(values, g)
-        rsd = np.sqrt(np.abs(np.diag(mats.S)))
-        if kind == "std_lv":
-            rsd[: model.p] = 1.0
-        diag = c.s_i == c.s_j
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[c.a_rows] = values[c.a_rows] * sd[c.a_j] / sd[c.a_i]
-            out[c.s_rows] = np.where(
-                diag,
-                values[c.s_rows] / (sd[c.s_i] * sd[c.s_j]),
-                values[c.s_rows] / (rsd[c.s_i] * rsd[c.s_j]),
-            )
-            out[c.m_rows] = values[c.m_rows] / sd[c.m_i]
+    out = values * row_scales(model, values, kind)
     if names.definitions:
         out = np.concatenate([out, names.defined(out)])
     return out
