@@ -7,6 +7,7 @@ object :class:`Fit`, and the error classes.
 __version__ = "0.1.0"
 
 from semnet import datasets
+from semnet.analyses.compare import compare
 from semnet.api import SemnetWarning, cfa, sem
 from semnet.errors import (
     ConvergenceError,
@@ -50,6 +51,7 @@ __all__ = [
     "SemnetError",
     "SemnetWarning",
     "cfa",
+    "compare",
     "datasets",
     "partable",
     "sem",

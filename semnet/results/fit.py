@@ -366,6 +366,36 @@ class Fit:
 
         return modification_indices(self, sort=sort, minimum=minimum)
 
+    def score_test(self, release: list[int] | None = None):
+        """Score tests for releasing equality constraints (lavaan's ``lavTestScore()``).
+
+        Parameters
+        ----------
+        release : list of int, optional
+            Positions (in ``score_test().uni``) of the constraints whose joint release
+            the total test assesses; default all.
+
+        Returns
+        -------
+        ScoreTest
+            ``.total`` (``X2, df, pvalue``) and ``.uni`` (one row per constraint, named
+            by its parameter, e.g. ``"textual=~x5"``, and the groups it ties).
+        """
+        from semnet.results.hypothesis import score_test
+
+        return score_test(self, release)
+
+    def wald(self, constraints: str) -> pd.Series:
+        """Wald test of equality constraints between labels (lavaan's ``lavTestWald()``).
+
+        Examples
+        --------
+        >>> fit.wald("b1 == b2")  # doctest: +SKIP
+        """
+        from semnet.results.hypothesis import wald
+
+        return wald(self, constraints)
+
     def summary(self, standardized: bool = False, fit_measures: bool = True) -> Any:
         """A printable report in the spirit of lavaan's ``summary()``."""
         from semnet.report.summary import Summary

@@ -1,0 +1,1 @@
+"""Workflows built on fitted models: model comparison and (later) invariance, moderation."""

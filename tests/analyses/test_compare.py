@@ -1,0 +1,46 @@
+"""semnet.compare() against lavaan's lavTestLRT()."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from reference import load, refit
+from tolerances import FIT_RTOL
+
+import semnet
+
+
+def test_compare_matches_lavtestlrt():
+    ref = load("hs_mg_scalar")["lrt"]["table"]
+    out = semnet.compare(
+        refit("hs_mg_scalar"), refit("hs_mg_configural"), refit("hs_mg_metric"),
+        names=["scalar", "configural", "metric"],
+    )
+    assert out.index.tolist() == ["configural", "metric", "scalar"]
+    assert out["df"].tolist() == ref["Df"]
+    for ours, theirs in [("aic", "AIC"), ("bic", "BIC"), ("chisq", "Chisq"),
+                         ("chisq_diff", "Chisq diff"), ("df_diff", "Df diff"),
+                         ("rmsea", "RMSEA"), ("pvalue", "Pr(>Chisq)")]:
+        expected = np.array([np.nan if v is None else v for v in ref[theirs]], dtype=float)
+        assert np.allclose(out[ours], expected, rtol=FIT_RTOL, equal_nan=True), ours
+
+
+def test_compare_refuses_different_data():
+    a = refit("hs_cfa")
+    b = refit("hs_listwise")
+    with pytest.raises(semnet.SemnetError, match="same data"):
+        semnet.compare(a, b)
+
+
+def test_compare_needs_two_models():
+    with pytest.raises(semnet.SemnetError, match="at least two"):
+        semnet.compare(refit("hs_cfa"))
+
+
+def test_compare_warns_when_not_nested():
+    # orthogonal factors (more df) must not fit better than correlated ones
+    a, b = refit("hs_cfa"), refit("hs_cfa_orthogonal")
+    out = semnet.compare(a, b)
+    assert out["chisq_diff"].iloc[1] > 0
+    with pytest.warns(UserWarning, match="same degrees of freedom"):
+        semnet.compare(a, refit("hs_cfa_stdlv"))
