@@ -32,6 +32,7 @@ from semnet.estimation.constraints import linear_constraints
 from semnet.estimation.ml import MLDiscrepancy
 from semnet.estimation.optimize import minimize
 from semnet.estimation.start import start_values
+from semnet.inference.vcov import SingularInformation, expected_vcov
 from semnet.matrices.ram import Model
 from semnet.partable.build import ParTable, check_options, partable
 from semnet.results.fit import Fit, FitOptions
@@ -227,11 +228,11 @@ def sem(
 
     _check_scaling(pt)
     model_ = Model(pt)
-    cons = linear_constraints(pt, model_.nfree, model_.free)
+    values0 = start_values(pt, moments)
+    cons = linear_constraints(pt, model_.nfree, model_.free, values0)
     npar = model_.nfree - cons.n_eq
     _check_df(pt, moments, npar, fixed_x)
 
-    values0 = start_values(pt, moments)
     x0 = values0[model_.free_rows][np.argsort(model_.free[model_.free_rows])]
     disc = MLDiscrepancy(model_, moments, values0)
     result = minimize(disc, cons, x0)
@@ -354,24 +355,17 @@ def _check_df(pt: ParTable, moments: Sequence[GroupMoments], npar: int, fixed_x:
 
 
 def _vcov(disc: MLDiscrepancy, cons, x: np.ndarray, fit_warnings: list[str]) -> np.ndarray | None:
-    """Covariance of the free parameters from the expected information (N divisor)."""
-    ev = disc.evaluate(x)
-    if ev.information is None:
-        return None
-    K = cons.K
-    info = K.T @ ev.information @ K
-    eig = np.linalg.eigvalsh(info) if info.size else np.array([1.0])
-    if eig.size and eig[0] <= 1e-10 * max(1.0, eig[-1]):
+    try:
+        return expected_vcov(disc, cons, x)
+    except SingularInformation as exc:
         msg = (
             "standard errors could not be computed: the information matrix is singular "
-            f"(smallest eigenvalue {eig[0]:.3g}). The model may not be identified; check for "
-            "factors without a scale, redundant paths, or empirical under-identification."
+            f"(smallest eigenvalue {exc.smallest:.3g}). The model may not be identified; check "
+            "for factors without a scale, redundant paths, or empirical under-identification."
         )
         fit_warnings.append(msg)
         warnings.warn(msg, SemnetWarning, stacklevel=3)
         return None
-    inv = np.linalg.inv(info)
-    return K @ ((inv + inv.T) / 2) @ K.T / disc.ntotal
 
 
 def _heywood(pt: ParTable, values: np.ndarray) -> list[str]:

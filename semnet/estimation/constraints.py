@@ -8,6 +8,7 @@ follow exactly, as with lavaan's equality-constraint handling.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,7 @@ from scipy.linalg import null_space
 from semnet.errors import ModelSpecificationError
 from semnet.partable.build import ParTable
 from semnet.syntax import parse_expression
+from semnet.syntax.model import Constraint
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,8 @@ class LinearConstraints:
     in the space of the free rows ``x``), and ``rows`` describes each: for a tie made
     by a shared label, the pair of parameter-row positions ``(i, j)`` in
     :attr:`ParTable.params`; for an explicit ``==``, its :class:`Constraint`.
+    ``nonlinear`` holds the :class:`NonlinearConstraint` s (nonlinear ``==`` and all
+    ``<``/``>``), which the optimizer enforces directly.
     """
 
     K: np.ndarray
@@ -34,6 +38,7 @@ class LinearConstraints:
     R: np.ndarray
     r: np.ndarray
     rows: tuple = ()
+    nonlinear: tuple = ()
 
     def to_z(self, x: np.ndarray) -> np.ndarray:
         return np.linalg.lstsq(self.K, x - self.x0, rcond=None)[0]
@@ -70,19 +75,38 @@ class ParameterNames:
         return np.array([env[name] for name, _ in self.definitions], dtype=float)
 
 
-def linear_constraints(pt: ParTable, model_nfree: int, free: np.ndarray) -> LinearConstraints:
+@dataclass(frozen=True)
+class NonlinearConstraint:
+    """A constraint ``h(x) == 0`` (``equality``) or ``h(x) >= 0`` that is not linear,
+    or any inequality; ``h`` maps the free parameters ``x`` to a number."""
+
+    constraint: Constraint
+    h: Callable[[np.ndarray], float]
+    equality: bool
+
+
+def linear_constraints(
+    pt: ParTable, model_nfree: int, free: np.ndarray, fixed_values: np.ndarray | None = None
+) -> LinearConstraints:
     """Build the reparametrization from labels and ``==`` rows of ``pt``.
+
+    Linear equalities become ``x = x0 + K z``; nonlinear equalities and all inequalities
+    (``<``, ``>``) are returned in :attr:`LinearConstraints.nonlinear` for a constrained
+    optimizer.
 
     Parameters
     ----------
     free : ndarray
         The ``free`` column of ``pt.params`` (1-based free index, 0 for fixed rows).
+    fixed_values : ndarray, optional
+        Values of the fixed rows (labels of fixed parameters may appear in constraints).
     """
     params = pt.params
     q = model_nfree
     rows: list[np.ndarray] = []
     rhs: list[float] = []
     what: list = []
+    nonlinear: list[NonlinearConstraint] = []
     # shared labels among free rows
     labelled = params[(params["label"] != "") & (params["free"] > 0)]
     for _, grp in labelled.groupby("label", sort=False):
@@ -96,42 +120,39 @@ def linear_constraints(pt: ParTable, model_nfree: int, free: np.ndarray) -> Line
             what.append((int(positions[0]), int(pos)))
     # explicit constraints
     names = ParameterNames(pt)
-    others = [c for c in pt.constraints if c.op in ("==", "<", ">")]
-    if others:
-        base = np.zeros(len(params))
-        for c in others:
-            if c.op in ("<", ">"):
-                raise ModelSpecificationError(
-                    f"line {c.line}: the inequality constraint '{c.lhs} {c.op} {c.rhs}' is not "
-                    "supported yet; fix the parameter or reparametrize the model."
-                )
-            lhs = parse_expression(c.lhs, c.line, c.column)
-            rhs_e = parse_expression(c.rhs, c.line, c.column)
+    base = np.zeros(len(params)) if fixed_values is None else fixed_values.copy()
+    fr = free > 0
+    for c in (c for c in pt.constraints if c.op in ("==", "<", ">")):
+        lhs = parse_expression(c.lhs, c.line, c.column)
+        rhs_e = parse_expression(c.rhs, c.line, c.column)
+        sign = -1.0 if c.op == "<" else 1.0
 
-            def h(x, lhs=lhs, rhs_e=rhs_e):
-                v = base.copy()
-                fr = free > 0
-                v[fr] = x[free[fr] - 1]
-                env = names.env(v)
-                return float(lhs.evaluate(env) - rhs_e.evaluate(env))
+        def h(x, lhs=lhs, rhs_e=rhs_e, sign=sign):
+            v = base.copy()
+            v[fr] = x[free[fr] - 1]
+            env = names.env(v)
+            return sign * float(lhs.evaluate(env) - rhs_e.evaluate(env))
 
-            grad0 = _numeric_gradient(h, np.zeros(q))
-            grad1 = _numeric_gradient(h, np.linspace(0.3, 1.7, q))
-            if not np.allclose(grad0, grad1, rtol=1e-6, atol=1e-8):
-                raise ModelSpecificationError(
-                    f"line {c.line}: the constraint '{c.lhs} == {c.rhs}' is nonlinear; semnet "
-                    "handles linear equality constraints so far."
-                )
-            if not np.any(grad0):
-                raise ModelSpecificationError(
-                    f"line {c.line}: the constraint '{c.lhs} == {c.rhs}' involves no free "
-                    "parameter; remove it or free a parameter it names."
-                )
+        grad0 = _numeric_gradient(h, np.zeros(q))
+        grad1 = _numeric_gradient(h, np.linspace(0.3, 1.7, q))
+        if not (np.any(grad0) or np.any(grad1)):
+            raise ModelSpecificationError(
+                f"line {c.line}: the constraint '{c.lhs} {c.op} {c.rhs}' involves no free "
+                "parameter; remove it or free a parameter it names."
+            )
+        linear = np.allclose(grad0, grad1, rtol=1e-6, atol=1e-8)
+        if c.op == "==" and linear:
             rows.append(grad0)
             rhs.append(-h(np.zeros(q)))
             what.append(c)
+        else:
+            nonlinear.append(NonlinearConstraint(c, h, c.op == "=="))
+    n_nonlinear_eq = sum(nc.equality for nc in nonlinear)
     if not rows:
-        return LinearConstraints(np.eye(q), np.zeros(q), 0, np.zeros((0, q)), np.zeros(0))
+        return LinearConstraints(
+            np.eye(q), np.zeros(q), n_nonlinear_eq, np.zeros((0, q)), np.zeros(0), (),
+            tuple(nonlinear),
+        )
     R = np.vstack(rows)
     r = np.array(rhs)
     rank = np.linalg.matrix_rank(R)
@@ -142,7 +163,9 @@ def linear_constraints(pt: ParTable, model_nfree: int, free: np.ndarray) -> Line
             "the equality constraints contradict each other (no parameter values satisfy "
             "them all); check the '==' lines and repeated labels."
         )
-    return LinearConstraints(K, x0, int(rank), R, r, tuple(what))
+    return LinearConstraints(
+        K, x0, int(rank) + n_nonlinear_eq, R, r, tuple(what), tuple(nonlinear)
+    )
 
 
 def _numeric_gradient(h, x: np.ndarray) -> np.ndarray:

@@ -4,6 +4,10 @@ For normal-theory ML the expected information is the natural metric: each step s
 ``I(z) dz = -g(z)``.  The iteration stops when the Newton decrement ``g' I^-1 g`` (an
 estimate of twice the distance to the minimum of ``f``) drops below ``tol``; a quasi-Newton
 (BFGS) run takes over if scoring stalls.
+
+Nonlinear equality and inequality constraints: SLSQP finds the constrained optimum, then
+sequential quadratic programming steps with the expected information as Hessian (the
+KKT system of the active constraints) polish it to the same precision as scoring.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ def minimize(
 ) -> OptimizeResult:
     """Minimize the discrepancy from ``x_start``."""
     z = con.to_z(x_start)
+    if con.nonlinear:
+        return _constrained(disc, con, z, max_iter)
     if con.K.shape[1] == 0:
         x = con.to_x(z)
         ev = disc.evaluate(x, derivatives=False)
@@ -90,3 +96,73 @@ def _bfgs(disc: MLDiscrepancy, con: LinearConstraints, z0: np.ndarray, done: int
     converged = bool(np.isfinite(ev.f) and np.max(np.abs(g)) < 1e-6)
     message = "converged" if converged else f"did not converge: {res.message}"
     return OptimizeResult(x, ev.f, done + int(res.nit), converged, message)
+
+
+def constraint_jacobian(funcs, x: np.ndarray) -> np.ndarray:
+    """Central-difference Jacobian of scalar constraint functions at ``x``."""
+    out = np.zeros((len(funcs), x.size))
+    for k in range(x.size):
+        h = 1e-6 * max(1.0, abs(x[k]))
+        e = np.zeros(x.size)
+        e[k] = h
+        out[:, k] = [(f(x + e) - f(x - e)) / (2 * h) for f in funcs]
+    return out
+
+
+def _constrained(
+    disc: MLDiscrepancy, con: LinearConstraints, z0: np.ndarray, max_iter: int
+) -> OptimizeResult:
+    K = con.K
+    funcs = [lambda z, nc=nc: nc.h(con.to_x(z)) for nc in con.nonlinear]
+
+    def fun(z):
+        ev = disc.evaluate(con.to_x(z))
+        if not np.isfinite(ev.f):
+            return 1e10, np.zeros_like(z)
+        return ev.f, K.T @ ev.gradient
+
+    specs = [
+        {
+            "type": "eq" if nc.equality else "ineq",
+            "fun": f,
+            "jac": lambda z, f=f: constraint_jacobian([f], z)[0],
+        }
+        for nc, f in zip(con.nonlinear, funcs, strict=True)
+    ]
+    res = sopt.minimize(
+        fun, z0, jac=True, method="SLSQP", constraints=specs,
+        options={"ftol": 1e-14, "maxiter": max_iter * 4},
+    )  # fmt: skip
+    z = res.x
+    its = int(res.nit)
+    active = [
+        f for nc, f in zip(con.nonlinear, funcs, strict=True) if nc.equality or f(z) < 1e-6
+    ]
+    converged = False
+    for _ in range(100):
+        ev = disc.evaluate(con.to_x(z))
+        if not np.isfinite(ev.f):
+            break
+        g = K.T @ ev.gradient
+        H = K.T @ ev.information @ K
+        c = np.array([f(z) for f in active])
+        A = constraint_jacobian(active, z)
+        m = len(active)
+        kkt = np.block([[H, A.T], [A, np.zeros((m, m))]])
+        try:
+            sol = np.linalg.solve(kkt, -np.concatenate([g, c]))
+        except np.linalg.LinAlgError:
+            break
+        d = sol[: z.size]
+        its += 1
+        if np.max(np.abs(d)) < 1e-10 and np.max(np.abs(c), initial=0) < 1e-10:
+            converged = True
+            break
+        z = z + d
+    x = con.to_x(z)
+    ev = disc.evaluate(x)
+    feasible = all(nc.h(x) > -1e-8 if not nc.equality else abs(nc.h(x)) < 1e-8
+                   for nc in con.nonlinear)
+    converged = converged and feasible and bool(np.isfinite(ev.f))
+    message = "converged" if converged else f"did not converge: {res.message}"
+    return OptimizeResult(x, ev.f, its, converged, message)

@@ -25,6 +25,7 @@ from scipy.linalg import null_space
 from semnet.errors import ModelSpecificationError, SemnetError
 from semnet.estimation.constraints import ParameterNames
 from semnet.estimation.ml import MLDiscrepancy
+from semnet.estimation.optimize import constraint_jacobian
 from semnet.syntax import parse_expression, parse_model
 
 if TYPE_CHECKING:
@@ -85,7 +86,12 @@ def _describe(fit: Fit, item) -> tuple[str, str, str, str]:
 def score_test(fit: Fit, release: list[int] | None = None) -> ScoreTest:
     """Score tests for releasing the model's equality constraints."""
     con = fit.constraints
+    nonlinear = [nc for nc in con.nonlinear if nc.equality]
     R = con.R
+    described = list(con.rows)
+    if nonlinear:
+        R = np.vstack([R, constraint_jacobian([nc.h for nc in nonlinear], fit.x)])
+        described += [nc.constraint for nc in nonlinear]
     if R.shape[0] == 0:
         raise SemnetError(
             "the model has no equality constraints to release; score tests need labels "
@@ -112,7 +118,7 @@ def score_test(fit: Fit, release: list[int] | None = None) -> ScoreTest:
     for r in range(R.shape[0]):
         q = _inverse_given(info, np.delete(R, r, axis=0))
         x2 = float(n * g @ q @ g)
-        name, groups, lhs, rhs = _describe(fit, con.rows[r])
+        name, groups, lhs, rhs = _describe(fit, described[r])
         rows.append(
             {"param": name, "groups": groups, "lhs": lhs, "rhs": rhs, "X2": x2, "df": 1,
              "pvalue": float(stats.chi2.sf(x2, 1))}

@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from semnet.estimation.ml import MLDiscrepancy
+from semnet.inference.vcov import tangent_basis
 from semnet.matrices.ram import Model
 from semnet.results.standardize import row_scales
 
@@ -132,7 +133,7 @@ def modification_indices(fit: Fit, sort: bool = True, minimum: float = 0.0) -> p
     info, grad = ev.information, ev.gradient
     m_idx = np.arange(q)
     c_idx = q + np.arange(cand_rows.size)
-    K = fit.constraints.K
+    K = tangent_basis(fit.constraints, fit.x)
     i22 = K.T @ info[np.ix_(m_idx, m_idx)] @ K
     i22_inv = K @ np.linalg.inv(i22) @ K.T
     i12 = info[np.ix_(c_idx, m_idx)]

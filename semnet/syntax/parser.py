@@ -7,10 +7,11 @@ the tokens are grouped into statements, and every statement is parsed into
 
 The rules follow lavaan's own parser (``lav_syntax_parser_open.R``):
 
-* statements end at a newline or ``;`` unless the statement is continued: the
-  line ends in ``+``, ``*``, ``-`` or an operator, the next line starts with
-  ``+``, ``*``, ``-`` or an operator, or a parenthesis is still open; blank and
-  comment-only lines in between are skipped;
+* statements end at a newline or ``;`` (the two are equivalent, as in lavaan)
+  unless the statement is continued: the line ends in ``+ - * ? / ^ ,`` or an
+  operator, the next line starts with ``+ - * ? / ^`` or an operator, or a
+  parenthesis is still open; blank and comment-only lines in between are
+  skipped;
 * ``y1 + y2 ~ x1 + x2`` gives one relation per (lhs, rhs) pair, lhs outermost;
   empty ``+`` parts are skipped (so a leading ``+`` on a continued line works);
 * a term is ``modifier*modifier*...*variable``; ``0.5?x`` means ``start(0.5)*x``;
@@ -132,8 +133,7 @@ def parse_model(text: str) -> ParsedModel:
 @dataclass
 class _Statement:
     tokens: list[Token]
-    end: Token  # the NEWLINE / END token after the statement
-    error: ModelSyntaxError | None = None
+    error: ModelSyntaxError | None = None  # unbalanced parentheses, raised when reached
 
 
 def _continues_after(token: Token) -> bool:
@@ -166,7 +166,7 @@ def _split_statements(tokens: list[Token], source: Source) -> list[_Statement]:
                 following += 1
             if _continues_before(tokens[following]):
                 continue
-            statements.append(_Statement(current, token, error))
+            statements.append(_Statement(current, error))
             current, error = [], None
             continue
         if token.kind is TokenKind.PUNCT and token.text == "(":
@@ -185,7 +185,7 @@ def _split_statements(tokens: list[Token], source: Source) -> list[_Statement]:
                 open_parens[-1],
                 "unbalanced `(`: it is never closed; add the matching `)`",
             )
-        statements.append(_Statement(current, tokens[-1], error))
+        statements.append(_Statement(current, error))
     return statements
 
 
@@ -307,9 +307,10 @@ class _ModelBuilder:
                 f"as in `{example}`",
             )
         if op.text in CONSTRAINT_OPERATORS:
-            self.constraint(lhs, op, rhs, statement.end)
+            last = tokens[-1]
+            self.constraint(lhs, op, rhs, Token(TokenKind.END, "", last.line, last.end_column))
         else:
-            self.relation(lhs, op, rhs, statement.end)
+            self.relation(lhs, op, rhs)
 
     def header_or_error(self, tokens: list[Token]) -> None:
         first = tokens[0]
@@ -378,7 +379,7 @@ class _ModelBuilder:
                 f"belong to group {label!r} (as in lavaan); move them below the header, or "
                 "repeat them in every group block",
                 UserWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
             self.relabel_block(label)
         self.seen_header = True
@@ -409,7 +410,7 @@ class _ModelBuilder:
         )
 
     # relations ---------------------------------------------------------------
-    def relation(self, lhs: list[Token], op: Token, rhs: list[Token], end: Token) -> None:
+    def relation(self, lhs: list[Token], op: Token, rhs: list[Token]) -> None:
         names = [self.lhs_name(part, op) for part in _split_plus(lhs) if part]
         terms = [part for part in _split_plus(rhs) if part]
         if not names:

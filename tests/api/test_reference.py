@@ -9,9 +9,7 @@ from reference import fixture_names, is_plain_ml, keyed, load, refit, table
 from tolerances import ATOL, EST_RTOL, FIT_RTOL, SE_RTOL
 
 #: fixtures the core engine cannot fit yet, with the reason (each is an open issue)
-NOT_YET = {
-    "kenny_judd": "nonlinear == constraints (issue 3)",
-}
+NOT_YET: dict[str, str] = {}
 
 PLAIN = [n for n in fixture_names() if is_plain_ml(load(n)) and n not in NOT_YET]
 

@@ -478,7 +478,7 @@ x ~~ cxz*z
 xz ~~ vxz*xz
 lxz2 == lx2*lz2
 vxz == vx*vz + cxz^2"
-run_fixture("kenny_judd", "sem", KJ_MODEL, KJ, KJ_PATH)
+run_fixture("kenny_judd", "sem", KJ_MODEL, KJ, KJ_PATH, extras = score_test_extra)
 
 ## ---------------------------------------------------------------------------
 ## Fixtures -- robust estimators and missing data

@@ -1,0 +1,1 @@
+"""Inference: covariance matrices of the estimates."""
