@@ -32,7 +32,7 @@ from semnet.estimation.constraints import linear_constraints
 from semnet.estimation.ml import MLDiscrepancy
 from semnet.estimation.optimize import minimize
 from semnet.estimation.start import start_values
-from semnet.inference.vcov import SingularInformation, expected_vcov
+from semnet.inference.vcov import SingularInformationError, expected_vcov
 from semnet.matrices.ram import Model
 from semnet.partable.build import ParTable, check_options, partable
 from semnet.results.fit import Fit, FitOptions
@@ -357,7 +357,7 @@ def _check_df(pt: ParTable, moments: Sequence[GroupMoments], npar: int, fixed_x:
 def _vcov(disc: MLDiscrepancy, cons, x: np.ndarray, fit_warnings: list[str]) -> np.ndarray | None:
     try:
         return expected_vcov(disc, cons, x)
-    except SingularInformation as exc:
+    except SingularInformationError as exc:
         msg = (
             "standard errors could not be computed: the information matrix is singular "
             f"(smallest eigenvalue {exc.smallest:.3g}). The model may not be identified; check "

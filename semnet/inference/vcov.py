@@ -17,7 +17,7 @@ from semnet.estimation.ml import MLDiscrepancy
 from semnet.estimation.optimize import constraint_jacobian
 
 
-class SingularInformation(Exception):
+class SingularInformationError(Exception):
     """The information matrix cannot be inverted; carries the smallest eigenvalue."""
 
     def __init__(self, smallest: float) -> None:
@@ -39,7 +39,7 @@ def tangent_basis(con: LinearConstraints, x: np.ndarray) -> np.ndarray:
 
 
 def expected_vcov(disc: MLDiscrepancy, con: LinearConstraints, x: np.ndarray) -> np.ndarray:
-    """Covariance of the free parameters ``x``; raises :class:`SingularInformation`."""
+    """Covariance of the free parameters ``x``; raises :class:`SingularInformationError`."""
     ev = disc.evaluate(x)
     T = tangent_basis(con, x)
     info = T.T @ ev.information @ T
@@ -47,6 +47,6 @@ def expected_vcov(disc: MLDiscrepancy, con: LinearConstraints, x: np.ndarray) ->
         return np.zeros((x.size, x.size))
     eig = np.linalg.eigvalsh(info)
     if eig[0] <= 1e-10 * max(1.0, eig[-1]):
-        raise SingularInformation(float(eig[0]))
+        raise SingularInformationError(float(eig[0]))
     inv = np.linalg.inv(info)
     return T @ ((inv + inv.T) / 2) @ T.T / disc.ntotal
