@@ -319,6 +319,8 @@ def _check_scaling(pt: ParTable) -> None:
             load = rows[(rows["op"] == "=~") & (rows["lhs"] == f)]
             var = rows[(rows["op"] == "~~") & (rows["lhs"] == f) & (rows["rhs"] == f)]
             fixed_load = ((load["free"] == 0) & (load["ustart"].fillna(0) != 0)).any()
+            # loadings tied to other groups' (or other) loadings borrow their scale
+            fixed_load = fixed_load or (load["label"] != "").any()
             fixed_var = (var["free"] == 0).any() if len(var) else True
             if not fixed_load and not fixed_var:
                 raise IdentificationError(

@@ -203,7 +203,8 @@ def partable(
     table.insert(0, "id", np.arange(1, len(table) + 1))
     table["plabel"] = [f".p{i}." for i in table["id"]]
     if len(labels) > 1:
-        _apply_group_equal(table, names, group_equal, partial_keys, labels)
+        _apply_group_equal(table, names, group_equal, partial_keys, std_lv)
+        _warn_single_labels(parsed, group_equal)
     _number_free(table)
     table = _append_constraints(table, parsed.constraints)
     table = table[list(COLUMNS)]
@@ -455,10 +456,16 @@ def _apply_group_equal(
     names: VariableNames,
     group_equal: Sequence[str],
     partial: set[str],
-    labels: Sequence[str],
+    std_lv: bool,
 ) -> None:
     """Tie parameters across groups by giving them group 1's plabel (lavaan's rule)."""
     op, lhs, rhs = table["op"], table["lhs"], table["rhs"]
+    later = (table["group"] > 1) & (table["user"] == 0)
+    # with std_lv, equal loadings leave the latent variances of groups 2..G free
+    if std_lv and "loadings" in group_equal and "lv_variances" not in group_equal:
+        rows = later & (op == "~~") & lhs.isin(set(names.lv)) & (lhs == rhs)
+        table.loc[rows, "free"] = 1
+        table.loc[rows, "ustart"] = np.nan
     ov_nox, lv = set(names.ov_nox), set(names.lv)
     flag = np.zeros(len(table), dtype=bool)
     same = lhs == rhs
@@ -494,9 +501,26 @@ def _apply_group_equal(
                 table.at[i, "label"] = table.at[first, "plabel"]
     # with equal intercepts and free-to-vary means, latent means are free in groups 2..G
     if "intercepts" in group_equal and "means" not in group_equal:
-        rows = (op == "~1") & lhs.isin(lv) & (table["group"] > 1) & (table["user"] == 0)
+        rows = (op == "~1") & lhs.isin(lv) & later
         table.loc[rows, "free"] = 1
         table.loc[rows, "ustart"] = np.nan
+
+
+def _warn_single_labels(parsed: ParsedModel, group_equal: Sequence[str]) -> None:
+    """A single label in a multi-group model ties the parameter across all groups."""
+    single = [
+        r for r in parsed.relations
+        if r.block is None and r.modifiers.label is not None and len(r.modifiers.label) == 1
+    ]
+    if single and not group_equal:
+        r = single[0]
+        warnings.warn(
+            f"line {r.line}: the label {r.modifiers.label[0]!r} on '{r.lhs} {r.op} {r.rhs}' "
+            "applies to every group, so this parameter is constrained EQUAL across groups. "
+            "If that is not intended, give one label per group, e.g. "
+            f"'c({r.modifiers.label[0]}1, {r.modifiers.label[0]}2)*{r.rhs}'.",
+            stacklevel=4,
+        )
 
 
 def _number_free(table: pd.DataFrame) -> None:

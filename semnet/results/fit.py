@@ -126,7 +126,11 @@ class Fit:
             se[: npar_rows][free > 0] = np.nan
             se[npar_rows:] = np.nan
             return se
-        sd = np.sqrt(np.clip(np.diag(self.vcov_free), 0, None))
+        var = np.diag(self.vcov_free)
+        # a free parameter pinned by an active constraint (e.g. on its bound) has no
+        # sampling variance: reported as NaN, as lavaan does
+        pinned = var <= 1e-14 * max(1.0, var.max(initial=0.0))
+        sd = np.where(pinned, np.nan, np.sqrt(np.clip(var, 0, None)))
         se[: npar_rows][free > 0] = sd[free[free > 0] - 1]
         if ndef:
             J = self._jacobian(lambda v: self._names.defined(v))

@@ -466,6 +466,28 @@ dump_fit("hs_mg_path_equal_constrained", fit_pec,
          lrt_extra(list(fit_pe, fit_pec),
                    c("hs_mg_path_equal", "hs_mg_path_equal_constrained")))
 
+## remaining group.equal options, std.lv scaling under metric invariance, and an
+## active inequality constraint
+run_fixture("hs_mg_stdlv_metric", "cfa", HS_MODEL, HS, HS_PATH,
+            list(group = "school", group.equal = "loadings", std.lv = TRUE))
+run_fixture("hs_mg_lv", "cfa", HS_MODEL, HS, HS_PATH,
+            list(group = "school",
+                 group.equal = c("loadings", "intercepts", "means",
+                                 "lv.variances", "lv.covariances")))
+HS_MG_STRUCT_MODEL <- "visual  =~ x1 + x2 + x3
+textual =~ x4 + x5 + x6
+speed   =~ x7 + x8 + x9
+speed ~ visual + textual
+x1 ~~ x4"
+run_fixture("hs_mg_structural", "sem", HS_MG_STRUCT_MODEL, HS, HS_PATH,
+            list(group = "school",
+                 group.equal = c("loadings", "regressions", "residual.covariances")))
+HS_INEQ_MODEL <- "visual  =~ x1 + x2 + b3*x3
+textual =~ x4 + x5 + x6
+speed   =~ x7 + x8 + x9
+b3 > 0.8"
+run_fixture("hs_inequality", "cfa", HS_INEQ_MODEL, HS, HS_PATH)
+
 ## Kenny-Judd style latent interaction with nonlinear equality constraints
 KJ_MODEL <- "x  =~ 1*x1 + lx2*x2
 z  =~ 1*z1 + lz2*z2
