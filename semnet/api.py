@@ -32,17 +32,25 @@ from semnet.estimation.constraints import linear_constraints
 from semnet.estimation.ml import MLDiscrepancy
 from semnet.estimation.optimize import minimize
 from semnet.estimation.start import start_values
-from semnet.inference.vcov import SingularInformationError, expected_vcov
+from semnet.inference.robust import mlm as robust_mlm
+from semnet.inference.robust import mlr as robust_mlr
+from semnet.inference.vcov import SingularInformationError, expected_vcov, tangent_basis
 from semnet.matrices.ram import Model
 from semnet.partable.build import ParTable, check_options, partable
 from semnet.results.fit import Fit, FitOptions
 from semnet.syntax import parse_model
 
 ESTIMATORS = ("ML", "MLR", "MLM", "GLS", "ULS", "WLSMV", "DWLS", "WLS")
-AVAILABLE_ESTIMATORS = ("ML",)
+AVAILABLE_ESTIMATORS = ("ML", "MLR", "MLM")
 MISSING = ("listwise", "fiml", "ml")
-SE_TYPES = ("standard", "robust", "bootstrap", "none")
-TESTS = ("standard", "satorra_bentler", "yuan_bentler", "bollen_stine", "none")
+SE_TYPES = ("standard", "robust_sem", "robust_huber_white")
+TESTS = ("standard", "satorra_bentler", "yuan_bentler_mplus")
+#: estimator presets: (se, test), as lavaan's
+PRESETS = {
+    "ML": ("standard", "standard"),
+    "MLM": ("robust_sem", "satorra_bentler"),
+    "MLR": ("robust_huber_white", "yuan_bentler_mplus"),
+}
 
 
 class SemnetWarning(UserWarning):
@@ -148,13 +156,13 @@ def sem(
             f"missing={missing!r} (full-information ML) is not available in this version of "
             "semnet; use missing='listwise'."
         )
-    se = check_choice("se", se if se is not None else "standard", SE_TYPES)
-    test = check_choice("test", test if test is not None else "standard", TESTS)
-    if se != "standard" or test != "standard" or bootstrap:
+    preset_se, preset_test = PRESETS[estimator]
+    se = check_choice("se", _norm(se) if se is not None else preset_se, SE_TYPES)
+    test = check_choice("test", _norm(test) if test is not None else preset_test, TESTS)
+    if bootstrap:
         raise OptionError(
-            "only standard SEs (expected information) and the standard chi-square test are "
-            "available in this version of semnet; leave se, test and bootstrap at their "
-            "defaults."
+            "bootstrap standard errors are not available in this version of semnet; use "
+            "se='robust_huber_white' (estimator='MLR') for non-normal data."
         )
     if ordered:
         raise OptionError(
@@ -231,7 +239,7 @@ def sem(
     values0 = start_values(pt, moments)
     cons = linear_constraints(pt, model_.nfree, model_.free, values0)
     npar = model_.nfree - cons.n_eq
-    _check_df(pt, moments, npar, fixed_x)
+    _check_df(pt, npar, fixed_x)
 
     x0 = values0[model_.free_rows][np.argsort(model_.free[model_.free_rows])]
     disc = MLDiscrepancy(model_, moments, values0)
@@ -252,7 +260,9 @@ def sem(
         warnings.warn(msg, SemnetWarning, stacklevel=2)
 
     values = model_.values(result.x, values0)
-    vcov = _vcov(disc, cons, result.x, fit_warnings)
+    vcov, scaled, baseline_scaled = _inference(
+        disc, cons, result.x, se, test, pt, moments, fixed_x, fit_warnings
+    )
     heywood = _heywood(pt, values)
     fit_warnings.extend(heywood)
     for w in heywood:
@@ -269,6 +279,9 @@ def sem(
         meanstructure=pt.meanstructure,
         orthogonal=orthogonal,
         fixed_x=fixed_x,
+        se=se,
+        information="observed" if se == "robust_huber_white" else "expected",
+        test=test,
     )
     meta = {
         "semnet_version": __version__,
@@ -290,12 +303,18 @@ def sem(
         values=values,
         fmin=result.f,
         vcov_free=vcov,
+        scaled_test=scaled,
+        baseline_scaled_test=baseline_scaled,
         converged=result.converged,
         iterations=result.iterations,
         message=result.message,
         warnings=tuple(fit_warnings),
         meta=meta,
     )
+
+
+def _norm(name: object) -> object:
+    return name.replace(".", "_").lower() if isinstance(name, str) else name
 
 
 def cfa(model: str | Path, data: pd.DataFrame | None = None, **kwargs: Any) -> Fit:
@@ -331,12 +350,8 @@ def _check_scaling(pt: ParTable) -> None:
                 )
 
 
-def _check_df(pt: ParTable, moments: Sequence[GroupMoments], npar: int, fixed_x: bool) -> None:
-    nx = len(pt.names.ov_x) if fixed_x else 0
-    ndat = 0
-    for m in moments:
-        p = len(m.names)
-        ndat += p * (p + 1) // 2 - nx * (nx + 1) // 2 + ((p - nx) if pt.meanstructure else 0)
+def _check_df(pt: ParTable, npar: int, fixed_x: bool) -> None:
+    ndat = pt.ndat(fixed_x)
     if ndat - npar < 0:
         hint = ""
         params = pt.params
@@ -356,18 +371,65 @@ def _check_df(pt: ParTable, moments: Sequence[GroupMoments], npar: int, fixed_x:
         )
 
 
-def _vcov(disc: MLDiscrepancy, cons, x: np.ndarray, fit_warnings: list[str]) -> np.ndarray | None:
+def _inference(disc, cons, x, se, test, pt, moments, fixed_x, fit_warnings):
+    """vcov of the free parameters, the scaled test and the baseline's scaled test."""
+    robust = {se, test} - {"standard"}
+    if robust and fixed_x and pt.names.ov_x:
+        raise OptionError(
+            f"robust standard errors and tests with fixed.x covariates "
+            f"({', '.join(pt.names.ov_x)}) are not available yet; pass fixed_x=False to "
+            "treat the covariates as random variables, or use estimator='ML'."
+        )
+    npar = disc.model.nfree - cons.n_eq
+    df = pt.ndat(fixed_x) - npar
     try:
-        return expected_vcov(disc, cons, x)
-    except SingularInformationError as exc:
+        T = tangent_basis(cons, x)
+        outputs = {}
+        if "robust_sem" in robust or "satorra_bentler" in robust:
+            outputs["mlm"] = robust_mlm(disc, x, T, df)
+        if "robust_huber_white" in robust or "yuan_bentler_mplus" in robust:
+            outputs["mlr"] = robust_mlr(disc, x, T, df, disc.model.nfree)
+        if se == "standard":
+            vcov = expected_vcov(disc, cons, x)
+        else:
+            vcov = outputs["mlm" if se == "robust_sem" else "mlr"][0]
+    except (SingularInformationError, np.linalg.LinAlgError) as exc:
+        smallest = getattr(exc, "smallest", float("nan"))
         msg = (
             "standard errors could not be computed: the information matrix is singular "
-            f"(smallest eigenvalue {exc.smallest:.3g}). The model may not be identified; check "
+            f"(smallest eigenvalue {smallest:.3g}). The model may not be identified; check "
             "for factors without a scale, redundant paths, or empirical under-identification."
         )
         fit_warnings.append(msg)
         warnings.warn(msg, SemnetWarning, stacklevel=3)
-        return None
+        return None, None, None
+    if test == "standard":
+        return vcov, None, None
+    kind = "mlm" if test == "satorra_bentler" else "mlr"
+    scaled = outputs[kind][1]
+    return vcov, scaled, _baseline_test(pt, moments, kind)
+
+
+def _baseline_test(pt: ParTable, moments: Sequence[GroupMoments], kind: str):
+    """The scaled test of the independence (baseline) model, at its closed-form MLE."""
+    names = pt.names.ov
+    text = "\n".join(f"{v} ~~ {v}" for v in names)
+    base = partable(text, groups=list(pt.groups), meanstructure=pt.meanstructure)
+    model = Model(base)
+    values = np.zeros(len(base.params))
+    params = base.params
+    for r, (lhs, op, g) in enumerate(zip(params["lhs"], params["op"], params["group"],
+                                         strict=True)):
+        mom = moments[int(g) - 1]
+        k = mom.names.index(lhs)
+        values[r] = mom.cov[k, k] if op == "~~" else mom.mean[k]
+    x = values[model.free_rows]
+    disc = MLDiscrepancy(model, moments, values)
+    df = base.ndat(False) - model.nfree
+    T = np.eye(model.nfree)
+    if kind == "mlm":
+        return robust_mlm(disc, x, T, df)[1]
+    return robust_mlr(disc, x, T, df, model.nfree)[1]
 
 
 def _heywood(pt: ParTable, values: np.ndarray) -> list[str]:

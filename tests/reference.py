@@ -37,6 +37,11 @@ def load(name: str) -> dict:
         return json.load(fh)
 
 
+def is_complete_data(ref: dict) -> bool:
+    """Complete (or listwise-deleted) data: ML, MLM or MLR, no FIML."""
+    return ref["call"]["options"].get("missing", "listwise") == "listwise"
+
+
 def is_plain_ml(ref: dict) -> bool:
     """Complete-data ML with standard SEs and test (what the core engine does)."""
     opts = ref["call"]["options"]

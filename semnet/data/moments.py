@@ -7,6 +7,7 @@ does for normal-theory ML (``likelihood = "normal"``).
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -34,6 +35,9 @@ class GroupMoments:
         Number of cases used.
     n_dropped : int
         Rows dropped by listwise deletion.
+    data : ndarray, optional
+        The complete cases (N x p), kept for robust standard errors and tests; ``None``
+        when only summary statistics were given.
     """
 
     label: str
@@ -42,6 +46,7 @@ class GroupMoments:
     mean: np.ndarray
     nobs: int
     n_dropped: int = 0
+    data: np.ndarray | None = field(default=None, repr=False)
     logdet: float = field(init=False)
 
     def __post_init__(self) -> None:
@@ -78,12 +83,24 @@ def validate_frame(data: object, names: Sequence[str], group: str | None) -> pd.
         )
     if data.shape[0] == 0:
         raise DataError("data has no rows; pass a DataFrame with at least one case per group.")
-    missing = [n for n in names if n not in data.columns]
     if group is not None and group not in data.columns:
-        missing.append(group)
+        close = difflib.get_close_matches(str(group), [str(c) for c in data.columns], n=1)
+        raise DataError(
+            f"the group column {group!r} is not a column of the data"
+            + (f" (did you mean {close[0]!r}?)" if close else "")
+            + f"; the data has {', '.join(map(str, list(data.columns)[:20]))}"
+            + (" ..." if data.shape[1] > 20 else "")
+            + ". Pass group= the name of the column that holds the group labels."
+        )
+    used = [*names, *([group] if group is not None else [])]
+    duplicated = sorted({str(c) for c in data.columns[data.columns.duplicated()] if c in used})
+    if duplicated:
+        raise DataError(
+            f"the data has several columns named {', '.join(map(repr, duplicated))}; "
+            "rename or drop the duplicates so that each model variable is one column."
+        )
+    missing = [n for n in names if n not in data.columns]
     if missing:
-        import difflib
-
         hints = []
         for n in missing:
             close = difflib.get_close_matches(n, [str(c) for c in data.columns], n=1)
@@ -142,10 +159,12 @@ def moments_from_frame(
         x = x[complete]
         n = x.shape[0]
         where = f" in group {label!r}" if label else ""
-        if n < 2:
+        if n <= len(names):
             raise DataError(
-                f"only {n} complete case(s){where} ({n_dropped} dropped for missing values); "
-                "a group needs more cases than that. Use missing='fiml' or merge small groups."
+                f"only {n} complete case(s){where} ({n_dropped} dropped for missing values) "
+                f"for {len(names)} observed variables; the sample covariance matrix needs more "
+                "cases than variables. Merge small groups, drop the group, or use fewer "
+                "variables."
             )
         sd = x.std(axis=0)
         constant = [names[i] for i in np.flatnonzero(sd == 0)]
@@ -158,7 +177,8 @@ def moments_from_frame(
         centered = x - mean
         cov = centered.T @ centered / n
         cov = (cov + cov.T) / 2
-        result.append(GroupMoments(label, tuple(names), cov, mean, n, n_dropped))
+        x.setflags(write=False)
+        result.append(GroupMoments(label, tuple(names), cov, mean, n, n_dropped, x))
     return result
 
 
@@ -192,10 +212,24 @@ def moments_from_stats(
         covs, means, nobs = [sample_cov], [sample_mean], [sample_nobs]
     result = []
     for label, cov, mean, n in zip(labels, covs, means, nobs, strict=True):
+        where = f" for group {label!r}" if label else ""
         if n is None:
-            raise DataError("sample_nobs is required with sample_cov.")
-        n = int(n)
+            raise DataError(f"sample_nobs{where} is required with sample_cov.")
+        n = _as_nobs(n, where)
         c = _as_matrix(cov, names)
+        if not np.isfinite(c).all():
+            raise DataError(
+                f"sample_cov{where} contains missing or infinite entries; pass a complete "
+                "covariance matrix."
+            )
+        scale = max(1.0, float(np.max(np.abs(c))))
+        if np.max(np.abs(c - c.T)) > 1e-8 * scale:
+            i, j = np.unravel_index(np.argmax(np.abs(c - c.T)), c.shape)
+            raise DataError(
+                f"sample_cov{where} is not symmetric (entry [{names[i]}, {names[j]}] is "
+                f"{c[i, j]:g} but [{names[j]}, {names[i]}] is {c[j, i]:g}); pass a "
+                "covariance matrix."
+            )
         c = c * (n - 1) / n
         c = (c + c.T) / 2
         if mean is None:
@@ -206,9 +240,31 @@ def moments_from_stats(
         else:
             m = np.asarray(mean, dtype=float).reshape(-1)
             if m.size != len(names):
-                raise DataError(f"sample_mean has {m.size} entries; the model has {len(names)}.")
+                raise DataError(
+                    f"sample_mean{where} has {m.size} entries; the model has {len(names)} "
+                    f"observed variables ({', '.join(names)}). Pass a Series indexed by "
+                    "variable name."
+                )
+        if not np.isfinite(m).all():
+            raise DataError(
+                f"sample_mean{where} contains missing or infinite entries; pass a complete "
+                "mean vector."
+            )
         result.append(GroupMoments(label, tuple(names), c, m.copy(), n))
     return result
+
+
+def _as_nobs(n: object, where: str) -> int:
+    """sample_nobs as an int: a whole number of at least 2 (the N-1 rescaling needs it)."""
+    try:
+        value = float(n)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        value = np.nan
+    if not np.isfinite(value) or value != int(value) or value < 2:
+        raise DataError(
+            f"sample_nobs{where} must be a whole number of cases of at least 2, not {n!r}."
+        )
+    return int(value)
 
 
 def _keys(mapping: Mapping, labels: Sequence[str]) -> list:

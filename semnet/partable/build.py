@@ -94,6 +94,16 @@ class ParTable:
     def nfree(self) -> int:
         return int(self.params["free"].max()) if (self.params["free"] > 0).any() else 0
 
+    def ndat(self, fixed_x: bool = True) -> int:
+        """Sample moments the model reproduces, summed over groups, less those of
+        ``fixed.x`` covariates (lavaan's count behind the degrees of freedom)."""
+        p = len(self.names.ov)
+        nx = len(self.names.ov_x) if fixed_x else 0
+        per_group = p * (p + 1) // 2 - nx * (nx + 1) // 2
+        if self.meanstructure:
+            per_group += p - nx
+        return per_group * self.ngroups
+
     def to_frame(self) -> pd.DataFrame:
         """A copy of the table, safe for the caller to modify."""
         return self.table.copy()

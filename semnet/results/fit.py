@@ -12,6 +12,7 @@ from scipy import stats
 
 from semnet.data.moments import GroupMoments
 from semnet.estimation.constraints import LinearConstraints, ParameterNames
+from semnet.inference.robust import ScaledTest
 from semnet.matrices.ram import Model
 from semnet.partable.build import ParTable
 from semnet.results.fit_measures import GroupFitInput, fit_measures
@@ -60,6 +61,8 @@ class Fit:
     values: np.ndarray
     fmin: float
     vcov_free: np.ndarray | None
+    scaled_test: ScaledTest | None
+    baseline_scaled_test: ScaledTest | None
     converged: bool
     iterations: int
     message: str
@@ -93,17 +96,10 @@ class Fit:
         """Free parameters after equality constraints (lavaan's fitMeasures npar)."""
         return self.model.nfree - self.constraints.n_eq
 
-    @cached_property
+    @property
     def ndat(self) -> int:
         """Sample moments the model reproduces (less those of fixed.x covariates)."""
-        total = 0
-        nx = len(self.partable.names.ov_x) if self.options.fixed_x else 0
-        for m in self.moments:
-            p = len(m.names)
-            total += p * (p + 1) // 2 - nx * (nx + 1) // 2
-            if self.partable.meanstructure:
-                total += p - nx
-        return total
+        return self.partable.ndat(self.options.fixed_x)
 
     @property
     def df(self) -> int:

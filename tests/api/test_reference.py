@@ -5,13 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from reference import fixture_names, is_plain_ml, keyed, load, refit, table
+from reference import fixture_names, is_complete_data, is_plain_ml, keyed, load, refit, table
 from tolerances import ATOL, EST_RTOL, FIT_RTOL, SE_RTOL
 
 #: fixtures the core engine cannot fit yet, with the reason (each is an open issue)
 NOT_YET: dict[str, str] = {}
 
 PLAIN = [n for n in fixture_names() if is_plain_ml(load(n)) and n not in NOT_YET]
+#: every complete-data fixture, including the robust estimators MLM and MLR
+COMPLETE = [n for n in fixture_names() if is_complete_data(load(n)) and n not in NOT_YET]
+ROBUST = [n for n in COMPLETE if n not in PLAIN]
 
 
 def _close(ours, theirs, rtol):
@@ -37,7 +40,7 @@ def _merged(name: str, key: str, ours: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([merged.reset_index(), merged_def.reset_index()], ignore_index=True)
 
 
-@pytest.mark.parametrize("name", PLAIN)
+@pytest.mark.parametrize("name", COMPLETE)
 def test_converges_with_lavaan_counts(name):
     ref = load(name)
     fit = refit(name)
@@ -48,7 +51,7 @@ def test_converges_with_lavaan_counts(name):
     assert list(fit.nobs.values()) == ref["nobs"]
 
 
-@pytest.mark.parametrize("name", PLAIN)
+@pytest.mark.parametrize("name", COMPLETE)
 def test_estimates_and_se(name):
     fit = refit(name)
     m = _merged(name, "estimates", fit.estimates())
@@ -67,7 +70,7 @@ def test_estimates_and_se(name):
 
 
 @pytest.mark.parametrize("kind", ["std_all", "std_lv"])
-@pytest.mark.parametrize("name", PLAIN)
+@pytest.mark.parametrize("name", COMPLETE)
 def test_standardized_solution(name, kind):
     fit = refit(name)
     key = "std_solution" if kind == "std_all" else "std_solution_lv"
@@ -88,7 +91,7 @@ def test_fit_measures(name):
             assert _close(mine, value, FIT_RTOL), (key, mine, value)
 
 
-@pytest.mark.parametrize("name", PLAIN)
+@pytest.mark.parametrize("name", COMPLETE)
 def test_r_squared_and_implied(name):
     ref = load(name)
     fit = refit(name)
@@ -105,3 +108,23 @@ def test_r_squared_and_implied(name):
         sample = np.asarray(ref["sample"][g]["cov"])
         diff = np.abs(res.to_numpy() - np.asarray(ref["residuals_raw"][g]))
         assert (diff <= EST_RTOL * np.abs(sample) + ATOL).all()
+
+
+@pytest.mark.parametrize("name", ROBUST)
+def test_scaled_test_statistic(name):
+    ref = load(name)
+    (kind,) = ref["test_types"]
+    theirs = ref["tests"][kind]
+    t = refit(name).scaled_test
+    assert t.name == kind.replace(".", "_")
+    assert t.stat == pytest.approx(theirs["stat"], rel=FIT_RTOL)
+    assert t.df == theirs["df"]
+    assert t.scaling_factor == pytest.approx(theirs["scaling.factor"], rel=FIT_RTOL)
+    assert t.trace == pytest.approx(theirs["trace.UGamma"], rel=FIT_RTOL)
+    if kind == "yuan.bentler.mplus":
+        assert t.scaling_factor_h1 == pytest.approx(theirs["scaling.factor.h1"], rel=FIT_RTOL)
+        assert t.scaling_factor_h0 == pytest.approx(theirs["scaling.factor.h0"], rel=FIT_RTOL)
+    fm = ref["fit_measures"]
+    b = refit(name).baseline_scaled_test
+    assert b.stat == pytest.approx(fm["baseline.chisq.scaled"], rel=FIT_RTOL)
+    assert b.scaling_factor == pytest.approx(fm["baseline.chisq.scaling.factor"], rel=FIT_RTOL)

@@ -1,0 +1,218 @@
+"""Robust (non-normality corrected) standard errors and test statistics.
+
+Two of lavaan's estimator presets, written from their published definitions:
+
+``MLM`` = ML estimates, ``se = "robust.sem"`` and the Satorra–Bentler (1994) scaled test.
+With ``W_g`` the normal-theory weight matrix of the moments ``(mean, vech(cov))`` at the
+implied moments, ``Delta_g`` their Jacobian, ``E = sum_g f_g Delta_g' W_g Delta_g`` the
+expected information (``f_g = N_g / N``) and ``Gamma_g`` the asymptotic (ADF) covariance
+of the sample moments::
+
+    V = E^-1 [sum_g f_g Delta_g' W_g Gamma_g W_g Delta_g] E^-1 / N
+    c = [sum_g tr(W_g Gamma_g) - f_g tr(W_g Delta_g E^-1 Delta_g' W_g Gamma_g)] / df
+
+``MLR`` = ML estimates, Huber–White sandwich SEs from the observed information ``H``
+(the Hessian of the discrepancy) and the casewise scores ``s_i``, and the Yuan–Bentler
+(2000) scaled test in its Mplus variant::
+
+    B0_g = (1/N_g) sum_i s_i s_i',   V = H^-1 [sum_g f_g B0_g] H^-1 / N
+    c = [sum_g tr(A1_g^-1 B1_g) - f_g tr(B0_g H^-1)] / df
+
+where ``A1_g`` and ``B1_g`` are the expected and first-order information of the
+unrestricted model.  Equality constraints enter through the tangent basis ``T`` of the
+constraint manifold: every inverse above is ``T (T' M T)^-1 T'``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from semnet.data.moments import GroupMoments
+from semnet.estimation.ml import MLDiscrepancy
+from semnet.matrices.ram import Model
+
+
+@dataclass(frozen=True)
+class ScaledTest:
+    """A scaled chi-square test (lavaan's ``satorra.bentler`` / ``yuan.bentler.mplus``)."""
+
+    name: str
+    stat: float
+    df: int
+    scaling_factor: float
+    trace: float
+    scaling_factor_h1: float = np.nan
+    scaling_factor_h0: float = np.nan
+
+
+def constrained_inverse(M: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """``T (T' M T)^-1 T'``: the inverse of ``M`` on the span of ``T``."""
+    inner = T.T @ M @ T
+    inv = np.linalg.inv(inner)
+    out = T @ inv @ T.T
+    return (out + out.T) / 2
+
+
+def _require_data(moments: list[GroupMoments], what: str) -> None:
+    if any(m.data is None for m in moments):
+        from semnet.errors import DataError
+
+        raise DataError(
+            f"{what} needs the raw data (casewise fourth-order moments); it cannot be "
+            "computed from sample_cov/sample_mean alone. Pass the DataFrame instead."
+        )
+
+
+def casewise_scores(
+    model: Model, values: np.ndarray, g: int, mom: GroupMoments, meanstructure: bool
+) -> np.ndarray:
+    """Derivatives of each case's log-likelihood w.r.t. the free parameters (N_g x q)."""
+    sigma, mu, d_sigma, d_mu = model.jacobian(values, g)
+    inv = np.linalg.inv(sigma)
+    center = mu if meanstructure else mom.mean
+    z = (mom.data - center) @ inv
+    # 0.5 z' dS z - 0.5 tr(inv dS) + z' dmu
+    quad = np.einsum("ni,kij,nj->nk", z, d_sigma, z, optimize=True)
+    trace = np.einsum("ij,kji->k", inv, d_sigma)
+    scores = 0.5 * (quad - trace)
+    if meanstructure:
+        scores += z @ d_mu.T
+    return scores
+
+
+def observed_information(disc: MLDiscrepancy, x: np.ndarray) -> np.ndarray:
+    """Hessian of the ML discrepancy at ``x`` (unit observed information), by central
+    differences of the analytic gradient."""
+    q = x.size
+    H = np.empty((q, q))
+    for k in range(q):
+        h = 1e-5 * max(1.0, abs(x[k]))
+        e = np.zeros(q)
+        e[k] = h
+        gp = disc.evaluate(x + e).gradient
+        gm = disc.evaluate(x - e).gradient
+        H[:, k] = (gp - gm) / (2 * h)
+    return (H + H.T) / 2
+
+
+def _h1_trace(mom: GroupMoments, meanstructure: bool) -> tuple[float, int]:
+    """tr(A1^-1 B1) of the unrestricted model and its number of moments.
+
+    With ``d_i`` the centred cases and ``q_i = d_i' S^-1 d_i`` this is the mean over
+    cases of ``q_i + 0.5 (q_i^2 - 2 q_i + p)`` (the ``q_i`` term only with means).
+    """
+    p = len(mom.names)
+    d = mom.data - mom.mean
+    qf = np.einsum("ni,ij,nj->n", d, np.linalg.inv(mom.cov), d)
+    per_case = 0.5 * (qf * qf - 2 * qf + p)
+    ndat = p * (p + 1) // 2
+    if meanstructure:
+        per_case = per_case + qf
+        ndat += p
+    return float(per_case.mean()), ndat
+
+
+def mlr(
+    disc: MLDiscrepancy, x: np.ndarray, T: np.ndarray, df: int, npar: int
+) -> tuple[np.ndarray, ScaledTest]:
+    """Huber–White vcov and the Yuan–Bentler (Mplus) scaled test."""
+    model, moments = disc.model, disc.moments
+    _require_data(moments, "estimator='MLR'")
+    values = model.values(x, disc.fixed_values)
+    H = observed_information(disc, x)
+    H_inv = constrained_inverse(H, T)
+    B0 = []
+    for g, mom in enumerate(moments):
+        s = casewise_scores(model, values, g, mom, model.meanstructure)
+        B0.append(s.T @ s / mom.nobs)
+    B = sum(w * b for w, b in zip(disc.weights, B0, strict=True))
+    vcov = H_inv @ B @ H_inv / disc.ntotal
+    trace_h1 = trace_h0 = 0.0
+    ndat = 0
+    for w, mom, b0 in zip(disc.weights, moments, B0, strict=True):
+        t1, nd = _h1_trace(mom, model.meanstructure)
+        trace_h1 += t1
+        ndat += nd
+        trace_h0 += w * float(np.sum(b0 * H_inv.T))
+    trace = trace_h1 - trace_h0
+    chisq = 2 * disc.ntotal * disc.evaluate(x, derivatives=False).f
+    c = trace / df if df > 0 else np.nan
+    test = ScaledTest(
+        "yuan_bentler_mplus", chisq / c if df > 0 else np.nan, df, c, trace,
+        trace_h1 / ndat, trace_h0 / npar if npar else np.nan,
+    )  # fmt: skip
+    return (vcov + vcov.T) / 2, test
+
+
+def _duplication(p: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row/column indices of vech (column-wise lower triangle, lavaan's order)."""
+    cols, rows = np.triu_indices(p)
+    return rows, cols
+
+
+def _moment_jacobian(
+    model: Model, values: np.ndarray, g: int, meanstructure: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Delta (moments x q) and the implied covariance of group g."""
+    sigma, _, d_sigma, d_mu = model.jacobian(values, g)
+    r, c = _duplication(model.p)
+    delta = d_sigma[:, r, c].T
+    if meanstructure:
+        delta = np.vstack([d_mu.T, delta])
+    return delta, sigma
+
+
+def normal_weight(sigma: np.ndarray, meanstructure: bool) -> np.ndarray:
+    """Normal-theory weight matrix of (mean, vech(cov)): blockdiag(S^-1, 0.5 D'(S^-1 x S^-1)D)."""
+    p = sigma.shape[0]
+    inv = np.linalg.inv(sigma)
+    r, c = _duplication(p)
+    base = inv[np.ix_(r, r)] * inv[np.ix_(c, c)] + inv[np.ix_(r, c)] * inv[np.ix_(c, r)]
+    # an off-diagonal vech element stands for two cells of the full matrix
+    m = np.where(r == c, 1.0, 2.0)
+    w = 0.25 * base * m[:, None] * m[None, :]
+    if meanstructure:
+        m = w.shape[0]
+        out = np.zeros((p + m, p + m))
+        out[:p, :p] = inv
+        out[p:, p:] = w
+        return out
+    return w
+
+
+def adf_gamma(mom: GroupMoments, meanstructure: bool) -> np.ndarray:
+    """Asymptotic covariance of (mean, vech(cov)) with divisor N (lavaan's Gamma)."""
+    d = mom.data - mom.mean
+    r, c = _duplication(len(mom.names))
+    u = d[:, r] * d[:, c]
+    if meanstructure:
+        u = np.hstack([d, u])
+    u = u - u.mean(axis=0)
+    return u.T @ u / mom.nobs
+
+
+def mlm(
+    disc: MLDiscrepancy, x: np.ndarray, T: np.ndarray, df: int
+) -> tuple[np.ndarray, ScaledTest]:
+    """Robust.sem vcov and the Satorra–Bentler scaled test."""
+    model, moments = disc.model, disc.moments
+    _require_data(moments, "estimator='MLM'")
+    values = model.values(x, disc.fixed_values)
+    ev = disc.evaluate(x)
+    E_inv = constrained_inverse(ev.information, T)
+    meat = np.zeros_like(E_inv)
+    trace = 0.0
+    for g, (w, mom) in enumerate(zip(disc.weights, moments, strict=True)):
+        delta, sigma = _moment_jacobian(model, values, g, model.meanstructure)
+        W = normal_weight(sigma, model.meanstructure)
+        gamma = adf_gamma(mom, model.meanstructure)
+        wd = W @ delta
+        meat += w * wd.T @ gamma @ wd
+        trace += float(np.sum(W * gamma)) - w * float(np.sum((wd @ E_inv @ wd.T) * gamma))
+    vcov = E_inv @ meat @ E_inv / disc.ntotal
+    chisq = 2 * disc.ntotal * disc.evaluate(x, derivatives=False).f
+    c = trace / df if df > 0 else np.nan
+    test = ScaledTest("satorra_bentler", chisq / c if df > 0 else np.nan, df, c, trace)
+    return (vcov + vcov.T) / 2, test
