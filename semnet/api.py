@@ -59,17 +59,19 @@ class SemnetWarning(UserWarning):
 
 def read_model(model: str | Path) -> str:
     """Model text from a string or from a path to a model file (``*.lav``)."""
+    if isinstance(model, str) and "\n" not in model and model.strip().endswith((".lav", ".txt")):
+        model = Path(model.strip())
     if isinstance(model, Path):
+        if not model.is_file():
+            raise ModelSpecificationError(
+                f"model file {str(model)!r} does not exist (looked in {str(Path.cwd())!r}); "
+                "check the path, or pass the model syntax itself as a string."
+            )
         return model.read_text(encoding="utf-8")
     if not isinstance(model, str):
         raise ModelSpecificationError(
             f"model must be lavaan model syntax (a string) or a path, not {type(model).__name__}."
         )
-    if "\n" not in model and model.strip().endswith((".lav", ".txt")):
-        path = Path(model.strip())
-        if not path.exists():
-            raise ModelSpecificationError(f"model file {str(path)!r} does not exist.")
-        return path.read_text(encoding="utf-8")
     return model
 
 

@@ -499,6 +499,13 @@ def _apply_group_equal(
         elif ge == "lv_covariances":
             flag |= (op == "~~") & lhs.isin(lv) & ~same
     key = lhs + op + rhs
+    unknown = sorted(partial - set(key))
+    if unknown:
+        raise ModelSpecificationError(
+            f"group_partial names {', '.join(map(repr, unknown))}, which is not a parameter "
+            "of the model; write it as in the syntax without spaces, e.g. 'x3~1' or "
+            "'visual=~x2'."
+        )
     flag &= ~key.isin(partial)
     # free rows only; user labels win
     for k in pd.unique(key[flag]):
@@ -555,7 +562,7 @@ def _append_constraints(table: pd.DataFrame, constraints: Sequence[Constraint]) 
             "free": 0,
             "ustart": np.nan,
             "exo": 0,
-            "label": "",
+            "label": [c.lhs if c.op == ":=" else "" for c in constraints],
             "plabel": "",
             "lower": -np.inf,
             "upper": np.inf,

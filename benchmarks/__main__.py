@@ -1,0 +1,149 @@
+"""``python -m benchmarks``: time semnet, semopy and lavaan on the same models.
+
+Prints one table (median milliseconds per text-to-estimates fit, and how many times
+slower each other tool is than semnet), then the chi-square each tool found.  Exits
+with status 1 when a tool's chi-square disagrees with semnet's or with lavaan 0.6.14's
+committed value, so a benchmark never times a wrong answer silently.
+
+Options: ``--repeat N`` timed runs per task and tool (default 20), ``--warmup N``
+(default 2), ``--quick`` (3 runs, 1 warm-up), ``--no-lavaan``, ``--no-semopy``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import sys
+from collections.abc import Sequence
+
+#: relative agreement required between chi-squares (semopy's optimizer stops earlier)
+CHISQ_RTOL = 1e-3
+
+
+def _ms(v: float | None) -> str:
+    return "n/a" if v is None or not math.isfinite(v) else f"{v:.1f}"
+
+
+def _ratio(other: float | None, base: float | None) -> str:
+    if other is None or base is None or not (math.isfinite(other) and math.isfinite(base)):
+        return "n/a"
+    return f"{other / base:.2f}x"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(h), *(len(r[j]) for r in rows)) for j, h in enumerate(header)]
+    def fmt(cells: Sequence[str]) -> str:
+        first = cells[0].ljust(widths[0])
+        rest = [c.rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True)]
+        return "  ".join([first, *rest])
+    line = "  ".join("-" * w for w in widths)
+    return "\n".join([fmt(header), line, *(fmt(r) for r in rows)])
+
+
+def _agree(a: float, b: float) -> bool:
+    return math.isfinite(a) and math.isfinite(b) and abs(a - b) <= CHISQ_RTOL * max(1.0, abs(b))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Time text-to-estimates fits of semnet, semopy and lavaan.",
+    )
+    parser.add_argument("--repeat", type=int, default=20, metavar="N",
+                        help="timed runs per task and tool (default 20)")
+    parser.add_argument("--warmup", type=int, default=2, metavar="N",
+                        help="untimed warm-up runs (default 2)")
+    parser.add_argument("--quick", action="store_true",
+                        help="3 timed runs and 1 warm-up (a smoke check)")
+    parser.add_argument("--no-lavaan", action="store_true", help="skip lavaan (Rscript)")
+    parser.add_argument("--no-semopy", action="store_true", help="skip semopy")
+    args = parser.parse_args(argv)
+    repeat, warmup = (3, 1) if args.quick else (max(1, args.repeat), max(1, args.warmup))
+
+    import semnet
+    from benchmarks.lavaan import time_lavaan
+    from benchmarks.tasks import TASKS, TOOLS, semopy_available, time_tool
+
+    tasks = list(TASKS)
+    print(f"semnet {semnet.__version__}, Python {platform.python_version()}, "
+          f"{platform.machine()}, {os.cpu_count()} CPUs; median of {repeat} runs after "
+          f"{warmup} warm-up run(s); times in ms (model text to estimates with SEs)\n",
+          flush=True)
+
+    results: dict[str, dict[int, object]] = {"semnet": {}, "semopy": {}, "lavaan": {}}
+    notes: list[str] = []
+    for k, task in enumerate(tasks):
+        results["semnet"][k] = time_tool(TOOLS["semnet"], task, repeat=repeat, warmup=warmup)
+
+    use_semopy = not args.no_semopy and semopy_available()
+    if not use_semopy:
+        notes.append("semopy: " + ("skipped (--no-semopy)" if args.no_semopy
+                                   else "not installed"))
+    else:
+        import semopy
+
+        notes.append(f"semopy {semopy.__version__}: cannot fit multi-group models with "
+                     "cross-group constraints jointly (n/a)")
+        for k, task in enumerate(tasks):
+            if TOOLS["semopy"].supports(task):
+                results["semopy"][k] = time_tool(TOOLS["semopy"], task, repeat=repeat,
+                                                 warmup=warmup)
+
+    if args.no_lavaan:
+        notes.append("lavaan: skipped (--no-lavaan)")
+    else:
+        run = time_lavaan(tasks, repeat=repeat, warmup=warmup)
+        results["lavaan"] = dict(run.timings)
+        if run.version is None or run.reason:
+            notes.append(f"lavaan: not timed ({run.reason})")
+        else:
+            notes.append(f"lavaan {run.version} via Rscript, timed inside R "
+                         "(start-up excluded)")
+
+    def med(tool: str, k: int) -> float | None:
+        t = results[tool].get(k)
+        return None if t is None else t.median_ms  # type: ignore[attr-defined]
+
+    rows = []
+    for k, task in enumerate(tasks):
+        base = med("semnet", k)
+        rows.append([task.name, _ms(base), _ms(med("semopy", k)), _ms(med("lavaan", k)),
+                     _ratio(med("semopy", k), base), _ratio(med("lavaan", k), base)])
+    print(_table(["task", "semnet ms", "semopy ms", "lavaan ms", "semopy/semnet",
+                  "lavaan/semnet"], rows))
+
+    print("\nchi-square check (each tool against semnet; semnet against lavaan 0.6.14's "
+          "committed value):")
+    bad = 0
+    check_rows = []
+    for k, task in enumerate(tasks):
+        s = results["semnet"][k].chisq  # type: ignore[attr-defined]
+        cells = [task.name, f"{s:.3f}"]
+        ok = _agree(s, task.expected_chisq)
+        for tool in ("semopy", "lavaan"):
+            t = results[tool].get(k)
+            if t is None:
+                cells.append("n/a")
+                continue
+            c = t.chisq  # type: ignore[attr-defined]
+            agree = _agree(c, s)
+            ok &= agree
+            cells.append(f"{c:.3f}" + ("" if agree else " MISMATCH"))
+        cells.append("ok" if ok else "MISMATCH")
+        bad += not ok
+        check_rows.append(cells)
+    print(_table(["task", "semnet", "semopy", "lavaan", "agree"], check_rows))
+    print()
+    for n in notes:
+        print(f"note: {n}")
+    if bad:
+        print(f"\n{bad} task(s) where the tools disagree on the chi-square: the timings "
+              "above do not compare like with like.", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

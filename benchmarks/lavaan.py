@@ -1,0 +1,108 @@
+"""Timing lavaan through ``Rscript``: one R session times every task.
+
+R's start-up and package loading are excluded: the R script warms each task up, then
+times ``repeat`` fits in a loop with ``Sys.time()`` (microsecond resolution) and prints
+the median, the chi-square and every run.
+"""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.tasks import Task, Timing
+
+R_SCRIPT = r"""
+ok <- suppressPackageStartupMessages(requireNamespace("lavaan", quietly = TRUE))
+if (!ok) { cat("NOLAVAAN\n"); quit(status = 0) }
+suppressPackageStartupMessages(library(lavaan))
+cat(sprintf("LAVAAN\t%s\n", as.character(packageVersion("lavaan"))))
+args <- commandArgs(trailingOnly = TRUE)
+dir <- args[1]; n_repeat <- as.integer(args[2]); n_warmup <- as.integer(args[3])
+tasks <- read.delim(file.path(dir, "tasks.tsv"), stringsAsFactors = FALSE)
+for (k in seq_len(nrow(tasks))) {
+  model <- paste(readLines(file.path(dir, tasks$model[k])), collapse = "\n")
+  d <- read.csv(file.path(dir, tasks$data[k]))
+  fun <- tasks$fun[k]
+  grp <- if (nzchar(tasks$group[k])) tasks$group[k] else NULL
+  geq <- if (nzchar(tasks$group_equal[k])) strsplit(tasks$group_equal[k], ",")[[1]] else ""
+  run <- function() {
+    fit <- if (fun == "cfa") {
+      cfa(model, data = d, group = grp, group.equal = geq)
+    } else {
+      sem(model, data = d, group = grp, group.equal = geq)
+    }
+    pe <- parameterEstimates(fit)
+    fit
+  }
+  fit <- run()
+  if (n_warmup > 1) for (i in 2:n_warmup) run()
+  chisq <- unname(fitMeasures(fit, "chisq"))
+  times <- numeric(n_repeat)
+  for (i in seq_len(n_repeat)) {
+    t0 <- Sys.time()
+    run()
+    times[i] <- as.numeric(difftime(Sys.time(), t0, units = "secs")) * 1000
+  }
+  cat(sprintf("RESULT\t%d\t%.6f\t%.10f\t%s\n", k - 1L, median(times), chisq,
+              paste(sprintf("%.6f", times), collapse = ",")))
+}
+"""
+
+
+@dataclass(frozen=True)
+class LavaanRun:
+    """What the R session reported: lavaan's version and one timing per task index."""
+
+    version: str | None
+    timings: dict[int, Timing]
+    reason: str = ""
+
+
+def rscript() -> str | None:
+    return shutil.which("Rscript")
+
+
+def time_lavaan(tasks: list[Task], *, repeat: int = 20, warmup: int = 1,
+                timeout: float = 600.0) -> LavaanRun:
+    """Time ``tasks`` in lavaan; ``version`` is None (with a ``reason``) when unavailable."""
+    exe = rscript()
+    if exe is None:
+        return LavaanRun(None, {}, "Rscript not found")
+    with tempfile.TemporaryDirectory(prefix="semnet-bench-") as tmp:
+        d = Path(tmp)
+        (d / "bench.R").write_text(R_SCRIPT, encoding="utf-8")
+        rows = ["model\tdata\tfun\tgroup\tgroup_equal"]
+        for k, task in enumerate(tasks):
+            (d / f"model{k}.lav").write_text(task.model, encoding="utf-8")
+            task.data().to_csv(d / f"data{k}.csv", index=False)
+            group = task.options.get("group") or ""
+            equal = ",".join(task.options.get("group_equal", ()))
+            rows.append(f"model{k}.lav\tdata{k}.csv\t{task.kind}\t{group}\t{equal}")
+        (d / "tasks.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+        try:
+            proc = subprocess.run(
+                [exe, "--vanilla", str(d / "bench.R"), str(d), str(repeat), str(warmup)],
+                capture_output=True, text=True, timeout=timeout, check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return LavaanRun(None, {}, f"Rscript timed out after {timeout:.0f} s")
+    if "NOLAVAAN" in proc.stdout:
+        return LavaanRun(None, {}, "the R package lavaan is not installed")
+    version = None
+    timings: dict[int, Timing] = {}
+    for line in proc.stdout.splitlines():
+        parts = line.split("\t")
+        if parts[0] == "LAVAAN":
+            version = parts[1]
+        elif parts[0] == "RESULT":
+            runs = tuple(float(x) for x in parts[4].split(","))
+            timings[int(parts[1])] = Timing(statistics.median(runs), runs, float(parts[3]))
+    if proc.returncode != 0 or version is None:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+        return LavaanRun(version, timings, "Rscript failed: " + " | ".join(tail))
+    return LavaanRun(version, timings)

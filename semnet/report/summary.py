@@ -1,0 +1,623 @@
+"""A printable report of a fit that reads like lavaan's ``summary()``.
+
+:class:`Summary` only formats: every number comes from the fit's own (cached) results
+-- :meth:`~semnet.results.fit.Fit.estimates`, :meth:`~semnet.results.fit.Fit.fit_measures`,
+:meth:`~semnet.results.fit.Fit.implied` -- so printing never re-estimates anything.
+
+Examples
+--------
+>>> import semnet
+>>> model = '''
+... visual  =~ x1 + x2 + x3
+... textual =~ x4 + x5 + x6
+... speed   =~ x7 + x8 + x9
+... '''
+>>> fit = semnet.cfa(model, semnet.datasets.holzinger_swineford())
+>>> report = fit.summary(standardized=True)
+>>> print(report)  # doctest: +ELLIPSIS
+semnet 0.1.0 ended normally after ... iterations
+...
+  Test statistic                                85.306
+  Degrees of freedom                                24
+...
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import textwrap
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    from semnet.results.fit import Fit
+
+__all__ = ["Summary"]
+
+#: total width of the "label ... value" lines of the header blocks (as lavaan)
+_LINE = 54
+#: width of the name column of the parameter tables (grows for long names or labels)
+_NAME = 18
+#: minimum width of a numeric column of the parameter tables
+_NUM = 9
+
+#: lavaan's sections, in lavaan's order: (title, selector of estimates rows)
+_SECTIONS: tuple[tuple[str, str], ...] = (
+    ("Latent Variables", "=~"),
+    ("Regressions", "~"),
+    ("Covariances", "~~cov"),
+    ("Intercepts", "~1"),
+    ("Thresholds", "|"),
+    ("Variances", "~~var"),
+    ("Scales y*", "~*~"),
+)
+
+_ESTIMATOR_NAMES = {"standard": "Standard", "robust": "Robust", "bootstrap": "Bootstrap"}
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One section of the parameter tables (``rows`` as display tuples)."""
+
+    title: str
+    rows: list[tuple[str, str, list[str]]]  # (kind, name text, numeric cells)
+
+
+def _num(value: Any, digits: int = 3) -> str:
+    """A number as lavaan prints it (fixed decimals, no negative zero, ``NA``)."""
+    if value is None:
+        return "NA"
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(v):
+        return "NA"
+    if math.isinf(v):
+        return "Inf" if v > 0 else "-Inf"
+    text = f"{v:.{digits}f}"
+    if text.startswith("-") and float(text) == 0.0:
+        text = text[1:]
+    return text
+
+
+def _line(label: str, value: str = "", indent: int = 2, width: int = _LINE) -> str:
+    left = " " * indent + label
+    pad = max(1, width - len(left) - len(value))
+    return left + " " * pad + value if value else left
+
+
+def _md(text: str) -> str:
+    """A table cell for Markdown: single spaces, pipes escaped."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _integer(value: Any) -> str:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if math.isnan(v):
+        return "NA"
+    return str(round(v)) if v.is_integer() else _num(v)
+
+
+class Summary:
+    """lavaan-style text report of a :class:`~semnet.results.fit.Fit`.
+
+    Parameters
+    ----------
+    fit : Fit
+        A fitted model (from :func:`semnet.sem` or :func:`semnet.cfa`).
+    standardized : bool
+        Add the ``Std.lv`` and ``Std.all`` columns (lavaan's ``standardized = TRUE``).
+    fit_measures : bool
+        Add lavaan's fit-measure blocks (baseline model, CFI/TLI, log-likelihood and
+        information criteria, RMSEA with its 90% interval, SRMR).
+
+    Notes
+    -----
+    ``str(summary)`` gives the text report; :meth:`to_markdown` a Markdown version and
+    ``_repr_html_`` lets notebooks show it.  Parameters with a label -- user labels such as
+    ``a*x2`` and the ``.p2.`` labels lavaan gives to ``group_equal`` constraints -- are shown
+    as ``x2 (a)``; fixed parameters have blank standard errors.
+
+    Examples
+    --------
+    >>> import semnet
+    >>> hs = semnet.datasets.holzinger_swineford()
+    >>> fit = semnet.cfa("visual =~ x1 + x2 + x3", hs, group="school",
+    ...                  group_equal=["loadings"])
+    >>> text = str(fit.summary())
+    >>> "Group 1 [Pasteur]:" in text and "Group 2 [Grant-White]:" in text
+    True
+    """
+
+    def __init__(self, fit: Fit, standardized: bool = False, fit_measures: bool = True) -> None:
+        self.fit = fit
+        self.standardized = bool(standardized)
+        self.fit_measures = bool(fit_measures)
+        self._est: pd.DataFrame | None = None
+
+    # -- public rendering ------------------------------------------------------------------
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def __repr__(self) -> str:
+        return self.to_text()
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(self.to_text())}</pre>"
+
+    def to_text(self) -> str:
+        """The whole report as plain text (what ``print(summary)`` shows)."""
+        parts = [
+            "\n".join(self._header()),
+            "\n".join(self._user_test()),
+        ]
+        if self.fit_measures:
+            parts.extend("\n".join(block) for block in self._fit_measure_blocks())
+        parts.append("\n".join(self._estimates_text()))
+        warn = self._warnings()
+        if warn:
+            parts.append("\n".join(warn))
+        return "\n\n".join(parts) + "\n"
+
+    def to_markdown(self) -> str:
+        """The report as Markdown: key facts as lists, parameter sections as tables."""
+        fit = self.fit
+        out = [f"## semnet {self._version()} — {self._status()}", ""]
+        for label, value in self._header_items():
+            out.append(f"- {label}: {value}")
+        out.append("")
+        out.append("### Model Test User Model")
+        out.append("")
+        for label, value in self._user_test_items():
+            out.append(f"- {label}: {value}")
+        if self.fit_measures:
+            for title, items in self._fit_measure_items():
+                out += ["", f"### {title}", ""]
+                out += [f"- {label}: {value}" for label, value in items]
+        cols = [c.replace("|", "\\|") for c in self._columns()]
+        for gi, label in enumerate(fit.groups):
+            if len(fit.groups) > 1:
+                out += ["", f"### Group {gi + 1} [{label}]"]
+            for block in self._group_blocks(gi):
+                out += ["", f"#### {block.title}", ""]
+                out.append("| | " + " | ".join(cols) + " |")
+                out.append("|---|" + "---:|" * len(cols))
+                for kind, name, cells in block.rows:
+                    if kind == "head":
+                        out.append(f"| **{_md(name)}** |" + " |" * len(cols))
+                    else:
+                        out.append(f"| {_md(name)} | " + " | ".join(cells) + " |")
+        for block in self._global_blocks():
+            ncols = len(block.rows[0][2]) if block.rows else 0
+            heads = cols if block.title != "Constraints" else ["\\|Slack\\|"]
+            out += ["", f"#### {block.title}", ""]
+            out.append("| | " + " | ".join(heads[:ncols]) + " |")
+            out.append("|---|" + "---:|" * ncols)
+            for _, name, cells in block.rows:
+                out.append(f"| {_md(name)} | " + " | ".join(cells) + " |")
+        if fit.warnings:
+            out += ["", "### Warnings", ""]
+            out += [f"- {w}" for w in fit.warnings]
+        return "\n".join(out) + "\n"
+
+    # -- header ------------------------------------------------------------------------------
+    def _version(self) -> str:
+        meta = getattr(self.fit, "meta", None) or {}
+        if "semnet_version" in meta:
+            return str(meta["semnet_version"])
+        from semnet import __version__
+
+        return __version__
+
+    def _status(self) -> str:
+        fit = self.fit
+        if fit.converged:
+            return f"ended normally after {fit.iterations} iterations"
+        return f"did NOT end normally after {fit.iterations} iterations"
+
+    def _optimizer(self) -> str:
+        meta = getattr(self.fit, "meta", None) or {}
+        return str(meta.get("optimizer", "Fisher scoring"))
+
+    def _header_items(self) -> list[tuple[str, str]]:
+        fit = self.fit
+        items = [
+            ("Estimator", str(fit.options.estimator)),
+            ("Optimization method", self._optimizer()),
+            ("Number of model parameters", str(int(fit.model.nfree))),
+        ]
+        n_eq = int(getattr(fit.constraints, "n_eq", 0) or 0)
+        if n_eq:
+            items.append(("Number of equality constraints", str(n_eq)))
+        for label, (used, total) in self._nobs().items():
+            name = "Number of observations" + (f" [{label}]" if label else "")
+            items.append((name, f"{used} used of {total}" if used != total else str(used)))
+        return items
+
+    def _nobs(self) -> dict[str, tuple[int, int]]:
+        fit = self.fit
+        dropped = fit.n_dropped
+        return {g: (int(n), int(n) + int(dropped.get(g, 0))) for g, n in fit.nobs.items()}
+
+    def _header(self) -> list[str]:
+        fit = self.fit
+        lines = [f"semnet {self._version()} {self._status()}", ""]
+        lines.append(_line("Estimator", str(fit.options.estimator)))
+        lines.append(_line("Optimization method", self._optimizer()))
+        lines.append(_line("Number of model parameters", str(int(fit.model.nfree))))
+        n_eq = int(getattr(fit.constraints, "n_eq", 0) or 0)
+        if n_eq:
+            lines.append(_line("Number of equality constraints", str(n_eq)))
+        lines.append("")
+        nobs = self._nobs()
+        any_dropped = any(used != total for used, total in nobs.values())
+        several = len(nobs) > 1
+        if any_dropped:
+            lines.append(_line("", "Used", indent=0) + f"{'Total':>12}")
+        if several:
+            lines.append("  Number of observations per group:")
+            for label, (used, total) in nobs.items():
+                row = _line(str(label), str(used), indent=4)
+                lines.append(row + (f"{total:>12}" if any_dropped else ""))
+        else:
+            used, total = next(iter(nobs.values()))
+            row = _line("Number of observations", str(used))
+            lines.append(row + (f"{total:>12}" if any_dropped else ""))
+        return lines
+
+    # -- model test --------------------------------------------------------------------------
+    def group_chisq(self) -> dict[str, float]:
+        """Each group's contribution ``N_g F_g`` to the chi-square (lavaan's per-group test).
+
+        ``F_g = log|Σ| - log|S| + tr(S Σ⁻¹) - p + (m - μ)' Σ⁻¹ (m - μ)`` with the implied
+        moments of the fit and the (N-divisor) sample moments.
+        """
+        fit = self.fit
+        implied = fit.implied()
+        out: dict[str, float] = {}
+        meanstructure = bool(fit.partable.meanstructure)
+        for m in fit.moments:
+            sigma = np.asarray(implied[m.label]["cov"], dtype=float)
+            S = np.asarray(m.cov, dtype=float)
+            p = S.shape[0]
+            sign, logdet = np.linalg.slogdet(sigma)
+            if sign <= 0:
+                out[m.label] = float("nan")
+                continue
+            _, logdet_s = np.linalg.slogdet(S)
+            inv = np.linalg.inv(sigma)
+            f = logdet - logdet_s + float(np.trace(S @ inv)) - p
+            if meanstructure:
+                d = np.asarray(m.mean, dtype=float) - np.asarray(
+                    implied[m.label]["mean"], dtype=float
+                )
+                f += float(d @ inv @ d)
+            out[m.label] = m.nobs * f
+        return out
+
+    def _user_test_items(self) -> list[tuple[str, str]]:
+        fit = self.fit
+        fm = self._fm()
+        pvalue = fm.get("pvalue", float("nan"))
+        items = [
+            ("Test statistic", _num(fit.chisq)),
+            ("Degrees of freedom", _integer(fit.df)),
+            ("P-value (Chi-square)", _num(pvalue) if fit.df > 0 else "NA"),
+        ]
+        if len(fit.groups) > 1:
+            for label, value in self.group_chisq().items():
+                items.append((f"Test statistic [{label}]", _num(value)))
+        return items
+
+    def _user_test(self) -> list[str]:
+        fit = self.fit
+        fm = self._fm()
+        lines = ["Model Test User Model:", ""]
+        lines.append(_line("Test statistic", _num(fit.chisq)))
+        lines.append(_line("Degrees of freedom", _integer(fit.df)))
+        if fit.df > 0:
+            lines.append(_line("P-value (Chi-square)", _num(fm.get("pvalue", float("nan")))))
+        if len(fit.groups) > 1:
+            lines.append("  Test statistic for each group:")
+            for label, value in self.group_chisq().items():
+                lines.append(_line(str(label), _num(value), indent=4))
+        return lines
+
+    # -- fit measures ------------------------------------------------------------------------
+    def _fm(self) -> pd.Series:
+        return self.fit.fit_measures()
+
+    def _fit_measure_items(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        fm = self._fm()
+
+        def get(key: str) -> str:
+            return _num(fm[key]) if key in fm.index else "NA"
+
+        level = fm.get("rmsea_ci_level", 0.90)
+        pct = _integer(100 * float(level)) if np.isfinite(level) else "90"
+        close = fm.get("rmsea_close_h0", 0.05)
+        notclose = fm.get("rmsea_notclose_h0", 0.08)
+        blocks = [
+            (
+                "Model Test Baseline Model",
+                [
+                    ("Test statistic", get("baseline_chisq")),
+                    ("Degrees of freedom", _integer(fm.get("baseline_df", float("nan")))),
+                    ("P-value", get("baseline_pvalue")),
+                ],
+            ),
+            (
+                "User Model versus Baseline Model",
+                [
+                    ("Comparative Fit Index (CFI)", get("cfi")),
+                    ("Tucker-Lewis Index (TLI)", get("tli")),
+                ],
+            ),
+            (
+                "Loglikelihood and Information Criteria",
+                [
+                    ("Loglikelihood user model (H0)", get("logl")),
+                    ("Loglikelihood unrestricted model (H1)", get("unrestricted_logl")),
+                    ("", ""),
+                    ("Akaike (AIC)", get("aic")),
+                    ("Bayesian (BIC)", get("bic")),
+                    ("Sample-size adjusted Bayesian (SABIC)", get("bic2")),
+                ],
+            ),
+            (
+                "Root Mean Square Error of Approximation",
+                [
+                    ("RMSEA", get("rmsea")),
+                    (f"{pct} Percent confidence interval - lower", get("rmsea_ci_lower")),
+                    (f"{pct} Percent confidence interval - upper", get("rmsea_ci_upper")),
+                    (f"P-value H_0: RMSEA <= {_num(close)}", get("rmsea_pvalue")),
+                ],
+            ),
+            ("Standardized Root Mean Square Residual", [("SRMR", get("srmr"))]),
+        ]
+        if "rmsea_notclose_pvalue" in fm.index:
+            blocks[3][1].append(
+                (f"P-value H_0: RMSEA >= {_num(notclose)}", get("rmsea_notclose_pvalue"))
+            )
+        return blocks
+
+    def _fit_measure_blocks(self) -> list[list[str]]:
+        out = []
+        for title, items in self._fit_measure_items():
+            lines = [f"{title}:", ""]
+            for label, value in items:
+                lines.append(_line(label, value) if label else "")
+            out.append(lines)
+        return out
+
+    # -- parameter estimates -----------------------------------------------------------------
+    def _columns(self) -> list[str]:
+        cols = ["Estimate", "Std.Err", "z-value", "P(>|z|)"]
+        if self.standardized:
+            cols += ["Std.lv", "Std.all"]
+        return cols
+
+    def _estimates(self) -> pd.DataFrame:
+        # fit.estimates() builds a fresh frame each call; build it once per report
+        if self._est is None:
+            self._est = self.fit.estimates(standardized=self.standardized)
+        return self._est
+
+    def _free_mask(self, est: pd.DataFrame) -> np.ndarray:
+        """Which estimates rows are free parameters (``:=`` rows count as free)."""
+        params = self.fit.partable.params
+        n = len(params)
+        free = np.ones(len(est), dtype=bool)
+        free[:n] = params["free"].to_numpy() > 0
+        return free
+
+    def _dotted(self) -> set[str]:
+        """Variables lavaan prints with a leading dot: dependent ones (residual terms)."""
+        params = self.fit.partable.params
+        dep = set(params.loc[params["op"] == "=~", "rhs"]) | set(
+            params.loc[params["op"] == "~", "lhs"]
+        )
+        return dep
+
+    def _cells(self, row: pd.Series, free: bool) -> list[str]:
+        cells = [_num(row["est"])]
+        if free:
+            se = row["se"]
+            cells += [_num(se), _num(row["z"]), _num(row["pvalue"])]
+            if not (isinstance(se, float) and math.isnan(se)) and float(se) <= 0:
+                cells[1:] = ["", "", ""]
+        else:
+            cells += ["", "", ""]
+        if self.standardized:
+            cells += [_num(row.get("std_lv")), _num(row.get("std_all"))]
+        return cells
+
+    @staticmethod
+    def _name(name: str, label: str, indent: int) -> str:
+        text = " " * indent + name
+        if label:
+            lab = f"({label})"
+            pad = max(1, _NAME - len(text) - len(lab))
+            text = text + " " * pad + lab
+        return text
+
+    def _group_blocks(self, gi: int) -> list[_Block]:
+        fit = self.fit
+        est = self._estimates()
+        free = self._free_mask(est)
+        dotted = self._dotted()
+        ngroups = len(fit.groups)
+        n_par = len(fit.partable.params)
+        idx = np.arange(len(est))
+        in_group = idx < n_par
+        if ngroups > 1:
+            in_group &= (est["group"] == fit.groups[gi]).to_numpy()
+        # lavaan hides the moments of fixed.x covariates (not model parameters)
+        params = fit.partable.params
+        if "exo" in params.columns:
+            exo = np.zeros(len(est), dtype=bool)
+            exo[:n_par] = (params["exo"].to_numpy() == 1) & (params["free"].to_numpy() == 0)
+            in_group &= ~exo
+
+        def show(v: str, section: str) -> str:
+            # lavaan marks residual (co)variances and intercepts of dependent variables
+            return "." + v if v in dotted and section in ("~~cov", "~~var", "~1") else v
+
+        blocks: list[_Block] = []
+        for title, sel in _SECTIONS:
+            if sel == "~~cov":
+                mask = (est["op"] == "~~") & (est["lhs"] != est["rhs"])
+            elif sel == "~~var":
+                mask = (est["op"] == "~~") & (est["lhs"] == est["rhs"])
+            else:
+                mask = est["op"] == sel
+            rows = est[mask.to_numpy() & in_group]
+            if rows.empty:
+                continue
+            out: list[tuple[str, str, list[str]]] = []
+            if sel in ("=~", "~", "~~cov"):
+                last = None
+                for i, row in rows.iterrows():
+                    if row["lhs"] != last:
+                        head = show(row["lhs"], sel)
+                        head = (" " if head.startswith(".") else "  ") + head
+                        out.append(("head", f"{head} {row['op']}", []))
+                        last = row["lhs"]
+                    name = show(row["rhs"], sel)
+                    indent = 3 if name.startswith(".") else 4
+                    out.append(
+                        ("row", self._name(name, str(row["label"] or ""), indent),
+                         self._cells(row, bool(free[i])))
+                    )
+            else:
+                for i, row in rows.iterrows():
+                    name = show(row["lhs"], sel)
+                    indent = 3 if name.startswith(".") else 4
+                    out.append(
+                        ("row", self._name(name, str(row["label"] or ""), indent),
+                         self._cells(row, bool(free[i])))
+                    )
+            blocks.append(_Block(title, out))
+        return blocks
+
+    def _global_blocks(self) -> list[_Block]:
+        """Defined parameters and constraints (shown once, after the groups)."""
+        fit = self.fit
+        est = self._estimates()
+        n_par = len(fit.partable.params)
+        blocks: list[_Block] = []
+        defined = est.iloc[n_par:]
+        defined = defined[defined["op"] == ":="]
+        if not defined.empty:
+            rows = [
+                ("row", self._name(str(r["lhs"]), "", 4), self._cells(r, True))
+                for _, r in defined.iterrows()
+            ]
+            blocks.append(_Block("Defined Parameters", rows))
+        cons = [c for c in fit.partable.constraints if c.op in ("==", "<", ">")]
+        if cons:
+            slack = self._slack(cons)
+            rows = [
+                ("row", f"    {c.lhs} - ({c.rhs})", [_num(abs(s))])
+                for c, s in zip(cons, slack, strict=True)
+            ]
+            blocks.append(_Block("Constraints", rows))
+        return blocks
+
+    def _slack(self, cons: list[Any]) -> list[float]:
+        """``lhs - rhs`` of each constraint at the estimates (0 when it holds)."""
+        try:
+            from semnet.estimation.constraints import ParameterNames
+            from semnet.syntax import parse_expression
+
+            env = ParameterNames(self.fit.partable).env(np.asarray(self.fit.values))
+            out = []
+            for c in cons:
+                lhs = parse_expression(c.lhs, c.line, c.column).evaluate(env)
+                rhs = parse_expression(c.rhs, c.line, c.column).evaluate(env)
+                out.append(float(lhs - rhs))
+            return out
+        except Exception:  # a display helper must never break printing
+            return [float("nan")] * len(cons)
+
+    def _render_blocks(self, blocks: list[_Block], cols: list[str], widths: list[int],
+                       name_w: int) -> list[str]:
+        lines: list[str] = []
+        for block in blocks:
+            heads = cols if block.title != "Constraints" else []
+            lines.append(f"{block.title}:")
+            if block.title == "Constraints":
+                lines.append(" " * (name_w + sum(widths[:4]) - 8) + " |Slack|")
+                for _, name, cells in block.rows:
+                    text = name.ljust(name_w + sum(widths[:4]) - len(cells[0]))
+                    lines.append(text + cells[0])
+                lines.append("")
+                continue
+            header = " " * name_w + "".join(
+                h.rjust(w) for h, w in zip(heads, widths, strict=True)
+            )
+            lines.append(header)
+            for kind, name, cells in block.rows:
+                if kind == "head":
+                    lines.append(name)
+                    continue
+                text = name.ljust(name_w) + "".join(
+                    c.rjust(w) for c, w in zip(cells, widths, strict=True)
+                )
+                lines.append(text.rstrip())
+            lines.append("")
+        return lines
+
+    def _estimates_text(self) -> list[str]:
+        fit = self.fit
+        cols = self._columns()
+        per_group = [self._group_blocks(gi) for gi in range(len(fit.groups))]
+        global_blocks = self._global_blocks()
+        every = [b for blocks in per_group for b in blocks] + [
+            b for b in global_blocks if b.title != "Constraints"
+        ]
+        name_w = max([_NAME] + [len(n) for b in every for k, n, _ in b.rows if k == "row"])
+        widths = []
+        for j, col in enumerate(cols):
+            longest = max(
+                [0] + [len(c[j]) for b in every for k, _, c in b.rows if k == "row"]
+            )
+            widths.append(max(_NUM, longest + 2, len(col) + 1))
+        o = fit.options
+        lines = [
+            "Parameter Estimates:",
+            "",
+            _line("Standard errors", _ESTIMATOR_NAMES.get(o.se, str(o.se).capitalize())),
+            _line("Information", str(getattr(o, "information", "expected")).capitalize()),
+            _line("Information saturated (h1) model", "Structured"),
+            "",
+        ]
+        several = len(fit.groups) > 1
+        for gi, blocks in enumerate(per_group):
+            if several:
+                lines += ["", f"Group {gi + 1} [{fit.groups[gi]}]:", ""]
+            lines += self._render_blocks(blocks, cols, widths, name_w)
+        lines += self._render_blocks(global_blocks, cols, widths, name_w)
+        while lines and lines[-1] == "":
+            lines.pop()
+        return lines
+
+    # -- warnings --------------------------------------------------------------------------
+    def _warnings(self) -> list[str]:
+        warns = list(getattr(self.fit, "warnings", ()) or ())
+        if not warns:
+            return []
+        lines = ["Warnings:", ""]
+        for w in warns:
+            wrapped = textwrap.wrap(str(w), width=76, initial_indent="  - ",
+                                    subsequent_indent="    ")
+            lines.extend(wrapped)
+        return lines

@@ -1,0 +1,168 @@
+"""The ML discrepancy's analytic gradient and expected information against numerics."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+import pytest
+
+import semnet
+from semnet.data.moments import GroupMoments
+from semnet.estimation.ml import MLDiscrepancy
+
+HS = """
+visual  =~ x1 + x2 + x3
+textual =~ x4 + x5 + x6
+speed   =~ x7 + x8 + x9
+"""
+HS_EXO = """
+visual  =~ x1 + x2 + x3
+textual =~ x4 + x5 + x6
+visual ~ ageyr + sex
+textual ~ ageyr
+"""
+SEM_LATENT = """
+ind60 =~ x1 + x2 + x3
+dem60 =~ y1 + y2 + y3 + y4
+dem65 =~ y5 + y6 + y7 + y8
+dem60 ~ ind60
+dem65 ~ ind60 + dem60
+y1 ~~ y5
+y2 ~~ y4
+"""
+INTERCEPTS = (
+    HS
+    + """
+x1 ~ 0*1
+x4 ~ 0*1
+x7 ~ 0*1
+visual ~ 1
+textual ~ 1
+speed ~ 1
+"""
+)
+
+CASES = {
+    "cfa": (HS, "hs", {}),
+    "sem_exo": (HS_EXO, "hs", {}),
+    "sem_latent_regressions": (SEM_LATENT, "pd", {}),
+    "meanstructure": (INTERCEPTS, "hs", {"meanstructure": True}),
+    "two_group": (HS, "hs", {"group": "school", "group_equal": ["loadings"]}),
+}
+
+
+@cache
+def _fit(case: str) -> semnet.Fit:
+    model, data, kwargs = CASES[case]
+    frame = (
+        semnet.datasets.holzinger_swineford()
+        if data == "hs"
+        else semnet.datasets.political_democracy()
+    )
+    return semnet.sem(model, frame, **kwargs)
+
+
+def _disc(fit: semnet.Fit, moments=None) -> MLDiscrepancy:
+    return MLDiscrepancy(fit.model, moments if moments is not None else fit.moments, fit.values)
+
+
+def _f(disc: MLDiscrepancy, x: np.ndarray) -> float:
+    return disc.evaluate(x, derivatives=False).f
+
+
+def _central_gradient(disc: MLDiscrepancy, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
+    g = np.zeros_like(x)
+    for k in range(x.size):
+        e = np.zeros_like(x)
+        e[k] = h * max(1.0, abs(x[k]))
+        g[k] = (_f(disc, x + e) - _f(disc, x - e)) / (2 * e[k])
+    return g
+
+
+def _numerical_hessian(disc: MLDiscrepancy, x: np.ndarray, h: float = 1e-4) -> np.ndarray:
+    """Second central differences of f itself."""
+    q = x.size
+    H = np.zeros((q, q))
+    f0 = _f(disc, x)
+    steps = h * np.maximum(1.0, np.abs(x))
+    for i in range(q):
+        ei = np.zeros(q)
+        ei[i] = steps[i]
+        H[i, i] = (_f(disc, x + ei) - 2 * f0 + _f(disc, x - ei)) / steps[i] ** 2
+        for j in range(i):
+            ej = np.zeros(q)
+            ej[j] = steps[j]
+            H[i, j] = H[j, i] = (
+                _f(disc, x + ei + ej)
+                - _f(disc, x + ei - ej)
+                - _f(disc, x - ei + ej)
+                + _f(disc, x - ei - ej)
+            ) / (4 * steps[i] * steps[j])
+    return H
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_gradient_matches_central_differences(case):
+    fit = _fit(case)
+    assert fit.converged
+    disc = _disc(fit)
+    rng = np.random.default_rng(12345)
+    for _ in range(3):
+        x = fit.x + 0.05 * rng.standard_normal(fit.x.size) * np.maximum(0.1, np.abs(fit.x))
+        ev = disc.evaluate(x)
+        assert np.isfinite(ev.f)
+        numeric = _central_gradient(disc, x)
+        # away from the optimum the gradient is clearly non-zero
+        assert np.max(np.abs(numeric)) > 1e-3
+        scale = np.max(np.abs(numeric))
+        np.testing.assert_allclose(ev.gradient, numeric, rtol=1e-6, atol=1e-6 * scale)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_gradient_vanishes_at_estimate(case):
+    """The optimizer's answer is a stationary point of the same function (free of
+    equality constraints only, where the projected gradient must vanish)."""
+    fit = _fit(case)
+    disc = _disc(fit)
+    grad = disc.evaluate(fit.x).gradient
+    K = fit.constraints.K
+    np.testing.assert_allclose(K.T @ grad, 0.0, atol=1e-6)
+
+
+def _exact_moments(fit: semnet.Fit, x: np.ndarray) -> list[GroupMoments]:
+    values = fit.model.values(x, fit.values)
+    out = []
+    for g, mom in enumerate(fit.moments):
+        sigma, mu = fit.model.implied(values, g)
+        out.append(GroupMoments(mom.label, mom.names, sigma.copy(), mu.copy(), mom.nobs))
+    return out
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_expected_information_is_hessian_at_exact_fit(case):
+    fit = _fit(case)
+    rng = np.random.default_rng(7)
+    # a point near the estimate, made a perfect fit by using its implied moments as data
+    x = fit.x + 0.02 * rng.standard_normal(fit.x.size) * np.maximum(0.1, np.abs(fit.x))
+    disc = _disc(fit, _exact_moments(fit, x))
+    ev = disc.evaluate(x)
+    assert ev.f == pytest.approx(0.0, abs=1e-12)
+    np.testing.assert_allclose(ev.gradient, 0.0, atol=1e-10)
+    H = _numerical_hessian(disc, x)
+    scale = np.max(np.abs(ev.information))
+    np.testing.assert_allclose(ev.information, H, rtol=1e-5, atol=1e-5 * scale)
+    # and it is symmetric positive definite (the model is identified)
+    np.testing.assert_allclose(ev.information, ev.information.T, atol=1e-14 * scale)
+    assert np.linalg.eigvalsh(ev.information)[0] > 0
+
+
+def test_information_differs_from_hessian_away_from_exact_fit():
+    """Guard against a test that cannot fail: with real data and a point away from the
+    estimate, the observed Hessian is not the expected information."""
+    fit = _fit("cfa")
+    disc = _disc(fit)
+    x = fit.x * 1.2
+    H = _numerical_hessian(disc, x)
+    info = disc.evaluate(x).information
+    assert np.max(np.abs(info - H)) > 1e-3 * np.max(np.abs(info))
