@@ -334,21 +334,26 @@ def cfa(model: str | Path, data: pd.DataFrame | None = None, **kwargs: Any) -> F
 
 def _check_scaling(pt: ParTable) -> None:
     params = pt.params
+    op = params["op"].to_numpy()
+    lhs = params["lhs"].to_numpy()
+    rhs = params["rhs"].to_numpy()
+    group = params["group"].to_numpy()
+    fixed = params["free"].to_numpy() == 0
+    nonzero = np.nan_to_num(params["ustart"].to_numpy(dtype=float)) != 0
+    labelled = params["label"].to_numpy() != ""
     for g in range(1, pt.ngroups + 1):
-        rows = params[params["group"] == g]
+        in_g = group == g
         for f in pt.names.lv:
-            load = rows[(rows["op"] == "=~") & (rows["lhs"] == f)]
-            var = rows[(rows["op"] == "~~") & (rows["lhs"] == f) & (rows["rhs"] == f)]
-            fixed_load = ((load["free"] == 0) & (load["ustart"].fillna(0) != 0)).any()
-            # loadings tied to other groups' (or other) loadings borrow their scale
-            fixed_load = fixed_load or (load["label"] != "").any()
-            fixed_var = (var["free"] == 0).any() if len(var) else True
-            if not fixed_load and not fixed_var:
+            load = in_g & (op == "=~") & (lhs == f)
+            var = in_g & (op == "~~") & (lhs == f) & (rhs == f)
+            # a fixed non-zero loading, or loadings tied to others, give the scale
+            scaled = (load & fixed & nonzero).any() or (load & labelled).any()
+            if not scaled and not (var & fixed).any() and var.any():
+                first = rhs[load][0]
                 raise IdentificationError(
                     f"the latent variable {f!r} has no scale: all its loadings and its "
-                    f"variance are free. Fix one loading (e.g. '{f} =~ 1*"
-                    f"{load['rhs'].iloc[0]} + ...'), fix its variance ('{f} ~~ 1*{f}'), or "
-                    "pass std_lv=True."
+                    f"variance are free. Fix one loading (e.g. '{f} =~ 1*{first} + ...'), "
+                    f"fix its variance ('{f} ~~ 1*{f}'), or pass std_lv=True."
                 )
 
 
@@ -436,14 +441,14 @@ def _baseline_test(pt: ParTable, moments: Sequence[GroupMoments], kind: str):
 
 def _heywood(pt: ParTable, values: np.ndarray) -> list[str]:
     params = pt.params
-    var_rows = (params["op"] == "~~") & (params["lhs"] == params["rhs"])
-    neg = params[var_rows & (values < 0)]
+    lhs = params["lhs"].to_numpy()
+    neg = (params["op"].to_numpy() == "~~") & (lhs == params["rhs"].to_numpy()) & (values < 0)
     out = []
-    for kind, names in (("observed", set(pt.names.ov)), ("latent", set(pt.names.lv))):
-        bad = neg[neg["lhs"].isin(names)]
-        if len(bad):
+    for kind, names in (("observed", pt.names.ov), ("latent", pt.names.lv)):
+        bad = [v for v in dict.fromkeys(lhs[neg]) if v in names]
+        if bad:
             out.append(
-                f"some estimated {kind} variances are negative ({', '.join(bad['lhs'])}): a "
+                f"some estimated {kind} variances are negative ({', '.join(bad)}): a "
                 "Heywood case. Check for a misspecified model, too few indicators, or too "
                 "small a sample."
             )

@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import cho_factor, cho_solve
 
 from semnet.data.moments import GroupMoments
 from semnet.matrices.ram import Model
@@ -43,20 +42,25 @@ class MLDiscrepancy:
         self.ntotal = ntotal
         self.weights = np.array([m.nobs / ntotal for m in self.moments])
 
-    def group_f(self, sigma: np.ndarray, mu: np.ndarray, mom: GroupMoments) -> float:
+    def group_f(
+        self, sigma: np.ndarray, mu: np.ndarray, mom: GroupMoments
+    ) -> tuple[float, np.ndarray | None]:
+        """F_g / 2 and Sigma^-1 (None when Sigma is not positive definite)."""
         try:
-            c = cho_factor(sigma, lower=True, check_finite=False)
+            L = np.linalg.cholesky(sigma)
         except np.linalg.LinAlgError:
-            return np.inf
-        if not np.all(np.isfinite(c[0])) or np.any(np.diag(c[0]) <= 0):
-            return np.inf
-        logdet = 2.0 * np.log(np.diag(c[0])).sum()
-        inv_s = cho_solve(c, mom.cov, check_finite=False)
-        f = logdet + np.trace(inv_s) - mom.logdet - len(mu)
+            return np.inf, None
+        diag = np.diag(L)
+        if not np.all(np.isfinite(L)) or np.any(diag <= 0):
+            return np.inf, None
+        logdet = 2.0 * np.log(diag).sum()
+        l_inv = np.linalg.inv(L)
+        inv = l_inv.T @ l_inv
+        f = logdet + float(np.sum(inv * mom.cov)) - mom.logdet - len(mu)
         if self.model.meanstructure:
             d = mom.mean - mu
-            f += d @ cho_solve(c, d, check_finite=False)
-        return 0.5 * f
+            f += float(d @ inv @ d)
+        return 0.5 * f, inv
 
     def evaluate(self, x: np.ndarray, derivatives: bool = True) -> Evaluation:
         """f, gradient and expected (Fisher) information per case at ``x``."""
@@ -73,21 +77,22 @@ class MLDiscrepancy:
                     sigma, mu = self.model.implied(values, g)
             except np.linalg.LinAlgError:
                 return Evaluation(np.inf, reason="I - B is singular (non-recursive loop)")
-            fg = self.group_f(sigma, mu, mom)
+            fg, inv = self.group_f(sigma, mu, mom)
             if not np.isfinite(fg):
                 return Evaluation(np.inf, reason="implied covariance is not positive definite")
             w = self.weights[g]
             total += w * fg
             if derivatives:
-                inv = np.linalg.inv(sigma)
-                inv = (inv + inv.T) / 2
+                p = len(mu)
                 d = mom.mean - mu
                 s_plus = mom.cov + (np.outer(d, d) if self.model.meanstructure else 0.0)
                 # dF/dSigma = Sigma^-1 - Sigma^-1 (S + dd') Sigma^-1   (times 0.5 in f)
                 dfds = 0.5 * (inv - inv @ s_plus @ inv)
-                grad += w * np.einsum("ij,kij->k", dfds, d_sigma)
-                x_mats = np.einsum("ij,kjl->kil", inv, d_sigma)
-                info += w * 0.5 * np.einsum("aij,bji->ab", x_mats, x_mats)
+                flat = d_sigma.reshape(len(d_sigma), p * p)
+                grad += w * (flat @ dfds.reshape(-1))
+                # 0.5 tr(Sigma^-1 dS_a Sigma^-1 dS_b) = 0.5 vec(dS_a)' (inv x inv) vec(dS_b)
+                x_mats = (inv @ d_sigma @ inv).reshape(len(d_sigma), p * p)
+                info += w * 0.5 * (flat @ x_mats.T)
                 if self.model.meanstructure:
                     grad += w * (-(d_mu @ (inv @ d)))
                     info += w * (d_mu @ inv @ d_mu.T)

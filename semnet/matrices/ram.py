@@ -99,6 +99,19 @@ class Model:
         self.free = params["free"].to_numpy()
         self.free_rows = np.flatnonzero(self.free > 0)
         self.nfree = int(self.free.max()) if self.free_rows.size else 0
+        # per group: which cells are free, and the 0/1 map from those cells to the free
+        # parameters (a label shared by several cells sums their derivatives)
+        self._free_cells = tuple(self._cell_maps(c) for c in self.cells)
+
+    def _cell_maps(self, c: GroupCells):
+        out = []
+        for rows in (c.a_rows, c.s_rows, c.m_rows):
+            f = self.free[rows]
+            sel = np.flatnonzero(f > 0)
+            P = np.zeros((self.nfree, sel.size))
+            P[f[sel] - 1, np.arange(sel.size)] = 1.0
+            out.append((sel, P))
+        return tuple(out)
 
     # -- parameter vectors -------------------------------------------------------------
     def values(self, x: np.ndarray, fixed_values: np.ndarray) -> np.ndarray:
@@ -164,31 +177,23 @@ class Model:
         sigma = (sigma + sigma.T) / 2
         Bm = B @ mats.m
         mu = G @ mats.m
-        q = self.nfree
-        d_sigma = np.zeros((q, self.p, self.p))
-        d_mu = np.zeros((q, self.p))
-
-        fa = self.free[c.a_rows]
-        sel = fa > 0
-        if sel.any():
-            i, j, k = c.a_i[sel], c.a_j[sel], fa[sel] - 1
+        q, p = self.nfree, self.p
+        (a_sel, a_map), (s_sel, s_map), (m_sel, m_map) = self._free_cells[g]
+        d_sigma = np.zeros((q, p * p))
+        d_mu = np.zeros((q, p))
+        if a_sel.size:
+            i, j = c.a_i[a_sel], c.a_j[a_sel]
             # dSigma/dA_ij = G[:, i] H[j, :] + transpose, H = Cov(all, observed)
             t = G[:, i].T[:, :, None] * full_cols[j][:, None, :]
-            np.add.at(d_sigma, k, t + t.transpose(0, 2, 1))
+            t = t + t.transpose(0, 2, 1)
+            d_sigma += a_map @ t.reshape(a_sel.size, p * p)
             if self.meanstructure:
-                np.add.at(d_mu, k, G[:, i].T * Bm[j][:, None])
-
-        fs = self.free[c.s_rows]
-        sel = fs > 0
-        if sel.any():
-            i, j, k = c.s_i[sel], c.s_j[sel], fs[sel] - 1
+                d_mu += a_map @ (G[:, i].T * Bm[j][:, None])
+        if s_sel.size:
+            i, j = c.s_i[s_sel], c.s_j[s_sel]
             t = G[:, i].T[:, :, None] * G[:, j].T[:, None, :]
-            off = (i != j)[:, None, None]
-            np.add.at(d_sigma, k, t + off * t.transpose(0, 2, 1))
-
-        if self.meanstructure:
-            fm = self.free[c.m_rows]
-            sel = fm > 0
-            if sel.any():
-                np.add.at(d_mu, fm[sel] - 1, G[:, c.m_i[sel]].T)
-        return sigma, mu, d_sigma, d_mu
+            t = t + (i != j)[:, None, None] * t.transpose(0, 2, 1)
+            d_sigma += s_map @ t.reshape(s_sel.size, p * p)
+        if self.meanstructure and m_sel.size:
+            d_mu += m_map @ G[:, c.m_i[m_sel]].T
+        return sigma, mu, d_sigma.reshape(q, p, p), d_mu

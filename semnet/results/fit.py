@@ -15,7 +15,7 @@ from semnet.estimation.constraints import LinearConstraints, ParameterNames
 from semnet.inference.robust import ScaledTest
 from semnet.matrices.ram import Model
 from semnet.partable.build import ParTable
-from semnet.results.fit_measures import GroupFitInput, fit_measures
+from semnet.results.fit_measures import GroupFitInput, ScaledInput, fit_measures
 from semnet.results.standardize import standardize
 
 
@@ -335,12 +335,25 @@ class Fit:
                     x_index=x_index,
                 )
             )
+        scaled = None
+        t, b = self.scaled_test, self.baseline_scaled_test
+        if t is not None and b is not None:
+            scaled = ScaledInput(
+                test=t.name.replace("_", "."),
+                chisq_scaled=t.stat,
+                scaling_factor=t.scaling_factor,
+                baseline_chisq_scaled=b.stat,
+                baseline_scaling_factor=b.scaling_factor,
+                scaling_factor_h1=t.scaling_factor_h1,
+                scaling_factor_h0=t.scaling_factor_h0,
+            )
         return fit_measures(
             groups,
             npar=self.npar,
             df=self.df,
             meanstructure=self.partable.meanstructure,
             chisq=self.chisq,
+            scaled=scaled,
         )
 
     def fit_measures(self) -> pd.Series:

@@ -28,6 +28,35 @@ Conventions taken over from lavaan
 * RMR / SRMR / CRMR and the Mplus SRMR variants are averaged across groups
   with weights ``N_g / N``; so is the GFI.
 
+Robust (scaled) measures
+------------------------
+With a :class:`ScaledInput` the function also reports what lavaan adds for
+``estimator = "MLM"`` (test ``"satorra.bentler"``) and ``estimator = "MLR"``
+(test ``"yuan.bentler.mplus"``), complete data.  With ``c`` the model's
+scaling factor, ``T = chisq`` (unscaled), ``T_c = T / c`` (scaled) and the
+baseline's ``T0``, ``T0_c``, ``c0`` (same df ``df0`` for both):
+
+* ``*_scaled`` incremental indices (CFI, TLI, NFI, ...) are the standard
+  formulas applied to the scaled statistics ``(T_c, df, T0_c, df0)``.
+* ``cfi_robust``, ``tli_robust``, ``nnfi_robust``, ``rni_robust``
+  (Brosseau-Liard & Savalei, 2014) use the *unscaled* statistics with the
+  degrees of freedom multiplied by the scaling factors: ``T - c df`` and
+  ``T0 - c0 df0``.  lavaan falls back to the standard formula when ``df = 0``
+  or when either factor is exactly 1.
+* ``rmsea_scaled`` refers the unscaled ``T`` to a chi-square with
+  ``tr(U Gamma) = c df`` degrees of freedom: point estimate, interval and
+  close/not-close p-values are the standard ones with ``df`` replaced by
+  ``c df`` (including in the non-centralities of the p-values).
+* ``rmsea_robust`` (Brosseau-Liard, Savalei & Li, 2012) is
+  ``sqrt(max(T / (N df) - c / N, 0)) * sqrt(G)``, i.e. ``sqrt(c)`` times the
+  RMSEA of ``T_c``; its interval inverts the non-central chi-square of
+  ``T_c`` on ``df`` and multiplies the limits by ``sqrt(c)``
+  (``sqrt(c lambda / (N df)) * sqrt(G)``), and its p-values refer ``T_c`` to
+  a non-central chi-square with ``ncp = N df h0^2 / (c G)``.
+* For multiple groups nothing else changes: ``c`` and ``c0`` are the overall
+  factors of the (pooled) test, ``N`` is the total sample size and the
+  ``sqrt(G)`` / ``1 / G`` corrections apply as in the standard RMSEA.
+
 Limitation: with ``fixed.x = FALSE`` lavaan's baseline model still frees the
 covariances among the exogenous observed covariates (its ``ov.x``), i.e. it
 saturates that block; ``x_index`` only describes ``fixed.x`` covariates, so
@@ -45,7 +74,14 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-__all__ = ["FIT_MEASURE_NAMES", "GroupFitInput", "fit_measures"]
+__all__ = [
+    "FIT_MEASURE_NAMES",
+    "ROBUST_TESTS",
+    "GroupFitInput",
+    "ScaledInput",
+    "fit_measure_names",
+    "fit_measures",
+]
 
 #: Names (lavaan order, dots replaced by underscores) of the measures returned
 #: by :func:`fit_measures` -- lavaan 0.6-14 ``fitMeasures(fit)`` for ML.
@@ -60,6 +96,9 @@ FIT_MEASURE_NAMES: tuple[str, ...] = (
     "crmr", "crmr_nomean", "srmr_mplus", "srmr_mplus_nomean",
     "cn_05", "cn_01", "gfi", "agfi", "pgfi", "mfi", "ecvi",
 )  # fmt: skip
+
+#: lavaan's names of the robust tests that :class:`ScaledInput` supports.
+ROBUST_TESTS: tuple[str, ...] = ("satorra.bentler", "yuan.bentler.mplus")
 
 #: H0 value of the RMSEA close-fit test (lavaan's ``rmsea.close.h0``).
 RMSEA_CLOSE_H0: float = 0.05
@@ -109,6 +148,87 @@ class GroupFitInput:
     implied_cov: np.ndarray
     implied_mean: np.ndarray
     x_index: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScaledInput:
+    """Robust test of the model and of the baseline model (MLM / MLR).
+
+    Attributes
+    ----------
+    test : str
+        lavaan's name of the robust test: ``"satorra.bentler"`` (MLM) or
+        ``"yuan.bentler.mplus"`` (MLR).
+    chisq_scaled : float
+        Scaled test statistic of the model, ``chisq / scaling_factor``.
+    scaling_factor : float
+        Scaling factor ``c`` of the model's test (lavaan's
+        ``scaling.factor``; ``c * df`` is its ``trace.UGamma``).
+    baseline_chisq_scaled : float
+        Scaled test statistic of the independence (baseline) model.
+    baseline_scaling_factor : float
+        Scaling factor ``c0`` of the baseline model's test.
+    scaling_factor_h1, scaling_factor_h0 : float, optional
+        lavaan's ``scaling.factor.h1`` / ``scaling.factor.h0`` of the
+        Yuan-Bentler test, reported as they are for ``"yuan.bentler.mplus"``
+        (ignored for ``"satorra.bentler"``).
+    """
+
+    test: str
+    chisq_scaled: float
+    scaling_factor: float
+    baseline_chisq_scaled: float
+    baseline_scaling_factor: float
+    scaling_factor_h1: float = math.nan
+    scaling_factor_h0: float = math.nan
+
+
+_SCALED_SUFFIX_FAMILY = ("nnfi", "rfi", "nfi", "pnfi", "ifi", "rni")
+_RMSEA_SUFFIX_FAMILY = (
+    "rmsea", "rmsea_ci_lower", "rmsea_ci_upper", "rmsea_pvalue", "rmsea_notclose_pvalue",
+)  # fmt: skip
+
+
+def fit_measure_names(test: str | None = None) -> tuple[str, ...]:
+    """Names (lavaan order, dots as underscores) that :func:`fit_measures` returns.
+
+    Parameters
+    ----------
+    test : str, optional
+        ``None`` for the standard ML test (:data:`FIT_MEASURE_NAMES`), or one
+        of :data:`ROBUST_TESTS` for the robust set lavaan 0.6-14 reports.
+
+    Returns
+    -------
+    tuple of str
+
+    Raises
+    ------
+    ValueError
+        If ``test`` is not supported.
+    """
+    if test is None:
+        return FIT_MEASURE_NAMES
+    if test not in ROBUST_TESTS:
+        raise ValueError(f"unsupported robust test {test!r}; expected one of {ROBUST_TESTS}")
+    base = list(FIT_MEASURE_NAMES)
+    names: list[str] = base[: base.index("pvalue") + 1]
+    names += ["chisq_scaled", "df_scaled", "pvalue_scaled", "chisq_scaling_factor"]
+    names += ["baseline_chisq", "baseline_df", "baseline_pvalue"]
+    names += ["baseline_chisq_scaled", "baseline_df_scaled", "baseline_pvalue_scaled",
+              "baseline_chisq_scaling_factor"]  # fmt: skip
+    names += ["cfi", "tli", "cfi_scaled", "tli_scaled", "cfi_robust", "tli_robust"]
+    names += list(_SCALED_SUFFIX_FAMILY)
+    names += [f"{k}_scaled" for k in _SCALED_SUFFIX_FAMILY]
+    names += ["nnfi_robust", "rni_robust"]
+    names += base[base.index("logl") : base.index("bic2") + 1]
+    if test == "yuan.bentler.mplus":
+        names += ["scaling_factor_h1", "scaling_factor_h0"]
+    names += base[base.index("rmsea") : base.index("rmsea_notclose_h0") + 1]
+    names += [f"{k}_scaled" for k in _RMSEA_SUFFIX_FAMILY]
+    names += [f"{k}_robust" for k in _RMSEA_SUFFIX_FAMILY]
+    names += base[base.index("rmr") :]
+    return tuple(names)
 
 
 # ---------------------------------------------------------------------------
@@ -481,6 +601,38 @@ def _tli(x2: float, df: float, x2_null: float, df_null: float) -> float:
     return 1.0
 
 
+def _robust_incremental(
+    x2: float, df: float, x2_null: float, df_null: float, c_hat: float, c_hat_null: float
+) -> dict[str, float]:
+    """Robust CFI / TLI / NNFI / RNI (Brosseau-Liard & Savalei, 2014).
+
+    The unscaled statistics are compared with their expectations under the
+    robust reference distribution, ``c_hat * df`` and ``c_hat_null *
+    df_null``.  As in lavaan, the standard formulas are used when ``df`` is
+    zero or either scaling factor equals 1 exactly, and everything is ``nan``
+    when any input is missing.
+    """
+    names = ("cfi", "tli", "nnfi", "rni")
+    if any(math.isnan(v) for v in (x2, df, x2_null, df_null, c_hat, c_hat_null)):
+        return dict.fromkeys(names, math.nan)
+    if df > 0 and c_hat != 1.0 and c_hat_null != 1.0:
+        df_eff, df_null_eff = c_hat * df, c_hat_null * df_null
+    else:
+        df_eff, df_null_eff = df, df_null
+    cfi = _cfi(x2, df_eff, x2_null, df_null_eff)
+    rni = _rni(x2, df_eff, x2_null, df_null_eff)
+    # TLI: (X2 - c df) df0 / ((X2_0 - c0 df0) df), guarded on the plain df
+    t1 = (x2 - df_eff) * df_null
+    t2 = (x2_null - df_null_eff) * df
+    if df > 0 and abs(t2) > 0:
+        tli = 1.0 - t1 / t2
+    elif not (np.isfinite(t1) and np.isfinite(t2)):
+        tli = math.nan
+    else:
+        tli = 1.0
+    return {"cfi": cfi, "tli": tli, "nnfi": tli, "rni": rni}
+
+
 def _rfi(x2: float, df: float, x2_null: float, df_null: float) -> float:
     """RFI (Bollen, 1986)."""
     if df > df_null:
@@ -525,15 +677,28 @@ def _ifi(x2: float, df: float, x2_null: float, df_null: float) -> float:
     return t1 / t2
 
 
-def _rmsea(x2: float, df: float, n: float, ngroups: int) -> float:
-    """Point estimate of the RMSEA with the multiple-group ``sqrt(G)`` factor."""
+def _rmsea(x2: float, df: float, n: float, ngroups: int, c_hat: float = 1.0) -> float:
+    """Point estimate of the RMSEA with the multiple-group ``sqrt(G)`` factor.
+
+    ``c_hat`` is the scaling factor of the robust RMSEA (1 otherwise):
+    ``sqrt(max(x2 / (n df) - c_hat / n, 0)) * sqrt(G)``.
+    """
+    if not all(np.isfinite(v) for v in (x2, df, n, c_hat)):
+        return math.nan
     if not df > 0:
         return 0.0
-    return math.sqrt(max(x2 / n / df - 1.0 / n, 0.0)) * math.sqrt(ngroups)
+    return math.sqrt(max(x2 / n / df - c_hat / n, 0.0)) * math.sqrt(ngroups)
 
 
-def _rmsea_ci(x2: float, df: float, n: float, ngroups: int, level: float) -> tuple[float, float]:
-    """Browne-Cudeck RMSEA interval, searched as lavaan does (``uniroot``)."""
+def _rmsea_ci(
+    x2: float, df: float, n: float, ngroups: int, level: float, c_hat: float = 1.0
+) -> tuple[float, float]:
+    """Browne-Cudeck RMSEA interval, searched as lavaan does (``uniroot``).
+
+    The non-centrality limits ``lambda`` of ``x2`` on ``df`` are mapped to
+    ``sqrt(c_hat * lambda / (n df)) * sqrt(G)``; ``c_hat`` is the scaling
+    factor for the robust interval (``x2`` then is the scaled statistic).
+    """
     if not (np.isfinite(x2) and np.isfinite(df) and np.isfinite(n)):
         return math.nan, math.nan
     upper_perc = 1.0 - (1.0 - level) / 2.0
@@ -550,25 +715,35 @@ def _rmsea_ci(x2: float, df: float, n: float, ngroups: int, level: float) -> tup
         ci_lower = 0.0
     else:
         lam = _zeroin(lower_fn, 0.0, x2)
-        ci_lower = math.sqrt(lam / (n * df)) * scale
+        ci_lower = math.sqrt(c_hat * lam / (n * df)) * scale
 
     n_rmsea = max(n, 4.0 * x2)
     if df < 1 or upper_fn(n_rmsea) > 0.0 or upper_fn(0.0) < 0.0:
         ci_upper = 0.0
     else:
         lam = _zeroin(upper_fn, 0.0, n_rmsea)
-        ci_upper = math.sqrt(lam / (n * df)) * scale
+        ci_upper = math.sqrt(c_hat * lam / (n * df)) * scale
     return ci_lower, ci_upper
 
 
 def _rmsea_close_pvalues(
-    x2: float, df: float, n: float, ngroups: int, close_h0: float, notclose_h0: float
+    x2: float,
+    df: float,
+    n: float,
+    ngroups: int,
+    close_h0: float,
+    notclose_h0: float,
+    c_hat: float = 1.0,
 ) -> tuple[float, float]:
-    """P-values of H0: RMSEA <= close_h0 and of H0: RMSEA >= notclose_h0."""
-    if not (np.isfinite(x2) and np.isfinite(df)) or not df > 0:
+    """P-values of H0: RMSEA <= close_h0 and of H0: RMSEA >= notclose_h0.
+
+    The non-centrality is ``n df h0^2 / (c_hat G)`` (``c_hat`` = 1 except for
+    the robust RMSEA, where ``x2`` is the scaled statistic).
+    """
+    if not (np.isfinite(x2) and np.isfinite(df) and np.isfinite(c_hat)) or not df > 0:
         return math.nan, math.nan
-    ncp_close = n * df * close_h0**2 / ngroups
-    ncp_notclose = n * df * notclose_h0**2 / ngroups
+    ncp_close = n * df * close_h0**2 / c_hat / ngroups
+    ncp_notclose = n * df * notclose_h0**2 / c_hat / ngroups
     return 1.0 - _pchisq(x2, df, ncp_close), _pchisq(x2, df, ncp_notclose)
 
 
@@ -598,6 +773,75 @@ def _pgfi(gfi: float, nel: int, df: float) -> float:
     return (df / nel) * gfi
 
 
+def _scaled_measures(
+    scaled: ScaledInput,
+    x2: float,
+    df: float,
+    x2_null: float,
+    df_null: float,
+    n: float,
+    ngroups: int,
+    level: float,
+) -> dict[str, float]:
+    """The ``*_scaled`` / ``*_robust`` measures lavaan adds for a robust test."""
+    c = float(scaled.scaling_factor)
+    c0 = float(scaled.baseline_scaling_factor)
+    x2_sc = float(scaled.chisq_scaled)
+    x2_null_sc = float(scaled.baseline_chisq_scaled)
+
+    out: dict[str, float] = {
+        "chisq_scaled": x2_sc,
+        "df_scaled": df,
+        "pvalue_scaled": _chisq_pvalue(x2_sc, df),
+        "chisq_scaling_factor": c,
+        "baseline_chisq_scaled": x2_null_sc,
+        "baseline_df_scaled": df_null,
+        "baseline_pvalue_scaled": _chisq_pvalue(x2_null_sc, df_null),
+        "baseline_chisq_scaling_factor": c0,
+        "scaling_factor_h1": float(scaled.scaling_factor_h1),
+        "scaling_factor_h0": float(scaled.scaling_factor_h0),
+    }
+
+    # scaled incremental indices: standard formulas on the scaled statistics
+    incremental = {
+        "cfi": _cfi, "tli": _tli, "nnfi": _tli, "rfi": _rfi,
+        "nfi": _nfi, "pnfi": _pnfi, "ifi": _ifi, "rni": _rni,
+    }  # fmt: skip
+    finite = all(np.isfinite(v) for v in (x2_sc, df, x2_null_sc, df_null))
+    for name, fun in incremental.items():
+        out[f"{name}_scaled"] = fun(x2_sc, df, x2_null_sc, df_null) if finite else math.nan
+
+    # robust incremental indices: unscaled statistics against c * df
+    finite = all(np.isfinite(v) for v in (x2, df, x2_null, df_null))
+    robust = _robust_incremental(x2, df, x2_null, df_null, c, c0)
+    for name, value in robust.items():
+        out[f"{name}_robust"] = value if finite else math.nan
+
+    # scaled RMSEA: unscaled statistic on tr(U Gamma) = c * df degrees of freedom
+    df_tr = c * df
+    if not np.isfinite(df_tr) or df_tr == 0:
+        df_tr = math.nan
+    out["rmsea_scaled"] = _rmsea(x2, df_tr, n, ngroups)
+    out["rmsea_ci_lower_scaled"], out["rmsea_ci_upper_scaled"] = _rmsea_ci(
+        x2, df_tr, n, ngroups, level
+    )
+    out["rmsea_pvalue_scaled"], out["rmsea_notclose_pvalue_scaled"] = _rmsea_close_pvalues(
+        x2, df_tr, n, ngroups, RMSEA_CLOSE_H0, RMSEA_NOTCLOSE_H0
+    )
+
+    # robust RMSEA: sqrt(c) times the RMSEA of the scaled statistic on df
+    out["rmsea_robust"] = _rmsea(x2, df, n, ngroups, c_hat=c)
+    if np.isfinite(c):
+        ci = _rmsea_ci(x2_sc, df, n, ngroups, level, c_hat=c)
+    else:
+        ci = (math.nan, math.nan)
+    out["rmsea_ci_lower_robust"], out["rmsea_ci_upper_robust"] = ci
+    out["rmsea_pvalue_robust"], out["rmsea_notclose_pvalue_robust"] = _rmsea_close_pvalues(
+        x2_sc, df, n, ngroups, RMSEA_CLOSE_H0, RMSEA_NOTCLOSE_H0, c_hat=c
+    )
+    return out
+
+
 # ---------------------------------------------------------------------------
 # public entry point
 # ---------------------------------------------------------------------------
@@ -611,8 +855,9 @@ def fit_measures(
     meanstructure: bool,
     chisq: float | None = None,
     level: float = 0.90,
+    scaled: ScaledInput | None = None,
 ) -> pd.Series:
-    """Compute lavaan's ``fitMeasures()`` for a normal-theory ML fit.
+    """Compute lavaan's ``fitMeasures()`` for an ML fit (standard or robust test).
 
     Parameters
     ----------
@@ -633,11 +878,17 @@ def fit_measures(
         ``None``.  ``fmin`` is always computed from the moments.
     level : float, optional
         Confidence level of the RMSEA interval (default 0.90).
+    scaled : ScaledInput, optional
+        Robust (scaled) test of the model and of the baseline model.  When
+        given, the robust measures lavaan reports for ``estimator = "MLM"``
+        / ``"MLR"`` are added (see the module docstring for the formulas).
+        ``chisq`` (given or computed) is the unscaled statistic they build on.
 
     Returns
     -------
     pandas.Series
-        Float series indexed by :data:`FIT_MEASURE_NAMES` (lavaan's names and
+        Float series indexed by ``fit_measure_names(scaled.test)`` --
+        :data:`FIT_MEASURE_NAMES` without ``scaled`` (lavaan's names and
         order with dots replaced by underscores).  Measures that lavaan
         reports as ``NA`` are ``nan``.
 
@@ -645,13 +896,14 @@ def fit_measures(
     ------
     ValueError
         If ``groups`` is empty, the inputs have inconsistent shapes, a
-        covariance matrix is not positive definite, or ``level`` is outside
-        ``(0, 1)``.
+        covariance matrix is not positive definite, ``level`` is outside
+        ``(0, 1)``, or ``scaled.test`` is not one of :data:`ROBUST_TESTS`.
     """
     if len(groups) == 0:
         raise ValueError("at least one group is required")
     if not 0.0 < level < 1.0:
         raise ValueError("level must lie in (0, 1)")
+    names = fit_measure_names(None if scaled is None else scaled.test)
 
     ngroups = len(groups)
     per_group = [_group_ml(g, meanstructure) for g in groups]
@@ -743,9 +995,12 @@ def fit_measures(
     out["mfi"] = math.exp(-0.5 * (x2 - df) / n)
     out["ecvi"] = x2 / n + 2.0 * npar_f / n
 
+    if scaled is not None:
+        out.update(_scaled_measures(scaled, x2, df, x2_null, df_null, n, ngroups, level))
+
     return pd.Series(
-        [out[k] for k in FIT_MEASURE_NAMES],
-        index=list(FIT_MEASURE_NAMES),
+        [out[k] for k in names],
+        index=list(names),
         dtype=float,
         name="fit_measures",
     )

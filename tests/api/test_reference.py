@@ -79,7 +79,7 @@ def test_standardized_solution(name, kind):
     assert _close(m["se"], m["se_ref"], SE_RTOL), m[["lhs", "op", "rhs", "se", "se_ref"]]
 
 
-@pytest.mark.parametrize("name", PLAIN)
+@pytest.mark.parametrize("name", COMPLETE)
 def test_fit_measures(name):
     ref = load(name)["fit_measures"]
     ours = refit(name).fit_measures()

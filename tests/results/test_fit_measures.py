@@ -1,7 +1,10 @@
 """Tests for :mod:`semnet.results.fit_measures` against lavaan's ``fitMeasures()``.
 
-Every ML, complete-data, standard-test fixture in ``tests/reference`` is
-rebuilt from its sample and model-implied moments, and every measure is
+Every ML, complete-data fixture in ``tests/reference`` -- standard test, or
+the robust tests of ``estimator = "MLM"`` (``satorra.bentler``) and ``"MLR"``
+(``yuan.bentler.mplus``) -- is rebuilt from its sample and model-implied
+moments (plus, for the robust ones, the scaled statistics and scaling factors
+of the model and the baseline model that lavaan reports), and every measure is
 compared with lavaan's value -- once with lavaan's chi-square passed in and
 once with the chi-square recomputed from the moments.
 """
@@ -20,8 +23,11 @@ from scipy import optimize
 
 from semnet.results.fit_measures import (
     FIT_MEASURE_NAMES,
+    ROBUST_TESTS,
     GroupFitInput,
+    ScaledInput,
     _zeroin,
+    fit_measure_names,
     fit_measures,
 )
 
@@ -48,14 +54,14 @@ def _load(path: Path) -> dict[str, Any]:
 
 
 def _skip_reason(fx: dict[str, Any]) -> str | None:
-    """Why a fixture is out of scope (robust test or missing data), if it is."""
+    """Why a fixture is out of scope (missing data, other tests), if it is."""
     if fx.get("estimator") != "ML":
         return f"estimator {fx.get('estimator')} not covered"
     if fx.get("missing") not in (None, "listwise"):
         return f"missing = {fx.get('missing')!r} (FIML) not covered yet"
-    tests = fx.get("test_types") or ["standard"]
-    if list(tests) != ["standard"]:
-        return f"robust test {tests} not covered yet"
+    tests = list(fx.get("test_types") or ["standard"])
+    if tests != ["standard"] and not (len(tests) == 1 and tests[0] in ROBUST_TESTS):
+        return f"test {tests} not covered yet"
     if "fit_measures" not in fx or "sample" not in fx or "implied" not in fx:
         return "fixture lacks fit_measures/sample/implied"
     return None
@@ -101,6 +107,34 @@ def _groups_from_fixture(fx: dict[str, Any]) -> tuple[list[GroupFitInput], bool]
     return groups, meanstructure
 
 
+def _scaled_from_fixture(fx: dict[str, Any]) -> ScaledInput | None:
+    """ScaledInput of a robust fixture (``None`` for a standard-test one).
+
+    The model's scaled statistic and scaling factors come from lavaan's test
+    object; the baseline's from ``fit_measures`` (lavaan does not store the
+    baseline's test object).
+    """
+    tests = list(fx.get("test_types") or ["standard"])
+    if tests == ["standard"]:
+        return None
+    (name,) = tests
+    test = fx["tests"][name]
+    fm = fx["fit_measures"]
+
+    def num(value: Any) -> float:
+        return math.nan if value is None else float(value)
+
+    return ScaledInput(
+        test=name,
+        chisq_scaled=num(test["stat"]),
+        scaling_factor=num(test["scaling.factor"]),
+        baseline_chisq_scaled=num(fm["baseline.chisq.scaled"]),
+        baseline_scaling_factor=num(fm["baseline.chisq.scaling.factor"]),
+        scaling_factor_h1=num(test.get("scaling.factor.h1")),
+        scaling_factor_h0=num(test.get("scaling.factor.h0")),
+    )
+
+
 def _lavaan_measures(fx: dict[str, Any]) -> pd.Series:
     """lavaan's fit measures with dots turned into underscores (NA -> nan)."""
     fm = fx["fit_measures"]
@@ -142,15 +176,18 @@ def test_matches_lavaan(lavaan_fixture: dict[str, Any], chisq_source: str) -> No
     groups, meanstructure = _groups_from_fixture(fx)
     ref = _lavaan_measures(fx)
     chisq = float(ref["chisq"]) if chisq_source == "lavaan" else None
+    scaled = _scaled_from_fixture(fx)
     ours = fit_measures(
         groups,
         npar=int(ref["npar"]),
         df=int(ref["df"]),
         meanstructure=meanstructure,
         chisq=chisq,
+        scaled=scaled,
     )
     # same measures, same order as lavaan reports them
     assert list(ours.index) == list(ref.index)
+    assert tuple(ours.index) == fit_measure_names(None if scaled is None else scaled.test)
     assert ours.dtype == np.float64
     _assert_close(ours, ref, f"{fx['name']} (chisq {chisq_source})")
 
@@ -298,3 +335,162 @@ def test_shape_mismatch_raises() -> None:
     bad = GroupFitInput(g.nobs, g.sample_cov, g.sample_mean[:3], g.implied_cov, g.implied_mean)
     with pytest.raises(ValueError):
         fit_measures([bad], npar=10, df=5, meanstructure=False)
+
+
+# ---------------------------------------------------------------------------
+# robust (scaled) measures
+# ---------------------------------------------------------------------------
+
+ROBUST_FIXTURES = ("hs_mlm", "hs_mlr", "poldem_mlr", "hs_mg_mlr_metric", "hs_mg_mlr_scalar")
+
+
+@pytest.mark.parametrize("stem", ROBUST_FIXTURES)
+def test_robust_fixtures_are_covered(stem: str) -> None:
+    """The robust fixtures are in scope (not silently skipped)."""
+    fx = _load(REFERENCE_DIR / f"{stem}.json")
+    assert _skip_reason(fx) is None
+    assert _scaled_from_fixture(fx) is not None
+
+
+@pytest.mark.parametrize("stem", ["hs_fiml", "hs_fiml_mlr"])
+def test_missing_data_fixtures_stay_skipped(stem: str) -> None:
+    path = REFERENCE_DIR / f"{stem}.json"
+    if not path.exists():
+        pytest.skip(f"{stem} fixture absent")
+    assert _skip_reason(_load(path)) is not None
+
+
+def _toy_scaled(test: str, g: GroupFitInput, df: int, c: float, c0: float) -> ScaledInput:
+    """A ScaledInput consistent with the toy group's unscaled statistics."""
+    std = fit_measures([g], npar=10, df=df, meanstructure=False)
+    return ScaledInput(
+        test=test,
+        chisq_scaled=float(std["chisq"]) / c,
+        scaling_factor=c,
+        baseline_chisq_scaled=float(std["baseline_chisq"]) / c0,
+        baseline_scaling_factor=c0,
+        scaling_factor_h1=1.1,
+        scaling_factor_h0=1.2,
+    )
+
+
+def test_robust_names() -> None:
+    sb = fit_measure_names("satorra.bentler")
+    yb = fit_measure_names("yuan.bentler.mplus")
+    assert fit_measure_names() == FIT_MEASURE_NAMES
+    # the robust sets extend the standard one, keeping its relative order
+    for names in (sb, yb):
+        assert [k for k in names if k in FIT_MEASURE_NAMES] == list(FIT_MEASURE_NAMES)
+        assert len(set(names)) == len(names)
+    assert set(yb) - set(sb) == {"scaling_factor_h1", "scaling_factor_h0"}
+    assert yb.index("scaling_factor_h1") == yb.index("bic2") + 1
+    assert len(sb) == 46 + 30  # lavaan 0.6-14: 76 measures for MLM, 78 for MLR
+    assert len(yb) == 46 + 32
+    with pytest.raises(ValueError, match="unsupported robust test"):
+        fit_measure_names("mean.var.adjusted")
+
+
+@pytest.mark.parametrize("test", ROBUST_TESTS)
+def test_robust_output_names(test: str) -> None:
+    g = _toy_group(10)
+    out = fit_measures(
+        [g], npar=10, df=5, meanstructure=False, scaled=_toy_scaled(test, g, 5, 1.3, 1.6)
+    )
+    assert tuple(out.index) == fit_measure_names(test)
+    assert out.dtype == np.float64
+    if test == "yuan.bentler.mplus":
+        assert out["scaling_factor_h1"] == 1.1
+        assert out["scaling_factor_h0"] == 1.2
+
+
+def test_robust_identities() -> None:
+    """Robust RMSEA = sqrt(c) x RMSEA of the scaled statistic (point and
+    interval); scaled indices = standard formulas on the scaled statistics;
+    scaled RMSEA = RMSEA of the unscaled statistic on c * df."""
+    g = _toy_group(11, misfit=0.4)
+    df, c, c0 = 5, 1.4, 1.7
+    sc = _toy_scaled("satorra.bentler", g, df, c, c0)
+    out = fit_measures([g], npar=10, df=df, meanstructure=False, scaled=sc)
+    # standard measures on the scaled statistic (baseline: only x2_null enters)
+    on_scaled = fit_measures([g], npar=10, df=df, meanstructure=False, chisq=sc.chisq_scaled)
+    assert out["chisq_scaled"] == sc.chisq_scaled
+    assert out["df_scaled"] == df
+    assert out["rmsea_robust"] == pytest.approx(math.sqrt(c) * on_scaled["rmsea"], rel=1e-12)
+    for bound in ("lower", "upper"):
+        assert out[f"rmsea_ci_{bound}_robust"] == pytest.approx(
+            math.sqrt(c) * on_scaled[f"rmsea_ci_{bound}"], rel=1e-12
+        )
+    assert out["rmsea_scaled"] == pytest.approx(
+        math.sqrt(max(out["chisq"] / 200 / (c * df) - 1 / 200, 0.0)), rel=1e-12
+    )
+    # robust CFI with the scaling factors entering the expected values
+    x2, x20, df0 = out["chisq"], out["baseline_chisq"], out["baseline_df"]
+    t1 = max(x2 - c * df, 0.0)
+    t2 = max(x2 - c * df, x20 - c0 * df0, 0.0)
+    assert out["cfi_robust"] == pytest.approx(1 - t1 / t2, rel=1e-12)
+    assert out["rni_robust"] == pytest.approx(1 - (x2 - c * df) / (x20 - c0 * df0), rel=1e-12)
+    assert out["tli_robust"] == pytest.approx(
+        1 - (x2 - c * df) * df0 / ((x20 - c0 * df0) * df), rel=1e-12
+    )
+    assert out["nnfi_robust"] == out["tli_robust"]
+    assert out["pvalue_scaled"] == pytest.approx(on_scaled["pvalue"], rel=1e-12)
+
+
+def test_robust_unit_scaling_is_standard() -> None:
+    """With scaling factors of exactly 1 (lavaan's fallback), every scaled
+    and robust measure equals its standard counterpart."""
+    g = _toy_group(12, misfit=0.4)
+    out = fit_measures(
+        [g], npar=10, df=5, meanstructure=False, scaled=_toy_scaled("satorra.bentler", g, 5, 1, 1)
+    )
+    for name in out.index:
+        for suffix in ("_scaled", "_robust"):
+            if name.endswith(suffix) and name.removesuffix(suffix) in out.index:
+                base = name.removesuffix(suffix)
+                assert out[name] == pytest.approx(out[base], rel=1e-12, abs=1e-14), name
+
+
+def test_robust_multigroup_rmsea() -> None:
+    """Two identical groups: the robust RMSEA keeps the single-group value
+    (the sqrt(G) correction), with the pooled scaling factor."""
+    g = _toy_group(13, misfit=0.4)
+    c, c0 = 1.3, 1.5
+    one = fit_measures(
+        [g],
+        npar=10,
+        df=5,
+        meanstructure=True,
+        scaled=_toy_scaled("yuan.bentler.mplus", g, 5, c, c0),
+    )
+    two_std = fit_measures([g, g], npar=20, df=10, meanstructure=True)
+    sc2 = ScaledInput(
+        "yuan.bentler.mplus",
+        float(two_std["chisq"]) / c,
+        c,
+        float(two_std["baseline_chisq"]) / c0,
+        c0,
+    )
+    two = fit_measures([g, g], npar=20, df=10, meanstructure=True, scaled=sc2)
+    for name in ("rmsea_robust", "rmsea_scaled", "cfi_robust", "cfi_scaled", "tli_robust"):
+        assert two[name] == pytest.approx(one[name], rel=1e-10), name
+    assert math.isnan(two["scaling_factor_h1"])
+
+
+def test_robust_missing_scaling_factor_gives_nan() -> None:
+    g = _toy_group(14)
+    sc = ScaledInput("satorra.bentler", math.nan, math.nan, 100.0, 1.2)
+    out = fit_measures([g], npar=10, df=5, meanstructure=False, scaled=sc)
+    for name in ("cfi_robust", "tli_robust", "rni_robust", "rmsea_robust",
+                 "rmsea_ci_lower_robust", "rmsea_pvalue_robust", "rmsea_scaled",
+                 "cfi_scaled", "pvalue_scaled"):  # fmt: skip
+        assert math.isnan(out[name]), name
+    # the standard measures are unaffected
+    std = fit_measures([g], npar=10, df=5, meanstructure=False)
+    pd.testing.assert_series_equal(out[list(FIT_MEASURE_NAMES)], std)
+
+
+def test_robust_unknown_test_raises() -> None:
+    g = _toy_group(15)
+    sc = ScaledInput("mean.var.adjusted", 10.0, 1.1, 100.0, 1.2)
+    with pytest.raises(ValueError, match="unsupported robust test"):
+        fit_measures([g], npar=10, df=5, meanstructure=False, scaled=sc)
