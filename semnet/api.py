@@ -211,9 +211,10 @@ def sem(
     if data is not None:
         frame = validate_frame(data, names, group)
         moments = moments_from_frame(frame, names, group, labels)
-        fingerprint = hashlib.sha256(
-            pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()
-        ).hexdigest()
+        digest = hashlib.sha256()
+        for m in moments:
+            digest.update(m.label.encode() + np.ascontiguousarray(m.data).tobytes())
+        fingerprint = digest.hexdigest()
     else:
         if pt.meanstructure and sample_mean is None:
             raise DataError(

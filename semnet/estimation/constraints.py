@@ -103,6 +103,8 @@ def linear_constraints(
     """
     params = pt.params
     q = model_nfree
+    if not pt.constraints and not (params["label"].to_numpy() != "").any():
+        return LinearConstraints(np.eye(q), np.zeros(q), 0, np.zeros((0, q)), np.zeros(0))
     rows: list[np.ndarray] = []
     rhs: list[float] = []
     what: list = []

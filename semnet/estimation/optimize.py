@@ -66,11 +66,12 @@ def minimize(
             rs = float(r @ s_old)
             if abs(rs) > 1e-8 * np.linalg.norm(r) * np.linalg.norm(s_old):
                 correction = correction + np.outer(r, r) / rs
-        H_try = H + correction
-        if np.linalg.eigvalsh(H_try)[0] > 0:
-            H = H_try
-        else:
-            correction = np.zeros_like(correction)
+        if correction.any():
+            H_try = H + correction
+            if np.linalg.eigvalsh(H_try)[0] > 0:
+                H = H_try
+            else:
+                correction = np.zeros_like(correction)
         try:
             step = np.linalg.solve(H + 1e-12 * np.eye(len(g)) * np.trace(H) / len(g), g)
         except np.linalg.LinAlgError:

@@ -574,7 +574,8 @@ def _append_constraints(table: pd.DataFrame, constraints: Sequence[Constraint]) 
 def _check_labels(pt: ParTable) -> None:
     """Every name used in ``:=`` / ``==`` / ``<`` / ``>`` must be a label or defined."""
     params = pt.params
-    known = set(params["label"][params["label"] != ""]) | set(params["plabel"])
+    labels = params["label"].to_numpy()
+    known = {lab for lab in labels if lab} | set(params["plabel"])
     defined: set[str] = set()
     for c in pt.constraints:
         exprs = [parse_expression(c.rhs, c.line, c.column)]
@@ -600,25 +601,31 @@ def _check_labels(pt: ParTable) -> None:
                 )
             defined.add(c.lhs)
     # fixed and free rows sharing a label conflict
-    lab = params[params["label"] != ""]
-    for name, rows in lab.groupby("label"):
-        fixed = rows[rows["free"] == 0]
-        if len(fixed) and len(fixed) < len(rows):
+    free = params["free"].to_numpy()
+    ustart = params["ustart"].to_numpy()
+    by_label: dict[str, list[int]] = {}
+    for i, lab in enumerate(labels):
+        if lab:
+            by_label.setdefault(lab, []).append(i)
+    for name, rows in by_label.items():
+        fixed = [i for i in rows if free[i] == 0]
+        if fixed and len(fixed) < len(rows):
+            other = next(i for i in rows if free[i] > 0)
             raise ModelSpecificationError(
-                f"label {name!r} is given to a fixed parameter ({_row_text(fixed.iloc[0])}) and "
-                f"to a free one ({_row_text(rows[rows['free'] > 0].iloc[0])}); a label "
-                "means 'equal', so fix both or free both."
+                f"label {name!r} is given to a fixed parameter ({_row_text(params, fixed[0])}) "
+                f"and to a free one ({_row_text(params, other)}); a label means 'equal', so "
+                "fix both or free both."
             )
-        if len(fixed) > 1 and fixed["ustart"].nunique() > 1:
+        values = sorted({float(ustart[i]) for i in fixed})
+        if len(values) > 1:
             raise ModelSpecificationError(
                 f"label {name!r} ties parameters fixed to different values "
-                f"({', '.join(map(str, fixed['ustart'].unique()))}); use different labels "
-                "or the same value."
+                f"({', '.join(map(str, values))}); use different labels or the same value."
             )
 
 
-def _row_text(row: pd.Series) -> str:
-    return f"{row['lhs']} {row['op']} {row['rhs']}".strip()
+def _row_text(params: pd.DataFrame, i: int) -> str:
+    return f"{params['lhs'].iat[i]} {params['op'].iat[i]} {params['rhs'].iat[i]}".strip()
 
 
 def check_options(std_lv: object, orthogonal: object, fixed_x: object) -> None:
