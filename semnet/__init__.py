@@ -21,6 +21,7 @@ from semnet.errors import (
 from semnet.partable.build import ParTable
 from semnet.partable.build import partable as _partable
 from semnet.results.fit import Fit
+from semnet.simulate import simulate
 
 
 def partable(model: str, **options) -> "pandas.DataFrame":  # noqa: F821
@@ -55,4 +56,5 @@ __all__ = [
     "datasets",
     "partable",
     "sem",
+    "simulate",
 ]

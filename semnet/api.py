@@ -29,15 +29,18 @@ from semnet.errors import (
     check_choice,
 )
 from semnet.estimation.constraints import linear_constraints
+from semnet.estimation.fiml import FIMLDiscrepancy, fiml_data
 from semnet.estimation.ml import MLDiscrepancy
 from semnet.estimation.optimize import minimize
 from semnet.estimation.start import start_values
+from semnet.inference.robust import constrained_inverse, observed_information
 from semnet.inference.robust import mlm as robust_mlm
 from semnet.inference.robust import mlr as robust_mlr
 from semnet.inference.vcov import SingularInformationError, expected_vcov, tangent_basis
 from semnet.matrices.ram import Model
 from semnet.partable.build import ParTable, check_options, partable
 from semnet.results.fit import Fit, FitOptions
+from semnet.results.fit_measures import MissingDataInput
 from semnet.syntax import parse_model
 
 ESTIMATORS = ("ML", "MLR", "MLM", "GLS", "ULS", "WLSMV", "DWLS", "WLS")
@@ -153,11 +156,7 @@ def sem(
             f"use one of {', '.join(AVAILABLE_ESTIMATORS)}."
         )
     missing = check_choice("missing", missing, MISSING)
-    if missing != "listwise":
-        raise OptionError(
-            f"missing={missing!r} (full-information ML) is not available in this version of "
-            "semnet; use missing='listwise'."
-        )
+    fiml = missing in ("fiml", "ml")
     preset_se, preset_test = PRESETS[estimator]
     se = check_choice("se", _norm(se) if se is not None else preset_se, SE_TYPES)
     test = check_choice("test", _norm(test) if test is not None else preset_test, TESTS)
@@ -208,7 +207,35 @@ def sem(
     if not names:
         raise ModelSpecificationError("the model has no observed variables.")
 
-    if data is not None:
+    patterns = None
+    if fiml and data is None:
+        raise DataError("missing='fiml' needs the raw data; sample statistics are complete.")
+    if fiml:
+        if fixed_x and pt.names.ov_x:
+            raise OptionError(
+                f"missing='fiml' with fixed.x covariates ({', '.join(pt.names.ov_x)}) is not "
+                "available yet; pass fixed_x=False to model the covariates (and their "
+                "missing values) as random variables."
+            )
+        if {se, test} - {"standard"}:
+            raise OptionError(
+                "robust standard errors and tests (MLR/MLM) with missing='fiml' are not "
+                "available yet; use estimator='ML' with missing='fiml', or MLR with listwise "
+                "deletion."
+            )
+        frame = validate_frame(data, names, group)
+        blocks = [
+            (lab, (frame if group is None else frame[frame[group].astype(str) == lab])[
+                list(names)].to_numpy(dtype=float))
+            for lab in labels
+        ]
+        fdata = fiml_data(blocks, names)
+        moments, patterns = list(fdata.moments), fdata.patterns
+        digest = hashlib.sha256()
+        for m in moments:
+            digest.update(m.label.encode() + np.ascontiguousarray(m.data).tobytes())
+        fingerprint = digest.hexdigest()
+    elif data is not None:
         frame = validate_frame(data, names, group)
         moments = moments_from_frame(frame, names, group, labels)
         digest = hashlib.sha256()
@@ -228,7 +255,15 @@ def sem(
 
     fit_warnings: list[str] = []
     dropped = sum(m.n_dropped for m in moments)
-    if dropped:
+    if dropped and fiml:
+        total = dropped + sum(m.nobs for m in moments)
+        msg = (
+            f"{dropped} of {total} rows were dropped because they are missing on every "
+            "model variable."
+        )
+        fit_warnings.append(msg)
+        warnings.warn(msg, SemnetWarning, stacklevel=2)
+    elif dropped:
         total = dropped + sum(m.nobs for m in moments)
         msg = (
             f"{dropped} of {total} rows were dropped because of missing values on model "
@@ -245,7 +280,12 @@ def sem(
     _check_df(pt, npar, fixed_x)
 
     x0 = values0[model_.free_rows][np.argsort(model_.free[model_.free_rows])]
-    disc = MLDiscrepancy(model_, moments, values0)
+    if fiml:
+        disc = FIMLDiscrepancy(
+            model_, moments, values0, patterns, float(fdata.logl_h1.sum())
+        )
+    else:
+        disc = MLDiscrepancy(model_, moments, values0)
     result = minimize(disc, cons, x0)
     t_opt = time.perf_counter()
     if not np.isfinite(result.f):
@@ -263,9 +303,20 @@ def sem(
         warnings.warn(msg, SemnetWarning, stacklevel=2)
 
     values = model_.values(result.x, values0)
-    vcov, scaled, baseline_scaled = _inference(
-        disc, cons, result.x, se, test, pt, moments, fixed_x, fit_warnings
-    )
+    missing_info = None
+    if fiml:
+        vcov = _observed_vcov(disc, cons, result.x, fit_warnings)
+        scaled = baseline_scaled = None
+        logl_h1 = float(fdata.logl_h1.sum())
+        missing_info = MissingDataInput(
+            logl=logl_h1 - disc.ntotal * result.f,
+            unrestricted_logl=logl_h1,
+            baseline_chisq=2.0 * (logl_h1 - float(fdata.baseline_logl.sum())),
+        )
+    else:
+        vcov, scaled, baseline_scaled = _inference(
+            disc, cons, result.x, se, test, pt, moments, fixed_x, fit_warnings
+        )
     heywood = _heywood(pt, values)
     fit_warnings.extend(heywood)
     for w in heywood:
@@ -308,6 +359,7 @@ def sem(
         vcov_free=vcov,
         scaled_test=scaled,
         baseline_scaled_test=baseline_scaled,
+        missing_info=missing_info,
         converged=result.converged,
         iterations=result.iterations,
         message=result.message,
@@ -416,6 +468,22 @@ def _inference(disc, cons, x, se, test, pt, moments, fixed_x, fit_warnings):
     kind = "mlm" if test == "satorra_bentler" else "mlr"
     scaled = outputs[kind][1]
     return vcov, scaled, _baseline_test(pt, moments, kind)
+
+
+def _observed_vcov(disc, cons, x, fit_warnings) -> np.ndarray | None:
+    """vcov from the observed information (lavaan's default with missing data)."""
+    try:
+        T = tangent_basis(cons, x)
+        return constrained_inverse(observed_information(disc, x), T) / disc.ntotal
+    except np.linalg.LinAlgError:
+        msg = (
+            "standard errors could not be computed: the observed information matrix is "
+            "singular. The model may not be identified, or the data carry too little "
+            "information (many missing values)."
+        )
+        fit_warnings.append(msg)
+        warnings.warn(msg, SemnetWarning, stacklevel=3)
+        return None
 
 
 def _baseline_test(pt: ParTable, moments: Sequence[GroupMoments], kind: str):

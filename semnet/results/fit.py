@@ -15,7 +15,12 @@ from semnet.estimation.constraints import LinearConstraints, ParameterNames
 from semnet.inference.robust import ScaledTest
 from semnet.matrices.ram import Model
 from semnet.partable.build import ParTable
-from semnet.results.fit_measures import GroupFitInput, ScaledInput, fit_measures
+from semnet.results.fit_measures import (
+    GroupFitInput,
+    MissingDataInput,
+    ScaledInput,
+    fit_measures,
+)
 from semnet.results.standardize import standardize
 
 
@@ -63,6 +68,7 @@ class Fit:
     vcov_free: np.ndarray | None
     scaled_test: ScaledTest | None
     baseline_scaled_test: ScaledTest | None
+    missing_info: MissingDataInput | None
     converged: bool
     iterations: int
     message: str
@@ -354,6 +360,7 @@ class Fit:
             meanstructure=self.partable.meanstructure,
             chisq=self.chisq,
             scaled=scaled,
+            missing=self.missing_info,
         )
 
     def fit_measures(self) -> pd.Series:

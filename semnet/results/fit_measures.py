@@ -189,6 +189,20 @@ _RMSEA_SUFFIX_FAMILY = (
 )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class MissingDataInput:
+    """Likelihoods of a FIML fit, which the moments alone cannot give.
+
+    With incomplete data the groups' ``sample_cov``/``sample_mean`` are the EM
+    estimates of the unrestricted model (as lavaan's), and the log-likelihoods and the
+    baseline chi-square come from the casewise (pattern-wise) likelihood.
+    """
+
+    logl: float
+    unrestricted_logl: float
+    baseline_chisq: float
+
+
 def fit_measure_names(test: str | None = None) -> tuple[str, ...]:
     """Names (lavaan order, dots as underscores) that :func:`fit_measures` returns.
 
@@ -856,6 +870,7 @@ def fit_measures(
     chisq: float | None = None,
     level: float = 0.90,
     scaled: ScaledInput | None = None,
+    missing: MissingDataInput | None = None,
 ) -> pd.Series:
     """Compute lavaan's ``fitMeasures()`` for an ML fit (standard or robust test).
 
@@ -883,6 +898,9 @@ def fit_measures(
         given, the robust measures lavaan reports for ``estimator = "MLM"``
         / ``"MLR"`` are added (see the module docstring for the formulas).
         ``chisq`` (given or computed) is the unscaled statistic they build on.
+    missing : MissingDataInput, optional
+        Log-likelihoods and baseline chi-square of a FIML fit; ``chisq`` must then be
+        given, and ``fmin`` is ``chisq / (2 N)`` as lavaan reports it.
 
     Returns
     -------
@@ -922,6 +940,12 @@ def fit_measures(
 
     logl = float(sum(pg["logl"] for pg in per_group))
     logl_h1 = float(sum(pg["logl_h1"] for pg in per_group))
+    if missing is not None:
+        if chisq is None:
+            raise ValueError("with missing data the chi-square must be given")
+        logl, logl_h1 = float(missing.logl), float(missing.unrestricted_logl)
+        x2_null = float(missing.baseline_chisq)
+        fmin = x2 / (2.0 * n)
 
     out: dict[str, float] = {
         "npar": npar_f,

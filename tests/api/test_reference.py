@@ -9,12 +9,20 @@ from reference import fixture_names, is_complete_data, is_plain_ml, keyed, load,
 from tolerances import ATOL, EST_RTOL, FIT_RTOL, SE_RTOL
 
 #: fixtures the core engine cannot fit yet, with the reason (each is an open issue)
-NOT_YET: dict[str, str] = {}
+NOT_YET: dict[str, str] = {
+    "hs_fiml_mlr": "MLR with missing='fiml' (issue 4)",
+}
+#: FIML fixtures: with incomplete data lavaan 0.6.14 also reports robust CFI/TLI/RMSEA
+#: (for non-normal incomplete data) and computes GFI with a missing-data weight matrix;
+#: semnet does not offer those yet (issue 4), so they are left out of the comparison
+FIML_NOT_YET = ("robust", "gfi", "agfi", "pgfi")
 
 PLAIN = [n for n in fixture_names() if is_plain_ml(load(n)) and n not in NOT_YET]
 #: every complete-data fixture, including the robust estimators MLM and MLR
 COMPLETE = [n for n in fixture_names() if is_complete_data(load(n)) and n not in NOT_YET]
 ROBUST = [n for n in COMPLETE if n not in PLAIN]
+FIML = [n for n in fixture_names() if not is_complete_data(load(n)) and n not in NOT_YET]
+ALL = COMPLETE + FIML
 
 
 def _close(ours, theirs, rtol):
@@ -40,7 +48,7 @@ def _merged(name: str, key: str, ours: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([merged.reset_index(), merged_def.reset_index()], ignore_index=True)
 
 
-@pytest.mark.parametrize("name", COMPLETE)
+@pytest.mark.parametrize("name", ALL)
 def test_converges_with_lavaan_counts(name):
     ref = load(name)
     fit = refit(name)
@@ -51,7 +59,7 @@ def test_converges_with_lavaan_counts(name):
     assert list(fit.nobs.values()) == ref["nobs"]
 
 
-@pytest.mark.parametrize("name", COMPLETE)
+@pytest.mark.parametrize("name", ALL)
 def test_estimates_and_se(name):
     fit = refit(name)
     m = _merged(name, "estimates", fit.estimates())
@@ -70,7 +78,7 @@ def test_estimates_and_se(name):
 
 
 @pytest.mark.parametrize("kind", ["std_all", "std_lv"])
-@pytest.mark.parametrize("name", COMPLETE)
+@pytest.mark.parametrize("name", ALL)
 def test_standardized_solution(name, kind):
     fit = refit(name)
     key = "std_solution" if kind == "std_all" else "std_solution_lv"
@@ -79,11 +87,13 @@ def test_standardized_solution(name, kind):
     assert _close(m["se"], m["se_ref"], SE_RTOL), m[["lhs", "op", "rhs", "se", "se_ref"]]
 
 
-@pytest.mark.parametrize("name", COMPLETE)
+@pytest.mark.parametrize("name", ALL)
 def test_fit_measures(name):
     ref = load(name)["fit_measures"]
     ours = refit(name).fit_measures()
     for key, value in ref.items():
+        if name in FIML and any(part in key for part in FIML_NOT_YET):
+            continue
         mine = ours[key.replace(".", "_")]
         if value is None:
             assert np.isnan(mine), key
@@ -91,7 +101,7 @@ def test_fit_measures(name):
             assert _close(mine, value, FIT_RTOL), (key, mine, value)
 
 
-@pytest.mark.parametrize("name", COMPLETE)
+@pytest.mark.parametrize("name", ALL)
 def test_r_squared_and_implied(name):
     ref = load(name)
     fit = refit(name)
