@@ -3,6 +3,14 @@
 The analogue of lavaan's ``lavTestLRT()`` / ``anova()``: models are ordered by their
 degrees of freedom and each is tested against the previous (less restricted) one.  The
 RMSEA of the difference is ``sqrt(max(0, (dX2 - ddf) / (N ddf))) * sqrt(G)``, as lavaan.
+
+For robust fits (MLM, MLR) the difference of the unscaled statistics ``T0 - T1`` (model 0
+the more restricted, df ``r0 > r1``) is scaled:
+
+- Satorra & Bentler (2001): ``c_d = (r0 c0 - r1 c1) / (r0 - r1)`` from the two models'
+  scaling factors (can be negative in small samples);
+- Satorra & Bentler (2010), strictly positive: ``c1`` is replaced by the scaling factor of
+  the less restricted model evaluated at the restricted model's estimates.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from scipy import stats
 from semnet.errors import OptionError, SemnetError, check_choice
 from semnet.results.fit import Fit
 
-METHODS = ("standard",)
+METHODS = ("standard", "satorra_bentler_2001", "satorra_bentler_2010")
 
 
 def compare(*fits: Fit, method: str | None = None, names: list[str] | None = None) -> pd.DataFrame:
@@ -27,7 +35,9 @@ def compare(*fits: Fit, method: str | None = None, names: list[str] | None = Non
     *fits : Fit
         Two or more fits of nested models (any order).
     method : str, optional
-        ``"standard"`` (plain difference of ML chi-squares, the default for ML).
+        ``"standard"`` (plain difference of ML chi-squares, the default for ML),
+        ``"satorra_bentler_2001"`` (the default for robust fits) or
+        ``"satorra_bentler_2010"``.
     names : list of str, optional
         Row labels; default ``model1``, ``model2``, ... in the order given.
 
@@ -54,7 +64,21 @@ def compare(*fits: Fit, method: str | None = None, names: list[str] | None = Non
     for f in fits:
         if not isinstance(f, Fit):
             raise SemnetError(f"compare() takes Fit objects, not {type(f).__name__}.")
-    method = check_choice("method", method or "standard", METHODS)
+    robust = [f.scaled_test is not None for f in fits]
+    if any(robust) and not all(robust):
+        raise SemnetError(
+            "some models have a robust (scaled) test and some do not; fit all of them with "
+            "the same estimator."
+        )
+    default = "satorra_bentler_2001" if all(robust) else "standard"
+    method = check_choice(
+        "method", method.replace(".", "_") if isinstance(method, str) else default, METHODS
+    )
+    if method != "standard" and not all(robust):
+        raise SemnetError(
+            f"method={method!r} needs robust fits (estimator='MLM' or 'MLR'); these models "
+            "were fitted with a standard test."
+        )
     if names is None:
         names = [f"model{i + 1}" for i in range(len(fits))]
     if len(names) != len(fits):
@@ -91,11 +115,30 @@ def compare(*fits: Fit, method: str | None = None, names: list[str] | None = Non
             d_df = f.df - prev.df
             row["chisq_diff"] = d_chi
             row["df_diff"] = d_df
-            if d_df > 0:
+            if d_df > 0 and method == "standard":
                 row["pvalue"] = float(stats.chi2.sf(d_chi, d_df))
                 row["rmsea"] = np.sqrt(max(0.0, (d_chi - d_df) / (ntotal * d_df))) * np.sqrt(
                     ngroups
                 )
+            elif d_df > 0:
+                c0 = f.scaled_test.scaling_factor
+                if method == "satorra_bentler_2001":
+                    c1 = prev.scaled_test.scaling_factor
+                else:
+                    c1 = _scaling_at(prev, f)
+                cd = (f.df * c0 - prev.df * c1) / d_df
+                row["scaling_factor"] = cd
+                if cd > 0:
+                    row["chisq_diff"] = d_chi / cd
+                    row["pvalue"] = float(stats.chi2.sf(d_chi / cd, d_df))
+                else:
+                    row["chisq_diff"] = np.nan
+                    warnings.warn(
+                        f"the scaling factor of the difference between {names[i]} and the "
+                        f"model before it is negative ({cd:.4g}); use "
+                        "method='satorra_bentler_2010', which is always positive.",
+                        stacklevel=2,
+                    )
             if d_chi < -1e-6 * max(1.0, prev.chisq):
                 warnings.warn(
                     f"{names[i]} has more degrees of freedom but a smaller chi-square than "
@@ -105,8 +148,51 @@ def compare(*fits: Fit, method: str | None = None, names: list[str] | None = Non
         rows.append(row)
         prev = f
     out = pd.DataFrame(rows).set_index("model")
-    out.attrs["method"] = method
+    if method == "standard":
+        out.attrs["method"] = "standard"
+    else:
+        out = out.drop(columns="rmsea")
+        out.attrs["method"] = method
+        out.attrs["note"] = (
+            "chisq holds the standard (unscaled) statistics; chisq_diff is the scaled "
+            f"difference ({method.replace('_', ' ').replace('satorra bentler', 'Satorra-Bentler')})."
+        )
     return out
+
+
+def _scaling_at(less: Fit, more: Fit) -> float:
+    """Scaling factor of the less restricted model evaluated at the more restricted
+    model's estimates (Satorra & Bentler, 2010)."""
+    from semnet.estimation.ml import MLDiscrepancy
+    from semnet.inference.robust import mlm, mlr
+    from semnet.inference.vcov import tangent_basis
+
+    keys_more = _keys(more)
+    try:
+        mapped = np.array([more.values[keys_more[k]] for k in _keys_list(less)])
+    except KeyError as exc:
+        raise SemnetError(
+            "method='satorra_bentler_2010' needs models with the same parameters, differing "
+            f"only in constraints; {exc.args[0]} of the less restricted model is not in the "
+            "more restricted one."
+        ) from None
+    model = less.model
+    # free parameters start at the restricted estimates; fixed ones keep their values
+    x10 = mapped[model.free_rows][np.argsort(model.free[model.free_rows])]
+    disc = MLDiscrepancy(model, less.moments, less.values)
+    T = tangent_basis(less.constraints, x10)
+    if less.scaled_test.name == "satorra_bentler":
+        return mlm(disc, x10, T, less.df)[1].scaling_factor
+    return mlr(disc, x10, T, less.df, model.nfree)[1].scaling_factor
+
+
+def _keys_list(fit: Fit) -> list[tuple]:
+    p = fit.partable.params
+    return list(zip(p["lhs"], p["op"], p["rhs"], p["group"], strict=True))
+
+
+def _keys(fit: Fit) -> dict[tuple, int]:
+    return {k: i for i, k in enumerate(_keys_list(fit))}
 
 
 def _check_comparable(fits: tuple[Fit, ...]) -> None:

@@ -44,3 +44,25 @@ def test_compare_warns_when_not_nested():
     assert out["chisq_diff"].iloc[1] > 0
     with pytest.warns(UserWarning, match="same degrees of freedom"):
         semnet.compare(a, refit("hs_cfa_stdlv"))
+
+
+@pytest.mark.parametrize(
+    ("method", "key"), [(None, "lrt"), ("satorra_bentler_2010", "lrt_2010")]
+)
+def test_scaled_difference_matches_lavaan(method, key):
+    ref = load("hs_mg_mlr_scalar")[key]
+    expected_method = (method or "satorra_bentler_2001").replace("_", ".")
+    assert ref["method"] == expected_method
+    table = ref["table"]
+    out = semnet.compare(refit("hs_mg_mlr_metric"), refit("hs_mg_mlr_scalar"), method=method)
+    assert out.attrs["method"] == expected_method.replace(".", "_")
+    assert "rmsea" not in out.columns
+    assert np.allclose(out["chisq"], table["Chisq"], rtol=FIT_RTOL)
+    assert out["chisq_diff"].iloc[1] == pytest.approx(table["Chisq diff"][1], rel=FIT_RTOL)
+    assert out["pvalue"].iloc[1] == pytest.approx(table["Pr(>Chisq)"][1], rel=FIT_RTOL)
+    assert out["df_diff"].iloc[1] == table["Df diff"][1]
+
+
+def test_mixed_standard_and_robust_fits_refused():
+    with pytest.raises(semnet.SemnetError, match="same estimator"):
+        semnet.compare(refit("hs_mg_metric"), refit("hs_mg_mlr_scalar"))

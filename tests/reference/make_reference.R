@@ -291,16 +291,18 @@ wald_extra <- function(constraints) {
   }
 }
 
-lrt_extra <- function(fits, model_names) {
-  tab <- do.call(lavTestLRT, c(unname(fits), list(model.names = model_names)))
+lrt_extra <- function(fits, model_names, method = "default") {
+  tab <- do.call(lavTestLRT, c(unname(fits), list(model.names = model_names,
+                                                  method = method)))
   heading <- paste(attr(tab, "heading"), collapse = "\n")
+  method_arg <- method
   m <- regmatches(heading, regexpr("method = [^)]*", heading))
   method <- if (length(m)) gsub("[^A-Za-z0-9._]", "",
                                 sub("method = ", "", m)) else "standard"
   d <- data.frame(model = rownames(tab), stringsAsFactors = FALSE)
   d <- cbind(d, as.data.frame(unclass(tab), check.names = FALSE,
                               stringsAsFactors = FALSE))
-  list(lrt = list(method_arg = "default", method = method, heading = heading,
+  list(lrt = list(method_arg = method_arg, method = method, heading = heading,
                   table = df_cols(d)))
 }
 
@@ -526,7 +528,10 @@ opts <- list(estimator = "MLR", group = "school",
 fit_mlr_scalar <- do.call("cfa", c(list(model = HS_MODEL, data = HS), opts))
 dump_fit("hs_mg_mlr_scalar", fit_mlr_scalar,
          call_info("cfa", HS_MODEL, HS_PATH, record_opts(opts)),
-         lrt_extra(list(fit_mlr_metric, fit_mlr_scalar),
-                   c("hs_mg_mlr_metric", "hs_mg_mlr_scalar")))
+         c(lrt_extra(list(fit_mlr_metric, fit_mlr_scalar),
+                     c("hs_mg_mlr_metric", "hs_mg_mlr_scalar")),
+           list(lrt_2010 = lrt_extra(list(fit_mlr_metric, fit_mlr_scalar),
+                                     c("hs_mg_mlr_metric", "hs_mg_mlr_scalar"),
+                                     method = "satorra.bentler.2010")$lrt)))
 
 cat("done\n")
