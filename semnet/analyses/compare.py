@@ -153,9 +153,10 @@ def compare(*fits: Fit, method: str | None = None, names: list[str] | None = Non
     else:
         out = out.drop(columns="rmsea")
         out.attrs["method"] = method
+        year = method.rsplit("_", 1)[1]
         out.attrs["note"] = (
-            "chisq holds the standard (unscaled) statistics; chisq_diff is the scaled "
-            f"difference ({method.replace('_', ' ').replace('satorra bentler', 'Satorra-Bentler')})."
+            "chisq holds the standard (unscaled) statistics; chisq_diff is the "
+            f"Satorra-Bentler ({year}) scaled difference."
         )
     return out
 
