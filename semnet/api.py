@@ -360,6 +360,7 @@ def sem(
         scaled_test=scaled,
         baseline_scaled_test=baseline_scaled,
         missing_info=missing_info,
+        patterns=patterns,
         converged=result.converged,
         iterations=result.iterations,
         message=result.message,

@@ -164,7 +164,6 @@ def compare(*fits: Fit, method: str | None = None, names: list[str] | None = Non
 def _scaling_at(less: Fit, more: Fit) -> float:
     """Scaling factor of the less restricted model evaluated at the more restricted
     model's estimates (Satorra & Bentler, 2010)."""
-    from semnet.estimation.ml import MLDiscrepancy
     from semnet.inference.robust import mlm, mlr
     from semnet.inference.vcov import tangent_basis
 
@@ -180,7 +179,7 @@ def _scaling_at(less: Fit, more: Fit) -> float:
     model = less.model
     # free parameters start at the restricted estimates; fixed ones keep their values
     x10 = mapped[model.free_rows][np.argsort(model.free[model.free_rows])]
-    disc = MLDiscrepancy(model, less.moments, less.values)
+    disc = less.discrepancy()
     T = tangent_basis(less.constraints, x10)
     if less.scaled_test.name == "satorra_bentler":
         return mlm(disc, x10, T, less.df)[1].scaling_factor

@@ -69,6 +69,7 @@ class Fit:
     scaled_test: ScaledTest | None
     baseline_scaled_test: ScaledTest | None
     missing_info: MissingDataInput | None
+    patterns: tuple | None
     converged: bool
     iterations: int
     message: str
@@ -92,6 +93,21 @@ class Fit:
     def n_dropped(self) -> dict[str, int]:
         """Rows dropped by listwise deletion, per group."""
         return {m.label: m.n_dropped for m in self.moments}
+
+    def discrepancy(self, model: Model | None = None, values: np.ndarray | None = None):
+        """The fit's discrepancy function (ML, or FIML for incomplete data), for ``model``
+        (default: the fitted one) with fixed rows taken from ``values``."""
+        model = self.model if model is None else model
+        values = self.values if values is None else values
+        if self.patterns is not None:
+            from semnet.estimation.fiml import FIMLDiscrepancy
+
+            return FIMLDiscrepancy(
+                model, self.moments, values, self.patterns, self.missing_info.unrestricted_logl
+            )
+        from semnet.estimation.ml import MLDiscrepancy
+
+        return MLDiscrepancy(model, self.moments, values)
 
     @cached_property
     def _names(self) -> ParameterNames:

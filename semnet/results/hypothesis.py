@@ -24,7 +24,6 @@ from scipy.linalg import null_space
 
 from semnet.errors import ModelSpecificationError, SemnetError
 from semnet.estimation.constraints import ParameterNames
-from semnet.estimation.ml import MLDiscrepancy
 from semnet.estimation.optimize import constraint_jacobian
 from semnet.syntax import parse_expression, parse_model
 
@@ -97,7 +96,7 @@ def score_test(fit: Fit, release: list[int] | None = None) -> ScoreTest:
             "the model has no equality constraints to release; score tests need labels "
             "shared by parameters, group_equal, or '==' constraints."
         )
-    disc = MLDiscrepancy(fit.model, fit.moments, fit.values)
+    disc = fit.discrepancy()
     ev = disc.evaluate(fit.x)
     g, info = ev.gradient, ev.information
     n = fit.ntotal

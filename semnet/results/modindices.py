@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from semnet.estimation.ml import MLDiscrepancy
 from semnet.inference.vcov import tangent_basis
 from semnet.matrices.ram import Model
 from semnet.results.standardize import row_scales
@@ -128,7 +127,7 @@ def modification_indices(fit: Fit, sort: bool = True, minimum: float = 0.0) -> p
     values = np.concatenate([fit.values, np.zeros(len(new))])
     x = np.empty(model.nfree)
     x[free[free > 0] - 1] = values[free > 0]
-    disc = MLDiscrepancy(model, fit.moments, values)
+    disc = fit.discrepancy(model, values)
     ev = disc.evaluate(x)
     info, grad = ev.information, ev.gradient
     m_idx = np.arange(q)

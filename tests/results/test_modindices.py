@@ -7,7 +7,7 @@ import pytest
 from reference import fixture_names, is_plain_ml, keyed, load, refit, table
 from tolerances import EST_RTOL, SE_RTOL
 
-NAMES = [n for n in fixture_names() if is_plain_ml(load(n))]
+NAMES = [n for n in fixture_names() if is_plain_ml(load(n)) or n == "hs_fiml"]
 
 
 def _touches_fixed_x(frame, ov_x):
