@@ -217,11 +217,10 @@ def sem(
                 "available yet; pass fixed_x=False to model the covariates (and their "
                 "missing values) as random variables."
             )
-        if {se, test} - {"standard"}:
+        if {se, test} & {"robust_sem", "satorra_bentler"}:
             raise OptionError(
-                "robust standard errors and tests (MLR/MLM) with missing='fiml' are not "
-                "available yet; use estimator='ML' with missing='fiml', or MLR with listwise "
-                "deletion."
+                "estimator='MLM' (Satorra-Bentler) needs complete data; with missing='fiml' "
+                "use estimator='MLR', as lavaan does."
             )
         frame = validate_frame(data, names, group)
         blocks = [
@@ -305,8 +304,19 @@ def sem(
     values = model_.values(result.x, values0)
     missing_info = None
     if fiml:
-        vcov = _observed_vcov(disc, cons, result.x, fit_warnings)
         scaled = baseline_scaled = None
+        if se == "standard":
+            vcov = _observed_vcov(disc, cons, result.x, fit_warnings)
+        if "yuan_bentler_mplus" in (se, test) or se == "robust_huber_white":
+            df = pt.ndat(fixed_x) - (model_.nfree - cons.n_eq)
+            T = tangent_basis(cons, result.x)
+            vcov_r, scaled = robust_mlr(disc, result.x, T, df, model_.nfree)
+            if se == "robust_huber_white":
+                vcov = vcov_r
+            if test == "standard":
+                scaled = None
+            else:
+                baseline_scaled = _baseline_test(pt, moments, "mlr", fdata)
         logl_h1 = float(fdata.logl_h1.sum())
         missing_info = MissingDataInput(
             logl=logl_h1 - disc.ntotal * result.f,
@@ -487,8 +497,9 @@ def _observed_vcov(disc, cons, x, fit_warnings) -> np.ndarray | None:
         return None
 
 
-def _baseline_test(pt: ParTable, moments: Sequence[GroupMoments], kind: str):
-    """The scaled test of the independence (baseline) model, at its closed-form MLE."""
+def _baseline_test(pt: ParTable, moments: Sequence[GroupMoments], kind: str, fdata=None):
+    """The scaled test of the independence (baseline) model, at its closed-form MLE
+    (with incomplete data: each variable's mean and variance over its observed values)."""
     names = pt.names.ov
     text = "\n".join(f"{v} ~~ {v}" for v in names)
     base = partable(text, groups=list(pt.groups), meanstructure=pt.meanstructure)
@@ -499,9 +510,19 @@ def _baseline_test(pt: ParTable, moments: Sequence[GroupMoments], kind: str):
                                          strict=True)):
         mom = moments[int(g) - 1]
         k = mom.names.index(lhs)
-        values[r] = mom.cov[k, k] if op == "~~" else mom.mean[k]
+        if fdata is None:
+            values[r] = mom.cov[k, k] if op == "~~" else mom.mean[k]
+        else:
+            values[r] = (fdata.baseline_var if op == "~~" else fdata.baseline_mean)[
+                int(g) - 1
+            ][k]
     x = values[model.free_rows]
-    disc = MLDiscrepancy(model, moments, values)
+    if fdata is None:
+        disc = MLDiscrepancy(model, moments, values)
+    else:
+        disc = FIMLDiscrepancy(
+            model, moments, values, fdata.patterns, float(fdata.logl_h1.sum())
+        )
     df = base.ndat(False) - model.nfree
     T = np.eye(model.nfree)
     if kind == "mlm":

@@ -171,6 +171,8 @@ class FIMLData:
     patterns: tuple[tuple[Pattern, ...], ...]
     logl_h1: np.ndarray
     baseline_logl: np.ndarray
+    baseline_mean: tuple[np.ndarray, ...]
+    baseline_var: tuple[np.ndarray, ...]
 
 
 def fiml_data(blocks: Sequence[tuple[str, np.ndarray]], names: Sequence[str]) -> FIMLData:
@@ -181,7 +183,7 @@ def fiml_data(blocks: Sequence[tuple[str, np.ndarray]], names: Sequence[str]) ->
     """
     from semnet.errors import DataError
 
-    moments, patterns, baseline = [], [], []
+    moments, patterns, baseline, b_mean, b_var = [], [], [], [], []
     for label, x in blocks:
         empty = np.isnan(x).all(axis=1)
         x = x[~empty]
@@ -209,12 +211,16 @@ def fiml_data(blocks: Sequence[tuple[str, np.ndarray]], names: Sequence[str]) ->
         patterns.append(missing_patterns(x))
         # independence model: each variable's own mean and variance (closed form)
         baseline.append(float(np.sum(-0.5 * observed * (LOG2PI + np.log(var) + 1.0))))
+        b_mean.append(mean)
+        b_var.append(var)
     sigma_h1, mu_h1, logl_h1 = _saturated(moments, patterns, names)
     moments = [
         GroupMoments(m.label, m.names, s, mu, m.nobs, m.n_dropped, m.data)
         for m, s, mu in zip(moments, sigma_h1, mu_h1, strict=True)
     ]
-    return FIMLData(tuple(moments), tuple(patterns), logl_h1, np.array(baseline))
+    return FIMLData(
+        tuple(moments), tuple(patterns), logl_h1, np.array(baseline), tuple(b_mean), tuple(b_var)
+    )
 
 
 def _saturated(moments, patterns, names):

@@ -66,14 +66,34 @@ def _require_data(moments: list[GroupMoments], what: str) -> None:
 
 
 def casewise_scores(
-    model: Model, values: np.ndarray, g: int, mom: GroupMoments, meanstructure: bool
+    model: Model,
+    values: np.ndarray,
+    g: int,
+    mom: GroupMoments,
+    meanstructure: bool,
+    patterns: tuple | None = None,
 ) -> np.ndarray:
-    """Derivatives of each case's log-likelihood w.r.t. the free parameters (N_g x q)."""
+    """Derivatives of each case's log-likelihood w.r.t. the free parameters (N_g x q).
+
+    With ``patterns`` (incomplete data) each case uses only its observed variables.
+    """
     sigma, mu, d_sigma, d_mu = model.jacobian(values, g)
+    if patterns is None:
+        center = mu if meanstructure else mom.mean
+        return _scores(mom.data - center, sigma, d_sigma, d_mu, meanstructure)
+    out = np.empty((mom.nobs, model.nfree))
+    for pat in patterns:
+        o = pat.observed
+        resid = mom.data[np.ix_(pat.rows, o)] - mu[o]
+        ds = d_sigma[:, o][:, :, o]
+        out[pat.rows] = _scores(resid, sigma[np.ix_(o, o)], ds, d_mu[:, o], True)
+    return out
+
+
+def _scores(resid, sigma, d_sigma, d_mu, meanstructure) -> np.ndarray:
+    """0.5 z' dS z - 0.5 tr(Sigma^-1 dS) + z' dmu, with z = Sigma^-1 (y - mu)."""
     inv = np.linalg.inv(sigma)
-    center = mu if meanstructure else mom.mean
-    z = (mom.data - center) @ inv
-    # 0.5 z' dS z - 0.5 tr(inv dS) + z' dmu
+    z = resid @ inv
     quad = np.einsum("ni,kij,nj->nk", z, d_sigma, z, optimize=True)
     trace = np.einsum("ij,kji->k", inv, d_sigma)
     scores = 0.5 * (quad - trace)
@@ -114,27 +134,68 @@ def _h1_trace(mom: GroupMoments, meanstructure: bool) -> tuple[float, int]:
     return float(per_case.mean()), ndat
 
 
+def _h1_trace_missing(disc) -> list[tuple[float, int]]:
+    """tr(A1_g^-1 B1_g) of the unrestricted model with incomplete data: observed and
+    first-order information of the saturated model at its (EM/FIML) estimates."""
+    from semnet.estimation.fiml import FIMLDiscrepancy
+    from semnet.partable.build import partable
+
+    moments = disc.moments
+    names = moments[0].names
+    lines = [f"{a} ~~ {' + '.join(names[i:])}" for i, a in enumerate(names)]
+    lines += [f"{a} ~ 1" for a in names]
+    pt = partable("\n".join(lines), groups=[m.label for m in moments], meanstructure=True)
+    model = Model(pt)
+    params = pt.params
+    values = np.zeros(len(params))
+    index = {v: k for k, v in enumerate(names)}
+    for r, (lhs, op, rhs, g) in enumerate(
+        zip(params["lhs"], params["op"], params["rhs"], params["group"], strict=True)
+    ):
+        mom = moments[int(g) - 1]
+        values[r] = mom.mean[index[lhs]] if op == "~1" else mom.cov[index[lhs], index[rhs]]
+    x = values[model.free_rows][np.argsort(model.free[model.free_rows])]
+    sat = FIMLDiscrepancy(model, moments, values, disc.patterns, 0.0)
+    H = observed_information(sat, x)
+    out = []
+    group = params["group"].to_numpy()
+    free = params["free"].to_numpy()
+    for g, (w, mom) in enumerate(zip(sat.weights, moments, strict=True)):
+        idx = np.sort(free[(group == g + 1) & (free > 0)] - 1)
+        a1 = H[np.ix_(idx, idx)] / w
+        s = casewise_scores(model, values, g, mom, True, disc.patterns[g])[:, idx]
+        b1 = s.T @ s / mom.nobs
+        out.append((float(np.sum(b1 * np.linalg.inv(a1).T)), idx.size))
+    return out
+
+
 def mlr(
     disc: MLDiscrepancy, x: np.ndarray, T: np.ndarray, df: int, npar: int
 ) -> tuple[np.ndarray, ScaledTest]:
     """Huber–White vcov and the Yuan–Bentler (Mplus) scaled test."""
     model, moments = disc.model, disc.moments
     _require_data(moments, "estimator='MLR'")
+    patterns = getattr(disc, "patterns", None)
     values = model.values(x, disc.fixed_values)
     H = observed_information(disc, x)
     H_inv = constrained_inverse(H, T)
     B0 = []
     for g, mom in enumerate(moments):
-        s = casewise_scores(model, values, g, mom, model.meanstructure)
+        s = casewise_scores(
+            model, values, g, mom, model.meanstructure,
+            None if patterns is None else patterns[g],
+        )  # fmt: skip
         B0.append(s.T @ s / mom.nobs)
     B = sum(w * b for w, b in zip(disc.weights, B0, strict=True))
     vcov = H_inv @ B @ H_inv / disc.ntotal
-    trace_h1 = trace_h0 = 0.0
-    ndat = 0
-    for w, mom, b0 in zip(disc.weights, moments, B0, strict=True):
-        t1, nd = _h1_trace(mom, model.meanstructure)
-        trace_h1 += t1
-        ndat += nd
+    if patterns is None:
+        h1 = [_h1_trace(mom, model.meanstructure) for mom in moments]
+    else:
+        h1 = _h1_trace_missing(disc)
+    trace_h1 = sum(t for t, _ in h1)
+    ndat = sum(nd for _, nd in h1)
+    trace_h0 = 0.0
+    for w, b0 in zip(disc.weights, B0, strict=True):
         trace_h0 += w * float(np.sum(b0 * H_inv.T))
     trace = trace_h1 - trace_h0
     chisq = 2 * disc.ntotal * disc.evaluate(x, derivatives=False).f

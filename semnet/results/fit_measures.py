@@ -900,7 +900,9 @@ def fit_measures(
         ``chisq`` (given or computed) is the unscaled statistic they build on.
     missing : MissingDataInput, optional
         Log-likelihoods and baseline chi-square of a FIML fit; ``chisq`` must then be
-        given, and ``fmin`` is ``chisq / (2 N)`` as lavaan reports it.
+        given, and ``fmin`` is ``chisq / (2 N)`` as lavaan reports it.  With ``scaled``
+        too (MLR with FIML), the ``*_robust`` measures are NaN: lavaan's FIML-corrected
+        versions (Zhang & Savalei, 2022) are not implemented yet.
 
     Returns
     -------
@@ -1021,6 +1023,13 @@ def fit_measures(
 
     if scaled is not None:
         out.update(_scaled_measures(scaled, x2, df, x2_null, df_null, n, ngroups, level))
+        if missing is not None:
+            # with incomplete data lavaan's robust CFI/TLI/RMSEA are the FIML-corrected
+            # ones of Zhang & Savalei (2022), which semnet does not compute yet: they are
+            # reported as not available rather than by the complete-data formulas
+            for key in out:
+                if key.endswith("_robust") or "_robust" in key:
+                    out[key] = math.nan
 
     return pd.Series(
         [out[k] for k in names],
