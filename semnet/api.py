@@ -281,7 +281,8 @@ def sem(
     x0 = values0[model_.free_rows][np.argsort(model_.free[model_.free_rows])]
     if fiml:
         disc = FIMLDiscrepancy(
-            model_, moments, values0, patterns, float(fdata.logl_h1.sum())
+            model_, moments, values0, patterns, float(fdata.logl_h1.sum()),
+            exact_information=False,
         )
     else:
         disc = MLDiscrepancy(model_, moments, values0)

@@ -62,7 +62,12 @@ class FIMLDiscrepancy:
     """``f = (logL_h1 - logL) / N`` over groups and missing-data patterns.
 
     Same interface as :class:`semnet.estimation.ml.MLDiscrepancy`; ``information`` is
-    the expected information per case (used by the optimizer).
+    the expected information per case.  With ``exact_information=False`` (for the
+    optimizer, where it is only a metric for the steps) the complete-data information at
+    the implied moments is used instead, which is much cheaper.  All pattern work is done
+    in the space of the moments (mean vector and covariance matrix) and contracted with
+    the model's Jacobian once per group, so the cost per pattern does not grow with the
+    number of parameters.
     """
 
     def __init__(
@@ -72,7 +77,9 @@ class FIMLDiscrepancy:
         fixed_values: np.ndarray,
         patterns: Sequence[tuple[Pattern, ...]],
         logl_h1: float = 0.0,
+        exact_information: bool = True,
     ) -> None:
+        self.exact_information = exact_information
         self.model = model
         self.moments = list(moments)
         self.fixed_values = fixed_values
@@ -90,21 +97,19 @@ class FIMLDiscrepancy:
         out = []
         for g, pats in enumerate(self.patterns):
             sigma, mu = self.model.implied(values, g)
-            total = 0.0
-            for pat in pats:
-                val, _, _ = _pattern_terms(sigma, mu, pat, need_inverse=False)
-                total += val
-            out.append(-total)
+            out.append(-_accumulate(sigma, mu, pats, 0)[0])
         return np.array(out)
 
-    def evaluate(self, x: np.ndarray, derivatives: bool = True) -> Evaluation:
+    def evaluate(
+        self, x: np.ndarray, derivatives: bool = True, information: bool = True
+    ) -> Evaluation:
         model = self.model
         values = model.values(x, self.fixed_values)
         q, p = model.nfree, model.p
         n = self.ntotal
         total = 0.0
         grad = np.zeros(q) if derivatives else None
-        info = np.zeros((q, q)) if derivatives else None
+        info = np.zeros((q, q)) if derivatives and information else None
         for g, pats in enumerate(self.patterns):
             try:
                 if derivatives:
@@ -113,32 +118,109 @@ class FIMLDiscrepancy:
                     sigma, mu = model.implied(values, g)
             except np.linalg.LinAlgError:
                 return Evaluation(np.inf, reason="I - B is singular (non-recursive loop)")
-            g_sigma = np.zeros((p, p))
-            g_mu = np.zeros(p)
-            for pat in pats:
-                val, inv, d = _pattern_terms(sigma, mu, pat, need_inverse=derivatives)
-                if not np.isfinite(val):
-                    return Evaluation(
-                        np.inf, reason="implied covariance is not positive definite"
-                    )
-                total += val
-                if derivatives:
-                    o = pat.observed
-                    m = pat.cov + np.outer(d, d)
-                    g_sigma[np.ix_(o, o)] += 0.5 * pat.n * (inv - inv @ m @ inv)
-                    g_mu[o] -= pat.n * (inv @ d)
-                    ds = d_sigma[:, o][:, :, o]
-                    po = len(o)
-                    flat = ds.reshape(q, po * po)
-                    xm = (inv @ ds @ inv).reshape(q, po * po)
-                    dm = d_mu[:, o]
-                    info += pat.n * (0.5 * flat @ xm.T + dm @ inv @ dm.T)
+            exact = information and self.exact_information
+            order = 0 if not derivatives else (2 if exact else 1)
+            acc = _accumulate(sigma, mu, pats, order)
+            if not np.isfinite(acc[0]):
+                return Evaluation(np.inf, reason="implied covariance is not positive definite")
+            total += acc[0]
             if derivatives:
-                grad += d_sigma.reshape(q, p * p) @ g_sigma.reshape(-1) + d_mu @ g_mu
+                flat = d_sigma.reshape(q, p * p)
+                grad += flat @ acc[1].reshape(-1) + d_mu @ acc[2]
+                if exact:
+                    info += 0.5 * flat @ acc[3] @ flat.T + d_mu @ acc[4] @ d_mu.T
+                elif information:
+                    ng = sum(pat.n for pat in pats)
+                    inv = np.linalg.inv(sigma)
+                    xm = (inv @ d_sigma @ inv).reshape(q, p * p)
+                    info += ng * (0.5 * flat @ xm.T + d_mu @ inv @ d_mu.T)
         f = (total + self.logl_h1) / n
         if derivatives:
-            return Evaluation(f, grad / n, info / n)
+            return Evaluation(f, grad / n, None if info is None else info / n)
         return Evaluation(f)
+
+    def observed_information(self, x: np.ndarray, linear: bool = False) -> np.ndarray:
+        """Hessian of ``f`` per case: the observed information.
+
+        ``J' H_m J`` from the pattern-wise Hessian ``H_m`` in the space of the moments,
+        plus the curvature of the model itself (moment gradient times the second
+        derivatives of the implied moments, by differences of the analytic Jacobian;
+        zero when ``linear``, e.g. for the saturated model).
+        """
+        model = self.model
+        values = model.values(x, self.fixed_values)
+        q, p = model.nfree, model.p
+        H = np.zeros((q, q))
+        for g, pats in enumerate(self.patterns):
+            sigma, mu, d_sigma, d_mu = model.jacobian(values, g)
+            _, g_sigma, g_mu, h_ss, h_mm, h_ms = _accumulate(sigma, mu, pats, 3)
+            J = np.hstack([d_sigma.reshape(q, p * p), d_mu])
+            Hm = np.block([[h_ss, h_ms.T], [h_ms, h_mm]])
+            H += J @ Hm @ J.T
+            if not linear:
+                for k in range(q):
+                    h = 1e-6 * max(1.0, abs(x[k]))
+                    e = np.zeros(q)
+                    e[k] = h
+                    dp = model.weighted_gradient(
+                        model.values(x + e, self.fixed_values), g, g_sigma, g_mu
+                    )
+                    dm = model.weighted_gradient(
+                        model.values(x - e, self.fixed_values), g, g_sigma, g_mu
+                    )
+                    H[:, k] += (dp - dm) / (2 * h)
+        H /= self.ntotal
+        return (H + H.T) / 2
+
+
+def _accumulate(sigma: np.ndarray, mu: np.ndarray, pats: Sequence[Pattern], order: int):
+    """-logL of one group over its patterns and, by ``order``, derivatives w.r.t. the
+    moments: 1 adds the gradient (p x p, p); 2 the expected information (p^2 x p^2,
+    p x p); 3 instead the observed information (p^2 x p^2, p x p, p x p^2)."""
+    p = len(mu)
+    total = 0.0
+    g_sigma = np.zeros((p, p))
+    g_mu = np.zeros(p)
+    if order == 2:
+        w_ss = np.zeros((p * p, p * p))
+        w_mm = np.zeros((p, p))
+    if order == 3:
+        h_ss = np.zeros((p * p, p * p))
+        h_mm = np.zeros((p, p))
+        h_ms = np.zeros((p, p * p))
+    for pat in pats:
+        val, inv, d = _pattern_terms(sigma, mu, pat, need_inverse=order > 0)
+        if not np.isfinite(val):
+            return (np.inf,)
+        total += val
+        if order == 0:
+            continue
+        o = pat.observed
+        n = pat.n
+        m = pat.cov + np.outer(d, d)
+        ama = inv @ m @ inv
+        g_sigma[np.ix_(o, o)] += 0.5 * n * (inv - ama)
+        ad = inv @ d
+        g_mu[o] -= n * ad
+        if order >= 2:
+            oo = (o[:, None] * p + o[None, :]).reshape(-1)
+            kk = np.kron(inv, inv)
+            if order == 2:
+                w_ss[np.ix_(oo, oo)] += n * kk
+                w_mm[np.ix_(o, o)] += n * inv
+            else:
+                h_ss[np.ix_(oo, oo)] += 0.5 * n * (
+                    np.kron(ama, inv) + np.kron(inv, ama) - kk
+                )
+                h_mm[np.ix_(o, o)] += n * inv
+                h_ms[np.ix_(o, oo)] += n * np.kron(inv, ad[None, :])
+    if order == 0:
+        return (total,)
+    if order == 1:
+        return total, g_sigma, g_mu
+    if order == 2:
+        return total, g_sigma, g_mu, w_ss, w_mm
+    return total, g_sigma, g_mu, h_ss, h_mm, h_ms
 
 
 def _pattern_terms(sigma, mu, pat: Pattern, need_inverse: bool):
@@ -224,32 +306,52 @@ def fiml_data(blocks: Sequence[tuple[str, np.ndarray]], names: Sequence[str]) ->
 
 
 def _saturated(moments, patterns, names):
-    """Fit the unrestricted model (all means, variances, covariances free) by FIML."""
-    from semnet.estimation.constraints import linear_constraints
-    from semnet.estimation.optimize import minimize
-    from semnet.estimation.start import start_values
-    from semnet.partable.build import partable
-
-    lines = [f"{a} ~~ {' + '.join(names[i:])}" for i, a in enumerate(names)]
-    lines += [f"{a} ~ 1" for a in names]
-    pt = partable("\n".join(lines), groups=[m.label for m in moments], meanstructure=True)
-    model = Model(pt)
-    values0 = start_values(pt, moments)
-    cons = linear_constraints(pt, model.nfree, model.free, values0)
-    x0 = values0[model.free_rows][np.argsort(model.free[model.free_rows])]
-    disc = FIMLDiscrepancy(model, moments, values0, patterns, 0.0)
-    result = minimize(disc, cons, x0)
-    if not result.converged:
-        from semnet.errors import ConvergenceError
-
-        raise ConvergenceError(
-            "the unrestricted (saturated) model of the incomplete data did not converge; "
-            "check for variables that are almost never observed together."
-        )
-    values = model.values(result.x, values0)
-    sigmas, mus = [], []
-    for g in range(len(moments)):
-        s, mu = model.implied(values, g)
-        sigmas.append(s)
+    """The unrestricted model (all means, variances, covariances free) by EM."""
+    sigmas, mus, logls = [], [], []
+    for mom, pats in zip(moments, patterns, strict=True):
+        sigma, mu = em_moments(mom.data, pats, mom.cov.copy(), mom.mean.copy())
+        sigmas.append(sigma)
         mus.append(mu)
-    return sigmas, mus, disc.group_logliks(result.x)
+        logls.append(-_accumulate(sigma, mu, pats, 0)[0])
+    return sigmas, mus, np.array(logls)
+
+
+def em_moments(
+    x: np.ndarray,
+    patterns: Sequence[Pattern],
+    sigma: np.ndarray,
+    mu: np.ndarray,
+    max_iter: int = 10000,
+    tol: float = 1e-12,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Maximum-likelihood mean and covariance of incomplete normal data (EM algorithm).
+
+    Each iteration replaces missing values by their regression on the observed ones
+    (pattern by pattern, vectorized over cases) and adds the residual covariance.
+    """
+    n, p = x.shape
+    logl_old = -np.inf
+    for _ in range(max_iter):
+        t1 = np.zeros(p)
+        t2 = np.zeros((p, p))
+        for pat in patterns:
+            o = pat.observed
+            miss = np.setdiff1d(np.arange(p), o)
+            block = np.empty((pat.n, p))
+            block[:, o] = x[np.ix_(pat.rows, o)]
+            if miss.size:
+                s_oo = sigma[np.ix_(o, o)]
+                s_mo = sigma[np.ix_(miss, o)]
+                beta = np.linalg.solve(s_oo, s_mo.T).T if o.size else np.zeros((miss.size, 0))
+                block[:, miss] = mu[miss] + (block[:, o] - mu[o]) @ beta.T
+                t2[np.ix_(miss, miss)] += pat.n * (sigma[np.ix_(miss, miss)] - beta @ s_mo.T)
+            t1 += block.sum(axis=0)
+            t2 += block.T @ block
+        mu = t1 / n
+        sigma = t2 / n - np.outer(mu, mu)
+        sigma = (sigma + sigma.T) / 2
+        logl = -_accumulate(sigma, mu, patterns, 0)[0]
+        if abs(logl - logl_old) <= tol * max(1.0, abs(logl)):
+            break
+        logl_old = logl
+    return sigma, mu

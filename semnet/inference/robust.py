@@ -103,8 +103,10 @@ def _scores(resid, sigma, d_sigma, d_mu, meanstructure) -> np.ndarray:
 
 
 def observed_information(disc: MLDiscrepancy, x: np.ndarray) -> np.ndarray:
-    """Hessian of the ML discrepancy at ``x`` (unit observed information), by central
-    differences of the analytic gradient."""
+    """Hessian of the ML discrepancy at ``x`` (unit observed information): analytic for
+    FIML discrepancies, otherwise by central differences of the analytic gradient."""
+    if hasattr(disc, "observed_information"):
+        return disc.observed_information(x)
     q = x.size
     H = np.empty((q, q))
     for k in range(q):
@@ -156,7 +158,7 @@ def _h1_trace_missing(disc) -> list[tuple[float, int]]:
         values[r] = mom.mean[index[lhs]] if op == "~1" else mom.cov[index[lhs], index[rhs]]
     x = values[model.free_rows][np.argsort(model.free[model.free_rows])]
     sat = FIMLDiscrepancy(model, moments, values, disc.patterns, 0.0)
-    H = observed_information(sat, x)
+    H = sat.observed_information(x, linear=True)
     out = []
     group = params["group"].to_numpy()
     free = params["free"].to_numpy()

@@ -197,3 +197,31 @@ class Model:
         if self.meanstructure and m_sel.size:
             d_mu += m_map @ G[:, c.m_i[m_sel]].T
         return sigma, mu, d_sigma.reshape(q, p, p), d_mu
+
+    def weighted_gradient(
+        self, values: np.ndarray, g: int, w_sigma: np.ndarray, w_mu: np.ndarray
+    ) -> np.ndarray:
+        """Gradient of ``<Sigma, W_sigma> + <mu, w_mu>`` w.r.t. the free parameters.
+
+        Reverse mode: with ``P = F' W F`` and ``u = F' w``, the derivatives are
+        ``2 (B'PB S B')_ij + (B'u)_i (Bm)_j`` for ``A``, ``(B'PB)_ij`` (both triangles) for
+        ``S`` and ``(B'u)_i`` for ``m``: O(n^3) however many parameters the model has.
+        """
+        c = self.cells[g]
+        mats = self.matrices(values, g)
+        B = self.total_effects(mats)
+        G = B[: self.p]  # F B
+        bpb = G.T @ w_sigma @ G  # B'PB
+        bu = G.T @ w_mu if self.meanstructure else np.zeros(self.n)
+        bm = B @ mats.m
+        d_a = 2.0 * bpb @ mats.S @ B.T + np.outer(bu, bm)
+        (a_sel, a_map), (s_sel, s_map), (m_sel, m_map) = self._free_cells[g]
+        out = np.zeros(self.nfree)
+        if a_sel.size:
+            out += a_map @ d_a[c.a_i[a_sel], c.a_j[a_sel]]
+        if s_sel.size:
+            i, j = c.s_i[s_sel], c.s_j[s_sel]
+            out += s_map @ np.where(i == j, bpb[i, j], bpb[i, j] + bpb[j, i])
+        if self.meanstructure and m_sel.size:
+            out += m_map @ bu[c.m_i[m_sel]]
+        return out
