@@ -110,16 +110,18 @@ def linear_constraints(
     what: list = []
     nonlinear: list[NonlinearConstraint] = []
     # shared labels among free rows
-    labelled = params[(params["label"] != "") & (params["free"] > 0)]
-    for _, grp in labelled.groupby("label", sort=False):
-        idx = grp["free"].to_numpy() - 1
-        positions = grp.index.to_numpy()
-        for k, pos in zip(idx[1:], positions[1:], strict=True):
+    label_col = params["label"].to_numpy()
+    free_col = params["free"].to_numpy()
+    groups: dict[str, list[int]] = {}
+    for pos in np.flatnonzero((label_col != "") & (free_col > 0)):
+        groups.setdefault(label_col[pos], []).append(int(pos))
+    for positions in groups.values():
+        for pos in positions[1:]:
             r = np.zeros(q)
-            r[idx[0]], r[k] = 1.0, -1.0
+            r[free_col[positions[0]] - 1], r[free_col[pos] - 1] = 1.0, -1.0
             rows.append(r)
             rhs.append(0.0)
-            what.append((int(positions[0]), int(pos)))
+            what.append((positions[0], pos))
     # explicit constraints
     names = ParameterNames(pt)
     base = np.zeros(len(params)) if fixed_values is None else fixed_values.copy()
@@ -150,6 +152,20 @@ def linear_constraints(
         else:
             nonlinear.append(NonlinearConstraint(c, h, c.op == "=="))
     n_nonlinear_eq = sum(nc.equality for nc in nonlinear)
+    if rows and all(isinstance(w, tuple) for w in what):
+        # only ties from shared labels: z holds one value per class of tied parameters
+        R = np.vstack(rows)
+        cls = np.arange(q)
+        for w_row in R:
+            a, b = np.flatnonzero(w_row)
+            cls[cls == cls[b]] = cls[a]
+        _, cls = np.unique(cls, return_inverse=True)
+        K = np.zeros((q, cls.max() + 1))
+        K[np.arange(q), cls] = 1.0
+        return LinearConstraints(
+            K, np.zeros(q), q - K.shape[1], R, np.zeros(len(rows)), tuple(what),
+            tuple(nonlinear),
+        )
     if not rows:
         return LinearConstraints(
             np.eye(q), np.zeros(q), n_nonlinear_eq, np.zeros((0, q)), np.zeros(0), (),

@@ -506,16 +506,21 @@ def _apply_group_equal(
             "of the model; write it as in the syntax without spaces, e.g. 'x3~1' or "
             "'visual=~x2'."
         )
-    flag &= ~key.isin(partial)
-    # free rows only; user labels win
-    for k in pd.unique(key[flag]):
-        idx = np.flatnonzero(flag & (key == k).to_numpy())
-        first = idx[0]
-        if table.at[first, "free"] == 0:
-            continue
-        for i in idx:
-            if table.at[i, "free"] and table.at[i, "label"] == "":
-                table.at[i, "label"] = table.at[first, "plabel"]
+    flag = (flag & ~key.isin(partial)).to_numpy()
+    # free rows only; user labels win; each key takes the plabel of its first row
+    keys = key.to_numpy()
+    free = table["free"].to_numpy()
+    labels = table["label"].to_numpy().copy()
+    plabels = table["plabel"].to_numpy()
+    first: dict[str, int] = {}
+    for i in np.flatnonzero(flag):
+        k = keys[i]
+        if k not in first:
+            first[k] = i
+        j = first[k]
+        if free[j] and free[i] and labels[i] == "":
+            labels[i] = plabels[j]
+    table["label"] = labels
     # with equal intercepts and free-to-vary means, latent means are free in groups 2..G
     if "intercepts" in group_equal and "means" not in group_equal:
         rows = (op == "~1") & lhs.isin(lv) & later
