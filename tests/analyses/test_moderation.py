@@ -1,0 +1,52 @@
+"""Simple slopes and Johnson-Neyman bounds against semTools' probe2WayMC."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from reference import load, refit
+from scipy import stats
+from tolerances import EST_RTOL, SE_RTOL
+
+import semnet
+from semnet.analyses.moderation import johnson_neyman, simple_slopes
+
+
+def test_simple_slopes_match_probe2waymc():
+    ref = load("kenny_judd_probe")["probe"]
+    fit = refit("kenny_judd_probe")
+    out = simple_slopes(fit, "x", "z", tuple(ref["val_probe"]), sd_units=False, product="xz")
+    theirs = ref["slopes"]
+    assert out["moderator_value"].tolist() == ref["val_probe"]
+    assert np.allclose(out["slope"], theirs["est"], rtol=EST_RTOL)
+    assert np.allclose(out["se"], theirs["se"], rtol=SE_RTOL)
+    assert np.allclose(out["z"], theirs["z.1"], rtol=SE_RTOL)
+
+
+def test_sd_units_use_the_model_implied_moderator_sd():
+    fit = refit("kenny_judd_probe")
+    raw = simple_slopes(fit, "x", "z", (0.0,), sd_units=False, product="xz")
+    k = fit.model.variables.index("z")
+    sd = np.sqrt(fit.model.implied_all(fit.values, 0)[0][k, k])
+    in_sd = simple_slopes(fit, "x", "z", (1.0,), product="xz")
+    direct = simple_slopes(fit, "x", "z", (sd,), sd_units=False, product="xz")
+    assert in_sd["slope"].iloc[0] == pytest.approx(direct["slope"].iloc[0])
+    assert in_sd["slope"].iloc[0] != pytest.approx(raw["slope"].iloc[0])
+
+
+def test_johnson_neyman_bounds_are_exactly_significant():
+    fit = refit("kenny_judd_probe")
+    (jn,) = johnson_neyman(fit, "x", "z", product="xz")
+    assert len(jn.bounds) == 2
+    crit = stats.norm.ppf(0.975)
+    at = simple_slopes(fit, "x", "z", jn.bounds, sd_units=False, product="xz")
+    assert np.allclose(np.abs(at["z"]), crit, rtol=1e-8)
+    # the slope is significant outside the bounds here (positive interaction)
+    mid = simple_slopes(fit, "x", "z", (np.mean(jn.bounds),), sd_units=False, product="xz")
+    assert (mid["pvalue"] > 0.05).all() == (not jn.significant_inside)
+    assert "below" in jn.region() or "between" in jn.region()
+
+
+def test_missing_interaction_term_is_a_clear_error():
+    with pytest.raises(semnet.SemnetError, match="no interaction term"):
+        simple_slopes(refit("hs_cfa"), "visual", "textual")
