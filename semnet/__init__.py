@@ -8,6 +8,8 @@ __version__ = "0.1.0"
 
 from semnet import datasets
 from semnet.analyses.compare import compare
+from semnet.analyses.moderation import johnson_neyman, plot_simple_slopes, simple_slopes
+from semnet.analyses.reliability import fornell_larcker, htmt, reliability
 from semnet.api import SemnetWarning, cfa, sem
 from semnet.errors import (
     ConvergenceError,
@@ -53,6 +55,12 @@ __all__ = [
     "SemnetWarning",
     "cfa",
     "compare",
+    "fornell_larcker",
+    "htmt",
+    "johnson_neyman",
+    "plot_simple_slopes",
+    "reliability",
+    "simple_slopes",
     "datasets",
     "partable",
     "sem",
