@@ -7,8 +7,11 @@ object :class:`Fit`, and the error classes.
 __version__ = "0.1.0"
 
 from semnet import datasets
+from semnet.analyses.bootstrap import BootstrapResult, bootstrap
 from semnet.analyses.compare import compare
+from semnet.analyses.mediation import indirect_effects
 from semnet.analyses.moderation import johnson_neyman, plot_simple_slopes, simple_slopes
+from semnet.analyses.products import product_indicators
 from semnet.analyses.reliability import fornell_larcker, htmt, reliability
 from semnet.api import SemnetWarning, cfa, sem
 from semnet.errors import (
@@ -43,6 +46,7 @@ def partable(model: str, **options) -> "pandas.DataFrame":  # noqa: F821
 
 
 __all__ = [
+    "BootstrapResult",
     "ConvergenceError",
     "DataError",
     "Fit",
@@ -53,14 +57,17 @@ __all__ = [
     "ParTable",
     "SemnetError",
     "SemnetWarning",
+    "bootstrap",
     "cfa",
     "compare",
     "datasets",
     "fornell_larcker",
     "htmt",
+    "indirect_effects",
     "johnson_neyman",
     "partable",
     "plot_simple_slopes",
+    "product_indicators",
     "reliability",
     "sem",
     "simple_slopes",

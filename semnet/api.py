@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import time
 import warnings
 from collections.abc import Sequence
@@ -42,8 +43,10 @@ from semnet.partable.build import ParTable, check_options, partable
 from semnet.results.fit import Fit, FitOptions
 from semnet.results.fit_measures import MissingDataInput
 from semnet.syntax import parse_model
+from semnet.syntax.model import ParsedModel, Relation
 
 ESTIMATORS = ("ML", "MLR", "MLM", "GLS", "ULS", "WLSMV", "DWLS", "WLS")
+INTERACTIONS = ("double_mean", "mean", "residual")
 AVAILABLE_ESTIMATORS = ("ML", "MLR", "MLM")
 MISSING = ("listwise", "fiml", "ml")
 SE_TYPES = ("standard", "robust_sem", "robust_huber_white")
@@ -99,6 +102,8 @@ def sem(
     sample_cov: Any = None,
     sample_mean: Any = None,
     sample_nobs: Any = None,
+    interaction: str = "double_mean",
+    interaction_match: bool | None = None,
 ) -> Fit:
     """Fit a structural equation model by maximum likelihood, as lavaan's ``sem()``.
 
@@ -129,6 +134,15 @@ def sem(
     sample_cov, sample_mean, sample_nobs
         Summary statistics instead of raw data (``sample_cov`` with divisor N-1, as
         R's ``cov()``; dicts by group label for several groups).
+    interaction : str
+        How a latent product term ``y ~ a:b`` is estimated: by product indicators
+        (``"double_mean"`` centring, the default; ``"mean"``; ``"residual"``), built from
+        the indicators of ``a`` and ``b`` and measuring a latent ``a:b``.  A product of
+        two observed variables is their raw product, as in lavaan.
+    interaction_match : bool, optional
+        Matched pairs of indicators (default when both factors have as many
+        indicators) or all pairs, whose products sharing an indicator get correlated
+        residuals.
 
     Returns
     -------
@@ -174,6 +188,17 @@ def sem(
 
     text = read_model(model)
     parsed = parse_model(text)
+    interaction = check_choice("interaction", interaction, INTERACTIONS)
+    products_info: dict[str, object] = {}
+    observed_products: tuple[str, ...] = ()
+    if any(r.op == "~" and ":" in r.rhs for r in parsed.relations):
+        if data is None:
+            raise DataError(
+                "models with product terms ('a:b') need the raw data to build the products."
+            )
+        parsed, data, products_info, observed_products = expand_products(
+            parsed, data, interaction, interaction_match
+        )
     t_parse = time.perf_counter()
 
     if data is not None and sample_cov is not None:
@@ -202,6 +227,7 @@ def sem(
         group_equal=group_equal,
         group_partial=group_partial,
         missing=missing,
+        observed_products=observed_products,
     )
     names = pt.names.ov
     if not names:
@@ -350,6 +376,7 @@ def sem(
     )
     meta = {
         "semnet_version": __version__,
+        "interaction": products_info,
         "data_sha256": fingerprint,
         "timings": {
             "parse": t_parse - t0,
@@ -545,3 +572,73 @@ def _heywood(pt: ParTable, values: np.ndarray) -> list[str]:
                 "small a sample."
             )
     return out
+
+
+def expand_products(
+    parsed: ParsedModel, data: pd.DataFrame, method: str, match: bool | None
+) -> tuple[ParsedModel, pd.DataFrame, dict[str, object], tuple[str, ...]]:
+    """Replace product terms ``a:b`` by what estimates them.
+
+    Latent x latent: product indicators of the two factors' indicators (see
+    :func:`semnet.analyses.products.product_indicators`) measure a latent ``a:b``
+    (first loading fixed to 1; products sharing an indicator get correlated residuals).
+    Observed x observed: the raw product column ``a:b``, as lavaan computes it.
+    Returns the new parsed model, a copy of the data with the product columns, a
+    description of what was built, and the observed product names.
+    """
+    from semnet.analyses.products import product_indicators
+
+    validate_frame(data, [], None)
+    indicators: dict[str, list[str]] = {}
+    for r in parsed.relations:
+        if r.op == "=~":
+            indicators.setdefault(r.lhs, []).append(r.rhs)
+    latent = set(indicators)
+    terms = list(dict.fromkeys(r.rhs for r in parsed.relations if r.op == "~" and ":" in r.rhs))
+    relations = list(parsed.relations)
+    data = data.copy()
+    info: dict[str, object] = {}
+    observed: list[str] = []
+    for term in terms:
+        parts = term.split(":")
+        line = next(r.line for r in parsed.relations if r.rhs == term)
+        if len(parts) != 2:
+            raise ModelSpecificationError(
+                f"line {line}: '{term}' has more than two factors; semnet estimates two-way "
+                "interactions."
+            )
+        a, b = parts
+        if a in latent and b in latent:
+            xs = [v for v in indicators[a] if v not in latent]
+            zs = [v for v in indicators[b] if v not in latent]
+            matched = len(xs) == len(zs) if match is None else match
+            if matched and len(xs) != len(zs):
+                raise ModelSpecificationError(
+                    f"line {line}: matched product indicators need as many indicators of "
+                    f"{a!r} ({len(xs)}) as of {b!r} ({len(zs)}); pass interaction_match=False "
+                    "to use all pairs."
+                )
+            pairs = list(zip(xs, zs, strict=True)) if matched else [(x, z) for x in xs for z in zs]
+            names = [f"{x}.{z}" for x, z in pairs]
+            data = product_indicators(data, xs, zs, method=method, match=matched, names=names)
+            relations += [Relation(term, "=~", n, line=line) for n in names]
+            for (p1, n1), (p2, n2) in itertools.combinations(zip(pairs, names, strict=True), 2):
+                if set(p1) & set(p2):
+                    relations.append(Relation(n1, "~~", n2, line=line))
+            info[term] = {"method": method, "matched": matched, "indicators": names}
+        elif a not in latent and b not in latent:
+            for v in (a, b):
+                if v not in data.columns:
+                    raise DataError(f"'{v}' in the product term '{term}' is not a column.")
+            data[term] = pd.to_numeric(data[a], errors="coerce") * pd.to_numeric(
+                data[b], errors="coerce"
+            )
+            observed.append(term)
+            info[term] = {"method": "observed product"}
+        else:
+            raise ModelSpecificationError(
+                f"line {line}: '{term}' multiplies a latent and an observed variable; make the "
+                "observed one a single-indicator factor (e.g. 'f_x =~ x')."
+            )
+    new = ParsedModel(tuple(relations), parsed.constraints, parsed.text)
+    return new, data, info, tuple(observed)

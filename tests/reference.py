@@ -28,7 +28,9 @@ OPTION_NAMES = {
 
 
 def fixture_names() -> list[str]:
-    return sorted(p.stem for p in REFERENCE.glob("*.json"))
+    """Fit fixtures: the JSON files in tests/reference/ that record a lavaan call
+    (other reference data live in subfolders)."""
+    return sorted(p.stem for p in REFERENCE.glob("*.json") if "call" in load(p.stem))
 
 
 @cache

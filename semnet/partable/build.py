@@ -123,6 +123,7 @@ def partable(
     group_equal: Sequence[str] | str = (),
     group_partial: Sequence[str] | str = (),
     missing: str = "listwise",
+    observed_products: Sequence[str] = (),
 ) -> ParTable:
     """Build lavaan's parameter table for ``model``.
 
@@ -146,6 +147,9 @@ def partable(
     group_equal, group_partial : sequence of str
         Cross-group equality constraints and exemptions (lavaan's ``group.equal`` and
         ``group.partial``); see :data:`GROUP_EQUAL_CHOICES`.
+    observed_products : sequence of str
+        Product terms of observed variables (``"x1:x2"``) that the data carry as
+        columns; other product terms must be measured latent products (``a:b =~ ...``).
 
     Returns
     -------
@@ -177,7 +181,7 @@ def partable(
     if auto_fix_first is None:
         auto_fix_first = not std_lv
 
-    _reject_unsupported(parsed)
+    _reject_unsupported(parsed, observed_products)
     block_labels = {r.block for r in parsed.relations if r.block is not None}
     unknown = sorted(b for b in block_labels if b not in labels)
     if unknown:
@@ -227,7 +231,7 @@ def _normalize_partial(p: str) -> str:
     return "".join(p.split())
 
 
-def _reject_unsupported(parsed: ParsedModel) -> None:
+def _reject_unsupported(parsed: ParsedModel, observed_products: Sequence[str] = ()) -> None:
     for r in parsed.relations:
         if r.op == "|":
             raise ModelSpecificationError(
@@ -240,12 +244,18 @@ def _reject_unsupported(parsed: ParsedModel) -> None:
                 f"line {r.line}: composites ('{r.lhs} <~ {r.rhs}') are not estimated by "
                 "semnet yet; model the construct reflectively with '=~'."
             )
-        if ":" in r.rhs:
+        if ":" in r.rhs and not _defined_product(parsed, r.rhs, observed_products):
             raise ModelSpecificationError(
                 f"line {r.line}: the latent product term '{r.rhs}' needs an interaction "
                 "estimator (LMS or product indicators), which semnet does not provide yet; "
                 "build product indicators and model them with '=~' for now."
             )
+
+
+def _defined_product(parsed: ParsedModel, name: str, observed: Sequence[str]) -> bool:
+    """A product term the model measures (a latent ``a:b =~ ...``) or that the caller
+    supplies as an observed column (``observed_products``)."""
+    return name in observed or any(r.lhs == name and r.op == "=~" for r in parsed.relations)
 
 
 def variable_names(relations: Sequence[Relation]) -> VariableNames:

@@ -13,7 +13,7 @@ from tolerances import EST_RTOL
 import semnet
 from semnet.analyses.reliability import fornell_larcker, htmt, reliability
 
-REF = json.loads((REFERENCE / "semtools_reliability.json").read_text(encoding="utf-8"))
+REF = json.loads((REFERENCE / "semtools" / "reliability.json").read_text(encoding="utf-8"))
 HS_MODEL = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
 
 

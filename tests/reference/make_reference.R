@@ -504,6 +504,21 @@ lxz2 == lx2*lz2
 vxz == vx*vz + cxz^2"
 run_fixture("kenny_judd", "sem", KJ_MODEL, KJ, KJ_PATH, extras = score_test_extra)
 
+## product-indicator latent interaction probed with semTools::probe2WayMC
+KJ_PI_MODEL <- "x  =~ x1 + x2
+z  =~ z1 + z2
+xz =~ x1z1 + x2z2
+y  =~ y1 + y2 + y3
+y ~ x + z + xz"
+run_fixture("kenny_judd_probe", "sem", KJ_PI_MODEL, KJ, KJ_PATH,
+            list(meanstructure = TRUE),
+            extras = function(fit) {
+              pr <- probe2WayMC(fit, nameX = c("x", "z", "xz"), nameY = "y",
+                                modVar = "z", valProbe = c(-1, 0, 1))
+              list(probe = list(val_probe = c(-1, 0, 1),
+                                slopes = df_cols(as.data.frame(pr$SimpleSlope))))
+            })
+
 ## ---------------------------------------------------------------------------
 ## Fixtures -- robust estimators and missing data
 ## ---------------------------------------------------------------------------
@@ -534,4 +549,225 @@ dump_fit("hs_mg_mlr_scalar", fit_mlr_scalar,
                                      c("hs_mg_mlr_metric", "hs_mg_mlr_scalar"),
                                      method = "satorra.bentler.2010")$lrt)))
 
+
+## ===========================================================================
+## Analyses fixtures (issue 6): product indicators (semTools::indProd),
+## indirect effects (lavaan `:=`), bootstrap (lavaan se = "bootstrap",
+## test = "bollen.stine"). Written to tests/reference/analyses/ (not picked up
+## by the core fixture loop, which reads tests/reference/*.json only).
+## ===========================================================================
+
+cat("analyses fixtures\n")
+AN_DIR <- file.path(REF_DIR, "analyses")
+dir.create(AN_DIR, recursive = TRUE, showWarnings = FALSE)
+
+an_write <- function(name, x) {
+  write_json(c(list(name = name), VERSIONS, x), file.path(AN_DIR, paste0(name, ".json")),
+             digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null", null = "null")
+  cat(sprintf("  %s\n", name))
+}
+
+## --- product indicators: every method x match option, complete and incomplete data
+## methods: mean (meanC), double_mean (meanC + doubleMC), residual (orthogonalize),
+## none (raw products). match = TRUE pairs x1-x4, x2-x5, x3-x6; match = FALSE crosses
+## x1..x3 with x4, x5.
+PROD_METHODS <- list(
+  none        = list(meanC = FALSE, residualC = FALSE, doubleMC = FALSE),
+  mean        = list(meanC = TRUE,  residualC = FALSE, doubleMC = FALSE),
+  double_mean = list(meanC = TRUE,  residualC = FALSE, doubleMC = TRUE),
+  residual    = list(meanC = FALSE, residualC = TRUE,  doubleMC = FALSE)
+)
+PROD_DATA <- list(hs = HS, hs_missing = HSM)
+for (dname in names(PROD_DATA)) {
+  D <- PROD_DATA[[dname]][, paste0("x", 1:9)]
+  for (meth in names(PROD_METHODS)) {
+    for (mt in c(TRUE, FALSE)) {
+      v2 <- if (mt) c("x4", "x5", "x6") else c("x4", "x5")
+      out <- do.call(indProd, c(list(data = D, var1 = c("x1", "x2", "x3"), var2 = v2,
+                                     match = mt), PROD_METHODS[[meth]]))
+      prods <- out[, setdiff(names(out), names(D)), drop = FALSE]
+      ## the column names as semTools made them (data.frame keeps "x1.x4")
+      fname <- sprintf("products_%s_%s_%s.csv", dname, meth,
+                       if (mt) "match" else "all")
+      write_csv_full(prods, file.path(AN_DIR, fname))
+    }
+  }
+}
+cat("  products_*.csv\n")
+
+## --- indirect effects: lavaan `:=` definitions for every specific indirect path
+an_mediation <- function(name, model, data, data_path, group = NULL) {
+  fit <- if (is.null(group)) sem(model, data = data) else
+    sem(model, data = data, group = group)
+  stopifnot(lavInspect(fit, "converged"))
+  an_write(name, list(
+    call = list(model = model, data = data_path, group = group),
+    estimates = df_cols(parameterEstimates(fit, standardized = TRUE)),
+    std_solution = df_cols(standardizedSolution(fit, type = "std.all")),
+    group_labels = arr(lavInspect(fit, "group.label"))
+  ))
+}
+
+MED_LATENT <- paste(HS_MODEL, "textual ~ a*visual
+speed ~ b*textual + c*visual
+ind := a*b
+total := c + a*b", sep = "\n")
+an_mediation("mediation_latent", MED_LATENT, HS, HS_PATH)
+
+## two mediators, parallel and serial: x1 -> x4 -> x9, x1 -> x7 -> x9,
+## x1 -> x4 -> x7 -> x9
+MED_TWO <- "x4 ~ a1*x1
+x7 ~ a2*x1 + d*x4
+x9 ~ c*x1 + b1*x4 + b2*x7
+ind1 := a1*b1
+ind2 := a2*b2
+ind3 := a1*d*b2
+total_ind := a1*b1 + a2*b2 + a1*d*b2
+total := c + a1*b1 + a2*b2 + a1*d*b2"
+an_mediation("mediation_two", MED_TWO, HS, HS_PATH)
+
+MED_MG <- paste(HS_MODEL, "textual ~ c(a1, a2)*visual
+speed ~ c(b1, b2)*textual + c(c1, c2)*visual
+ind1 := a1*b1
+ind2 := a2*b2
+total1 := c1 + a1*b1
+total2 := c2 + a2*b2", sep = "\n")
+an_mediation("mediation_mg", MED_MG, HS, HS_PATH, group = "school")
+
+## --- bootstrap: lavaan's bootstrap standard errors (1000 draws) of the latent
+## mediation model, and the Bollen-Stine bootstrap p-values
+fit <- sem(MED_LATENT, data = HS, se = "bootstrap", bootstrap = 1000L, iseed = 20261201L)
+an_write("bootstrap_mediation_latent", list(
+  call = list(model = MED_LATENT, data = HS_PATH, bootstrap = 1000L, iseed = 20261201L),
+  estimates = df_cols(parameterEstimates(fit))
+))
+
+## percentile and bias-corrected intervals from lavaan's own draws (observed-variable
+## mediation model): the draws are stored so that the interval arithmetic can be
+## checked exactly
+fit <- sem(HS_MEDIATION_MODEL, data = HS, se = "bootstrap", bootstrap = 500L,
+           iseed = 20261202L)
+boot <- lavInspect(fit, "boot")
+an_write("bootstrap_ci_mediation", list(
+  call = list(model = HS_MEDIATION_MODEL, data = HS_PATH, bootstrap = 500L,
+              iseed = 20261202L),
+  boot = list(names = arr(colnames(boot)), matrix = mat_rows(boot)),
+  perc = df_cols(parameterEstimates(fit, boot.ci.type = "perc")),
+  perc90 = df_cols(parameterEstimates(fit, boot.ci.type = "perc", level = 0.90)),
+  bca_simple = df_cols(parameterEstimates(fit, boot.ci.type = "bca.simple")),
+  norm = df_cols(parameterEstimates(fit, boot.ci.type = "norm")),
+  basic = df_cols(parameterEstimates(fit, boot.ci.type = "basic"))
+))
+
+bs_fixture <- function(name, fun, model, data, data_path) {
+  fit <- do.call(fun, list(model = model, data = data, test = "bollen.stine",
+                           bootstrap = 1000L, iseed = 20261203L))
+  t <- lavInspect(fit, "test")[["bollen.stine"]]
+  an_write(name, list(
+    call = list(`function` = fun, model = model, data = data_path, bootstrap = 1000L,
+                iseed = 20261203L),
+    chisq = t$stat, df = t$df, pvalue = t$pvalue, boot_length = t$boot.length,
+    boot_larger = t$boot.larger, boot_mean = mean(t$boot.T), boot_sd = sd(t$boot.T)
+  ))
+}
+bs_fixture("bollen_stine_hs_cfa", "cfa", HS_MODEL, HS, HS_PATH)
+bs_fixture("bollen_stine_poldem", "sem", POLDEM_MODEL, PD, PD_PATH)
+
+
+## ===========================================================================
+## Invariance fixtures (issue 5): the synthetic three-country survey
+## sample_data/network_involvement.csv (USA, China, Russia; ~3% MCAR missing
+## answers per item) with the measurement model models/measurement.lav, fitted by
+## FIML (missing = "ml", estimator = "ML"):
+##   ni_configural, ni_metric, ni_scalar, ni_strict   the invariance ladder;
+##       ni_scalar has score_test and score_release (joint release of the two
+##       doi2~1 constraints); ni_strict has lrt (lavTestLRT of all four levels)
+##   ni_partial_metric   group.equal = "loadings", group.partial = "ni=~ni3"
+##   ni_partial          group.equal = c("loadings", "intercepts"),
+##                       group.partial = c("ni=~ni3", "doi2~1"); has lrt
+##                       (configural, ni_partial_metric, ni_partial)
+## The partial models are the ones semnet.invariance(...).partial("scalar",
+## rule = "chisq") finds: the loading and the intercept planted as non-invariant
+## (sample_data/CODEBOOK.md).
+## ===========================================================================
+
+cat("invariance fixtures\n")
+NI_PATH  <- "sample_data/network_involvement.csv"
+NI       <- read.csv(NI_PATH, stringsAsFactors = FALSE)
+NI_MODEL <- paste(readLines("models/measurement.lav"), collapse = "\n")
+
+ni_opts <- function(ge = NULL, gp = NULL) {
+  o <- list(group = "country", missing = "ml", estimator = "ML")
+  if (!is.null(ge)) o$group.equal <- ge
+  if (!is.null(gp)) o$group.partial <- gp
+  o
+}
+ni_fit <- function(opts) do.call("cfa", c(list(model = NI_MODEL, data = NI), opts))
+ni_call <- function(opts) call_info("cfa", NI_MODEL, NI_PATH, record_opts(opts))
+
+## joint score test of releasing every equality constraint of one parameter
+score_release_extra <- function(fit, lhs, op, rhs) {
+  uni <- lavTestScore(fit)$uni
+  pt  <- parTable(fit)
+  k   <- match(uni$lhs, pt$plabel)
+  idx <- which(pt$lhs[k] == lhs & pt$op[k] == op & pt$rhs[k] == rhs)
+  st  <- lavTestScore(fit, release = idx)
+  list(score_release = list(param = paste0(lhs, op, rhs), release = arr(idx),
+                            total = df_cols(st$test)))
+}
+
+NI_LEVELS <- list(configural = NULL,
+                  metric     = "loadings",
+                  scalar     = c("loadings", "intercepts"),
+                  strict     = c("loadings", "intercepts", "residuals"))
+ni_names <- paste0("ni_", names(NI_LEVELS))
+ni_fits  <- lapply(NI_LEVELS, function(ge) ni_fit(ni_opts(ge)))
+for (k in seq_along(ni_fits)) {
+  extras <- list()
+  if (names(NI_LEVELS)[k] == "scalar") {
+    extras <- c(score_test_extra(ni_fits[[k]]),
+                score_release_extra(ni_fits[[k]], "doi2", "~1", ""))
+  }
+  if (names(NI_LEVELS)[k] == "strict") {
+    extras <- lrt_extra(unname(ni_fits), ni_names)
+  }
+  dump_fit(ni_names[k], ni_fits[[k]], ni_call(ni_opts(NI_LEVELS[[k]])), extras)
+}
+
+opts <- ni_opts("loadings", "ni=~ni3")
+fit_ni_pm <- ni_fit(opts)
+dump_fit("ni_partial_metric", fit_ni_pm, ni_call(opts))
+opts <- ni_opts(c("loadings", "intercepts"), c("ni=~ni3", "doi2~1"))
+fit_ni_ps <- ni_fit(opts)
+dump_fit("ni_partial", fit_ni_ps, ni_call(opts),
+         lrt_extra(list(ni_fits$configural, fit_ni_pm, fit_ni_ps),
+                   c("ni_configural", "ni_partial_metric", "ni_partial")))
+
 cat("done\n")
+
+## ---------------------------------------------------------------------------
+## semTools reliability / validity (semnet.reliability, semnet.htmt)
+## ---------------------------------------------------------------------------
+cat("semTools reliability fixtures\n")
+rel_fixture <- function(fit) {
+  om <- compRelSEM(fit)
+  al <- compRelSEM(fit, tau.eq = TRUE)
+  av <- AVE(fit)
+  if (lavInspect(fit, "ngroups") > 1L) {
+    list(omega = df_cols(as.data.frame(om)), alpha = df_cols(as.data.frame(al)),
+         ave = df_cols(as.data.frame(av)))
+  } else {
+    list(omega = as.list(om), alpha = as.list(al), ave = as.list(av))
+  }
+}
+REL <- list(
+  semtools_version = as.character(packageVersion("semTools")),
+  hs_cfa = rel_fixture(cfa(HS_MODEL, data = HS)),
+  hs_mg_configural = rel_fixture(cfa(HS_MODEL, data = HS, group = "school")),
+  hs_fiml = rel_fixture(cfa(HS_MODEL, data = HSM, missing = "ml")),
+  htmt2 = unclass(htmt(HS_MODEL, data = HS, htmt2 = TRUE)),
+  htmt1 = unclass(htmt(HS_MODEL, data = HS, htmt2 = FALSE))
+)
+jsonlite::write_json(REL, file.path(REF_DIR, "semtools", "reliability.json"),
+                     digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null",
+                     null = "null")

@@ -1,0 +1,711 @@
+"""Nonparametric bootstrap of a fitted model (lavaan's ``bootstrapLavaan`` /
+``se = "bootstrap"``), with percentile and BCa intervals and the Bollen–Stine test.
+
+Resampling follows lavaan's ``lav_bootstrap.R``: cases are drawn with replacement
+*within each group* (keeping the group sizes), the sample moments of the resample are
+computed directly from the complete-case arrays of the fit, and the model is refitted
+from the fitted estimates (warm start) with the same parameter table, constraints and
+(for ``fixed.x`` covariates) the resample's own covariate moments.  A draw whose sample
+covariance matrix is singular, whose refit fails or does not converge is *failed*: its
+row of :attr:`BootstrapResult.draws` is NaN, it is counted in
+:attr:`BootstrapResult.n_failed` and left out of every summary (as lavaan does).
+
+``type="bollen_stine"`` first transforms the data of each group to have the
+model-implied moments (Bollen & Stine, 1992): ``X_c S^{-1/2} Σ̂^{1/2} + μ̂`` with
+``X_c`` the centred data, ``S`` the sample covariance matrix (N divisor).  The model
+then holds exactly in the "population" that is resampled, and the share of draws
+whose χ² exceeds the sample's estimates the p-value of the model test
+(:attr:`BootstrapResult.bollen_stine_pvalue`, lavaan's ``boot.larger / boot.length``).
+
+Randomness and reproducibility
+    ``numpy.random.SeedSequence(seed)`` is spawned into one child per draw; draw ``b``
+    resamples with ``numpy.random.default_rng(child_b)``, group by group.  The draws
+    therefore do not depend on ``n_jobs``, on the executor or on the order in which
+    the workers finish.  (lavaan uses R's RNG, so the draws differ from lavaan's; only
+    the Monte Carlo distribution agrees.)
+
+Confidence intervals (:meth:`BootstrapResult.table`)
+    ``"percentile"``: lavaan's ``boot.ci.type = "perc"``, including its interpolation
+    between order statistics on the normal-quantile scale (``norm.inter``, from the
+    ``boot`` package), so that the same draws give lavaan's interval to the last digit.
+    ``"bca"``: Efron's (1987) bias-corrected and accelerated interval, bias correction
+    ``z0 = Φ⁻¹(#{θ* < θ̂}/B)`` and acceleration from the delete-one jackknife (``N``
+    extra refits, computed once by :func:`bootstrap`).  lavaan's ``"bca"`` instead
+    estimates the acceleration by regressing the draws on the resampling frequencies
+    (which needs more successful draws than cases); both estimate the same influence
+    values, the jackknife exactly and lavaan's by a regression on the bootstrap
+    frequencies, so intervals agree only up to Monte Carlo error.
+    ``"bca_simple"``: bias-corrected only (acceleration 0), exactly lavaan's
+    ``"bca.simple"``.  ``"basic"`` and ``"normal"`` are lavaan's ``"basic"`` and
+    ``"norm"`` (for ``"normal"`` the bias of a ``:=`` row is the mean of its draws minus
+    the estimate, where lavaan evaluates the definition at the mean of the parameters).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from semnet.analyses.mediation import EffectPlan, effect_plan
+from semnet.data.moments import GroupMoments
+from semnet.errors import DataError, OptionError, SemnetError, check_choice
+from semnet.estimation.constraints import ParameterNames, linear_constraints
+from semnet.estimation.ml import MLDiscrepancy
+from semnet.estimation.optimize import minimize
+
+__all__ = ["BootstrapResult", "bootstrap"]
+
+CI_METHODS = ("percentile", "bca", "bca_simple", "basic", "normal")
+TYPES = ("ordinary", "bollen_stine")
+#: draws at or above which a progress bar is shown automatically (on a terminal)
+AUTO_PROGRESS = 500
+
+
+# ---------------------------------------------------------------------------------------
+# the refit engine (picklable: sent to worker processes)
+# ---------------------------------------------------------------------------------------
+class _Refitter:
+    """Refit a fit's model to resamples of its data; no pandas on the hot path."""
+
+    def __init__(self, fit, data: Sequence[np.ndarray], plans: Sequence[EffectPlan]) -> None:
+        pt = fit.partable
+        self.pt = pt
+        self.model = fit.model
+        self.values = np.array(fit.values, dtype=float)
+        self.x = np.array(fit.x, dtype=float)
+        self.data = tuple(np.ascontiguousarray(d, dtype=float) for d in data)
+        self.labels = tuple(m.label for m in fit.moments)
+        self.names = tuple(fit.moments[0].names)
+        self.plans = tuple(plans)
+        self._constraints = None if fit.constraints.nonlinear else fit.constraints
+        params = pt.params
+        free = params["free"].to_numpy()
+        self.out_rows = np.flatnonzero(free > 0)
+        # fixed.x rows: their values are the sample moments of each resample
+        exo = (params["exo"].to_numpy() > 0) & (free == 0)
+        idx = {v: k for k, v in enumerate(self.names)}
+        self.exo = []
+        for r in np.flatnonzero(exo):
+            op = params["op"].iat[r]
+            a, b = params["lhs"].iat[r], params["rhs"].iat[r]
+            g = int(params["group"].iat[r]) - 1
+            if op == "~~":
+                self.exo.append((int(r), g, idx[a], idx[b]))
+            elif op == "~1":
+                self.exo.append((int(r), g, idx[a], -1))
+        self.ndef = sum(c.op == ":=" for c in pt.constraints)
+        self.width = self.out_rows.size + self.ndef + sum(len(p.rows) for p in self.plans)
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("constraints", None)  # cached; closures of nonlinear constraints
+        state.pop("param_names", None)
+        return state
+
+    @cached_property
+    def constraints(self):
+        if self._constraints is not None:
+            return self._constraints
+        return linear_constraints(self.pt, self.model.nfree, self.model.free, self.values)
+
+    @cached_property
+    def param_names(self) -> ParameterNames:
+        return ParameterNames(self.pt)
+
+    def outputs(self, values: np.ndarray) -> np.ndarray:
+        parts = [values[self.out_rows]]
+        if self.ndef:
+            parts.append(self.param_names.defined(values))
+        parts.extend(p.evaluate(values) for p in self.plans)
+        return np.concatenate(parts)
+
+    def indices(self, spec) -> list[np.ndarray]:
+        """Row indices per group of one task: a bootstrap draw (its SeedSequence) or a
+        jackknife deletion ``(group, case)``."""
+        if isinstance(spec, np.random.SeedSequence):
+            rng = np.random.default_rng(spec)
+            return [rng.integers(0, d.shape[0], size=d.shape[0]) for d in self.data]
+        g, j = spec
+        return [
+            np.delete(np.arange(d.shape[0]), j) if k == g else np.arange(d.shape[0])
+            for k, d in enumerate(self.data)
+        ]
+
+    def refit(self, spec) -> tuple[np.ndarray, float, str]:
+        """Outputs, chi-square and '' (or NaNs, NaN and the reason it failed)."""
+        fail = np.full(self.width, np.nan)
+        try:
+            moments = []
+            for g, (d, idx) in enumerate(zip(self.data, self.indices(spec), strict=True)):
+                x = d[idx]
+                n = x.shape[0]
+                mean = x.mean(axis=0)
+                c = x - mean
+                cov = c.T @ c / n
+                moments.append(GroupMoments(self.labels[g], self.names, (cov + cov.T) / 2, mean, n))
+        except DataError:
+            return fail, np.nan, "singular sample covariance matrix"
+        fixed = self.values.copy()
+        for r, g, i, j in self.exo:
+            fixed[r] = moments[g].mean[i] if j < 0 else moments[g].cov[i, j]
+        try:
+            disc = MLDiscrepancy(self.model, moments, fixed)
+            res = minimize(disc, self.constraints, self.x)
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
+            return fail, np.nan, f"refit failed: {exc}"
+        if not np.isfinite(res.f):
+            return fail, np.nan, f"refit failed: {res.message}"
+        if not res.converged:
+            return fail, np.nan, f"no convergence: {res.message}"
+        values = self.model.values(res.x, fixed)
+        try:
+            out = self.outputs(values)
+        except (ValueError, ZeroDivisionError, OverflowError) as exc:
+            return fail, np.nan, f"derived quantities failed: {exc}"
+        return out, 2.0 * disc.ntotal * res.f, ""
+
+    def run(self, specs: Sequence) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        out = np.full((len(specs), self.width), np.nan)
+        chisq = np.full(len(specs), np.nan)
+        reasons = []
+        for k, spec in enumerate(specs):
+            out[k], chisq[k], why = self.refit(spec)
+            reasons.append(why)
+        return out, chisq, reasons
+
+
+def _run_chunk(refitter: _Refitter, specs: Sequence):
+    return refitter.run(specs)
+
+
+# ---------------------------------------------------------------------------------------
+# the result
+# ---------------------------------------------------------------------------------------
+@dataclass(frozen=True, eq=False)
+class BootstrapResult:
+    """The bootstrap distribution of a fit's parameters (immutable).
+
+    Attributes
+    ----------
+    n : int
+        Draws requested.
+    n_failed : int
+        Draws that failed (singular resample, refit error, no convergence).
+    failure_reasons : tuple of str
+        Per draw: ``""`` or why it failed.
+    type : str
+        ``"ordinary"`` or ``"bollen_stine"``.
+    seed_entropy : int
+        The entropy of the ``SeedSequence`` (the seed, or the fresh entropy drawn when
+        no seed was given): ``bootstrap(fit, seed=result.seed_entropy)`` repeats the run.
+    chisq_sample : float
+        The model χ² of the fit (``2 N F``).
+    """
+
+    n: int
+    type: str
+    seed_entropy: int
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]  # (lhs, op, rhs, group, label) per column
+    estimate: np.ndarray
+    _draws: np.ndarray = field(repr=False)
+    _chisq: np.ndarray = field(repr=False)
+    failure_reasons: tuple[str, ...] = field(repr=False)
+    acceleration: np.ndarray | None = field(repr=False)
+    chisq_sample: float
+    n_jackknife_failed: int = 0
+
+    # -- data ---------------------------------------------------------------------------
+    @property
+    def draws(self) -> pd.DataFrame:
+        """``n`` × quantities: every free parameter row (``"visual=~x2"``, with ``".g2"``
+        for later groups, as lavaan's ``coef()``), every ``:=`` row (by its name) and
+        the requested effects (``"indirect[x -> m -> y]"``).  Failed draws are NaN."""
+        return pd.DataFrame(self._draws.copy(), columns=list(self.columns))
+
+    @property
+    def chisq(self) -> np.ndarray:
+        """The model χ² of every draw (NaN where it failed)."""
+        return self._chisq.copy()
+
+    @property
+    def failed(self) -> np.ndarray:
+        """Boolean mask of the failed draws."""
+        return np.array([bool(r) for r in self.failure_reasons])
+
+    @property
+    def n_failed(self) -> int:
+        return int(self.failed.sum())
+
+    @property
+    def n_ok(self) -> int:
+        return self.n - self.n_failed
+
+    @property
+    def bollen_stine_pvalue(self) -> float:
+        """Bollen–Stine bootstrap p-value of the model χ²: the share of successful draws
+        whose χ² exceeds the sample's (lavaan's ``boot.larger / boot.length``).
+
+        Raises
+        ------
+        SemnetError
+            For an ordinary bootstrap: its draws come from a population where the model
+            need not hold, so they say nothing about the χ² test.
+        """
+        if self.type != "bollen_stine":
+            raise SemnetError(
+                "the Bollen-Stine p-value is not available for an ordinary bootstrap "
+                "(the resampled data do not satisfy the model); run "
+                "bootstrap(fit, type='bollen_stine')."
+            )
+        ok = np.isfinite(self._chisq)
+        if not ok.any():
+            raise SemnetError("the Bollen-Stine p-value is not available: every draw failed.")
+        return float(np.sum(self._chisq[ok] > self.chisq_sample) / ok.sum())
+
+    # -- summaries ----------------------------------------------------------------------
+    def table(
+        self, level: float = 0.95, ci: Sequence[str] | str = ("percentile", "bca")
+    ) -> pd.DataFrame:
+        """Estimates with bootstrap standard errors and confidence intervals.
+
+        Parameters
+        ----------
+        level : float
+            Confidence level.
+        ci : str or sequence of str
+            Any of ``"percentile"``, ``"bca"``, ``"bca_simple"``, ``"basic"``,
+            ``"normal"`` (see the module docstring).  ``"bca"`` needs the jackknife
+            run by ``bootstrap(..., ci=(..., "bca"))``.
+
+        Returns
+        -------
+        DataFrame
+            ``name, lhs, op, rhs, group, label, est, boot_se, n_boot`` and
+            ``ci_lower_<method>, ci_upper_<method>`` per method.  ``boot_se`` is the
+            standard deviation of the successful draws with divisor ``B`` (as lavaan's
+            ``se = "bootstrap"``); for ``:=`` rows and effects too (lavaan instead
+            applies the delta method to the bootstrap covariance matrix of the free
+            parameters).  Effect rows have
+            ``op == "effect"``, the effect kind in ``lhs`` and the path in ``rhs``.
+        """
+        if not 0 < level < 1:
+            raise OptionError(f"level must be between 0 and 1 (e.g. 0.95), not {level!r}.")
+        methods = [ci] if isinstance(ci, str) else list(ci)
+        for m in methods:
+            check_choice("ci", m, CI_METHODS)
+        if "bca" in methods and self.acceleration is None:
+            raise SemnetError(
+                "BCa intervals need the jackknife acceleration, which this bootstrap did "
+                "not compute; rerun bootstrap(..., ci=('percentile', 'bca'))."
+            )
+        frame = pd.DataFrame(list(self.rows), columns=["lhs", "op", "rhs", "group", "label"])
+        frame.insert(0, "name", list(self.columns))
+        frame["group"] = pd.array(list(frame["group"]), dtype=object)
+        frame["est"] = self.estimate
+        ok = ~self.failed
+        D = self._draws[ok]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            frame["boot_se"] = np.nanstd(D, axis=0) if len(D) > 1 else np.nan
+        frame["n_boot"] = np.isfinite(D).sum(axis=0)
+        for m in methods:
+            lo = np.empty(len(self.columns))
+            hi = np.empty(len(self.columns))
+            for k in range(len(self.columns)):
+                lo[k], hi[k] = _interval(
+                    D[:, k], self.estimate[k], level, m,
+                    None if self.acceleration is None else self.acceleration[k],
+                )  # fmt: skip
+            frame[f"ci_lower_{m}"] = lo
+            frame[f"ci_upper_{m}"] = hi
+        return frame
+
+    def __repr__(self) -> str:
+        return (
+            f"<semnet.BootstrapResult {self.type}: {self.n} draws, {self.n_failed} failed, "
+            f"{len(self.columns)} quantities>"
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# interval arithmetic (lavaan's parameterEstimates)
+# ---------------------------------------------------------------------------------------
+def _norm_inter(t: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """Quantiles of ``t`` at ``alpha`` with interpolation on the normal scale between
+    order statistics (``boot:::norm.inter``, as lavaan uses)."""
+    t = np.sort(t[np.isfinite(t)])
+    R = t.size
+    alpha = np.atleast_1d(np.asarray(alpha, dtype=float))
+    rk = (R + 1) * alpha
+    k = np.trunc(rk).astype(int)
+    out = np.empty(alpha.shape)
+    for i in range(alpha.size):
+        if k[i] <= 0:
+            out[i] = t[0]
+        elif k[i] >= R:
+            out[i] = t[R - 1]
+        elif k[i] == rk[i]:
+            out[i] = t[k[i] - 1]
+        else:
+            z1 = stats.norm.ppf(alpha[i])
+            z2 = stats.norm.ppf(k[i] / (R + 1))
+            z3 = stats.norm.ppf((k[i] + 1) / (R + 1))
+            tk, tk1 = t[k[i] - 1], t[k[i]]
+            out[i] = tk + (z1 - z2) / (z3 - z2) * (tk1 - tk)
+    return out
+
+
+def _interval(
+    t: np.ndarray, est: float, level: float, method: str, accel: float | None
+) -> tuple[float, float]:
+    t = t[np.isfinite(t)]
+    if t.size < 2 or not np.isfinite(est):
+        return np.nan, np.nan
+    if np.var(t) == 0:
+        return est, est
+    lower_upper = np.array([(1 - level) / 2, (1 + level) / 2])
+    if method == "percentile":
+        q = _norm_inter(t, lower_upper)
+        return float(q[0]), float(q[1])
+    if method == "basic":
+        q = _norm_inter(t, lower_upper[::-1])
+        return float(2 * est - q[0]), float(2 * est - q[1])
+    if method == "normal":
+        se = float(np.std(t))
+        bias = float(np.mean(t)) - est
+        z = stats.norm.ppf(lower_upper)
+        return float(est - bias + se * z[0]), float(est - bias + se * z[1])
+    a = 0.0 if method == "bca_simple" else float(accel if accel is not None else np.nan)
+    if not np.isfinite(a):
+        return np.nan, np.nan
+    w = stats.norm.ppf(np.sum(t < est) / t.size)
+    if not np.isfinite(w):  # the estimate lies outside the bootstrap distribution
+        return (float(t.min()), float(t.min())) if w < 0 else (float(t.max()), float(t.max()))
+    zalpha = stats.norm.ppf(lower_upper)
+    adj = stats.norm.cdf(w + (w + zalpha) / (1 - a * (w + zalpha)))
+    q = _norm_inter(t, adj)
+    return float(q[0]), float(q[1])
+
+
+def _acceleration(jack: np.ndarray) -> np.ndarray:
+    """Efron's acceleration from delete-one jackknife values (rows: deletions)."""
+    out = np.full(jack.shape[1], np.nan)
+    for k in range(jack.shape[1]):
+        v = jack[:, k]
+        v = v[np.isfinite(v)]
+        if v.size < 3:
+            continue
+        L = v.mean() - v
+        s2 = np.sum(L**2)
+        out[k] = 0.0 if s2 == 0 else np.sum(L**3) / (6.0 * s2**1.5)
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# the driver
+# ---------------------------------------------------------------------------------------
+def bootstrap(
+    fit,
+    n: int = 2000,
+    seed: int | np.random.SeedSequence | None = None,
+    ci: Sequence[str] | str = ("percentile", "bca"),
+    level: float = 0.95,
+    n_jobs: int = 1,
+    progress: bool | None = None,
+    type: str = "ordinary",
+    indirect: Mapping[str, Any]
+    | Sequence[Mapping[str, Any] | EffectPlan]
+    | EffectPlan
+    | None = None,
+    executor: Executor | None = None,
+) -> BootstrapResult:
+    """Bootstrap a fitted model: resample cases within groups and refit.
+
+    Parameters
+    ----------
+    fit : Fit
+        A complete-data ML fit (estimator ML, MLR or MLM; ``missing="listwise"``) made
+        from raw data.
+    n : int
+        Number of bootstrap draws.
+    seed : int or SeedSequence, optional
+        Seed of the resampling; the same seed gives the same draws whatever ``n_jobs``
+        or ``executor`` is.
+    ci : str or sequence of str
+        Interval methods the result will be asked for.  With ``"bca"`` the jackknife
+        acceleration is computed here (one refit per case).
+    level : float
+        Default confidence level (stored; :meth:`BootstrapResult.table` takes another).
+    n_jobs : int
+        Worker processes (``concurrent.futures.ProcessPoolExecutor``); ``-1`` for all
+        CPUs.  Ignored when ``executor`` is given.
+    progress : bool, optional
+        Show a progress bar (``tqdm`` when installed, else a plain counter on stderr).
+        Default: only for ``n >= 500`` draws when stderr is a terminal.
+    type : {"ordinary", "bollen_stine"}
+        Ordinary (case) bootstrap, or Bollen–Stine's model-based bootstrap of the
+        data transformed to the model-implied moments (for the χ² p-value).
+    indirect : dict or sequence of dicts, optional
+        Effects to bootstrap alongside the parameters, each as the arguments of
+        :func:`semnet.analyses.mediation.indirect_effects`: ``{"x": ..., "y": ...,
+        "m": ...}`` (``m`` optional).
+    executor : concurrent.futures.Executor, optional
+        Where to run the refits (any executor; a process pool for real parallelism).
+
+    Returns
+    -------
+    BootstrapResult
+
+    Raises
+    ------
+    SemnetError
+        For FIML fits, fits from summary statistics, or an unknown option.
+
+    Examples
+    --------
+    >>> import semnet
+    >>> from semnet.analyses.bootstrap import bootstrap
+    >>> model = '''
+    ... x8 ~ a*x7
+    ... x9 ~ b*x8 + c*x7
+    ... ind := a*b
+    ... '''
+    >>> fit = semnet.sem(model, semnet.datasets.holzinger_swineford())
+    >>> boot = bootstrap(fit, n=200, seed=1, ci="percentile")
+    >>> boot.n_failed
+    0
+    >>> tab = boot.table(ci="percentile")
+    >>> row = tab.set_index("name").loc["ind"]
+    >>> bool(row.ci_lower_percentile < row.est < row.ci_upper_percentile)
+    True
+    """
+    type = check_choice("type", type, TYPES)
+    methods = [ci] if isinstance(ci, str) else list(ci)
+    for m in methods:
+        check_choice("ci", m, CI_METHODS)
+    if not isinstance(n, int | np.integer) or n < 1:
+        raise OptionError(f"n must be a positive number of draws, not {n!r}.")
+    if not 0 < level < 1:
+        raise OptionError(f"level must be between 0 and 1 (e.g. 0.95), not {level!r}.")
+    if fit.patterns is not None or fit.options.missing != "listwise":
+        raise SemnetError(
+            "bootstrap is not available for FIML fits (missing='fiml') yet; refit with "
+            "missing='listwise', or use estimator='MLR' for robust standard errors."
+        )
+    if any(m.data is None for m in fit.moments):
+        raise DataError(
+            "bootstrap needs the raw data, but this fit was made from summary statistics "
+            "(sample_cov); refit with data=."
+        )
+    plans = _plans(fit, indirect)
+    data = [np.asarray(m.data, dtype=float) for m in fit.moments]
+    if type == "bollen_stine":
+        data = _bollen_stine_data(fit)
+    refitter = _Refitter(fit, data, plans)
+
+    ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    children = ss.spawn(int(n))
+    show = _want_progress(progress, n)
+    out, chisq, reasons = _execute(refitter, children, n_jobs, executor, show, "bootstrap")
+
+    accel = None
+    jack_failed = 0
+    if "bca" in methods:
+        # jackknife on the data actually resampled (Bollen-Stine: the transformed data)
+        specs = [(g, j) for g, d in enumerate(data) for j in range(d.shape[0])]
+        jack, _, jreasons = _execute(refitter, specs, n_jobs, executor, show, "jackknife")
+        jack_failed = sum(bool(r) for r in jreasons)
+        accel = _acceleration(jack)
+        accel.setflags(write=False)
+
+    n_failed = sum(bool(r) for r in reasons)
+    if n_failed:
+        from semnet.api import SemnetWarning
+
+        kinds = sorted({r.split(":")[0] for r in reasons if r})
+        warnings.warn(
+            f"{n_failed} of {n} bootstrap draws failed ({', '.join(kinds)}); they are left "
+            "out of the standard errors and intervals.",
+            SemnetWarning,
+            stacklevel=2,
+        )
+    estimate = refitter.outputs(np.asarray(fit.values, dtype=float))
+    estimate.setflags(write=False)
+    out.setflags(write=False)
+    chisq.setflags(write=False)
+    columns, rows = _labels(fit, refitter, plans)
+    entropy = ss.entropy if isinstance(ss.entropy, int) else int(np.asarray(ss.entropy)[0])
+    return BootstrapResult(
+        n=int(n),
+        type=type,
+        seed_entropy=entropy,
+        columns=tuple(columns),
+        rows=tuple(rows),
+        estimate=estimate,
+        _draws=out,
+        _chisq=chisq,
+        failure_reasons=tuple(reasons),
+        acceleration=accel,
+        chisq_sample=float(fit.chisq),
+        n_jackknife_failed=jack_failed,
+    )
+
+
+def _plans(fit, indirect) -> list[EffectPlan]:
+    if indirect is None:
+        return []
+    items: Iterable = [indirect] if isinstance(indirect, Mapping | EffectPlan) else indirect
+    plans = []
+    for item in items:
+        if isinstance(item, EffectPlan):
+            plans.append(item)
+            continue
+        if not isinstance(item, Mapping) or not {"x", "y"} <= set(item):
+            raise OptionError(
+                "indirect must be a dict like {'x': 'visual', 'y': 'speed'} (optionally "
+                f"with 'm'), or a list of them; got {item!r}."
+            )
+        extra = set(item) - {"x", "y", "m"}
+        if extra:
+            raise OptionError(f"indirect: unknown key(s) {sorted(extra)}; use x, y and m.")
+        plans.append(effect_plan(fit, item["x"], item["y"], item.get("m")))
+    return plans
+
+
+def _labels(fit, refitter: _Refitter, plans: Sequence[EffectPlan]):
+    params = fit.partable.params
+    multi = fit.partable.ngroups > 1
+    columns, rows = [], []
+    for r in refitter.out_rows:
+        lhs, op, rhs = params["lhs"].iat[r], params["op"].iat[r], params["rhs"].iat[r]
+        g = int(params["group"].iat[r])
+        name = f"{lhs}{op}{rhs}" + (f".g{g}" if g > 1 else "")
+        columns.append(name)
+        rows.append(
+            (lhs, op, rhs, fit.partable.groups[g - 1] if multi else None, params["label"].iat[r])
+        )
+    for c in (c for c in fit.partable.constraints if c.op == ":="):
+        columns.append(c.lhs)
+        rows.append((c.lhs, ":=", c.rhs, None, c.lhs))
+    for plan in plans:
+        for er in plan.rows:
+            columns.append(er.name)
+            rows.append((er.kind, "effect", er.path, er.group, ""))
+    return columns, rows
+
+
+def _sqrtm(a: np.ndarray) -> np.ndarray:
+    w, v = np.linalg.eigh((a + a.T) / 2)
+    return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+
+
+def _bollen_stine_data(fit) -> list[np.ndarray]:
+    """Each group's data rotated to the model-implied moments (lavaan's bollen.stine)."""
+    out = []
+    for g, m in enumerate(fit.moments):
+        sigma, mu = fit.model.implied(fit.values, g)
+        w, v = np.linalg.eigh(m.cov)
+        s_inv_sqrt = (v / np.sqrt(w)) @ v.T
+        X = (m.data - m.data.mean(axis=0)) @ s_inv_sqrt @ _sqrtm(sigma)
+        X = X + (mu if fit.partable.meanstructure else m.mean)
+        out.append(X)
+    return out
+
+
+def _want_progress(progress: bool | None, n: int) -> bool:
+    if progress is not None:
+        return bool(progress)
+    try:
+        return n >= AUTO_PROGRESS and sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class _Progress:
+    def __init__(self, total: int, desc: str, show: bool) -> None:
+        self.bar = None
+        self.total, self.done, self.desc, self.show = total, 0, desc, show
+        if show:
+            try:
+                from tqdm.auto import tqdm
+
+                self.bar = tqdm(total=total, desc=desc, unit="draw")
+            except ImportError:
+                self.bar = None
+
+    def update(self, k: int) -> None:
+        self.done += k
+        if self.bar is not None:
+            self.bar.update(k)
+        elif self.show:
+            print(f"\r{self.desc}: {self.done}/{self.total}", end="", file=sys.stderr)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        elif self.show:
+            print(file=sys.stderr)
+
+
+def _execute(
+    refitter: _Refitter,
+    specs: Sequence,
+    n_jobs: int,
+    executor: Executor | None,
+    show: bool,
+    desc: str,
+):
+    """Run every task, in order of ``specs``, serially or on an executor."""
+    total = len(specs)
+    out = np.full((total, refitter.width), np.nan)
+    chisq = np.full(total, np.nan)
+    reasons: list[str] = [""] * total
+    bar = _Progress(total, desc, show)
+    try:
+        if n_jobs == -1:
+            n_jobs = os.cpu_count() or 1
+        if executor is None and (n_jobs is None or n_jobs <= 1):
+            step = max(1, min(50, total // 100 or 1))
+            for start in range(0, total, step):
+                o, c, r = refitter.run(specs[start : start + step])
+                out[start : start + len(r)], chisq[start : start + len(r)] = o, c
+                reasons[start : start + len(r)] = r
+                bar.update(len(r))
+            return out, chisq, reasons
+        own = executor is None
+        pool = ProcessPoolExecutor(max_workers=n_jobs) if own else executor
+        workers = n_jobs if own else max(1, getattr(pool, "_max_workers", 4) or 4)
+        nchunks = max(1, min(total, 8 * workers))
+        bounds = np.linspace(0, total, nchunks + 1).astype(int)
+        try:
+            futures = {
+                pool.submit(_run_chunk, refitter, list(specs[a:b])): (a, b)
+                for a, b in itertools.pairwise(bounds)
+                if b > a
+            }
+            from concurrent.futures import as_completed
+
+            for fut in as_completed(futures):
+                a, b = futures[fut]
+                o, c, r = fut.result()
+                out[a:b], chisq[a:b] = o, c
+                reasons[a:b] = r
+                bar.update(b - a)
+        finally:
+            if own:
+                pool.shutdown()
+        return out, chisq, reasons
+    finally:
+        bar.close()

@@ -1,0 +1,277 @@
+"""bootstrap(): reproducibility, refits, interval arithmetic and agreement with lavaan."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import pickle
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pandas as pd
+import pytest
+from reference import REFERENCE, ROOT
+
+import semnet
+from semnet.analyses.bootstrap import BootstrapResult, _bollen_stine_data, bootstrap
+
+HS = semnet.datasets.holzinger_swineford()
+MEDIATION = """
+x8 ~ a*x7
+x9 ~ b*x8 + c*x7
+ind := a*b
+total := c + a*b
+"""
+
+
+def _load(name: str) -> dict:
+    with open(REFERENCE / "analyses" / f"{name}.json", encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+@pytest.fixture(scope="module")
+def med_fit():
+    return semnet.sem(MEDIATION, HS)
+
+
+def _same(a: np.ndarray, b: np.ndarray) -> bool:
+    return np.array_equal(a, b, equal_nan=True)
+
+
+# -- (a) reproducibility -----------------------------------------------------------------
+def test_same_seed_same_draws_whatever_n_jobs(med_fit):
+    one = bootstrap(med_fit, n=40, seed=11, ci="percentile")
+    two = bootstrap(med_fit, n=40, seed=11, ci="percentile", n_jobs=2)
+    with ThreadPoolExecutor(3) as pool:
+        threads = bootstrap(med_fit, n=40, seed=11, ci="percentile", executor=pool)
+    assert _same(one.draws.to_numpy(), two.draws.to_numpy())
+    assert _same(one.draws.to_numpy(), threads.draws.to_numpy())
+    assert _same(one.chisq, two.chisq)
+    other = bootstrap(med_fit, n=40, seed=12, ci="percentile")
+    assert not _same(one.draws.to_numpy(), other.draws.to_numpy())
+    again = bootstrap(med_fit, n=40, seed=one.seed_entropy, ci="percentile")
+    assert _same(one.draws.to_numpy(), again.draws.to_numpy())
+
+
+def test_draw_equals_a_fresh_fit_of_the_resample():
+    """Draw b is the fit of the cases drawn by SeedSequence(seed).spawn(n)[b], group by
+    group, with fixed.x covariates at the resample's moments."""
+    model = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nvisual ~ ageyr\ntextual ~ ageyr"
+    fit = semnet.sem(model, HS, group="school")
+    res = bootstrap(fit, n=3, seed=5, ci="percentile")
+    child = np.random.SeedSequence(5).spawn(3)[2]
+    rng = np.random.default_rng(child)
+    parts = []
+    for label in fit.groups:
+        block = HS[HS["school"] == label].reset_index(drop=True)
+        parts.append(block.iloc[rng.integers(0, len(block), size=len(block))])
+    refit = semnet.sem(model, pd.concat(parts, ignore_index=True), group="school")
+    est = refit.estimates()
+    free = fit.partable.params["free"].to_numpy() > 0
+    assert np.allclose(res.draws.iloc[2].to_numpy(), est.loc[free, "est"].to_numpy(), atol=1e-6)
+    assert np.isclose(res.chisq[2], refit.chisq, rtol=1e-6)
+
+
+# -- result object -------------------------------------------------------------------------
+def test_result_is_immutable_and_labelled(med_fit):
+    res = bootstrap(med_fit, n=20, seed=1, ci="percentile", indirect={"x": "x7", "y": "x9"})
+    assert isinstance(res, BootstrapResult)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.n = 3
+    d = res.draws
+    d.iloc[0, 0] = 99.0
+    assert res.draws.iloc[0, 0] != 99.0
+    assert list(res.draws.columns[:3]) == ["x8~x7", "x9~x8", "x9~x7"]
+    assert "ind" in res.draws.columns and "total" in res.draws.columns
+    assert "indirect[x7 -> x8 -> x9]" in res.draws.columns
+    # the := row and the enumerated indirect effect are the same numbers
+    assert np.allclose(res.draws["ind"], res.draws["indirect[x7 -> x8 -> x9]"])
+    assert res.n_failed == 0 and res.n_ok == 20
+    with pytest.raises(semnet.SemnetError, match="bollen_stine"):
+        _ = res.bollen_stine_pvalue
+    assert pickle.loads(pickle.dumps(res)).n == 20
+
+
+# -- (c) intervals -------------------------------------------------------------------------
+def test_percentile_interval_of_indirect_effect_brackets_the_estimate(med_fit):
+    res = bootstrap(med_fit, n=300, seed=3, indirect={"x": "x7", "y": "x9"})
+    tab = res.table().set_index("name")
+    for name in ("ind", "indirect[x7 -> x8 -> x9]"):
+        row = tab.loc[name]
+        assert row.ci_lower_percentile < row.est < row.ci_upper_percentile
+        assert row.ci_lower_bca < row.est < row.ci_upper_bca
+        assert row.n_boot == 300
+    delta = semnet.analyses.mediation.indirect_effects(med_fit, "x7", y="x9")
+    se = delta.loc[delta["effect"] == "indirect", "se"].iloc[0]
+    assert 0.7 < tab.loc["ind", "boot_se"] / se < 1.3
+    narrow = res.table(level=0.5).set_index("name").loc["ind"]
+    assert narrow.ci_upper_percentile - narrow.ci_lower_percentile < (
+        tab.loc["ind"].ci_upper_percentile - tab.loc["ind"].ci_lower_percentile
+    )
+
+
+@pytest.mark.parametrize(
+    ("key", "method", "level"),
+    [("perc", "percentile", 0.95), ("perc90", "percentile", 0.90),
+     ("bca_simple", "bca_simple", 0.95), ("basic", "basic", 0.95), ("norm", "normal", 0.95)],
+)  # fmt: skip
+def test_interval_arithmetic_reproduces_lavaan_on_its_own_draws(med_fit, key, method, level):
+    ref = _load("bootstrap_ci_mediation")
+    D = np.array(ref["boot"]["matrix"], dtype=float)
+    assert ref["boot"]["names"] == ["a", "b", "c", "x8~~x8", "x9~~x9"]
+    D = np.column_stack([D, D[:, 0] * D[:, 1], D[:, 2] + D[:, 0] * D[:, 1]])
+    free = med_fit.partable.params["free"].to_numpy() > 0
+    est = np.concatenate([med_fit.values[free], med_fit._names.defined(med_fit.values)])
+    cols = ("a", "b", "c", "x8~~x8", "x9~~x9", "ind", "total")
+    res = BootstrapResult(
+        n=len(D), type="ordinary", seed_entropy=0, columns=cols,
+        rows=tuple((c, "", "", None, "") for c in cols), estimate=est, _draws=D,
+        _chisq=np.zeros(len(D)), failure_reasons=("",) * len(D), acceleration=None,
+        chisq_sample=0.0,
+    )  # fmt: skip
+    tab = res.table(level=level, ci=method)
+    lav = pd.DataFrame(ref[key])
+    lav = lav[(lav["se"] > 0) | (lav["op"] == ":=")]
+    # lavaan's se of a := row is the delta method with the bootstrap covariance matrix;
+    # semnet's boot_se is the standard deviation of its draws: compare free rows only
+    assert np.allclose(tab["boot_se"][:5], lav["se"][:5], rtol=1e-10)
+    # lavaan's "norm" evaluates := at the mean of the parameters: compare free rows only
+    rows = slice(0, 5) if method == "normal" else slice(None)
+    for side in ("lower", "upper"):
+        ours = tab[f"ci_{side}_{method}"].to_numpy()[rows]
+        theirs = lav[f"ci.{side}"].to_numpy()[rows]
+        assert np.allclose(ours, theirs, rtol=1e-10, atol=1e-12), side
+
+
+def test_bca_uses_the_jackknife_acceleration(med_fit):
+    res = bootstrap(med_fit, n=100, seed=8, ci=("percentile", "bca", "bca_simple"))
+    assert res.acceleration is not None
+    assert res.acceleration.shape == (len(res.columns),)
+    assert np.all(np.isfinite(res.acceleration)) and np.abs(res.acceleration).max() < 0.5
+    # with zero acceleration BCa is the bias-corrected interval
+    zero = dataclasses.replace(res, acceleration=np.zeros(len(res.columns)))
+    t0 = zero.table(ci=("bca", "bca_simple"))
+    assert np.allclose(t0["ci_lower_bca"], t0["ci_lower_bca_simple"])
+    no_jack = bootstrap(med_fit, n=10, seed=8, ci="percentile")
+    with pytest.raises(semnet.SemnetError, match="jackknife"):
+        no_jack.table(ci="bca")
+
+
+# -- (d) failed draws --------------------------------------------------------------------
+def test_failed_draws_are_counted_and_left_out():
+    rng = np.random.default_rng(0)
+    n = 30
+    x = rng.normal(size=n)
+    d = np.zeros(n)
+    d[0] = 1.0  # a rare dummy: resamples without case 0 make it constant
+    y = 0.5 * x + d + rng.normal(size=n)
+    data = pd.DataFrame({"y": y, "x": x, "d": d})
+    fit = semnet.sem("y ~ x + d", data)
+    with pytest.warns(semnet.SemnetWarning, match="bootstrap draws failed"):
+        res = bootstrap(fit, n=60, seed=2, ci="percentile")
+    assert 5 < res.n_failed < 50
+    failed = res.failed
+    assert np.isnan(res.draws.to_numpy()[failed]).all()
+    assert np.isfinite(res.draws.to_numpy()[~failed]).all()
+    assert all("singular" in r for r, f in zip(res.failure_reasons, failed, strict=True) if f)
+    tab = res.table(ci="percentile")
+    assert (tab["n_boot"] == res.n_ok).all()
+    assert np.isfinite(tab["boot_se"]).all()
+
+
+def test_non_convergence_counts_as_failure(monkeypatch, med_fit):
+    import semnet.analyses.bootstrap as mod
+    from semnet.estimation.optimize import OptimizeResult
+
+    calls = {"k": 0}
+    real = mod.minimize
+
+    def flaky(disc, con, x):
+        calls["k"] += 1
+        out = real(disc, con, x)
+        if calls["k"] % 4 == 0:
+            return OptimizeResult(out.x, out.f, 500, False, "did not converge")
+        return out
+
+    monkeypatch.setattr(mod, "minimize", flaky)
+    with pytest.warns(semnet.SemnetWarning, match="no convergence"):
+        res = bootstrap(med_fit, n=20, seed=4, ci="percentile")
+    assert res.n_failed == 5
+    assert res.failure_reasons[3].startswith("no convergence")
+
+
+# -- (e) Bollen-Stine ----------------------------------------------------------------------
+def test_bollen_stine_data_have_the_implied_moments():
+    fit = semnet.cfa("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6", HS, group="school")
+    for g, X in enumerate(_bollen_stine_data(fit)):
+        sigma, mu = fit.model.implied(fit.values, g)
+        c = X - X.mean(axis=0)
+        assert np.allclose(c.T @ c / len(X), sigma, atol=1e-10)
+        assert np.allclose(X.mean(axis=0), mu, atol=1e-10)
+
+
+def test_bollen_stine_pvalue_hs_cfa_matches_lavaan():
+    ref = _load("bollen_stine_hs_cfa")
+    fit = semnet.cfa(ref["call"]["model"], HS)
+    res = bootstrap(fit, n=200, seed=20261203, ci="percentile", type="bollen_stine")
+    assert res.n_failed == 0
+    # the model is rejected: no draw exceeds chi-square 85.3 (lavaan: 0 of 1000)
+    assert res.bollen_stine_pvalue == ref["pvalue"] == 0
+    assert np.isclose(res.chisq_sample, ref["chisq"], rtol=1e-6)
+    # the draws' chi-squares follow the reference distribution (mean near df = 24)
+    assert abs(np.nanmean(res.chisq) - ref["boot_mean"]) < 4 * ref["boot_sd"] / np.sqrt(200)
+
+
+@pytest.mark.slow
+def test_bollen_stine_pvalue_poldem_matches_lavaan():
+    ref = _load("bollen_stine_poldem")
+    fit = semnet.sem(ref["call"]["model"], pd.read_csv(ROOT / ref["call"]["data"]))
+    res = bootstrap(fit, n=1000, seed=20261203, ci="percentile", type="bollen_stine")
+    # Monte Carlo standard error of the difference of two p-values ~ 0.022
+    assert abs(res.bollen_stine_pvalue - ref["pvalue"]) < 0.07
+    assert abs(np.nanmean(res.chisq) - ref["boot_mean"]) < 0.1 * ref["boot_mean"]
+
+
+# -- (b) agreement with lavaan's bootstrap standard errors -------------------------------
+@pytest.mark.slow
+def test_bootstrap_se_match_lavaan_within_monte_carlo_error():
+    ref = _load("bootstrap_mediation_latent")
+    fit = semnet.sem(ref["call"]["model"], HS)
+    res = bootstrap(fit, n=1000, seed=20261201, ci="percentile")
+    tab = res.table(ci="percentile")
+    lav = pd.DataFrame(ref["estimates"])
+    lav = lav[lav["se"] > 0]
+    assert tab["name"].str.replace(".g2", "").tolist()[-2:] == ["ind", "total"]
+    ratio = tab["boot_se"].to_numpy() / lav["se"].to_numpy()
+    # 1000 draws each: the SE of an SE is ~2-3 % (more for heavy-tailed loadings)
+    assert np.all(np.abs(ratio - 1) < 0.15), ratio
+    assert abs(np.median(ratio) - 1) < 0.06, np.median(ratio)
+    assert np.allclose(tab["est"], lav["est"], rtol=1e-4)
+
+
+# -- errors ---------------------------------------------------------------------------------
+def test_refuses_fiml_and_summary_statistics_fits():
+    fiml = semnet.cfa("f =~ x1 + x2 + x3", pd.read_csv(REFERENCE / "data" / "hs_missing.csv"),
+                      missing="fiml")  # fmt: skip
+    with pytest.raises(semnet.SemnetError, match="FIML"):
+        bootstrap(fiml, n=5)
+    cov = HS[["x1", "x2", "x3"]].cov()
+    stats_fit = semnet.cfa("f =~ x1 + x2 + x3", sample_cov=cov, sample_nobs=301)
+    with pytest.raises(semnet.DataError, match="raw data"):
+        bootstrap(stats_fit, n=5)
+
+
+def test_bad_options(med_fit):
+    with pytest.raises(semnet.OptionError):
+        bootstrap(med_fit, n=5, ci="studentized")
+    with pytest.raises(semnet.OptionError):
+        bootstrap(med_fit, n=5, type="parametric")
+    with pytest.raises(semnet.OptionError):
+        bootstrap(med_fit, n=0)
+    with pytest.raises(semnet.OptionError, match="indirect"):
+        bootstrap(med_fit, n=5, indirect={"x": "x7"})
+
+
+def test_progress_bar_runs(med_fit, capsys):
+    res = bootstrap(med_fit, n=10, seed=1, ci="percentile", progress=True)
+    assert res.n_ok == 10
