@@ -23,6 +23,7 @@ from semnet.errors import (
     OptionError,
     SemnetError,
 )
+from semnet.estimation.lms import LMSResult, lms
 from semnet.partable.build import ParTable
 from semnet.partable.build import partable as _partable
 from semnet.results.fit import Fit
@@ -51,6 +52,7 @@ __all__ = [
     "DataError",
     "Fit",
     "IdentificationError",
+    "LMSResult",
     "ModelSpecificationError",
     "ModelSyntaxError",
     "OptionError",
@@ -65,6 +67,7 @@ __all__ = [
     "htmt",
     "indirect_effects",
     "johnson_neyman",
+    "lms",
     "partable",
     "plot_simple_slopes",
     "product_indicators",

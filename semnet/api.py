@@ -8,7 +8,7 @@ import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -45,8 +45,11 @@ from semnet.results.fit_measures import MissingDataInput
 from semnet.syntax import parse_model
 from semnet.syntax.model import ParsedModel, Relation
 
+if TYPE_CHECKING:
+    from semnet.estimation.lms import LMSResult
+
 ESTIMATORS = ("ML", "MLR", "MLM", "GLS", "ULS", "WLSMV", "DWLS", "WLS")
-INTERACTIONS = ("double_mean", "mean", "residual")
+INTERACTIONS = ("lms", "double_mean", "mean", "residual")
 AVAILABLE_ESTIMATORS = ("ML", "MLR", "MLM")
 MISSING = ("listwise", "fiml", "ml")
 SE_TYPES = ("standard", "robust_sem", "robust_huber_white")
@@ -102,9 +105,9 @@ def sem(
     sample_cov: Any = None,
     sample_mean: Any = None,
     sample_nobs: Any = None,
-    interaction: str = "double_mean",
+    interaction: str | None = None,
     interaction_match: bool | None = None,
-) -> Fit:
+) -> Fit | LMSResult:
     """Fit a structural equation model by maximum likelihood, as lavaan's ``sem()``.
 
     Parameters
@@ -134,11 +137,14 @@ def sem(
     sample_cov, sample_mean, sample_nobs
         Summary statistics instead of raw data (``sample_cov`` with divisor N-1, as
         R's ``cov()``; dicts by group label for several groups).
-    interaction : str
-        How a latent product term ``y ~ a:b`` is estimated: by product indicators
-        (``"double_mean"`` centring, the default; ``"mean"``; ``"residual"``), built from
-        the indicators of ``a`` and ``b`` and measuring a latent ``a:b``.  A product of
-        two observed variables is their raw product, as in lavaan.
+    interaction : str, optional
+        How a latent product term ``y ~ a:b`` is estimated: ``"lms"`` (latent moderated
+        structural equations, Klein & Moosbrugger 2000; returns an
+        :class:`~semnet.estimation.lms.LMSResult`), or product indicators built from the
+        indicators of ``a`` and ``b`` measuring a latent ``a:b`` (``"double_mean"``
+        centring, ``"mean"``, ``"residual"``).  Default: LMS where it applies (raw data,
+        ML, listwise, one group), otherwise double-mean product indicators.  A product
+        of two observed variables is always their raw product, as in lavaan.
     interaction_match : bool, optional
         Matched pairs of indicators (default when both factors have as many
         indicators) or all pairs, whose products sharing an indicator get correlated
@@ -188,7 +194,27 @@ def sem(
 
     text = read_model(model)
     parsed = parse_model(text)
+    latent_names = {r.lhs for r in parsed.relations if r.op == "=~"}
+    has_products = any(
+        r.op == "~" and ":" in r.rhs and set(r.rhs.split(":")) <= latent_names
+        for r in parsed.relations
+    )
+    lms_possible = (
+        data is not None and group is None and estimator == "ML" and se == "standard"
+        and test == "standard" and missing == "listwise"
+    )  # fmt: skip
+    if interaction is None:
+        interaction = "lms" if lms_possible else "double_mean"
     interaction = check_choice("interaction", interaction, INTERACTIONS)
+    if has_products and interaction == "lms":
+        if not lms_possible:
+            raise OptionError(
+                "interaction='lms' needs raw data, estimator='ML', missing='listwise' and a "
+                "single group; use interaction='double_mean' (product indicators) otherwise."
+            )
+        from semnet.estimation.lms import lms
+
+        return lms(parsed, data, std_lv=std_lv, orthogonal=orthogonal, fixed_x=fixed_x)
     products_info: dict[str, object] = {}
     observed_products: tuple[str, ...] = ()
     if any(r.op == "~" and ":" in r.rhs for r in parsed.relations):

@@ -34,7 +34,7 @@ def test_mean_centred_products_reproduce_lavaan():
 def test_user_data_is_not_modified_and_products_are_double_mean_centred():
     data = pd.read_csv(KJ).drop(columns=["x1z1", "x2z2"])
     before = data.copy()
-    fit = semnet.sem(MODEL, data)
+    fit = semnet.sem(MODEL, data, interaction="double_mean")
     pd.testing.assert_frame_equal(data, before)
     info = fit.meta["interaction"]["x:z"]
     assert info["method"] == "double_mean" and info["indicators"] == ["x1.z1", "x2.z2"]
@@ -44,7 +44,7 @@ def test_user_data_is_not_modified_and_products_are_double_mean_centred():
 
 def test_all_pairs_get_residual_covariances_for_shared_indicators():
     data = pd.read_csv(KJ).drop(columns=["x1z1", "x2z2"])
-    fit = semnet.sem(MODEL, data, interaction_match=False)
+    fit = semnet.sem(MODEL, data, interaction="double_mean", interaction_match=False)
     est = fit.estimates()
     products = est[(est["lhs"] == "x:z") & (est["op"] == "=~")]["rhs"].tolist()
     assert products == ["x1.z1", "x1.z2", "x2.z1", "x2.z2"]
@@ -67,3 +67,15 @@ def test_latent_times_observed_is_refused():
     hs = semnet.datasets.holzinger_swineford()
     with pytest.raises(semnet.ModelSpecificationError, match="single-indicator factor"):
         semnet.sem("visual =~ x1 + x2 + x3\nx9 ~ visual + x7 + visual:x7", hs)
+
+
+def test_default_is_lms_for_one_group_and_product_indicators_otherwise():
+    data = pd.read_csv(KJ).drop(columns=["x1z1", "x2z2"])
+    single = semnet.sem(MODEL, data)
+    assert type(single).__name__ == "LMSResult"
+    assert (single.estimates()["rhs"] == "x:z").any()
+    grouped = semnet.sem(MODEL, data.assign(g=np.arange(len(data)) % 2), group="g")
+    assert grouped.meta["interaction"]["x:z"]["method"] == "double_mean"
+    with pytest.raises(semnet.OptionError, match="single group"):
+        semnet.sem(MODEL, data.assign(g=np.arange(len(data)) % 2), group="g",
+                   interaction="lms")

@@ -1,0 +1,270 @@
+"""LMS (latent moderated structural equations) estimator: gradient, published results,
+recovery, agreement with lavaan under no interaction, probing, errors, CI coverage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import semnet
+from semnet.data.moments import moments_from_frame, validate_frame
+from semnet.errors import ModelSpecificationError, OptionError
+from semnet.estimation.lms import (
+    LMSLikelihood,
+    _resolve_products,
+    gauss_hermite,
+    lms,
+    quadrature_grid,
+    split_products,
+    trapezoid,
+)
+from semnet.estimation.start import start_values
+from semnet.matrices.ram import Model
+from semnet.partable.build import partable
+from semnet.syntax import parse_model
+
+REF = Path(__file__).resolve().parents[1] / "reference" / "lms"
+
+ELEMENTARY = """
+X =~ x1 + x2 + x3
+Z =~ z1 + z2 + z3
+Y =~ y1 + y2 + y3
+Y ~ X + Z + X:Z
+"""
+
+POPULATION = """
+X =~ 0.8*x1 + 0.8*x2 + 0.8*x3
+Z =~ 0.8*z1 + 0.8*z2 + 0.8*z3
+Y =~ 0.8*y1 + 0.8*y2 + 0.8*y3
+Y ~ 0.4*X + 0.3*Z + {omega}*X:Z
+X ~~ 0.3*Z
+x1 ~~ 0.36*x1
+x2 ~~ 0.36*x2
+x3 ~~ 0.36*x3
+z1 ~~ 0.36*z1
+z2 ~~ 0.36*z2
+z3 ~~ 0.36*z3
+y1 ~~ 0.36*y1
+y2 ~~ 0.36*y2
+y3 ~~ 0.36*y3
+"""
+
+#: modsem's LMS estimates for ``oneInt`` (4 decimals), as printed in the README of
+#: github.com/Kss2k/modsemTools (``modsem(m1, oneInt, method = "lms")``, default
+#: settings: 24 nodes, adaptive quadrature)
+MODSEM_ONEINT = {
+    ("X", "=~", "x2"): 0.8034, ("X", "=~", "x3"): 0.9139,
+    ("Z", "=~", "z2"): 0.8103, ("Z", "=~", "z3"): 0.8811,
+    ("Y", "=~", "y2"): 0.7983, ("Y", "=~", "y3"): 0.8992,
+    ("x1", "~1", ""): 1.0218, ("x2", "~1", ""): 1.2146, ("x3", "~1", ""): 0.9184,
+    ("z1", "~1", ""): 1.0106, ("z2", "~1", ""): 1.2049, ("z3", "~1", ""): 0.9149,
+    ("y1", "~1", ""): 1.0349, ("y2", "~1", ""): 1.2185, ("y3", "~1", ""): 0.9519,
+    ("x1", "~~", "x1"): 0.1581, ("x2", "~~", "x2"): 0.1621, ("x3", "~~", "x3"): 0.1645,
+    ("z1", "~~", "z1"): 0.1667, ("z2", "~~", "z2"): 0.1596, ("z3", "~~", "z3"): 0.1582,
+    ("y1", "~~", "y1"): 0.1596, ("y2", "~~", "y2"): 0.1544, ("y3", "~~", "y3"): 0.1635,
+    ("X", "~~", "X"): 0.9811, ("X", "~~", "Z"): 0.1999, ("Z", "~~", "Z"): 1.0173,
+    ("Y", "~~", "Y"): 0.9801,
+    ("Y", "~", "X"): 0.6721, ("Y", "~", "Z"): 0.5680, ("Y", "~", "X:Z"): 0.7181,
+}  # fmt: skip
+#: modsem 1.0.12's lms_qml vignette (modsem.org/articles/lms_qml.html): log-likelihood,
+#: AIC and BIC of the same fit (31 parameters, n = 2000)
+MODSEM_ONEINT_FIT = {"loglik": -17493.60, "aic": 35049.20, "bic": 35222.83}
+
+
+def _est(fit, lhs, op, rhs) -> pd.Series:
+    e = fit.estimates()
+    row = e[(e["lhs"] == lhs) & (e["op"] == op) & (e["rhs"] == rhs)]
+    assert len(row) == 1, (lhs, op, rhs)
+    return row.iloc[0]
+
+
+@pytest.fixture(scope="module")
+def one_int() -> pd.DataFrame:
+    return pd.read_csv(REF / "oneInt.csv")
+
+
+@pytest.fixture(scope="module")
+def one_int_fit(one_int):
+    return lms(ELEMENTARY, one_int)
+
+
+@pytest.fixture(scope="module")
+def lavaan_linear() -> dict:
+    return json.loads((REF / "lavaan_linear.json").read_text())
+
+
+# -- building blocks -------------------------------------------------------------------------
+def test_split_products_keeps_linear_part():
+    linear, terms = split_products(parse_model("Y =~ y1 + y2\nY ~ X + b*X:Z\nX =~ x1\nZ =~ z1"))
+    assert [(r.lhs, r.op, r.rhs) for r in linear.relations if r.op == "~"] == [("Y", "~", "X")]
+    assert [(t.outcome, t.a, t.b, t.label) for t in terms] == [("Y", "X", "Z", "b")]
+    # an outcome with only a product keeps a fixed-zero path so it stays endogenous
+    linear, _ = split_products(parse_model("Y ~ X:Z"))
+    (r,) = [r for r in linear.relations if r.op == "~"]
+    assert (r.lhs, r.rhs, r.modifiers.fixed) == ("Y", "X", (0.0,))
+
+
+@pytest.mark.parametrize("rule", ["gh", "trapezoid"])
+def test_quadrature_moments(rule):
+    U, w, _ = quadrature_grid(rule, 1, None, 0.2)
+    assert w.sum() == pytest.approx(1.0)
+    assert w @ U[:, 0] == pytest.approx(0.0, abs=1e-12)
+    assert w @ U[:, 0] ** 2 == pytest.approx(1.0, abs=1e-8)
+    assert w @ U[:, 0] ** 4 == pytest.approx(3.0, abs=5e-6)  # grid truncated at |u| = 6
+    U2, w2 = trapezoid(0.3, 2)
+    assert np.cov(U2.T, aweights=w2, bias=True) == pytest.approx(np.eye(2), abs=1e-6)
+    U3, w3 = gauss_hermite(8, 2)
+    assert w3 @ (U3[:, 0] ** 2 * U3[:, 1] ** 2) == pytest.approx(1.0)
+
+
+def test_analytic_gradient_matches_numerical(one_int):
+    linear, terms = split_products(parse_model(ELEMENTARY))
+    pt = partable(linear, meanstructure=True)
+    ram = Model(pt)
+    data = one_int.iloc[:300]
+    mom = moments_from_frame(validate_frame(data, pt.names.ov, None), pt.names.ov, None, [""])
+    v0 = start_values(pt, mom)
+    products, _ = _resolve_products(terms, pt, ram)
+    lik = LMSLikelihood(ram, v0, mom[0].data, products, trapezoid(0.3, 1))
+    x = v0[ram.free_rows][np.argsort(ram.free[ram.free_rows])]
+    rng = np.random.default_rng(3)
+    theta = np.concatenate([x, [0.4]]) + rng.normal(0, 0.03, x.size + 1)
+    _, grad = lik.loglik(theta, gradient=True)
+    num = np.empty_like(theta)
+    for i in range(theta.size):
+        e = np.zeros_like(theta)
+        e[i] = 1e-6
+        num[i] = (lik.loglik(theta + e) - lik.loglik(theta - e)) / 2e-6
+    np.testing.assert_allclose(grad, num, rtol=1e-6, atol=1e-5)
+
+
+# -- published LMS result: modsem on oneInt ----------------------------------------------------
+def test_oneint_matches_modsem(one_int_fit):
+    fit = one_int_fit
+    assert fit.converged
+    for (lhs, op, rhs), value in MODSEM_ONEINT.items():
+        row = _est(fit, lhs, op, rhs)
+        # 4-decimal prints; modsem's adaptive quadrature leaves the intercepts ~0.0015
+        # (0.05 SE) apart, everything else agrees to 0.0016 at most
+        assert row["est"] == pytest.approx(value, abs=2.5e-3), (lhs, op, rhs, row["est"])
+    assert fit.loglik == pytest.approx(MODSEM_ONEINT_FIT["loglik"], abs=0.1)
+    assert fit.aic == pytest.approx(MODSEM_ONEINT_FIT["aic"], abs=0.2)
+    assert fit.bic == pytest.approx(MODSEM_ONEINT_FIT["bic"], abs=0.2)
+    assert fit.npar == 31
+
+
+def test_oneint_interaction_se_and_lr(one_int_fit, lavaan_linear):
+    fit = one_int_fit
+    xz = _est(fit, "Y", "~", "X:Z")
+    # modsemTools' bootstrap: 95% percentile interval (0.6639, 0.7732) -> width/3.92 = 0.0279
+    assert xz["se"] == pytest.approx(0.0279, abs=0.002)
+    assert xz["ci_lower"] < 0.7181 < xz["ci_upper"]
+    # H0 is the linear model: exactly lavaan's log-likelihood
+    lr = fit.lr_test()
+    assert lr["loglik_h0"] == pytest.approx(lavaan_linear["oneInt"]["logl"][0], abs=1e-3)
+    assert lr["df_diff"] == 1
+    assert lr["chisq_diff"] == pytest.approx(2 * (fit.loglik - lr["loglik_h0"]))
+    assert lr["chisq_diff"] > 600 and lr["pvalue"] < 1e-100
+    # standardized interaction (Wen, Marsh & Hau 2010): omega sd(X) sd(Z) / sd(Y), with
+    # var(Y) from the nonlinear model
+    k = {v: i for i, v in enumerate(fit.model.variables)}
+    sd = np.sqrt(np.diag(fit.implied_cov))
+    assert xz["std_all"] == pytest.approx(xz["est"] * sd[k["X"]] * sd[k["Z"]] / sd[k["Y"]])
+    assert 0.4 < xz["std_all"] < 0.5
+
+
+def test_gauss_hermite_converges_to_trapezoid(one_int_fit, one_int):
+    gh = lms(ELEMENTARY, one_int, quadrature="gh", nodes=64)
+    assert gh.loglik == pytest.approx(one_int_fit.loglik, abs=0.05)
+    np.testing.assert_allclose(gh.values, one_int_fit.values, atol=1e-3)
+
+
+# -- simulated data ----------------------------------------------------------------------------
+def test_recovers_interaction():
+    data = semnet.simulate(POPULATION.format(omega=0.3), 2000, seed=11)
+    fit = lms(ELEMENTARY, data, std_lv=True)
+    assert fit.converged
+    xz = _est(fit, "Y", "~", "X:Z")
+    assert xz["ci_lower"] < 0.3 < xz["ci_upper"]
+    for rhs, true in (("X", 0.4), ("Z", 0.3)):
+        row = _est(fit, "Y", "~", rhs)
+        assert abs(row["est"] - true) < 3 * row["se"]
+    loads = fit.estimates().query("op == '=~'")
+    assert np.all(np.abs(loads["est"] - 0.8) < 3.5 * loads["se"])
+    assert _est(fit, "X", "~~", "Z")["est"] == pytest.approx(0.3, abs=0.08)
+
+
+def test_no_interaction_agrees_with_lavaan(lavaan_linear):
+    data = pd.read_csv(REF / "null_interaction.csv")
+    fit = lms(ELEMENTARY, data)
+    ref = pd.DataFrame(lavaan_linear["null_interaction"]["estimates"])
+    est = fit.estimates()
+    assert abs(_est(fit, "Y", "~", "X:Z")["est"]) < 2 * _est(fit, "Y", "~", "X:Z")["se"]
+    merged = ref.merge(est, on=["lhs", "op", "rhs"], suffixes=("_lav", ""))
+    assert len(merged) == len(ref)
+    free = merged["se_lav"] > 0
+    # LMS intercepts of Y's indicators are net of E(omega X Z) = omega cov(X, Z): compare
+    # the implied means nu + lambda omega phi_XZ with lavaan's intercepts
+    b = est.set_index(["lhs", "op", "rhs"])["est"]
+    shift = b[("Y", "~", "X:Z")] * b[("X", "~~", "Z")]
+    lam = {v: b.get(("Y", "=~", v), 0.0) for v in merged["lhs"]}
+    is_y_int = (merged["op"] == "~1") & merged["lhs"].isin(["y1", "y2", "y3"])
+    est_cmp = merged["est"] + np.where(is_y_int, merged["lhs"].map(lam) * shift, 0.0)
+    # the LMS linear part stays within a tenth of lavaan's SE of lavaan's ML estimates
+    diff = np.abs(est_cmp - merged["est_lav"])[free] / merged["se_lav"][free]
+    assert diff.max() < 0.1
+    np.testing.assert_allclose(merged["se"][free], merged["se_lav"][free], rtol=0.05)
+    assert fit.h0_loglik == pytest.approx(lavaan_linear["null_interaction"]["logl"][0], abs=1e-3)
+    assert fit.lr_test()["pvalue"] > 0.01
+
+
+def test_simple_slopes_and_johnson_neyman(one_int_fit):
+    fit = one_int_fit
+    table = semnet.simple_slopes(fit, "X", "Z")
+    b = fit.estimates().set_index(["lhs", "op", "rhs"])["est"]
+    sd_z = np.sqrt(b[("Z", "~~", "Z")])
+    expected = b[("Y", "~", "X")] + b[("Y", "~", "X:Z")] * sd_z * np.array([-1, 0, 1])
+    np.testing.assert_allclose(table["slope"], expected, rtol=1e-10)
+    assert table["se"].iloc[1] == pytest.approx(_est(fit, "Y", "~", "X")["se"])
+    (jn,) = semnet.johnson_neyman(fit, "X", "Z")
+    assert len(jn.bounds) in (0, 1, 2)
+
+
+def test_fixed_and_labelled_products(one_int):
+    fixed = lms(ELEMENTARY.replace("X:Z", "0*X:Z"), one_int.iloc[:500])
+    assert fixed.npar == 30
+    assert _est(fixed, "Y", "~", "X:Z")["est"] == 0.0
+    # a fixed-zero product is the linear model: LMS gives lavaan's ML
+    assert fixed.loglik == pytest.approx(fixed.h0_loglik, abs=1e-4)
+    lab = lms(ELEMENTARY.replace("X:Z", "b3*X:Z"), one_int.iloc[:500], quadrature="gh")
+    assert _est(lab, "Y", "~", "X:Z")["label"] == "b3"
+
+
+def test_errors(one_int):
+    with pytest.raises(ModelSpecificationError, match="no product term"):
+        lms("X =~ x1 + x2 + x3\nY =~ y1 + y2 + y3\nY ~ X", one_int)
+    with pytest.raises(ModelSpecificationError, match="exogenous latent"):
+        lms("Y =~ y1 + y2 + y3\nY ~ x1 + z1 + x1:z1", one_int)
+    with pytest.raises(OptionError, match="multi-group"):
+        lms(ELEMENTARY, one_int.assign(g=1), group="g")
+    with pytest.raises(OptionError, match="quadrature"):
+        lms(ELEMENTARY, one_int, quadrature="adaptive")
+    with pytest.raises(ModelSpecificationError, match="label of a product"):
+        lms(ELEMENTARY.replace("X:Z", "b3*X:Z") + "\nd := 2*b3", one_int)
+
+
+# -- Monte Carlo coverage ----------------------------------------------------------------------
+@pytest.mark.slow
+def test_interaction_ci_coverage():
+    reps, hits = 30, 0
+    for r in range(reps):
+        data = semnet.simulate(POPULATION.format(omega=0.3), 500, seed=1000 + r)
+        fit = lms(ELEMENTARY, data, std_lv=True)
+        xz = _est(fit, "Y", "~", "X:Z")
+        hits += xz["ci_lower"] < 0.3 < xz["ci_upper"]
+    # 95% intervals: with 30 replications, 25 or fewer hits has probability < 2%
+    assert hits >= 26
