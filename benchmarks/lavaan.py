@@ -30,11 +30,12 @@ for (k in seq_len(nrow(tasks))) {
   fun <- tasks$fun[k]
   grp <- if (nzchar(tasks$group[k])) tasks$group[k] else NULL
   geq <- if (nzchar(tasks$group_equal[k])) strsplit(tasks$group_equal[k], ",")[[1]] else ""
+  mis <- if (nzchar(tasks$missing[k])) tasks$missing[k] else "listwise"
   run <- function() {
     fit <- if (fun == "cfa") {
-      cfa(model, data = d, group = grp, group.equal = geq)
+      cfa(model, data = d, group = grp, group.equal = geq, missing = mis)
     } else {
-      sem(model, data = d, group = grp, group.equal = geq)
+      sem(model, data = d, group = grp, group.equal = geq, missing = mis)
     }
     pe <- parameterEstimates(fit)
     fit
@@ -76,13 +77,16 @@ def time_lavaan(tasks: list[Task], *, repeat: int = 20, warmup: int = 1,
     with tempfile.TemporaryDirectory(prefix="semnet-bench-") as tmp:
         d = Path(tmp)
         (d / "bench.R").write_text(R_SCRIPT, encoding="utf-8")
-        rows = ["model\tdata\tfun\tgroup\tgroup_equal"]
+        rows = ["model\tdata\tfun\tgroup\tgroup_equal\tmissing"]
         for k, task in enumerate(tasks):
             (d / f"model{k}.lav").write_text(task.model, encoding="utf-8")
             task.data().to_csv(d / f"data{k}.csv", index=False)
             group = task.options.get("group") or ""
             equal = ",".join(task.options.get("group_equal", ()))
-            rows.append(f"model{k}.lav\tdata{k}.csv\t{task.kind}\t{group}\t{equal}")
+            missing = "ml" if task.options.get("missing") == "fiml" else ""
+            rows.append(
+                f"model{k}.lav\tdata{k}.csv\t{task.kind}\t{group}\t{equal}\t{missing}"
+            )
         (d / "tasks.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
         try:
             proc = subprocess.run(

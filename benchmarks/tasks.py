@@ -38,6 +38,23 @@ y6 ~~ y8
 """
 
 
+STUDY_MODEL = """\
+gm  =~ gm1 + gm2 + gm3 + gm4
+rc  =~ rc1 + rc2 + rc3 + rc4
+et  =~ et1 + et2 + et3 + et4
+ni  =~ ni1 + ni2 + ni3 + ni4 + ni5
+doi =~ doi1 + doi2 + doi3
+"""
+
+
+def _study_data() -> pd.DataFrame:
+    """The bundled synthetic three-country survey (950 firms, some missing answers)."""
+    from pathlib import Path
+
+    return pd.read_csv(Path(__file__).resolve().parent.parent / "sample_data"
+                       / "network_involvement.csv")
+
+
 @dataclass(frozen=True)
 class Task:
     """One benchmark problem.
@@ -79,6 +96,9 @@ TASKS: tuple[Task, ...] = (
          semnet.datasets.holzinger_swineford, "cfa",
          {"group": "school", "group_equal": ("loadings", "intercepts")},
          semopy=False, expected_chisq=164.102820),
+    Task("3 countries, 20 items, FIML, scalar", STUDY_MODEL, _study_data, "cfa",
+         {"group": "country", "group_equal": ("loadings", "intercepts"), "missing": "fiml"},
+         semopy=False, expected_chisq=679.124048154412),
 )
 
 
