@@ -13,7 +13,7 @@ from semnet.analyses.mediation import indirect_effects
 from semnet.analyses.moderation import johnson_neyman, plot_simple_slopes, simple_slopes
 from semnet.analyses.products import product_indicators
 from semnet.analyses.reliability import fornell_larcker, htmt, reliability
-from semnet.api import SemnetWarning, cfa, sem
+from semnet.api import cfa, sem
 from semnet.errors import (
     ConvergenceError,
     DataError,
@@ -22,6 +22,7 @@ from semnet.errors import (
     ModelSyntaxError,
     OptionError,
     SemnetError,
+    SemnetWarning,
 )
 from semnet.estimation.lms import LMSResult, lms
 from semnet.partable.build import ParTable

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import time
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +27,7 @@ from semnet.errors import (
     OptionError,
     SemnetError,
     check_choice,
+    warn,
 )
 from semnet.estimation.constraints import linear_constraints
 from semnet.estimation.fiml import FIMLDiscrepancy, fiml_data
@@ -60,10 +60,6 @@ PRESETS = {
     "MLM": ("robust_sem", "satorra_bentler"),
     "MLR": ("robust_huber_white", "yuan_bentler_mplus"),
 }
-
-
-class SemnetWarning(UserWarning):
-    """Warnings about a fit (negative variances, non-convergence, dropped rows)."""
 
 
 def read_model(model: str | Path) -> str:
@@ -120,9 +116,17 @@ def sem(
     group : str, optional
         Column whose values define groups (ordered by first appearance).
     estimator : str
-        ``"ML"`` (normal-theory maximum likelihood).
+        ``"ML"`` (normal-theory maximum likelihood), ``"MLR"`` (ML with Huber-White
+        SEs and the Yuan-Bentler scaled test) or ``"MLM"`` (robust SEs and the
+        Satorra-Bentler scaled test), as lavaan's presets.
     missing : str
-        ``"listwise"``.
+        ``"listwise"`` or ``"fiml"`` (alias ``"ml"``): full-information ML.
+    se, test : str, optional
+        Override the estimator's preset: ``se`` in ``"standard"``, ``"robust_sem"``,
+        ``"robust_huber_white"``; ``test`` in ``"standard"``, ``"satorra_bentler"``,
+        ``"yuan_bentler_mplus"`` (lavaan's dotted names are accepted).
+    bootstrap, seed
+        Reserved for bootstrap SEs inside ``sem()``; use :func:`semnet.bootstrap`.
     group_equal, group_partial
         Cross-group equality constraints (lavaan's ``group.equal``, ``group.partial``).
     std_lv : bool
@@ -147,8 +151,9 @@ def sem(
         of two observed variables is always their raw product, as in lavaan.
     interaction_match : bool, optional
         Matched pairs of indicators (default when both factors have as many
-        indicators) or all pairs, whose products sharing an indicator get correlated
-        residuals.
+        indicators; with unequal numbers the first ones are paired and the extra
+        indicators enter no product) or all pairs, whose products sharing an indicator
+        get correlated residuals.
 
     Returns
     -------
@@ -175,15 +180,17 @@ def sem(
             f"estimator={estimator!r} is not available in this version of semnet; "
             f"use one of {', '.join(AVAILABLE_ESTIMATORS)}."
         )
-    missing = check_choice("missing", missing, MISSING)
+    missing = check_choice(
+        "missing", missing.lower() if isinstance(missing, str) else missing, MISSING
+    )
     fiml = missing in ("fiml", "ml")
     preset_se, preset_test = PRESETS[estimator]
     se = check_choice("se", _norm(se) if se is not None else preset_se, SE_TYPES)
     test = check_choice("test", _norm(test) if test is not None else preset_test, TESTS)
     if bootstrap:
         raise OptionError(
-            "bootstrap standard errors are not available in this version of semnet; use "
-            "se='robust_huber_white' (estimator='MLR') for non-normal data."
+            "bootstrap= is not wired into sem() yet; fit the model, then call "
+            "semnet.bootstrap(fit, n=..., seed=...) for bootstrap SEs and CIs."
         )
     if ordered:
         raise OptionError(
@@ -313,7 +320,7 @@ def sem(
             "model variable."
         )
         fit_warnings.append(msg)
-        warnings.warn(msg, SemnetWarning, stacklevel=2)
+        warn(msg)
     elif dropped:
         total = dropped + sum(m.nobs for m in moments)
         msg = (
@@ -321,7 +328,7 @@ def sem(
             "variables (listwise deletion)."
         )
         fit_warnings.append(msg)
-        warnings.warn(msg, SemnetWarning, stacklevel=2)
+        warn(msg)
 
     _check_scaling(pt)
     model_ = Model(pt)
@@ -352,7 +359,7 @@ def sem(
             "simplify the model, or rescale the variables."
         )
         fit_warnings.append(msg)
-        warnings.warn(msg, SemnetWarning, stacklevel=2)
+        warn(msg)
 
     values = model_.values(result.x, values0)
     missing_info = None
@@ -383,7 +390,7 @@ def sem(
     heywood = _heywood(pt, values)
     fit_warnings.extend(heywood)
     for w in heywood:
-        warnings.warn(w, SemnetWarning, stacklevel=2)
+        warn(w)
     t_end = time.perf_counter()
 
     options = FitOptions(
@@ -526,7 +533,7 @@ def _inference(disc, cons, x, se, test, pt, moments, fixed_x, fit_warnings):
             "for factors without a scale, redundant paths, or empirical under-identification."
         )
         fit_warnings.append(msg)
-        warnings.warn(msg, SemnetWarning, stacklevel=3)
+        warn(msg)
         return None, None, None
     if test == "standard":
         return vcov, None, None
@@ -547,7 +554,7 @@ def _observed_vcov(disc, cons, x, fit_warnings) -> np.ndarray | None:
             "information (many missing values)."
         )
         fit_warnings.append(msg)
-        warnings.warn(msg, SemnetWarning, stacklevel=3)
+        warn(msg)
         return None
 
 
@@ -638,12 +645,11 @@ def expand_products(
             xs = [v for v in indicators[a] if v not in latent]
             zs = [v for v in indicators[b] if v not in latent]
             matched = len(xs) == len(zs) if match is None else match
-            if matched and len(xs) != len(zs):
-                raise ModelSpecificationError(
-                    f"line {line}: matched product indicators need as many indicators of "
-                    f"{a!r} ({len(xs)}) as of {b!r} ({len(zs)}); pass interaction_match=False "
-                    "to use all pairs."
-                )
+            if matched:
+                # with unequal numbers, the first indicators are paired and the extra
+                # indicators of the longer factor enter no product
+                k = min(len(xs), len(zs))
+                xs, zs = xs[:k], zs[:k]
             pairs = list(zip(xs, zs, strict=True)) if matched else [(x, z) for x in xs for z in zs]
             names = [f"{x}.{z}" for x, z in pairs]
             data = product_indicators(data, xs, zs, method=method, match=matched, names=names)

@@ -56,6 +56,27 @@ class ConvergenceError(SemnetError):
     """The optimizer failed in a way that leaves no usable estimate."""
 
 
+class SemnetWarning(UserWarning):
+    """Warnings about a model or a fit (negative variances, non-convergence, dropped rows,
+    labels that tie parameters across groups)."""
+
+
+def warn(message: str) -> None:
+    """Issue a :class:`SemnetWarning` pointing at the caller's code, not at semnet's."""
+    import inspect
+    import warnings
+    from pathlib import Path
+
+    package = str(Path(__file__).resolve().parent)
+    frames = inspect.stack()[1:]
+    level = next(
+        (k for k, f in enumerate(frames, start=2)
+         if not str(Path(f.filename).resolve()).startswith(package)),
+        len(frames) + 1,
+    )  # fmt: skip
+    warnings.warn(message, SemnetWarning, stacklevel=level)
+
+
 def check_choice(name: str, value: object, valid: Iterable[str]) -> str:
     """Return ``value`` if it is one of ``valid``; raise :class:`OptionError` otherwise.
 

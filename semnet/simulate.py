@@ -55,8 +55,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from semnet.api import SemnetWarning, read_model
-from semnet.errors import ModelSpecificationError, OptionError
+from semnet.api import read_model
+from semnet.errors import ModelSpecificationError, OptionError, SemnetWarning
 from semnet.matrices.ram import Model
 from semnet.partable.build import ParTable, partable
 from semnet.syntax import ParsedModel, Relation, parse_model

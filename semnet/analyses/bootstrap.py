@@ -532,7 +532,7 @@ def bootstrap(
 
     n_failed = sum(bool(r) for r in reasons)
     if n_failed:
-        from semnet.api import SemnetWarning
+        from semnet.errors import SemnetWarning
 
         kinds = sorted({r.split(":")[0] for r in reasons if r})
         warnings.warn(

@@ -11,7 +11,6 @@ present.
 from __future__ import annotations
 
 import itertools
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -19,7 +18,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from semnet.errors import ModelSpecificationError, OptionError, check_choice
+from semnet.errors import ModelSpecificationError, OptionError, check_choice, warn
 from semnet.syntax import parse_expression, parse_model
 from semnet.syntax.model import Constraint, ParsedModel, Relation
 
@@ -278,11 +277,10 @@ def variable_names(relations: Sequence[Relation]) -> VariableNames:
     ov_x = [v for v in ov_x_all if v not in user_mentioned]
     dropped = [v for v in ov_x_all if v in user_mentioned]
     if dropped:
-        warnings.warn(
+        warn(
             f"the model gives variances, covariances or intercepts of the exogenous "
             f"covariate(s) {', '.join(dropped)}; they are treated as random (estimated) "
-            "variables. Remove those formulas to keep them fixed, or pass fixed_x=False.",
-            stacklevel=4,
+            "variables. Remove those formulas to keep them fixed, or pass fixed_x=False."
         )
     lv_x = [v for v in lv if v not in v_ind and v not in eqs_y]
     ov_y = [v for v in ov if v in eqs_y and v not in v_ind and v not in eqs_x]
@@ -340,10 +338,9 @@ def _group_rows(
             key = (r.rhs, r.op, r.lhs)
         if key in user:
             if g == 1:
-                warnings.warn(
+                warn(
                     f"line {r.line}: '{r.lhs} {r.op} {r.rhs}' appears twice; the second is "
-                    "ignored.",
-                    stacklevel=4,
+                    "ignored."
                 )
             continue
         user[key] = r
@@ -546,12 +543,11 @@ def _warn_single_labels(parsed: ParsedModel, group_equal: Sequence[str]) -> None
     ]
     if single and not group_equal:
         r = single[0]
-        warnings.warn(
+        warn(
             f"line {r.line}: the label {r.modifiers.label[0]!r} on '{r.lhs} {r.op} {r.rhs}' "
             "applies to every group, so this parameter is constrained EQUAL across groups. "
             "If that is not intended, give one label per group, e.g. "
-            f"'c({r.modifiers.label[0]}1, {r.modifiers.label[0]}2)*{r.rhs}'.",
-            stacklevel=4,
+            f"'c({r.modifiers.label[0]}1, {r.modifiers.label[0]}2)*{r.rhs}'."
         )
 
 

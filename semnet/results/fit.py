@@ -276,7 +276,7 @@ class Fit:
             cov = J @ self.vcov_free @ J.T
             se = np.sqrt(np.clip(np.diag(cov), 0, None))
         # parameters fixed in the standardized metric (e.g. std_lv variances) have se 0
-        se = np.where(se < 1e-12 * np.maximum(1.0, np.abs(est)), 0.0, se)
+        se = np.where(se < 1e-8 * np.maximum(1.0, np.abs(est)), 0.0, se)
         frame["se"] = se
         with np.errstate(divide="ignore", invalid="ignore"):
             z = np.where(se > 0, est / se, np.nan)
@@ -443,5 +443,5 @@ class Fit:
         groups = "" if self.partable.ngroups == 1 else f", {self.partable.ngroups} groups"
         return (
             f"<semnet.Fit {self.options.estimator}{groups}: {status} after {self.iterations} "
-            f"iterations, chisq={self.chisq:.3f}, df={self.df}, n={self.ntotal}>"
+            f"iterations, chisq={max(self.chisq, 0.0):.3f}, df={self.df}, n={self.ntotal}>"
         )
