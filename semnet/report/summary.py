@@ -325,6 +325,16 @@ class Summary:
         lines.append(_line("Degrees of freedom", _integer(fit.df)))
         if fit.df > 0:
             lines.append(_line("P-value (Chi-square)", _num(fm.get("pvalue", float("nan")))))
+        t = fit.scaled_test
+        if t is not None:
+            name = {
+                "satorra_bentler": "Satorra-Bentler correction",
+                "yuan_bentler_mplus": "Yuan-Bentler correction (Mplus variant)",
+            }.get(t.name, t.name)
+            lines.append(_line("Scaled test statistic", _num(t.stat)))
+            lines.append(_line("P-value (scaled)", _num(fm.get("pvalue_scaled", float("nan")))))
+            lines.append(_line("Scaling correction factor", _num(t.scaling_factor)))
+            lines.append(f"    for the {name}")
         if len(fit.groups) > 1:
             lines.append("  Test statistic for each group:")
             for label, value in self.group_chisq().items():
@@ -386,6 +396,23 @@ class Summary:
         if "rmsea_notclose_pvalue" in fm.index:
             blocks[3][1].append(
                 (f"P-value H_0: RMSEA >= {_num(notclose)}", get("rmsea_notclose_pvalue"))
+            )
+        if "cfi_robust" in fm.index:
+            blocks[1][1].extend(
+                [
+                    ("Scaled CFI / TLI", f"{get('cfi_scaled')} / {get('tli_scaled')}"),
+                    ("Robust CFI / TLI", f"{get('cfi_robust')} / {get('tli_robust')}"),
+                ]
+            )
+            blocks[3][1].extend(
+                [
+                    ("Scaled RMSEA", get("rmsea_scaled")),
+                    ("Robust RMSEA", get("rmsea_robust")),
+                    (
+                        f"Robust RMSEA {pct} Percent CI",
+                        f"{get('rmsea_ci_lower_robust')} {get('rmsea_ci_upper_robust')}",
+                    ),
+                ]
             )
         return blocks
 

@@ -210,3 +210,13 @@ def test_printing_does_not_refit(hs_fit, monkeypatch):
     monkeypatch.setattr(semnet.api, "minimize", boom)
     str(hs_fit.summary(standardized=True))
     assert isinstance(hs_fit.estimates(), pd.DataFrame)
+
+
+def test_summary_reports_the_scaled_test_and_robust_indices():
+    from reference import load, refit
+
+    text = str(refit("hs_mlr").summary())
+    ref = load("hs_mlr")
+    assert f"{ref['tests']['yuan.bentler.mplus']['stat']:.3f}" in text
+    assert "Yuan-Bentler correction (Mplus variant)" in text
+    assert f"{ref['fit_measures']['cfi.robust']:.3f}" in text
