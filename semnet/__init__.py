@@ -9,6 +9,7 @@ __version__ = "0.1.0"
 from semnet import datasets
 from semnet.analyses.bootstrap import BootstrapResult, bootstrap
 from semnet.analyses.compare import compare
+from semnet.analyses.invariance import Cutoffs, InvarianceResult, compare_paths, invariance
 from semnet.analyses.mediation import indirect_effects
 from semnet.analyses.moderation import johnson_neyman, plot_simple_slopes, simple_slopes
 from semnet.analyses.products import product_indicators
@@ -50,9 +51,11 @@ def partable(model: str, **options) -> "pandas.DataFrame":  # noqa: F821
 __all__ = [
     "BootstrapResult",
     "ConvergenceError",
+    "Cutoffs",
     "DataError",
     "Fit",
     "IdentificationError",
+    "InvarianceResult",
     "LMSResult",
     "ModelSpecificationError",
     "ModelSyntaxError",
@@ -63,10 +66,12 @@ __all__ = [
     "bootstrap",
     "cfa",
     "compare",
+    "compare_paths",
     "datasets",
     "fornell_larcker",
     "htmt",
     "indirect_effects",
+    "invariance",
     "johnson_neyman",
     "lms",
     "partable",

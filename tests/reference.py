@@ -27,10 +27,19 @@ OPTION_NAMES = {
 }
 
 
+#: subfolders holding fit fixtures too (the other subfolders hold other reference data)
+FIT_FOLDERS = ("", "invariance/")
+
+
 def fixture_names() -> list[str]:
-    """Fit fixtures: the JSON files in tests/reference/ that record a lavaan call
-    (other reference data live in subfolders)."""
-    return sorted(p.stem for p in REFERENCE.glob("*.json") if "call" in load(p.stem))
+    """Fit fixtures: the JSON files that record a lavaan call, in tests/reference/ and
+    the folders of :data:`FIT_FOLDERS` (named ``"invariance/ni_scalar"`` there)."""
+    names = []
+    for folder in FIT_FOLDERS:
+        for p in (REFERENCE / folder).glob("*.json"):
+            if "call" in load(folder + p.stem):
+                names.append(folder + p.stem)
+    return sorted(names)
 
 
 @cache

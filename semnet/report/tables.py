@@ -47,13 +47,15 @@ class Table:
         return out
 
     def _format(self, col: str, v: object) -> str:
-        if v is None or (isinstance(v, float) and np.isnan(v)):
+        if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
             return ""
         if isinstance(v, bool | np.bool_):
             return "yes" if v else "no"
         if isinstance(v, int | np.integer):
             return str(int(v))
         if isinstance(v, float | np.floating):
+            if col in ("df", "df_diff", "n", "n_items", "n_boot") and float(v).is_integer():
+                return str(int(v))
             if col in self.pvalue_columns or col.startswith("pvalue"):
                 return "< .001" if v < 0.001 else f"{v:.3f}"
             return f"{v:.{self.digits}f}"

@@ -1,0 +1,1 @@
+"""Study pipelines built on semnet (see STUDY.md)."""
