@@ -66,3 +66,11 @@ def test_scaled_difference_matches_lavaan(method, key):
 def test_mixed_standard_and_robust_fits_refused():
     with pytest.raises(semnet.SemnetError, match="same estimator"):
         semnet.compare(refit("hs_mg_metric"), refit("hs_mg_mlr_scalar"))
+
+
+def test_three_group_mlr_fiml_scaled_difference_matches_lavaan():
+    table = load("invariance/ni_mlr_scalar")["lrt"]["table"]
+    out = semnet.compare(refit("invariance/ni_mlr_metric"), refit("invariance/ni_mlr_scalar"))
+    assert out.attrs["method"] == "satorra_bentler_2001"
+    assert out["chisq_diff"].iloc[1] == pytest.approx(table["Chisq diff"][1], rel=FIT_RTOL)
+    assert out["pvalue"].iloc[1] == pytest.approx(table["Pr(>Chisq)"][1], rel=FIT_RTOL)

@@ -750,6 +750,18 @@ fit_ni_ps <- ni_fit(opts)
 dump_fit("ni_partial", fit_ni_ps, ni_call(opts),
          lrt_extra(list(ni_fits$configural, fit_ni_pm, fit_ni_ps),
                    c("ni_configural", "ni_partial_metric", "ni_partial")))
+
+## three groups, MLR with FIML: metric and scalar, and the scaled difference test
+ni_mlr_opts <- function(ge) {
+  o <- ni_opts(ge)
+  o$estimator <- "MLR"
+  o
+}
+fit_ni_mlr_m <- ni_fit(ni_mlr_opts("loadings"))
+dump_fit("ni_mlr_metric", fit_ni_mlr_m, ni_call(ni_mlr_opts("loadings")))
+fit_ni_mlr_s <- ni_fit(ni_mlr_opts(c("loadings", "intercepts")))
+dump_fit("ni_mlr_scalar", fit_ni_mlr_s, ni_call(ni_mlr_opts(c("loadings", "intercepts"))),
+         lrt_extra(list(fit_ni_mlr_m, fit_ni_mlr_s), c("ni_mlr_metric", "ni_mlr_scalar")))
 REF_DIR <- REF_DIR_TOP
 
 cat("done\n")
