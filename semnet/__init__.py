@@ -11,7 +11,12 @@ from semnet.analyses.bootstrap import BootstrapResult, bootstrap
 from semnet.analyses.compare import compare
 from semnet.analyses.invariance import Cutoffs, InvarianceResult, compare_paths, invariance
 from semnet.analyses.mediation import indirect_effects
-from semnet.analyses.moderation import johnson_neyman, plot_simple_slopes, simple_slopes
+from semnet.analyses.moderation import (
+    johnson_neyman,
+    moderation_by_groups,
+    plot_simple_slopes,
+    simple_slopes,
+)
 from semnet.analyses.products import product_indicators
 from semnet.analyses.reliability import fornell_larcker, htmt, reliability
 from semnet.api import cfa, sem
@@ -74,6 +79,7 @@ __all__ = [
     "invariance",
     "johnson_neyman",
     "lms",
+    "moderation_by_groups",
     "partable",
     "plot_simple_slopes",
     "product_indicators",

@@ -199,8 +199,7 @@ def sem(
     check_options(std_lv, orthogonal, fixed_x)
     del seed
 
-    text = read_model(model)
-    parsed = parse_model(text)
+    parsed = model if isinstance(model, ParsedModel) else parse_model(read_model(model))
     latent_names = {r.lhs for r in parsed.relations if r.op == "=~"}
     has_products = any(
         r.op == "~" and ":" in r.rhs and set(r.rhs.split(":")) <= latent_names

@@ -19,9 +19,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from semnet.errors import SemnetError
+from semnet.errors import DataError, ModelSpecificationError, SemnetError
+from semnet.syntax import parse_model
+from semnet.syntax.model import Modifiers, ParsedModel, Relation
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from semnet.results.fit import Fit
 
 
@@ -269,3 +273,110 @@ def plot_simple_slopes(
     ax.set_ylabel(f"effect of {x}")
     ax.legend()
     return ax
+
+
+@dataclass(frozen=True)
+class GroupModeration:
+    """Moderation by grouping: one path estimated in low and high moderator groups.
+
+    Attributes
+    ----------
+    fit, constrained : Fit
+        The two-group model with the path free in both groups, and with it equal.
+    table : DataFrame
+        ``group, n, est, se, z, pvalue, ci_lower, ci_upper, std_all`` of the path.
+    wald : Series
+        Wald test that the path is equal in both groups (``stat, df, pvalue``).
+    lrt : DataFrame
+        Likelihood-ratio (chi-square difference) test of the same, as
+        :func:`semnet.compare` (scaled for robust estimators).
+    cut : float
+        The moderator value splitting the groups (low: ``<= cut``).
+    """
+
+    fit: Fit
+    constrained: Fit
+    table: pd.DataFrame
+    wald: pd.Series
+    lrt: pd.DataFrame
+    cut: float
+
+
+def moderation_by_groups(
+    model: str,
+    data: pd.DataFrame,
+    *,
+    moderator: str | Sequence[str],
+    path: str,
+    cut: str | float = "median",
+    group_equal: Sequence[str] = ("loadings", "intercepts"),
+    **fit_args,
+) -> GroupModeration:
+    """Test moderation by splitting the sample on the moderator (multi-group approach).
+
+    The sample is split into ``low`` (moderator at or below ``cut``) and ``high``
+    groups, the model is fitted to both jointly with the measurement part held equal
+    (``group_equal``), and the ``path`` (e.g. ``"doi~ni"``) is tested for equality
+    across the groups by a Wald and a likelihood-ratio test.
+
+    Parameters
+    ----------
+    moderator : str or sequence of str
+        A column, or item columns whose row mean is the moderator score.
+    path : str
+        The regression to compare, ``"y~x"``.
+    cut : "median" or float
+        Where to split.
+    **fit_args
+        Passed to :func:`semnet.sem` (``estimator``, ``missing``, ...).
+
+    Examples
+    --------
+    >>> res = moderation_by_groups(model, data, moderator=["et1", "et2", "et3", "et4"],
+    ...                            path="doi~ni", missing="fiml")  # doctest: +SKIP
+    >>> res.wald["pvalue"]  # doctest: +SKIP
+    """
+    from semnet.analyses.compare import compare
+    from semnet.api import sem
+
+    if not isinstance(data, pd.DataFrame):
+        raise DataError("data must be a pandas DataFrame.")
+    items = [moderator] if isinstance(moderator, str) else list(moderator)
+    missing = [c for c in items if c not in data.columns]
+    if missing:
+        raise DataError(f"moderator column(s) {', '.join(missing)} are not in the data.")
+    score = data[items].apply(pd.to_numeric, errors="coerce").mean(axis=1)
+    value = float(score.median()) if cut == "median" else float(cut)
+    if "~" not in path:
+        raise ModelSpecificationError(f"path must look like 'y~x', not {path!r}.")
+    y, x = (part.strip() for part in path.split("~", 1))
+    parsed = parse_model(model)
+    hits = [r for r in parsed.relations if r.op == "~" and r.lhs == y and r.rhs == x]
+    if not hits:
+        raise ModelSpecificationError(
+            f"the model has no regression '{y} ~ {x}'; name a path of the model."
+        )
+
+    def labelled(labels: tuple[str, str]) -> ParsedModel:
+        rel = tuple(
+            Relation(r.lhs, r.op, r.rhs, Modifiers(
+                r.modifiers.fixed, r.modifiers.start, labels, r.modifiers.lower,
+                r.modifiers.upper), r.block, r.line, r.column)
+            if r is hits[0] else r
+            for r in parsed.relations
+        )  # fmt: skip
+        return ParsedModel(rel, parsed.constraints, parsed.text)
+
+    split = data.assign(_moderator_group=np.where(score > value, "high", "low"))
+    split = split[score.notna()].sort_values("_moderator_group", ascending=False, kind="stable")
+    kwargs = dict(group="_moderator_group", group_equal=tuple(group_equal), **fit_args)
+    free = sem(labelled(("b_low", "b_high")), split, **kwargs)
+    equal = sem(labelled(("b_equal", "b_equal")), split, **kwargs)
+    est = free.estimates()
+    rows = est[(est["op"] == "~") & (est["lhs"] == y) & (est["rhs"] == x)].copy()
+    rows.insert(1, "n", [free.nobs[g] for g in rows["group"]])
+    table = rows[["group", "n", "est", "se", "z", "pvalue", "ci_lower", "ci_upper",
+                  "std_all"]].reset_index(drop=True)  # fmt: skip
+    wald = free.wald("b_low == b_high")
+    lrt = compare(free, equal, names=["free", "equal"])
+    return GroupModeration(free, equal, table, wald, lrt, value)

@@ -30,7 +30,6 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from semnet import __version__
@@ -317,21 +316,17 @@ def run(
             ("Matched pairs of NI and ET items (ni1.et1 ... ni4.et4; ni5 has no partner), "
              "double-mean centred over the pooled sample; FIML.",),
         )
-        et_score = frame[CONSTRUCTS["et"]].mean(axis=1)
-        split = frame.assign(turbulence=np.where(et_score > et_score.median(), "high", "low"))
-        tg = semnet.sem(
-            text["structural"].replace("doi ~ ni", "doi ~ c(b_low, b_high)*ni"),
-            split.sort_values("turbulence", ascending=False, kind="stable"),
-            group="turbulence", group_equal=["loadings", "intercepts"], **fiml,
-        )  # fmt: skip
-        tge = tg.estimates()
-        w = tg.wald("b_low == b_high")
-        rows = tge[(tge["lhs"] == "doi") & (tge["op"] == "~") & (tge["rhs"] == "ni")]
+        by_groups = semnet.moderation_by_groups(
+            text["structural"], frame, moderator=CONSTRUCTS["et"], path="doi~ni", **fiml
+        )
+        w, lrt = by_groups.wald, by_groups.lrt
         tables["table13_turbulence_groups"] = Table(
             "table13_turbulence_groups", "NI -> DOI in low vs. high turbulence firms",
-            rows[["group", "lhs", "op", "rhs", "est", "se", "pvalue"]].reset_index(drop=True),
-            (f"Median split on mean ET items. Wald test of equality: chi2 = {w['stat']:.3f}, "
-             f"df = {int(w['df'])}, p = {w['pvalue']:.4g}.",),
+            by_groups.table,
+            (f"Split at the median of the mean ET items ({by_groups.cut:g}); loadings and "
+             f"intercepts equal across the two groups; FIML. Equality of the path: Wald "
+             f"chi2 = {w['stat']:.3f}, df = {int(w['df'])}, p = {w['pvalue']:.4g}; LRT "
+             f"chi2 = {lrt['chisq_diff'].iloc[1]:.3f}, p = {lrt['pvalue'].iloc[1]:.4g}.",),
         )
         t = lap("moderation", t)
 

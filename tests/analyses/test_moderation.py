@@ -50,3 +50,22 @@ def test_johnson_neyman_bounds_are_exactly_significant():
 def test_missing_interaction_term_is_a_clear_error():
     with pytest.raises(semnet.SemnetError, match="no interaction term"):
         simple_slopes(refit("hs_cfa"), "visual", "textual")
+
+
+def test_moderation_by_groups_splits_fits_and_tests():
+    from semnet.analyses.moderation import moderation_by_groups
+
+    hs = semnet.datasets.holzinger_swineford()
+    model = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\ntextual ~ visual"
+    res = moderation_by_groups(model, hs, moderator="ageyr", path="textual~visual", cut=13)
+    assert list(res.table["group"]) == ["low", "high"]
+    assert res.table["n"].sum() == len(hs)
+    assert res.table["n"].iloc[0] == int((hs["ageyr"] <= 13).sum())
+    # the table is the free model's path; Wald and LRT test the same constraint
+    direct = res.fit.estimates()
+    path = direct[(direct["op"] == "~")]
+    assert np.allclose(path["est"], res.table["est"])
+    assert res.wald["df"] == 1 and res.lrt["df_diff"].iloc[1] == 1
+    assert res.wald["stat"] == pytest.approx(res.lrt["chisq_diff"].iloc[1], rel=0.2)
+    with pytest.raises(semnet.ModelSpecificationError, match="no regression"):
+        moderation_by_groups(model, hs, moderator="ageyr", path="x9~visual")
