@@ -27,6 +27,7 @@ def row_scales(
     if kind not in ("std_all", "std_lv"):
         raise ValueError(kind)
     scale = np.ones(values.shape)
+    ops = model.pt.params["op"].to_numpy()
     for g, c in enumerate(model.cells):
         full, _ = model.implied_all(values, g)
         with np.errstate(invalid="ignore"):
@@ -37,8 +38,17 @@ def row_scales(
             sd[: model.p] = 1.0
             rsd[: model.p] = 1.0
         diag = c.s_i == c.s_j
+        # a regression on a latent product a:b is standardized with sd(a) sd(b), the
+        # scale of the product of the standardized factors (Wen, Marsh & Hau, 2010),
+        # not with the product factor's own SD
+        pred_sd = sd[c.a_j].copy()
+        for k in np.flatnonzero(ops[c.a_rows] == "~"):
+            parts = model.variables[c.a_j[k]].split(":")
+            if len(parts) == 2 and all(v in model.variables for v in parts):
+                a, b = (model.variables.index(v) for v in parts)
+                pred_sd[k] = sd[a] * sd[b]
         with np.errstate(invalid="ignore", divide="ignore"):
-            scale[c.a_rows] = sd[c.a_j] / sd[c.a_i]
+            scale[c.a_rows] = pred_sd / sd[c.a_i]
             scale[c.s_rows] = np.where(
                 diag, 1.0 / (sd[c.s_i] * sd[c.s_j]), 1.0 / (rsd[c.s_i] * rsd[c.s_j])
             )

@@ -79,3 +79,23 @@ def test_default_is_lms_for_one_group_and_product_indicators_otherwise():
     with pytest.raises(semnet.OptionError, match="single group"):
         semnet.sem(MODEL, data.assign(g=np.arange(len(data)) % 2), group="g",
                    interaction="lms")
+
+
+def test_standardized_interaction_follows_wen_marsh_hau():
+    """std(b3) = b3 sd(x) sd(z) / sd(y), not b3 sd(x:z) / sd(y) (Wen, Marsh & Hau 2010)."""
+    data = pd.read_csv(KJ).drop(columns=["x1z1", "x2z2"])
+    fit = semnet.sem(MODEL, data, interaction="double_mean")
+    est = fit.estimates().set_index(["lhs", "op", "rhs"])
+    cov, _ = fit.model.implied_all(fit.values, 0)
+    names = fit.model.variables
+
+    def sd(v):
+        return np.sqrt(cov[names.index(v), names.index(v)])
+
+    b3 = est.loc[("y", "~", "x:z"), "est"]
+    expected = b3 * sd("x") * sd("z") / sd("y")
+    assert est.loc[("y", "~", "x:z"), "std_all"] == pytest.approx(expected, rel=1e-10)
+    assert expected != pytest.approx(b3 * sd("x:z") / sd("y"), rel=1e-3)
+    # the loadings of the product factor keep the ordinary standardization
+    lam = est.loc[("x:z", "=~", "x2.z2")]
+    assert lam["std_all"] == pytest.approx(lam["est"] * sd("x:z") / sd("x2.z2"), rel=1e-10)
