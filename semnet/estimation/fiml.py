@@ -88,18 +88,6 @@ class FIMLDiscrepancy:
         self.weights = np.array([m.nobs / self.ntotal for m in self.moments])
         self.logl_h1 = logl_h1
 
-    def loglik(self, x: np.ndarray) -> float:
-        """The (full) log-likelihood at ``x``."""
-        return self.logl_h1 - self.ntotal * self.evaluate(x, derivatives=False).f
-
-    def group_logliks(self, x: np.ndarray) -> np.ndarray:
-        values = self.model.values(x, self.fixed_values)
-        out = []
-        for g, pats in enumerate(self.patterns):
-            sigma, mu = self.model.implied(values, g)
-            out.append(-_accumulate(sigma, mu, pats, 0)[0])
-        return np.array(out)
-
     def evaluate(
         self, x: np.ndarray, derivatives: bool = True, information: bool = True
     ) -> Evaluation:
