@@ -55,6 +55,20 @@ def test_recovers_the_planted_effects(result):
     assert sorted(audit["param"].dropna()) == ["doi2~1", "ni=~ni3"]
     means = pd.read_csv(out / "table7_latent_means.csv")
     assert {"USA"} == set(means["reference"])
+    # latent mean differences (in SDs) of the factors with unit population variance
+    # cover the population values of CODEBOOK.md within their 95% CIs
+    population = {("gm", "China"): 0.30, ("gm", "Russia"): -0.20,
+                  ("rc", "China"): 0.40, ("rc", "Russia"): 0.20,
+                  ("et", "China"): 0.30, ("et", "Russia"): 0.50,
+                  ("ni", "China"): 0.470, ("ni", "Russia"): -0.035}  # fmt: skip
+    for (factor, country), truth in population.items():
+        row = means[(means["factor"] == factor) & (means["group"] == country)].iloc[0]
+        se_es = row["se"] * abs(row["effect_size"] / row["est"])
+        assert abs(row["effect_size"] - truth) <= 1.96 * se_es, (factor, country)
+    # the NI -> DOI path is strongest in China (population .30 / .50 / .20)
+    paths = pd.read_csv(out / "table8_structural.csv")
+    doi_ni = paths[(paths["lhs"] == "doi") & (paths["rhs"] == "ni")].set_index("group")
+    assert doi_ni["std_all"].idxmax() == "China"
     cfa = pd.read_csv(out / "table4_cfa_fit.csv")
     assert (cfa["cfi"] > 0.95).all()
 
