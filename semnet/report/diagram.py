@@ -17,6 +17,7 @@ import pandas as pd
 
 _W, _H = 120, 44  # ellipse size
 _COL, _ROW = 230, 95  # spacing
+_LEFT = 170  # room for the covariance arcs left of the first column
 
 
 def path_diagram(
@@ -59,8 +60,8 @@ def path_diagram(
     for d, vs in columns.items():
         offset = (tallest - len(vs)) * _ROW / 2
         for i, v in enumerate(vs):
-            pos[v] = (60 + _W / 2 + d * _COL, 70 + offset + i * _ROW)
-    width = int(120 + _W + max(columns) * _COL)
+            pos[v] = (_LEFT + _W / 2 + d * _COL, 70 + offset + i * _ROW)
+    width = int(_LEFT + 60 + _W + max(columns) * _COL)
     height = int(100 + tallest * _ROW)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '

@@ -236,11 +236,12 @@ def run(
              "level is significant (alpha .05): the parameter with the largest "
              "(Bonferroni-adjusted) joint score test first; markers are never freed.",),
         )
-        means = inv.latent_means()
+        means = inv.latent_means(partial=part)
         tables["table7_latent_means"] = Table(
             "table7_latent_means", "Latent mean differences (reference: first country)",
             means.reset_index(drop=True),
-            ("From the highest invariance level that holds (partial allowed).",),
+            ("From the partial scalar model of table 6 (the freed parameters are not "
+             "constrained equal); effect size: difference over the pooled latent SD.",),
         )
         t = lap("invariance", t)
 

@@ -789,6 +789,7 @@ REL <- list(
   htmt2 = unclass(htmt(HS_MODEL, data = HS, htmt2 = TRUE)),
   htmt1 = unclass(htmt(HS_MODEL, data = HS, htmt2 = FALSE))
 )
+dir.create(file.path(REF_DIR, "semtools"), showWarnings = FALSE)
 jsonlite::write_json(REL, file.path(REF_DIR, "semtools", "reliability.json"),
                      digits = NA, auto_unbox = TRUE, pretty = TRUE, na = "null",
                      null = "null")
