@@ -52,6 +52,8 @@ LABELS = {
 }
 GROUP = "country"
 ITEMS = [i for items in CONSTRUCTS.values() for i in items]
+#: optional firm-level controls of the DOI equation, used when the data have them
+CONTROLS = ("firm_size", "firm_age")
 REQUIRED = [GROUP, *ITEMS]
 
 
@@ -247,23 +249,33 @@ def run(
 
         # 4. multi-group structural model ---------------------------------------------
         partial_params = tuple(part.freed)
+        # the optional controls enter the DOI equation when the data have them; with FIML
+        # they are modelled as random variables (their missing values included)
+        controls = [c for c in CONTROLS if c in frame.columns]
+        struct_text = text["structural"]
+        control_note = ""
+        if controls:
+            struct_text += "\ndoi ~ " + " + ".join(controls) + "\n"
+            control_note = f" DOI also regressed on the controls {', '.join(controls)}."
+        sfit = {**fiml, "fixed_x": not controls}
         structural = semnet.sem(
-            text["structural"], frame, group=GROUP, group_equal=["loadings", "intercepts"],
-            group_partial=partial_params, **fiml,
+            struct_text, frame, group=GROUP, group_equal=["loadings", "intercepts"],
+            group_partial=partial_params, **sfit,
         )  # fmt: skip
         est = structural.estimates()
         paths = est[est["op"] == "~"][["group", "lhs", "op", "rhs", "est", "se", "pvalue",
                                        "std_all"]]  # fmt: skip
         tables["table8_structural"] = Table(
             "table8_structural", "Structural paths by country", paths.reset_index(drop=True),
-            ("Multi-group model with (partially) invariant loadings and intercepts; FIML.",),
+            ("Multi-group model with (partially) invariant loadings and intercepts; FIML."
+             + control_note,),
         )
-        labelled = text["structural"].replace(
+        labelled = struct_text.replace(
             "doi ~ ni", f"doi ~ c({', '.join(f'b{i + 1}' for i in range(len(countries)))})*ni"
         )
         lab_fit = semnet.sem(
             labelled, frame, group=GROUP, group_equal=["loadings", "intercepts"],
-            group_partial=partial_params, **fiml,
+            group_partial=partial_params, **sfit,
         )  # fmt: skip
         tests = []
         joint = " ; ".join(f"b1 == b{i + 1}" for i in range(1, len(countries)))

@@ -69,6 +69,9 @@ def test_recovers_the_planted_effects(result):
     paths = pd.read_csv(out / "table8_structural.csv")
     doi_ni = paths[(paths["lhs"] == "doi") & (paths["rhs"] == "ni")].set_index("group")
     assert doi_ni["std_all"].idxmax() == "China"
+    # the optional controls enter the DOI equation when present (population firm_size .10)
+    controls = paths[(paths["lhs"] == "doi") & (paths["rhs"] == "firm_size")]
+    assert len(controls) == 3 and controls["est"].mean() > 0
     cfa = pd.read_csv(out / "table4_cfa_fit.csv")
     assert (cfa["cfi"] > 0.95).all()
 
