@@ -68,6 +68,7 @@ interactions: An appropriate standardized solution and its scale-free properties
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import time
@@ -748,37 +749,18 @@ def lms(
     ...              Y ~ X + Z + X:Z''', one_int)  # doctest: +SKIP
     >>> fit.estimates().query("rhs == 'X:Z'")  # doctest: +SKIP
     """
+    # the work is many small matrix products: BLAS threads only add overhead
     try:
         from threadpoolctl import threadpool_limits
+
+        limit = threadpool_limits(limits=1, user_api="blas")
     except ImportError:  # pragma: no cover - optional
+        limit = contextlib.nullcontext()
+    with limit:
         return _lms(
-            model,
-            data,
-            group,
-            quadrature,
-            nodes,
-            std_lv,
-            orthogonal,
-            fixed_x,
-            missing,
-            max_iter,
-            tol,
-        )
-    # the work is many small matrix products: BLAS threads only add overhead
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _lms(
-            model,
-            data,
-            group,
-            quadrature,
-            nodes,
-            std_lv,
-            orthogonal,
-            fixed_x,
-            missing,
-            max_iter,
-            tol,
-        )
+            model, data, group, quadrature, nodes, std_lv, orthogonal, fixed_x, missing,
+            max_iter, tol,
+        )  # fmt: skip
 
 
 def _lms(
