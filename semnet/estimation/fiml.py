@@ -131,9 +131,10 @@ class FIMLDiscrepancy:
         """Hessian of ``f`` per case: the observed information.
 
         ``J' H_m J`` from the pattern-wise Hessian ``H_m`` in the space of the moments,
-        plus the curvature of the model itself (moment gradient times the second
-        derivatives of the implied moments, by differences of the analytic Jacobian;
-        zero when ``linear``, e.g. for the saturated model).
+        plus the curvature of the model itself (the moment gradient contracted with the
+        second derivatives of the implied moments,
+        :meth:`~semnet.matrices.ram.Model.weighted_hessian`; zero when ``linear``, e.g.
+        for the saturated model).
         """
         model = self.model
         values = model.values(x, self.fixed_values)
@@ -146,17 +147,7 @@ class FIMLDiscrepancy:
             Hm = np.block([[h_ss, h_ms.T], [h_ms, h_mm]])
             H += J @ Hm @ J.T
             if not linear:
-                for k in range(q):
-                    h = 1e-6 * max(1.0, abs(x[k]))
-                    e = np.zeros(q)
-                    e[k] = h
-                    dp = model.weighted_gradient(
-                        model.values(x + e, self.fixed_values), g, g_sigma, g_mu
-                    )
-                    dm = model.weighted_gradient(
-                        model.values(x - e, self.fixed_values), g, g_sigma, g_mu
-                    )
-                    H[:, k] += (dp - dm) / (2 * h)
+                H += model.weighted_hessian(values, g, g_sigma, g_mu)
         H /= self.ntotal
         return (H + H.T) / 2
 

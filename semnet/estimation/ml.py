@@ -21,12 +21,13 @@ from semnet.matrices.ram import Model
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Discrepancy and, optionally, its gradient and expected information at ``x``."""
+    """Discrepancy and, optionally, its gradient, expected information and Hessian."""
 
     f: float
     gradient: np.ndarray | None = None
     information: np.ndarray | None = None
     reason: str = ""
+    hessian: np.ndarray | None = None
 
 
 class MLDiscrepancy:
@@ -62,13 +63,22 @@ class MLDiscrepancy:
             f += float(d @ inv @ d)
         return 0.5 * f, inv
 
-    def evaluate(self, x: np.ndarray, derivatives: bool = True) -> Evaluation:
-        """f, gradient and expected (Fisher) information per case at ``x``."""
+    def evaluate(
+        self, x: np.ndarray, derivatives: bool = True, hessian: bool = False
+    ) -> Evaluation:
+        """f, gradient and expected (Fisher) information per case at ``x``; with
+        ``hessian`` also the exact Hessian of ``f`` (the observed information per case).
+
+        The Hessian is ``J' H_m J`` (``H_m`` the Hessian in the space of the implied
+        moments, ``J`` their Jacobian) plus the model's own curvature weighted by the
+        gradient in moment space (:meth:`~semnet.matrices.ram.Model.weighted_hessian`).
+        """
         values = self.model.values(x, self.fixed_values)
         q = self.model.nfree
         total = 0.0
         grad = np.zeros(q) if derivatives else None
         info = np.zeros((q, q)) if derivatives else None
+        hess = np.zeros((q, q)) if derivatives and hessian else None
         for g, mom in enumerate(self.moments):
             try:
                 if derivatives:
@@ -82,18 +92,43 @@ class MLDiscrepancy:
                 return Evaluation(np.inf, reason="implied covariance is not positive definite")
             w = self.weights[g]
             total += w * fg
-            if derivatives:
-                p = len(mu)
-                d = mom.mean - mu
-                s_plus = mom.cov + (np.outer(d, d) if self.model.meanstructure else 0.0)
-                # dF/dSigma = Sigma^-1 - Sigma^-1 (S + dd') Sigma^-1   (times 0.5 in f)
-                dfds = 0.5 * (inv - inv @ s_plus @ inv)
-                flat = d_sigma.reshape(len(d_sigma), p * p)
-                grad += w * (flat @ dfds.reshape(-1))
-                # 0.5 tr(Sigma^-1 dS_a Sigma^-1 dS_b) = 0.5 vec(dS_a)' (inv x inv) vec(dS_b)
-                x_mats = (inv @ d_sigma @ inv).reshape(len(d_sigma), p * p)
-                info += w * 0.5 * (flat @ x_mats.T)
-                if self.model.meanstructure:
-                    grad += w * (-(d_mu @ (inv @ d)))
-                    info += w * (d_mu @ inv @ d_mu.T)
-        return Evaluation(total, grad, info)
+            if not derivatives:
+                continue
+            p = len(mu)
+            d = mom.mean - mu
+            s_plus = mom.cov + (np.outer(d, d) if self.model.meanstructure else 0.0)
+            # dF/dSigma = Sigma^-1 - Sigma^-1 (S + dd') Sigma^-1   (times 0.5 in f)
+            ama = inv @ s_plus @ inv
+            dfds = 0.5 * (inv - ama)
+            flat = d_sigma.reshape(q, p * p)
+            grad += w * (flat @ dfds.reshape(-1))
+            # 0.5 tr(Sigma^-1 dS_a Sigma^-1 dS_b) = 0.5 vec(dS_a)' (inv x inv) vec(dS_b)
+            inv_ds = inv @ d_sigma
+            x_mats = (inv_ds @ inv).reshape(q, p * p)
+            info += w * 0.5 * (flat @ x_mats.T)
+            if self.model.meanstructure:
+                ad = inv @ d
+                grad += w * (-(d_mu @ ad))
+                mu_info = d_mu @ inv @ d_mu.T
+                info += w * mu_info
+            if hess is None:
+                continue
+            # tr(dS_a inv dS_b ama) - 0.5 tr(dS_a inv dS_b inv), plus the mean terms
+            h = flat @ (inv_ds @ ama).reshape(q, p * p).T - 0.5 * (flat @ x_mats.T)
+            g_mu = np.zeros(p)
+            if self.model.meanstructure:
+                cross = d_mu @ (inv_ds @ ad).T
+                h += mu_info + cross + cross.T
+                g_mu = -ad
+            h += self.model.weighted_hessian(values, g, dfds, g_mu)
+            hess += w * (h + h.T) / 2
+        if not derivatives:
+            return Evaluation(total)
+        return Evaluation(total, grad, info, hessian=hess)
+
+    def observed_information(self, x: np.ndarray) -> np.ndarray:
+        """Hessian of ``f`` at ``x`` (the observed information per case), analytic."""
+        ev = self.evaluate(x, hessian=True)
+        if ev.hessian is None:
+            raise np.linalg.LinAlgError(f"the Hessian is not defined at x: {ev.reason}")
+        return ev.hessian

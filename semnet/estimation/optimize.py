@@ -46,36 +46,38 @@ def minimize(
         x = con.to_x(z)
         ev = disc.evaluate(x, derivatives=False)
         return OptimizeResult(x, ev.f, 0, bool(np.isfinite(ev.f)), "no free parameters")
-    ev = disc.evaluate(con.to_x(z))
+    newton = isinstance(disc, MLDiscrepancy)
+
+    def evaluate(z: np.ndarray):
+        return disc.evaluate(con.to_x(z), hessian=True) if newton else disc.evaluate(con.to_x(z))
+
+    ev = evaluate(z)
     if not np.isfinite(ev.f):
         return OptimizeResult(
             con.to_x(z), np.inf, 0, False, f"the starting values are not usable: {ev.reason}"
         )
     K = con.K
-    # structured quasi-Newton: Hessian ~ expected information + a symmetric-rank-one
-    # correction learned from gradient changes (the residual curvature that makes pure
-    # scoring converge only linearly in misfitting models)
+    # Newton steps with the exact Hessian where it is positive definite (complete-data
+    # ML); otherwise, and for discrepancies without a Hessian, a structured
+    # quasi-Newton step: expected information + a symmetric-rank-one correction learned
+    # from gradient changes (the residual curvature that makes pure scoring converge
+    # only linearly in misfitting models)
     correction = np.zeros((K.shape[1], K.shape[1]))
     g_old = s_old = None
     last_decrement = np.inf
     for it in range(1, max_iter + 1):
         g = K.T @ ev.gradient
-        H = K.T @ ev.information @ K
-        if g_old is not None and last_decrement < 1e-5:
-            r = (g - g_old) - (H + correction) @ s_old
-            rs = float(r @ s_old)
-            if abs(rs) > 1e-8 * np.linalg.norm(r) * np.linalg.norm(s_old):
-                correction = correction + np.outer(r, r) / rs
-        if correction.any():
-            H_try = H + correction
-            if np.linalg.eigvalsh(H_try)[0] > 0:
-                H = H_try
-            else:
-                correction = np.zeros_like(correction)
-        try:
-            step = np.linalg.solve(H + 1e-12 * np.eye(len(g)) * np.trace(H) / len(g), g)
-        except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(H, g, rcond=None)[0]
+        step = None
+        if newton:
+            H = K.T @ ev.hessian @ K
+            try:
+                np.linalg.cholesky(H)
+                step = np.linalg.solve(H, g)
+            except np.linalg.LinAlgError:
+                step = None
+        if step is None:
+            step = _scoring_step(K.T @ ev.information @ K, g, g_old, s_old, correction,
+                                 last_decrement)
         decrement = float(g @ step)
         if decrement < 0 or not np.isfinite(decrement):
             step, decrement = g, float(g @ g)
@@ -85,7 +87,7 @@ def minimize(
         t = 1.0
         for _ in range(40):
             z_new = z - t * step
-            ev_new = disc.evaluate(con.to_x(z_new))
+            ev_new = evaluate(z_new)
             if np.isfinite(ev_new.f) and ev_new.f <= ev.f - 1e-4 * t * decrement:
                 break
             t *= 0.5
@@ -97,6 +99,33 @@ def minimize(
         g_old, s_old = g, -t * step
         z, ev = z_new, ev_new
     return _bfgs(disc, con, z, it)
+
+
+def _scoring_step(
+    H: np.ndarray,
+    g: np.ndarray,
+    g_old: np.ndarray | None,
+    s_old: np.ndarray | None,
+    correction: np.ndarray,
+    last_decrement: float,
+) -> np.ndarray:
+    """Fisher-scoring step with the SR1 correction, updated in place from the last step
+    once scoring is close (its decrement below 1e-5)."""
+    if g_old is not None and last_decrement < 1e-5:
+        r = (g - g_old) - (H + correction) @ s_old
+        rs = float(r @ s_old)
+        if abs(rs) > 1e-8 * np.linalg.norm(r) * np.linalg.norm(s_old):
+            correction += np.outer(r, r) / rs
+    if correction.any():
+        H_try = H + correction
+        if np.linalg.eigvalsh(H_try)[0] > 0:
+            H = H_try
+        else:
+            correction[:] = 0.0
+    try:
+        return np.linalg.solve(H + 1e-12 * np.eye(len(g)) * np.trace(H) / len(g), g)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(H, g, rcond=None)[0]
 
 
 def _bfgs(disc: MLDiscrepancy, con: LinearConstraints, z0: np.ndarray, done: int) -> OptimizeResult:

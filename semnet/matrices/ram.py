@@ -225,3 +225,53 @@ class Model:
         if self.meanstructure and m_sel.size:
             out += m_map @ bu[c.m_i[m_sel]]
         return out
+
+    def weighted_hessian(
+        self, values: np.ndarray, g: int, w_sigma: np.ndarray, w_mu: np.ndarray
+    ) -> np.ndarray:
+        """Hessian of ``<Sigma, W_sigma> + <mu, w_mu>`` w.r.t. the free parameters, with
+        the weights held fixed: the curvature of the model itself.
+
+        With ``M = B'PB``, ``b = B'u``, ``C = B S B'``, ``Q = M S B'`` and ``c = Bm`` (``P``,
+        ``u`` as in :meth:`weighted_gradient`), differentiating ``dB = B dA B`` gives for
+        cells ``A_ij``, ``A_kl``::
+
+            2 M_ik C_lj + 2 B_li Q_kj + 2 Q_il B_jk + b_k B_li c_j + b_i B_jk c_l
+
+        for ``A_ij`` and the symmetric cell ``S_kl``: ``2 (M_ik B_jl + M_il B_jk)`` (one
+        term when ``k = l``), and for ``A_ij`` and ``m_k``: ``b_i B_jk``.  ``Sigma`` is
+        linear in ``S`` and ``mu`` in ``m``, so those blocks vanish.
+        """
+        c = self.cells[g]
+        (a_sel, a_map), (s_sel, s_map), (m_sel, m_map) = self._free_cells[g]
+        out = np.zeros((self.nfree, self.nfree))
+        if not a_sel.size:
+            return out
+        mats = self.matrices(values, g)
+        B = self.total_effects(mats)
+        G = B[: self.p]
+        M = G.T @ w_sigma @ G
+        M = M + M.T  # w_sigma enters through both triangles of the symmetric Sigma
+        SBt = mats.S @ B.T
+        C = B @ SBt
+        Q = M @ SBt
+        i, j = c.a_i[a_sel], c.a_j[a_sel]
+        ri, ci, rj, cj = i[:, None], i[None, :], j[:, None], j[None, :]
+        t2 = B[cj, ri] * Q[ci, rj]
+        h_aa = M[ri, ci] * C[cj, rj] + t2 + t2.T
+        if self.meanstructure:
+            b = G.T @ w_mu
+            bm = B @ mats.m
+            t4 = b[ci] * B[cj, ri] * bm[rj]
+            h_aa = h_aa + t4 + t4.T
+            if m_sel.size:
+                k = c.m_i[m_sel]
+                cross = a_map @ (b[ri] * B[rj, k[None, :]]) @ m_map.T
+                out += cross + cross.T
+        out += a_map @ h_aa @ a_map.T
+        if s_sel.size:
+            k, l_ = c.s_i[s_sel][None, :], c.s_j[s_sel][None, :]
+            h_as = M[ri, k] * B[rj, l_] + np.where(k != l_, M[ri, l_] * B[rj, k], 0.0)
+            cross = a_map @ h_as @ s_map.T
+            out += cross + cross.T
+        return out
