@@ -457,14 +457,14 @@ def cfa(model: str | Path, data: pd.DataFrame | None = None, **kwargs: Any) -> F
 
 
 def _check_scaling(pt: ParTable) -> None:
-    params = pt.params
-    op = params["op"].to_numpy()
-    lhs = params["lhs"].to_numpy()
-    rhs = params["rhs"].to_numpy()
-    group = params["group"].to_numpy()
-    fixed = params["free"].to_numpy() == 0
-    nonzero = np.nan_to_num(params["ustart"].to_numpy(dtype=float)) != 0
-    labelled = params["label"].to_numpy() != ""
+    params = pt.cols
+    op = params["op"]
+    lhs = params["lhs"]
+    rhs = params["rhs"]
+    group = params["group"]
+    fixed = params["free"] == 0
+    nonzero = np.nan_to_num(params["ustart"]) != 0
+    labelled = params["label"] != ""
     for g in range(1, pt.ngroups + 1):
         in_g = group == g
         for f in pt.names.lv:
@@ -485,7 +485,7 @@ def _check_df(pt: ParTable, npar: int, fixed_x: bool) -> None:
     ndat = pt.ndat(fixed_x)
     if ndat - npar < 0:
         hint = ""
-        params = pt.params
+        params = pt.cols
         for f in pt.names.lv:
             k = int(((params["op"] == "=~") & (params["lhs"] == f) & (params["group"] == 1)).sum())
             if k <= 2:
@@ -591,9 +591,9 @@ def _baseline_test(pt: ParTable, moments: Sequence[GroupMoments], kind: str, fda
 
 
 def _heywood(pt: ParTable, values: np.ndarray) -> list[str]:
-    params = pt.params
-    lhs = params["lhs"].to_numpy()
-    neg = (params["op"].to_numpy() == "~~") & (lhs == params["rhs"].to_numpy()) & (values < 0)
+    params = pt.cols
+    lhs = params["lhs"]
+    neg = (params["op"] == "~~") & (lhs == params["rhs"]) & (values < 0)
     out = []
     for kind, names in (("observed", pt.names.ov), ("latent", pt.names.lv)):
         bad = [v for v in dict.fromkeys(lhs[neg]) if v in names]

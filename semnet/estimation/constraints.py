@@ -51,7 +51,7 @@ class ParameterNames:
     """Values of labels, plabels and ``:=`` definitions from a vector of row values."""
 
     def __init__(self, pt: ParTable) -> None:
-        params = pt.params
+        params = pt.cols
         self.pt = pt
         self.index: dict[str, int] = {}
         for i, (lab, plab) in enumerate(zip(params["label"], params["plabel"], strict=True)):
@@ -101,17 +101,17 @@ def linear_constraints(
     fixed_values : ndarray, optional
         Values of the fixed rows (labels of fixed parameters may appear in constraints).
     """
-    params = pt.params
+    params = pt.cols
     q = model_nfree
-    if not pt.constraints and not (params["label"].to_numpy() != "").any():
+    if not pt.constraints and not (params["label"] != "").any():
         return LinearConstraints(np.eye(q), np.zeros(q), 0, np.zeros((0, q)), np.zeros(0))
     rows: list[np.ndarray] = []
     rhs: list[float] = []
     what: list = []
     nonlinear: list[NonlinearConstraint] = []
     # shared labels among free rows
-    label_col = params["label"].to_numpy()
-    free_col = params["free"].to_numpy()
+    label_col = params["label"]
+    free_col = params["free"]
     groups: dict[str, list[int]] = {}
     for pos in np.flatnonzero((label_col != "") & (free_col > 0)):
         groups.setdefault(label_col[pos], []).append(int(pos))
@@ -124,7 +124,7 @@ def linear_constraints(
             what.append((positions[0], pos))
     # explicit constraints
     names = ParameterNames(pt)
-    base = np.zeros(len(params)) if fixed_values is None else fixed_values.copy()
+    base = np.zeros(len(params["op"])) if fixed_values is None else fixed_values.copy()
     fr = free > 0
     for c in (c for c in pt.constraints if c.op in ("==", "<", ">")):
         lhs = parse_expression(c.lhs, c.line, c.column)

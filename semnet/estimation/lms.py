@@ -1091,7 +1091,7 @@ def _extended_partable(
             }
         )
     new = pd.concat([table, pd.DataFrame(rows)], ignore_index=True)[list(table.columns)]
-    return ParTable(new, pt.names, pt.groups, pt.meanstructure, pt.constraints)
+    return ParTable.from_frame(new, pt.names, pt.groups, pt.meanstructure, pt.constraints)
 
 
 def _standardize(

@@ -18,16 +18,16 @@ from semnet.partable.build import ParTable
 
 def start_values(pt: ParTable, moments: Sequence[GroupMoments]) -> np.ndarray:
     """One value per row of ``pt.params`` (fixed rows: their values; free rows: starts)."""
-    params = pt.params
-    lhs = params["lhs"].to_numpy()
-    op = params["op"].to_numpy()
-    rhs = params["rhs"].to_numpy()
-    group = params["group"].to_numpy()
-    free = params["free"].to_numpy() > 0
-    ustart = params["ustart"].to_numpy(dtype=float)
-    exo = params["exo"].to_numpy() > 0
+    params = pt.cols
+    lhs = params["lhs"]
+    op = params["op"]
+    rhs = params["rhs"]
+    group = params["group"]
+    free = params["free"] > 0
+    ustart = params["ustart"]
+    exo = params["exo"] > 0
     lv = set(pt.names.lv)
-    values = np.zeros(len(params))
+    values = np.zeros(len(params["op"]))
     for g, mom in enumerate(moments, start=1):
         idx = {v: k for k, v in enumerate(mom.names)}
         S, mean = mom.cov, mom.mean

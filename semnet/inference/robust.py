@@ -137,8 +137,8 @@ def _h1_trace_missing(disc) -> list[tuple[float, int]]:
     lines += [f"{a} ~ 1" for a in names]
     pt = partable("\n".join(lines), groups=[m.label for m in moments], meanstructure=True)
     model = Model(pt)
-    params = pt.params
-    values = np.zeros(len(params))
+    params = pt.cols
+    values = np.zeros(len(params["op"]))
     index = {v: k for k, v in enumerate(names)}
     for r, (lhs, op, rhs, g) in enumerate(
         zip(params["lhs"], params["op"], params["rhs"], params["group"], strict=True)
@@ -149,8 +149,8 @@ def _h1_trace_missing(disc) -> list[tuple[float, int]]:
     sat = FIMLDiscrepancy(model, moments, values, disc.patterns, 0.0)
     H = sat.observed_information(x, linear=True)
     out = []
-    group = params["group"].to_numpy()
-    free = params["free"].to_numpy()
+    group = params["group"]
+    free = params["free"]
     for g, (w, mom) in enumerate(zip(sat.weights, moments, strict=True)):
         idx = np.sort(free[(group == g + 1) & (free > 0)] - 1)
         a1 = H[np.ix_(idx, idx)] / w

@@ -64,11 +64,11 @@ class Model:
         self.n = len(self.variables)
         self.meanstructure = pt.meanstructure
         index = {v: k for k, v in enumerate(self.variables)}
-        params = pt.params
-        op = params["op"].to_numpy()
-        lhs = params["lhs"].to_numpy()
-        rhs = params["rhs"].to_numpy()
-        group = params["group"].to_numpy()
+        params = pt.cols
+        op = params["op"]
+        lhs = params["lhs"]
+        rhs = params["rhs"]
+        group = params["group"]
         cells = []
         for g in range(1, pt.ngroups + 1):
             in_g = group == g
@@ -96,7 +96,7 @@ class Model:
                 )
             )
         self.cells = tuple(cells)
-        self.free = params["free"].to_numpy()
+        self.free = params["free"]
         self.free_rows = np.flatnonzero(self.free > 0)
         self.nfree = int(self.free.max()) if self.free_rows.size else 0
         # per group: which cells are free, and the 0/1 map from those cells to the free

@@ -57,41 +57,94 @@ class VariableNames:
         return tuple(v for v in self.ov if v not in self.ov_x)
 
 
+STRING_COLUMNS = frozenset({"lhs", "op", "rhs", "label", "plabel"})
+
+
+def _column(name: str, values) -> np.ndarray:
+    """A read-only column: object arrays for names, int or float otherwise."""
+    if name in STRING_COLUMNS:
+        out = np.empty(len(values), dtype=object)
+        out[:] = list(values)
+    elif name in ("ustart", "lower", "upper"):
+        out = np.asarray(values, dtype=float)
+    else:
+        out = np.asarray(values, dtype=np.int64)
+    out = out.copy() if out.base is not None or not out.flags.owndata else out
+    out.setflags(write=False)
+    return out
+
+
 @dataclass(frozen=True)
 class ParTable:
     """A model's parameter table and the variable roles it implies.
 
+    The table is held as read-only numpy columns (:attr:`columns`, every row; :attr:`cols`,
+    the parameter rows); :attr:`table` and :attr:`params` are pandas views of them,
+    built on first use for display and analysis.
+
     Attributes
     ----------
-    table : DataFrame
-        One row per parameter (lavaan's columns ``id, lhs, op, rhs, user, block, group,
-        free, ustart, exo, label, plabel, lower, upper``), then the ``:=``, ``==``,
-        ``<``, ``>`` rows with ``group`` 0.
+    columns : dict of str to ndarray
+        lavaan's columns ``id, lhs, op, rhs, user, block, group, free, ustart, exo, label,
+        plabel, lower, upper``: one row per parameter, then the ``:=``, ``==``, ``<``,
+        ``>`` rows with ``group`` 0.
     names : VariableNames
     groups : tuple of str
         Group labels (``("",)`` for a single group).
     meanstructure : bool
+    constraints : tuple of Constraint
     """
 
-    table: pd.DataFrame
+    columns: dict[str, np.ndarray]
     names: VariableNames
     groups: tuple[str, ...]
     meanstructure: bool
     constraints: tuple[Constraint, ...]
+
+    @classmethod
+    def from_frame(
+        cls,
+        table: pd.DataFrame,
+        names: VariableNames,
+        groups: tuple[str, ...],
+        meanstructure: bool,
+        constraints: tuple[Constraint, ...],
+    ) -> ParTable:
+        """A ParTable from a table with lavaan's columns (e.g. an edited :attr:`table`)."""
+        columns = {c: _column(c, table[c].to_numpy()) for c in COLUMNS}
+        return cls(columns, names, groups, meanstructure, constraints)
 
     @property
     def ngroups(self) -> int:
         return len(self.groups)
 
     @cached_property
+    def cols(self) -> dict[str, np.ndarray]:
+        """The parameter rows (no constraint or definition rows), column by column."""
+        keep = self.columns["group"] > 0
+        if keep.all():
+            return self.columns
+        out = {}
+        for c, v in self.columns.items():
+            col = v[keep]
+            col.setflags(write=False)
+            out[c] = col
+        return out
+
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        """Every row as a DataFrame (read it; :meth:`to_frame` gives a copy to edit)."""
+        return pd.DataFrame({c: self.columns[c] for c in COLUMNS})
+
+    @cached_property
     def params(self) -> pd.DataFrame:
-        """The parameter rows (no constraint or definition rows)."""
-        t = self.table
-        return t[t["group"] > 0].reset_index(drop=True)
+        """The parameter rows (no constraint or definition rows) as a DataFrame."""
+        return pd.DataFrame({c: self.cols[c] for c in COLUMNS})
 
     @cached_property
     def nfree(self) -> int:
-        return int(self.params["free"].max()) if (self.params["free"] > 0).any() else 0
+        free = self.cols["free"]
+        return int(free.max()) if (free > 0).any() else 0
 
     def ndat(self, fixed_x: bool = True) -> int:
         """Sample moments the model reproduces, summed over groups, less those of
@@ -192,13 +245,13 @@ def partable(
     if meanstructure is None:
         meanstructure = any_intercept or len(labels) > 1 or missing in ("fiml", "ml")
 
-    rows: list[dict] = []
+    parts: list[dict[str, list]] = []
     names_by_group = []
     for gi, label in enumerate(labels, start=1):
         rel = [r for r in parsed.relations if r.block is None or r.block == label]
         names = variable_names(rel)
         names_by_group.append(names)
-        rows.extend(
+        parts.append(
             _group_rows(
                 rel, names, gi, len(labels),
                 meanstructure=meanstructure, std_lv=std_lv, orthogonal=orthogonal,
@@ -212,16 +265,17 @@ def partable(
             "the group blocks use different variables; semnet needs the same observed and "
             "latent variables in every group (fix a parameter to 0 to drop it in one group)."
         )
-    table = pd.DataFrame(rows)
-    table.insert(0, "id", np.arange(1, len(table) + 1))
-    table["plabel"] = [f".p{i}." for i in table["id"]]
+    cols: dict[str, list] = {c: [v for part in parts for v in part[c]] for c in parts[0]}
+    n = len(cols["lhs"])
+    cols["id"] = list(range(1, n + 1))
+    cols["plabel"] = [f".p{i}." for i in cols["id"]]
     if len(labels) > 1:
-        _apply_group_equal(table, names, group_equal, partial_keys, std_lv)
+        _apply_group_equal(cols, names, group_equal, partial_keys, std_lv)
         _warn_single_labels(parsed, group_equal)
-    _number_free(table)
-    table = _append_constraints(table, parsed.constraints)
-    table = table[list(COLUMNS)]
-    pt = ParTable(table, names, labels, bool(meanstructure), parsed.constraints)
+    _number_free(cols)
+    _append_constraints(cols, parsed.constraints)
+    columns = {c: _column(c, cols[c]) for c in COLUMNS}
+    pt = ParTable(columns, names, labels, bool(meanstructure), parsed.constraints)
     _check_labels(pt)
     return pt
 
@@ -325,7 +379,7 @@ def _group_rows(
     int_ov_free: bool,
     int_lv_free: bool,
     auto_fix_first: bool,
-) -> list[dict]:
+) -> dict[str, list]:
     lv = list(names.lv)
     ov_x = list(names.ov_x) if fixed_x else []
     ov_nox = [v for v in names.ov if v not in ov_x]
@@ -449,90 +503,93 @@ def _group_rows(
         if up is not _ABSENT and up is not None:
             upper[i] = float(up)
 
-    return [
-        {
-            "lhs": lhs[i],
-            "op": op[i],
-            "rhs": rhs[i],
-            "user": int(is_user[i]),
-            "block": g,
-            "group": g,
-            "free": int(free[i]),
-            "ustart": ustart[i],
-            "exo": int(exo[i]),
-            "label": label[i],
-            "lower": lower[i],
-            "upper": upper[i],
-        }
-        for i in range(n)
-    ]
+    return {
+        "lhs": lhs,
+        "op": op,
+        "rhs": rhs,
+        "user": is_user.tolist(),
+        "block": [g] * n,
+        "group": [g] * n,
+        "free": free.astype(int).tolist(),
+        "ustart": ustart.tolist(),
+        "exo": exo.tolist(),
+        "label": label,
+        "lower": lower.tolist(),
+        "upper": upper.tolist(),
+    }
 
 
 def _apply_group_equal(
-    table: pd.DataFrame,
+    cols: dict[str, list],
     names: VariableNames,
     group_equal: Sequence[str],
     partial: set[str],
     std_lv: bool,
 ) -> None:
-    """Tie parameters across groups by giving them group 1's plabel (lavaan's rule)."""
-    op, lhs, rhs = table["op"], table["lhs"], table["rhs"]
-    later = (table["group"] > 1) & (table["user"] == 0)
+    """Tie parameters across groups by giving them group 1's plabel (lavaan's rule);
+    edits ``cols`` in place."""
+    op = np.array(cols["op"], dtype=object)
+    lhs = np.array(cols["lhs"], dtype=object)
+    rhs = np.array(cols["rhs"], dtype=object)
+    free = np.array(cols["free"])
+    ustart = np.array(cols["ustart"], dtype=float)
+    later = (np.array(cols["group"]) > 1) & (np.array(cols["user"]) == 0)
+    ov_nox, lv = set(names.ov_nox), set(names.lv)
+    in_lv = np.array([v in lv for v in lhs], dtype=bool)
+    in_ov = np.array([v in ov_nox for v in lhs], dtype=bool)
+    same = lhs == rhs
     # with std_lv, equal loadings leave the latent variances of groups 2..G free
     if std_lv and "loadings" in group_equal and "lv_variances" not in group_equal:
-        rows = later & (op == "~~") & lhs.isin(set(names.lv)) & (lhs == rhs)
-        table.loc[rows, "free"] = 1
-        table.loc[rows, "ustart"] = np.nan
-    ov_nox, lv = set(names.ov_nox), set(names.lv)
-    flag = np.zeros(len(table), dtype=bool)
-    same = lhs == rhs
+        rows = later & (op == "~~") & in_lv & same
+        free[rows], ustart[rows] = 1, np.nan
+    flag = np.zeros(len(op), dtype=bool)
     for ge in group_equal:
         if ge == "loadings":
             flag |= op == "=~"
         elif ge == "intercepts":
-            flag |= (op == "~1") & lhs.isin(ov_nox)
+            flag |= (op == "~1") & in_ov
         elif ge == "means":
-            flag |= (op == "~1") & lhs.isin(lv)
+            flag |= (op == "~1") & in_lv
         elif ge == "thresholds":
             flag |= op == "|"
         elif ge == "regressions":
             flag |= op == "~"
         elif ge == "residuals":
-            flag |= (op == "~~") & lhs.isin(ov_nox) & same
+            flag |= (op == "~~") & in_ov & same
         elif ge == "residual_covariances":
-            flag |= (op == "~~") & lhs.isin(ov_nox) & ~same
+            flag |= (op == "~~") & in_ov & ~same
         elif ge == "lv_variances":
-            flag |= (op == "~~") & lhs.isin(lv) & same
+            flag |= (op == "~~") & in_lv & same
         elif ge == "lv_covariances":
-            flag |= (op == "~~") & lhs.isin(lv) & ~same
-    key = lhs + op + rhs
-    unknown = sorted(partial - set(key))
+            flag |= (op == "~~") & in_lv & ~same
+    keys = [a + o + b for a, o, b in zip(lhs, op, rhs, strict=True)]
+    unknown = sorted(partial - set(keys))
     if unknown:
         raise ModelSpecificationError(
             f"group_partial names {', '.join(map(repr, unknown))}, which is not a parameter "
             "of the model; write it as in the syntax without spaces, e.g. 'x3~1' or "
             "'visual=~x2'."
         )
-    flag = (flag & ~key.isin(partial)).to_numpy()
     # free rows only; user labels win; each key takes the plabel of its first row
-    keys = key.to_numpy()
-    free = table["free"].to_numpy()
-    labels = table["label"].to_numpy().copy()
-    plabels = table["plabel"].to_numpy()
+    labels = list(cols["label"])
+    plabels = cols["plabel"]
     first: dict[str, int] = {}
     for i in np.flatnonzero(flag):
         k = keys[i]
+        if k in partial:
+            continue
         if k not in first:
             first[k] = i
         j = first[k]
         if free[j] and free[i] and labels[i] == "":
             labels[i] = plabels[j]
-    table["label"] = labels
     # with equal intercepts and free-to-vary means, latent means are free in groups 2..G
     if "intercepts" in group_equal and "means" not in group_equal:
-        rows = (op == "~1") & lhs.isin(lv) & later
-        table.loc[rows, "free"] = 1
-        table.loc[rows, "ustart"] = np.nan
+        rows = (op == "~1") & in_lv & later
+        free[rows], ustart[rows] = 1, np.nan
+    cols["label"] = labels
+    cols["free"] = free.tolist()
+    cols["ustart"] = ustart.tolist()
 
 
 def _warn_single_labels(parsed: ParsedModel, group_equal: Sequence[str]) -> None:
@@ -551,41 +608,31 @@ def _warn_single_labels(parsed: ParsedModel, group_equal: Sequence[str]) -> None
         )
 
 
-def _number_free(table: pd.DataFrame) -> None:
-    free = table["free"].to_numpy() > 0
-    numbers = np.zeros(len(table), dtype=int)
+def _number_free(cols: dict[str, list]) -> None:
+    free = np.array(cols["free"]) > 0
+    numbers = np.zeros(len(free), dtype=int)
     numbers[free] = np.arange(1, free.sum() + 1)
-    table["free"] = numbers
+    cols["free"] = numbers.tolist()
 
 
-def _append_constraints(table: pd.DataFrame, constraints: Sequence[Constraint]) -> pd.DataFrame:
-    if not constraints:
-        return table
-    extra = pd.DataFrame(
-        {
-            "id": np.arange(len(table) + 1, len(table) + 1 + len(constraints)),
-            "lhs": [c.lhs for c in constraints],
-            "op": [c.op for c in constraints],
-            "rhs": [c.rhs for c in constraints],
-            "user": 1,
-            "block": 0,
-            "group": 0,
-            "free": 0,
-            "ustart": np.nan,
-            "exo": 0,
-            "label": [c.lhs if c.op == ":=" else "" for c in constraints],
-            "plabel": "",
-            "lower": -np.inf,
+def _append_constraints(cols: dict[str, list], constraints: Sequence[Constraint]) -> None:
+    """Append the ``:=``, ``==``, ``<``, ``>`` rows (group 0) to ``cols`` in place."""
+    start = len(cols["id"]) + 1
+    for k, c in enumerate(constraints):
+        row = {
+            "id": start + k, "lhs": c.lhs, "op": c.op, "rhs": c.rhs, "user": 1, "block": 0,
+            "group": 0, "free": 0, "ustart": np.nan, "exo": 0,
+            "label": c.lhs if c.op == ":=" else "", "plabel": "", "lower": -np.inf,
             "upper": np.inf,
-        }
-    )
-    return pd.concat([table, extra], ignore_index=True)
+        }  # fmt: skip
+        for name, value in row.items():
+            cols[name].append(value)
 
 
 def _check_labels(pt: ParTable) -> None:
     """Every name used in ``:=`` / ``==`` / ``<`` / ``>`` must be a label or defined."""
-    params = pt.params
-    labels = params["label"].to_numpy()
+    params = pt.cols
+    labels = params["label"]
     known = {lab for lab in labels if lab} | set(params["plabel"])
     defined: set[str] = set()
     for c in pt.constraints:
@@ -612,8 +659,8 @@ def _check_labels(pt: ParTable) -> None:
                 )
             defined.add(c.lhs)
     # fixed and free rows sharing a label conflict
-    free = params["free"].to_numpy()
-    ustart = params["ustart"].to_numpy()
+    free = params["free"]
+    ustart = params["ustart"]
     by_label: dict[str, list[int]] = {}
     for i, lab in enumerate(labels):
         if lab:
@@ -635,8 +682,8 @@ def _check_labels(pt: ParTable) -> None:
             )
 
 
-def _row_text(params: pd.DataFrame, i: int) -> str:
-    return f"{params['lhs'].iat[i]} {params['op'].iat[i]} {params['rhs'].iat[i]}".strip()
+def _row_text(params: dict[str, np.ndarray], i: int) -> str:
+    return f"{params['lhs'][i]} {params['op'][i]} {params['rhs'][i]}".strip()
 
 
 def check_options(std_lv: object, orthogonal: object, fixed_x: object) -> None:

@@ -135,10 +135,10 @@ class Fit:
     @cached_property
     def _row_se(self) -> np.ndarray:
         """Standard errors of parameter rows then ``:=`` rows (0 for fixed rows)."""
-        params = self.partable.params
-        free = params["free"].to_numpy()
+        params = self.partable.cols
+        free = params["free"]
         ndef = len(self._names.definitions)
-        npar_rows = len(params)
+        npar_rows = len(params["op"])
         se = np.zeros(npar_rows + ndef)
         if self.vcov_free is None:
             se[: npar_rows][free > 0] = np.nan
@@ -153,7 +153,7 @@ class Fit:
         if ndef:
             J = self._jacobian(lambda v: self._names.defined(v))
             cov = J @ self.vcov_free @ J.T
-            se[len(params) :] = np.sqrt(np.clip(np.diag(cov), 0, None))
+            se[len(params["op"]) :] = np.sqrt(np.clip(np.diag(cov), 0, None))
         return se
 
     def _jacobian(self, func) -> np.ndarray:
@@ -177,18 +177,18 @@ class Fit:
         return self.values.copy()
 
     def _frame(self) -> pd.DataFrame:
-        params = self.partable.params
+        params = self.partable.cols
         single = self.partable.ngroups == 1
         labels = self.partable.groups
         group = [None if single else labels[g - 1] for g in params["group"]]
         rows = pd.DataFrame(
             {
-                "lhs": params["lhs"].to_numpy(),
-                "op": params["op"].to_numpy(),
-                "rhs": params["rhs"].to_numpy(),
+                "lhs": params["lhs"],
+                "op": params["op"],
+                "rhs": params["rhs"],
                 "group": pd.array(group, dtype=object),
-                "label": params["label"].to_numpy(),
-                "free": params["free"].to_numpy() > 0,
+                "label": params["label"],
+                "free": params["free"] > 0,
             }
         )
         defs = [c for c in self.partable.constraints if c.op == ":="]
@@ -316,8 +316,8 @@ class Fit:
     def r_squared(self) -> pd.DataFrame:
         """R² of every endogenous variable (indicators, observed and latent outcomes)."""
         pt = self.partable
-        params = pt.params
-        endo_lv = set(params.loc[params["op"] == "~", "lhs"]) & set(pt.names.lv)
+        params = pt.cols
+        endo_lv = set(params["lhs"][params["op"] == "~"]) & set(pt.names.lv)
         rows = []
         for g in range(pt.ngroups):
             full, _ = self.model.implied_all(self.values, g)

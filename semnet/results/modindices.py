@@ -22,7 +22,6 @@ zero or meaningless (lavaan's ``strict.exo`` behaviour).
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from typing import TYPE_CHECKING
 
@@ -31,6 +30,7 @@ import pandas as pd
 
 from semnet.inference.vcov import tangent_basis
 from semnet.matrices.ram import Model
+from semnet.partable.build import ParTable
 from semnet.results.standardize import row_scales
 
 if TYPE_CHECKING:
@@ -109,20 +109,31 @@ def modification_indices(fit: Fit, sort: bool = True, minimum: float = 0.0) -> p
     fixed_rows = np.flatnonzero((params["free"].to_numpy() == 0) & (params["exo"].to_numpy() == 0))
     q = fit.model.nfree
     ext = params.copy()
+    n_old = len(params)
     ext_new = pd.DataFrame(
         {
+            "id": np.arange(n_old + 1, n_old + 1 + len(new)),
             "lhs": [k[0] for k in new],
             "op": [k[1] for k in new],
             "rhs": [k[2] for k in new],
+            "user": 0,
+            "block": [k[3] for k in new],
             "group": [k[3] for k in new],
+            "free": 0,
+            "ustart": np.nan,
+            "exo": 0,
+            "label": "",
+            "plabel": "",
+            "lower": -np.inf,
+            "upper": np.inf,
         }
     )
     ext = pd.concat([ext, ext_new], ignore_index=True)
-    cand_rows = np.concatenate([fixed_rows, np.arange(len(params), len(ext))])
-    free = ext["free"].fillna(0).to_numpy(dtype=int)
+    cand_rows = np.concatenate([fixed_rows, np.arange(n_old, len(ext))])
+    free = ext["free"].to_numpy(dtype=int, copy=True)
     free[cand_rows] = q + 1 + np.arange(cand_rows.size)
     ext["free"] = free
-    ext_pt = dataclasses.replace(pt, table=ext, constraints=())
+    ext_pt = ParTable.from_frame(ext, pt.names, pt.groups, pt.meanstructure, ())
     model = Model(ext_pt)
     values = np.concatenate([fit.values, np.zeros(len(new))])
     x = np.empty(model.nfree)

@@ -27,7 +27,7 @@ def row_scales(
     if kind not in ("std_all", "std_lv"):
         raise ValueError(kind)
     scale = np.ones(values.shape)
-    ops = model.pt.params["op"].to_numpy()
+    ops = model.pt.params["op"]
     for g, c in enumerate(model.cells):
         full, _ = model.implied_all(values, g)
         with np.errstate(invalid="ignore"):

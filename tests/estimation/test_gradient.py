@@ -199,7 +199,7 @@ def test_fiml_observed_information_matches_differences_of_the_gradient(case):
     from semnet.estimation.fiml import FIMLDiscrepancy, fiml_data
 
     fit = _fit(case)
-    model, data, kwargs = CASES[case]
+    kwargs = CASES[case][2]
     frame = semnet.datasets.holzinger_swineford()
     names = list(fit.moments[0].names)
     rng = np.random.default_rng(3)
