@@ -368,6 +368,8 @@ class Fit:
                 baseline_scaling_factor=b.scaling_factor,
                 scaling_factor_h1=t.scaling_factor_h1,
                 scaling_factor_h0=t.scaling_factor_h0,
+                shift_parameter=t.shift_parameter,
+                baseline_shift_parameter=b.shift_parameter,
             )
         return fit_measures(
             groups,

@@ -145,6 +145,9 @@ def test_scaled_test_statistic(name):
     if kind == "yuan.bentler.mplus":
         assert t.scaling_factor_h1 == pytest.approx(theirs["scaling.factor.h1"], rel=FIT_RTOL)
         assert t.scaling_factor_h0 == pytest.approx(theirs["scaling.factor.h0"], rel=FIT_RTOL)
+    if kind == "scaled.shifted":
+        assert t.trace2 == pytest.approx(theirs["trace.UGamma2"], rel=FIT_RTOL)
+        assert t.shift_parameter == pytest.approx(theirs["shift.parameter"], rel=FIT_RTOL)
     fm = ref["fit_measures"]
     b = refit(name).baseline_scaled_test
     assert b.stat == pytest.approx(fm["baseline.chisq.scaled"], rel=FIT_RTOL)

@@ -1,12 +1,13 @@
 """Tests for :mod:`semnet.results.fit_measures` against lavaan's ``fitMeasures()``.
 
 Every ML, complete-data fixture in ``tests/reference`` -- standard test, or
-the robust tests of ``estimator = "MLM"`` (``satorra.bentler``) and ``"MLR"``
-(``yuan.bentler.mplus``) -- is rebuilt from its sample and model-implied
-moments (plus, for the robust ones, the scaled statistics and scaling factors
-of the model and the baseline model that lavaan reports), and every measure is
-compared with lavaan's value -- once with lavaan's chi-square passed in and
-once with the chi-square recomputed from the moments.
+the robust tests of ``estimator = "MLM"`` (``satorra.bentler``), ``"MLR"``
+(``yuan.bentler.mplus``) and ``"MLMV"`` (``scaled.shifted``) -- is rebuilt
+from its sample and model-implied moments (plus, for the robust ones, the
+scaled statistics and scaling factors of the model and the baseline model that
+lavaan reports), and every measure is compared with lavaan's value -- once
+with lavaan's chi-square passed in and once with the chi-square recomputed from
+the moments.
 """
 
 from __future__ import annotations
@@ -130,6 +131,12 @@ def _scaled_from_fixture(fx: dict[str, Any]) -> ScaledInput | None:
     def num(value: Any) -> float:
         return math.nan if value is None else float(value)
 
+    # the baseline's shift (scaled.shifted): its scaled statistic is X2_0 / c0 + b0
+    base_shift = math.nan
+    if name == "scaled.shifted":
+        base_shift = num(fm["baseline.chisq.scaled"]) - num(fm["baseline.chisq"]) / num(
+            fm["baseline.chisq.scaling.factor"]
+        )
     return ScaledInput(
         test=name,
         chisq_scaled=num(test["stat"]),
@@ -138,6 +145,8 @@ def _scaled_from_fixture(fx: dict[str, Any]) -> ScaledInput | None:
         baseline_scaling_factor=num(fm["baseline.chisq.scaling.factor"]),
         scaling_factor_h1=num(test.get("scaling.factor.h1")),
         scaling_factor_h0=num(test.get("scaling.factor.h0")),
+        shift_parameter=num(test.get("shift.parameter")),
+        baseline_shift_parameter=base_shift,
     )
 
 
@@ -347,7 +356,8 @@ def test_shape_mismatch_raises() -> None:
 # robust (scaled) measures
 # ---------------------------------------------------------------------------
 
-ROBUST_FIXTURES = ("hs_mlm", "hs_mlr", "poldem_mlr", "hs_mg_mlr_metric", "hs_mg_mlr_scalar")
+ROBUST_FIXTURES = ("hs_mlm", "hs_mlr", "poldem_mlr", "hs_mg_mlr_metric", "hs_mg_mlr_scalar",
+                   "hs_mlmv", "poldem_mlmv", "hs_mg_mlmv_metric", "hs_mg_mlmv_scalar")
 
 
 @pytest.mark.parametrize("stem", ROBUST_FIXTURES)
@@ -383,6 +393,7 @@ def _toy_scaled(test: str, g: GroupFitInput, df: int, c: float, c0: float) -> Sc
 def test_robust_names() -> None:
     sb = fit_measure_names("satorra.bentler")
     yb = fit_measure_names("yuan.bentler.mplus")
+    assert fit_measure_names("scaled.shifted") == sb
     assert fit_measure_names() == FIT_MEASURE_NAMES
     # the robust sets extend the standard one, keeping its relative order
     for names in (sb, yb):
