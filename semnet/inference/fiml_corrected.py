@@ -2,11 +2,11 @@
 
 With missing data the usual robust fit indices are biased, because the FIML chi-square
 mixes model misfit with the information lost to the missing values.  Zhang & Savalei
-(2023) and Savalei (2021) replace it by the normal-theory ML statistic of the model
-evaluated on the EM (unrestricted FIML) moments as if they were complete data, with a
-scaling factor that accounts for the missing-data information.  lavaan (0.6-14,
-``lav_fit_fiml_corrected``) reports these as ``cfi.robust``, ``rmsea.robust``, ... for
-every fit with ``missing = "ml"``.
+(2023, *Psychological Methods* 28, 263-283) replace it by the normal-theory ML
+statistic of the model evaluated on the EM (unrestricted FIML) moments as if they were
+complete data, with a scaling factor that accounts for the missing-data information.
+lavaan (0.6-14, ``lav_fit_fiml_corrected``) reports these as ``cfi.robust``,
+``rmsea.robust``, ... for every fit with ``missing = "ml"``.
 
 Per group ``g`` (weight ``f_g = N_g / N``), in the space of the moments
 ``(mean, vech(cov))``:

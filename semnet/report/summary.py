@@ -56,7 +56,8 @@ _SECTIONS: tuple[tuple[str, str], ...] = (
     ("Scales y*", "~*~"),
 )
 
-_ESTIMATOR_NAMES = {"standard": "Standard", "robust": "Robust", "bootstrap": "Bootstrap"}
+_ESTIMATOR_NAMES = {"standard": "Standard", "robust": "Robust", "bootstrap": "Bootstrap",
+                    "robust_sem": "Robust.sem", "robust_huber_white": "Sandwich"}
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,8 @@ Asparouhov & Muthen, 2010) reports ``chisq_scaled = T / c + b`` with ``c = 1 / a
 incremental indices from ``(T_c, df, T0_c, df0)`` as above; the scaled RMSEA as the
 standard RMSEA of ``T_c`` on ``df``; for the robust CFI/TLI/RNI and the robust RMSEA
 point estimate the factor ``c (df - b) / df`` in place of ``c`` (``c0 (df0 - b0) / df0``
-for the baseline); and for the robust RMSEA interval and p-values ``T_c`` with ``c``.
+for the baseline; Savalei, 2018); and for the robust RMSEA interval and p-values
+``T_c`` with ``c``.
 
 Missing data (FIML)
 -------------------
@@ -73,7 +74,7 @@ the unrestricted model, and three things change, all as in lavaan 0.6-14:
 * ``logl``, ``unrestricted_logl`` and the baseline chi-square are the casewise
   likelihoods, and ``fmin = chisq / (2 N)``.
 * The ``*_robust`` measures are reported for the standard test too, and are built on
-  the FIML-corrected statistics of Zhang & Savalei (2023) and Savalei (2021)
+  the FIML-corrected statistics of Zhang & Savalei (2023)
   (:mod:`semnet.inference.fiml_corrected`): ``T3`` (the ML statistic of the model on the
   EM moments) and ``T3_0`` of the baseline, with their scaling factors ``c3``, ``c3_0``,
   in the formulas above: CFI/TLI/RNI from ``T3 - c3 df`` and ``T3_0 - c3_0 df0``; RMSEA
