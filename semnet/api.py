@@ -36,6 +36,7 @@ from semnet.estimation.optimize import minimize
 from semnet.estimation.start import start_values
 from semnet.inference.robust import constrained_inverse, observed_information
 from semnet.inference.robust import mlm as robust_mlm
+from semnet.inference.robust import mlmv as robust_mlmv
 from semnet.inference.robust import mlr as robust_mlr
 from semnet.inference.vcov import SingularInformationError, expected_vcov, tangent_basis
 from semnet.matrices.ram import Model
@@ -48,18 +49,21 @@ from semnet.syntax.model import ParsedModel, Relation
 if TYPE_CHECKING:
     from semnet.estimation.lms import LMSResult
 
-ESTIMATORS = ("ML", "MLR", "MLM", "GLS", "ULS", "WLSMV", "DWLS", "WLS")
+ESTIMATORS = ("ML", "MLR", "MLM", "MLMV", "GLS", "ULS", "WLSMV", "DWLS", "WLS")
 INTERACTIONS = ("lms", "double_mean", "mean", "residual")
-AVAILABLE_ESTIMATORS = ("ML", "MLR", "MLM")
+AVAILABLE_ESTIMATORS = ("ML", "MLR", "MLM", "MLMV")
 MISSING = ("listwise", "fiml", "ml")
 SE_TYPES = ("standard", "robust_sem", "robust_huber_white")
-TESTS = ("standard", "satorra_bentler", "yuan_bentler_mplus")
+TESTS = ("standard", "satorra_bentler", "yuan_bentler_mplus", "scaled_shifted")
 #: estimator presets: (se, test), as lavaan's
 PRESETS = {
     "ML": ("standard", "standard"),
     "MLM": ("robust_sem", "satorra_bentler"),
     "MLR": ("robust_huber_white", "yuan_bentler_mplus"),
+    "MLMV": ("robust_sem", "scaled_shifted"),
 }
+#: the robust test statistics: what computes them (see semnet.inference.robust)
+TEST_KINDS = {"satorra_bentler": "mlm", "yuan_bentler_mplus": "mlr", "scaled_shifted": "mlmv"}
 
 
 def read_model(model: str | Path) -> str:
@@ -117,14 +121,16 @@ def sem(
         Column whose values define groups (ordered by first appearance).
     estimator : str
         ``"ML"`` (normal-theory maximum likelihood), ``"MLR"`` (ML with Huber-White
-        SEs and the Yuan-Bentler scaled test) or ``"MLM"`` (robust SEs and the
-        Satorra-Bentler scaled test), as lavaan's presets.
+        SEs and the Yuan-Bentler scaled test), ``"MLM"`` (robust SEs and the
+        Satorra-Bentler scaled test) or ``"MLMV"`` (robust SEs and the
+        mean-and-variance adjusted, scaled-shifted test), as lavaan's presets.
     missing : str
         ``"listwise"`` or ``"fiml"`` (alias ``"ml"``): full-information ML.
     se, test : str, optional
         Override the estimator's preset: ``se`` in ``"standard"``, ``"robust_sem"``,
         ``"robust_huber_white"``; ``test`` in ``"standard"``, ``"satorra_bentler"``,
-        ``"yuan_bentler_mplus"`` (lavaan's dotted names are accepted).
+        ``"yuan_bentler_mplus"``, ``"scaled_shifted"`` (lavaan's dotted names are
+        accepted).
     bootstrap, seed
         Reserved for bootstrap SEs inside ``sem()``; use :func:`semnet.bootstrap`.
     group_equal, group_partial
@@ -275,10 +281,10 @@ def sem(
                 "available yet; pass fixed_x=False to model the covariates (and their "
                 "missing values) as random variables."
             )
-        if {se, test} & {"robust_sem", "satorra_bentler"}:
+        if {se, test} & {"robust_sem", "satorra_bentler", "scaled_shifted"}:
             raise OptionError(
-                "estimator='MLM' (Satorra-Bentler) needs complete data; with missing='fiml' "
-                "use estimator='MLR', as lavaan does."
+                f"estimator={estimator!r} (se={se!r}, test={test!r}) needs complete data; "
+                "with missing='fiml' use estimator='MLR', as lavaan does."
             )
         frame = validate_frame(data, names, group)
         blocks = [
@@ -516,14 +522,18 @@ def _inference(disc, cons, x, se, test, pt, moments, fixed_x, fit_warnings):
     try:
         T = tangent_basis(cons, x)
         outputs = {}
-        if "robust_sem" in robust or "satorra_bentler" in robust:
+        if test == "scaled_shifted":
+            outputs["mlmv"] = robust_mlmv(disc, x, T, df)
+        if test == "satorra_bentler" or (se == "robust_sem" and test != "scaled_shifted"):
             outputs["mlm"] = robust_mlm(disc, x, T, df)
         if "robust_huber_white" in robust or "yuan_bentler_mplus" in robust:
             outputs["mlr"] = robust_mlr(disc, x, T, df, disc.model.nfree)
         if se == "standard":
             vcov = expected_vcov(disc, cons, x)
+        elif se == "robust_sem":
+            vcov = outputs["mlmv" if "mlmv" in outputs else "mlm"][0]
         else:
-            vcov = outputs["mlm" if se == "robust_sem" else "mlr"][0]
+            vcov = outputs["mlr"][0]
     except (SingularInformationError, np.linalg.LinAlgError) as exc:
         smallest = getattr(exc, "smallest", float("nan"))
         msg = (
@@ -536,7 +546,7 @@ def _inference(disc, cons, x, se, test, pt, moments, fixed_x, fit_warnings):
         return None, None, None
     if test == "standard":
         return vcov, None, None
-    kind = "mlm" if test == "satorra_bentler" else "mlr"
+    kind = TEST_KINDS[test]
     scaled = outputs[kind][1]
     return vcov, scaled, _baseline_test(pt, moments, kind)
 
@@ -587,6 +597,8 @@ def _baseline_test(pt: ParTable, moments: Sequence[GroupMoments], kind: str, fda
     T = np.eye(model.nfree)
     if kind == "mlm":
         return robust_mlm(disc, x, T, df)[1]
+    if kind == "mlmv":
+        return robust_mlmv(disc, x, T, df)[1]
     return robust_mlr(disc, x, T, df, model.nfree)[1]
 
 

@@ -114,7 +114,7 @@ def _add_fit(sub: argparse._SubParsersAction) -> Handler:
                    help="parameters exempt from --group-equal, e.g. 'x3~1' (repeatable)")
     p.add_argument("--std-lv", action="store_true",
                    help="fix latent variances to 1 instead of the first loadings")
-    p.add_argument("--estimator", default="ML", help="ML, MLR or MLM (default: ML)")
+    p.add_argument("--estimator", default="ML", help="ML, MLR, MLM or MLMV (default: ML)")
     p.add_argument("--missing", default="listwise",
                    help="listwise or fiml (default: listwise)")
     p.add_argument("--standardized", action="store_true",

@@ -10,7 +10,19 @@ the more restricted, df ``r0 > r1``) is scaled:
 - Satorra & Bentler (2001): ``c_d = (r0 c0 - r1 c1) / (r0 - r1)`` from the two models'
   scaling factors (can be negative in small samples);
 - Satorra & Bentler (2010), strictly positive: ``c1`` is replaced by the scaling factor of
-  the less restricted model evaluated at the restricted model's estimates.
+  the less restricted model evaluated at the restricted model's estimates;
+- Satorra (2000), the default for MLMV fits (as lavaan's): the difference is treated as a
+  test of ``m = r0 - r1`` restrictions ``A`` on the less restricted model, with ``A``
+  spanning the complement of the restricted model's directions
+  (``pinv(Delta1) Delta0``).  With its normal-theory weight ``W_g``, information ``P``
+  (inverted on its constraint space), Jacobian ``Delta_g`` and ADF ``Gamma_g`` (all of
+  the less restricted model) and ``Pi = P^-1 A' (A P^-1 A')^-1 A P^-1``::
+
+      U = bdiag(W_g) Delta Pi Delta' bdiag(W_g),   UG = U bdiag(f_g Gamma_g)
+      a = sqrt(m / tr(UG^2)),  b = m - a tr(UG),  chisq_diff = a (T0 - T1) + b  on m df
+
+  It is always the scaled-shifted version (lavaan's ``scaled.shifted = TRUE``), for MLM
+  fits too.
 """
 
 from __future__ import annotations
@@ -24,7 +36,7 @@ from scipy import stats
 from semnet.errors import OptionError, SemnetError, check_choice
 from semnet.results.fit import Fit
 
-METHODS = ("standard", "satorra_bentler_2001", "satorra_bentler_2010")
+METHODS = ("standard", "satorra_bentler_2001", "satorra_bentler_2010", "satorra_2000")
 
 
 def compare(*fits: Fit, method: str | None = None, names: list[str] | None = None) -> pd.DataFrame:
@@ -36,8 +48,9 @@ def compare(*fits: Fit, method: str | None = None, names: list[str] | None = Non
         Two or more fits of nested models (any order).
     method : str, optional
         ``"standard"`` (plain difference of ML chi-squares, the default for ML),
-        ``"satorra_bentler_2001"`` (the default for robust fits) or
-        ``"satorra_bentler_2010"``.
+        ``"satorra_bentler_2001"`` (the default for MLM and MLR fits),
+        ``"satorra_bentler_2010"``, or ``"satorra_2000"`` (the default for MLMV fits;
+        MLM and MLMV only), as lavaan's ``lavTestLRT()``.
     names : list of str, optional
         Row labels; default ``model1``, ``model2``, ... in the order given.
 
@@ -45,7 +58,10 @@ def compare(*fits: Fit, method: str | None = None, names: list[str] | None = Non
     -------
     DataFrame
         One row per model, least restricted first: ``df, aic, bic, chisq, chisq_diff,
-        df_diff, rmsea, pvalue`` (differences against the row above).
+        df_diff, rmsea, pvalue`` (differences against the row above).  Robust methods
+        drop ``rmsea`` and add the correction of each difference: ``scaling_factor``
+        (Satorra-Bentler), or ``scale`` and ``shift`` (Satorra 2000:
+        ``chisq_diff = scale * (T0 - T1) + shift``).  ``attrs["method"]`` names the method.
 
     Examples
     --------
@@ -70,14 +86,26 @@ def compare(*fits: Fit, method: str | None = None, names: list[str] | None = Non
             "some models have a robust (scaled) test and some do not; fit all of them with "
             "the same estimator."
         )
-    default = "satorra_bentler_2001" if all(robust) else "standard"
+    shifted = all(robust) and all(f.scaled_test.name == "scaled_shifted" for f in fits)
+    default = "standard"
+    if all(robust):
+        default = "satorra_2000" if shifted else "satorra_bentler_2001"
     method = check_choice(
         "method", method.replace(".", "_") if isinstance(method, str) else default, METHODS
     )
     if method != "standard" and not all(robust):
         raise SemnetError(
-            f"method={method!r} needs robust fits (estimator='MLM' or 'MLR'); these models "
-            "were fitted with a standard test."
+            f"method={method!r} needs robust fits (estimator='MLM', 'MLMV' or 'MLR'); these "
+            "models were fitted with a standard test."
+        )
+    if method == "satorra_2000" and not all(
+        f.scaled_test.name in ("satorra_bentler", "scaled_shifted") and f.patterns is None
+        for f in fits
+    ):
+        raise OptionError(
+            "method='satorra_2000' is available for complete-data fits with "
+            "estimator='MLM' or 'MLMV'; for MLR fits use method='satorra_bentler_2001' "
+            "(the default) or 'satorra_bentler_2010'."
         )
     if names is None:
         names = [f"model{i + 1}" for i in range(len(fits))]
@@ -120,6 +148,11 @@ def compare(*fits: Fit, method: str | None = None, names: list[str] | None = Non
                 row["rmsea"] = np.sqrt(max(0.0, (d_chi - d_df) / (ntotal * d_df))) * np.sqrt(
                     ngroups
                 )
+            elif d_df > 0 and method == "satorra_2000":
+                stat, corr = _satorra_2000(prev, f)
+                row["chisq_diff"] = stat
+                row["pvalue"] = float(stats.chi2.sf(stat, d_df))
+                row.update(corr)
             elif d_df > 0:
                 c0 = f.scaled_test.scaling_factor
                 if method == "satorra_bentler_2001":
@@ -154,9 +187,11 @@ def compare(*fits: Fit, method: str | None = None, names: list[str] | None = Non
         out = out.drop(columns="rmsea")
         out.attrs["method"] = method
         year = method.rsplit("_", 1)[1]
+        who = "Satorra" if method == "satorra_2000" else "Satorra-Bentler"
+        kind = "scaled-shifted" if method == "satorra_2000" else "scaled"
         out.attrs["note"] = (
             "chisq holds the standard (unscaled) statistics; chisq_diff is the "
-            f"Satorra-Bentler ({year}) scaled difference."
+            f"{who} ({year}) {kind} difference."
         )
     return out
 
@@ -164,7 +199,7 @@ def compare(*fits: Fit, method: str | None = None, names: list[str] | None = Non
 def _scaling_at(less: Fit, more: Fit) -> float:
     """Scaling factor of the less restricted model evaluated at the more restricted
     model's estimates (Satorra & Bentler, 2010)."""
-    from semnet.inference.robust import mlm, mlr
+    from semnet.inference.robust import mlm, mlmv, mlr
     from semnet.inference.vcov import tangent_basis
 
     keys_more = _keys(more)
@@ -183,7 +218,70 @@ def _scaling_at(less: Fit, more: Fit) -> float:
     T = tangent_basis(less.constraints, x10)
     if less.scaled_test.name == "satorra_bentler":
         return mlm(disc, x10, T, less.df)[1].scaling_factor
+    if less.scaled_test.name == "scaled_shifted":
+        return mlmv(disc, x10, T, less.df)[1].scaling_factor
     return mlr(disc, x10, T, less.df, model.nfree)[1].scaling_factor
+
+
+def _moment_delta(fit: Fit, names: tuple[str, ...]) -> list[np.ndarray]:
+    """Per group, the Jacobian of (mean, vech(cov)) of the observed variables in the
+    order ``names``, at the fit's estimates (rows as lavaan's Delta)."""
+    from semnet.inference.robust import _duplication
+
+    order = np.array([fit.partable.names.ov.index(v) for v in names])
+    r, c = _duplication(order.size)
+    out = []
+    for g in range(fit.partable.ngroups):
+        _, _, d_sigma, d_mu = fit.model.jacobian(fit.values, g)
+        d_sigma = d_sigma[:, order][:, :, order]
+        delta = d_sigma[:, r, c].T
+        if fit.partable.meanstructure:
+            delta = np.vstack([d_mu[:, order].T, delta])
+        out.append(delta)
+    return out
+
+
+def _satorra_2000(less: Fit, more: Fit) -> tuple[float, dict[str, float]]:
+    """Satorra's (2000) scaled-shifted difference test of ``more`` (restricted) against
+    ``less``: the statistic and its ``scale`` and ``shift``."""
+    from scipy.linalg import block_diag, null_space
+
+    from semnet.inference.robust import adf_gamma, normal_weight
+    from semnet.inference.vcov import tangent_basis
+
+    if less.partable.meanstructure != more.partable.meanstructure:
+        raise SemnetError(
+            "method='satorra_2000' needs models that both have, or both lack, a mean "
+            "structure; pass the same meanstructure= to every fit."
+        )
+    names = less.moments[0].names
+    meanstructure = less.partable.meanstructure
+    delta1 = _moment_delta(less, names)
+    T1 = tangent_basis(less.constraints, less.x)
+    T0 = tangent_basis(more.constraints, more.x)
+    d1 = np.vstack(delta1) @ T1
+    d0 = np.vstack(_moment_delta(more, names)) @ T0
+    # restrictions: the directions of the less restricted model outside the span of the
+    # restricted one
+    A = null_space((np.linalg.pinv(d1) @ d0).T).T
+    fg = np.array([m.nobs for m in less.moments], dtype=float) / less.ntotal
+    W, G = [], []
+    for g, mom in enumerate(less.moments):
+        sigma, _ = less.model.implied(less.values, g)
+        W.append(normal_weight(sigma, meanstructure))
+        G.append(adf_gamma(mom, meanstructure))
+    V = block_diag(*W)
+    gamma = block_diag(*[f * gm for f, gm in zip(fg, G, strict=True)])
+    P_inv = np.linalg.inv(d1.T @ block_diag(*[f * w for f, w in zip(fg, W, strict=True)]) @ d1)
+    pa = P_inv @ A.T
+    Pi = pa @ np.linalg.pinv(A @ pa) @ pa.T
+    vd = V @ d1
+    UG = vd @ Pi @ vd.T @ gamma
+    m = more.df - less.df
+    diff = more.chisq - less.chisq
+    a = np.sqrt(m / float(np.sum(UG * UG.T)))
+    b = m - a * float(np.trace(UG))
+    return float(diff * a + b), {"scale": float(a), "shift": float(b)}
 
 
 def _keys_list(fit: Fit) -> list[tuple]:

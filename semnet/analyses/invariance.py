@@ -34,8 +34,9 @@ A value exactly at a cut-off counts as holding.  Pass a :class:`Cutoffs` for oth
 values, or ``combine="all"`` to require every index given (a stricter reading of Chen).
 With a robust estimator (MLR, MLM) the deltas of CFI and RMSEA are those of the robust
 indices (``cfi_robust``, ``rmsea_robust``; Brosseau-Liard & Savalei 2014), as listed in
-the ``reason`` column; set ``Cutoffs(robust=False)`` for the naive ones.  Where the
-engine gives no robust indices (MLR with FIML, for now) the naive ones are judged.
+the ``reason`` column (with FIML, the FIML-corrected ones); set
+``Cutoffs(robust=False)`` for the naive ones.  Where a robust index is not available
+(NaN) the naive ones are judged.
 
 Examples
 --------
@@ -474,7 +475,7 @@ def _diff_row(prev: Fit | None, fit: Fit, added: Sequence[str], rule: Cutoffs,
         for key in ("cfi", "rmsea"):
             row[f"delta_{key}_robust"] = float(fm1.get(f"{key}_robust", np.nan)
                                                - fm0.get(f"{key}_robust", np.nan))
-    # robust indices when the engine gives them (not yet for MLR with FIML: naive ones)
+    # robust indices when they are available, the naive ones otherwise
     use_robust = (robust and rule.robust and np.isfinite(row["delta_cfi_robust"])
                   and np.isfinite(row["delta_rmsea_robust"]))
     deltas = {

@@ -334,3 +334,21 @@ def em_moments(
             break
         logl_old = logl
     return sigma, mu
+
+
+def pairwise_moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairwise-deletion covariances and available-case means of incomplete data.
+
+    Each covariance uses the cases observed on both variables, centred at their own
+    means, with divisor ``n_ij - 1`` (R's ``cov(use = "pairwise")``), then rescaled by
+    ``(N - 1) / N`` with ``N`` the number of cases, as lavaan's sample statistics.
+    """
+    n = x.shape[0]
+    obs = ~np.isnan(x)
+    w = obs.astype(float)
+    xc = np.where(obs, x - np.nanmean(x, axis=0), 0.0)
+    n_ij = w.T @ w
+    s_i = xc.T @ w  # s_i[i, j]: sum of x_i over the cases observing i and j
+    cov = (xc.T @ xc - s_i * s_i.T / n_ij) / (n_ij - 1)
+    cov = (cov + cov.T) / 2 * (n - 1) / n
+    return cov, np.nanmean(x, axis=0)

@@ -11,6 +11,15 @@ of the sample moments::
     V = E^-1 [sum_g f_g Delta_g' W_g Gamma_g W_g Delta_g] E^-1 / N
     c = [sum_g tr(W_g Gamma_g) - f_g tr(W_g Delta_g E^-1 Delta_g' W_g Gamma_g)] / df
 
+``MLMV`` = the same estimates and SEs with the mean-and-variance adjusted
+(scaled-shifted) test of Asparouhov & Muthén (2010), lavaan's ``scaled.shifted``.  With
+``V = bdiag(f_g W_g)``, ``Gamma = bdiag(Gamma_g / f_g)``, the stacked ``Delta`` and
+``U = V - V Delta E^-1 Delta' V``::
+
+    a = sqrt(df / tr((U Gamma)^2)),  b = df - a tr(U Gamma),  T_ss = a T + b  on df
+
+reported with lavaan's ``scaling.factor`` ``1 / a`` and ``shift.parameter`` ``b``.
+
 ``MLR`` = ML estimates, Huber–White sandwich SEs from the observed information ``H``
 (the Hessian of the discrepancy) and the casewise scores ``s_i``, and the Yuan–Bentler
 (2000) scaled test in its Mplus variant::
@@ -28,6 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg import block_diag
 
 from semnet.data.moments import GroupMoments
 from semnet.estimation.ml import MLDiscrepancy
@@ -36,7 +46,13 @@ from semnet.matrices.ram import Model
 
 @dataclass(frozen=True)
 class ScaledTest:
-    """A scaled chi-square test (lavaan's ``satorra.bentler`` / ``yuan.bentler.mplus``)."""
+    """A robust chi-square test (lavaan's ``satorra.bentler``, ``yuan.bentler.mplus`` or
+    ``scaled.shifted``).
+
+    ``stat`` is ``T / scaling_factor`` (``+ shift_parameter`` for ``scaled_shifted``);
+    ``trace`` is lavaan's ``trace.UGamma``, ``trace2`` its ``trace.UGamma2`` (only for
+    ``scaled_shifted``).
+    """
 
     name: str
     stat: float
@@ -45,6 +61,8 @@ class ScaledTest:
     trace: float
     scaling_factor_h1: float = np.nan
     scaling_factor_h0: float = np.nan
+    shift_parameter: float = np.nan
+    trace2: float = np.nan
 
 
 def constrained_inverse(M: np.ndarray, T: np.ndarray) -> np.ndarray:
@@ -245,26 +263,68 @@ def adf_gamma(mom: GroupMoments, meanstructure: bool) -> np.ndarray:
     return u.T @ u / mom.nobs
 
 
-def mlm(
-    disc: MLDiscrepancy, x: np.ndarray, T: np.ndarray, df: int
-) -> tuple[np.ndarray, ScaledTest]:
-    """Robust.sem vcov and the Satorra–Bentler scaled test."""
+def _robust_sem(disc: MLDiscrepancy, x: np.ndarray, T: np.ndarray, what: str):
+    """Robust.sem vcov, ``E^-1`` and per group ``(Delta_g, W_g, Gamma_g)``."""
     model, moments = disc.model, disc.moments
-    _require_data(moments, "estimator='MLM'")
+    _require_data(moments, what)
     values = model.values(x, disc.fixed_values)
     ev = disc.evaluate(x)
     E_inv = constrained_inverse(ev.information, T)
     meat = np.zeros_like(E_inv)
-    trace = 0.0
+    parts = []
     for g, (w, mom) in enumerate(zip(disc.weights, moments, strict=True)):
         delta, sigma = _moment_jacobian(model, values, g, model.meanstructure)
         W = normal_weight(sigma, model.meanstructure)
         gamma = adf_gamma(mom, model.meanstructure)
         wd = W @ delta
         meat += w * wd.T @ gamma @ wd
-        trace += float(np.sum(W * gamma)) - w * float(np.sum((wd @ E_inv @ wd.T) * gamma))
+        parts.append((delta, W, gamma))
     vcov = E_inv @ meat @ E_inv / disc.ntotal
+    return (vcov + vcov.T) / 2, E_inv, parts
+
+
+def mlm(
+    disc: MLDiscrepancy, x: np.ndarray, T: np.ndarray, df: int
+) -> tuple[np.ndarray, ScaledTest]:
+    """Robust.sem vcov and the Satorra–Bentler scaled test."""
+    vcov, E_inv, parts = _robust_sem(disc, x, T, "estimator='MLM'")
+    trace = 0.0
+    for w, (delta, W, gamma) in zip(disc.weights, parts, strict=True):
+        wd = W @ delta
+        trace += float(np.sum(W * gamma)) - w * float(np.sum((wd @ E_inv @ wd.T) * gamma))
     chisq = 2 * disc.ntotal * disc.evaluate(x, derivatives=False).f
     c = trace / df if df > 0 else np.nan
     test = ScaledTest("satorra_bentler", chisq / c if df > 0 else np.nan, df, c, trace)
-    return (vcov + vcov.T) / 2, test
+    return vcov, test
+
+
+def ugamma(
+    E_inv: np.ndarray, parts: list, weights: np.ndarray
+) -> tuple[float, float]:
+    """``tr(U Gamma)`` and ``tr((U Gamma)^2)`` over all groups jointly (lavaan's
+    ``trace.UGamma`` and ``trace.UGamma2``); ``parts`` holds ``(Delta_g, W_g,
+    Gamma_g)`` per group."""
+    V = block_diag(*[w * W for w, (_, W, _) in zip(weights, parts, strict=True)])
+    gamma = block_diag(*[G / w for w, (_, _, G) in zip(weights, parts, strict=True)])
+    vd = V @ np.vstack([d for d, _, _ in parts])
+    UG = (V - vd @ E_inv @ vd.T) @ gamma
+    return float(np.trace(UG)), float(np.sum(UG * UG.T))
+
+
+def mlmv(
+    disc: MLDiscrepancy, x: np.ndarray, T: np.ndarray, df: int
+) -> tuple[np.ndarray, ScaledTest]:
+    """Robust.sem vcov and the mean-and-variance adjusted (scaled-shifted) test."""
+    vcov, E_inv, parts = _robust_sem(disc, x, T, "estimator='MLMV'")
+    trace, trace2 = ugamma(E_inv, parts, disc.weights)
+    chisq = 2 * disc.ntotal * disc.evaluate(x, derivatives=False).f
+    if df > 0:
+        a = np.sqrt(df / trace2)
+        shift = df - a * trace
+        test = ScaledTest(
+            "scaled_shifted", chisq * a + shift, df, 1 / a, trace,
+            shift_parameter=shift, trace2=trace2,
+        )  # fmt: skip
+    else:
+        test = ScaledTest("scaled_shifted", np.nan, df, np.nan, trace, trace2=trace2)
+    return vcov, test

@@ -56,7 +56,8 @@ _SECTIONS: tuple[tuple[str, str], ...] = (
     ("Scales y*", "~*~"),
 )
 
-_ESTIMATOR_NAMES = {"standard": "Standard", "robust": "Robust", "bootstrap": "Bootstrap"}
+_ESTIMATOR_NAMES = {"standard": "Standard", "robust": "Robust", "bootstrap": "Bootstrap",
+                    "robust_sem": "Robust.sem", "robust_huber_white": "Sandwich"}
 
 
 @dataclass(frozen=True)
@@ -330,10 +331,13 @@ class Summary:
             name = {
                 "satorra_bentler": "Satorra-Bentler correction",
                 "yuan_bentler_mplus": "Yuan-Bentler correction (Mplus variant)",
+                "scaled_shifted": "simple second-order correction",
             }.get(t.name, t.name)
             lines.append(_line("Scaled test statistic", _num(t.stat)))
             lines.append(_line("P-value (scaled)", _num(fm.get("pvalue_scaled", float("nan")))))
             lines.append(_line("Scaling correction factor", _num(t.scaling_factor)))
+            if t.name == "scaled_shifted":
+                lines.append(_line("Shift parameter", _num(t.shift_parameter)))
             lines.append(f"    for the {name}")
         if len(fit.groups) > 1:
             lines.append("  Test statistic for each group:")
@@ -397,16 +401,17 @@ class Summary:
             blocks[3][1].append(
                 (f"P-value H_0: RMSEA >= {_num(notclose)}", get("rmsea_notclose_pvalue"))
             )
+        if "cfi_scaled" in fm.index:
+            blocks[1][1].append(
+                ("Scaled CFI / TLI", f"{get('cfi_scaled')} / {get('tli_scaled')}")
+            )
+            blocks[3][1].append(("Scaled RMSEA", get("rmsea_scaled")))
         if "cfi_robust" in fm.index:
-            blocks[1][1].extend(
-                [
-                    ("Scaled CFI / TLI", f"{get('cfi_scaled')} / {get('tli_scaled')}"),
-                    ("Robust CFI / TLI", f"{get('cfi_robust')} / {get('tli_robust')}"),
-                ]
+            blocks[1][1].append(
+                ("Robust CFI / TLI", f"{get('cfi_robust')} / {get('tli_robust')}")
             )
             blocks[3][1].extend(
                 [
-                    ("Scaled RMSEA", get("rmsea_scaled")),
                     ("Robust RMSEA", get("rmsea_robust")),
                     (
                         f"Robust RMSEA {pct} Percent CI",

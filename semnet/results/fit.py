@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -368,6 +368,8 @@ class Fit:
                 baseline_scaling_factor=b.scaling_factor,
                 scaling_factor_h1=t.scaling_factor_h1,
                 scaling_factor_h0=t.scaling_factor_h0,
+                shift_parameter=t.shift_parameter,
+                baseline_shift_parameter=b.shift_parameter,
             )
         return fit_measures(
             groups,
@@ -376,7 +378,32 @@ class Fit:
             meanstructure=self.partable.meanstructure,
             chisq=self.chisq,
             scaled=scaled,
-            missing=self.missing_info,
+            missing=self._missing_input(scaled is not None),
+        )
+
+    def _missing_input(self, scaled: bool) -> MissingDataInput | None:
+        """The FIML part of the fit measures: likelihoods, the FIML-corrected statistics
+        of the robust measures, and the pairwise moments and patterns of the GFI."""
+        if self.missing_info is None:
+            return None
+        from semnet.estimation.fiml import pairwise_moments
+        from semnet.inference.fiml_corrected import fiml_corrected
+        from semnet.inference.vcov import tangent_basis
+
+        try:
+            corrected = fiml_corrected(
+                self.model, self.values, self.moments, self.patterns,
+                tangent_basis(self.constraints, self.x), self.df, scaled,
+            )  # fmt: skip
+        except np.linalg.LinAlgError:
+            corrected = None
+        return replace(
+            self.missing_info,
+            corrected=corrected,
+            pairwise=tuple(pairwise_moments(m.data) for m in self.moments),
+            patterns=tuple(
+                tuple((pat.observed, pat.n) for pat in pats) for pats in self.patterns
+            ),
         )
 
     def fit_measures(self) -> pd.Series:

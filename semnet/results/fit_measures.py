@@ -57,6 +57,40 @@ baseline's ``T0``, ``T0_c``, ``c0`` (same df ``df0`` for both):
   factors of the (pooled) test, ``N`` is the total sample size and the
   ``sqrt(G)`` / ``1 / G`` corrections apply as in the standard RMSEA.
 
+The mean-and-variance adjusted test of ``estimator = "MLMV"`` (``"scaled.shifted"``,
+Asparouhov & Muthen, 2010) reports ``chisq_scaled = T / c + b`` with ``c = 1 / a`` its
+``scaling.factor`` and ``b`` its ``shift.parameter``.  lavaan then takes: the scaled
+incremental indices from ``(T_c, df, T0_c, df0)`` as above; the scaled RMSEA as the
+standard RMSEA of ``T_c`` on ``df``; for the robust CFI/TLI/RNI and the robust RMSEA
+point estimate the factor ``c (df - b) / df`` in place of ``c`` (``c0 (df0 - b0) / df0``
+for the baseline; Savalei, 2018); and for the robust RMSEA interval and p-values
+``T_c`` with ``c``.
+
+Missing data (FIML)
+-------------------
+With a :class:`MissingDataInput` the groups' sample moments are the EM estimates of
+the unrestricted model, and three things change, all as in lavaan 0.6-14:
+
+* ``logl``, ``unrestricted_logl`` and the baseline chi-square are the casewise
+  likelihoods, and ``fmin = chisq / (2 N)``.
+* The ``*_robust`` measures are reported for the standard test too, and are built on
+  the FIML-corrected statistics of Zhang & Savalei (2023)
+  (:mod:`semnet.inference.fiml_corrected`): ``T3`` (the ML statistic of the model on the
+  EM moments) and ``T3_0`` of the baseline, with their scaling factors ``c3``, ``c3_0``,
+  in the formulas above: CFI/TLI/RNI from ``T3 - c3 df`` and ``T3_0 - c3_0 df0``; RMSEA
+  ``sqrt(max(T3 / (N df) - c3 / N, 0)) sqrt(G)``, its interval and p-values from
+  ``T3 / c3``.  With a scaled test (MLR) the correction accounts for non-normality
+  (lavaan's version V3), without one only for the missing data (V6).
+* GFI, AGFI and PGFI: lavaan's GFI contrasts its "observed" moments with the implied
+  ones in the metric of its weight matrix.  With ``missing = "ml"`` lavaan's stored
+  observed moments are *not* the EM estimates but the pairwise-deletion covariances
+  (divisor ``n_ij - 1``, rescaled by ``(N - 1) / N``) and the available-case means, and
+  the weight is the expected information of the missing-data likelihood at the implied
+  moments, ``sum_k (n_k / N)`` of the complete-data weight of each pattern's observed
+  variables.  semnet computes the same (from ``MissingDataInput.pairwise`` and
+  ``.patterns``) so that the numbers agree; mind that the pairwise moments are a
+  descriptive choice, consistent only under MCAR, unlike every other FIML measure.
+
 Limitation: with ``fixed.x = FALSE`` lavaan's baseline model still frees the
 covariances among the exogenous observed covariates (its ``ov.x``), i.e. it
 saturates that block; ``x_index`` only describes ``fixed.x`` covariates, so
@@ -69,10 +103,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from scipy import special
+
+if TYPE_CHECKING:
+    from semnet.inference.fiml_corrected import FimlCorrected
 
 __all__ = [
     "FIT_MEASURE_NAMES",
@@ -98,7 +136,7 @@ FIT_MEASURE_NAMES: tuple[str, ...] = (
 )  # fmt: skip
 
 #: lavaan's names of the robust tests that :class:`ScaledInput` supports.
-ROBUST_TESTS: tuple[str, ...] = ("satorra.bentler", "yuan.bentler.mplus")
+ROBUST_TESTS: tuple[str, ...] = ("satorra.bentler", "yuan.bentler.mplus", "scaled.shifted")
 
 #: H0 value of the RMSEA close-fit test (lavaan's ``rmsea.close.h0``).
 RMSEA_CLOSE_H0: float = 0.05
@@ -157,13 +195,15 @@ class ScaledInput:
     Attributes
     ----------
     test : str
-        lavaan's name of the robust test: ``"satorra.bentler"`` (MLM) or
-        ``"yuan.bentler.mplus"`` (MLR).
+        lavaan's name of the robust test: ``"satorra.bentler"`` (MLM),
+        ``"yuan.bentler.mplus"`` (MLR) or ``"scaled.shifted"`` (MLMV).
     chisq_scaled : float
-        Scaled test statistic of the model, ``chisq / scaling_factor``.
+        Scaled test statistic of the model: ``chisq / scaling_factor``, or
+        ``chisq / scaling_factor + shift_parameter`` for ``"scaled.shifted"``.
     scaling_factor : float
         Scaling factor ``c`` of the model's test (lavaan's
-        ``scaling.factor``; ``c * df`` is its ``trace.UGamma``).
+        ``scaling.factor``; for the first two tests ``c * df`` is its
+        ``trace.UGamma``).
     baseline_chisq_scaled : float
         Scaled test statistic of the independence (baseline) model.
     baseline_scaling_factor : float
@@ -171,7 +211,10 @@ class ScaledInput:
     scaling_factor_h1, scaling_factor_h0 : float, optional
         lavaan's ``scaling.factor.h1`` / ``scaling.factor.h0`` of the
         Yuan-Bentler test, reported as they are for ``"yuan.bentler.mplus"``
-        (ignored for ``"satorra.bentler"``).
+        (ignored otherwise).
+    shift_parameter, baseline_shift_parameter : float, optional
+        Shift ``b`` of the ``"scaled.shifted"`` test of the model and of the
+        baseline model (ignored otherwise).
     """
 
     test: str
@@ -181,6 +224,8 @@ class ScaledInput:
     baseline_scaling_factor: float
     scaling_factor_h1: float = math.nan
     scaling_factor_h0: float = math.nan
+    shift_parameter: float = math.nan
+    baseline_shift_parameter: float = math.nan
 
 
 _SCALED_SUFFIX_FAMILY = ("nnfi", "rfi", "nfi", "pnfi", "ifi", "rni")
@@ -191,19 +236,37 @@ _RMSEA_SUFFIX_FAMILY = (
 
 @dataclass(frozen=True)
 class MissingDataInput:
-    """Likelihoods of a FIML fit, which the moments alone cannot give.
+    """What a FIML fit adds to the moments, which the moments alone cannot give.
 
     With incomplete data the groups' ``sample_cov``/``sample_mean`` are the EM
     estimates of the unrestricted model (as lavaan's), and the log-likelihoods and the
     baseline chi-square come from the casewise (pattern-wise) likelihood.
+
+    Attributes
+    ----------
+    logl, unrestricted_logl : float
+        FIML log-likelihoods of the model and of the unrestricted model.
+    baseline_chisq : float
+        FIML likelihood-ratio statistic of the independence model.
+    corrected : FimlCorrected, optional
+        The FIML-corrected statistics (:mod:`semnet.inference.fiml_corrected`) on which
+        the ``*_robust`` measures are built; without them those measures are NaN.
+    pairwise : tuple of (cov, mean), optional
+        Per group, the pairwise-deletion covariance matrix (rescaled to divisor ``N_g``)
+        and the available-case means: the "observed" moments of lavaan's GFI.
+    patterns : tuple of tuples of (observed indices, count), optional
+        Per group, the missing-data patterns: they define the GFI's weight matrix.
     """
 
     logl: float
     unrestricted_logl: float
     baseline_chisq: float
+    corrected: FimlCorrected | None = None
+    pairwise: tuple[tuple[np.ndarray, np.ndarray], ...] | None = None
+    patterns: tuple[tuple[tuple[np.ndarray, int], ...], ...] | None = None
 
 
-def fit_measure_names(test: str | None = None) -> tuple[str, ...]:
+def fit_measure_names(test: str | None = None, missing: bool = False) -> tuple[str, ...]:
     """Names (lavaan order, dots as underscores) that :func:`fit_measures` returns.
 
     Parameters
@@ -211,6 +274,9 @@ def fit_measure_names(test: str | None = None) -> tuple[str, ...]:
     test : str, optional
         ``None`` for the standard ML test (:data:`FIT_MEASURE_NAMES`), or one
         of :data:`ROBUST_TESTS` for the robust set lavaan 0.6-14 reports.
+    missing : bool, optional
+        A FIML fit: lavaan then adds the (FIML-corrected) ``*_robust`` measures
+        to the standard set too.
 
     Returns
     -------
@@ -221,26 +287,36 @@ def fit_measure_names(test: str | None = None) -> tuple[str, ...]:
     ValueError
         If ``test`` is not supported.
     """
-    if test is None:
-        return FIT_MEASURE_NAMES
-    if test not in ROBUST_TESTS:
+    if test is not None and test not in ROBUST_TESTS:
         raise ValueError(f"unsupported robust test {test!r}; expected one of {ROBUST_TESTS}")
     base = list(FIT_MEASURE_NAMES)
+    scaled = test is not None
+    robust = scaled or missing
     names: list[str] = base[: base.index("pvalue") + 1]
-    names += ["chisq_scaled", "df_scaled", "pvalue_scaled", "chisq_scaling_factor"]
+    if scaled:
+        names += ["chisq_scaled", "df_scaled", "pvalue_scaled", "chisq_scaling_factor"]
     names += ["baseline_chisq", "baseline_df", "baseline_pvalue"]
-    names += ["baseline_chisq_scaled", "baseline_df_scaled", "baseline_pvalue_scaled",
-              "baseline_chisq_scaling_factor"]  # fmt: skip
-    names += ["cfi", "tli", "cfi_scaled", "tli_scaled", "cfi_robust", "tli_robust"]
+    if scaled:
+        names += ["baseline_chisq_scaled", "baseline_df_scaled", "baseline_pvalue_scaled",
+                  "baseline_chisq_scaling_factor"]  # fmt: skip
+    names += ["cfi", "tli"]
+    if scaled:
+        names += ["cfi_scaled", "tli_scaled"]
+    if robust:
+        names += ["cfi_robust", "tli_robust"]
     names += list(_SCALED_SUFFIX_FAMILY)
-    names += [f"{k}_scaled" for k in _SCALED_SUFFIX_FAMILY]
-    names += ["nnfi_robust", "rni_robust"]
+    if scaled:
+        names += [f"{k}_scaled" for k in _SCALED_SUFFIX_FAMILY]
+    if robust:
+        names += ["nnfi_robust", "rni_robust"]
     names += base[base.index("logl") : base.index("bic2") + 1]
     if test == "yuan.bentler.mplus":
         names += ["scaling_factor_h1", "scaling_factor_h0"]
     names += base[base.index("rmsea") : base.index("rmsea_notclose_h0") + 1]
-    names += [f"{k}_scaled" for k in _RMSEA_SUFFIX_FAMILY]
-    names += [f"{k}_robust" for k in _RMSEA_SUFFIX_FAMILY]
+    if scaled:
+        names += [f"{k}_scaled" for k in _RMSEA_SUFFIX_FAMILY]
+    if robust:
+        names += [f"{k}_robust" for k in _RMSEA_SUFFIX_FAMILY]
     names += base[base.index("rmr") :]
     return tuple(names)
 
@@ -581,6 +657,34 @@ def _group_gfi(
     return 1.0 - t1 / t2
 
 
+def _group_gfi_missing(
+    S: np.ndarray,
+    m: np.ndarray,
+    Sigma: np.ndarray,
+    mu: np.ndarray,
+    patterns: Sequence[tuple[np.ndarray, int]],
+) -> float:
+    """GFI of one group with incomplete data, as lavaan 0.6-14 computes it.
+
+    The "observed" moments are the pairwise-deletion covariances ``S`` and the
+    available-case means ``m``; the weight is the expected information of the
+    missing-data likelihood at the implied moments, ``sum_k (n_k / N)`` of the
+    complete-data weight of each pattern's observed variables.  With
+    ``A_k = Sigma_oo^-1`` the quadratic form of ``(d, vech(E))`` is
+    ``sum_k (n_k / N) [d_o' A_k d_o + tr(A_k E_oo A_k E_oo) / 2]``.
+    """
+    E = S - Sigma
+    d = m - mu
+    t1 = t2 = 0.0
+    for o, count in patterns:
+        A = np.linalg.inv(Sigma[np.ix_(o, o)])
+        AE = A @ E[np.ix_(o, o)]
+        AS = A @ S[np.ix_(o, o)]
+        t1 += count * (float(d[o] @ A @ d[o]) + 0.5 * float(np.sum(AE * AE.T)))
+        t2 += count * (float(m[o] @ A @ m[o]) + 0.5 * float(np.sum(AS * AS.T)))
+    return 1.0 - t1 / t2
+
+
 # ---------------------------------------------------------------------------
 # lavaan's scalar fit-index formulas
 # ---------------------------------------------------------------------------
@@ -825,33 +929,71 @@ def _scaled_measures(
     for name, fun in incremental.items():
         out[f"{name}_scaled"] = fun(x2_sc, df, x2_null_sc, df_null) if finite else math.nan
 
-    # robust incremental indices: unscaled statistics against c * df
+    shifted = scaled.test == "scaled.shifted"
+    if shifted:
+        # scaled RMSEA: the scaled-shifted statistic on df
+        x2_rmsea, df_rmsea = x2_sc, df
+    else:
+        # scaled RMSEA: unscaled statistic on tr(U Gamma) = c * df degrees of freedom
+        x2_rmsea, df_rmsea = x2, c * df
+        if not np.isfinite(df_rmsea) or df_rmsea == 0:
+            df_rmsea = math.nan
+    out["rmsea_scaled"] = _rmsea(x2_rmsea, df_rmsea, n, ngroups)
+    out["rmsea_ci_lower_scaled"], out["rmsea_ci_upper_scaled"] = _rmsea_ci(
+        x2_rmsea, df_rmsea, n, ngroups, level
+    )
+    out["rmsea_pvalue_scaled"], out["rmsea_notclose_pvalue_scaled"] = _rmsea_close_pvalues(
+        x2_rmsea, df_rmsea, n, ngroups, RMSEA_CLOSE_H0, RMSEA_NOTCLOSE_H0
+    )
+
+    # robust indices: the unscaled statistics against c * df; for the scaled-shifted
+    # test lavaan uses c (df - b) / df there (the shift moved into the scaling)
+    c_hat, c_hat_null = c, c0
+    if shifted:
+        c_hat = c * (df - scaled.shift_parameter) / df if df > 0 else math.nan
+        c_hat_null = c0 * (df_null - scaled.baseline_shift_parameter) / df_null
+    out.update(
+        _robust_measures(x2, df, x2_null, df_null, c_hat, c_hat_null, x2_sc, c, n, ngroups, level)
+    )
+    return out
+
+
+def _robust_measures(
+    x2: float,
+    df: float,
+    x2_null: float,
+    df_null: float,
+    c_hat: float,
+    c_hat_null: float,
+    x2_scaled: float,
+    c_ci: float,
+    n: float,
+    ngroups: int,
+    level: float,
+) -> dict[str, float]:
+    """The ``*_robust`` measures (Brosseau-Liard, Savalei & Li, 2012, 2014).
+
+    ``x2``/``x2_null`` are the unscaled statistics compared with ``c_hat * df`` and
+    ``c_hat_null * df_null``; the RMSEA point estimate is
+    ``sqrt(max(x2 / (n df) - c_hat / n, 0)) * sqrt(G)``, and its interval and
+    p-values refer ``x2_scaled`` to (non-central) chi-squares on ``df``, mapped back
+    with ``c_ci``.  ``c_ci`` differs from ``c_hat`` only for the scaled-shifted test,
+    as in lavaan.
+    """
+    out: dict[str, float] = {}
     finite = all(np.isfinite(v) for v in (x2, df, x2_null, df_null))
-    robust = _robust_incremental(x2, df, x2_null, df_null, c, c0)
+    robust = _robust_incremental(x2, df, x2_null, df_null, c_hat, c_hat_null)
     for name, value in robust.items():
         out[f"{name}_robust"] = value if finite else math.nan
 
-    # scaled RMSEA: unscaled statistic on tr(U Gamma) = c * df degrees of freedom
-    df_tr = c * df
-    if not np.isfinite(df_tr) or df_tr == 0:
-        df_tr = math.nan
-    out["rmsea_scaled"] = _rmsea(x2, df_tr, n, ngroups)
-    out["rmsea_ci_lower_scaled"], out["rmsea_ci_upper_scaled"] = _rmsea_ci(
-        x2, df_tr, n, ngroups, level
-    )
-    out["rmsea_pvalue_scaled"], out["rmsea_notclose_pvalue_scaled"] = _rmsea_close_pvalues(
-        x2, df_tr, n, ngroups, RMSEA_CLOSE_H0, RMSEA_NOTCLOSE_H0
-    )
-
-    # robust RMSEA: sqrt(c) times the RMSEA of the scaled statistic on df
-    out["rmsea_robust"] = _rmsea(x2, df, n, ngroups, c_hat=c)
-    if np.isfinite(c):
-        ci = _rmsea_ci(x2_sc, df, n, ngroups, level, c_hat=c)
+    out["rmsea_robust"] = _rmsea(x2, df, n, ngroups, c_hat=c_hat)
+    if np.isfinite(c_ci):
+        ci = _rmsea_ci(x2_scaled, df, n, ngroups, level, c_hat=c_ci)
     else:
         ci = (math.nan, math.nan)
     out["rmsea_ci_lower_robust"], out["rmsea_ci_upper_robust"] = ci
     out["rmsea_pvalue_robust"], out["rmsea_notclose_pvalue_robust"] = _rmsea_close_pvalues(
-        x2_sc, df, n, ngroups, RMSEA_CLOSE_H0, RMSEA_NOTCLOSE_H0, c_hat=c
+        x2_scaled, df, n, ngroups, RMSEA_CLOSE_H0, RMSEA_NOTCLOSE_H0, c_hat=c_ci
     )
     return out
 
@@ -899,18 +1041,21 @@ def fit_measures(
         / ``"MLR"`` are added (see the module docstring for the formulas).
         ``chisq`` (given or computed) is the unscaled statistic they build on.
     missing : MissingDataInput, optional
-        Log-likelihoods and baseline chi-square of a FIML fit; ``chisq`` must then be
-        given, and ``fmin`` is ``chisq / (2 N)`` as lavaan reports it.  With ``scaled``
-        too (MLR with FIML), the ``*_robust`` measures are NaN: lavaan's FIML-corrected
-        versions (Zhang & Savalei, 2022) are not implemented yet.
+        What a FIML fit adds: log-likelihoods and baseline chi-square; ``chisq`` must
+        then be given, and ``fmin`` is ``chisq / (2 N)`` as lavaan reports it.  The
+        ``*_robust`` measures are then reported for the standard test too and are
+        built on the FIML-corrected statistics (``missing.corrected``; NaN without
+        them), and the GFI family uses the pairwise moments and the missing-data
+        weight matrix (``missing.pairwise``, ``missing.patterns``; NaN without them).
+        See the module docstring.
 
     Returns
     -------
     pandas.Series
-        Float series indexed by ``fit_measure_names(scaled.test)`` --
-        :data:`FIT_MEASURE_NAMES` without ``scaled`` (lavaan's names and
-        order with dots replaced by underscores).  Measures that lavaan
-        reports as ``NA`` are ``nan``.
+        Float series indexed by ``fit_measure_names(scaled.test, missing is not
+        None)`` -- :data:`FIT_MEASURE_NAMES` for complete data without ``scaled``
+        (lavaan's names and order with dots replaced by underscores).  Measures
+        that lavaan reports as ``NA`` are ``nan``.
 
     Raises
     ------
@@ -923,7 +1068,7 @@ def fit_measures(
         raise ValueError("at least one group is required")
     if not 0.0 < level < 1.0:
         raise ValueError("level must lie in (0, 1)")
-    names = fit_measure_names(None if scaled is None else scaled.test)
+    names = fit_measure_names(None if scaled is None else scaled.test, missing is not None)
 
     ngroups = len(groups)
     per_group = [_group_ml(g, meanstructure) for g in groups]
@@ -1002,14 +1147,27 @@ def fit_measures(
     out["cn_05"] = _hoelter_cn(x2, df, n, 0.05)
     out["cn_01"] = _hoelter_cn(x2, df, n, 0.01)
 
-    gfi_group = np.array(
-        [
-            _group_gfi(
-                pg["S"], pg["m"], pg["Sigma"], pg["mu"], pg["Sigma_inv"], pg["x"], meanstructure
-            )
-            for pg in per_group
-        ]
-    )
+    if missing is None:
+        gfi_group = np.array(
+            [
+                _group_gfi(
+                    pg["S"], pg["m"], pg["Sigma"], pg["mu"], pg["Sigma_inv"], pg["x"],
+                    meanstructure,
+                )
+                for pg in per_group
+            ]
+        )
+    elif missing.pairwise is not None and missing.patterns is not None:
+        gfi_group = np.array(
+            [
+                _group_gfi_missing(cov, mean, pg["Sigma"], pg["mu"], pats)
+                for (cov, mean), pats, pg in zip(
+                    missing.pairwise, missing.patterns, per_group, strict=True
+                )
+            ]
+        )
+    else:
+        gfi_group = np.full(ngroups, math.nan)
     gfi = float(w @ gfi_group)
     nel = sum(
         pg["S"].shape[0] * (pg["S"].shape[0] + 1) // 2 + (pg["S"].shape[0] if meanstructure else 0)
@@ -1023,13 +1181,21 @@ def fit_measures(
 
     if scaled is not None:
         out.update(_scaled_measures(scaled, x2, df, x2_null, df_null, n, ngroups, level))
-        if missing is not None:
-            # with incomplete data lavaan's robust CFI/TLI/RMSEA are the FIML-corrected
-            # ones of Zhang & Savalei (2022), which semnet does not compute yet: they are
-            # reported as not available rather than by the complete-data formulas
-            for key in out:
-                if key.endswith("_robust") or "_robust" in key:
-                    out[key] = math.nan
+    if missing is not None:
+        # with incomplete data the robust measures are built on the FIML-corrected
+        # statistics (with or without a scaled test), never on the FIML chi-square
+        cor = missing.corrected
+        if cor is None:
+            nan = math.nan
+            out.update(_robust_measures(nan, df, nan, df_null, nan, nan, nan, nan, n,
+                                        ngroups, level))  # fmt: skip
+        else:
+            robust = _robust_measures(
+                cor.chisq, df, cor.baseline_chisq, df_null, cor.scaling_factor,
+                cor.baseline_scaling_factor, cor.chisq_scaled, cor.scaling_factor,
+                n, ngroups, level,
+            )  # fmt: skip
+            out.update(robust)
 
     return pd.Series(
         [out[k] for k in names],

@@ -488,16 +488,15 @@ def test_engine_errors_pass_through():
         invariance(HS_MODEL, data, group="school", estimator="MLM", missing="fiml")
 
 
-def test_mlr_with_fiml_judges_naive_indices_until_robust_ones_exist():
+def test_mlr_with_fiml_judges_the_fiml_corrected_robust_indices():
     data = pd.read_csv(ROOT / load("hs_fiml")["call"]["data"])
     res = _quiet(invariance, HS_MODEL, data, group="school", estimator="MLR",
                  missing="fiml", levels=("configural", "metric"))
     row = res.table().loc["metric"]
     assert np.isfinite(row["chisq_scaled"]) and np.isfinite(row["chisq_diff"])
     assert row["decision"] in ("holds", "fails")
-    assert row["reason"].startswith("ΔCFI = ")
-    if np.isnan(row["cfi_robust"]):
-        assert "(robust)" not in row["reason"]
+    assert np.isfinite(row["cfi_robust"]) and np.isfinite(row["delta_cfi_robust"])
+    assert row["reason"].startswith("ΔCFI(robust) = ")
 
 
 def test_result_is_immutable(hs):

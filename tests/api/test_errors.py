@@ -163,6 +163,32 @@ def test_unknown_estimator_suggests_nearest(hs, value):
     )
 
 
+@pytest.mark.parametrize(
+    "options",
+    [{"estimator": "MLMV"}, {"estimator": "MLM"}, {"test": "scaled.shifted"}],
+)
+def test_complete_data_robust_tests_refuse_fiml(hs, options):
+    _raises(
+        semnet.OptionError,
+        r"needs complete data",
+        r"estimator='MLR'",
+        call=lambda: semnet.cfa(ONE, hs, missing="fiml", **options),
+    )
+
+
+def test_scaled_shifted_test_override_matches_mlmv(hs):
+    """test='scaled.shifted' on top of ML gives MLMV's test with standard SEs."""
+    four = "f =~ x1 + x2 + x3 + x4"
+    mlmv = semnet.cfa(four, hs, estimator="MLMV")
+    ml_ss = semnet.cfa(four, hs, test="scaled.shifted")
+    assert ml_ss.options.se == "standard" and ml_ss.options.test == "scaled_shifted"
+    assert np.isfinite(mlmv.scaled_test.stat)
+    assert ml_ss.scaled_test.stat == pytest.approx(mlmv.scaled_test.stat, rel=1e-10)
+    assert mlmv.options.se == "robust_sem"
+    mlm = semnet.cfa(four, hs, estimator="MLM")
+    np.testing.assert_allclose(mlmv.estimates()["se"], mlm.estimates()["se"], rtol=1e-12)
+
+
 def test_unknown_missing_suggests_nearest(hs):
     _raises(
         semnet.OptionError,

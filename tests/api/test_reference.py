@@ -10,10 +10,6 @@ from tolerances import ATOL, EST_RTOL, FIT_RTOL, SE_RTOL
 
 #: fixtures the core engine cannot fit yet, with the reason (each is an open issue)
 NOT_YET: dict[str, str] = {}
-#: FIML fixtures: with incomplete data lavaan 0.6.14 also reports robust CFI/TLI/RMSEA
-#: (for non-normal incomplete data) and computes GFI with a missing-data weight matrix;
-#: semnet does not offer those yet (issue 4), so they are left out of the comparison
-FIML_NOT_YET = ("robust", "gfi", "agfi", "pgfi")
 
 PLAIN = [n for n in fixture_names() if is_plain_ml(load(n)) and n not in NOT_YET]
 #: every complete-data fixture, including the robust estimators MLM and MLR
@@ -104,9 +100,9 @@ def test_standardized_solution(name, kind):
 def test_fit_measures(name):
     ref = load(name)["fit_measures"]
     ours = refit(name).fit_measures()
+    # every measure lavaan reports, in lavaan's order, and nothing else
+    assert list(ours.index) == [key.replace(".", "_") for key in ref]
     for key, value in ref.items():
-        if name in FIML and any(part in key for part in FIML_NOT_YET):
-            continue
         mine = ours[key.replace(".", "_")]
         if value is None:
             assert np.isnan(mine), key
@@ -149,16 +145,26 @@ def test_scaled_test_statistic(name):
     if kind == "yuan.bentler.mplus":
         assert t.scaling_factor_h1 == pytest.approx(theirs["scaling.factor.h1"], rel=FIT_RTOL)
         assert t.scaling_factor_h0 == pytest.approx(theirs["scaling.factor.h0"], rel=FIT_RTOL)
+    if kind == "scaled.shifted":
+        assert t.trace2 == pytest.approx(theirs["trace.UGamma2"], rel=FIT_RTOL)
+        assert t.shift_parameter == pytest.approx(theirs["shift.parameter"], rel=FIT_RTOL)
     fm = ref["fit_measures"]
     b = refit(name).baseline_scaled_test
     assert b.stat == pytest.approx(fm["baseline.chisq.scaled"], rel=FIT_RTOL)
     assert b.scaling_factor == pytest.approx(fm["baseline.chisq.scaling.factor"], rel=FIT_RTOL)
 
 
-def test_fiml_robust_indices_are_not_available():
-    """MLR + FIML: lavaan's FIML-corrected robust CFI/RMSEA are not implemented, so
-    semnet reports them as NaN instead of the (wrong) complete-data formulas."""
-    fm = refit("hs_fiml_mlr").fit_measures()
-    robust = [k for k in fm.index if "robust" in k]
-    assert robust and fm[robust].isna().all()
-    assert np.isfinite(fm["cfi_scaled"]) and np.isfinite(fm["rmsea_scaled"])
+def test_fiml_robust_indices_are_fiml_corrected():
+    """With FIML the robust CFI/RMSEA are built on the FIML-corrected statistics (V6 for
+    the standard test, V3 for MLR), not on the FIML chi-square and its scaling factor."""
+    ml = refit("hs_fiml").fit_measures()
+    mlr = refit("hs_fiml_mlr").fit_measures()
+    for fm in (ml, mlr):
+        robust = [k for k in fm.index if "robust" in k]
+        assert len(robust) == 9 and np.isfinite(fm[robust]).all()
+    # the complete-data formula on the FIML statistics would give another value
+    c = mlr["chisq_scaling_factor"]
+    naive = np.sqrt(max(mlr["chisq"] / (mlr["ntotal"] * mlr["df"]) - c / mlr["ntotal"], 0))
+    assert abs(naive - mlr["rmsea_robust"]) > 1e-3
+    # V3 and V6 differ
+    assert ml["cfi_robust"] != pytest.approx(mlr["cfi_robust"], rel=1e-4)

@@ -302,8 +302,15 @@ lrt_extra <- function(fits, model_names, method = "default") {
   d <- data.frame(model = rownames(tab), stringsAsFactors = FALSE)
   d <- cbind(d, as.data.frame(unclass(tab), check.names = FALSE,
                               stringsAsFactors = FALSE))
-  list(lrt = list(method_arg = method_arg, method = method, heading = heading,
-                  table = df_cols(d)))
+  out <- list(method_arg = method_arg, method = method, heading = heading,
+              table = df_cols(d))
+  ## method "satorra.2000" with scaled.shifted = TRUE (lavaan's default for MLMV):
+  ## the scale a and shift b of each difference, T.delta = a (T0 - T1) + b
+  if (!is.null(attr(tab, "scale"))) {
+    out$scale <- arr(attr(tab, "scale"))
+    out$shift <- arr(attr(tab, "shift"))
+  }
+  list(lrt = out)
 }
 
 ## ---------------------------------------------------------------------------
@@ -549,6 +556,30 @@ dump_fit("hs_mg_mlr_scalar", fit_mlr_scalar,
                                      c("hs_mg_mlr_metric", "hs_mg_mlr_scalar"),
                                      method = "satorra.bentler.2010")$lrt)))
 
+## MLMV: ML estimates, robust.sem SEs, mean-and-variance adjusted (scaled.shifted)
+## test; lavTestLRT's default for it is method = "satorra.2000"
+fit_mlmv <- run_fixture("hs_mlmv", "cfa", HS_MODEL, HS, HS_PATH, list(estimator = "MLMV"))
+run_fixture("hs_mlmv_orthogonal", "cfa", HS_MODEL, HS, HS_PATH,
+            list(estimator = "MLMV", orthogonal = TRUE),
+            extras = function(fit) lrt_extra(list(fit_mlmv, fit),
+                                             c("hs_mlmv", "hs_mlmv_orthogonal")))
+run_fixture("poldem_mlmv", "sem", POLDEM_MODEL, PD, PD_PATH, list(estimator = "MLMV"))
+fit_mlmv_metric <- run_fixture("hs_mg_mlmv_metric", "cfa", HS_MODEL, HS, HS_PATH,
+                               list(estimator = "MLMV", group = "school",
+                                    group.equal = "loadings"))
+opts <- list(estimator = "MLMV", group = "school",
+             group.equal = c("loadings", "intercepts"))
+fit_mlmv_scalar <- do.call("cfa", c(list(model = HS_MODEL, data = HS), opts))
+dump_fit("hs_mg_mlmv_scalar", fit_mlmv_scalar,
+         call_info("cfa", HS_MODEL, HS_PATH, record_opts(opts)),
+         c(lrt_extra(list(fit_mlmv_metric, fit_mlmv_scalar),
+                     c("hs_mg_mlmv_metric", "hs_mg_mlmv_scalar")),
+           list(lrt_2001 = lrt_extra(list(fit_mlmv_metric, fit_mlmv_scalar),
+                                     c("hs_mg_mlmv_metric", "hs_mg_mlmv_scalar"),
+                                     method = "satorra.bentler.2001")$lrt,
+                lrt_2010 = lrt_extra(list(fit_mlmv_metric, fit_mlmv_scalar),
+                                     c("hs_mg_mlmv_metric", "hs_mg_mlmv_scalar"),
+                                     method = "satorra.bentler.2010")$lrt)))
 
 ## ===========================================================================
 ## Analyses fixtures (issue 6): product indicators (semTools::indProd),

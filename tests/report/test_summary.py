@@ -220,3 +220,22 @@ def test_summary_reports_the_scaled_test_and_robust_indices():
     assert f"{ref['tests']['yuan.bentler.mplus']['stat']:.3f}" in text
     assert "Yuan-Bentler correction (Mplus variant)" in text
     assert f"{ref['fit_measures']['cfi.robust']:.3f}" in text
+
+
+def test_summary_reports_the_scaled_shifted_test():
+    from reference import load, refit
+
+    text = str(refit("hs_mlmv").summary())
+    test = load("hs_mlmv")["tests"]["scaled.shifted"]
+    assert f"{test['stat']:.3f}" in text
+    assert "Shift parameter" in text and f"{test['shift.parameter']:.3f}" in text
+    assert "simple second-order correction" in text
+    assert "Robust.sem" in text
+
+
+def test_summary_of_a_fiml_ml_fit_shows_robust_not_scaled_indices():
+    from reference import load, refit
+
+    text = str(refit("hs_fiml").summary())
+    assert "Scaled CFI" not in text and "Scaled RMSEA" not in text
+    assert f"{load('hs_fiml')['fit_measures']['cfi.robust']:.3f}" in text

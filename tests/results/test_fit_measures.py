@@ -1,12 +1,13 @@
 """Tests for :mod:`semnet.results.fit_measures` against lavaan's ``fitMeasures()``.
 
 Every ML, complete-data fixture in ``tests/reference`` -- standard test, or
-the robust tests of ``estimator = "MLM"`` (``satorra.bentler``) and ``"MLR"``
-(``yuan.bentler.mplus``) -- is rebuilt from its sample and model-implied
-moments (plus, for the robust ones, the scaled statistics and scaling factors
-of the model and the baseline model that lavaan reports), and every measure is
-compared with lavaan's value -- once with lavaan's chi-square passed in and
-once with the chi-square recomputed from the moments.
+the robust tests of ``estimator = "MLM"`` (``satorra.bentler``), ``"MLR"``
+(``yuan.bentler.mplus``) and ``"MLMV"`` (``scaled.shifted``) -- is rebuilt
+from its sample and model-implied moments (plus, for the robust ones, the
+scaled statistics and scaling factors of the model and the baseline model that
+lavaan reports), and every measure is compared with lavaan's value -- once
+with lavaan's chi-square passed in and once with the chi-square recomputed from
+the moments.
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ from semnet.results.fit_measures import (
     FIT_MEASURE_NAMES,
     ROBUST_TESTS,
     GroupFitInput,
+    MissingDataInput,
     ScaledInput,
+    _group_gfi,
+    _group_gfi_missing,
     _zeroin,
     fit_measure_names,
     fit_measures,
@@ -58,7 +62,10 @@ def _skip_reason(fx: dict[str, Any]) -> str | None:
     if fx.get("estimator") != "ML":
         return f"estimator {fx.get('estimator')} not covered"
     if fx.get("missing") not in (None, "listwise"):
-        return f"missing = {fx.get('missing')!r} (FIML) not covered yet"
+        return (
+            f"missing = {fx.get('missing')!r}: FIML measures need the raw data (checked end "
+            "to end in tests/api/test_reference.py)"
+        )
     tests = list(fx.get("test_types") or ["standard"])
     if tests != ["standard"] and not (len(tests) == 1 and tests[0] in ROBUST_TESTS):
         return f"test {tests} not covered yet"
@@ -124,6 +131,12 @@ def _scaled_from_fixture(fx: dict[str, Any]) -> ScaledInput | None:
     def num(value: Any) -> float:
         return math.nan if value is None else float(value)
 
+    # the baseline's shift (scaled.shifted): its scaled statistic is X2_0 / c0 + b0
+    base_shift = math.nan
+    if name == "scaled.shifted":
+        base_shift = num(fm["baseline.chisq.scaled"]) - num(fm["baseline.chisq"]) / num(
+            fm["baseline.chisq.scaling.factor"]
+        )
     return ScaledInput(
         test=name,
         chisq_scaled=num(test["stat"]),
@@ -132,6 +145,8 @@ def _scaled_from_fixture(fx: dict[str, Any]) -> ScaledInput | None:
         baseline_scaling_factor=num(fm["baseline.chisq.scaling.factor"]),
         scaling_factor_h1=num(test.get("scaling.factor.h1")),
         scaling_factor_h0=num(test.get("scaling.factor.h0")),
+        shift_parameter=num(test.get("shift.parameter")),
+        baseline_shift_parameter=base_shift,
     )
 
 
@@ -341,7 +356,8 @@ def test_shape_mismatch_raises() -> None:
 # robust (scaled) measures
 # ---------------------------------------------------------------------------
 
-ROBUST_FIXTURES = ("hs_mlm", "hs_mlr", "poldem_mlr", "hs_mg_mlr_metric", "hs_mg_mlr_scalar")
+ROBUST_FIXTURES = ("hs_mlm", "hs_mlr", "poldem_mlr", "hs_mg_mlr_metric", "hs_mg_mlr_scalar",
+                   "hs_mlmv", "poldem_mlmv", "hs_mg_mlmv_metric", "hs_mg_mlmv_scalar")
 
 
 @pytest.mark.parametrize("stem", ROBUST_FIXTURES)
@@ -377,6 +393,7 @@ def _toy_scaled(test: str, g: GroupFitInput, df: int, c: float, c0: float) -> Sc
 def test_robust_names() -> None:
     sb = fit_measure_names("satorra.bentler")
     yb = fit_measure_names("yuan.bentler.mplus")
+    assert fit_measure_names("scaled.shifted") == sb
     assert fit_measure_names() == FIT_MEASURE_NAMES
     # the robust sets extend the standard one, keeping its relative order
     for names in (sb, yb):
@@ -494,3 +511,58 @@ def test_robust_unknown_test_raises() -> None:
     sc = ScaledInput("mean.var.adjusted", 10.0, 1.1, 100.0, 1.2)
     with pytest.raises(ValueError, match="unsupported robust test"):
         fit_measures([g], npar=10, df=5, meanstructure=False, scaled=sc)
+
+
+# ---------------------------------------------------------------------------
+# missing data (FIML)
+# ---------------------------------------------------------------------------
+
+
+def test_missing_names() -> None:
+    """With FIML lavaan adds the nine (FIML-corrected) robust measures to the standard
+    set; with a robust test the names are the robust set."""
+    names = fit_measure_names(None, missing=True)
+    assert len(names) == 46 + 9
+    assert [k for k in names if k in FIT_MEASURE_NAMES] == list(FIT_MEASURE_NAMES)
+    assert names.index("cfi_robust") == names.index("tli") + 1
+    assert names.index("rmsea_robust") == names.index("rmsea_notclose_h0") + 1
+    for test in ROBUST_TESTS:
+        assert fit_measure_names(test, missing=True) == fit_measure_names(test)
+
+
+def test_missing_gfi_one_complete_pattern_is_the_complete_data_gfi() -> None:
+    g = _toy_group(16)
+    p = g.sample_cov.shape[0]
+    inv = np.linalg.inv(g.implied_cov)
+    complete = _group_gfi(
+        g.sample_cov, g.sample_mean, g.implied_cov, g.implied_mean + 0.1, inv,
+        np.array([], dtype=int), True,
+    )  # fmt: skip
+    missing = _group_gfi_missing(
+        g.sample_cov, g.sample_mean, g.implied_cov, g.implied_mean + 0.1,
+        [(np.arange(p), g.nobs)],
+    )  # fmt: skip
+    assert missing == pytest.approx(complete, rel=1e-12)
+    # a second pattern with one variable missing changes the weight
+    two = _group_gfi_missing(
+        g.sample_cov, g.sample_mean, g.implied_cov, g.implied_mean + 0.1,
+        [(np.arange(p), g.nobs // 2), (np.arange(1, p), g.nobs // 2)],
+    )  # fmt: skip
+    assert abs(two - complete) > 1e-6
+
+
+def test_missing_without_corrected_statistics_is_nan() -> None:
+    """FIML measures that need what the caller did not give are NaN, not the
+    complete-data formulas."""
+    g = _toy_group(17)
+    std = fit_measures([g], npar=10, df=5, meanstructure=True)
+    info = MissingDataInput(
+        logl=float(std["logl"]),
+        unrestricted_logl=float(std["unrestricted_logl"]),
+        baseline_chisq=float(std["baseline_chisq"]),
+    )
+    out = fit_measures([g], npar=10, df=5, meanstructure=True, chisq=std["chisq"], missing=info)
+    assert tuple(out.index) == fit_measure_names(None, missing=True)
+    nan = [k for k in out.index if "robust" in k or k in ("gfi", "agfi", "pgfi")]
+    assert out[nan].isna().all()
+    assert out.drop(nan).notna().all()
