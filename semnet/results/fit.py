@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from semnet.data.moments import GroupMoments
 from semnet.estimation.constraints import LinearConstraints, ParameterNames
@@ -176,35 +176,36 @@ class Fit:
             return np.concatenate([self.values, self._names.defined(self.values)])
         return self.values.copy()
 
-    def _frame(self) -> pd.DataFrame:
+    @cached_property
+    def _row_columns(self) -> dict[str, np.ndarray]:
+        """``lhs, op, rhs, group, label`` and the ``free`` flag of parameter rows then
+        ``:=`` rows, as numpy columns."""
         params = self.partable.cols
-        single = self.partable.ngroups == 1
-        labels = self.partable.groups
-        group = [None if single else labels[g - 1] for g in params["group"]]
-        rows = pd.DataFrame(
-            {
-                "lhs": params["lhs"],
-                "op": params["op"],
-                "rhs": params["rhs"],
-                "group": pd.array(group, dtype=object),
-                "label": params["label"],
-                "free": params["free"] > 0,
-            }
-        )
         defs = [c for c in self.partable.constraints if c.op == ":="]
-        if defs:
-            extra = pd.DataFrame(
-                {
-                    "lhs": [c.lhs for c in defs],
-                    "op": ":=",
-                    "rhs": [c.rhs for c in defs],
-                    "group": pd.array([None] * len(defs), dtype=object),
-                    "label": [c.lhs for c in defs],
-                    "free": True,
-                }
-            )
-            rows = pd.concat([rows, extra], ignore_index=True)
-        return rows
+        n = len(params["op"])
+        group = np.empty(n + len(defs), dtype=object)
+        if self.partable.ngroups > 1:
+            group[:n] = np.asarray(self.partable.groups, dtype=object)[params["group"] - 1]
+        out = {
+            "lhs": np.concatenate([params["lhs"], [c.lhs for c in defs]]),
+            "op": np.concatenate([params["op"], [":="] * len(defs)]),
+            "rhs": np.concatenate([params["rhs"], [c.rhs for c in defs]]),
+            "group": group,
+            "label": np.concatenate([params["label"], [c.lhs for c in defs]]),
+            "free": np.concatenate([params["free"] > 0, np.ones(len(defs), dtype=bool)]),
+        }
+        for v in out.values():
+            v.setflags(write=False)
+        return out
+
+    def _frame(self, **columns: np.ndarray) -> pd.DataFrame:
+        """The row identifiers followed by ``columns``, as one DataFrame."""
+        rows = self._row_columns
+        data: dict[str, Any] = {k: rows[k] for k in ("lhs", "op", "rhs")}
+        data["group"] = pd.array(rows["group"], dtype=object)
+        data["label"] = rows["label"]
+        data.update(columns)
+        return pd.DataFrame(data)
 
     def estimates(self, standardized: bool = True, level: float = 0.95) -> pd.DataFrame:
         """Parameter estimates with SEs, z tests, confidence intervals (lavaan's
@@ -230,23 +231,24 @@ class Fit:
         >>> fit.estimates().loc[1, ["lhs", "op", "rhs", "est"]].tolist()  # doctest: +SKIP
         ['visual', '=~', 'x2', 0.7779...]
         """
-        frame = self._frame()
         est = self._all_est
         se = self._row_se
-        free = frame.pop("free").to_numpy()
-        frame["est"] = est
-        frame["se"] = se
+        free = self._row_columns["free"]
         with np.errstate(divide="ignore", invalid="ignore"):
             z = np.where(free & (se > 0), est / se, np.nan)
-        frame["z"] = z
-        frame["pvalue"] = 2 * stats.norm.sf(np.abs(z))
-        crit = stats.norm.ppf(1 - (1 - level) / 2)
-        frame["ci_lower"] = np.where(free, est - crit * se, est)
-        frame["ci_upper"] = np.where(free, est + crit * se, est)
+        crit = special.ndtri(1 - (1 - level) / 2)
+        columns = {
+            "est": est,
+            "se": se,
+            "z": z,
+            "pvalue": 2 * special.ndtr(-np.abs(z)),
+            "ci_lower": np.where(free, est - crit * se, est),
+            "ci_upper": np.where(free, est + crit * se, est),
+        }
         if standardized:
-            frame["std_lv"] = standardize(self.model, self._names, self.values, "std_lv")
-            frame["std_all"] = standardize(self.model, self._names, self.values, "std_all")
-        return frame
+            columns["std_lv"] = standardize(self.model, self._names, self.values, "std_lv")
+            columns["std_all"] = standardize(self.model, self._names, self.values, "std_all")
+        return self._frame(**columns)
 
     def standardized(self, type: str = "std_all", level: float = 0.95) -> pd.DataFrame:
         """Standardized solution with delta-method SEs (lavaan's ``standardizedSolution()``).
@@ -265,10 +267,7 @@ class Fit:
             from semnet.errors import check_choice
 
             check_choice("type", type, ("std_all", "std_lv"))
-        frame = self._frame()
-        free_flag = frame.pop("free").to_numpy()
         est = standardize(self.model, self._names, self.values, type)
-        frame["est_std"] = est
         if self.vcov_free is None:
             se = np.full(est.shape, np.nan)
         else:
@@ -277,17 +276,18 @@ class Fit:
             se = np.sqrt(np.clip(np.diag(cov), 0, None))
         # parameters fixed in the standardized metric (e.g. std_lv variances) have se 0
         se = np.where(se < 1e-8 * np.maximum(1.0, np.abs(est)), 0.0, se)
-        frame["se"] = se
         with np.errstate(divide="ignore", invalid="ignore"):
             z = np.where(se > 0, est / se, np.nan)
-        frame["z"] = z
-        frame["pvalue"] = 2 * stats.norm.sf(np.abs(z))
-        crit = stats.norm.ppf(1 - (1 - level) / 2)
+        crit = special.ndtri(1 - (1 - level) / 2)
         has_se = se > 0
-        frame["ci_lower"] = np.where(has_se, est - crit * se, est)
-        frame["ci_upper"] = np.where(has_se, est + crit * se, est)
-        del free_flag
-        return frame
+        return self._frame(
+            est_std=est,
+            se=se,
+            z=z,
+            pvalue=2 * special.ndtr(-np.abs(z)),
+            ci_lower=np.where(has_se, est - crit * se, est),
+            ci_upper=np.where(has_se, est + crit * se, est),
+        )
 
     # -- moments ------------------------------------------------------------------------
     def implied(self) -> dict[str, dict[str, pd.DataFrame | pd.Series]]:
