@@ -156,7 +156,8 @@ def sem(
         :class:`~semnet.estimation.lms.LMSResult`), or product indicators built from the
         indicators of ``a`` and ``b`` measuring a latent ``a:b`` (``"double_mean"``
         centring, ``"mean"``, ``"residual"``).  Default: LMS where it applies (raw data,
-        ML, listwise, one group), otherwise double-mean product indicators.  A product
+        ML, listwise, one group; several groups with ``interaction="lms"``), otherwise
+        double-mean product indicators.  A product
         of two observed variables is always their raw product, as in lavaan.
     interaction_match : bool, optional
         Matched pairs of indicators (default when both factors have as many
@@ -212,22 +213,24 @@ def sem(
         for r in parsed.relations
     )
     lms_possible = (
-        data is not None and group is None and estimator == "ML" and se == "standard"
+        data is not None and estimator == "ML" and se == "standard"
         and test == "standard" and missing == "listwise" and not n_boot
     )  # fmt: skip
     if interaction is None:
-        interaction = "lms" if lms_possible else "double_mean"
+        interaction = "lms" if lms_possible and group is None else "double_mean"
     interaction = check_choice("interaction", interaction, INTERACTIONS)
     if has_products and interaction == "lms":
         if not lms_possible:
             raise OptionError(
-                "interaction='lms' needs raw data, estimator='ML', missing='listwise', a "
-                "single group and no bootstrap; use interaction='double_mean' (product "
-                "indicators) otherwise."
+                "interaction='lms' needs raw data, estimator='ML', missing='listwise' and "
+                "no bootstrap; use interaction='double_mean' (product indicators) otherwise."
             )
         from semnet.estimation.lms import lms
 
-        return lms(parsed, data, std_lv=std_lv, orthogonal=orthogonal, fixed_x=fixed_x)
+        return lms(
+            parsed, data, group=group, group_equal=group_equal, group_partial=group_partial,
+            std_lv=std_lv, orthogonal=orthogonal, fixed_x=fixed_x,
+        )  # fmt: skip
     products_info: dict[str, object] = {}
     observed_products: tuple[str, ...] = ()
     if any(r.op == "~" and ":" in r.rhs for r in parsed.relations):
