@@ -143,6 +143,34 @@ def test_analytic_gradient_matches_numerical(one_int):
     np.testing.assert_allclose(grad, num, rtol=1e-6, atol=1e-5)
 
 
+def test_analytic_gradient_of_a_later_group_matches_numerical(one_int):
+    """Group 2's likelihood reads group 2's matrices and its own product coefficient
+    (the second of two free ones) from the joint parameter vector."""
+    linear, terms = split_products(parse_model(ELEMENTARY))
+    pt = partable(linear, groups=["a", "b"], meanstructure=True)
+    ram = Model(pt)
+    data = one_int.iloc[:600].assign(g=["a", "b"] * 300)
+    mom = moments_from_frame(validate_frame(data, pt.names.ov, "g"), pt.names.ov, "g",
+                             ["a", "b"])  # fmt: skip
+    v0 = start_values(pt, mom)
+    (k, a, b), *_ = _integration_plan(terms, pt, ram)[0]
+    lik = LMSLikelihood(ram, v0, mom[1].data, [_Product(k, a, b, 1, 0.0)],
+                        trapezoid(0.3, 1), group=1, n_omega=2)  # fmt: skip
+    x = v0[ram.free_rows][np.argsort(ram.free[ram.free_rows])]
+    rng = np.random.default_rng(4)
+    theta = np.concatenate([x, [0.1, 0.4]]) + rng.normal(0, 0.03, x.size + 2)
+    _, grad = lik.loglik(theta, gradient=True)
+    num = np.empty_like(theta)
+    for i in range(theta.size):
+        e = np.zeros_like(theta)
+        e[i] = 1e-6
+        num[i] = (lik.loglik(theta + e) - lik.loglik(theta - e)) / 2e-6
+    np.testing.assert_allclose(grad, num, rtol=1e-6, atol=1e-5)
+    group1 = pt.params["group"].to_numpy() == 1
+    assert np.all(grad[ram.free[group1 & (ram.free > 0)] - 1] == 0)  # group 1's parameters
+    assert grad[x.size] == 0 and grad[x.size + 1] != 0
+
+
 # -- published LMS result: modsem on oneInt ----------------------------------------------------
 def test_oneint_matches_modsem(one_int_fit):
     fit = one_int_fit
