@@ -128,11 +128,19 @@ def sem(
         ``"listwise"`` or ``"fiml"`` (alias ``"ml"``): full-information ML.
     se, test : str, optional
         Override the estimator's preset: ``se`` in ``"standard"``, ``"robust_sem"``,
-        ``"robust_huber_white"``; ``test`` in ``"standard"``, ``"satorra_bentler"``,
-        ``"yuan_bentler_mplus"``, ``"scaled_shifted"`` (lavaan's dotted names are
-        accepted).
-    bootstrap, seed
-        Reserved for bootstrap SEs inside ``sem()``; use :func:`semnet.bootstrap`.
+        ``"robust_huber_white"``, ``"bootstrap"``; ``test`` in ``"standard"``,
+        ``"satorra_bentler"``, ``"yuan_bentler_mplus"``, ``"scaled_shifted"`` (lavaan's
+        dotted names are accepted).
+    bootstrap : int
+        Number of bootstrap draws for bootstrap standard errors (lavaan's
+        ``se = "bootstrap", bootstrap = N``; ``se="bootstrap"`` alone draws 1000).  The
+        fit's ``vcov_free`` is then the covariance matrix of the draws (divisor ``N``),
+        ``estimates()`` has bootstrap SEs and percentile intervals, as lavaan's
+        ``parameterEstimates()`` (see :meth:`~semnet.results.fit.Fit.with_bootstrap`); the draws
+        are in ``fit.bootstrap`` (see :func:`semnet.bootstrap`).  The test statistic is
+        not affected.
+    seed : int, optional
+        Seed of the bootstrap resampling (the same seed gives the same draws).
     group_equal, group_partial
         Cross-group equality constraints (lavaan's ``group.equal``, ``group.partial``).
     std_lv : bool
@@ -153,7 +161,8 @@ def sem(
         :class:`~semnet.estimation.lms.LMSResult`), or product indicators built from the
         indicators of ``a`` and ``b`` measuring a latent ``a:b`` (``"double_mean"``
         centring, ``"mean"``, ``"residual"``).  Default: LMS where it applies (raw data,
-        ML, listwise, one group), otherwise double-mean product indicators.  A product
+        ML, listwise, one group; several groups with ``interaction="lms"``), otherwise
+        double-mean product indicators.  A product
         of two observed variables is always their raw product, as in lavaan.
     interaction_match : bool, optional
         Matched pairs of indicators (default when both factors have as many
@@ -191,19 +200,16 @@ def sem(
     )
     fiml = missing in ("fiml", "ml")
     preset_se, preset_test = PRESETS[estimator]
-    se = check_choice("se", _norm(se) if se is not None else preset_se, SE_TYPES)
     test = check_choice("test", _norm(test) if test is not None else preset_test, TESTS)
-    if bootstrap:
-        raise OptionError(
-            "bootstrap= is not wired into sem() yet; fit the model, then call "
-            "semnet.bootstrap(fit, n=..., seed=...) for bootstrap SEs and CIs."
-        )
+    n_boot = _bootstrap_draws(bootstrap, se)
+    if n_boot:
+        se = None  # the point estimates' own inference runs with the preset
     if ordered:
         raise OptionError(
             "ordered (ordinal) indicators are not supported yet; treat them as continuous."
         )
     check_options(std_lv, orthogonal, fixed_x)
-    del seed
+    se = check_choice("se", _norm(se) if se is not None else preset_se, SE_TYPES)
 
     parsed = model if isinstance(model, ParsedModel) else parse_model(read_model(model))
     latent_names = {r.lhs for r in parsed.relations if r.op == "=~"}
@@ -212,21 +218,24 @@ def sem(
         for r in parsed.relations
     )
     lms_possible = (
-        data is not None and group is None and estimator == "ML" and se == "standard"
-        and test == "standard" and missing == "listwise"
+        data is not None and estimator == "ML" and se == "standard"
+        and test == "standard" and missing == "listwise" and not n_boot
     )  # fmt: skip
     if interaction is None:
-        interaction = "lms" if lms_possible else "double_mean"
+        interaction = "lms" if lms_possible and group is None else "double_mean"
     interaction = check_choice("interaction", interaction, INTERACTIONS)
     if has_products and interaction == "lms":
         if not lms_possible:
             raise OptionError(
-                "interaction='lms' needs raw data, estimator='ML', missing='listwise' and a "
-                "single group; use interaction='double_mean' (product indicators) otherwise."
+                "interaction='lms' needs raw data, estimator='ML', missing='listwise' and "
+                "no bootstrap; use interaction='double_mean' (product indicators) otherwise."
             )
         from semnet.estimation.lms import lms
 
-        return lms(parsed, data, std_lv=std_lv, orthogonal=orthogonal, fixed_x=fixed_x)
+        return lms(
+            parsed, data, group=group, group_equal=group_equal, group_partial=group_partial,
+            std_lv=std_lv, orthogonal=orthogonal, fixed_x=fixed_x,
+        )  # fmt: skip
     products_info: dict[str, object] = {}
     observed_products: tuple[str, ...] = ()
     if any(r.op == "~" and ":" in r.rhs for r in parsed.relations):
@@ -423,7 +432,7 @@ def sem(
             "total": t_end - t0,
         },
     }
-    return Fit(
+    fit = Fit(
         partable=pt,
         model=model_,
         moments=tuple(moments),
@@ -443,6 +452,41 @@ def sem(
         warnings=tuple(fit_warnings),
         meta=meta,
     )
+    return _bootstrapped(fit, n_boot, seed) if n_boot else fit
+
+
+#: lavaan's default number of draws for se = "bootstrap"
+DEFAULT_BOOTSTRAP = 1000
+
+
+def _bootstrap_draws(bootstrap: object, se: object) -> int:
+    """The number of bootstrap draws that ``bootstrap=`` and ``se=`` ask for (0: none)."""
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int | np.integer) or bootstrap < 0:
+        raise OptionError(
+            f"bootstrap must be a number of draws (an integer >= 0), not {bootstrap!r}."
+        )
+    wants = se is not None and _norm(se) == "bootstrap"
+    if bootstrap and se is not None and not wants:
+        raise OptionError(
+            f"bootstrap={bootstrap} asks for bootstrap standard errors, but se={se!r} asks "
+            "for others; drop se=, or pass se='bootstrap'."
+        )
+    return int(bootstrap) if bootstrap else (DEFAULT_BOOTSTRAP if wants else 0)
+
+
+def _bootstrapped(fit: Fit, n: int, seed: int | None) -> Fit:
+    """The fit with bootstrap standard errors and intervals attached (a new Fit)."""
+    import warnings
+
+    from semnet.analyses.bootstrap import bootstrap
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        boot = bootstrap(fit, n=n, seed=seed, ci="percentile")
+    messages = [str(w.message) for w in caught]
+    for msg in messages:
+        warn(msg)
+    return fit.with_bootstrap(boot, warnings=messages)
 
 
 def _norm(name: object) -> object:

@@ -10,6 +10,16 @@ covariance matrix is singular, whose refit fails or does not converge is *failed
 row of :attr:`BootstrapResult.draws` is NaN, it is counted in
 :attr:`BootstrapResult.n_failed` and left out of every summary (as lavaan does).
 
+FIML fits (``missing="fiml"``) are bootstrapped as lavaan does: the raw rows, complete
+and incomplete (rows missing on every model variable were dropped by the fit), are
+resampled within groups and every resample is refitted by FIML.  A resample in which a
+variable has fewer than two observed values, or is constant, is a failed draw.  The
+saturated model is not refitted per draw (lavaan's ``se = "bootstrap"`` skips it too),
+so :attr:`BootstrapResult.chisq` is NaN for such draws.  The Bollen–Stine bootstrap
+needs complete data: lavaan 0.6.14 refuses it under missing data ("bollen.stine/yuan
+bootstrap not available for missing data"), and so does semnet, because the
+transformation to the model-implied moments is defined for a complete data matrix.
+
 ``type="bollen_stine"`` first transforms the data of each group to have the
 model-implied moments (Bollen & Stine, 1992): ``X_c S^{-1/2} Σ̂^{1/2} + μ̂`` with
 ``X_c`` the centred data, ``S`` the sample covariance matrix (N divisor).  The model
@@ -61,6 +71,7 @@ from semnet.analyses.mediation import EffectPlan, effect_plan
 from semnet.data.moments import GroupMoments
 from semnet.errors import DataError, OptionError, SemnetError, check_choice
 from semnet.estimation.constraints import ParameterNames, linear_constraints
+from semnet.estimation.fiml import FIMLDiscrepancy, missing_patterns
 from semnet.estimation.ml import MLDiscrepancy
 from semnet.estimation.optimize import minimize
 
@@ -87,6 +98,7 @@ class _Refitter:
         self.data = tuple(np.ascontiguousarray(d, dtype=float) for d in data)
         self.labels = tuple(m.label for m in fit.moments)
         self.names = tuple(fit.moments[0].names)
+        self.fiml = fit.patterns is not None
         self.plans = tuple(plans)
         self._constraints = None if fit.constraints.nonlinear else fit.constraints
         params = pt.params
@@ -142,25 +154,50 @@ class _Refitter:
             for k, d in enumerate(self.data)
         ]
 
+    def _fiml_discrepancy(self, resamples: list[np.ndarray]) -> FIMLDiscrepancy | str:
+        """The FIML discrepancy of incomplete resamples, or why it cannot be formed."""
+        moments, patterns = [], []
+        for label, x in zip(self.labels, resamples, strict=True):
+            observed = (~np.isnan(x)).sum(axis=0)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                var = np.nanvar(x, axis=0)
+            if observed.min() < 2 or not np.all(var > 0):
+                return "too few observed values (a variable is constant or missing)"
+            mean = np.nanmean(x, axis=0)
+            moments.append(GroupMoments(label, self.names, np.diag(var), mean, x.shape[0], 0, x))
+            patterns.append(missing_patterns(x))
+        return FIMLDiscrepancy(
+            self.model, moments, self.values, patterns, 0.0, exact_information=False
+        )
+
     def refit(self, spec) -> tuple[np.ndarray, float, str]:
         """Outputs, chi-square and '' (or NaNs, NaN and the reason it failed)."""
         fail = np.full(self.width, np.nan)
-        try:
-            moments = []
-            for g, (d, idx) in enumerate(zip(self.data, self.indices(spec), strict=True)):
-                x = d[idx]
-                n = x.shape[0]
-                mean = x.mean(axis=0)
-                c = x - mean
-                cov = c.T @ c / n
-                moments.append(GroupMoments(self.labels[g], self.names, (cov + cov.T) / 2, mean, n))
-        except DataError:
-            return fail, np.nan, "singular sample covariance matrix"
-        fixed = self.values.copy()
-        for r, g, i, j in self.exo:
-            fixed[r] = moments[g].mean[i] if j < 0 else moments[g].cov[i, j]
-        try:
+        resamples = [d[idx] for d, idx in zip(self.data, self.indices(spec), strict=True)]
+        fixed = self.values
+        if self.fiml:
+            disc = self._fiml_discrepancy(resamples)
+            if isinstance(disc, str):
+                return fail, np.nan, disc
+        else:
+            try:
+                moments = []
+                for g, x in enumerate(resamples):
+                    n = x.shape[0]
+                    mean = x.mean(axis=0)
+                    c = x - mean
+                    cov = c.T @ c / n
+                    moments.append(
+                        GroupMoments(self.labels[g], self.names, (cov + cov.T) / 2, mean, n)
+                    )
+            except DataError:
+                return fail, np.nan, "singular sample covariance matrix"
+            fixed = self.values.copy()
+            for r, g, i, j in self.exo:
+                fixed[r] = moments[g].mean[i] if j < 0 else moments[g].cov[i, j]
             disc = MLDiscrepancy(self.model, moments, fixed)
+        try:
             res = minimize(disc, self.constraints, self.x)
         except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
             return fail, np.nan, f"refit failed: {exc}"
@@ -173,7 +210,7 @@ class _Refitter:
             out = self.outputs(values)
         except (ValueError, ZeroDivisionError, OverflowError) as exc:
             return fail, np.nan, f"derived quantities failed: {exc}"
-        return out, 2.0 * disc.ntotal * res.f, ""
+        return out, np.nan if self.fiml else 2.0 * disc.ntotal * res.f, ""
 
     def run(self, specs: Sequence) -> tuple[np.ndarray, np.ndarray, list[str]]:
         out = np.full((len(specs), self.width), np.nan)
@@ -236,7 +273,7 @@ class BootstrapResult:
 
     @property
     def chisq(self) -> np.ndarray:
-        """The model χ² of every draw (NaN where it failed)."""
+        """The model χ² of every draw (NaN where it failed, and for FIML fits)."""
         return self._chisq.copy()
 
     @property
@@ -295,9 +332,9 @@ class BootstrapResult:
             ``name, lhs, op, rhs, group, label, est, boot_se, n_boot`` and
             ``ci_lower_<method>, ci_upper_<method>`` per method.  ``boot_se`` is the
             standard deviation of the successful draws with divisor ``B`` (as lavaan's
-            ``se = "bootstrap"``); for ``:=`` rows and effects too (lavaan instead
-            applies the delta method to the bootstrap covariance matrix of the free
-            parameters).  Effect rows have
+            ``se = "bootstrap"``); for ``:=`` rows and effects too (lavaan's ``:=``
+            rows use divisor ``B - 1``, as ``Fit.estimates()`` of a bootstrapped fit
+            does).  Effect rows have
             ``op == "effect"``, the effect kind in ``lhs`` and the path in ``rhs``.
         """
         if not 0 < level < 1:
@@ -436,8 +473,8 @@ def bootstrap(
     Parameters
     ----------
     fit : Fit
-        A complete-data ML fit (estimator ML, MLR or MLM; ``missing="listwise"``) made
-        from raw data.
+        An ML fit (estimator ML, MLR or MLM; ``missing="listwise"`` or ``"fiml"``) made
+        from raw data.  FIML fits resample their incomplete rows and refit by FIML.
     n : int
         Number of bootstrap draws.
     seed : int or SeedSequence, optional
@@ -471,7 +508,8 @@ def bootstrap(
     Raises
     ------
     SemnetError
-        For FIML fits, fits from summary statistics, or an unknown option.
+        For fits from summary statistics, the Bollen–Stine bootstrap of a FIML fit, or
+        an unknown option.
 
     Examples
     --------
@@ -499,10 +537,13 @@ def bootstrap(
         raise OptionError(f"n must be a positive number of draws, not {n!r}.")
     if not 0 < level < 1:
         raise OptionError(f"level must be between 0 and 1 (e.g. 0.95), not {level!r}.")
-    if fit.patterns is not None or fit.options.missing != "listwise":
+    if type == "bollen_stine" and fit.patterns is not None:
         raise SemnetError(
-            "bootstrap is not available for FIML fits (missing='fiml') yet; refit with "
-            "missing='listwise', or use estimator='MLR' for robust standard errors."
+            "the Bollen-Stine bootstrap is not available for FIML fits: it transforms the "
+            "complete data matrix to the model-implied moments, which incomplete rows do "
+            "not allow (lavaan 0.6.14 refuses it under missing data too). Use the ordinary "
+            "bootstrap, MLR's Yuan-Bentler scaled test (estimator='MLR'), or fit the "
+            "complete cases (missing='listwise')."
         )
     if any(m.data is None for m in fit.moments):
         raise DataError(

@@ -53,9 +53,19 @@ Standardized product coefficients (Wen, Marsh & Hau, 2010):
 interaction's contribution ``omega^2 (var(a) var(b) + cov(a, b)^2)`` — computed exactly
 by the same quadrature (the moments are polynomials of low degree in ``u``).
 
-Limits of this version: one group; products of latent variables where at least one
-factor of each product is an exogenous latent variable; labels on product terms are
-shown but cannot appear in ``:=``/``==`` lines; listwise deletion only.
+Several groups: the model has one parameter table over groups (the linear part built
+by :func:`semnet.partable.partable` with ``group_equal``/``group_partial``, one product
+row per group appended), one LMS likelihood per group, summed; cross-group equalities
+(labels, ``group_equal``, also on product coefficients) are the linear
+reparametrization ``theta = x0 + K z`` of
+:class:`~semnet.estimation.constraints.LinearConstraints`, so the gradient is ``K'``
+times the summed group gradients and the standard errors come from the observed
+information in ``z``.
+
+Limits of this version: products of latent variables where at least one factor of each
+product is an exogenous latent variable; labels on product terms are shown and tie
+parameters but cannot appear in ``:=``/``==`` lines; listwise deletion only (with
+FIML, use product indicators).
 
 References
 ----------
@@ -73,6 +83,7 @@ import dataclasses
 import itertools
 import time
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,14 +93,14 @@ import pandas as pd
 from scipy import optimize as sopt
 from scipy import special, stats
 
-from semnet.data.moments import GroupMoments, moments_from_frame, validate_frame
+from semnet.data.moments import GroupMoments, group_labels, moments_from_frame, validate_frame
 from semnet.errors import ModelSpecificationError, OptionError, SemnetError
 from semnet.estimation.constraints import LinearConstraints, linear_constraints
 from semnet.estimation.ml import MLDiscrepancy
 from semnet.estimation.optimize import minimize
 from semnet.estimation.start import start_values
 from semnet.matrices.ram import Model
-from semnet.partable.build import ParTable, partable
+from semnet.partable.build import _ABSENT, ParTable, _pick, partable
 from semnet.syntax import Modifiers, ParsedModel, Relation, parse_expression, parse_model
 
 __all__ = [
@@ -109,34 +120,29 @@ _LOG2PI = float(np.log(2.0 * np.pi))
 # -- model syntax ------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ProductTerm:
-    """A product term ``outcome ~ [modifier*]a:b`` of the model syntax.
+    """A product term ``outcome ~ [modifiers*]a:b`` of the model syntax.
 
-    ``fixed`` is the fixed coefficient (``None`` when free), ``start`` a user start
-    value, ``label`` the user label (``""`` for none).
+    ``relation`` is the syntax term itself: its modifiers (fixed value, start value,
+    label; one per group or one for all, as any term's) apply to the product's
+    coefficient.
     """
 
     outcome: str
     a: str
     b: str
-    label: str = ""
-    fixed: float | None = None
-    start: float | None = None
-    line: int = 0
+    relation: Relation
 
     @property
     def rhs(self) -> str:
         return f"{self.a}:{self.b}"
 
+    @property
+    def line(self) -> int:
+        return self.relation.line
 
-def _single(values: tuple | None, r: Relation, what: str):
-    if values is None:
-        return None
-    if len(values) != 1:
-        raise ModelSpecificationError(
-            f"line {r.line}: the product term '{r.lhs} ~ {r.rhs}' has one {what} per group; "
-            "LMS is single-group in this version of semnet — give a single value."
-        )
-    return values[0]
+    @property
+    def modifiers(self) -> Modifiers:
+        return self.relation.modifiers
 
 
 def split_products(parsed: ParsedModel) -> tuple[ParsedModel, tuple[ProductTerm, ...]]:
@@ -168,14 +174,11 @@ def split_products(parsed: ParsedModel) -> tuple[ParsedModel, tuple[ProductTerm,
                 "two-way products 'a:b' (no three-way products)."
             )
         m = r.modifiers
-        fixed = _single(m.fixed, r, "fixed value")
-        start = _single(m.start, r, "start value")
-        label = _single(m.label, r, "label") or ""
         if m.lower is not None or m.upper is not None:
             raise ModelSpecificationError(
                 f"line {r.line}: bounds on the product term '{r.rhs}' are not supported."
             )
-        term = ProductTerm(r.lhs, parts[0], parts[1], label, fixed, start, r.line)
+        term = ProductTerm(r.lhs, parts[0], parts[1], r)
         key = (term.outcome, frozenset((term.a, term.b)))
         if any((p.outcome, frozenset((p.a, p.b))) == key for p in products):
             raise ModelSpecificationError(
@@ -188,7 +191,7 @@ def split_products(parsed: ParsedModel) -> tuple[ParsedModel, tuple[ProductTerm,
         if p.outcome not in outcomes_with_paths:
             linear.append(Relation(p.outcome, "~", p.a, _zero_modifier(), None, p.line, 0))
             outcomes_with_paths.add(p.outcome)
-    labels = {p.label for p in products if p.label}
+    labels = {lab for p in products for lab in (p.modifiers.label or ()) if lab}
     for c in parsed.constraints:
         used = set(parse_expression(c.rhs, c.line, c.column).names)
         if c.op != ":=":
@@ -283,8 +286,8 @@ class LMSLikelihood:
     """The LMS log-likelihood of one group and its analytic gradient.
 
     Parameters are ``theta = (x, omega_free)``: ``x`` the free parameters of the linear
-    model (``model.nfree``, before equality constraints) and the free product
-    coefficients.
+    model (``model.nfree``, before equality constraints, all groups) and the free
+    product coefficients (of all groups).
 
     Parameters
     ----------
@@ -299,6 +302,11 @@ class LMSLikelihood:
     grid : (nodes (J, k), weights (J,))
         Quadrature rule for ``E f(u)``, ``u ~ N(0, I_k)``, ``k`` the number of integrated
         variables (see :func:`quadrature_grid`).
+    group : int
+        The group (0-based) whose matrices and data these are.
+    n_omega : int, optional
+        Free product coefficients in ``theta`` (all groups); default: those of
+        ``products``.
     """
 
     def __init__(
@@ -308,12 +316,15 @@ class LMSLikelihood:
         data: np.ndarray,
         products: list[_Product],
         grid: tuple[np.ndarray, np.ndarray],
+        group: int = 0,
+        n_omega: int | None = None,
     ) -> None:
         self.model = model
         self.fixed_values = fixed_values
         self.data = np.ascontiguousarray(data, dtype=float)
         self.products = list(products)
-        self.n_omega = sum(p.free >= 0 for p in products)
+        self.group = group
+        self.n_omega = sum(p.free >= 0 for p in products) if n_omega is None else n_omega
         self.zvars = sorted({p.a for p in products})
         self.U, self.w = grid
         self.logw = np.log(self.w)
@@ -323,7 +334,7 @@ class LMSLikelihood:
         self._yy = (self._yc[:, :, None] * self._yc[:, None, :]).reshape(self.nobs, -1)
         self.nfree = model.nfree
         # free-parameter maps of the RAM cells
-        c = model.cells[0]
+        c = model.cells[group]
         free = model.free
         self._a = (free[c.a_rows] > 0, c.a_i, c.a_j, free[c.a_rows] - 1)
         self._s = (free[c.s_rows] > 0, c.s_i, c.s_j, free[c.s_rows] - 1)
@@ -334,6 +345,7 @@ class LMSLikelihood:
         return theta[: self.nfree], self.omega(theta[self.nfree :])
 
     def omega(self, omega_free: np.ndarray) -> np.ndarray:
+        """The coefficient of every product of this group."""
         return np.array(
             [omega_free[p.free] if p.free >= 0 else p.fixed for p in self.products], dtype=float
         )
@@ -342,7 +354,7 @@ class LMSLikelihood:
         """Node matrices ``A_j (J,n,n)``, ``m_j (J,n)``, ``S_c``, ``C``, ``L``, ``M = L^-T``,
         ``S``."""
         values = self.model.values(x, self.fixed_values)
-        mats = self.model.matrices(values, 0)
+        mats = self.model.matrices(values, self.group)
         A, S, m = mats.A, mats.S, mats.m
         Z = self.zvars
         k = len(Z)
@@ -407,7 +419,7 @@ class LMSLikelihood:
     def normal_loglik(self, x: np.ndarray) -> float:
         """Exact log-likelihood of the linear model (all product coefficients 0)."""
         values = self.model.values(x, self.fixed_values)
-        sigma, mu = self.model.implied(values, 0)
+        sigma, mu = self.model.implied(values, self.group)
         sign, logdet = np.linalg.slogdet(sigma)
         if sign <= 0:
             return -np.inf
@@ -531,24 +543,29 @@ class LMSResult:
 
     It quacks like :class:`semnet.results.fit.Fit` where :func:`semnet.simple_slopes` and
     :func:`semnet.johnson_neyman` need it: ``partable`` is the linear parameter table with
-    one ``~`` row per product term appended to its parameter rows (``rhs`` ``"x:z"``,
-    ``free`` numbered after the linear parameters), ``values`` one value per row of
-    ``partable.params``, ``x`` the free parameters and ``vcov_free`` their covariance
-    matrix (same numbering as the ``free`` column), ``model`` the RAM model of the linear
-    part (its row indices are those of the first rows of ``partable.params``).
+    one ``~`` row per product term and group appended to its parameter rows (``rhs``
+    ``"x:z"``, ``free`` numbered after the linear parameters), ``values`` one value per
+    row of ``partable.params``, ``x`` the free parameters and ``vcov_free`` their
+    covariance matrix (same numbering as the ``free`` column), ``model`` the RAM model of
+    the linear part (its row indices are those of the first rows of ``partable.params``).
 
     Attributes
     ----------
     loglik, aic, bic : float
+        Summed over groups for a multi-group fit.
     h0_loglik : float
         Log-likelihood of the same model without the product terms (normal ML).
     converged : bool
     iterations : int
     nobs : dict
+        Cases per group.
     quadrature : str
         ``"trapezoid"`` or ``"gh"``; ``nodes`` the number of quadrature points in all,
         ``spacing`` the trapezoidal spacing, ``dimensions`` the integrated latent
         variables.
+    implied_covs, implied_means : tuple of ndarray
+        Per group, the marginal covariance matrix and mean vector of all variables of
+        ``model`` (observed, then latent) under the nonlinear model.
     """
 
     partable: ParTable
@@ -572,18 +589,19 @@ class LMSResult:
     dimensions: tuple[str, ...]
     std_all: np.ndarray
     std_lv: np.ndarray
-    implied_cov: np.ndarray
-    implied_mean: np.ndarray
+    implied_covs: tuple[np.ndarray, ...]
+    implied_means: tuple[np.ndarray, ...]
     moments: tuple[GroupMoments, ...] = ()
     warnings: tuple[str, ...] = ()
     meta: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for name in ("x", "values", "vcov_free", "std_all", "std_lv", "implied_cov",
-                     "implied_mean"):  # fmt: skip
+        for name in ("x", "values", "vcov_free", "std_all", "std_lv"):
             arr = getattr(self, name)
             if isinstance(arr, np.ndarray):
                 arr.setflags(write=False)
+        for arr in (*self.implied_covs, *self.implied_means):
+            arr.setflags(write=False)
 
     @property
     def groups(self) -> list[str]:
@@ -591,7 +609,26 @@ class LMSResult:
 
     @property
     def nobs(self) -> dict[str, int]:
-        return {self.partable.groups[0]: self.ntotal}
+        return {m.label: m.nobs for m in self.moments}
+
+    @property
+    def implied_cov(self) -> np.ndarray:
+        """The marginal covariance matrix of all variables (single-group fits)."""
+        return self._single("implied_covs")
+
+    @property
+    def implied_mean(self) -> np.ndarray:
+        """The marginal mean vector of all variables (single-group fits)."""
+        return self._single("implied_means")
+
+    def _single(self, name: str) -> np.ndarray:
+        values = getattr(self, name)
+        if len(values) != 1:
+            raise SemnetError(
+                f"this LMS fit has {len(values)} groups; use {name}[g] for group g "
+                "(0-based, in the order of fit.groups)."
+            )
+        return values[0]
 
     @property
     def aic(self) -> float:
@@ -603,7 +640,8 @@ class LMSResult:
 
     def lr_test(self) -> pd.Series:
         """Likelihood-ratio test of the product terms against the same model without
-        them (fitted by normal ML to the same cases): ``chisq_diff, df_diff, pvalue``."""
+        them (fitted by normal ML to the same cases, with the same constraints):
+        ``chisq_diff, df_diff, pvalue``."""
         d = 2.0 * (self.loglik - self.h0_loglik)
         df = self.npar - self.h0_npar
         return pd.Series(
@@ -633,7 +671,7 @@ class LMSResult:
     def estimates(self, standardized: bool = True, level: float = 0.95) -> pd.DataFrame:
         """Parameter estimates: ``lhs, op, rhs, group, label, est, se, z, pvalue,
         ci_lower, ci_upper`` (+ ``std_lv, std_all``), one row per parameter; product terms as
-        ``y ~ x:z`` rows after the linear parameters."""
+        ``y ~ x:z`` rows (one per group) after the linear parameters."""
         params = self.partable.params
         free = params["free"].to_numpy()
         se = np.zeros(len(params))
@@ -643,12 +681,15 @@ class LMSResult:
             var = np.diag(self.vcov_free)
             se[free > 0] = np.sqrt(np.clip(var[free[free > 0] - 1], 0, None))
         est = self.values
+        labels = self.partable.groups
+        single = len(labels) == 1
+        group = [None if single else labels[g - 1] for g in params["group"]]
         frame = pd.DataFrame(
             {
                 "lhs": params["lhs"].to_numpy(),
                 "op": params["op"].to_numpy(),
                 "rhs": params["rhs"].to_numpy(),
-                "group": pd.array([None] * len(params), dtype=object),
+                "group": pd.array(group, dtype=object),
                 "label": params["label"].to_numpy(),
                 "est": est,
                 "se": se,
@@ -667,21 +708,25 @@ class LMSResult:
         return frame
 
     def implied(self) -> dict[str, dict[str, pd.DataFrame | pd.Series]]:
-        """Marginal model-implied covariance and means of the observed variables (the
-        mixture's moments, not normal)."""
+        """Marginal model-implied covariance and means of the observed variables per
+        group (the mixture's moments, not normal)."""
         names = list(self.model.ov)
         p = len(names)
         return {
-            self.partable.groups[0]: {
-                "cov": pd.DataFrame(self.implied_cov[:p, :p], index=names, columns=names),
-                "mean": pd.Series(self.implied_mean[:p], index=names),
+            label: {
+                "cov": pd.DataFrame(cov[:p, :p], index=names, columns=names),
+                "mean": pd.Series(mean[:p], index=names),
             }
+            for label, cov, mean in zip(
+                self.partable.groups, self.implied_covs, self.implied_means, strict=True
+            )
         }
 
     def __repr__(self) -> str:
         status = "converged" if self.converged else "NOT converged"
+        groups = "" if len(self.moments) <= 1 else f", {len(self.moments)} groups"
         return (
-            f"<semnet LMS fit: {status} after {self.iterations} iterations, "
+            f"<semnet LMS fit{groups}: {status} after {self.iterations} iterations, "
             f"logl={self.loglik:.3f}, npar={self.npar}, n={self.ntotal}, "
             f"{self.quadrature} quadrature with {self.nodes} points>"
         )
@@ -693,6 +738,8 @@ def lms(
     data: pd.DataFrame,
     *,
     group: str | None = None,
+    group_equal: Sequence[str] | str = (),
+    group_partial: Sequence[str] | str = (),
     quadrature: str = "trapezoid",
     nodes: int | None = None,
     std_lv: bool = False,
@@ -708,13 +755,18 @@ def lms(
     ----------
     model : str, path or ParsedModel
         lavaan syntax (or its parse); product terms ``a:b`` in regressions (``b1*x:z``
-        labels, ``0*x:z`` fixed values and ``start(.)`` are honoured).  At least one
-        factor of every product must be an exogenous latent variable (it is integrated
-        over).
+        labels, ``0*x:z`` fixed values, ``start(.)`` and per-group ``c(...)*x:z``
+        modifiers are honoured), also quadratic terms ``x:x`` and several products.  At
+        least one factor of every product must be an exogenous latent variable (it is
+        integrated over).
     data : DataFrame
         Raw data (never modified); rows with missing values are dropped (listwise).
-    group : None
-        Multi-group LMS is not available yet.
+    group : str, optional
+        Column whose values define groups: one LMS likelihood per group, summed, with
+        parameters shared through labels and ``group_equal`` as in :func:`semnet.sem`.
+    group_equal, group_partial
+        Cross-group equality constraints, as :func:`semnet.sem`; ``"regressions"`` ties
+        the product coefficients too (exempt one with ``group_partial="y~x:z"``).
     quadrature : {"trapezoid", "gh"}
         ``"trapezoid"`` (default): equally spaced nodes on ``[-6, 6]`` (standard normal
         units) weighted by the normal density, with the spacing chosen from the data so
@@ -729,7 +781,11 @@ def lms(
         (which then fixes the spacing).
     std_lv, orthogonal, fixed_x
         As :func:`semnet.sem`.  A mean structure is always modelled (latent means 0,
-        observed intercepts free).
+        observed intercepts free; with equal intercepts across groups the latent means
+        of groups 2, 3, ... are free, as lavaan's).
+    missing : {"listwise"}
+        Incomplete rows are dropped; FIML is not available for LMS (the error raised for
+        ``missing="fiml"`` names the alternatives).
     max_iter : int
         Iteration limit of the quasi-Newton phase.
     tol : float
@@ -758,22 +814,23 @@ def lms(
         limit = contextlib.nullcontext()
     with limit:
         return _lms(
-            model, data, group, quadrature, nodes, std_lv, orthogonal, fixed_x, missing,
-            max_iter, tol,
+            model, data, group, group_equal, group_partial, quadrature, nodes, std_lv,
+            orthogonal, fixed_x, missing, max_iter, tol,
         )  # fmt: skip
 
 
 def _lms(
-    model, data, group, quadrature, nodes, std_lv, orthogonal, fixed_x, missing, max_iter, tol
-) -> LMSResult:
+    model, data, group, group_equal, group_partial, quadrature, nodes, std_lv, orthogonal,
+    fixed_x, missing, max_iter, tol,
+) -> LMSResult:  # fmt: skip
     t0 = time.perf_counter()
-    if group is not None:
-        raise OptionError(
-            "multi-group LMS is not available yet; fit each group separately, or use product "
-            "indicators for the multi-group model."
-        )
     if missing != "listwise":
-        raise OptionError("LMS supports missing='listwise' only in this version of semnet.")
+        raise OptionError(
+            f"LMS with missing={missing!r} is not available: semnet's LMS drops incomplete "
+            "rows (missing='listwise'). For FIML with a latent interaction use product "
+            "indicators, sem(..., missing='fiml', interaction='double_mean'), or impute the "
+            "data and fit LMS to each imputed data set."
+        )
     if quadrature not in ("trapezoid", "gh"):
         raise OptionError(f"quadrature must be 'trapezoid' or 'gh', not {quadrature!r}.")
     if nodes is not None and (not isinstance(nodes, int | np.integer) or nodes < 3):
@@ -789,33 +846,50 @@ def _lms(
         raise ModelSpecificationError(
             "the model has no product term 'a:b'; fit it with semnet.sem() instead."
         )
-    pt = partable(linear, meanstructure=True, std_lv=std_lv, orthogonal=orthogonal, fixed_x=fixed_x)
+    frame = validate_frame(data, [], group)
+    labels = group_labels(frame, group) if group is not None else [""]
+    group_equal = (group_equal,) if isinstance(group_equal, str) else tuple(group_equal)
+    group_partial = (group_partial,) if isinstance(group_partial, str) else tuple(group_partial)
+    product_keys = {f"{t.outcome}~{a}:{b}" for t in terms for a, b in ((t.a, t.b), (t.b, t.a))}
+    partial = {"".join(p.split()) for p in group_partial}
+    pt = partable(
+        linear, groups=labels, meanstructure=True, std_lv=std_lv, orthogonal=orthogonal,
+        fixed_x=fixed_x, group_equal=group_equal, group_partial=tuple(partial - product_keys),
+    )  # fmt: skip
     names = pt.names.ov
-    frame = validate_frame(data, names, None)
-    moments = moments_from_frame(frame, names, None, [""])
+    frame = validate_frame(data, names, group)
+    moments = moments_from_frame(frame, names, group, labels)
     fit_warnings: list[str] = []
 
     def warn(msg: str) -> None:
         fit_warnings.append(msg)
         warnings.warn(msg, UserWarning, stacklevel=3)
 
-    if moments[0].n_dropped:
+    dropped = sum(m.n_dropped for m in moments)
+    if dropped:
         warn(
-            f"{moments[0].n_dropped} of {moments[0].n_dropped + moments[0].nobs} rows were "
-            "dropped because of missing values on model variables (listwise deletion)."
+            f"{dropped} of {dropped + sum(m.nobs for m in moments)} rows were dropped "
+            "because of missing values on model variables (listwise deletion)."
         )
     ram = Model(pt)
     values0 = start_values(pt, moments)
-    cons = linear_constraints(pt, ram.nfree, ram.free, values0)
+    cons_lin = linear_constraints(pt, ram.nfree, ram.free, values0)
+    triples, zvars = _integration_plan(terms, pt, ram)
+    ext, products = _product_table(
+        pt, terms, triples, ram.nfree, "regressions" in group_equal, partial
+    )
+    n_omega = ext.nfree - ram.nfree
+    ext_ustart = ext.params["ustart"].to_numpy()
+    ext_values0 = np.concatenate([values0, ext_ustart[len(values0) :]])
+    cons = linear_constraints(ext, ext.nfree, ext.params["free"].to_numpy(), ext_values0)
     if cons.nonlinear:
         raise OptionError("nonlinear or inequality constraints are not supported with LMS yet.")
-    products, zvars = _resolve_products(terms, pt, ram)
     dim = len(zvars)
 
     # H0: the linear model by normal ML (start values and the likelihood-ratio test)
     disc = MLDiscrepancy(ram, moments, values0)
     x_start = values0[ram.free_rows][np.argsort(ram.free[ram.free_rows])]
-    h0 = minimize(disc, cons, x_start)
+    h0 = minimize(disc, cons_lin, x_start)
     if not np.isfinite(h0.f):
         raise SemnetError(
             f"the model without product terms could not be estimated ({h0.message}); "
@@ -824,38 +898,41 @@ def _lms(
 
     spacing = None
     if quadrature == "trapezoid" and nodes is None:
-        spacing = _spacing_for(_linear_posterior_sd(ram, h0.x, values0, zvars))
+        spacing = _spacing_for(
+            min(_linear_posterior_sd(ram, h0.x, values0, zvars, g) for g in range(len(labels)))
+        )
     U, w, spacing = quadrature_grid(quadrature, dim, nodes, spacing)
-    data_ = moments[0].data
-    lik = LMSLikelihood(ram, values0, data_, products, (U, w))
-    n_omega = lik.n_omega
-    n_lin = ram.nfree - cons.n_eq
-    h0_loglik = lik.normal_loglik(h0.x)
 
+    def likelihoods(grid) -> list[LMSLikelihood]:
+        return [
+            LMSLikelihood(ram, values0, m.data, prods, grid, g, n_omega)
+            for g, (m, prods) in enumerate(zip(moments, products, strict=True))
+        ]
+
+    liks = likelihoods((U, w))
+    h0_loglik = sum(lk.normal_loglik(h0.x) for lk in liks)
     K = cons.K
-    nz = K.shape[1]
-    nobs = lik.nobs
+    nobs = sum(m.nobs for m in moments)
 
-    def to_theta(t: np.ndarray) -> np.ndarray:
-        return np.concatenate([cons.to_x(t[:nz]), t[nz:]])
-
-    def make_fun(lk: LMSLikelihood):
+    def make_fun(lks: list[LMSLikelihood]):
         def fun(t: np.ndarray):
-            ll, g = lk.loglik(to_theta(t), gradient=True)
-            if not np.isfinite(ll) or g is None:
-                return 1e10, np.zeros_like(t)
-            return -ll / nobs, -np.concatenate([K.T @ g[: ram.nfree], g[ram.nfree :]]) / nobs
+            theta = cons.to_x(t)
+            ll, grad = 0.0, np.zeros(theta.size)
+            for lk in lks:
+                ll_g, g_g = lk.loglik(theta, gradient=True)
+                if not np.isfinite(ll_g) or g_g is None:
+                    return 1e10, np.zeros_like(t)
+                ll, grad = ll + ll_g, grad + g_g
+            return -ll / nobs, -(K.T @ grad) / nobs
 
         return fun
 
-    om_start = np.zeros(n_omega)
-    for term, pr in zip(terms, products, strict=True):
-        if pr.free >= 0 and term.start is not None:
-            om_start[pr.free] = term.start
-    t = np.concatenate([cons.to_z(h0.x), om_start])
+    om_free = ext.params["free"].to_numpy()[len(values0) :] > 0
+    om_start = np.nan_to_num(ext_ustart[len(values0) :][om_free])
+    t = cons.to_z(np.concatenate([h0.x, om_start]))
     iterations = 0
     for _refine in range(3):
-        fun = make_fun(lik)
+        fun = make_fun(liks)
         res = sopt.minimize(
             fun, t, jac=True, method="BFGS", options={"gtol": 1e-8, "maxiter": max_iter}
         )
@@ -864,13 +941,15 @@ def _lms(
         if spacing is None or nodes is not None:
             break
         # the posterior under the interaction model can be narrower than under H0
-        post = lik.posterior_sd(to_theta(t)).min(axis=1)
-        need = _spacing_for(float(np.quantile(post, 0.01)))
+        post = min(
+            float(np.quantile(lk.posterior_sd(cons.to_x(t)).min(axis=1), 0.01)) for lk in liks
+        )
+        need = _spacing_for(post)
         if spacing <= need * 1.2:
             break
         U, w, spacing = quadrature_grid(quadrature, dim, None, need)
-        lik = LMSLikelihood(ram, values0, data_, products, (U, w))
-    fun = make_fun(lik)
+        liks = likelihoods((U, w))
+    fun = make_fun(liks)
 
     # Newton polish with the observed information (also used for the standard errors)
     converged = False
@@ -908,29 +987,23 @@ def _lms(
             "product terms, or give start values."
         )
 
-    theta = to_theta(t)
-    loglik = lik.loglik(theta)
+    theta = cons.to_x(t)
+    loglik = sum(lk.loglik(theta) for lk in liks)
     vcov = None
     try:
         vcov_t = np.linalg.inv(H) / nobs
         if np.any(np.diag(vcov_t) <= 0) or not np.all(np.isfinite(vcov_t)):
             raise np.linalg.LinAlgError
-        J = np.zeros((ram.nfree + n_omega, nz + n_omega))
-        J[: ram.nfree, :nz] = K
-        J[ram.nfree :, nz:] = np.eye(n_omega)
-        vcov = J @ vcov_t @ J.T
+        vcov = K @ vcov_t @ K.T
     except np.linalg.LinAlgError:
         warn(
             "standard errors could not be computed: the observed information matrix is "
             "singular or not positive definite (the model may not be identified)."
         )
 
-    ext = _extended_partable(pt, terms, products, ram.nfree)
-    x_lin, om = lik.split(theta)
-    values = np.concatenate([ram.values(x_lin, values0), om])
-    cov_all, mean_all = lik.implied_all(theta)
-    std_all = _standardize(ram, values, products, cov_all)
-    std_lv = _standardize(ram, values, products, cov_all, "std_lv")
+    values = _row_values(ext, ram, theta, values0)
+    implied = [lk.implied_all(theta) for lk in liks]
+    covs = [c for c, _ in implied]
     t_end = time.perf_counter()
     return LMSResult(
         partable=ext,
@@ -942,8 +1015,8 @@ def _lms(
         vcov_free=vcov,
         loglik=float(loglik),
         h0_loglik=float(h0_loglik),
-        h0_npar=n_lin,
-        npar=n_lin + n_omega,
+        h0_npar=ram.nfree - cons_lin.n_eq,
+        npar=ext.nfree - cons.n_eq,
         ntotal=nobs,
         converged=converged,
         iterations=iterations,
@@ -951,11 +1024,11 @@ def _lms(
         quadrature=quadrature,
         nodes=len(w),
         spacing=spacing,
-        dimensions=tuple(ram.variables[i] for i in lik.zvars),
-        std_all=std_all,
-        std_lv=std_lv,
-        implied_cov=cov_all,
-        implied_mean=mean_all,
+        dimensions=tuple(ram.variables[i] for i in zvars),
+        std_all=_standardize(ext, ram, values, products, covs),
+        std_lv=_standardize(ext, ram, values, products, covs, "std_lv"),
+        implied_covs=tuple(covs),
+        implied_means=tuple(m for _, m in implied),
         moments=tuple(moments),
         warnings=tuple(fit_warnings),
         meta={"timings": {"total": t_end - t0}, "h0_converged": h0.converged},
@@ -968,16 +1041,18 @@ def _spacing_for(sd: float) -> float:
     return float(np.clip(sd / 1.5, 0.02, 0.4))
 
 
-def _linear_posterior_sd(ram: Model, x: np.ndarray, values0: np.ndarray, zvars) -> float:
+def _linear_posterior_sd(
+    ram: Model, x: np.ndarray, values0: np.ndarray, zvars, group: int = 0
+) -> float:
     """Smallest posterior SD of the standardized integrated variables given the observed
-    ones, under the linear model at ``x``."""
+    ones, under the linear model at ``x`` (in one group)."""
     values = ram.values(x, values0)
-    mats = ram.matrices(values, 0)
+    mats = ram.matrices(values, group)
     S = mats.S
     L = np.linalg.cholesky(S[np.ix_(zvars, zvars)])
     C = S[:, zvars] @ np.linalg.inv(L).T
     G = ram.total_effects(mats)[: ram.p]
-    sigma, _ = ram.implied(values, 0)
+    sigma, _ = ram.implied(values, group)
     cov_yu = G @ C
     post = np.eye(len(zvars)) - cov_yu.T @ np.linalg.solve(sigma, cov_yu)
     return float(np.sqrt(max(np.linalg.eigvalsh(post)[0], 1e-8)))
@@ -995,10 +1070,11 @@ def _hessian(fun, t: np.ndarray) -> np.ndarray:
     return (H + H.T) / 2
 
 
-def _resolve_products(
+def _integration_plan(
     terms: tuple[ProductTerm, ...], pt: ParTable, ram: Model
-) -> tuple[list[_Product], list[int]]:
-    """RAM indices of the product terms and the integrated (conditioning) variables."""
+) -> tuple[list[tuple[int, int, int]], list[int]]:
+    """RAM indices ``(outcome, integrated factor, other factor)`` of every product term
+    and the integrated (conditioning) variables."""
     index = {v: i for i, v in enumerate(ram.variables)}
     lv = set(pt.names.lv)
     values = np.ones(len(pt.params))
@@ -1050,76 +1126,120 @@ def _resolve_products(
             f"the product terms need {len(Z)} integrated latent variables; LMS with more than "
             "3 dimensions is too slow here — reuse moderators across products."
         )
-    products: list[_Product] = []
-    n_free = 0
-    for term, (k, ia, ib, _cands) in zip(terms, pairs, strict=True):
-        a, b = (ia, ib) if ia in Z else (ib, ia)
-        free, fixed = -1, 0.0
-        if term.fixed is None:
-            free, n_free = n_free, n_free + 1
-        else:
-            fixed = float(term.fixed)
-        products.append(_Product(k, a, b, free, fixed))
-    return products, Z
+    triples = [(k, ia, ib) if ia in Z else (k, ib, ia) for k, ia, ib, _ in pairs]
+    return triples, Z
 
 
-def _extended_partable(
-    pt: ParTable, terms: tuple[ProductTerm, ...], products: list[_Product], nfree: int
-) -> ParTable:
-    """The linear parameter table with one ``~`` row per product term appended after
-    every other row (so the parameter-row indices of the linear model do not change)."""
+def _product_table(
+    pt: ParTable,
+    terms: tuple[ProductTerm, ...],
+    triples: list[tuple[int, int, int]],
+    nfree: int,
+    tie_regressions: bool,
+    partial: set[str],
+) -> tuple[ParTable, list[list[_Product]]]:
+    """The linear parameter table with one ``~`` row per product term and group appended
+    after every parameter row (so the row indices of the linear model do not change),
+    and each group's products.
+
+    Modifiers apply per group as for any term (``c(b1, b2)*x:z``); with
+    ``tie_regressions`` (``group_equal="regressions"``) the coefficient of a product in
+    groups 2, 3, ... takes the label (or plabel) of group 1's, unless it is labelled or
+    named in ``partial`` (``"y~x:z"``).  Free product rows are numbered after the
+    ``nfree`` linear parameters.
+    """
     table = pt.table
-    start_id = int(table["id"].max()) + 1
-    rows = []
-    for i, (term, pr) in enumerate(zip(terms, products, strict=True)):
-        rows.append(
-            {
-                "id": start_id + i,
-                "lhs": term.outcome,
-                "op": "~",
-                "rhs": term.rhs,
-                "user": 1,
-                "block": 1,
-                "group": 1,
-                "free": nfree + pr.free + 1 if pr.free >= 0 else 0,
-                "ustart": np.nan if pr.free >= 0 else pr.fixed,
-                "exo": 0,
-                "label": term.label,
-                "plabel": f".p{start_id + i}.",
-                "lower": -np.inf,
-                "upper": np.inf,
-            }
-        )
-    new = pd.concat([table, pd.DataFrame(rows)], ignore_index=True)[list(table.columns)]
-    return ParTable.from_frame(new, pt.names, pt.groups, pt.meanstructure, pt.constraints)
+    ngroups = pt.ngroups
+    next_id = int(table["id"].max()) + 1
+    rows: list[dict] = []
+    head: dict[int, int] = {}
+    for g in range(1, ngroups + 1):
+        for i, term in enumerate(terms):
+            r, m = term.relation, term.modifiers
+            fixed = _pick(m.fixed, g, ngroups, r, "fixed-value")
+            start = _pick(m.start, g, ngroups, r, "start")
+            label = _pick(m.label, g, ngroups, r, "label")
+            is_free = fixed is _ABSENT or fixed is None
+            ustart = np.nan if is_free else float(fixed)
+            if is_free and start is not _ABSENT and start is not None:
+                ustart = float(start)
+            label = "" if label is _ABSENT or label is None else label
+            keys = {f"{term.outcome}~{term.a}:{term.b}", f"{term.outcome}~{term.b}:{term.a}"}
+            if g == 1:
+                head[i] = len(rows)
+            elif (
+                tie_regressions and is_free and rows[head[i]]["free"] and not label
+                and not keys & partial
+            ):  # fmt: skip
+                first = rows[head[i]]
+                first["label"] = first["label"] or first["plabel"]  # as lavaan's plabel tie
+                label = first["label"]
+            rows.append(
+                {
+                    "id": next_id, "lhs": term.outcome, "op": "~", "rhs": term.rhs, "user": 1,
+                    "block": g, "group": g, "free": int(is_free), "ustart": ustart, "exo": 0,
+                    "label": label, "plabel": f".p{next_id}.", "lower": -np.inf,
+                    "upper": np.inf,
+                }
+            )  # fmt: skip
+            next_id += 1
+    extra = pd.DataFrame(rows)
+    is_free = extra["free"].to_numpy() > 0
+    numbers = np.zeros(len(extra), dtype=int)
+    numbers[is_free] = nfree + np.arange(1, is_free.sum() + 1)
+    extra["free"] = numbers
+    new = pd.concat(
+        [table[table["group"] > 0], extra, table[table["group"] <= 0]], ignore_index=True
+    )[list(table.columns)]
+    ext = ParTable.from_frame(new, pt.names, pt.groups, pt.meanstructure, pt.constraints)
+    products: list[list[_Product]] = [[] for _ in range(ngroups)]
+    for j, (number, ustart, g) in enumerate(zip(numbers, extra["ustart"], extra["group"],
+                                                strict=True)):  # fmt: skip
+        k, a, b = triples[j % len(terms)]
+        free_index = int(number) - nfree - 1 if number else -1
+        products[int(g) - 1].append(_Product(k, a, b, free_index, 0.0 if number else ustart))
+    return ext, products
+
+
+def _row_values(ext: ParTable, ram: Model, theta: np.ndarray, values0: np.ndarray) -> np.ndarray:
+    """Values of every parameter row of ``ext``: the linear rows, then the products."""
+    linear = ram.values(theta[: ram.nfree], values0)
+    prod = ext.params.iloc[len(linear) :]
+    free = prod["free"].to_numpy()
+    om = np.where(free > 0, theta[np.maximum(free, 1) - 1], prod["ustart"].to_numpy())
+    return np.concatenate([linear, om])
 
 
 def _standardize(
+    ext: ParTable,
     ram: Model,
     values: np.ndarray,
-    products: list[_Product],
-    cov_all: np.ndarray,
+    products: list[list[_Product]],
+    covs: list[np.ndarray],
     kind: str = "std_all",
 ) -> np.ndarray:
     """``std_all`` (or ``std_lv``: observed variables unscaled) of every parameter row,
-    products last, with SDs from the nonlinear model's implied moments (Wen, Marsh & Hau,
-    2010)."""
-    c = ram.cells[0]
-    sd = np.sqrt(np.clip(np.diag(cov_all), 0, None))
-    S = ram.matrices(values, 0).S
-    rsd = np.sqrt(np.abs(np.diag(S)))
-    if kind == "std_lv":
-        sd[: ram.p] = 1.0
-        rsd[: ram.p] = 1.0
-    n_lin = len(values) - len(products)
+    products last, with SDs from each group's implied moments under the nonlinear model
+    (Wen, Marsh & Hau, 2010)."""
     out = np.full(len(values), np.nan)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out[c.a_rows] = values[c.a_rows] * sd[c.a_j] / sd[c.a_i]
-        diag = c.s_i == c.s_j
-        out[c.s_rows] = values[c.s_rows] * np.where(
-            diag, 1.0 / (sd[c.s_i] * sd[c.s_j]), 1.0 / (rsd[c.s_i] * rsd[c.s_j])
-        )
-        out[c.m_rows] = values[c.m_rows] / sd[c.m_i]
-        for i, pr in enumerate(products):
-            out[n_lin + i] = values[n_lin + i] * sd[pr.a] * sd[pr.b] / sd[pr.k]
+    group_col = ext.params["group"].to_numpy()
+    prod_rows = np.arange(len(values) - sum(len(p) for p in products), len(values))
+    for g, cov_all in enumerate(covs):
+        c = ram.cells[g]
+        sd = np.sqrt(np.clip(np.diag(cov_all), 0, None))
+        S = ram.matrices(values, g).S
+        rsd = np.sqrt(np.abs(np.diag(S)))
+        if kind == "std_lv":
+            sd[: ram.p] = 1.0
+            rsd[: ram.p] = 1.0
+        rows = prod_rows[group_col[prod_rows] == g + 1]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            out[c.a_rows] = values[c.a_rows] * sd[c.a_j] / sd[c.a_i]
+            diag = c.s_i == c.s_j
+            out[c.s_rows] = values[c.s_rows] * np.where(
+                diag, 1.0 / (sd[c.s_i] * sd[c.s_j]), 1.0 / (rsd[c.s_i] * rsd[c.s_j])
+            )
+            out[c.m_rows] = values[c.m_rows] / sd[c.m_i]
+            for r, pr in zip(rows, products[g], strict=True):
+                out[r] = values[r] * sd[pr.a] * sd[pr.b] / sd[pr.k]
     return out

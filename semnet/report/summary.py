@@ -628,10 +628,19 @@ class Summary:
             "Parameter Estimates:",
             "",
             _line("Standard errors", _ESTIMATOR_NAMES.get(o.se, str(o.se).capitalize())),
-            _line("Information", str(getattr(o, "information", "expected")).capitalize()),
-            _line("Information saturated (h1) model", "Structured"),
-            "",
         ]
+        boot = getattr(fit, "bootstrap", None)
+        if boot is not None:
+            lines += [
+                _line("Number of requested bootstrap draws", str(boot.n)),
+                _line("Number of successful bootstrap draws", str(boot.n_ok)),
+            ]
+        else:
+            lines += [
+                _line("Information", str(getattr(o, "information", "expected")).capitalize()),
+                _line("Information saturated (h1) model", "Structured"),
+            ]
+        lines.append("")
         several = len(fit.groups) > 1
         for gi, blocks in enumerate(per_group):
             if several:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,9 @@ from semnet.results.fit_measures import (
     fit_measures,
 )
 from semnet.results.standardize import standardize
+
+if TYPE_CHECKING:
+    from semnet.analyses.bootstrap import BootstrapResult
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,9 @@ class Fit:
         Group labels (``[""]`` for a single-group model).
     nobs : dict
         Cases used per group.
+    bootstrap : BootstrapResult or None
+        The bootstrap draws behind bootstrap standard errors (``sem(...,
+        bootstrap=N)`` or :meth:`with_bootstrap`); ``None`` otherwise.
     """
 
     partable: ParTable
@@ -75,6 +81,7 @@ class Fit:
     message: str
     warnings: tuple[str, ...] = ()
     meta: dict[str, Any] = field(default_factory=dict)
+    bootstrap: BootstrapResult | None = field(default=None, repr=False)
 
     # -- basic facts ------------------------------------------------------------------
     @property
@@ -150,7 +157,12 @@ class Fit:
         pinned = var <= 1e-14 * max(1.0, var.max(initial=0.0))
         sd = np.where(pinned, np.nan, np.sqrt(np.clip(var, 0, None)))
         se[: npar_rows][free > 0] = sd[free[free > 0] - 1]
-        if ndef:
+        if ndef and self.bootstrap is not None:
+            # lavaan: the standard deviation of the definitions' draws (divisor B - 1)
+            nfree_rows = int((free > 0).sum())
+            draws = self.bootstrap._draws[~self.bootstrap.failed]
+            se[npar_rows:] = np.std(draws[:, nfree_rows : nfree_rows + ndef], axis=0, ddof=1)
+        elif ndef:
             J = self._jacobian(lambda v: self._names.defined(v))
             cov = J @ self.vcov_free @ J.T
             se[len(params["op"]) :] = np.sqrt(np.clip(np.diag(cov), 0, None))
@@ -207,7 +219,9 @@ class Fit:
         data.update(columns)
         return pd.DataFrame(data)
 
-    def estimates(self, standardized: bool = True, level: float = 0.95) -> pd.DataFrame:
+    def estimates(
+        self, standardized: bool = True, level: float = 0.95, boot_ci: str = "percentile"
+    ) -> pd.DataFrame:
         """Parameter estimates with SEs, z tests, confidence intervals (lavaan's
         ``parameterEstimates()``).
 
@@ -217,6 +231,11 @@ class Fit:
             Add the ``std_lv`` and ``std_all`` columns.
         level : float
             Confidence level of ``ci_lower`` / ``ci_upper``.
+        boot_ci : str
+            With bootstrap standard errors: the interval of the draws (lavaan's
+            ``boot.ci.type``), one of ``"percentile"`` (lavaan's default ``"perc"``),
+            ``"bca_simple"``, ``"basic"``, ``"normal"`` and, when the bootstrap computed
+            the jackknife, ``"bca"``.  Ignored otherwise (Wald intervals).
 
         Returns
         -------
@@ -236,19 +255,94 @@ class Fit:
         free = self._row_columns["free"]
         with np.errstate(divide="ignore", invalid="ignore"):
             z = np.where(free & (se > 0), est / se, np.nan)
-        crit = special.ndtri(1 - (1 - level) / 2)
+        if self.bootstrap is None:
+            crit = special.ndtri(1 - (1 - level) / 2)
+            lower, upper = est - crit * se, est + crit * se
+        else:
+            lower, upper = self._bootstrap_interval(level, boot_ci)
         columns = {
             "est": est,
             "se": se,
             "z": z,
             "pvalue": 2 * special.ndtr(-np.abs(z)),
-            "ci_lower": np.where(free, est - crit * se, est),
-            "ci_upper": np.where(free, est + crit * se, est),
+            "ci_lower": np.where(free, lower, est),
+            "ci_upper": np.where(free, upper, est),
         }
         if standardized:
             columns["std_lv"] = standardize(self.model, self._names, self.values, "std_lv")
             columns["std_all"] = standardize(self.model, self._names, self.values, "std_all")
         return self._frame(**columns)
+
+    def _bootstrap_interval(self, level: float, method: str) -> tuple[np.ndarray, np.ndarray]:
+        """Bootstrap interval of every parameter row then every ``:=`` row (NaN for
+        fixed rows)."""
+        table = self.bootstrap.table(level=level, ci=method)
+        free = self.partable.params["free"].to_numpy() > 0
+        nrows, ndef = free.size, len(self._names.definitions)
+        out = []
+        for side in ("lower", "upper"):
+            col = table[f"ci_{side}_{method}"].to_numpy()
+            values = np.full(nrows + ndef, np.nan)
+            values[:nrows][free] = col[: free.sum()]
+            values[nrows:] = col[free.sum() : free.sum() + ndef]
+            out.append(values)
+        return out[0], out[1]
+
+    def with_bootstrap(self, boot: BootstrapResult, warnings: tuple[str, ...] = ()) -> Fit:
+        """A new fit whose standard errors and intervals come from ``boot`` (lavaan's
+        ``se = "bootstrap"``); this fit is not changed.
+
+        ``vcov_free`` becomes the covariance matrix of the successful draws of the free
+        parameters (divisor ``B``, as lavaan), so the standard errors are the standard
+        deviations of the draws, and the standardized solution gets delta-method
+        standard errors from it.  A ``:=`` row's standard error is the standard
+        deviation of its draws (divisor ``B - 1``, as lavaan's ``cov()``).
+        ``estimates()`` reports intervals of the draws (percentile by default).
+
+        Parameters
+        ----------
+        boot : BootstrapResult
+            ``semnet.bootstrap(fit, ...)`` of this fit.
+        warnings : tuple of str
+            Messages to add to the new fit's warnings.
+
+        Returns
+        -------
+        Fit
+        """
+        from semnet.errors import OptionError, SemnetError
+
+        params = self.partable.params
+        free = params["free"].to_numpy()
+        rows = np.flatnonzero(free > 0)
+        ndef = len(self._names.definitions)
+        n_cols = rows.size + ndef
+        if len(boot.columns) < n_cols or not np.allclose(
+            boot.estimate[:n_cols], self._all_est[np.r_[rows, len(params) + np.arange(ndef)]],
+            rtol=1e-8, atol=1e-10,
+        ):  # fmt: skip
+            raise OptionError(
+                "this bootstrap was not made from this fit (its estimates differ); pass "
+                "semnet.bootstrap(fit, ...) of the same fit."
+            )
+        draws = boot._draws[~boot.failed][:, : rows.size]
+        if draws.shape[0] < 2:
+            raise SemnetError(
+                f"bootstrap standard errors need at least two successful draws; "
+                f"{draws.shape[0]} of {boot.n} succeeded. Check the model, or draw more."
+            )
+        # the first row of each free parameter carries its draws (tied rows are equal)
+        first = np.unique(free[rows] - 1, return_index=True)[1]
+        x_draws = draws[:, first]
+        centred = x_draws - x_draws.mean(axis=0)
+        vcov = centred.T @ centred / x_draws.shape[0]
+        return replace(
+            self,
+            vcov_free=vcov,
+            options=replace(self.options, se="bootstrap"),
+            warnings=self.warnings + tuple(warnings),
+            bootstrap=boot,
+        )
 
     def standardized(self, type: str = "std_all", level: float = 0.95) -> pd.DataFrame:
         """Standardized solution with delta-method SEs (lavaan's ``standardizedSolution()``).

@@ -137,8 +137,7 @@ def test_interval_arithmetic_reproduces_lavaan_on_its_own_draws(med_fit, key, me
         chisq_sample=0.0,
     )  # fmt: skip
     tab = res.table(level=level, ci=method)
-    # lavaan's se of a := row is the delta method with the bootstrap covariance matrix;
-    # semnet's boot_se is the standard deviation of its draws: compare free rows only
+    # lavaan's se of a := row divides by B - 1, boot_se by B: compare free rows only
     assert np.allclose(tab["boot_se"][:5], lav["se"][:5], rtol=1e-10)
     # lavaan's "norm" evaluates := at the mean of the parameters: compare free rows only
     rows = slice(0, 5) if method == "normal" else slice(None)
@@ -254,12 +253,69 @@ def test_bootstrap_se_match_lavaan_within_monte_carlo_error():
     assert np.allclose(tab["est"], lav["est"], rtol=1e-4)
 
 
+# -- (f) FIML fits -------------------------------------------------------------------------
+HS_MISSING = pd.read_csv(REFERENCE / "data" / "hs_missing.csv")
+
+
+def test_fiml_draw_equals_a_fresh_fiml_fit_of_the_resampled_rows():
+    """Incomplete rows are resampled too (not only complete cases) and refitted by FIML."""
+    model = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6"
+    fit = semnet.cfa(model, HS_MISSING, group="school", missing="fiml")
+    res = bootstrap(fit, n=3, seed=9, ci="percentile")
+    assert res.n_failed == 0 and np.isnan(res.chisq).all()
+    rng = np.random.default_rng(np.random.SeedSequence(9).spawn(3)[1])
+    parts = []
+    for label in fit.groups:
+        block = HS_MISSING[HS_MISSING["school"] == label]
+        block = block[block[[f"x{i}" for i in range(1, 7)]].notna().any(axis=1)]
+        block = block.reset_index(drop=True)
+        parts.append(block.iloc[rng.integers(0, len(block), size=len(block))])
+    resample = pd.concat(parts, ignore_index=True)
+    assert resample[["x1", "x4"]].isna().any().all()  # incomplete rows are in the draw
+    refit = semnet.cfa(model, resample, group="school", missing="fiml")
+    free = fit.partable.params["free"].to_numpy() > 0
+    assert np.allclose(res.draws.iloc[1], refit.estimates().loc[free, "est"], atol=1e-6)
+
+
+def test_fiml_bootstrap_se_agree_with_lavaan_within_monte_carlo_error():
+    """lavaan: 1000 FIML draws; semnet: 300.  The SE of a bootstrap SE is ~4 % with 300
+    draws (normal theory), so the ratio is bounded at ~4 sigma."""
+    ref = _load("bootstrap_fiml_mediation")
+    fit = semnet.sem(ref["call"]["model"], HS_MISSING, missing="fiml", fixed_x=False,
+                     bootstrap=300, seed=20261204)  # fmt: skip
+    assert fit.bootstrap.n_failed == 0 and ref["n_ok"] == 1000
+    est = fit.estimates()
+    lav = pd.DataFrame(ref["estimates"])
+    assert np.allclose(est["est"], lav["est"], rtol=1e-4)
+    ratio = est["se"].to_numpy() / lav["se"].to_numpy()
+    assert np.all(np.abs(ratio - 1) < 0.18), ratio
+    assert abs(np.median(ratio) - 1) < 0.06
+    for side in ("lower", "upper"):
+        diff = (est[f"ci_{side}"] - lav[f"ci.{side}"]) / lav["se"]
+        assert np.all(np.abs(diff) < 0.8), (side, diff.to_numpy())
+
+
+def test_bollen_stine_refuses_fiml_fits_as_lavaan():
+    fiml = semnet.cfa("f =~ x1 + x2 + x3", HS_MISSING, missing="fiml")
+    with pytest.raises(semnet.SemnetError, match=r"not available for FIML fits.*lavaan"):
+        bootstrap(fiml, n=5, type="bollen_stine")
+
+
+def test_fiml_resample_with_a_variable_observed_once_is_a_failed_draw():
+    rng = np.random.default_rng(0)
+    x1 = rng.normal(size=40)
+    x3 = 0.5 * x1 + rng.normal(size=40)
+    x3[3:] = np.nan  # observed in three rows: a resample often holds fewer than two
+    fit = semnet.sem("x3 ~ x1", pd.DataFrame({"x1": x1, "x3": x3}), missing="fiml",
+                     fixed_x=False)  # fmt: skip
+    with pytest.warns(semnet.SemnetWarning, match="bootstrap draws failed"):
+        res = bootstrap(fit, n=10, seed=1, ci="percentile")
+    assert any(r.startswith("too few observed values") for r in res.failure_reasons)
+    assert np.isnan(res.draws.to_numpy()[res.failed]).all()
+
+
 # -- errors ---------------------------------------------------------------------------------
-def test_refuses_fiml_and_summary_statistics_fits():
-    fiml = semnet.cfa("f =~ x1 + x2 + x3", pd.read_csv(REFERENCE / "data" / "hs_missing.csv"),
-                      missing="fiml")  # fmt: skip
-    with pytest.raises(semnet.SemnetError, match="FIML"):
-        bootstrap(fiml, n=5)
+def test_refuses_summary_statistics_fits():
     cov = HS[["x1", "x2", "x3"]].cov()
     stats_fit = semnet.cfa("f =~ x1 + x2 + x3", sample_cov=cov, sample_nobs=301)
     with pytest.raises(semnet.DataError, match="raw data"):

@@ -76,9 +76,12 @@ def test_default_is_lms_for_one_group_and_product_indicators_otherwise():
     assert (single.estimates()["rhs"] == "x:z").any()
     grouped = semnet.sem(MODEL, data.assign(g=np.arange(len(data)) % 2), group="g")
     assert grouped.meta["interaction"]["x:z"]["method"] == "double_mean"
-    with pytest.raises(semnet.OptionError, match="single group"):
-        semnet.sem(MODEL, data.assign(g=np.arange(len(data)) % 2), group="g",
-                   interaction="lms")
+    # LMS with groups is chosen explicitly
+    lms_mg = semnet.sem(MODEL, data.assign(g=np.arange(len(data)) % 2), group="g",
+                        interaction="lms")  # fmt: skip
+    assert type(lms_mg).__name__ == "LMSResult" and lms_mg.groups == ["0", "1"]
+    with pytest.raises(semnet.OptionError, match="missing='listwise'"):
+        semnet.sem(MODEL, data, missing="fiml", fixed_x=False, interaction="lms")
 
 
 def test_standardized_interaction_follows_wen_marsh_hau():

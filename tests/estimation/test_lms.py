@@ -15,7 +15,8 @@ from semnet.data.moments import moments_from_frame, validate_frame
 from semnet.errors import ModelSpecificationError, OptionError
 from semnet.estimation.lms import (
     LMSLikelihood,
-    _resolve_products,
+    _integration_plan,
+    _Product,
     gauss_hermite,
     lms,
     quadrature_grid,
@@ -101,7 +102,7 @@ def lavaan_linear() -> dict:
 def test_split_products_keeps_linear_part():
     linear, terms = split_products(parse_model("Y =~ y1 + y2\nY ~ X + b*X:Z\nX =~ x1\nZ =~ z1"))
     assert [(r.lhs, r.op, r.rhs) for r in linear.relations if r.op == "~"] == [("Y", "~", "X")]
-    assert [(t.outcome, t.a, t.b, t.label) for t in terms] == [("Y", "X", "Z", "b")]
+    assert [(t.outcome, t.a, t.b, t.modifiers.label) for t in terms] == [("Y", "X", "Z", ("b",))]
     # an outcome with only a product keeps a fixed-zero path so it stays endogenous
     linear, _ = split_products(parse_model("Y ~ X:Z"))
     (r,) = [r for r in linear.relations if r.op == "~"]
@@ -128,8 +129,8 @@ def test_analytic_gradient_matches_numerical(one_int):
     data = one_int.iloc[:300]
     mom = moments_from_frame(validate_frame(data, pt.names.ov, None), pt.names.ov, None, [""])
     v0 = start_values(pt, mom)
-    products, _ = _resolve_products(terms, pt, ram)
-    lik = LMSLikelihood(ram, v0, mom[0].data, products, trapezoid(0.3, 1))
+    (k, a, b), *_ = _integration_plan(terms, pt, ram)[0]
+    lik = LMSLikelihood(ram, v0, mom[0].data, [_Product(k, a, b, 0, 0.0)], trapezoid(0.3, 1))
     x = v0[ram.free_rows][np.argsort(ram.free[ram.free_rows])]
     rng = np.random.default_rng(3)
     theta = np.concatenate([x, [0.4]]) + rng.normal(0, 0.03, x.size + 1)
@@ -140,6 +141,34 @@ def test_analytic_gradient_matches_numerical(one_int):
         e[i] = 1e-6
         num[i] = (lik.loglik(theta + e) - lik.loglik(theta - e)) / 2e-6
     np.testing.assert_allclose(grad, num, rtol=1e-6, atol=1e-5)
+
+
+def test_analytic_gradient_of_a_later_group_matches_numerical(one_int):
+    """Group 2's likelihood reads group 2's matrices and its own product coefficient
+    (the second of two free ones) from the joint parameter vector."""
+    linear, terms = split_products(parse_model(ELEMENTARY))
+    pt = partable(linear, groups=["a", "b"], meanstructure=True)
+    ram = Model(pt)
+    data = one_int.iloc[:600].assign(g=["a", "b"] * 300)
+    mom = moments_from_frame(validate_frame(data, pt.names.ov, "g"), pt.names.ov, "g",
+                             ["a", "b"])  # fmt: skip
+    v0 = start_values(pt, mom)
+    (k, a, b), *_ = _integration_plan(terms, pt, ram)[0]
+    lik = LMSLikelihood(ram, v0, mom[1].data, [_Product(k, a, b, 1, 0.0)],
+                        trapezoid(0.3, 1), group=1, n_omega=2)  # fmt: skip
+    x = v0[ram.free_rows][np.argsort(ram.free[ram.free_rows])]
+    rng = np.random.default_rng(4)
+    theta = np.concatenate([x, [0.1, 0.4]]) + rng.normal(0, 0.03, x.size + 2)
+    _, grad = lik.loglik(theta, gradient=True)
+    num = np.empty_like(theta)
+    for i in range(theta.size):
+        e = np.zeros_like(theta)
+        e[i] = 1e-6
+        num[i] = (lik.loglik(theta + e) - lik.loglik(theta - e)) / 2e-6
+    np.testing.assert_allclose(grad, num, rtol=1e-6, atol=1e-5)
+    group1 = pt.params["group"].to_numpy() == 1
+    assert np.all(grad[ram.free[group1 & (ram.free > 0)] - 1] == 0)  # group 1's parameters
+    assert grad[x.size] == 0 and grad[x.size + 1] != 0
 
 
 # -- published LMS result: modsem on oneInt ----------------------------------------------------
@@ -198,6 +227,82 @@ def test_recovers_interaction():
     assert _est(fit, "X", "~~", "Z")["est"] == pytest.approx(0.3, abs=0.08)
 
 
+def _measurement(factors: str) -> list[str]:
+    """Population measurement part: loadings 1, 0.8, 0.9, residual variances 0.3."""
+    lines = []
+    for f in factors:
+        v = f.lower()
+        lines.append(f"{f} =~ 1*{v}1 + 0.8*{v}2 + 0.9*{v}3")
+        lines += [f"{v}{i} ~~ 0.3*{v}{i}" for i in (1, 2, 3)]
+    return lines
+
+
+QUADRATIC = "\n".join(
+    [*_measurement("XY"), "X ~~ 1*X", "Y ~ 0.4*X + 0.25*X:X", "Y ~~ 0.5*Y"]
+)
+TWO_INTERACTIONS = "\n".join(
+    [*_measurement("XZWY"), "X ~~ 1*X", "Z ~~ 1*Z", "W ~~ 1*W", "X ~~ 0.2*Z", "X ~~ 0.3*W",
+     "Z ~~ 0.1*W", "Y ~ 0.4*X + 0.3*Z + 0.2*W + 0.3*X:Z + 0.15*X:W", "Y ~~ 0.5*Y"]
+)  # fmt: skip
+
+
+def _assert_recovered(fit, truth: dict[tuple[str, str, str], float]) -> None:
+    """Every planted value within 4 of its estimated SEs (n = 1000: SEs of about 0.03,
+    so the bound is about 0.12 and a missed or mis-scaled term fails), and the
+    SEs themselves are in the range that n = 1000 implies."""
+    for (lhs, op, rhs), true in truth.items():
+        row = _est(fit, lhs, op, rhs)
+        assert 0.01 < row["se"] < 0.06, (rhs, row["se"])
+        assert abs(row["est"] - true) < 4 * row["se"], (rhs, row["est"], true)
+
+
+def test_recovers_a_quadratic_effect():
+    data = semnet.simulate(QUADRATIC, 1000, seed=1)
+    fit = semnet.sem("X =~ x1 + x2 + x3\nY =~ y1 + y2 + y3\nY ~ X + X:X", data)
+    assert isinstance(fit, semnet.LMSResult) and fit.converged
+    assert fit.dimensions == ("X",)
+    _assert_recovered(fit, {("Y", "~", "X"): 0.4, ("Y", "~", "X:X"): 0.25})
+    assert fit.lr_test()["pvalue"] < 1e-10
+    # Wen, Marsh & Hau: omega * var(X) / sd(Y), with var(Y) from the nonlinear model
+    b = fit.estimates().set_index(["lhs", "op", "rhs"])
+    y = list(fit.model.variables).index("Y")
+    expected = b.loc[("Y", "~", "X:X"), "est"] * b.loc[("X", "~~", "X"), "est"] / np.sqrt(
+        fit.implied_cov[y, y]
+    )
+    assert b.loc[("Y", "~", "X:X"), "std_all"] == pytest.approx(expected, rel=1e-10)
+
+
+@pytest.fixture(scope="module")
+def two_interactions():
+    data = semnet.simulate(TWO_INTERACTIONS, 1000, seed=2)
+    model = """X =~ x1 + x2 + x3
+    Z =~ z1 + z2 + z3
+    W =~ w1 + w2 + w3
+    Y =~ y1 + y2 + y3
+    Y ~ X + Z + W + X:Z + X:W"""
+    return semnet.sem(model, data), semnet.sem(model, data, interaction="double_mean")
+
+
+def test_recovers_two_interactions_with_one_integrated_factor(two_interactions):
+    fit, _ = two_interactions
+    assert fit.converged and fit.dimensions == ("X",)  # X is in both products
+    truth = {("Y", "~", "X"): 0.4, ("Y", "~", "Z"): 0.3, ("Y", "~", "W"): 0.2,
+             ("Y", "~", "X:Z"): 0.3, ("Y", "~", "X:W"): 0.15}  # fmt: skip
+    _assert_recovered(fit, truth)
+    assert fit.lr_test()["df_diff"] == 2
+
+
+def test_two_interactions_agree_with_double_mean_product_indicators(two_interactions):
+    """Both estimators are consistent; on the same data their difference has a
+    sampling SD of about sqrt(|se_PI^2 - se_LMS^2|) (LMS being the efficient one), so
+    they must agree within 3 of those (and a quarter SE at least)."""
+    fit, pi = two_interactions
+    for rhs in ("X", "Z", "W", "X:Z", "X:W"):
+        a, b = _est(fit, "Y", "~", rhs), _est(pi, "Y", "~", rhs)
+        tol = max(3 * np.sqrt(abs(b["se"] ** 2 - a["se"] ** 2)), 0.25 * a["se"])
+        assert abs(a["est"] - b["est"]) < tol, (rhs, a["est"], b["est"], tol)
+
+
 def test_no_interaction_agrees_with_lavaan(lavaan_linear):
     data = pd.read_csv(REF / "null_interaction.csv")
     fit = lms(ELEMENTARY, data)
@@ -249,8 +354,11 @@ def test_errors(one_int):
         lms("X =~ x1 + x2 + x3\nY =~ y1 + y2 + y3\nY ~ X", one_int)
     with pytest.raises(ModelSpecificationError, match="exogenous latent"):
         lms("Y =~ y1 + y2 + y3\nY ~ x1 + z1 + x1:z1", one_int)
-    with pytest.raises(OptionError, match="multi-group"):
-        lms(ELEMENTARY, one_int.assign(g=1), group="g")
+    with pytest.raises(OptionError, match="interaction='double_mean'"):
+        lms(ELEMENTARY, one_int, missing="fiml")
+    with pytest.raises(ModelSpecificationError, match="2 values but the model has 4"):
+        lms(ELEMENTARY.replace("X:Z", "c(1, 2)*X:Z"), one_int.assign(g=[1, 2, 3, 4] * 500),
+            group="g")  # fmt: skip
     with pytest.raises(OptionError, match="quadrature"):
         lms(ELEMENTARY, one_int, quadrature="adaptive")
     with pytest.raises(ModelSpecificationError, match="label of a product"):
@@ -268,3 +376,120 @@ def test_interaction_ci_coverage():
         hits += xz["ci_lower"] < 0.3 < xz["ci_upper"]
     # 95% intervals: with 30 replications, 25 or fewer hits has probability < 2%
     assert hits >= 26
+
+
+# -- multi-group LMS ---------------------------------------------------------------------------
+THREE_GROUPS = "\n".join(
+    [*_measurement("XZY"), "X ~~ 1*X", "Z ~~ 1*Z", "X ~~ 0.2*Z", "X ~ c(0, 0.3, -0.2)*1",
+     "Y ~ c(0.4, 0.3, 0.5)*X + 0.3*Z + c(0.1, 0.3, 0.5)*X:Z", "Y ~~ 0.5*Y"]
+)  # fmt: skip
+SIMPLE = "X =~ x1 + x2 + x3\nZ =~ z1 + z2 + z3\nY =~ y1 + y2 + y3\nY ~ X + Z + X:Z"
+
+
+@pytest.fixture(scope="module")
+def three_groups():
+    data = semnet.simulate(THREE_GROUPS, {"A": 500, "B": 500, "C": 500}, seed=5,
+                           group_column="country")  # fmt: skip
+    fit = semnet.sem(SIMPLE, data, group="country", interaction="lms",
+                     group_equal=("loadings", "intercepts"))  # fmt: skip
+    return data, fit
+
+
+def test_multigroup_recovers_group_specific_interactions(three_groups):
+    """n = 500 per group: SEs of about 0.04 (paths) and 0.07 (latent means); every
+    planted value within 4 SEs, and the three interactions are told apart."""
+    _, fit = three_groups
+    assert isinstance(fit, semnet.LMSResult) and fit.converged
+    assert fit.groups == ["A", "B", "C"] and fit.nobs == {"A": 500, "B": 500, "C": 500}
+    est = fit.estimates()
+    for g, (bx, bxz, mx) in zip("ABC", ((0.4, 0.1, 0.0), (0.3, 0.3, 0.3), (0.5, 0.5, -0.2)),
+                                strict=True):  # fmt: skip
+        rows = est[est["group"] == g].set_index(["lhs", "op", "rhs"])
+        for key, true in (
+            (("Y", "~", "X"), bx), (("Y", "~", "Z"), 0.3), (("Y", "~", "X:Z"), bxz),
+            (("X", "~1", ""), mx),
+        ):  # fmt: skip
+            row = rows.loc[key]
+            if row["se"] == 0:  # the reference group's latent mean is fixed at 0
+                assert row["est"] == true == 0.0
+                continue
+            assert 0.02 < row["se"] < 0.1, (g, key, row["se"])
+            assert abs(row["est"] - true) < 4 * row["se"], (g, key, row["est"], true)
+    xz = est[est["rhs"] == "X:Z"]
+    assert xz["est"].is_monotonic_increasing and len(xz) == 3
+    # loadings equal across groups, product coefficients free
+    loads = est[(est["op"] == "=~") & (est["rhs"] == "x2")]
+    assert loads["est"].nunique() == 1
+    lr = fit.lr_test()
+    assert lr["df_diff"] == 3 and lr["pvalue"] < 1e-20
+    assert fit.npar == fit.h0_npar + 3
+
+
+def test_multigroup_with_one_group_is_single_group_lms():
+    data = semnet.simulate(THREE_GROUPS, {"A": 400, "B": 10, "C": 10}, seed=6,
+                           group_column="country")  # fmt: skip
+    one = data[data["country"] == "A"].reset_index(drop=True)
+    grouped = semnet.sem(SIMPLE, one, group="country", interaction="lms")
+    single = semnet.sem(SIMPLE, one.drop(columns="country"))
+    assert grouped.groups == ["A"] and single.groups == [""]
+    a, b = grouped.estimates(), single.estimates()
+    assert a[["lhs", "op", "rhs"]].equals(b[["lhs", "op", "rhs"]])
+    for col in ("est", "se", "std_all"):
+        np.testing.assert_array_equal(a[col].to_numpy(), b[col].to_numpy())
+    assert grouped.loglik == single.loglik and grouped.npar == single.npar
+
+
+def test_group_equal_equals_explicit_labels(three_groups):
+    """group_equal=("loadings", "intercepts") is the same model as labels on every
+    loading and intercept with the latent means of groups 2 and 3 freed."""
+    data, fit = three_groups
+    lines = []
+    for f in "XZY":
+        v = f.lower()
+        lines.append(f"{f} =~ {v}1 + c(l{v}2, l{v}2, l{v}2)*{v}2 + c(l{v}3, l{v}3, l{v}3)*{v}3")
+        lines += [f"{v}{i} ~ c(i{v}{i}, i{v}{i}, i{v}{i})*1" for i in (1, 2, 3)]
+        lines.append(f"{f} ~ c(0, NA, NA)*1")
+    lines.append("Y ~ X + Z + X:Z")
+    explicit = semnet.sem("\n".join(lines), data, group="country", interaction="lms")
+    assert explicit.npar == fit.npar
+    assert explicit.loglik == pytest.approx(fit.loglik, abs=1e-6)
+    a = fit.estimates().set_index(["lhs", "op", "rhs", "group"])
+    b = explicit.estimates().set_index(["lhs", "op", "rhs", "group"]).loc[a.index]
+    np.testing.assert_allclose(b["est"], a["est"], atol=1e-5)
+    np.testing.assert_allclose(b["se"], a["se"], rtol=1e-3, atol=1e-6)
+
+
+def test_regressions_tie_product_coefficients_unless_partial(three_groups):
+    data, fit = three_groups
+    tied = semnet.lms(SIMPLE, data, group="country",
+                      group_equal=("loadings", "intercepts", "regressions"))  # fmt: skip
+    xz = tied.estimates().query("rhs == 'X:Z'")
+    assert xz["est"].nunique() == 1 and xz["se"].nunique() == 1
+    assert tied.npar == fit.npar - 2 - 2 * 2  # X:Z, Y~X, Y~Z tied over three groups
+    free_xz = semnet.lms(SIMPLE, data, group="country", group_partial="Y ~ X:Z",
+                         group_equal=("loadings", "intercepts", "regressions"))  # fmt: skip
+    assert free_xz.npar == tied.npar + 2
+    assert free_xz.estimates().query("rhs == 'X:Z'")["est"].nunique() == 3
+    # a single label ties the product across groups as well
+    labelled = semnet.lms(SIMPLE.replace("X:Z", "b3*X:Z"), data, group="country",
+                          group_equal=("loadings", "intercepts"))  # fmt: skip
+    assert labelled.npar == fit.npar - 2
+    assert labelled.loglik < fit.loglik
+
+
+def test_multigroup_probing_per_group(three_groups):
+    _, fit = three_groups
+    slopes = semnet.simple_slopes(fit, "X", "Z")
+    assert slopes["group"].tolist() == ["A"] * 3 + ["B"] * 3 + ["C"] * 3
+    est = fit.estimates()
+    for g in "ABC":
+        rows = est[est["group"] == g].set_index(["lhs", "op", "rhs"])["est"]
+        mid = slopes[(slopes["group"] == g) & (slopes["at"] == 0)]
+        # at the moderator's mean (0 in every group: Z's mean is not free) the slope is b_X
+        assert mid["slope"].iloc[0] == pytest.approx(
+            rows[("Y", "~", "X")] + rows[("Y", "~", "X:Z")] * rows[("Z", "~1", "")]
+        )
+    assert len(semnet.johnson_neyman(fit, "X", "Z")) == 3
+    assert set(fit.implied()) == {"A", "B", "C"}
+    with pytest.raises(semnet.SemnetError, match="implied_covs"):
+        _ = fit.implied_cov
