@@ -16,8 +16,9 @@ from semnet import __version__
 from semnet.data.moments import (
     GroupMoments,
     group_labels,
-    moments_from_frame,
+    moments_from_data,
     moments_from_stats,
+    numeric_data,
     validate_frame,
 )
 from semnet.errors import (
@@ -295,10 +296,9 @@ def sem(
                 f"estimator={estimator!r} (se={se!r}, test={test!r}) needs complete data; "
                 "with missing='fiml' use estimator='MLR', as lavaan does."
             )
-        frame = validate_frame(data, names, group)
+        checked = numeric_data(data, names, group)
         blocks = [
-            (lab, (frame if group is None else frame[frame[group].astype(str) == lab])[
-                list(names)].to_numpy(dtype=float))
+            (lab, checked.values if group is None else checked.values[checked.groups == lab])
             for lab in labels
         ]
         fdata = fiml_data(blocks, names)
@@ -308,8 +308,7 @@ def sem(
             digest.update(m.label.encode() + np.ascontiguousarray(m.data).tobytes())
         fingerprint = digest.hexdigest()
     elif data is not None:
-        frame = validate_frame(data, names, group)
-        moments = moments_from_frame(frame, names, group, labels)
+        moments = moments_from_data(numeric_data(data, names, group), labels)
         digest = hashlib.sha256()
         for m in moments:
             digest.update(m.label.encode() + np.ascontiguousarray(m.data).tobytes())

@@ -71,11 +71,31 @@ def _singular_message(m: GroupMoments) -> str:
     )
 
 
-def validate_frame(data: object, names: Sequence[str], group: str | None) -> pd.DataFrame:
-    """Check that ``data`` holds usable numeric columns ``names`` and return a float copy.
+@dataclass(frozen=True)
+class NumericData:
+    """The model's columns of a data frame as one float matrix, checked.
 
-    The caller's DataFrame is never modified.
+    Attributes
+    ----------
+    values : ndarray
+        Cases x variables (NaN = missing), read-only.
+    names : tuple of str
+        The variables, in model order.
+    groups : ndarray or None
+        Each row's group label as a string (None without groups).
+    index : Index
+        The rows' labels in the caller's frame.
     """
+
+    values: np.ndarray
+    names: tuple[str, ...]
+    groups: np.ndarray | None
+    index: pd.Index
+
+
+def numeric_data(data: object, names: Sequence[str], group: str | None) -> NumericData:
+    """Check that ``data`` holds usable numeric columns ``names``; return them as a float
+    matrix (the caller's DataFrame is never modified)."""
     if not isinstance(data, pd.DataFrame):
         raise DataError(
             f"data must be a pandas DataFrame, not {type(data).__name__}; "
@@ -92,13 +112,16 @@ def validate_frame(data: object, names: Sequence[str], group: str | None) -> pd.
             + (" ..." if data.shape[1] > 20 else "")
             + ". Pass group= the name of the column that holds the group labels."
         )
-    used = [*names, *([group] if group is not None else [])]
-    duplicated = sorted({str(c) for c in data.columns[data.columns.duplicated()] if c in used})
-    if duplicated:
-        raise DataError(
-            f"the data has several columns named {', '.join(map(repr, duplicated))}; "
-            "rename or drop the duplicates so that each model variable is one column."
+    if not data.columns.is_unique:
+        used = [*names, *([group] if group is not None else [])]
+        duplicated = sorted(
+            {str(c) for c in data.columns[data.columns.duplicated()] if c in used}
         )
+        if duplicated:
+            raise DataError(
+                f"the data has several columns named {', '.join(map(repr, duplicated))}; "
+                "rename or drop the duplicates so that each model variable is one column."
+            )
     missing = [n for n in names if n not in data.columns]
     if missing:
         hints = []
@@ -111,25 +134,44 @@ def validate_frame(data: object, names: Sequence[str], group: str | None) -> pd.
             + (" ..." if data.shape[1] > 20 else "")
             + ". Fix the spelling in the model or add the column."
         )
-    out = {}
-    for n in names:
+    values = np.empty((data.shape[0], len(names)))
+    for k, n in enumerate(names):
         col = data[n]
-        if not (pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col)):
+        if not (
+            col.dtype.kind in "biuf"
+            or pd.api.types.is_numeric_dtype(col)
+            or pd.api.types.is_bool_dtype(col)
+        ):
             sample = col.dropna().astype(str).unique()[:3]
             raise DataError(
                 f"column {n!r} is not numeric (dtype {col.dtype}, values such as "
                 f"{', '.join(map(repr, sample))}); recode it to numbers, e.g. "
                 f"data[{n!r}].map({{...}}), or pd.to_numeric(..., errors='coerce')."
             )
-        values = col.to_numpy(dtype=float, na_value=np.nan)
-        if np.isinf(values).any():
-            raise DataError(
-                f"column {n!r} contains infinite values; replace them with NaN or finite numbers."
-            )
-        if np.isnan(values).all():
-            raise DataError(f"column {n!r} is missing for every case; drop it from the model.")
-        out[n] = values
-    frame = pd.DataFrame(out, index=data.index)
+        values[:, k] = col.to_numpy(dtype=float, na_value=np.nan)
+    bad = np.isinf(values).any(axis=0)
+    if bad.any():
+        n = names[int(np.argmax(bad))]
+        raise DataError(
+            f"column {n!r} contains infinite values; replace them with NaN or finite numbers."
+        )
+    empty = np.isnan(values).all(axis=0) if len(values) else np.zeros(len(names), bool)
+    if empty.any():
+        n = names[int(np.argmax(empty))]
+        raise DataError(f"column {n!r} is missing for every case; drop it from the model.")
+    values.setflags(write=False)
+    groups = None if group is None else data[group].astype(str).to_numpy()
+    return NumericData(values, tuple(names), groups, data.index)
+
+
+def validate_frame(data: object, names: Sequence[str], group: str | None) -> pd.DataFrame:
+    """Check that ``data`` holds usable numeric columns ``names`` and return a float copy
+    (with the group column, when given).
+
+    The caller's DataFrame is never modified.
+    """
+    checked = numeric_data(data, names, group)
+    frame = pd.DataFrame(checked.values.copy(), index=checked.index, columns=list(names))
     if group is not None:
         frame[group] = data[group].to_numpy()
     return frame
@@ -149,14 +191,22 @@ def group_labels(data: pd.DataFrame, group: str) -> list[str]:
 def moments_from_frame(
     frame: pd.DataFrame, names: Sequence[str], group: str | None, labels: Sequence[str]
 ) -> list[GroupMoments]:
+    """Listwise-complete N-divisor moments per group of a validated frame."""
+    groups = None if group is None else frame[group].astype(str).to_numpy()
+    x = np.ascontiguousarray(frame[list(names)].to_numpy(dtype=float))
+    return moments_from_data(NumericData(x, tuple(names), groups, frame.index), labels)
+
+
+def moments_from_data(data: NumericData, labels: Sequence[str]) -> list[GroupMoments]:
     """Listwise-complete N-divisor moments per group."""
+    names = data.names
     result = []
     for label in labels:
-        block = frame if group is None else frame[frame[group].astype(str) == label]
-        x = block[list(names)].to_numpy(dtype=float)
+        x = data.values if data.groups is None else data.values[data.groups == label]
         complete = ~np.isnan(x).any(axis=1)
-        n_dropped = int((~complete).sum())
-        x = x[complete]
+        n_dropped = int(x.shape[0] - complete.sum())
+        if n_dropped:
+            x = x[complete]
         n = x.shape[0]
         where = f" in group {label!r}" if label else ""
         if n <= len(names):
@@ -166,18 +216,18 @@ def moments_from_frame(
                 "cases than variables. Merge small groups, drop the group, or use fewer "
                 "variables."
             )
-        sd = x.std(axis=0)
-        constant = [names[i] for i in np.flatnonzero(sd == 0)]
+        mean = x.mean(axis=0)
+        centered = x - mean
+        cov = centered.T @ centered / n
+        cov = (cov + cov.T) / 2
+        constant = [names[i] for i in np.flatnonzero(np.diag(cov) == 0)]
         if constant:
             raise DataError(
                 f"variable(s) {', '.join(constant)} are constant{where} "
                 f"(value {x[0, names.index(constant[0])]:g}); drop them from the model."
             )
-        mean = x.mean(axis=0)
-        centered = x - mean
-        cov = centered.T @ centered / n
-        cov = (cov + cov.T) / 2
-        x.setflags(write=False)
+        if x.flags.writeable:
+            x.setflags(write=False)
         result.append(GroupMoments(label, tuple(names), cov, mean, n, n_dropped, x))
     return result
 
