@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg import lapack
 
 from semnet.data.moments import GroupMoments
 from semnet.matrices.ram import Model
@@ -47,20 +48,22 @@ class MLDiscrepancy:
         self, sigma: np.ndarray, mu: np.ndarray, mom: GroupMoments
     ) -> tuple[float, np.ndarray | None]:
         """F_g / 2 and Sigma^-1 (None when Sigma is not positive definite)."""
-        try:
-            L = np.linalg.cholesky(sigma)
-        except np.linalg.LinAlgError:
+        L, info = lapack.dpotrf(sigma, lower=1, clean=1)
+        if info != 0:
             return np.inf, None
         diag = np.diag(L)
-        if not np.all(np.isfinite(L)) or np.any(diag <= 0):
+        if diag.min() <= 0:
             return np.inf, None
-        logdet = 2.0 * np.log(diag).sum()
-        l_inv = np.linalg.inv(L)
+        l_inv, info = lapack.dtrtri(L, lower=1)
+        if info != 0:
+            return np.inf, None
         inv = l_inv.T @ l_inv
-        f = logdet + float(np.sum(inv * mom.cov)) - mom.logdet - len(mu)
+        f = 2.0 * np.log(diag).sum() + float(np.vdot(inv, mom.cov)) - mom.logdet - len(mu)
         if self.model.meanstructure:
             d = mom.mean - mu
             f += float(d @ inv @ d)
+        if not np.isfinite(f):
+            return np.inf, None
         return 0.5 * f, inv
 
     def evaluate(
@@ -81,10 +84,11 @@ class MLDiscrepancy:
         hess = np.zeros((q, q)) if derivatives and hessian else None
         for g, mom in enumerate(self.moments):
             try:
+                st = self.model.state(values, g)
                 if derivatives:
-                    sigma, mu, d_sigma, d_mu = self.model.jacobian(values, g)
+                    sigma, mu, d_sigma, d_mu = self.model.jacobian(values, g, st)
                 else:
-                    sigma, mu = self.model.implied(values, g)
+                    sigma, mu = self.model.implied(values, g, st)
             except np.linalg.LinAlgError:
                 return Evaluation(np.inf, reason="I - B is singular (non-recursive loop)")
             fg, inv = self.group_f(sigma, mu, mom)
@@ -120,7 +124,7 @@ class MLDiscrepancy:
                 cross = d_mu @ (inv_ds @ ad).T
                 h += mu_info + cross + cross.T
                 g_mu = -ad
-            h += self.model.weighted_hessian(values, g, dfds, g_mu)
+            h += self.model.weighted_hessian(values, g, dfds, g_mu, st)
             hess += w * (h + h.T) / 2
         if not derivatives:
             return Evaluation(total)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 
@@ -40,13 +41,27 @@ class GroupCells:
     m_i: np.ndarray
 
 
-@dataclass(frozen=True)
-class ModelMatrices:
+class ModelMatrices(NamedTuple):
     """A, S, m of one group at given parameter values."""
 
     A: np.ndarray
     S: np.ndarray
     m: np.ndarray
+
+
+class GroupState(NamedTuple):
+    """Everything the moments and their derivatives share, for one group at one point.
+
+    ``B = (I - A)^-1``, ``G = F B`` (the observed rows), ``SBt = S B'``, ``C = B S B'``
+    (covariances of all variables) and ``Bm = B m`` (their means).
+    """
+
+    mats: ModelMatrices
+    B: np.ndarray
+    G: np.ndarray
+    SBt: np.ndarray
+    C: np.ndarray
+    Bm: np.ndarray
 
 
 class Model:
@@ -96,12 +111,27 @@ class Model:
                 )
             )
         self.cells = tuple(cells)
+        self._fill = tuple(self._fill_index(c) for c in cells)
+        self._depth = tuple(_path_depth(self.n, c.a_i, c.a_j) for c in cells)
         self.free = params["free"]
         self.free_rows = np.flatnonzero(self.free > 0)
         self.nfree = int(self.free.max()) if self.free_rows.size else 0
         # per group: which cells are free, and the 0/1 map from those cells to the free
         # parameters (a label shared by several cells sums their derivatives)
         self._free_cells = tuple(self._cell_maps(c) for c in self.cells)
+
+    def _fill_index(self, c: GroupCells) -> tuple[np.ndarray, np.ndarray]:
+        """Positions in one buffer holding A, S (both triangles) and m, and the parameter
+        rows that fill them."""
+        n2 = self.n * self.n
+        idx = np.concatenate([
+            c.a_i * self.n + c.a_j,
+            n2 + c.s_i * self.n + c.s_j,
+            n2 + c.s_j * self.n + c.s_i,
+            2 * n2 + c.m_i,
+        ])  # fmt: skip
+        rows = np.concatenate([c.a_rows, c.s_rows, c.s_rows, c.m_rows])
+        return idx, rows
 
     def _cell_maps(self, c: GroupCells):
         out = []
@@ -121,42 +151,57 @@ class Model:
         return v
 
     def matrices(self, values: np.ndarray, g: int) -> ModelMatrices:
-        c = self.cells[g]
-        A = np.zeros((self.n, self.n))
-        S = np.zeros((self.n, self.n))
-        m = np.zeros(self.n)
-        A[c.a_i, c.a_j] = values[c.a_rows]
-        S[c.s_i, c.s_j] = values[c.s_rows]
-        S[c.s_j, c.s_i] = values[c.s_rows]
-        m[c.m_i] = values[c.m_rows]
-        return ModelMatrices(A, S, m)
+        n = self.n
+        idx, rows = self._fill[g]
+        buf = np.zeros(2 * n * n + n)
+        buf[idx] = values[rows]
+        return ModelMatrices(
+            buf[: n * n].reshape(n, n), buf[n * n : 2 * n * n].reshape(n, n), buf[2 * n * n :]
+        )
 
     @cached_property
     def _identity(self) -> np.ndarray:
         return np.eye(self.n)
 
-    def total_effects(self, mats: ModelMatrices) -> np.ndarray:
-        """B = (I - A)^-1; raises LinAlgError for a non-recursive singular system."""
-        return np.linalg.inv(self._identity - mats.A)
+    def total_effects(self, mats: ModelMatrices, g: int | None = None) -> np.ndarray:
+        """B = (I - A)^-1; raises LinAlgError for a non-recursive singular system.
 
-    def implied(self, values: np.ndarray, g: int) -> tuple[np.ndarray, np.ndarray]:
-        """Implied covariance and mean of the observed variables of group g (0-based)."""
+        With ``g`` and a recursive (acyclic) group, ``A`` is nilpotent and ``B`` is the
+        finite sum ``I + A + ... + A^d`` (``d`` the longest directed path), by Horner's
+        rule: no inversion.
+        """
+        depth = None if g is None else self._depth[g]
+        if depth is None:
+            return np.linalg.inv(self._identity - mats.A)
+        B = self._identity + mats.A
+        for _ in range(depth - 1):
+            B = self._identity + mats.A @ B
+        return B
+
+    def state(self, values: np.ndarray, g: int) -> GroupState:
+        """The shared pieces of group g (0-based) at ``values``."""
         mats = self.matrices(values, g)
-        B = self.total_effects(mats)
-        G = B[: self.p]
-        sigma = G @ mats.S @ G.T
-        mu = G @ mats.m
-        return (sigma + sigma.T) / 2, mu
+        B = self.total_effects(mats, g)
+        SBt = mats.S @ B.T
+        C = B @ SBt
+        return GroupState(mats, B, B[: self.p], SBt, C, B @ mats.m)
+
+    def implied(
+        self, values: np.ndarray, g: int, state: GroupState | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Implied covariance and mean of the observed variables of group g (0-based)."""
+        st = self.state(values, g) if state is None else state
+        p = self.p
+        sigma = st.C[:p, :p]
+        return (sigma + sigma.T) / 2, st.Bm[:p]
 
     def implied_all(self, values: np.ndarray, g: int) -> tuple[np.ndarray, np.ndarray]:
         """Implied covariance and mean of all variables (observed and latent)."""
-        mats = self.matrices(values, g)
-        B = self.total_effects(mats)
-        full = B @ mats.S @ B.T
-        return (full + full.T) / 2, B @ mats.m
+        st = self.state(values, g)
+        return (st.C + st.C.T) / 2, st.Bm
 
     def jacobian(
-        self, values: np.ndarray, g: int
+        self, values: np.ndarray, g: int, state: GroupState | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Implied moments of group g and their derivatives w.r.t. the free parameters.
 
@@ -169,14 +214,11 @@ class Model:
         d_mu : (nfree, p)
         """
         c = self.cells[g]
-        mats = self.matrices(values, g)
-        B = self.total_effects(mats)
-        G = B[: self.p]  # p x n
-        full_cols = B @ mats.S @ G.T  # n x p : Cov(all, observed)
-        sigma = full_cols[: self.p]
-        sigma = (sigma + sigma.T) / 2
-        Bm = B @ mats.m
-        mu = G @ mats.m
+        st = self.state(values, g) if state is None else state
+        G = st.G  # p x n
+        full_cols = st.C[:, : self.p]  # n x p : Cov(all, observed)
+        sigma, mu = self.implied(values, g, st)
+        Bm = st.Bm
         q, p = self.nfree, self.p
         (a_sel, a_map), (s_sel, s_map), (m_sel, m_map) = self._free_cells[g]
         d_sigma = np.zeros((q, p * p))
@@ -192,14 +234,21 @@ class Model:
         if s_sel.size:
             i, j = c.s_i[s_sel], c.s_j[s_sel]
             t = G[:, i].T[:, :, None] * G[:, j].T[:, None, :]
-            t = t + (i != j)[:, None, None] * t.transpose(0, 2, 1)
+            off = np.flatnonzero(i != j)
+            if off.size:
+                t[off] += t[off].transpose(0, 2, 1)
             d_sigma += s_map @ t.reshape(s_sel.size, p * p)
         if self.meanstructure and m_sel.size:
             d_mu += m_map @ G[:, c.m_i[m_sel]].T
         return sigma, mu, d_sigma.reshape(q, p, p), d_mu
 
     def weighted_gradient(
-        self, values: np.ndarray, g: int, w_sigma: np.ndarray, w_mu: np.ndarray
+        self,
+        values: np.ndarray,
+        g: int,
+        w_sigma: np.ndarray,
+        w_mu: np.ndarray,
+        state: GroupState | None = None,
     ) -> np.ndarray:
         """Gradient of ``<Sigma, W_sigma> + <mu, w_mu>`` w.r.t. the free parameters.
 
@@ -208,13 +257,11 @@ class Model:
         ``S`` and ``(B'u)_i`` for ``m``: O(n^3) however many parameters the model has.
         """
         c = self.cells[g]
-        mats = self.matrices(values, g)
-        B = self.total_effects(mats)
-        G = B[: self.p]  # F B
+        st = self.state(values, g) if state is None else state
+        G = st.G  # F B
         bpb = G.T @ w_sigma @ G  # B'PB
         bu = G.T @ w_mu if self.meanstructure else np.zeros(self.n)
-        bm = B @ mats.m
-        d_a = 2.0 * bpb @ mats.S @ B.T + np.outer(bu, bm)
+        d_a = 2.0 * bpb @ st.SBt + np.outer(bu, st.Bm)
         (a_sel, a_map), (s_sel, s_map), (m_sel, m_map) = self._free_cells[g]
         out = np.zeros(self.nfree)
         if a_sel.size:
@@ -227,7 +274,12 @@ class Model:
         return out
 
     def weighted_hessian(
-        self, values: np.ndarray, g: int, w_sigma: np.ndarray, w_mu: np.ndarray
+        self,
+        values: np.ndarray,
+        g: int,
+        w_sigma: np.ndarray,
+        w_mu: np.ndarray,
+        state: GroupState | None = None,
     ) -> np.ndarray:
         """Hessian of ``<Sigma, W_sigma> + <mu, w_mu>`` w.r.t. the free parameters, with
         the weights held fixed: the curvature of the model itself.
@@ -247,21 +299,18 @@ class Model:
         out = np.zeros((self.nfree, self.nfree))
         if not a_sel.size:
             return out
-        mats = self.matrices(values, g)
-        B = self.total_effects(mats)
-        G = B[: self.p]
+        st = self.state(values, g) if state is None else state
+        B, G, C = st.B, st.G, st.C
         M = G.T @ w_sigma @ G
         M = M + M.T  # w_sigma enters through both triangles of the symmetric Sigma
-        SBt = mats.S @ B.T
-        C = B @ SBt
-        Q = M @ SBt
+        Q = M @ st.SBt
         i, j = c.a_i[a_sel], c.a_j[a_sel]
         ri, ci, rj, cj = i[:, None], i[None, :], j[:, None], j[None, :]
         t2 = B[cj, ri] * Q[ci, rj]
         h_aa = M[ri, ci] * C[cj, rj] + t2 + t2.T
         if self.meanstructure:
             b = G.T @ w_mu
-            bm = B @ mats.m
+            bm = st.Bm
             t4 = b[ci] * B[cj, ri] * bm[rj]
             h_aa = h_aa + t4 + t4.T
             if m_sel.size:
@@ -271,7 +320,36 @@ class Model:
         out += a_map @ h_aa @ a_map.T
         if s_sel.size:
             k, l_ = c.s_i[s_sel][None, :], c.s_j[s_sel][None, :]
-            h_as = M[ri, k] * B[rj, l_] + np.where(k != l_, M[ri, l_] * B[rj, k], 0.0)
+            h_as = M[ri, k] * B[rj, l_]
+            off = np.flatnonzero(k[0] != l_[0])
+            if off.size:
+                h_as[:, off] += M[ri, l_[:, off]] * B[rj, k[:, off]]
             cross = a_map @ h_as @ s_map.T
             out += cross + cross.T
         return out
+
+
+def _path_depth(n: int, a_i: np.ndarray, a_j: np.ndarray) -> int | None:
+    """Length of the longest directed path among the A cells (edge ``j -> i``), or None
+    when they form a cycle (a non-recursive model)."""
+    children: list[list[int]] = [[] for _ in range(n)]
+    indegree = np.zeros(n, dtype=int)
+    for i, j in zip(a_i.tolist(), a_j.tolist(), strict=True):
+        if i == j:
+            return None
+        children[j].append(i)
+        indegree[i] += 1
+    depth = np.zeros(n, dtype=int)
+    queue = [v for v in range(n) if indegree[v] == 0]
+    seen = 0
+    while queue:
+        v = queue.pop()
+        seen += 1
+        for w in children[v]:
+            depth[w] = max(depth[w], depth[v] + 1)
+            indegree[w] -= 1
+            if indegree[w] == 0:
+                queue.append(w)
+    if seen < n:
+        return None
+    return max(int(depth.max(initial=0)), 1)
