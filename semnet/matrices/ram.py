@@ -41,6 +41,21 @@ class GroupCells:
     m_i: np.ndarray
 
 
+class FreeCells(NamedTuple):
+    """The free cells of one group: positions, and 0/1 maps to the free parameters (a
+    label shared by several cells sums their derivatives)."""
+
+    a_i: np.ndarray
+    a_j: np.ndarray
+    a_map: np.ndarray
+    s_i: np.ndarray
+    s_j: np.ndarray
+    s_off: np.ndarray  # positions (in the s arrays) of off-diagonal cells
+    s_map: np.ndarray
+    m_i: np.ndarray
+    m_map: np.ndarray
+
+
 class ModelMatrices(NamedTuple):
     """A, S, m of one group at given parameter values."""
 
@@ -133,15 +148,20 @@ class Model:
         rows = np.concatenate([c.a_rows, c.s_rows, c.s_rows, c.m_rows])
         return idx, rows
 
-    def _cell_maps(self, c: GroupCells):
-        out = []
+    def _cell_maps(self, c: GroupCells) -> FreeCells:
+        maps = []
         for rows in (c.a_rows, c.s_rows, c.m_rows):
             f = self.free[rows]
             sel = np.flatnonzero(f > 0)
             P = np.zeros((self.nfree, sel.size))
             P[f[sel] - 1, np.arange(sel.size)] = 1.0
-            out.append((sel, P))
-        return tuple(out)
+            maps.append((sel, P))
+        (a_sel, a_map), (s_sel, s_map), (m_sel, m_map) = maps
+        s_i, s_j = c.s_i[s_sel], c.s_j[s_sel]
+        return FreeCells(
+            c.a_i[a_sel], c.a_j[a_sel], a_map, s_i, s_j, np.flatnonzero(s_i != s_j), s_map,
+            c.m_i[m_sel], m_map,
+        )  # fmt: skip
 
     # -- parameter vectors -------------------------------------------------------------
     def values(self, x: np.ndarray, fixed_values: np.ndarray) -> np.ndarray:
@@ -213,33 +233,28 @@ class Model:
             Derivative of Sigma w.r.t. each free parameter (shared labels summed).
         d_mu : (nfree, p)
         """
-        c = self.cells[g]
+        fc = self._free_cells[g]
         st = self.state(values, g) if state is None else state
         G = st.G  # p x n
-        full_cols = st.C[:, : self.p]  # n x p : Cov(all, observed)
         sigma, mu = self.implied(values, g, st)
-        Bm = st.Bm
         q, p = self.nfree, self.p
-        (a_sel, a_map), (s_sel, s_map), (m_sel, m_map) = self._free_cells[g]
         d_sigma = np.zeros((q, p * p))
         d_mu = np.zeros((q, p))
-        if a_sel.size:
-            i, j = c.a_i[a_sel], c.a_j[a_sel]
+        if fc.a_i.size:
             # dSigma/dA_ij = G[:, i] H[j, :] + transpose, H = Cov(all, observed)
-            t = G[:, i].T[:, :, None] * full_cols[j][:, None, :]
-            t = t + t.transpose(0, 2, 1)
-            d_sigma += a_map @ t.reshape(a_sel.size, p * p)
+            gi = G[:, fc.a_i].T
+            t = gi[:, :, None] * st.C[fc.a_j, :p][:, None, :]
+            t += t.transpose(0, 2, 1)
+            d_sigma += fc.a_map @ t.reshape(-1, p * p)
             if self.meanstructure:
-                d_mu += a_map @ (G[:, i].T * Bm[j][:, None])
-        if s_sel.size:
-            i, j = c.s_i[s_sel], c.s_j[s_sel]
-            t = G[:, i].T[:, :, None] * G[:, j].T[:, None, :]
-            off = np.flatnonzero(i != j)
-            if off.size:
-                t[off] += t[off].transpose(0, 2, 1)
-            d_sigma += s_map @ t.reshape(s_sel.size, p * p)
-        if self.meanstructure and m_sel.size:
-            d_mu += m_map @ G[:, c.m_i[m_sel]].T
+                d_mu += fc.a_map @ (gi * st.Bm[fc.a_j][:, None])
+        if fc.s_i.size:
+            t = G[:, fc.s_i].T[:, :, None] * G[:, fc.s_j].T[:, None, :]
+            if fc.s_off.size:
+                t[fc.s_off] += t[fc.s_off].transpose(0, 2, 1)
+            d_sigma += fc.s_map @ t.reshape(-1, p * p)
+        if self.meanstructure and fc.m_i.size:
+            d_mu += fc.m_map @ G[:, fc.m_i].T
         return sigma, mu, d_sigma.reshape(q, p, p), d_mu
 
     def weighted_gradient(
@@ -256,21 +271,20 @@ class Model:
         ``2 (B'PB S B')_ij + (B'u)_i (Bm)_j`` for ``A``, ``(B'PB)_ij`` (both triangles) for
         ``S`` and ``(B'u)_i`` for ``m``: O(n^3) however many parameters the model has.
         """
-        c = self.cells[g]
+        fc = self._free_cells[g]
         st = self.state(values, g) if state is None else state
         G = st.G  # F B
         bpb = G.T @ w_sigma @ G  # B'PB
         bu = G.T @ w_mu if self.meanstructure else np.zeros(self.n)
         d_a = 2.0 * bpb @ st.SBt + np.outer(bu, st.Bm)
-        (a_sel, a_map), (s_sel, s_map), (m_sel, m_map) = self._free_cells[g]
         out = np.zeros(self.nfree)
-        if a_sel.size:
-            out += a_map @ d_a[c.a_i[a_sel], c.a_j[a_sel]]
-        if s_sel.size:
-            i, j = c.s_i[s_sel], c.s_j[s_sel]
-            out += s_map @ np.where(i == j, bpb[i, j], bpb[i, j] + bpb[j, i])
-        if self.meanstructure and m_sel.size:
-            out += m_map @ bu[c.m_i[m_sel]]
+        if fc.a_i.size:
+            out += fc.a_map @ d_a[fc.a_i, fc.a_j]
+        if fc.s_i.size:
+            i, j = fc.s_i, fc.s_j
+            out += fc.s_map @ np.where(i == j, bpb[i, j], bpb[i, j] + bpb[j, i])
+        if self.meanstructure and fc.m_i.size:
+            out += fc.m_map @ bu[fc.m_i]
         return out
 
     def weighted_hessian(
@@ -294,37 +308,35 @@ class Model:
         term when ``k = l``), and for ``A_ij`` and ``m_k``: ``b_i B_jk``.  ``Sigma`` is
         linear in ``S`` and ``mu`` in ``m``, so those blocks vanish.
         """
-        c = self.cells[g]
-        (a_sel, a_map), (s_sel, s_map), (m_sel, m_map) = self._free_cells[g]
+        fc = self._free_cells[g]
         out = np.zeros((self.nfree, self.nfree))
-        if not a_sel.size:
+        if not fc.a_i.size:
             return out
         st = self.state(values, g) if state is None else state
         B, G, C = st.B, st.G, st.C
         M = G.T @ w_sigma @ G
-        M = M + M.T  # w_sigma enters through both triangles of the symmetric Sigma
+        M += M.T  # w_sigma enters through both triangles of the symmetric Sigma
         Q = M @ st.SBt
-        i, j = c.a_i[a_sel], c.a_j[a_sel]
-        ri, ci, rj, cj = i[:, None], i[None, :], j[:, None], j[None, :]
-        t2 = B[cj, ri] * Q[ci, rj]
+        ri, ci = fc.a_i[:, None], fc.a_i[None, :]
+        rj, cj = fc.a_j[:, None], fc.a_j[None, :]
+        B_ji = B[cj, ri]
+        t2 = B_ji * Q[ci, rj]
         h_aa = M[ri, ci] * C[cj, rj] + t2 + t2.T
         if self.meanstructure:
             b = G.T @ w_mu
-            bm = st.Bm
-            t4 = b[ci] * B[cj, ri] * bm[rj]
-            h_aa = h_aa + t4 + t4.T
-            if m_sel.size:
-                k = c.m_i[m_sel]
-                cross = a_map @ (b[ri] * B[rj, k[None, :]]) @ m_map.T
+            t4 = b[ci] * B_ji * st.Bm[rj]
+            h_aa += t4 + t4.T
+            if fc.m_i.size:
+                cross = fc.a_map @ (b[ri] * B[rj, fc.m_i[None, :]]) @ fc.m_map.T
                 out += cross + cross.T
-        out += a_map @ h_aa @ a_map.T
-        if s_sel.size:
-            k, l_ = c.s_i[s_sel][None, :], c.s_j[s_sel][None, :]
+        out += fc.a_map @ h_aa @ fc.a_map.T
+        if fc.s_i.size:
+            k, l_ = fc.s_i[None, :], fc.s_j[None, :]
             h_as = M[ri, k] * B[rj, l_]
-            off = np.flatnonzero(k[0] != l_[0])
-            if off.size:
-                h_as[:, off] += M[ri, l_[:, off]] * B[rj, k[:, off]]
-            cross = a_map @ h_as @ s_map.T
+            if fc.s_off.size:
+                ko, lo = k[:, fc.s_off], l_[:, fc.s_off]
+                h_as[:, fc.s_off] += M[ri, lo] * B[rj, ko]
+            cross = fc.a_map @ h_as @ fc.s_map.T
             out += cross + cross.T
         return out
 
