@@ -59,17 +59,19 @@ def minimize(
         )
     K = con.K
     # Newton steps with the exact Hessian where it is positive definite (complete-data
-    # ML); otherwise, and for discrepancies without a Hessian, a structured
+    # ML), after a first scoring step and as long as they are taken in full; otherwise,
+    # and for discrepancies without a Hessian, a structured
     # quasi-Newton step: expected information + a symmetric-rank-one correction learned
     # from gradient changes (the residual curvature that makes pure scoring converge
     # only linearly in misfitting models)
     correction = np.zeros((K.shape[1], K.shape[1]))
     g_old = s_old = None
     last_decrement = np.inf
+    trust_newton = False
     for it in range(1, max_iter + 1):
         g = K.T @ ev.gradient
         step = None
-        if newton:
+        if newton and trust_newton:
             H = K.T @ ev.hessian @ K
             L, info = lapack.dpotrf(H, lower=1)
             if info == 0:
@@ -103,6 +105,7 @@ def minimize(
         if abs(ev.f - ev_new.f) <= 1e-16 * max(1.0, abs(ev.f)) and decrement < 1e-10:
             z, ev = z_new, ev_new
             return OptimizeResult(con.to_x(z), ev.f, it, True, "converged")
+        trust_newton = t == 1.0 and last_decrement < 1.0
         g_old, s_old = g, -t * step
         z, ev = z_new, ev_new
     return _bfgs(disc, con, z, it)

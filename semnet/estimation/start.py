@@ -1,9 +1,13 @@
-"""Starting values, in the spirit of lavaan's ``start = "simple"`` with data-based loadings.
+"""Starting values from the sample moments (not lavaan's: its optimizer starts elsewhere
+and stops at the same optimum).
 
 Fixed rows take their fixed value (``fixed.x`` covariates: the sample moments).  Free
-rows: residual variances half the observed variance, latent variances and loadings from
-the covariances with the marker indicator, regressions and covariances 0, observed
-intercepts the sample means, latent means 0.  A user's ``start()`` always wins.
+rows: the variance of a marker-scaled factor from its indicators' covariances
+(``S_mj S_mk / S_jk``), loadings from the covariances with the marker, residual variances
+what the factor leaves of the indicator's variance (half the variance otherwise), factor
+covariances those of their markers, regressions and other covariances 0; latent means
+0, or the marker's mean where its intercept is fixed, and observed intercepts the sample
+means less what that mean implies.  A user's ``start()`` always wins.
 """
 
 from __future__ import annotations
@@ -42,9 +46,26 @@ def start_values(pt: ParTable, moments: Sequence[GroupMoments]) -> np.ndarray:
         for r in loadings:
             if rhs[r] in idx and lhs[r] not in first:
                 first[lhs[r]] = rhs[r]
+        indicators: dict[str, list[str]] = {}
+        for r in loadings:
+            if rhs[r] in idx:
+                indicators.setdefault(lhs[r], []).append(rhs[r])
         lv_var: dict[str, float] = {}
         for f, m in marker.items():
-            lv_var[f] = 0.5 * S[idx[m], idx[m]]
+            lv_var[f] = _factor_variance(S, idx, m, indicators.get(f, []))
+        n_factors: dict[str, int] = {}
+        for inds in indicators.values():
+            for v in inds:
+                n_factors[v] = n_factors.get(v, 0) + 1
+        loading_of: dict[str, tuple[str, float]] = {}
+        # a factor whose marker has a fixed intercept carries the marker's mean
+        fixed_int = {
+            lhs[r]: (0.0 if np.isnan(ustart[r]) else ustart[r])
+            for r in rows if op[r] == "~1" and not free[r] and lhs[r] in idx
+        }  # fmt: skip
+        lv_mean = {
+            f: mean[idx[m]] - fixed_int[m] for f, m in marker.items() if m in fixed_int
+        }
         for r in rows:
             a, o, b = lhs[r], op[r], rhs[r]
             if exo[r] and not free[r]:
@@ -61,19 +82,47 @@ def start_values(pt: ParTable, moments: Sequence[GroupMoments]) -> np.ndarray:
                 continue
             if o == "=~":
                 values[r] = _loading_start(a, b, idx, S, marker, first, lv_var, pt, lv)
+                loading_of[b] = (a, values[r])
             elif o == "~~":
-                if a == b:
-                    if a in idx:
-                        values[r] = 0.5 * S[idx[a], idx[a]]
-                    else:
-                        values[r] = lv_var.get(a, 0.05)
+                if a == b and a in idx:
+                    values[r] = _residual_start(S[idx[a], idx[a]], loading_of.get(a),
+                                                n_factors.get(a, 0), lv_var)
+                elif a == b:
+                    values[r] = lv_var.get(a, 0.05)
+                elif a in marker and b in marker and a in lv_var and b in lv_var:
+                    # covariance of two marker-scaled factors: that of their markers
+                    bound = 0.9 * np.sqrt(lv_var[a] * lv_var[b])
+                    cov = S[idx[marker[a]], idx[marker[b]]]
+                    values[r] = float(np.clip(cov, -bound, bound))
                 else:
                     values[r] = 0.0
             elif o == "~1":
-                values[r] = mean[idx[a]] if a in idx else 0.0
+                values[r] = _intercept_start(a, idx, mean, loading_of, n_factors, lv_mean)
             else:
                 values[r] = 0.0
     return values
+
+
+def _intercept_start(a, idx, mean, loading_of, n_factors, lv_mean) -> float:
+    """Mean of a latent variable (see :func:`start_values`), or intercept of an observed
+    one: its mean less what its one factor's mean implies."""
+    if a not in idx:
+        return float(lv_mean.get(a, 0.0))
+    f, lam = loading_of.get(a, ("", 0.0))
+    if n_factors.get(a, 0) == 1 and f in lv_mean:
+        return float(mean[idx[a]] - lam * lv_mean[f])
+    return float(mean[idx[a]])
+
+
+def _residual_start(
+    var: float, loading: tuple[str, float] | None, n_factors: int, lv_var: dict[str, float]
+) -> float:
+    """Residual variance of an observed variable: what its one factor leaves of its
+    variance (between 10% and 90% of it), else half its variance."""
+    if loading is None or n_factors != 1 or loading[0] not in lv_var:
+        return 0.5 * var
+    f, lam = loading
+    return float(np.clip(var - lam * lam * lv_var[f], 0.1 * var, 0.9 * var))
 
 
 def _loading_start(f, x, idx, S, marker, first, lv_var, pt, lv) -> float:
@@ -91,3 +140,27 @@ def _loading_start(f, x, idx, S, marker, first, lv_var, pt, lv) -> float:
     if ref is not None and ref in idx and ref != x and S[idx[x], idx[ref]] < 0:
         scale = -scale
     return float(scale)
+
+
+def _factor_variance(S: np.ndarray, idx: dict[str, int], marker: str, inds: list[str]) -> float:
+    """Variance of a marker-scaled factor from its indicators' covariances: with the
+    marker ``m`` and two other indicators ``j``, ``k`` of a one-factor structure,
+    ``S_mj S_mk / S_jk``, averaged over the pairs; half the marker's variance when that
+    is not available or not plausible."""
+    m = idx[marker]
+    fallback = 0.5 * S[m, m]
+    others = [idx[v] for v in inds if v != marker]
+    if len(others) < 2:
+        return fallback
+    o = np.array(others)
+    sm = S[m, o]
+    sjk = S[np.ix_(o, o)]
+    iu = np.triu_indices(len(o), 1)
+    denom = sjk[iu]
+    ok = np.abs(denom) > 1e-12
+    if not ok.any():
+        return fallback
+    est = float(np.mean((np.outer(sm, sm)[iu][ok]) / denom[ok]))
+    if not np.isfinite(est) or est <= 0.05 * S[m, m] or est >= S[m, m]:
+        return fallback
+    return est
