@@ -424,6 +424,7 @@ def sem(
         "semnet_version": __version__,
         "interaction": products_info,
         "data_sha256": fingerprint,
+        "optimizer": result.method,
         "timings": {
             "parse": t_parse - t0,
             "data": t_data - t_parse,

@@ -1,6 +1,6 @@
 """Tolerances for comparing semnet with lavaan, stated once.
 
-lavaan's optimizer (nlminb, rel.tol 1e-10) and semnet's Fisher scoring both converge far
+lavaan's optimizer (nlminb, rel.tol 1e-10) and semnet's Newton steps both converge far
 beyond these; the remaining differences come from where each stops and from the
 15 significant digits of the JSON fixtures.  Standard errors depend on the information
 matrix at the estimate, so they get a looser bound; fit indices are smooth functions of

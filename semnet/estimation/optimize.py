@@ -1,9 +1,14 @@
-"""Fisher scoring with a backtracking line search, in the constrained space ``z``.
+"""Newton and Fisher-scoring steps with a backtracking line search, in the constrained
+space ``z``.
 
-For normal-theory ML the expected information is the natural metric: each step solves
-``I(z) dz = -g(z)``.  The iteration stops when the Newton decrement ``g' I^-1 g`` (an
-estimate of twice the distance to the minimum of ``f``) drops below ``tol``; a quasi-Newton
-(BFGS) run takes over if scoring stalls.
+Complete-data ML: a first Fisher-scoring step (``I(z) dz = -g(z)``, the expected
+information as metric), then Newton steps with the exact Hessian while it is positive
+definite and the steps are taken in full; scoring otherwise.  FIML: scoring with a
+symmetric-rank-one correction of the metric.  The iteration stops when the decrement
+``g' H^-1 g`` (about twice the distance to the minimum of ``f``) drops below ``tol``, or
+after a Newton step from a decrement below 1e-8 that lowers ``f`` (quadratic convergence
+puts it within ~1e-16 of the minimum); a quasi-Newton (BFGS) run takes over if the steps
+stall.
 
 Nonlinear equality and inequality constraints: SLSQP finds the constrained optimum, then
 sequential quadratic programming steps with the expected information as Hessian (the
@@ -12,7 +17,7 @@ KKT system of the active constraints) polish it to the same precision as scoring
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import optimize as sopt
@@ -29,6 +34,7 @@ class OptimizeResult:
     iterations: int
     converged: bool
     message: str
+    method: str = "Newton-Raphson"
 
 
 def minimize(
@@ -39,7 +45,28 @@ def minimize(
     max_iter: int = 500,
     tol: float = 1e-14,
 ) -> OptimizeResult:
-    """Minimize the discrepancy from ``x_start``."""
+    """Minimize the discrepancy from ``x_start``; ``method`` of the result names the
+    steps taken (as lavaan's "Optimization method" line)."""
+    if con.nonlinear:
+        method = "SLSQP, then SQP"
+    elif isinstance(disc, MLDiscrepancy):
+        method = "Newton-Raphson"
+    else:
+        method = "Fisher scoring"
+    result = _minimize(disc, con, x_start, max_iter=max_iter, tol=tol)
+    if result.method == "BFGS":
+        method += ", then BFGS"
+    return replace(result, method=method)
+
+
+def _minimize(
+    disc: MLDiscrepancy,
+    con: LinearConstraints,
+    x_start: np.ndarray,
+    *,
+    max_iter: int,
+    tol: float,
+) -> OptimizeResult:
     z = con.to_z(x_start)
     if con.nonlinear:
         return _constrained(disc, con, z, max_iter)
@@ -153,7 +180,7 @@ def _bfgs(disc: MLDiscrepancy, con: LinearConstraints, z0: np.ndarray, done: int
     g = K.T @ ev.gradient
     converged = bool(np.isfinite(ev.f) and np.max(np.abs(g)) < 1e-6)
     message = "converged" if converged else f"did not converge: {res.message}"
-    return OptimizeResult(x, ev.f, done + int(res.nit), converged, message)
+    return OptimizeResult(x, ev.f, done + int(res.nit), converged, message, "BFGS")
 
 
 def constraint_jacobian(funcs, x: np.ndarray) -> np.ndarray:

@@ -35,8 +35,8 @@ def _merged(name: str, key: str, ours: pd.DataFrame) -> pd.DataFrame:
     m_def = mine.index.get_level_values("op") == ":="
     theirs_def = theirs[t_def].droplevel("rhs")
     mine_def = mine[m_def].droplevel("rhs")
-    merged = mine[~m_def].join(theirs[~t_def], how="outer", rsuffix="_ref")
-    merged_def = mine_def.join(theirs_def, how="outer", rsuffix="_ref")
+    merged = mine[~m_def].join(theirs[~t_def], how="outer", suffixes=("", "_ref"))
+    merged_def = mine_def.join(theirs_def, how="outer", suffixes=("", "_ref"))
     assert len(merged) == (~t_def).sum(), "parameter rows differ from lavaan's"
     assert not merged.isna().all(axis=1).any()
     return pd.concat([merged.reset_index(), merged_def.reset_index()], ignore_index=True)

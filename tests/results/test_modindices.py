@@ -28,7 +28,7 @@ def test_modindices_match_lavaan(name):
     theirs = keyed(table(ref, "modindices"), ref["group_labels"])
     theirs = theirs[theirs["mi"].notna() & ~_touches_fixed_x(theirs, fit.partable.names.ov_x)]
     assert sorted(mine.index) == sorted(theirs.index)
-    j = mine.join(theirs, rsuffix="_ref")
+    j = mine.join(theirs, suffixes=("", "_ref"))
     # MIs near zero are differences of nearly equal numbers: an absolute floor of 1e-4
     assert np.allclose(j["mi"], j["mi_ref"], rtol=SE_RTOL, atol=1e-4)
     assert np.allclose(j["epc"], j["epc_ref"], rtol=SE_RTOL, atol=1e-4 * j["epc_ref"].abs().max())
