@@ -6,7 +6,7 @@ object :class:`Fit`, and the error classes.
 
 __version__ = "0.1.0"
 
-from semnet import datasets
+from semnet import datasets, moments
 from semnet.analyses.bootstrap import BootstrapResult, bootstrap
 from semnet.analyses.compare import compare
 from semnet.analyses.invariance import Cutoffs, InvarianceResult, compare_paths, invariance
@@ -80,6 +80,7 @@ __all__ = [
     "johnson_neyman",
     "lms",
     "moderation_by_groups",
+    "moments",
     "partable",
     "plot_simple_slopes",
     "product_indicators",

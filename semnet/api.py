@@ -41,6 +41,7 @@ from semnet.inference.robust import mlmv as robust_mlmv
 from semnet.inference.robust import mlr as robust_mlr
 from semnet.inference.vcov import SingularInformationError, expected_vcov, tangent_basis
 from semnet.matrices.ram import Model
+from semnet.moments import SampleMoments
 from semnet.partable.build import ParTable, check_options, partable
 from semnet.results.fit import Fit, FitOptions
 from semnet.results.fit_measures import MissingDataInput
@@ -115,9 +116,11 @@ def sem(
     ----------
     model : str or path
         lavaan model syntax, or the path of a file holding it.
-    data : DataFrame, optional
+    data : DataFrame or SampleMoments, optional
         Raw data (never modified).  Rows with a missing value on a model variable are
-        dropped (listwise) and counted in ``fit.n_dropped``.
+        dropped (listwise) and counted in ``fit.n_dropped``.  Or sample moments from
+        :func:`semnet.moments.from_dask` / :func:`semnet.moments.from_frame` (their
+        groups are the fit's groups; with ``fourth=True`` also for MLR and MLM).
     group : str, optional
         Column whose values define groups (ordered by first appearance).
     estimator : str
@@ -211,6 +214,10 @@ def sem(
         )
     check_options(std_lv, orthogonal, fixed_x)
     se = check_choice("se", _norm(se) if se is not None else preset_se, SE_TYPES)
+    summary = data if isinstance(data, SampleMoments) else None
+    if summary is not None:
+        _check_summary(summary, group, sample_cov)
+        data, group = None, summary.group
 
     parsed = model if isinstance(model, ParsedModel) else parse_model(read_model(model))
     latent_names = {r.lhs for r in parsed.relations if r.op == "=~"}
@@ -251,7 +258,7 @@ def sem(
 
     if data is not None and sample_cov is not None:
         raise DataError("give either data or sample_cov, not both.")
-    if data is None and sample_cov is None:
+    if data is None and sample_cov is None and summary is None:
         raise DataError("no data: pass a DataFrame as data, or sample_cov and sample_nobs.")
 
     if data is not None:
@@ -260,6 +267,8 @@ def sem(
         if group is not None and group not in data.columns:
             validate_frame(data, [], group)
         labels = group_labels(data, group) if group is not None else [""]
+    elif summary is not None:
+        labels = list(summary.groups)
     elif isinstance(sample_cov, dict):
         labels = [str(k) for k in sample_cov]
     else:
@@ -313,6 +322,9 @@ def sem(
         for m in moments:
             digest.update(m.label.encode() + np.ascontiguousarray(m.data).tobytes())
         fingerprint = digest.hexdigest()
+    elif summary is not None:
+        moments = summary.group_moments(names)
+        fingerprint = summary.fingerprint
     else:
         if pt.meanstructure and sample_mean is None:
             raise DataError(
@@ -487,6 +499,18 @@ def _bootstrapped(fit: Fit, n: int, seed: int | None) -> Fit:
     for msg in messages:
         warn(msg)
     return fit.with_bootstrap(boot, warnings=messages)
+
+
+def _check_summary(summary: SampleMoments, group: str | None, sample_cov: Any) -> None:
+    """Sample moments given as ``data``: check that nothing contradicts them."""
+    if sample_cov is not None:
+        raise DataError("give either sample moments as data or sample_cov, not both.")
+    if group is not None and group != summary.group:
+        raise DataError(
+            f"group={group!r} but the sample moments were split by "
+            f"{summary.group!r}; recompute them with group={group!r} (or leave group out: "
+            "the moments' own groups are used)."
+        )
 
 
 def _norm(name: object) -> object:

@@ -3,6 +3,13 @@
 Raw data are validated here (unknown, non-numeric, constant, infinite or all-missing
 columns; empty groups) and reduced to N-divisor covariances and means, as lavaan
 does for normal-theory ML (``likelihood = "normal"``).
+
+Robust standard errors and tests (MLR, MLM) need more than means and covariances: the
+casewise scores, or equivalently the moments of the data up to order four.  When the
+rows themselves are not kept (out-of-core data, :mod:`semnet.moments`), a group carries
+:class:`CrossProducts` instead: the average of ``w_i w_i'`` over cases, with
+``w_i = (1, e_i, vech(e_i e_i'))`` and ``e_i = y_i - ȳ``.  Every robust quantity is a mean
+over cases of a quadratic form in ``w_i`` and so follows from that one matrix exactly.
 """
 
 from __future__ import annotations
@@ -15,6 +22,75 @@ import numpy as np
 import pandas as pd
 
 from semnet.errors import DataError
+
+
+def vech_indices(p: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column indices of ``vech`` (the column-wise lower triangle, lavaan's order)."""
+    cols, rows = np.triu_indices(p)
+    return rows, cols
+
+
+def shift_matrix(delta: np.ndarray, fourth: bool) -> np.ndarray:
+    """``L`` with ``w(c') = L w(c)``, where ``w(c) = (1, y - c, vech((y - c)(y - c)'))`` (the
+    last block only with ``fourth``) and ``delta = c - c'``."""
+    p = delta.size
+    r, c = vech_indices(p)
+    size = 1 + p + (r.size if fourth else 0)
+    L = np.eye(size)
+    L[1 : 1 + p, 0] = delta
+    if fourth:
+        rows = 1 + p + np.arange(r.size)
+        L[rows, 0] = delta[r] * delta[c]
+        np.add.at(L, (rows, 1 + r), delta[c])
+        np.add.at(L, (rows, 1 + c), delta[r])
+    return L
+
+
+@dataclass(frozen=True)
+class CrossProducts:
+    """Moments up to order four of one group, about its sample mean.
+
+    Attributes
+    ----------
+    matrix : ndarray
+        ``(1/N) sum_i w_i w_i'`` with ``w_i = (1, e_i, vech(e_i e_i'))``, ``e_i = y_i - ȳ``
+        (``vech`` in :func:`vech_indices` order); size ``1 + p + p(p+1)/2``.
+    p : int
+        Number of variables.
+    """
+
+    matrix: np.ndarray
+    p: int
+
+    def __post_init__(self) -> None:
+        self.matrix.setflags(write=False)
+
+    def select(self, index: np.ndarray) -> CrossProducts:
+        """The cross-products of the variables ``index`` (in that order)."""
+        index = np.asarray(index, dtype=int)
+        r, c = vech_indices(index.size)
+        a, b = index[r], index[c]
+        pos = _vech_position(np.maximum(a, b), np.minimum(a, b), self.p)
+        keep = np.concatenate([[0], 1 + index, 1 + self.p + pos])
+        return CrossProducts(self.matrix[np.ix_(keep, keep)].copy(), int(index.size))
+
+    def mean_outer(self, G: np.ndarray) -> np.ndarray:
+        """``(1/N) sum_i (G w_i)(G w_i)'`` for a coefficient matrix ``G`` (k x size)."""
+        out = G @ self.matrix @ G.T
+        return (out + out.T) / 2
+
+    def gamma(self, meanstructure: bool) -> np.ndarray:
+        """Asymptotic covariance of (mean, vech(cov)), divisor N (lavaan's Gamma)."""
+        start = 1 if meanstructure else 1 + self.p
+        u = self.matrix[start:, start:]
+        m = self.matrix[0, start:]
+        out = u - np.outer(m, m)
+        return (out + out.T) / 2
+
+
+def _vech_position(row: np.ndarray, col: np.ndarray, p: int) -> np.ndarray:
+    """Position of element (row, col), row >= col, in :func:`vech_indices` order."""
+    return col * p - col * (col - 1) // 2 + (row - col)
 
 
 @dataclass(frozen=True)
@@ -38,6 +114,9 @@ class GroupMoments:
     data : ndarray, optional
         The complete cases (N x p), kept for robust standard errors and tests; ``None``
         when only summary statistics were given.
+    cross : CrossProducts, optional
+        Moments up to order four, standing in for ``data`` in robust standard errors and
+        tests when the rows are not kept (:func:`semnet.moments.from_dask`).
     """
 
     label: str
@@ -47,6 +126,7 @@ class GroupMoments:
     nobs: int
     n_dropped: int = 0
     data: np.ndarray | None = field(default=None, repr=False)
+    cross: CrossProducts | None = field(default=None, repr=False)
     logdet: float = field(init=False)
 
     def __post_init__(self) -> None:

@@ -74,12 +74,13 @@ def constrained_inverse(M: np.ndarray, T: np.ndarray) -> np.ndarray:
 
 
 def _require_data(moments: list[GroupMoments], what: str) -> None:
-    if any(m.data is None for m in moments):
+    if any(m.data is None and m.cross is None for m in moments):
         from semnet.errors import DataError
 
         raise DataError(
             f"{what} needs the raw data (casewise fourth-order moments); it cannot be "
-            "computed from sample_cov/sample_mean alone. Pass the DataFrame instead."
+            "computed from sample_cov/sample_mean alone. Pass the DataFrame instead, or "
+            "moments from semnet.moments.from_dask(..., fourth=True)."
         )
 
 
@@ -108,6 +109,38 @@ def casewise_scores(
     return out
 
 
+def score_outer(
+    model: Model,
+    values: np.ndarray,
+    g: int,
+    mom: GroupMoments,
+    meanstructure: bool,
+    patterns: tuple | None = None,
+) -> np.ndarray:
+    """``(1/N_g) sum_i s_i s_i'`` of the casewise scores (complete data or patterns), or
+    from the group's fourth-order moments when the rows are not kept."""
+    if mom.data is not None:
+        s = casewise_scores(model, values, g, mom, meanstructure, patterns)
+        return s.T @ s / mom.nobs
+    # s_i = G w_i with w_i = (1, e_i, vech(e_i e_i')), e_i = y_i - ybar: the score is
+    # 0.5 r'A_k r - 0.5 tr(Sigma^-1 dS_k) + r'b_k with r = e + delta, delta = ybar - centre
+    sigma, mu, d_sigma, d_mu = model.jacobian(values, g)
+    inv = np.linalg.inv(sigma)
+    A = inv @ d_sigma @ inv
+    delta = mom.mean - mu if meanstructure else np.zeros(mom.mean.size)
+    r, c = _duplication(mom.mean.size)
+    Ad = A @ delta
+    G = np.empty((A.shape[0], 1 + delta.size + r.size))
+    G[:, 0] = 0.5 * (Ad @ delta) - 0.5 * np.einsum("ij,kji->k", inv, d_sigma)
+    G[:, 1 : 1 + delta.size] = Ad
+    G[:, 1 + delta.size :] = 0.5 * A[:, r, c] * np.where(r == c, 1.0, 2.0)
+    if meanstructure:
+        b = d_mu @ inv
+        G[:, 0] += b @ delta
+        G[:, 1 : 1 + delta.size] += b
+    return mom.cross.mean_outer(G)
+
+
 def _scores(resid, sigma, d_sigma, d_mu, meanstructure) -> np.ndarray:
     """0.5 z' dS z - 0.5 tr(Sigma^-1 dS) + z' dmu, with z = Sigma^-1 (y - mu)."""
     inv = np.linalg.inv(sigma)
@@ -133,13 +166,20 @@ def _h1_trace(mom: GroupMoments, meanstructure: bool) -> tuple[float, int]:
     cases of ``q_i + 0.5 (q_i^2 - 2 q_i + p)`` (the ``q_i`` term only with means).
     """
     p = len(mom.names)
+    ndat = p * (p + 1) // 2 + (p if meanstructure else 0)
+    if mom.data is None:
+        # q_i = a' vech(d_i d_i'): its first two moments from the fourth-order moments
+        r, c = _duplication(p)
+        a = np.linalg.inv(mom.cov)[r, c] * np.where(r == c, 1.0, 2.0)
+        block = mom.cross.matrix[1 + p :, 1 + p :]
+        q1 = float(a @ mom.cross.matrix[0, 1 + p :])
+        q2 = float(a @ block @ a)
+        return 0.5 * (q2 - 2 * q1 + p) + (q1 if meanstructure else 0.0), ndat
     d = mom.data - mom.mean
     qf = np.einsum("ni,ij,nj->n", d, np.linalg.inv(mom.cov), d)
     per_case = 0.5 * (qf * qf - 2 * qf + p)
-    ndat = p * (p + 1) // 2
     if meanstructure:
         per_case = per_case + qf
-        ndat += p
     return float(per_case.mean()), ndat
 
 
@@ -188,13 +228,11 @@ def mlr(
     values = model.values(x, disc.fixed_values)
     H = observed_information(disc, x)
     H_inv = constrained_inverse(H, T)
-    B0 = []
-    for g, mom in enumerate(moments):
-        s = casewise_scores(
-            model, values, g, mom, model.meanstructure,
-            None if patterns is None else patterns[g],
-        )  # fmt: skip
-        B0.append(s.T @ s / mom.nobs)
+    B0 = [
+        score_outer(model, values, g, mom, model.meanstructure,
+                    None if patterns is None else patterns[g])
+        for g, mom in enumerate(moments)
+    ]
     B = sum(w * b for w, b in zip(disc.weights, B0, strict=True))
     vcov = H_inv @ B @ H_inv / disc.ntotal
     if patterns is None:
@@ -254,6 +292,8 @@ def normal_weight(sigma: np.ndarray, meanstructure: bool) -> np.ndarray:
 
 def adf_gamma(mom: GroupMoments, meanstructure: bool) -> np.ndarray:
     """Asymptotic covariance of (mean, vech(cov)) with divisor N (lavaan's Gamma)."""
+    if mom.data is None:
+        return mom.cross.gamma(meanstructure)
     d = mom.data - mom.mean
     r, c = _duplication(len(mom.names))
     u = d[:, r] * d[:, c]
