@@ -63,17 +63,17 @@ class SemnetWarning(UserWarning):
 
 def warn(message: str) -> None:
     """Issue a :class:`SemnetWarning` pointing at the caller's code, not at semnet's."""
-    import inspect
+    import sys
     import warnings
     from pathlib import Path
 
+    # walk the frames without inspect.stack(), which reads every frame's source file
     package = str(Path(__file__).resolve().parent)
-    frames = inspect.stack()[1:]
-    level = next(
-        (k for k, f in enumerate(frames, start=2)
-         if not str(Path(f.filename).resolve()).startswith(package)),
-        len(frames) + 1,
-    )  # fmt: skip
+    frame = sys._getframe(1)
+    level = 2
+    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(package):
+        frame = frame.f_back
+        level += 1
     warnings.warn(message, SemnetWarning, stacklevel=level)
 
 
