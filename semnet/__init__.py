@@ -17,6 +17,7 @@ from semnet.analyses.moderation import (
     plot_simple_slopes,
     simple_slopes,
 )
+from semnet.analyses.power import PowerResult, power
 from semnet.analyses.products import product_indicators
 from semnet.analyses.reliability import fornell_larcker, htmt, reliability
 from semnet.api import cfa, sem
@@ -66,6 +67,7 @@ __all__ = [
     "ModelSyntaxError",
     "OptionError",
     "ParTable",
+    "PowerResult",
     "SemnetError",
     "SemnetWarning",
     "bootstrap",
@@ -83,6 +85,7 @@ __all__ = [
     "moments",
     "partable",
     "plot_simple_slopes",
+    "power",
     "product_indicators",
     "reliability",
     "sem",

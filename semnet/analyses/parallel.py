@@ -1,0 +1,131 @@
+"""Running many independent fits: serially, on a local process pool, or on any
+``concurrent.futures.Executor`` (a Dask ``distributed`` client's ``get_executor()`` for a
+cluster).
+
+The rules every many-fit workflow follows (:func:`semnet.bootstrap`, :func:`semnet.power`):
+
+- each task carries everything random it needs (a ``numpy.random.SeedSequence`` spawned
+  from the user's seed), so results never depend on the executor, on the number of
+  workers or on the order in which tasks finish;
+- ``executor=None`` and ``n_jobs=1`` run in this process; ``n_jobs > 1`` (``-1``: every
+  CPU) starts a ``ProcessPoolExecutor`` for the call; a given ``executor`` is used as is
+  and never shut down;
+- tasks are sent in chunks (about eight per worker) to keep the per-task overhead low, and
+  the results come back in task order.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from typing import Any
+
+from semnet.errors import OptionError
+
+__all__ = ["Progress", "map_tasks", "want_progress"]
+
+#: chunks per worker sent to an executor
+CHUNKS_PER_WORKER = 8
+
+
+def want_progress(progress: bool | None, total: int, threshold: int) -> bool:
+    """Whether to show a progress bar: as asked, else for ``total >= threshold`` tasks on
+    a terminal."""
+    if progress is not None:
+        return bool(progress)
+    try:
+        return total >= threshold and sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+class Progress:
+    """A ``tqdm`` bar when tqdm is installed, else a plain counter on stderr."""
+
+    def __init__(self, total: int, desc: str, show: bool, unit: str = "fit") -> None:
+        self.bar = None
+        self.total, self.done, self.desc, self.show = total, 0, desc, show
+        if show:
+            try:
+                from tqdm.auto import tqdm
+
+                self.bar = tqdm(total=total, desc=desc, unit=unit)
+            except ImportError:
+                self.bar = None
+
+    def update(self, k: int) -> None:
+        self.done += k
+        if self.bar is not None:
+            self.bar.update(k)
+        elif self.show:
+            print(f"\r{self.desc}: {self.done}/{self.total}", end="", file=sys.stderr)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        elif self.show:
+            print(file=sys.stderr)
+
+
+def _run_chunk(func: Callable[[Any], Any], specs: Sequence[Any]) -> list[Any]:
+    return [func(s) for s in specs]
+
+
+def check_jobs(n_jobs: int | None) -> int:
+    """``n_jobs`` as a positive number of workers (``-1``: every CPU)."""
+    if n_jobs is None:
+        return 1
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0 or n_jobs < -1:
+        raise OptionError(f"n_jobs must be a positive number of workers or -1 (every CPU), "
+                          f"not {n_jobs!r}.")
+    return (os.cpu_count() or 1) if n_jobs == -1 else n_jobs
+
+
+def map_tasks(
+    func: Callable[[Any], Any],
+    specs: Sequence[Any],
+    *,
+    n_jobs: int | None = 1,
+    executor: Executor | None = None,
+    progress: Progress | None = None,
+) -> list[Any]:
+    """``[func(s) for s in specs]``, serially or on an executor, in the order of ``specs``.
+
+    ``func`` and the specs must be picklable when they go to other processes (a
+    module-level function, or an instance of a module-level class with ``__call__``).
+    """
+    if executor is not None and not isinstance(executor, Executor):
+        raise OptionError(f"executor must be a concurrent.futures.Executor (e.g. a "
+                          f"ProcessPoolExecutor, or a Dask client's get_executor()), not "
+                          f"{type(executor).__name__}.")
+    workers = check_jobs(n_jobs)
+    total = len(specs)
+    out: list[Any] = [None] * total
+    if executor is None and workers <= 1:
+        step = max(1, min(50, total // 100 or 1))
+        for start in range(0, total, step):
+            out[start : start + step] = _run_chunk(func, specs[start : start + step])
+            if progress is not None:
+                progress.update(len(specs[start : start + step]))
+        return out
+    own = executor is None
+    pool = ProcessPoolExecutor(max_workers=workers) if own else executor
+    if not own:
+        workers = max(1, getattr(pool, "_max_workers", 4) or 4)
+    nchunks = max(1, min(total, CHUNKS_PER_WORKER * workers))
+    bounds = [round(k * total / nchunks) for k in range(nchunks + 1)]
+    try:
+        futures = {pool.submit(_run_chunk, func, list(specs[a:b])): (a, b)
+                   for a, b in itertools.pairwise(bounds) if b > a}
+        for fut in as_completed(futures):
+            a, b = futures[fut]
+            out[a:b] = fut.result()
+            if progress is not None:
+                progress.update(b - a)
+    finally:
+        if own:
+            pool.shutdown()
+    return out

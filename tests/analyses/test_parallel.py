@@ -1,0 +1,72 @@
+"""Many-fit workflows on executors: the same seed gives the same result serially, on a
+thread or process pool, and on a Dask distributed cluster."""
+
+from __future__ import annotations
+
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+import semnet
+from semnet.analyses.parallel import map_tasks
+
+MEDIATION = """
+x8 ~ a*x7
+x9 ~ b*x8 + c*x7
+ind := a*b
+"""
+POP = """
+f =~ 0.8*x1 + 0.7*x2 + 0.6*x3
+y ~ 0.3*f
+"""
+
+
+def _square(k: int) -> int:
+    return k * k
+
+
+def test_map_tasks_keeps_the_order():
+    specs = list(range(37))
+    assert map_tasks(_square, specs) == [k * k for k in specs]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        assert map_tasks(_square, specs, executor=pool) == [k * k for k in specs]
+    assert map_tasks(_square, specs, n_jobs=2) == [k * k for k in specs]
+
+
+def test_map_tasks_names_bad_arguments():
+    with pytest.raises(semnet.OptionError, match="Executor"):
+        map_tasks(_square, [1], executor="dask")
+    with pytest.raises(semnet.OptionError, match="n_jobs"):
+        map_tasks(_square, [1], n_jobs=0)
+
+
+@pytest.fixture(scope="module")
+def dask_executor():
+    distributed = pytest.importorskip("distributed")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cluster = distributed.LocalCluster(processes=False, n_workers=1, threads_per_worker=2,
+                                           dashboard_address=None)
+        client = distributed.Client(cluster)
+    try:
+        yield client.get_executor()
+    finally:
+        client.close()
+        cluster.close()
+
+
+def test_bootstrap_on_a_dask_cluster_equals_serial(dask_executor):
+    fit = semnet.sem(MEDIATION, semnet.datasets.holzinger_swineford())
+    serial = semnet.bootstrap(fit, n=40, seed=3, ci="percentile")
+    cluster = semnet.bootstrap(fit, n=40, seed=3, ci="percentile", executor=dask_executor)
+    assert cluster.draws.equals(serial.draws)
+    assert cluster.table(ci="percentile").equals(serial.table(ci="percentile"))
+
+
+def test_power_on_a_dask_cluster_equals_serial(dask_executor):
+    args = {"n": [60, 120], "reps": 5, "test": "y~f", "seed": 9}
+    serial = semnet.power(POP, "f =~ x1 + x2 + x3\ny ~ f", **args)
+    cluster = semnet.power(POP, "f =~ x1 + x2 + x3\ny ~ f", executor=dask_executor, **args)
+    assert cluster.draws.equals(serial.draws)
+    assert cluster.table.equals(serial.table)
