@@ -55,6 +55,7 @@ import itertools
 import math
 import warnings
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -65,6 +66,7 @@ import pandas as pd
 from scipy import stats
 
 from semnet.analyses.compare import compare
+from semnet.analyses.parallel import map_tasks
 from semnet.api import sem
 from semnet.errors import OptionError, SemnetError, SemnetWarning, check_choice
 from semnet.partable.build import GROUP_EQUAL_CHOICES
@@ -338,6 +340,8 @@ def invariance(
     group: str,
     levels: Sequence[str] | Mapping[str, Sequence[str]] = DEFAULT_LEVELS,
     rule: str | Cutoffs = "chen2007",
+    executor: Executor | None = None,
+    n_jobs: int = 1,
     **fit_args: Any,
 ) -> InvarianceResult:
     """Fit a measurement-invariance ladder across groups.
@@ -360,6 +364,11 @@ def invariance(
     rule : str or Cutoffs
         ``"chen2007"`` (default), ``"cheung_rensvold2002"``, ``"chisq"``, or
         :class:`Cutoffs`.
+    executor : concurrent.futures.Executor, optional
+        Fit the levels there, side by side (a process pool, a Dask client's
+        ``get_executor()``); the fits are the same as serial ones.
+    n_jobs : int
+        Local worker processes when no executor is given (default 1: in this process).
     **fit_args
         Passed to :func:`semnet.sem` for every level: ``estimator`` (ML, MLR, MLM),
         ``missing`` (listwise, fiml/ml), ``std_lv``, ``group_partial`` (kept in every
@@ -394,10 +403,9 @@ def invariance(
     rule_ = _rule(rule)
     partial = fit_args.pop("group_partial", ())
     partial = (partial,) if isinstance(partial, str) else tuple(partial)
-    fits = {
-        name: sem(model, data, group=group, group_equal=ge, group_partial=partial, **fit_args)
-        for name, ge in ladder.items()
-    }
+    level_fit = _LevelFit(model, data, group, partial, dict(fit_args))
+    fits = dict(zip(ladder, map_tasks(level_fit, list(ladder.values()), n_jobs=n_jobs,
+                                      executor=executor), strict=True))
     if len(next(iter(fits.values())).groups) < 2:
         raise SemnetError(
             f"the group column {group!r} has a single value; invariance needs two or more "
@@ -425,6 +433,21 @@ _INDEX_COLUMNS = ("cfi", "tli", "rmsea", "rmsea_ci_lower", "rmsea_ci_upper", "sr
 _ROBUST_COLUMNS = ("cfi_robust", "tli_robust", "rmsea_robust", "rmsea_ci_lower_robust",
                    "rmsea_ci_upper_robust")
 _INFO_COLUMNS = ("aic", "bic")
+
+
+@dataclass(frozen=True)
+class _LevelFit:
+    """Fit one level of a ladder (picklable: sent to workers)."""
+
+    model: str | Path
+    data: pd.DataFrame | None
+    group: str
+    partial: tuple[str, ...]
+    fit_args: Mapping[str, Any]
+
+    def __call__(self, group_equal: tuple[str, ...]) -> Fit:
+        return sem(self.model, self.data, group=self.group, group_equal=group_equal,
+                   group_partial=self.partial, **self.fit_args)
 
 
 def _robust(fit: Fit) -> bool:

@@ -70,3 +70,12 @@ def test_power_on_a_dask_cluster_equals_serial(dask_executor):
     cluster = semnet.power(POP, "f =~ x1 + x2 + x3\ny ~ f", executor=dask_executor, **args)
     assert cluster.draws.equals(serial.draws)
     assert cluster.table.equals(serial.table)
+
+
+def test_invariance_ladder_on_an_executor_equals_serial():
+    hs = semnet.datasets.holzinger_swineford()
+    model = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
+    serial = semnet.invariance(model, hs, group="school")
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pooled = semnet.invariance(model, hs, group="school", executor=pool)
+    assert pooled.table().equals(serial.table())
