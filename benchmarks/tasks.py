@@ -2,7 +2,15 @@
 
 A task is model text plus data plus fit options.  Every runner goes from text to a
 table of estimates and returns the chi-square, so the caller can check that the tools
-agree before timing them.
+agree before timing them.  Three kinds of task:
+
+- ``"fit"``: one fit, text to estimates with standard errors (check value: chi-square);
+- ``"ladder"``: an invariance ladder, one fit per level plus the comparison table
+  (semnet: :func:`semnet.invariance` and ``.table()``; lavaan: the fits, ``lavTestLRT``
+  and ``fitMeasures``); check value: the sum of the levels' scaled chi-squares;
+- ``"bootstrap"``: a fit and ``nboot`` bootstrap draws with percentile intervals (semnet:
+  :func:`semnet.bootstrap`, serial; lavaan: ``se = "bootstrap"`` and
+  ``parameterEstimates(boot.ci.type = "perc")``); check value: the fit's chi-square.
 """
 
 from __future__ import annotations
@@ -35,6 +43,17 @@ y2 ~~ y4 + y6
 y3 ~~ y7
 y4 ~~ y8
 y6 ~~ y8
+"""
+
+
+# the tutorial's latent variables as a mediation model: ind60 -> dem60 -> dem65
+MEDIATION_MODEL = """\
+ind60 =~ x1 + x2 + x3
+dem60 =~ y1 + y2 + y3 + y4
+dem65 =~ y5 + y6 + y7 + y8
+dem60 ~ a*ind60
+dem65 ~ b*dem60 + c*ind60
+ind := a*b
 """
 
 
@@ -75,7 +94,19 @@ class Task:
         Whether semopy can fit the task jointly (it cannot fit multi-group models with
         cross-group constraints).
     expected_chisq : float
-        lavaan 0.6.14's chi-square, a fixed anchor independent of the installed tools.
+        lavaan 0.6.14's chi-square, a fixed anchor independent of the installed tools
+        (for a ladder: see ``level_chisq``).
+    run : str
+        ``"fit"``, ``"ladder"`` or ``"bootstrap"`` (see the module notes).
+    levels : tuple of str
+        The ladder's levels (``"configural"``, ``"metric"``, ``"scalar"``, ``"strict"``).
+    level_chisq : dict
+        lavaan 0.6.14's chi-square and scaled chi-square per level; the check value of a
+        ladder is the sum over ``levels`` (of the scaled ones for a robust estimator).
+    nboot : int
+        Bootstrap draws.
+    max_repeat : int, optional
+        Most timed runs (long tasks).
     """
 
     name: str
@@ -85,6 +116,24 @@ class Task:
     options: dict[str, Any] = field(default_factory=dict)
     semopy: bool = True
     expected_chisq: float = float("nan")
+    run: str = "fit"
+    levels: tuple[str, ...] = ()
+    level_chisq: dict[str, tuple[float, float]] = field(default_factory=dict)
+    nboot: int = 0
+    max_repeat: int | None = None
+
+    def expected(self) -> float:
+        """lavaan's check value for this task."""
+        if self.run == "ladder":
+            k = 1 if self.options.get("estimator", "ML") in ("MLR", "MLM") else 0
+            return float(sum(self.level_chisq[name][k] for name in self.levels))
+        return self.expected_chisq
+
+    def group_equal(self, level: str) -> tuple[str, ...]:
+        """The ``group_equal`` of a ladder level."""
+        steps = ("configural", "metric", "scalar", "strict")
+        added = ((), ("loadings",), ("intercepts",), ("residuals",))
+        return tuple(g for k in range(steps.index(level) + 1) for g in added[k])
 
 
 TASKS: tuple[Task, ...] = (
@@ -99,6 +148,17 @@ TASKS: tuple[Task, ...] = (
     Task("3 countries, 20 items, FIML, scalar", STUDY_MODEL, _study_data, "cfa",
          {"group": "country", "group_equal": ("loadings", "intercepts"), "missing": "fiml"},
          semopy=False, expected_chisq=679.124048154412),
+    Task("3 countries, 20 items, MLR ladder (4 fits)", STUDY_MODEL, _study_data, "cfa",
+         {"group": "country", "estimator": "MLR"}, semopy=False, run="ladder",
+         levels=("configural", "metric", "scalar", "strict"),
+         level_chisq={"configural": (522.675912008, 528.364293262),
+                      "metric": (557.877900194, 565.987372720),
+                      "scalar": (645.901614991, 654.821638069),
+                      "strict": (700.927260890, 711.005514214)},
+         max_repeat=5),
+    Task("PolDem mediation, 500 bootstrap draws", MEDIATION_MODEL,
+         semnet.datasets.political_democracy, "sem", semopy=False, run="bootstrap",
+         nboot=500, expected_chisq=72.4616069968, max_repeat=5),
 )
 
 
@@ -121,21 +181,37 @@ def fit_semnet(task: Task, data: pd.DataFrame) -> Any:
     func = semnet.cfa if task.kind == "cfa" else semnet.sem
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        if task.run == "ladder":
+            options = dict(task.options)
+            group = options.pop("group")
+            ladder = semnet.invariance(task.model, data, group=group, levels=task.levels,
+                                       **options)
+            ladder.table()
+            return ladder
         fit = func(task.model, data, **task.options)
         fit.estimates(standardized=False)
+        if task.run == "bootstrap":
+            boot = semnet.bootstrap(fit, n=task.nboot, seed=1, ci="percentile")
+            boot.table(ci="percentile")
     return fit
 
 
-def chisq_semnet(fit: Any) -> float:
-    if not fit.converged:
-        raise RuntimeError(f"semnet did not converge: {fit.message}")
-    return float(fit.chisq)
+def chisq_semnet(result: Any) -> float:
+    fits = list(result.fits.values()) if hasattr(result, "fits") else [result]
+    for fit in fits:
+        if not fit.converged:
+            raise RuntimeError(f"semnet did not converge: {fit.message}")
+    if hasattr(result, "fits"):
+        robust = fits[0].scaled_test is not None
+        return float(sum(f.fit_measures()["chisq_scaled" if robust else "chisq"]
+                         for f in fits))
+    return float(result.chisq)
 
 
 def fit_semopy(task: Task, data: pd.DataFrame) -> Any:
     """Fit ``task`` with semopy (imported here, so semopy stays optional); returns the model."""
     if not task.semopy:
-        raise NotImplementedError("semopy cannot fit multi-group models jointly")
+        raise NotImplementedError("semopy cannot run this task (multi-group or bootstrap)")
     import warnings
 
     import semopy
@@ -193,12 +269,16 @@ class Timing:
 
 
 def time_tool(tool: Tool, task: Task, *, repeat: int = 20, warmup: int = 1) -> Timing:
-    """Warm up, then time ``repeat`` text-to-estimates runs; report the median.
+    """Warm up, then time ``repeat`` text-to-estimates runs (at most ``task.max_repeat``);
+    report the median.
 
     The chi-square is taken from the warm-up fit (outside the timed runs).
     """
     import gc
     import statistics
+
+    if task.max_repeat is not None:
+        repeat, warmup = min(repeat, task.max_repeat), min(warmup, 1)
 
     data = task.data()
     result = tool.fit(task, data)  # the first warm-up run also gives the chi-square
