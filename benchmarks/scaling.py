@@ -1,0 +1,195 @@
+"""``python -m benchmarks.scaling``: how semnet's fit time grows with the number of
+indicators and with the number of cases.
+
+Two studies, printed as Markdown tables (``docs/performance.md`` shows a run):
+
+1. *Indicators*: a CFA with five indicators per factor (loadings 0.7, factor correlations
+   0.3), 10 to 200 indicators, N = 2,000 simulated cases.  Time of the moments and of the
+   fit (estimation with standard errors), the number of free parameters and iterations.
+2. *Cases*: a 4-factor, 20-indicator CFA, N = 10^3 to 10^6.  The moments are computed once
+   (:func:`semnet.moments.from_frame`), then the model is fitted to them by ML: the
+   optimisation does not depend on N.  For comparison the time of ``semnet.cfa`` on the
+   raw DataFrame, and the one-pass Dask reduction of the same rows
+   (:func:`semnet.moments.from_dask`, from Parquet files) with ``fourth=False`` and
+   ``fourth=True`` (what MLR needs).
+
+Each cell is the median of ``--repeat`` runs (default 3).  Options: ``--quick`` (a small
+grid, one run: a smoke check), ``--max-p`` and ``--max-n`` to cut the grids, ``--no-dask``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+INDICATORS = (10, 20, 50, 100, 200)
+CASES = (1_000, 10_000, 100_000, 1_000_000)
+N_FOR_INDICATORS = 2_000
+P_FOR_CASES = 20
+
+
+def population(p: int) -> str:
+    """A CFA population: ``p / 5`` factors of five indicators, loadings 0.7, residual
+    variances 0.51, factor variances 1 and correlations 0.3."""
+    k = p // 5
+    lines = []
+    for f in range(k):
+        items = " + ".join(f"0.7*y{5 * f + j + 1}" for j in range(5))
+        lines.append(f"f{f + 1} =~ {items}")
+    lines += [f"y{i} ~~ 0.51*y{i}" for i in range(1, p + 1)]
+    lines += [f"f{a + 1} ~~ 0.3*f{b + 1}" for a in range(k) for b in range(a + 1, k)]
+    return "\n".join(lines)
+
+
+def analysis(p: int) -> str:
+    """The CFA fitted: the population's structure with every parameter free."""
+    k = p // 5
+    return "\n".join(
+        f"f{f + 1} =~ " + " + ".join(f"y{5 * f + j + 1}" for j in range(5)) for f in range(k)
+    )
+
+
+def _median_time(func: Callable[[], object], repeat: int) -> tuple[float, object]:
+    times, out = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = func()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), out
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1e3:,.0f}" if seconds >= 0.1 else f"{seconds * 1e3:.1f}"
+
+
+def _markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join("---:" if k else "---" for k in range(len(header))) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def indicators_study(sizes: Sequence[int], n: int, repeat: int) -> str:
+    import semnet
+
+    rows = []
+    for p in sizes:
+        data = semnet.simulate(population(p), n, seed=p)
+        model = analysis(p)
+        t_mom, mom = _median_time(lambda data=data: semnet.moments.from_frame(data), repeat)
+        t_fit, fit = _median_time(lambda model=model, mom=mom: semnet.cfa(model, mom), repeat)
+        timings = fit.meta["timings"]
+        rows.append([str(p), str(p // 5), str(fit.model.nfree), str(fit.iterations),
+                     _ms(t_mom), _ms(timings["optimize"]), _ms(t_fit),
+                     "yes" if fit.converged else "NO"])
+        print(f"  p = {p}: fit {t_fit:.2f} s", file=sys.stderr, flush=True)
+    return _markdown(["indicators", "factors", "free parameters", "iterations",
+                      "moments ms", "optimisation ms", "fit total ms", "converged"], rows)
+
+
+def cases_study(sizes: Sequence[int], p: int, repeat: int, dask: bool) -> str:
+    import semnet
+
+    model = analysis(p)
+    rows = []
+    for n in sizes:
+        data = semnet.simulate(population(p), n, seed=n)
+        t_mom, mom = _median_time(lambda data=data: semnet.moments.from_frame(data), repeat)
+        t_fit, fit = _median_time(lambda mom=mom: semnet.cfa(model, mom), repeat)
+        t_raw, _ = _median_time(lambda data=data: semnet.cfa(model, data), repeat)
+        row = [f"{n:,}", _ms(t_mom), _ms(fit.meta["timings"]["optimize"]), _ms(t_fit),
+               _ms(t_raw)]
+        if dask:
+            row += list(_dask_times(data, repeat))
+        rows.append(row)
+        print(f"  N = {n:,}: moments {t_mom:.2f} s, fit {t_fit:.2f} s", file=sys.stderr,
+              flush=True)
+    header = ["cases", "moments ms", "optimisation ms", "fit from moments ms",
+              "cfa(data) ms"]
+    if dask:
+        header += ["from_dask ms", "from_dask fourth ms"]
+    return _markdown(header, rows)
+
+
+def _dask_times(data: pd.DataFrame, repeat: int) -> tuple[str, str]:
+    import dask
+    import dask.dataframe as dd
+
+    import semnet
+
+    with tempfile.TemporaryDirectory(prefix="semnet-scaling-") as tmp:
+        nfiles = max(1, min(16, len(data) // 62_500))
+        for k, rows in enumerate(np.array_split(np.arange(len(data)), nfiles)):
+            data.iloc[rows].to_parquet(Path(tmp) / f"part-{k:03d}.parquet", index=False)
+        ddf = dd.read_parquet(tmp)
+        with dask.config.set(scheduler="threads"):
+            semnet.moments.from_dask(ddf)  # warm-up: imports, thread pool
+            t2, _ = _median_time(lambda: semnet.moments.from_dask(ddf), repeat)
+            t4, _ = _median_time(lambda: semnet.moments.from_dask(ddf, fourth=True), repeat)
+    return _ms(t2), _ms(t4)
+
+
+def _machine() -> str:
+    import semnet
+
+    try:
+        import threadpoolctl
+
+        blas = ", ".join(sorted({f"{i['internal_api']} {i.get('num_threads')} threads"
+                                 for i in threadpoolctl.threadpool_info()}))
+    except ImportError:
+        blas = "BLAS unknown"
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"semnet {semnet.__version__}, Python {platform.python_version()}, numpy "
+            f"{np.__version__}, {platform.machine()}, {os.cpu_count()} CPUs ({blas}); "
+            f"load average at start {load:.1f}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.scaling",
+                                     description="Fit time against indicators and cases.")
+    parser.add_argument("--repeat", type=int, default=3, metavar="N",
+                        help="runs per cell, median reported (default 3)")
+    parser.add_argument("--quick", action="store_true", help="small grid, one run")
+    parser.add_argument("--max-p", type=int, default=max(INDICATORS), metavar="P",
+                        help="largest number of indicators (default 200)")
+    parser.add_argument("--max-n", type=int, default=max(CASES), metavar="N",
+                        help="largest number of cases (default 1,000,000)")
+    parser.add_argument("--no-dask", action="store_true", help="skip the Dask column")
+    args = parser.parse_args(argv)
+    repeat = 1 if args.quick else max(1, args.repeat)
+    indicators = (10, 15) if args.quick else [p for p in INDICATORS if p <= args.max_p]
+    cases = (500, 2_000) if args.quick else [n for n in CASES if n <= args.max_n]
+    n_ind = 500 if args.quick else N_FOR_INDICATORS
+    use_dask = not args.no_dask and all(
+        importlib.util.find_spec(name) is not None for name in ("dask", "pyarrow"))
+
+    print(_machine(), "\n", flush=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import semnet
+
+        semnet.cfa(analysis(10), semnet.simulate(population(10), 200, seed=0))  # warm-up
+        print(f"Fit time against the number of indicators (CFA, 5 indicators per factor, "
+              f"N = {n_ind:,}; median of {repeat} run(s))\n")
+        print(indicators_study(indicators, n_ind, repeat), "\n", flush=True)
+        print(f"Fit time against the number of cases ({P_FOR_CASES}-indicator CFA; median "
+              f"of {repeat} run(s))\n")
+        print(cases_study(cases, P_FOR_CASES, repeat, use_dask), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
