@@ -7,8 +7,9 @@ committed value, so a benchmark never times a wrong answer silently.
 
 Options: ``--repeat N`` timed runs per task and tool (default 20), ``--warmup N``
 (default 2), ``--quick`` (3 runs, 1 warm-up), ``--no-lavaan``, ``--no-semopy``,
-``--only TEXT`` (tasks whose name contains TEXT).  Long tasks (the invariance ladder, the
-bootstrap) run at most their ``max_repeat`` times after one warm-up.
+``--only TEXT`` (tasks whose name contains TEXT), ``--blas-threads N`` (default 1).
+Long tasks (the invariance ladder, the bootstrap) run at most their ``max_repeat`` times
+after one warm-up.
 """
 
 from __future__ import annotations
@@ -63,12 +64,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-semopy", action="store_true", help="skip semopy")
     parser.add_argument("--only", action="append", default=[], metavar="TEXT",
                         help="run only the tasks whose name contains TEXT (repeatable)")
+    parser.add_argument("--blas-threads", type=int, default=1, metavar="N",
+                        help="BLAS threads for semnet and semopy (default 1, as lavaan's "
+                             "reference BLAS; 0 leaves numpy's default)")
     args = parser.parse_args(argv)
     repeat, warmup = (3, 1) if args.quick else (max(1, args.repeat), max(1, args.warmup))
 
     import semnet
     from benchmarks.lavaan import time_lavaan
-    from benchmarks.tasks import TASKS, TOOLS, semopy_available, time_tool
+    from benchmarks.tasks import TASKS, TOOLS, blas_threads, semopy_available, time_tool
 
     tasks = [t for t in TASKS
              if not args.only or any(o.lower() in t.name.lower() for o in args.only)]
@@ -79,12 +83,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"semnet {semnet.__version__}, Python {platform.python_version()}, "
           f"{platform.machine()}, {os.cpu_count()} CPUs; median of {repeat} runs after "
           f"{warmup} warm-up run(s) (long tasks: at most their max_repeat runs after one "
-          "warm-up); times in ms (model text to estimates with SEs)\n", flush=True)
+          f"warm-up); BLAS threads: {args.blas_threads or 'default'}; load average "
+          f"{os.getloadavg()[0]:.1f}; times in ms (model text to estimates with SEs)\n",
+          flush=True)
 
     results: dict[str, dict[int, object]] = {"semnet": {}, "semopy": {}, "lavaan": {}}
     notes: list[str] = []
-    for k, task in enumerate(tasks):
-        results["semnet"][k] = time_tool(TOOLS["semnet"], task, repeat=repeat, warmup=warmup)
+    with blas_threads(args.blas_threads):
+        for k, task in enumerate(tasks):
+            results["semnet"][k] = time_tool(TOOLS["semnet"], task, repeat=repeat,
+                                             warmup=warmup)
 
     use_semopy = not args.no_semopy and semopy_available()
     if not use_semopy:
@@ -95,10 +103,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         notes.append(f"semopy {semopy.__version__}: cannot fit multi-group models with "
                      "cross-group constraints jointly and has no bootstrap (n/a)")
-        for k, task in enumerate(tasks):
-            if TOOLS["semopy"].supports(task):
-                results["semopy"][k] = time_tool(TOOLS["semopy"], task, repeat=repeat,
-                                                 warmup=warmup)
+        with blas_threads(args.blas_threads):
+            for k, task in enumerate(tasks):
+                if TOOLS["semopy"].supports(task):
+                    results["semopy"][k] = time_tool(TOOLS["semopy"], task, repeat=repeat,
+                                                     warmup=warmup)
 
     if args.no_lavaan:
         notes.append("lavaan: skipped (--no-lavaan)")

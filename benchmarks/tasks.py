@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -266,6 +267,24 @@ class Timing:
     median_ms: float
     runs_ms: tuple[float, ...]
     chisq: float
+
+
+def blas_threads(n: int) -> AbstractContextManager[object]:
+    """Limit the BLAS/OpenMP thread pools to ``n`` threads (0: leave them as they are).
+
+    lavaan runs on R's single-threaded reference BLAS; numpy's OpenBLAS starts one thread
+    per core, and on a small, shared machine its threads wait on each other: on the
+    2-core development machine, busy with other jobs, a 20-indicator fit took 10 to 20
+    times longer with two BLAS threads than with one.  One thread is the like-for-like
+    comparison (and what the test suite uses).
+    """
+    if n <= 0:
+        return nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return nullcontext()
+    return threadpool_limits(n)
 
 
 def time_tool(tool: Tool, task: Task, *, repeat: int = 20, warmup: int = 1) -> Timing:
