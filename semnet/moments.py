@@ -17,8 +17,8 @@ The result, a :class:`SampleMoments`, is accepted by :func:`semnet.sem` and
 
 Covariances have divisor N, as lavaan's for ML.  Rows with a missing value on any of the
 ``columns`` are dropped (listwise) and counted per group; the estimates then equal a fit
-of the complete rows in memory.  With ``fourth=True`` the robust estimators ``"MLR"`` and
-``"MLM"`` give the same standard errors and scaled tests as from raw data, since every
+of the complete rows in memory.  With ``fourth=True`` the robust estimators ``"MLR"``, ``"MLM"``
+and ``"MLMV"`` give the same standard errors and scaled tests as from raw data, since every
 robust quantity is an average over cases of a quadratic form in ``w_i``.  Bootstrap,
 FIML and models with product terms need the rows and are not available from moments.
 """

@@ -72,7 +72,7 @@ def test_fourth_order_moments_give_lavaans_gamma(hs_missing):
                                    rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize("estimator", ["ML", "MLR", "MLM"])
+@pytest.mark.parametrize("estimator", ["ML", "MLR", "MLM", "MLMV"])
 def test_fit_from_moments_equals_fit_from_rows(hs_missing, estimator):
     mom = semnet.moments.from_frame(hs_missing, group="school", columns=X, fourth=True)
     args = {"estimator": estimator, "group_equal": ["loadings", "intercepts"]}
