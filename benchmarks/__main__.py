@@ -6,7 +6,8 @@ with status 1 when a tool's chi-square disagrees with semnet's or with lavaan 0.
 committed value, so a benchmark never times a wrong answer silently.
 
 Options: ``--repeat N`` timed runs per task and tool (default 20), ``--warmup N``
-(default 2), ``--quick`` (3 runs, 1 warm-up), ``--no-lavaan``, ``--no-semopy``.
+(default 2), ``--quick`` (3 runs, 1 warm-up), ``--no-lavaan``, ``--no-semopy``,
+``--task TEXT`` (only the tasks whose name contains ``TEXT``; repeatable).
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="3 timed runs and 1 warm-up (a smoke check)")
     parser.add_argument("--no-lavaan", action="store_true", help="skip lavaan (Rscript)")
     parser.add_argument("--no-semopy", action="store_true", help="skip semopy")
+    parser.add_argument("--task", action="append", default=[], metavar="TEXT",
+                        help="only tasks whose name contains TEXT (case-insensitive; "
+                             "repeatable)")
     args = parser.parse_args(argv)
     repeat, warmup = (3, 1) if args.quick else (max(1, args.repeat), max(1, args.warmup))
 
@@ -66,7 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from benchmarks.lavaan import time_lavaan
     from benchmarks.tasks import TASKS, TOOLS, semopy_available, time_tool
 
-    tasks = list(TASKS)
+    tasks = [t for t in TASKS
+             if not args.task or any(s.lower() in t.name.lower() for s in args.task)]
+    if not tasks:
+        parser.error(f"no task matches {args.task}; tasks: {[t.name for t in TASKS]}")
     print(f"semnet {semnet.__version__}, Python {platform.python_version()}, "
           f"{platform.machine()}, {os.cpu_count()} CPUs; median of {repeat} runs after "
           f"{warmup} warm-up run(s); times in ms (model text to estimates with SEs)\n",

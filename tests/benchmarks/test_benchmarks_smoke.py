@@ -30,3 +30,13 @@ def test_main_quick_semnet_only(capsys):
     out = capsys.readouterr().out
     assert "HS 3-factor CFA" in out and "85.306" in out
     assert "n/a" in out
+
+
+def test_main_task_filter(capsys):
+    from benchmarks.__main__ import main
+
+    assert main(["--quick", "--no-semopy", "--no-lavaan", "--task", "fiml"]) == 0
+    out = capsys.readouterr().out
+    assert "FIML" in out and "HS 3-factor CFA" not in out
+    with pytest.raises(SystemExit):
+        main(["--quick", "--no-lavaan", "--task", "no such task"])
