@@ -15,7 +15,7 @@ likelihood ``logL_h1`` is found by fitting the saturated model with the same cod
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -97,11 +97,14 @@ class PatternStack:
 @dataclass(frozen=True, eq=False)
 class PatternSet(Sequence[Pattern]):
     """The missing-data patterns of one group: a sequence of :class:`Pattern`, with
-    their stacked form (:class:`PatternStack`, built once) for batched computation."""
+    their stacked form (:class:`PatternStack`, built once) for batched computation, and
+    a ``memo`` for what later steps derive from the group's patterns once (the
+    unrestricted model's informations, :func:`semnet.inference.fiml_corrected.h1_informations`)."""
 
     patterns: tuple[Pattern, ...]
     stacks: tuple[PatternStack, ...]
     nobs: int
+    memo: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, patterns: Sequence[Pattern], p: int) -> PatternSet:
