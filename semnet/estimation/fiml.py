@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.linalg import lapack
 
 from semnet.data.moments import GroupMoments
 from semnet.estimation.ml import Evaluation
@@ -257,14 +258,30 @@ def _terms(sigma: np.ndarray, mu: np.ndarray, st: PatternStack):
     """Per pattern of a stack: -logL, the zero-padded ``Sigma_oo^-1`` and the mean
     residual (zero where unobserved).  Raises ``LinAlgError`` when some ``Sigma_oo`` is
     not positive definite."""
-    L = np.linalg.cholesky(np.where(st.block, sigma, np.eye(sigma.shape[0])))
-    logdet = 2.0 * np.log(np.diagonal(L, axis1=1, axis2=2)).sum(axis=1)
-    l_inv = np.linalg.inv(L)
-    inv = np.where(st.block, l_inv.transpose(0, 2, 1) @ l_inv, 0.0)
+    inv, logdet = _cholesky_inverse(np.where(st.block, sigma, np.eye(sigma.shape[0])))
+    inv = np.where(st.block, inv, 0.0)
     d = np.where(st.observed, st.mean - mu, 0.0)
     quad = np.einsum("kij,kij->k", inv, st.cov) + np.einsum("ki,kij,kj->k", d, inv, d)
     val = 0.5 * st.n * (st.size * LOG2PI + logdet + quad)
     return val, inv, d
+
+
+def _cholesky_inverse(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inverses and log-determinants of a stack of positive definite matrices, from
+    their Cholesky factors (LAPACK ``potrf``/``potri`` matrix by matrix: for the small
+    matrices of missing-data patterns about twice as fast as batched
+    ``cholesky`` + ``inv``).  Raises ``LinAlgError`` when one is not positive definite."""
+    k, p = a.shape[:2]
+    inv = np.empty_like(a)
+    diag = np.empty((k, p))
+    for i in range(k):
+        c, info = lapack.dpotrf(a[i], lower=True, clean=False)
+        if info:
+            raise np.linalg.LinAlgError("a pattern's implied covariance is not positive definite")
+        diag[i] = c.diagonal()
+        inv[i], info = lapack.dpotri(c, lower=True)
+    inv = np.where(np.tri(p, dtype=bool), inv, inv.transpose(0, 2, 1))
+    return inv, 2.0 * np.log(diag).sum(axis=1)
 
 
 def _kron_sum(n: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -315,12 +332,13 @@ def _accumulate(sigma: np.ndarray, mu: np.ndarray, pats: Sequence[Pattern], orde
         if order == 1:
             continue
         h_mm += np.einsum("k,kij->ij", n, inv)
-        kk = _kron_sum(n, inv, inv)
         if order == 2:
-            h_ss += kk
+            h_ss += _kron_sum(n, inv, inv)
         else:
-            ka = _kron_sum(n, ama, inv)
-            h_ss += 0.5 * (ka + ka.T - kk)
+            # kron(AMA, A) + kron(A, AMA) - kron(A, A) = X + X' (Kronecker layout
+            # transposed) with X = kron(AMA - A / 2, A)
+            x = _kron_sum(n, ama - 0.5 * inv, inv)
+            h_ss += 0.5 * (x + x.T)
             h_ms += (inv * n[:, None, None]).reshape(len(n), -1).T @ ad
     if order == 0:
         return (total,)
