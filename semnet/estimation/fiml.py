@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 from scipy.linalg import lapack
@@ -119,11 +120,58 @@ class PatternSet(Sequence[Pattern]):
         )
         return cls(patterns, stacks, sum(pat.n for pat in patterns))
 
+    @cached_property
+    def case_pattern(self) -> np.ndarray:
+        """The pattern of each case (index into ``patterns``)."""
+        out = np.empty(self.nobs, dtype=int)
+        for k, pat in enumerate(self.patterns):
+            out[pat.rows] = k
+        return out
+
     def __len__(self) -> int:
         return len(self.patterns)
 
     def __getitem__(self, i):
         return self.patterns[i]
+
+
+def pattern_scores(
+    sigma: np.ndarray,
+    mu: np.ndarray,
+    d_sigma: np.ndarray,
+    d_mu: np.ndarray,
+    data: np.ndarray,
+    patterns: Sequence[Pattern],
+) -> np.ndarray:
+    """Derivatives of each case's log-likelihood (cases x parameters) from the
+    Jacobian ``d_sigma`` (q x p x p), ``d_mu`` (q x p) of the implied moments, each case
+    on its observed variables: ``0.5 z' dS z - 0.5 tr(A dS) + z' dmu`` with ``A`` the
+    padded ``Sigma_oo^-1`` of its pattern and ``z = A (y - mu)`` (zero where unobserved).
+
+    The traces are taken once per pattern; the quadratic forms as one product of the
+    cases' ``vec(z z')`` with the Jacobian, in blocks of cases to bound the memory.
+    """
+    p = len(mu)
+    pats = PatternSet.of(patterns, p)
+    flat = d_sigma.reshape(len(d_sigma), p * p)
+    resid = np.where(np.isnan(data), 0.0, data - mu)
+    z = np.empty_like(resid)
+    trace = np.empty((len(pats), len(flat)))
+    start = 0
+    for st in pats.stacks:
+        _, inv, _ = _terms(sigma, mu, st)
+        trace[start : start + len(inv)] = inv.reshape(len(inv), -1) @ flat.T
+        for k, pat in enumerate(pats.patterns[start : start + len(inv)]):
+            z[pat.rows] = resid[pat.rows] @ inv[k]
+        start += len(inv)
+    out = np.empty((len(z), len(flat)))
+    step = max(1, STACK_CELLS // (p * p))
+    for i in range(0, len(z), step):
+        zi = z[i : i + step]
+        zz = (zi[:, :, None] * zi[:, None, :]).reshape(len(zi), -1)
+        out[i : i + step] = 0.5 * (zz @ flat.T - trace[pats.case_pattern[i : i + step]])
+        out[i : i + step] += zi @ d_mu.T
+    return out
 
 
 def missing_patterns(x: np.ndarray) -> PatternSet:

@@ -99,12 +99,12 @@ def casewise_scores(
     if patterns is None:
         center = mu if meanstructure else mom.mean
         return _scores(mom.data - center, sigma, d_sigma, d_mu, meanstructure)
-    out = np.empty((mom.nobs, model.nfree))
-    for pat in patterns:
-        o = pat.observed
-        resid = mom.data[np.ix_(pat.rows, o)] - mu[o]
-        ds = d_sigma[:, o][:, :, o]
-        out[pat.rows] = _scores(resid, sigma[np.ix_(o, o)], ds, d_mu[:, o], True)
+    from semnet.estimation.fiml import pattern_scores
+
+    # only the parameters the group's moments depend on have non-zero scores
+    rows = np.flatnonzero(np.any(d_sigma != 0, axis=(1, 2)) | np.any(d_mu != 0, axis=1))
+    out = np.zeros((mom.nobs, model.nfree))
+    out[:, rows] = pattern_scores(sigma, mu, d_sigma[rows], d_mu[rows], mom.data, patterns)
     return out
 
 
