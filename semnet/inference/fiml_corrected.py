@@ -179,7 +179,6 @@ def fiml_corrected(
         wm_inv = np.linalg.inv(wm)
         wc_wm = wc @ wm_inv
         wm_jm = wm_inv @ jm
-        wc_wm_jm = wc_wm @ jm
         # sum_g of the block-diagonal terms, and the independence model (free means
         # and variances: its Jacobian selects those moments, per group)
         p = mom.mean.size
@@ -189,7 +188,8 @@ def fiml_corrected(
         eb_inv = np.linalg.inv(wm[b])
         if scaled:
             k_model += float(np.sum(wc_wm * wm_jm))
-            k_null += float(np.sum(wc_wm * wm_jm)) - 2 * float(np.sum(eb_inv * wc_wm_jm[b].T))
+            xb = wc_wm[sel] @ jm[:, sel]
+            k_null += float(np.sum(wc_wm * wm_jm)) - 2 * float(np.sum(eb_inv * xb.T))
             k_null += float(np.sum((eb_inv @ wc[b]) * (eb_inv @ jm[b]).T))
         else:
             k_model += float(np.trace(wc_wm))
@@ -203,7 +203,7 @@ def fiml_corrected(
         C[block] += fg[g] * delta.T @ wc @ delta
         if scaled:
             K[block] += fg[g] * delta.T @ jm @ delta
-            X[block] += fg[g] * delta.T @ wc_wm_jm @ delta
+            X[block] += fg[g] * (delta.T @ wc_wm) @ (jm @ delta)
 
         sigma, mu = model.implied(values, g)
         chisq += n[g] * _ml_discrepancy(mom.cov, mom.mean, sigma, mu)
