@@ -14,9 +14,12 @@ likelihood ``logL_h1`` is found by fitting the saturated model with the same cod
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TypeVar
 
 import numpy as np
 from scipy.linalg import lapack
@@ -26,6 +29,40 @@ from semnet.estimation.ml import Evaluation
 from semnet.matrices.ram import Model
 
 LOG2PI = np.log(2 * np.pi)
+
+F = TypeVar("F", bound=Callable)
+
+
+@functools.cache
+def _blas_controller():
+    """threadpoolctl's controller of the loaded BLAS libraries (``None`` without
+    threadpoolctl), made once: limiting through it costs microseconds."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - optional
+        return None
+    return ThreadpoolController()
+
+
+def one_blas_thread(func: F) -> F:
+    """Run ``func`` with a single BLAS thread.
+
+    FIML's work is many small matrix products (per pattern, per group); BLAS threads
+    only add overhead to those and, on a busy machine, make them wait for each other
+    (several times slower).  Without threadpoolctl this is a no-op.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        controller = _blas_controller()
+        limit = (
+            contextlib.nullcontext() if controller is None
+            else controller.limit(limits=1, user_api="blas")
+        )  # fmt: skip
+        with limit:
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -135,6 +172,7 @@ class PatternSet(Sequence[Pattern]):
         return self.patterns[i]
 
 
+@one_blas_thread
 def pattern_scores(
     sigma: np.ndarray,
     mu: np.ndarray,
@@ -226,6 +264,7 @@ class FIMLDiscrepancy:
         self.weights = np.array([m.nobs / self.ntotal for m in self.moments])
         self.logl_h1 = logl_h1
 
+    @one_blas_thread
     def evaluate(
         self, x: np.ndarray, derivatives: bool = True, information: bool = True
     ) -> Evaluation:
@@ -270,6 +309,7 @@ class FIMLDiscrepancy:
             return Evaluation(f, grad / n, None if info is None else info / n)
         return Evaluation(f)
 
+    @one_blas_thread
     def observed_information(self, x: np.ndarray, linear: bool = False) -> np.ndarray:
         """Hessian of ``f`` per case: the observed information.
 
@@ -411,6 +451,7 @@ class FIMLData:
     baseline_var: tuple[np.ndarray, ...]
 
 
+@one_blas_thread
 def fiml_data(blocks: Sequence[tuple[str, np.ndarray]], names: Sequence[str]) -> FIMLData:
     """Patterns and the unrestricted (saturated) model of incomplete data.
 

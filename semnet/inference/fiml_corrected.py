@@ -49,7 +49,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from semnet.data.moments import GroupMoments
-from semnet.estimation.fiml import Pattern, PatternSet, _accumulate, _terms
+from semnet.estimation.fiml import Pattern, PatternSet, _accumulate, _terms, one_blas_thread
 from semnet.inference.robust import (
     _duplication,
     _moment_jacobian,
@@ -96,6 +96,7 @@ def _vech(h_ss: np.ndarray, h_ms: np.ndarray, p: int) -> tuple[np.ndarray, np.nd
     return ss, (h_ms[:, lower] + h_ms[:, upper]) * half
 
 
+@one_blas_thread
 def h1_informations(
     mom: GroupMoments, patterns: Sequence[Pattern]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -136,6 +137,7 @@ def h1_informations(
     return out
 
 
+@one_blas_thread
 def fiml_corrected(
     model: Model,
     values: np.ndarray,
