@@ -399,9 +399,10 @@ def _accumulate(sigma: np.ndarray, mu: np.ndarray, pats: Sequence[Pattern], orde
     total = 0.0
     g_sigma = np.zeros((p, p))
     g_mu = np.zeros(p)
-    h_ss = np.zeros((p * p, p * p))
-    h_mm = np.zeros((p, p))
-    h_ms = np.zeros((p * p, p))
+    if order >= 2:
+        h_ss = np.zeros((p * p, p * p))
+        h_mm = np.zeros((p, p))
+        h_ms = np.zeros((p * p, p))
     for st in pats.stacks:
         try:
             val, inv, d = _terms(sigma, mu, st)
