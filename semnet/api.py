@@ -31,7 +31,7 @@ from semnet.errors import (
     warn,
 )
 from semnet.estimation.constraints import linear_constraints
-from semnet.estimation.fiml import FIMLDiscrepancy, fiml_data
+from semnet.estimation.fiml import FIMLDiscrepancy, fiml_data, one_blas_thread
 from semnet.estimation.ml import MLDiscrepancy
 from semnet.estimation.optimize import minimize
 from semnet.estimation.start import start_values
@@ -370,7 +370,8 @@ def sem(
         )
     else:
         disc = MLDiscrepancy(model_, moments, values0)
-    result = minimize(disc, cons, x0)
+    # FIML's steps are small products (see one_blas_thread), the optimizer's too
+    result = (one_blas_thread(minimize) if fiml else minimize)(disc, cons, x0)
     t_opt = time.perf_counter()
     if not np.isfinite(result.f):
         raise SemnetError(

@@ -14,16 +14,55 @@ likelihood ``logL_h1`` is found by fitting the saturated model with the same cod
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import contextlib
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TypeVar
 
 import numpy as np
+from scipy.linalg import lapack
 
 from semnet.data.moments import GroupMoments
 from semnet.estimation.ml import Evaluation
 from semnet.matrices.ram import Model
 
 LOG2PI = np.log(2 * np.pi)
+
+F = TypeVar("F", bound=Callable)
+
+
+@functools.cache
+def _blas_controller():
+    """threadpoolctl's controller of the loaded BLAS libraries (``None`` without
+    threadpoolctl), made once: limiting through it costs microseconds."""
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - optional
+        return None
+    return ThreadpoolController()
+
+
+def one_blas_thread(func: F) -> F:
+    """Run ``func`` with a single BLAS thread.
+
+    FIML's work is many small matrix products (per pattern, per group); BLAS threads
+    only add overhead to those and, on a busy machine, make them wait for each other
+    (several times slower).  Without threadpoolctl this is a no-op.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        controller = _blas_controller()
+        limit = (
+            contextlib.nullcontext() if controller is None
+            else controller.limit(limits=1, user_api="blas")
+        )  # fmt: skip
+        with limit:
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -37,7 +76,143 @@ class Pattern:
     cov: np.ndarray
 
 
-def missing_patterns(x: np.ndarray) -> tuple[Pattern, ...]:
+#: most cells (patterns x p x p) of one stack of patterns, to bound the temporaries
+STACK_CELLS = 2**21
+
+
+@dataclass(frozen=True, eq=False)
+class PatternStack:
+    """Patterns stacked for batched linear algebra, each padded to all ``p`` variables.
+
+    The observed block of a pattern sits in place and the rest is zero.  Putting ones on
+    the diagonal of the unobserved variables (``Sigma_pad``, see :func:`_terms`) keeps
+    the padded covariance positive definite with the log-determinant of ``Sigma_oo``
+    and, on the observed block, its inverse, so that patterns of any size share one
+    batched Cholesky factorization.
+
+    Attributes
+    ----------
+    n : (K,) float
+        Cases per pattern.
+    size : (K,) int
+        Observed variables per pattern.
+    observed : (K, p) bool
+    block : (K, p, p) bool
+        Observed x observed cells.
+    mean : (K, p)
+        Pattern means, zero where unobserved.
+    cov : (K, p, p)
+        Pattern covariances (divisor ``n_k``), zero outside the observed block.
+    """
+
+    n: np.ndarray
+    size: np.ndarray
+    observed: np.ndarray
+    block: np.ndarray
+    mean: np.ndarray
+    cov: np.ndarray
+
+    @classmethod
+    def of(cls, patterns: Sequence[Pattern], p: int) -> PatternStack:
+        k = len(patterns)
+        observed = np.zeros((k, p), dtype=bool)
+        mean = np.zeros((k, p))
+        cov = np.zeros((k, p, p))
+        for i, pat in enumerate(patterns):
+            o = pat.observed
+            observed[i, o] = True
+            mean[i, o] = pat.mean
+            cov[i][np.ix_(o, o)] = pat.cov
+        return cls(
+            n=np.array([pat.n for pat in patterns], dtype=float),
+            size=observed.sum(axis=1),
+            observed=observed,
+            block=observed[:, :, None] & observed[:, None, :],
+            mean=mean,
+            cov=cov,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class PatternSet(Sequence[Pattern]):
+    """The missing-data patterns of one group: a sequence of :class:`Pattern`, with
+    their stacked form (:class:`PatternStack`, built once) for batched computation, and
+    a ``memo`` for what later steps derive from the group's patterns once (the
+    unrestricted model's informations, :func:`semnet.inference.fiml_corrected.h1_informations`)."""
+
+    patterns: tuple[Pattern, ...]
+    stacks: tuple[PatternStack, ...]
+    nobs: int
+    memo: dict = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def of(cls, patterns: Sequence[Pattern], p: int) -> PatternSet:
+        """Stack ``patterns`` of ``p`` variables (an existing set is returned as is)."""
+        if isinstance(patterns, PatternSet):
+            return patterns
+        patterns = tuple(patterns)
+        step = max(1, STACK_CELLS // (p * p))
+        stacks = tuple(
+            PatternStack.of(patterns[i : i + step], p) for i in range(0, len(patterns), step)
+        )
+        return cls(patterns, stacks, sum(pat.n for pat in patterns))
+
+    @cached_property
+    def case_pattern(self) -> np.ndarray:
+        """The pattern of each case (index into ``patterns``)."""
+        out = np.empty(self.nobs, dtype=int)
+        for k, pat in enumerate(self.patterns):
+            out[pat.rows] = k
+        return out
+
+    def __len__(self) -> int:
+        return len(self.patterns)
+
+    def __getitem__(self, i):
+        return self.patterns[i]
+
+
+@one_blas_thread
+def pattern_scores(
+    sigma: np.ndarray,
+    mu: np.ndarray,
+    d_sigma: np.ndarray,
+    d_mu: np.ndarray,
+    data: np.ndarray,
+    patterns: Sequence[Pattern],
+) -> np.ndarray:
+    """Derivatives of each case's log-likelihood (cases x parameters) from the
+    Jacobian ``d_sigma`` (q x p x p), ``d_mu`` (q x p) of the implied moments, each case
+    on its observed variables: ``0.5 z' dS z - 0.5 tr(A dS) + z' dmu`` with ``A`` the
+    padded ``Sigma_oo^-1`` of its pattern and ``z = A (y - mu)`` (zero where unobserved).
+
+    The traces are taken once per pattern; the quadratic forms as one product of the
+    cases' ``vec(z z')`` with the Jacobian, in blocks of cases to bound the memory.
+    """
+    p = len(mu)
+    pats = PatternSet.of(patterns, p)
+    flat = d_sigma.reshape(len(d_sigma), p * p)
+    resid = np.where(np.isnan(data), 0.0, data - mu)
+    z = np.empty_like(resid)
+    trace = np.empty((len(pats), len(flat)))
+    start = 0
+    for st in pats.stacks:
+        _, inv, _ = _terms(sigma, mu, st)
+        trace[start : start + len(inv)] = inv.reshape(len(inv), -1) @ flat.T
+        for k, pat in enumerate(pats.patterns[start : start + len(inv)]):
+            z[pat.rows] = resid[pat.rows] @ inv[k]
+        start += len(inv)
+    out = np.empty((len(z), len(flat)))
+    step = max(1, STACK_CELLS // (p * p))
+    for i in range(0, len(z), step):
+        zi = z[i : i + step]
+        zz = (zi[:, :, None] * zi[:, None, :]).reshape(len(zi), -1)
+        out[i : i + step] = 0.5 * (zz @ flat.T - trace[pats.case_pattern[i : i + step]])
+        out[i : i + step] += zi @ d_mu.T
+    return out
+
+
+def missing_patterns(x: np.ndarray) -> PatternSet:
     """Group the rows of ``x`` (cases x variables, NaN = missing) by missingness pattern.
 
     Rows missing on every variable must have been removed before.
@@ -55,7 +230,7 @@ def missing_patterns(x: np.ndarray) -> tuple[Pattern, ...]:
         mean = block.mean(axis=0)
         c = block - mean
         out.append(Pattern(o, rows, len(rows), mean, c.T @ c / len(rows)))
-    return tuple(out)
+    return PatternSet.of(out, x.shape[1])
 
 
 class FIMLDiscrepancy:
@@ -65,9 +240,10 @@ class FIMLDiscrepancy:
     the expected information per case.  With ``exact_information=False`` (for the
     optimizer, where it is only a metric for the steps) the complete-data information at
     the implied moments is used instead, which is much cheaper.  All pattern work is done
-    in the space of the moments (mean vector and covariance matrix) and contracted with
-    the model's Jacobian once per group, so the cost per pattern does not grow with the
-    number of parameters.
+    in the space of the moments (mean vector and covariance matrix), batched over the
+    patterns, and contracted once per group with the rows of the model's Jacobian that
+    the group's moments depend on, so the cost per pattern does not grow with the number
+    of parameters.
     """
 
     def __init__(
@@ -75,7 +251,7 @@ class FIMLDiscrepancy:
         model: Model,
         moments: Sequence[GroupMoments],
         fixed_values: np.ndarray,
-        patterns: Sequence[tuple[Pattern, ...]],
+        patterns: Sequence[Sequence[Pattern]],
         logl_h1: float = 0.0,
         exact_information: bool = True,
     ) -> None:
@@ -83,11 +259,12 @@ class FIMLDiscrepancy:
         self.model = model
         self.moments = list(moments)
         self.fixed_values = fixed_values
-        self.patterns = list(patterns)
+        self.patterns = [PatternSet.of(pats, model.p) for pats in patterns]
         self.ntotal = sum(m.nobs for m in self.moments)
         self.weights = np.array([m.nobs / self.ntotal for m in self.moments])
         self.logl_h1 = logl_h1
 
+    @one_blas_thread
     def evaluate(
         self, x: np.ndarray, derivatives: bool = True, information: bool = True
     ) -> Evaluation:
@@ -112,21 +289,27 @@ class FIMLDiscrepancy:
             if not np.isfinite(acc[0]):
                 return Evaluation(np.inf, reason="implied covariance is not positive definite")
             total += acc[0]
-            if derivatives:
-                flat = d_sigma.reshape(q, p * p)
-                grad += flat @ acc[1].reshape(-1) + d_mu @ acc[2]
-                if exact:
-                    info += 0.5 * flat @ acc[3] @ flat.T + d_mu @ acc[4] @ d_mu.T
-                elif information:
-                    ng = sum(pat.n for pat in pats)
-                    inv = np.linalg.inv(sigma)
-                    xm = (inv @ d_sigma @ inv).reshape(q, p * p)
-                    info += ng * (0.5 * flat @ xm.T + d_mu @ inv @ d_mu.T)
+            if not derivatives:
+                continue
+            flat = d_sigma.reshape(q, p * p)
+            grad += flat @ acc[1].reshape(-1) + d_mu @ acc[2]
+            if not information:
+                continue
+            rows = _active(flat, d_mu)
+            flat, dm = flat[rows], d_mu[rows]
+            block = np.ix_(rows, rows)
+            if exact:
+                info[block] += 0.5 * flat @ acc[3] @ flat.T + dm @ acc[4] @ dm.T
+            else:
+                inv = np.linalg.inv(sigma)
+                xm = (inv @ d_sigma[rows] @ inv).reshape(rows.size, p * p)
+                info[block] += pats.nobs * (0.5 * flat @ xm.T + dm @ inv @ dm.T)
         f = (total + self.logl_h1) / n
         if derivatives:
             return Evaluation(f, grad / n, None if info is None else info / n)
         return Evaluation(f)
 
+    @one_blas_thread
     def observed_information(self, x: np.ndarray, linear: bool = False) -> np.ndarray:
         """Hessian of ``f`` per case: the observed information.
 
@@ -144,82 +327,115 @@ class FIMLDiscrepancy:
             sigma, mu, d_sigma, d_mu = model.jacobian(values, g)
             _, g_sigma, g_mu, h_ss, h_mm, h_ms = _accumulate(sigma, mu, pats, 3)
             J = np.hstack([d_sigma.reshape(q, p * p), d_mu])
+            rows = _active(J, J[:, :0])
+            J = J[rows]
             Hm = np.block([[h_ss, h_ms.T], [h_ms, h_mm]])
-            H += J @ Hm @ J.T
+            H[np.ix_(rows, rows)] += J @ Hm @ J.T
             if not linear:
                 H += model.weighted_hessian(values, g, g_sigma, g_mu)
         H /= self.ntotal
         return (H + H.T) / 2
 
 
+def _active(d_sigma: np.ndarray, d_mu: np.ndarray) -> np.ndarray:
+    """The parameters (rows) on which a group's implied moments depend."""
+    return np.flatnonzero(np.any(d_sigma != 0, axis=1) | np.any(d_mu != 0, axis=1))
+
+
+def _terms(sigma: np.ndarray, mu: np.ndarray, st: PatternStack):
+    """Per pattern of a stack: -logL, the zero-padded ``Sigma_oo^-1`` and the mean
+    residual (zero where unobserved).  Raises ``LinAlgError`` when some ``Sigma_oo`` is
+    not positive definite."""
+    inv, logdet = _cholesky_inverse(np.where(st.block, sigma, np.eye(sigma.shape[0])))
+    inv = np.where(st.block, inv, 0.0)
+    d = np.where(st.observed, st.mean - mu, 0.0)
+    quad = np.einsum("kij,kij->k", inv, st.cov) + np.einsum("ki,kij,kj->k", d, inv, d)
+    val = 0.5 * st.n * (st.size * LOG2PI + logdet + quad)
+    return val, inv, d
+
+
+def _cholesky_inverse(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inverses and log-determinants of a stack of positive definite matrices, from
+    their Cholesky factors (LAPACK ``potrf``/``potri`` matrix by matrix: for the small
+    matrices of missing-data patterns about twice as fast as batched
+    ``cholesky`` + ``inv``).  Raises ``LinAlgError`` when one is not positive definite."""
+    k, p = a.shape[:2]
+    inv = np.empty_like(a)
+    diag = np.empty((k, p))
+    for i in range(k):
+        c, info = lapack.dpotrf(a[i], lower=True, clean=False)
+        if info:
+            raise np.linalg.LinAlgError("a pattern's implied covariance is not positive definite")
+        diag[i] = c.diagonal()
+        inv[i], info = lapack.dpotri(c, lower=True)
+    inv = np.where(np.tri(p, dtype=bool), inv, inv.transpose(0, 2, 1))
+    return inv, 2.0 * np.log(diag).sum(axis=1)
+
+
+def _kron_sum(n: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``sum_k n_k a_k[i, j] b_k[l, m]`` as a (p^2 x p^2) matrix indexed ``(ij), (lm)``."""
+    k = len(n)
+    return (a.reshape(k, -1) * n[:, None]).T @ b.reshape(k, -1)
+
+
+def _as_kron(t: np.ndarray, p: int) -> np.ndarray:
+    """Reorder a ``(ij), (lm)`` matrix from :func:`_kron_sum` into the Kronecker layout
+    ``(il), (jm)`` of ``sum_k n_k kron(a_k, b_k)``."""
+    return t.reshape(p, p, p, p).transpose(0, 2, 1, 3).reshape(p * p, p * p)
+
+
 def _accumulate(sigma: np.ndarray, mu: np.ndarray, pats: Sequence[Pattern], order: int):
     """-logL of one group over its patterns and, by ``order``, derivatives w.r.t. the
     moments: 1 adds the gradient (p x p, p); 2 the expected information (p^2 x p^2,
-    p x p); 3 instead the observed information (p^2 x p^2, p x p, p x p^2)."""
+    p x p); 3 instead the observed information (p^2 x p^2, p x p, p x p^2).
+
+    With ``A = Sigma_oo^-1``, ``d`` the mean residual and ``M = S + d d'`` of a pattern,
+    the sums run over the patterns (in batches) of ``0.5 n (A - A M A)`` and ``-n A d``
+    (gradient), ``n kron(A, A)`` and ``n A`` (expected information), and
+    ``0.5 n (kron(AMA, A) + kron(A, AMA) - kron(A, A))``, ``n A`` and
+    ``n kron(A, (A d)')`` (observed information)."""
     p = len(mu)
+    pats = PatternSet.of(pats, p)
     total = 0.0
     g_sigma = np.zeros((p, p))
     g_mu = np.zeros(p)
-    if order == 2:
-        w_ss = np.zeros((p * p, p * p))
-        w_mm = np.zeros((p, p))
-    if order == 3:
+    if order >= 2:
         h_ss = np.zeros((p * p, p * p))
         h_mm = np.zeros((p, p))
-        h_ms = np.zeros((p, p * p))
-    for pat in pats:
-        val, inv, d = _pattern_terms(sigma, mu, pat, need_inverse=order > 0)
-        if not np.isfinite(val):
+        h_ms = np.zeros((p * p, p))
+    for st in pats.stacks:
+        try:
+            val, inv, d = _terms(sigma, mu, st)
+        except np.linalg.LinAlgError:
             return (np.inf,)
-        total += val
+        total += float(val.sum())
+        if not np.isfinite(total):
+            return (np.inf,)
         if order == 0:
             continue
-        o = pat.observed
-        n = pat.n
-        m = pat.cov + np.outer(d, d)
-        ama = inv @ m @ inv
-        g_sigma[np.ix_(o, o)] += 0.5 * n * (inv - ama)
-        ad = inv @ d
-        g_mu[o] -= n * ad
-        if order >= 2:
-            oo = (o[:, None] * p + o[None, :]).reshape(-1)
-            kk = np.kron(inv, inv)
-            if order == 2:
-                w_ss[np.ix_(oo, oo)] += n * kk
-                w_mm[np.ix_(o, o)] += n * inv
-            else:
-                h_ss[np.ix_(oo, oo)] += 0.5 * n * (
-                    np.kron(ama, inv) + np.kron(inv, ama) - kk
-                )
-                h_mm[np.ix_(o, o)] += n * inv
-                h_ms[np.ix_(o, oo)] += n * np.kron(inv, ad[None, :])
+        n = st.n
+        ad = np.einsum("kij,kj->ki", inv, d)
+        ama = inv @ st.cov @ inv + ad[:, :, None] * ad[:, None, :]
+        g_sigma += 0.5 * np.einsum("k,kij->ij", n, inv - ama)
+        g_mu -= n @ ad
+        if order == 1:
+            continue
+        h_mm += np.einsum("k,kij->ij", n, inv)
+        if order == 2:
+            h_ss += _kron_sum(n, inv, inv)
+        else:
+            # kron(AMA, A) + kron(A, AMA) - kron(A, A) = X + X' (Kronecker layout
+            # transposed) with X = kron(AMA - A / 2, A)
+            x = _kron_sum(n, ama - 0.5 * inv, inv)
+            h_ss += 0.5 * (x + x.T)
+            h_ms += (inv * n[:, None, None]).reshape(len(n), -1).T @ ad
     if order == 0:
         return (total,)
     if order == 1:
         return total, g_sigma, g_mu
     if order == 2:
-        return total, g_sigma, g_mu, w_ss, w_mm
-    return total, g_sigma, g_mu, h_ss, h_mm, h_ms
-
-
-def _pattern_terms(sigma, mu, pat: Pattern, need_inverse: bool):
-    """-logL of a pattern, Sigma_oo^-1 and the mean residual."""
-    o = pat.observed
-    s = sigma[np.ix_(o, o)]
-    try:
-        L = np.linalg.cholesky(s)
-    except np.linalg.LinAlgError:
-        return np.inf, None, None
-    diag = np.diag(L)
-    if np.any(diag <= 0):
-        return np.inf, None, None
-    logdet = 2.0 * np.log(diag).sum()
-    l_inv = np.linalg.inv(L)
-    inv = l_inv.T @ l_inv
-    d = pat.mean - mu[o]
-    quad = float(np.sum(inv * pat.cov)) + float(d @ inv @ d)
-    val = 0.5 * pat.n * (len(o) * LOG2PI + logdet + quad)
-    return val, (inv if need_inverse else None), d
+        return total, g_sigma, g_mu, _as_kron(h_ss, p), h_mm
+    return total, g_sigma, g_mu, _as_kron(h_ss, p), h_mm, h_ms.reshape(p, p * p)
 
 
 @dataclass(frozen=True)
@@ -229,13 +445,14 @@ class FIMLData:
     log-likelihood of each group."""
 
     moments: tuple[GroupMoments, ...]
-    patterns: tuple[tuple[Pattern, ...], ...]
+    patterns: tuple[PatternSet, ...]
     logl_h1: np.ndarray
     baseline_logl: np.ndarray
     baseline_mean: tuple[np.ndarray, ...]
     baseline_var: tuple[np.ndarray, ...]
 
 
+@one_blas_thread
 def fiml_data(blocks: Sequence[tuple[str, np.ndarray]], names: Sequence[str]) -> FIMLData:
     """Patterns and the unrestricted (saturated) model of incomplete data.
 
@@ -288,52 +505,55 @@ def _saturated(moments, patterns, names):
     """The unrestricted model (all means, variances, covariances free) by EM."""
     sigmas, mus, logls = [], [], []
     for mom, pats in zip(moments, patterns, strict=True):
-        sigma, mu = em_moments(mom.data, pats, mom.cov.copy(), mom.mean.copy())
+        sigma, mu, logl = em_moments(pats, mom.cov.copy(), mom.mean.copy())
         sigmas.append(sigma)
         mus.append(mu)
-        logls.append(-_accumulate(sigma, mu, pats, 0)[0])
+        logls.append(logl)
     return sigmas, mus, np.array(logls)
 
 
 def em_moments(
-    x: np.ndarray,
     patterns: Sequence[Pattern],
     sigma: np.ndarray,
     mu: np.ndarray,
     max_iter: int = 10000,
     tol: float = 1e-12,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Maximum-likelihood mean and covariance of incomplete normal data (EM algorithm).
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Maximum-likelihood mean and covariance of incomplete normal data (EM algorithm),
+    and the log-likelihood there.
 
-    Each iteration replaces missing values by their regression on the observed ones
-    (pattern by pattern, vectorized over cases) and adds the residual covariance.
+    The E-step works on each pattern's mean and covariance, batched over the patterns:
+    with ``B`` the regression of all variables on the observed ones (``Sigma A`` in the
+    unobserved rows, the identity in the observed ones, ``A`` the padded
+    ``Sigma_oo^-1``), the completed cases have mean ``e = mu + B (ybar - mu)`` and sum of
+    cross-products ``n (e e' + B S B' + C)``, ``C = Sigma - Sigma A Sigma`` the residual
+    covariance of the unobserved variables.  Iterates until the log-likelihood changes
+    by less than ``tol`` (relative).
     """
-    n, p = x.shape
+    p = len(mu)
+    pats = PatternSet.of(patterns, p)
+    eye = np.eye(p)
     logl_old = -np.inf
     for _ in range(max_iter):
-        t1 = np.zeros(p)
-        t2 = np.zeros((p, p))
-        for pat in patterns:
-            o = pat.observed
-            miss = np.setdiff1d(np.arange(p), o)
-            block = np.empty((pat.n, p))
-            block[:, o] = x[np.ix_(pat.rows, o)]
-            if miss.size:
-                s_oo = sigma[np.ix_(o, o)]
-                s_mo = sigma[np.ix_(miss, o)]
-                beta = np.linalg.solve(s_oo, s_mo.T).T if o.size else np.zeros((miss.size, 0))
-                block[:, miss] = mu[miss] + (block[:, o] - mu[o]) @ beta.T
-                t2[np.ix_(miss, miss)] += pat.n * (sigma[np.ix_(miss, miss)] - beta @ s_mo.T)
-            t1 += block.sum(axis=0)
-            t2 += block.T @ block
-        mu = t1 / n
-        sigma = t2 / n - np.outer(mu, mu)
-        sigma = (sigma + sigma.T) / 2
-        logl = -_accumulate(sigma, mu, patterns, 0)[0]
+        terms = [_terms(sigma, mu, st) for st in pats.stacks]
+        logl = -float(sum(val.sum() for val, _, _ in terms))
         if abs(logl - logl_old) <= tol * max(1.0, abs(logl)):
             break
         logl_old = logl
-    return sigma, mu
+        t1 = np.zeros(p)
+        t2 = np.zeros((p, p))
+        for st, (_, inv, d) in zip(pats.stacks, terms, strict=True):
+            unobserved = ~st.observed
+            b = np.where(unobserved[:, :, None], sigma @ inv, eye)
+            e = mu + np.einsum("kij,kj->ki", b, d)
+            c = np.where(unobserved[:, :, None] & unobserved[:, None, :], sigma - b @ sigma, 0.0)
+            m2 = e[:, :, None] * e[:, None, :] + b @ st.cov @ b.transpose(0, 2, 1) + c
+            t1 += st.n @ e
+            t2 += np.einsum("k,kij->ij", st.n, m2)
+        mu = t1 / pats.nobs
+        sigma = t2 / pats.nobs - np.outer(mu, mu)
+        sigma = (sigma + sigma.T) / 2
+    return sigma, mu, logl
 
 
 def pairwise_moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -29,6 +29,16 @@ statistic ``T3 = sum_g N_g F_ML(EM moments; model moments)`` has the scaling fac
 ``c3 = k / df``.  The same is done for the independence (baseline) model at its FIML
 estimates (each variable's mean and variance over its observed values), whose Jacobian
 is constant.
+
+The traces are never formed from the stacked matrices: with ``R = Wm Delta E^-1 Delta'
+Wm`` (so ``U = Wm - R``), ``G_g = Wm_g^-1 Jm_g Wm_g^-1`` and the ``q x q`` sums
+``C = sum_g f_g Delta_g' Wc_g Delta_g``, ``K = sum_g f_g Delta_g' Jm_g Delta_g`` and
+``X = sum_g f_g Delta_g' Wc_g Wm_g^-1 Jm_g Delta_g``::
+
+    V3:  k = sum_g tr(Wc_g G_g) - 2 tr(E^-1 X) + tr(E^-1 C E^-1 K)
+    V6:  k = sum_g tr(Wm_g^-1 Wc_g) - tr(E^-1 C)
+
+so that only per-group matrices of the size of the moments are multiplied.
 """
 
 from __future__ import annotations
@@ -37,11 +47,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.linalg import block_diag
 
 from semnet.data.moments import GroupMoments
-from semnet.estimation.fiml import Pattern, _accumulate
-from semnet.inference.robust import _duplication, _moment_jacobian, constrained_inverse
+from semnet.estimation.fiml import Pattern, PatternSet, _accumulate, _terms, one_blas_thread
+from semnet.inference.robust import (
+    _duplication,
+    _moment_jacobian,
+    constrained_inverse,
+    normal_weight,
+)
 from semnet.matrices.ram import Model
 
 
@@ -59,16 +73,6 @@ class FimlCorrected:
     baseline_scaling_factor: float
 
 
-def _dup_index(p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """vech rows/columns and the duplication matrix (p*p x p*) in that order."""
-    r, c = _duplication(p)
-    dup = np.zeros((p * p, r.size))
-    k = np.arange(r.size)
-    dup[r * p + c, k] = 1.0
-    dup[c * p + r, k] = 1.0
-    return r, c, dup
-
-
 def _ml_discrepancy(S: np.ndarray, m: np.ndarray, sigma: np.ndarray, mu: np.ndarray) -> float:
     """``log|Sigma| + tr(S Sigma^-1) - log|S| - p + (m - mu)' Sigma^-1 (m - mu)``."""
     inv = np.linalg.inv(sigma)
@@ -78,49 +82,62 @@ def _ml_discrepancy(S: np.ndarray, m: np.ndarray, sigma: np.ndarray, mu: np.ndar
     return float(ld_sigma + np.sum(inv * S) - ld_s - S.shape[0] + d @ inv @ d)
 
 
-def _h1_informations(
+def _vech(h_ss: np.ndarray, h_ms: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (p^2 x p^2) and (p x p^2) blocks of a Hessian w.r.t. ``(mu, vec(Sigma))`` in
+    ``vech`` coordinates: ``D' h_ss D`` and ``h_ms D`` (``D`` the duplication matrix),
+    by adding the cells of both triangles."""
+    r, c = _duplication(p)
+    lower, upper = r * p + c, c * p + r
+    half = np.where(r == c, 0.5, 1.0)  # a diagonal cell was added twice
+    ss = (
+        h_ss[np.ix_(lower, lower)] + h_ss[np.ix_(upper, lower)]
+        + h_ss[np.ix_(lower, upper)] + h_ss[np.ix_(upper, upper)]
+    ) * np.outer(half, half)  # fmt: skip
+    return ss, (h_ms[:, lower] + h_ms[:, upper]) * half
+
+
+@one_blas_thread
+def h1_informations(
     mom: GroupMoments, patterns: Sequence[Pattern]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Observed, first-order (missing data) and complete-data information of the
-    unrestricted model at the EM moments, per case, in (mean, vech) coordinates."""
+    unrestricted model at the EM moments, per case, in (mean, vech) coordinates.
+
+    Computed once per group: the result is kept with the group's :class:`PatternSet`
+    (for the moments ``mom``), so that the MLR test of a fit, that of its baseline and
+    the fit measures share it.
+    """
     sigma, mu = mom.cov, mom.mean
     p = mu.size
-    r, c, dup = _dup_index(p)
-    _, _, _, h_ss, h_mm, h_ms = _accumulate(sigma, mu, patterns, 3)
-    wm = np.block([[h_mm, h_ms @ dup], [dup.T @ h_ms.T, dup.T @ h_ss @ dup]]) / mom.nobs
+    pats = PatternSet.of(patterns, p)
+    cached = pats.memo.get("h1")
+    if cached is not None and cached[0] is mom:
+        return cached[1]
+    r, c = _duplication(p)
+    _, _, _, h_ss, h_mm, h_ms = _accumulate(sigma, mu, pats, 3)
+    ss, ms = _vech(h_ss, h_ms, p)
+    wm = np.block([[h_mm, ms], [ms.T, ss]]) / mom.nobs
 
     # casewise scores of the unrestricted model: z = Sigma_oo^-1 (y_o - mu_o),
     # d/dmu = z, d/dSigma = (z z' - Sigma_oo^-1) / 2 (each vech cell counted twice
     # off the diagonal)
     scores = np.zeros((mom.nobs, p + r.size))
     twice = np.where(r == c, 1.0, 2.0)
-    for pat in patterns:
-        o = pat.observed
-        inv = np.linalg.inv(sigma[np.ix_(o, o)])
-        z = np.zeros((pat.n, p))
-        z[:, o] = (mom.data[np.ix_(pat.rows, o)] - mu[o]) @ inv
-        inv_full = np.zeros((p, p))
-        inv_full[np.ix_(o, o)] = inv
-        g = 0.5 * (z[:, r] * z[:, c] - inv_full[r, c]) * twice
-        scores[pat.rows] = np.hstack([z, g])
+    start = 0
+    for st in pats.stacks:
+        _, inv, _ = _terms(sigma, mu, st)
+        for k, pat in enumerate(pats.patterns[start : start + len(st.n)]):
+            z = (np.where(st.observed[k], mom.data[pat.rows], mu) - mu) @ inv[k]
+            scores[pat.rows, :p] = z
+            scores[pat.rows, p:] = 0.5 * (z[:, r] * z[:, c] - inv[k, r, c]) * twice
+        start += len(st.n)
     jm = scores.T @ scores / mom.nobs
-
-    inv = np.linalg.inv(sigma)
-    wc_cov = 0.5 * dup.T @ np.kron(inv, inv) @ dup
-    wc = block_diag(inv, wc_cov)
-    return wm, jm, wc
+    out = (wm, jm, normal_weight(sigma, True))
+    pats.memo["h1"] = (mom, out)
+    return out
 
 
-def _k(
-    U: np.ndarray, wm_inv: np.ndarray, wc: np.ndarray, gamma: np.ndarray | None
-) -> float:
-    """The trace ``k`` (V3 when ``gamma`` is given, V6 otherwise)."""
-    if gamma is not None:
-        left = U @ wm_inv @ wc @ wm_inv @ U
-        return float(np.sum(left * gamma.T))
-    return float(np.sum((wc @ wm_inv) * (U @ wm_inv).T))
-
-
+@one_blas_thread
 def fiml_corrected(
     model: Model,
     values: np.ndarray,
@@ -155,17 +172,41 @@ def fiml_corrected(
     """
     n = np.array([m.nobs for m in moments], dtype=float)
     fg = n / n.sum()
-    wm_g, wm_inv_g, wc_g, gamma_g, delta_g, delta_b = [], [], [], [], [], []
+    q = model.nfree
+    E, C, K, X = (np.zeros((q, q)) for _ in range(4))
+    k_model = k_null = 0.0
     chisq = chisq_null = 0.0
     for g, (mom, pats) in enumerate(zip(moments, patterns, strict=True)):
-        wm, jm, wc = _h1_informations(mom, pats)
+        wm, jm, wc = h1_informations(mom, pats)
         wm_inv = np.linalg.inv(wm)
-        wm_g.append(fg[g] * wm)
-        wm_inv_g.append(wm_inv / fg[g])
-        wc_g.append(fg[g] * wc)
-        gamma_g.append(wm_inv @ jm @ wm_inv / fg[g])
+        wc_wm = wc @ wm_inv
+        wm_jm = wm_inv @ jm
+        # sum_g of the block-diagonal terms, and the independence model (free means
+        # and variances: its Jacobian selects those moments, per group)
+        p = mom.mean.size
+        r, c = _duplication(p)
+        sel = np.concatenate([np.arange(p), p + np.flatnonzero(r == c)])
+        b = np.ix_(sel, sel)
+        eb_inv = np.linalg.inv(wm[b])
+        if scaled:
+            k_model += float(np.sum(wc_wm * wm_jm))
+            xb = wc_wm[sel] @ jm[:, sel]
+            k_null += float(np.sum(wc_wm * wm_jm)) - 2 * float(np.sum(eb_inv * xb.T))
+            k_null += float(np.sum((eb_inv @ wc[b]) * (eb_inv @ jm[b]).T))
+        else:
+            k_model += float(np.trace(wc_wm))
+            k_null += float(np.trace(wc_wm)) - float(np.sum(eb_inv * wc[b]))
+
         delta, _ = _moment_jacobian(model, values, g, True)
-        delta_g.append(delta)
+        rows = np.flatnonzero(np.any(delta != 0, axis=0))
+        delta = delta[:, rows]
+        block = np.ix_(rows, rows)
+        E[block] += fg[g] * delta.T @ wm @ delta
+        C[block] += fg[g] * delta.T @ wc @ delta
+        if scaled:
+            K[block] += fg[g] * delta.T @ jm @ delta
+            X[block] += fg[g] * (delta.T @ wc_wm) @ (jm @ delta)
+
         sigma, mu = model.implied(values, g)
         chisq += n[g] * _ml_discrepancy(mom.cov, mom.mean, sigma, mu)
         # the independence model at its FIML estimates: observed-value means and
@@ -174,31 +215,15 @@ def fiml_corrected(
         chisq_null += n[g] * _ml_discrepancy(
             mom.cov, mom.mean, np.diag(var), np.nanmean(mom.data, axis=0)
         )
-        # its Jacobian: free means and variances
-        p = var.size
-        r, c = _duplication(p)
-        db = np.zeros((p + r.size, 2 * p))
-        db[np.arange(p), np.arange(p)] = 1.0
-        diag = np.flatnonzero(r == c)
-        db[p + diag, p + r[diag]] = 1.0
-        delta_b.append(db)
 
-    wm_all = block_diag(*wm_g)
-    wm_inv_all = block_diag(*wm_inv_g)
-    wc_all = block_diag(*wc_g)
-    gamma_all = block_diag(*gamma_g) if scaled else None
-
-    delta_all = np.vstack(delta_g)
-    wd = wm_all @ delta_all
-    e_inv = constrained_inverse(delta_all.T @ wd, T)
-    U = wm_all - wd @ e_inv @ wd.T
-    c_hat = _k(U, wm_inv_all, wc_all, gamma_all) / df if df > 0 else np.nan
-
-    db_all = block_diag(*delta_b)
-    wdb = wm_all @ db_all
-    U_b = wm_all - wdb @ np.linalg.inv(db_all.T @ wdb) @ wdb.T
+    e_inv = constrained_inverse(E, T)
+    if scaled:
+        k_model += -2 * float(np.sum(e_inv * X.T)) + float(np.sum((e_inv @ C) * (e_inv @ K).T))
+    else:
+        k_model -= float(np.sum(e_inv * C))
+    c_hat = k_model / df if df > 0 else np.nan
     df_null = sum(m.mean.size * (m.mean.size - 1) // 2 for m in moments)
-    c_hat_null = _k(U_b, wm_inv_all, wc_all, gamma_all) / df_null if df_null > 0 else np.nan
+    c_hat_null = k_null / df_null if df_null > 0 else np.nan
 
     return FimlCorrected(
         chisq=chisq,

@@ -100,12 +100,12 @@ def casewise_scores(
     if patterns is None:
         center = mu if meanstructure else mom.mean
         return _scores(mom.data - center, sigma, d_sigma, d_mu, meanstructure)
-    out = np.empty((mom.nobs, model.nfree))
-    for pat in patterns:
-        o = pat.observed
-        resid = mom.data[np.ix_(pat.rows, o)] - mu[o]
-        ds = d_sigma[:, o][:, :, o]
-        out[pat.rows] = _scores(resid, sigma[np.ix_(o, o)], ds, d_mu[:, o], True)
+    from semnet.estimation.fiml import pattern_scores
+
+    # only the parameters the group's moments depend on have non-zero scores
+    rows = np.flatnonzero(np.any(d_sigma != 0, axis=(1, 2)) | np.any(d_mu != 0, axis=1))
+    out = np.zeros((mom.nobs, model.nfree))
+    out[:, rows] = pattern_scores(sigma, mu, d_sigma[rows], d_mu[rows], mom.data, patterns)
     return out
 
 
@@ -185,36 +185,14 @@ def _h1_trace(mom: GroupMoments, meanstructure: bool) -> tuple[float, int]:
 
 def _h1_trace_missing(disc) -> list[tuple[float, int]]:
     """tr(A1_g^-1 B1_g) of the unrestricted model with incomplete data: observed and
-    first-order information of the saturated model at its (EM/FIML) estimates."""
-    from semnet.estimation.fiml import FIMLDiscrepancy
-    from semnet.partable.build import partable
+    first-order information of the saturated model at its (EM/FIML) estimates, in the
+    space of the moments (the trace does not depend on the parameterization)."""
+    from semnet.inference.fiml_corrected import h1_informations
 
-    moments = disc.moments
-    names = moments[0].names
-    lines = [f"{a} ~~ {' + '.join(names[i:])}" for i, a in enumerate(names)]
-    lines += [f"{a} ~ 1" for a in names]
-    pt = partable("\n".join(lines), groups=[m.label for m in moments], meanstructure=True)
-    model = Model(pt)
-    params = pt.cols
-    values = np.zeros(len(params["op"]))
-    index = {v: k for k, v in enumerate(names)}
-    for r, (lhs, op, rhs, g) in enumerate(
-        zip(params["lhs"], params["op"], params["rhs"], params["group"], strict=True)
-    ):
-        mom = moments[int(g) - 1]
-        values[r] = mom.mean[index[lhs]] if op == "~1" else mom.cov[index[lhs], index[rhs]]
-    x = values[model.free_rows][np.argsort(model.free[model.free_rows])]
-    sat = FIMLDiscrepancy(model, moments, values, disc.patterns, 0.0)
-    H = sat.observed_information(x, linear=True)
     out = []
-    group = params["group"]
-    free = params["free"]
-    for g, (w, mom) in enumerate(zip(sat.weights, moments, strict=True)):
-        idx = np.sort(free[(group == g + 1) & (free > 0)] - 1)
-        a1 = H[np.ix_(idx, idx)] / w
-        s = casewise_scores(model, values, g, mom, True, disc.patterns[g])[:, idx]
-        b1 = s.T @ s / mom.nobs
-        out.append((float(np.sum(b1 * np.linalg.inv(a1).T)), idx.size))
+    for mom, pats in zip(disc.moments, disc.patterns, strict=True):
+        wm, jm, _ = h1_informations(mom, pats)
+        out.append((float(np.sum(np.linalg.inv(wm) * jm)), wm.shape[0]))
     return out
 
 

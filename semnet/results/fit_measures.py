@@ -673,16 +673,21 @@ def _group_gfi_missing(
     ``A_k = Sigma_oo^-1`` the quadratic form of ``(d, vech(E))`` is
     ``sum_k (n_k / N) [d_o' A_k d_o + tr(A_k E_oo A_k E_oo) / 2]``.
     """
-    E = S - Sigma
+    p = len(m)
+    observed = np.zeros((len(patterns), p), dtype=bool)
+    for k, (o, _) in enumerate(patterns):
+        observed[k, o] = True
+    count = np.array([c for _, c in patterns], dtype=float)
+    # all patterns at once: A_k zero-padded to p x p (the unobserved rows and columns
+    # of A_k then drop out of every product below)
+    block = observed[:, :, None] & observed[:, None, :]
+    A = np.where(block, np.linalg.inv(np.where(block, Sigma, np.eye(p))), 0.0)
+    AE = A @ (S - Sigma)
+    AS = A @ S
     d = m - mu
-    t1 = t2 = 0.0
-    for o, count in patterns:
-        A = np.linalg.inv(Sigma[np.ix_(o, o)])
-        AE = A @ E[np.ix_(o, o)]
-        AS = A @ S[np.ix_(o, o)]
-        t1 += count * (float(d[o] @ A @ d[o]) + 0.5 * float(np.sum(AE * AE.T)))
-        t2 += count * (float(m[o] @ A @ m[o]) + 0.5 * float(np.sum(AS * AS.T)))
-    return 1.0 - t1 / t2
+    t1 = np.einsum("i,kij,j->k", d, A, d) + 0.5 * np.einsum("kij,kji->k", AE, AE)
+    t2 = np.einsum("i,kij,j->k", m, A, m) + 0.5 * np.einsum("kij,kji->k", AS, AS)
+    return 1.0 - float(count @ t1) / float(count @ t2)
 
 
 # ---------------------------------------------------------------------------
