@@ -68,6 +68,7 @@ import pandas as pd
 from scipy import stats
 
 from semnet.analyses.mediation import EffectPlan, effect_plan
+from semnet.analyses.parallel import Progress
 from semnet.data.moments import GroupMoments
 from semnet.errors import DataError, OptionError, SemnetError, check_choice
 from semnet.estimation.constraints import ParameterNames, linear_constraints
@@ -674,32 +675,6 @@ def _want_progress(progress: bool | None, n: int) -> bool:
         return False
 
 
-class _Progress:
-    def __init__(self, total: int, desc: str, show: bool) -> None:
-        self.bar = None
-        self.total, self.done, self.desc, self.show = total, 0, desc, show
-        if show:
-            try:
-                from tqdm.auto import tqdm
-
-                self.bar = tqdm(total=total, desc=desc, unit="draw")
-            except ImportError:
-                self.bar = None
-
-    def update(self, k: int) -> None:
-        self.done += k
-        if self.bar is not None:
-            self.bar.update(k)
-        elif self.show:
-            print(f"\r{self.desc}: {self.done}/{self.total}", end="", file=sys.stderr)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-        elif self.show:
-            print(file=sys.stderr)
-
-
 def _execute(
     refitter: _Refitter,
     specs: Sequence,
@@ -713,7 +688,7 @@ def _execute(
     out = np.full((total, refitter.width), np.nan)
     chisq = np.full(total, np.nan)
     reasons: list[str] = [""] * total
-    bar = _Progress(total, desc, show)
+    bar = Progress(total, desc, show, unit="draw")
     try:
         if n_jobs == -1:
             n_jobs = os.cpu_count() or 1
