@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from semnet.errors import ModelSpecificationError, OptionError
-from semnet.results.standardize import row_scales
+from semnet.results.standardize import both_row_scales
 
 __all__ = ["EffectPlan", "effect_plan", "indirect_effects"]
 
@@ -297,9 +297,8 @@ def indirect_effects(
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.where(se > 0, est / se, np.nan)
     crit = stats.norm.ppf(1 - (1 - level) / 2)
-    std = {}
-    for kind in ("std_lv", "std_all"):
-        std[kind] = plan.evaluate(fit.values * row_scales(fit.model, fit.values, kind))
+    std = {kind: plan.evaluate(fit.values * scale)
+           for kind, scale in both_row_scales(fit.model, fit.values).items()}
     return pd.DataFrame(
         {
             "group": pd.array([r.group for r in plan.rows], dtype=object),

@@ -21,7 +21,7 @@ from semnet.results.fit_measures import (
     ScaledInput,
     fit_measures,
 )
-from semnet.results.standardize import standardize
+from semnet.results.standardize import standardize, standardize_all
 
 if TYPE_CHECKING:
     from semnet.analyses.bootstrap import BootstrapResult
@@ -269,8 +269,7 @@ class Fit:
             "ci_upper": np.where(free, upper, est),
         }
         if standardized:
-            columns["std_lv"] = standardize(self.model, self._names, self.values, "std_lv")
-            columns["std_all"] = standardize(self.model, self._names, self.values, "std_all")
+            columns.update(standardize_all(self.model, self._names, self.values))
         return self._frame(**columns)
 
     def _bootstrap_interval(self, level: float, method: str) -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,19 @@ from __future__ import annotations
 import numpy as np
 
 from semnet.estimation.constraints import ParameterNames
-from semnet.matrices.ram import Model
+from semnet.matrices.ram import GroupCells, Model
+
+
+def _product_predictors(model: Model, c: GroupCells) -> list[tuple[int, int, int]]:
+    """``(k, a, b)`` for each regression ``c.a_rows[k]`` on a latent product ``a:b``."""
+    ops = model.pt.cols["op"]
+    index = {v: k for k, v in enumerate(model.variables)}
+    out = []
+    for k in np.flatnonzero(ops[c.a_rows] == "~"):
+        parts = model.variables[c.a_j[k]].split(":")
+        if len(parts) == 2 and all(v in index for v in parts):
+            out.append((int(k), index[parts[0]], index[parts[1]]))
+    return out
 
 
 def row_scales(
@@ -24,43 +36,69 @@ def row_scales(
     for covariances are the variance rows of ``values`` unless ``rvar`` (one value per
     variable and group, shape ``(ngroups, n)``) is given.
     """
-    if kind not in ("std_all", "std_lv"):
-        raise ValueError(kind)
-    scale = np.ones(values.shape)
-    ops = model.pt.params["op"]
+    return both_row_scales(model, values, rvar, kinds=(kind,))[kind]
+
+
+def both_row_scales(
+    model: Model,
+    values: np.ndarray,
+    rvar: np.ndarray | None = None,
+    kinds: tuple[str, ...] = ("std_lv", "std_all"),
+) -> dict[str, np.ndarray]:
+    """:func:`row_scales` of each of ``kinds``, from one evaluation of the model."""
+    for kind in kinds:
+        if kind not in ("std_all", "std_lv"):
+            raise ValueError(kind)
+    scales = {kind: np.ones(values.shape) for kind in kinds}
+    has_products = any(":" in v for v in model.variables)
     for g, c in enumerate(model.cells):
-        full, _ = model.implied_all(values, g)
+        st = model.state(values, g)
         with np.errstate(invalid="ignore"):
-            sd = np.sqrt(np.diag(full))
-        rv = np.diag(model.matrices(values, g).S) if rvar is None else rvar[g]
-        rsd = np.sqrt(np.abs(rv))
-        if kind == "std_lv":
-            sd[: model.p] = 1.0
-            rsd[: model.p] = 1.0
+            sd_all = np.sqrt(np.diag(st.C))
+        rv = np.diag(st.mats.S) if rvar is None else rvar[g]
+        rsd_all = np.sqrt(np.abs(rv))
+        products = _product_predictors(model, c) if has_products else []
         diag = c.s_i == c.s_j
-        # a regression on a latent product a:b is standardized with sd(a) sd(b), the
-        # scale of the product of the standardized factors (Wen, Marsh & Hau, 2010),
-        # not with the product factor's own SD
-        pred_sd = sd[c.a_j].copy()
-        for k in np.flatnonzero(ops[c.a_rows] == "~"):
-            parts = model.variables[c.a_j[k]].split(":")
-            if len(parts) == 2 and all(v in model.variables for v in parts):
-                a, b = (model.variables.index(v) for v in parts)
+        for kind in kinds:
+            sd, rsd = sd_all, rsd_all
+            if kind == "std_lv":
+                sd, rsd = sd_all.copy(), rsd_all.copy()
+                sd[: model.p] = 1.0
+                rsd[: model.p] = 1.0
+            # a regression on a latent product a:b is standardized with sd(a) sd(b), the
+            # scale of the product of the standardized factors (Wen, Marsh & Hau, 2010),
+            # not with the product factor's own SD
+            pred_sd = sd[c.a_j]
+            for k, a, b in products:
                 pred_sd[k] = sd[a] * sd[b]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            scale[c.a_rows] = pred_sd / sd[c.a_i]
-            scale[c.s_rows] = np.where(
-                diag, 1.0 / (sd[c.s_i] * sd[c.s_j]), 1.0 / (rsd[c.s_i] * rsd[c.s_j])
-            )
-            scale[c.m_rows] = 1.0 / sd[c.m_i]
-    return scale
+            scale = scales[kind]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                scale[c.a_rows] = pred_sd / sd[c.a_i]
+                scale[c.s_rows] = np.where(
+                    diag, 1.0 / (sd[c.s_i] * sd[c.s_j]), 1.0 / (rsd[c.s_i] * rsd[c.s_j])
+                )
+                scale[c.m_rows] = 1.0 / sd[c.m_i]
+    return scales
 
 
 def standardize(
     model: Model, names: ParameterNames, values: np.ndarray, kind: str = "std_all"
 ) -> np.ndarray:
     """Standardized values of every parameter row followed by every ``:=`` row."""
-    out = values * row_scales(model, values, kind)
-    if names.definitions:
-        out = np.concatenate([out, names.defined(out)])
+    return standardize_all(model, names, values, (kind,))[kind]
+
+
+def standardize_all(
+    model: Model,
+    names: ParameterNames,
+    values: np.ndarray,
+    kinds: tuple[str, ...] = ("std_lv", "std_all"),
+) -> dict[str, np.ndarray]:
+    """:func:`standardize` of each of ``kinds``, from one evaluation of the model."""
+    out = {}
+    for kind, scale in both_row_scales(model, values, kinds=kinds).items():
+        std = values * scale
+        if names.definitions:
+            std = np.concatenate([std, names.defined(std)])
+        out[kind] = std
     return out
