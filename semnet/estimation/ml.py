@@ -109,7 +109,8 @@ class MLDiscrepancy:
             # 0.5 tr(Sigma^-1 dS_a Sigma^-1 dS_b) = 0.5 vec(dS_a)' (inv x inv) vec(dS_b)
             inv_ds = inv @ d_sigma
             x_mats = (inv_ds @ inv).reshape(q, p * p)
-            info += w * 0.5 * (flat @ x_mats.T)
+            tr_info = flat @ x_mats.T
+            info += w * 0.5 * tr_info
             if self.model.meanstructure:
                 ad = inv @ d
                 grad += w * (-(d_mu @ ad))
@@ -118,7 +119,7 @@ class MLDiscrepancy:
             if hess is None:
                 continue
             # tr(dS_a inv dS_b ama) - 0.5 tr(dS_a inv dS_b inv), plus the mean terms
-            h = flat @ (inv_ds @ ama).reshape(q, p * p).T - 0.5 * (flat @ x_mats.T)
+            h = flat @ (inv_ds @ ama).reshape(q, p * p).T - 0.5 * tr_info
             g_mu = np.zeros(p)
             if self.model.meanstructure:
                 cross = d_mu @ (inv_ds @ ad).T

@@ -76,10 +76,11 @@ def _minimize(
         return OptimizeResult(x, ev.f, 0, bool(np.isfinite(ev.f)), "no free parameters")
     newton = isinstance(disc, MLDiscrepancy)
 
-    def evaluate(z: np.ndarray):
-        return disc.evaluate(con.to_x(z), hessian=True) if newton else disc.evaluate(con.to_x(z))
+    def evaluate(z: np.ndarray, hessian: bool):
+        return disc.evaluate(con.to_x(z), hessian=hessian) if newton else disc.evaluate(con.to_x(z))
 
-    ev = evaluate(z)
+    # the first step is a scoring step: no Hessian needed at the start
+    ev = evaluate(z, False)
     if not np.isfinite(ev.f):
         return OptimizeResult(
             con.to_x(z), np.inf, 0, False, f"the starting values are not usable: {ev.reason}"
@@ -98,7 +99,7 @@ def _minimize(
     for it in range(1, max_iter + 1):
         g = K.T @ ev.gradient
         step = None
-        if newton and trust_newton:
+        if newton and trust_newton and ev.hessian is not None:
             H = K.T @ ev.hessian @ K
             L, info = lapack.dpotrf(H, lower=1)
             if info == 0:
@@ -123,7 +124,9 @@ def _minimize(
         t = 1.0
         for _ in range(40):
             z_new = z - t * step
-            ev_new = evaluate(z_new)
+            # the next step is a Newton step (needing the Hessian) only after a full step
+            # from a small decrement (see trust_newton below)
+            ev_new = evaluate(z_new, t == 1.0 and decrement < 1.0)
             if np.isfinite(ev_new.f) and ev_new.f <= ev.f - 1e-4 * t * decrement:
                 break
             t *= 0.5
@@ -132,7 +135,7 @@ def _minimize(
         if abs(ev.f - ev_new.f) <= 1e-16 * max(1.0, abs(ev.f)) and decrement < 1e-10:
             z, ev = z_new, ev_new
             return OptimizeResult(con.to_x(z), ev.f, it, True, "converged")
-        trust_newton = t == 1.0 and last_decrement < 1.0
+        trust_newton = t == 1.0 and decrement < 1.0
         g_old, s_old = g, -t * step
         z, ev = z_new, ev_new
     return _bfgs(disc, con, z, it)

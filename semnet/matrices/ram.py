@@ -56,6 +56,36 @@ class FreeCells(NamedTuple):
     m_map: np.ndarray
 
 
+class DerivativePlan(NamedTuple):
+    """Flat indices behind the derivatives of one group's moments (see
+    :meth:`Model.jacobian` and :meth:`Model.weighted_hessian`), fixed by the model.
+
+    ``n`` is the number of variables; ``cell_map`` stacks the 0/1 maps of the free ``A``
+    and ``S`` cells, ``mu_map`` those of the free ``A`` and ``m`` cells.
+    """
+
+    # jacobian: dSigma/dcell = u v' + v u' with u = G[:, u_idx] * u_scale and
+    # v = Z[v_idx], Z = [C[:, :p]; G']; dmu/dcell = G[:, mu_idx] * [Bm, 1][mu_coef]
+    u_idx: np.ndarray
+    u_scale: np.ndarray
+    v_idx: np.ndarray
+    cell_map: np.ndarray
+    mu_idx: np.ndarray
+    mu_coef: np.ndarray
+    mu_map: np.ndarray
+    # weighted_hessian: flat positions in n x n matrices, rows = A cells
+    aa_ii: np.ndarray  # (i_r, i_c)
+    aa_jj: np.ndarray  # (j_c, j_r)
+    aa_ji: np.ndarray  # (j_c, i_r)
+    aa_ij: np.ndarray  # (i_c, j_r)
+    as_ik: np.ndarray  # (i_r, k_c) of the S cells (k, l)
+    as_jl: np.ndarray
+    as_il: np.ndarray
+    as_jk: np.ndarray
+    as_off: np.ndarray  # 1 where the S cell is off-diagonal
+    am_jm: np.ndarray  # (j_r, m_c) of the free m cells
+
+
 class ModelMatrices(NamedTuple):
     """A, S, m of one group at given parameter values."""
 
@@ -163,6 +193,35 @@ class Model:
             c.m_i[m_sel], m_map,
         )  # fmt: skip
 
+    @cached_property
+    def _plans(self) -> tuple[DerivativePlan, ...]:
+        return tuple(self._derivative_plan(fc) for fc in self._free_cells)
+
+    def _derivative_plan(self, fc: FreeCells) -> DerivativePlan:
+        n = self.n
+        a_i, a_j, s_i, s_j, m_i = fc.a_i, fc.a_j, fc.s_i, fc.s_j, fc.m_i
+        diag = s_i == s_j
+        ri, ci, rj, cj = a_i[:, None], a_i[None, :], a_j[:, None], a_j[None, :]
+        return DerivativePlan(
+            u_idx=np.concatenate([a_i, s_i]),
+            u_scale=np.concatenate([np.ones(a_i.size), np.where(diag, 0.5, 1.0)])[:, None],
+            v_idx=np.concatenate([a_j, n + s_j]),
+            cell_map=np.hstack([fc.a_map, fc.s_map]),
+            mu_idx=np.concatenate([a_i, m_i]),
+            mu_coef=np.concatenate([a_j, np.full(m_i.size, n)])[:, None],
+            mu_map=np.hstack([fc.a_map, fc.m_map]),
+            aa_ii=ri * n + ci,
+            aa_jj=cj * n + rj,
+            aa_ji=cj * n + ri,
+            aa_ij=ci * n + rj,
+            as_ik=ri * n + s_i[None, :],
+            as_jl=rj * n + s_j[None, :],
+            as_il=ri * n + s_j[None, :],
+            as_jk=rj * n + s_i[None, :],
+            as_off=(~diag).astype(float)[None, :],
+            am_jm=rj * n + m_i[None, :],
+        )
+
     # -- parameter vectors -------------------------------------------------------------
     def values(self, x: np.ndarray, fixed_values: np.ndarray) -> np.ndarray:
         """Row values: ``fixed_values`` with the free rows replaced by ``x``."""
@@ -233,28 +292,24 @@ class Model:
             Derivative of Sigma w.r.t. each free parameter (shared labels summed).
         d_mu : (nfree, p)
         """
-        fc = self._free_cells[g]
+        plan = self._plans[g]
         st = self.state(values, g) if state is None else state
-        G = st.G  # p x n
         sigma, mu = self.implied(values, g, st)
         q, p = self.nfree, self.p
-        d_sigma = np.zeros((q, p * p))
-        d_mu = np.zeros((q, p))
-        if fc.a_i.size:
-            # dSigma/dA_ij = G[:, i] H[j, :] + transpose, H = Cov(all, observed)
-            gi = G[:, fc.a_i].T
-            t = gi[:, :, None] * st.C[fc.a_j, :p][:, None, :]
-            t += t.transpose(0, 2, 1)
-            d_sigma += fc.a_map @ t.reshape(-1, p * p)
-            if self.meanstructure:
-                d_mu += fc.a_map @ (gi * st.Bm[fc.a_j][:, None])
-        if fc.s_i.size:
-            t = G[:, fc.s_i].T[:, :, None] * G[:, fc.s_j].T[:, None, :]
-            if fc.s_off.size:
-                t[fc.s_off] += t[fc.s_off].transpose(0, 2, 1)
-            d_sigma += fc.s_map @ t.reshape(-1, p * p)
-        if self.meanstructure and fc.m_i.size:
-            d_mu += fc.m_map @ G[:, fc.m_i].T
+        Gt = st.G.T  # n x p
+        # every free A or S cell moves Sigma by u v' + v u': for A_ij, u = G[:, i] and
+        # v = Cov(j, observed); for S_kl, u = G[:, k] and v = G[:, l] (halved when k = l)
+        u = Gt[plan.u_idx] * plan.u_scale
+        v = np.concatenate([st.C[:, :p], Gt])[plan.v_idx]
+        t = u[:, :, None] * v[:, None, :]
+        t += t.transpose(0, 2, 1)
+        d_sigma = plan.cell_map @ t.reshape(-1, p * p)
+        if self.meanstructure:
+            # A_ij moves mu by G[:, i] (Bm)_j, m_k by G[:, k]
+            coef = np.append(st.Bm, 1.0)[plan.mu_coef]
+            d_mu = plan.mu_map @ (Gt[plan.mu_idx] * coef)
+        else:
+            d_mu = np.zeros((q, p))
         return sigma, mu, d_sigma.reshape(q, p, p), d_mu
 
     def weighted_gradient(
@@ -309,34 +364,30 @@ class Model:
         linear in ``S`` and ``mu`` in ``m``, so those blocks vanish.
         """
         fc = self._free_cells[g]
-        out = np.zeros((self.nfree, self.nfree))
         if not fc.a_i.size:
-            return out
+            return np.zeros((self.nfree, self.nfree))
+        plan = self._plans[g]
         st = self.state(values, g) if state is None else state
-        B, G, C = st.B, st.G, st.C
+        G = st.G
         M = G.T @ w_sigma @ G
         M += M.T  # w_sigma enters through both triangles of the symmetric Sigma
-        Q = M @ st.SBt
-        ri, ci = fc.a_i[:, None], fc.a_i[None, :]
-        rj, cj = fc.a_j[:, None], fc.a_j[None, :]
-        B_ji = B[cj, ri]
-        t2 = B_ji * Q[ci, rj]
-        h_aa = M[ri, ci] * C[cj, rj] + t2 + t2.T
+        Mf, Bf, Cf = M.ravel(), st.B.ravel(), st.C.ravel()
+        Qf = (M @ st.SBt).ravel()
+        B_ji = Bf[plan.aa_ji]
+        t2 = B_ji * Qf[plan.aa_ij]
         if self.meanstructure:
             b = G.T @ w_mu
-            t4 = b[ci] * B_ji * st.Bm[rj]
-            h_aa += t4 + t4.T
-            if fc.m_i.size:
-                cross = fc.a_map @ (b[ri] * B[rj, fc.m_i[None, :]]) @ fc.m_map.T
-                out += cross + cross.T
-        out += fc.a_map @ h_aa @ fc.a_map.T
+            t2 += b[fc.a_i][None, :] * B_ji * st.Bm[fc.a_j][:, None]
+        h_aa = Mf[plan.aa_ii] * Cf[plan.aa_jj] + t2 + t2.T
+        out = fc.a_map @ h_aa @ fc.a_map.T
+        cross = None
         if fc.s_i.size:
-            k, l_ = fc.s_i[None, :], fc.s_j[None, :]
-            h_as = M[ri, k] * B[rj, l_]
-            if fc.s_off.size:
-                ko, lo = k[:, fc.s_off], l_[:, fc.s_off]
-                h_as[:, fc.s_off] += M[ri, lo] * B[rj, ko]
+            h_as = Mf[plan.as_ik] * Bf[plan.as_jl] + Mf[plan.as_il] * Bf[plan.as_jk] * plan.as_off
             cross = fc.a_map @ h_as @ fc.s_map.T
+        if self.meanstructure and fc.m_i.size:
+            h_am = fc.a_map @ (b[fc.a_i][:, None] * Bf[plan.am_jm]) @ fc.m_map.T
+            cross = h_am if cross is None else cross + h_am
+        if cross is not None:
             out += cross + cross.T
         return out
 
