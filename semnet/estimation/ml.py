@@ -17,7 +17,7 @@ import numpy as np
 from scipy.linalg import lapack
 
 from semnet.data.moments import GroupMoments
-from semnet.matrices.ram import Model
+from semnet.matrices.ram import GroupState, Model
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,9 @@ class MLDiscrepancy:
 
         The Hessian is ``J' H_m J`` (``H_m`` the Hessian in the space of the implied
         moments, ``J`` their Jacobian) plus the model's own curvature weighted by the
-        gradient in moment space (:meth:`~semnet.matrices.ram.Model.weighted_hessian`).
+        gradient in moment space (:meth:`~semnet.matrices.ram.Model.curvature_cells`).
+        Everything is computed over each group's free cells first
+        (:meth:`_cell_derivatives`), then summed into the free parameters.
         """
         values = self.model.values(x, self.fixed_values)
         q = self.model.nfree
@@ -82,15 +84,13 @@ class MLDiscrepancy:
         grad = np.zeros(q) if derivatives else None
         info = np.zeros((q, q)) if derivatives else None
         hess = np.zeros((q, q)) if derivatives and hessian else None
+        model = self.model
         for g, mom in enumerate(self.moments):
             try:
-                st = self.model.state(values, g)
-                if derivatives:
-                    sigma, mu, d_sigma, d_mu = self.model.jacobian(values, g, st)
-                else:
-                    sigma, mu = self.model.implied(values, g, st)
+                st = model.state(values, g)
             except np.linalg.LinAlgError:
                 return Evaluation(np.inf, reason="I - B is singular (non-recursive loop)")
+            sigma, mu = model.implied(values, g, st)
             fg, inv = self.group_f(sigma, mu, mom)
             if not np.isfinite(fg):
                 return Evaluation(np.inf, reason="implied covariance is not positive definite")
@@ -98,38 +98,86 @@ class MLDiscrepancy:
             total += w * fg
             if not derivatives:
                 continue
-            p = len(mu)
-            d = mom.mean - mu
-            s_plus = mom.cov + (np.outer(d, d) if self.model.meanstructure else 0.0)
-            # dF/dSigma = Sigma^-1 - Sigma^-1 (S + dd') Sigma^-1   (times 0.5 in f)
-            ama = inv @ s_plus @ inv
-            dfds = 0.5 * (inv - ama)
-            flat = d_sigma.reshape(q, p * p)
-            grad += w * (flat @ dfds.reshape(-1))
-            # 0.5 tr(Sigma^-1 dS_a Sigma^-1 dS_b) = 0.5 vec(dS_a)' (inv x inv) vec(dS_b)
-            inv_ds = inv @ d_sigma
-            x_mats = (inv_ds @ inv).reshape(q, p * p)
-            tr_info = flat @ x_mats.T
-            info += w * 0.5 * tr_info
-            if self.model.meanstructure:
-                ad = inv @ d
-                grad += w * (-(d_mu @ ad))
-                mu_info = d_mu @ inv @ d_mu.T
-                info += w * mu_info
-            if hess is None:
-                continue
-            # tr(dS_a inv dS_b ama) - 0.5 tr(dS_a inv dS_b inv), plus the mean terms
-            h = flat @ (inv_ds @ ama).reshape(q, p * p).T - 0.5 * tr_info
-            g_mu = np.zeros(p)
-            if self.model.meanstructure:
-                cross = d_mu @ (inv_ds @ ad).T
-                h += mu_info + cross + cross.T
-                g_mu = -ad
-            h += self.model.weighted_hessian(values, g, dfds, g_mu, st)
-            hess += w * (h + h.T) / 2
+            g_cells, i_cells, h_cells = self._cell_derivatives(
+                values, g, st, mom, mu, inv, hess is not None
+            )
+            grad += w * model.to_params(g, g_cells)
+            info += w * model.to_params_sym(g, i_cells)
+            if h_cells is not None:
+                hess += w * model.to_params_sym(g, (h_cells + h_cells.T) / 2)
         if not derivatives:
             return Evaluation(total)
         return Evaluation(total, grad, info, hessian=hess)
+
+    def _cell_derivatives(
+        self,
+        values: np.ndarray,
+        g: int,
+        st: GroupState,
+        mom: GroupMoments,
+        mu: np.ndarray,
+        inv: np.ndarray,
+        hessian: bool,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """Gradient, expected information and (with ``hessian``) Hessian of group g's
+        ``F_g / 2`` over the group's free cells (see :class:`DerivativePlan`).
+
+        Each ``A`` or ``S`` cell moves ``Sigma`` by ``X = u v' + v u'``
+        (:meth:`~semnet.matrices.ram.Model.sigma_factors`), so every trace reduces to
+        inner products of the rows of ``U`` and ``V``: with ``W = Sigma^-1``,
+        ``tr(D X_a) = 2 u_a' D v_a`` and ``tr(X_a P X_b R) = (v_a'Pu_b)(v_b'Ru_a) +
+        (v_a'Pv_b)(u_b'Ru_a) + (u_a'Pu_b)(v_b'Rv_a) + (u_a'Pv_b)(u_b'Rv_a)``: no
+        ``p x p`` derivative matrix is formed.
+        """
+        model = self.model
+        plan = model.cell_plan(g)
+        kas = plan.ka + plan.ks
+        k = kas + plan.km
+        U, V = model.sigma_factors(values, g, st)
+        d = mom.mean - mu
+        s_plus = mom.cov + np.outer(d, d) if model.meanstructure else mom.cov
+        # dF/dSigma = Sigma^-1 - Sigma^-1 (S + dd') Sigma^-1   (times 0.5 in f)
+        ama = inv @ s_plus @ inv
+        dfds = 0.5 * (inv - ama)
+        UW, VW = U @ inv, V @ inv
+        UWU, VWV, UWV = UW @ U.T, VW @ V.T, UW @ V.T
+        tr_info = 2.0 * (UWU * VWV + UWV * UWV.T)  # tr(W X_a W X_b)
+        g_sigma = 2.0 * ((U @ dfds) * V).sum(axis=1)
+        if k == kas:
+            g_cells, i_cells = g_sigma, 0.5 * tr_info
+        else:
+            g_cells = np.zeros(k)
+            g_cells[:kas] = g_sigma
+            i_cells = np.zeros((k, k))
+            i_cells[:kas, :kas] = 0.5 * tr_info
+        if model.meanstructure:
+            mc = plan.mu_cells
+            Dm = model.mean_derivatives(values, g, st)
+            ad = inv @ d
+            g_cells[mc] -= Dm @ ad
+            mu_info = Dm @ inv @ Dm.T
+            i_cells[np.ix_(mc, mc)] += mu_info
+        if not hessian:
+            return g_cells, i_cells, None
+        UA, VA = U @ ama, V @ ama
+        UAU, VAV, UAV = UA @ U.T, VA @ V.T, UA @ V.T
+        # tr(X_a W X_b ama) - 0.5 tr(X_a W X_b W), plus the mean terms
+        h_sigma = UWV.T * UAV + VWV * UAU + UWU * VAV + UWV * UAV.T - 0.5 * tr_info
+        if k == kas:
+            h_cells = h_sigma
+        else:
+            h_cells = np.zeros((k, k))
+            h_cells[:kas, :kas] = h_sigma
+        g_mu = np.zeros(len(mu))
+        if model.meanstructure:
+            # dmu_a' W X_b W d, with W X_b (W d) = (W u_b)(v_b'Wd) + (W v_b)(u_b'Wd)
+            cross = Dm @ (UW * (V @ ad)[:, None] + VW * (U @ ad)[:, None]).T
+            h_cells[mc, :kas] += cross
+            h_cells[:kas, mc] += cross.T
+            h_cells[np.ix_(mc, mc)] += mu_info
+            g_mu = -ad
+        h_cells += model.curvature_cells(values, g, dfds, g_mu, st)
+        return g_cells, i_cells, h_cells
 
     def observed_information(self, x: np.ndarray) -> np.ndarray:
         """Hessian of ``f`` at ``x`` (the observed information per case), analytic."""

@@ -57,33 +57,43 @@ class FreeCells(NamedTuple):
 
 
 class DerivativePlan(NamedTuple):
-    """Flat indices behind the derivatives of one group's moments (see
-    :meth:`Model.jacobian` and :meth:`Model.weighted_hessian`), fixed by the model.
+    """Where the derivatives of one group's moments come from, fixed by the model.
 
-    ``n`` is the number of variables; ``cell_map`` stacks the 0/1 maps of the free ``A``
-    and ``S`` cells, ``mu_map`` those of the free ``A`` and ``m`` cells.
+    The free cells of the group are numbered ``A`` cells, then ``S`` cells, then ``m``
+    cells ("cell space"); ``cell_param`` is the free parameter of each (0-based) and
+    ``cell_map`` the 0/1 matrix from cells to parameters (several cells share a
+    parameter through a label).  Every ``A`` or ``S`` cell moves ``Sigma`` by a rank-two
+    matrix ``u v' + v u'`` (see :meth:`Model.sigma_factors`); the ``*_ij``-style arrays
+    are flat positions in ``n x n`` matrices used by :meth:`Model.curvature_cells`.
     """
 
-    # jacobian: dSigma/dcell = u v' + v u' with u = G[:, u_idx] * u_scale and
-    # v = Z[v_idx], Z = [C[:, :p]; G']; dmu/dcell = G[:, mu_idx] * [Bm, 1][mu_coef]
+    ka: int
+    ks: int
+    km: int
+    cell_param: np.ndarray
+    unique: bool  # no two cells share a parameter
+    identity: bool  # cell k is parameter k, for every parameter
+    cell_map: np.ndarray
+    # sigma_factors: u = G[:, u_idx] * u_scale, v = [C[:, :p]; G'][v_idx]
     u_idx: np.ndarray
     u_scale: np.ndarray
     v_idx: np.ndarray
-    cell_map: np.ndarray
+    # mean_derivatives: rows G[:, mu_idx] * [Bm, 1][mu_coef] for the A then the m cells
     mu_idx: np.ndarray
     mu_coef: np.ndarray
-    mu_map: np.ndarray
-    # weighted_hessian: flat positions in n x n matrices, rows = A cells
-    aa_ii: np.ndarray  # (i_r, i_c)
-    aa_jj: np.ndarray  # (j_c, j_r)
-    aa_ji: np.ndarray  # (j_c, i_r)
-    aa_ij: np.ndarray  # (i_c, j_r)
-    as_ik: np.ndarray  # (i_r, k_c) of the S cells (k, l)
+    mu_cells: np.ndarray  # their positions in cell space
+    # curvature_cells, rows = A cells: (i_r, i_c), (j_c, j_r), (j_c, i_r), (i_c, j_r)
+    aa_ii: np.ndarray
+    aa_jj: np.ndarray
+    aa_ji: np.ndarray
+    aa_ij: np.ndarray
+    # columns = S cells (k, l): (i_r, k), (j_r, l), (i_r, l), (j_r, k)
+    as_ik: np.ndarray
     as_jl: np.ndarray
     as_il: np.ndarray
     as_jk: np.ndarray
     as_off: np.ndarray  # 1 where the S cell is off-diagonal
-    am_jm: np.ndarray  # (j_r, m_c) of the free m cells
+    am_jm: np.ndarray  # (j_r, m) of the free m cells
 
 
 class ModelMatrices(NamedTuple):
@@ -202,14 +212,22 @@ class Model:
         a_i, a_j, s_i, s_j, m_i = fc.a_i, fc.a_j, fc.s_i, fc.s_j, fc.m_i
         diag = s_i == s_j
         ri, ci, rj, cj = a_i[:, None], a_i[None, :], a_j[:, None], a_j[None, :]
+        cell_map = np.hstack([fc.a_map, fc.s_map, fc.m_map])
+        cell_param = np.argmax(cell_map, axis=0)
         return DerivativePlan(
+            ka=a_i.size,
+            ks=s_i.size,
+            km=m_i.size,
+            cell_param=cell_param,
+            unique=np.unique(cell_param).size == cell_param.size,
+            identity=bool(np.array_equal(cell_param, np.arange(self.nfree))),
+            cell_map=cell_map,
             u_idx=np.concatenate([a_i, s_i]),
             u_scale=np.concatenate([np.ones(a_i.size), np.where(diag, 0.5, 1.0)])[:, None],
             v_idx=np.concatenate([a_j, n + s_j]),
-            cell_map=np.hstack([fc.a_map, fc.s_map]),
             mu_idx=np.concatenate([a_i, m_i]),
             mu_coef=np.concatenate([a_j, np.full(m_i.size, n)])[:, None],
-            mu_map=np.hstack([fc.a_map, fc.m_map]),
+            mu_cells=np.r_[0 : a_i.size, a_i.size + s_i.size : a_i.size + s_i.size + m_i.size],
             aa_ii=ri * n + ci,
             aa_jj=cj * n + rj,
             aa_ji=cj * n + ri,
@@ -221,6 +239,38 @@ class Model:
             as_off=(~diag).astype(float)[None, :],
             am_jm=rj * n + m_i[None, :],
         )
+
+    def cell_plan(self, g: int) -> DerivativePlan:
+        """The :class:`DerivativePlan` of group g (0-based)."""
+        return self._plans[g]
+
+    def to_params(
+        self, g: int, x: np.ndarray, cells: slice | np.ndarray | None = None
+    ) -> np.ndarray:
+        """Rows of ``x`` (one per cell of group g, or per cell in ``cells``) summed into
+        one row per free parameter (``x`` itself when the cells are the parameters)."""
+        plan = self._plans[g]
+        if cells is None:
+            if plan.identity:
+                return x
+            cells = slice(None)
+        if plan.unique:
+            out = np.zeros((self.nfree, *x.shape[1:]))
+            out[plan.cell_param[cells]] = x
+            return out
+        return plan.cell_map[:, cells] @ x
+
+    def to_params_sym(self, g: int, h: np.ndarray) -> np.ndarray:
+        """A matrix over the cells of group g as a matrix over the free parameters
+        (``map h map'``; ``h`` itself when the cells are the parameters)."""
+        plan = self._plans[g]
+        if plan.identity:
+            return h
+        if plan.unique:
+            out = np.zeros((self.nfree, self.nfree))
+            out[np.ix_(plan.cell_param, plan.cell_param)] = h
+            return out
+        return plan.cell_map @ h @ plan.cell_map.T
 
     # -- parameter vectors -------------------------------------------------------------
     def values(self, x: np.ndarray, fixed_values: np.ndarray) -> np.ndarray:
@@ -296,51 +346,40 @@ class Model:
         st = self.state(values, g) if state is None else state
         sigma, mu = self.implied(values, g, st)
         q, p = self.nfree, self.p
-        Gt = st.G.T  # n x p
-        # every free A or S cell moves Sigma by u v' + v u': for A_ij, u = G[:, i] and
-        # v = Cov(j, observed); for S_kl, u = G[:, k] and v = G[:, l] (halved when k = l)
-        u = Gt[plan.u_idx] * plan.u_scale
-        v = np.concatenate([st.C[:, :p], Gt])[plan.v_idx]
+        u, v = self.sigma_factors(values, g, st)
         t = u[:, :, None] * v[:, None, :]
         t += t.transpose(0, 2, 1)
-        d_sigma = plan.cell_map @ t.reshape(-1, p * p)
+        d_sigma = self.to_params(g, t.reshape(-1, p * p), slice(0, plan.ka + plan.ks))
         if self.meanstructure:
-            # A_ij moves mu by G[:, i] (Bm)_j, m_k by G[:, k]
-            coef = np.append(st.Bm, 1.0)[plan.mu_coef]
-            d_mu = plan.mu_map @ (Gt[plan.mu_idx] * coef)
+            d_mu = self.to_params(g, self.mean_derivatives(values, g, st), plan.mu_cells)
         else:
             d_mu = np.zeros((q, p))
         return sigma, mu, d_sigma.reshape(q, p, p), d_mu
 
-    def weighted_gradient(
-        self,
-        values: np.ndarray,
-        g: int,
-        w_sigma: np.ndarray,
-        w_mu: np.ndarray,
-        state: GroupState | None = None,
-    ) -> np.ndarray:
-        """Gradient of ``<Sigma, W_sigma> + <mu, w_mu>`` w.r.t. the free parameters.
+    def sigma_factors(
+        self, values: np.ndarray, g: int, state: GroupState | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``U, V`` with one row per free ``A`` then ``S`` cell of group g: the cell moves
+        the implied covariance by ``u v' + v u'``.
 
-        Reverse mode: with ``P = F' W F`` and ``u = F' w``, the derivatives are
-        ``2 (B'PB S B')_ij + (B'u)_i (Bm)_j`` for ``A``, ``(B'PB)_ij`` (both triangles) for
-        ``S`` and ``(B'u)_i`` for ``m``: O(n^3) however many parameters the model has.
+        For ``A_ij``, ``u = G[:, i]`` and ``v = Cov(j, observed)``; for ``S_kl``,
+        ``u = G[:, k]`` and ``v = G[:, l]`` (``u`` halved when ``k = l``).
         """
-        fc = self._free_cells[g]
+        plan = self._plans[g]
         st = self.state(values, g) if state is None else state
-        G = st.G  # F B
-        bpb = G.T @ w_sigma @ G  # B'PB
-        bu = G.T @ w_mu if self.meanstructure else np.zeros(self.n)
-        d_a = 2.0 * bpb @ st.SBt + np.outer(bu, st.Bm)
-        out = np.zeros(self.nfree)
-        if fc.a_i.size:
-            out += fc.a_map @ d_a[fc.a_i, fc.a_j]
-        if fc.s_i.size:
-            i, j = fc.s_i, fc.s_j
-            out += fc.s_map @ np.where(i == j, bpb[i, j], bpb[i, j] + bpb[j, i])
-        if self.meanstructure and fc.m_i.size:
-            out += fc.m_map @ bu[fc.m_i]
-        return out
+        Gt = st.G.T  # n x p
+        u = Gt[plan.u_idx] * plan.u_scale
+        v = np.concatenate([st.C[:, : self.p], Gt])[plan.v_idx]
+        return u, v
+
+    def mean_derivatives(
+        self, values: np.ndarray, g: int, state: GroupState | None = None
+    ) -> np.ndarray:
+        """Derivatives of the implied means of group g w.r.t. its free ``A`` then ``m``
+        cells (one row each): ``G[:, i] (Bm)_j`` for ``A_ij``, ``G[:, k]`` for ``m_k``."""
+        plan = self._plans[g]
+        st = self.state(values, g) if state is None else state
+        return st.G.T[plan.mu_idx] * np.append(st.Bm, 1.0)[plan.mu_coef]
 
     def weighted_hessian(
         self,
@@ -353,9 +392,9 @@ class Model:
         """Hessian of ``<Sigma, W_sigma> + <mu, w_mu>`` w.r.t. the free parameters, with
         the weights held fixed: the curvature of the model itself.
 
-        With ``M = B'PB``, ``b = B'u``, ``C = B S B'``, ``Q = M S B'`` and ``c = Bm`` (``P``,
-        ``u`` as in :meth:`weighted_gradient`), differentiating ``dB = B dA B`` gives for
-        cells ``A_ij``, ``A_kl``::
+        With ``P = F' W_sigma F``, ``u = F' w_mu``, ``M = B'PB``, ``b = B'u``,
+        ``C = B S B'``, ``Q = M S B'`` and ``c = Bm``, differentiating ``dB = B dA B`` gives
+        for cells ``A_ij``, ``A_kl``::
 
             2 M_ik C_lj + 2 B_li Q_kj + 2 Q_il B_jk + b_k B_li c_j + b_i B_jk c_l
 
@@ -363,10 +402,24 @@ class Model:
         term when ``k = l``), and for ``A_ij`` and ``m_k``: ``b_i B_jk``.  ``Sigma`` is
         linear in ``S`` and ``mu`` in ``m``, so those blocks vanish.
         """
-        fc = self._free_cells[g]
-        if not fc.a_i.size:
-            return np.zeros((self.nfree, self.nfree))
+        return self.to_params_sym(g, self.curvature_cells(values, g, w_sigma, w_mu, state))
+
+    def curvature_cells(
+        self,
+        values: np.ndarray,
+        g: int,
+        w_sigma: np.ndarray,
+        w_mu: np.ndarray,
+        state: GroupState | None = None,
+    ) -> np.ndarray:
+        """:meth:`weighted_hessian` over the free cells of group g (before summing the
+        cells that share a parameter)."""
         plan = self._plans[g]
+        ka, ks = plan.ka, plan.ks
+        k = ka + ks + plan.km
+        out = np.zeros((k, k))
+        if not ka:
+            return out
         st = self.state(values, g) if state is None else state
         G = st.G
         M = G.T @ w_sigma @ G
@@ -377,18 +430,17 @@ class Model:
         t2 = B_ji * Qf[plan.aa_ij]
         if self.meanstructure:
             b = G.T @ w_mu
-            t2 += b[fc.a_i][None, :] * B_ji * st.Bm[fc.a_j][:, None]
-        h_aa = Mf[plan.aa_ii] * Cf[plan.aa_jj] + t2 + t2.T
-        out = fc.a_map @ h_aa @ fc.a_map.T
-        cross = None
-        if fc.s_i.size:
+            a_i = plan.u_idx[:ka]
+            t2 += b[a_i][None, :] * B_ji * st.Bm[plan.v_idx[:ka]][:, None]
+        out[:ka, :ka] = Mf[plan.aa_ii] * Cf[plan.aa_jj] + t2 + t2.T
+        if ks:
             h_as = Mf[plan.as_ik] * Bf[plan.as_jl] + Mf[plan.as_il] * Bf[plan.as_jk] * plan.as_off
-            cross = fc.a_map @ h_as @ fc.s_map.T
-        if self.meanstructure and fc.m_i.size:
-            h_am = fc.a_map @ (b[fc.a_i][:, None] * Bf[plan.am_jm]) @ fc.m_map.T
-            cross = h_am if cross is None else cross + h_am
-        if cross is not None:
-            out += cross + cross.T
+            out[:ka, ka : ka + ks] = h_as
+            out[ka : ka + ks, :ka] = h_as.T
+        if self.meanstructure and plan.km:
+            h_am = b[a_i][:, None] * Bf[plan.am_jm]
+            out[:ka, ka + ks :] = h_am
+            out[ka + ks :, :ka] = h_am.T
         return out
 
 
