@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy.linalg import null_space
@@ -41,7 +42,14 @@ class LinearConstraints:
     nonlinear: tuple = ()
 
     def to_z(self, x: np.ndarray) -> np.ndarray:
-        return np.linalg.lstsq(self.K, x - self.x0, rcond=None)[0]
+        """The least-squares ``z`` of ``x``: ``K`` has orthogonal columns (the identity,
+        0/1 indicators of tied parameters, or an orthonormal null-space basis), so it is
+        ``K'(x - x0)`` divided by the squared column norms."""
+        return (self.K.T @ (x - self.x0)) / self._col_norms
+
+    @cached_property
+    def _col_norms(self) -> np.ndarray:
+        return (self.K * self.K).sum(axis=0)
 
     def to_x(self, z: np.ndarray) -> np.ndarray:
         return self.x0 + self.K @ z
