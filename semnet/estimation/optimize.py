@@ -162,8 +162,13 @@ def _scoring_step(
             H = H_try
         else:
             correction[:] = 0.0
+    ridged = H.copy()
+    ridged.flat[:: len(g) + 1] += 1e-12 * np.trace(H) / len(g)
+    L, info = lapack.dpotrf(ridged, lower=1)
+    if info == 0:
+        return lapack.dpotrs(L, g, lower=1)[0]
     try:
-        return np.linalg.solve(H + 1e-12 * np.eye(len(g)) * np.trace(H) / len(g), g)
+        return np.linalg.solve(ridged, g)
     except np.linalg.LinAlgError:
         return np.linalg.lstsq(H, g, rcond=None)[0]
 
