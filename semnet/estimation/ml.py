@@ -131,8 +131,8 @@ class MLDiscrepancy:
         """
         model = self.model
         plan = model.cell_plan(g)
-        kas = plan.ka + plan.ks
-        k = kas + plan.km
+        sc, mc = plan.sigma_cells, plan.mu_cells
+        k = plan.ks + plan.ka + plan.km
         U, V = model.sigma_factors(values, g, st)
         d = mom.mean - mu
         s_plus = mom.cov + np.outer(d, d) if model.meanstructure else mom.cov
@@ -143,38 +143,37 @@ class MLDiscrepancy:
         UWU, VWV, UWV = UW @ U.T, VW @ V.T, UW @ V.T
         tr_info = 2.0 * (UWU * VWV + UWV * UWV.T)  # tr(W X_a W X_b)
         g_sigma = 2.0 * ((U @ dfds) * V).sum(axis=1)
-        if k == kas:
+        if not plan.km:
             g_cells, i_cells = g_sigma, 0.5 * tr_info
         else:
             g_cells = np.zeros(k)
-            g_cells[:kas] = g_sigma
+            g_cells[sc] = g_sigma
             i_cells = np.zeros((k, k))
-            i_cells[:kas, :kas] = 0.5 * tr_info
+            i_cells[sc, sc] = 0.5 * tr_info
         if model.meanstructure:
-            mc = plan.mu_cells
             Dm = model.mean_derivatives(values, g, st)
             ad = inv @ d
             g_cells[mc] -= Dm @ ad
             mu_info = Dm @ inv @ Dm.T
-            i_cells[np.ix_(mc, mc)] += mu_info
+            i_cells[mc, mc] += mu_info
         if not hessian:
             return g_cells, i_cells, None
         UA, VA = U @ ama, V @ ama
         UAU, VAV, UAV = UA @ U.T, VA @ V.T, UA @ V.T
         # tr(X_a W X_b ama) - 0.5 tr(X_a W X_b W), plus the mean terms
         h_sigma = UWV.T * UAV + VWV * UAU + UWU * VAV + UWV * UAV.T - 0.5 * tr_info
-        if k == kas:
+        if not plan.km:
             h_cells = h_sigma
         else:
             h_cells = np.zeros((k, k))
-            h_cells[:kas, :kas] = h_sigma
+            h_cells[sc, sc] = h_sigma
         g_mu = np.zeros(len(mu))
         if model.meanstructure:
             # dmu_a' W X_b W d, with W X_b (W d) = (W u_b)(v_b'Wd) + (W v_b)(u_b'Wd)
             cross = Dm @ (UW * (V @ ad)[:, None] + VW * (U @ ad)[:, None]).T
-            h_cells[mc, :kas] += cross
-            h_cells[:kas, mc] += cross.T
-            h_cells[np.ix_(mc, mc)] += mu_info
+            h_cells[mc, sc] += cross
+            h_cells[sc, mc] += cross.T
+            h_cells[mc, mc] += mu_info
             g_mu = -ad
         h_cells += model.curvature_cells(values, g, dfds, g_mu, st)
         return g_cells, i_cells, h_cells

@@ -59,21 +59,30 @@ class FreeCells(NamedTuple):
 class DerivativePlan(NamedTuple):
     """Where the derivatives of one group's moments come from, fixed by the model.
 
-    The free cells of the group are numbered ``A`` cells, then ``S`` cells, then ``m``
-    cells ("cell space"); ``cell_param`` is the free parameter of each (0-based) and
-    ``cell_map`` the 0/1 matrix from cells to parameters (several cells share a
-    parameter through a label).  Every ``A`` or ``S`` cell moves ``Sigma`` by a rank-two
-    matrix ``u v' + v u'`` (see :meth:`Model.sigma_factors`); the ``*_ij``-style arrays
-    are flat positions in ``n x n`` matrices used by :meth:`Model.curvature_cells`.
+    The free cells of the group are numbered ``S`` cells, then ``A`` cells, then ``m``
+    cells ("cell space"), so that the cells moving ``Sigma`` (``S``, ``A``) and those
+    moving ``mu`` (``A``, ``m``) are both contiguous.  ``cell_param`` is the free
+    parameter of each cell (0-based) and ``cell_map`` the 0/1 matrix from cells to
+    parameters (several cells share a parameter through a label).  Every ``S`` or ``A``
+    cell moves ``Sigma`` by a rank-two matrix ``u v' + v u'`` (see
+    :meth:`Model.sigma_factors`); the ``*_ij``-style arrays are flat positions in
+    ``n x n`` matrices used by :meth:`Model.curvature_cells`.
     """
 
     ka: int
     ks: int
     km: int
+    sigma_cells: slice
+    a_cells: slice
+    mu_cells: slice
+    m_cells: slice
     cell_param: np.ndarray
     unique: bool  # no two cells share a parameter
     identity: bool  # cell k is parameter k, for every parameter
+    sym_flat: np.ndarray  # flat positions of (cell_param_r, cell_param_c) in q x q
     cell_map: np.ndarray
+    a_i: np.ndarray
+    a_j: np.ndarray
     # sigma_factors: u = G[:, u_idx] * u_scale, v = [C[:, :p]; G'][v_idx]
     u_idx: np.ndarray
     u_scale: np.ndarray
@@ -81,7 +90,6 @@ class DerivativePlan(NamedTuple):
     # mean_derivatives: rows G[:, mu_idx] * [Bm, 1][mu_coef] for the A then the m cells
     mu_idx: np.ndarray
     mu_coef: np.ndarray
-    mu_cells: np.ndarray  # their positions in cell space
     # curvature_cells, rows = A cells: (i_r, i_c), (j_c, j_r), (j_c, i_r), (i_c, j_r)
     aa_ii: np.ndarray
     aa_jj: np.ndarray
@@ -208,26 +216,33 @@ class Model:
         return tuple(self._derivative_plan(fc) for fc in self._free_cells)
 
     def _derivative_plan(self, fc: FreeCells) -> DerivativePlan:
-        n = self.n
+        n, q = self.n, self.nfree
         a_i, a_j, s_i, s_j, m_i = fc.a_i, fc.a_j, fc.s_i, fc.s_j, fc.m_i
+        ka, ks, km = a_i.size, s_i.size, m_i.size
         diag = s_i == s_j
         ri, ci, rj, cj = a_i[:, None], a_i[None, :], a_j[:, None], a_j[None, :]
-        cell_map = np.hstack([fc.a_map, fc.s_map, fc.m_map])
+        cell_map = np.hstack([fc.s_map, fc.a_map, fc.m_map])
         cell_param = np.argmax(cell_map, axis=0)
         return DerivativePlan(
-            ka=a_i.size,
-            ks=s_i.size,
-            km=m_i.size,
+            ka=ka,
+            ks=ks,
+            km=km,
+            sigma_cells=slice(0, ks + ka),
+            a_cells=slice(ks, ks + ka),
+            mu_cells=slice(ks, ks + ka + km),
+            m_cells=slice(ks + ka, ks + ka + km),
             cell_param=cell_param,
             unique=np.unique(cell_param).size == cell_param.size,
-            identity=bool(np.array_equal(cell_param, np.arange(self.nfree))),
+            identity=bool(np.array_equal(cell_param, np.arange(q))),
+            sym_flat=(cell_param[:, None] * q + cell_param[None, :]).ravel(),
             cell_map=cell_map,
-            u_idx=np.concatenate([a_i, s_i]),
-            u_scale=np.concatenate([np.ones(a_i.size), np.where(diag, 0.5, 1.0)])[:, None],
-            v_idx=np.concatenate([a_j, n + s_j]),
+            a_i=a_i,
+            a_j=a_j,
+            u_idx=np.concatenate([s_i, a_i]),
+            u_scale=np.concatenate([np.where(diag, 0.5, 1.0), np.ones(ka)])[:, None],
+            v_idx=np.concatenate([n + s_j, a_j]),
             mu_idx=np.concatenate([a_i, m_i]),
-            mu_coef=np.concatenate([a_j, np.full(m_i.size, n)])[:, None],
-            mu_cells=np.r_[0 : a_i.size, a_i.size + s_i.size : a_i.size + s_i.size + m_i.size],
+            mu_coef=np.concatenate([a_j, np.full(km, n)])[:, None],
             aa_ii=ri * n + ci,
             aa_jj=cj * n + rj,
             aa_ji=cj * n + ri,
@@ -268,7 +283,7 @@ class Model:
             return h
         if plan.unique:
             out = np.zeros((self.nfree, self.nfree))
-            out[np.ix_(plan.cell_param, plan.cell_param)] = h
+            out.flat[plan.sym_flat] = h.ravel()
             return out
         return plan.cell_map @ h @ plan.cell_map.T
 
@@ -349,7 +364,7 @@ class Model:
         u, v = self.sigma_factors(values, g, st)
         t = u[:, :, None] * v[:, None, :]
         t += t.transpose(0, 2, 1)
-        d_sigma = self.to_params(g, t.reshape(-1, p * p), slice(0, plan.ka + plan.ks))
+        d_sigma = self.to_params(g, t.reshape(-1, p * p), plan.sigma_cells)
         if self.meanstructure:
             d_mu = self.to_params(g, self.mean_derivatives(values, g, st), plan.mu_cells)
         else:
@@ -359,7 +374,7 @@ class Model:
     def sigma_factors(
         self, values: np.ndarray, g: int, state: GroupState | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
-        """``U, V`` with one row per free ``A`` then ``S`` cell of group g: the cell moves
+        """``U, V`` with one row per free ``S`` then ``A`` cell of group g: the cell moves
         the implied covariance by ``u v' + v u'``.
 
         For ``A_ij``, ``u = G[:, i]`` and ``v = Cov(j, observed)``; for ``S_kl``,
@@ -415,10 +430,9 @@ class Model:
         """:meth:`weighted_hessian` over the free cells of group g (before summing the
         cells that share a parameter)."""
         plan = self._plans[g]
-        ka, ks = plan.ka, plan.ks
-        k = ka + ks + plan.km
+        k = plan.ka + plan.ks + plan.km
         out = np.zeros((k, k))
-        if not ka:
+        if not plan.ka:
             return out
         st = self.state(values, g) if state is None else state
         G = st.G
@@ -429,18 +443,18 @@ class Model:
         B_ji = Bf[plan.aa_ji]
         t2 = B_ji * Qf[plan.aa_ij]
         if self.meanstructure:
-            b = G.T @ w_mu
-            a_i = plan.u_idx[:ka]
-            t2 += b[a_i][None, :] * B_ji * st.Bm[plan.v_idx[:ka]][:, None]
-        out[:ka, :ka] = Mf[plan.aa_ii] * Cf[plan.aa_jj] + t2 + t2.T
-        if ks:
+            b = (G.T @ w_mu)[plan.a_i]
+            t2 += b[None, :] * B_ji * st.Bm[plan.a_j][:, None]
+        a, s_, m = plan.a_cells, slice(0, plan.ks), plan.m_cells
+        out[a, a] = Mf[plan.aa_ii] * Cf[plan.aa_jj] + t2 + t2.T
+        if plan.ks:
             h_as = Mf[plan.as_ik] * Bf[plan.as_jl] + Mf[plan.as_il] * Bf[plan.as_jk] * plan.as_off
-            out[:ka, ka : ka + ks] = h_as
-            out[ka : ka + ks, :ka] = h_as.T
+            out[a, s_] = h_as
+            out[s_, a] = h_as.T
         if self.meanstructure and plan.km:
-            h_am = b[a_i][:, None] * Bf[plan.am_jm]
-            out[:ka, ka + ks :] = h_am
-            out[ka + ks :, :ka] = h_am.T
+            h_am = b[:, None] * Bf[plan.am_jm]
+            out[a, m] = h_am
+            out[m, a] = h_am.T
         return out
 
 
