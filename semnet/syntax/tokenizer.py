@@ -183,9 +183,9 @@ def tokenize(text: str, line: int = 1, column: int = 1) -> list[Token]:
     Returns
     -------
     list of Token
-        The tokens in order, ending with one :attr:`END` token.
+        The tokens in order, ending with one :attr:`TokenKind.END` token.
         Comments and whitespace are dropped; newlines and ``;`` become
-        :attr:`NEWLINE` tokens.
+        :attr:`TokenKind.NEWLINE` tokens.
 
     Raises
     ------
