@@ -266,7 +266,9 @@ def partable(
             "the group blocks use different variables; semnet needs the same observed and "
             "latent variables in every group (fix a parameter to 0 to drop it in one group)."
         )
-    cols: dict[str, list] = {c: [v for part in parts for v in part[c]] for c in parts[0]}
+    cols: dict[str, list] = {
+        c: list(itertools.chain.from_iterable(part[c] for part in parts)) for c in parts[0]
+    }
     n = len(cols["lhs"])
     cols["id"] = list(range(1, n + 1))
     cols["plabel"] = [f".p{i}." for i in cols["id"]]
