@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import math
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -533,25 +534,31 @@ def cfa(model: str | Path, data: pd.DataFrame | None = None, **kwargs: Any) -> F
 
 def _check_scaling(pt: ParTable) -> None:
     params = pt.cols
-    op = params["op"]
-    lhs = params["lhs"]
-    rhs = params["rhs"]
-    group = params["group"]
-    fixed = params["free"] == 0
-    nonzero = np.nan_to_num(params["ustart"]) != 0
-    labelled = params["label"] != ""
-    for g in range(1, pt.ngroups + 1):
-        in_g = group == g
-        for f in pt.names.lv:
-            load = in_g & (op == "=~") & (lhs == f)
-            var = in_g & (op == "~~") & (lhs == f) & (rhs == f)
+    lv = set(pt.names.lv)
+    # per (group, latent variable), from one pass over the rows as plain lists
+    first: dict[tuple[int, str], str] = {}  # its first indicator
+    scaled: set[tuple[int, str]] = set()  # a loading gives it a scale
+    variance: dict[tuple[int, str], bool] = {}  # it has a variance row: is that fixed?
+    for g, o, f, x, free, u, label in zip(
+        params["group"].tolist(), params["op"].tolist(), params["lhs"].tolist(),
+        params["rhs"].tolist(), params["free"].tolist(), params["ustart"].tolist(),
+        params["label"].tolist(), strict=True,
+    ):  # fmt: skip
+        if f not in lv:
+            continue
+        if o == "=~":
+            first.setdefault((g, f), x)
             # a fixed non-zero loading, or loadings tied to others, give the scale
-            scaled = (load & fixed & nonzero).any() or (load & labelled).any()
-            if not scaled and not (var & fixed).any() and var.any():
-                first = rhs[load][0]
+            if (free == 0 and not math.isnan(u) and u != 0) or label != "":
+                scaled.add((g, f))
+        elif o == "~~" and x == f:
+            variance[g, f] = variance.get((g, f), False) or free == 0
+    for g in range(1, pt.ngroups + 1):
+        for f in pt.names.lv:
+            if (g, f) not in scaled and variance.get((g, f)) is False:
                 raise IdentificationError(
                     f"the latent variable {f!r} has no scale: all its loadings and its "
-                    f"variance are free. Fix one loading (e.g. '{f} =~ 1*{first} + ...'), "
+                    f"variance are free. Fix one loading (e.g. '{f} =~ 1*{first[g, f]} + ...'), "
                     f"fix its variance ('{f} ~~ 1*{f}'), or pass std_lv=True."
                 )
 

@@ -113,28 +113,27 @@ def linear_constraints(
     q = model_nfree
     if not pt.constraints and not (params["label"] != "").any():
         return LinearConstraints(np.eye(q), np.zeros(q), 0, np.zeros((0, q)), np.zeros(0))
-    rows: list[np.ndarray] = []
-    rhs: list[float] = []
-    what: list = []
-    nonlinear: list[NonlinearConstraint] = []
-    # shared labels among free rows
-    label_col = params["label"]
-    free_col = params["free"]
+    # shared labels among free rows: the first row of a label is tied to each other one
+    free_col = params["free"].tolist()
     groups: dict[str, list[int]] = {}
-    for pos in np.flatnonzero((label_col != "") & (free_col > 0)):
-        groups.setdefault(label_col[pos], []).append(int(pos))
-    for positions in groups.values():
-        for pos in positions[1:]:
-            r = np.zeros(q)
-            r[free_col[positions[0]] - 1], r[free_col[pos] - 1] = 1.0, -1.0
-            rows.append(r)
-            rhs.append(0.0)
-            what.append((positions[0], pos))
+    for pos, (label, f) in enumerate(zip(params["label"].tolist(), free_col, strict=True)):
+        if label != "" and f > 0:
+            groups.setdefault(label, []).append(pos)
+    ties = [(positions[0], pos) for positions in groups.values() for pos in positions[1:]]
+    R_ties = np.zeros((len(ties), q))
+    for k, (first, pos) in enumerate(ties):
+        R_ties[k, free_col[first] - 1], R_ties[k, free_col[pos] - 1] = 1.0, -1.0
+    rows: list[np.ndarray] = list(R_ties)
+    rhs: list[float] = [0.0] * len(ties)
+    what: list = list(ties)
+    nonlinear: list[NonlinearConstraint] = []
     # explicit constraints
-    names = ParameterNames(pt)
-    base = np.zeros(len(params["op"])) if fixed_values is None else fixed_values.copy()
-    fr = free > 0
-    for c in (c for c in pt.constraints if c.op in ("==", "<", ">")):
+    explicit = [c for c in pt.constraints if c.op in ("==", "<", ">")]
+    if explicit:
+        names = ParameterNames(pt)
+        base = np.zeros(len(params["op"])) if fixed_values is None else fixed_values.copy()
+        fr = free > 0
+    for c in explicit:
         lhs = parse_expression(c.lhs, c.line, c.column)
         rhs_e = parse_expression(c.rhs, c.line, c.column)
         sign = -1.0 if c.op == "<" else 1.0
@@ -160,18 +159,18 @@ def linear_constraints(
         else:
             nonlinear.append(NonlinearConstraint(c, h, c.op == "=="))
     n_nonlinear_eq = sum(nc.equality for nc in nonlinear)
-    if rows and all(isinstance(w, tuple) for w in what):
+    if ties and len(rows) == len(ties):
         # only ties from shared labels: z holds one value per class of tied parameters
-        R = np.vstack(rows)
-        cls = np.arange(q)
-        for w_row in R:
-            a, b = np.flatnonzero(w_row)
-            cls[cls == cls[b]] = cls[a]
-        _, cls = np.unique(cls, return_inverse=True)
-        K = np.zeros((q, cls.max() + 1))
-        K[np.arange(q), cls] = 1.0
+        cls = list(range(q))
+        for first, pos in ties:
+            a, b = sorted((free_col[first] - 1, free_col[pos] - 1))
+            old, new = cls[b], cls[a]
+            cls = [new if c == old else c for c in cls]
+        number = {c: k for k, c in enumerate(sorted(set(cls)))}
+        K = np.zeros((q, len(number)))
+        K[range(q), [number[c] for c in cls]] = 1.0
         return LinearConstraints(
-            K, np.zeros(q), q - K.shape[1], R, np.zeros(len(rows)), tuple(what),
+            K, np.zeros(q), q - K.shape[1], R_ties, np.zeros(len(ties)), tuple(what),
             tuple(nonlinear),
         )
     if not rows:

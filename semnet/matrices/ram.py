@@ -143,36 +143,34 @@ class Model:
         self.meanstructure = pt.meanstructure
         index = {v: k for k, v in enumerate(self.variables)}
         params = pt.cols
-        op = params["op"]
-        lhs = params["lhs"]
-        rhs = params["rhs"]
-        group = params["group"]
+        # plain lists: one pass sorts the rows by group and operator
+        lhs = params["lhs"].tolist()
+        rhs = params["rhs"].tolist()
+        by_group: dict[int, dict[str, list[int]]] = {
+            g: {"=~": [], "~": [], "~~": [], "~1": []} for g in range(1, pt.ngroups + 1)
+        }
+        for r, (g, o) in enumerate(zip(params["group"].tolist(), params["op"].tolist(),
+                                       strict=True)):
+            rows_of = by_group.get(g, {}).get(o)
+            if rows_of is not None:
+                rows_of.append(r)
         cells = []
         for g in range(1, pt.ngroups + 1):
-            in_g = group == g
-            load = np.flatnonzero(in_g & (op == "=~"))
-            reg = np.flatnonzero(in_g & (op == "~"))
-            cov = np.flatnonzero(in_g & (op == "~~"))
-            mean = np.flatnonzero(in_g & (op == "~1"))
-            a_rows = np.concatenate([load, reg])
-            a_i = np.array(
-                [index[rhs[r]] for r in load] + [index[lhs[r]] for r in reg], dtype=int
-            )
-            a_j = np.array(
-                [index[lhs[r]] for r in load] + [index[rhs[r]] for r in reg], dtype=int
-            )
+            load, reg, cov, mean = (by_group[g][o] for o in ("=~", "~", "~~", "~1"))
             cells.append(
                 GroupCells(
-                    a_rows=a_rows,
-                    a_i=a_i,
-                    a_j=a_j,
-                    s_rows=cov,
+                    a_rows=np.array(load + reg, dtype=np.intp),
+                    a_i=np.array([index[rhs[r]] for r in load] + [index[lhs[r]] for r in reg],
+                                 dtype=int),
+                    a_j=np.array([index[lhs[r]] for r in load] + [index[rhs[r]] for r in reg],
+                                 dtype=int),
+                    s_rows=np.array(cov, dtype=np.intp),
                     s_i=np.array([index[lhs[r]] for r in cov], dtype=int),
                     s_j=np.array([index[rhs[r]] for r in cov], dtype=int),
-                    m_rows=mean,
+                    m_rows=np.array(mean, dtype=np.intp),
                     m_i=np.array([index[lhs[r]] for r in mean], dtype=int),
                 )
-            )
+            )  # fmt: skip
         self.cells = tuple(cells)
         self._fill = tuple(self._fill_index(c) for c in cells)
         self._depth = tuple(_path_depth(self.n, c.a_i, c.a_j) for c in cells)
@@ -462,13 +460,13 @@ def _path_depth(n: int, a_i: np.ndarray, a_j: np.ndarray) -> int | None:
     """Length of the longest directed path among the A cells (edge ``j -> i``), or None
     when they form a cycle (a non-recursive model)."""
     children: list[list[int]] = [[] for _ in range(n)]
-    indegree = np.zeros(n, dtype=int)
+    indegree = [0] * n
     for i, j in zip(a_i.tolist(), a_j.tolist(), strict=True):
         if i == j:
             return None
         children[j].append(i)
         indegree[i] += 1
-    depth = np.zeros(n, dtype=int)
+    depth = [0] * n
     queue = [v for v in range(n) if indegree[v] == 0]
     seen = 0
     while queue:
@@ -481,4 +479,4 @@ def _path_depth(n: int, a_i: np.ndarray, a_j: np.ndarray) -> int | None:
                 queue.append(w)
     if seen < n:
         return None
-    return max(int(depth.max(initial=0)), 1)
+    return max([1, *depth])

@@ -11,6 +11,7 @@ present.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -265,7 +266,9 @@ def partable(
             "the group blocks use different variables; semnet needs the same observed and "
             "latent variables in every group (fix a parameter to 0 to drop it in one group)."
         )
-    cols: dict[str, list] = {c: [v for part in parts for v in part[c]] for c in parts[0]}
+    cols: dict[str, list] = {
+        c: list(itertools.chain.from_iterable(part[c] for part in parts)) for c in parts[0]
+    }
     n = len(cols["lhs"])
     cols["id"] = list(range(1, n + 1))
     cols["plabel"] = [f".p{i}." for i in cols["id"]]
@@ -418,78 +421,76 @@ def _group_rows(
 
     keys = list(user) + default
     n = len(keys)
-    free = np.ones(n, dtype=bool)
-    ustart = np.full(n, np.nan)
-    exo = np.zeros(n, dtype=int)
-    is_user = np.array([1] * len(user) + [0] * len(default))
+    # plain lists: the rules below visit single rows, which numpy makes slow
+    free = [1] * n
+    ustart = [math.nan] * n
+    exo = [0] * n
+    is_user = [1] * len(user) + [0] * len(default)
     lhs = [k[0] for k in keys]
     op = [k[1] for k in keys]
     rhs = [k[2] for k in keys]
-
-    def where(cond):
-        return [i for i in range(n) if cond(i)]
+    lv_set = set(lv)
+    variances = [i for i in range(n) if op[i] == "~~" and lhs[i] == rhs[i]]
+    loadings = [i for i in range(n) if op[i] == "=~"]
 
     if std_lv:
-        for i in where(lambda i: op[i] == "~~" and lhs[i] == rhs[i] and lhs[i] in lv):
-            ustart[i], free[i] = 1.0, False
+        for i in variances:
+            if lhs[i] in lv_set:
+                ustart[i], free[i] = 1.0, 0
     if auto_fix_first:
         seen = set()
-        for i in where(lambda i: op[i] == "=~"):
+        for i in loadings:
             if lhs[i] not in seen:
                 seen.add(lhs[i])
-                ustart[i], free[i] = 1.0, False
+                ustart[i], free[i] = 1.0, 0
     # single-indicator factors: residual variance of the indicator fixed to 0
     counts: dict[str, list[str]] = {}
-    for i in where(lambda i: op[i] == "=~"):
+    for i in loadings:
         counts.setdefault(lhs[i], []).append(rhs[i])
-    all_ind = [rhs[i] for i in where(lambda i: op[i] == "=~")]
-    single = [
+    all_ind = [rhs[i] for i in loadings]
+    single = {
         inds[0]
         for f, inds in counts.items()
         if len(inds) == 1 and inds[0] != f and all_ind.count(inds[0]) == 1
-    ]
-    for i in where(
-        lambda i: op[i] == "~~" and lhs[i] == rhs[i] and lhs[i] in single and not is_user[i]
-    ):
-        ustart[i], free[i] = 0.0, False
+    }
+    for i in variances:
+        if lhs[i] in single and not is_user[i]:
+            ustart[i], free[i] = 0.0, 0
     if orthogonal:
-        for i in where(
-            lambda i: op[i] == "~~"
-            and lhs[i] in lv
-            and rhs[i] in lv
-            and lhs[i] != rhs[i]
-            and not is_user[i]
-        ):
-            ustart[i], free[i] = 0.0, False
+        for i in range(n):
+            if (
+                op[i] == "~~" and lhs[i] in lv_set and rhs[i] in lv_set and lhs[i] != rhs[i]
+                and not is_user[i]
+            ):  # fmt: skip
+                ustart[i], free[i] = 0.0, 0
     if meanstructure:
-        if not int_ov_free:
-            for i in where(lambda i: op[i] == "~1" and lhs[i] in names.ov and not is_user[i]):
-                ustart[i], free[i] = 0.0, False
-        if not int_lv_free:
-            for i in where(lambda i: op[i] == "~1" and lhs[i] in lv and not is_user[i]):
-                ustart[i], free[i] = 0.0, False
+        ov_set = set(names.ov)
+        for i in range(n):
+            if op[i] != "~1" or is_user[i]:
+                continue
+            if (not int_ov_free and lhs[i] in ov_set) or (not int_lv_free and lhs[i] in lv_set):
+                ustart[i], free[i] = 0.0, 0
     if ov_x:
-        for i in where(
-            lambda i: not is_user[i]
-            and (
-                (op[i] == "~~" and lhs[i] in ov_x and rhs[i] in ov_x)
-                or (op[i] == "~1" and lhs[i] in ov_x)
-            )
-        ):
-            ustart[i], free[i], exo[i] = np.nan, False, 1
+        ov_x_set = set(ov_x)
+        for i in range(n):
+            if not is_user[i] and (
+                (op[i] == "~~" and lhs[i] in ov_x_set and rhs[i] in ov_x_set)
+                or (op[i] == "~1" and lhs[i] in ov_x_set)
+            ):
+                ustart[i], free[i], exo[i] = math.nan, 0, 1
 
     # user modifiers
     label: list[str] = [""] * n
-    lower = np.full(n, -np.inf)
-    upper = np.full(n, np.inf)
+    lower = [-math.inf] * n
+    upper = [math.inf] * n
     for i, r in enumerate(user.values()):
         m = r.modifiers
         fixed = _pick(m.fixed, g, ngroups, r, "fixed-value")
         if fixed is not _ABSENT:
             if fixed is None:
-                free[i], ustart[i] = True, np.nan
+                free[i], ustart[i] = 1, math.nan
             else:
-                free[i], ustart[i] = False, float(fixed)
+                free[i], ustart[i] = 0, float(fixed)
         start = _pick(m.start, g, ngroups, r, "start")
         if start is not _ABSENT and start is not None and free[i]:
             ustart[i] = float(start)
@@ -507,15 +508,15 @@ def _group_rows(
         "lhs": lhs,
         "op": op,
         "rhs": rhs,
-        "user": is_user.tolist(),
+        "user": is_user,
         "block": [g] * n,
         "group": [g] * n,
-        "free": free.astype(int).tolist(),
-        "ustart": ustart.tolist(),
-        "exo": exo.tolist(),
+        "free": free,
+        "ustart": ustart,
+        "exo": exo,
         "label": label,
-        "lower": lower.tolist(),
-        "upper": upper.tolist(),
+        "lower": lower,
+        "upper": upper,
     }
 
 
@@ -528,40 +529,19 @@ def _apply_group_equal(
 ) -> None:
     """Tie parameters across groups by giving them group 1's plabel (lavaan's rule);
     edits ``cols`` in place."""
-    op = np.array(cols["op"], dtype=object)
-    lhs = np.array(cols["lhs"], dtype=object)
-    rhs = np.array(cols["rhs"], dtype=object)
-    free = np.array(cols["free"])
-    ustart = np.array(cols["ustart"], dtype=float)
-    later = (np.array(cols["group"]) > 1) & (np.array(cols["user"]) == 0)
+    op, lhs, rhs = cols["op"], cols["lhs"], cols["rhs"]
+    free = list(cols["free"])
+    ustart = list(cols["ustart"])
+    later = [g > 1 and u == 0 for g, u in zip(cols["group"], cols["user"], strict=True)]
     ov_nox, lv = set(names.ov_nox), set(names.lv)
-    in_lv = np.array([v in lv for v in lhs], dtype=bool)
-    in_ov = np.array([v in ov_nox for v in lhs], dtype=bool)
-    same = lhs == rhs
+    n = len(op)
     # with std_lv, equal loadings leave the latent variances of groups 2..G free
     if std_lv and "loadings" in group_equal and "lv_variances" not in group_equal:
-        rows = later & (op == "~~") & in_lv & same
-        free[rows], ustart[rows] = 1, np.nan
-    flag = np.zeros(len(op), dtype=bool)
-    for ge in group_equal:
-        if ge == "loadings":
-            flag |= op == "=~"
-        elif ge == "intercepts":
-            flag |= (op == "~1") & in_ov
-        elif ge == "means":
-            flag |= (op == "~1") & in_lv
-        elif ge == "thresholds":
-            flag |= op == "|"
-        elif ge == "regressions":
-            flag |= op == "~"
-        elif ge == "residuals":
-            flag |= (op == "~~") & in_ov & same
-        elif ge == "residual_covariances":
-            flag |= (op == "~~") & in_ov & ~same
-        elif ge == "lv_variances":
-            flag |= (op == "~~") & in_lv & same
-        elif ge == "lv_covariances":
-            flag |= (op == "~~") & in_lv & ~same
+        for i in range(n):
+            if later[i] and op[i] == "~~" and lhs[i] in lv and lhs[i] == rhs[i]:
+                free[i], ustart[i] = 1, math.nan
+    equal = set(group_equal)
+    flagged = [i for i in range(n) if _equality_kind(op[i], lhs[i], rhs[i], ov_nox, lv) in equal]
     keys = [a + o + b for a, o, b in zip(lhs, op, rhs, strict=True)]
     unknown = sorted(partial - set(keys))
     if unknown:
@@ -574,7 +554,7 @@ def _apply_group_equal(
     labels = list(cols["label"])
     plabels = cols["plabel"]
     first: dict[str, int] = {}
-    for i in np.flatnonzero(flag):
+    for i in flagged:
         k = keys[i]
         if k in partial:
             continue
@@ -585,11 +565,30 @@ def _apply_group_equal(
             labels[i] = plabels[j]
     # with equal intercepts and free-to-vary means, latent means are free in groups 2..G
     if "intercepts" in group_equal and "means" not in group_equal:
-        rows = (op == "~1") & in_lv & later
-        free[rows], ustart[rows] = 1, np.nan
+        for i in range(n):
+            if later[i] and op[i] == "~1" and lhs[i] in lv:
+                free[i], ustart[i] = 1, math.nan
     cols["label"] = labels
-    cols["free"] = free.tolist()
-    cols["ustart"] = ustart.tolist()
+    cols["free"] = free
+    cols["ustart"] = ustart
+
+
+def _equality_kind(op: str, lhs: str, rhs: str, ov_nox: set[str], lv: set[str]) -> str:
+    """The :data:`GROUP_EQUAL_CHOICES` entry a row falls under (``""``: none)."""
+    if op == "=~":
+        return "loadings"
+    if op == "|":
+        return "thresholds"
+    if op == "~":
+        return "regressions"
+    if op == "~1":
+        return "intercepts" if lhs in ov_nox else "means" if lhs in lv else ""
+    if op == "~~":
+        if lhs in ov_nox:
+            return "residuals" if lhs == rhs else "residual_covariances"
+        if lhs in lv:
+            return "lv_variances" if lhs == rhs else "lv_covariances"
+    return ""
 
 
 def _warn_single_labels(parsed: ParsedModel, group_equal: Sequence[str]) -> None:
@@ -609,10 +608,9 @@ def _warn_single_labels(parsed: ParsedModel, group_equal: Sequence[str]) -> None
 
 
 def _number_free(cols: dict[str, list]) -> None:
-    free = np.array(cols["free"]) > 0
-    numbers = np.zeros(len(free), dtype=int)
-    numbers[free] = np.arange(1, free.sum() + 1)
-    cols["free"] = numbers.tolist()
+    """Number the free rows 1, 2, ... in order (fixed rows: 0)."""
+    count = itertools.count(1)
+    cols["free"] = [next(count) if f else 0 for f in cols["free"]]
 
 
 def _append_constraints(cols: dict[str, list], constraints: Sequence[Constraint]) -> None:
@@ -632,8 +630,8 @@ def _append_constraints(cols: dict[str, list], constraints: Sequence[Constraint]
 def _check_labels(pt: ParTable) -> None:
     """Every name used in ``:=`` / ``==`` / ``<`` / ``>`` must be a label or defined."""
     params = pt.cols
-    labels = params["label"]
-    known = {lab for lab in labels if lab} | set(params["plabel"])
+    labels = params["label"].tolist()
+    known = {lab for lab in labels if lab} | set(params["plabel"].tolist())
     defined: set[str] = set()
     for c in pt.constraints:
         exprs = [parse_expression(c.rhs, c.line, c.column)]
@@ -659,8 +657,8 @@ def _check_labels(pt: ParTable) -> None:
                 )
             defined.add(c.lhs)
     # fixed and free rows sharing a label conflict
-    free = params["free"]
-    ustart = params["ustart"]
+    free = params["free"].tolist()
+    ustart = params["ustart"].tolist()
     by_label: dict[str, list[int]] = {}
     for i, lab in enumerate(labels):
         if lab:

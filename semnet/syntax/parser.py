@@ -36,10 +36,16 @@ from semnet.syntax.expr import expression_from_tokens
 from semnet.syntax.model import Constraint, Modifiers, ParsedModel, Relation
 from semnet.syntax.tokenizer import (
     CONSTRAINT_OPERATORS,
+    END,
+    NAME,
+    NEWLINE,
+    NUMBER,
+    OPERATOR,
+    PUNCT,
     RELATION_OPERATORS,
+    STRING,
     Source,
     Token,
-    TokenKind,
     tokenize,
 )
 
@@ -63,6 +69,7 @@ _UNSUPPORTED_FUNCTIONS = {
     "efa": "EFA blocks (`efa()`)",
 }
 _MAX_CALL_DEPTH = 8
+_NO_MODIFIERS = Modifiers()  # shared by the terms without modifiers (it is frozen)
 _THRESHOLD = re.compile(r"t[0-9]+")
 _EMPTY_MODEL = "the model is empty; write at least one relation such as `f =~ x1 + x2 + x3`"
 _EXAMPLES = {
@@ -138,16 +145,16 @@ class _Statement:
 
 def _continues_after(token: Token) -> bool:
     """A statement whose last token is ``token`` goes on at the next line."""
-    if token.kind is TokenKind.OPERATOR:
+    if token.kind is OPERATOR:
         return True
-    return token.kind is TokenKind.PUNCT and token.text in ("+", "-", "*", "?", "/", "^", "**", ",")
+    return token.kind is PUNCT and token.text in ("+", "-", "*", "?", "/", "^", "**", ",")
 
 
 def _continues_before(token: Token) -> bool:
     """A line starting with ``token`` continues the previous statement."""
-    if token.kind is TokenKind.OPERATOR:
+    if token.kind is OPERATOR:
         return True
-    return token.kind is TokenKind.PUNCT and token.text in ("+", "-", "*", "?", "/", "^", "**")
+    return token.kind is PUNCT and token.text in ("+", "-", "*", "?", "/", "^", "**")
 
 
 def _split_statements(tokens: list[Token], source: Source) -> list[_Statement]:
@@ -156,22 +163,22 @@ def _split_statements(tokens: list[Token], source: Source) -> list[_Statement]:
     open_parens: list[Token] = []
     error: ModelSyntaxError | None = None
     for index, token in enumerate(tokens):
-        if token.kind is TokenKind.END:
+        if token.kind is END:
             break
-        if token.kind is TokenKind.NEWLINE:
+        if token.kind is NEWLINE:
             if not current or open_parens or _continues_after(current[-1]):
                 continue
             following = index + 1
-            while tokens[following].kind is TokenKind.NEWLINE:
+            while tokens[following].kind is NEWLINE:
                 following += 1
             if _continues_before(tokens[following]):
                 continue
             statements.append(_Statement(current, error))
             current, error = [], None
             continue
-        if token.kind is TokenKind.PUNCT and token.text == "(":
+        if token.kind is PUNCT and token.text == "(":
             open_parens.append(token)
-        elif token.kind is TokenKind.PUNCT and token.text == ")":
+        elif token.kind is PUNCT and token.text == ")":
             if open_parens:
                 open_parens.pop()
             elif error is None:
@@ -195,7 +202,7 @@ def _split_plus(tokens: Sequence[Token]) -> list[list[Token]]:
     current: list[Token] = []
     depth = 0
     for token in tokens:
-        if token.kind is TokenKind.PUNCT:
+        if token.kind is PUNCT:
             if token.text == "(":
                 depth += 1
             elif token.text == ")":
@@ -263,7 +270,7 @@ class _ModelBuilder:
             raise statement.error
         tokens = statement.tokens
         operators = [
-            i for i, t in enumerate(tokens) if t.kind is TokenKind.OPERATOR and t.text != ":"
+            i for i, t in enumerate(tokens) if t.kind is OPERATOR and t.text != ":"
         ]
         if not operators:
             self.header_or_error(tokens)
@@ -308,19 +315,19 @@ class _ModelBuilder:
             )
         if op.text in CONSTRAINT_OPERATORS:
             last = tokens[-1]
-            self.constraint(lhs, op, rhs, Token(TokenKind.END, "", last.line, last.end_column))
+            self.constraint(lhs, op, rhs, Token(END, "", last.line, last.end_column))
         else:
             self.relation(lhs, op, rhs)
 
     def header_or_error(self, tokens: list[Token]) -> None:
         first = tokens[0]
-        colon = len(tokens) > 1 and tokens[1].kind is TokenKind.OPERATOR and tokens[1].text == ":"
-        if first.kind is TokenKind.OPERATOR and first.text == ":":
+        colon = len(tokens) > 1 and tokens[1].kind is OPERATOR and tokens[1].text == ":"
+        if first.kind is OPERATOR and first.text == ":":
             raise self.fail(
                 first,
                 "`:` needs a block name before it; write a group header as `group: <label>`",
             )
-        if colon and first.kind is TokenKind.NAME:
+        if colon and first.kind is NAME:
             kind = first.text.lower()
             if kind in _BLOCK_KINDS:
                 self.header(tokens, kind)
@@ -358,7 +365,7 @@ class _ModelBuilder:
                 f"`{first.text}:` blocks are not supported yet; semnet supports "
                 "multiple-group blocks written as `group: <label>`",
             )
-        allowed = (TokenKind.NAME, TokenKind.NUMBER, TokenKind.STRING)
+        allowed = (NAME, NUMBER, STRING)
         if len(tokens) < 3 or tokens[2].kind not in allowed:
             where = tokens[2] if len(tokens) >= 3 else tokens[1]
             raise self.fail(
@@ -393,7 +400,7 @@ class _ModelBuilder:
     def constraint(self, lhs: list[Token], op: Token, rhs: list[Token], end: Token) -> None:
         if op.text == ":=":
             name = lhs[0]
-            if len(lhs) != 1 or name.kind is not TokenKind.NAME:
+            if len(lhs) != 1 or name.kind is not NAME:
                 raise self.fail(
                     name,
                     "the left-hand side of `:=` must be a single new parameter name, "
@@ -434,10 +441,10 @@ class _ModelBuilder:
     def lhs_name(self, part: list[Token], op: Token) -> str:
         first = part[0]
         modifier_sign = next(
-            (t for t in part if t.kind is TokenKind.PUNCT and t.text in ("*", "?")), None
+            (t for t in part if t.kind is PUNCT and t.text in ("*", "?")), None
         )
         if modifier_sign is not None:
-            if first.kind is TokenKind.NAME and first.text in _UNSUPPORTED_FUNCTIONS:
+            if first.kind is NAME and first.text in _UNSUPPORTED_FUNCTIONS:
                 raise self.fail(
                     first,
                     f"{_UNSUPPORTED_FUNCTIONS[first.text]} are not supported yet; remove "
@@ -448,7 +455,7 @@ class _ModelBuilder:
                 "modifiers cannot be put on the left-hand side; put them before the variable "
                 "on the right-hand side, as in `f =~ a*x1` (not `a*f =~ x1`)",
             )
-        if first.kind is not TokenKind.NAME:
+        if first.kind is not NAME:
             raise self.fail(
                 first,
                 f"the left-hand side of `{op.text}` must be a variable name, found "
@@ -456,7 +463,7 @@ class _ModelBuilder:
             )
         if len(part) > 1:
             second = part[1]
-            if second.kind is TokenKind.OPERATOR and second.text == ":":
+            if second.kind is OPERATOR and second.text == ":":
                 raise self.fail(
                     second,
                     "a product term such as `a:b` can only appear on the right-hand side "
@@ -501,10 +508,11 @@ class _ModelBuilder:
             position = len(self.relations)
             self.index[key] = position
             relation = Relation(
-                lhs, op, rhs, Modifiers(), self.block, rhs_token.line, rhs_token.column
+                lhs, op, rhs, _NO_MODIFIERS, self.block, rhs_token.line, rhs_token.column
             )
             self.relations.append(relation)
-        self.relations[position] = self.merge(position, modifiers)
+        if modifiers:
+            self.relations[position] = self.merge(position, modifiers)
 
     def merge(self, position: int, modifiers: dict[str, _Modifier]) -> Relation:
         """Add ``modifiers`` to relation ``position``; a different value for a kind is an error."""
@@ -523,7 +531,10 @@ class _ModelBuilder:
             if previous is None:
                 self.origins[position, kind] = modifier.token
             values[kind] = modifier.values
-        return replace(relation, modifiers=Modifiers(**values))  # type: ignore[arg-type]
+        return Relation(
+            relation.lhs, relation.op, relation.rhs, Modifiers(**values),  # type: ignore[arg-type]
+            relation.block, relation.line, relation.column,
+        )  # fmt: skip
 
     # terms -------------------------------------------------------------------
     def term(self, tokens: list[Token], op: Token) -> tuple[dict[str, _Modifier], str, Token]:
@@ -535,7 +546,7 @@ class _ModelBuilder:
             position, factor = self.factor(tokens, position, op)
             if position < len(tokens):
                 sign = tokens[position]
-                if sign.kind is TokenKind.PUNCT and sign.text in ("*", "?"):
+                if sign.kind is PUNCT and sign.text in ("*", "?"):
                     self.add_modifier(modifiers, self.modifier(tokens[start], factor, sign))
                     position += 1
                     if position >= len(tokens):
@@ -549,9 +560,9 @@ class _ModelBuilder:
             return self.variable(tokens[start], factor, modifiers, op)
 
     def after_factor_message(self, factor: Token, token: Token, op: Token) -> str:
-        if token.kind is TokenKind.PUNCT and token.text == "-":
+        if token.kind is PUNCT and token.text == "-":
             return "terms are joined with `+`, not `-`; for a negative value write `-1*x`"
-        if token.kind is TokenKind.NAME or token.kind is TokenKind.NUMBER:
+        if token.kind is NAME or token.kind is NUMBER:
             return (
                 f"unexpected {token.describe()} after {factor.describe()}; join terms with `+` "
                 "and put `*` between a modifier and its variable (names cannot contain spaces)"
@@ -572,8 +583,8 @@ class _ModelBuilder:
         """
         token = tokens[position]
         nxt = tokens[position + 1] if position + 1 < len(tokens) else None
-        if token.kind is TokenKind.PUNCT and token.text in ("-", "+"):
-            if nxt is not None and nxt.kind is TokenKind.NUMBER:
+        if token.kind is PUNCT and token.text in ("-", "+"):
+            if nxt is not None and nxt.kind is NUMBER:
                 value = float(nxt.text)
                 return position + 2, _Value("number", -value if token.text == "-" else value, token)
             raise self.fail(
@@ -581,23 +592,23 @@ class _ModelBuilder:
                 f"expected a number after `{token.text}` (as in `-1*x1`), found "
                 f"{'the end of the term' if nxt is None else nxt.describe()}",
             )
-        if token.kind is TokenKind.NUMBER:
+        if token.kind is NUMBER:
             return position + 1, _Value("number", float(token.text), token)
-        if token.kind is TokenKind.STRING:
+        if token.kind is STRING:
             return position + 1, _Value("string", token.value, token)
-        if token.kind is TokenKind.NAME:
-            if nxt is not None and nxt.kind is TokenKind.PUNCT and nxt.text == "(":
+        if token.kind is NAME:
+            if nxt is not None and nxt.kind is PUNCT and nxt.text == "(":
                 end = self.matching_paren(tokens, position + 1)
                 return end + 1, tokens[position : end + 1]
-            if nxt is not None and nxt.kind is TokenKind.OPERATOR and nxt.text == ":":
+            if nxt is not None and nxt.kind is OPERATOR and nxt.text == ":":
                 other = tokens[position + 2] if position + 2 < len(tokens) else None
-                if other is None or other.kind is not TokenKind.NAME:
+                if other is None or other.kind is not NAME:
                     raise self.fail(
                         nxt if other is None else other,
                         "expected a variable name after `:` in a product term such as `a:b`",
                     )
                 after = tokens[position + 3] if position + 3 < len(tokens) else None
-                if after is not None and after.kind is TokenKind.OPERATOR and after.text == ":":
+                if after is not None and after.kind is OPERATOR and after.text == ":":
                     raise self.fail(
                         after,
                         "three-way or higher interaction terms are not supported; compute "
@@ -607,7 +618,7 @@ class _ModelBuilder:
             if token.text == "NA":
                 return position + 1, _Value("na", None, token)
             return position + 1, _Value("name", token.text, token)
-        if token.kind is TokenKind.OPERATOR:
+        if token.kind is OPERATOR:
             raise self.fail(
                 token,
                 f"unexpected `{token.text}` on the right-hand side of `{op.text}`"
@@ -624,9 +635,9 @@ class _ModelBuilder:
         depth = 0
         for index in range(open_index, len(tokens)):
             token = tokens[index]
-            if token.kind is TokenKind.PUNCT and token.text == "(":
+            if token.kind is PUNCT and token.text == "(":
                 depth += 1
-            elif token.kind is TokenKind.PUNCT and token.text == ")":
+            elif token.kind is PUNCT and token.text == ")":
                 depth -= 1
                 if depth == 0:
                     return index
@@ -685,9 +696,9 @@ class _ModelBuilder:
         token = factor.token
         value = factor.value
         if op.text == "~":
-            if value == 1.0 and token.kind is TokenKind.NUMBER:
+            if value == 1.0 and token.kind is NUMBER:
                 return modifiers, "", token
-            if value == 0.0 and token.kind is TokenKind.NUMBER and not modifiers:
+            if value == 0.0 and token.kind is NUMBER and not modifiers:
                 return {"fixed": _Modifier("fixed", (0.0,), token)}, "", token
             raise self.fail(
                 token,
@@ -813,21 +824,21 @@ class _ModelBuilder:
                 )
             token = inner[position]
             nxt = inner[position + 1] if position + 1 < len(inner) else close
-            if token.kind is TokenKind.PUNCT and token.text in ("-", "+"):
-                if nxt.kind is not TokenKind.NUMBER and not (
-                    nxt.kind is TokenKind.NAME and nxt.text == "Inf"
+            if token.kind is PUNCT and token.text in ("-", "+"):
+                if nxt.kind is not NUMBER and not (
+                    nxt.kind is NAME and nxt.text == "Inf"
                 ):
                     raise self.fail(nxt, f"expected a number after `{token.text}`")
                 number = math.inf if nxt.text == "Inf" else float(nxt.text)
                 values.append(_Value("number", -number if token.text == "-" else number, token))
                 position += 2
-            elif token.kind is TokenKind.NUMBER:
+            elif token.kind is NUMBER:
                 values.append(_Value("number", float(token.text), token))
                 position += 1
-            elif token.kind is TokenKind.STRING:
+            elif token.kind is STRING:
                 values.append(_Value("string", token.value, token))
                 position += 1
-            elif token.kind is TokenKind.NAME and nxt.kind is TokenKind.PUNCT and nxt.text == "(":
+            elif token.kind is NAME and nxt.kind is PUNCT and nxt.text == "(":
                 end = self.matching_paren(inner, position + 1)
                 if token.text != "c":
                     raise self.fail(
@@ -837,7 +848,7 @@ class _ModelBuilder:
                     )
                 values.extend(self.call_values(inner[position : end + 1], depth + 1))
                 position = end + 1
-            elif token.kind is TokenKind.NAME:
+            elif token.kind is NAME:
                 if token.text == "NA":
                     values.append(_Value("na", None, token))
                 elif token.text == "Inf":
@@ -845,7 +856,7 @@ class _ModelBuilder:
                 else:
                     values.append(_Value("name", token.text, token))
                 position += 1
-            elif token.kind is TokenKind.PUNCT and token.text == ",":
+            elif token.kind is PUNCT and token.text == ",":
                 raise self.fail(token, f"expected a value before `,` in `{function}(...)`")
             else:
                 raise self.fail(
@@ -856,7 +867,7 @@ class _ModelBuilder:
             if position >= len(inner):
                 return values
             separator = inner[position]
-            if not (separator.kind is TokenKind.PUNCT and separator.text == ","):
+            if not (separator.kind is PUNCT and separator.text == ","):
                 raise self.fail(
                     separator,
                     f"expected `,` or `)` in `{function}(...)`, found {separator.describe()}",
