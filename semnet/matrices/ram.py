@@ -41,21 +41,6 @@ class GroupCells:
     m_i: np.ndarray
 
 
-class FreeCells(NamedTuple):
-    """The free cells of one group: positions, and 0/1 maps to the free parameters (a
-    label shared by several cells sums their derivatives)."""
-
-    a_i: np.ndarray
-    a_j: np.ndarray
-    a_map: np.ndarray
-    s_i: np.ndarray
-    s_j: np.ndarray
-    s_off: np.ndarray  # positions (in the s arrays) of off-diagonal cells
-    s_map: np.ndarray
-    m_i: np.ndarray
-    m_map: np.ndarray
-
-
 class DerivativePlan(NamedTuple):
     """Where the derivatives of one group's moments come from, fixed by the model.
 
@@ -177,9 +162,9 @@ class Model:
         self.free = params["free"]
         self.free_rows = np.flatnonzero(self.free > 0)
         self.nfree = int(self.free.max()) if self.free_rows.size else 0
-        # per group: which cells are free, and the 0/1 map from those cells to the free
-        # parameters (a label shared by several cells sums their derivatives)
-        self._free_cells = tuple(self._cell_maps(c) for c in self.cells)
+        # per group: which cells are free, and how they map to the free parameters (a
+        # label shared by several cells sums their derivatives)
+        self._plans = tuple(self._derivative_plan(c) for c in self.cells)
 
     def _fill_index(self, c: GroupCells) -> tuple[np.ndarray, np.ndarray]:
         """Positions in one buffer holding A, S (both triangles) and m, and the parameter
@@ -194,63 +179,60 @@ class Model:
         rows = np.concatenate([c.a_rows, c.s_rows, c.s_rows, c.m_rows])
         return idx, rows
 
-    def _cell_maps(self, c: GroupCells) -> FreeCells:
-        maps = []
-        for rows in (c.a_rows, c.s_rows, c.m_rows):
-            f = self.free[rows]
-            sel = np.flatnonzero(f > 0)
-            P = np.zeros((self.nfree, sel.size))
-            P[f[sel] - 1, np.arange(sel.size)] = 1.0
-            maps.append((sel, P))
-        (a_sel, a_map), (s_sel, s_map), (m_sel, m_map) = maps
-        s_i, s_j = c.s_i[s_sel], c.s_j[s_sel]
-        return FreeCells(
-            c.a_i[a_sel], c.a_j[a_sel], a_map, s_i, s_j, np.flatnonzero(s_i != s_j), s_map,
-            c.m_i[m_sel], m_map,
-        )  # fmt: skip
-
-    @cached_property
-    def _plans(self) -> tuple[DerivativePlan, ...]:
-        return tuple(self._derivative_plan(fc) for fc in self._free_cells)
-
-    def _derivative_plan(self, fc: FreeCells) -> DerivativePlan:
+    def _derivative_plan(self, c: GroupCells) -> DerivativePlan:
         n, q = self.n, self.nfree
-        a_i, a_j, s_i, s_j, m_i = fc.a_i, fc.a_j, fc.s_i, fc.s_j, fc.m_i
+        free = self.free
+        a_sel = free[c.a_rows] > 0
+        s_sel = free[c.s_rows] > 0
+        m_sel = free[c.m_rows] > 0
+        a_i, a_j = c.a_i[a_sel], c.a_j[a_sel]
+        s_i, s_j = c.s_i[s_sel], c.s_j[s_sel]
+        m_i = c.m_i[m_sel]
         ka, ks, km = a_i.size, s_i.size, m_i.size
+        cell_param = np.concatenate([
+            free[c.s_rows[s_sel]], free[c.a_rows[a_sel]], free[c.m_rows[m_sel]]
+        ]) - 1  # fmt: skip
+        k = cell_param.size
+        cell_map = np.zeros((q, k))
+        cell_map[cell_param, np.arange(k)] = 1.0
+        params = cell_param.tolist()
         diag = s_i == s_j
-        ri, ci, rj, cj = a_i[:, None], a_i[None, :], a_j[:, None], a_j[None, :]
-        cell_map = np.hstack([fc.s_map, fc.a_map, fc.m_map])
-        cell_param = np.argmax(cell_map, axis=0)
+        u_scale = np.ones((ks + ka, 1))
+        u_scale[:ks][diag] = 0.5
+        # rows of the A-cell blocks times n (flat row offsets), and columns
+        ri, rj = a_i[:, None] * n, a_j[:, None] * n
+        ci, cj = a_i * n, a_j * n
+        i_r, j_r = a_i[:, None], a_j[:, None]
         return DerivativePlan(
             ka=ka,
             ks=ks,
             km=km,
             sigma_cells=slice(0, ks + ka),
             a_cells=slice(ks, ks + ka),
-            mu_cells=slice(ks, ks + ka + km),
-            m_cells=slice(ks + ka, ks + ka + km),
+            mu_cells=slice(ks, k),
+            m_cells=slice(ks + ka, k),
             cell_param=cell_param,
-            unique=np.unique(cell_param).size == cell_param.size,
-            identity=bool(np.array_equal(cell_param, np.arange(q))),
+            unique=len(set(params)) == k,
+            identity=params == list(range(q)),
             sym_flat=(cell_param[:, None] * q + cell_param[None, :]).ravel(),
             cell_map=cell_map,
             a_i=a_i,
             a_j=a_j,
             u_idx=np.concatenate([s_i, a_i]),
-            u_scale=np.concatenate([np.where(diag, 0.5, 1.0), np.ones(ka)])[:, None],
+            u_scale=u_scale,
             v_idx=np.concatenate([n + s_j, a_j]),
             mu_idx=np.concatenate([a_i, m_i]),
-            mu_coef=np.concatenate([a_j, np.full(km, n)])[:, None],
-            aa_ii=ri * n + ci,
-            aa_jj=cj * n + rj,
-            aa_ji=cj * n + ri,
-            aa_ij=ci * n + rj,
-            as_ik=ri * n + s_i[None, :],
-            as_jl=rj * n + s_j[None, :],
-            as_il=ri * n + s_j[None, :],
-            as_jk=rj * n + s_i[None, :],
+            mu_coef=np.append(a_j, [n] * km)[:, None],
+            aa_ii=ri + a_i,
+            aa_jj=cj + j_r,
+            aa_ji=cj + i_r,
+            aa_ij=ci + j_r,
+            as_ik=ri + s_i,
+            as_jl=rj + s_j,
+            as_il=ri + s_j,
+            as_jk=rj + s_i,
             as_off=(~diag).astype(float)[None, :],
-            am_jm=rj * n + m_i[None, :],
+            am_jm=rj + m_i,
         )
 
     def cell_plan(self, g: int) -> DerivativePlan:
