@@ -119,6 +119,9 @@ class _Refitter:
                 self.exo.append((int(r), g, idx[a], -1))
         self.ndef = sum(c.op == ":=" for c in pt.constraints)
         self.width = self.out_rows.size + self.ndef + sum(len(p.rows) for p in self.plans)
+        self.linearization = None if self.fiml or self._constraints is None else (
+            _Linearization.at_estimates(self)
+        )
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -172,41 +175,53 @@ class _Refitter:
             self.model, moments, self.values, patterns, 0.0, exact_information=False
         )
 
+    def ml_discrepancy(self, samples: Sequence[np.ndarray]) -> MLDiscrepancy:
+        """The ML discrepancy of complete-data samples (one per group), with the fixed.x
+        rows set to their sample moments; raises DataError for a singular sample."""
+        moments = []
+        for label, x in zip(self.labels, samples, strict=True):
+            n = x.shape[0]
+            mean = x.mean(axis=0)
+            c = x - mean
+            cov = c.T @ c / n
+            moments.append(GroupMoments(label, self.names, (cov + cov.T) / 2, mean, n))
+        fixed = self.values.copy()
+        for r, g, i, j in self.exo:
+            fixed[r] = moments[g].mean[i] if j < 0 else moments[g].cov[i, j]
+        return MLDiscrepancy(self.model, moments, fixed)
+
     def refit(self, spec) -> tuple[np.ndarray, float, str]:
         """Outputs, chi-square and '' (or NaNs, NaN and the reason it failed)."""
         fail = np.full(self.width, np.nan)
         resamples = [d[idx] for d, idx in zip(self.data, self.indices(spec), strict=True)]
-        fixed = self.values
+        starts = [self.x]
         if self.fiml:
             disc = self._fiml_discrepancy(resamples)
             if isinstance(disc, str):
                 return fail, np.nan, disc
         else:
             try:
-                moments = []
-                for g, x in enumerate(resamples):
-                    n = x.shape[0]
-                    mean = x.mean(axis=0)
-                    c = x - mean
-                    cov = c.T @ c / n
-                    moments.append(
-                        GroupMoments(self.labels[g], self.names, (cov + cov.T) / 2, mean, n)
-                    )
+                disc = self.ml_discrepancy(resamples)
             except DataError:
                 return fail, np.nan, "singular sample covariance matrix"
-            fixed = self.values.copy()
-            for r, g, i, j in self.exo:
-                fixed[r] = moments[g].mean[i] if j < 0 else moments[g].cov[i, j]
-            disc = MLDiscrepancy(self.model, moments, fixed)
-        try:
-            res = minimize(disc, self.constraints, self.x)
-        except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
-            return fail, np.nan, f"refit failed: {exc}"
-        if not np.isfinite(res.f):
-            return fail, np.nan, f"refit failed: {res.message}"
-        if not res.converged:
-            return fail, np.nan, f"no convergence: {res.message}"
-        values = self.model.values(res.x, fixed)
+            if self.linearization is not None:
+                starts.insert(0, self.linearization.start(disc.moments))
+        # from the linearised start; from the estimates if that fails
+        for start in starts:
+            try:
+                res = minimize(disc, self.constraints, start)
+            except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
+                why = f"refit failed: {exc}"
+                continue
+            if not np.isfinite(res.f):
+                why = f"refit failed: {res.message}"
+            elif not res.converged:
+                why = f"no convergence: {res.message}"
+            else:
+                break
+        else:
+            return fail, np.nan, why
+        values = self.model.values(res.x, disc.fixed_values)
         try:
             out = self.outputs(values)
         except (ValueError, ZeroDivisionError, OverflowError) as exc:
@@ -225,6 +240,75 @@ class _Refitter:
 
 def _run_chunk(refitter: _Refitter, specs: Sequence):
     return refitter.run(specs)
+
+
+@dataclass(frozen=True)
+class _Linearization:
+    """The estimates as a linear function of the sample moments, about the data that are
+    resampled: a start for each refit close to its optimum.
+
+    At the optimum ``x̂`` the gradient ``g(x, s)`` of the discrepancy vanishes; to first
+    order in the change ``Δs`` of the moments (``vec(S_g)`` and ``ȳ_g`` per group),
+    ``Δx = -K (K'HK)^-1 K' (∂g/∂s) Δs`` (the implicit function theorem in the space ``z``
+    of the linear constraints, ``H`` the Hessian at ``x̂``).  With ``W = Σ^-1``,
+    ``d = ȳ - μ`` and ``w_g = N_g / N``::
+
+        ∂g_a/∂S_g = -w_g/2 · W ∂Σ/∂x_a W
+        ∂g_a/∂ȳ_g = -w_g · (W ∂Σ/∂x_a W d + W ∂μ/∂x_a)
+
+    The fixed.x rows (set to each sample's moments) are held at their values here.
+
+    Attributes
+    ----------
+    x : ndarray
+        The estimates ``x̂``.
+    moments : tuple of (ndarray, ndarray)
+        Per group, the covariance matrix and mean vector of the resampled data.
+    maps : tuple of ndarray
+        Per group, ``∂x/∂(vec(S_g), ȳ_g)``: ``nfree × (p² + p)``.
+    """
+
+    x: np.ndarray
+    moments: tuple[tuple[np.ndarray, np.ndarray], ...]
+    maps: tuple[np.ndarray, ...]
+
+    @classmethod
+    def at_estimates(cls, refitter: _Refitter) -> _Linearization | None:
+        """The linearisation about the refitter's data (None where the Hessian at the
+        estimates is singular or the data's covariance matrix is)."""
+        model, x = refitter.model, refitter.x
+        try:
+            disc = refitter.ml_discrepancy(refitter.data)
+        except DataError:
+            return None
+        K = refitter.constraints.K
+        hessian = disc.evaluate(x, hessian=True).hessian
+        if hessian is None:
+            return None
+        try:
+            step = -K @ np.linalg.solve(K.T @ hessian @ K, K.T)
+        except np.linalg.LinAlgError:
+            return None
+        values = model.values(x, disc.fixed_values)
+        maps = []
+        for g, mom in enumerate(disc.moments):
+            sigma, mu, d_sigma, d_mu = model.jacobian(values, g)
+            inv = np.linalg.inv(sigma)
+            wdw = inv @ d_sigma @ inv
+            q, p = d_mu.shape
+            d_cov = -0.5 * wdw.reshape(q, p * p)
+            d_mean = -(wdw @ (mom.mean - mu) + d_mu @ inv) if model.meanstructure else (
+                np.zeros((q, p))
+            )
+            maps.append(disc.weights[g] * step @ np.hstack([d_cov, d_mean]))
+        return cls(x, tuple((m.cov, m.mean) for m in disc.moments), tuple(maps))
+
+    def start(self, moments: Sequence[GroupMoments]) -> np.ndarray:
+        """The linear prediction of the estimates from the moments of a resample."""
+        x = self.x.copy()
+        for (cov, mean), mom, m in zip(self.moments, moments, self.maps, strict=True):
+            x += m @ np.concatenate([(mom.cov - cov).ravel(), mom.mean - mean])
+        return x
 
 
 # ---------------------------------------------------------------------------------------
