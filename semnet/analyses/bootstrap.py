@@ -65,7 +65,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy.special import ndtr, ndtri
 
 from semnet.analyses.mediation import EffectPlan, effect_plan
 from semnet.analyses.parallel import Progress
@@ -466,27 +466,23 @@ class BootstrapResult:
 # ---------------------------------------------------------------------------------------
 def _norm_inter(t: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """Quantiles of ``t`` at ``alpha`` with interpolation on the normal scale between
-    order statistics (``boot:::norm.inter``, as lavaan uses)."""
+    order statistics (``boot:::norm.inter``, as lavaan uses).
+
+    ``ndtri`` and ``ndtr`` are the functions behind ``scipy.stats.norm.ppf`` and
+    ``.cdf``, without their per-call overhead.
+    """
     t = np.sort(t[np.isfinite(t)])
     R = t.size
     alpha = np.atleast_1d(np.asarray(alpha, dtype=float))
     rk = (R + 1) * alpha
     k = np.trunc(rk).astype(int)
-    out = np.empty(alpha.shape)
-    for i in range(alpha.size):
-        if k[i] <= 0:
-            out[i] = t[0]
-        elif k[i] >= R:
-            out[i] = t[R - 1]
-        elif k[i] == rk[i]:
-            out[i] = t[k[i] - 1]
-        else:
-            z1 = stats.norm.ppf(alpha[i])
-            z2 = stats.norm.ppf(k[i] / (R + 1))
-            z3 = stats.norm.ppf((k[i] + 1) / (R + 1))
-            tk, tk1 = t[k[i] - 1], t[k[i]]
-            out[i] = tk + (z1 - z2) / (z3 - z2) * (tk1 - tk)
-    return out
+    inner = np.clip(k, 1, R - 1)
+    tk, tk1 = t[inner - 1], t[inner]
+    with np.errstate(divide="ignore", invalid="ignore"):  # alpha 0 or 1: not used below
+        z1, z2, z3 = ndtri(np.stack([alpha, inner / (R + 1), (inner + 1) / (R + 1)]))
+        out = tk + (z1 - z2) / (z3 - z2) * (tk1 - tk)
+    out = np.where(k == rk, t[inner - 1], out)
+    return np.where(k <= 0, t[0], np.where(k >= R, t[R - 1], out))
 
 
 def _interval(
@@ -507,16 +503,16 @@ def _interval(
     if method == "normal":
         se = float(np.std(t))
         bias = float(np.mean(t)) - est
-        z = stats.norm.ppf(lower_upper)
+        z = ndtri(lower_upper)
         return float(est - bias + se * z[0]), float(est - bias + se * z[1])
     a = 0.0 if method == "bca_simple" else float(accel if accel is not None else np.nan)
     if not np.isfinite(a):
         return np.nan, np.nan
-    w = stats.norm.ppf(np.sum(t < est) / t.size)
+    w = ndtri(np.sum(t < est) / t.size)
     if not np.isfinite(w):  # the estimate lies outside the bootstrap distribution
         return (float(t.min()), float(t.min())) if w < 0 else (float(t.max()), float(t.max()))
-    zalpha = stats.norm.ppf(lower_upper)
-    adj = stats.norm.cdf(w + (w + zalpha) / (1 - a * (w + zalpha)))
+    zalpha = ndtri(lower_upper)
+    adj = ndtr(w + (w + zalpha) / (1 - a * (w + zalpha)))
     q = _norm_inter(t, adj)
     return float(q[0]), float(q[1])
 
