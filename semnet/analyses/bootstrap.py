@@ -4,11 +4,17 @@
 Resampling follows lavaan's ``lav_bootstrap.R``: cases are drawn with replacement
 *within each group* (keeping the group sizes), the sample moments of the resample are
 computed directly from the complete-case arrays of the fit, and the model is refitted
-from the fitted estimates (warm start) with the same parameter table, constraints and
-(for ``fixed.x`` covariates) the resample's own covariate moments.  A draw whose sample
-covariance matrix is singular, whose refit fails or does not converge is *failed*: its
-row of :attr:`BootstrapResult.draws` is NaN, it is counted in
-:attr:`BootstrapResult.n_failed` and left out of every summary (as lavaan does).
+with the same parameter table, constraints and (for ``fixed.x`` covariates) the
+resample's own covariate moments.  lavaan starts every refit at the fitted estimates;
+semnet (complete data, linear constraints) starts at their first-order prediction from
+the resample's moments (:class:`_Linearization`), several times closer to the
+resample's optimum, which saves a Newton step per draw, and falls back to the estimates
+when that refit fails.  The optimum is the same to the optimizer's tolerance, except in
+the rare resample whose likelihood has several local minima (a Heywood case), where the
+two starts may end in different ones.  A draw whose sample covariance matrix is
+singular, whose refit fails or does not converge is *failed*: its row of
+:attr:`BootstrapResult.draws` is NaN, it is counted in :attr:`BootstrapResult.n_failed`
+and left out of every summary (as lavaan does).
 
 FIML fits (``missing="fiml"``) are bootstrapped as lavaan does: the raw rows, complete
 and incomplete (rows missing on every model variable were dropped by the fit), are
@@ -207,6 +213,7 @@ class _Refitter:
             if self.linearization is not None:
                 starts.insert(0, self.linearization.start(disc.moments))
         # from the linearised start; from the estimates if that fails
+        why = ""
         for start in starts:
             try:
                 res = minimize(disc, self.constraints, start)
