@@ -644,7 +644,7 @@ def _baseline_test(pt: ParTable, moments: Sequence[GroupMoments], kind: str, fda
     """The scaled test of the independence (baseline) model, at its closed-form MLE
     (with incomplete data: each variable's mean and variance over its observed values)."""
     if kind == "mlr" and fdata is None:
-        return independence_mlr(list(moments), pt.meanstructure)
+        return independence_mlr(moments, pt.meanstructure)
     names = pt.names.ov
     text = "\n".join(f"{v} ~~ {v}" for v in names)
     base = partable(text, groups=list(pt.groups), meanstructure=pt.meanstructure)

@@ -125,9 +125,9 @@ class _Refitter:
                 self.exo.append((int(r), g, idx[a], -1))
         self.ndef = sum(c.op == ":=" for c in pt.constraints)
         self.width = self.out_rows.size + self.ndef + sum(len(p.rows) for p in self.plans)
-        self.linearization = None if self.fiml or self._constraints is None else (
-            _Linearization.at_estimates(self)
-        )
+        self.linearization: _Linearization | None = None
+        if not self.fiml and self._constraints is not None:
+            self.linearization = _Linearization.at_estimates(self)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -304,9 +304,9 @@ class _Linearization:
             wdw = inv @ d_sigma @ inv
             q, p = d_mu.shape
             d_cov = -0.5 * wdw.reshape(q, p * p)
-            d_mean = -(wdw @ (mom.mean - mu) + d_mu @ inv) if model.meanstructure else (
-                np.zeros((q, p))
-            )
+            d_mean = np.zeros((q, p))
+            if model.meanstructure:
+                d_mean = -(wdw @ (mom.mean - mu) + d_mu @ inv)
             maps.append(disc.weights[g] * step @ np.hstack([d_cov, d_mean]))
         return cls(x, tuple((m.cov, m.mean) for m in disc.moments), tuple(maps))
 

@@ -34,6 +34,7 @@ constraint manifold: every inverse above is ``T (T' M T)^-1 T'``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,7 +74,7 @@ def constrained_inverse(M: np.ndarray, T: np.ndarray) -> np.ndarray:
     return (out + out.T) / 2
 
 
-def _require_data(moments: list[GroupMoments], what: str) -> None:
+def _require_data(moments: Sequence[GroupMoments], what: str) -> None:
     if any(m.data is None and m.cross is None for m in moments):
         from semnet.errors import DataError
 
@@ -245,8 +246,7 @@ def mlr(
     return (vcov + vcov.T) / 2, test
 
 
-
-def independence_mlr(moments: list[GroupMoments], meanstructure: bool) -> ScaledTest:
+def independence_mlr(moments: Sequence[GroupMoments], meanstructure: bool) -> ScaledTest:
     """The Yuan–Bentler (Mplus) scaled test of the independence (baseline) model, in
     closed form: :func:`mlr` of that model at its MLE without building its information.
 
