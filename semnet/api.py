@@ -36,7 +36,11 @@ from semnet.estimation.fiml import FIMLDiscrepancy, fiml_data, one_blas_thread
 from semnet.estimation.ml import MLDiscrepancy
 from semnet.estimation.optimize import minimize
 from semnet.estimation.start import start_values
-from semnet.inference.robust import constrained_inverse, observed_information
+from semnet.inference.robust import (
+    constrained_inverse,
+    independence_mlr,
+    observed_information,
+)
 from semnet.inference.robust import mlm as robust_mlm
 from semnet.inference.robust import mlmv as robust_mlmv
 from semnet.inference.robust import mlr as robust_mlr
@@ -646,6 +650,8 @@ def _observed_vcov(disc, cons, x, fit_warnings) -> np.ndarray | None:
 def _baseline_test(pt: ParTable, moments: Sequence[GroupMoments], kind: str, fdata=None):
     """The scaled test of the independence (baseline) model, at its closed-form MLE
     (with incomplete data: each variable's mean and variance over its observed values)."""
+    if kind == "mlr" and fdata is None:
+        return independence_mlr(moments, pt.meanstructure)
     names = pt.names.ov
     text = "\n".join(f"{v} ~~ {v}" for v in names)
     base = partable(text, groups=list(pt.groups), meanstructure=pt.meanstructure)

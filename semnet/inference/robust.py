@@ -34,6 +34,7 @@ constraint manifold: every inverse above is ``T (T' M T)^-1 T'``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,7 +74,7 @@ def constrained_inverse(M: np.ndarray, T: np.ndarray) -> np.ndarray:
     return (out + out.T) / 2
 
 
-def _require_data(moments: list[GroupMoments], what: str) -> None:
+def _require_data(moments: Sequence[GroupMoments], what: str) -> None:
     if any(m.data is None and m.cross is None for m in moments):
         from semnet.errors import DataError
 
@@ -91,22 +92,27 @@ def casewise_scores(
     mom: GroupMoments,
     meanstructure: bool,
     patterns: tuple | None = None,
-) -> np.ndarray:
-    """Derivatives of each case's log-likelihood w.r.t. the free parameters (N_g x q).
+) -> tuple[np.ndarray, np.ndarray]:
+    """Derivatives of each case's log-likelihood w.r.t. the free parameters that group
+    g's moments depend on (the others have zero scores).
 
     With ``patterns`` (incomplete data) each case uses only its observed variables.
+
+    Returns
+    -------
+    rows : ndarray
+        Positions of those free parameters.
+    scores : ndarray
+        ``N_g x len(rows)``.
     """
     sigma, mu, d_sigma, d_mu = model.jacobian(values, g)
+    rows = np.flatnonzero(np.any(d_sigma != 0, axis=(1, 2)) | np.any(d_mu != 0, axis=1))
     if patterns is None:
         center = mu if meanstructure else mom.mean
-        return _scores(mom.data - center, sigma, d_sigma, d_mu, meanstructure)
+        return rows, _scores(mom.data - center, sigma, d_sigma[rows], d_mu[rows], meanstructure)
     from semnet.estimation.fiml import pattern_scores
 
-    # only the parameters the group's moments depend on have non-zero scores
-    rows = np.flatnonzero(np.any(d_sigma != 0, axis=(1, 2)) | np.any(d_mu != 0, axis=1))
-    out = np.zeros((mom.nobs, model.nfree))
-    out[:, rows] = pattern_scores(sigma, mu, d_sigma[rows], d_mu[rows], mom.data, patterns)
-    return out
+    return rows, pattern_scores(sigma, mu, d_sigma[rows], d_mu[rows], mom.data, patterns)
 
 
 def score_outer(
@@ -120,8 +126,10 @@ def score_outer(
     """``(1/N_g) sum_i s_i s_i'`` of the casewise scores (complete data or patterns), or
     from the group's fourth-order moments when the rows are not kept."""
     if mom.data is not None:
-        s = casewise_scores(model, values, g, mom, meanstructure, patterns)
-        return s.T @ s / mom.nobs
+        rows, s = casewise_scores(model, values, g, mom, meanstructure, patterns)
+        out = np.zeros((model.nfree, model.nfree))
+        out[np.ix_(rows, rows)] = s.T @ s / mom.nobs
+        return out
     # s_i = G w_i with w_i = (1, e_i, vech(e_i e_i')), e_i = y_i - ybar: the score is
     # 0.5 r'A_k r - 0.5 tr(Sigma^-1 dS_k) + r'b_k with r = e + delta, delta = ybar - centre
     sigma, mu, d_sigma, d_mu = model.jacobian(values, g)
@@ -142,11 +150,17 @@ def score_outer(
 
 
 def _scores(resid, sigma, d_sigma, d_mu, meanstructure) -> np.ndarray:
-    """0.5 z' dS z - 0.5 tr(Sigma^-1 dS) + z' dmu, with z = Sigma^-1 (y - mu)."""
+    """0.5 z' dS z - 0.5 tr(Sigma^-1 dS) + z' dmu, with z = Sigma^-1 (y - mu).
+
+    ``z' dS z`` is the product of the cases' ``vech(z z')`` with ``vech(dS)`` (its
+    off-diagonal cells counted twice): one matrix product.
+    """
+    q, p = d_mu.shape
     inv = np.linalg.inv(sigma)
     z = resid @ inv
-    quad = np.einsum("ni,kij,nj->nk", z, d_sigma, z, optimize=True)
-    trace = np.einsum("ij,kji->k", inv, d_sigma)
+    r, c = _duplication(p)
+    quad = (z[:, r] * z[:, c]) @ (d_sigma[:, r, c] * np.where(r == c, 1.0, 2.0)).T
+    trace = d_sigma.reshape(q, p * p) @ inv.reshape(-1)
     scores = 0.5 * (quad - trace)
     if meanstructure:
         scores += z @ d_mu.T
@@ -176,7 +190,7 @@ def _h1_trace(mom: GroupMoments, meanstructure: bool) -> tuple[float, int]:
         q2 = float(a @ block @ a)
         return 0.5 * (q2 - 2 * q1 + p) + (q1 if meanstructure else 0.0), ndat
     d = mom.data - mom.mean
-    qf = np.einsum("ni,ij,nj->n", d, np.linalg.inv(mom.cov), d)
+    qf = np.sum((d @ np.linalg.inv(mom.cov)) * d, axis=1)
     per_case = 0.5 * (qf * qf - 2 * qf + p)
     if meanstructure:
         per_case = per_case + qf
@@ -230,6 +244,43 @@ def mlr(
         trace_h1 / ndat, trace_h0 / npar if npar else np.nan,
     )  # fmt: skip
     return (vcov + vcov.T) / 2, test
+
+
+def independence_mlr(moments: Sequence[GroupMoments], meanstructure: bool) -> ScaledTest:
+    """The Yuan–Bentler (Mplus) scaled test of the independence (baseline) model, in
+    closed form: :func:`mlr` of that model at its MLE without building its information.
+
+    The model has a variance ``v_j`` (and a mean) per variable and group, estimated by
+    ``s_jj`` (and ``ȳ_j``); its unit observed information is diagonal, ``0.5 / s_jj²``
+    for a variance and ``1 / s_jj`` for a mean, so ``tr(B0_g H^-1)`` sums, per
+    variable, ``0.5 (m4_j / s_jj² - 1)`` (``m4_j`` the fourth central moment) and 1 for
+    a mean.  ``χ² = Σ_g N_g (Σ_j log s_jj - log|S_g|)``.
+    """
+    _require_data(moments, "estimator='MLR'")
+    chisq = trace_h0 = trace_h1 = 0.0
+    ndat = npar = 0
+    for mom in moments:
+        p = len(mom.names)
+        var = np.diag(mom.cov)
+        chisq += mom.nobs * (float(np.log(var).sum()) - mom.logdet)
+        if mom.data is not None:
+            m4 = np.mean((mom.data - mom.mean) ** 4, axis=0)
+        else:
+            r, c = _duplication(p)
+            diagonal = 1 + p + np.flatnonzero(r == c)
+            m4 = mom.cross.matrix[diagonal, diagonal]
+        trace_h0 += float(np.sum(0.5 * (m4 / var**2 - 1.0))) + (p if meanstructure else 0)
+        t1, nd = _h1_trace(mom, meanstructure)
+        trace_h1 += t1
+        ndat += nd
+        npar += p * (2 if meanstructure else 1)
+    df = ndat - npar
+    trace = trace_h1 - trace_h0
+    c = trace / df if df > 0 else np.nan
+    return ScaledTest(
+        "yuan_bentler_mplus", chisq / c if df > 0 else np.nan, df, c, trace,
+        trace_h1 / ndat, trace_h0 / npar,
+    )  # fmt: skip
 
 
 def _duplication(p: int) -> tuple[np.ndarray, np.ndarray]:

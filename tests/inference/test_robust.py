@@ -1,0 +1,47 @@
+"""The closed-form MLR test of the independence model against the generic computation."""
+
+import numpy as np
+import pytest
+
+import semnet
+from semnet.estimation.ml import MLDiscrepancy
+from semnet.inference.robust import independence_mlr, mlr
+from semnet.matrices.ram import Model
+from semnet.partable.build import partable
+
+X = ["x1", "x2", "x3", "x4", "x5", "x6"]
+
+
+def _generic(moments, meanstructure: bool):
+    """mlr() of the independence model at its MLE, from its parameter table."""
+    base = partable("\n".join(f"{v} ~~ {v}" for v in X), groups=[m.label for m in moments],
+                    meanstructure=meanstructure)
+    model = Model(base)
+    params = base.params
+    values = np.zeros(len(params))
+    for r, (lhs, op, g) in enumerate(zip(params["lhs"], params["op"], params["group"],
+                                         strict=True)):
+        mom = moments[int(g) - 1]
+        k = mom.names.index(lhs)
+        values[r] = mom.cov[k, k] if op == "~~" else mom.mean[k]
+    disc = MLDiscrepancy(model, moments, values)
+    df = base.ndat(False) - model.nfree
+    return mlr(disc, values[model.free_rows], np.eye(model.nfree), df, model.nfree)[1]
+
+
+@pytest.mark.parametrize("meanstructure", [False, True])
+@pytest.mark.parametrize("source", ["data", "fourth_moments"])
+def test_independence_mlr_equals_the_generic_sandwich(meanstructure, source):
+    hs = semnet.datasets.holzinger_swineford()
+    if source == "data":
+        fit = semnet.cfa("f =~ " + " + ".join(X), hs, group="school", estimator="MLR",
+                         meanstructure=meanstructure)
+        moments = list(fit.moments)
+    else:
+        mom = semnet.moments.from_frame(hs, group="school", columns=X, fourth=True)
+        moments = mom.group_moments(X)
+    want = _generic(moments, meanstructure)
+    got = independence_mlr(moments, meanstructure)
+    assert got.df == want.df
+    for key in ("stat", "scaling_factor", "trace", "scaling_factor_h1", "scaling_factor_h0"):
+        assert getattr(got, key) == pytest.approx(getattr(want, key), rel=1e-12), key
