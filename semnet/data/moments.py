@@ -217,28 +217,31 @@ def numeric_data(data: object, names: Sequence[str], group: str | None) -> Numer
     values = np.empty((data.shape[0], len(names)))
     for k, n in enumerate(names):
         col = data[n]
+        dtype = col.dtype
         if not (
-            col.dtype.kind in "biuf"
-            or pd.api.types.is_numeric_dtype(col)
-            or pd.api.types.is_bool_dtype(col)
+            dtype.kind in "biuf"
+            or pd.api.types.is_numeric_dtype(dtype)
+            or pd.api.types.is_bool_dtype(dtype)
         ):
             sample = col.dropna().astype(str).unique()[:3]
             raise DataError(
-                f"column {n!r} is not numeric (dtype {col.dtype}, values such as "
+                f"column {n!r} is not numeric (dtype {dtype}, values such as "
                 f"{', '.join(map(repr, sample))}); recode it to numbers, e.g. "
                 f"data[{n!r}].map({{...}}), or pd.to_numeric(..., errors='coerce')."
             )
         values[:, k] = col.to_numpy(dtype=float, na_value=np.nan)
-    bad = np.isinf(values).any(axis=0)
-    if bad.any():
-        n = names[int(np.argmax(bad))]
-        raise DataError(
-            f"column {n!r} contains infinite values; replace them with NaN or finite numbers."
-        )
-    empty = np.isnan(values).all(axis=0) if len(values) else np.zeros(len(names), bool)
-    if empty.any():
-        n = names[int(np.argmax(empty))]
-        raise DataError(f"column {n!r} is missing for every case; drop it from the model.")
+    if not np.isfinite(values).all():
+        bad = np.isinf(values).any(axis=0)
+        if bad.any():
+            n = names[int(np.argmax(bad))]
+            raise DataError(
+                f"column {n!r} contains infinite values; replace them with NaN or finite "
+                "numbers."
+            )
+        empty = np.isnan(values).all(axis=0)
+        if empty.any():
+            n = names[int(np.argmax(empty))]
+            raise DataError(f"column {n!r} is missing for every case; drop it from the model.")
     values.setflags(write=False)
     groups = None if group is None else data[group].astype(str).to_numpy()
     return NumericData(values, tuple(names), groups, data.index)
