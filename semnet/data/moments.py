@@ -214,6 +214,36 @@ def numeric_data(data: object, names: Sequence[str], group: str | None) -> Numer
             + (" ..." if data.shape[1] > 20 else "")
             + ". Fix the spelling in the model or add the column."
         )
+    if data.shape[1] == len(names) and all(
+        isinstance(t, np.dtype) and t.kind in "biuf" for t in data.dtypes
+    ):
+        # the frame holds just the model's columns, all numpy numbers: one conversion
+        # (a cast, as per column) instead of one Series per column
+        order = [data.columns.get_loc(n) for n in names]
+        values = np.ascontiguousarray(data.to_numpy(dtype=float)[:, order])
+    else:
+        values = _numeric_columns(data, names)
+    if not np.isfinite(values).all():
+        bad = np.isinf(values).any(axis=0)
+        if bad.any():
+            n = names[int(np.argmax(bad))]
+            raise DataError(
+                f"column {n!r} contains infinite values; replace them with NaN or finite "
+                "numbers."
+            )
+        empty = np.isnan(values).all(axis=0)
+        if empty.any():
+            n = names[int(np.argmax(empty))]
+            raise DataError(f"column {n!r} is missing for every case; drop it from the model.")
+    values.setflags(write=False)
+    groups = None if group is None else data[group].astype(str).to_numpy()
+    return NumericData(values, tuple(names), groups, data.index)
+
+
+def _numeric_columns(data: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
+    """The columns ``names`` of ``data`` as a cases x variables float matrix (NaN for
+    missing values), column by column; raises :class:`DataError` for a column that is
+    not numeric."""
     values = np.empty((data.shape[0], len(names)))
     for k, n in enumerate(names):
         col = data[n]
@@ -230,21 +260,7 @@ def numeric_data(data: object, names: Sequence[str], group: str | None) -> Numer
                 f"data[{n!r}].map({{...}}), or pd.to_numeric(..., errors='coerce')."
             )
         values[:, k] = col.to_numpy(dtype=float, na_value=np.nan)
-    if not np.isfinite(values).all():
-        bad = np.isinf(values).any(axis=0)
-        if bad.any():
-            n = names[int(np.argmax(bad))]
-            raise DataError(
-                f"column {n!r} contains infinite values; replace them with NaN or finite "
-                "numbers."
-            )
-        empty = np.isnan(values).all(axis=0)
-        if empty.any():
-            n = names[int(np.argmax(empty))]
-            raise DataError(f"column {n!r} is missing for every case; drop it from the model.")
-    values.setflags(write=False)
-    groups = None if group is None else data[group].astype(str).to_numpy()
-    return NumericData(values, tuple(names), groups, data.index)
+    return values
 
 
 def validate_frame(data: object, names: Sequence[str], group: str | None) -> pd.DataFrame:
