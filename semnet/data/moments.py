@@ -279,12 +279,14 @@ def validate_frame(data: object, names: Sequence[str], group: str | None) -> pd.
 def group_labels(data: pd.DataFrame, group: str) -> list[str]:
     """Group labels in order of first appearance (lavaan's order), as strings."""
     col = data[group]
-    if col.isna().any():
+    labels = pd.unique(col)
+    # a missing value is among the distinct values exactly when the column has one
+    if pd.isna(labels).any():
         raise DataError(
             f"the group column {group!r} has {int(col.isna().sum())} missing values; "
             "drop those rows or give them a group."
         )
-    return [str(v) for v in pd.unique(col)]
+    return [str(v) for v in labels]
 
 
 def moments_from_frame(
