@@ -216,7 +216,8 @@ class Fit:
 
         The four text columns get the dtype pandas infers for them in a DataFrame,
         inferred once for all four (one conversion instead of one per column and
-        table); ``group`` stays object (labels, or ``None`` with one group).
+        table); ``group`` goes in as an object array (``None`` with one group), which
+        the DataFrame types as it always did.
         """
         rows = self._row_columns
         text = ("lhs", "op", "rhs", "label")
