@@ -317,16 +317,10 @@ def sem(
         ]
         fdata = fiml_data(blocks, names)
         moments, patterns = list(fdata.moments), fdata.patterns
-        digest = hashlib.sha256()
-        for m in moments:
-            digest.update(m.label.encode() + np.ascontiguousarray(m.data).tobytes())
-        fingerprint = digest.hexdigest()
+        fingerprint = _data_fingerprint(moments)
     elif data is not None:
         moments = moments_from_data(numeric_data(data, names, group), labels)
-        digest = hashlib.sha256()
-        for m in moments:
-            digest.update(m.label.encode() + np.ascontiguousarray(m.data).tobytes())
-        fingerprint = digest.hexdigest()
+        fingerprint = _data_fingerprint(moments)
     elif summary is not None:
         moments = summary.group_moments(names)
         fingerprint = summary.fingerprint
@@ -475,6 +469,18 @@ def sem(
 
 #: lavaan's default number of draws for se = "bootstrap"
 DEFAULT_BOOTSTRAP = 1000
+
+
+def _data_fingerprint(moments: Sequence[GroupMoments]) -> str:
+    """SHA-256 of each group's label and rows (the fit's ``meta["data_sha256"]``).
+
+    The rows' bytes are hashed in place (no copy), as the concatenation of label and rows.
+    """
+    digest = hashlib.sha256()
+    for m in moments:
+        digest.update(m.label.encode())
+        digest.update(np.ascontiguousarray(m.data))
+    return digest.hexdigest()
 
 
 def _bootstrap_draws(bootstrap: object, se: object) -> int:

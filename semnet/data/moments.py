@@ -214,34 +214,53 @@ def numeric_data(data: object, names: Sequence[str], group: str | None) -> Numer
             + (" ..." if data.shape[1] > 20 else "")
             + ". Fix the spelling in the model or add the column."
         )
+    if data.shape[1] == len(names) and all(
+        isinstance(t, np.dtype) and t.kind in "biuf" for t in data.dtypes
+    ):
+        # the frame holds just the model's columns, all numpy numbers: one conversion
+        # (a cast, as per column) instead of one Series per column
+        order = [data.columns.get_loc(n) for n in names]
+        values = np.ascontiguousarray(data.to_numpy(dtype=float)[:, order])
+    else:
+        values = _numeric_columns(data, names)
+    if not np.isfinite(values).all():
+        bad = np.isinf(values).any(axis=0)
+        if bad.any():
+            n = names[int(np.argmax(bad))]
+            raise DataError(
+                f"column {n!r} contains infinite values; replace them with NaN or finite "
+                "numbers."
+            )
+        empty = np.isnan(values).all(axis=0)
+        if empty.any():
+            n = names[int(np.argmax(empty))]
+            raise DataError(f"column {n!r} is missing for every case; drop it from the model.")
+    values.setflags(write=False)
+    groups = None if group is None else data[group].astype(str).to_numpy()
+    return NumericData(values, tuple(names), groups, data.index)
+
+
+def _numeric_columns(data: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
+    """The columns ``names`` of ``data`` as a cases x variables float matrix (NaN for
+    missing values), column by column; raises :class:`DataError` for a column that is
+    not numeric."""
     values = np.empty((data.shape[0], len(names)))
     for k, n in enumerate(names):
         col = data[n]
+        dtype = col.dtype
         if not (
-            col.dtype.kind in "biuf"
-            or pd.api.types.is_numeric_dtype(col)
-            or pd.api.types.is_bool_dtype(col)
+            dtype.kind in "biuf"
+            or pd.api.types.is_numeric_dtype(dtype)
+            or pd.api.types.is_bool_dtype(dtype)
         ):
             sample = col.dropna().astype(str).unique()[:3]
             raise DataError(
-                f"column {n!r} is not numeric (dtype {col.dtype}, values such as "
+                f"column {n!r} is not numeric (dtype {dtype}, values such as "
                 f"{', '.join(map(repr, sample))}); recode it to numbers, e.g. "
                 f"data[{n!r}].map({{...}}), or pd.to_numeric(..., errors='coerce')."
             )
         values[:, k] = col.to_numpy(dtype=float, na_value=np.nan)
-    bad = np.isinf(values).any(axis=0)
-    if bad.any():
-        n = names[int(np.argmax(bad))]
-        raise DataError(
-            f"column {n!r} contains infinite values; replace them with NaN or finite numbers."
-        )
-    empty = np.isnan(values).all(axis=0) if len(values) else np.zeros(len(names), bool)
-    if empty.any():
-        n = names[int(np.argmax(empty))]
-        raise DataError(f"column {n!r} is missing for every case; drop it from the model.")
-    values.setflags(write=False)
-    groups = None if group is None else data[group].astype(str).to_numpy()
-    return NumericData(values, tuple(names), groups, data.index)
+    return values
 
 
 def validate_frame(data: object, names: Sequence[str], group: str | None) -> pd.DataFrame:
@@ -260,12 +279,14 @@ def validate_frame(data: object, names: Sequence[str], group: str | None) -> pd.
 def group_labels(data: pd.DataFrame, group: str) -> list[str]:
     """Group labels in order of first appearance (lavaan's order), as strings."""
     col = data[group]
-    if col.isna().any():
+    labels = pd.unique(col)
+    # a missing value is among the distinct values exactly when the column has one
+    if pd.isna(labels).any():
         raise DataError(
             f"the group column {group!r} has {int(col.isna().sum())} missing values; "
             "drop those rows or give them a group."
         )
-    return [str(v) for v in pd.unique(col)]
+    return [str(v) for v in labels]
 
 
 def moments_from_frame(

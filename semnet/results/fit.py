@@ -210,14 +210,27 @@ class Fit:
             v.setflags(write=False)
         return out
 
-    def _frame(self, **columns: np.ndarray) -> pd.DataFrame:
-        """The row identifiers followed by ``columns``, as one DataFrame."""
+    @cached_property
+    def _row_ids(self) -> dict[str, Any]:
+        """``lhs, op, rhs, group, label`` as the pandas arrays of the result tables.
+
+        The four text columns get the dtype pandas infers for them in a DataFrame,
+        inferred once for all four (one conversion instead of one per column and
+        table); ``group`` goes in as an object array (``None`` with one group), which
+        the DataFrame types as it always did.
+        """
         rows = self._row_columns
-        data: dict[str, Any] = {k: rows[k] for k in ("lhs", "op", "rhs")}
-        data["group"] = pd.array(rows["group"], dtype=object)
-        data["label"] = rows["label"]
-        data.update(columns)
-        return pd.DataFrame(data)
+        text = ("lhs", "op", "rhs", "label")
+        n = rows["op"].size
+        joined = pd.Series(np.concatenate([rows[k] for k in text]), copy=False).array
+        ids: dict[str, Any] = {k: joined[i * n : (i + 1) * n] for i, k in enumerate(text)}
+        ids["group"] = pd.array(rows["group"], dtype=object)
+        return {k: ids[k] for k in ("lhs", "op", "rhs", "group", "label")}
+
+    def _frame(self, **columns: np.ndarray) -> pd.DataFrame:
+        """The row identifiers followed by ``columns``, as one DataFrame (a copy: the
+        cached identifiers are never shared with the caller)."""
+        return pd.DataFrame({**self._row_ids, **columns})
 
     def estimates(
         self, standardized: bool = True, level: float = 0.95, boot_ci: str = "percentile"

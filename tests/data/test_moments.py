@@ -15,6 +15,7 @@ from semnet.data.moments import (
     group_labels,
     moments_from_frame,
     moments_from_stats,
+    numeric_data,
     validate_frame,
 )
 
@@ -83,6 +84,20 @@ def test_bool_and_integer_columns_are_numeric(hs):
     assert frame["x2"].dtype == float
     np.testing.assert_array_equal(frame["x2"].to_numpy(), data["x2"].to_numpy(float))
 
+
+
+def test_frame_of_just_the_model_columns_reads_as_column_by_column(hs):
+    # a frame of only the model's numpy-numeric columns is converted in one call; the
+    # matrix must be the same, byte for byte and in the same (C) layout
+    data = hs[X[::-1]].copy()
+    data["x1"] = (data["x1"] * 3).round().astype("int64")
+    data["x2"] = data["x2"] > data["x2"].median()
+    data["x3"] = data["x3"].astype("float32")
+    data.loc[data.index[::5], "x4"] = np.nan
+    exact = numeric_data(data, X, None).values
+    wider = numeric_data(data.assign(extra="a"), X, None).values
+    assert exact.flags.c_contiguous and not exact.flags.writeable
+    assert exact.tobytes() == wider.tobytes()
 
 # -- sample statistics ----------------------------------------------------------------------
 def test_sample_cov_rescaled_like_lavaan():
