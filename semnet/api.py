@@ -6,7 +6,7 @@ import hashlib
 import itertools
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -369,8 +369,11 @@ def sem(
         )
     else:
         disc = MLDiscrepancy(model_, moments, values0)
-    # FIML's steps are small products (see one_blas_thread), the optimizer's too
-    result = (one_blas_thread(minimize) if fiml else minimize)(disc, cons, x0)
+    # the optimizer's steps are small matrix products, as FIML's (see one_blas_thread):
+    # BLAS threads only slow them down, badly on a busy machine; below 20 observed
+    # variables the products are too small for BLAS to thread at all
+    threads = one_blas_thread if fiml or model_.p >= 20 else _as_is
+    result = threads(minimize)(disc, cons, x0)
     t_opt = time.perf_counter()
     if not np.isfinite(result.f):
         raise SemnetError(
@@ -409,8 +412,9 @@ def sem(
             baseline_chisq=2.0 * (logl_h1 - float(fdata.baseline_logl.sum())),
         )
     else:
-        vcov, scaled, baseline_scaled = _inference(
-            disc, cons, result.x, se, test, pt, moments, fixed_x, fit_warnings
+        vcov, scaled, baseline_scaled = threads(_inference)(
+            disc, cons, result.x, se, test, pt, moments, fixed_x, fit_warnings,
+            result.evaluation,
         )
     heywood = _heywood(pt, values)
     fit_warnings.extend(heywood)
@@ -594,8 +598,14 @@ def _check_df(pt: ParTable, npar: int, fixed_x: bool) -> None:
         )
 
 
-def _inference(disc, cons, x, se, test, pt, moments, fixed_x, fit_warnings):
-    """vcov of the free parameters, the scaled test and the baseline's scaled test."""
+def _as_is(func: Callable) -> Callable:
+    """No BLAS thread limit (the counterpart of one_blas_thread)."""
+    return func
+
+
+def _inference(disc, cons, x, se, test, pt, moments, fixed_x, fit_warnings, evaluation=None):
+    """vcov of the free parameters, the scaled test and the baseline's scaled test
+    (``evaluation``: the optimizer's evaluation at ``x``, when it has one)."""
     robust = {se, test} - {"standard"}
     if robust and fixed_x and pt.names.ov_x:
         raise OptionError(
@@ -615,7 +625,7 @@ def _inference(disc, cons, x, se, test, pt, moments, fixed_x, fit_warnings):
         if "robust_huber_white" in robust or "yuan_bentler_mplus" in robust:
             outputs["mlr"] = robust_mlr(disc, x, T, df, disc.model.nfree)
         if se == "standard":
-            vcov = expected_vcov(disc, cons, x)
+            vcov = expected_vcov(disc, cons, x, evaluation)
         elif se == "robust_sem":
             vcov = outputs["mlmv" if "mlmv" in outputs else "mlm"][0]
         else:

@@ -216,7 +216,7 @@ class _Refitter:
         why = ""
         for start in starts:
             try:
-                res = minimize(disc, self.constraints, start)
+                res = minimize(disc, self.constraints, start, information=False)
             except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
                 why = f"refit failed: {exc}"
                 continue

@@ -24,7 +24,7 @@ from scipy import optimize as sopt
 from scipy.linalg import lapack
 
 from semnet.estimation.constraints import LinearConstraints
-from semnet.estimation.ml import MLDiscrepancy
+from semnet.estimation.ml import Evaluation, MLDiscrepancy
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,9 @@ class OptimizeResult:
     converged: bool
     message: str
     method: str = "Newton-Raphson"
+    #: the discrepancy at ``x`` with its gradient and expected information, when the
+    #: optimizer has it (saves the caller an evaluation for the standard errors)
+    evaluation: Evaluation | None = None
 
 
 def minimize(
@@ -44,16 +47,23 @@ def minimize(
     *,
     max_iter: int = 500,
     tol: float = 1e-14,
+    information: bool = True,
 ) -> OptimizeResult:
     """Minimize the discrepancy from ``x_start``; ``method`` of the result names the
-    steps taken (as lavaan's "Optimization method" line)."""
+    steps taken (as lavaan's "Optimization method" line).
+
+    With ``information`` the result's ``evaluation`` holds the gradient and expected
+    information at the solution where the last step is a Newton step (otherwise the
+    solution is confirmed by the discrepancy alone, which is cheaper when the caller
+    needs no standard errors).
+    """
     if con.nonlinear:
         method = "SLSQP, then SQP"
     elif isinstance(disc, MLDiscrepancy):
         method = "Newton-Raphson"
     else:
         method = "Fisher scoring"
-    result = _minimize(disc, con, x_start, max_iter=max_iter, tol=tol)
+    result = _minimize(disc, con, x_start, max_iter=max_iter, tol=tol, information=information)
     if result.method == "BFGS":
         method += ", then BFGS"
     return replace(result, method=method)
@@ -66,6 +76,7 @@ def _minimize(
     *,
     max_iter: int,
     tol: float,
+    information: bool = True,
 ) -> OptimizeResult:
     z = con.to_z(x_start)
     if con.nonlinear:
@@ -113,14 +124,16 @@ def _minimize(
             step, decrement = g, float(g @ g)
         last_decrement = decrement
         if decrement < tol:
-            return OptimizeResult(con.to_x(z), ev.f, it - 1, True, "converged")
+            return OptimizeResult(con.to_x(z), ev.f, it - 1, True, "converged", evaluation=ev)
         if newton_step and decrement < 1e-8:
             # Newton converges quadratically: after this step f is within ~decrement^2
             # of its minimum, so only f is needed to confirm the step
             z_new = z - step
-            ev_new = disc.evaluate(con.to_x(z_new), derivatives=False)
+            x_new = con.to_x(z_new)
+            ev_new = disc.evaluate(x_new, derivatives=newton and information)
             if np.isfinite(ev_new.f) and ev_new.f <= ev.f:
-                return OptimizeResult(con.to_x(z_new), ev_new.f, it, True, "converged")
+                return OptimizeResult(x_new, ev_new.f, it, True, "converged",
+                                      evaluation=ev_new if ev_new.gradient is not None else None)
         t = 1.0
         for _ in range(40):
             z_new = z - t * step
@@ -134,7 +147,7 @@ def _minimize(
             break
         if abs(ev.f - ev_new.f) <= 1e-16 * max(1.0, abs(ev.f)) and decrement < 1e-10:
             z, ev = z_new, ev_new
-            return OptimizeResult(con.to_x(z), ev.f, it, True, "converged")
+            return OptimizeResult(con.to_x(z), ev.f, it, True, "converged", evaluation=ev)
         trust_newton = t == 1.0 and decrement < 1.0
         g_old, s_old = g, -t * step
         z, ev = z_new, ev_new

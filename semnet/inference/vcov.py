@@ -13,7 +13,7 @@ import numpy as np
 from scipy.linalg import null_space
 
 from semnet.estimation.constraints import LinearConstraints
-from semnet.estimation.ml import MLDiscrepancy
+from semnet.estimation.ml import Evaluation, MLDiscrepancy
 from semnet.estimation.optimize import constraint_jacobian
 
 
@@ -38,9 +38,18 @@ def tangent_basis(con: LinearConstraints, x: np.ndarray) -> np.ndarray:
     return K @ null_space(A)
 
 
-def expected_vcov(disc: MLDiscrepancy, con: LinearConstraints, x: np.ndarray) -> np.ndarray:
-    """Covariance of the free parameters ``x``; raises :class:`SingularInformationError`."""
-    ev = disc.evaluate(x)
+def expected_vcov(
+    disc: MLDiscrepancy,
+    con: LinearConstraints,
+    x: np.ndarray,
+    evaluation: Evaluation | None = None,
+) -> np.ndarray:
+    """Covariance of the free parameters ``x``; raises :class:`SingularInformationError`.
+
+    ``evaluation``: the discrepancy's evaluation at ``x`` with its information, when the
+    caller has it (e.g. from the optimizer).
+    """
+    ev = disc.evaluate(x) if evaluation is None or evaluation.information is None else evaluation
     T = tangent_basis(con, x)
     info = T.T @ ev.information @ T
     if info.size == 0:

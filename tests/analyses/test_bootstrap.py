@@ -214,10 +214,10 @@ def test_non_convergence_counts_as_failure(monkeypatch, med_fit):
     draws = []  # every 4th draw fails, from the linearised start and from the estimates
     real = mod.minimize
 
-    def flaky(disc, con, x):
+    def flaky(disc, con, x, **options):
         if not any(d is disc for d in draws):
             draws.append(disc)
-        out = real(disc, con, x)
+        out = real(disc, con, x, **options)
         if len(draws) % 4 == 0:
             return OptimizeResult(out.x, out.f, 500, False, "did not converge")
         return out
