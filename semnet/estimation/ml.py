@@ -11,7 +11,7 @@ so that the likelihood-ratio statistic against the unrestricted model is ``2 N f
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy.linalg import lapack
@@ -20,8 +20,7 @@ from semnet.data.moments import GroupMoments
 from semnet.matrices.ram import GroupState, Model
 
 
-@dataclass(frozen=True)
-class Evaluation:
+class Evaluation(NamedTuple):
     """Discrepancy and, optionally, its gradient, expected information and Hessian."""
 
     f: float
@@ -49,11 +48,9 @@ class MLDiscrepancy:
     ) -> tuple[float, np.ndarray | None]:
         """F_g / 2 and Sigma^-1 (None when Sigma is not positive definite)."""
         L, info = lapack.dpotrf(sigma, lower=1, clean=1)
-        if info != 0:
+        if info != 0:  # not positive definite (a successful factor has a positive diagonal)
             return np.inf, None
-        diag = np.diag(L)
-        if diag.min() <= 0:
-            return np.inf, None
+        diag = L.diagonal()
         l_inv, info = lapack.dtrtri(L, lower=1)
         if info != 0:
             return np.inf, None
@@ -133,16 +130,19 @@ class MLDiscrepancy:
         plan = model.cell_plan(g)
         sc, mc = plan.sigma_cells, plan.mu_cells
         k = plan.ks + plan.ka + plan.km
-        U, V = model.sigma_factors(values, g, st)
+        UV = model.sigma_factors(values, g, st)
+        V = UV[plan.ks + plan.ka :]
         d = mom.mean - mu
         s_plus = mom.cov + np.outer(d, d) if model.meanstructure else mom.cov
         # dF/dSigma = Sigma^-1 - Sigma^-1 (S + dd') Sigma^-1   (times 0.5 in f)
         ama = inv @ s_plus @ inv
-        dfds = 0.5 * (inv - ama)
-        UW, VW = U @ inv, V @ inv
-        UWU, VWV, UWV = UW @ U.T, VW @ V.T, UW @ V.T
+        X, Y = UV @ inv, UV @ ama
+        n_c = plan.ks + plan.ka
+        P = X @ UV.T  # [[U W U', U W V'], [V W U', V W V']]
+        UWU, UWV, VWV = P[:n_c, :n_c], P[:n_c, n_c:], P[n_c:, n_c:]
         tr_info = 2.0 * (UWU * VWV + UWV * UWV.T)  # tr(W X_a W X_b)
-        g_sigma = 2.0 * ((U @ dfds) * V).sum(axis=1)
+        # tr(dF/dSigma X_a) = 2 u_a' dF/dSigma v_a, dF/dSigma = 0.5 (W - ama)
+        g_sigma = ((X[:n_c] - Y[:n_c]) * V).sum(axis=1)
         if not plan.km:
             g_cells, i_cells = g_sigma, 0.5 * tr_info
         else:
@@ -158,8 +158,8 @@ class MLDiscrepancy:
             i_cells[mc, mc] += mu_info
         if not hessian:
             return g_cells, i_cells, None
-        UA, VA = U @ ama, V @ ama
-        UAU, VAV, UAV = UA @ U.T, VA @ V.T, UA @ V.T
+        PA = Y @ UV.T
+        UAU, UAV, VAV = PA[:n_c, :n_c], PA[:n_c, n_c:], PA[n_c:, n_c:]
         # tr(X_a W X_b ama) - 0.5 tr(X_a W X_b W), plus the mean terms
         h_sigma = UWV.T * UAV + VWV * UAU + UWU * VAV + UWV * UAV.T - 0.5 * tr_info
         if not plan.km:
@@ -170,12 +170,12 @@ class MLDiscrepancy:
         g_mu = np.zeros(len(mu))
         if model.meanstructure:
             # dmu_a' W X_b W d, with W X_b (W d) = (W u_b)(v_b'Wd) + (W v_b)(u_b'Wd)
-            cross = Dm @ (UW * (V @ ad)[:, None] + VW * (U @ ad)[:, None]).T
+            cross = Dm @ (X[:n_c] * (V @ ad)[:, None] + X[n_c:] * (UV[:n_c] @ ad)[:, None]).T
             h_cells[mc, sc] += cross
             h_cells[sc, mc] += cross.T
             h_cells[mc, mc] += mu_info
             g_mu = -ad
-        h_cells += model.curvature_cells(values, g, dfds, g_mu, st)
+        h_cells += model.curvature_cells(values, g, 0.5 * (inv - ama), g_mu, st)
         return g_cells, i_cells, h_cells
 
     def observed_information(self, x: np.ndarray) -> np.ndarray:

@@ -68,10 +68,9 @@ class DerivativePlan(NamedTuple):
     cell_map: np.ndarray
     a_i: np.ndarray
     a_j: np.ndarray
-    # sigma_factors: u = G[:, u_idx] * u_scale, v = [C[:, :p]; G'][v_idx]
-    u_idx: np.ndarray
-    u_scale: np.ndarray
-    v_idx: np.ndarray
+    # sigma_factors: the rows of U then V are [G'; C[:, :p]][uv_idx] * uv_scale
+    uv_idx: np.ndarray
+    uv_scale: np.ndarray
     # mean_derivatives: rows G[:, mu_idx] * [Bm, 1][mu_coef] for the A then the m cells
     mu_idx: np.ndarray
     mu_coef: np.ndarray
@@ -162,6 +161,7 @@ class Model:
         self.free = params["free"]
         self.free_rows = np.flatnonzero(self.free > 0)
         self.nfree = int(self.free.max()) if self.free_rows.size else 0
+        self._free_index = self.free[self.free_rows] - 1
         # per group: which cells are free, and how they map to the free parameters (a
         # label shared by several cells sums their derivatives)
         self._plans = tuple(self._derivative_plan(c) for c in self.cells)
@@ -197,8 +197,8 @@ class Model:
         cell_map[cell_param, np.arange(k)] = 1.0
         params = cell_param.tolist()
         diag = s_i == s_j
-        u_scale = np.ones((ks + ka, 1))
-        u_scale[:ks][diag] = 0.5
+        uv_scale = np.ones((2 * (ks + ka), 1))
+        uv_scale[:ks][diag] = 0.5
         # rows of the A-cell blocks times n (flat row offsets), and columns
         ri, rj = a_i[:, None] * n, a_j[:, None] * n
         ci, cj = a_i * n, a_j * n
@@ -218,9 +218,8 @@ class Model:
             cell_map=cell_map,
             a_i=a_i,
             a_j=a_j,
-            u_idx=np.concatenate([s_i, a_i]),
-            u_scale=u_scale,
-            v_idx=np.concatenate([n + s_j, a_j]),
+            uv_idx=np.concatenate([s_i, a_i, s_j, n + a_j]),
+            uv_scale=uv_scale,
             mu_idx=np.concatenate([a_i, m_i]),
             mu_coef=np.append(a_j, [n] * km)[:, None],
             aa_ii=ri + a_i,
@@ -271,7 +270,7 @@ class Model:
     def values(self, x: np.ndarray, fixed_values: np.ndarray) -> np.ndarray:
         """Row values: ``fixed_values`` with the free rows replaced by ``x``."""
         v = fixed_values.copy()
-        v[self.free_rows] = x[self.free[self.free_rows] - 1]
+        v[self.free_rows] = x[self._free_index]
         return v
 
     def matrices(self, values: np.ndarray, g: int) -> ModelMatrices:
@@ -341,8 +340,9 @@ class Model:
         st = self.state(values, g) if state is None else state
         sigma, mu = self.implied(values, g, st)
         q, p = self.nfree, self.p
-        u, v = self.sigma_factors(values, g, st)
-        t = u[:, :, None] * v[:, None, :]
+        uv = self.sigma_factors(values, g, st)
+        k = plan.ks + plan.ka
+        t = uv[:k, :, None] * uv[k:, None, :]
         t += t.transpose(0, 2, 1)
         d_sigma = self.to_params(g, t.reshape(-1, p * p), plan.sigma_cells)
         if self.meanstructure:
@@ -353,19 +353,16 @@ class Model:
 
     def sigma_factors(
         self, values: np.ndarray, g: int, state: GroupState | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """``U, V`` with one row per free ``S`` then ``A`` cell of group g: the cell moves
-        the implied covariance by ``u v' + v u'``.
+    ) -> np.ndarray:
+        """``U`` stacked on ``V``, with one row each per free ``S`` then ``A`` cell of
+        group g: the cell moves the implied covariance by ``u v' + v u'``.
 
-        For ``A_ij``, ``u = G[:, i]`` and ``v = Cov(j, observed)``; for ``S_kl``,
-        ``u = G[:, k]`` and ``v = G[:, l]`` (``u`` halved when ``k = l``).
+        For ``S_kl``, ``u = G[:, k]`` and ``v = G[:, l]`` (``u`` halved when ``k = l``);
+        for ``A_ij``, ``u = G[:, i]`` and ``v = Cov(j, observed)``.
         """
         plan = self._plans[g]
         st = self.state(values, g) if state is None else state
-        Gt = st.G.T  # n x p
-        u = Gt[plan.u_idx] * plan.u_scale
-        v = np.concatenate([st.C[:, : self.p], Gt])[plan.v_idx]
-        return u, v
+        return np.concatenate([st.G.T, st.C[:, : self.p]])[plan.uv_idx] * plan.uv_scale
 
     def mean_derivatives(
         self, values: np.ndarray, g: int, state: GroupState | None = None
