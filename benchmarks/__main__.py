@@ -7,9 +7,12 @@ committed value, so a benchmark never times a wrong answer silently.
 
 Options: ``--repeat N`` timed runs per task and tool (default 20), ``--warmup N``
 (default 2), ``--quick`` (3 runs, 1 warm-up), ``--no-lavaan``, ``--no-semopy``,
-``--only TEXT`` (tasks whose name contains TEXT), ``--blas-threads N`` (default 1).
-Long tasks (the invariance ladder, the bootstrap) run at most their ``max_repeat`` times
-after one warm-up.
+``--only TEXT`` (tasks whose name contains TEXT), ``--blas-threads N`` (default 1),
+``--rounds N`` (default 3).  The tools take turns in ``N`` rounds (semnet, semopy,
+lavaan, then again), each round with its own warm-up and its share of the runs, and the
+medians pool all rounds: on a shared machine whose speed drifts, no tool gets all the
+fast minutes.  Long tasks (the invariance ladder, the bootstrap) run at most their
+``max_repeat`` times in all, after one warm-up per round.
 """
 
 from __future__ import annotations
@@ -18,8 +21,14 @@ import argparse
 import math
 import os
 import platform
+import statistics
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from benchmarks.tasks import Timing
 
 #: relative agreement required between chi-squares (semopy's optimizer stops earlier)
 CHISQ_RTOL = 1e-3
@@ -49,6 +58,16 @@ def _agree(a: float, b: float) -> bool:
     return math.isfinite(a) and math.isfinite(b) and abs(a - b) <= CHISQ_RTOL * max(1.0, abs(b))
 
 
+def _add(timings: dict[int, Timing], k: int, new: Timing) -> None:
+    """Pool ``new`` runs into ``timings[k]`` (median over all runs so far)."""
+    from benchmarks.tasks import Timing
+
+    old = timings.get(k)
+    runs = new.runs_ms if old is None else old.runs_ms + new.runs_ms
+    chisq = new.chisq if old is None else old.chisq
+    timings[k] = Timing(statistics.median(runs), runs, chisq)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
@@ -64,6 +83,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-semopy", action="store_true", help="skip semopy")
     parser.add_argument("--only", action="append", default=[], metavar="TEXT",
                         help="run only the tasks whose name contains TEXT (repeatable)")
+    parser.add_argument("--rounds", type=int, default=3, metavar="N",
+                        help="rounds in which the tools take turns (default 3); the "
+                             "repeats are split over the rounds")
     parser.add_argument("--blas-threads", type=int, default=1, metavar="N",
                         help="BLAS threads for semnet and semopy (default 1, as lavaan's "
                              "reference BLAS; 0 leaves numpy's default)")
@@ -80,20 +102,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"no task matches {args.only}; tasks: {[t.name for t in TASKS]}",
               file=sys.stderr)
         return 2
+    rounds = max(1, min(args.rounds, repeat))
+    per_round = math.ceil(repeat / rounds)
     print(f"semnet {semnet.__version__}, Python {platform.python_version()}, "
-          f"{platform.machine()}, {os.cpu_count()} CPUs; median of {repeat} runs after "
-          f"{warmup} warm-up run(s) (long tasks: at most their max_repeat runs after one "
-          f"warm-up); BLAS threads: {args.blas_threads or 'default'}; load average "
-          f"{os.getloadavg()[0]:.1f}; times in ms (model text to estimates with SEs)\n",
+          f"{platform.machine()}, {os.cpu_count()} CPUs; median of {per_round * rounds} "
+          f"runs in {rounds} round(s), each after {warmup} warm-up run(s) (long tasks: at "
+          f"most their max_repeat runs in all); BLAS threads: "
+          f"{args.blas_threads or 'default'}; load average {os.getloadavg()[0]:.1f}; "
+          "times in ms (model text to estimates with SEs)\n",
           flush=True)
 
-    results: dict[str, dict[int, object]] = {"semnet": {}, "semopy": {}, "lavaan": {}}
+    results: dict[str, dict[int, Timing]] = {"semnet": {}, "semopy": {}, "lavaan": {}}
     notes: list[str] = []
-    with blas_threads(args.blas_threads):
-        for k, task in enumerate(tasks):
-            results["semnet"][k] = time_tool(TOOLS["semnet"], task, repeat=repeat,
-                                             warmup=warmup)
-
     use_semopy = not args.no_semopy and semopy_available()
     if not use_semopy:
         notes.append("semopy: " + ("skipped (--no-semopy)" if args.no_semopy
@@ -103,22 +123,38 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         notes.append(f"semopy {semopy.__version__}: cannot fit multi-group models with "
                      "cross-group constraints jointly and has no bootstrap (n/a)")
-        with blas_threads(args.blas_threads):
-            for k, task in enumerate(tasks):
-                if TOOLS["semopy"].supports(task):
-                    results["semopy"][k] = time_tool(TOOLS["semopy"], task, repeat=repeat,
-                                                     warmup=warmup)
-
     if args.no_lavaan:
         notes.append("lavaan: skipped (--no-lavaan)")
-    else:
-        run = time_lavaan(tasks, repeat=repeat, warmup=warmup)
-        results["lavaan"] = dict(run.timings)
+    # the tools take turns, round after round, so that a shared machine's drifting speed
+    # falls on all of them alike; every round has its own warm-up
+    # long tasks: their max_repeat runs spread over the rounds too
+    tasks = [t if t.max_repeat is None else replace(t, max_repeat=math.ceil(t.max_repeat / rounds))
+             for t in tasks]
+    lavaan_note = ""
+    for _ in range(rounds):
+        with blas_threads(args.blas_threads):
+            for k, task in enumerate(tasks):
+                _add(results["semnet"], k, time_tool(TOOLS["semnet"], task, repeat=per_round,
+                                                     warmup=warmup))
+            if use_semopy:
+                for k, task in enumerate(tasks):
+                    if TOOLS["semopy"].supports(task):
+                        _add(results["semopy"], k, time_tool(TOOLS["semopy"], task,
+                                                             repeat=per_round, warmup=warmup))
+        if args.no_lavaan or lavaan_note.startswith("lavaan: not timed"):
+            continue
+        run = time_lavaan(tasks, repeat=per_round, warmup=warmup)
+        for k, timing in run.timings.items():
+            _add(results["lavaan"], k, timing)
         if run.version is None or run.reason:
-            notes.append(f"lavaan: not timed ({run.reason})")
+            lavaan_note = f"lavaan: not timed ({run.reason})"
         else:
-            notes.append(f"lavaan {run.version} via Rscript, timed inside R "
-                         "(start-up excluded)")
+            lavaan_note = (f"lavaan {run.version} via Rscript, timed inside R "
+                           "(start-up excluded)")
+    if lavaan_note:
+        notes.append(lavaan_note)
+    notes.append(f"{rounds} round(s): each tool timed in turn, {per_round} run(s) per task "
+                 "and round (long tasks: at most their max_repeat), medians over all rounds")
 
     def med(tool: str, k: int) -> float | None:
         t = results[tool].get(k)
