@@ -98,6 +98,12 @@ class MLDiscrepancy:
             g_cells, i_cells, h_cells = self._cell_derivatives(
                 values, g, st, mom, mu, inv, hess is not None
             )
+            if len(self.moments) == 1:  # weight 1, nothing to sum
+                grad = model.to_params(g, g_cells)
+                info = model.to_params_sym(g, i_cells)
+                if h_cells is not None:
+                    hess = model.to_params_sym(g, (h_cells + h_cells.T) / 2)
+                continue
             grad += w * model.to_params(g, g_cells)
             info += w * model.to_params_sym(g, i_cells)
             if h_cells is not None:
@@ -140,16 +146,18 @@ class MLDiscrepancy:
         n_c = plan.ks + plan.ka
         P = X @ UV.T  # [[U W U', U W V'], [V W U', V W V']]
         UWU, UWV, VWV = P[:n_c, :n_c], P[:n_c, n_c:], P[n_c:, n_c:]
-        tr_info = 2.0 * (UWU * VWV + UWV * UWV.T)  # tr(W X_a W X_b)
+        half_tr = UWU * VWV + UWV * UWV.T  # 0.5 tr(W X_a W X_b), the information
         # tr(dF/dSigma X_a) = 2 u_a' dF/dSigma v_a, dF/dSigma = 0.5 (W - ama)
         g_sigma = ((X[:n_c] - Y[:n_c]) * V).sum(axis=1)
         if not plan.km:
-            g_cells, i_cells = g_sigma, 0.5 * tr_info
+            # (a copy where the mean terms are added to it: half_tr serves the Hessian)
+            g_cells = g_sigma
+            i_cells = half_tr.copy() if model.meanstructure else half_tr
         else:
             g_cells = np.zeros(k)
             g_cells[sc] = g_sigma
             i_cells = np.zeros((k, k))
-            i_cells[sc, sc] = 0.5 * tr_info
+            i_cells[sc, sc] = half_tr
         if model.meanstructure:
             Dm = model.mean_derivatives(values, g, st)
             ad = inv @ d
@@ -161,7 +169,7 @@ class MLDiscrepancy:
         PA = Y @ UV.T
         UAU, UAV, VAV = PA[:n_c, :n_c], PA[:n_c, n_c:], PA[n_c:, n_c:]
         # tr(X_a W X_b ama) - 0.5 tr(X_a W X_b W), plus the mean terms
-        h_sigma = UWV.T * UAV + VWV * UAU + UWU * VAV + UWV * UAV.T - 0.5 * tr_info
+        h_sigma = UWV.T * UAV + VWV * UAU + UWU * VAV + UWV * UAV.T - half_tr
         if not plan.km:
             h_cells = h_sigma
         else:
