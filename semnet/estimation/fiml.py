@@ -14,7 +14,6 @@ likelihood ``logL_h1`` is found by fitting the saturated model with the same cod
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import TypeVar
 
 import numpy as np
 from scipy.linalg import lapack
+from threadpoolctl import ThreadpoolController
 
 from semnet.data.moments import GroupMoments
 from semnet.estimation.ml import Evaluation
@@ -34,32 +34,23 @@ F = TypeVar("F", bound=Callable)
 
 
 @functools.cache
-def _blas_controller():
-    """threadpoolctl's controller of the loaded BLAS libraries (``None`` without
-    threadpoolctl), made once: limiting through it costs microseconds."""
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError:  # pragma: no cover - optional
-        return None
+def _blas_controller() -> ThreadpoolController:
+    """threadpoolctl's controller of the loaded BLAS libraries, made once: limiting
+    through it costs microseconds."""
     return ThreadpoolController()
 
 
 def one_blas_thread(func: F) -> F:
     """Run ``func`` with a single BLAS thread.
 
-    FIML's work is many small matrix products (per pattern, per group); BLAS threads
-    only add overhead to those and, on a busy machine, make them wait for each other
-    (several times slower).  Without threadpoolctl this is a no-op.
+    FIML's work, and an ML optimizer's, is many small matrix products (per pattern, per
+    group); BLAS threads only add overhead to those and, on a busy machine, make them
+    wait for each other (several times slower).
     """
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        controller = _blas_controller()
-        limit = (
-            contextlib.nullcontext() if controller is None
-            else controller.limit(limits=1, user_api="blas")
-        )  # fmt: skip
-        with limit:
+        with _blas_controller().limit(limits=1, user_api="blas"):
             return func(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]

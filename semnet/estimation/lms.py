@@ -78,7 +78,6 @@ interactions: An appropriate standardized solution and its scale-free properties
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import itertools
 import time
@@ -92,6 +91,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize as sopt
 from scipy import special, stats
+from threadpoolctl import threadpool_limits
 
 from semnet.data.moments import GroupMoments, group_labels, moments_from_frame, validate_frame
 from semnet.errors import ModelSpecificationError, OptionError, SemnetError
@@ -806,13 +806,7 @@ def lms(
     >>> fit.estimates().query("rhs == 'X:Z'")  # doctest: +SKIP
     """
     # the work is many small matrix products: BLAS threads only add overhead
-    try:
-        from threadpoolctl import threadpool_limits
-
-        limit = threadpool_limits(limits=1, user_api="blas")
-    except ImportError:  # pragma: no cover - optional
-        limit = contextlib.nullcontext()
-    with limit:
+    with threadpool_limits(limits=1, user_api="blas"):
         return _lms(
             model, data, group, group_equal, group_partial, quadrature, nodes, std_lv,
             orthogonal, fixed_x, missing, max_iter, tol,
