@@ -722,6 +722,15 @@ class LMSResult:
             )
         }
 
+    def summary(self, standardized: bool = False, fit_measures: bool = True) -> Any:
+        """A printable report in the spirit of lavaan's ``summary()``: the likelihood-ratio
+        test of the product terms, the log-likelihood and information criteria, and the
+        parameter estimates (with ``standardized``, the ``Std.lv`` and ``Std.all``
+        columns). See :class:`semnet.report.summary.LMSSummary`."""
+        from semnet.report.summary import LMSSummary
+
+        return LMSSummary(self, standardized=standardized, fit_measures=fit_measures)
+
     def __repr__(self) -> str:
         status = "converged" if self.converged else "NOT converged"
         groups = "" if len(self.moments) <= 1 else f", {len(self.moments)} groups"

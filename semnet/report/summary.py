@@ -138,6 +138,8 @@ class Summary:
     True
     """
 
+    _user_test_title = "Model Test User Model"
+
     def __init__(self, fit: Fit, standardized: bool = False, fit_measures: bool = True) -> None:
         self.fit = fit
         self.standardized = bool(standardized)
@@ -175,14 +177,14 @@ class Summary:
         for label, value in self._header_items():
             out.append(f"- {label}: {value}")
         out.append("")
-        out.append("### Model Test User Model")
+        out.append(f"### {self._user_test_title}")
         out.append("")
         for label, value in self._user_test_items():
             out.append(f"- {label}: {value}")
         if self.fit_measures:
             for title, items in self._fit_measure_items():
                 out += ["", f"### {title}", ""]
-                out += [f"- {label}: {value}" for label, value in items]
+                out += [f"- {label}: {value}" for label, value in items if label]
         cols = [c.replace("|", "\\|") for c in self._columns()]
         for gi, label in enumerate(fit.groups):
             if len(fit.groups) > 1:
@@ -623,24 +625,7 @@ class Summary:
                 [0] + [len(c[j]) for b in every for k, _, c in b.rows if k == "row"]
             )
             widths.append(max(_NUM, longest + 2, len(col) + 1))
-        o = fit.options
-        lines = [
-            "Parameter Estimates:",
-            "",
-            _line("Standard errors", _ESTIMATOR_NAMES.get(o.se, str(o.se).capitalize())),
-        ]
-        boot = getattr(fit, "bootstrap", None)
-        if boot is not None:
-            lines += [
-                _line("Number of requested bootstrap draws", str(boot.n)),
-                _line("Number of successful bootstrap draws", str(boot.n_ok)),
-            ]
-        else:
-            lines += [
-                _line("Information", str(getattr(o, "information", "expected")).capitalize()),
-                _line("Information saturated (h1) model", "Structured"),
-            ]
-        lines.append("")
+        lines = ["Parameter Estimates:", "", *self._estimates_info(), ""]
         several = len(fit.groups) > 1
         for gi, blocks in enumerate(per_group):
             if several:
@@ -650,6 +635,23 @@ class Summary:
         while lines and lines[-1] == "":
             lines.pop()
         return lines
+
+    def _estimates_info(self) -> list[str]:
+        """How the standard errors were computed (the lines under "Parameter Estimates")."""
+        o = self.fit.options
+        lines = [_line("Standard errors", _ESTIMATOR_NAMES.get(o.se, str(o.se).capitalize()))]
+        boot = getattr(self.fit, "bootstrap", None)
+        if boot is not None:
+            return [
+                *lines,
+                _line("Number of requested bootstrap draws", str(boot.n)),
+                _line("Number of successful bootstrap draws", str(boot.n_ok)),
+            ]
+        return [
+            *lines,
+            _line("Information", str(getattr(o, "information", "expected")).capitalize()),
+            _line("Information saturated (h1) model", "Structured"),
+        ]
 
     # -- warnings --------------------------------------------------------------------------
     def _warnings(self) -> list[str]:
@@ -662,3 +664,92 @@ class Summary:
                                     subsequent_indent="    ")
             lines.extend(wrapped)
         return lines
+
+
+class LMSSummary(Summary):
+    """lavaan-style text report of an LMS fit (:class:`~semnet.estimation.lms.LMSResult`).
+
+    The model has no chi-square test (its indicators are not multivariate normal), so in
+    place of lavaan's test blocks it reports the likelihood-ratio test of the product
+    terms against the same model without them, and the log-likelihood with the
+    information criteria.  The parameter sections are those of :class:`Summary`, with
+    the product terms as regressions on ``x:z``.
+
+    Examples
+    --------
+    >>> import semnet
+    >>> data = semnet.simulate('''X =~ x1 + x2 + x3
+    ...                          Z =~ z1 + z2 + z3
+    ...                          Y =~ y1 + y2 + y3
+    ...                          Y ~ 0.4*X + 0.3*Z + 0.25*X:Z''', 500, seed=1)
+    >>> fit = semnet.sem('''X =~ x1 + x2 + x3
+    ...                     Z =~ z1 + z2 + z3
+    ...                     Y =~ y1 + y2 + y3
+    ...                     Y ~ X + Z + X:Z''', data)  # doctest: +SKIP
+    >>> print(fit.summary())  # doctest: +SKIP
+    """
+
+    _user_test_title = "Likelihood Ratio Test of the Product Terms"
+
+    def _optimizer(self) -> str:
+        return "BFGS, then Newton-Raphson"
+
+    def _header_items(self) -> list[tuple[str, str]]:
+        fit = self.fit
+        items = [
+            ("Estimator", "ML (LMS)"),
+            ("Optimization method", self._optimizer()),
+            ("Quadrature", f"{fit.quadrature}, {fit.nodes} points"),
+            ("Integrated latent variables", ", ".join(fit.dimensions)),
+            ("Number of model parameters", str(int(fit.npar))),
+        ]
+        for label, (used, total) in self._nobs().items():
+            name = "Number of observations" + (f" [{label}]" if label else "")
+            items.append((name, f"{used} used of {total}" if used != total else str(used)))
+        return items
+
+    def _nobs(self) -> dict[str, tuple[int, int]]:
+        return {
+            m.label: (int(m.nobs), int(m.nobs) + int(m.n_dropped)) for m in self.fit.moments
+        }
+
+    def _header(self) -> list[str]:
+        lines = [f"semnet {self._version()} {self._status()}", ""]
+        lines += [_line(label, value) for label, value in self._header_items()]
+        return lines
+
+    def _user_test_items(self) -> list[tuple[str, str]]:
+        lr = self.fit.lr_test()
+        df = lr["df_diff"]
+        return [
+            ("Loglikelihood without the product terms", _num(lr["loglik_h0"])),
+            ("Loglikelihood with the product terms", _num(lr["loglik_h1"])),
+            ("Test statistic (2 x difference)", _num(lr["chisq_diff"])),
+            ("Degrees of freedom", _integer(df)),
+            ("P-value (Chi-square)", _num(lr["pvalue"]) if df > 0 else "NA"),
+        ]
+
+    def _user_test(self) -> list[str]:
+        lines = [f"{self._user_test_title}:", ""]
+        return lines + [_line(label, value) for label, value in self._user_test_items()]
+
+    def _fit_measure_items(self) -> list[tuple[str, list[tuple[str, str]]]]:
+        fm = self._fm()
+        return [
+            (
+                "Loglikelihood and Information Criteria",
+                [
+                    ("Loglikelihood user model", _num(fm["logl"])),
+                    ("", ""),
+                    ("Akaike (AIC)", _num(fm["aic"])),
+                    ("Bayesian (BIC)", _num(fm["bic"])),
+                    ("Sample-size adjusted Bayesian (SABIC)", _num(fm["bic2"])),
+                ],
+            )
+        ]
+
+    def _estimates_info(self) -> list[str]:
+        return [
+            _line("Standard errors", "Standard"),
+            _line("Information", "Observed (numerical Hessian)"),
+        ]

@@ -395,6 +395,35 @@ def three_groups():
     return data, fit
 
 
+def test_summary_reports_the_lr_test_and_the_estimates(one_int_fit):
+    fit = one_int_fit
+    summary = fit.summary(standardized=True)
+    text = str(summary)
+    lr = fit.lr_test()
+    assert text.startswith("semnet ")
+    assert "ended normally" in text and "ML (LMS)" in text
+    assert "Likelihood Ratio Test of the Product Terms:" in text
+    assert f"{lr['chisq_diff']:.3f}" in text and f"{fit.loglik:.3f}" in text
+    assert f"{fit.aic:.3f}" in text and f"{fit.bic:.3f}" in text
+    assert "Observed (numerical Hessian)" in text
+    row = fit.estimates().query("op == '~' and rhs == 'X:Z'").iloc[0]
+    line = next(ln for ln in text.splitlines() if ln.strip().startswith("X:Z"))
+    assert line.split()[1:5] == [f"{row[c]:.3f}" for c in ("est", "se", "z", "pvalue")]
+    assert "Std.all" in text and "Std.all" not in str(fit.summary())
+    assert "Information Criteria" not in str(fit.summary(fit_measures=False))
+    md = summary.to_markdown()
+    assert "### Likelihood Ratio Test of the Product Terms" in md and "- : " not in md
+    assert summary._repr_html_().startswith("<pre>")
+
+
+def test_multigroup_summary_shows_each_group(three_groups):
+    _, fit = three_groups
+    text = str(fit.summary())
+    for k, label in enumerate(fit.groups):
+        assert f"Group {k + 1} [{label}]:" in text
+        assert f"Number of observations [{label}]" in text
+
+
 def test_multigroup_recovers_group_specific_interactions(three_groups):
     """n = 500 per group: SEs of about 0.04 (paths) and 0.07 (latent means); every
     planted value within 4 SEs, and the three interactions are told apart."""

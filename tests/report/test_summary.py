@@ -197,6 +197,7 @@ def test_repr_markdown_html(hs_fit):
     assert repr(summary) == str(summary)
     md = summary.to_markdown()
     assert "| x2 |" in md and "P(>\\|z\\|)" in md and "85.306" in md
+    assert "- : " not in md  # the text report's blank spacer lines are not list items
     assert summary._repr_html_().startswith("<pre>")
     assert "&gt;" in summary._repr_html_()
 
