@@ -47,8 +47,8 @@ class DerivativePlan(NamedTuple):
     The free cells of the group are numbered ``S`` cells, then ``A`` cells, then ``m``
     cells ("cell space"), so that the cells moving ``Sigma`` (``S``, ``A``) and those
     moving ``mu`` (``A``, ``m``) are both contiguous.  ``cell_param`` is the free
-    parameter of each cell (0-based) and ``cell_map`` the 0/1 matrix from cells to
-    parameters (several cells share a parameter through a label).  Every ``S`` or ``A``
+    parameter of each cell (0-based); several cells share a parameter through a label,
+    and their derivatives are summed.  Every ``S`` or ``A``
     cell moves ``Sigma`` by a rank-two matrix ``u v' + v u'`` (see
     :meth:`Model.sigma_factors`); the ``*_ij``-style arrays are flat positions in
     ``n x n`` matrices used by :meth:`Model.curvature_cells`.
@@ -65,7 +65,6 @@ class DerivativePlan(NamedTuple):
     unique: bool  # no two cells share a parameter
     identity: bool  # cell k is parameter k, for every parameter
     sym_flat: np.ndarray  # flat positions of (cell_param_r, cell_param_c) in q x q
-    cell_map: np.ndarray
     a_i: np.ndarray
     a_j: np.ndarray
     # sigma_factors: the rows of U then V are [G'; C[:, :p]][uv_idx] * uv_scale
@@ -193,8 +192,6 @@ class Model:
             free[c.s_rows[s_sel]], free[c.a_rows[a_sel]], free[c.m_rows[m_sel]]
         ]) - 1  # fmt: skip
         k = cell_param.size
-        cell_map = np.zeros((q, k))
-        cell_map[cell_param, np.arange(k)] = 1.0
         params = cell_param.tolist()
         diag = s_i == s_j
         uv_scale = np.ones((2 * (ks + ka), 1))
@@ -215,7 +212,6 @@ class Model:
             unique=len(set(params)) == k,
             identity=params == list(range(q)),
             sym_flat=(cell_param[:, None] * q + cell_param[None, :]).ravel(),
-            cell_map=cell_map,
             a_i=a_i,
             a_j=a_j,
             uv_idx=np.concatenate([s_i, a_i, s_j, n + a_j]),
@@ -248,23 +244,26 @@ class Model:
             if plan.identity:
                 return x
             cells = slice(None)
+        out = np.zeros((self.nfree, *x.shape[1:]))
         if plan.unique:
-            out = np.zeros((self.nfree, *x.shape[1:]))
             out[plan.cell_param[cells]] = x
-            return out
-        return plan.cell_map[:, cells] @ x
+        else:
+            np.add.at(out, plan.cell_param[cells], x)
+        return out
 
     def to_params_sym(self, g: int, h: np.ndarray) -> np.ndarray:
         """A matrix over the cells of group g as a matrix over the free parameters
-        (``map h map'``; ``h`` itself when the cells are the parameters)."""
+        (cells sharing a parameter summed; ``h`` itself when the cells are the
+        parameters)."""
         plan = self._plans[g]
         if plan.identity:
             return h
+        q = self.nfree
         if plan.unique:
-            out = np.zeros((self.nfree, self.nfree))
+            out = np.zeros((q, q))
             out.flat[plan.sym_flat] = h.ravel()
             return out
-        return plan.cell_map @ h @ plan.cell_map.T
+        return np.bincount(plan.sym_flat, weights=h.ravel(), minlength=q * q).reshape(q, q)
 
     # -- parameter vectors -------------------------------------------------------------
     def values(self, x: np.ndarray, fixed_values: np.ndarray) -> np.ndarray:
