@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import stats
 
 from semnet.errors import ModelSpecificationError, OptionError
-from semnet.results.standardize import both_row_scales
+from semnet.results.standardize import row_scales
 
 __all__ = ["EffectPlan", "effect_plan", "indirect_effects"]
 
@@ -298,7 +298,7 @@ def indirect_effects(
         z = np.where(se > 0, est / se, np.nan)
     crit = stats.norm.ppf(1 - (1 - level) / 2)
     std = {kind: plan.evaluate(fit.values * scale)
-           for kind, scale in both_row_scales(fit.model, fit.values).items()}
+           for kind, scale in row_scales(fit.model, fit.values).items()}
     return pd.DataFrame(
         {
             "group": pd.array([r.group for r in plan.rows], dtype=object),

@@ -98,12 +98,6 @@ class MLDiscrepancy:
             g_cells, i_cells, h_cells = self._cell_derivatives(
                 values, g, st, mom, mu, inv, hess is not None
             )
-            if len(self.moments) == 1:  # weight 1, nothing to sum
-                grad = model.to_params(g, g_cells)
-                info = model.to_params_sym(g, i_cells)
-                if h_cells is not None:
-                    hess = model.to_params_sym(g, (h_cells + h_cells.T) / 2)
-                continue
             grad += w * model.to_params(g, g_cells)
             info += w * model.to_params_sym(g, i_cells)
             if h_cells is not None:

@@ -31,7 +31,7 @@ import pandas as pd
 from semnet.inference.vcov import tangent_basis
 from semnet.matrices.ram import Model
 from semnet.partable.build import ParTable
-from semnet.results.standardize import both_row_scales
+from semnet.results.standardize import row_scales
 
 if TYPE_CHECKING:
     from semnet.results.fit import Fit
@@ -155,7 +155,7 @@ def modification_indices(fit: Fit, sort: bool = True, minimum: float = 0.0) -> p
     epc = -g / v
     # standardized EPCs: variances implied by the fitted model; covariances scaled by
     # the current residual variances (lavaan's cov.std)
-    scales = both_row_scales(model, values)
+    scales = row_scales(model, values)
     sepc_lv = epc * scales["std_lv"][cand_rows]
     sepc_all = epc * scales["std_all"][cand_rows]
     is_var = (ext["op"].to_numpy()[cand_rows] == "~~") & (

@@ -28,24 +28,14 @@ def _product_predictors(model: Model, c: GroupCells) -> list[tuple[int, int, int
 
 
 def row_scales(
-    model: Model, values: np.ndarray, kind: str = "std_all", rvar: np.ndarray | None = None
-) -> np.ndarray:
-    """Multipliers that standardize each parameter row: ``std = value * scale``.
+    model: Model, values: np.ndarray, kinds: tuple[str, ...] = ("std_lv", "std_all")
+) -> dict[str, np.ndarray]:
+    """Multipliers that standardize each parameter row, ``std = value * scale``, for each
+    of ``kinds`` (``"std_lv"``, ``"std_all"``), from one evaluation of the model.
 
     Variances come from the model implied by ``values``; the residual variances used
-    for covariances are the variance rows of ``values`` unless ``rvar`` (one value per
-    variable and group, shape ``(ngroups, n)``) is given.
+    for covariances are the variance rows of ``values``.
     """
-    return both_row_scales(model, values, rvar, kinds=(kind,))[kind]
-
-
-def both_row_scales(
-    model: Model,
-    values: np.ndarray,
-    rvar: np.ndarray | None = None,
-    kinds: tuple[str, ...] = ("std_lv", "std_all"),
-) -> dict[str, np.ndarray]:
-    """:func:`row_scales` of each of ``kinds``, from one evaluation of the model."""
     for kind in kinds:
         if kind not in ("std_all", "std_lv"):
             raise ValueError(kind)
@@ -55,8 +45,7 @@ def both_row_scales(
         st = model.state(values, g)
         with np.errstate(invalid="ignore"):
             sd_all = np.sqrt(np.diag(st.C))
-        rv = np.diag(st.mats.S) if rvar is None else rvar[g]
-        rsd_all = np.sqrt(np.abs(rv))
+        rsd_all = np.sqrt(np.abs(np.diag(st.mats.S)))
         products = _product_predictors(model, c) if has_products else []
         diag = c.s_i == c.s_j
         for kind in kinds:
@@ -96,7 +85,7 @@ def standardize_all(
 ) -> dict[str, np.ndarray]:
     """:func:`standardize` of each of ``kinds``, from one evaluation of the model."""
     out = {}
-    for kind, scale in both_row_scales(model, values, kinds=kinds).items():
+    for kind, scale in row_scales(model, values, kinds).items():
         std = values * scale
         if names.definitions:
             std = np.concatenate([std, names.defined(std)])
