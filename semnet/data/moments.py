@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from semnet._pandas import column_arrays
 from semnet.errors import DataError
 
 
@@ -214,15 +215,7 @@ def numeric_data(data: object, names: Sequence[str], group: str | None) -> Numer
             + (" ..." if data.shape[1] > 20 else "")
             + ". Fix the spelling in the model or add the column."
         )
-    if data.shape[1] == len(names) and all(
-        isinstance(t, np.dtype) and t.kind in "biuf" for t in data.dtypes
-    ):
-        # the frame holds just the model's columns, all numpy numbers: one conversion
-        # (a cast, as per column) instead of one Series per column
-        order = [data.columns.get_loc(n) for n in names]
-        values = np.ascontiguousarray(data.to_numpy(dtype=float)[:, order])
-    else:
-        values = _numeric_columns(data, names)
+    values = _numeric_columns(data, names)
     if not np.isfinite(values).all():
         bad = np.isinf(values).any(axis=0)
         if bad.any():
@@ -242,10 +235,17 @@ def numeric_data(data: object, names: Sequence[str], group: str | None) -> Numer
 
 def _numeric_columns(data: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
     """The columns ``names`` of ``data`` as a cases x variables float matrix (NaN for
-    missing values), column by column; raises :class:`DataError` for a column that is
+    missing values), column by column (numpy columns read from the frame's storage,
+    others through their Series); raises :class:`DataError` for a column that is
     not numeric."""
     values = np.empty((data.shape[0], len(names)))
+    stored = column_arrays(data, names) if data.columns.is_unique else None
     for k, n in enumerate(names):
+        if stored is not None and isinstance(stored[k], np.ndarray) and (
+            stored[k].dtype.kind in "biuf"
+        ):
+            values[:, k] = stored[k]  # numpy numbers: no Series needed
+            continue
         col = data[n]
         dtype = col.dtype
         if not (

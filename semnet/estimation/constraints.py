@@ -45,14 +45,37 @@ class LinearConstraints:
         """The least-squares ``z`` of ``x``: ``K`` has orthogonal columns (the identity,
         0/1 indicators of tied parameters, or an orthonormal null-space basis), so it is
         ``K'(x - x0)`` divided by the squared column norms."""
+        if self.identity:
+            return np.array(x, dtype=float)
         return (self.K.T @ (x - self.x0)) / self._col_norms
 
     @cached_property
     def _col_norms(self) -> np.ndarray:
         return (self.K * self.K).sum(axis=0)
 
+    @cached_property
+    def identity(self) -> bool:
+        """Whether ``x = z`` (no equality constraints): the maps below then copy or pass
+        their argument through instead of multiplying by ``K``."""
+        K = self.K
+        return (
+            K.shape[0] == K.shape[1]
+            and not self.x0.any()
+            and np.array_equal(K, np.eye(K.shape[0]))
+        )
+
     def to_x(self, z: np.ndarray) -> np.ndarray:
+        if self.identity:
+            return np.array(z, dtype=float)
         return self.x0 + self.K @ z
+
+    def gradient_z(self, gradient: np.ndarray) -> np.ndarray:
+        """The gradient with respect to ``z`` of a gradient with respect to ``x``."""
+        return gradient if self.identity else self.K.T @ gradient
+
+    def matrix_z(self, matrix: np.ndarray) -> np.ndarray:
+        """``K' M K``: a Hessian or information matrix in ``x`` as one in ``z``."""
+        return matrix if self.identity else self.K.T @ matrix @ self.K
 
 
 class ParameterNames:

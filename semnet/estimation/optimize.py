@@ -88,7 +88,8 @@ def _minimize(
     newton = isinstance(disc, MLDiscrepancy)
 
     def evaluate(z: np.ndarray, hessian: bool):
-        return disc.evaluate(con.to_x(z), hessian=hessian) if newton else disc.evaluate(con.to_x(z))
+        x = con.to_x(z)
+        return disc.evaluate(x, hessian=hessian) if newton else disc.evaluate(x)
 
     # the first step is a scoring step: no Hessian needed at the start
     ev = evaluate(z, False)
@@ -96,28 +97,27 @@ def _minimize(
         return OptimizeResult(
             con.to_x(z), np.inf, 0, False, f"the starting values are not usable: {ev.reason}"
         )
-    K = con.K
+    q = con.K.shape[1]
     # Newton steps with the exact Hessian where it is positive definite (complete-data
     # ML), after a first scoring step and as long as they are taken in full; otherwise,
     # and for discrepancies without a Hessian, a structured
     # quasi-Newton step: expected information + a symmetric-rank-one correction learned
     # from gradient changes (the residual curvature that makes pure scoring converge
     # only linearly in misfitting models)
-    correction = np.zeros((K.shape[1], K.shape[1]))
+    correction = np.zeros((q, q))
     g_old = s_old = None
     last_decrement = np.inf
     trust_newton = False
     for it in range(1, max_iter + 1):
-        g = K.T @ ev.gradient
+        g = con.gradient_z(ev.gradient)
         step = None
         if newton and trust_newton and ev.hessian is not None:
-            H = K.T @ ev.hessian @ K
-            L, info = lapack.dpotrf(H, lower=1)
+            L, info = lapack.dpotrf(con.matrix_z(ev.hessian), lower=1)
             if info == 0:
                 step = lapack.dpotrs(L, g, lower=1)[0]
         newton_step = step is not None
         if step is None:
-            step = _scoring_step(K.T @ ev.information @ K, g, g_old, s_old, correction,
+            step = _scoring_step(con.matrix_z(ev.information), g, g_old, s_old, correction,
                                  last_decrement)
         decrement = float(g @ step)
         if decrement < 0 or not np.isfinite(decrement):
@@ -187,18 +187,16 @@ def _scoring_step(
 
 
 def _bfgs(disc: MLDiscrepancy, con: LinearConstraints, z0: np.ndarray, done: int) -> OptimizeResult:
-    K = con.K
-
     def fun(z):
         ev = disc.evaluate(con.to_x(z))
         if not np.isfinite(ev.f):
             return 1e10, np.zeros_like(z)
-        return ev.f, K.T @ ev.gradient
+        return ev.f, con.gradient_z(ev.gradient)
 
     res = sopt.minimize(fun, z0, jac=True, method="BFGS", options={"gtol": 1e-9, "maxiter": 5000})
     x = con.to_x(res.x)
     ev = disc.evaluate(x)
-    g = K.T @ ev.gradient
+    g = con.gradient_z(ev.gradient)
     converged = bool(np.isfinite(ev.f) and np.max(np.abs(g)) < 1e-6)
     message = "converged" if converged else f"did not converge: {res.message}"
     return OptimizeResult(x, ev.f, done + int(res.nit), converged, message, "BFGS")
@@ -225,7 +223,7 @@ def _constrained(
         ev = disc.evaluate(con.to_x(z))
         if not np.isfinite(ev.f):
             return 1e10, np.zeros_like(z)
-        return ev.f, K.T @ ev.gradient
+        return ev.f, con.gradient_z(ev.gradient)
 
     specs = [
         {
@@ -249,7 +247,7 @@ def _constrained(
         ev = disc.evaluate(con.to_x(z))
         if not np.isfinite(ev.f):
             break
-        g = K.T @ ev.gradient
+        g = con.gradient_z(ev.gradient)
         H = K.T @ ev.information @ K
         c = np.array([f(z) for f in active])
         A = constraint_jacobian(active, z)

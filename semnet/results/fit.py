@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from semnet._pandas import frame, text_array
 from semnet.data.moments import GroupMoments
 from semnet.estimation.constraints import LinearConstraints, ParameterNames
 from semnet.inference.robust import ScaledTest
@@ -214,23 +215,25 @@ class Fit:
     def _row_ids(self) -> dict[str, Any]:
         """``lhs, op, rhs, group, label`` as the pandas arrays of the result tables.
 
-        The four text columns get the dtype pandas infers for them in a DataFrame,
-        inferred once for all four (one conversion instead of one per column and
-        table); ``group`` goes in as an object array (``None`` with one group), which
-        the DataFrame types as it always did.
+        Each column has the dtype pandas infers for it in a DataFrame: the text
+        columns converted together (one conversion instead of one per column and
+        table), ``group`` with them, or objects (``None``) with one group.
         """
         rows = self._row_columns
-        text = ("lhs", "op", "rhs", "label")
+        text = ["lhs", "op", "rhs", "label"]
         n = rows["op"].size
-        joined = pd.Series(np.concatenate([rows[k] for k in text]), copy=False).array
+        if self.partable.ngroups > 1:
+            text.append("group")
+        joined = text_array(np.concatenate([rows[k] for k in text]))
         ids: dict[str, Any] = {k: joined[i * n : (i + 1) * n] for i, k in enumerate(text)}
-        ids["group"] = pd.array(rows["group"], dtype=object)
+        if self.partable.ngroups == 1:
+            ids["group"] = pd.arrays.NumpyExtensionArray(rows["group"])
         return {k: ids[k] for k in ("lhs", "op", "rhs", "group", "label")}
 
     def _frame(self, **columns: np.ndarray) -> pd.DataFrame:
         """The row identifiers followed by ``columns``, as one DataFrame (a copy: the
         cached identifiers are never shared with the caller)."""
-        return pd.DataFrame({**self._row_ids, **columns})
+        return frame({**self._row_ids, **columns})
 
     def estimates(
         self, standardized: bool = True, level: float = 0.95, boot_ci: str = "percentile"

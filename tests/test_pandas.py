@@ -1,0 +1,127 @@
+"""The shortcuts past pandas' per-column overhead agree with the public routes."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import semnet
+from semnet import _pandas
+from semnet.data.moments import numeric_data
+
+HS_MODEL = """
+visual =~ x1 + x2 + x3
+textual =~ x4 + x5 + x6
+speed =~ x7 + x8 + x9
+"""
+
+
+@pytest.fixture
+def public_routes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make both shortcuts take their public fallback."""
+
+    def refuse(cls: type, *args: object, **kwargs: object) -> pd.DataFrame:
+        raise AttributeError("no DataFrame._from_arrays")
+
+    monkeypatch.setattr(semnet.data.moments, "column_arrays", lambda data, names: None)
+    monkeypatch.setattr(pd.DataFrame, "_from_arrays", classmethod(refuse))
+
+
+def _mixed_frame() -> pd.DataFrame:
+    rng = np.random.default_rng(3)
+    return pd.DataFrame({
+        "a": rng.normal(size=20),
+        "name": [f"r{i}" for i in range(20)],
+        "b": rng.integers(0, 5, size=20),
+        "c": pd.array([1.5, None] * 10, dtype="Float64"),
+        "d": rng.normal(size=20) > 0,
+        "e": np.arange(20, dtype=np.int8),
+    })
+
+
+def test_column_arrays_are_the_columns() -> None:
+    data = _mixed_frame()
+    arrays = _pandas.column_arrays(data, ["e", "a", "c"])
+    assert arrays is not None
+    for name, array in zip(["e", "a", "c"], arrays, strict=True):
+        np.testing.assert_array_equal(np.asarray(array, dtype=float),
+                                      data[name].to_numpy(dtype=float, na_value=np.nan))
+
+
+def test_column_arrays_refuse_duplicate_labels() -> None:
+    data = pd.DataFrame(np.ones((3, 2)), columns=["a", "a"])
+    assert _pandas.column_arrays(data, ["a"]) is None
+
+
+def test_numeric_data_same_both_routes(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _mixed_frame()
+    names = ["a", "b", "c", "d", "e"]
+    fast = numeric_data(data, names, None).values
+    monkeypatch.setattr(semnet.data.moments, "column_arrays", lambda data, names: None)
+    slow = numeric_data(data, names, None).values
+    np.testing.assert_array_equal(fast, slow)
+    assert np.isnan(fast[1, 2]) and fast[0, 2] == 1.5
+
+
+def test_numeric_data_never_writes_to_the_frame() -> None:
+    data = _mixed_frame()
+    before = data.copy()
+    values = numeric_data(data, ["a", "b"], None).values
+    assert not values.flags.writeable
+    pd.testing.assert_frame_equal(data, before)
+
+
+def test_frame_matches_the_constructor() -> None:
+    n = 6
+    columns = {
+        "lhs": _pandas.text_array(np.array(list("abcdef"), dtype=object)),
+        "group": pd.arrays.NumpyExtensionArray(np.full(n, None, dtype=object)),
+        "est": np.linspace(0, 1, n),
+        "count": np.arange(n),
+        "flag": np.arange(n) > 2,
+    }
+    pd.testing.assert_frame_equal(_pandas.frame(columns), pd.DataFrame(columns),
+                                  check_exact=True)
+
+
+def test_frame_falls_back_for_other_columns() -> None:
+    columns = {"x": np.array(["a", "b"], dtype=object), "y": [1.0, 2.0]}
+    pd.testing.assert_frame_equal(_pandas.frame(columns), pd.DataFrame(columns))
+
+
+def test_frame_owns_its_columns() -> None:
+    est = np.arange(3.0)
+    text = _pandas.text_array(np.array(["a", "b", "c"], dtype=object))
+    table = _pandas.frame({"lhs": text, "est": est})
+    table.loc[0, "est"] = 99.0
+    table.loc[0, "lhs"] = "z"
+    assert est[0] == 0.0 and text[0] == "a"
+
+
+@pytest.mark.parametrize("group", [None, "school"])
+def test_fit_tables_same_both_routes(
+    group: str | None, request: pytest.FixtureRequest
+) -> None:
+    data = semnet.datasets.holzinger_swineford()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fast = semnet.cfa(HS_MODEL, data, group=group)
+        tables = [fast.estimates(), fast.standardized()]
+        request.getfixturevalue("public_routes")
+        slow = semnet.cfa(HS_MODEL, data, group=group)
+        for a, b in zip(tables, [slow.estimates(), slow.standardized()], strict=True):
+            pd.testing.assert_frame_equal(a, b, check_exact=True)
+
+
+def test_estimates_table_is_a_copy() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = semnet.cfa(HS_MODEL, semnet.datasets.holzinger_swineford())
+    table = fit.estimates()
+    table.loc[0, "est"] = 99.0
+    table.loc[0, "lhs"] = "changed"
+    again = fit.estimates()
+    assert again.loc[0, "est"] == 1.0 and again.loc[0, "lhs"] == "visual"
