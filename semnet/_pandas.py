@@ -43,8 +43,18 @@ def _text_dtype() -> Any:
 
 
 def text_array(values: Any) -> Any:
-    """Strings as the pandas array a DataFrame would infer for them, without inferring."""
-    return pd.array(values, dtype=_text_dtype())
+    """Strings as the pandas array a DataFrame would infer for them, without inferring
+    (straight from pyarrow where pandas keeps strings in pyarrow)."""
+    dtype = _text_dtype()
+    if getattr(dtype, "storage", None) == "pyarrow":
+        try:
+            import pyarrow as pa
+
+            return pd.arrays.ArrowStringArray(pa.array(values, type=pa.large_string()),
+                                             dtype=dtype)
+        except (ImportError, TypeError, ValueError):
+            pass
+    return pd.array(values, dtype=dtype)
 
 
 @lru_cache(maxsize=64)

@@ -125,3 +125,12 @@ def test_estimates_table_is_a_copy() -> None:
     table.loc[0, "lhs"] = "changed"
     again = fit.estimates()
     assert again.loc[0, "est"] == 1.0 and again.loc[0, "lhs"] == "visual"
+
+
+def test_text_array_is_what_pandas_infers() -> None:
+    values = np.array(["visual", "=~", "x1", ""], dtype=object)
+    inferred = pd.Series(values).array
+    made = _pandas.text_array(values)
+    assert made.dtype == inferred.dtype
+    pd.testing.assert_extension_array_equal(made, inferred)
+    pd.testing.assert_series_equal(pd.Series(made), pd.Series(values))

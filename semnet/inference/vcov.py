@@ -10,7 +10,7 @@ bordered-information inverse.
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import null_space
+from scipy.linalg import lapack, null_space
 
 from semnet.estimation.constraints import LinearConstraints
 from semnet.estimation.ml import Evaluation, MLDiscrepancy
@@ -51,11 +51,35 @@ def expected_vcov(
     """
     ev = disc.evaluate(x) if evaluation is None or evaluation.information is None else evaluation
     T = tangent_basis(con, x)
-    info = T.T @ ev.information @ T
+    plain = T is con.K  # no active nonlinear constraint: T'IT is con.matrix_z
+    info = con.matrix_z(ev.information) if plain else T.T @ ev.information @ T
     if info.size == 0:
         return np.zeros((x.size, x.size))
+    inv = _checked_inverse(info)
+    if plain and con.identity:
+        return inv / disc.ntotal
+    return T @ inv @ T.T / disc.ntotal
+
+
+def _checked_inverse(info: np.ndarray) -> np.ndarray:
+    """Inverse of a symmetric information matrix; raises
+    :class:`SingularInformationError` when its smallest eigenvalue is at most 1e-10
+    times its largest (or 1e-10).
+
+    Cholesky first: the smallest eigenvalue is at least ``1 / tr(inverse)`` and the
+    largest at most ``tr(info)``, so where those bounds already clear the threshold the
+    eigenvalues are not needed; otherwise they decide.
+    """
+    L, fail = lapack.dpotrf(info, lower=1)
+    if fail == 0:
+        lower, fail = lapack.dpotri(L, lower=1)
+        if fail == 0:
+            inv = lower + lower.T  # dpotri fills the lower triangle; the upper is 0
+            inv.flat[:: inv.shape[0] + 1] /= 2
+            if 1.0 / np.trace(inv) > 1e-10 * max(1.0, np.trace(info)):
+                return inv
     eig = np.linalg.eigvalsh(info)
     if eig[0] <= 1e-10 * max(1.0, eig[-1]):
         raise SingularInformationError(float(eig[0]))
     inv = np.linalg.inv(info)
-    return T @ ((inv + inv.T) / 2) @ T.T / disc.ntotal
+    return (inv + inv.T) / 2
