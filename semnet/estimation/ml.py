@@ -75,33 +75,39 @@ class MLDiscrepancy:
         Everything is computed over each group's free cells first
         (:meth:`_cell_derivatives`), then summed into the free parameters.
         """
-        values = self.model.values(x, self.fixed_values)
-        q = self.model.nfree
-        total = 0.0
-        grad = np.zeros(q) if derivatives else None
-        info = np.zeros((q, q)) if derivatives else None
-        hess = np.zeros((q, q)) if derivatives and hessian else None
         model = self.model
+        values = model.values(x, self.fixed_values)
+        p = model.p
+        total = 0.0
+        grad = info = hess = None
         for g, mom in enumerate(self.moments):
             try:
                 st = model.state(values, g)
             except np.linalg.LinAlgError:
                 return Evaluation(np.inf, reason="I - B is singular (non-recursive loop)")
-            sigma, mu = model.implied(values, g, st)
-            fg, inv = self.group_f(sigma, mu, mom)
+            # the Cholesky factor reads the lower triangle of Sigma only
+            mu = st.Bm[:p]
+            fg, inv = self.group_f(st.C[:p, :p], mu, mom)
             if not np.isfinite(fg):
                 return Evaluation(np.inf, reason="implied covariance is not positive definite")
             w = self.weights[g]
             total += w * fg
             if not derivatives:
                 continue
-            g_cells, i_cells, h_cells = self._cell_derivatives(
-                values, g, st, mom, mu, inv, hess is not None
-            )
-            grad += w * model.to_params(g, g_cells)
-            info += w * model.to_params_sym(g, i_cells)
-            if h_cells is not None:
-                hess += w * model.to_params_sym(g, (h_cells + h_cells.T) / 2)
+            g_cells, i_cells, h_cells = self._cell_derivatives(values, g, st, mom, mu, inv, hessian)
+            parts = [model.to_params(g, g_cells), model.to_params_sym(g, i_cells)]
+            if hessian:
+                parts.append(model.to_params_sym(g, (h_cells + h_cells.T) / 2))
+            if grad is None:  # the first group (the only one, w = 1, in most models)
+                if w != 1.0:
+                    parts = [w * part for part in parts]
+                grad, info = parts[0], parts[1]
+                hess = parts[2] if hessian else None
+            else:
+                grad += w * parts[0]
+                info += w * parts[1]
+                if hessian:
+                    hess += w * parts[2]
         if not derivatives:
             return Evaluation(total)
         return Evaluation(total, grad, info, hessian=hess)
@@ -132,17 +138,25 @@ class MLDiscrepancy:
         k = plan.ks + plan.ka + plan.km
         UV = model.sigma_factors(values, g, st)
         V = UV[plan.ks + plan.ka :]
-        d = mom.mean - mu
-        s_plus = mom.cov + np.outer(d, d) if model.meanstructure else mom.cov
+        if model.meanstructure:
+            d = mom.mean - mu
+            s_plus = mom.cov + np.outer(d, d)
+        else:
+            s_plus = mom.cov
         # dF/dSigma = Sigma^-1 - Sigma^-1 (S + dd') Sigma^-1   (times 0.5 in f)
         ama = inv @ s_plus @ inv
-        X, Y = UV @ inv, UV @ ama
+        X = UV @ inv
         n_c = plan.ks + plan.ka
         P = X @ UV.T  # [[U W U', U W V'], [V W U', V W V']]
         UWU, UWV, VWV = P[:n_c, :n_c], P[:n_c, n_c:], P[n_c:, n_c:]
         half_tr = UWU * VWV + UWV * UWV.T  # 0.5 tr(W X_a W X_b), the information
         # tr(dF/dSigma X_a) = 2 u_a' dF/dSigma v_a, dF/dSigma = 0.5 (W - ama)
-        g_sigma = ((X[:n_c] - Y[:n_c]) * V).sum(axis=1)
+        if hessian:
+            PA = (UV @ ama) @ UV.T  # as P, with ama for W
+            UAU, UAV, VAV = PA[:n_c, :n_c], PA[:n_c, n_c:], PA[n_c:, n_c:]
+            g_sigma = UWV.diagonal() - UAV.diagonal()
+        else:
+            g_sigma = ((X[:n_c] - UV[:n_c] @ ama) * V).sum(axis=1)
         if not plan.km:
             # (a copy where the mean terms are added to it: half_tr serves the Hessian)
             g_cells = g_sigma
@@ -160,16 +174,15 @@ class MLDiscrepancy:
             i_cells[mc, mc] += mu_info
         if not hessian:
             return g_cells, i_cells, None
-        PA = Y @ UV.T
-        UAU, UAV, VAV = PA[:n_c, :n_c], PA[:n_c, n_c:], PA[n_c:, n_c:]
         # tr(X_a W X_b ama) - 0.5 tr(X_a W X_b W), plus the mean terms
-        h_sigma = UWV.T * UAV + VWV * UAU + UWU * VAV + UWV * UAV.T - half_tr
+        cross = UWV.T * UAV
+        h_sigma = cross + cross.T + VWV * UAU + UWU * VAV - half_tr
         if not plan.km:
             h_cells = h_sigma
         else:
             h_cells = np.zeros((k, k))
             h_cells[sc, sc] = h_sigma
-        g_mu = np.zeros(len(mu))
+        g_mu = None
         if model.meanstructure:
             # dmu_a' W X_b W d, with W X_b (W d) = (W u_b)(v_b'Wd) + (W v_b)(u_b'Wd)
             cross = Dm @ (X[:n_c] * (V @ ad)[:, None] + X[n_c:] * (UV[:n_c] @ ad)[:, None]).T
@@ -177,7 +190,8 @@ class MLDiscrepancy:
             h_cells[sc, mc] += cross.T
             h_cells[mc, mc] += mu_info
             g_mu = -ad
-        h_cells += model.curvature_cells(values, g, 0.5 * (inv - ama), g_mu, st)
+        # the weights: dF/dSigma (times 2, both triangles) and dF/dmu
+        model.curvature_cells(values, g, inv - ama, g_mu, st, out=h_cells)
         return g_cells, i_cells, h_cells
 
     def observed_information(self, x: np.ndarray) -> np.ndarray:

@@ -65,6 +65,10 @@ class DerivativePlan(NamedTuple):
     unique: bool  # no two cells share a parameter
     identity: bool  # cell k is parameter k, for every parameter
     sym_flat: np.ndarray  # flat positions of (cell_param_r, cell_param_c) in q x q
+    # where each parameter is exactly one cell: the cell of each parameter, and the flat
+    # positions in k x k of (perm_r, perm_c) (a gather replaces the scatter); else None
+    perm: np.ndarray | None
+    perm_flat: np.ndarray | None
     a_i: np.ndarray
     a_j: np.ndarray
     # sigma_factors: the rows of U then V are [G'; C[:, :p]][uv_idx] * uv_scale
@@ -193,6 +197,8 @@ class Model:
         ]) - 1  # fmt: skip
         k = cell_param.size
         params = cell_param.tolist()
+        unique = len(set(params)) == k
+        perm = np.argsort(cell_param) if unique and k == q else None
         diag = s_i == s_j
         uv_scale = np.ones((2 * (ks + ka), 1))
         uv_scale[:ks][diag] = 0.5
@@ -209,9 +215,11 @@ class Model:
             mu_cells=slice(ks, k),
             m_cells=slice(ks + ka, k),
             cell_param=cell_param,
-            unique=len(set(params)) == k,
+            unique=unique,
             identity=params == list(range(q)),
             sym_flat=(cell_param[:, None] * q + cell_param[None, :]).ravel(),
+            perm=perm,
+            perm_flat=None if perm is None else (perm[:, None] * k + perm[None, :]).ravel(),
             a_i=a_i,
             a_j=a_j,
             uv_idx=np.concatenate([s_i, a_i, s_j, n + a_j]),
@@ -243,6 +251,8 @@ class Model:
         if cells is None:
             if plan.identity:
                 return x
+            if plan.perm is not None:
+                return x.take(plan.perm, axis=0)
             cells = slice(None)
         out = np.zeros((self.nfree, *x.shape[1:]))
         if plan.unique:
@@ -259,6 +269,8 @@ class Model:
         if plan.identity:
             return h
         q = self.nfree
+        if plan.perm_flat is not None:
+            return h.take(plan.perm_flat).reshape(q, q)
         if plan.unique:
             out = np.zeros((q, q))
             out.flat[plan.sym_flat] = h.ravel()
@@ -361,7 +373,7 @@ class Model:
         """
         plan = self._plans[g]
         st = self.state(values, g) if state is None else state
-        return np.concatenate([st.G.T, st.C[:, : self.p]])[plan.uv_idx] * plan.uv_scale
+        return np.concatenate([st.G.T, st.C[:, : self.p]]).take(plan.uv_idx, axis=0) * plan.uv_scale
 
     def mean_derivatives(
         self, values: np.ndarray, g: int, state: GroupState | None = None
@@ -393,44 +405,51 @@ class Model:
         term when ``k = l``), and for ``A_ij`` and ``m_k``: ``b_i B_jk``.  ``Sigma`` is
         linear in ``S`` and ``mu`` in ``m``, so those blocks vanish.
         """
-        return self.to_params_sym(g, self.curvature_cells(values, g, w_sigma, w_mu, state))
+        return self.to_params_sym(
+            g, self.curvature_cells(values, g, w_sigma + w_sigma.T, w_mu, state)
+        )
 
     def curvature_cells(
         self,
         values: np.ndarray,
         g: int,
-        w_sigma: np.ndarray,
-        w_mu: np.ndarray,
+        w_sym: np.ndarray,
+        w_mu: np.ndarray | None,
         state: GroupState | None = None,
+        out: np.ndarray | None = None,
     ) -> np.ndarray:
         """:meth:`weighted_hessian` over the free cells of group g (before summing the
-        cells that share a parameter)."""
+        cells that share a parameter), from ``w_sym = W_sigma + W_sigma'`` (``Sigma`` is
+        symmetric: its weight counts through both triangles) and ``w_mu`` (ignored
+        without a mean structure); added to ``out`` (a cells x cells matrix) when given.
+        Only the rows and columns of ``A`` cells are non-zero."""
         plan = self._plans[g]
         k = plan.ka + plan.ks + plan.km
-        out = np.zeros((k, k))
+        if out is None:
+            out = np.zeros((k, k))
         if not plan.ka:
             return out
         st = self.state(values, g) if state is None else state
         G = st.G
-        M = G.T @ w_sigma @ G
-        M += M.T  # w_sigma enters through both triangles of the symmetric Sigma
+        M = G.T @ w_sym @ G
         Mf, Bf, Cf = M.ravel(), st.B.ravel(), st.C.ravel()
         Qf = (M @ st.SBt).ravel()
-        B_ji = Bf[plan.aa_ji]
-        t2 = B_ji * Qf[plan.aa_ij]
+        B_ji = Bf.take(plan.aa_ji)
+        t2 = B_ji * Qf.take(plan.aa_ij)
         if self.meanstructure:
             b = (G.T @ w_mu)[plan.a_i]
             t2 += b[None, :] * B_ji * st.Bm[plan.a_j][:, None]
         a, s_, m = plan.a_cells, slice(0, plan.ks), plan.m_cells
-        out[a, a] = Mf[plan.aa_ii] * Cf[plan.aa_jj] + t2 + t2.T
+        out[a, a] += Mf.take(plan.aa_ii) * Cf.take(plan.aa_jj) + t2 + t2.T
         if plan.ks:
-            h_as = Mf[plan.as_ik] * Bf[plan.as_jl] + Mf[plan.as_il] * Bf[plan.as_jk] * plan.as_off
-            out[a, s_] = h_as
-            out[s_, a] = h_as.T
+            h_as = Mf.take(plan.as_ik) * Bf.take(plan.as_jl)
+            h_as += Mf.take(plan.as_il) * Bf.take(plan.as_jk) * plan.as_off
+            out[a, s_] += h_as
+            out[s_, a] += h_as.T
         if self.meanstructure and plan.km:
-            h_am = b[:, None] * Bf[plan.am_jm]
-            out[a, m] = h_am
-            out[m, a] = h_am.T
+            h_am = b[:, None] * Bf.take(plan.am_jm)
+            out[a, m] += h_am
+            out[m, a] += h_am.T
         return out
 
 
