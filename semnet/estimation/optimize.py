@@ -66,7 +66,7 @@ def minimize(
     result = _minimize(disc, con, x_start, max_iter=max_iter, tol=tol, information=information)
     if result.method == "BFGS":
         method += ", then BFGS"
-    return replace(result, method=method)
+    return result if result.method == method else replace(result, method=method)
 
 
 def _minimize(

@@ -121,6 +121,11 @@ class Fit:
     def _names(self) -> ParameterNames:
         return ParameterNames(self.partable)
 
+    @cached_property
+    def _ndef(self) -> int:
+        """Number of ``:=`` definitions (without building :attr:`_names`)."""
+        return sum(c.op == ":=" for c in self.partable.constraints)
+
     @property
     def npar(self) -> int:
         """Free parameters after equality constraints (lavaan's fitMeasures npar)."""
@@ -145,7 +150,7 @@ class Fit:
         """Standard errors of parameter rows then ``:=`` rows (0 for fixed rows)."""
         params = self.partable.cols
         free = params["free"]
-        ndef = len(self._names.definitions)
+        ndef = self._ndef
         npar_rows = len(params["op"])
         se = np.zeros(npar_rows + ndef)
         if self.vcov_free is None:
@@ -185,7 +190,7 @@ class Fit:
 
     @cached_property
     def _all_est(self) -> np.ndarray:
-        if self._names.definitions:
+        if self._ndef:
             return np.concatenate([self.values, self._names.defined(self.values)])
         return self.values.copy()
 
@@ -293,7 +298,7 @@ class Fit:
         fixed rows)."""
         table = self.bootstrap.table(level=level, ci=method)
         free = self.partable.params["free"].to_numpy() > 0
-        nrows, ndef = free.size, len(self._names.definitions)
+        nrows, ndef = free.size, self._ndef
         out = []
         for side in ("lower", "upper"):
             col = table[f"ci_{side}_{method}"].to_numpy()
@@ -330,7 +335,7 @@ class Fit:
         params = self.partable.params
         free = params["free"].to_numpy()
         rows = np.flatnonzero(free > 0)
-        ndef = len(self._names.definitions)
+        ndef = self._ndef
         n_cols = rows.size + ndef
         if len(boot.columns) < n_cols or not np.allclose(
             boot.estimate[:n_cols], self._all_est[np.r_[rows, len(params) + np.arange(ndef)]],
