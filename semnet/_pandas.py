@@ -1,12 +1,13 @@
-"""Two shortcuts past pandas' per-column overhead, each with the public route as fallback.
+"""Shortcuts past pandas' per-column overhead, each with the public route as fallback.
 
 A small fit spends more time in pandas than in its numerics: under pandas 3 every
 ``frame[name]`` builds a Series (about 15 us) and a DataFrame built from a dict infers
 the dtype of its column labels and re-checks every column (150-250 us for an estimates
-table).  The two functions here reach the same results through
-``DataFrame._mgr.iget_values`` and ``DataFrame._from_arrays``, which pandas has had
-since 1.x; when either is missing or refuses the input, they take the public route.
-``tests/test_pandas.py`` checks both routes against each other.
+table).  The functions here reach the same results through
+``DataFrame._mgr.iget_values`` (pandas 1.x on) and
+``pandas.api.internals.create_dataframe_from_blocks`` (pandas 3); when either is missing
+or refuses the input, they take the public route.  ``tests/test_pandas.py`` checks both
+routes against each other.
 """
 
 from __future__ import annotations
@@ -66,16 +67,19 @@ def _labels(names: tuple[str, ...]) -> pd.Index:
 def frame(columns: Mapping[str, Any]) -> pd.DataFrame:
     """``pd.DataFrame(columns)``, for equal-length columns.
 
-    The shortcut takes numpy arrays of numbers and pandas arrays as they are, so the
-    result equals the public constructor's (dtypes included) when every pandas array
-    has the dtype pandas infers for its values (as ``pd.Series(values).array`` does);
-    it skips inferring the labels' dtype and re-checking every column.  Any other
-    column (a list, a numpy array of objects) sends the whole table the public way.
-    Either way the table owns copies: writing to it never changes ``columns``.
+    The shortcut hands pandas the table's blocks ready-made
+    (``pandas.api.internals.create_dataframe_from_blocks``, pandas 3): the numpy
+    columns of numbers stacked by dtype, each pandas array as it is, a pandas array of
+    objects as an object block.  The result equals the public constructor's (dtypes
+    included) when every pandas array has the dtype pandas infers for its values (as
+    ``pd.Series(values).array`` does).  Any other column (a list, a numpy array of
+    objects), or an older pandas, sends the whole table the public way.  Either way the
+    table owns copies: writing to it never changes ``columns``.
     """
     arrays = list(columns.values())
     n = len(arrays[0]) if arrays else 0
-    if all(
+    create = _create_from_blocks()
+    if create is None or not all(
         (
             isinstance(a, pd.api.extensions.ExtensionArray)
             or (isinstance(a, np.ndarray) and a.dtype.kind in "biufc")
@@ -84,11 +88,25 @@ def frame(columns: Mapping[str, Any]) -> pd.DataFrame:
         and len(a) == n
         for a in arrays
     ):
-        try:
-            return pd.DataFrame._from_arrays(
-                [a.copy() for a in arrays], columns=_labels(tuple(columns)), index=pd.RangeIndex(n),
-                verify_integrity=False,
-            )
-        except (AttributeError, TypeError):
-            pass
-    return pd.DataFrame(dict(columns))
+        return pd.DataFrame(dict(columns))
+    stacked: dict[np.dtype, list[int]] = {}
+    blocks = []
+    for i, a in enumerate(arrays):
+        if isinstance(a, np.ndarray):
+            stacked.setdefault(a.dtype, []).append(i)
+        elif isinstance(a, pd.arrays.NumpyExtensionArray):
+            blocks.append((a.to_numpy().reshape(1, n).copy(), np.array([i])))
+        else:
+            blocks.append((a.copy(), np.array([i])))
+    for where in stacked.values():
+        blocks.append((np.vstack([arrays[i] for i in where]), np.array(where)))
+    return create(blocks, index=pd.RangeIndex(n), columns=_labels(tuple(columns)))
+
+
+@lru_cache(maxsize=1)
+def _create_from_blocks() -> Any:
+    try:
+        from pandas.api.internals import create_dataframe_from_blocks
+    except ImportError:
+        return None
+    return create_dataframe_from_blocks

@@ -21,13 +21,9 @@ speed =~ x7 + x8 + x9
 
 @pytest.fixture
 def public_routes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make both shortcuts take their public fallback."""
-
-    def refuse(cls: type, *args: object, **kwargs: object) -> pd.DataFrame:
-        raise AttributeError("no DataFrame._from_arrays")
-
+    """Make the shortcuts take their public fallback."""
     monkeypatch.setattr(semnet.data.moments, "column_arrays", lambda data, names: None)
-    monkeypatch.setattr(pd.DataFrame, "_from_arrays", classmethod(refuse))
+    monkeypatch.setattr(_pandas, "_create_from_blocks", lambda: None)
 
 
 def _mixed_frame() -> pd.DataFrame:
