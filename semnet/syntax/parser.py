@@ -433,7 +433,17 @@ class _ModelBuilder:
                 f"as in `{_EXAMPLES[op.text]}`",
             )
         self.current_lhs = names[0]
-        parsed = [self.term(part, op) for part in terms]
+        plain = op.text != "|"  # a threshold's name is checked by variable()
+        parsed = []
+        for part in terms:
+            first = part[0]
+            if (
+                plain and len(part) == 1 and first.kind is NAME and first.text != "NA"
+                and first.text not in R_RESERVED
+            ):  # fmt: skip
+                parsed.append(({}, first.text, first))  # a bare variable: what term() gives
+            else:
+                parsed.append(self.term(part, op))
         for name in names:
             for modifiers, variable, rhs_token in parsed:
                 self.add_relation(name, op, modifiers, variable, rhs_token)
