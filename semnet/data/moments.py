@@ -15,6 +15,7 @@ over cases of a quadratic form in ``w_i`` and so follows from that one matrix ex
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -132,9 +133,10 @@ class GroupMoments:
 
     def __post_init__(self) -> None:
         sign, logdet = np.linalg.slogdet(self.cov)
-        if sign <= 0 or not np.isfinite(logdet):
+        logdet = float(logdet)
+        if sign <= 0 or not math.isfinite(logdet):
             raise DataError(_singular_message(self))
-        object.__setattr__(self, "logdet", float(logdet))
+        object.__setattr__(self, "logdet", logdet)
         self.cov.setflags(write=False)
         self.mean.setflags(write=False)
 
@@ -304,10 +306,13 @@ def moments_from_data(data: NumericData, labels: Sequence[str]) -> list[GroupMom
     result = []
     for label in labels:
         x = data.values if data.groups is None else data.values[data.groups == label]
-        complete = ~np.isnan(x).any(axis=1)
-        n_dropped = int(x.shape[0] - complete.sum())
-        if n_dropped:
-            x = x[complete]
+        missing = np.isnan(x)
+        n_dropped = 0
+        if missing.any():
+            complete = ~missing.any(axis=1)
+            n_dropped = int(x.shape[0] - complete.sum())
+            if n_dropped:
+                x = x[complete]
         n = x.shape[0]
         where = f" in group {label!r}" if label else ""
         if n <= len(names):
@@ -317,11 +322,12 @@ def moments_from_data(data: NumericData, labels: Sequence[str]) -> list[GroupMom
                 "cases than variables. Merge small groups, drop the group, or use fewer "
                 "variables."
             )
-        mean = x.mean(axis=0)
+        # x.mean(axis=0) without np.mean's Python layer (the same sum and division)
+        mean = np.add.reduce(x, axis=0) / n
         centered = x - mean
         cov = centered.T @ centered / n
         cov = (cov + cov.T) / 2
-        constant = [names[i] for i in np.flatnonzero(np.diag(cov) == 0)]
+        constant = [names[i] for i, v in enumerate(cov.diagonal().tolist()) if v == 0]
         if constant:
             raise DataError(
                 f"variable(s) {', '.join(constant)} are constant{where} "
