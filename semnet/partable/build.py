@@ -742,7 +742,10 @@ def _row_text(params: dict[str, np.ndarray], i: int) -> str:
     return f"{params['lhs'][i]} {params['op'][i]} {params['rhs'][i]}".strip()
 
 
+_BOOLS = (bool, np.bool_)  # (a tuple: ``bool | np.bool_`` builds a new union per call)
+
+
 def check_options(std_lv: object, orthogonal: object, fixed_x: object) -> None:
     for name, value in (("std_lv", std_lv), ("orthogonal", orthogonal), ("fixed_x", fixed_x)):
-        if not isinstance(value, bool | np.bool_):
+        if not isinstance(value, _BOOLS):
             raise OptionError(f"{name} must be True or False, not {value!r}.")
