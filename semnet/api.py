@@ -361,7 +361,8 @@ def sem(
     npar = model_.nfree - cons.n_eq
     _check_df(pt, npar, fixed_x)
 
-    x0 = values0[model_.free_rows][np.argsort(model_.free[model_.free_rows])]
+    # partable numbers the free rows 1, 2, ... in row order: x0 needs no sort by number
+    x0 = values0[model_.free_rows]
     if fiml:
         disc = FIMLDiscrepancy(
             model_, moments, values0, patterns, float(fdata.logl_h1.sum()),
@@ -375,7 +376,7 @@ def sem(
     threads = one_blas_thread if fiml or model_.p >= 20 else _as_is
     result = threads(minimize)(disc, cons, x0)
     t_opt = time.perf_counter()
-    if not np.isfinite(result.f):
+    if not math.isfinite(result.f):
         raise SemnetError(
             f"estimation failed: {result.message}. Check the model for unidentified parts, "
             "give start values with start(), or rescale variables with very different variances."

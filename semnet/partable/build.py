@@ -691,7 +691,7 @@ def _check_labels(
     """Every name used in ``:=`` / ``==`` / ``<`` / ``>`` must be a label or defined
     (``labels`` ... ``ustart``: those columns of the parameter rows, as lists)."""
     params = pt.cols
-    known = {lab for lab in labels if lab} | set(plabels)
+    known = ({lab for lab in labels if lab} | set(plabels)) if pt.constraints else set()
     defined: set[str] = set()
     for c in pt.constraints:
         exprs = [parse_expression(c.rhs, c.line, c.column)]
