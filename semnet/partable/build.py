@@ -462,11 +462,10 @@ def _group_rows(
         ]
     if meanstructure:
         default += [(v, "~1", "") for v in list(names.ov) + lv]
-    default = [
-        k
-        for k in default
-        if k not in user and not (k[1] == "~~" and (k[2], "~~", k[0]) in user)
-    ]
+    # a user row, or a covariance the user wrote the other way round, replaces a default
+    taken = set(user)
+    taken.update([(b, o, a) for a, o, b in user if o == "~~"])
+    default = [k for k in default if k not in taken]
 
     keys = list(user) + default
     n = len(keys)
@@ -475,9 +474,7 @@ def _group_rows(
     ustart = [math.nan] * n
     exo = [0] * n
     is_user = [1] * len(user) + [0] * len(default)
-    lhs = [k[0] for k in keys]
-    op = [k[1] for k in keys]
-    rhs = [k[2] for k in keys]
+    lhs, op, rhs = (list(c) for c in zip(*keys, strict=True)) if n else ([], [], [])
     lv_set = set(lv)
     variances = []
     loadings = []
