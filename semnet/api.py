@@ -225,11 +225,11 @@ def sem(
         data, group = None, summary.group
 
     parsed = model if isinstance(model, ParsedModel) else parse_model(read_model(model))
-    latent_names = {r.lhs for r in parsed.relations if r.op == "=~"}
-    has_products = any(
-        r.op == "~" and ":" in r.rhs and set(r.rhs.split(":")) <= latent_names
-        for r in parsed.relations
-    )
+    product_terms = [r for r in parsed.relations if r.op == "~" and ":" in r.rhs]
+    has_products = False
+    if product_terms:
+        latent_names = {r.lhs for r in parsed.relations if r.op == "=~"}
+        has_products = any(set(r.rhs.split(":")) <= latent_names for r in product_terms)
     lms_possible = (
         data is not None and estimator == "ML" and se == "standard"
         and test == "standard" and missing == "listwise" and not n_boot
@@ -251,7 +251,7 @@ def sem(
         )  # fmt: skip
     products_info: dict[str, object] = {}
     observed_products: tuple[str, ...] = ()
-    if any(r.op == "~" and ":" in r.rhs for r in parsed.relations):
+    if product_terms:
         if data is None:
             raise DataError(
                 "models with product terms ('a:b') need the raw data to build the products."
@@ -361,7 +361,8 @@ def sem(
     npar = model_.nfree - cons.n_eq
     _check_df(pt, npar, fixed_x)
 
-    x0 = values0[model_.free_rows][np.argsort(model_.free[model_.free_rows])]
+    # partable numbers the free rows 1, 2, ... in row order: x0 needs no sort by number
+    x0 = values0[model_.free_rows]
     if fiml:
         disc = FIMLDiscrepancy(
             model_, moments, values0, patterns, float(fdata.logl_h1.sum()),
@@ -375,7 +376,7 @@ def sem(
     threads = one_blas_thread if fiml or model_.p >= 20 else _as_is
     result = threads(minimize)(disc, cons, x0)
     t_opt = time.perf_counter()
-    if not np.isfinite(result.f):
+    if not math.isfinite(result.f):
         raise SemnetError(
             f"estimation failed: {result.message}. Check the model for unidentified parts, "
             "give start values with start(), or rescale variables with very different variances."
@@ -487,9 +488,12 @@ def _data_fingerprint(moments: Sequence[GroupMoments]) -> str:
     return digest.hexdigest()
 
 
+_INTEGERS = (int, np.integer)  # (a tuple: ``int | np.integer`` builds a new union per call)
+
+
 def _bootstrap_draws(bootstrap: object, se: object) -> int:
     """The number of bootstrap draws that ``bootstrap=`` and ``se=`` ask for (0: none)."""
-    if isinstance(bootstrap, bool) or not isinstance(bootstrap, int | np.integer) or bootstrap < 0:
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, _INTEGERS) or bootstrap < 0:
         raise OptionError(
             f"bootstrap must be a number of draws (an integer >= 0), not {bootstrap!r}."
         )
@@ -702,11 +706,14 @@ def _baseline_test(pt: ParTable, moments: Sequence[GroupMoments], kind: str, fda
 
 def _heywood(pt: ParTable, values: np.ndarray) -> list[str]:
     params = pt.cols
-    lhs = params["lhs"]
-    neg = (params["op"] == "~~") & (lhs == params["rhs"]) & (values < 0)
+    lhs, op, rhs = params["lhs"], params["op"], params["rhs"]
+    # the negative variances, in row order (a loop over the few negative values only)
+    negative = [
+        lhs[r] for r in np.flatnonzero(values < 0).tolist() if op[r] == "~~" and lhs[r] == rhs[r]
+    ]
     out = []
     for kind, names in (("observed", pt.names.ov), ("latent", pt.names.lv)):
-        bad = [v for v in dict.fromkeys(lhs[neg]) if v in names]
+        bad = [v for v in dict.fromkeys(negative) if v in names]
         if bad:
             out.append(
                 f"some estimated {kind} variances are negative ({', '.join(bad)}): a "

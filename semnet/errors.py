@@ -82,6 +82,8 @@ def check_choice(name: str, value: object, valid: Iterable[str]) -> str:
 
     The message lists the valid values and suggests the nearest one.
     """
+    if isinstance(value, str) and isinstance(valid, (tuple, list)) and value in valid:
+        return value  # (the usual case, without copying valid)
     valid = list(valid)
     if isinstance(value, str) and value in valid:
         return value

@@ -15,6 +15,7 @@ over cases of a quadratic form in ``w_i`` and so follows from that one matrix ex
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -132,9 +133,10 @@ class GroupMoments:
 
     def __post_init__(self) -> None:
         sign, logdet = np.linalg.slogdet(self.cov)
-        if sign <= 0 or not np.isfinite(logdet):
+        logdet = float(logdet)
+        if sign <= 0 or not math.isfinite(logdet):
             raise DataError(_singular_message(self))
-        object.__setattr__(self, "logdet", float(logdet))
+        object.__setattr__(self, "logdet", logdet)
         self.cov.setflags(write=False)
         self.mean.setflags(write=False)
 
@@ -203,7 +205,10 @@ def numeric_data(data: object, names: Sequence[str], group: str | None) -> Numer
                 f"the data has several columns named {', '.join(map(repr, duplicated))}; "
                 "rename or drop the duplicates so that each model variable is one column."
             )
-    missing = [n for n in names if n not in data.columns]
+    # the stored columns, where pandas' internals give them: found by label, every name
+    # is a column (a missing one gives None), so the check below runs only without them
+    stored = column_arrays(data, names) if data.columns.is_unique else None
+    missing = [] if stored is not None else [n for n in names if n not in data.columns]
     if missing:
         hints = []
         for n in missing:
@@ -215,8 +220,9 @@ def numeric_data(data: object, names: Sequence[str], group: str | None) -> Numer
             + (" ..." if data.shape[1] > 20 else "")
             + ". Fix the spelling in the model or add the column."
         )
-    values = _numeric_columns(data, names)
-    if not np.isfinite(values).all():
+    values = _numeric_columns(data, names, stored)
+    # a finite sum has no NaN or infinite term (a sum that overflows takes the full check)
+    if not math.isfinite(np.add.reduce(values, axis=None)) and not np.isfinite(values).all():
         bad = np.isinf(values).any(axis=0)
         if bad.any():
             n = names[int(np.argmax(bad))]
@@ -233,13 +239,14 @@ def numeric_data(data: object, names: Sequence[str], group: str | None) -> Numer
     return NumericData(values, tuple(names), groups, data.index)
 
 
-def _numeric_columns(data: pd.DataFrame, names: Sequence[str]) -> np.ndarray:
+def _numeric_columns(
+    data: pd.DataFrame, names: Sequence[str], stored: list | None = None
+) -> np.ndarray:
     """The columns ``names`` of ``data`` as a cases x variables float matrix (NaN for
     missing values), column by column (numpy columns read from the frame's storage,
-    others through their Series); raises :class:`DataError` for a column that is
-    not numeric."""
+    ``stored`` (:func:`~semnet._pandas.column_arrays`) where the caller has them, others
+    through their Series); raises :class:`DataError` for a column that is not numeric."""
     values = np.empty((data.shape[0], len(names)))
-    stored = column_arrays(data, names) if data.columns.is_unique else None
     for k, n in enumerate(names):
         if stored is not None and isinstance(stored[k], np.ndarray) and (
             stored[k].dtype.kind in "biuf"
@@ -304,10 +311,15 @@ def moments_from_data(data: NumericData, labels: Sequence[str]) -> list[GroupMom
     result = []
     for label in labels:
         x = data.values if data.groups is None else data.values[data.groups == label]
-        complete = ~np.isnan(x).any(axis=1)
-        n_dropped = int(x.shape[0] - complete.sum())
-        if n_dropped:
-            x = x[complete]
+        # the column sums (those of x.mean(axis=0)): all finite, no value is missing
+        sums = np.add.reduce(x, axis=0)
+        n_dropped = 0
+        if not all(map(math.isfinite, sums.tolist())):
+            complete = ~np.isnan(x).any(axis=1)
+            n_dropped = int(x.shape[0] - complete.sum())
+            if n_dropped:
+                x = x[complete]
+                sums = np.add.reduce(x, axis=0)
         n = x.shape[0]
         where = f" in group {label!r}" if label else ""
         if n <= len(names):
@@ -317,11 +329,12 @@ def moments_from_data(data: NumericData, labels: Sequence[str]) -> list[GroupMom
                 "cases than variables. Merge small groups, drop the group, or use fewer "
                 "variables."
             )
-        mean = x.mean(axis=0)
+        # x.mean(axis=0) without np.mean's Python layer (the same sum and division)
+        mean = sums / n
         centered = x - mean
         cov = centered.T @ centered / n
         cov = (cov + cov.T) / 2
-        constant = [names[i] for i in np.flatnonzero(np.diag(cov) == 0)]
+        constant = [names[i] for i, v in enumerate(cov.diagonal().tolist()) if v == 0]
         if constant:
             raise DataError(
                 f"variable(s) {', '.join(constant)} are constant{where} "

@@ -34,8 +34,11 @@ def start_values(pt: ParTable, moments: Sequence[GroupMoments]) -> np.ndarray:
     exo = (params["exo"] > 0).tolist()
     values = [0.0] * len(op)
     rows_of: dict[int, list[int]] = {}
-    for r, g in enumerate(group):
-        rows_of.setdefault(g, []).append(r)
+    if group and group.count(group[0]) == len(group):
+        rows_of[group[0]] = list(range(len(group)))  # one group: every row, in order
+    else:
+        for r, g in enumerate(group):
+            rows_of.setdefault(g, []).append(r)
     for g, mom in enumerate(moments, start=1):
         idx = {v: k for k, v in enumerate(mom.names)}
         S, mean = mom.cov.tolist(), mom.mean.tolist()

@@ -130,9 +130,12 @@ class Model:
         self.meanstructure = pt.meanstructure
         index = {v: k for k, v in enumerate(self.variables)}
         params = pt.cols
-        # plain lists: one pass sorts the rows by group and operator
+        # plain lists: one pass sorts the rows by group and operator, and the cells, the
+        # buffer positions and the derivative plans are built from lists (numpy only for
+        # the finished arrays)
         lhs = params["lhs"].tolist()
         rhs = params["rhs"].tolist()
+        free = params["free"].tolist()
         by_group: dict[int, dict[str, list[int]]] = {
             g: {"=~": [], "~": [], "~~": [], "~1": []} for g in range(1, pt.ngroups + 1)
         }
@@ -141,102 +144,56 @@ class Model:
             rows_of = by_group.get(g, {}).get(o)
             if rows_of is not None:
                 rows_of.append(r)
-        cells = []
+        self.free = params["free"]
+        free_rows = [r for r, f in enumerate(free) if f > 0]
+        self.free_rows = np.array(free_rows, dtype=np.intp)
+        self.nfree = max(free) if free_rows else 0
+        self._free_index = np.array([free[r] - 1 for r in free_rows], dtype=np.int64)
+        n = self.n
+        n2 = n * n
+        cells, fills, depths, plans = [], [], [], []
         for g in range(1, pt.ngroups + 1):
             load, reg, cov, mean = (by_group[g][o] for o in ("=~", "~", "~~", "~1"))
+            a_rows = load + reg
+            a_i = [index[rhs[r]] for r in load] + [index[lhs[r]] for r in reg]
+            a_j = [index[lhs[r]] for r in load] + [index[rhs[r]] for r in reg]
+            s_i = [index[lhs[r]] for r in cov]
+            s_j = [index[rhs[r]] for r in cov]
+            m_i = [index[lhs[r]] for r in mean]
             cells.append(
                 GroupCells(
-                    a_rows=np.array(load + reg, dtype=np.intp),
-                    a_i=np.array([index[rhs[r]] for r in load] + [index[lhs[r]] for r in reg],
-                                 dtype=int),
-                    a_j=np.array([index[lhs[r]] for r in load] + [index[rhs[r]] for r in reg],
-                                 dtype=int),
+                    a_rows=np.array(a_rows, dtype=np.intp),
+                    a_i=np.array(a_i, dtype=int),
+                    a_j=np.array(a_j, dtype=int),
                     s_rows=np.array(cov, dtype=np.intp),
-                    s_i=np.array([index[lhs[r]] for r in cov], dtype=int),
-                    s_j=np.array([index[rhs[r]] for r in cov], dtype=int),
+                    s_i=np.array(s_i, dtype=int),
+                    s_j=np.array(s_j, dtype=int),
                     m_rows=np.array(mean, dtype=np.intp),
-                    m_i=np.array([index[lhs[r]] for r in mean], dtype=int),
+                    m_i=np.array(m_i, dtype=int),
                 )
-            )  # fmt: skip
+            )
+            # positions in one buffer holding A, S (both triangles) and m, and the
+            # parameter rows that fill them
+            fills.append((
+                np.array(
+                    [i * n + j for i, j in zip(a_i, a_j, strict=True)]
+                    + [n2 + i * n + j for i, j in zip(s_i, s_j, strict=True)]
+                    + [n2 + j * n + i for i, j in zip(s_i, s_j, strict=True)]
+                    + [2 * n2 + i for i in m_i],
+                    dtype=int,
+                ),
+                np.array(a_rows + cov + cov + mean, dtype=np.intp),
+            ))  # fmt: skip
+            depths.append(_path_depth(n, a_i, a_j))
+            # which cells are free, and how they map to the free parameters (a label
+            # shared by several cells sums their derivatives)
+            plans.append(
+                _derivative_plan(n, self.nfree, free, a_rows, a_i, a_j, cov, s_i, s_j, mean, m_i)
+            )
         self.cells = tuple(cells)
-        self._fill = tuple(self._fill_index(c) for c in cells)
-        self._depth = tuple(_path_depth(self.n, c.a_i, c.a_j) for c in cells)
-        self.free = params["free"]
-        self.free_rows = np.flatnonzero(self.free > 0)
-        self.nfree = int(self.free.max()) if self.free_rows.size else 0
-        self._free_index = self.free[self.free_rows] - 1
-        # per group: which cells are free, and how they map to the free parameters (a
-        # label shared by several cells sums their derivatives)
-        self._plans = tuple(self._derivative_plan(c) for c in self.cells)
-
-    def _fill_index(self, c: GroupCells) -> tuple[np.ndarray, np.ndarray]:
-        """Positions in one buffer holding A, S (both triangles) and m, and the parameter
-        rows that fill them."""
-        n2 = self.n * self.n
-        idx = np.concatenate([
-            c.a_i * self.n + c.a_j,
-            n2 + c.s_i * self.n + c.s_j,
-            n2 + c.s_j * self.n + c.s_i,
-            2 * n2 + c.m_i,
-        ])  # fmt: skip
-        rows = np.concatenate([c.a_rows, c.s_rows, c.s_rows, c.m_rows])
-        return idx, rows
-
-    def _derivative_plan(self, c: GroupCells) -> DerivativePlan:
-        n, q = self.n, self.nfree
-        free = self.free
-        a_sel = free[c.a_rows] > 0
-        s_sel = free[c.s_rows] > 0
-        m_sel = free[c.m_rows] > 0
-        a_i, a_j = c.a_i[a_sel], c.a_j[a_sel]
-        s_i, s_j = c.s_i[s_sel], c.s_j[s_sel]
-        m_i = c.m_i[m_sel]
-        ka, ks, km = a_i.size, s_i.size, m_i.size
-        cell_param = np.concatenate([
-            free[c.s_rows[s_sel]], free[c.a_rows[a_sel]], free[c.m_rows[m_sel]]
-        ]) - 1  # fmt: skip
-        k = cell_param.size
-        params = cell_param.tolist()
-        unique = len(set(params)) == k
-        perm = np.argsort(cell_param) if unique and k == q else None
-        diag = s_i == s_j
-        uv_scale = np.ones((2 * (ks + ka), 1))
-        uv_scale[:ks][diag] = 0.5
-        # rows of the A-cell blocks times n (flat row offsets), and columns
-        ri, rj = a_i[:, None] * n, a_j[:, None] * n
-        ci, cj = a_i * n, a_j * n
-        i_r, j_r = a_i[:, None], a_j[:, None]
-        return DerivativePlan(
-            ka=ka,
-            ks=ks,
-            km=km,
-            sigma_cells=slice(0, ks + ka),
-            a_cells=slice(ks, ks + ka),
-            mu_cells=slice(ks, k),
-            m_cells=slice(ks + ka, k),
-            cell_param=cell_param,
-            unique=unique,
-            identity=params == list(range(q)),
-            sym_flat=(cell_param[:, None] * q + cell_param[None, :]).ravel(),
-            perm=perm,
-            perm_flat=None if perm is None else (perm[:, None] * k + perm[None, :]).ravel(),
-            a_i=a_i,
-            a_j=a_j,
-            uv_idx=np.concatenate([s_i, a_i, s_j, n + a_j]),
-            uv_scale=uv_scale,
-            mu_idx=np.concatenate([a_i, m_i]),
-            mu_coef=np.append(a_j, [n] * km)[:, None],
-            aa_ii=ri + a_i,
-            aa_jj=cj + j_r,
-            aa_ji=cj + i_r,
-            aa_ij=ci + j_r,
-            as_ik=ri + s_i,
-            as_jl=rj + s_j,
-            as_il=ri + s_j,
-            as_jk=rj + s_i,
-            as_off=(~diag).astype(float)[None, :],
-            am_jm=rj + m_i,
-        )
+        self._fill = tuple(fills)
+        self._depth = tuple(depths)
+        self._plans = tuple(plans)
 
     def cell_plan(self, g: int) -> DerivativePlan:
         """The :class:`DerivativePlan` of group g (0-based)."""
@@ -453,12 +410,85 @@ class Model:
         return out
 
 
-def _path_depth(n: int, a_i: np.ndarray, a_j: np.ndarray) -> int | None:
+def _derivative_plan(
+    n: int,
+    q: int,
+    free: list[int],
+    a_rows: list[int],
+    a_i: list[int],
+    a_j: list[int],
+    s_rows: list[int],
+    s_i: list[int],
+    s_j: list[int],
+    m_rows: list[int],
+    m_i: list[int],
+) -> DerivativePlan:
+    """The :class:`DerivativePlan` of one group from its cells as lists (``free``: the
+    parameter table's ``free`` column, ``q`` the number of free parameters)."""
+    a_keep = [k for k, r in enumerate(a_rows) if free[r] > 0]
+    s_keep = [k for k, r in enumerate(s_rows) if free[r] > 0]
+    m_keep = [k for k, r in enumerate(m_rows) if free[r] > 0]
+    fa_i, fa_j = [a_i[k] for k in a_keep], [a_j[k] for k in a_keep]
+    fs_i, fs_j = [s_i[k] for k in s_keep], [s_j[k] for k in s_keep]
+    fm_i = [m_i[k] for k in m_keep]
+    ka, ks, km = len(a_keep), len(s_keep), len(m_keep)
+    params = (
+        [free[s_rows[k]] - 1 for k in s_keep]
+        + [free[a_rows[k]] - 1 for k in a_keep]
+        + [free[m_rows[k]] - 1 for k in m_keep]
+    )
+    k = len(params)
+    cell_param = np.array(params, dtype=np.int64)
+    unique = len(set(params)) == k
+    perm = np.argsort(cell_param) if unique and k == q else None
+    diag = [i == j for i, j in zip(fs_i, fs_j, strict=True)]
+    a_i_ = np.array(fa_i, dtype=int)
+    a_j_ = np.array(fa_j, dtype=int)
+    s_i_ = np.array(fs_i, dtype=int)
+    s_j_ = np.array(fs_j, dtype=int)
+    # rows of the A-cell blocks times n (flat row offsets), and columns
+    ci, cj = a_i_ * n, a_j_ * n
+    ri, rj = ci[:, None], cj[:, None]
+    i_r, j_r = a_i_[:, None], a_j_[:, None]
+    return DerivativePlan(
+        ka=ka,
+        ks=ks,
+        km=km,
+        sigma_cells=slice(0, ks + ka),
+        a_cells=slice(ks, ks + ka),
+        mu_cells=slice(ks, k),
+        m_cells=slice(ks + ka, k),
+        cell_param=cell_param,
+        unique=unique,
+        identity=params == list(range(q)),
+        sym_flat=(cell_param[:, None] * q + cell_param[None, :]).ravel(),
+        perm=perm,
+        perm_flat=None if perm is None else (perm[:, None] * k + perm[None, :]).ravel(),
+        a_i=a_i_,
+        a_j=a_j_,
+        uv_idx=np.array(fs_i + fa_i + fs_j + [n + j for j in fa_j], dtype=int),
+        uv_scale=np.array([0.5 if d else 1.0 for d in diag] + [1.0] * (ks + 2 * ka))[:, None],
+        mu_idx=np.array(fa_i + fm_i, dtype=int),
+        mu_coef=np.array(fa_j + [n] * km, dtype=int)[:, None],
+        aa_ii=ri + a_i_,
+        aa_jj=cj + j_r,
+        aa_ji=cj + i_r,
+        aa_ij=ci + j_r,
+        as_ik=ri + s_i_,
+        as_jl=rj + s_j_,
+        as_il=ri + s_j_,
+        as_jk=rj + s_i_,
+        as_off=np.array([[0.0 if d else 1.0 for d in diag]]),
+        am_jm=rj + np.array(fm_i, dtype=int),
+    )
+
+
+def _path_depth(n: int, a_i: list[int], a_j: list[int]) -> int | None:
     """Length of the longest directed path among the A cells (edge ``j -> i``), or None
     when they form a cycle (a non-recursive model)."""
     children: list[list[int]] = [[] for _ in range(n)]
     indegree = [0] * n
-    for i, j in zip(a_i.tolist(), a_j.tolist(), strict=True):
+    for i, j in zip(a_i, a_j, strict=True):
         if i == j:
             return None
         children[j].append(i)

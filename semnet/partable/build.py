@@ -75,6 +75,20 @@ def _column(name: str, values) -> np.ndarray:
     return out
 
 
+def _list_column(name: str, values: list) -> np.ndarray:
+    """:func:`_column` of a fresh list (the array is always a new one)."""
+    if name in STRING_COLUMNS:
+        out = np.empty(len(values), dtype=object)
+        out[:] = values
+    else:
+        out = np.array(values, dtype=float if name in _FLOAT_COLUMNS else np.int64)
+    out.setflags(write=False)
+    return out
+
+
+_FLOAT_COLUMNS = frozenset({"ustart", "lower", "upper"})
+
+
 @dataclass(frozen=True)
 class ParTable:
     """A model's parameter table and the variable roles it implies.
@@ -266,9 +280,12 @@ def partable(
             "the group blocks use different variables; semnet needs the same observed and "
             "latent variables in every group (fix a parameter to 0 to drop it in one group)."
         )
-    cols: dict[str, list] = {
-        c: list(itertools.chain.from_iterable(part[c] for part in parts)) for c in parts[0]
-    }
+    if len(parts) == 1:
+        cols: dict[str, list] = parts[0]  # fresh lists: nothing else holds them
+    else:
+        cols = {
+            c: list(itertools.chain.from_iterable(part[c] for part in parts)) for c in parts[0]
+        }
     n = len(cols["lhs"])
     cols["id"] = list(range(1, n + 1))
     cols["plabel"] = [f".p{i}." for i in cols["id"]]
@@ -276,10 +293,15 @@ def partable(
         _apply_group_equal(cols, names, group_equal, partial_keys, std_lv)
         _warn_single_labels(parsed, group_equal)
     _number_free(cols)
+    # the parameter rows as lists, before the constraint rows are appended
+    checked = (cols["label"][:], cols["plabel"][:], cols["free"][:], cols["ustart"][:])
     _append_constraints(cols, parsed.constraints)
-    columns = {c: _column(c, cols[c]) for c in COLUMNS}
+    columns = {c: _list_column(c, cols[c]) for c in COLUMNS}
     pt = ParTable(columns, names, labels, bool(meanstructure), parsed.constraints)
-    _check_labels(pt)
+    if not parsed.constraints:
+        # every row is a parameter row: ParTable.cols is the columns themselves
+        pt.__dict__["cols"] = columns
+    _check_labels(pt, *checked)
     return pt
 
 
@@ -316,21 +338,46 @@ def _defined_product(parsed: ParsedModel, name: str, observed: Sequence[str]) ->
 
 def variable_names(relations: Sequence[Relation]) -> VariableNames:
     """Variable roles, in lavaan's order (``lav_partable_vnames``)."""
-    lv = _unique(r.lhs for r in relations if r.op == "=~")
+    # one pass sorts the names by operator (lists keep the order written)
+    load_lhs: list[str] = []
+    load_rhs: list[str] = []
+    reg_lhs: list[str] = []
+    reg_rhs: list[str] = []
+    cov_lhs: list[str] = []
+    cov_rhs: list[str] = []
+    int_lhs: list[str] = []
+    for r in relations:
+        o = r.op
+        if o == "=~":
+            load_lhs.append(r.lhs)
+            load_rhs.append(r.rhs)
+        elif o == "~":
+            reg_lhs.append(r.lhs)
+            reg_rhs.append(r.rhs)
+        elif o == "~~":
+            cov_lhs.append(r.lhs)
+            cov_rhs.append(r.rhs)
+        elif o == "~1":
+            int_lhs.append(r.lhs)
+    lv = _unique(load_lhs)
     lv_set = set(lv)
-    v_ind = _unique(r.rhs for r in relations if r.op == "=~")
-    eqs_y = _unique(r.lhs for r in relations if r.op == "~")
-    eqs_x = _unique(r.rhs for r in relations if r.op == "~")
+    v_ind = _unique(load_rhs)
+    eqs_y = _unique(reg_lhs)
+    eqs_x = _unique(reg_rhs)
     ov_ind = [v for v in v_ind if v not in lv_set]
-    ov_y_all = [v for v in eqs_y if v not in lv_set and v not in ov_ind]
-    ov_x_all = [v for v in eqs_x if v not in lv_set and v not in ov_ind and v not in ov_y_all]
-    ov_cov = [r.lhs for r in relations if r.op == "~~" and r.lhs not in lv_set]
-    ov_cov += [r.rhs for r in relations if r.op == "~~" and r.rhs not in lv_set]
-    ov_int = [r.lhs for r in relations if r.op == "~1" and r.lhs not in lv_set]
+    ov_ind_set = set(ov_ind)
+    ov_y_all = [v for v in eqs_y if v not in lv_set and v not in ov_ind_set]
+    ov_y_all_set = set(ov_y_all)
+    ov_x_all = [
+        v for v in eqs_x if v not in lv_set and v not in ov_ind_set and v not in ov_y_all_set
+    ]
+    ov_cov = [v for v in cov_lhs if v not in lv_set]
+    ov_cov += [v for v in cov_rhs if v not in lv_set]
+    ov_int = [v for v in int_lhs if v not in lv_set]
     base = ov_ind + ov_y_all + ov_x_all
-    ov = _unique(base + [v for v in _unique(ov_cov + ov_int) if v not in base])
-    user_mentioned = {r.lhs for r in relations if r.op in ("~1", "~~")}
-    user_mentioned |= {r.rhs for r in relations if r.op == "~~"}
+    base_set = set(base)
+    ov = _unique(base + [v for v in _unique(ov_cov + ov_int) if v not in base_set])
+    user_mentioned = {*int_lhs, *cov_lhs, *cov_rhs}
     ov_x = [v for v in ov_x_all if v not in user_mentioned]
     dropped = [v for v in ov_x_all if v in user_mentioned]
     if dropped:
@@ -339,9 +386,10 @@ def variable_names(relations: Sequence[Relation]) -> VariableNames:
             f"covariate(s) {', '.join(dropped)}; they are treated as random (estimated) "
             "variables. Remove those formulas to keep them fixed, or pass fixed_x=False."
         )
-    lv_x = [v for v in lv if v not in v_ind and v not in eqs_y]
-    ov_y = [v for v in ov if v in eqs_y and v not in v_ind and v not in eqs_x]
-    lv_y = [v for v in lv if v in eqs_y and v not in v_ind and v not in eqs_x]
+    v_ind_set, eqs_y_set, eqs_x_set = set(v_ind), set(eqs_y), set(eqs_x)
+    lv_x = [v for v in lv if v not in v_ind_set and v not in eqs_y_set]
+    ov_y = [v for v in ov if v in eqs_y_set and v not in v_ind_set and v not in eqs_x_set]
+    lv_y = [v for v in lv if v in eqs_y_set and v not in v_ind_set and v not in eqs_x_set]
     return VariableNames(
         tuple(ov), tuple(lv), tuple(ov_x), tuple(ov_ind), tuple(lv_x), tuple(ov_y), tuple(lv_y)
     )
@@ -385,7 +433,8 @@ def _group_rows(
 ) -> dict[str, list]:
     lv = list(names.lv)
     ov_x = list(names.ov_x) if fixed_x else []
-    ov_nox = [v for v in names.ov if v not in ov_x]
+    ov_x_set = set(ov_x)
+    ov_nox = [v for v in names.ov if v not in ov_x_set]
 
     # user rows (duplicates ignored with a warning, as lavaan)
     user: dict[tuple[str, str, str], Relation] = {}
@@ -413,11 +462,10 @@ def _group_rows(
         ]
     if meanstructure:
         default += [(v, "~1", "") for v in list(names.ov) + lv]
-    default = [
-        k
-        for k in default
-        if k not in user and not (k[1] == "~~" and (k[2], "~~", k[0]) in user)
-    ]
+    # a user row, or a covariance the user wrote the other way round, replaces a default
+    taken = set(user)
+    taken.update([(b, o, a) for a, o, b in user if o == "~~"])
+    default = [k for k in default if k not in taken]
 
     keys = list(user) + default
     n = len(keys)
@@ -426,12 +474,15 @@ def _group_rows(
     ustart = [math.nan] * n
     exo = [0] * n
     is_user = [1] * len(user) + [0] * len(default)
-    lhs = [k[0] for k in keys]
-    op = [k[1] for k in keys]
-    rhs = [k[2] for k in keys]
+    lhs, op, rhs = (list(c) for c in zip(*keys, strict=True)) if n else ([], [], [])
     lv_set = set(lv)
-    variances = [i for i in range(n) if op[i] == "~~" and lhs[i] == rhs[i]]
-    loadings = [i for i in range(n) if op[i] == "=~"]
+    variances = []
+    loadings = []
+    for i, (a, o, b) in enumerate(keys):
+        if o == "=~":
+            loadings.append(i)
+        elif o == "~~" and a == b:
+            variances.append(i)
 
     if std_lv:
         for i in variances:
@@ -471,7 +522,6 @@ def _group_rows(
             if (not int_ov_free and lhs[i] in ov_set) or (not int_lv_free and lhs[i] in lv_set):
                 ustart[i], free[i] = 0.0, 0
     if ov_x:
-        ov_x_set = set(ov_x)
         for i in range(n):
             if not is_user[i] and (
                 (op[i] == "~~" and lhs[i] in ov_x_set and rhs[i] in ov_x_set)
@@ -485,24 +535,29 @@ def _group_rows(
     upper = [math.inf] * n
     for i, r in enumerate(user.values()):
         m = r.modifiers
-        fixed = _pick(m.fixed, g, ngroups, r, "fixed-value")
-        if fixed is not _ABSENT:
+        # (an absent modifier, None, leaves the row as it is: skip _pick for it)
+        if m.fixed is not None:
+            fixed = _pick(m.fixed, g, ngroups, r, "fixed-value")
             if fixed is None:
                 free[i], ustart[i] = 1, math.nan
             else:
                 free[i], ustart[i] = 0, float(fixed)
-        start = _pick(m.start, g, ngroups, r, "start")
-        if start is not _ABSENT and start is not None and free[i]:
-            ustart[i] = float(start)
-        lab = _pick(m.label, g, ngroups, r, "label")
-        if lab is not _ABSENT and lab is not None:
-            label[i] = lab
-        lo = _pick(m.lower, g, ngroups, r, "lower")
-        if lo is not _ABSENT and lo is not None:
-            lower[i] = float(lo)
-        up = _pick(m.upper, g, ngroups, r, "upper")
-        if up is not _ABSENT and up is not None:
-            upper[i] = float(up)
+        if m.start is not None:
+            start = _pick(m.start, g, ngroups, r, "start")
+            if start is not None and free[i]:
+                ustart[i] = float(start)
+        if m.label is not None:
+            lab = _pick(m.label, g, ngroups, r, "label")
+            if lab is not None:
+                label[i] = lab
+        if m.lower is not None:
+            lo = _pick(m.lower, g, ngroups, r, "lower")
+            if lo is not None:
+                lower[i] = float(lo)
+        if m.upper is not None:
+            up = _pick(m.upper, g, ngroups, r, "upper")
+            if up is not None:
+                upper[i] = float(up)
 
     return {
         "lhs": lhs,
@@ -627,11 +682,13 @@ def _append_constraints(cols: dict[str, list], constraints: Sequence[Constraint]
             cols[name].append(value)
 
 
-def _check_labels(pt: ParTable) -> None:
-    """Every name used in ``:=`` / ``==`` / ``<`` / ``>`` must be a label or defined."""
+def _check_labels(
+    pt: ParTable, labels: list[str], plabels: list[str], free: list[int], ustart: list[float]
+) -> None:
+    """Every name used in ``:=`` / ``==`` / ``<`` / ``>`` must be a label or defined
+    (``labels`` ... ``ustart``: those columns of the parameter rows, as lists)."""
     params = pt.cols
-    labels = params["label"].tolist()
-    known = {lab for lab in labels if lab} | set(params["plabel"].tolist())
+    known = ({lab for lab in labels if lab} | set(plabels)) if pt.constraints else set()
     defined: set[str] = set()
     for c in pt.constraints:
         exprs = [parse_expression(c.rhs, c.line, c.column)]
@@ -657,8 +714,6 @@ def _check_labels(pt: ParTable) -> None:
                 )
             defined.add(c.lhs)
     # fixed and free rows sharing a label conflict
-    free = params["free"].tolist()
-    ustart = params["ustart"].tolist()
     by_label: dict[str, list[int]] = {}
     for i, lab in enumerate(labels):
         if lab:
@@ -684,7 +739,10 @@ def _row_text(params: dict[str, np.ndarray], i: int) -> str:
     return f"{params['lhs'][i]} {params['op'][i]} {params['rhs'][i]}".strip()
 
 
+_BOOLS = (bool, np.bool_)  # (a tuple: ``bool | np.bool_`` builds a new union per call)
+
+
 def check_options(std_lv: object, orthogonal: object, fixed_x: object) -> None:
     for name, value in (("std_lv", std_lv), ("orthogonal", orthogonal), ("fixed_x", fixed_x)):
-        if not isinstance(value, bool | np.bool_):
+        if not isinstance(value, _BOOLS):
             raise OptionError(f"{name} must be True or False, not {value!r}.")

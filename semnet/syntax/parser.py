@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 
 from semnet.errors import ModelSyntaxError
 from semnet.syntax.expr import expression_from_tokens
-from semnet.syntax.model import Constraint, Modifiers, ParsedModel, Relation
+from semnet.syntax.model import Constraint, Modifiers, ParsedModel, Relation, new_relation
 from semnet.syntax.tokenizer import (
     CONSTRAINT_OPERATORS,
     END,
@@ -126,6 +126,12 @@ def parse_model(text: str) -> ParsedModel:
     """
     if not isinstance(text, str):
         raise TypeError(f"the model must be a string, not {type(text).__name__}")
+    simple = _parse_simple(text)
+    return simple if simple is not None else _parse(text)
+
+
+def _parse(text: str) -> ParsedModel:
+    """:func:`parse_model` through tokens and statements (any model text)."""
     source = Source(text)
     statements = _split_statements(tokenize(text), source)
     if not statements:
@@ -134,6 +140,56 @@ def parse_model(text: str) -> ParsedModel:
     for statement in statements:
         builder.statement(statement)
     return ParsedModel(tuple(builder.relations), tuple(builder.constraints), text)
+
+
+# -------------------------------------------------------------- simple models
+_SIMPLE_NAME = r"[A-Za-z_][\w.]*"
+_BLANKS = r"[^\S\n]*"
+#: a line ``name op name + name + ...`` (op ``=~``, ``~`` or ``~~``; a comment may follow)
+_SIMPLE_LINE = re.compile(
+    rf"{_BLANKS}({_SIMPLE_NAME}){_BLANKS}(=~|~~|~){_BLANKS}"
+    rf"({_SIMPLE_NAME}(?:{_BLANKS}\+{_BLANKS}{_SIMPLE_NAME})*){_BLANKS}(?:[#!][^\n]*)?"
+)
+#: a line without a statement: blanks, perhaps a comment
+_EMPTY_LINE = re.compile(rf"{_BLANKS}(?:[#!][^\n]*)?")
+_SIMPLE_TERM = re.compile(_SIMPLE_NAME)
+
+
+def _parse_simple(text: str) -> ParsedModel | None:
+    """:func:`parse_model` of a model whose every line is empty, a comment or one
+    statement ``name op name + name ...`` (``=~``, ``~``, ``~~``, no modifiers), straight
+    from the lines; ``None`` for any other text, or one :func:`_parse` would reject.
+
+    Such a line is a statement of its own (it neither ends nor starts with what
+    continues a statement), and each of its terms gives the relation that
+    :meth:`_ModelBuilder.add_relation` makes of a bare variable, located at the name.
+    """
+    if not text.isascii():
+        return None
+    relations: list[Relation] = []
+    seen: set[tuple[str, str, str]] = set()
+    for number, line in enumerate(text.split("\n"), start=1):
+        match = _SIMPLE_LINE.fullmatch(line)
+        if match is None:
+            if _EMPTY_LINE.fullmatch(line) is None:
+                return None
+            continue
+        lhs, op = match.group(1), match.group(2)
+        if lhs in R_RESERVED:
+            return None
+        for term in _SIMPLE_TERM.finditer(line, match.start(3), match.end(3)):
+            rhs = term.group()
+            if rhs == "NA" or rhs in R_RESERVED or (op == "~" and rhs == lhs):
+                return None  # errors: left to _parse
+            key = (lhs, op, rhs)
+            if key not in seen:  # the same relation again adds nothing
+                seen.add(key)
+                relations.append(
+                    new_relation(lhs, op, rhs, _NO_MODIFIERS, None, number, term.start() + 1)
+                )
+    if not relations:
+        return None
+    return ParsedModel(tuple(relations), (), text)
 
 
 # ------------------------------------------------------------------ statements
@@ -433,7 +489,17 @@ class _ModelBuilder:
                 f"as in `{_EXAMPLES[op.text]}`",
             )
         self.current_lhs = names[0]
-        parsed = [self.term(part, op) for part in terms]
+        plain = op.text != "|"  # a threshold's name is checked by variable()
+        parsed = []
+        for part in terms:
+            first = part[0]
+            if (
+                plain and len(part) == 1 and first.kind is NAME and first.text != "NA"
+                and first.text not in R_RESERVED
+            ):  # fmt: skip
+                parsed.append(({}, first.text, first))  # a bare variable: what term() gives
+            else:
+                parsed.append(self.term(part, op))
         for name in names:
             for modifiers, variable, rhs_token in parsed:
                 self.add_relation(name, op, modifiers, variable, rhs_token)
@@ -507,10 +573,9 @@ class _ModelBuilder:
         if position is None:
             position = len(self.relations)
             self.index[key] = position
-            relation = Relation(
+            self.relations.append(new_relation(
                 lhs, op, rhs, _NO_MODIFIERS, self.block, rhs_token.line, rhs_token.column
-            )
-            self.relations.append(relation)
+            ))  # fmt: skip
         if modifiers:
             self.relations[position] = self.merge(position, modifiers)
 

@@ -198,7 +198,74 @@ def tokenize(text: str, line: int = 1, column: int = 1) -> list[Token]:
     >>> [t.text for t in tokenize("f =~ a*x1")]
     ['f', '=~', 'a', '*', 'x1', '']
     """
-    return _Lexer(Source(text, line, column)).run()
+    tokens = _fast_tokens(text, line, column)
+    return tokens if tokens is not None else _Lexer(Source(text, line, column)).run()
+
+
+#: one token of plain ASCII model text after the blanks before it, one group per kind
+#: (``bad``: what :class:`_Lexer` rejects or treats specially, such as a ``%...%``
+#: operator or a string left open; ``end``: blanks at the end of the text)
+_FAST_TOKEN = re.compile(
+    r"""[^\S\n]*(?:"""
+    r"""(?P<number>(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)(?P<bad_number>[\w.]+)?"""
+    r"""|(?P<name>[A-Za-z_.][\w.]*)"""
+    r"""|(?P<newline>[\n;])"""
+    r"""|(?P<punct>\*\*|[(),*?+\-/^])"""
+    r"""|(?P<operator>~\*~|[=~<>|:]+)"""
+    r"""|(?P<comment>[#!][^\n]*)"""
+    r"""|(?P<string>"[^"\n]*"|'[^'\n]*')"""
+    r"""|(?P<end>\Z)"""
+    r"""|(?P<bad>.))"""
+)
+# the group numbers of the kinds (``match.lastindex``), in the order of the pattern
+_F_NUMBER, _F_BAD_NUMBER, _F_NAME, _F_NEWLINE, _F_PUNCT, _F_OPERATOR, _F_COMMENT, _F_STRING, \
+    _F_END, _F_BAD = range(1, 11)
+_new_token = tuple.__new__  # a Token without the Python-level __new__ of a named tuple
+
+
+def _fast_tokens(text: str, line: int, column: int) -> list[Token] | None:
+    """The tokens of ``text`` as :class:`_Lexer` makes them, from one regular expression;
+    ``None`` where the text is not ASCII or holds anything that :class:`_Lexer` rejects
+    or treats specially (it then tokenizes the text and raises its error)."""
+    if not text.isascii():
+        return None
+    tokens: list[Token] = []
+    append = tokens.append
+    new = _new_token
+    first_line = line
+    shift = column - 1  # columns of the first line start at ``column``
+    line_start = 0
+    for match in _FAST_TOKEN.finditer(text):
+        kind = match.lastindex
+        if kind in (_F_COMMENT, _F_END):
+            continue
+        start = match.start(kind)
+        token_text = match.group(kind)
+        col = start - line_start + 1 + (shift if line == first_line else 0)
+        if kind == _F_NAME:
+            append(new(Token, (NAME, token_text, line, col, token_text)))
+        elif kind == _F_NEWLINE:
+            append(new(Token, (NEWLINE, token_text, line, col, token_text)))
+            if token_text == "\n":
+                line += 1
+                line_start = start + 1
+        elif kind == _F_PUNCT:
+            if token_text == "-" and text.startswith(">", start + 1):
+                return None
+            append(new(Token, (PUNCT, token_text, line, col, token_text)))
+        elif kind == _F_OPERATOR:
+            if token_text not in _KNOWN_OPERATORS:
+                return None
+            append(new(Token, (OPERATOR, token_text, line, col, token_text)))
+        elif kind == _F_NUMBER:
+            append(new(Token, (NUMBER, token_text, line, col, token_text)))
+        elif kind == _F_STRING:
+            append(new(Token, (STRING, token_text, line, col, token_text[1:-1])))
+        else:
+            return None
+    col = len(text) - line_start + 1 + (shift if line == first_line else 0)
+    append(new(Token, (END, "", line, col, "")))
+    return tokens
 
 
 class _Lexer:

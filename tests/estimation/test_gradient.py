@@ -43,11 +43,17 @@ speed ~ 1
 """
 )
 
+# a mean structure without a free mean or intercept (intercepts near the sample means)
+FIXED_INTERCEPTS = HS + "".join(
+    f"x{i} ~ {m}*1\n" for i, m in enumerate([5, 6, 2.5, 3, 4.5, 2, 4, 5.5, 5.5], start=1)
+)
+
 CASES = {
     "cfa": (HS, "hs", {}),
     "sem_exo": (HS_EXO, "hs", {}),
     "sem_latent_regressions": (SEM_LATENT, "pd", {}),
     "meanstructure": (INTERCEPTS, "hs", {"meanstructure": True}),
+    "fixed_intercepts": (FIXED_INTERCEPTS, "hs", {}),
     "two_group": (HS, "hs", {"group": "school", "group_equal": ["loadings"]}),
 }
 
@@ -218,3 +224,16 @@ def test_fiml_observed_information_matches_differences_of_the_gradient(case):
     scale = np.max(np.abs(numeric))
     np.testing.assert_allclose(disc.observed_information(x), numeric, rtol=1e-6,
                                atol=1e-7 * scale)
+
+
+def test_intercepts_fixed_at_the_sample_means_leave_the_covariance_fit():
+    """With every intercept fixed at its sample mean the mean part fits exactly: the
+    chi-square is the covariance structure's, on p more degrees of freedom."""
+    data = semnet.datasets.holzinger_swineford()
+    means = data[[f"x{i}" for i in range(1, 10)]].mean()
+    fixed = HS + "".join(f"{name} ~ {float(m)!r}*1\n" for name, m in means.items())
+    with_means = semnet.cfa(fixed, data)
+    plain = semnet.cfa(HS, data)
+    assert with_means.converged
+    assert with_means.chisq == pytest.approx(plain.chisq, rel=1e-8)
+    assert with_means.fit_measures()["df"] == plain.fit_measures()["df"] + 9
