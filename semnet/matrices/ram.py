@@ -390,14 +390,20 @@ class Model:
         G = st.G
         M = G.T @ w_sym @ G
         Mf, Bf, Cf = M.ravel(), st.B.ravel(), st.C.ravel()
-        Qf = (M @ st.SBt).ravel()
-        B_ji = Bf.take(plan.aa_ji)
-        t2 = B_ji * Qf.take(plan.aa_ij)
+        a, s_, m = plan.a_cells, slice(0, plan.ks), plan.m_cells
+        h_aa = Mf.take(plan.aa_ii) * Cf.take(plan.aa_jj)
         if self.meanstructure:
             b = (G.T @ w_mu)[plan.a_i]
-            t2 += b[None, :] * B_ji * st.Bm[plan.a_j][:, None]
-        a, s_, m = plan.a_cells, slice(0, plan.ks), plan.m_cells
-        out[a, a] += Mf.take(plan.aa_ii) * Cf.take(plan.aa_jj) + t2 + t2.T
+        if self._depth[g] != 1:
+            # the terms with B_ji (j the source of one A cell, i the target of another):
+            # no path leads from a target to a source when every path has length one
+            Qf = (M @ st.SBt).ravel()
+            B_ji = Bf.take(plan.aa_ji)
+            t2 = B_ji * Qf.take(plan.aa_ij)
+            if self.meanstructure:
+                t2 += b[None, :] * B_ji * st.Bm[plan.a_j][:, None]
+            h_aa += t2 + t2.T
+        out[a, a] += h_aa
         if plan.ks:
             h_as = Mf.take(plan.as_ik) * Bf.take(plan.as_jl)
             h_as += Mf.take(plan.as_il) * Bf.take(plan.as_jk) * plan.as_off
@@ -440,7 +446,12 @@ def _derivative_plan(
     k = len(params)
     cell_param = np.array(params, dtype=np.int64)
     unique = len(set(params)) == k
-    perm = np.argsort(cell_param) if unique and k == q else None
+    perm = None
+    if unique and k == q:  # params is then a permutation of range(q)
+        where = [0] * q
+        for cell, param in enumerate(params):
+            where[param] = cell
+        perm = np.array(where, dtype=np.int64)
     diag = [i == j for i, j in zip(fs_i, fs_j, strict=True)]
     a_i_ = np.array(fa_i, dtype=int)
     a_j_ = np.array(fa_j, dtype=int)
