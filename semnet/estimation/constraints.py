@@ -40,6 +40,9 @@ class LinearConstraints:
     r: np.ndarray
     rows: tuple = ()
     nonlinear: tuple = ()
+    #: ``x = z`` (``K`` the identity, ``x0 = 0``: no equality constraint), so the maps
+    #: below copy or pass their argument through instead of multiplying by ``K``
+    identity: bool = False
 
     def to_z(self, x: np.ndarray) -> np.ndarray:
         """The least-squares ``z`` of ``x``: ``K`` has orthogonal columns (the identity,
@@ -53,16 +56,6 @@ class LinearConstraints:
     def _col_norms(self) -> np.ndarray:
         return (self.K * self.K).sum(axis=0)
 
-    @cached_property
-    def identity(self) -> bool:
-        """Whether ``x = z`` (no equality constraints): the maps below then copy or pass
-        their argument through instead of multiplying by ``K``."""
-        K = self.K
-        return (
-            K.shape[0] == K.shape[1]
-            and not self.x0.any()
-            and np.array_equal(K, np.eye(K.shape[0]))
-        )
 
     def to_x(self, z: np.ndarray) -> np.ndarray:
         if self.identity:
@@ -135,7 +128,9 @@ def linear_constraints(
     params = pt.cols
     q = model_nfree
     if not pt.constraints and not (params["label"] != "").any():
-        return LinearConstraints(np.eye(q), np.zeros(q), 0, np.zeros((0, q)), np.zeros(0))
+        return LinearConstraints(
+            np.eye(q), np.zeros(q), 0, np.zeros((0, q)), np.zeros(0), identity=True
+        )
     # shared labels among free rows: the first row of a label is tied to each other one
     free_col = params["free"].tolist()
     groups: dict[str, list[int]] = {}
@@ -199,7 +194,7 @@ def linear_constraints(
     if not rows:
         return LinearConstraints(
             np.eye(q), np.zeros(q), n_nonlinear_eq, np.zeros((0, q)), np.zeros(0), (),
-            tuple(nonlinear),
+            tuple(nonlinear), identity=True,
         )
     R = np.vstack(rows)
     r = np.array(rhs)

@@ -157,12 +157,13 @@ class Fit:
             se[: npar_rows][free > 0] = np.nan
             se[npar_rows:] = np.nan
             return se
-        var = np.diag(self.vcov_free)
+        var = self.vcov_free.diagonal()
+        sd = np.sqrt(np.maximum(var, 0.0))
         # a free parameter pinned by an active constraint (e.g. on its bound) has no
         # sampling variance: reported as NaN, as lavaan does
-        pinned = var <= 1e-14 * max(1.0, var.max(initial=0.0))
-        sd = np.where(pinned, np.nan, np.sqrt(np.clip(var, 0, None)))
-        se[: npar_rows][free > 0] = sd[free[free > 0] - 1]
+        sd[var <= 1e-14 * max(1.0, var.max(initial=0.0))] = np.nan
+        rows = self.model.free_rows
+        se[rows] = sd[free[rows] - 1]
         if ndef and self.bootstrap is not None:
             # lavaan: the standard deviation of the definitions' draws (divisor B - 1)
             nfree_rows = int((free > 0).sum())
@@ -204,6 +205,12 @@ class Fit:
         group = np.empty(n + len(defs), dtype=object)
         if self.partable.ngroups > 1:
             group[:n] = np.asarray(self.partable.groups, dtype=object)[params["group"] - 1]
+        if not defs:  # the parameter table's own (read-only) columns
+            out = {k: params[k] for k in ("lhs", "op", "rhs", "label")}
+            out.update(group=group, free=params["free"] > 0)
+            for k in ("group", "free"):
+                out[k].setflags(write=False)
+            return {k: out[k] for k in ("lhs", "op", "rhs", "group", "label", "free")}
         out = {
             "lhs": np.concatenate([params["lhs"], [c.lhs for c in defs]]),
             "op": np.concatenate([params["op"], [":="] * len(defs)]),

@@ -1,0 +1,50 @@
+"""The linear reparametrization x = x0 + K z and its shortcuts without constraints."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import semnet
+from semnet.estimation.constraints import LinearConstraints, linear_constraints
+
+HS = """
+visual  =~ x1 + x2 + x3
+textual =~ x4 + x5 + x6
+speed   =~ x7 + x8 + x9
+"""
+
+
+def _constraints(model: str) -> LinearConstraints:
+    fit = semnet.cfa(model, semnet.datasets.holzinger_swineford())
+    return linear_constraints(fit.partable, fit.model.nfree, fit.model.free, fit.values)
+
+
+@pytest.mark.parametrize(("model", "identity"), [
+    (HS, True),
+    (HS.replace("x2 + x3", "a*x2 + b*x3"), True),  # labels, but no ties
+    (HS.replace("x2 + x3", "a*x2 + a*x3"), False),
+    (HS + "x2 ~~ x3\nvisual =~ NA*x1\nvisual ~~ 1*visual\n", True),
+])  # fmt: skip
+def test_identity_flag(model: str, identity: bool) -> None:
+    con = _constraints(model)
+    assert con.identity is identity
+    if identity:
+        np.testing.assert_array_equal(con.K, np.eye(con.K.shape[0]))
+        assert not con.x0.any()
+
+
+@pytest.mark.parametrize("model", [HS, HS.replace("x2 + x3", "a*x2 + a*x3")])
+def test_maps_agree_with_the_products(model: str) -> None:
+    con = _constraints(model)
+    rng = np.random.default_rng(1)
+    q, r = con.K.shape
+    x, g, M = rng.normal(size=q), rng.normal(size=q), rng.normal(size=(q, q))
+    z = rng.normal(size=r)
+    np.testing.assert_allclose(con.to_x(z), con.x0 + con.K @ z)
+    np.testing.assert_allclose(con.gradient_z(g), con.K.T @ g)
+    np.testing.assert_allclose(con.matrix_z(M), con.K.T @ M @ con.K)
+    xz = con.to_x(z)
+    np.testing.assert_allclose(con.to_x(con.to_z(xz)), xz)
+    if con.identity:
+        assert con.to_x(x) is not x and con.to_z(x) is not x  # copies, never the argument
