@@ -10,6 +10,7 @@ so that the likelihood-ratio statistic against the unrestricted model is ``2 N f
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -59,7 +60,7 @@ class MLDiscrepancy:
         if self.model.meanstructure:
             d = mom.mean - mu
             f += float(d @ inv @ d)
-        if not np.isfinite(f):
+        if not math.isfinite(f):
             return np.inf, None
         return 0.5 * f, inv
 
@@ -88,7 +89,7 @@ class MLDiscrepancy:
             # the Cholesky factor reads the lower triangle of Sigma only
             mu = st.Bm[:p]
             fg, inv = self.group_f(st.C[:p, :p], mu, mom)
-            if not np.isfinite(fg):
+            if not math.isfinite(fg):
                 return Evaluation(np.inf, reason="implied covariance is not positive definite")
             w = self.weights[g]
             total += w * fg

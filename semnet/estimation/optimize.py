@@ -17,6 +17,7 @@ KKT system of the active constraints) polish it to the same precision as scoring
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -93,7 +94,7 @@ def _minimize(
 
     # the first step is a scoring step: no Hessian needed at the start
     ev = evaluate(z, False)
-    if not np.isfinite(ev.f):
+    if not math.isfinite(ev.f):
         return OptimizeResult(
             con.to_x(z), np.inf, 0, False, f"the starting values are not usable: {ev.reason}"
         )
@@ -120,7 +121,7 @@ def _minimize(
             step = _scoring_step(con.matrix_z(ev.information), g, g_old, s_old, correction,
                                  last_decrement)
         decrement = float(g @ step)
-        if decrement < 0 or not np.isfinite(decrement):
+        if decrement < 0 or not math.isfinite(decrement):
             step, decrement = g, float(g @ g)
         last_decrement = decrement
         if decrement < tol:
@@ -131,7 +132,7 @@ def _minimize(
             z_new = z - step
             x_new = con.to_x(z_new)
             ev_new = disc.evaluate(x_new, derivatives=newton and information)
-            if np.isfinite(ev_new.f) and ev_new.f <= ev.f:
+            if math.isfinite(ev_new.f) and ev_new.f <= ev.f:
                 return OptimizeResult(x_new, ev_new.f, it, True, "converged",
                                       evaluation=ev_new if ev_new.gradient is not None else None)
         t = 1.0
@@ -140,7 +141,7 @@ def _minimize(
             # the next step is a Newton step (needing the Hessian) only after a full step
             # from a small decrement (see trust_newton below)
             ev_new = evaluate(z_new, t == 1.0 and decrement < 1.0)
-            if np.isfinite(ev_new.f) and ev_new.f <= ev.f - 1e-4 * t * decrement:
+            if math.isfinite(ev_new.f) and ev_new.f <= ev.f - 1e-4 * t * decrement:
                 break
             t *= 0.5
         else:
