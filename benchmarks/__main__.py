@@ -5,14 +5,16 @@ slower each other tool is than semnet), then the chi-square each tool found.  Ex
 with status 1 when a tool's chi-square disagrees with semnet's or with lavaan 0.6.14's
 committed value, so a benchmark never times a wrong answer silently.
 
-Options: ``--repeat N`` timed runs per task and tool (default 20), ``--warmup N``
+Options: ``--repeat N`` timed runs per task and tool (default 21), ``--warmup N``
 (default 2), ``--quick`` (3 runs, 1 warm-up), ``--no-lavaan``, ``--no-semopy``,
 ``--only TEXT`` (tasks whose name contains TEXT), ``--blas-threads N`` (default 1),
-``--rounds N`` (default 3).  The tools take turns in ``N`` rounds (semnet, semopy,
+``--rounds N`` (default 7).  The tools take turns in ``N`` rounds (semnet, semopy,
 lavaan, then again), each round with its own warm-up and its share of the runs, and the
-medians pool all rounds: on a shared machine whose speed drifts, no tool gets all the
-fast minutes.  Long tasks (the invariance ladder, the bootstrap) run at most their
-``max_repeat`` times in all, after one warm-up per round.
+medians pool all rounds: on a shared machine whose speed drifts from minute to minute,
+no tool gets all the fast minutes, and the more rounds, the less a ratio depends on
+which minutes each tool's turns fell in.  Long tasks (FIML, the invariance ladder, the
+bootstrap) run about their ``max_repeat`` times in all (whole rounds' shares), spread
+over as many rounds as that fills, after one warm-up per round they take part in.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from benchmarks.tasks import Timing
+    from benchmarks.tasks import Task, Timing
 
 #: relative agreement required between chi-squares (semopy's optimizer stops earlier)
 CHISQ_RTOL = 1e-3
@@ -68,13 +70,31 @@ def _add(timings: dict[int, Timing], k: int, new: Timing) -> None:
     timings[k] = Timing(statistics.median(runs), runs, chisq)
 
 
+def _round_plan(tasks: Sequence[Task], rounds: int) -> tuple[list[Task], list[int]]:
+    """Each task with its runs per round, and the number of rounds it takes part in.
+
+    A long task's ``max_repeat`` runs are spread over the rounds, and it takes part in
+    as many rounds as that fills (the first ones); the others take part in every round.
+    """
+    planned, last = [], []
+    for t in tasks:
+        if t.max_repeat is None:
+            planned.append(t)
+            last.append(rounds)
+            continue
+        share = math.ceil(t.max_repeat / rounds)
+        planned.append(replace(t, max_repeat=share))
+        last.append(math.ceil(t.max_repeat / share))
+    return planned, last
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
         description="Time text-to-estimates fits of semnet, semopy and lavaan.",
     )
-    parser.add_argument("--repeat", type=int, default=20, metavar="N",
-                        help="timed runs per task and tool (default 20)")
+    parser.add_argument("--repeat", type=int, default=21, metavar="N",
+                        help="timed runs per task and tool (default 21)")
     parser.add_argument("--warmup", type=int, default=2, metavar="N",
                         help="untimed warm-up runs (default 2)")
     parser.add_argument("--quick", action="store_true",
@@ -83,8 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-semopy", action="store_true", help="skip semopy")
     parser.add_argument("--only", action="append", default=[], metavar="TEXT",
                         help="run only the tasks whose name contains TEXT (repeatable)")
-    parser.add_argument("--rounds", type=int, default=3, metavar="N",
-                        help="rounds in which the tools take turns (default 3); the "
+    parser.add_argument("--rounds", type=int, default=7, metavar="N",
+                        help="rounds in which the tools take turns (default 7); the "
                              "repeats are split over the rounds")
     parser.add_argument("--blas-threads", type=int, default=1, metavar="N",
                         help="BLAS threads for semnet and semopy (default 1, as lavaan's "
@@ -106,8 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     per_round = math.ceil(repeat / rounds)
     print(f"semnet {semnet.__version__}, Python {platform.python_version()}, "
           f"{platform.machine()}, {os.cpu_count()} CPUs; median of {per_round * rounds} "
-          f"runs in {rounds} round(s), each after {warmup} warm-up run(s) (long tasks: at "
-          f"most their max_repeat runs in all); BLAS threads: "
+          f"runs in {rounds} round(s), each after {warmup} warm-up run(s) (long tasks: "
+          f"about their max_repeat runs in all); BLAS threads: "
           f"{args.blas_threads or 'default'}; load average {os.getloadavg()[0]:.1f}; "
           "times in ms (model text to estimates with SEs)\n",
           flush=True)
@@ -127,25 +147,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         notes.append("lavaan: skipped (--no-lavaan)")
     # the tools take turns, round after round, so that a shared machine's drifting speed
     # falls on all of them alike; every round has its own warm-up
-    # long tasks: their max_repeat runs spread over the rounds too
-    tasks = [t if t.max_repeat is None else replace(t, max_repeat=math.ceil(t.max_repeat / rounds))
-             for t in tasks]
+    tasks, last_round = _round_plan(tasks, rounds)
     lavaan_note = ""
-    for _ in range(rounds):
+    for r in range(rounds):
+        active = [k for k in range(len(tasks)) if r < last_round[k]]
         with blas_threads(args.blas_threads):
-            for k, task in enumerate(tasks):
-                _add(results["semnet"], k, time_tool(TOOLS["semnet"], task, repeat=per_round,
-                                                     warmup=warmup))
+            for k in active:
+                _add(results["semnet"], k, time_tool(TOOLS["semnet"], tasks[k],
+                                                     repeat=per_round, warmup=warmup))
             if use_semopy:
-                for k, task in enumerate(tasks):
-                    if TOOLS["semopy"].supports(task):
-                        _add(results["semopy"], k, time_tool(TOOLS["semopy"], task,
+                for k in active:
+                    if TOOLS["semopy"].supports(tasks[k]):
+                        _add(results["semopy"], k, time_tool(TOOLS["semopy"], tasks[k],
                                                              repeat=per_round, warmup=warmup))
         if args.no_lavaan or lavaan_note.startswith("lavaan: not timed"):
             continue
-        run = time_lavaan(tasks, repeat=per_round, warmup=warmup)
-        for k, timing in run.timings.items():
-            _add(results["lavaan"], k, timing)
+        run = time_lavaan([tasks[k] for k in active], repeat=per_round, warmup=warmup)
+        for i, timing in run.timings.items():
+            _add(results["lavaan"], active[i], timing)
         if run.version is None or run.reason:
             lavaan_note = f"lavaan: not timed ({run.reason})"
         else:
@@ -154,7 +173,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if lavaan_note:
         notes.append(lavaan_note)
     notes.append(f"{rounds} round(s): each tool timed in turn, {per_round} run(s) per task "
-                 "and round (long tasks: at most their max_repeat), medians over all rounds")
+                 "and round (long tasks: their max_repeat runs spread over the first rounds), "
+                 "medians over all rounds")
 
     def med(tool: str, k: int) -> float | None:
         t = results[tool].get(k)

@@ -45,3 +45,22 @@ def test_main_quick_semnet_only(capsys):
     out = capsys.readouterr().out
     assert "HS 3-factor CFA" in out and "85.306" in out
     assert "n/a" in out and "PolDem" not in out
+
+
+def test_round_plan_spreads_long_tasks_over_the_first_rounds():
+    from benchmarks.__main__ import _round_plan
+
+    short, fiml, ladder = (
+        dataclasses.replace(TASKS[0], max_repeat=None),
+        dataclasses.replace(TASKS[0], max_repeat=9),
+        dataclasses.replace(TASKS[0], max_repeat=5),
+    )
+    planned, last = _round_plan([short, fiml, ladder], 7)
+    assert [t.max_repeat for t in planned] == [None, 2, 1]
+    assert last == [7, 5, 5]
+    planned, last = _round_plan([short, fiml, ladder], 3)
+    assert [t.max_repeat for t in planned] == [None, 3, 2]
+    assert last == [3, 3, 3]
+    # never more runs in all than max_repeat allows, rounded up to whole rounds
+    for task, n, k in zip([fiml, ladder], planned[1:], last[1:], strict=True):
+        assert n.max_repeat * (k - 1) < task.max_repeat <= n.max_repeat * k
