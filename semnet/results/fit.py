@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -284,7 +284,7 @@ class Fit:
         with np.errstate(divide="ignore", invalid="ignore"):
             z = np.where(free & (se > 0), est / se, np.nan)
         if self.bootstrap is None:
-            crit = special.ndtri(1 - (1 - level) / 2)
+            crit = _normal_quantile(level)
             lower, upper = est - crit * se, est + crit * se
         else:
             lower, upper = self._bootstrap_interval(level, boot_ci)
@@ -399,7 +399,7 @@ class Fit:
         se = np.where(se < 1e-8 * np.maximum(1.0, np.abs(est)), 0.0, se)
         with np.errstate(divide="ignore", invalid="ignore"):
             z = np.where(se > 0, est / se, np.nan)
-        crit = special.ndtri(1 - (1 - level) / 2)
+        crit = _normal_quantile(level)
         has_se = se > 0
         return self._frame(
             est_std=est,
@@ -593,3 +593,9 @@ class Fit:
             f"<semnet.Fit {self.options.estimator}{groups}: {status} after {self.iterations} "
             f"iterations, chisq={max(self.chisq, 0.0):.3f}, df={self.df}, n={self.ntotal}>"
         )
+
+
+@lru_cache(maxsize=16)
+def _normal_quantile(level: float) -> float:
+    """The two-sided normal critical value of a confidence level (1.96 for 0.95)."""
+    return float(special.ndtri(1 - (1 - level) / 2))
