@@ -205,12 +205,12 @@ class Fit:
         group = np.empty(n + len(defs), dtype=object)
         if self.partable.ngroups > 1:
             group[:n] = np.asarray(self.partable.groups, dtype=object)[params["group"] - 1]
-        if not defs:  # the parameter table's own (read-only) columns
-            out = {k: params[k] for k in ("lhs", "op", "rhs", "label")}
-            out.update(group=group, free=params["free"] > 0)
-            for k in ("group", "free"):
-                out[k].setflags(write=False)
-            return {k: out[k] for k in ("lhs", "op", "rhs", "group", "label", "free")}
+        if not defs:  # the parameter table's own (read-only) text columns
+            free = params["free"] > 0
+            group.setflags(write=False)
+            free.setflags(write=False)
+            return {"lhs": params["lhs"], "op": params["op"], "rhs": params["rhs"],
+                    "group": group, "label": params["label"], "free": free}
         out = {
             "lhs": np.concatenate([params["lhs"], [c.lhs for c in defs]]),
             "op": np.concatenate([params["op"], [":="] * len(defs)]),
