@@ -1,20 +1,26 @@
 """``python -m benchmarks``: time semnet, semopy and lavaan on the same models.
 
 Prints one table (median milliseconds per text-to-estimates fit, and how many times
-slower each other tool is than semnet), then the chi-square each tool found.  Exits
-with status 1 when a tool's chi-square disagrees with semnet's or with lavaan 0.6.14's
-committed value, so a benchmark never times a wrong answer silently.
+slower each other tool is than semnet), then the chi-square each tool found and how many
+runs each tool timed.  Exits with status 1 when a tool's chi-square disagrees with
+semnet's or with lavaan 0.6.14's committed value, so a benchmark never times a wrong
+answer silently.
 
-Options: ``--repeat N`` timed runs per task and tool (default 21), ``--warmup N``
-(default 2), ``--quick`` (3 runs, 1 warm-up), ``--no-lavaan``, ``--no-semopy``,
-``--only TEXT`` (tasks whose name contains TEXT), ``--blas-threads N`` (default 1),
-``--rounds N`` (default 7).  The tools take turns in ``N`` rounds (semnet, semopy,
-lavaan, then again), each round with its own warm-up and its share of the runs, and the
-medians pool all rounds: on a shared machine whose speed drifts from minute to minute,
-no tool gets all the fast minutes, and the more rounds, the less a ratio depends on
-which minutes each tool's turns fell in.  Long tasks (FIML, the invariance ladder, the
-bootstrap) run about their ``max_repeat`` times in all (whole rounds' shares), spread
-over as many rounds as that fills, after one warm-up per round they take part in.
+How it times: task after task, every tool warms up (``--warmup N``, default 2), then the
+tools take turns in ``--rounds N`` rounds (default 15), in an order that rotates from
+round to round.  In each turn a tool runs the task again and again for at least
+``--round-ms`` milliseconds (default 100; at least one run), so within a round every
+tool is timed over about the same stretch of the machine's time.  lavaan runs in one R
+session that waits for its turns (:class:`benchmarks.lavaan.LavaanSession`; R's start-up
+is never timed).  A tool's median pools all its runs.  On a shared machine whose speed
+drifts from second to second, the tools are thus timed in the same fast and slow
+moments, and their ratio does not depend on which moments each tool happened to get.
+Long tasks (FIML, the invariance ladder, the bootstrap), one run of which outlasts a
+round, take part in their ``max_rounds`` first rounds only: one run per tool and round.
+
+Other options: ``--quick`` (one warm-up and one round of one run: a smoke check),
+``--no-lavaan``, ``--no-semopy``, ``--only TEXT`` (tasks whose name contains TEXT),
+``--blas-threads N`` (default 1).
 """
 
 from __future__ import annotations
@@ -26,14 +32,24 @@ import platform
 import statistics
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from benchmarks.tasks import Task, Timing
+from dataclasses import dataclass
 
 #: relative agreement required between chi-squares (semopy's optimizer stops earlier)
 CHISQ_RTOL = 1e-3
+
+TOOL_ORDER = ("semnet", "semopy", "lavaan")
+
+
+@dataclass(frozen=True)
+class Timing:
+    """All timed runs (milliseconds) of one tool on one task, and its check value."""
+
+    runs_ms: tuple[float, ...]
+    chisq: float
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.runs_ms)
 
 
 def _ms(v: float | None) -> str:
@@ -60,32 +76,10 @@ def _agree(a: float, b: float) -> bool:
     return math.isfinite(a) and math.isfinite(b) and abs(a - b) <= CHISQ_RTOL * max(1.0, abs(b))
 
 
-def _add(timings: dict[int, Timing], k: int, new: Timing) -> None:
-    """Pool ``new`` runs into ``timings[k]`` (median over all runs so far)."""
-    from benchmarks.tasks import Timing
-
-    old = timings.get(k)
-    runs = new.runs_ms if old is None else old.runs_ms + new.runs_ms
-    chisq = new.chisq if old is None else old.chisq
-    timings[k] = Timing(statistics.median(runs), runs, chisq)
-
-
-def _round_plan(tasks: Sequence[Task], rounds: int) -> tuple[list[Task], list[int]]:
-    """Each task with its runs per round, and the number of rounds it takes part in.
-
-    A long task's ``max_repeat`` runs are spread over the rounds, and it takes part in
-    as many rounds as that fills (the first ones); the others take part in every round.
-    """
-    planned, last = [], []
-    for t in tasks:
-        if t.max_repeat is None:
-            planned.append(t)
-            last.append(rounds)
-            continue
-        share = math.ceil(t.max_repeat / rounds)
-        planned.append(replace(t, max_repeat=share))
-        last.append(math.ceil(t.max_repeat / share))
-    return planned, last
+def _turn_order(players: Sequence[str], r: int) -> list[str]:
+    """The players of round ``r``: the list rotated by ``r`` places."""
+    k = r % len(players) if players else 0
+    return [*players[k:], *players[:k]]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -93,28 +87,38 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m benchmarks",
         description="Time text-to-estimates fits of semnet, semopy and lavaan.",
     )
-    parser.add_argument("--repeat", type=int, default=21, metavar="N",
-                        help="timed runs per task and tool (default 21)")
+    parser.add_argument("--rounds", type=int, default=15, metavar="N",
+                        help="rounds in which the tools take turns (default 15)")
+    parser.add_argument("--round-ms", type=float, default=100.0, metavar="MS",
+                        help="time each tool runs a task per round (default 100 ms; at "
+                             "least one run)")
     parser.add_argument("--warmup", type=int, default=2, metavar="N",
-                        help="untimed warm-up runs (default 2)")
+                        help="untimed warm-up runs per task and tool (default 2)")
     parser.add_argument("--quick", action="store_true",
-                        help="3 timed runs and 1 warm-up (a smoke check)")
+                        help="one warm-up, one round of one run: a smoke check")
     parser.add_argument("--no-lavaan", action="store_true", help="skip lavaan (Rscript)")
     parser.add_argument("--no-semopy", action="store_true", help="skip semopy")
     parser.add_argument("--only", action="append", default=[], metavar="TEXT",
                         help="run only the tasks whose name contains TEXT (repeatable)")
-    parser.add_argument("--rounds", type=int, default=7, metavar="N",
-                        help="rounds in which the tools take turns (default 7); the "
-                             "repeats are split over the rounds")
     parser.add_argument("--blas-threads", type=int, default=1, metavar="N",
                         help="BLAS threads for semnet and semopy (default 1, as lavaan's "
                              "reference BLAS; 0 leaves numpy's default)")
     args = parser.parse_args(argv)
-    repeat, warmup = (3, 1) if args.quick else (max(1, args.repeat), max(1, args.warmup))
+    if args.quick:
+        rounds, round_ms, warmup = 1, 0.0, 1
+    else:
+        rounds, round_ms, warmup = max(1, args.rounds), max(0.0, args.round_ms), args.warmup
 
     import semnet
-    from benchmarks.lavaan import time_lavaan
-    from benchmarks.tasks import TASKS, TOOLS, blas_threads, semopy_available, time_tool
+    from benchmarks.lavaan import LavaanError, LavaanSession
+    from benchmarks.tasks import (
+        TASKS,
+        TOOLS,
+        blas_threads,
+        prepare_tool,
+        semopy_available,
+        time_turn,
+    )
 
     tasks = [t for t in TASKS
              if not args.only or any(o.lower() in t.name.lower() for o in args.only)]
@@ -122,17 +126,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"no task matches {args.only}; tasks: {[t.name for t in TASKS]}",
               file=sys.stderr)
         return 2
-    rounds = max(1, min(args.rounds, repeat))
-    per_round = math.ceil(repeat / rounds)
     print(f"semnet {semnet.__version__}, Python {platform.python_version()}, "
-          f"{platform.machine()}, {os.cpu_count()} CPUs; median of {per_round * rounds} "
-          f"runs in {rounds} round(s), each after {warmup} warm-up run(s) (long tasks: "
-          f"about their max_repeat runs in all); BLAS threads: "
+          f"{platform.machine()}, {os.cpu_count()} CPUs; {rounds} round(s) of at least "
+          f"{round_ms:g} ms per tool and task, after {warmup} warm-up run(s) (long tasks: "
+          f"their max_rounds first rounds, one run each); BLAS threads: "
           f"{args.blas_threads or 'default'}; load average {os.getloadavg()[0]:.1f}; "
           "times in ms (model text to estimates with SEs)\n",
           flush=True)
 
-    results: dict[str, dict[int, Timing]] = {"semnet": {}, "semopy": {}, "lavaan": {}}
     notes: list[str] = []
     use_semopy = not args.no_semopy and semopy_available()
     if not use_semopy:
@@ -143,42 +144,68 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         notes.append(f"semopy {semopy.__version__}: cannot fit multi-group models with "
                      "cross-group constraints jointly and has no bootstrap (n/a)")
+    session = None
     if args.no_lavaan:
         notes.append("lavaan: skipped (--no-lavaan)")
-    # the tools take turns, round after round, so that a shared machine's drifting speed
-    # falls on all of them alike; every round has its own warm-up
-    tasks, last_round = _round_plan(tasks, rounds)
-    lavaan_note = ""
-    for r in range(rounds):
-        active = [k for k in range(len(tasks)) if r < last_round[k]]
-        with blas_threads(args.blas_threads):
-            for k in active:
-                _add(results["semnet"], k, time_tool(TOOLS["semnet"], tasks[k],
-                                                     repeat=per_round, warmup=warmup))
-            if use_semopy:
-                for k in active:
-                    if TOOLS["semopy"].supports(tasks[k]):
-                        _add(results["semopy"], k, time_tool(TOOLS["semopy"], tasks[k],
-                                                             repeat=per_round, warmup=warmup))
-        if args.no_lavaan or lavaan_note.startswith("lavaan: not timed"):
-            continue
-        run = time_lavaan([tasks[k] for k in active], repeat=per_round, warmup=warmup)
-        for i, timing in run.timings.items():
-            _add(results["lavaan"], active[i], timing)
-        if run.version is None or run.reason:
-            lavaan_note = f"lavaan: not timed ({run.reason})"
+    else:
+        try:
+            session = LavaanSession(tasks)
+        except LavaanError as exc:
+            notes.append(f"lavaan: not timed ({exc})")
         else:
-            lavaan_note = (f"lavaan {run.version} via Rscript, timed inside R "
-                           "(start-up excluded)")
-    if lavaan_note:
-        notes.append(lavaan_note)
-    notes.append(f"{rounds} round(s): each tool timed in turn, {per_round} run(s) per task "
-                 "and round (long tasks: their max_repeat runs spread over the first rounds), "
-                 "medians over all rounds")
+            notes.append(f"lavaan {session.version} in one R session that waits for its "
+                         "turns (R's start-up not timed)")
+
+    results: dict[str, dict[int, Timing]] = {name: {} for name in TOOL_ORDER}
+    try:
+        for k, task in enumerate(tasks):
+            python_tools = [TOOLS[n] for n in ("semnet", "semopy")
+                            if n == "semnet" or (use_semopy and TOOLS[n].supports(task))]
+            with blas_threads(args.blas_threads):
+                prepared = {t.name: prepare_tool(t, task, warmup=warmup) for t in python_tools}
+            players = [t.name for t in python_tools]
+            runs: dict[str, list[float]] = {name: [] for name in TOOL_ORDER}
+            checks = {name: chisq for name, (_, chisq) in prepared.items()}
+            if session is not None:
+                try:
+                    checks["lavaan"] = session.prepare(k, warmup)
+                    players.append("lavaan")
+                except LavaanError as exc:
+                    notes.append(f"lavaan: stopped at {task.name!r} ({exc})")
+                    session.close()
+                    session = None
+            n_rounds = rounds if task.max_rounds is None else min(rounds, task.max_rounds)
+            for r in range(n_rounds):
+                for name in _turn_order(players, r):
+                    if name == "lavaan" and session is not None:
+                        try:
+                            runs[name] += session.time(k, min_runs=1, budget_ms=round_ms,
+                                                       max_runs=1000)
+                        except LavaanError as exc:
+                            notes.append(f"lavaan: stopped at {task.name!r} ({exc})")
+                            session.close()
+                            session = None
+                    elif name != "lavaan":
+                        with blas_threads(args.blas_threads):
+                            runs[name] += time_turn(TOOLS[name], task, prepared[name][0],
+                                                    budget_ms=round_ms)
+            for name in TOOL_ORDER:
+                if runs[name]:
+                    results[name][k] = Timing(tuple(runs[name]), checks[name])
+    finally:
+        if session is not None:
+            session.close()
+    notes.append(f"{rounds} round(s): the tools take turns, each running a task for at "
+                 f"least {round_ms:g} ms per round (at least once; long tasks: one run in "
+                 "each of their first max_rounds rounds); medians over all timed runs")
 
     def med(tool: str, k: int) -> float | None:
         t = results[tool].get(k)
-        return None if t is None else t.median_ms  # type: ignore[attr-defined]
+        return None if t is None else t.median_ms
+
+    def count(tool: str, k: int) -> str:
+        t = results[tool].get(k)
+        return "-" if t is None else str(len(t.runs_ms))
 
     rows = []
     for k, task in enumerate(tasks):
@@ -189,11 +216,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                   "lavaan/semnet"], rows))
 
     print("\nchi-square check (each tool against semnet; semnet against lavaan 0.6.14's "
-          "committed value):")
+          "committed value) and timed runs per tool:")
     bad = 0
     check_rows = []
     for k, task in enumerate(tasks):
-        s = results["semnet"][k].chisq  # type: ignore[attr-defined]
+        s = results["semnet"][k].chisq
         cells = [task.name, f"{s:.3f}"]
         ok = _agree(s, task.expected())
         for tool in ("semopy", "lavaan"):
@@ -201,14 +228,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             if t is None:
                 cells.append("n/a")
                 continue
-            c = t.chisq  # type: ignore[attr-defined]
-            agree = _agree(c, s)
+            agree = _agree(t.chisq, s)
             ok &= agree
-            cells.append(f"{c:.3f}" + ("" if agree else " MISMATCH"))
+            cells.append(f"{t.chisq:.3f}" + ("" if agree else " MISMATCH"))
         cells.append("ok" if ok else "MISMATCH")
+        cells.append("/".join(count(tool, k) for tool in TOOL_ORDER))
         bad += not ok
         check_rows.append(cells)
-    print(_table(["task", "semnet", "semopy", "lavaan", "agree"], check_rows))
+    print(_table(["task", "semnet", "semopy", "lavaan", "agree", "runs semnet/semopy/lavaan"],
+                 check_rows))
     print()
     for n in notes:
         print(f"note: {n}")

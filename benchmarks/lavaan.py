@@ -1,30 +1,40 @@
-"""Timing lavaan through ``Rscript``: one R session times every task.
+"""Timing lavaan in one persistent R session, turn by turn.
 
-R's start-up and package loading are excluded: the R script warms each task up, then
-times ``repeat`` fits in a loop with ``Sys.time()`` (microsecond resolution) and prints
-the median, the chi-square and every run.
+:class:`LavaanSession` starts ``Rscript`` once, with lavaan loaded, and keeps it waiting
+for commands on its standard input, so the benchmark can alternate between lavaan and
+the Python tools many times per task (R's start-up and package loading are never
+timed).  Two commands, one answer line each:
+
+- ``PREP k warmup``: build task ``k``'s fit function and run it ``warmup`` times
+  (at least once); answers ``CHISQ k value`` (the check value of the first run);
+- ``TIME k min_runs budget_ms max_runs``: time runs of task ``k`` with ``Sys.time()``
+  (microsecond resolution) until there are ``min_runs`` of them and ``budget_ms`` have
+  passed, or ``max_runs``; answers ``TIMES k ms,ms,...``.
+
+A command that fails in R answers ``ERROR k message``; :class:`LavaanError` carries it.
 """
 
 from __future__ import annotations
 
+import queue
 import shutil
-import statistics
 import subprocess
 import tempfile
-from dataclasses import dataclass
+import threading
 from pathlib import Path
+from typing import IO
 
-from benchmarks.tasks import Task, Timing
+from benchmarks.tasks import Task
 
 R_SCRIPT = r"""
 ok <- suppressPackageStartupMessages(requireNamespace("lavaan", quietly = TRUE))
 if (!ok) { cat("NOLAVAAN\n"); quit(status = 0) }
 suppressPackageStartupMessages(library(lavaan))
 cat(sprintf("LAVAAN\t%s\n", as.character(packageVersion("lavaan"))))
-args <- commandArgs(trailingOnly = TRUE)
-dir <- args[1]; n_repeat <- as.integer(args[2]); n_warmup <- as.integer(args[3])
+flush(stdout())
+dir <- commandArgs(trailingOnly = TRUE)[1]
 tasks <- read.delim(file.path(dir, "tasks.tsv"), colClasses = "character", na.strings = NULL)
-for (k in seq_len(nrow(tasks))) {
+make_run <- function(k) {
   model <- paste(readLines(file.path(dir, tasks$model[k])), collapse = "\n")
   d <- read.csv(file.path(dir, tasks$data[k]))
   fun <- tasks$fun[k]
@@ -42,7 +52,7 @@ for (k in seq_len(nrow(tasks))) {
       sem(model, data = d, group = grp, group.equal = equal, missing = mis, estimator = est, ...)
     }
   }
-  run <- function() {
+  function() {
     if (kind == "ladder") {
       fits <- lapply(levels, function(l) {
         equal <- if (nzchar(l)) strsplit(l, ",", fixed = TRUE)[[1]] else ""
@@ -63,78 +73,171 @@ for (k in seq_len(nrow(tasks))) {
     pe <- parameterEstimates(fit)
     unname(fitMeasures(fit, "chisq"))
   }
-  cap <- as.integer(tasks$max_repeat[k])
-  chisq <- suppressWarnings(run())
-  if (n_warmup > 1 && cap == 0) for (i in 2:n_warmup) suppressWarnings(run())
-  reps <- if (cap > 0) min(n_repeat, cap) else n_repeat
-  times <- numeric(reps)
-  for (i in seq_len(reps)) {
-    t0 <- Sys.time()
-    suppressWarnings(run())
-    times[i] <- as.numeric(difftime(Sys.time(), t0, units = "secs")) * 1000
-  }
-  cat(sprintf("RESULT\t%d\t%.6f\t%.10f\t%s\n", k - 1L, median(times), chisq,
-              paste(sprintf("%.6f", times), collapse = ",")))
+}
+runs <- list()
+con <- file("stdin")
+open(con)
+repeat {
+  line <- readLines(con, n = 1)
+  if (length(line) == 0 || line == "QUIT") break
+  cmd <- strsplit(line, "\t", fixed = TRUE)[[1]]
+  k <- as.integer(cmd[2])
+  answer <- tryCatch({
+    if (cmd[1] == "PREP") {
+      run <- make_run(k + 1L)
+      runs[[k + 1L]] <- run
+      chisq <- suppressWarnings(run())
+      n_warmup <- as.integer(cmd[3])
+      if (n_warmup > 1) for (i in 2:n_warmup) suppressWarnings(run())
+      sprintf("CHISQ\t%d\t%.10f", k, chisq)
+    } else if (cmd[1] == "TIME") {
+      run <- runs[[k + 1L]]
+      min_runs <- as.integer(cmd[3]); budget <- as.numeric(cmd[4]) / 1000
+      max_runs <- as.integer(cmd[5])
+      times <- numeric(0)
+      start <- Sys.time()
+      repeat {
+        t0 <- Sys.time()
+        suppressWarnings(run())
+        t1 <- Sys.time()
+        times <- c(times, as.numeric(difftime(t1, t0, units = "secs")) * 1000)
+        if (length(times) >= max_runs) break
+        if (length(times) >= min_runs &&
+            as.numeric(difftime(t1, start, units = "secs")) >= budget) break
+      }
+      sprintf("TIMES\t%d\t%s", k, paste(sprintf("%.6f", times), collapse = ","))
+    } else {
+      sprintf("ERROR\t%d\tunknown command %s", k, cmd[1])
+    }
+  }, error = function(e) sprintf("ERROR\t%d\t%s", k, gsub("[\t\n]", " ", conditionMessage(e))))
+  cat(answer, "\n", sep = "")
+  flush(stdout())
 }
 """
 
 
-@dataclass(frozen=True)
-class LavaanRun:
-    """What the R session reported: lavaan's version and one timing per task index."""
-
-    version: str | None
-    timings: dict[int, Timing]
-    reason: str = ""
+class LavaanError(RuntimeError):
+    """lavaan could not be timed (no R, no lavaan, an R error or a timeout)."""
 
 
 def rscript() -> str | None:
     return shutil.which("Rscript")
 
 
-def time_lavaan(tasks: list[Task], *, repeat: int = 20, warmup: int = 1,
-                timeout: float = 600.0) -> LavaanRun:
-    """Time ``tasks`` in lavaan; ``version`` is None (with a ``reason``) when unavailable."""
-    exe = rscript()
-    if exe is None:
-        return LavaanRun(None, {}, "Rscript not found")
-    with tempfile.TemporaryDirectory(prefix="semnet-bench-") as tmp:
-        d = Path(tmp)
-        (d / "bench.R").write_text(R_SCRIPT, encoding="utf-8")
-        rows = ["model\tdata\tfun\tgroup\tgroup_equal\tmissing\testimator\trun\tnboot"
-                "\tlevels\tmax_repeat"]
-        for k, task in enumerate(tasks):
-            (d / f"model{k}.lav").write_text(task.model, encoding="utf-8")
-            task.data().to_csv(d / f"data{k}.csv", index=False)
-            group = task.options.get("group") or ""
-            equal = ",".join(task.options.get("group_equal", ()))
-            missing = "ml" if task.options.get("missing") == "fiml" else ""
-            estimator = task.options.get("estimator", "")
-            levels = "|".join(",".join(task.group_equal(name)) for name in task.levels)
-            rows.append(
-                f"model{k}.lav\tdata{k}.csv\t{task.kind}\t{group}\t{equal}\t{missing}"
-                f"\t{estimator}\t{task.run}\t{task.nboot}\t{levels}\t{task.max_repeat or 0}"
-            )
-        (d / "tasks.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+def _task_files(tasks: list[Task], d: Path) -> None:
+    """Write the R script, each task's model and data, and the task table into ``d``."""
+    (d / "bench.R").write_text(R_SCRIPT, encoding="utf-8")
+    rows = ["model\tdata\tfun\tgroup\tgroup_equal\tmissing\testimator\trun\tnboot\tlevels"]
+    for k, task in enumerate(tasks):
+        (d / f"model{k}.lav").write_text(task.model, encoding="utf-8")
+        task.data().to_csv(d / f"data{k}.csv", index=False)
+        group = task.options.get("group") or ""
+        equal = ",".join(task.options.get("group_equal", ()))
+        missing = "ml" if task.options.get("missing") == "fiml" else ""
+        estimator = task.options.get("estimator", "")
+        levels = "|".join(",".join(task.group_equal(name)) for name in task.levels)
+        rows.append(f"model{k}.lav\tdata{k}.csv\t{task.kind}\t{group}\t{equal}\t{missing}"
+                    f"\t{estimator}\t{task.run}\t{task.nboot}\t{levels}")
+    (d / "tasks.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+
+
+def _pump(stream: IO[str], lines: queue.Queue[str | None]) -> None:
+    """Copy ``stream``'s lines into ``lines``, then ``None`` at its end."""
+    for line in stream:
+        lines.put(line.rstrip("\n"))
+    lines.put(None)
+
+
+class LavaanSession:
+    """One R session with lavaan, waiting for ``PREP`` and ``TIME`` commands.
+
+    Use as a context manager; :attr:`version` is lavaan's version.  Every method raises
+    :class:`LavaanError` when R is missing, lavaan is not installed, R reports an error
+    or an answer takes longer than ``timeout`` seconds.
+
+    Examples
+    --------
+    >>> from benchmarks.tasks import TASKS
+    >>> with LavaanSession(TASKS[:1]) as r:  # doctest: +SKIP
+    ...     chisq = r.prepare(0, warmup=1)
+    ...     times_ms = r.time(0, min_runs=3, budget_ms=0.0, max_runs=3)
+    """
+
+    def __init__(self, tasks: list[Task], *, timeout: float = 900.0) -> None:
+        exe = rscript()
+        if exe is None:
+            raise LavaanError("Rscript not found")
+        self.timeout = timeout
+        self._dir = tempfile.TemporaryDirectory(prefix="semnet-bench-")
+        d = Path(self._dir.name)
+        _task_files(tasks, d)
+        self._stderr = open(d / "stderr.txt", "w+", encoding="utf-8")  # noqa: SIM115
+        self._proc = subprocess.Popen(
+            [exe, "--vanilla", str(d / "bench.R"), str(d)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
+            text=True, bufsize=1,
+        )  # fmt: skip
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=_pump, args=(self._proc.stdout, self._lines),
+                         daemon=True).start()
+        first = self._answer()
+        if first == "NOLAVAAN":
+            self.close()
+            raise LavaanError("the R package lavaan is not installed")
+        if not first.startswith("LAVAAN\t"):
+            self.close()
+            raise LavaanError(f"unexpected answer from R: {first!r}")
+        self.version = first.split("\t")[1]
+
+    def __enter__(self) -> LavaanSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _answer(self) -> str:
         try:
-            proc = subprocess.run(
-                [exe, "--vanilla", str(d / "bench.R"), str(d), str(repeat), str(warmup)],
-                capture_output=True, text=True, timeout=timeout, check=False,
-            )
-        except subprocess.TimeoutExpired:
-            return LavaanRun(None, {}, f"Rscript timed out after {timeout:.0f} s")
-    if "NOLAVAAN" in proc.stdout:
-        return LavaanRun(None, {}, "the R package lavaan is not installed")
-    version = None
-    timings: dict[int, Timing] = {}
-    for line in proc.stdout.splitlines():
-        parts = line.split("\t")
-        if parts[0] == "LAVAAN":
-            version = parts[1]
-        elif parts[0] == "RESULT":
-            runs = tuple(float(x) for x in parts[4].split(","))
-            timings[int(parts[1])] = Timing(statistics.median(runs), runs, float(parts[3]))
-    if proc.returncode != 0 or version is None:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-        return LavaanRun(version, timings, "Rscript failed: " + " | ".join(tail))
-    return LavaanRun(version, timings)
+            line = self._lines.get(timeout=self.timeout)
+        except queue.Empty:
+            self.close()
+            raise LavaanError(f"R gave no answer within {self.timeout:.0f} s") from None
+        if line is None:
+            self._stderr.seek(0)
+            tail = " | ".join(self._stderr.read().strip().splitlines()[-3:])
+            self.close()
+            raise LavaanError(f"Rscript stopped: {tail or 'no message'}")
+        return line
+
+    def _ask(self, command: str) -> list[str]:
+        if self._proc.poll() is not None:
+            raise LavaanError("the R session has ended")
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(command + "\n")
+        self._proc.stdin.flush()
+        parts = self._answer().split("\t")
+        if parts[0] == "ERROR":
+            raise LavaanError("lavaan failed: " + parts[-1])
+        return parts
+
+    def prepare(self, k: int, warmup: int = 1) -> float:
+        """Build task ``k``, run it ``warmup`` times (at least once); its check value."""
+        return float(self._ask(f"PREP\t{k}\t{max(1, warmup)}")[2])
+
+    def time(self, k: int, *, min_runs: int, budget_ms: float, max_runs: int) -> tuple[float, ...]:
+        """One turn of task ``k``: milliseconds of each run (see the module notes)."""
+        parts = self._ask(f"TIME\t{k}\t{min_runs}\t{budget_ms:.3f}\t{max_runs}")
+        return tuple(float(x) for x in parts[2].split(","))
+
+    def close(self) -> None:
+        """End the R session and remove its files (idempotent)."""
+        if self._proc.poll() is None:
+            try:
+                assert self._proc.stdin is not None
+                self._proc.stdin.write("QUIT\n")
+                self._proc.stdin.close()
+                self._proc.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                self._proc.kill()
+                self._proc.wait()
+        self._stderr.close()
+        self._dir.cleanup()

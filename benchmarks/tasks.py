@@ -106,8 +106,9 @@ class Task:
         ladder is the sum over ``levels`` (of the scaled ones for a robust estimator).
     nboot : int
         Bootstrap draws.
-    max_repeat : int, optional
-        Most timed runs (long tasks).
+    max_rounds : int, optional
+        Most rounds the task takes part in (the long tasks, one of whose runs outlasts a
+        round's time budget: each tool times one run per round).
     """
 
     name: str
@@ -121,7 +122,7 @@ class Task:
     levels: tuple[str, ...] = ()
     level_chisq: dict[str, tuple[float, float]] = field(default_factory=dict)
     nboot: int = 0
-    max_repeat: int | None = None
+    max_rounds: int | None = None
 
     def expected(self) -> float:
         """lavaan's check value for this task."""
@@ -148,7 +149,7 @@ TASKS: tuple[Task, ...] = (
          semopy=False, expected_chisq=164.102820),
     Task("3 countries, 20 items, FIML, scalar", STUDY_MODEL, _study_data, "cfa",
          {"group": "country", "group_equal": ("loadings", "intercepts"), "missing": "fiml"},
-         semopy=False, expected_chisq=679.124048154412, max_repeat=9),
+         semopy=False, expected_chisq=679.124048154412, max_rounds=9),
     Task("3 countries, 20 items, MLR ladder (4 fits)", STUDY_MODEL, _study_data, "cfa",
          {"group": "country", "estimator": "MLR"}, semopy=False, run="ladder",
          levels=("configural", "metric", "scalar", "strict"),
@@ -156,10 +157,10 @@ TASKS: tuple[Task, ...] = (
                       "metric": (557.877900194, 565.987372720),
                       "scalar": (645.901614991, 654.821638069),
                       "strict": (700.927260890, 711.005514214)},
-         max_repeat=5),
+         max_rounds=5),
     Task("PolDem mediation, 500 bootstrap draws", MEDIATION_MODEL,
          semnet.datasets.political_democracy, "sem", semopy=False, run="bootstrap",
-         nboot=500, expected_chisq=72.4616069968, max_repeat=5),
+         nboot=500, expected_chisq=72.4616069968, max_rounds=5),
 )
 
 
@@ -260,15 +261,6 @@ def semopy_available() -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class Timing:
-    """Median and all timed runs (milliseconds) of one tool on one task."""
-
-    median_ms: float
-    runs_ms: tuple[float, ...]
-    chisq: float
-
-
 def blas_threads(n: int) -> AbstractContextManager[object]:
     """Limit the BLAS/OpenMP thread pools to ``n`` threads (0: leave them as they are).
 
@@ -287,27 +279,29 @@ def blas_threads(n: int) -> AbstractContextManager[object]:
     return threadpool_limits(n)
 
 
-def time_tool(tool: Tool, task: Task, *, repeat: int = 20, warmup: int = 1) -> Timing:
-    """Warm up, then time ``repeat`` text-to-estimates runs (at most ``task.max_repeat``);
-    report the median.
-
-    The chi-square is taken from the warm-up fit (outside the timed runs).
-    """
-    import gc
-    import statistics
-
-    if task.max_repeat is not None:
-        repeat, warmup = min(repeat, task.max_repeat), min(warmup, 1)
-
+def prepare_tool(tool: Tool, task: Task, *, warmup: int = 1) -> tuple[pd.DataFrame, float]:
+    """Load the task's data and run ``warmup`` untimed fits (at least one); returns the
+    data and the chi-square of the first fit (the check value)."""
     data = task.data()
-    result = tool.fit(task, data)  # the first warm-up run also gives the chi-square
-    chisq = tool.chisq(result)
+    chisq = tool.chisq(tool.fit(task, data))
     for _ in range(max(0, warmup - 1)):
         tool.fit(task, data)
-    runs = []
+    return data, chisq
+
+
+def time_turn(tool: Tool, task: Task, data: pd.DataFrame, *, min_runs: int = 1,
+              budget_ms: float = 0.0, max_runs: int = 1000) -> tuple[float, ...]:
+    """One turn: time text-to-estimates runs until there are ``min_runs`` of them and
+    ``budget_ms`` milliseconds have passed, or ``max_runs``; milliseconds of each run."""
+    import gc
+
     gc.collect()
-    for _ in range(max(1, repeat)):
+    runs: list[float] = []
+    start = time.perf_counter()
+    while True:
         t0 = time.perf_counter()
         tool.fit(task, data)
-        runs.append((time.perf_counter() - t0) * 1e3)
-    return Timing(statistics.median(runs), tuple(runs), chisq)
+        t1 = time.perf_counter()
+        runs.append((t1 - t0) * 1e3)
+        if len(runs) >= max_runs or (len(runs) >= min_runs and (t1 - start) * 1e3 >= budget_ms):
+            return tuple(runs)

@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path[:1]:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.tasks import TASKS, TOOLS, time_tool  # noqa: E402
+from benchmarks.tasks import TASKS, TOOLS, Tool, prepare_tool, time_turn  # noqa: E402
 
 FITS = [t for t in TASKS if t.run == "fit"]
 LONG = [t for t in TASKS if t.run != "fit"]
@@ -22,9 +22,10 @@ LONG = [t for t in TASKS if t.run != "fit"]
 
 @pytest.mark.parametrize("task", FITS, ids=[t.name for t in FITS])
 def test_semnet_task_runs_and_matches_lavaan(task):
-    timing = time_tool(TOOLS["semnet"], task, repeat=1, warmup=1)
-    assert len(timing.runs_ms) == 1
-    assert timing.chisq == pytest.approx(task.expected(), rel=1e-4)
+    data, chisq = prepare_tool(TOOLS["semnet"], task, warmup=1)
+    assert chisq == pytest.approx(task.expected(), rel=1e-4)
+    runs = time_turn(TOOLS["semnet"], task, data, min_runs=2)
+    assert len(runs) == 2 and all(r > 0 for r in runs)
 
 
 @pytest.mark.parametrize("task", LONG, ids=[t.name for t in LONG])
@@ -47,20 +48,88 @@ def test_main_quick_semnet_only(capsys):
     assert "n/a" in out and "PolDem" not in out
 
 
-def test_round_plan_spreads_long_tasks_over_the_first_rounds():
-    from benchmarks.__main__ import _round_plan
+def _counting_tool(calls: list[int]) -> Tool:
+    def fit(task, data):
+        calls.append(1)
+        return None
 
-    short, fiml, ladder = (
-        dataclasses.replace(TASKS[0], max_repeat=None),
-        dataclasses.replace(TASKS[0], max_repeat=9),
-        dataclasses.replace(TASKS[0], max_repeat=5),
-    )
-    planned, last = _round_plan([short, fiml, ladder], 7)
-    assert [t.max_repeat for t in planned] == [None, 2, 1]
-    assert last == [7, 5, 5]
-    planned, last = _round_plan([short, fiml, ladder], 3)
-    assert [t.max_repeat for t in planned] == [None, 3, 2]
-    assert last == [3, 3, 3]
-    # never more runs in all than max_repeat allows, rounded up to whole rounds
-    for task, n, k in zip([fiml, ladder], planned[1:], last[1:], strict=True):
-        assert n.max_repeat * (k - 1) < task.max_repeat <= n.max_repeat * k
+    return Tool("semnet", fit, lambda result: 1.0)
+
+
+def test_prepare_tool_runs_the_warmup_and_returns_the_check_value():
+    calls: list[int] = []
+    data, chisq = prepare_tool(_counting_tool(calls), TASKS[0], warmup=3)
+    assert len(calls) == 3 and chisq == 1.0 and len(data) == 301
+    calls.clear()
+    prepare_tool(_counting_tool(calls), TASKS[0], warmup=0)  # at least one run
+    assert len(calls) == 1
+
+
+def test_time_turn_stops_at_min_runs_budget_or_max_runs():
+    calls: list[int] = []
+    tool = _counting_tool(calls)
+    assert len(time_turn(tool, TASKS[0], None, min_runs=4)) == 4
+    assert len(time_turn(tool, TASKS[0], None, min_runs=1, max_runs=3, budget_ms=1e6)) == 3
+    # a budget: runs until it has passed, so more than the minimum of one run
+    runs = time_turn(tool, TASKS[0], None, min_runs=1, budget_ms=5.0, max_runs=10**6)
+    assert len(runs) > 1 and len(calls) == 4 + 3 + len(runs)
+
+
+def test_turn_order_rotates():
+    from benchmarks.__main__ import _turn_order
+
+    players = ["semnet", "semopy", "lavaan"]
+    assert [_turn_order(players, r)[0] for r in range(4)] == [
+        "semnet", "semopy", "lavaan", "semnet"]
+    assert sorted(_turn_order(players, 2)) == sorted(players)
+    assert _turn_order([], 3) == []
+
+
+def test_main_long_task_takes_part_in_its_max_rounds_only(capsys, monkeypatch):
+    import benchmarks.tasks
+    from benchmarks.__main__ import main
+
+    short = dataclasses.replace(TASKS[0], name="HS short")
+    long = dataclasses.replace(TASKS[0], name="HS long", max_rounds=1)
+    monkeypatch.setattr(benchmarks.tasks, "TASKS", (short, long))
+    assert main(["--no-semopy", "--no-lavaan", "--rounds", "3", "--round-ms", "0",
+                 "--warmup", "1"]) == 0
+    out = capsys.readouterr().out
+    # one run per round with no time budget: three rounds, or the long task's one
+    assert "3/-/-" in out.split("HS short")[2] and "1/-/-" in out.split("HS long")[2]
+
+
+def test_lavaan_session_without_rscript_says_why(monkeypatch):
+    from benchmarks import lavaan
+
+    monkeypatch.setattr(lavaan, "rscript", lambda: None)
+    with pytest.raises(lavaan.LavaanError, match="Rscript not found"):
+        lavaan.LavaanSession(TASKS[:1])
+
+
+def _has_lavaan() -> bool:
+    import shutil
+    import subprocess
+
+    exe = shutil.which("Rscript")
+    if exe is None:
+        return False
+    probe = subprocess.run([exe, "-e", "cat(requireNamespace('lavaan', quietly=TRUE))"],
+                           capture_output=True, text=True, check=False)
+    return probe.stdout.strip().endswith("TRUE")
+
+
+@pytest.mark.skipif(not _has_lavaan(), reason="needs R with lavaan")
+def test_lavaan_session_prepares_times_and_reports_errors():
+    from benchmarks.lavaan import LavaanError, LavaanSession
+
+    with LavaanSession(TASKS[:1]) as session:
+        assert session.version
+        assert session.prepare(0, warmup=1) == pytest.approx(TASKS[0].expected(), rel=1e-6)
+        runs = session.time(0, min_runs=2, budget_ms=0.0, max_runs=5)
+        assert len(runs) == 2 and all(r > 0 for r in runs)
+        assert len(session.time(0, min_runs=1, budget_ms=1e6, max_runs=1)) == 1
+        with pytest.raises(LavaanError, match="lavaan failed"):
+            session.time(3, min_runs=1, budget_ms=0.0, max_runs=1)  # no task 3
+    with pytest.raises(LavaanError, match="ended"):
+        session.time(0, min_runs=1, budget_ms=0.0, max_runs=1)
