@@ -69,7 +69,7 @@ from semnet.analyses.compare import compare
 from semnet.analyses.parallel import map_tasks
 from semnet.api import sem
 from semnet.errors import OptionError, SemnetError, SemnetWarning, check_choice
-from semnet.partable.build import GROUP_EQUAL_CHOICES
+from semnet.partable.build import GROUP_EQUAL_CHOICES, equality_kind
 from semnet.results.fit import Fit
 
 __all__ = [
@@ -518,26 +518,13 @@ def _diff_row(prev: Fit | None, fit: Fit, added: Sequence[str], rule: Cutoffs,
 # ----------------------------------------------------------------------------------------
 
 
-def _param_type(fit: Fit, i: int) -> str | None:
-    """The group_equal type of parameter row ``i`` (None when no type covers it)."""
+def _param_type(fit: Fit, i: int) -> str:
+    """The group_equal type of parameter row ``i`` (``""`` when no type covers it), the
+    one the parameter table constrained it by."""
     p = fit.partable.params
     names = fit.partable.names
-    lhs, op, rhs = p["lhs"].iat[i], p["op"].iat[i], p["rhs"].iat[i]
-    lv, ov = set(names.lv), set(names.ov_nox)
-    if op == "=~":
-        return "loadings"
-    if op == "~":
-        return "regressions"
-    if op == "|":
-        return "thresholds"
-    if op == "~1":
-        return "intercepts" if lhs in ov else "means" if lhs in lv else None
-    if op == "~~":
-        if lhs in ov and rhs in ov:
-            return "residuals" if lhs == rhs else "residual_covariances"
-        if lhs in lv and rhs in lv:
-            return "lv_variances" if lhs == rhs else "lv_covariances"
-    return None
+    return equality_kind(p["op"].iat[i], p["lhs"].iat[i], p["rhs"].iat[i], set(names.ov_nox),
+                         set(names.lv))
 
 
 def _key(fit: Fit, i: int) -> str:

@@ -596,7 +596,7 @@ def _apply_group_equal(
             if later[i] and op[i] == "~~" and lhs[i] in lv and lhs[i] == rhs[i]:
                 free[i], ustart[i] = 1, math.nan
     equal = set(group_equal)
-    flagged = [i for i in range(n) if _equality_kind(op[i], lhs[i], rhs[i], ov_nox, lv) in equal]
+    flagged = [i for i in range(n) if equality_kind(op[i], lhs[i], rhs[i], ov_nox, lv) in equal]
     keys = [a + o + b for a, o, b in zip(lhs, op, rhs, strict=True)]
     unknown = sorted(partial - set(keys))
     if unknown:
@@ -628,8 +628,9 @@ def _apply_group_equal(
     cols["ustart"] = ustart
 
 
-def _equality_kind(op: str, lhs: str, rhs: str, ov_nox: set[str], lv: set[str]) -> str:
-    """The :data:`GROUP_EQUAL_CHOICES` entry a row falls under (``""``: none)."""
+def equality_kind(op: str, lhs: str, rhs: str, ov_nox: set[str], lv: set[str]) -> str:
+    """The :data:`GROUP_EQUAL_CHOICES` entry a row falls under (``""``: none), as lavaan
+    assigns it: a covariance is a residual (latent) covariance by its ``lhs``."""
     if op == "=~":
         return "loadings"
     if op == "|":
