@@ -7,9 +7,10 @@ timed).  Two commands, one answer line each:
 
 - ``PREP k warmup``: build task ``k``'s fit function and run it ``warmup`` times
   (at least once); answers ``CHISQ k value`` (the check value of the first run);
-- ``TIME k min_runs budget_ms max_runs``: time runs of task ``k`` with ``Sys.time()``
-  (microsecond resolution) until there are ``min_runs`` of them and ``budget_ms`` have
-  passed, or ``max_runs``; answers ``TIMES k ms,ms,...``.
+- ``TIME k min_runs budget_ms max_runs``: collect garbage (untimed, as the Python side
+  does before its turns), then time runs of task ``k`` with ``Sys.time()`` (microsecond
+  resolution) until there are ``min_runs`` of them and ``budget_ms`` have passed, or
+  ``max_runs``; answers ``TIMES k ms,ms,...``.
 
 A command that fails in R answers ``ERROR k message``; :class:`LavaanError` carries it.
 """
@@ -95,6 +96,7 @@ repeat {
       min_runs <- as.integer(cmd[3]); budget <- as.numeric(cmd[4]) / 1000
       max_runs <- as.integer(cmd[5])
       times <- numeric(0)
+      invisible(gc())
       start <- Sys.time()
       repeat {
         t0 <- Sys.time()

@@ -291,8 +291,9 @@ def prepare_tool(tool: Tool, task: Task, *, warmup: int = 1) -> tuple[pd.DataFra
 
 def time_turn(tool: Tool, task: Task, data: pd.DataFrame, *, min_runs: int = 1,
               budget_ms: float = 0.0, max_runs: int = 1000) -> tuple[float, ...]:
-    """One turn: time text-to-estimates runs until there are ``min_runs`` of them and
-    ``budget_ms`` milliseconds have passed, or ``max_runs``; milliseconds of each run."""
+    """One turn: collect garbage (untimed, as the R side does before its turns), then time
+    text-to-estimates runs until there are ``min_runs`` of them and ``budget_ms``
+    milliseconds have passed, or ``max_runs``; milliseconds of each run."""
     import gc
 
     gc.collect()
