@@ -177,7 +177,7 @@ def _scoring_step(
         else:
             correction[:] = 0.0
     ridged = H.copy()
-    ridged.flat[:: len(g) + 1] += 1e-12 * np.trace(H) / len(g)
+    ridged.flat[:: len(g) + 1] += 1e-12 * H.trace() / len(g)
     L, info = lapack.dpotrf(ridged, lower=1)
     if info == 0:
         return lapack.dpotrs(L, g, lower=1)[0]

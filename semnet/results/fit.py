@@ -281,8 +281,8 @@ class Fit:
         est = self._all_est
         se = self._row_se
         free = self._row_columns["free"]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z = np.where(free & (se > 0), est / se, np.nan)
+        # (divided only where the row has a standard error: no warning to silence)
+        z = np.divide(est, se, out=np.full(est.size, np.nan), where=free & (se > 0))
         if self.bootstrap is None:
             crit = _normal_quantile(level)
             lower, upper = est - crit * se, est + crit * se
