@@ -64,7 +64,9 @@ class DerivativePlan(NamedTuple):
     cell_param: np.ndarray
     unique: bool  # no two cells share a parameter
     identity: bool  # cell k is parameter k, for every parameter
-    sym_flat: np.ndarray  # flat positions of (cell_param_r, cell_param_c) in q x q
+    # flat positions of (cell_param_r, cell_param_c) in q x q; None where the cells are
+    # the parameters or a permutation of them (perm)
+    sym_flat: np.ndarray | None
     # where each parameter is exactly one cell: the cell of each parameter, and the flat
     # positions in k x k of (perm_r, perm_c) (a gather replaces the scatter); else None
     perm: np.ndarray | None
@@ -77,11 +79,12 @@ class DerivativePlan(NamedTuple):
     # mean_derivatives: rows G[:, mu_idx] * [Bm, 1][mu_coef] for the A then the m cells
     mu_idx: np.ndarray
     mu_coef: np.ndarray
-    # curvature_cells, rows = A cells: (i_r, i_c), (j_c, j_r), (j_c, i_r), (i_c, j_r)
+    # curvature_cells, rows = A cells: (i_r, i_c), (j_c, j_r), (j_c, i_r), (i_c, j_r); the
+    # last two None where every directed path has length one (see curvature_cells)
     aa_ii: np.ndarray
     aa_jj: np.ndarray
-    aa_ji: np.ndarray
-    aa_ij: np.ndarray
+    aa_ji: np.ndarray | None
+    aa_ij: np.ndarray | None
     # columns = S cells (k, l): (i_r, k), (j_r, l), (i_r, l), (j_r, k)
     as_ik: np.ndarray
     as_jl: np.ndarray
@@ -188,7 +191,8 @@ class Model:
             # which cells are free, and how they map to the free parameters (a label
             # shared by several cells sums their derivatives)
             plans.append(
-                _derivative_plan(n, self.nfree, free, a_rows, a_i, a_j, cov, s_i, s_j, mean, m_i)
+                _derivative_plan(n, self.nfree, free, a_rows, a_i, a_j, cov, s_i, s_j, mean, m_i,
+                                 depths[-1] == 1)
             )
         self.cells = tuple(cells)
         self._fill = tuple(fills)
@@ -428,9 +432,11 @@ def _derivative_plan(
     s_j: list[int],
     m_rows: list[int],
     m_i: list[int],
+    short_paths: bool,
 ) -> DerivativePlan:
     """The :class:`DerivativePlan` of one group from its cells as lists (``free``: the
-    parameter table's ``free`` column, ``q`` the number of free parameters)."""
+    parameter table's ``free`` column, ``q`` the number of free parameters,
+    ``short_paths``: every directed path has length one)."""
     a_keep = [k for k, r in enumerate(a_rows) if free[r] > 0]
     s_keep = [k for k, r in enumerate(s_rows) if free[r] > 0]
     m_keep = [k for k, r in enumerate(m_rows) if free[r] > 0]
@@ -446,6 +452,7 @@ def _derivative_plan(
     k = len(params)
     cell_param = np.array(params, dtype=np.int64)
     unique = len(set(params)) == k
+    identity = params == list(range(q))
     perm = None
     if unique and k == q:  # params is then a permutation of range(q)
         where = [0] * q
@@ -471,8 +478,11 @@ def _derivative_plan(
         m_cells=slice(ks + ka, k),
         cell_param=cell_param,
         unique=unique,
-        identity=params == list(range(q)),
-        sym_flat=(cell_param[:, None] * q + cell_param[None, :]).ravel(),
+        identity=identity,
+        sym_flat=(
+            None if identity or perm is not None
+            else (cell_param[:, None] * q + cell_param[None, :]).ravel()
+        ),
         perm=perm,
         perm_flat=None if perm is None else (perm[:, None] * k + perm[None, :]).ravel(),
         a_i=a_i_,
@@ -483,8 +493,8 @@ def _derivative_plan(
         mu_coef=np.array(fa_j + [n] * km, dtype=int)[:, None],
         aa_ii=ri + a_i_,
         aa_jj=cj + j_r,
-        aa_ji=cj + i_r,
-        aa_ij=ci + j_r,
+        aa_ji=None if short_paths else cj + i_r,
+        aa_ij=None if short_paths else ci + j_r,
         as_ik=ri + s_i_,
         as_jl=rj + s_j_,
         as_il=ri + s_j_,
@@ -497,6 +507,8 @@ def _derivative_plan(
 def _path_depth(n: int, a_i: list[int], a_j: list[int]) -> int | None:
     """Length of the longest directed path among the A cells (edge ``j -> i``), or None
     when they form a cycle (a non-recursive model)."""
+    if set(a_i).isdisjoint(a_j):  # no variable is both a target and a source
+        return 1
     children: list[list[int]] = [[] for _ in range(n)]
     indegree = [0] * n
     for i, j in zip(a_i, a_j, strict=True):
