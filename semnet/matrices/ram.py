@@ -44,9 +44,11 @@ class GroupCells:
 class DerivativePlan(NamedTuple):
     """Where the derivatives of one group's moments come from, fixed by the model.
 
-    The free cells of the group are numbered ``S`` cells, then ``A`` cells, then ``m``
-    cells ("cell space"), so that the cells moving ``Sigma`` (``S``, ``A``) and those
-    moving ``mu`` (``A``, ``m``) are both contiguous.  ``cell_param`` is the free
+    The free cells of the group ("cell space") are numbered ``S`` cells, then ``A`` cells,
+    then ``m`` cells, so that the cells moving ``Sigma`` (``S``, ``A``) and those moving
+    ``mu`` (``A``, ``m``) are both contiguous; a group without free ``m`` cells numbers
+    its ``A`` cells first, the order of lavaan's parameter table (where the cells are
+    often the free parameters themselves, in order).  ``cell_param`` is the free
     parameter of each cell (0-based); several cells share a parameter through a label,
     and their derivatives are summed.  Every ``S`` or ``A``
     cell moves ``Sigma`` by a rank-two matrix ``u v' + v u'`` (see
@@ -59,6 +61,7 @@ class DerivativePlan(NamedTuple):
     km: int
     sigma_cells: slice
     a_cells: slice
+    s_cells: slice
     mu_cells: slice
     m_cells: slice
     cell_param: np.ndarray
@@ -326,8 +329,8 @@ class Model:
     def sigma_factors(
         self, values: np.ndarray, g: int, state: GroupState | None = None
     ) -> np.ndarray:
-        """``U`` stacked on ``V``, with one row each per free ``S`` then ``A`` cell of
-        group g: the cell moves the implied covariance by ``u v' + v u'``.
+        """``U`` stacked on ``V``, with one row each per free ``S`` or ``A`` cell of
+        group g, in cell order: the cell moves the implied covariance by ``u v' + v u'``.
 
         For ``S_kl``, ``u = G[:, k]`` and ``v = G[:, l]`` (``u`` halved when ``k = l``);
         for ``A_ij``, ``u = G[:, i]`` and ``v = Cov(j, observed)``.
@@ -394,7 +397,7 @@ class Model:
         G = st.G
         M = G.T @ w_sym @ G
         Mf, Bf, Cf = M.ravel(), st.B.ravel(), st.C.ravel()
-        a, s_, m = plan.a_cells, slice(0, plan.ks), plan.m_cells
+        a, s_, m = plan.a_cells, plan.s_cells, plan.m_cells
         h_aa = Mf.take(plan.aa_ii) * Cf.take(plan.aa_jj)
         if self.meanstructure:
             b = (G.T @ w_mu)[plan.a_i]
@@ -444,12 +447,22 @@ def _derivative_plan(
     fs_i, fs_j = [s_i[k] for k in s_keep], [s_j[k] for k in s_keep]
     fm_i = [m_i[k] for k in m_keep]
     ka, ks, km = len(a_keep), len(s_keep), len(m_keep)
-    params = (
-        [free[s_rows[k]] - 1 for k in s_keep]
-        + [free[a_rows[k]] - 1 for k in a_keep]
-        + [free[m_rows[k]] - 1 for k in m_keep]
-    )
-    k = len(params)
+    s_params = [free[s_rows[k]] - 1 for k in s_keep]
+    a_params = [free[a_rows[k]] - 1 for k in a_keep]
+    m_params = [free[m_rows[k]] - 1 for k in m_keep]
+    diag = [i == j for i, j in zip(fs_i, fs_j, strict=True)]
+    s_scale = [0.5 if d else 1.0 for d in diag]
+    k = ka + ks + km
+    if km:  # S, A, m (see DerivativePlan)
+        params = s_params + a_params + m_params
+        s_cells, a_cells, m_cells = slice(0, ks), slice(ks, ks + ka), slice(ks + ka, k)
+        u_rows, v_rows = fs_i + fa_i, fs_j + [n + j for j in fa_j]
+        u_scale = s_scale + [1.0] * ka
+    else:  # A, S
+        params = a_params + s_params
+        a_cells, s_cells, m_cells = slice(0, ka), slice(ka, k), slice(k, k)
+        u_rows, v_rows = fa_i + fs_i, [n + j for j in fa_j] + fs_j
+        u_scale = [1.0] * ka + s_scale
     cell_param = np.array(params, dtype=np.int64)
     unique = len(set(params)) == k
     identity = params == list(range(q))
@@ -459,7 +472,6 @@ def _derivative_plan(
         for cell, param in enumerate(params):
             where[param] = cell
         perm = np.array(where, dtype=np.int64)
-    diag = [i == j for i, j in zip(fs_i, fs_j, strict=True)]
     a_i_ = np.array(fa_i, dtype=int)
     a_j_ = np.array(fa_j, dtype=int)
     s_i_ = np.array(fs_i, dtype=int)
@@ -473,9 +485,10 @@ def _derivative_plan(
         ks=ks,
         km=km,
         sigma_cells=slice(0, ks + ka),
-        a_cells=slice(ks, ks + ka),
-        mu_cells=slice(ks, k),
-        m_cells=slice(ks + ka, k),
+        a_cells=a_cells,
+        s_cells=s_cells,
+        mu_cells=slice(a_cells.start, a_cells.stop + km),
+        m_cells=m_cells,
         cell_param=cell_param,
         unique=unique,
         identity=identity,
@@ -487,8 +500,8 @@ def _derivative_plan(
         perm_flat=None if perm is None else (perm[:, None] * k + perm[None, :]).ravel(),
         a_i=a_i_,
         a_j=a_j_,
-        uv_idx=np.array(fs_i + fa_i + fs_j + [n + j for j in fa_j], dtype=int),
-        uv_scale=np.array([0.5 if d else 1.0 for d in diag] + [1.0] * (ks + 2 * ka))[:, None],
+        uv_idx=np.array(u_rows + v_rows, dtype=int),
+        uv_scale=np.array(u_scale + [1.0] * (ks + ka))[:, None],
         mu_idx=np.array(fa_i + fm_i, dtype=int),
         mu_coef=np.array(fa_j + [n] * km, dtype=int)[:, None],
         aa_ii=ri + a_i_,
