@@ -282,7 +282,9 @@ class Model:
         B = self.total_effects(mats, g)
         SBt = mats.S @ B.T
         C = B @ SBt
-        return GroupState(mats, B, B[: self.p], SBt, C, B @ mats.m)
+        # (without a mean structure m is zero, and so are the means)
+        Bm = B @ mats.m if self.meanstructure else mats.m
+        return GroupState(mats, B, B[: self.p], SBt, C, Bm)
 
     def implied(
         self, values: np.ndarray, g: int, state: GroupState | None = None
