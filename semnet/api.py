@@ -709,7 +709,7 @@ def _heywood(pt: ParTable, values: np.ndarray) -> list[str]:
     lhs, op, rhs = params["lhs"], params["op"], params["rhs"]
     # the negative variances, in row order (a loop over the few negative values only)
     negative = [
-        lhs[r] for r in np.flatnonzero(values < 0).tolist() if op[r] == "~~" and lhs[r] == rhs[r]
+        lhs[r] for r in (values < 0).nonzero()[0].tolist() if op[r] == "~~" and lhs[r] == rhs[r]
     ]
     out = []
     for kind, names in (("observed", pt.names.ov), ("latent", pt.names.lv)):

@@ -75,7 +75,7 @@ def _checked_inverse(info: np.ndarray) -> np.ndarray:
         lower, fail = lapack.dpotri(L, lower=1)
         if fail == 0:
             inv = lower + lower.T  # dpotri fills the lower triangle; the upper is 0
-            inv.flat[:: inv.shape[0] + 1] /= 2
+            inv.reshape(-1)[:: inv.shape[0] + 1] /= 2  # (a view: the diagonal)
             if 1.0 / inv.trace() > 1e-10 * max(1.0, info.trace()):
                 return inv
     eig = np.linalg.eigvalsh(info)

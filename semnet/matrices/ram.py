@@ -157,7 +157,7 @@ class Model:
         self._free_index = np.array([free[r] - 1 for r in free_rows], dtype=np.int64)
         n = self.n
         n2 = n * n
-        cells, fills, depths, plans = [], [], [], []
+        cell_lists, fills, depths, plans = [], [], [], []
         for g in range(1, pt.ngroups + 1):
             load, reg, cov, mean = (by_group[g][o] for o in ("=~", "~", "~~", "~1"))
             a_rows = load + reg
@@ -166,18 +166,7 @@ class Model:
             s_i = [index[lhs[r]] for r in cov]
             s_j = [index[rhs[r]] for r in cov]
             m_i = [index[lhs[r]] for r in mean]
-            cells.append(
-                GroupCells(
-                    a_rows=np.array(a_rows, dtype=np.intp),
-                    a_i=np.array(a_i, dtype=int),
-                    a_j=np.array(a_j, dtype=int),
-                    s_rows=np.array(cov, dtype=np.intp),
-                    s_i=np.array(s_i, dtype=int),
-                    s_j=np.array(s_j, dtype=int),
-                    m_rows=np.array(mean, dtype=np.intp),
-                    m_i=np.array(m_i, dtype=int),
-                )
-            )
+            cell_lists.append((a_rows, a_i, a_j, cov, s_i, s_j, mean, m_i))
             # positions in one buffer holding A, S (both triangles) and m, and the
             # parameter rows that fill them
             fills.append((
@@ -197,10 +186,28 @@ class Model:
                 _derivative_plan(n, self.nfree, free, a_rows, a_i, a_j, cov, s_i, s_j, mean, m_i,
                                  depths[-1] == 1)
             )
-        self.cells = tuple(cells)
+        self._cell_lists = tuple(cell_lists)
         self._fill = tuple(fills)
         self._depth = tuple(depths)
         self._plans = tuple(plans)
+
+    @cached_property
+    def cells(self) -> tuple[GroupCells, ...]:
+        """The :class:`GroupCells` of each group (built on first use: the fit itself
+        reads the cells through the derivative plans)."""
+        return tuple(
+            GroupCells(
+                a_rows=np.array(a_rows, dtype=np.intp),
+                a_i=np.array(a_i, dtype=int),
+                a_j=np.array(a_j, dtype=int),
+                s_rows=np.array(s_rows, dtype=np.intp),
+                s_i=np.array(s_i, dtype=int),
+                s_j=np.array(s_j, dtype=int),
+                m_rows=np.array(m_rows, dtype=np.intp),
+                m_i=np.array(m_i, dtype=int),
+            )
+            for a_rows, a_i, a_j, s_rows, s_i, s_j, m_rows, m_i in self._cell_lists
+        )
 
     def cell_plan(self, g: int) -> DerivativePlan:
         """The :class:`DerivativePlan` of group g (0-based)."""

@@ -284,17 +284,19 @@ class Fit:
         # (divided only where the row has a standard error: no warning to silence)
         z = np.divide(est, se, out=np.full(est.size, np.nan), where=free & (se > 0))
         if self.bootstrap is None:
-            crit = _normal_quantile(level)
-            lower, upper = est - crit * se, est + crit * se
+            # (a fixed row has se 0: its bounds are its estimate)
+            half = _normal_quantile(level) * se
+            lower, upper = est - half, est + half
         else:
             lower, upper = self._bootstrap_interval(level, boot_ci)
+            lower, upper = np.where(free, lower, est), np.where(free, upper, est)
         columns = {
             "est": est,
             "se": se,
             "z": z,
             "pvalue": 2 * special.ndtr(-np.abs(z)),
-            "ci_lower": np.where(free, lower, est),
-            "ci_upper": np.where(free, upper, est),
+            "ci_lower": lower,
+            "ci_upper": upper,
         }
         if standardized:
             columns.update(standardize_all(self.model, self._names, self.values))
