@@ -70,8 +70,9 @@ class DerivativePlan(NamedTuple):
     # flat positions of (cell_param_r, cell_param_c) in q x q; None where the cells are
     # the parameters or a permutation of them (perm)
     sym_flat: np.ndarray | None
-    # where each parameter is exactly one cell: the cell of each parameter, and the flat
-    # positions in k x k of (perm_r, perm_c) (a gather replaces the scatter); else None
+    # where each parameter is exactly one cell (but the cells are not the parameters in
+    # order): the cell of each parameter, and the flat positions in k x k of
+    # (perm_r, perm_c) (a gather replaces the scatter); else None
     perm: np.ndarray | None
     perm_flat: np.ndarray | None
     a_i: np.ndarray
@@ -476,7 +477,7 @@ def _derivative_plan(
     unique = len(set(params)) == k
     identity = params == list(range(q))
     perm = None
-    if unique and k == q:  # params is then a permutation of range(q)
+    if unique and k == q and not identity:  # params is then a permutation of range(q)
         where = [0] * q
         for cell, param in enumerate(params):
             where[param] = cell
