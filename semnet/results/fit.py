@@ -11,7 +11,7 @@ import pandas as pd
 from scipy import special
 
 from semnet._pandas import frame, text_array
-from semnet.data.moments import GroupMoments
+from semnet.data.moments import GroupMoments, data_fingerprint
 from semnet.estimation.constraints import LinearConstraints, ParameterNames
 from semnet.inference.robust import ScaledTest
 from semnet.matrices.ram import Model
@@ -81,7 +81,8 @@ class Fit:
     iterations: int
     message: str
     warnings: tuple[str, ...] = ()
-    meta: dict[str, Any] = field(default_factory=dict)
+    #: :attr:`meta` as the fit was made, the data's SHA-256 ``None`` for raw data
+    record: dict[str, Any] = field(default_factory=dict)
     bootstrap: BootstrapResult | None = field(default=None, repr=False)
 
     # -- basic facts ------------------------------------------------------------------
@@ -116,6 +117,16 @@ class Fit:
         from semnet.estimation.ml import MLDiscrepancy
 
         return MLDiscrepancy(model, self.moments, values)
+
+    @cached_property
+    def meta(self) -> dict[str, Any]:
+        """semnet version, product terms built (``interaction``), SHA-256 of the data
+        (``data_sha256``), optimizer and timings.  The rows of raw data are hashed here,
+        on first use: the fit itself does not need their hash."""
+        meta = dict(self.record)
+        if "data_sha256" in meta and meta["data_sha256"] is None:
+            meta["data_sha256"] = data_fingerprint(self.moments)
+        return meta
 
     @cached_property
     def _names(self) -> ParameterNames:
