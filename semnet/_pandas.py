@@ -99,7 +99,7 @@ def frame(columns: Mapping[str, Any]) -> pd.DataFrame:
         else:
             blocks.append((a.copy(), np.array([i])))
     for where in stacked.values():
-        blocks.append((np.vstack([arrays[i] for i in where]), np.array(where)))
+        blocks.append((np.array([arrays[i] for i in where]), np.array(where)))
     return create(blocks, index=pd.RangeIndex(n), columns=_labels(tuple(columns)))
 
 

@@ -317,10 +317,10 @@ def sem(
         ]
         fdata = fiml_data(blocks, names)
         moments, patterns = list(fdata.moments), fdata.patterns
-        fingerprint = _data_fingerprint(moments)
+        fingerprint = None  # raw data: the fit hashes the rows on first use (Fit.meta)
     elif data is not None:
         moments = moments_from_data(numeric_data(data, names, group), labels)
-        fingerprint = _data_fingerprint(moments)
+        fingerprint = None
     elif summary is not None:
         moments = summary.group_moments(names)
         fingerprint = summary.fingerprint
@@ -437,7 +437,7 @@ def sem(
         information="observed" if se == "robust_huber_white" else "expected",
         test=test,
     )
-    meta = {
+    record = {
         "semnet_version": __version__,
         "interaction": products_info,
         "data_sha256": fingerprint,
@@ -467,25 +467,13 @@ def sem(
         iterations=result.iterations,
         message=result.message,
         warnings=tuple(fit_warnings),
-        meta=meta,
+        record=record,
     )
     return _bootstrapped(fit, n_boot, seed) if n_boot else fit
 
 
 #: lavaan's default number of draws for se = "bootstrap"
 DEFAULT_BOOTSTRAP = 1000
-
-
-def _data_fingerprint(moments: Sequence[GroupMoments]) -> str:
-    """SHA-256 of each group's label and rows (the fit's ``meta["data_sha256"]``).
-
-    The rows' bytes are hashed in place (no copy), as the concatenation of label and rows.
-    """
-    digest = hashlib.sha256()
-    for m in moments:
-        digest.update(m.label.encode())
-        digest.update(np.ascontiguousarray(m.data))
-    return digest.hexdigest()
 
 
 _INTEGERS = (int, np.integer)  # (a tuple: ``int | np.integer`` builds a new union per call)
@@ -709,7 +697,7 @@ def _heywood(pt: ParTable, values: np.ndarray) -> list[str]:
     lhs, op, rhs = params["lhs"], params["op"], params["rhs"]
     # the negative variances, in row order (a loop over the few negative values only)
     negative = [
-        lhs[r] for r in np.flatnonzero(values < 0).tolist() if op[r] == "~~" and lhs[r] == rhs[r]
+        lhs[r] for r in (values < 0).nonzero()[0].tolist() if op[r] == "~~" and lhs[r] == rhs[r]
     ]
     out = []
     for kind, names in (("observed", pt.names.ov), ("latent", pt.names.lv)):

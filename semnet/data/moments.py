@@ -15,6 +15,7 @@ over cases of a quadratic form in ``w_i`` and so follows from that one matrix ex
 from __future__ import annotations
 
 import difflib
+import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -139,6 +140,19 @@ class GroupMoments:
         object.__setattr__(self, "logdet", logdet)
         self.cov.setflags(write=False)
         self.mean.setflags(write=False)
+
+
+def data_fingerprint(moments: Sequence[GroupMoments]) -> str:
+    """SHA-256 of each group's label and rows (a fit's ``meta["data_sha256"]`` for raw
+    data).
+
+    The rows' bytes are hashed in place (no copy), as the concatenation of label and rows.
+    """
+    digest = hashlib.sha256()
+    for m in moments:
+        digest.update(m.label.encode())
+        digest.update(np.ascontiguousarray(m.data))
+    return digest.hexdigest()
 
 
 def _singular_message(m: GroupMoments) -> str:

@@ -147,13 +147,14 @@ class MLDiscrepancy:
         # dF/dSigma = Sigma^-1 - Sigma^-1 (S + dd') Sigma^-1   (times 0.5 in f)
         ama = inv @ s_plus @ inv
         X = UV @ inv
+        UVt = UV.T
         n_c = plan.ks + plan.ka
-        P = X @ UV.T  # [[U W U', U W V'], [V W U', V W V']]
+        P = X @ UVt  # [[U W U', U W V'], [V W U', V W V']]
         UWU, UWV, VWV = P[:n_c, :n_c], P[:n_c, n_c:], P[n_c:, n_c:]
         half_tr = UWU * VWV + UWV * UWV.T  # 0.5 tr(W X_a W X_b), the information
         # tr(dF/dSigma X_a) = 2 u_a' dF/dSigma v_a, dF/dSigma = 0.5 (W - ama)
         if hessian:
-            PA = (UV @ ama) @ UV.T  # as P, with ama for W
+            PA = (UV @ ama) @ UVt  # as P, with ama for W
             UAU, UAV, VAV = PA[:n_c, :n_c], PA[:n_c, n_c:], PA[n_c:, n_c:]
             g_sigma = UWV.diagonal() - UAV.diagonal()
         else:

@@ -177,7 +177,7 @@ def _scoring_step(
         else:
             correction[:] = 0.0
     ridged = H.copy()
-    ridged.flat[:: len(g) + 1] += 1e-12 * np.trace(H) / len(g)
+    ridged.reshape(-1)[:: len(g) + 1] += 1e-12 * H.trace() / len(g)  # (a view: the diagonal)
     L, info = lapack.dpotrf(ridged, lower=1)
     if info == 0:
         return lapack.dpotrs(L, g, lower=1)[0]

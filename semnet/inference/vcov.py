@@ -75,8 +75,8 @@ def _checked_inverse(info: np.ndarray) -> np.ndarray:
         lower, fail = lapack.dpotri(L, lower=1)
         if fail == 0:
             inv = lower + lower.T  # dpotri fills the lower triangle; the upper is 0
-            inv.flat[:: inv.shape[0] + 1] /= 2
-            if 1.0 / np.trace(inv) > 1e-10 * max(1.0, np.trace(info)):
+            inv.reshape(-1)[:: inv.shape[0] + 1] /= 2  # (a view: the diagonal)
+            if 1.0 / inv.trace() > 1e-10 * max(1.0, info.trace()):
                 return inv
     eig = np.linalg.eigvalsh(info)
     if eig[0] <= 1e-10 * max(1.0, eig[-1]):

@@ -44,9 +44,11 @@ class GroupCells:
 class DerivativePlan(NamedTuple):
     """Where the derivatives of one group's moments come from, fixed by the model.
 
-    The free cells of the group are numbered ``S`` cells, then ``A`` cells, then ``m``
-    cells ("cell space"), so that the cells moving ``Sigma`` (``S``, ``A``) and those
-    moving ``mu`` (``A``, ``m``) are both contiguous.  ``cell_param`` is the free
+    The free cells of the group ("cell space") are numbered ``S`` cells, then ``A`` cells,
+    then ``m`` cells, so that the cells moving ``Sigma`` (``S``, ``A``) and those moving
+    ``mu`` (``A``, ``m``) are both contiguous; a group without free ``m`` cells numbers
+    its ``A`` cells first, the order of lavaan's parameter table (where the cells are
+    often the free parameters themselves, in order).  ``cell_param`` is the free
     parameter of each cell (0-based); several cells share a parameter through a label,
     and their derivatives are summed.  Every ``S`` or ``A``
     cell moves ``Sigma`` by a rank-two matrix ``u v' + v u'`` (see
@@ -59,14 +61,18 @@ class DerivativePlan(NamedTuple):
     km: int
     sigma_cells: slice
     a_cells: slice
+    s_cells: slice
     mu_cells: slice
     m_cells: slice
     cell_param: np.ndarray
     unique: bool  # no two cells share a parameter
     identity: bool  # cell k is parameter k, for every parameter
-    sym_flat: np.ndarray  # flat positions of (cell_param_r, cell_param_c) in q x q
-    # where each parameter is exactly one cell: the cell of each parameter, and the flat
-    # positions in k x k of (perm_r, perm_c) (a gather replaces the scatter); else None
+    # flat positions of (cell_param_r, cell_param_c) in q x q; None where the cells are
+    # the parameters or a permutation of them (perm)
+    sym_flat: np.ndarray | None
+    # where each parameter is exactly one cell (but the cells are not the parameters in
+    # order): the cell of each parameter, and the flat positions in k x k of
+    # (perm_r, perm_c) (a gather replaces the scatter); else None
     perm: np.ndarray | None
     perm_flat: np.ndarray | None
     a_i: np.ndarray
@@ -77,11 +83,12 @@ class DerivativePlan(NamedTuple):
     # mean_derivatives: rows G[:, mu_idx] * [Bm, 1][mu_coef] for the A then the m cells
     mu_idx: np.ndarray
     mu_coef: np.ndarray
-    # curvature_cells, rows = A cells: (i_r, i_c), (j_c, j_r), (j_c, i_r), (i_c, j_r)
+    # curvature_cells, rows = A cells: (i_r, i_c), (j_c, j_r), (j_c, i_r), (i_c, j_r); the
+    # last two None where every directed path has length one (see curvature_cells)
     aa_ii: np.ndarray
     aa_jj: np.ndarray
-    aa_ji: np.ndarray
-    aa_ij: np.ndarray
+    aa_ji: np.ndarray | None
+    aa_ij: np.ndarray | None
     # columns = S cells (k, l): (i_r, k), (j_r, l), (i_r, l), (j_r, k)
     as_ik: np.ndarray
     as_jl: np.ndarray
@@ -151,7 +158,7 @@ class Model:
         self._free_index = np.array([free[r] - 1 for r in free_rows], dtype=np.int64)
         n = self.n
         n2 = n * n
-        cells, fills, depths, plans = [], [], [], []
+        cell_lists, fills, depths, plans = [], [], [], []
         for g in range(1, pt.ngroups + 1):
             load, reg, cov, mean = (by_group[g][o] for o in ("=~", "~", "~~", "~1"))
             a_rows = load + reg
@@ -160,18 +167,7 @@ class Model:
             s_i = [index[lhs[r]] for r in cov]
             s_j = [index[rhs[r]] for r in cov]
             m_i = [index[lhs[r]] for r in mean]
-            cells.append(
-                GroupCells(
-                    a_rows=np.array(a_rows, dtype=np.intp),
-                    a_i=np.array(a_i, dtype=int),
-                    a_j=np.array(a_j, dtype=int),
-                    s_rows=np.array(cov, dtype=np.intp),
-                    s_i=np.array(s_i, dtype=int),
-                    s_j=np.array(s_j, dtype=int),
-                    m_rows=np.array(mean, dtype=np.intp),
-                    m_i=np.array(m_i, dtype=int),
-                )
-            )
+            cell_lists.append((a_rows, a_i, a_j, cov, s_i, s_j, mean, m_i))
             # positions in one buffer holding A, S (both triangles) and m, and the
             # parameter rows that fill them
             fills.append((
@@ -188,12 +184,31 @@ class Model:
             # which cells are free, and how they map to the free parameters (a label
             # shared by several cells sums their derivatives)
             plans.append(
-                _derivative_plan(n, self.nfree, free, a_rows, a_i, a_j, cov, s_i, s_j, mean, m_i)
+                _derivative_plan(n, self.nfree, free, a_rows, a_i, a_j, cov, s_i, s_j, mean, m_i,
+                                 depths[-1] == 1)
             )
-        self.cells = tuple(cells)
+        self._cell_lists = tuple(cell_lists)
         self._fill = tuple(fills)
         self._depth = tuple(depths)
         self._plans = tuple(plans)
+
+    @cached_property
+    def cells(self) -> tuple[GroupCells, ...]:
+        """The :class:`GroupCells` of each group (built on first use: the fit itself
+        reads the cells through the derivative plans)."""
+        return tuple(
+            GroupCells(
+                a_rows=np.array(a_rows, dtype=np.intp),
+                a_i=np.array(a_i, dtype=int),
+                a_j=np.array(a_j, dtype=int),
+                s_rows=np.array(s_rows, dtype=np.intp),
+                s_i=np.array(s_i, dtype=int),
+                s_j=np.array(s_j, dtype=int),
+                m_rows=np.array(m_rows, dtype=np.intp),
+                m_i=np.array(m_i, dtype=int),
+            )
+            for a_rows, a_i, a_j, s_rows, s_i, s_j, m_rows, m_i in self._cell_lists
+        )
 
     def cell_plan(self, g: int) -> DerivativePlan:
         """The :class:`DerivativePlan` of group g (0-based)."""
@@ -275,7 +290,9 @@ class Model:
         B = self.total_effects(mats, g)
         SBt = mats.S @ B.T
         C = B @ SBt
-        return GroupState(mats, B, B[: self.p], SBt, C, B @ mats.m)
+        # (without a mean structure m is zero, and so are the means)
+        Bm = B @ mats.m if self.meanstructure else mats.m
+        return GroupState(mats, B, B[: self.p], SBt, C, Bm)
 
     def implied(
         self, values: np.ndarray, g: int, state: GroupState | None = None
@@ -322,8 +339,8 @@ class Model:
     def sigma_factors(
         self, values: np.ndarray, g: int, state: GroupState | None = None
     ) -> np.ndarray:
-        """``U`` stacked on ``V``, with one row each per free ``S`` then ``A`` cell of
-        group g: the cell moves the implied covariance by ``u v' + v u'``.
+        """``U`` stacked on ``V``, with one row each per free ``S`` or ``A`` cell of
+        group g, in cell order: the cell moves the implied covariance by ``u v' + v u'``.
 
         For ``S_kl``, ``u = G[:, k]`` and ``v = G[:, l]`` (``u`` halved when ``k = l``);
         for ``A_ij``, ``u = G[:, i]`` and ``v = Cov(j, observed)``.
@@ -390,7 +407,7 @@ class Model:
         G = st.G
         M = G.T @ w_sym @ G
         Mf, Bf, Cf = M.ravel(), st.B.ravel(), st.C.ravel()
-        a, s_, m = plan.a_cells, slice(0, plan.ks), plan.m_cells
+        a, s_, m = plan.a_cells, plan.s_cells, plan.m_cells
         h_aa = Mf.take(plan.aa_ii) * Cf.take(plan.aa_jj)
         if self.meanstructure:
             b = (G.T @ w_mu)[plan.a_i]
@@ -428,9 +445,11 @@ def _derivative_plan(
     s_j: list[int],
     m_rows: list[int],
     m_i: list[int],
+    short_paths: bool,
 ) -> DerivativePlan:
     """The :class:`DerivativePlan` of one group from its cells as lists (``free``: the
-    parameter table's ``free`` column, ``q`` the number of free parameters)."""
+    parameter table's ``free`` column, ``q`` the number of free parameters,
+    ``short_paths``: every directed path has length one)."""
     a_keep = [k for k, r in enumerate(a_rows) if free[r] > 0]
     s_keep = [k for k, r in enumerate(s_rows) if free[r] > 0]
     m_keep = [k for k, r in enumerate(m_rows) if free[r] > 0]
@@ -438,21 +457,31 @@ def _derivative_plan(
     fs_i, fs_j = [s_i[k] for k in s_keep], [s_j[k] for k in s_keep]
     fm_i = [m_i[k] for k in m_keep]
     ka, ks, km = len(a_keep), len(s_keep), len(m_keep)
-    params = (
-        [free[s_rows[k]] - 1 for k in s_keep]
-        + [free[a_rows[k]] - 1 for k in a_keep]
-        + [free[m_rows[k]] - 1 for k in m_keep]
-    )
-    k = len(params)
+    s_params = [free[s_rows[k]] - 1 for k in s_keep]
+    a_params = [free[a_rows[k]] - 1 for k in a_keep]
+    m_params = [free[m_rows[k]] - 1 for k in m_keep]
+    diag = [i == j for i, j in zip(fs_i, fs_j, strict=True)]
+    s_scale = [0.5 if d else 1.0 for d in diag]
+    k = ka + ks + km
+    if km:  # S, A, m (see DerivativePlan)
+        params = s_params + a_params + m_params
+        s_cells, a_cells, m_cells = slice(0, ks), slice(ks, ks + ka), slice(ks + ka, k)
+        u_rows, v_rows = fs_i + fa_i, fs_j + [n + j for j in fa_j]
+        u_scale = s_scale + [1.0] * ka
+    else:  # A, S
+        params = a_params + s_params
+        a_cells, s_cells, m_cells = slice(0, ka), slice(ka, k), slice(k, k)
+        u_rows, v_rows = fa_i + fs_i, [n + j for j in fa_j] + fs_j
+        u_scale = [1.0] * ka + s_scale
     cell_param = np.array(params, dtype=np.int64)
     unique = len(set(params)) == k
+    identity = params == list(range(q))
     perm = None
-    if unique and k == q:  # params is then a permutation of range(q)
+    if unique and k == q and not identity:  # params is then a permutation of range(q)
         where = [0] * q
         for cell, param in enumerate(params):
             where[param] = cell
         perm = np.array(where, dtype=np.int64)
-    diag = [i == j for i, j in zip(fs_i, fs_j, strict=True)]
     a_i_ = np.array(fa_i, dtype=int)
     a_j_ = np.array(fa_j, dtype=int)
     s_i_ = np.array(fs_i, dtype=int)
@@ -466,25 +495,29 @@ def _derivative_plan(
         ks=ks,
         km=km,
         sigma_cells=slice(0, ks + ka),
-        a_cells=slice(ks, ks + ka),
-        mu_cells=slice(ks, k),
-        m_cells=slice(ks + ka, k),
+        a_cells=a_cells,
+        s_cells=s_cells,
+        mu_cells=slice(a_cells.start, a_cells.stop + km),
+        m_cells=m_cells,
         cell_param=cell_param,
         unique=unique,
-        identity=params == list(range(q)),
-        sym_flat=(cell_param[:, None] * q + cell_param[None, :]).ravel(),
+        identity=identity,
+        sym_flat=(
+            None if identity or perm is not None
+            else (cell_param[:, None] * q + cell_param[None, :]).ravel()
+        ),
         perm=perm,
         perm_flat=None if perm is None else (perm[:, None] * k + perm[None, :]).ravel(),
         a_i=a_i_,
         a_j=a_j_,
-        uv_idx=np.array(fs_i + fa_i + fs_j + [n + j for j in fa_j], dtype=int),
-        uv_scale=np.array([0.5 if d else 1.0 for d in diag] + [1.0] * (ks + 2 * ka))[:, None],
+        uv_idx=np.array(u_rows + v_rows, dtype=int),
+        uv_scale=np.array(u_scale + [1.0] * (ks + ka))[:, None],
         mu_idx=np.array(fa_i + fm_i, dtype=int),
         mu_coef=np.array(fa_j + [n] * km, dtype=int)[:, None],
         aa_ii=ri + a_i_,
         aa_jj=cj + j_r,
-        aa_ji=cj + i_r,
-        aa_ij=ci + j_r,
+        aa_ji=None if short_paths else cj + i_r,
+        aa_ij=None if short_paths else ci + j_r,
         as_ik=ri + s_i_,
         as_jl=rj + s_j_,
         as_il=ri + s_j_,
@@ -497,6 +530,8 @@ def _derivative_plan(
 def _path_depth(n: int, a_i: list[int], a_j: list[int]) -> int | None:
     """Length of the longest directed path among the A cells (edge ``j -> i``), or None
     when they form a cycle (a non-recursive model)."""
+    if set(a_i).isdisjoint(a_j):  # no variable is both a target and a source
+        return 1
     children: list[list[int]] = [[] for _ in range(n)]
     indegree = [0] * n
     for i, j in zip(a_i, a_j, strict=True):

@@ -11,7 +11,7 @@ import pandas as pd
 from scipy import special
 
 from semnet._pandas import frame, text_array
-from semnet.data.moments import GroupMoments
+from semnet.data.moments import GroupMoments, data_fingerprint
 from semnet.estimation.constraints import LinearConstraints, ParameterNames
 from semnet.inference.robust import ScaledTest
 from semnet.matrices.ram import Model
@@ -81,7 +81,8 @@ class Fit:
     iterations: int
     message: str
     warnings: tuple[str, ...] = ()
-    meta: dict[str, Any] = field(default_factory=dict)
+    #: :attr:`meta` as the fit was made, the data's SHA-256 ``None`` for raw data
+    record: dict[str, Any] = field(default_factory=dict)
     bootstrap: BootstrapResult | None = field(default=None, repr=False)
 
     # -- basic facts ------------------------------------------------------------------
@@ -116,6 +117,16 @@ class Fit:
         from semnet.estimation.ml import MLDiscrepancy
 
         return MLDiscrepancy(model, self.moments, values)
+
+    @cached_property
+    def meta(self) -> dict[str, Any]:
+        """semnet version, product terms built (``interaction``), SHA-256 of the data
+        (``data_sha256``), optimizer and timings.  The rows of raw data are hashed here,
+        on first use: the fit itself does not need their hash."""
+        meta = dict(self.record)
+        if "data_sha256" in meta and meta["data_sha256"] is None:
+            meta["data_sha256"] = data_fingerprint(self.moments)
+        return meta
 
     @cached_property
     def _names(self) -> ParameterNames:
@@ -281,20 +292,22 @@ class Fit:
         est = self._all_est
         se = self._row_se
         free = self._row_columns["free"]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z = np.where(free & (se > 0), est / se, np.nan)
+        # (divided only where the row has a standard error: no warning to silence)
+        z = np.divide(est, se, out=np.full(est.size, np.nan), where=free & (se > 0))
         if self.bootstrap is None:
-            crit = _normal_quantile(level)
-            lower, upper = est - crit * se, est + crit * se
+            # (a fixed row has se 0: its bounds are its estimate)
+            half = _normal_quantile(level) * se
+            lower, upper = est - half, est + half
         else:
             lower, upper = self._bootstrap_interval(level, boot_ci)
+            lower, upper = np.where(free, lower, est), np.where(free, upper, est)
         columns = {
             "est": est,
             "se": se,
             "z": z,
             "pvalue": 2 * special.ndtr(-np.abs(z)),
-            "ci_lower": np.where(free, lower, est),
-            "ci_upper": np.where(free, upper, est),
+            "ci_lower": lower,
+            "ci_upper": upper,
         }
         if standardized:
             columns.update(standardize_all(self.model, self._names, self.values))
