@@ -33,6 +33,11 @@ import statistics
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from benchmarks.lavaan import LavaanSession
+    from benchmarks.tasks import Task
 
 #: relative agreement required between chi-squares (semopy's optimizer stops earlier)
 CHISQ_RTOL = 1e-3
@@ -80,6 +85,17 @@ def _turn_order(players: Sequence[str], r: int) -> list[str]:
     """The players of round ``r``: the list rotated by ``r`` places."""
     k = r % len(players) if players else 0
     return [*players[k:], *players[:k]]
+
+
+def _after_error(session: LavaanSession, task: Task, exc: Exception,
+                 notes: list[str]) -> LavaanSession | None:
+    """Note lavaan's failure on ``task``; the session, or None where it has ended."""
+    if session.alive:
+        notes.append(f"lavaan: {task.name!r} not timed ({exc})")
+        return session
+    notes.append(f"lavaan: stopped at {task.name!r} ({exc})")
+    session.close()
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -171,9 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     checks["lavaan"] = session.prepare(k, warmup)
                     players.append("lavaan")
                 except LavaanError as exc:
-                    notes.append(f"lavaan: stopped at {task.name!r} ({exc})")
-                    session.close()
-                    session = None
+                    session = _after_error(session, task, exc, notes)
             n_rounds = rounds if task.max_rounds is None else min(rounds, task.max_rounds)
             for r in range(n_rounds):
                 for name in _turn_order(players, r):
@@ -182,9 +196,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                             runs[name] += session.time(k, min_runs=1, budget_ms=round_ms,
                                                        max_runs=1000)
                         except LavaanError as exc:
-                            notes.append(f"lavaan: stopped at {task.name!r} ({exc})")
-                            session.close()
-                            session = None
+                            session = _after_error(session, task, exc, notes)
+                            players.remove("lavaan")  # and no half-timed task
+                            runs["lavaan"].clear()
                     elif name != "lavaan":
                         with blas_threads(args.blas_threads):
                             runs[name] += time_turn(TOOLS[name], task, prepared[name][0],

@@ -210,8 +210,14 @@ class LavaanSession:
             raise LavaanError(f"Rscript stopped: {tail or 'no message'}")
         return line
 
+    @property
+    def alive(self) -> bool:
+        """Whether the R session still takes commands (an error in one task leaves it
+        running; a crash or a timeout ends it)."""
+        return self._proc.poll() is None
+
     def _ask(self, command: str) -> list[str]:
-        if self._proc.poll() is not None:
+        if not self.alive:
             raise LavaanError("the R session has ended")
         assert self._proc.stdin is not None
         self._proc.stdin.write(command + "\n")
@@ -232,7 +238,7 @@ class LavaanSession:
 
     def close(self) -> None:
         """End the R session and remove its files (idempotent)."""
-        if self._proc.poll() is None:
+        if self.alive:
             try:
                 assert self._proc.stdin is not None
                 self._proc.stdin.write("QUIT\n")

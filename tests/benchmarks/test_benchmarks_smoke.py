@@ -131,5 +131,30 @@ def test_lavaan_session_prepares_times_and_reports_errors():
         assert len(session.time(0, min_runs=1, budget_ms=1e6, max_runs=1)) == 1
         with pytest.raises(LavaanError, match="lavaan failed"):
             session.time(3, min_runs=1, budget_ms=0.0, max_runs=1)  # no task 3
+        assert session.alive  # an error in one task leaves the session running
+        assert len(session.time(0, min_runs=1, budget_ms=0.0, max_runs=1)) == 1
+    assert not session.alive
     with pytest.raises(LavaanError, match="ended"):
         session.time(0, min_runs=1, budget_ms=0.0, max_runs=1)
+
+
+class _FailingSession:
+    """A stand-in for LavaanSession whose commands fail, alive or not."""
+
+    def __init__(self, alive: bool) -> None:
+        self.alive = alive
+        self.closed = False
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.parametrize("alive", [True, False])
+def test_after_error_keeps_a_live_session_and_drops_an_ended_one(alive):
+    from benchmarks.__main__ import _after_error
+
+    session, notes = _FailingSession(alive), []
+    left = _after_error(session, TASKS[0], RuntimeError("boom"), notes)
+    assert (left is session) is alive and session.closed is not alive
+    assert "boom" in notes[0] and TASKS[0].name in notes[0]
+    assert ("not timed" if alive else "stopped at") in notes[0]
