@@ -4,9 +4,8 @@ Public API (see the README): :func:`sem`, :func:`cfa`, :func:`partable`, the res
 object :class:`Fit`, and the error classes.
 """
 
-__version__ = "0.1.0"
-
 from semnet import datasets, moments
+from semnet._version import __version__
 from semnet.analyses.bootstrap import BootstrapResult, bootstrap
 from semnet.analyses.compare import compare
 from semnet.analyses.invariance import Cutoffs, InvarianceResult, compare_paths, invariance
@@ -70,6 +69,7 @@ __all__ = [
     "PowerResult",
     "SemnetError",
     "SemnetWarning",
+    "__version__",
     "bootstrap",
     "cfa",
     "compare",

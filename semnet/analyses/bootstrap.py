@@ -75,10 +75,11 @@ from scipy.special import ndtr, ndtri
 
 from semnet.analyses.mediation import EffectPlan, effect_plan
 from semnet.analyses.parallel import Progress
+from semnet.data.missing import missing_patterns
 from semnet.data.moments import GroupMoments
 from semnet.errors import DataError, OptionError, SemnetError, check_choice
 from semnet.estimation.constraints import ParameterNames, linear_constraints
-from semnet.estimation.fiml import FIMLDiscrepancy, missing_patterns
+from semnet.estimation.fiml import FIMLDiscrepancy
 from semnet.estimation.ml import MLDiscrepancy
 from semnet.estimation.optimize import minimize
 

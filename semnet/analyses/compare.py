@@ -226,10 +226,10 @@ def _scaling_at(less: Fit, more: Fit) -> float:
 def _moment_delta(fit: Fit, names: tuple[str, ...]) -> list[np.ndarray]:
     """Per group, the Jacobian of (mean, vech(cov)) of the observed variables in the
     order ``names``, at the fit's estimates (rows as lavaan's Delta)."""
-    from semnet.inference.robust import _duplication
+    from semnet.inference.moment_space import vech_rows
 
     order = np.array([fit.partable.names.ov.index(v) for v in names])
-    r, c = _duplication(order.size)
+    r, c = vech_rows(order.size)
     out = []
     for g in range(fit.partable.ngroups):
         _, _, d_sigma, d_mu = fit.model.jacobian(fit.values, g)

@@ -101,6 +101,7 @@ from semnet.estimation.optimize import minimize
 from semnet.estimation.start import start_values
 from semnet.matrices.ram import Model
 from semnet.partable.build import _ABSENT, ParTable, _pick, partable
+from semnet.pipeline.specify import read_model
 from semnet.syntax import Modifiers, ParsedModel, Relation, parse_expression, parse_model
 
 __all__ = [
@@ -838,12 +839,7 @@ def _lms(
         raise OptionError(f"quadrature must be 'trapezoid' or 'gh', not {quadrature!r}.")
     if nodes is not None and (not isinstance(nodes, int | np.integer) or nodes < 3):
         raise OptionError(f"nodes must be an integer >= 3, not {nodes!r}.")
-    if isinstance(model, ParsedModel):
-        parsed = model
-    else:
-        from semnet.api import read_model  # late import: semnet.api imports this package
-
-        parsed = parse_model(read_model(model))
+    parsed = model if isinstance(model, ParsedModel) else parse_model(read_model(model))
     linear, terms = split_products(parsed)
     if not terms:
         raise ModelSpecificationError(

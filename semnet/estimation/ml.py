@@ -34,6 +34,9 @@ class Evaluation(NamedTuple):
 class MLDiscrepancy:
     """The multi-group normal-theory ML discrepancy of a model and its sample moments."""
 
+    #: the optimizer may take Newton steps (``evaluate(..., hessian=True)``)
+    newton = True
+
     def __init__(
         self, model: Model, moments: Sequence[GroupMoments], fixed_values: np.ndarray
     ) -> None:

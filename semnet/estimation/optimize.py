@@ -19,13 +19,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import optimize as sopt
 from scipy.linalg import lapack
 
 from semnet.estimation.constraints import LinearConstraints
-from semnet.estimation.ml import Evaluation, MLDiscrepancy
+from semnet.estimation.ml import Evaluation
+
+if TYPE_CHECKING:
+    from semnet.estimation.discrepancy import Discrepancy
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ class OptimizeResult:
 
 
 def minimize(
-    disc: MLDiscrepancy,
+    disc: Discrepancy,
     con: LinearConstraints,
     x_start: np.ndarray,
     *,
@@ -60,7 +64,7 @@ def minimize(
     """
     if con.nonlinear:
         method = "SLSQP, then SQP"
-    elif isinstance(disc, MLDiscrepancy):
+    elif disc.newton:
         method = "Newton-Raphson"
     else:
         method = "Fisher scoring"
@@ -71,7 +75,7 @@ def minimize(
 
 
 def _minimize(
-    disc: MLDiscrepancy,
+    disc: Discrepancy,
     con: LinearConstraints,
     x_start: np.ndarray,
     *,
@@ -86,7 +90,7 @@ def _minimize(
         x = con.to_x(z)
         ev = disc.evaluate(x, derivatives=False)
         return OptimizeResult(x, ev.f, 0, bool(np.isfinite(ev.f)), "no free parameters")
-    newton = isinstance(disc, MLDiscrepancy)
+    newton = disc.newton
 
     def evaluate(z: np.ndarray, hessian: bool):
         x = con.to_x(z)
@@ -187,7 +191,7 @@ def _scoring_step(
         return np.linalg.lstsq(H, g, rcond=None)[0]
 
 
-def _bfgs(disc: MLDiscrepancy, con: LinearConstraints, z0: np.ndarray, done: int) -> OptimizeResult:
+def _bfgs(disc: Discrepancy, con: LinearConstraints, z0: np.ndarray, done: int) -> OptimizeResult:
     def fun(z):
         ev = disc.evaluate(con.to_x(z))
         if not np.isfinite(ev.f):
@@ -215,7 +219,7 @@ def constraint_jacobian(funcs, x: np.ndarray) -> np.ndarray:
 
 
 def _constrained(
-    disc: MLDiscrepancy, con: LinearConstraints, z0: np.ndarray, max_iter: int
+    disc: Discrepancy, con: LinearConstraints, z0: np.ndarray, max_iter: int
 ) -> OptimizeResult:
     K = con.K
     funcs = [lambda z, nc=nc: nc.h(con.to_x(z)) for nc in con.nonlinear]

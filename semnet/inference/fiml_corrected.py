@@ -48,13 +48,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from semnet._blas import one_blas_thread
+from semnet.data.missing import Pattern, PatternSet, pattern_terms
 from semnet.data.moments import GroupMoments
-from semnet.estimation.fiml import Pattern, PatternSet, _accumulate, _terms, one_blas_thread
-from semnet.inference.robust import (
-    _duplication,
-    _moment_jacobian,
+from semnet.estimation.fiml import accumulate_patterns
+from semnet.inference.moment_space import (
     constrained_inverse,
+    moment_jacobian,
     normal_weight,
+    vech_rows,
 )
 from semnet.matrices.ram import Model
 
@@ -86,7 +88,7 @@ def _vech(h_ss: np.ndarray, h_ms: np.ndarray, p: int) -> tuple[np.ndarray, np.nd
     """The (p^2 x p^2) and (p x p^2) blocks of a Hessian w.r.t. ``(mu, vec(Sigma))`` in
     ``vech`` coordinates: ``D' h_ss D`` and ``h_ms D`` (``D`` the duplication matrix),
     by adding the cells of both triangles."""
-    r, c = _duplication(p)
+    r, c = vech_rows(p)
     lower, upper = r * p + c, c * p + r
     half = np.where(r == c, 0.5, 1.0)  # a diagonal cell was added twice
     ss = (
@@ -113,8 +115,8 @@ def h1_informations(
     cached = pats.memo.get("h1")
     if cached is not None and cached[0] is mom:
         return cached[1]
-    r, c = _duplication(p)
-    _, _, _, h_ss, h_mm, h_ms = _accumulate(sigma, mu, pats, 3)
+    r, c = vech_rows(p)
+    _, _, _, h_ss, h_mm, h_ms = accumulate_patterns(sigma, mu, pats, 3)
     ss, ms = _vech(h_ss, h_ms, p)
     wm = np.block([[h_mm, ms], [ms.T, ss]]) / mom.nobs
 
@@ -125,7 +127,7 @@ def h1_informations(
     twice = np.where(r == c, 1.0, 2.0)
     start = 0
     for st in pats.stacks:
-        _, inv, _ = _terms(sigma, mu, st)
+        _, inv, _ = pattern_terms(sigma, mu, st)
         for k, pat in enumerate(pats.patterns[start : start + len(st.n)]):
             z = (np.where(st.observed[k], mom.data[pat.rows], mu) - mu) @ inv[k]
             scores[pat.rows, :p] = z
@@ -184,7 +186,7 @@ def fiml_corrected(
         # sum_g of the block-diagonal terms, and the independence model (free means
         # and variances: its Jacobian selects those moments, per group)
         p = mom.mean.size
-        r, c = _duplication(p)
+        r, c = vech_rows(p)
         sel = np.concatenate([np.arange(p), p + np.flatnonzero(r == c)])
         b = np.ix_(sel, sel)
         eb_inv = np.linalg.inv(wm[b])
@@ -197,7 +199,7 @@ def fiml_corrected(
             k_model += float(np.trace(wc_wm))
             k_null += float(np.trace(wc_wm)) - float(np.sum(eb_inv * wc[b]))
 
-        delta, _ = _moment_jacobian(model, values, g, True)
+        delta, _ = moment_jacobian(model, values, g, True)
         rows = np.flatnonzero(np.any(delta != 0, axis=0))
         delta = delta[:, rows]
         block = np.ix_(rows, rows)

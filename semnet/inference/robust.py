@@ -41,7 +41,17 @@ import numpy as np
 from scipy.linalg import block_diag
 
 from semnet.data.moments import GroupMoments
+from semnet.errors import DataError
+from semnet.estimation.fiml import pattern_scores
 from semnet.estimation.ml import MLDiscrepancy
+from semnet.inference.fiml_corrected import h1_informations
+from semnet.inference.moment_space import (
+    adf_gamma,
+    constrained_inverse,
+    moment_jacobian,
+    normal_weight,
+    vech_rows,
+)
 from semnet.matrices.ram import Model
 
 
@@ -66,18 +76,8 @@ class ScaledTest:
     trace2: float = np.nan
 
 
-def constrained_inverse(M: np.ndarray, T: np.ndarray) -> np.ndarray:
-    """``T (T' M T)^-1 T'``: the inverse of ``M`` on the span of ``T``."""
-    inner = T.T @ M @ T
-    inv = np.linalg.inv(inner)
-    out = T @ inv @ T.T
-    return (out + out.T) / 2
-
-
 def _require_data(moments: Sequence[GroupMoments], what: str) -> None:
     if any(m.data is None and m.cross is None for m in moments):
-        from semnet.errors import DataError
-
         raise DataError(
             f"{what} needs the raw data (casewise fourth-order moments); it cannot be "
             "computed from sample_cov/sample_mean alone. Pass the DataFrame instead, or "
@@ -110,8 +110,6 @@ def casewise_scores(
     if patterns is None:
         center = mu if meanstructure else mom.mean
         return rows, _scores(mom.data - center, sigma, d_sigma[rows], d_mu[rows], meanstructure)
-    from semnet.estimation.fiml import pattern_scores
-
     return rows, pattern_scores(sigma, mu, d_sigma[rows], d_mu[rows], mom.data, patterns)
 
 
@@ -136,7 +134,7 @@ def score_outer(
     inv = np.linalg.inv(sigma)
     A = inv @ d_sigma @ inv
     delta = mom.mean - mu if meanstructure else np.zeros(mom.mean.size)
-    r, c = _duplication(mom.mean.size)
+    r, c = vech_rows(mom.mean.size)
     Ad = A @ delta
     G = np.empty((A.shape[0], 1 + delta.size + r.size))
     G[:, 0] = 0.5 * (Ad @ delta) - 0.5 * np.einsum("ij,kji->k", inv, d_sigma)
@@ -158,7 +156,7 @@ def _scores(resid, sigma, d_sigma, d_mu, meanstructure) -> np.ndarray:
     q, p = d_mu.shape
     inv = np.linalg.inv(sigma)
     z = resid @ inv
-    r, c = _duplication(p)
+    r, c = vech_rows(p)
     quad = (z[:, r] * z[:, c]) @ (d_sigma[:, r, c] * np.where(r == c, 1.0, 2.0)).T
     trace = d_sigma.reshape(q, p * p) @ inv.reshape(-1)
     scores = 0.5 * (quad - trace)
@@ -183,7 +181,7 @@ def _h1_trace(mom: GroupMoments, meanstructure: bool) -> tuple[float, int]:
     ndat = p * (p + 1) // 2 + (p if meanstructure else 0)
     if mom.data is None:
         # q_i = a' vech(d_i d_i'): its first two moments from the fourth-order moments
-        r, c = _duplication(p)
+        r, c = vech_rows(p)
         a = np.linalg.inv(mom.cov)[r, c] * np.where(r == c, 1.0, 2.0)
         block = mom.cross.matrix[1 + p :, 1 + p :]
         q1 = float(a @ mom.cross.matrix[0, 1 + p :])
@@ -201,8 +199,6 @@ def _h1_trace_missing(disc) -> list[tuple[float, int]]:
     """tr(A1_g^-1 B1_g) of the unrestricted model with incomplete data: observed and
     first-order information of the saturated model at its (EM/FIML) estimates, in the
     space of the moments (the trace does not depend on the parameterization)."""
-    from semnet.inference.fiml_corrected import h1_informations
-
     out = []
     for mom, pats in zip(disc.moments, disc.patterns, strict=True):
         wm, jm, _ = h1_informations(mom, pats)
@@ -266,7 +262,7 @@ def independence_mlr(moments: Sequence[GroupMoments], meanstructure: bool) -> Sc
         if mom.data is not None:
             m4 = np.mean((mom.data - mom.mean) ** 4, axis=0)
         else:
-            r, c = _duplication(p)
+            r, c = vech_rows(p)
             diagonal = 1 + p + np.flatnonzero(r == c)
             m4 = mom.cross.matrix[diagonal, diagonal]
         trace_h0 += float(np.sum(0.5 * (m4 / var**2 - 1.0))) + (p if meanstructure else 0)
@@ -283,57 +279,21 @@ def independence_mlr(moments: Sequence[GroupMoments], meanstructure: bool) -> Sc
     )  # fmt: skip
 
 
-def _duplication(p: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row/column indices of vech (column-wise lower triangle, lavaan's order)."""
-    cols, rows = np.triu_indices(p)
-    return rows, cols
+@dataclass(frozen=True, eq=False)
+class RobustSem:
+    """lavaan's ``robust.sem`` sandwich at the estimates: the vcov, ``E^-1`` (on the
+    span of the constraints' tangent basis) and per group ``(Delta_g, W_g, Gamma_g)``,
+    from which the Satorra–Bentler and scaled-shifted tests are taken."""
+
+    vcov: np.ndarray
+    E_inv: np.ndarray
+    parts: list
+    chisq: float
 
 
-def _moment_jacobian(
-    model: Model, values: np.ndarray, g: int, meanstructure: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """Delta (moments x q) and the implied covariance of group g."""
-    sigma, _, d_sigma, d_mu = model.jacobian(values, g)
-    r, c = _duplication(model.p)
-    delta = d_sigma[:, r, c].T
-    if meanstructure:
-        delta = np.vstack([d_mu.T, delta])
-    return delta, sigma
-
-
-def normal_weight(sigma: np.ndarray, meanstructure: bool) -> np.ndarray:
-    """Normal-theory weight matrix of (mean, vech(cov)): blockdiag(S^-1, 0.5 D'(S^-1 x S^-1)D)."""
-    p = sigma.shape[0]
-    inv = np.linalg.inv(sigma)
-    r, c = _duplication(p)
-    base = inv[np.ix_(r, r)] * inv[np.ix_(c, c)] + inv[np.ix_(r, c)] * inv[np.ix_(c, r)]
-    # an off-diagonal vech element stands for two cells of the full matrix
-    m = np.where(r == c, 1.0, 2.0)
-    w = 0.25 * base * m[:, None] * m[None, :]
-    if meanstructure:
-        m = w.shape[0]
-        out = np.zeros((p + m, p + m))
-        out[:p, :p] = inv
-        out[p:, p:] = w
-        return out
-    return w
-
-
-def adf_gamma(mom: GroupMoments, meanstructure: bool) -> np.ndarray:
-    """Asymptotic covariance of (mean, vech(cov)) with divisor N (lavaan's Gamma)."""
-    if mom.data is None:
-        return mom.cross.gamma(meanstructure)
-    d = mom.data - mom.mean
-    r, c = _duplication(len(mom.names))
-    u = d[:, r] * d[:, c]
-    if meanstructure:
-        u = np.hstack([d, u])
-    u = u - u.mean(axis=0)
-    return u.T @ u / mom.nobs
-
-
-def _robust_sem(disc: MLDiscrepancy, x: np.ndarray, T: np.ndarray, what: str):
-    """Robust.sem vcov, ``E^-1`` and per group ``(Delta_g, W_g, Gamma_g)``."""
+def robust_sem(disc: MLDiscrepancy, x: np.ndarray, T: np.ndarray, what: str) -> RobustSem:
+    """The ``robust.sem`` sandwich (``what`` names the option that asked for it, for
+    the error when there are no raw data)."""
     model, moments = disc.model, disc.moments
     _require_data(moments, what)
     values = model.values(x, disc.fixed_values)
@@ -342,29 +302,34 @@ def _robust_sem(disc: MLDiscrepancy, x: np.ndarray, T: np.ndarray, what: str):
     meat = np.zeros_like(E_inv)
     parts = []
     for g, (w, mom) in enumerate(zip(disc.weights, moments, strict=True)):
-        delta, sigma = _moment_jacobian(model, values, g, model.meanstructure)
+        delta, sigma = moment_jacobian(model, values, g, model.meanstructure)
         W = normal_weight(sigma, model.meanstructure)
         gamma = adf_gamma(mom, model.meanstructure)
         wd = W @ delta
         meat += w * wd.T @ gamma @ wd
         parts.append((delta, W, gamma))
     vcov = E_inv @ meat @ E_inv / disc.ntotal
-    return (vcov + vcov.T) / 2, E_inv, parts
+    return RobustSem((vcov + vcov.T) / 2, E_inv, parts, 2 * disc.ntotal * ev.f)
+
+
+def satorra_bentler(sandwich: RobustSem, weights: np.ndarray, df: int) -> ScaledTest:
+    """The Satorra–Bentler scaled test from the ``robust.sem`` sandwich."""
+    trace = 0.0
+    for w, (delta, W, gamma) in zip(weights, sandwich.parts, strict=True):
+        wd = W @ delta
+        trace += float(np.sum(W * gamma)) - w * float(
+            np.sum((wd @ sandwich.E_inv @ wd.T) * gamma)
+        )
+    c = trace / df if df > 0 else np.nan
+    return ScaledTest("satorra_bentler", sandwich.chisq / c if df > 0 else np.nan, df, c, trace)
 
 
 def mlm(
     disc: MLDiscrepancy, x: np.ndarray, T: np.ndarray, df: int
 ) -> tuple[np.ndarray, ScaledTest]:
     """Robust.sem vcov and the Satorra–Bentler scaled test."""
-    vcov, E_inv, parts = _robust_sem(disc, x, T, "estimator='MLM'")
-    trace = 0.0
-    for w, (delta, W, gamma) in zip(disc.weights, parts, strict=True):
-        wd = W @ delta
-        trace += float(np.sum(W * gamma)) - w * float(np.sum((wd @ E_inv @ wd.T) * gamma))
-    chisq = 2 * disc.ntotal * disc.evaluate(x, derivatives=False).f
-    c = trace / df if df > 0 else np.nan
-    test = ScaledTest("satorra_bentler", chisq / c if df > 0 else np.nan, df, c, trace)
-    return vcov, test
+    sandwich = robust_sem(disc, x, T, "estimator='MLM'")
+    return sandwich.vcov, satorra_bentler(sandwich, disc.weights, df)
 
 
 def ugamma(
@@ -380,20 +345,23 @@ def ugamma(
     return float(np.trace(UG)), float(np.sum(UG * UG.T))
 
 
+def scaled_shifted(sandwich: RobustSem, weights: np.ndarray, df: int) -> ScaledTest:
+    """The mean-and-variance adjusted (scaled-shifted) test from the ``robust.sem``
+    sandwich."""
+    trace, trace2 = ugamma(sandwich.E_inv, sandwich.parts, weights)
+    if df > 0:
+        a = np.sqrt(df / trace2)
+        shift = df - a * trace
+        return ScaledTest(
+            "scaled_shifted", sandwich.chisq * a + shift, df, 1 / a, trace,
+            shift_parameter=shift, trace2=trace2,
+        )  # fmt: skip
+    return ScaledTest("scaled_shifted", np.nan, df, np.nan, trace, trace2=trace2)
+
+
 def mlmv(
     disc: MLDiscrepancy, x: np.ndarray, T: np.ndarray, df: int
 ) -> tuple[np.ndarray, ScaledTest]:
     """Robust.sem vcov and the mean-and-variance adjusted (scaled-shifted) test."""
-    vcov, E_inv, parts = _robust_sem(disc, x, T, "estimator='MLMV'")
-    trace, trace2 = ugamma(E_inv, parts, disc.weights)
-    chisq = 2 * disc.ntotal * disc.evaluate(x, derivatives=False).f
-    if df > 0:
-        a = np.sqrt(df / trace2)
-        shift = df - a * trace
-        test = ScaledTest(
-            "scaled_shifted", chisq * a + shift, df, 1 / a, trace,
-            shift_parameter=shift, trace2=trace2,
-        )  # fmt: skip
-    else:
-        test = ScaledTest("scaled_shifted", np.nan, df, np.nan, trace, trace2=trace2)
-    return vcov, test
+    sandwich = robust_sem(disc, x, T, "estimator='MLMV'")
+    return sandwich.vcov, scaled_shifted(sandwich, disc.weights, df)

@@ -11,39 +11,35 @@ import pandas as pd
 from scipy import special
 
 from semnet._pandas import frame, text_array
+from semnet.data.missing import pairwise_moments
 from semnet.data.moments import GroupMoments, data_fingerprint
+from semnet.data.sample import Sample
+from semnet.errors import OptionError, SemnetError, check_choice
 from semnet.estimation.constraints import LinearConstraints, ParameterNames
+from semnet.estimation.discrepancy import Discrepancy, discrepancy
+from semnet.inference.fiml_corrected import fiml_corrected
 from semnet.inference.robust import ScaledTest
+from semnet.inference.vcov import tangent_basis
 from semnet.matrices.ram import Model
+from semnet.options import Options
 from semnet.partable.build import ParTable
+from semnet.report.summary import Summary
 from semnet.results.fit_measures import (
     GroupFitInput,
     MissingDataInput,
     ScaledInput,
     fit_measures,
 )
+from semnet.results.hypothesis import score_test, wald
+from semnet.results.modindices import modification_indices
 from semnet.results.standardize import standardize, standardize_all
 
 if TYPE_CHECKING:
     from semnet.analyses.bootstrap import BootstrapResult
 
 
-@dataclass(frozen=True)
-class FitOptions:
-    """The options a fit was made with (recorded for traceability)."""
-
-    estimator: str = "ML"
-    missing: str = "listwise"
-    group: str | None = None
-    group_equal: tuple[str, ...] = ()
-    group_partial: tuple[str, ...] = ()
-    std_lv: bool = False
-    meanstructure: bool = False
-    orthogonal: bool = False
-    fixed_x: bool = True
-    se: str = "standard"
-    information: str = "expected"
-    test: str = "standard"
+#: the options a fit was made with (an alias kept for code written before Options)
+FitOptions = Options
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,8 +62,8 @@ class Fit:
 
     partable: ParTable
     model: Model
-    moments: tuple[GroupMoments, ...]
-    options: FitOptions
+    sample: Sample
+    options: Options
     constraints: LinearConstraints
     x: np.ndarray
     values: np.ndarray
@@ -75,8 +71,6 @@ class Fit:
     vcov_free: np.ndarray | None
     scaled_test: ScaledTest | None
     baseline_scaled_test: ScaledTest | None
-    missing_info: MissingDataInput | None
-    patterns: tuple | None
     converged: bool
     iterations: int
     message: str
@@ -86,6 +80,28 @@ class Fit:
     bootstrap: BootstrapResult | None = field(default=None, repr=False)
 
     # -- basic facts ------------------------------------------------------------------
+    @property
+    def moments(self) -> tuple[GroupMoments, ...]:
+        """Per-group sample moments (and cases) the fit was made from."""
+        return self.sample.moments
+
+    @property
+    def patterns(self) -> tuple | None:
+        """Missing-data patterns per group (``missing="fiml"``), else ``None``."""
+        return self.sample.patterns
+
+    @cached_property
+    def missing_info(self) -> MissingDataInput | None:
+        """The likelihoods of a FIML fit (model, saturated and baseline), else ``None``."""
+        if self.sample.fiml is None:
+            return None
+        logl_h1 = self.sample.logl_h1
+        return MissingDataInput(
+            logl=logl_h1 - self.ntotal * self.fmin,
+            unrestricted_logl=logl_h1,
+            baseline_chisq=2.0 * (logl_h1 - float(self.sample.fiml.baseline_logl.sum())),
+        )
+
     @property
     def groups(self) -> list[str]:
         return list(self.partable.groups)
@@ -103,20 +119,14 @@ class Fit:
         """Rows dropped by listwise deletion, per group."""
         return {m.label: m.n_dropped for m in self.moments}
 
-    def discrepancy(self, model: Model | None = None, values: np.ndarray | None = None):
-        """The fit's discrepancy function (ML, or FIML for incomplete data), for ``model``
-        (default: the fitted one) with fixed rows taken from ``values``."""
+    def discrepancy(self, model: Model | None = None, values: np.ndarray | None = None
+                    ) -> Discrepancy:
+        """The fit's discrepancy function (as its options name it: ML, or FIML for
+        incomplete data), for ``model`` (default: the fitted one) with fixed rows taken
+        from ``values``."""
         model = self.model if model is None else model
         values = self.values if values is None else values
-        if self.patterns is not None:
-            from semnet.estimation.fiml import FIMLDiscrepancy
-
-            return FIMLDiscrepancy(
-                model, self.moments, values, self.patterns, self.missing_info.unrestricted_logl
-            )
-        from semnet.estimation.ml import MLDiscrepancy
-
-        return MLDiscrepancy(model, self.moments, values)
+        return discrepancy(self.options.discrepancy, model, self.sample, values)
 
     @cached_property
     def meta(self) -> dict[str, Any]:
@@ -350,8 +360,6 @@ class Fit:
         -------
         Fit
         """
-        from semnet.errors import OptionError, SemnetError
-
         params = self.partable.params
         free = params["free"].to_numpy()
         rows = np.flatnonzero(free > 0)
@@ -398,8 +406,6 @@ class Fit:
             ``lhs, op, rhs, group, label, est_std, se, z, pvalue, ci_lower, ci_upper``.
         """
         if type not in ("std_all", "std_lv"):
-            from semnet.errors import check_choice
-
             check_choice("type", type, ("std_all", "std_lv"))
         est = standardize(self.model, self._names, self.values, type)
         if self.vcov_free is None:
@@ -520,9 +526,6 @@ class Fit:
         of the robust measures, and the pairwise moments and patterns of the GFI."""
         if self.missing_info is None:
             return None
-        from semnet.estimation.fiml import pairwise_moments
-        from semnet.inference.fiml_corrected import fiml_corrected
-        from semnet.inference.vcov import tangent_basis
 
         try:
             corrected = fiml_corrected(
@@ -559,8 +562,6 @@ class Fit:
         >>> fit = semnet.cfa("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6", hs)
         >>> fit.modindices().iloc[0][["lhs", "op", "rhs"]].tolist()  # doctest: +SKIP
         """
-        from semnet.results.modindices import modification_indices
-
         return modification_indices(self, sort=sort, minimum=minimum)
 
     def score_test(self, release: list[int] | None = None):
@@ -578,8 +579,6 @@ class Fit:
             ``.total`` (``X2, df, pvalue``) and ``.uni`` (one row per constraint, named
             by its parameter, e.g. ``"textual=~x5"``, and the groups it ties).
         """
-        from semnet.results.hypothesis import score_test
-
         return score_test(self, release)
 
     def wald(self, constraints: str) -> pd.Series:
@@ -589,14 +588,10 @@ class Fit:
         --------
         >>> fit.wald("b1 == b2")  # doctest: +SKIP
         """
-        from semnet.results.hypothesis import wald
-
         return wald(self, constraints)
 
     def summary(self, standardized: bool = False, fit_measures: bool = True) -> Any:
         """A printable report in the spirit of lavaan's ``summary()``."""
-        from semnet.report.summary import Summary
-
         return Summary(self, standardized=standardized, fit_measures=fit_measures)
 
     def __repr__(self) -> str:

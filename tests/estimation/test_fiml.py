@@ -7,16 +7,10 @@ import pandas as pd
 import pytest
 from tolerances import ATOL
 
-from semnet.estimation import fiml
-from semnet.estimation.fiml import (
-    PatternSet,
-    _accumulate,
-    em_moments,
-    missing_patterns,
-    one_blas_thread,
-    pairwise_moments,
-    pattern_scores,
-)
+from semnet._blas import one_blas_thread
+from semnet.data import missing
+from semnet.data.missing import PatternSet, em_moments, missing_patterns, pairwise_moments
+from semnet.estimation.fiml import accumulate_patterns, pattern_scores
 
 
 def _incomplete(seed: int, n: int = 120, p: int = 5) -> np.ndarray:
@@ -83,7 +77,7 @@ def test_batched_pattern_sums_match_the_kronecker_definition(order):
     x = _incomplete(4)
     pats = missing_patterns(x)
     sigma, mu = _sigma_mu(x)
-    got = _accumulate(sigma, mu, pats, order)
+    got = accumulate_patterns(sigma, mu, pats, order)
     want = _reference_accumulate(sigma, mu, pats, order)
     for g, w in zip(got, want, strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-11, atol=1e-11 * np.max(np.abs(w)))
@@ -93,11 +87,12 @@ def test_patterns_in_several_stacks_give_the_same_sums(monkeypatch):
     x = _incomplete(5)
     sigma, mu = _sigma_mu(x)
     whole = missing_patterns(x)
-    monkeypatch.setattr(fiml, "STACK_CELLS", 3 * x.shape[1] ** 2)
+    monkeypatch.setattr(missing, "STACK_CELLS", 3 * x.shape[1] ** 2)
     split = PatternSet.of(tuple(whole), x.shape[1])
     assert len(whole.stacks) == 1 and len(split.stacks) == -(-len(whole) // 3)
-    for g, w in zip(_accumulate(sigma, mu, split, 3), _accumulate(sigma, mu, whole, 3),
-                    strict=True):
+    pairs = zip(accumulate_patterns(sigma, mu, split, 3), accumulate_patterns(sigma, mu, whole, 3),
+                strict=True)
+    for g, w in pairs:
         np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12 * np.max(np.abs(w)))
 
 
@@ -109,7 +104,7 @@ def test_em_moments_maximize_the_likelihood():
     pats = missing_patterns(x)
     p = x.shape[1]
     sigma, mu, logl = em_moments(pats, np.diag(np.nanvar(x, axis=0)), np.nanmean(x, axis=0))
-    total, g_sigma, g_mu = _accumulate(sigma, mu, pats, 1)
+    total, g_sigma, g_mu = accumulate_patterns(sigma, mu, pats, 1)
     assert logl == pytest.approx(-total, rel=1e-14)
     n = len(x)
     assert np.max(np.abs(g_sigma)) / n < 1e-5 and np.max(np.abs(g_mu)) / n < 1e-5
@@ -132,7 +127,7 @@ def test_casewise_scores_add_up_to_the_gradient():
     d_sigma[np.arange(r.size), c, r] = 1.0
     d_mu = np.vstack([np.zeros((r.size, p)), np.eye(p)])
     scores = pattern_scores(sigma, mu, d_sigma, d_mu, x, pats)
-    _, g_sigma, g_mu = _accumulate(sigma, mu, pats, 1)
+    _, g_sigma, g_mu = accumulate_patterns(sigma, mu, pats, 1)
     want = -(d_sigma.reshape(len(d_sigma), -1) @ g_sigma.reshape(-1) + d_mu @ g_mu)
     np.testing.assert_allclose(scores.sum(axis=0), want, rtol=1e-10, atol=1e-10)
 

@@ -202,7 +202,8 @@ def test_analytic_hessian_matches_differences_of_the_gradient(case):
 
 @pytest.mark.parametrize("case", ["cfa", "meanstructure", "two_group"])
 def test_fiml_observed_information_matches_differences_of_the_gradient(case):
-    from semnet.estimation.fiml import FIMLDiscrepancy, fiml_data
+    from semnet.data.missing import fiml_data
+    from semnet.estimation.fiml import FIMLDiscrepancy
 
     fit = _fit(case)
     kwargs = CASES[case][2]

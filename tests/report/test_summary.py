@@ -203,12 +203,12 @@ def test_repr_markdown_html(hs_fit):
 
 
 def test_printing_does_not_refit(hs_fit, monkeypatch):
-    import semnet.api
+    import semnet.pipeline.estimate
 
     def boom(*args, **kwargs):  # pragma: no cover - must not be called
         raise AssertionError("summary re-estimated the model")
 
-    monkeypatch.setattr(semnet.api, "minimize", boom)
+    monkeypatch.setattr(semnet.pipeline.estimate, "minimize", boom)
     str(hs_fit.summary(standardized=True))
     assert isinstance(hs_fit.estimates(), pd.DataFrame)
 

@@ -1,0 +1,43 @@
+"""BLAS threading policy: small matrix products run on one BLAS thread.
+
+semnet's per-iteration work is many small matrix products (per group, per
+missing-data pattern).  BLAS threads only add overhead to those and, on a busy
+machine, make them wait for each other (several times slower), so that work runs
+inside :func:`one_blas_thread`; :func:`as_is` is its no-op counterpart.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import TypeVar
+
+from threadpoolctl import ThreadpoolController
+
+F = TypeVar("F", bound=Callable)
+
+@functools.cache
+def _blas_controller() -> ThreadpoolController:
+    """threadpoolctl's controller of the loaded BLAS libraries, made once: limiting
+    through it costs microseconds."""
+    return ThreadpoolController()
+
+def one_blas_thread(func: F) -> F:
+    """Run ``func`` with a single BLAS thread.
+
+    FIML's work, and an ML optimizer's, is many small matrix products (per pattern, per
+    group); BLAS threads only add overhead to those and, on a busy machine, make them
+    wait for each other (several times slower).
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def as_is(func: F) -> F:
+    """No BLAS thread limit (the counterpart of :func:`one_blas_thread`)."""
+    return func

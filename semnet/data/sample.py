@@ -1,0 +1,181 @@
+"""The sample a fit is made from: one :class:`Sample` per fit, built by :func:`sample`.
+
+The data layer owns everything the estimators read from the data: the groups and
+their labels, the cases and per-group moments, the missing-data patterns and the
+saturated model of incomplete data (FIML), and a fingerprint of the numbers.  Later
+sample statistics (sampling weights, clusters, ordinal thresholds and polychoric
+correlations) are further fields of the same object.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from semnet.data.missing import FIMLData, PatternSet, fiml_data
+from semnet.data.moments import (
+    GroupMoments,
+    group_labels,
+    moments_from_data,
+    moments_from_stats,
+    numeric_data,
+    validate_frame,
+)
+from semnet.errors import DataError
+
+
+@dataclass(frozen=True, eq=False)
+class Sample:
+    """What a fit knows of its data.
+
+    Attributes
+    ----------
+    moments : tuple of GroupMoments
+        Per group: label, variable names, covariance (divisor N) and mean, cases used and
+        dropped, and the cases themselves when raw data were given.  With incomplete data
+        the covariance and mean are the saturated model's (EM) estimates.
+    group : str or None
+        The grouping column.
+    fiml : FIMLData or None
+        Missing-data patterns and the saturated and independence models of incomplete
+        data (``missing="fiml"``); ``None`` for complete data.
+    fingerprint : str or None
+        SHA-256 of summary statistics given instead of data; ``None`` for raw data, whose
+        rows are hashed on demand (:func:`semnet.data.moments.data_fingerprint`).
+
+    Examples
+    --------
+    >>> import semnet
+    >>> from semnet.data.sample import sample
+    >>> s = sample(semnet.datasets.holzinger_swineford(), ["x1", "x2", "x3"], group="school")
+    >>> s.labels, s.ntotal
+    (('Pasteur', 'Grant-White'), 301)
+    """
+
+    moments: tuple[GroupMoments, ...]
+    group: str | None = None
+    fiml: FIMLData | None = None
+    fingerprint: str | None = None
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(m.label for m in self.moments)
+
+    @property
+    def nobs(self) -> dict[str, int]:
+        return {m.label: m.nobs for m in self.moments}
+
+    @property
+    def ntotal(self) -> int:
+        return sum(m.nobs for m in self.moments)
+
+    @property
+    def n_dropped(self) -> int:
+        return sum(m.n_dropped for m in self.moments)
+
+    @property
+    def patterns(self) -> tuple[PatternSet, ...] | None:
+        """Missing-data patterns per group (incomplete data), else ``None``."""
+        return None if self.fiml is None else self.fiml.patterns
+
+    @property
+    def logl_h1(self) -> float:
+        """Log-likelihood of the saturated model of incomplete data (0 for complete data)."""
+        return 0.0 if self.fiml is None else float(self.fiml.logl_h1.sum())
+
+
+def labels_of(
+    data: Any, group: str | None, sample_cov: Any = None, summary: Any = None
+) -> list[str]:
+    """Group labels in order of first appearance (``[""]`` for one group)."""
+    if data is not None:
+        if not isinstance(data, pd.DataFrame):
+            validate_frame(data, [], None)
+        if group is not None and group not in data.columns:
+            validate_frame(data, [], group)
+        return group_labels(data, group) if group is not None else [""]
+    if summary is not None:
+        return list(summary.groups)
+    if isinstance(sample_cov, dict):
+        return [str(k) for k in sample_cov]
+    return [""]
+
+
+def sample(
+    data: Any,
+    names: Sequence[str],
+    group: str | None = None,
+    labels: Sequence[str] | None = None,
+    *,
+    fiml: bool = False,
+    summary: Any = None,
+    sample_cov: Any = None,
+    sample_mean: Any = None,
+    sample_nobs: Any = None,
+    meanstructure: bool = False,
+) -> Sample:
+    """The sample of the variables ``names`` from raw data, from moments computed out of
+    core (``summary``, a :class:`semnet.moments.SampleMoments`), or from summary
+    statistics (``sample_cov``, ``sample_mean``, ``sample_nobs``).
+
+    Parameters
+    ----------
+    data : DataFrame or None
+        Raw data (never modified).
+    names : sequence of str
+        The model's observed variables, in the model's order.
+    group : str, optional
+        Grouping column.
+    labels : sequence of str, optional
+        Group labels (default: found in the data).
+    fiml : bool
+        Keep incomplete cases, with their missing-data patterns and the saturated model
+        (``missing="fiml"``); otherwise rows with a missing value are dropped.
+    meanstructure : bool
+        The model has a mean structure (summary statistics then need ``sample_mean``).
+
+    Returns
+    -------
+    Sample
+    """
+    if labels is None:
+        labels = labels_of(data, group, sample_cov, summary)
+    if fiml:
+        if data is None:
+            raise DataError("missing='fiml' needs the raw data; sample statistics are complete.")
+        checked = numeric_data(data, names, group)
+        blocks = [
+            (lab, checked.values if group is None else checked.values[checked.groups == lab])
+            for lab in labels
+        ]
+        fdata = fiml_data(blocks, names)
+        return Sample(fdata.moments, group, fiml=fdata)
+    if data is not None:
+        return Sample(tuple(moments_from_data(numeric_data(data, names, group), labels)), group)
+    if summary is not None:
+        return Sample(tuple(summary.group_moments(names)), group, fingerprint=summary.fingerprint)
+    if meanstructure and sample_mean is None:
+        raise DataError(
+            "the model has a mean structure; pass sample_mean together with sample_cov."
+        )
+    moments = moments_from_stats(sample_cov, sample_mean, sample_nobs, names, labels)
+    fingerprint = hashlib.sha256(
+        b"".join(m.cov.tobytes() + m.mean.tobytes() for m in moments)
+    ).hexdigest()
+    return Sample(tuple(moments), group, fingerprint=fingerprint)
+
+
+def baseline_values(sample: Sample, g: int, k: int, op: str) -> float:
+    """The independence model's estimate of variable ``k``'s variance (``op`` ``"~~"``)
+    or mean (``"~1"``) in group ``g``: the sample moment, or with incomplete data the
+    variable's own mean and variance over its observed values."""
+    if sample.fiml is None:
+        mom = sample.moments[g]
+        return float(mom.cov[k, k] if op == "~~" else mom.mean[k])
+    source = sample.fiml.baseline_var if op == "~~" else sample.fiml.baseline_mean
+    return float(np.asarray(source[g])[k])

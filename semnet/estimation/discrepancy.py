@@ -1,0 +1,110 @@
+"""The discrepancy functions behind one protocol, in a registry keyed by name.
+
+A discrepancy ``f(θ)`` is what the optimizer minimizes: ``"ML"`` (normal-theory
+maximum likelihood of complete data) and ``"FIML"`` (full-information ML of incomplete
+data).  Each one offers the same members (:class:`Discrepancy`), so the optimizer,
+the standard errors, the robust tests, the bootstrap and the modification indices
+work with any of them.  An estimator preset (:mod:`semnet.options`) names the
+discrepancy it minimizes; :func:`discrepancy` builds it for a model and a sample.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from semnet.data.moments import GroupMoments
+from semnet.data.sample import Sample
+from semnet.estimation.fiml import FIMLDiscrepancy
+from semnet.estimation.ml import Evaluation, MLDiscrepancy
+from semnet.matrices.ram import Model
+from semnet.registry import Registry
+
+
+class Discrepancy(Protocol):
+    """What every discrepancy offers.
+
+    Attributes
+    ----------
+    model : Model
+    moments : list of GroupMoments
+    fixed_values : ndarray
+        Values of the parameter table's rows (the fixed rows are read from it).
+    weights : ndarray
+        ``N_g / N`` per group.
+    ntotal : int
+    newton : bool
+        The optimizer may take Newton steps (``evaluate(..., hessian=True)``).
+    """
+
+    model: Model
+    moments: Sequence[GroupMoments]
+    fixed_values: np.ndarray
+    weights: np.ndarray
+    ntotal: int
+    newton: bool
+
+    def evaluate(
+        self, x: np.ndarray, derivatives: bool = True, information: bool = True
+    ) -> Evaluation:
+        """``f``, its gradient and the (expected) information per case at ``x``."""
+
+    def observed_information(self, x: np.ndarray) -> np.ndarray:
+        """The Hessian of ``f`` at ``x`` (observed information per case)."""
+
+
+@dataclass(frozen=True)
+class DiscrepancyPlugin:
+    """A registered discrepancy.
+
+    Attributes
+    ----------
+    make : callable
+        ``make(model, sample, values, for_optimizer)`` → :class:`Discrepancy`; with
+        ``for_optimizer`` the discrepancy may use a cheaper information matrix, which
+        only shapes the optimizer's steps.
+    incomplete_data : bool
+        It uses every observed value of incomplete cases (``missing="fiml"``).
+    """
+
+    make: Callable[[Model, Sample, np.ndarray, bool], Discrepancy]
+    incomplete_data: bool = False
+
+
+DISCREPANCIES: Registry[DiscrepancyPlugin] = Registry("discrepancy", upper=True)
+
+DISCREPANCIES.register(
+    "ML",
+    DiscrepancyPlugin(
+        lambda model, sample, values, for_optimizer: MLDiscrepancy(model, sample.moments, values),
+    ),
+)
+DISCREPANCIES.register(
+    "FIML",
+    DiscrepancyPlugin(
+        lambda model, sample, values, for_optimizer: FIMLDiscrepancy(
+            model, sample.moments, values, sample.patterns, sample.logl_h1,
+            exact_information=not for_optimizer,
+        ),
+        incomplete_data=True,
+    ),
+)
+
+
+def discrepancy(
+    name: str, model: Model, sample: Sample, values: np.ndarray, for_optimizer: bool = False
+) -> Discrepancy:
+    """The discrepancy ``name`` of ``model`` for ``sample``, fixed rows from ``values``.
+
+    Examples
+    --------
+    >>> import semnet
+    >>> fit = semnet.cfa("f =~ x1 + x2 + x3", semnet.datasets.holzinger_swineford())
+    >>> disc = discrepancy("ML", fit.model, fit.sample, fit.values)
+    >>> round(2 * disc.ntotal * disc.evaluate(fit.x, derivatives=False).f, 6)
+    0.0
+    """
+    return DISCREPANCIES.get(name).make(model, sample, values, for_optimizer)

@@ -1,0 +1,232 @@
+"""Standard errors and test statistics as plug-ins, in registries keyed by lavaan's names.
+
+``VCOV`` holds the covariance estimators of the free parameters (lavaan's ``se=``):
+``standard``, ``robust_sem`` and ``robust_huber_white``.  ``TESTS`` holds the model
+test statistics (lavaan's ``test=``): ``standard``, ``satorra_bentler``,
+``yuan_bentler_mplus`` and ``scaled_shifted``.  Each plug-in computes its result from
+an :class:`InferenceContext`, which computes the shared pieces (the tangent basis of
+the constraints, the ``robust.sem`` sandwich, the Huber–White sandwich) once, on first
+use, so that a vcov and a test built from the same sandwich share it.  The test of the
+baseline (independence) model, which the scaled fit indices need, comes from the same
+plug-in applied to the baseline model (or from a closed form where one exists).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from semnet.data.sample import Sample, baseline_values
+from semnet.estimation.constraints import LinearConstraints
+from semnet.estimation.discrepancy import Discrepancy, discrepancy
+from semnet.estimation.ml import Evaluation
+from semnet.inference import robust
+from semnet.inference.moment_space import constrained_inverse
+from semnet.inference.robust import ScaledTest
+from semnet.inference.vcov import expected_vcov, tangent_basis
+from semnet.matrices.ram import Model
+from semnet.partable.build import ParTable, partable
+from semnet.registry import Registry
+
+
+class InferenceContext:
+    """A fit's discrepancy at its estimates, and the pieces its inference shares.
+
+    Parameters
+    ----------
+    disc : Discrepancy
+        The discrepancy the estimates minimize.
+    x : ndarray
+        The estimates (free parameters).
+    df : int
+        Degrees of freedom of the model test.
+    T : ndarray
+        Tangent basis of the equality constraints at ``x`` (columns).
+    what : str
+        The options that asked for the inference, for error messages.
+    evaluation : Evaluation, optional
+        The optimizer's last evaluation at ``x`` (saves the expected information).
+    constraints : LinearConstraints, optional
+        The fit's equality constraints (for the expected-information vcov).
+    information : str
+        ``"expected"`` or ``"observed"``: the information of the standard vcov.
+    """
+
+    def __init__(
+        self,
+        disc: Discrepancy,
+        x: np.ndarray,
+        df: int,
+        T: np.ndarray,
+        what: str = "",
+        evaluation: Evaluation | None = None,
+        constraints: LinearConstraints | None = None,
+        information: str = "expected",
+    ) -> None:
+        self.disc = disc
+        self.x = x
+        self.df = df
+        self.T = T
+        self.what = what
+        self.evaluation = evaluation
+        self.constraints = constraints
+        self.information = information
+
+    @classmethod
+    def of_fit(
+        cls,
+        disc: Discrepancy,
+        constraints: LinearConstraints,
+        x: np.ndarray,
+        df: int,
+        what: str = "",
+        evaluation: Evaluation | None = None,
+        information: str = "expected",
+    ) -> InferenceContext:
+        """The context of a fitted model (``T`` from its constraints at ``x``)."""
+        T = tangent_basis(constraints, x)
+        return cls(disc, x, df, T, what, evaluation, constraints, information)
+
+    @cached_property
+    def robust_sem(self) -> robust.RobustSem:
+        """lavaan's ``robust.sem`` sandwich (``E^-1`` and the per-group moment pieces)."""
+        return robust.robust_sem(self.disc, self.x, self.T, self.what)
+
+    @cached_property
+    def huber_white(self) -> tuple[np.ndarray, ScaledTest]:
+        """The Huber–White vcov and the Yuan–Bentler (Mplus) scaled test."""
+        return robust.mlr(self.disc, self.x, self.T, self.df, self.disc.model.nfree)
+
+
+def _standard_vcov(ctx: InferenceContext) -> np.ndarray:
+    if ctx.information == "observed":
+        H = robust.observed_information(ctx.disc, ctx.x)
+        return constrained_inverse(H, ctx.T) / ctx.disc.ntotal
+    return expected_vcov(ctx.disc, ctx.constraints, ctx.x, ctx.evaluation)
+
+
+@dataclass(frozen=True)
+class VcovPlugin:
+    """A covariance estimator of the free parameters (lavaan's ``se=``).
+
+    Attributes
+    ----------
+    compute : callable
+        ``compute(ctx)`` → the vcov (free parameters x free parameters).
+    information : callable
+        ``information(incomplete_data)`` → ``"expected"`` or ``"observed"``: the
+        information matrix it uses (recorded in the fit's options).
+    casewise : bool
+        It needs the casewise data (or fourth-order moments).
+    complete_data : bool
+        Only defined for complete data (not with ``missing="fiml"``).
+    """
+
+    compute: Callable[[InferenceContext], np.ndarray]
+    information: Callable[[bool], str]
+    casewise: bool = False
+    complete_data: bool = False
+
+
+@dataclass(frozen=True)
+class TestPlugin:
+    """A model test statistic (lavaan's ``test=``).
+
+    Attributes
+    ----------
+    compute : callable or None
+        ``compute(ctx)`` → the :class:`ScaledTest`; ``None`` for the standard test, which
+        is the fit's own chi-square.
+    closed_form_baseline : callable, optional
+        ``(sample, meanstructure)`` → the baseline model's test in closed form, or
+        ``None`` where it has none (then the baseline model is fitted).
+    """
+
+    compute: Callable[[InferenceContext], ScaledTest] | None
+    closed_form_baseline: Callable[[Sample, bool], ScaledTest | None] | None = None
+    casewise: bool = False
+    complete_data: bool = False
+
+    @property
+    def scaled(self) -> bool:
+        return self.compute is not None
+
+
+VCOV: Registry[VcovPlugin] = Registry("se")
+TESTS: Registry[TestPlugin] = Registry("test")
+
+VCOV.register(
+    "standard",
+    VcovPlugin(_standard_vcov, lambda incomplete: "observed" if incomplete else "expected"),
+)
+VCOV.register(
+    "robust_sem",
+    VcovPlugin(
+        lambda ctx: ctx.robust_sem.vcov, lambda incomplete: "expected",
+        casewise=True, complete_data=True,
+    ),
+    aliases=("robust_mlm",),
+)
+VCOV.register(
+    "robust_huber_white",
+    VcovPlugin(lambda ctx: ctx.huber_white[0], lambda incomplete: "observed", casewise=True),
+    aliases=("robust_mlr",),
+)
+
+TESTS.register("standard", TestPlugin(None))
+TESTS.register(
+    "satorra_bentler",
+    TestPlugin(
+        lambda ctx: robust.satorra_bentler(ctx.robust_sem, ctx.disc.weights, ctx.df),
+        casewise=True, complete_data=True,
+    ),
+)
+TESTS.register(
+    "scaled_shifted",
+    TestPlugin(
+        lambda ctx: robust.scaled_shifted(ctx.robust_sem, ctx.disc.weights, ctx.df),
+        casewise=True, complete_data=True,
+    ),
+)
+TESTS.register(
+    "yuan_bentler_mplus",
+    TestPlugin(
+        lambda ctx: ctx.huber_white[1],
+        closed_form_baseline=lambda sample, meanstructure: (
+            None if sample.fiml is not None
+            else robust.independence_mlr(sample.moments, meanstructure)
+        ),
+        casewise=True,
+    ),
+)
+
+
+def baseline_test(
+    name: str, discrepancy_name: str, pt: ParTable, sample: Sample, what: str = ""
+) -> ScaledTest | None:
+    """The scaled test ``name`` of the independence (baseline) model of ``pt``'s observed
+    variables, at its closed-form estimates (with incomplete data: each variable's mean
+    and variance over its observed values), fitted with ``discrepancy_name``."""
+    plugin = TESTS.get(name)
+    if plugin.compute is None:
+        return None
+    if plugin.closed_form_baseline is not None:
+        test = plugin.closed_form_baseline(sample, pt.meanstructure)
+        if test is not None:
+            return test
+    text = "\n".join(f"{v} ~~ {v}" for v in pt.names.ov)
+    base = partable(text, groups=list(pt.groups), meanstructure=pt.meanstructure)
+    model = Model(base)
+    params = base.cols
+    names = sample.moments[0].names
+    values = np.array([
+        baseline_values(sample, int(g) - 1, names.index(lhs), op)
+        for lhs, op, g in zip(params["lhs"], params["op"], params["group"], strict=True)
+    ])  # fmt: skip
+    disc = discrepancy(discrepancy_name, model, sample, values)
+    df = base.ndat(False) - model.nfree
+    ctx = InferenceContext(disc, values[model.free_rows], df, np.eye(model.nfree), what)
+    return plugin.compute(ctx)

@@ -1,0 +1,218 @@
+"""The options of a fit, checked and resolved once: :class:`Options` and the estimator presets.
+
+An estimator (lavaan's ``estimator=``) is a preset: the discrepancy it minimizes, the
+standard errors and the test statistic it reports.  The presets are rows of the
+``ESTIMATORS`` registry; a new estimator is a new row (and its plug-ins in
+:mod:`semnet.estimation.discrepancy` and :mod:`semnet.inference.plugins`).
+:func:`resolve` turns the keyword arguments of :func:`semnet.sem` into a frozen
+:class:`Options`, with lavaan's defaults filled in and every name checked (an unknown
+name lists the valid ones and suggests the nearest).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from semnet.errors import OptionError, check_choice
+from semnet.estimation.discrepancy import DISCREPANCIES
+from semnet.inference.plugins import TESTS, VCOV
+from semnet.partable.build import check_options
+from semnet.registry import Registry, normalize
+
+
+@dataclass(frozen=True)
+class Preset:
+    """An estimator: what it minimizes, and the standard errors and test it reports.
+
+    Attributes
+    ----------
+    discrepancy : str
+        The discrepancy minimized with complete data (a name in ``DISCREPANCIES``).
+    se, test : str
+        The default standard errors and test statistic (names in ``VCOV``, ``TESTS``).
+    incomplete_data : str or None
+        The discrepancy minimized with ``missing="fiml"``; ``None`` where the estimator
+        has no full-information version.
+    """
+
+    discrepancy: str
+    se: str
+    test: str
+    incomplete_data: str | None = None
+
+
+ESTIMATORS: Registry[Preset] = Registry("estimator", upper=True)
+ESTIMATORS.register("ML", Preset("ML", "standard", "standard", "FIML"))
+ESTIMATORS.register("MLM", Preset("ML", "robust_sem", "satorra_bentler", "FIML"))
+ESTIMATORS.register("MLR", Preset("ML", "robust_huber_white", "yuan_bentler_mplus", "FIML"))
+ESTIMATORS.register("MLMV", Preset("ML", "robust_sem", "scaled_shifted", "FIML"))
+for _name in ("GLS", "ULS", "WLS", "DWLS", "WLSM", "WLSMV", "WLSMVS", "ULSM", "ULSMV"):
+    ESTIMATORS.plan(_name, "least-squares estimators and ordinal items are not implemented yet")
+
+#: lavaan's ``missing=`` values and their aliases
+MISSING = {"listwise": "listwise", "fiml": "fiml", "ml": "fiml"}
+#: how a latent product term is estimated
+INTERACTIONS = ("lms", "double_mean", "mean", "residual")
+#: lavaan's default number of draws for se = "bootstrap"
+DEFAULT_BOOTSTRAP = 1000
+
+
+@dataclass(frozen=True)
+class Options:
+    """The options a fit is made with, resolved (recorded in ``fit.options``).
+
+    ``se`` and ``test`` are plug-in names (lavaan's, with underscores); ``information``
+    is the information matrix of the standard errors; ``bootstrap`` the number of
+    draws of bootstrap standard errors (0: none), whose ``se`` is then ``"bootstrap"``
+    in the fit; ``meanstructure`` is ``None`` until the parameter table settles it.
+    """
+
+    estimator: str = "ML"
+    missing: str = "listwise"
+    group: str | None = None
+    group_equal: tuple[str, ...] = ()
+    group_partial: tuple[str, ...] = ()
+    std_lv: bool = False
+    meanstructure: bool | None = False
+    orthogonal: bool = False
+    fixed_x: bool = True
+    se: str = "standard"
+    information: str = "expected"
+    test: str = "standard"
+    bootstrap: int = 0
+    seed: int | None = None
+    interaction: str | None = None
+    interaction_match: bool | None = None
+
+    @property
+    def preset(self) -> Preset:
+        return ESTIMATORS.get(self.estimator)
+
+    @property
+    def incomplete_data(self) -> bool:
+        """Incomplete cases are kept (``missing="fiml"``)."""
+        return self.missing == "fiml"
+
+    @property
+    def discrepancy(self) -> str:
+        """The name of the discrepancy to minimize."""
+        preset = self.preset
+        return preset.incomplete_data if self.incomplete_data else preset.discrepancy
+
+    @property
+    def casewise(self) -> bool:
+        """The standard errors or the test need the casewise data."""
+        return VCOV.get(self.se).casewise or TESTS.get(self.test).casewise
+
+    @property
+    def plain(self) -> bool:
+        """The estimator's plain form: its preset's standard errors and test, complete
+        data, no bootstrap (what LMS estimates)."""
+        preset = self.preset
+        return (
+            self.se == preset.se == "standard" and self.test == preset.test
+            and not self.incomplete_data and not self.bootstrap
+        )  # fmt: skip
+
+
+_INTEGERS = (int, np.integer)
+
+
+def bootstrap_draws(bootstrap: object, se: object) -> int:
+    """The number of bootstrap draws that ``bootstrap=`` and ``se=`` ask for (0: none)."""
+    if isinstance(bootstrap, bool) or not isinstance(bootstrap, _INTEGERS) or bootstrap < 0:
+        raise OptionError(
+            f"bootstrap must be a number of draws (an integer >= 0), not {bootstrap!r}."
+        )
+    wants = se is not None and normalize(se) == "bootstrap"
+    if bootstrap and se is not None and not wants:
+        raise OptionError(
+            f"bootstrap={bootstrap} asks for bootstrap standard errors, but se={se!r} asks "
+            "for others; drop se=, or pass se='bootstrap'."
+        )
+    return int(bootstrap) if bootstrap else (DEFAULT_BOOTSTRAP if wants else 0)
+
+
+def _names(value: Sequence[str] | str) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def resolve(
+    *,
+    group: str | None = None,
+    estimator: str = "ML",
+    missing: str = "listwise",
+    group_equal: Sequence[str] | str = (),
+    group_partial: Sequence[str] | str = (),
+    std_lv: bool = False,
+    meanstructure: bool | None = None,
+    orthogonal: bool = False,
+    fixed_x: bool = True,
+    ordered: Any = None,
+    se: str | None = None,
+    test: str | None = None,
+    bootstrap: int = 0,
+    seed: int | None = None,
+    interaction: str | None = None,
+    interaction_match: bool | None = None,
+) -> Options:
+    """The keyword arguments of :func:`semnet.sem`, checked, as :class:`Options`.
+
+    Examples
+    --------
+    >>> from semnet.options import resolve
+    >>> opts = resolve(estimator="mlr")
+    >>> opts.estimator, opts.se, opts.test, opts.discrepancy
+    ('MLR', 'robust_huber_white', 'yuan_bentler_mplus', 'ML')
+    """
+    preset = ESTIMATORS.get(estimator)
+    estimator = ESTIMATORS.name(estimator)
+    key = missing.lower() if isinstance(missing, str) else missing
+    missing = MISSING[check_choice("missing", key, tuple(MISSING))]
+    n_boot = bootstrap_draws(bootstrap, se)
+    if n_boot:
+        se = None  # the point estimates' own inference runs with the preset
+    if ordered:
+        raise OptionError(
+            "ordered (ordinal) indicators are not supported yet; treat them as continuous."
+        )
+    check_options(std_lv, orthogonal, fixed_x)
+    se = VCOV.name(se if se is not None else preset.se)
+    test = TESTS.name(test if test is not None else preset.test)
+    incomplete = missing == "fiml"
+    if incomplete:
+        if preset.incomplete_data is None:
+            raise OptionError(
+                f"estimator={estimator!r} has no full-information version; use "
+                "missing='listwise', or an ML estimator with missing='fiml'."
+            )
+        if VCOV.get(se).complete_data or TESTS.get(test).complete_data:
+            raise OptionError(
+                f"estimator={estimator!r} (se={se!r}, test={test!r}) needs complete data; "
+                "with missing='fiml' use estimator='MLR', as lavaan does."
+            )
+    if interaction is not None:
+        interaction = check_choice("interaction", interaction, INTERACTIONS)
+    DISCREPANCIES.get(preset.incomplete_data if incomplete else preset.discrepancy)
+    return Options(
+        estimator=estimator,
+        missing=missing,
+        group=group,
+        group_equal=_names(group_equal),
+        group_partial=_names(group_partial),
+        std_lv=std_lv,
+        meanstructure=meanstructure,
+        orthogonal=orthogonal,
+        fixed_x=fixed_x,
+        se=se,
+        information=VCOV.get(se).information(incomplete),
+        test=test,
+        bootstrap=n_boot,
+        seed=seed,
+        interaction=interaction,
+        interaction_match=interaction_match,
+    )

@@ -1,0 +1,88 @@
+"""Step 9 of a fit: the immutable :class:`~semnet.results.fit.Fit`, its record, and
+bootstrap standard errors where the options ask for them."""
+
+from __future__ import annotations
+
+import warnings as _warnings
+from dataclasses import replace
+from typing import Any
+
+from semnet._version import __version__
+from semnet.analyses.bootstrap import bootstrap
+from semnet.data.sample import Sample
+from semnet.errors import warn
+from semnet.estimation.optimize import OptimizeResult
+from semnet.options import Options
+from semnet.pipeline.infer import Inference
+from semnet.pipeline.messages import Messages
+from semnet.pipeline.structure import Structure, heywood
+from semnet.results.fit import Fit
+
+
+def sample_warnings(sample: Sample, options: Options) -> list[str]:
+    """What the sample step tells the user: rows dropped, and why."""
+    dropped = sample.n_dropped
+    if not dropped:
+        return []
+    total = dropped + sample.ntotal
+    if options.incomplete_data:
+        return [
+            f"{dropped} of {total} rows were dropped because they are missing on every "
+            "model variable."
+        ]
+    return [
+        f"{dropped} of {total} rows were dropped because of missing values on model "
+        "variables (listwise deletion)."
+    ]
+
+
+def assemble(
+    structure: Structure,
+    sample: Sample,
+    options: Options,
+    result: OptimizeResult,
+    inference: Inference,
+    warnings: Messages,
+    record: dict[str, Any],
+) -> Fit:
+    """The fit (with bootstrap standard errors when ``options.bootstrap`` asks for
+    draws); ``record`` holds the product terms built (``interaction``) and the
+    ``timings``."""
+    values = structure.model.values(result.x, structure.start)
+    warnings.extend(heywood(structure.partable, values))
+    fit = Fit(
+        partable=structure.partable,
+        model=structure.model,
+        sample=sample,
+        options=replace(options, meanstructure=structure.partable.meanstructure),
+        constraints=structure.constraints,
+        x=result.x,
+        values=values,
+        fmin=result.f,
+        vcov_free=inference.vcov,
+        scaled_test=inference.test,
+        baseline_scaled_test=inference.baseline_test,
+        converged=result.converged,
+        iterations=result.iterations,
+        message=result.message,
+        warnings=tuple(warnings),
+        record={
+            "semnet_version": __version__,
+            "interaction": record["interaction"],
+            "data_sha256": sample.fingerprint,
+            "optimizer": result.method,
+            "timings": record["timings"],
+        },
+    )
+    return with_bootstrap(fit, options) if options.bootstrap else fit
+
+
+def with_bootstrap(fit: Fit, options: Options) -> Fit:
+    """The fit with bootstrap standard errors and intervals attached (a new Fit)."""
+    with _warnings.catch_warnings(record=True) as caught:
+        _warnings.simplefilter("always")
+        boot = bootstrap(fit, n=options.bootstrap, seed=options.seed, ci="percentile")
+    messages = [str(w.message) for w in caught]
+    for msg in messages:
+        warn(msg)
+    return fit.with_bootstrap(boot, warnings=messages)

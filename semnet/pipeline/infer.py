@@ -1,0 +1,71 @@
+"""Steps 7-8 of a fit: the covariance matrix of the estimates and the model tests, from
+the plug-ins the options name (:mod:`semnet.inference.plugins`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from semnet.data.sample import Sample
+from semnet.estimation.discrepancy import Discrepancy
+from semnet.estimation.optimize import OptimizeResult
+from semnet.inference.plugins import TESTS, VCOV, InferenceContext, baseline_test
+from semnet.inference.robust import ScaledTest
+from semnet.inference.vcov import SingularInformationError
+from semnet.options import Options
+from semnet.pipeline.structure import Structure
+
+
+@dataclass(frozen=True)
+class Inference:
+    """The vcov of the free parameters (``None`` when it cannot be computed), the
+    scaled test and the baseline model's scaled test (``None`` for the standard test)."""
+
+    vcov: np.ndarray | None
+    test: ScaledTest | None
+    baseline_test: ScaledTest | None
+
+
+def _singular_message(exc: Exception, information: str) -> str:
+    if information == "observed":
+        return (
+            "standard errors could not be computed: the observed information matrix is "
+            "singular. The model may not be identified, or the data carry too little "
+            "information (many missing values)."
+        )
+    smallest = getattr(exc, "smallest", float("nan"))
+    return (
+        "standard errors could not be computed: the information matrix is singular "
+        f"(smallest eigenvalue {smallest:.3g}). The model may not be identified; check "
+        "for factors without a scale, redundant paths, or empirical under-identification."
+    )
+
+
+def infer(
+    structure: Structure,
+    sample: Sample,
+    options: Options,
+    disc: Discrepancy,
+    result: OptimizeResult,
+    warnings: list[str],
+) -> Inference:
+    """Standard errors and tests of the estimates ``result.x``; a singular information
+    matrix leaves them ``None`` with a message in ``warnings``."""
+    df = structure.partable.ndat(options.fixed_x) - structure.npar
+    what = f"estimator='{options.estimator}' (se='{options.se}', test='{options.test}')"
+    test_plugin = TESTS.get(options.test)
+    try:
+        ctx = InferenceContext.of_fit(
+            disc, structure.constraints, result.x, df, what, result.evaluation,
+            options.information,
+        )  # fmt: skip
+        vcov = VCOV.get(options.se).compute(ctx)
+        test = test_plugin.compute(ctx) if test_plugin.scaled else None
+    except (SingularInformationError, np.linalg.LinAlgError) as exc:
+        warnings.append(_singular_message(exc, options.information))
+        return Inference(None, None, None)
+    if test is None:
+        return Inference(vcov, None, None)
+    base = baseline_test(options.test, options.discrepancy, structure.partable, sample, what)
+    return Inference(vcov, test, base)

@@ -1,0 +1,169 @@
+"""Step 1 of a fit: the model's specification — its text read and parsed, product terms
+expanded, and the route (LMS or the linear-model pipeline) chosen.
+
+``a:b`` between two latent variables is estimated either by LMS (its own likelihood,
+:mod:`semnet.estimation.lms`) or by product indicators measuring a latent ``a:b``; a
+product of two observed variables is their raw product column, as in lavaan.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from semnet.analyses.products import product_indicators
+from semnet.data.moments import validate_frame
+from semnet.errors import DataError, ModelSpecificationError, OptionError, check_choice
+from semnet.options import INTERACTIONS, Options
+from semnet.syntax import parse_model
+from semnet.syntax.model import ParsedModel, Relation
+
+
+@dataclass(frozen=True)
+class Specification:
+    """The model to fit.
+
+    Attributes
+    ----------
+    parsed : ParsedModel
+        The model, product terms replaced by what estimates them (unless ``lms``).
+    data : DataFrame or None
+        The data, with the product columns added (a copy) where products were built.
+    lms : bool
+        Latent product terms are estimated by LMS.
+    products : dict
+        What was built for each product term (recorded in ``fit.meta["interaction"]``).
+    observed_products : tuple of str
+        Product columns of two observed variables.
+    """
+
+    parsed: ParsedModel
+    data: pd.DataFrame | None
+    lms: bool = False
+    products: dict[str, object] = field(default_factory=dict)
+    observed_products: tuple[str, ...] = ()
+
+
+def read_model(model: str | Path) -> str:
+    """Model text from a string or from a path to a model file (``*.lav``)."""
+    if isinstance(model, str) and "\n" not in model and model.strip().endswith((".lav", ".txt")):
+        model = Path(model.strip())
+    if isinstance(model, Path):
+        if not model.is_file():
+            raise ModelSpecificationError(
+                f"model file {str(model)!r} does not exist (looked in {str(Path.cwd())!r}); "
+                "check the path, or pass the model syntax itself as a string."
+            )
+        return model.read_text(encoding="utf-8")
+    if not isinstance(model, str):
+        raise ModelSpecificationError(
+            f"model must be lavaan model syntax (a string) or a path, not {type(model).__name__}."
+        )
+    return model
+
+
+
+def specify(model: str | Path | ParsedModel, data: pd.DataFrame | None, options: Options,
+            raw_data: bool) -> Specification:
+    """Parse ``model`` and decide how its product terms are estimated.
+
+    LMS is the default for latent products where it applies (raw data, plain ML,
+    listwise deletion, one group; several groups with ``interaction="lms"``);
+    otherwise double-mean product indicators.
+    """
+    parsed = model if isinstance(model, ParsedModel) else parse_model(read_model(model))
+    product_terms = [r for r in parsed.relations if r.op == "~" and ":" in r.rhs]
+    if not product_terms:
+        return Specification(parsed, data)
+    latent_names = {r.lhs for r in parsed.relations if r.op == "=~"}
+    has_products = any(set(r.rhs.split(":")) <= latent_names for r in product_terms)
+    lms_possible = raw_data and options.plain and options.discrepancy == "ML"
+    interaction = options.interaction
+    if interaction is None:
+        interaction = "lms" if lms_possible and options.group is None else "double_mean"
+    interaction = check_choice("interaction", interaction, INTERACTIONS)
+    if has_products and interaction == "lms":
+        if not lms_possible:
+            raise OptionError(
+                "interaction='lms' needs raw data, estimator='ML', missing='listwise' and "
+                "no bootstrap; use interaction='double_mean' (product indicators) otherwise."
+            )
+        return Specification(parsed, data, lms=True)
+    if data is None:
+        raise DataError(
+            "models with product terms ('a:b') need the raw data to build the products."
+        )
+    parsed, data, info, observed = expand_products(
+        parsed, data, interaction, options.interaction_match
+    )
+    return Specification(parsed, data, products=info, observed_products=observed)
+
+
+def expand_products(
+    parsed: ParsedModel, data: pd.DataFrame, method: str, match: bool | None
+) -> tuple[ParsedModel, pd.DataFrame, dict[str, object], tuple[str, ...]]:
+    """Replace product terms ``a:b`` by what estimates them.
+
+    Latent x latent: product indicators of the two factors' indicators (see
+    :func:`semnet.analyses.products.product_indicators`) measure a latent ``a:b``
+    (first loading fixed to 1; products sharing an indicator get correlated residuals).
+    Observed x observed: the raw product column ``a:b``, as lavaan computes it.
+    Returns the new parsed model, a copy of the data with the product columns, a
+    description of what was built, and the observed product names.
+    """
+    validate_frame(data, [], None)
+    indicators: dict[str, list[str]] = {}
+    for r in parsed.relations:
+        if r.op == "=~":
+            indicators.setdefault(r.lhs, []).append(r.rhs)
+    latent = set(indicators)
+    terms = list(dict.fromkeys(r.rhs for r in parsed.relations if r.op == "~" and ":" in r.rhs))
+    relations = list(parsed.relations)
+    data = data.copy()
+    info: dict[str, object] = {}
+    observed: list[str] = []
+    for term in terms:
+        parts = term.split(":")
+        line = next(r.line for r in parsed.relations if r.rhs == term)
+        if len(parts) != 2:
+            raise ModelSpecificationError(
+                f"line {line}: '{term}' has more than two factors; semnet estimates two-way "
+                "interactions."
+            )
+        a, b = parts
+        if a in latent and b in latent:
+            xs = [v for v in indicators[a] if v not in latent]
+            zs = [v for v in indicators[b] if v not in latent]
+            matched = len(xs) == len(zs) if match is None else match
+            if matched:
+                # with unequal numbers, the first indicators are paired and the extra
+                # indicators of the longer factor enter no product
+                k = min(len(xs), len(zs))
+                xs, zs = xs[:k], zs[:k]
+            pairs = list(zip(xs, zs, strict=True)) if matched else [(x, z) for x in xs for z in zs]
+            names = [f"{x}.{z}" for x, z in pairs]
+            data = product_indicators(data, xs, zs, method=method, match=matched, names=names)
+            relations += [Relation(term, "=~", n, line=line) for n in names]
+            for (p1, n1), (p2, n2) in itertools.combinations(zip(pairs, names, strict=True), 2):
+                if set(p1) & set(p2):
+                    relations.append(Relation(n1, "~~", n2, line=line))
+            info[term] = {"method": method, "matched": matched, "indicators": names}
+        elif a not in latent and b not in latent:
+            for v in (a, b):
+                if v not in data.columns:
+                    raise DataError(f"'{v}' in the product term '{term}' is not a column.")
+            data[term] = pd.to_numeric(data[a], errors="coerce") * pd.to_numeric(
+                data[b], errors="coerce"
+            )
+            observed.append(term)
+            info[term] = {"method": "observed product"}
+        else:
+            raise ModelSpecificationError(
+                f"line {line}: '{term}' multiplies a latent and an observed variable; make the "
+                "observed one a single-indicator factor (e.g. 'f_x =~ x')."
+            )
+    new = ParsedModel(tuple(relations), parsed.constraints, parsed.text)
+    return new, data, info, tuple(observed)

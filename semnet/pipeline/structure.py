@@ -1,0 +1,155 @@
+"""Steps 3-5 of a fit: the parameter table, the model matrices, start values and the
+equality constraints, with the identification checks that can be made before
+estimation."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from semnet.data.sample import Sample
+from semnet.errors import IdentificationError, ModelSpecificationError, OptionError
+from semnet.estimation.constraints import LinearConstraints, linear_constraints
+from semnet.estimation.start import start_values
+from semnet.matrices.ram import Model
+from semnet.options import Options
+from semnet.partable.build import ParTable, partable
+from semnet.pipeline.specify import Specification
+
+
+@dataclass(frozen=True, eq=False)
+class Structure:
+    """The model to estimate: parameter table, model matrices, start values (one per
+    row) and the equality constraints."""
+
+    partable: ParTable
+    model: Model
+    start: np.ndarray
+    constraints: LinearConstraints
+
+    @property
+    def npar(self) -> int:
+        """Free parameters after the equality constraints."""
+        return self.model.nfree - self.constraints.n_eq
+
+    @property
+    def x0(self) -> np.ndarray:
+        """Start values of the free parameters (the table numbers its free rows 1, 2,
+        ... in row order: no sort needed)."""
+        return self.start[self.model.free_rows]
+
+
+def parameter_table(spec: Specification, labels: list[str], options: Options) -> ParTable:
+    """The parameter table of the specification for the groups ``labels``."""
+    pt = partable(
+        spec.parsed,
+        groups=labels,
+        meanstructure=options.meanstructure,
+        std_lv=options.std_lv,
+        orthogonal=options.orthogonal,
+        fixed_x=options.fixed_x,
+        group_equal=options.group_equal,
+        group_partial=options.group_partial,
+        missing=options.missing,
+        observed_products=spec.observed_products,
+    )
+    if not pt.names.ov:
+        raise ModelSpecificationError("the model has no observed variables.")
+    ov_x = pt.names.ov_x if options.fixed_x else ()
+    if ov_x and options.incomplete_data:
+        raise OptionError(
+            f"missing='fiml' with fixed.x covariates ({', '.join(ov_x)}) is not "
+            "available yet; pass fixed_x=False to model the covariates (and their "
+            "missing values) as random variables."
+        )
+    if ov_x and options.casewise:
+        raise OptionError(
+            f"robust standard errors and tests with fixed.x covariates "
+            f"({', '.join(ov_x)}) are not available yet; pass fixed_x=False to "
+            "treat the covariates as random variables, or use estimator='ML'."
+        )
+    return pt
+
+
+def structure(pt: ParTable, sample: Sample, options: Options) -> Structure:
+    """Model matrices, start values and constraints of ``pt``; raises
+    :class:`IdentificationError` for a factor without a scale or negative df."""
+    check_scaling(pt)
+    model = Model(pt)
+    values0 = start_values(pt, sample.moments)
+    cons = linear_constraints(pt, model.nfree, model.free, values0)
+    check_df(pt, model.nfree - cons.n_eq, options.fixed_x)
+    return Structure(pt, model, values0, cons)
+
+
+def check_scaling(pt: ParTable) -> None:
+    params = pt.cols
+    lv = set(pt.names.lv)
+    # per (group, latent variable), from one pass over the rows as plain lists
+    first: dict[tuple[int, str], str] = {}  # its first indicator
+    scaled: set[tuple[int, str]] = set()  # a loading gives it a scale
+    variance: dict[tuple[int, str], bool] = {}  # it has a variance row: is that fixed?
+    for g, o, f, x, free, u, label in zip(
+        params["group"].tolist(), params["op"].tolist(), params["lhs"].tolist(),
+        params["rhs"].tolist(), params["free"].tolist(), params["ustart"].tolist(),
+        params["label"].tolist(), strict=True,
+    ):  # fmt: skip
+        if f not in lv:
+            continue
+        if o == "=~":
+            first.setdefault((g, f), x)
+            # a fixed non-zero loading, or loadings tied to others, give the scale
+            if (free == 0 and not math.isnan(u) and u != 0) or label != "":
+                scaled.add((g, f))
+        elif o == "~~" and x == f:
+            variance[g, f] = variance.get((g, f), False) or free == 0
+    for g in range(1, pt.ngroups + 1):
+        for f in pt.names.lv:
+            if (g, f) not in scaled and variance.get((g, f)) is False:
+                raise IdentificationError(
+                    f"the latent variable {f!r} has no scale: all its loadings and its "
+                    f"variance are free. Fix one loading (e.g. '{f} =~ 1*{first[g, f]} + ...'), "
+                    f"fix its variance ('{f} ~~ 1*{f}'), or pass std_lv=True."
+                )
+
+
+def check_df(pt: ParTable, npar: int, fixed_x: bool) -> None:
+    ndat = pt.ndat(fixed_x)
+    if ndat - npar < 0:
+        hint = ""
+        params = pt.cols
+        for f in pt.names.lv:
+            k = int(((params["op"] == "=~") & (params["lhs"] == f) & (params["group"] == 1)).sum())
+            if k <= 2:
+                hint = (
+                    f" The factor {f!r} has only {k} indicator(s): add a third indicator, "
+                    f"constrain its loadings equal (e.g. '{f} =~ a*x1 + a*x2'), or let it "
+                    "correlate with other factors."
+                )
+                break
+        raise IdentificationError(
+            f"the model is not identified: it has {npar} free parameters but the data "
+            f"provide only {ndat} moments (df = {ndat - npar}). Fix or constrain "
+            f"{npar - ndat} parameter(s)." + hint
+        )
+
+
+def heywood(pt: ParTable, values: np.ndarray) -> list[str]:
+    params = pt.cols
+    lhs, op, rhs = params["lhs"], params["op"], params["rhs"]
+    # the negative variances, in row order (a loop over the few negative values only)
+    negative = [
+        lhs[r] for r in (values < 0).nonzero()[0].tolist() if op[r] == "~~" and lhs[r] == rhs[r]
+    ]
+    out = []
+    for kind, names in (("observed", pt.names.ov), ("latent", pt.names.lv)):
+        bad = [v for v in dict.fromkeys(negative) if v in names]
+        if bad:
+            out.append(
+                f"some estimated {kind} variances are negative ({', '.join(bad)}): a "
+                "Heywood case. Check for a misspecified model, too few indicators, or too "
+                "small a sample."
+            )
+    return out
