@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -444,11 +444,16 @@ def _pick(values: tuple | None, g: int, ngroups: int, r: Relation, what: str):
 _ABSENT = object()
 
 
-#: (free, ustart, exo) of a default row: free; fixed to 0; fixed to 1; a fixed.x covariate's
+#: ``(free, ustart, exo)`` of a default row that is free, fixed to 0, fixed to 1, or a moment
+#: of ``fixed.x`` covariates (fixed at its sample value)
 _FREE = (1, math.nan, 0)
 _FIXED_ZERO = (0, 0.0, 0)
 _FIXED_ONE = (0, 1.0, 0)
 _FIXED_X = (0, math.nan, 1)
+
+_Values = tuple[int, float, int]
+#: the values of a default row from its ``lhs`` and ``rhs``
+_Rule = Callable[[str, str], _Values]
 
 
 def _group_rows(
@@ -612,7 +617,7 @@ def _default_columns(
     lv, ov_x_set, ov = set(names.lv), set(ov_x), set(names.ov)
     cols: dict[str, list] = {c: [] for c in ("lhs", "op", "rhs", "free", "ustart", "exo")}
 
-    def add(op: str, lhs: list[str], rhs: list[str], rule) -> None:
+    def add(op: str, lhs: list[str], rhs: list[str], rule: _Values | _Rule) -> None:
         lhs, rhs = _drop_taken(op, lhs, rhs, taken)
         m = len(lhs)
         cols["lhs"] += lhs
@@ -626,13 +631,13 @@ def _default_columns(
             for value, c in zip(rule, ("free", "ustart", "exo"), strict=True):
                 cols[c] += [value] * m
 
-    def variance(a: str, b: str) -> tuple[int, float, int]:
+    def variance(a: str, b: str) -> _Values:
         return _FIXED_ZERO if a in single else _FIXED_ONE if std_lv and a in lv else _FREE
 
-    def outcome_covariance(a: str, b: str) -> tuple[int, float, int]:
+    def outcome_covariance(a: str, b: str) -> _Values:
         return _FIXED_ZERO if a in lv and b in lv else _FREE
 
-    def mean(a: str, b: str) -> tuple[int, float, int]:
+    def mean(a: str, b: str) -> _Values:
         if a in ov_x_set:
             return _FIXED_X
         if (not int_ov_free and a in ov) or (not int_lv_free and a in lv):
