@@ -83,6 +83,7 @@ def fit_measures(
     >>> import numpy as np
     >>> from semnet.results.fit_measures import GroupFitInput, fit_measures
     >>> S = np.array([[1.0, 0.3], [0.3, 1.0]])
+    >>> # the implied moments of the independence model (whose CFI is 0)
     >>> group = GroupFitInput(nobs=100, sample_cov=S, sample_mean=np.zeros(2),
     ...                       implied_cov=np.eye(2), implied_mean=np.zeros(2))
     >>> fm = fit_measures([group], npar=2, df=1, meanstructure=False)
