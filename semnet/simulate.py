@@ -167,14 +167,56 @@ def simulate(
     """
     text = read_model(model)
     labels, sizes, has_groups = _groups_and_sizes(n, groups)
-    if not isinstance(group_column, str) or not group_column:
-        raise OptionError(f"group_column must be a non-empty string, not {group_column!r}.")
-    if not isinstance(empirical, bool | np.bool_):
-        raise OptionError(f"empirical must be True or False, not {empirical!r}.")
-    if not isinstance(standardized, bool | np.bool_):
-        raise OptionError(f"standardized must be True or False, not {standardized!r}.")
+    _check_flags(group_column, empirical, standardized)
     rng = np.random.default_rng(seed)
 
+    pt, ram, index, products = _population_model(text, labels, has_groups)
+    _check_products(products, index, standardized)
+    values = _population_values(pt, standardized)
+    _check_recursive(pt, ram, products, index)
+    if standardized:
+        values = _standardize(pt, ram, values)
+
+    if has_groups and group_column in ram.ov:
+        raise OptionError(
+            f"group_column={group_column!r} is also a variable of the model; choose another name."
+        )
+    skew_spec, likert_spec, missing_spec = _data_specs(
+        skew, likert, missing, empirical, pt, ram, index
+    )
+
+    blocks = [
+        _group_scores(ram, values, g, size, labels[g], rng, skew_spec, empirical, products, index)
+        for g, size in enumerate(sizes)
+    ]
+    frame = pd.DataFrame(np.vstack(blocks), columns=list(ram.ov))
+    _code_and_blank(frame, likert_spec, missing_spec, rng)
+    if has_groups:
+        frame[group_column] = np.repeat(np.array(labels, dtype=object), sizes)
+    return frame
+
+
+def _code_and_blank(
+    frame: pd.DataFrame,
+    likert_spec: Mapping[str, int],
+    missing_spec: Mapping[str, object],
+    rng: np.random.Generator,
+) -> None:
+    """Likert-code the columns of ``likert_spec``, then set the missing cells to NaN (in
+    place); the coded columns become integers (``Int64`` when they have missing values)."""
+    for name, k in likert_spec.items():
+        frame[name] = _likert_code(frame[name].to_numpy(), k)
+    _apply_missing(frame, missing_spec, rng)
+    for name in likert_spec:
+        col = frame[name]
+        frame[name] = col.astype("Int64") if col.isna().any() else col.astype(np.int64)
+
+
+def _population_model(
+    text: str, labels: tuple[str, ...], has_groups: bool
+) -> tuple[ParTable, Model, dict[str, int], list[_Product]]:
+    """The model without its product terms: its parameter table (lavaan's
+    ``simulateData()`` options), RAM form and variable index; and the product terms."""
     parsed = parse_model(text)
     linear, products = _split_products(parsed, labels)
     with warnings.catch_warnings():
@@ -190,7 +232,79 @@ def simulate(
             auto_fix_first=False,
         )
     ram = Model(pt)
-    index = {v: k for k, v in enumerate(ram.variables)}
+    return pt, ram, {v: k for k, v in enumerate(ram.variables)}, products
+
+
+def _group_scores(
+    ram: Model,
+    values: np.ndarray,
+    g: int,
+    size: int,
+    label: str,
+    rng: np.random.Generator,
+    skew_spec: Mapping[int, tuple[float, float, float]],
+    empirical: bool,
+    products: Sequence[_Product],
+    index: Mapping[str, int],
+) -> np.ndarray:
+    """The observed scores of ``size`` cases of group ``g`` (0-based; label ``label``)."""
+    mats = ram.matrices(values, g)
+    try:
+        B = ram.total_effects(mats)
+    except np.linalg.LinAlgError:
+        raise ModelSpecificationError(
+            "the model's paths form a feedback loop with no solution (I - A is singular)"
+            + (f" in group {label!r}" if label else "")
+            + "; change the regression coefficients."
+        ) from None
+    e = _draw_errors(mats.S, size, rng, skew_spec, empirical, label)
+    base = mats.m[None, :] + e
+    scores = base @ B.T
+    if products:
+        P = np.zeros((ram.n, len(products)))
+        ia = np.array([index[p.a] for p in products])
+        ib = np.array([index[p.b] for p in products])
+        for k, p in enumerate(products):
+            P[index[p.lhs], k] = p.values[g]
+        for _ in range(len(products)):
+            scores = (base + (scores[:, ia] * scores[:, ib]) @ P.T) @ B.T
+    return scores[:, : ram.p]
+
+
+# ----------------------------------------------------------------------- input checks
+def _check_flags(group_column: object, empirical: object, standardized: object) -> None:
+    if not isinstance(group_column, str) or not group_column:
+        raise OptionError(f"group_column must be a non-empty string, not {group_column!r}.")
+    if not isinstance(empirical, bool | np.bool_):
+        raise OptionError(f"empirical must be True or False, not {empirical!r}.")
+    if not isinstance(standardized, bool | np.bool_):
+        raise OptionError(f"standardized must be True or False, not {standardized!r}.")
+
+
+def _data_specs(
+    skew: object,
+    likert: object,
+    missing: object,
+    empirical: bool,
+    pt: ParTable,
+    ram: Model,
+    index: Mapping[str, int],
+) -> tuple[dict[int, tuple[float, float, float]], dict[str, int], dict[str, object]]:
+    """The checked ``skew``, ``likert`` and ``missing`` options (``empirical`` excludes
+    ``skew``)."""
+    skew_spec = _skew_spec(skew, ram, index)
+    if empirical and skew_spec:
+        raise OptionError(
+            "empirical=True cannot be combined with skew (the Fleishman transformation does "
+            "not reproduce the moments exactly); drop one of them."
+        )
+    return skew_spec, _likert_spec(likert, pt), _missing_spec(missing, ram.ov)
+
+
+def _check_products(
+    products: Sequence[_Product], index: Mapping[str, int], standardized: bool
+) -> None:
+    """Every factor of a product term is a variable of the model; no ``standardized``."""
     for p in products:
         for name in (p.a, p.b):
             if name not in index:
@@ -205,62 +319,8 @@ def simulate(
             "adds is not a linear function of the model); give the residual variances "
             "explicitly, e.g. 'y ~~ 0.7*y'."
         )
-    values = _population_values(pt, standardized)
-    _check_recursive(pt, ram, products, index)
-    if standardized:
-        values = _standardize(pt, ram, values)
-
-    if has_groups and group_column in ram.ov:
-        raise OptionError(
-            f"group_column={group_column!r} is also a variable of the model; choose another name."
-        )
-    skew_spec = _skew_spec(skew, ram, index)
-    if empirical and skew_spec:
-        raise OptionError(
-            "empirical=True cannot be combined with skew (the Fleishman transformation does "
-            "not reproduce the moments exactly); drop one of them."
-        )
-    likert_spec = _likert_spec(likert, pt)
-    missing_spec = _missing_spec(missing, ram.ov)
-
-    blocks = []
-    for g, size in enumerate(sizes):
-        mats = ram.matrices(values, g)
-        try:
-            B = ram.total_effects(mats)
-        except np.linalg.LinAlgError:
-            raise ModelSpecificationError(
-                "the model's paths form a feedback loop with no solution (I - A is singular)"
-                + (f" in group {labels[g]!r}" if labels[g] else "")
-                + "; change the regression coefficients."
-            ) from None
-        e = _draw_errors(mats.S, size, rng, skew_spec, empirical, labels[g])
-        base = mats.m[None, :] + e
-        scores = base @ B.T
-        if products:
-            P = np.zeros((ram.n, len(products)))
-            ia = np.array([index[p.a] for p in products])
-            ib = np.array([index[p.b] for p in products])
-            for k, p in enumerate(products):
-                P[index[p.lhs], k] = p.values[g]
-            for _ in range(len(products)):
-                scores = (base + (scores[:, ia] * scores[:, ib]) @ P.T) @ B.T
-        blocks.append(scores[:, : ram.p])
-    data = np.vstack(blocks)
-    frame = pd.DataFrame(data, columns=list(ram.ov))
-
-    for name, k in likert_spec.items():
-        frame[name] = _likert_code(frame[name].to_numpy(), k)
-    _apply_missing(frame, missing_spec, rng)
-    for name in likert_spec:
-        col = frame[name]
-        frame[name] = col.astype("Int64") if col.isna().any() else col.astype(np.int64)
-    if has_groups:
-        frame[group_column] = np.repeat(np.array(labels, dtype=object), sizes)
-    return frame
 
 
-# ----------------------------------------------------------------------- input checks
 def _groups_and_sizes(
     n: int | Mapping[str, int], groups: Sequence[str] | None
 ) -> tuple[tuple[str, ...], list[int], bool]:

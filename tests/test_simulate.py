@@ -191,6 +191,17 @@ def test_product_feedback_and_unknown_factor_rejected():
         simulate(INTERACTION, 10, seed=1, standardized=True)
 
 
+def test_feedback_loop_without_solution_names_the_group():
+    # y = 2x and x = 0.5y leave I - A singular; in group B only
+    model = "y ~ c(0.5, 2)*x\nx ~ 0.5*y"
+    with pytest.raises(ModelSpecificationError, match=r"feedback loop.*in group 'B'"):
+        simulate(model, {"A": 20, "B": 20}, seed=1)
+    with pytest.raises(ModelSpecificationError, match=r"singular\); change"):
+        simulate("y ~ 2*x\nx ~ 0.5*y", 20, seed=1)
+    # a loop that has a solution simulates
+    assert simulate("y ~ 0.5*x\nx ~ 0.5*y", 20, seed=1).shape == (20, 2)
+
+
 # ------------------------------------------------------------------ Likert, skew, missing
 def test_likert_integer_codes():
     data = simulate(CFA_POP, 2000, seed=4, likert=7)

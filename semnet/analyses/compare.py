@@ -80,33 +80,7 @@ def compare(*fits: Fit, method: str | None = None, names: list[str] | None = Non
     for f in fits:
         if not isinstance(f, Fit):
             raise SemnetError(f"compare() takes Fit objects, not {type(f).__name__}.")
-    robust = [f.scaled_test is not None for f in fits]
-    if any(robust) and not all(robust):
-        raise SemnetError(
-            "some models have a robust (scaled) test and some do not; fit all of them with "
-            "the same estimator."
-        )
-    shifted = all(robust) and all(f.scaled_test.name == "scaled_shifted" for f in fits)
-    default = "standard"
-    if all(robust):
-        default = "satorra_2000" if shifted else "satorra_bentler_2001"
-    method = check_choice(
-        "method", method.replace(".", "_") if isinstance(method, str) else default, METHODS
-    )
-    if method != "standard" and not all(robust):
-        raise SemnetError(
-            f"method={method!r} needs robust fits (estimator='MLM', 'MLMV' or 'MLR'); these "
-            "models were fitted with a standard test."
-        )
-    if method == "satorra_2000" and not all(
-        f.scaled_test.name in ("satorra_bentler", "scaled_shifted") and f.patterns is None
-        for f in fits
-    ):
-        raise OptionError(
-            "method='satorra_2000' is available for complete-data fits with "
-            "estimator='MLM' or 'MLMV'; for MLR fits use method='satorra_bentler_2001' "
-            "(the default) or 'satorra_bentler_2010'."
-        )
+    method = _method(fits, method)
     if names is None:
         names = [f"model{i + 1}" for i in range(len(fits))]
     if len(names) != len(fits):
@@ -139,45 +113,7 @@ def compare(*fits: Fit, method: str | None = None, names: list[str] | None = Non
             "pvalue": np.nan,
         }
         if prev is not None:
-            d_chi = f.chisq - prev.chisq
-            d_df = f.df - prev.df
-            row["chisq_diff"] = d_chi
-            row["df_diff"] = d_df
-            if d_df > 0 and method == "standard":
-                row["pvalue"] = float(stats.chi2.sf(d_chi, d_df))
-                row["rmsea"] = np.sqrt(max(0.0, (d_chi - d_df) / (ntotal * d_df))) * np.sqrt(
-                    ngroups
-                )
-            elif d_df > 0 and method == "satorra_2000":
-                stat, corr = _satorra_2000(prev, f)
-                row["chisq_diff"] = stat
-                row["pvalue"] = float(stats.chi2.sf(stat, d_df))
-                row.update(corr)
-            elif d_df > 0:
-                c0 = f.scaled_test.scaling_factor
-                if method == "satorra_bentler_2001":
-                    c1 = prev.scaled_test.scaling_factor
-                else:
-                    c1 = _scaling_at(prev, f)
-                cd = (f.df * c0 - prev.df * c1) / d_df
-                row["scaling_factor"] = cd
-                if cd > 0:
-                    row["chisq_diff"] = d_chi / cd
-                    row["pvalue"] = float(stats.chi2.sf(d_chi / cd, d_df))
-                else:
-                    row["chisq_diff"] = np.nan
-                    warnings.warn(
-                        f"the scaling factor of the difference between {names[i]} and the "
-                        f"model before it is negative ({cd:.4g}); use "
-                        "method='satorra_bentler_2010', which is always positive.",
-                        stacklevel=2,
-                    )
-            if d_chi < -1e-6 * max(1.0, prev.chisq):
-                warnings.warn(
-                    f"{names[i]} has more degrees of freedom but a smaller chi-square than "
-                    "the model before it; the models are probably not nested.",
-                    stacklevel=2,
-                )
+            row.update(_difference(prev, f, method, names[i], ntotal, ngroups))
         rows.append(row)
         prev = f
     out = pd.DataFrame(rows).set_index("model")
@@ -194,6 +130,88 @@ def compare(*fits: Fit, method: str | None = None, names: list[str] | None = Non
             f"{who} ({year}) {kind} difference."
         )
     return out
+
+
+def _method(fits: tuple[Fit, ...], method: str | None) -> str:
+    """The difference test's method: ``method`` checked against the fits' tests, or the
+    default for them (standard for ML, Satorra-Bentler 2001 for MLM / MLR, Satorra 2000
+    for MLMV)."""
+    robust = [f.scaled_test is not None for f in fits]
+    if any(robust) and not all(robust):
+        raise SemnetError(
+            "some models have a robust (scaled) test and some do not; fit all of them with "
+            "the same estimator."
+        )
+    shifted = all(robust) and all(f.scaled_test.name == "scaled_shifted" for f in fits)
+    default = "standard"
+    if all(robust):
+        default = "satorra_2000" if shifted else "satorra_bentler_2001"
+    method = check_choice(
+        "method", method.replace(".", "_") if isinstance(method, str) else default, METHODS
+    )
+    if method != "standard" and not all(robust):
+        raise SemnetError(
+            f"method={method!r} needs robust fits (estimator='MLM', 'MLMV' or 'MLR'); these "
+            "models were fitted with a standard test."
+        )
+    if method == "satorra_2000" and not all(
+        f.scaled_test.name in ("satorra_bentler", "scaled_shifted") and f.patterns is None
+        for f in fits
+    ):
+        raise OptionError(
+            "method='satorra_2000' is available for complete-data fits with "
+            "estimator='MLM' or 'MLMV'; for MLR fits use method='satorra_bentler_2001' "
+            "(the default) or 'satorra_bentler_2010'."
+        )
+    return method
+
+
+def _difference(
+    prev: Fit, f: Fit, method: str, name: str, ntotal: int, ngroups: int
+) -> dict[str, float]:
+    """The test of ``f`` (named ``name``) against the less restricted ``prev``: the
+    ``chisq_diff``, ``df_diff``, ``pvalue`` and ``rmsea`` or correction cells of its row
+    (``ntotal`` cases in ``ngroups`` groups).
+
+    Warnings point at the caller of :func:`compare`.
+    """
+    d_chi = f.chisq - prev.chisq
+    d_df = f.df - prev.df
+    row = {"chisq_diff": d_chi, "df_diff": d_df}
+    if d_df > 0 and method == "standard":
+        row["pvalue"] = float(stats.chi2.sf(d_chi, d_df))
+        row["rmsea"] = np.sqrt(max(0.0, (d_chi - d_df) / (ntotal * d_df))) * np.sqrt(ngroups)
+    elif d_df > 0 and method == "satorra_2000":
+        stat, corr = _satorra_2000(prev, f)
+        row["chisq_diff"] = stat
+        row["pvalue"] = float(stats.chi2.sf(stat, d_df))
+        row.update(corr)
+    elif d_df > 0:
+        c0 = f.scaled_test.scaling_factor
+        if method == "satorra_bentler_2001":
+            c1 = prev.scaled_test.scaling_factor
+        else:
+            c1 = _scaling_at(prev, f)
+        cd = (f.df * c0 - prev.df * c1) / d_df
+        row["scaling_factor"] = cd
+        if cd > 0:
+            row["chisq_diff"] = d_chi / cd
+            row["pvalue"] = float(stats.chi2.sf(d_chi / cd, d_df))
+        else:
+            row["chisq_diff"] = np.nan
+            warnings.warn(
+                f"the scaling factor of the difference between {name} and the "
+                f"model before it is negative ({cd:.4g}); use "
+                "method='satorra_bentler_2010', which is always positive.",
+                stacklevel=3,
+            )
+    if d_chi < -1e-6 * max(1.0, prev.chisq):
+        warnings.warn(
+            f"{name} has more degrees of freedom but a smaller chi-square than "
+            "the model before it; the models are probably not nested.",
+            stacklevel=3,
+        )
+    return row
 
 
 def _scaling_at(less: Fit, more: Fit) -> float:

@@ -359,17 +359,7 @@ def power(
     population_text = read_model(population)
     model_text = read_model(model)
     parsed_test = _parse_test(test)
-    groups = None
-    if group is not None:
-        if isinstance(group, str) or not isinstance(group, Sequence) or len(group) < 1:
-            raise OptionError(f"group must be a list of group labels, e.g. ['US', 'CN'], not "
-                              f"{group!r}.")
-        groups = tuple(str(g) for g in group)
-        if len(set(groups)) != len(groups):
-            raise OptionError(f"group has repeated labels: {list(groups)}.")
-    if parsed_test.kind == "invariance" and (groups is None or len(groups) < 2):
-        raise OptionError(f"test={test!r} compares invariance levels across groups; pass "
-                          "group=[...] with two or more group labels.")
+    groups = _group_labels(group, parsed_test, test)
     if isinstance(reps, bool) or not isinstance(reps, int | np.integer) or reps < 1:
         raise OptionError(f"reps must be a positive number of replications, not {reps!r}.")
     if not 0 < alpha < 1:
@@ -401,6 +391,24 @@ def power(
     outcomes = [first, *rest]
     entropy = root.entropy if isinstance(root.entropy, int) else int(np.asarray(root.entropy)[0])
     return _result(parsed_test, float(alpha), int(reps), entropy, sizes, groups, outcomes)
+
+
+def _group_labels(group: Sequence[str] | None, parsed_test: _Test,
+                  test: str | Sequence[str]) -> tuple[str, ...] | None:
+    """The group labels, checked (``None`` without groups); an invariance test needs two
+    or more groups."""
+    groups = None
+    if group is not None:
+        if isinstance(group, str) or not isinstance(group, Sequence) or len(group) < 1:
+            raise OptionError(f"group must be a list of group labels, e.g. ['US', 'CN'], not "
+                              f"{group!r}.")
+        groups = tuple(str(g) for g in group)
+        if len(set(groups)) != len(groups):
+            raise OptionError(f"group has repeated labels: {list(groups)}.")
+    if parsed_test.kind == "invariance" and (groups is None or len(groups) < 2):
+        raise OptionError(f"test={test!r} compares invariance levels across groups; pass "
+                          "group=[...] with two or more group labels.")
+    return groups
 
 
 def _result(test: _Test, alpha: float, reps: int, entropy: int, sizes, groups,

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -233,59 +234,23 @@ def partable(
     2  visual  =~  x3     2
     """
     parsed = parse_model(model) if isinstance(model, str) else model
-    if isinstance(groups, int):
-        labels = tuple(str(g + 1) for g in range(groups)) if groups > 1 else ("",)
-    else:
-        labels = tuple(groups) if len(groups) > 0 else ("",)
-    if isinstance(group_equal, str):
-        group_equal = (group_equal,)
-    group_equal = tuple(g.replace(".", "_") for g in group_equal)
-    for g in group_equal:
-        check_choice("group_equal", g, GROUP_EQUAL_CHOICES)
-    if isinstance(group_partial, str):
-        group_partial = (group_partial,)
-    partial_keys = {_normalize_partial(p) for p in group_partial}
+    labels = _group_labels(groups)
+    group_equal, partial_keys = _group_equal_options(group_equal, group_partial)
     if auto_fix_first is None:
         auto_fix_first = not std_lv
 
     _reject_unsupported(parsed, observed_products)
-    block_labels = {r.block for r in parsed.relations if r.block is not None}
-    unknown = sorted(b for b in block_labels if b not in labels)
-    if unknown:
-        raise ModelSpecificationError(
-            f"the model has 'group: {unknown[0]}' but the groups are "
-            f"{', '.join(repr(x) for x in labels)}; use one of those labels."
-        )
+    _check_block_labels(parsed, labels)
     any_intercept = any(r.op == "~1" for r in parsed.relations)
     if meanstructure is None:
         meanstructure = any_intercept or len(labels) > 1 or missing in ("fiml", "ml")
 
-    parts: list[dict[str, list]] = []
-    names_by_group = []
-    for gi, label in enumerate(labels, start=1):
-        rel = [r for r in parsed.relations if r.block is None or r.block == label]
-        names = variable_names(rel)
-        names_by_group.append(names)
-        parts.append(
-            _group_rows(
-                rel, names, gi, len(labels),
-                meanstructure=meanstructure, std_lv=std_lv, orthogonal=orthogonal,
-                fixed_x=fixed_x, int_ov_free=int_ov_free, int_lv_free=int_lv_free,
-                auto_fix_first=auto_fix_first,
-            )
-        )  # fmt: skip
-    names = names_by_group[0]
-    if any(n.ov != names.ov or n.lv != names.lv for n in names_by_group[1:]):
-        raise ModelSpecificationError(
-            "the group blocks use different variables; semnet needs the same observed and "
-            "latent variables in every group (fix a parameter to 0 to drop it in one group)."
-        )
-    if len(parts) == 1:
-        cols: dict[str, list] = parts[0]  # fresh lists: nothing else holds them
-    else:
-        cols = {
-            c: list(itertools.chain.from_iterable(part[c] for part in parts)) for c in parts[0]
-        }
+    cols, names = _all_group_rows(
+        parsed, labels,
+        meanstructure=meanstructure, std_lv=std_lv, orthogonal=orthogonal,
+        fixed_x=fixed_x, int_ov_free=int_ov_free, int_lv_free=int_lv_free,
+        auto_fix_first=auto_fix_first,
+    )  # fmt: skip
     n = len(cols["lhs"])
     cols["id"] = list(range(1, n + 1))
     cols["plabel"] = [f".p{i}." for i in cols["id"]]
@@ -293,8 +258,11 @@ def partable(
         _apply_group_equal(cols, names, group_equal, partial_keys, std_lv)
         _warn_single_labels(parsed, group_equal)
     _number_free(cols)
-    # the parameter rows as lists, before the constraint rows are appended
-    checked = (cols["label"][:], cols["plabel"][:], cols["free"][:], cols["ustart"][:])
+    # the parameter rows as lists, before the constraint rows are appended (copies only
+    # when there are such rows)
+    checked = tuple(
+        cols[c][:] if parsed.constraints else cols[c] for c in ("label", "plabel", "free", "ustart")
+    )
     _append_constraints(cols, parsed.constraints)
     columns = {c: _list_column(c, cols[c]) for c in COLUMNS}
     pt = ParTable(columns, names, labels, bool(meanstructure), parsed.constraints)
@@ -303,6 +271,65 @@ def partable(
         pt.__dict__["cols"] = columns
     _check_labels(pt, *checked)
     return pt
+
+
+def _group_labels(groups: Sequence[str] | int) -> tuple[str, ...]:
+    """Group labels from labels or a number of groups (``("",)`` for one group)."""
+    if isinstance(groups, int):
+        return tuple(str(g + 1) for g in range(groups)) if groups > 1 else ("",)
+    return tuple(groups) if len(groups) > 0 else ("",)
+
+
+def _group_equal_options(
+    group_equal: Sequence[str] | str, group_partial: Sequence[str] | str
+) -> tuple[tuple[str, ...], set[str]]:
+    """``group_equal`` checked against :data:`GROUP_EQUAL_CHOICES` (dots as underscores),
+    and the ``group_partial`` keys without spaces."""
+    if isinstance(group_equal, str):
+        group_equal = (group_equal,)
+    group_equal = tuple(g.replace(".", "_") for g in group_equal)
+    for g in group_equal:
+        check_choice("group_equal", g, GROUP_EQUAL_CHOICES)
+    if isinstance(group_partial, str):
+        group_partial = (group_partial,)
+    return group_equal, {_normalize_partial(p) for p in group_partial}
+
+
+def _check_block_labels(parsed: ParsedModel, labels: tuple[str, ...]) -> None:
+    """Every ``group:`` block of the syntax names one of the groups."""
+    block_labels = {r.block for r in parsed.relations if r.block is not None}
+    unknown = sorted(b for b in block_labels if b not in labels)
+    if unknown:
+        raise ModelSpecificationError(
+            f"the model has 'group: {unknown[0]}' but the groups are "
+            f"{', '.join(repr(x) for x in labels)}; use one of those labels."
+        )
+
+
+def _all_group_rows(
+    parsed: ParsedModel, labels: tuple[str, ...], **options: bool
+) -> tuple[dict[str, list], VariableNames]:
+    """The rows of every group, one group after the other (lists, without ``id`` and
+    ``plabel``), and the variable names, which must be the same in every group."""
+    parts: list[dict[str, list]] = []
+    names_by_group = []
+    for gi, label in enumerate(labels, start=1):
+        rel = [r for r in parsed.relations if r.block is None or r.block == label]
+        names = variable_names(rel)
+        names_by_group.append(names)
+        parts.append(_group_rows(rel, names, gi, len(labels), **options))
+    names = names_by_group[0]
+    if any(n.ov != names.ov or n.lv != names.lv for n in names_by_group[1:]):
+        raise ModelSpecificationError(
+            "the group blocks use different variables; semnet needs the same observed and "
+            "latent variables in every group (fix a parameter to 0 to drop it in one group)."
+        )
+    if len(parts) == 1:
+        return parts[0], names  # fresh lists: nothing else holds them
+    cols = {
+        c: list(itertools.chain.from_iterable(part[c] for part in parts)) for c in parts[0]
+    }
+    return cols, names
 
 
 def _normalize_partial(p: str) -> str:
@@ -417,6 +444,18 @@ def _pick(values: tuple | None, g: int, ngroups: int, r: Relation, what: str):
 _ABSENT = object()
 
 
+#: ``(free, ustart, exo)`` of a default row that is free, fixed to 0, fixed to 1, or a moment
+#: of ``fixed.x`` covariates (fixed at its sample value)
+_FREE = (1, math.nan, 0)
+_FIXED_ZERO = (0, 0.0, 0)
+_FIXED_ONE = (0, 1.0, 0)
+_FIXED_X = (0, math.nan, 1)
+
+_Values = tuple[int, float, int]
+#: the values of a default row from its ``lhs`` and ``rhs``
+_Rule = Callable[[str, str], _Values]
+
+
 def _group_rows(
     relations: Sequence[Relation],
     names: VariableNames,
@@ -431,12 +470,39 @@ def _group_rows(
     int_lv_free: bool,
     auto_fix_first: bool,
 ) -> dict[str, list]:
-    lv = list(names.lv)
-    ov_x = list(names.ov_x) if fixed_x else []
-    ov_x_set = set(ov_x)
-    ov_nox = [v for v in names.ov if v not in ov_x_set]
+    """The rows of group ``g`` (1-based): the user's rows, then lavaan's defaults that the
+    user did not write; columns ``lhs`` ... ``upper`` as lists (``free`` 0/1)."""
+    user = _user_rows(relations, g)
+    cols = _user_columns(user, set(names.lv), std_lv, auto_fix_first)
+    _apply_modifiers(cols, user, g, ngroups)
+    # a user row, or a covariance the user wrote the other way round, replaces a default
+    taken = set(user)
+    taken.update([(b, o, a) for a, o, b in user if o == "~~"])
+    default = _default_columns(
+        names, list(names.ov_x) if fixed_x else [], taken,
+        _single_indicators(cols["lhs"], cols["op"], cols["rhs"]),
+        meanstructure=meanstructure, std_lv=std_lv, orthogonal=orthogonal,
+        int_ov_free=int_ov_free, int_lv_free=int_lv_free,
+    )  # fmt: skip
+    nd = len(default["lhs"])
+    for c, column in default.items():
+        cols[c] += column
+    cols["user"] += [0] * nd
+    cols["label"] += [""] * nd
+    cols["lower"] += [-math.inf] * nd
+    cols["upper"] += [math.inf] * nd
+    n = len(cols["lhs"])
+    cols["block"] = [g] * n
+    cols["group"] = [g] * n
+    return {c: cols[c] for c in (
+        "lhs", "op", "rhs", "user", "block", "group", "free", "ustart", "exo", "label",
+        "lower", "upper",
+    )}  # fmt: skip
 
-    # user rows (duplicates ignored with a warning, as lavaan)
+
+def _user_rows(relations: Sequence[Relation], g: int) -> dict[tuple[str, str, str], Relation]:
+    """The user's rows by ``(lhs, op, rhs)``: a repeated one (a covariance either way
+    round) is ignored, with a warning in group 1, as lavaan."""
     user: dict[tuple[str, str, str], Relation] = {}
     for r in relations:
         key = (r.lhs, r.op, r.rhs)
@@ -450,89 +516,43 @@ def _group_rows(
                 )
             continue
         user[key] = r
+    return user
 
-    # default rows, in lavaan's order
-    default: list[tuple[str, str, str]] = []
-    default += [(v, "~~", v) for v in ov_nox + lv]
-    default += [(a, "~~", b) for a, b in itertools.combinations(names.lv_x, 2)]
-    default += [(a, "~~", b) for a, b in itertools.combinations(names.lv_y + names.ov_y, 2)]
-    if ov_x:
-        default += [
-            (ov_x[j], "~~", ov_x[i]) for j in range(len(ov_x)) for i in range(j, len(ov_x))
-        ]
-    if meanstructure:
-        default += [(v, "~1", "") for v in list(names.ov) + lv]
-    # a user row, or a covariance the user wrote the other way round, replaces a default
-    taken = set(user)
-    taken.update([(b, o, a) for a, o, b in user if o == "~~"])
-    default = [k for k in default if k not in taken]
 
-    keys = list(user) + default
-    n = len(keys)
-    # plain lists: the rules below visit single rows, which numpy makes slow
+def _user_columns(
+    user: dict[tuple[str, str, str], Relation], lv: set[str], std_lv: bool, auto_fix_first: bool
+) -> dict[str, list]:
+    """The user rows before their modifiers: free, except latent variances with
+    ``std_lv`` (fixed to 1) and each factor's first loading with ``auto_fix_first``."""
+    n = len(user)
+    lhs = [k[0] for k in user]
+    op = [k[1] for k in user]
+    rhs = [k[2] for k in user]
     free = [1] * n
     ustart = [math.nan] * n
-    exo = [0] * n
-    is_user = [1] * len(user) + [0] * len(default)
-    lhs, op, rhs = (list(c) for c in zip(*keys, strict=True)) if n else ([], [], [])
-    lv_set = set(lv)
-    variances = []
-    loadings = []
-    for i, (a, o, b) in enumerate(keys):
-        if o == "=~":
-            loadings.append(i)
-        elif o == "~~" and a == b:
-            variances.append(i)
-
     if std_lv:
-        for i in variances:
-            if lhs[i] in lv_set:
+        for i in range(n):
+            if op[i] == "~~" and lhs[i] == rhs[i] and lhs[i] in lv:
                 ustart[i], free[i] = 1.0, 0
     if auto_fix_first:
         seen = set()
-        for i in loadings:
-            if lhs[i] not in seen:
+        for i in range(n):
+            if op[i] == "=~" and lhs[i] not in seen:
                 seen.add(lhs[i])
                 ustart[i], free[i] = 1.0, 0
-    # single-indicator factors: residual variance of the indicator fixed to 0
-    counts: dict[str, list[str]] = {}
-    for i in loadings:
-        counts.setdefault(lhs[i], []).append(rhs[i])
-    all_ind = [rhs[i] for i in loadings]
-    single = {
-        inds[0]
-        for f, inds in counts.items()
-        if len(inds) == 1 and inds[0] != f and all_ind.count(inds[0]) == 1
-    }
-    for i in variances:
-        if lhs[i] in single and not is_user[i]:
-            ustart[i], free[i] = 0.0, 0
-    if orthogonal:
-        for i in range(n):
-            if (
-                op[i] == "~~" and lhs[i] in lv_set and rhs[i] in lv_set and lhs[i] != rhs[i]
-                and not is_user[i]
-            ):  # fmt: skip
-                ustart[i], free[i] = 0.0, 0
-    if meanstructure:
-        ov_set = set(names.ov)
-        for i in range(n):
-            if op[i] != "~1" or is_user[i]:
-                continue
-            if (not int_ov_free and lhs[i] in ov_set) or (not int_lv_free and lhs[i] in lv_set):
-                ustart[i], free[i] = 0.0, 0
-    if ov_x:
-        for i in range(n):
-            if not is_user[i] and (
-                (op[i] == "~~" and lhs[i] in ov_x_set and rhs[i] in ov_x_set)
-                or (op[i] == "~1" and lhs[i] in ov_x_set)
-            ):
-                ustart[i], free[i], exo[i] = math.nan, 0, 1
+    return {
+        "lhs": lhs, "op": op, "rhs": rhs, "user": [1] * n, "free": free, "ustart": ustart,
+        "exo": [0] * n, "label": [""] * n, "lower": [-math.inf] * n, "upper": [math.inf] * n,
+    }  # fmt: skip
 
-    # user modifiers
-    label: list[str] = [""] * n
-    lower = [-math.inf] * n
-    upper = [math.inf] * n
+
+def _apply_modifiers(
+    cols: dict[str, list], user: dict[tuple[str, str, str], Relation], g: int, ngroups: int
+) -> None:
+    """Apply the user's modifiers (fixed value, start, label, bounds) of group ``g`` to the
+    user rows, the first ``len(user)`` rows of ``cols`` (in place)."""
+    free, ustart, label = cols["free"], cols["ustart"], cols["label"]
+    lower, upper = cols["lower"], cols["upper"]
     for i, r in enumerate(user.values()):
         m = r.modifiers
         # (an absent modifier, None, leaves the row as it is: skip _pick for it)
@@ -559,20 +579,112 @@ def _group_rows(
             if up is not None:
                 upper[i] = float(up)
 
+
+def _single_indicators(lhs: list[str], op: list[str], rhs: list[str]) -> set[str]:
+    """The indicators of single-indicator factors that indicate nothing else: their
+    residual variance is fixed to 0."""
+    counts: dict[str, list[str]] = {}
+    for a, o, b in zip(lhs, op, rhs, strict=True):
+        if o == "=~":
+            counts.setdefault(a, []).append(b)
+    uses = Counter(b for inds in counts.values() for b in inds)
     return {
-        "lhs": lhs,
-        "op": op,
-        "rhs": rhs,
-        "user": is_user,
-        "block": [g] * n,
-        "group": [g] * n,
-        "free": free,
-        "ustart": ustart,
-        "exo": exo,
-        "label": label,
-        "lower": lower,
-        "upper": upper,
+        inds[0]
+        for f, inds in counts.items()
+        if len(inds) == 1 and inds[0] != f and uses[inds[0]] == 1
     }
+
+
+def _default_columns(
+    names: VariableNames,
+    ov_x: list[str],
+    taken: set[tuple[str, str, str]],
+    single: set[str],
+    *,
+    meanstructure: bool,
+    std_lv: bool,
+    orthogonal: bool,
+    int_ov_free: bool,
+    int_lv_free: bool,
+) -> dict[str, list]:
+    """lavaan's default rows not in ``taken``, in lavaan's order, block by block, with their
+    ``free``, ``ustart`` and ``exo``: variances, covariances of the exogenous latent
+    variables, of the pure outcomes and of the ``fixed.x`` covariates, then intercepts.
+
+    A block whose rows all take the same values is built without a per-row step, so
+    that the table is built in time linear in its number of rows.
+    """
+    lv, ov_x_set, ov = set(names.lv), set(ov_x), set(names.ov)
+    cols: dict[str, list] = {c: [] for c in ("lhs", "op", "rhs", "free", "ustart", "exo")}
+
+    def add(op: str, lhs: list[str], rhs: list[str], rule: _Values | _Rule) -> None:
+        lhs, rhs = _drop_taken(op, lhs, rhs, taken)
+        m = len(lhs)
+        cols["lhs"] += lhs
+        cols["op"] += [op] * m
+        cols["rhs"] += rhs
+        if callable(rule):
+            values = [rule(a, b) for a, b in zip(lhs, rhs, strict=True)]
+            for k, c in enumerate(("free", "ustart", "exo")):
+                cols[c] += [v[k] for v in values]
+        else:
+            for value, c in zip(rule, ("free", "ustart", "exo"), strict=True):
+                cols[c] += [value] * m
+
+    def variance(a: str, b: str) -> _Values:
+        return _FIXED_ZERO if a in single else _FIXED_ONE if std_lv and a in lv else _FREE
+
+    def outcome_covariance(a: str, b: str) -> _Values:
+        return _FIXED_ZERO if a in lv and b in lv else _FREE
+
+    def mean(a: str, b: str) -> _Values:
+        if a in ov_x_set:
+            return _FIXED_X
+        if (not int_ov_free and a in ov) or (not int_lv_free and a in lv):
+            return _FIXED_ZERO
+        return _FREE
+
+    variances = [v for v in names.ov if v not in ov_x_set] + list(names.lv)
+    add("~~", variances, variances, variance)
+    add("~~", *_pairs(names.lv_x), _FIXED_ZERO if orthogonal else _FREE)
+    add("~~", *_pairs(names.lv_y + names.ov_y), outcome_covariance if orthogonal else _FREE)
+    if ov_x:
+        add("~~", *_pairs(ov_x, diagonal=True), _FIXED_X)
+    if meanstructure:
+        means = list(names.ov) + list(names.lv)
+        add("~1", means, [""] * len(means), mean)
+    return cols
+
+
+def _pairs(names: Sequence[str], diagonal: bool = False) -> tuple[list[str], list[str]]:
+    """``(lhs, rhs)`` of the pairs ``names[j], names[i]`` with ``j < i`` (``j <= i`` with
+    ``diagonal``), ordered by ``j`` then ``i``."""
+    names = list(names)
+    k = len(names)
+    first = 0 if diagonal else 1
+    lhs = list(itertools.chain.from_iterable(
+        itertools.repeat(a, k - j - first) for j, a in enumerate(names)
+    ))  # fmt: skip
+    rhs = list(itertools.chain.from_iterable(names[j + first :] for j in range(k)))
+    return lhs, rhs
+
+
+def _drop_taken(
+    op: str, lhs: list[str], rhs: list[str], taken: set[tuple[str, str, str]]
+) -> tuple[list[str], list[str]]:
+    """The rows ``(lhs, op, rhs)`` whose key is not in ``taken`` (a per-row check only
+    when a key of ``taken`` can be among them)."""
+    pairs = {(a, b) for a, o, b in taken if o == op}
+    if pairs:
+        present = set(lhs).union(rhs)
+        pairs = {(a, b) for a, b in pairs if a in present and b in present}
+    if not pairs:
+        return lhs, rhs
+    keep = [(a, b) not in pairs for a, b in zip(lhs, rhs, strict=True)]
+    return (
+        [a for a, k in zip(lhs, keep, strict=True) if k],
+        [b for b, k in zip(rhs, keep, strict=True) if k],
+    )
 
 
 def _apply_group_equal(

@@ -122,3 +122,33 @@ def test_satorra_2000_is_refused_for_mlr():
     with pytest.raises(semnet.OptionError, match="satorra_2000"):
         semnet.compare(refit("hs_mg_mlr_metric"), refit("hs_mg_mlr_scalar"),
                        method="satorra_2000")
+
+
+def test_compare_warns_when_more_df_fit_better():
+    # a wrong three-factor structure (24 df) fits worse than the orthogonal true one (27 df)
+    hs = semnet.datasets.holzinger_swineford()
+    # (a =~ x1 + x4 + x7 etc., written so that the variables keep the order x1 ... x9)
+    wrong = semnet.cfa("a =~ x1\nb =~ x2\nc =~ x3\na =~ x4\nb =~ x5\nc =~ x6\n"
+                       "a =~ x7\nb =~ x8\nc =~ x9", hs)
+    true = semnet.cfa("a =~ x1 + x2 + x3\nb =~ x4 + x5 + x6\nc =~ x7 + x8 + x9", hs,
+                      orthogonal=True)
+    with pytest.warns(UserWarning, match="probably not nested") as caught:
+        semnet.compare(wrong, true)
+    # the warning points at the caller of compare()
+    assert caught[0].filename == __file__
+
+
+def test_negative_satorra_bentler_2001_scaling_factor_warns():
+    # in 40 cases the one-factor model's scaling factor is so much smaller than the
+    # two-factor model's that the 2001 difference scaling factor is negative
+    data = semnet.datasets.holzinger_swineford().iloc[200:240]
+    two = semnet.cfa("a =~ x1 + x2 + x3\nb =~ x4 + x5 + x6 + x7 + x8 + x9", data,
+                     estimator="MLR")
+    one = semnet.cfa("g =~ x1 + x2 + x3 + x4 + x5 + x6 + x7 + x8 + x9", data, estimator="MLR")
+    with pytest.warns(UserWarning, match="negative") as caught:
+        out = semnet.compare(two, one)
+    assert caught[0].filename == __file__
+    c_d = (one.df * one.scaled_test.scaling_factor
+           - two.df * two.scaled_test.scaling_factor) / (one.df - two.df)
+    assert out["scaling_factor"].iloc[1] == pytest.approx(c_d) and c_d < 0
+    assert np.isnan(out["chisq_diff"].iloc[1]) and np.isnan(out["pvalue"].iloc[1])

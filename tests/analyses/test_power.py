@@ -106,6 +106,10 @@ def test_bad_requests_are_named():
         semnet.power(NULL, REGRESSION, n=50, reps=2, test="y~z", seed=1)
     with pytest.raises(semnet.OptionError, match="group="):
         semnet.power(NULL, REGRESSION, n=50, reps=2, test="metric", seed=1)
+    with pytest.raises(semnet.OptionError, match="list of group labels"):
+        semnet.power(NULL, REGRESSION, n=50, reps=2, test="y~x", group="ab", seed=1)
+    with pytest.raises(semnet.OptionError, match="repeated labels"):
+        semnet.power(NULL, REGRESSION, n=50, reps=2, test="metric", group=["a", "a"], seed=1)
     with pytest.raises(semnet.OptionError, match="levels"):
         semnet.power(NULL, REGRESSION, n=50, reps=2, test=("metric", "weak"), seed=1)
     with pytest.raises(semnet.OptionError, match="reps"):

@@ -1,0 +1,130 @@
+"""The chi-square test of the model and of the baseline (independence) model, ``fmin``, and
+the per-group ML discrepancies and log-likelihoods they are pooled from (lavaan's
+``lav_fit_test`` and ``lav_fit_baseline``)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from semnet.results.fit_measures.inputs import GroupFitInput, MissingDataInput, _as_group
+from semnet.results.fit_measures.utils import _chisq_pvalue, _chol_logdet, _chol_logdet_inv
+
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+def _group_ml(g: GroupFitInput, meanstructure: bool) -> dict[str, float | np.ndarray]:
+    """ML discrepancy, log-likelihoods and baseline discrepancy of one group."""
+    S, m, Sigma, mu = _as_group(g)
+    p = S.shape[0]
+    n = float(g.nobs)
+    x = np.asarray(g.x_index, dtype=int)
+    y = np.setdiff1d(np.arange(p), x)
+
+    logdet_S = _chol_logdet(S)
+    logdet_Sigma, Sigma_inv = _chol_logdet_inv(Sigma)
+    trace = float(np.sum(Sigma_inv * S))
+    d = m - mu
+    mahal = float(d @ Sigma_inv @ d)
+
+    # lavaan's ML objective (unhalved form), clipped at zero
+    f2 = logdet_Sigma + trace - logdet_S - p
+    if meanstructure:
+        f2 += mahal
+    f2 = max(f2, 0.0)
+
+    # log-likelihoods; lavaan uses the sample mean as Mu without meanstructure
+    dist2 = mahal if meanstructure else 0.0
+    logl = -n / 2.0 * (p * _LOG_2PI + logdet_Sigma + trace + dist2)
+    logl_h1 = -n / 2.0 * (p * _LOG_2PI + logdet_S + p)
+    logdet_Sxx = 0.0
+    if x.size:
+        # fixed.x: condition on the covariates (their marginal is saturated)
+        logdet_Sxx = _chol_logdet(S[np.ix_(x, x)])
+        logl_x = -n / 2.0 * (x.size * _LOG_2PI + logdet_Sxx + x.size)
+        logl -= logl_x
+        logl_h1 -= logl_x
+
+    # independence baseline: diag(S_yy), S_xx block fixed, zero y-x covariances
+    logdet_B = float(np.sum(np.log(np.diag(S)[y]))) + logdet_Sxx
+    f2_base = max(logdet_B - logdet_S, 0.0)
+    py, px = y.size, x.size
+    df_base = py * (py - 1) // 2 + py * px
+
+    return {
+        "f": 0.5 * f2,
+        "logl": logl,
+        "logl_h1": logl_h1,
+        "f_base": 0.5 * f2_base,
+        "df_base": float(df_base),
+        "S": S,
+        "m": m,
+        "Sigma": Sigma,
+        "mu": mu,
+        "Sigma_inv": Sigma_inv,
+        "x": x,
+    }
+
+
+@dataclass(frozen=True)
+class _TestStatistics:
+    """The statistics of the model and of the baseline model, pooled over the groups."""
+
+    n: float  # total sample size
+    weights: np.ndarray  # N_g / N
+    fmin: float
+    chisq: float
+    baseline_chisq: float
+    baseline_df: float
+    logl: float
+    unrestricted_logl: float
+
+
+def _test_statistics(
+    groups: Sequence[GroupFitInput],
+    per_group: Sequence[dict[str, float | np.ndarray]],
+    chisq: float | None,
+    missing: MissingDataInput | None,
+) -> _TestStatistics:
+    """Pool the groups' discrepancies (:func:`_group_ml`) into the test statistics.
+
+    ``chisq`` replaces the chi-square computed from the moments when given.  With
+    ``missing`` it must be given, the log-likelihoods and the baseline chi-square are the
+    FIML ones and ``fmin`` is ``chisq / (2 N)``, as lavaan reports it.
+    """
+    nobs = np.array([float(g.nobs) for g in groups])
+    n = float(nobs.sum())
+    w = nobs / n
+    f_group = np.array([pg["f"] for pg in per_group])
+    fmin = float(w @ f_group)
+    x2 = float(2.0 * nobs @ f_group) if chisq is None else float(chisq)
+
+    x2_null = float(2.0 * nobs @ np.array([pg["f_base"] for pg in per_group]))
+    df_null = float(sum(pg["df_base"] for pg in per_group))
+
+    logl = float(sum(pg["logl"] for pg in per_group))
+    logl_h1 = float(sum(pg["logl_h1"] for pg in per_group))
+    if missing is not None:
+        if chisq is None:
+            raise ValueError("with missing data the chi-square must be given")
+        logl, logl_h1 = float(missing.logl), float(missing.unrestricted_logl)
+        x2_null = float(missing.baseline_chisq)
+        fmin = x2 / (2.0 * n)
+    return _TestStatistics(n, w, fmin, x2, x2_null, df_null, logl, logl_h1)
+
+
+def _test_measures(npar: float, df: float, st: _TestStatistics) -> dict[str, float]:
+    """``npar``, ``fmin`` and the tests of the model and of the baseline model."""
+    return {
+        "npar": npar,
+        "fmin": st.fmin,
+        "chisq": st.chisq,
+        "df": df,
+        "pvalue": _chisq_pvalue(st.chisq, df),
+        "baseline_chisq": st.baseline_chisq,
+        "baseline_df": st.baseline_df,
+        "baseline_pvalue": _chisq_pvalue(st.baseline_chisq, st.baseline_df),
+    }

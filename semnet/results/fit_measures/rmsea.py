@@ -1,0 +1,106 @@
+"""The RMSEA, its confidence interval and its close / not-close fit tests (lavaan's
+``lav_fit_rmsea``); the scaled and robust versions reuse these with other statistics."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from semnet.results.fit_measures.utils import _pchisq, _zeroin
+
+#: H0 value of the RMSEA close-fit test (lavaan's ``rmsea.close.h0``).
+RMSEA_CLOSE_H0: float = 0.05
+
+#: H0 value of the RMSEA not-close-fit test (lavaan's ``rmsea.notclose.h0``).
+RMSEA_NOTCLOSE_H0: float = 0.08
+
+
+def _rmsea(x2: float, df: float, n: float, ngroups: int, c_hat: float = 1.0) -> float:
+    """Point estimate of the RMSEA with the multiple-group ``sqrt(G)`` factor.
+
+    ``c_hat`` is the scaling factor of the robust RMSEA (1 otherwise):
+    ``sqrt(max(x2 / (n df) - c_hat / n, 0)) * sqrt(G)``.
+    """
+    if not all(np.isfinite(v) for v in (x2, df, n, c_hat)):
+        return math.nan
+    if not df > 0:
+        return 0.0
+    return math.sqrt(max(x2 / n / df - c_hat / n, 0.0)) * math.sqrt(ngroups)
+
+
+def _rmsea_ci(
+    x2: float, df: float, n: float, ngroups: int, level: float, c_hat: float = 1.0
+) -> tuple[float, float]:
+    """Browne-Cudeck RMSEA interval, searched as lavaan does (``uniroot``).
+
+    The non-centrality limits ``lambda`` of ``x2`` on ``df`` are mapped to
+    ``sqrt(c_hat * lambda / (n df)) * sqrt(G)``; ``c_hat`` is the scaling
+    factor for the robust interval (``x2`` then is the scaled statistic).
+    """
+    if not (np.isfinite(x2) and np.isfinite(df) and np.isfinite(n)):
+        return math.nan, math.nan
+    upper_perc = 1.0 - (1.0 - level) / 2.0
+    lower_perc = (1.0 - level) / 2.0
+
+    def lower_fn(lam: float) -> float:
+        return _pchisq(x2, df, lam) - upper_perc
+
+    def upper_fn(lam: float) -> float:
+        return _pchisq(x2, df, lam) - lower_perc
+
+    scale = math.sqrt(ngroups)
+    if df < 1 or lower_fn(0.0) < 0.0:
+        ci_lower = 0.0
+    else:
+        lam = _zeroin(lower_fn, 0.0, x2)
+        ci_lower = math.sqrt(c_hat * lam / (n * df)) * scale
+
+    n_rmsea = max(n, 4.0 * x2)
+    if df < 1 or upper_fn(n_rmsea) > 0.0 or upper_fn(0.0) < 0.0:
+        ci_upper = 0.0
+    else:
+        lam = _zeroin(upper_fn, 0.0, n_rmsea)
+        ci_upper = math.sqrt(c_hat * lam / (n * df)) * scale
+    return ci_lower, ci_upper
+
+
+def _rmsea_close_pvalues(
+    x2: float,
+    df: float,
+    n: float,
+    ngroups: int,
+    close_h0: float,
+    notclose_h0: float,
+    c_hat: float = 1.0,
+) -> tuple[float, float]:
+    """P-values of H0: RMSEA <= close_h0 and of H0: RMSEA >= notclose_h0.
+
+    The non-centrality is ``n df h0^2 / (c_hat G)`` (``c_hat`` = 1 except for
+    the robust RMSEA, where ``x2`` is the scaled statistic).
+    """
+    if not (np.isfinite(x2) and np.isfinite(df) and np.isfinite(c_hat)) or not df > 0:
+        return math.nan, math.nan
+    ncp_close = n * df * close_h0**2 / c_hat / ngroups
+    ncp_notclose = n * df * notclose_h0**2 / c_hat / ngroups
+    return 1.0 - _pchisq(x2, df, ncp_close), _pchisq(x2, df, ncp_notclose)
+
+
+def _rmsea_measures(
+    x2: float, df: float, n: float, ngroups: int, level: float
+) -> dict[str, float]:
+    """The RMSEA of the standard test, its ``level`` interval and its two fit tests."""
+    ci_lower, ci_upper = _rmsea_ci(x2, df, n, ngroups, level)
+    close_p, notclose_p = _rmsea_close_pvalues(
+        x2, df, n, ngroups, RMSEA_CLOSE_H0, RMSEA_NOTCLOSE_H0
+    )
+    return {
+        "rmsea": _rmsea(x2, df, n, ngroups) if np.isfinite(x2) else math.nan,
+        "rmsea_ci_lower": ci_lower,
+        "rmsea_ci_upper": ci_upper,
+        "rmsea_ci_level": float(level),
+        "rmsea_pvalue": close_p,
+        "rmsea_close_h0": RMSEA_CLOSE_H0,
+        "rmsea_notclose_pvalue": notclose_p,
+        "rmsea_notclose_h0": RMSEA_NOTCLOSE_H0,
+    }

@@ -1,0 +1,146 @@
+"""The ``*_scaled`` and ``*_robust`` measures of a robust (scaled) test, and the
+FIML-corrected ``*_robust`` measures of a FIML fit (see the package docstring for the
+formulas)."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from semnet.results.fit_measures.incremental import _incremental_measures, _robust_incremental
+from semnet.results.fit_measures.inputs import ScaledInput
+from semnet.results.fit_measures.rmsea import (
+    RMSEA_CLOSE_H0,
+    RMSEA_NOTCLOSE_H0,
+    _rmsea,
+    _rmsea_ci,
+    _rmsea_close_pvalues,
+)
+from semnet.results.fit_measures.utils import _chisq_pvalue
+
+if TYPE_CHECKING:
+    from semnet.inference.fiml_corrected import FimlCorrected
+
+
+def _scaled_measures(
+    scaled: ScaledInput,
+    x2: float,
+    df: float,
+    x2_null: float,
+    df_null: float,
+    n: float,
+    ngroups: int,
+    level: float,
+) -> dict[str, float]:
+    """The ``*_scaled`` / ``*_robust`` measures lavaan adds for a robust test."""
+    c = float(scaled.scaling_factor)
+    c0 = float(scaled.baseline_scaling_factor)
+    x2_sc = float(scaled.chisq_scaled)
+    x2_null_sc = float(scaled.baseline_chisq_scaled)
+
+    out: dict[str, float] = {
+        "chisq_scaled": x2_sc,
+        "df_scaled": df,
+        "pvalue_scaled": _chisq_pvalue(x2_sc, df),
+        "chisq_scaling_factor": c,
+        "baseline_chisq_scaled": x2_null_sc,
+        "baseline_df_scaled": df_null,
+        "baseline_pvalue_scaled": _chisq_pvalue(x2_null_sc, df_null),
+        "baseline_chisq_scaling_factor": c0,
+        "scaling_factor_h1": float(scaled.scaling_factor_h1),
+        "scaling_factor_h0": float(scaled.scaling_factor_h0),
+    }
+
+    # scaled incremental indices: standard formulas on the scaled statistics
+    out.update(_incremental_measures(x2_sc, df, x2_null_sc, df_null, suffix="_scaled"))
+
+    shifted = scaled.test == "scaled.shifted"
+    if shifted:
+        # scaled RMSEA: the scaled-shifted statistic on df
+        x2_rmsea, df_rmsea = x2_sc, df
+    else:
+        # scaled RMSEA: unscaled statistic on tr(U Gamma) = c * df degrees of freedom
+        x2_rmsea, df_rmsea = x2, c * df
+        if not np.isfinite(df_rmsea) or df_rmsea == 0:
+            df_rmsea = math.nan
+    out["rmsea_scaled"] = _rmsea(x2_rmsea, df_rmsea, n, ngroups)
+    out["rmsea_ci_lower_scaled"], out["rmsea_ci_upper_scaled"] = _rmsea_ci(
+        x2_rmsea, df_rmsea, n, ngroups, level
+    )
+    out["rmsea_pvalue_scaled"], out["rmsea_notclose_pvalue_scaled"] = _rmsea_close_pvalues(
+        x2_rmsea, df_rmsea, n, ngroups, RMSEA_CLOSE_H0, RMSEA_NOTCLOSE_H0
+    )
+
+    # robust indices: the unscaled statistics against c * df; for the scaled-shifted
+    # test lavaan uses c (df - b) / df there (the shift moved into the scaling)
+    c_hat, c_hat_null = c, c0
+    if shifted:
+        c_hat = c * (df - scaled.shift_parameter) / df if df > 0 else math.nan
+        c_hat_null = c0 * (df_null - scaled.baseline_shift_parameter) / df_null
+    out.update(
+        _robust_measures(x2, df, x2_null, df_null, c_hat, c_hat_null, x2_sc, c, n, ngroups, level)
+    )
+    return out
+
+
+def _robust_measures(
+    x2: float,
+    df: float,
+    x2_null: float,
+    df_null: float,
+    c_hat: float,
+    c_hat_null: float,
+    x2_scaled: float,
+    c_ci: float,
+    n: float,
+    ngroups: int,
+    level: float,
+) -> dict[str, float]:
+    """The ``*_robust`` measures (Brosseau-Liard, Savalei & Li, 2012, 2014).
+
+    ``x2``/``x2_null`` are the unscaled statistics compared with ``c_hat * df`` and
+    ``c_hat_null * df_null``; the RMSEA point estimate is
+    ``sqrt(max(x2 / (n df) - c_hat / n, 0)) * sqrt(G)``, and its interval and
+    p-values refer ``x2_scaled`` to (non-central) chi-squares on ``df``, mapped back
+    with ``c_ci``.  ``c_ci`` differs from ``c_hat`` only for the scaled-shifted test,
+    as in lavaan.
+    """
+    out: dict[str, float] = {}
+    finite = all(np.isfinite(v) for v in (x2, df, x2_null, df_null))
+    robust = _robust_incremental(x2, df, x2_null, df_null, c_hat, c_hat_null)
+    for name, value in robust.items():
+        out[f"{name}_robust"] = value if finite else math.nan
+
+    out["rmsea_robust"] = _rmsea(x2, df, n, ngroups, c_hat=c_hat)
+    if np.isfinite(c_ci):
+        ci = _rmsea_ci(x2_scaled, df, n, ngroups, level, c_hat=c_ci)
+    else:
+        ci = (math.nan, math.nan)
+    out["rmsea_ci_lower_robust"], out["rmsea_ci_upper_robust"] = ci
+    out["rmsea_pvalue_robust"], out["rmsea_notclose_pvalue_robust"] = _rmsea_close_pvalues(
+        x2_scaled, df, n, ngroups, RMSEA_CLOSE_H0, RMSEA_NOTCLOSE_H0, c_hat=c_ci
+    )
+    return out
+
+
+def _missing_robust_measures(
+    corrected: FimlCorrected | None,
+    df: float,
+    df_null: float,
+    n: float,
+    ngroups: int,
+    level: float,
+) -> dict[str, float]:
+    """The ``*_robust`` measures of a FIML fit: built on the FIML-corrected statistics
+    (with or without a scaled test), never on the FIML chi-square; NaN without them."""
+    cor = corrected
+    if cor is None:
+        nan = math.nan
+        return _robust_measures(nan, df, nan, df_null, nan, nan, nan, nan, n, ngroups, level)
+    return _robust_measures(
+        cor.chisq, df, cor.baseline_chisq, df_null, cor.scaling_factor,
+        cor.baseline_scaling_factor, cor.chisq_scaled, cor.scaling_factor,
+        n, ngroups, level,
+    )  # fmt: skip

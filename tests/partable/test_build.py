@@ -1,0 +1,85 @@
+"""The default rows of :func:`semnet.partable.build.partable` (lavaan's ``lavaanify``
+rules) on models the lavaan fixtures do not hold, and a table of 2,000 factors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from semnet.partable.build import partable
+
+
+def _row(pt, lhs, op, rhs):
+    t = pt.table
+    rows = t[(t["lhs"] == lhs) & (t["op"] == op) & (t["rhs"] == rhs)]
+    assert len(rows) == 1, (lhs, op, rhs, len(rows))
+    return rows.iloc[0]
+
+
+def test_single_indicator_residual_variance_is_fixed_to_zero():
+    pt = partable(
+        "a =~ y1\nb =~ y2\nc =~ y2\nd =~ y3 + y4\ne =~ y5\ny5 ~~ 0.3*y5", auto_fix_first=True
+    )
+    # y1 indicates a only: its residual variance is 0
+    assert (_row(pt, "y1", "~~", "y1")[["free", "ustart"]] == [0, 0.0]).all()
+    # y2 indicates two factors: free
+    assert _row(pt, "y2", "~~", "y2")["free"] > 0
+    # a residual variance the user gives wins
+    assert (_row(pt, "y5", "~~", "y5")[["free", "ustart"]] == [0, 0.3]).all()
+
+
+@pytest.mark.parametrize("orthogonal", [False, True])
+def test_orthogonal_fixes_latent_covariances_only(orthogonal):
+    model = ("f =~ x1 + x2 + x3\ng =~ x4 + x5 + x6\nh =~ x7 + x8 + x9\n"
+             "k =~ x10 + x11 + x12\ng ~ f\nh ~ f\ny ~ f")  # fmt: skip
+    pt = partable(model, orthogonal=orthogonal)
+    for lhs, rhs in [("f", "k"), ("g", "h")]:  # exogenous latent; latent outcomes
+        row = _row(pt, lhs, "~~", rhs)
+        assert (row["free"] == 0) == orthogonal
+        assert row["ustart"] == 0.0 if orthogonal else math.isnan(row["ustart"])
+    for lhs, rhs in [("g", "y"), ("h", "y")]:  # a latent and an observed outcome
+        assert _row(pt, lhs, "~~", rhs)["free"] > 0
+
+
+def test_user_covariance_replaces_the_default_either_way_round():
+    factors = "\n".join(f"f{i} =~ y{3 * i} + y{3 * i + 1} + y{3 * i + 2}" for i in range(6))
+    pt = partable(factors + "\nf3 ~~ f1\nf0 ~~ 0*f5", orthogonal=True)
+    t = pt.table
+    pair = t[(t["op"] == "~~") & t["lhs"].isin(["f1", "f3"]) & t["rhs"].isin(["f1", "f3"])
+             & (t["lhs"] != t["rhs"])]  # fmt: skip
+    assert pair[["lhs", "rhs", "user"]].values.tolist() == [["f3", "f1", 1]]
+    assert pair["free"].iloc[0] > 0
+    assert (_row(pt, "f0", "~~", "f5")[["user", "free", "ustart"]] == [1, 0, 0.0]).all()
+    # the other covariances are defaults, fixed to 0 by orthogonal
+    assert (_row(pt, "f0", "~~", "f1")[["user", "free", "ustart"]] == [0, 0, 0.0]).all()
+    assert len(t) == 6 * 3 * 2 + 6 + 6 * 5 // 2
+
+
+def test_intercepts_of_fixed_x_covariates_and_fixed_intercepts():
+    pt = partable("f =~ a1 + a2 + a3\ny ~ f + x1 + x2", meanstructure=True, int_ov_free=False)
+    for x in ("x1", "x2"):
+        row = _row(pt, x, "~1", "")
+        assert row["exo"] == 1 and row["free"] == 0 and math.isnan(row["ustart"])
+    for v in ("y", "a1", "f"):
+        row = _row(pt, v, "~1", "")
+        assert row["exo"] == 0 and row["free"] == 0 and row["ustart"] == 0.0
+    assert (_row(pt, "x1", "~~", "x2")[["exo", "free"]] == [1, 0]).all()
+
+
+def test_partable_of_2000_factors():
+    # three indicators per factor; every pair of the exogenous factors covaries
+    nf = 2000
+    pt = partable("\n".join(f"f{i} =~ y{3 * i} + y{3 * i + 1} + y{3 * i + 2}" for i in range(nf)))
+    ncov = nf * (nf - 1) // 2
+    cols = pt.columns
+    assert len(cols["lhs"]) == 3 * nf + 3 * nf + nf + ncov
+    # free: two loadings per factor, the residual and latent variances, the covariances
+    assert pt.nfree == 2 * nf + 3 * nf + nf + ncov
+    assert np.array_equal(cols["id"], np.arange(1, len(cols["lhs"]) + 1))
+    cov = slice(7 * nf, None)
+    assert (cols["op"][cov] == "~~").all()
+    assert (cols["lhs"][7 * nf], cols["rhs"][7 * nf]) == ("f0", "f1")
+    assert (cols["lhs"][-1], cols["rhs"][-1]) == (f"f{nf - 2}", f"f{nf - 1}")
+    assert cols["plabel"][-1] == f".p{len(cols['lhs'])}."
