@@ -75,12 +75,11 @@ from scipy.special import ndtr, ndtri
 
 from semnet.analyses.mediation import EffectPlan, effect_plan
 from semnet.analyses.parallel import Progress
-from semnet.data.missing import missing_patterns
 from semnet.data.moments import GroupMoments
+from semnet.data.sample import resample
 from semnet.errors import DataError, OptionError, SemnetError, check_choice
 from semnet.estimation.constraints import ParameterNames, linear_constraints
-from semnet.estimation.fiml import FIMLDiscrepancy
-from semnet.estimation.ml import MLDiscrepancy
+from semnet.estimation.discrepancy import DISCREPANCIES, Discrepancy, discrepancy
 from semnet.estimation.optimize import minimize
 
 __all__ = ["BootstrapResult", "bootstrap"]
@@ -106,7 +105,8 @@ class _Refitter:
         self.data = tuple(np.ascontiguousarray(d, dtype=float) for d in data)
         self.labels = tuple(m.label for m in fit.moments)
         self.names = tuple(fit.moments[0].names)
-        self.fiml = fit.patterns is not None
+        self.discrepancy_name = fit.options.discrepancy
+        self.incomplete = DISCREPANCIES.get(self.discrepancy_name).incomplete_data
         self.plans = tuple(plans)
         self._constraints = None if fit.constraints.nonlinear else fit.constraints
         params = pt.params
@@ -127,7 +127,7 @@ class _Refitter:
         self.ndef = sum(c.op == ":=" for c in pt.constraints)
         self.width = self.out_rows.size + self.ndef + sum(len(p.rows) for p in self.plans)
         self.linearization: _Linearization | None = None
-        if not self.fiml and self._constraints is not None:
+        if not self.incomplete and self._constraints is not None:
             self.linearization = _Linearization.at_estimates(self)
 
     def __getstate__(self) -> dict:
@@ -165,54 +165,29 @@ class _Refitter:
             for k, d in enumerate(self.data)
         ]
 
-    def _fiml_discrepancy(self, resamples: list[np.ndarray]) -> FIMLDiscrepancy | str:
-        """The FIML discrepancy of incomplete resamples, or why it cannot be formed."""
-        moments, patterns = [], []
-        for label, x in zip(self.labels, resamples, strict=True):
-            observed = (~np.isnan(x)).sum(axis=0)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                var = np.nanvar(x, axis=0)
-            if observed.min() < 2 or not np.all(var > 0):
-                return "too few observed values (a variable is constant or missing)"
-            mean = np.nanmean(x, axis=0)
-            moments.append(GroupMoments(label, self.names, np.diag(var), mean, x.shape[0], 0, x))
-            patterns.append(missing_patterns(x))
-        return FIMLDiscrepancy(
-            self.model, moments, self.values, patterns, 0.0, exact_information=False
-        )
-
-    def ml_discrepancy(self, samples: Sequence[np.ndarray]) -> MLDiscrepancy:
-        """The ML discrepancy of complete-data samples (one per group), with the fixed.x
-        rows set to their sample moments; raises DataError for a singular sample."""
-        moments = []
-        for label, x in zip(self.labels, samples, strict=True):
-            n = x.shape[0]
-            mean = x.mean(axis=0)
-            c = x - mean
-            cov = c.T @ c / n
-            moments.append(GroupMoments(label, self.names, (cov + cov.T) / 2, mean, n))
+    def discrepancy_of(self, samples: Sequence[np.ndarray]) -> Discrepancy:
+        """The fit's discrepancy (from the registry) for resamples of its data (one per
+        group), with the fixed.x rows set to their sample moments; raises DataError
+        (with the reason) for a sample that cannot be fitted."""
+        sample = resample(self.labels, self.names, samples, self.incomplete)
         fixed = self.values.copy()
         for r, g, i, j in self.exo:
-            fixed[r] = moments[g].mean[i] if j < 0 else moments[g].cov[i, j]
-        return MLDiscrepancy(self.model, moments, fixed)
+            mom = sample.moments[g]
+            fixed[r] = mom.mean[i] if j < 0 else mom.cov[i, j]
+        return discrepancy(self.discrepancy_name, self.model, sample, fixed, for_optimizer=True)
 
     def refit(self, spec) -> tuple[np.ndarray, float, str]:
         """Outputs, chi-square and '' (or NaNs, NaN and the reason it failed)."""
         fail = np.full(self.width, np.nan)
         resamples = [d[idx] for d, idx in zip(self.data, self.indices(spec), strict=True)]
         starts = [self.x]
-        if self.fiml:
-            disc = self._fiml_discrepancy(resamples)
-            if isinstance(disc, str):
-                return fail, np.nan, disc
-        else:
-            try:
-                disc = self.ml_discrepancy(resamples)
-            except DataError:
-                return fail, np.nan, "singular sample covariance matrix"
-            if self.linearization is not None:
-                starts.insert(0, self.linearization.start(disc.moments))
+        try:
+            disc = self.discrepancy_of(resamples)
+        except DataError as exc:
+            why = str(exc) if self.incomplete else "singular sample covariance matrix"
+            return fail, np.nan, why
+        if self.linearization is not None:
+            starts.insert(0, self.linearization.start(disc.moments))
         # from the linearised start; from the estimates if that fails
         why = ""
         for start in starts:
@@ -234,7 +209,8 @@ class _Refitter:
             out = self.outputs(values)
         except (ValueError, ZeroDivisionError, OverflowError) as exc:
             return fail, np.nan, f"derived quantities failed: {exc}"
-        return out, np.nan if self.fiml else 2.0 * disc.ntotal * res.f, ""
+        # (incomplete resamples have no saturated model: no chi-square)
+        return out, np.nan if self.incomplete else 2.0 * disc.ntotal * res.f, ""
 
     def run(self, specs: Sequence) -> tuple[np.ndarray, np.ndarray, list[str]]:
         out = np.full((len(specs), self.width), np.nan)
@@ -286,7 +262,7 @@ class _Linearization:
         estimates is singular or the data's covariance matrix is)."""
         model, x = refitter.model, refitter.x
         try:
-            disc = refitter.ml_discrepancy(refitter.data)
+            disc = refitter.discrepancy_of(refitter.data)
         except DataError:
             return None
         K = refitter.constraints.K

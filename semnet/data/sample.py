@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from semnet.data.missing import FIMLData, PatternSet, fiml_data
+from semnet.data.missing import FIMLData, PatternSet, fiml_data, missing_patterns
 from semnet.data.moments import (
     GroupMoments,
     group_labels,
@@ -179,3 +179,38 @@ def baseline_values(sample: Sample, g: int, k: int, op: str) -> float:
         return float(mom.cov[k, k] if op == "~~" else mom.mean[k])
     source = sample.fiml.baseline_var if op == "~~" else sample.fiml.baseline_mean
     return float(np.asarray(source[g])[k])
+
+
+def resample(
+    labels: Sequence[str], names: Sequence[str], arrays: Sequence[np.ndarray], incomplete: bool
+) -> Sample:
+    """The sample of resampled cases (one array per group, cases x variables), as the
+    bootstrap refits it: complete cases' moments, or with ``incomplete`` the
+    missing-data patterns, whose saturated model is not fitted (its log-likelihood is
+    0, so the discrepancy gives the estimates but no chi-square).  Raises
+    :class:`DataError` (with the reason) for a sample that cannot be fitted."""
+    moments, patterns = [], []
+    for label, x in zip(labels, arrays, strict=True):
+        n = x.shape[0]
+        if not incomplete:
+            mean = x.mean(axis=0)
+            c = x - mean
+            cov = c.T @ c / n
+            moments.append(GroupMoments(label, tuple(names), (cov + cov.T) / 2, mean, n))
+            continue
+        observed = (~np.isnan(x)).sum(axis=0)
+        with np.errstate(all="ignore"):
+            var = np.nanvar(x, axis=0)
+        if observed.min() < 2 or not np.all(var > 0):
+            raise DataError("too few observed values (a variable is constant or missing)")
+        mean = np.nanmean(x, axis=0)
+        moments.append(GroupMoments(label, tuple(names), np.diag(var), mean, n, 0, x))
+        patterns.append(missing_patterns(x))
+    if not incomplete:
+        return Sample(tuple(moments))
+    zeros = np.zeros(len(moments))
+    fiml = FIMLData(
+        tuple(moments), tuple(patterns), zeros, zeros,
+        tuple(m.mean for m in moments), tuple(np.diag(m.cov) for m in moments),
+    )  # fmt: skip
+    return Sample(tuple(moments), fiml=fiml)

@@ -90,7 +90,7 @@ def test_linearised_start_is_first_order_in_the_moments():
     for eps in (0.1, 0.01):
         # every group's data moved by eps: a linear transformation and a shift
         moved = [d @ (np.eye(p) + eps * E) + eps * shift for d in refitter.data]
-        disc = refitter.ml_discrepancy(moved)
+        disc = refitter.discrepancy_of(moved)
         optimum = minimize(disc, refitter.constraints, refitter.x).x
         start = refitter.linearization.start(disc.moments)
         errors.append(np.linalg.norm(start - optimum) / np.linalg.norm(refitter.x - optimum))
