@@ -6,7 +6,7 @@ object :class:`Fit`, and the error classes.
 
 __version__ = "0.1.0"
 
-from semnet import datasets, moments
+from semnet import datasets, moments, studies
 from semnet.analyses.bootstrap import BootstrapResult, bootstrap
 from semnet.analyses.compare import compare
 from semnet.analyses.invariance import Cutoffs, InvarianceResult, compare_paths, invariance
@@ -91,4 +91,5 @@ __all__ = [
     "sem",
     "simple_slopes",
     "simulate",
+    "studies",
 ]
