@@ -108,14 +108,16 @@ def cli_message(message: str, flags: Mapping[str, str]) -> str:
         if "=" in key:
             message = re.sub(rf"(?<![\w.-]){re.escape(key)}(?!\w)", flag, message)
         else:
-            message = re.sub(
-                rf"(?<![\w.-]){re.escape(key)}=(?:'([^']*)'|\"([^\"]*)\")?",
-                lambda m, flag=flag: " ".join(
-                    [flag, *(v for v in m.groups() if v is not None)]
-                ),
-                message,
-            )
+            pattern = rf"(?<![\w.-]){re.escape(key)}=(?:'([^']*)'|\"([^\"]*)\"|(?=(\S))|)"
+            message = re.sub(pattern, lambda m, flag=flag: _flag_with_value(flag, m), message)
     return message
+
+
+def _flag_with_value(flag: str, m: re.Match) -> str:
+    quoted, double, other = m.groups()
+    if quoted is not None or double is not None:
+        return f"{flag} {quoted if quoted is not None else double}"
+    return flag if other is None else f"{flag} "
 
 
 def _render(summary, fmt: str) -> str:

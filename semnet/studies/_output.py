@@ -65,9 +65,10 @@ class OutputFolder:
             foreign = sorted(e.name for e in os.scandir(path)
                              if not e.name.startswith(STAGE_PREFIX))  # fmt: skip
             if foreign:
+                entries = f"{len(foreign)} entr{'y' if len(foreign) == 1 else 'ies'}"
                 raise OutputFolderError(
-                    f"the output folder {str(path)!r} is not empty ({len(foreign)} "
-                    f"entries, e.g. {foreign[0]!r}) and {_why_not_ours(path)}; pass "
+                    f"the output folder {str(path)!r} is not empty ({entries}, e.g. "
+                    f"{foreign[0]!r}) and {_why_not_ours(path)}; pass "
                     "overwrite=True to write into it anyway (files with the names of the "
                     "outputs are replaced, others are left alone), or choose a new folder."
                 )
