@@ -22,6 +22,7 @@ IO_EXTRA = "pip install 'semnet[io]'"
 _SNIFF_LINES = 50
 _SNIFF_BYTES = 64 * 1024
 _OPENERS: dict[str, Callable] = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+_ARCHIVES = (".zip", ".zst", ".tar")
 _SPREADSHEETS = (".xlsx", ".xlsm", ".xls", ".ods")
 
 
@@ -113,7 +114,10 @@ def _labelled(path: Path, reader: str, kind: str, value_labels: Sequence[str]) -
 
 def _sample(path: Path) -> str:
     """The first lines of a text file (decompressed), for sniffing its separator."""
-    opener = _OPENERS.get(path.suffix.lower(), open)
+    suffix = path.suffix.lower()
+    if suffix in _ARCHIVES:
+        return ""  # pandas opens them; the separator is taken to be ","
+    opener = _OPENERS.get(suffix, open)
     try:
         with opener(path, "rb") as fh:
             head = fh.read(_SNIFF_BYTES)

@@ -97,9 +97,8 @@ class OutputFolder:
             try:
                 os.replace(stage / name, target)
             except OSError as exc:
-                raise OutputFolderError(
-                    f"cannot write {str(target)!r}: {exc.strerror or exc} (is it a folder?)."
-                ) from None
+                why = "it is a folder" if target.is_dir() else exc.strerror or str(exc)
+                raise OutputFolderError(f"cannot write {str(target)!r}: {why}.") from None
             written.append(target)
         for name in sorted(set(self.previous) - set(names)):
             stale = self.path / name
@@ -109,6 +108,11 @@ class OutputFolder:
 
 
 def _create(path: Path) -> None:
+    if path.is_symlink() and not path.exists():
+        raise OutputFolderError(
+            f"the output folder {str(path)!r} is a symbolic link to a folder that does not "
+            "exist; create that folder or choose another one."
+        )
     if path.exists() and not path.is_dir():
         raise OutputFolderError(
             f"the output folder {str(path)!r} is a file; choose a folder (it is created if "

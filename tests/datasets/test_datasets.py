@@ -89,3 +89,10 @@ def test_read_keeps_codes_except_for_labelled_columns(tmp_path):
     back = datasets.read(path, value_labels=["country"])
     assert list(back["country"]) == ["USA", "China", 3.0]
     assert list(back["gm1"]) == [1.0, 7.0, 4.0]
+
+
+@pytest.mark.parametrize("name", ["survey.csv.zip", "survey.csv.bz2", "survey.csv.xz"])
+def test_read_compressed_csv(tmp_path, name):
+    survey = datasets.network_involvement()
+    survey.to_csv(tmp_path / name, index=False)
+    pd.testing.assert_frame_equal(datasets.read(tmp_path / name), survey)

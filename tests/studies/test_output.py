@@ -112,7 +112,7 @@ def test_an_output_name_taken_by_a_folder_is_a_clear_error(tmp_path):
     folder = OutputFolder.open(tmp_path / "out")
     (folder.path / "t.md").mkdir()
     (folder.path / "t.md" / "inside.txt").write_text("x", encoding="utf-8")
-    with pytest.raises(OutputFolderError, match=r"cannot write .*t\.md"):
+    with pytest.raises(OutputFolderError, match=r"cannot write .*t\.md': it is a folder"):
         _write_run(folder, {"t.md": "x"})
     assert not [p for p in folder.path.iterdir() if p.name.startswith(STAGE_PREFIX)]
 
@@ -124,6 +124,12 @@ def test_out_that_is_or_sits_under_a_file(tmp_path):
         OutputFolder.open(blocker)
     with pytest.raises(OutputFolderError, match=r"cannot create .* is a file, not a folder"):
         OutputFolder.open(blocker / "a" / "b")
+
+
+def test_a_dangling_symlink_as_out_is_a_clear_error(tmp_path):
+    (tmp_path / "out").symlink_to(tmp_path / "gone")
+    with pytest.raises(OutputFolderError, match="symbolic link to a folder that does not"):
+        OutputFolder.open(tmp_path / "out")
 
 
 def test_unwritable_folder_is_a_clear_error(tmp_path, monkeypatch):
