@@ -4,7 +4,7 @@ Public API (see the README): :func:`sem`, :func:`cfa`, :func:`partable`, the res
 object :class:`Fit`, and the error classes.
 """
 
-from semnet import datasets, moments
+from semnet import datasets, moments, studies
 from semnet._version import __version__
 from semnet.analyses.bootstrap import BootstrapResult, bootstrap
 from semnet.analyses.compare import compare
@@ -91,4 +91,5 @@ __all__ = [
     "sem",
     "simple_slopes",
     "simulate",
+    "studies",
 ]

@@ -69,78 +69,58 @@ def sem(
     model : str or path
         lavaan model syntax, or the path of a file holding it.
     data : DataFrame or SampleMoments, optional
-        Raw data (never modified).  Rows with a missing value on a model variable are
-        dropped (listwise) and counted in ``fit.n_dropped``.  Or sample moments from
-        :func:`semnet.moments.from_dask` / :func:`semnet.moments.from_frame` (their
-        groups are the fit's groups; with ``fourth=True`` also for MLR and MLM).
+        Raw data (never modified; rows with a missing model variable are dropped and
+        counted in ``fit.n_dropped``), or moments from :func:`semnet.moments.from_frame`
+        / :func:`~semnet.moments.from_dask` (``fourth=True`` for MLR and MLM).
     group : str, optional
         Column whose values define groups (ordered by first appearance).
     estimator : str
-        ``"ML"`` (normal-theory maximum likelihood), ``"MLR"`` (ML with Huber-White
-        SEs and the Yuan-Bentler scaled test), ``"MLM"`` (robust SEs and the
-        Satorra-Bentler scaled test) or ``"MLMV"`` (robust SEs and the
-        mean-and-variance adjusted, scaled-shifted test), as lavaan's presets.
+        ``"ML"``, ``"MLR"`` (Huber-White SEs, Yuan-Bentler scaled test), ``"MLM"``
+        (robust SEs, Satorra-Bentler test) or ``"MLMV"`` (robust SEs, scaled-shifted
+        test), as lavaan's presets (:data:`semnet.options.ESTIMATORS`).
     missing : str
         ``"listwise"`` or ``"fiml"`` (alias ``"ml"``): full-information ML.
     se, test : str, optional
-        Override the estimator's preset: ``se`` in ``"standard"``, ``"robust_sem"``,
+        Override the preset: ``se`` in ``"standard"``, ``"robust_sem"``,
         ``"robust_huber_white"``, ``"bootstrap"``; ``test`` in ``"standard"``,
         ``"satorra_bentler"``, ``"yuan_bentler_mplus"``, ``"scaled_shifted"`` (lavaan's
         dotted names are accepted).
     bootstrap : int
-        Number of bootstrap draws for bootstrap standard errors (lavaan's
-        ``se = "bootstrap", bootstrap = N``; ``se="bootstrap"`` alone draws 1000).  The
-        fit's ``vcov_free`` is then the covariance matrix of the draws (divisor ``N``),
-        ``estimates()`` has bootstrap SEs and percentile intervals, as lavaan's
-        ``parameterEstimates()`` (see :meth:`~semnet.results.fit.Fit.with_bootstrap`); the draws
-        are in ``fit.bootstrap`` (see :func:`semnet.bootstrap`).  The test statistic is
-        not affected.
+        Draws for bootstrap SEs (lavaan's ``se="bootstrap", bootstrap=N``; ``se=
+        "bootstrap"`` alone draws 1000): ``estimates()`` then has bootstrap SEs and
+        percentile intervals; the draws are in ``fit.bootstrap``.
     seed : int, optional
-        Seed of the bootstrap resampling (the same seed gives the same draws).
+        Seed of the bootstrap resampling.
     group_equal, group_partial
         Cross-group equality constraints (lavaan's ``group.equal``, ``group.partial``).
-    std_lv : bool
-        Fix latent variances to 1 instead of the first loadings.
-    meanstructure : bool, optional
-        Model means and intercepts; default as lavaan (when the syntax has ``~1`` terms
-        or there are several groups).
-    orthogonal : bool
-        Uncorrelated exogenous latent variables.
-    fixed_x : bool
-        Exogenous observed covariates fixed at their sample moments (lavaan's default).
+    std_lv, meanstructure, orthogonal, fixed_x : bool
+        As lavaan: unit latent variances; means and intercepts (default when the
+        syntax has ``~1`` terms or there are groups); uncorrelated exogenous latent
+        variables; exogenous observed covariates fixed at their sample moments.
     sample_cov, sample_mean, sample_nobs
         Summary statistics instead of raw data (``sample_cov`` with divisor N-1, as
         R's ``cov()``; dicts by group label for several groups).
-    interaction : str, optional
-        How a latent product term ``y ~ a:b`` is estimated: ``"lms"`` (latent moderated
-        structural equations, Klein & Moosbrugger 2000; returns an
-        :class:`~semnet.estimation.lms.LMSResult`), or product indicators built from the
-        indicators of ``a`` and ``b`` measuring a latent ``a:b`` (``"double_mean"``
-        centring, ``"mean"``, ``"residual"``).  Default: LMS where it applies (raw data,
-        ML, listwise, one group; several groups with ``interaction="lms"``), otherwise
-        double-mean product indicators.  A product
-        of two observed variables is always their raw product, as in lavaan.
-    interaction_match : bool, optional
-        Matched pairs of indicators (default when both factors have as many
-        indicators; with unequal numbers the first ones are paired and the extra
-        indicators enter no product) or all pairs, whose products sharing an indicator
-        get correlated residuals.
+    interaction, interaction_match
+        How a latent product ``y ~ a:b`` is estimated: ``"lms"`` (the default where it
+        applies: raw data, ML, listwise, one group) or product indicators
+        (``"double_mean"``, ``"mean"``, ``"residual"``), matched pairs or all pairs; see
+        docs/moderation-mediation.md.
 
     Returns
     -------
     Fit
+        Or an :class:`~semnet.estimation.lms.LMSResult` for LMS.
 
     Examples
     --------
     >>> import semnet
-    >>> from semnet import datasets
     >>> model = '''
     ... visual  =~ x1 + x2 + x3
     ... textual =~ x4 + x5 + x6
     ... speed   =~ x7 + x8 + x9
     ... '''
-    >>> fit = semnet.cfa(model, datasets.holzinger_swineford())
-    >>> round(fit.fit_measures()["chisq"], 3)
+    >>> fit = semnet.cfa(model, semnet.datasets.holzinger_swineford())
+    >>> float(round(fit.fit_measures()["chisq"], 3))
     85.306
     """
     t0 = time.perf_counter()

@@ -2,19 +2,29 @@
 
 Subcommands
 -----------
+``semnet replicate [--data FILE] [--out DIR] [--seed N] [--bootstrap N] [--models DIR]
+[--overwrite]``
+    Run the network-involvement study end to end and write its tables, path diagram and
+    manifest into ``--out`` (a new or empty folder, or one an earlier run wrote).
 ``semnet example``
     Fit the Holzinger–Swineford three-factor CFA on the bundled data and print its
     lavaan-style summary with standardized estimates.
-``semnet fit MODEL_FILE DATA_CSV [--group COL] [--group-equal ...] [--std-lv]
-[--estimator ML] [--standardized] [--no-fit-measures] [--format text|markdown]``
-    Fit a model file (lavaan syntax) to a CSV file and print the summary.
+``semnet fit MODEL_FILE DATA_FILE [--group COL] [--group-equal ...] [--std-lv]
+[--estimator ML] [--missing listwise|fiml] [--standardized] [--no-fit-measures]
+[--format text|markdown]``
+    Fit a model file (lavaan syntax) to a data file (CSV with any common separator,
+    Parquet, SPSS ``.sav``, Stata ``.dta``) and print the summary.
 
-Errors raised by semnet (:class:`semnet.SemnetError`) and unreadable input files are
-printed as ``error: <message>`` on stderr with exit status 2 -- never a traceback.
+The command line never shows a traceback. Errors raised by semnet
+(:class:`semnet.SemnetError`), unreadable input files and unusable output folders print
+as ``error: <message>`` on stderr with exit status 2; the message names the command's
+flags (``--group``), not the library's keywords (``group=``). Anything else is a bug:
+it prints ``error: internal error (...)`` with exit status 1, and ``--debug`` (or the
+environment variable ``SEMNET_DEBUG=1``) adds the traceback.
 
 New subcommands register themselves in :data:`COMMANDS` (a name and a function that
-adds its parser and returns the handler), so ``semnet replicate`` can be added without
-touching the others.
+adds its parser and returns the handler), and the flags that set the library's keywords
+in :data:`FLAGS`.
 
 Examples
 --------
@@ -28,13 +38,22 @@ Examples
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
+import traceback
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-#: exit status for bad input (model, data, options), as argparse uses for usage errors
+#: exit status for bad input (model, data, options, output folder), as argparse uses
 EXIT_INPUT = 2
+#: exit status for a bug in semnet (an exception that is not a SemnetError)
+EXIT_INTERNAL = 1
+#: environment variable that makes the command line print tracebacks (like ``--debug``)
+DEBUG_ENV = "SEMNET_DEBUG"
+#: share of the rows that listwise deletion may drop before ``fit`` warns on stderr
+LISTWISE_WARN_SHARE = 0.05
 
 #: the Holzinger–Swineford three-factor CFA (also in ``models/holzinger_swineford.lav``)
 HS_MODEL = """\
@@ -43,11 +62,62 @@ textual =~ x4 + x5 + x6
 speed   =~ x7 + x8 + x9
 """
 
+#: per subcommand, the library's keywords (``name`` or ``name=value``) and the flag that
+#: sets them, so that error messages name what the user typed
+FLAGS: dict[str, dict[str, str]] = {
+    "fit": {
+        "std_lv=True": "--std-lv",
+        "fixed_x=False": "--no-fixed-x",
+        "group_equal": "--group-equal",
+        "group_partial": "--group-partial",
+        "group": "--group",
+        "estimator": "--estimator",
+        "missing": "--missing",
+    },
+    "replicate": {
+        "overwrite=True": "--overwrite",
+        "models_dir": "--models",
+        "bootstrap": "--bootstrap",
+        "seed": "--seed",
+        "out": "--out",
+    },
+}
+
 Handler = Callable[[argparse.Namespace], int]
 
 
 class InputError(Exception):
     """A problem with the command's input files (reported like a SemnetError)."""
+
+
+def cli_message(message: str, flags: Mapping[str, str]) -> str:
+    """``message`` with the library's keywords replaced by the command-line flags.
+
+    ``name='value'`` becomes ``--flag value``, ``name=`` becomes ``--flag``, and a key
+    that holds its value (``std_lv=True``) becomes its flag.
+
+    Examples
+    --------
+    >>> from semnet.cli import FLAGS, cli_message
+    >>> cli_message("pass group= the column; or missing='fiml'", FLAGS["fit"])
+    'pass --group the column; or --missing fiml'
+    >>> cli_message("or pass std_lv=True.", FLAGS["fit"])
+    'or pass --std-lv.'
+    """
+    for key, flag in flags.items():
+        if "=" in key:
+            message = re.sub(rf"(?<![\w.-]){re.escape(key)}(?!\w)", flag, message)
+        else:
+            pattern = rf"(?<![\w.-]){re.escape(key)}=(?:'([^']*)'|\"([^\"]*)\"|(?=(\S))|)"
+            message = re.sub(pattern, lambda m, flag=flag: _flag_with_value(flag, m), message)
+    return message
+
+
+def _flag_with_value(flag: str, m: re.Match) -> str:
+    quoted, double, other = m.groups()
+    if quoted is not None or double is not None:
+        return f"{flag} {quoted if quoted is not None else double}"
+    return flag if other is None else f"{flag} "
 
 
 def _render(summary, fmt: str) -> str:
@@ -63,10 +133,19 @@ def _fit_quietly(func, *args, **kwargs):
         return func(*args, **kwargs)
 
 
+def _common() -> argparse.ArgumentParser:
+    """Options every subcommand takes (after its name, too)."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help=f"print the traceback of an error (also: {DEBUG_ENV}=1)")
+    return common
+
+
 # -- semnet example ----------------------------------------------------------------------
 def _add_example(sub: argparse._SubParsersAction) -> Handler:
     p = sub.add_parser(
         "example",
+        parents=[_common()],
         help="fit the Holzinger-Swineford 3-factor CFA on the bundled data",
         description="Fit the Holzinger & Swineford (1939) three-factor CFA (lavaan's tutorial "
         "model) on the bundled data and print the lavaan-style summary with standardized "
@@ -100,12 +179,16 @@ def _split_list(values: Sequence[str] | None) -> list[str]:
 def _add_fit(sub: argparse._SubParsersAction) -> Handler:
     p = sub.add_parser(
         "fit",
-        help="fit a model file (lavaan syntax) to a CSV file and print the summary",
-        description="Fit MODEL_FILE (lavaan model syntax) to DATA_CSV and print a "
-        "lavaan-style summary.",
+        parents=[_common()],
+        help="fit a model file (lavaan syntax) to a data file and print the summary",
+        description="Fit MODEL_FILE (lavaan model syntax) to DATA_FILE and print a "
+        "lavaan-style summary. DATA_FILE is a CSV file with a header row (separator "
+        "',', ';', tab or '|', detected), a Parquet file, an SPSS .sav or a Stata .dta "
+        "file (Parquet, SPSS and Stata need: pip install 'semnet[io]').",
     )
     p.add_argument("model_file", metavar="MODEL_FILE", help="lavaan model syntax file")
-    p.add_argument("data_csv", metavar="DATA_CSV", help="data as CSV with a header row")
+    p.add_argument("data_file", metavar="DATA_FILE",
+                   help="data: .csv (or .tsv, .txt), .parquet, .sav or .dta")
     p.add_argument("--group", metavar="COL", help="column defining the groups")
     p.add_argument("--group-equal", metavar="WHAT", action="append",
                    help="cross-group equality constraints, e.g. loadings,intercepts "
@@ -114,6 +197,9 @@ def _add_fit(sub: argparse._SubParsersAction) -> Handler:
                    help="parameters exempt from --group-equal, e.g. 'x3~1' (repeatable)")
     p.add_argument("--std-lv", action="store_true",
                    help="fix latent variances to 1 instead of the first loadings")
+    p.add_argument("--no-fixed-x", action="store_true",
+                   help="treat observed exogenous covariates as random variables "
+                   "(lavaan's fixed.x = FALSE); needed with --missing fiml")
     p.add_argument("--estimator", default="ML", help="ML, MLR, MLM or MLMV (default: ML)")
     p.add_argument("--missing", default="listwise",
                    help="listwise or fiml (default: listwise)")
@@ -126,31 +212,33 @@ def _add_fit(sub: argparse._SubParsersAction) -> Handler:
     return _run_fit
 
 
-def _read_inputs(model_file: str, data_csv: str):
-    import pandas as pd
-
-    model_path = Path(model_file)
-    if not model_path.is_file():
+def _read_model(model_file: str) -> str:
+    path = Path(model_file)
+    if not path.is_file():
         raise InputError(f"model file {model_file!r} does not exist (or is not a file).")
     try:
-        text = model_path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read model file {model_file!r}: {exc}") from None
-    data_path = Path(data_csv)
-    if not data_path.is_file():
-        raise InputError(f"data file {data_csv!r} does not exist (or is not a file).")
-    try:
-        data = pd.read_csv(data_path)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        # pandas' ParserError and EmptyDataError are ValueErrors
-        raise InputError(f"cannot read data file {data_csv!r} as CSV: {exc}") from None
-    return text, data
+
+
+def _warn_listwise(fit, missing: str) -> None:
+    """A stderr line when listwise deletion dropped more than LISTWISE_WARN_SHARE."""
+    if str(missing).lower() != "listwise":
+        return
+    dropped = sum(fit.n_dropped.values())
+    total = fit.ntotal + dropped
+    if total and dropped / total > LISTWISE_WARN_SHARE:
+        print(f"warning: listwise deletion dropped {dropped} of {total} rows "
+              f"({100 * dropped / total:.0f}%) for missing values on model variables; "
+              "--missing fiml uses every row.", file=sys.stderr)  # fmt: skip
 
 
 def _run_fit(args: argparse.Namespace) -> int:
     import semnet
 
-    text, data = _read_inputs(args.model_file, args.data_csv)
+    text = _read_model(args.model_file)
+    data = semnet.datasets.read(args.data_file, value_labels=[args.group] if args.group else [])
     fit = _fit_quietly(
         semnet.sem,
         text,
@@ -161,10 +249,13 @@ def _run_fit(args: argparse.Namespace) -> int:
         group_equal=_split_list(args.group_equal),
         group_partial=_split_list(args.group_partial),
         std_lv=args.std_lv,
+        fixed_x=not args.no_fixed_x,
     )
     summary = fit.summary(standardized=args.standardized,
                           fit_measures=not args.no_fit_measures)
     print(_render(summary, args.format), end="")
+    sys.stdout.flush()
+    _warn_listwise(fit, args.missing)
     return 0
 
 
@@ -172,18 +263,28 @@ def _run_fit(args: argparse.Namespace) -> int:
 def _add_replicate(sub: argparse._SubParsersAction) -> Handler:
     p = sub.add_parser(
         "replicate",
+        parents=[_common()],
         help="run the network-involvement study (Mikhailitchenko 2021) end to end",
         description="Run the study's analysis plan (reliability, CFA, invariance across "
         "countries, multi-group structural model, NI x ET moderation, mediation) on the "
-        "bundled synthetic survey or on your own CSV with the same columns, and write every "
-        "table as Markdown, LaTeX, HTML and CSV plus a path diagram and manifest.json.",
+        "bundled synthetic survey or on your own data file with the same columns, and "
+        "write every table as Markdown, LaTeX, HTML and CSV plus a path diagram and "
+        "manifest.json. The output folder must be new, empty, or one an earlier run "
+        "wrote (it has that run's manifest.json); --overwrite writes into any folder.",
     )
-    p.add_argument("--data", help="CSV with the study's columns (default: bundled sample)")
-    p.add_argument("--out", default="out", help="output folder (default: out)")
+    p.add_argument("--data", metavar="FILE",
+                   help="data file (.csv, .parquet, .sav, .dta) with the study's columns "
+                   "(default: the bundled sample)")
+    p.add_argument("--out", metavar="DIR", default="out", help="output folder (default: out)")
     p.add_argument("--seed", type=int, default=2021, help="random seed (default: 2021)")
-    p.add_argument("--bootstrap", type=int, default=200,
+    p.add_argument("--bootstrap", metavar="N", type=int, default=200,
                    help="bootstrap draws for indirect effects (default: 200; 0 skips)")
-    p.add_argument("--models", help="folder with the study's .lav files (default: models/)")
+    p.add_argument("--models", metavar="DIR",
+                   help="folder with the study's .lav files (default: the ones shipped "
+                   "with semnet, as in models/)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="write into a non-empty folder that no earlier run wrote (files "
+                   "with the outputs' names are replaced)")
     return _run_replicate
 
 
@@ -191,10 +292,10 @@ def _run_replicate(args: argparse.Namespace) -> int:
     from semnet.studies import network_involvement
 
     if args.bootstrap < 0:
-        raise InputError("--bootstrap must be 0 or more.")
+        raise InputError(f"--bootstrap must be 0 or more, not {args.bootstrap}.")
     result = network_involvement.run(
         args.data, args.out, seed=args.seed, bootstrap=args.bootstrap,
-        models_dir=args.models, progress=sys.stderr.isatty(),
+        models_dir=args.models, progress=sys.stderr.isatty(), overwrite=args.overwrite,
     )  # fmt: skip
     tables = result.tables
     print(f"semnet replicate: {len(tables)} tables and a path diagram written to {args.out}/")
@@ -216,39 +317,78 @@ COMMANDS: list[tuple[str, Callable[[argparse._SubParsersAction], Handler]]] = [
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
-    """The argument parser and the handler of each subcommand."""
-    from semnet import __version__
+    """The argument parser and the handler of each subcommand.
+
+    Examples
+    --------
+    >>> from semnet.cli import build_parser
+    >>> parser, handlers = build_parser()
+    >>> sorted(handlers)
+    ['example', 'fit', 'replicate']
+    """
+    from semnet._version import __version__
 
     parser = argparse.ArgumentParser(
         prog="semnet",
         description="Structural equation modeling with lavaan-identical numbers.",
     )
     parser.add_argument("--version", action="version", version=f"semnet {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help=f"print the traceback of an error (also: {DEBUG_ENV}=1)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     handlers = {name: add(sub) for name, add in COMMANDS}
     return parser, handlers
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0 ok, 2 bad input)."""
+def _one_line(exc: BaseException, limit: int = 300) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _report(exc: BaseException, command: str, debug: bool) -> int:
+    """Print ``exc`` as one ``error:`` line (and its traceback when debugging)."""
     from semnet.errors import SemnetError
 
+    if debug:
+        traceback.print_exception(exc, file=sys.stderr)
+    if isinstance(exc, SemnetError | InputError):
+        print(f"error: {cli_message(str(exc), FLAGS.get(command, {}))}", file=sys.stderr)
+        return EXIT_INPUT
+    if isinstance(exc, OSError):  # the system refused (disk full, permission denied)
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: {exc.strerror or _one_line(exc)}{where}", file=sys.stderr)
+        return EXIT_INPUT
+    hint = "" if debug else f" (--debug or {DEBUG_ENV}=1 shows the traceback)"
+    print(f"error: internal error ({type(exc).__name__}: {_one_line(exc)}); please report "
+          f"it with the command you ran{hint}", file=sys.stderr)  # fmt: skip
+    return EXIT_INTERNAL
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 2 bad input, 1 a bug).
+
+    Examples
+    --------
+    >>> from semnet.cli import main
+    >>> main(["fit", "no_such_model.lav", "data.csv"])  # doctest: +SKIP
+    2
+    """
     parser, handlers = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
         return EXIT_INPUT
+    debug = args.debug or os.environ.get(DEBUG_ENV, "") not in ("", "0")
     try:
         return handlers[args.command](args)
-    except (SemnetError, InputError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_INPUT
     except BrokenPipeError:  # e.g. `semnet example | head`
         sys.stderr.close()
         return 0
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        return _report(exc, args.command, debug)
 
 
 if __name__ == "__main__":  # pragma: no cover

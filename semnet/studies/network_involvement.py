@@ -19,6 +19,11 @@ every table as Markdown, LaTeX, HTML and CSV, a path diagram (SVG) and a
 
 Missing answers are handled by FIML wherever the estimator allows it; LMS and the
 bootstrap use the complete cases (stated in the table notes).
+
+Each step of the plan is a function below (:data:`STEPS`, in order); :func:`run` loads
+the data and the model files, checks the output folder, runs the steps and writes the
+outputs (see :mod:`semnet.studies._output`: only into a new, empty or earlier output
+folder, each file atomically).
 """
 
 from __future__ import annotations
@@ -27,14 +32,20 @@ import hashlib
 import json
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-from semnet import __version__
+from semnet._version import __version__
+from semnet.datasets import _bundled, network_involvement_path, read
 from semnet.errors import DataError, SemnetError
+from semnet.studies._output import MANIFEST, OutputFolder, OutputFolderError
 
+#: the repository root when semnet runs from a source checkout (the model files and the
+#: bundled survey are found with :func:`model_files` and :func:`default_data_path`)
 ROOT = Path(__file__).resolve().parents[2]
 CONSTRUCTS = {
     "gm": ["gm1", "gm2", "gm3", "gm4"],
@@ -55,6 +66,26 @@ ITEMS = [i for items in CONSTRUCTS.values() for i in items]
 #: optional firm-level controls of the DOI equation, used when the data have them
 CONTROLS = ("firm_size", "firm_age")
 REQUIRED = [GROUP, *ITEMS]
+#: the model files of the study (``<name>.lav``)
+MODELS = ("measurement", "structural", "moderated", "mediation")
+FIML = {"missing": "fiml"}
+
+__all__ = [
+    "CONSTRUCTS",
+    "CONTROLS",
+    "GROUP",
+    "ITEMS",
+    "LABELS",
+    "MODELS",
+    "REQUIRED",
+    "STEPS",
+    "OutputFolderError",
+    "StudyResult",
+    "default_data_path",
+    "load_data",
+    "model_files",
+    "run",
+]
 
 
 @dataclass(frozen=True)
@@ -67,37 +98,81 @@ class StudyResult:
     manifest: dict = field(default_factory=dict)
 
 
-def _models_dir(models_dir: str | Path | None) -> Path:
-    path = Path(models_dir) if models_dir is not None else ROOT / "models"
-    if not (path / "measurement.lav").exists():
+def model_files(models_dir: str | Path | None = None) -> dict[str, str]:
+    """The text of the study's model files (:data:`MODELS`), by name.
+
+    ``models_dir`` is a folder holding ``measurement.lav``, ``structural.lav``,
+    ``moderated.lav`` and ``mediation.lav``; by default the copies shipped with semnet
+    (the ``models/`` folder of the repository).
+
+    Examples
+    --------
+    >>> from semnet.studies import network_involvement
+    >>> sorted(network_involvement.model_files())
+    ['measurement', 'mediation', 'moderated', 'structural']
+    """
+    wanted = ", ".join(f"{name}.lav" for name in MODELS)
+    if models_dir is None:
+        folder = _bundled("semnet.studies", "models", "models")
+        if folder is None:
+            raise SemnetError(
+                "the study's model files are missing from this semnet install; reinstall "
+                f"semnet, or pass models_dir= a folder holding {wanted}."
+            )
+    else:
+        folder = Path(models_dir)
+        if not folder.is_dir():
+            raise SemnetError(
+                f"the models folder {str(folder)!r} does not exist; pass models_dir= the "
+                f"folder holding {wanted} (copy the 'models/' folder of the semnet "
+                "repository to change them)."
+            )
+    missing = [n for n in MODELS if not folder.joinpath(f"{n}.lav").is_file()]
+    if missing:
         raise SemnetError(
-            f"the study's model files are not in {str(path)!r}; pass models_dir= the folder "
-            "holding measurement.lav, structural.lav, moderated.lav and mediation.lav "
-            "(the 'models/' folder of the semnet repository)."
+            f"the models folder {str(folder)!r} lacks {', '.join(f'{n}.lav' for n in missing)}"
+            f"; pass models_dir= a folder holding {wanted}."
         )
-    return path
+    return {name: folder.joinpath(f"{name}.lav").read_text(encoding="utf-8")
+            for name in MODELS}  # fmt: skip
 
 
 def default_data_path() -> Path:
-    return ROOT / "sample_data" / "network_involvement.csv"
+    """The bundled synthetic survey (``sample_data/network_involvement.csv``).
+
+    Examples
+    --------
+    >>> from semnet.studies import network_involvement
+    >>> network_involvement.default_data_path().name
+    'network_involvement.csv'
+    """
+    return network_involvement_path()
 
 
 def load_data(data: pd.DataFrame | str | Path | None) -> tuple[pd.DataFrame, str]:
-    """The survey as a DataFrame and the SHA-256 of its content."""
+    """The survey as a DataFrame and the SHA-256 of its content.
+
+    ``data`` is a DataFrame, or the path of a CSV, Parquet, SPSS or Stata file
+    (:func:`semnet.datasets.read`); ``None`` is the bundled survey. The hash is that of
+    the file's bytes (of the DataFrame as CSV for a DataFrame).
+
+    Examples
+    --------
+    >>> from semnet.studies import network_involvement
+    >>> frame, digest = network_involvement.load_data(None)
+    >>> frame.shape, len(digest)
+    ((950, 23), 64)
+    """
     if data is None:
         data = default_data_path()
     if isinstance(data, str | Path):
-        path = Path(data)
-        if not path.exists():
-            raise DataError(f"data file {str(path)!r} does not exist.")
-        raw = path.read_bytes()
-        frame = pd.read_csv(path)
-        digest = hashlib.sha256(raw).hexdigest()
+        frame = read(data, value_labels=[GROUP])
+        digest = hashlib.sha256(Path(data).read_bytes()).hexdigest()
     elif isinstance(data, pd.DataFrame):
         frame = data.copy()
         digest = hashlib.sha256(frame.to_csv(index=False).encode()).hexdigest()
     else:
-        raise DataError("data must be a DataFrame or the path of a CSV file.")
+        raise DataError("data must be a DataFrame or the path of a data file.")
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
         raise DataError(
@@ -105,6 +180,290 @@ def load_data(data: pd.DataFrame | str | Path | None) -> tuple[pd.DataFrame, str
             f"{', '.join(REQUIRED)} (and optionally firm_size, firm_age)."
         )
     return frame, digest
+
+
+@dataclass
+class _State:
+    """What the steps share: the inputs, the tables so far, and fits handed on."""
+
+    frame: pd.DataFrame
+    models: dict[str, str]
+    seed: int
+    bootstrap: int
+    progress: bool
+    countries: list[str] = field(init=False)
+    #: rows with every item answered (LMS and the bootstrap use them)
+    complete: pd.DataFrame = field(init=False)
+    tables: dict[str, Any] = field(default_factory=dict)
+    cfa_country: dict[str, Any] = field(default_factory=dict)
+    partial: Any = None
+    mediation: Any = None
+
+    def __post_init__(self) -> None:
+        self.countries = [str(c) for c in pd.unique(self.frame[GROUP])]
+        self.complete = self.frame.dropna(subset=ITEMS)
+
+    def country(self, c: str) -> pd.DataFrame:
+        return self.frame[self.frame[GROUP].astype(str) == c]
+
+    def add(self, name: str, title: str, frame: pd.DataFrame, notes: tuple = ()) -> None:
+        from semnet.report.tables import Table
+
+        self.tables[name] = Table(name, title, frame, notes)
+
+
+# 1. descriptives, reliability, discriminant validity ------------------------------------
+def _reliability(s: _State) -> None:
+    import semnet
+
+    desc = []
+    for c in s.countries:
+        part = s.country(c)
+        for item in ITEMS:
+            col = pd.to_numeric(part[item], errors="coerce")
+            desc.append({"country": c, "item": item, "n": int(col.notna().sum()),
+                         "mean": col.mean(), "sd": col.std(),
+                         "missing_pct": 100 * col.isna().mean()})  # fmt: skip
+    s.add("table1_descriptives", "Item descriptives by country", pd.DataFrame(desc),
+          ("SD with divisor n - 1; missing answers excluded.",))  # fmt: skip
+    s.cfa_country = {c: semnet.cfa(s.models["measurement"], s.country(c), **FIML)
+                     for c in s.countries}  # fmt: skip
+    rel = []
+    for c, fit in s.cfa_country.items():
+        r = semnet.reliability(fit)
+        r.insert(0, "country", c)
+        rel.append(r.drop(columns="group"))
+    s.add("table2_reliability", "Reliability and convergent validity by country",
+          pd.concat(rel, ignore_index=True),
+          ("alpha: Cronbach; omega: composite reliability (semTools compRelSEM); AVE: "
+           "average variance extracted; from the per-country CFA (FIML).",))  # fmt: skip
+    disc = []
+    ht = semnet.htmt(s.models["measurement"], s.frame, group=GROUP)
+    for c in s.countries:
+        fl = semnet.fornell_larcker(s.cfa_country[c])[""]
+        names = list(ht[c].index)
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                disc.append({
+                    "country": c, "factor_a": a, "factor_b": b,
+                    "htmt2": ht[c].loc[a, b], "latent_r": fl.loc[a, b],
+                    "sqrt_ave_a": fl.loc[a, a], "sqrt_ave_b": fl.loc[b, b],
+                })  # fmt: skip
+    s.add("table3_discriminant", "Discriminant validity by country", pd.DataFrame(disc),
+          ("HTMT2 (Roemer et al. 2021) from complete cases; Fornell-Larcker: latent "
+           "correlation vs. square roots of AVE.",))  # fmt: skip
+
+
+# 2. CFA fit per country and pooled ----------------------------------------------------------
+def _cfa(s: _State) -> None:
+    import semnet
+
+    pooled = semnet.cfa(s.models["measurement"], s.frame, **FIML)
+    rows = []
+    for c, fit in [*s.cfa_country.items(), ("pooled", pooled)]:
+        fm = fit.fit_measures()
+        rows.append({"sample": c, "n": fit.ntotal, **{
+            k: fm[k] for k in ("chisq", "df", "pvalue", "cfi", "tli", "rmsea",
+                               "rmsea_ci_lower", "rmsea_ci_upper", "srmr")}})  # fmt: skip
+    s.add("table4_cfa_fit", "Measurement model fit", pd.DataFrame(rows),
+          ("ML with FIML for missing answers; RMSEA with 90% CI.",))  # fmt: skip
+
+
+# 3. invariance -------------------------------------------------------------------------------
+def _invariance(s: _State) -> None:
+    from semnet.analyses.invariance import invariance
+
+    inv = invariance(s.models["measurement"], s.frame, group=GROUP, **FIML)
+    ladder = inv.table().reset_index().rename(columns={"index": "level"})
+    s.add("table5_invariance", "Cross-national measurement invariance", ladder,
+          ("Decisions by Chen (2007): a level fails when CFI drops by more than .010 and "
+           "RMSEA rises by more than .015 or SRMR by more than .030 (loadings) / .010 "
+           "(intercepts, residuals); chi-square differences by LRT.",))  # fmt: skip
+    s.partial = inv.partial(level="scalar", rule="chisq")
+    s.add("table6_partial", "Partial invariance search (score tests)",
+          s.partial.audit.reset_index(drop=True),
+          ("Constraints freed one at a time while the chi-square difference test of the "
+           "level is significant (alpha .05): the parameter with the largest "
+           "(Bonferroni-adjusted) joint score test first; markers are never freed.",))  # fmt: skip
+    means = inv.latent_means(partial=s.partial)
+    s.add("table7_latent_means", "Latent mean differences (reference: first country)",
+          means.reset_index(drop=True),
+          ("From the partial scalar model of table 6 (the freed parameters are not "
+           "constrained equal); effect size: difference over the pooled latent SD.",))  # fmt: skip
+
+
+# 4. multi-group structural model ---------------------------------------------------------
+def _structural(s: _State) -> None:
+    import semnet
+
+    partial_params = tuple(s.partial.freed)
+    # the optional controls enter the DOI equation when the data have them; with FIML
+    # they are modelled as random variables (their missing values included)
+    controls = [c for c in CONTROLS if c in s.frame.columns]
+    struct_text = s.models["structural"]
+    control_note = ""
+    if controls:
+        struct_text += "\ndoi ~ " + " + ".join(controls) + "\n"
+        control_note = f" DOI also regressed on the controls {', '.join(controls)}."
+    options = {"group": GROUP, "group_equal": ["loadings", "intercepts"],
+               "group_partial": partial_params, **FIML, "fixed_x": not controls}  # fmt: skip
+    est = semnet.sem(struct_text, s.frame, **options).estimates()
+    paths = est[est["op"] == "~"][["group", "lhs", "op", "rhs", "est", "se", "pvalue",
+                                   "std_all"]]  # fmt: skip
+    s.add("table8_structural", "Structural paths by country", paths.reset_index(drop=True),
+          ("Multi-group model with (partially) invariant loadings and intercepts; FIML."
+           + control_note,))  # fmt: skip
+    n = len(s.countries)
+    labelled = struct_text.replace(
+        "doi ~ ni", f"doi ~ c({', '.join(f'b{i + 1}' for i in range(n))})*ni"
+    )
+    lab_fit = semnet.sem(labelled, s.frame, **options)
+    w = lab_fit.wald(" ; ".join(f"b1 == b{i + 1}" for i in range(1, n)))
+    tests = [{"test": "all countries equal", "stat": w["stat"], "df": w["df"],
+              "pvalue": w["pvalue"]}]  # fmt: skip
+    for i in range(n):
+        for j in range(i + 1, n):
+            w = lab_fit.wald(f"b{i + 1} == b{j + 1}")
+            tests.append({"test": f"{s.countries[i]} = {s.countries[j]}", "stat": w["stat"],
+                          "df": w["df"], "pvalue": w["pvalue"]})  # fmt: skip
+    s.add("table9_path_equality", "Is NI -> DOI equal across countries? (Wald tests)",
+          pd.DataFrame(tests))  # fmt: skip
+
+
+# 5. moderation ----------------------------------------------------------------------------
+def _moderation(s: _State) -> None:
+    _moderation_lms(s)
+    _moderation_by_country(s)
+    _moderation_by_turbulence(s)
+
+
+def _moderation_lms(s: _State) -> None:
+    import semnet
+
+    lms_fit = semnet.sem(s.models["moderated"], s.complete[ITEMS], interaction="lms")
+    le = lms_fit.estimates()
+    inter = le[(le["op"] == "~") & (le["lhs"] == "doi")][
+        ["lhs", "op", "rhs", "est", "se", "pvalue", "std_all"]]
+    lr = lms_fit.lr_test()
+    s.add("table10_moderation_lms", "DOI regressed on NI x ET (LMS, pooled sample)",
+          inter.reset_index(drop=True),
+          (f"Latent moderated structural equations on {len(s.complete)} complete cases; "
+           f"LR test of the interaction: chi2 = {float(lr['chisq_diff']):.2f}, df = "
+           f"{int(lr['df_diff'])}, p = {float(lr['pvalue']):.4g}.",))  # fmt: skip
+    slopes = semnet.simple_slopes(lms_fit, "ni", "et", (-1.0, 0.0, 1.0))
+    jn = semnet.johnson_neyman(lms_fit, "ni", "et")[0]
+    s.add("table11_simple_slopes", "Effect of NI on DOI at levels of ET (LMS)",
+          slopes.drop(columns=["group"]),
+          (f"ET in SDs around its mean. Johnson-Neyman: {jn.region()} (raw ET metric; "
+           f"ET mean {jn.mean:.3f}, SD {jn.sd:.3f}).",))  # fmt: skip
+
+
+def _moderation_by_country(s: _State) -> None:
+    import semnet
+
+    pi_fit = semnet.sem(
+        s.models["moderated"], s.frame, group=GROUP, interaction="double_mean",
+        interaction_match=True, group_equal=["loadings"], **FIML,
+    )  # fmt: skip
+    pe = pi_fit.estimates()
+    s.add("table12_moderation_pi", "NI x ET by country (double-mean-centred product "
+          "indicators)",
+          pe[(pe["op"] == "~") & (pe["rhs"] == "ni:et")][
+              ["group", "lhs", "op", "rhs", "est", "se", "pvalue", "std_all"]
+          ].reset_index(drop=True),
+          ("Matched pairs of NI and ET items (ni1.et1 ... ni4.et4; ni5 has no partner), "
+           "double-mean centred over the pooled sample; FIML.",))  # fmt: skip
+
+
+def _moderation_by_turbulence(s: _State) -> None:
+    import semnet
+
+    by_groups = semnet.moderation_by_groups(
+        s.models["structural"], s.frame, moderator=CONSTRUCTS["et"], path="doi~ni", **FIML
+    )
+    w, lrt = by_groups.wald, by_groups.lrt
+    s.add(
+        "table13_turbulence_groups", "NI -> DOI in low vs. high turbulence firms",
+        by_groups.table,
+        (f"Split at the median of the mean ET items ({by_groups.cut:g}); loadings and "
+         f"intercepts equal across the two groups; FIML. Equality of the path: Wald "
+         f"chi2 = {w['stat']:.3f}, df = {int(w['df'])}, p = {w['pvalue']:.4g}; LRT "
+         f"chi2 = {lrt['chisq_diff'].iloc[1]:.3f}, p = {lrt['pvalue'].iloc[1]:.4g}.",),
+    )
+
+
+# 6. mediation ---------------------------------------------------------------------------------
+def _mediation(s: _State) -> None:
+    import semnet
+
+    s.mediation = semnet.sem(s.models["mediation"], s.frame, **FIML)
+    ind = pd.concat([semnet.indirect_effects(s.mediation, x, y="doi") for x in ("gm", "rc")],
+                    ignore_index=True)  # fmt: skip
+    ind = ind.drop(columns=[c for c in ("group",) if c in ind.columns])
+    if s.bootstrap:
+        med_cc = semnet.sem(s.models["mediation"], s.complete[ITEMS])
+        boot = semnet.bootstrap(med_cc, n=s.bootstrap, seed=s.seed, ci=("percentile",),
+                                progress=s.progress)  # fmt: skip
+        bt = boot.table(ci="percentile")
+        s.add("table15_bootstrap", "Indirect and total effects: bootstrap CIs",
+              bt[bt["op"] == ":="].reset_index(drop=True),
+              (f"{s.bootstrap} case-resampling bootstrap draws on {med_cc.ntotal} complete "
+               f"cases (seed {s.seed}); {boot.n_failed} failed draws.",))  # fmt: skip
+    s.add("table14_indirect", "Indirect effects on DOI through NI", ind,
+          ("Delta-method SEs from the FIML fit.",))  # fmt: skip
+
+
+#: the analysis plan: (name in ``manifest.json``'s timings, step), in order
+STEPS: tuple[tuple[str, Callable[[_State], None]], ...] = (
+    ("reliability", _reliability),
+    ("cfa", _cfa),
+    ("invariance", _invariance),
+    ("structural", _structural),
+    ("moderation", _moderation),
+    ("mediation", _mediation),
+)
+
+
+def _manifest(s: _State, digest: str, timings: dict, outputs: list[str]) -> dict:
+    return {
+        "semnet_version": __version__,
+        "study": "Mikhailitchenko (2021), network involvement of SMEs; synthetic data "
+        "unless you passed your own",
+        "seed": s.seed,
+        "bootstrap": s.bootstrap,
+        "data_sha256": digest,
+        "n_cases": len(s.frame),
+        "countries": s.countries,
+        "options": {
+            "estimator": "ML",
+            "missing": "fiml",
+            "interaction": "lms and double_mean",
+            "invariance_rule": "chen2007",
+        },
+        "timings_seconds": timings,
+        "outputs": sorted(outputs),
+    }
+
+
+def _write(folder: OutputFolder, s: _State, digest: str, timings: dict,
+           t0: float) -> tuple[list[Path], dict]:  # fmt: skip
+    """Write the tables, the path diagram and the manifest (last) into ``folder``."""
+    from semnet.report.diagram import path_diagram
+
+    svg = path_diagram(
+        s.mediation.estimates(), title="Network involvement and internationalization "
+        "(standardized estimates, pooled sample)", labels=LABELS,
+    )  # fmt: skip
+    with folder.staging() as stage:
+        names = [p.name for table in s.tables.values() for p in table.write(stage)]
+        diagram = "figure1_path_diagram.svg"
+        (stage / diagram).write_text(svg, encoding="utf-8")
+        names.append(diagram)
+        timings["total"] = round(time.perf_counter() - t0, 3)
+        manifest = _manifest(s, digest, timings, names)
+        (stage / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        files = folder.commit(stage, [*names, MANIFEST])
+    return files, manifest
 
 
 def run(
@@ -115,19 +474,40 @@ def run(
     bootstrap: int = 200,
     models_dir: str | Path | None = None,
     progress: bool = False,
+    overwrite: bool = False,
 ) -> StudyResult:
     """Run the whole analysis plan and write its outputs into ``out``.
+
+    The inputs and the output folder are checked before anything is fitted. ``out`` is
+    created if needed; a folder that already holds files is used only if an earlier run
+    wrote it (its ``manifest.json``), unless ``overwrite=True``. Each output file is
+    written atomically and a symbolic link in ``out`` is replaced, never written
+    through; files of an earlier run that this run does not write again are removed.
 
     Parameters
     ----------
     data : DataFrame or path, optional
-        The survey (default: the bundled synthetic three-country survey).
+        The survey (default: the bundled synthetic three-country survey); a path may be
+        a CSV, Parquet, SPSS or Stata file (:func:`semnet.datasets.read`).
     out : path
         Output folder (created).
     seed : int
         Seed of every random step (bootstrap); the same seed gives identical tables.
     bootstrap : int
         Bootstrap draws for the indirect effects (0 skips the bootstrap).
+    models_dir : path, optional
+        Folder with the model files :data:`MODELS` (default: the shipped ones).
+    progress : bool
+        Show a progress bar for the bootstrap.
+    overwrite : bool
+        Write into a non-empty folder that no earlier run wrote.
+
+    Raises
+    ------
+    DataError
+        The data cannot be read or lack a column of :data:`REQUIRED`.
+    OutputFolderError
+        ``out`` is a file, cannot be written, or holds files semnet did not write.
 
     Examples
     --------
@@ -135,270 +515,20 @@ def run(
     >>> result = network_involvement.run(out="out", bootstrap=200)  # doctest: +SKIP
     """
     import semnet
-    from semnet.analyses.invariance import invariance
-    from semnet.report.diagram import path_diagram
-    from semnet.report.tables import Table
 
     t0 = time.perf_counter()
-    timings: dict[str, float] = {}
     frame, digest = load_data(data)
-    models = _models_dir(models_dir)
-    text = {name: (models / f"{name}.lav").read_text(encoding="utf-8")
-            for name in ("measurement", "structural", "moderated", "mediation")}  # fmt: skip
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    tables: dict[str, Table] = {}
-    countries = [str(c) for c in pd.unique(frame[GROUP])]
-    fiml = {"missing": "fiml"}
-
-    def lap(name: str, start: float) -> float:
-        now = time.perf_counter()
-        timings[name] = round(now - start, 3)
-        return now
-
+    models = model_files(models_dir)
+    folder = OutputFolder.open(out, overwrite=overwrite)
+    state = _State(frame, models, seed, bootstrap, progress)
+    timings: dict[str, float] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=semnet.SemnetWarning)
-        # 1. descriptives, reliability, discriminant validity ------------------------
         t = time.perf_counter()
-        desc = []
-        for c in countries:
-            part = frame[frame[GROUP].astype(str) == c]
-            for item in ITEMS:
-                col = pd.to_numeric(part[item], errors="coerce")
-                desc.append({"country": c, "item": item, "n": int(col.notna().sum()),
-                             "mean": col.mean(), "sd": col.std(),
-                             "missing_pct": 100 * col.isna().mean()})  # fmt: skip
-        tables["table1_descriptives"] = Table(
-            "table1_descriptives", "Item descriptives by country", pd.DataFrame(desc),
-            ("SD with divisor n - 1; missing answers excluded.",),
-        )
-        cfa_country = {
-            c: semnet.cfa(text["measurement"], frame[frame[GROUP].astype(str) == c], **fiml)
-            for c in countries
-        }
-        rel = []
-        for c, fit in cfa_country.items():
-            r = semnet.reliability(fit)
-            r.insert(0, "country", c)
-            rel.append(r.drop(columns="group"))
-        tables["table2_reliability"] = Table(
-            "table2_reliability", "Reliability and convergent validity by country",
-            pd.concat(rel, ignore_index=True),
-            ("alpha: Cronbach; omega: composite reliability (semTools compRelSEM); AVE: "
-             "average variance extracted; from the per-country CFA (FIML).",),
-        )
-        disc = []
-        ht = semnet.htmt(text["measurement"], frame, group=GROUP)
-        for c in countries:
-            fl = semnet.fornell_larcker(cfa_country[c])[""]
-            names = list(ht[c].index)
-            for i, a in enumerate(names):
-                for b in names[i + 1 :]:
-                    disc.append({
-                        "country": c, "factor_a": a, "factor_b": b,
-                        "htmt2": ht[c].loc[a, b], "latent_r": fl.loc[a, b],
-                        "sqrt_ave_a": fl.loc[a, a], "sqrt_ave_b": fl.loc[b, b],
-                    })  # fmt: skip
-        tables["table3_discriminant"] = Table(
-            "table3_discriminant", "Discriminant validity by country",
-            pd.DataFrame(disc),
-            ("HTMT2 (Roemer et al. 2021) from complete cases; Fornell-Larcker: latent "
-             "correlation vs. square roots of AVE.",),
-        )
-        t = lap("reliability", t)
-
-        # 2. CFA fit per country and pooled ------------------------------------------
-        pooled = semnet.cfa(text["measurement"], frame, **fiml)
-        rows = []
-        for c, fit in [*cfa_country.items(), ("pooled", pooled)]:
-            fm = fit.fit_measures()
-            rows.append({"sample": c, "n": fit.ntotal, **{
-                k: fm[k] for k in ("chisq", "df", "pvalue", "cfi", "tli", "rmsea",
-                                   "rmsea_ci_lower", "rmsea_ci_upper", "srmr")}})  # fmt: skip
-        tables["table4_cfa_fit"] = Table(
-            "table4_cfa_fit", "Measurement model fit", pd.DataFrame(rows),
-            ("ML with FIML for missing answers; RMSEA with 90% CI.",),
-        )
-        t = lap("cfa", t)
-
-        # 3. invariance ----------------------------------------------------------------
-        inv = invariance(text["measurement"], frame, group=GROUP, **fiml)
-        ladder = inv.table().reset_index().rename(columns={"index": "level"})
-        tables["table5_invariance"] = Table(
-            "table5_invariance", "Cross-national measurement invariance", ladder,
-            ("Decisions by Chen (2007): a level fails when CFI drops by more than .010 and "
-             "RMSEA rises by more than .015 or SRMR by more than .030 (loadings) / .010 "
-             "(intercepts, residuals); chi-square differences by LRT.",),
-        )
-        part = inv.partial(level="scalar", rule="chisq")
-        tables["table6_partial"] = Table(
-            "table6_partial", "Partial invariance search (score tests)",
-            part.audit.reset_index(drop=True),
-            ("Constraints freed one at a time while the chi-square difference test of the "
-             "level is significant (alpha .05): the parameter with the largest "
-             "(Bonferroni-adjusted) joint score test first; markers are never freed.",),
-        )
-        means = inv.latent_means(partial=part)
-        tables["table7_latent_means"] = Table(
-            "table7_latent_means", "Latent mean differences (reference: first country)",
-            means.reset_index(drop=True),
-            ("From the partial scalar model of table 6 (the freed parameters are not "
-             "constrained equal); effect size: difference over the pooled latent SD.",),
-        )
-        t = lap("invariance", t)
-
-        # 4. multi-group structural model ---------------------------------------------
-        partial_params = tuple(part.freed)
-        # the optional controls enter the DOI equation when the data have them; with FIML
-        # they are modelled as random variables (their missing values included)
-        controls = [c for c in CONTROLS if c in frame.columns]
-        struct_text = text["structural"]
-        control_note = ""
-        if controls:
-            struct_text += "\ndoi ~ " + " + ".join(controls) + "\n"
-            control_note = f" DOI also regressed on the controls {', '.join(controls)}."
-        sfit = {**fiml, "fixed_x": not controls}
-        structural = semnet.sem(
-            struct_text, frame, group=GROUP, group_equal=["loadings", "intercepts"],
-            group_partial=partial_params, **sfit,
-        )  # fmt: skip
-        est = structural.estimates()
-        paths = est[est["op"] == "~"][["group", "lhs", "op", "rhs", "est", "se", "pvalue",
-                                       "std_all"]]  # fmt: skip
-        tables["table8_structural"] = Table(
-            "table8_structural", "Structural paths by country", paths.reset_index(drop=True),
-            ("Multi-group model with (partially) invariant loadings and intercepts; FIML."
-             + control_note,),
-        )
-        labelled = struct_text.replace(
-            "doi ~ ni", f"doi ~ c({', '.join(f'b{i + 1}' for i in range(len(countries)))})*ni"
-        )
-        lab_fit = semnet.sem(
-            labelled, frame, group=GROUP, group_equal=["loadings", "intercepts"],
-            group_partial=partial_params, **sfit,
-        )  # fmt: skip
-        tests = []
-        joint = " ; ".join(f"b1 == b{i + 1}" for i in range(1, len(countries)))
-        w = lab_fit.wald(joint)
-        tests.append({"test": "all countries equal", "stat": w["stat"], "df": w["df"],
-                      "pvalue": w["pvalue"]})  # fmt: skip
-        for i in range(len(countries)):
-            for j in range(i + 1, len(countries)):
-                w = lab_fit.wald(f"b{i + 1} == b{j + 1}")
-                tests.append({"test": f"{countries[i]} = {countries[j]}", "stat": w["stat"],
-                              "df": w["df"], "pvalue": w["pvalue"]})  # fmt: skip
-        tables["table9_path_equality"] = Table(
-            "table9_path_equality", "Is NI -> DOI equal across countries? (Wald tests)",
-            pd.DataFrame(tests),
-        )
-        t = lap("structural", t)
-
-        # 5. moderation ------------------------------------------------------------------
-        complete = frame.dropna(subset=ITEMS)
-        lms_fit = semnet.sem(text["moderated"], complete[ITEMS], interaction="lms")
-        le = lms_fit.estimates()
-        inter = le[(le["op"] == "~") & (le["lhs"] == "doi")][
-            ["lhs", "op", "rhs", "est", "se", "pvalue", "std_all"]]
-        lr = lms_fit.lr_test()
-        tables["table10_moderation_lms"] = Table(
-            "table10_moderation_lms", "DOI regressed on NI x ET (LMS, pooled sample)",
-            inter.reset_index(drop=True),
-            (f"Latent moderated structural equations on {len(complete)} complete cases; "
-             f"LR test of the interaction: chi2 = {float(lr['chisq_diff']):.2f}, df = "
-             f"{int(lr['df_diff'])}, p = {float(lr['pvalue']):.4g}.",),
-        )
-        slopes = semnet.simple_slopes(lms_fit, "ni", "et", (-1.0, 0.0, 1.0))
-        jn = semnet.johnson_neyman(lms_fit, "ni", "et")[0]
-        tables["table11_simple_slopes"] = Table(
-            "table11_simple_slopes", "Effect of NI on DOI at levels of ET (LMS)",
-            slopes.drop(columns=["group"]),
-            (f"ET in SDs around its mean. Johnson-Neyman: {jn.region()} (raw ET metric; "
-             f"ET mean {jn.mean:.3f}, SD {jn.sd:.3f}).",),
-        )
-        pi_fit = semnet.sem(
-            text["moderated"], frame, group=GROUP, interaction="double_mean",
-            interaction_match=True, group_equal=["loadings"], **fiml,
-        )  # fmt: skip
-        pe = pi_fit.estimates()
-        tables["table12_moderation_pi"] = Table(
-            "table12_moderation_pi", "NI x ET by country (double-mean-centred product "
-            "indicators)",
-            pe[(pe["op"] == "~") & (pe["rhs"] == "ni:et")][
-                ["group", "lhs", "op", "rhs", "est", "se", "pvalue", "std_all"]
-            ].reset_index(drop=True),
-            ("Matched pairs of NI and ET items (ni1.et1 ... ni4.et4; ni5 has no partner), "
-             "double-mean centred over the pooled sample; FIML.",),
-        )
-        by_groups = semnet.moderation_by_groups(
-            text["structural"], frame, moderator=CONSTRUCTS["et"], path="doi~ni", **fiml
-        )
-        w, lrt = by_groups.wald, by_groups.lrt
-        tables["table13_turbulence_groups"] = Table(
-            "table13_turbulence_groups", "NI -> DOI in low vs. high turbulence firms",
-            by_groups.table,
-            (f"Split at the median of the mean ET items ({by_groups.cut:g}); loadings and "
-             f"intercepts equal across the two groups; FIML. Equality of the path: Wald "
-             f"chi2 = {w['stat']:.3f}, df = {int(w['df'])}, p = {w['pvalue']:.4g}; LRT "
-             f"chi2 = {lrt['chisq_diff'].iloc[1]:.3f}, p = {lrt['pvalue'].iloc[1]:.4g}.",),
-        )
-        t = lap("moderation", t)
-
-        # 6. mediation ---------------------------------------------------------------------
-        med = semnet.sem(text["mediation"], frame, **fiml)
-        ind = []
-        for x in ("gm", "rc"):
-            e = semnet.indirect_effects(med, x, y="doi")
-            ind.append(e)
-        ind = pd.concat(ind, ignore_index=True)
-        med_tables = ind.drop(columns=[c for c in ("group",) if c in ind.columns])
-        notes = ["Delta-method SEs from the FIML fit."]
-        if bootstrap:
-            med_cc = semnet.sem(text["mediation"], complete[ITEMS])
-            boot = semnet.bootstrap(med_cc, n=bootstrap, seed=seed, ci=("percentile",),
-                                    progress=progress)  # fmt: skip
-            bt = boot.table(ci="percentile")
-            boot_rows = bt[bt["op"] == ":="].reset_index(drop=True)
-            tables["table15_bootstrap"] = Table(
-                "table15_bootstrap", "Indirect and total effects: bootstrap CIs",
-                boot_rows,
-                (f"{bootstrap} case-resampling bootstrap draws on {med_cc.ntotal} complete "
-                 f"cases (seed {seed}); {boot.n_failed} failed draws.",),
-            )
-        tables["table14_indirect"] = Table(
-            "table14_indirect", "Indirect effects on DOI through NI", med_tables,
-            tuple(notes),
-        )
-        t = lap("mediation", t)
-
-    files: list[Path] = []
-    for table in tables.values():
-        files += table.write(out)
-    svg = path_diagram(
-        med.estimates(), title="Network involvement and internationalization "
-        "(standardized estimates, pooled sample)", labels=LABELS,
-    )  # fmt: skip
-    diagram = out / "figure1_path_diagram.svg"
-    diagram.write_text(svg, encoding="utf-8")
-    files.append(diagram)
-    timings["total"] = round(time.perf_counter() - t0, 3)
-    manifest = {
-        "semnet_version": __version__,
-        "study": "Mikhailitchenko (2021), network involvement of SMEs; synthetic data "
-        "unless you passed your own",
-        "seed": seed,
-        "bootstrap": bootstrap,
-        "data_sha256": digest,
-        "n_cases": len(frame),
-        "countries": countries,
-        "options": {
-            "estimator": "ML",
-            "missing": "fiml",
-            "interaction": "lms and double_mean",
-            "invariance_rule": "chen2007",
-        },
-        "timings_seconds": timings,
-        "outputs": sorted(p.name for p in files),
-    }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-    files.append(out / "manifest.json")
-    return StudyResult(dict(tables), tuple(files), manifest)
+        for name, step in STEPS:
+            step(state)
+            now = time.perf_counter()
+            timings[name] = round(now - t, 3)
+            t = now
+    files, manifest = _write(folder, state, digest, timings, t0)
+    return StudyResult(dict(state.tables), tuple(files), manifest)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 
 import pandas as pd
 import pytest
@@ -87,3 +89,54 @@ def test_cli_replicate_reports_bad_data(tmp_path, capsys):
     pd.DataFrame({"country": ["USA"], "gm1": [1]}).to_csv(bad, index=False)
     assert main(["replicate", "--data", str(bad), "--out", str(tmp_path / "o")]) == 2
     assert "lack the column" in capsys.readouterr().err
+
+
+def test_model_files_default_and_errors(tmp_path, monkeypatch):
+    models = study.model_files()
+    assert sorted(models) == sorted(study.MODELS)
+    assert all("=~" in text or "~" in text for text in models.values())
+    with pytest.raises(semnet.SemnetError, match="does not exist; pass models_dir="):
+        study.model_files(tmp_path / "none")
+    (tmp_path / "measurement.lav").write_text(models["measurement"], encoding="utf-8")
+    with pytest.raises(semnet.SemnetError, match=r"lacks structural\.lav, moderated\.lav"):
+        study.model_files(tmp_path)
+    monkeypatch.setattr(study, "_bundled", lambda *args: None)
+    with pytest.raises(semnet.SemnetError, match="missing from this semnet install"):
+        study.model_files()
+
+
+def test_load_data_reads_stata_with_country_names(tmp_path):
+    pyreadstat = pytest.importorskip("pyreadstat")
+    survey = semnet.datasets.network_involvement()
+    codes = {"USA": 1, "China": 2, "Russia": 3}
+    path = tmp_path / "survey.dta"
+    pyreadstat.write_dta(survey.assign(country=survey["country"].map(codes)), str(path),
+                         variable_value_labels={"country": {v: k for k, v in codes.items()}})
+    frame, digest = study.load_data(path)
+    assert list(pd.unique(frame["country"])) == ["USA", "China", "Russia"]
+    assert digest == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_rerun_into_its_own_folder(result, tmp_path):
+    """A second run into a folder an earlier run wrote: allowed; files of the earlier run
+    that it does not write again are removed, other files kept, symlinks replaced."""
+    _, out = result
+    again = tmp_path / "again"
+    shutil.copytree(out, again)
+    (again / "notes.txt").write_text("mine", encoding="utf-8")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep", encoding="utf-8")
+    (again / "table1_descriptives.md").unlink()
+    (again / "table1_descriptives.md").symlink_to(victim)
+    res = study.run(out=again, bootstrap=0, seed=7)
+    assert "table15_bootstrap" not in res.tables
+    assert not list(again.glob("table15_bootstrap.*"))
+    assert (again / "notes.txt").read_text(encoding="utf-8") == "mine"
+    assert victim.read_text(encoding="utf-8") == "keep"
+    assert not (again / "table1_descriptives.md").is_symlink()
+    assert (again / "table1_descriptives.md").read_bytes() == (
+        out / "table1_descriptives.md").read_bytes()
+    manifest = json.loads((again / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["bootstrap"] == 0
+    assert set(manifest["outputs"]) | {"manifest.json", "notes.txt"} == {
+        p.name for p in again.iterdir()}
