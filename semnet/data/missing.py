@@ -249,10 +249,21 @@ def fiml_data(blocks: Sequence[tuple[str, np.ndarray]], names: Sequence[str]) ->
 
 
 def _saturated(moments, patterns, names):
-    """The unrestricted model (all means, variances, covariances free) by EM."""
+    """The unrestricted model (all means, variances, covariances free) by EM; a group
+    whose saturated covariance matrix is singular (too few cases for its variables) is
+    a :class:`DataError` that names it."""
     sigmas, mus, logls = [], [], []
     for mom, pats in zip(moments, patterns, strict=True):
-        sigma, mu, logl = em_moments(pats, mom.cov.copy(), mom.mean.copy())
+        try:
+            sigma, mu, logl = em_moments(pats, mom.cov.copy(), mom.mean.copy())
+        except np.linalg.LinAlgError:
+            where = f"group {mom.label!r}" if mom.label else "the data"
+            raise DataError(
+                f"the unrestricted (saturated) model of {where} cannot be estimated: "
+                f"{mom.nobs} case(s) with any data for {len(names)} observed variables, "
+                "and their covariance matrix is singular. FIML needs more cases than "
+                "variables in each group; merge small groups or drop variables."
+            ) from None
         sigmas.append(sigma)
         mus.append(mu)
         logls.append(logl)
