@@ -86,9 +86,8 @@ def sem(
         ``"satorra_bentler"``, ``"yuan_bentler_mplus"``, ``"scaled_shifted"`` (lavaan's
         dotted names are accepted).
     bootstrap : int
-        Draws for bootstrap SEs (lavaan's ``se="bootstrap", bootstrap=N``; ``se=
-        "bootstrap"`` alone draws 1000): ``estimates()`` then has bootstrap SEs and
-        percentile intervals; the draws are in ``fit.bootstrap``.
+        Draws for bootstrap SEs and percentile intervals (lavaan's ``se="bootstrap"``;
+        ``se="bootstrap"`` alone draws 1000); the draws are in ``fit.bootstrap``.
     seed : int, optional
         Seed of the bootstrap resampling.
     group_equal, group_partial
@@ -101,10 +100,9 @@ def sem(
         Summary statistics instead of raw data (``sample_cov`` with divisor N-1, as
         R's ``cov()``; dicts by group label for several groups).
     interaction, interaction_match
-        How a latent product ``y ~ a:b`` is estimated: ``"lms"`` (the default where it
-        applies: raw data, ML, listwise, one group) or product indicators
-        (``"double_mean"``, ``"mean"``, ``"residual"``), matched pairs or all pairs; see
-        docs/moderation-mediation.md.
+        How a latent product ``y ~ a:b`` is estimated: ``"lms"`` (default where it
+        applies) or product indicators (``"double_mean"``, ``"mean"``, ``"residual"``),
+        matched pairs or all pairs (docs/moderation-and-mediation.md).
 
     Returns
     -------

@@ -77,7 +77,7 @@ from semnet.analyses.mediation import EffectPlan, effect_plan
 from semnet.analyses.parallel import Progress
 from semnet.data.moments import GroupMoments
 from semnet.data.sample import resample
-from semnet.errors import DataError, OptionError, SemnetError, check_choice
+from semnet.errors import DataError, OptionError, SemnetError, SemnetWarning, check_choice
 from semnet.estimation.constraints import ParameterNames, linear_constraints
 from semnet.estimation.discrepancy import DISCREPANCIES, Discrepancy, discrepancy
 from semnet.estimation.optimize import minimize
@@ -594,27 +594,7 @@ def bootstrap(
     >>> bool(row.ci_lower_percentile < row.est < row.ci_upper_percentile)
     True
     """
-    type = check_choice("type", type, TYPES)
-    methods = [ci] if isinstance(ci, str) else list(ci)
-    for m in methods:
-        check_choice("ci", m, CI_METHODS)
-    if not isinstance(n, int | np.integer) or n < 1:
-        raise OptionError(f"n must be a positive number of draws, not {n!r}.")
-    if not 0 < level < 1:
-        raise OptionError(f"level must be between 0 and 1 (e.g. 0.95), not {level!r}.")
-    if type == "bollen_stine" and fit.patterns is not None:
-        raise SemnetError(
-            "the Bollen-Stine bootstrap is not available for FIML fits: it transforms the "
-            "complete data matrix to the model-implied moments, which incomplete rows do "
-            "not allow (lavaan 0.6.14 refuses it under missing data too). Use the ordinary "
-            "bootstrap, MLR's Yuan-Bentler scaled test (estimator='MLR'), or fit the "
-            "complete cases (missing='listwise')."
-        )
-    if any(m.data is None for m in fit.moments):
-        raise DataError(
-            "bootstrap needs the raw data, but this fit was made from summary statistics "
-            "(sample_cov); refit with data=."
-        )
+    methods = _check_options(fit, n, ci, level, type)
     plans = _plans(fit, indirect)
     data = [np.asarray(m.data, dtype=float) for m in fit.moments]
     if type == "bollen_stine":
@@ -626,27 +606,10 @@ def bootstrap(
     show = _want_progress(progress, n)
     out, chisq, reasons = _execute(refitter, children, n_jobs, executor, show, "bootstrap")
 
-    accel = None
-    jack_failed = 0
+    accel, jack_failed = None, 0
     if "bca" in methods:
-        # jackknife on the data actually resampled (Bollen-Stine: the transformed data)
-        specs = [(g, j) for g, d in enumerate(data) for j in range(d.shape[0])]
-        jack, _, jreasons = _execute(refitter, specs, n_jobs, executor, show, "jackknife")
-        jack_failed = sum(bool(r) for r in jreasons)
-        accel = _acceleration(jack)
-        accel.setflags(write=False)
-
-    n_failed = sum(bool(r) for r in reasons)
-    if n_failed:
-        from semnet.errors import SemnetWarning
-
-        kinds = sorted({r.split(":")[0] for r in reasons if r})
-        warnings.warn(
-            f"{n_failed} of {n} bootstrap draws failed ({', '.join(kinds)}); they are left "
-            "out of the standard errors and intervals.",
-            SemnetWarning,
-            stacklevel=2,
-        )
+        accel, jack_failed = _jackknife(refitter, data, n_jobs, executor, show)
+    _warn_failures(reasons, n)
     estimate = refitter.outputs(np.asarray(fit.values, dtype=float))
     estimate.setflags(write=False)
     out.setflags(write=False)
@@ -668,6 +631,56 @@ def bootstrap(
         n_jackknife_failed=jack_failed,
     )
 
+
+
+def _check_options(fit, n: object, ci: Sequence[str] | str, level: float, type: str) -> list[str]:
+    """The interval methods asked for; raises for a bad option or a fit that cannot be
+    bootstrapped."""
+    check_choice("type", type, TYPES)
+    methods = [ci] if isinstance(ci, str) else list(ci)
+    for m in methods:
+        check_choice("ci", m, CI_METHODS)
+    if not isinstance(n, int | np.integer) or n < 1:
+        raise OptionError(f"n must be a positive number of draws, not {n!r}.")
+    if not 0 < level < 1:
+        raise OptionError(f"level must be between 0 and 1 (e.g. 0.95), not {level!r}.")
+    if type == "bollen_stine" and fit.patterns is not None:
+        raise SemnetError(
+            "the Bollen-Stine bootstrap is not available for FIML fits: it transforms the "
+            "complete data matrix to the model-implied moments, which incomplete rows do "
+            "not allow (lavaan 0.6.14 refuses it under missing data too). Use the ordinary "
+            "bootstrap, MLR's Yuan-Bentler scaled test (estimator='MLR'), or fit the "
+            "complete cases (missing='listwise')."
+        )
+    if any(m.data is None for m in fit.moments):
+        raise DataError(
+            "bootstrap needs the raw data, but this fit was made from summary statistics "
+            "(sample_cov); refit with data=."
+        )
+    return methods
+
+
+def _jackknife(refitter: _Refitter, data, n_jobs, executor, show) -> tuple[np.ndarray, int]:
+    """The BCa acceleration from the jackknife on the data actually resampled
+    (Bollen-Stine: the transformed data), and the number of failed deletions."""
+    specs = [(g, j) for g, d in enumerate(data) for j in range(d.shape[0])]
+    jack, _, reasons = _execute(refitter, specs, n_jobs, executor, show, "jackknife")
+    accel = _acceleration(jack)
+    accel.setflags(write=False)
+    return accel, sum(bool(r) for r in reasons)
+
+
+def _warn_failures(reasons: Sequence[str], n: int) -> None:
+    """Warn (at the caller of :func:`bootstrap`) about the draws that failed."""
+    n_failed = sum(bool(r) for r in reasons)
+    if n_failed:
+        kinds = sorted({r.split(":")[0] for r in reasons if r})
+        warnings.warn(
+            f"{n_failed} of {n} bootstrap draws failed ({', '.join(kinds)}); they are left "
+            "out of the standard errors and intervals.",
+            SemnetWarning,
+            stacklevel=3,
+        )
 
 def _plans(fit, indirect) -> list[EffectPlan]:
     if indirect is None:

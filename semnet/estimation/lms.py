@@ -828,36 +828,10 @@ def _lms(
     fixed_x, missing, max_iter, tol,
 ) -> LMSResult:  # fmt: skip
     t0 = time.perf_counter()
-    if missing != "listwise":
-        raise OptionError(
-            f"LMS with missing={missing!r} is not available: semnet's LMS drops incomplete "
-            "rows (missing='listwise'). For FIML with a latent interaction use product "
-            "indicators, sem(..., missing='fiml', interaction='double_mean'), or impute the "
-            "data and fit LMS to each imputed data set."
-        )
-    if quadrature not in ("trapezoid", "gh"):
-        raise OptionError(f"quadrature must be 'trapezoid' or 'gh', not {quadrature!r}.")
-    if nodes is not None and (not isinstance(nodes, int | np.integer) or nodes < 3):
-        raise OptionError(f"nodes must be an integer >= 3, not {nodes!r}.")
-    parsed = model if isinstance(model, ParsedModel) else parse_model(read_model(model))
-    linear, terms = split_products(parsed)
-    if not terms:
-        raise ModelSpecificationError(
-            "the model has no product term 'a:b'; fit it with semnet.sem() instead."
-        )
-    frame = validate_frame(data, [], group)
-    labels = group_labels(frame, group) if group is not None else [""]
-    group_equal = (group_equal,) if isinstance(group_equal, str) else tuple(group_equal)
-    group_partial = (group_partial,) if isinstance(group_partial, str) else tuple(group_partial)
-    product_keys = {f"{t.outcome}~{a}:{b}" for t in terms for a, b in ((t.a, t.b), (t.b, t.a))}
-    partial = {"".join(p.split()) for p in group_partial}
-    pt = partable(
-        linear, groups=labels, meanstructure=True, std_lv=std_lv, orthogonal=orthogonal,
-        fixed_x=fixed_x, group_equal=group_equal, group_partial=tuple(partial - product_keys),
-    )  # fmt: skip
-    names = pt.names.ov
-    frame = validate_frame(data, names, group)
-    moments = moments_from_frame(frame, names, group, labels)
+    _check_lms_options(missing, quadrature, nodes)
+    terms, pt, labels, moments, group_equal, partial = _linear_table(
+        model, data, group, group_equal, group_partial, std_lv, orthogonal, fixed_x
+    )
     fit_warnings: list[str] = []
 
     def warn(msg: str) -> None:
@@ -885,15 +859,7 @@ def _lms(
         raise OptionError("nonlinear or inequality constraints are not supported with LMS yet.")
     dim = len(zvars)
 
-    # H0: the linear model by normal ML (start values and the likelihood-ratio test)
-    disc = MLDiscrepancy(ram, moments, values0)
-    x_start = values0[ram.free_rows][np.argsort(ram.free[ram.free_rows])]
-    h0 = minimize(disc, cons_lin, x_start)
-    if not np.isfinite(h0.f):
-        raise SemnetError(
-            f"the model without product terms could not be estimated ({h0.message}); "
-            "check it with semnet.sem() first."
-        )
+    h0 = _fit_h0(ram, moments, values0, cons_lin)
 
     spacing = None
     if quadrature == "trapezoid" and nodes is None:
@@ -914,70 +880,20 @@ def _lms(
     nobs = sum(m.nobs for m in moments)
 
     def make_fun(lks: list[LMSLikelihood]):
-        def fun(t: np.ndarray):
-            theta = cons.to_x(t)
-            ll, grad = 0.0, np.zeros(theta.size)
-            for lk in lks:
-                ll_g, g_g = lk.loglik(theta, gradient=True)
-                if not np.isfinite(ll_g) or g_g is None:
-                    return 1e10, np.zeros_like(t)
-                ll, grad = ll + ll_g, grad + g_g
-            return -ll / nobs, -(K.T @ grad) / nobs
-
-        return fun
+        return _objective(lks, cons, nobs)
 
     om_free = ext.params["free"].to_numpy()[len(values0) :] > 0
     om_start = np.nan_to_num(ext_ustart[len(values0) :][om_free])
     t = cons.to_z(np.concatenate([h0.x, om_start]))
-    iterations = 0
-    for _refine in range(3):
-        fun = make_fun(liks)
-        res = sopt.minimize(
-            fun, t, jac=True, method="BFGS", options={"gtol": 1e-8, "maxiter": max_iter}
-        )
-        t = res.x
-        iterations += int(res.nit)
-        if spacing is None or nodes is not None:
-            break
-        # the posterior under the interaction model can be narrower than under H0
-        post = min(
-            float(np.quantile(lk.posterior_sd(cons.to_x(t)).min(axis=1), 0.01)) for lk in liks
-        )
-        need = _spacing_for(post)
-        if spacing <= need * 1.2:
-            break
-        U, w, spacing = quadrature_grid(quadrature, dim, None, need)
-        liks = likelihoods((U, w))
+    t, liks, w, spacing, res = _bfgs_refine(
+        make_fun, likelihoods, liks, t, cons, (quadrature, dim, nodes, spacing), max_iter
+    )
+    iterations = int(res.nit)
     fun = make_fun(liks)
 
     # Newton polish with the observed information (also used for the standard errors)
-    converged = False
-    f_cur, g_cur = fun(t)
-    H = _hessian(fun, t)
-    moved = False
-    for _ in range(20):
-        try:
-            step = np.linalg.solve(H, g_cur)
-        except np.linalg.LinAlgError:
-            break
-        decrement = float(g_cur @ step)
-        if not np.isfinite(decrement) or decrement < 0:
-            break
-        if decrement < tol:
-            converged = True
-            break
-        s = 1.0
-        for _ in range(30):
-            f_new, g_new = fun(t - s * step)
-            if f_new <= f_cur + 1e-12 * max(1.0, abs(f_cur)):
-                break
-            s *= 0.5
-        else:
-            break
-        t, f_cur, g_cur, moved = t - s * step, f_new, g_new, True
-        iterations += 1
-    if moved:
-        H = _hessian(fun, t)
+    t, H, converged, steps = _newton_polish(fun, t, tol)
+    iterations += steps
     message = "converged" if converged else f"did not converge: {res.message}"
     if not converged:
         warn(
@@ -988,17 +904,7 @@ def _lms(
 
     theta = cons.to_x(t)
     loglik = sum(lk.loglik(theta) for lk in liks)
-    vcov = None
-    try:
-        vcov_t = np.linalg.inv(H) / nobs
-        if np.any(np.diag(vcov_t) <= 0) or not np.all(np.isfinite(vcov_t)):
-            raise np.linalg.LinAlgError
-        vcov = K @ vcov_t @ K.T
-    except np.linalg.LinAlgError:
-        warn(
-            "standard errors could not be computed: the observed information matrix is "
-            "singular or not positive definite (the model may not be identified)."
-        )
+    vcov = _lms_vcov(H, nobs, K, warn)
 
     values = _row_values(ext, ram, theta, values0)
     implied = [lk.implied_all(theta) for lk in liks]
@@ -1032,6 +938,156 @@ def _lms(
         warnings=tuple(fit_warnings),
         meta={"timings": {"total": t_end - t0}, "h0_converged": h0.converged},
     )
+
+
+def _linear_table(model, data, group, group_equal, group_partial, std_lv, orthogonal, fixed_x):
+    """The model's product terms, the parameter table of its linear part, the group
+    labels and moments (listwise), ``group_equal`` as a tuple and the ``group_partial``
+    keys (spaces removed)."""
+    parsed = model if isinstance(model, ParsedModel) else parse_model(read_model(model))
+    linear, terms = split_products(parsed)
+    if not terms:
+        raise ModelSpecificationError(
+            "the model has no product term 'a:b'; fit it with semnet.sem() instead."
+        )
+    frame = validate_frame(data, [], group)
+    labels = group_labels(frame, group) if group is not None else [""]
+    group_equal = (group_equal,) if isinstance(group_equal, str) else tuple(group_equal)
+    group_partial = (group_partial,) if isinstance(group_partial, str) else tuple(group_partial)
+    product_keys = {f"{t.outcome}~{a}:{b}" for t in terms for a, b in ((t.a, t.b), (t.b, t.a))}
+    partial = {"".join(p.split()) for p in group_partial}
+    pt = partable(
+        linear, groups=labels, meanstructure=True, std_lv=std_lv, orthogonal=orthogonal,
+        fixed_x=fixed_x, group_equal=group_equal, group_partial=tuple(partial - product_keys),
+    )  # fmt: skip
+    frame = validate_frame(data, pt.names.ov, group)
+    moments = moments_from_frame(frame, pt.names.ov, group, labels)
+    return terms, pt, labels, moments, group_equal, partial
+
+
+def _fit_h0(ram: Model, moments, values0: np.ndarray, cons_lin: LinearConstraints):
+    """H0, the linear model by normal ML (the start values and the likelihood-ratio
+    test of the product terms)."""
+    disc = MLDiscrepancy(ram, moments, values0)
+    x_start = values0[ram.free_rows][np.argsort(ram.free[ram.free_rows])]
+    h0 = minimize(disc, cons_lin, x_start)
+    if not np.isfinite(h0.f):
+        raise SemnetError(
+            f"the model without product terms could not be estimated ({h0.message}); "
+            "check it with semnet.sem() first."
+        )
+    return h0
+
+
+def _objective(lks: list[LMSLikelihood], cons: LinearConstraints, nobs: int):
+    """The LMS discrepancy ``-logL / N`` and its gradient in the constrained space, as
+    one function of ``t``."""
+    K = cons.K
+
+    def fun(t: np.ndarray):
+        theta = cons.to_x(t)
+        ll, grad = 0.0, np.zeros(theta.size)
+        for lk in lks:
+            ll_g, g_g = lk.loglik(theta, gradient=True)
+            if not np.isfinite(ll_g) or g_g is None:
+                return 1e10, np.zeros_like(t)
+            ll, grad = ll + ll_g, grad + g_g
+        return -ll / nobs, -(K.T @ grad) / nobs
+
+    return fun
+
+
+def _bfgs_refine(make_fun, likelihoods, liks, t, cons, grid, max_iter):
+    """BFGS on the LMS discrepancy from ``t``; with an automatic trapezoidal grid
+    (``grid`` = quadrature, dimensions, nodes, spacing), up to two refits on a finer
+    grid where the posterior under the interaction model is narrower than under H0.
+    Returns the point, the likelihoods, the weights and spacing of the last grid, and
+    scipy's result with ``nit`` summed over the runs."""
+    quadrature, dim, nodes, spacing = grid
+    w = liks[0].w
+    iterations = 0
+    for _refine in range(3):
+        res = sopt.minimize(
+            make_fun(liks), t, jac=True, method="BFGS",
+            options={"gtol": 1e-8, "maxiter": max_iter},
+        )  # fmt: skip
+        t = res.x
+        iterations += int(res.nit)
+        if spacing is None or nodes is not None:
+            break
+        need = _spacing_for(min(
+            float(np.quantile(lk.posterior_sd(cons.to_x(t)).min(axis=1), 0.01)) for lk in liks
+        ))  # fmt: skip
+        if spacing <= need * 1.2:
+            break
+        U, w, spacing = quadrature_grid(quadrature, dim, None, need)
+        liks = likelihoods((U, w))
+    res.nit = iterations
+    return t, liks, w, spacing, res
+
+
+def _check_lms_options(missing: str, quadrature: str, nodes: object) -> None:
+    if missing != "listwise":
+        raise OptionError(
+            f"LMS with missing={missing!r} is not available: semnet's LMS drops incomplete "
+            "rows (missing='listwise'). For FIML with a latent interaction use product "
+            "indicators, sem(..., missing='fiml', interaction='double_mean'), or impute the "
+            "data and fit LMS to each imputed data set."
+        )
+    if quadrature not in ("trapezoid", "gh"):
+        raise OptionError(f"quadrature must be 'trapezoid' or 'gh', not {quadrature!r}.")
+    if nodes is not None and (not isinstance(nodes, int | np.integer) or nodes < 3):
+        raise OptionError(f"nodes must be an integer >= 3, not {nodes!r}.")
+
+
+def _newton_polish(fun, t: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray, bool, int]:
+    """Newton steps with the numerical Hessian of ``fun`` (value, gradient) from ``t``,
+    halving a step until it does not raise ``f``.  Returns the point, the Hessian
+    there, whether the decrement fell below ``tol``, and the steps taken."""
+    converged = False
+    f_cur, g_cur = fun(t)
+    H = _hessian(fun, t)
+    steps = 0
+    for _ in range(20):
+        try:
+            step = np.linalg.solve(H, g_cur)
+        except np.linalg.LinAlgError:
+            break
+        decrement = float(g_cur @ step)
+        if not np.isfinite(decrement) or decrement < 0:
+            break
+        if decrement < tol:
+            converged = True
+            break
+        s = 1.0
+        for _ in range(30):
+            f_new, g_new = fun(t - s * step)
+            if f_new <= f_cur + 1e-12 * max(1.0, abs(f_cur)):
+                break
+            s *= 0.5
+        else:
+            break
+        t, f_cur, g_cur = t - s * step, f_new, g_new
+        steps += 1
+    if steps:
+        H = _hessian(fun, t)
+    return t, H, converged, steps
+
+
+def _lms_vcov(H: np.ndarray, nobs: int, K: np.ndarray, warn) -> np.ndarray | None:
+    """The vcov of the free parameters from the observed information ``H`` (in the
+    constrained space); ``None`` (with a warning) where it is not positive definite."""
+    try:
+        vcov_t = np.linalg.inv(H) / nobs
+        if np.any(np.diag(vcov_t) <= 0) or not np.all(np.isfinite(vcov_t)):
+            raise np.linalg.LinAlgError
+    except np.linalg.LinAlgError:
+        warn(
+            "standard errors could not be computed: the observed information matrix is "
+            "singular or not positive definite (the model may not be identified)."
+        )
+        return None
+    return K @ vcov_t @ K.T
 
 
 def _spacing_for(sd: float) -> float:
