@@ -47,21 +47,14 @@ def sem(
     missing: str = "listwise",
     group_equal: Sequence[str] | str = (),
     group_partial: Sequence[str] | str = (),
-    std_lv: bool = False,
-    meanstructure: bool | None = None,
-    orthogonal: bool = False,
+    std_lv: bool = False, meanstructure: bool | None = None, orthogonal: bool = False,
     fixed_x: bool = True,
     ordered: Sequence[str] | None = None,
-    se: str | None = None,
-    test: str | None = None,
-    bootstrap: int = 0,
-    seed: int | None = None,
-    sample_cov: Any = None,
-    sample_mean: Any = None,
-    sample_nobs: Any = None,
-    interaction: str | None = None,
-    interaction_match: bool | None = None,
-) -> Fit | LMSResult:
+    se: str | None = None, test: str | None = None,
+    bootstrap: int = 0, seed: int | None = None,
+    sample_cov: Any = None, sample_mean: Any = None, sample_nobs: Any = None,
+    interaction: str | None = None, interaction_match: bool | None = None,
+) -> Fit | LMSResult:  # fmt: skip
     """Fit a structural equation model by maximum likelihood, as lavaan's ``sem()``.
 
     Parameters
