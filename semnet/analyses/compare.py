@@ -32,8 +32,12 @@ import warnings
 import numpy as np
 import pandas as pd
 from scipy import stats
+from scipy.linalg import block_diag, null_space
 
 from semnet.errors import OptionError, SemnetError, check_choice
+from semnet.inference.moment_space import adf_gamma, normal_weight, vech_rows
+from semnet.inference.plugins import TESTS, InferenceContext
+from semnet.inference.vcov import tangent_basis
 from semnet.results.fit import Fit
 
 METHODS = ("standard", "satorra_bentler_2001", "satorra_bentler_2010", "satorra_2000")
@@ -142,10 +146,8 @@ def _method(fits: tuple[Fit, ...], method: str | None) -> str:
             "some models have a robust (scaled) test and some do not; fit all of them with "
             "the same estimator."
         )
-    shifted = all(robust) and all(f.scaled_test.name == "scaled_shifted" for f in fits)
-    default = "standard"
-    if all(robust):
-        default = "satorra_2000" if shifted else "satorra_bentler_2001"
+    defaults = {TESTS.get(f.options.test).difference for f in fits}
+    default = defaults.pop() if len(defaults) == 1 else "satorra_bentler_2001"
     method = check_choice(
         "method", method.replace(".", "_") if isinstance(method, str) else default, METHODS
     )
@@ -155,8 +157,7 @@ def _method(fits: tuple[Fit, ...], method: str | None) -> str:
             "models were fitted with a standard test."
         )
     if method == "satorra_2000" and not all(
-        f.scaled_test.name in ("satorra_bentler", "scaled_shifted") and f.patterns is None
-        for f in fits
+        TESTS.get(f.scaled_test.name).complete_data and f.patterns is None for f in fits
     ):
         raise OptionError(
             "method='satorra_2000' is available for complete-data fits with "
@@ -217,8 +218,6 @@ def _difference(
 def _scaling_at(less: Fit, more: Fit) -> float:
     """Scaling factor of the less restricted model evaluated at the more restricted
     model's estimates (Satorra & Bentler, 2010)."""
-    from semnet.inference.robust import mlm, mlmv, mlr
-    from semnet.inference.vcov import tangent_basis
 
     keys_more = _keys(more)
     try:
@@ -232,19 +231,13 @@ def _scaling_at(less: Fit, more: Fit) -> float:
     model = less.model
     # free parameters start at the restricted estimates; fixed ones keep their values
     x10 = mapped[model.free_rows][np.argsort(model.free[model.free_rows])]
-    disc = less.discrepancy()
-    T = tangent_basis(less.constraints, x10)
-    if less.scaled_test.name == "satorra_bentler":
-        return mlm(disc, x10, T, less.df)[1].scaling_factor
-    if less.scaled_test.name == "scaled_shifted":
-        return mlmv(disc, x10, T, less.df)[1].scaling_factor
-    return mlr(disc, x10, T, less.df, model.nfree)[1].scaling_factor
+    ctx = InferenceContext.of_fit(less.discrepancy(), less.constraints, x10, less.df)
+    return TESTS.get(less.scaled_test.name).compute(ctx).scaling_factor
 
 
 def _moment_delta(fit: Fit, names: tuple[str, ...]) -> list[np.ndarray]:
     """Per group, the Jacobian of (mean, vech(cov)) of the observed variables in the
     order ``names``, at the fit's estimates (rows as lavaan's Delta)."""
-    from semnet.inference.moment_space import vech_rows
 
     order = np.array([fit.partable.names.ov.index(v) for v in names])
     r, c = vech_rows(order.size)
@@ -262,10 +255,7 @@ def _moment_delta(fit: Fit, names: tuple[str, ...]) -> list[np.ndarray]:
 def _satorra_2000(less: Fit, more: Fit) -> tuple[float, dict[str, float]]:
     """Satorra's (2000) scaled-shifted difference test of ``more`` (restricted) against
     ``less``: the statistic and its ``scale`` and ``shift``."""
-    from scipy.linalg import block_diag, null_space
 
-    from semnet.inference.robust import adf_gamma, normal_weight
-    from semnet.inference.vcov import tangent_basis
 
     if less.partable.meanstructure != more.partable.meanstructure:
         raise SemnetError(

@@ -68,10 +68,13 @@ class DiscrepancyPlugin:
         only shapes the optimizer's steps.
     incomplete_data : bool
         It uses every observed value of incomplete cases (``missing="fiml"``).
+    lms : bool
+        LMS (:mod:`semnet.estimation.lms`) extends it to latent product terms.
     """
 
     make: Callable[[Model, Sample, np.ndarray, bool], Discrepancy]
     incomplete_data: bool = False
+    lms: bool = False
 
 
 DISCREPANCIES: Registry[DiscrepancyPlugin] = Registry("discrepancy", upper=True)
@@ -80,6 +83,7 @@ DISCREPANCIES.register(
     "ML",
     DiscrepancyPlugin(
         lambda model, sample, values, for_optimizer: MLDiscrepancy(model, sample.moments, values),
+        lms=True,
     ),
 )
 DISCREPANCIES.register(

@@ -143,12 +143,21 @@ class TestPlugin:
     closed_form_baseline : callable, optional
         ``(sample, meanstructure)`` → the baseline model's test in closed form, or
         ``None`` where it has none (then the baseline model is fitted).
+    casewise : bool
+        It needs the casewise data (or fourth-order moments).
+    complete_data : bool
+        Only defined for complete data; it comes from the ``robust.sem`` sandwich (so
+        Satorra's 2000 difference test applies to it).
+    difference : str
+        The default difference test of :func:`semnet.compare` between fits with this
+        test, as lavTestLRT's.
     """
 
     compute: Callable[[InferenceContext], ScaledTest] | None
     closed_form_baseline: Callable[[Sample, bool], ScaledTest | None] | None = None
     casewise: bool = False
     complete_data: bool = False
+    difference: str = "standard"
 
     @property
     def scaled(self) -> bool:
@@ -181,14 +190,14 @@ TESTS.register(
     "satorra_bentler",
     TestPlugin(
         lambda ctx: robust.satorra_bentler(ctx.robust_sem, ctx.disc.weights, ctx.df),
-        casewise=True, complete_data=True,
+        casewise=True, complete_data=True, difference="satorra_bentler_2001",
     ),
 )
 TESTS.register(
     "scaled_shifted",
     TestPlugin(
         lambda ctx: robust.scaled_shifted(ctx.robust_sem, ctx.disc.weights, ctx.df),
-        casewise=True, complete_data=True,
+        casewise=True, complete_data=True, difference="satorra_2000",
     ),
 )
 TESTS.register(
@@ -199,7 +208,7 @@ TESTS.register(
             None if sample.fiml is not None
             else robust.independence_mlr(sample.moments, meanstructure)
         ),
-        casewise=True,
+        casewise=True, difference="satorra_bentler_2001",
     ),
 )
 

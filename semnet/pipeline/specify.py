@@ -17,6 +17,7 @@ import pandas as pd
 from semnet.analyses.products import product_indicators
 from semnet.data.moments import validate_frame
 from semnet.errors import DataError, ModelSpecificationError, OptionError, check_choice
+from semnet.estimation.discrepancy import DISCREPANCIES
 from semnet.options import INTERACTIONS, Options
 from semnet.syntax import parse_model
 from semnet.syntax.model import ParsedModel, Relation
@@ -80,7 +81,7 @@ def specify(model: str | Path | ParsedModel, data: pd.DataFrame | None, options:
         return Specification(parsed, data)
     latent_names = {r.lhs for r in parsed.relations if r.op == "=~"}
     has_products = any(set(r.rhs.split(":")) <= latent_names for r in product_terms)
-    lms_possible = raw_data and options.plain and options.discrepancy == "ML"
+    lms_possible = raw_data and options.plain and DISCREPANCIES.get(options.discrepancy).lms
     interaction = options.interaction
     if interaction is None:
         interaction = "lms" if lms_possible and options.group is None else "double_mean"
