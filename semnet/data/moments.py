@@ -352,7 +352,9 @@ def numeric_data(data: object, names: Sequence[str], group: str | None) -> Numer
     values = _numeric_columns(data, names, stored)
     flat = values.reshape(-1)
     # a finite sum of squares has no NaN, no infinite term and no square that overflows
-    if not math.isfinite(np.dot(flat, flat)):
+    with np.errstate(over="ignore", invalid="ignore"):
+        squares = np.dot(flat, flat)
+    if not math.isfinite(squares):
         _check_finite(values, names, data.index)
     values.setflags(write=False)
     groups = None if group is None else data[group].astype(str).to_numpy()
