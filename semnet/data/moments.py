@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy.linalg import lapack
 
 from semnet._pandas import column_arrays
 from semnet.errors import DataError
@@ -209,16 +210,18 @@ def check_sample_cov(
     ...
     semnet.errors.DataError: the sample covariance matrix in group 'g1' is singular ...
     """
-    sign, logdet = np.linalg.slogdet(cov)
-    logdet = float(logdet)
-    if sign > 0 and math.isfinite(logdet):
-        sd = np.sqrt(cov.diagonal())
-        try:
-            factor = np.linalg.cholesky(cov / np.outer(sd, sd))
-        except np.linalg.LinAlgError:
-            factor = None
-        if factor is not None and float(np.min(factor.diagonal())) ** 2 >= SINGULAR_TOLERANCE:
-            return logdet
+    factor, info = lapack.dpotrf(cov, lower=1, clean=0)
+    if info == 0:
+        pivots = factor.diagonal().tolist()
+        # a squared pivot over the variance is that variable's 1 - R^2 on the ones before it
+        # (the squared pivot of the correlation matrix's Cholesky factor); NaN fails the test
+        if all(
+            q * q >= SINGULAR_TOLERANCE * v
+            for q, v in zip(pivots, cov.diagonal().tolist(), strict=True)
+        ):
+            logdet = 2.0 * math.fsum(map(math.log, pivots))
+            if math.isfinite(logdet):
+                return logdet
     raise DataError(_singular_message(cov, tuple(names), label, nobs, data))
 
 
