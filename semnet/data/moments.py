@@ -1,8 +1,11 @@
 """Per-group sample moments: the only view of the data the ML engine needs.
 
-Raw data are validated here (unknown, non-numeric, constant, infinite or all-missing
-columns; empty groups) and reduced to N-divisor covariances and means, as lavaan
-does for normal-theory ML (``likelihood = "normal"``).
+Raw data are validated here (unknown, non-numeric, complex, constant, infinite,
+overflowing or all-missing columns; a group column that is a model variable or whose
+distinct values print alike; empty groups) and reduced to N-divisor covariances and
+means, as lavaan does for normal-theory ML (``likelihood = "normal"``).  A sample
+covariance matrix that is not positive definite stops the fit, as in lavaan, with a
+message naming the group and the variables (:func:`check_sample_cov`).
 
 Robust standard errors and tests (MLR, MLM) need more than means and covariances: the
 casewise scores, or equivalently the moments of the data up to order four.  When the
@@ -249,7 +252,7 @@ def _singular_message(
             listed = ", ".join(n for n, s in zip(names, sign.tolist(), strict=True) if s)
             return (
                 f"{head} is not positive definite: variable(s) {listed} have {word} "
-                f"variance{where}. Drop them from the model"
+                "variance. Drop them from the model"
                 + (" or pass a valid covariance matrix." if word == "negative" else ".")
             )
     sd = np.sqrt(var)
@@ -380,17 +383,22 @@ def _check_finite(values: np.ndarray, names: Sequence[str], index: pd.Index) -> 
     if empty.any():
         n = names[int(np.argmax(empty))]
         raise DataError(f"column {n!r} is missing for every case; drop it from the model.")
-    magnitude = np.nan_to_num(np.abs(values), nan=0.0)
+    # the largest absolute value of each column (NaN ignored; no copy of the data): a
+    # column's sum of squares can overflow only where n times its square does
+    peak = np.maximum(np.fmax.reduce(values, axis=0), -np.fmin.reduce(values, axis=0))
     with np.errstate(over="ignore"):
-        squares = np.einsum("ij,ij->j", magnitude, magnitude)
-    if not np.isfinite(squares).all():
-        k = int(np.argmax(~np.isfinite(squares)))
-        i = int(np.argmax(magnitude[:, k]))
-        raise DataError(
-            f"column {names[k]!r} has values too large to compute with ({values[i, k]:g} in "
-            f"row {index[i]!r}): their squares overflow double precision. Rescale the "
-            f"column (e.g. divide it by a power of 10) or correct the value."
-        )
+        risky = np.flatnonzero(~np.isfinite(peak * peak * values.shape[0]))
+    for k in risky.tolist():
+        column = values[:, k]
+        with np.errstate(over="ignore"):
+            squares = np.nansum(column * column)
+        if not math.isfinite(squares):
+            i = int(np.nanargmax(np.abs(column)))
+            raise DataError(
+                f"column {names[k]!r} has values too large to compute with ({column[i]:g} in "
+                f"row {index[i]!r}): their squares overflow double precision. Rescale the "
+                f"column (e.g. divide it by a power of 10) or correct the value."
+            )
 
 
 def _numeric_columns(
