@@ -460,10 +460,42 @@ def group_labels(data: pd.DataFrame, group: str) -> list[str]:
             f"the group column {group!r} has {int(col.isna().sum())} missing values; "
             "drop those rows or give them a group."
         )
-    text = [str(v) for v in labels]
+    return label_text(labels, group)
+
+
+def label_text(values: Sequence[object], group: str) -> list[str]:
+    """Distinct group values as the text labels semnet uses (lavaan's labels).
+
+    Two distinct values that print alike, such as ``1`` and ``"1"``, would become one
+    label and their groups could not be told apart: that is a :class:`DataError`.
+
+    Parameters
+    ----------
+    values : sequence
+        The distinct values of the group column.
+    group : str
+        The column's name (for the message).
+
+    Returns
+    -------
+    list of str
+        ``str(v)`` of each value, in order.
+
+    Examples
+    --------
+    >>> label_text([1, "a"], "g")
+    ['1', 'a']
+    >>> label_text([1, "1"], "g")
+    Traceback (most recent call last):
+    ...
+    semnet.errors.DataError: the group column 'g' holds the distinct values 1 (int) and \
+'1' (str), which both print as '1', so their groups could not be told apart. Recode the \
+column to one type, e.g. data['g'].astype(str) to merge them, or give them different labels.
+    """
+    text = [str(v) for v in values]
     if len(set(text)) < len(text):
         first: dict[str, object] = {}
-        for value, shown in zip(labels, text, strict=True):
+        for value, shown in zip(values, text, strict=True):
             if shown in first:
                 other = first[shown]
                 raise DataError(

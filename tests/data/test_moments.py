@@ -16,6 +16,7 @@ from semnet.data.moments import (
     SINGULAR_TOLERANCE,
     check_sample_cov,
     group_labels,
+    label_text,
     moments_from_frame,
     moments_from_stats,
     numeric_data,
@@ -289,6 +290,23 @@ def test_group_values_of_mixed_types_that_print_apart_are_kept(hs):
     data = hs.copy()
     data["g"] = ["a" if i % 2 else 1 for i in range(len(data))]
     assert group_labels(data, "g") == ["1", "a"]
+
+
+@pytest.mark.parametrize(
+    ("values", "pattern"),
+    [
+        ([1.5, "1.5"], r"1.5 \(float\) and '1.5' \(str\)"),
+        ([np.int64(2), "a", "2"], r"both print as '2'"),
+        ([True, "True"], r"True \(bool\) and 'True' \(str\)"),
+    ],
+)
+def test_label_text_refuses_values_that_print_alike(values, pattern):
+    with pytest.raises(semnet.DataError, match=pattern):
+        label_text(values, "g")
+
+
+def test_label_text_keeps_order_and_text():
+    assert label_text([2, "b", 1.5, None], "g") == ["2", "b", "1.5", "None"]
 
 
 def test_per_group_sample_stats_keys_that_print_alike_are_refused(hs):
