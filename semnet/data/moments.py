@@ -1,8 +1,11 @@
 """Per-group sample moments: the only view of the data the ML engine needs.
 
-Raw data are validated here (unknown, non-numeric, constant, infinite or all-missing
-columns; empty groups) and reduced to N-divisor covariances and means, as lavaan
-does for normal-theory ML (``likelihood = "normal"``).
+Raw data are validated here (unknown, non-numeric, complex, constant, infinite,
+overflowing or all-missing columns; a group column that is a model variable or whose
+distinct values print alike; empty groups) and reduced to N-divisor covariances and
+means, as lavaan does for normal-theory ML (``likelihood = "normal"``).  A sample
+covariance matrix that is not positive definite stops the fit, as in lavaan, with a
+message naming the group and the variables (:func:`check_sample_cov`).
 
 Robust standard errors and tests (MLR, MLM) need more than means and covariances: the
 casewise scores, or equivalently the moments of the data up to order four.  When the
@@ -22,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy.linalg import lapack
 
 from semnet._pandas import column_arrays
 from semnet.errors import DataError
@@ -133,10 +137,7 @@ class GroupMoments:
     logdet: float = field(init=False)
 
     def __post_init__(self) -> None:
-        sign, logdet = np.linalg.slogdet(self.cov)
-        logdet = float(logdet)
-        if sign <= 0 or not math.isfinite(logdet):
-            raise DataError(_singular_message(self))
+        logdet = check_sample_cov(self.cov, self.names, self.label, self.nobs, self.data)
         object.__setattr__(self, "logdet", logdet)
         self.cov.setflags(write=False)
         self.mean.setflags(write=False)
@@ -155,16 +156,130 @@ def data_fingerprint(moments: Sequence[GroupMoments]) -> str:
     return digest.hexdigest()
 
 
-def _singular_message(m: GroupMoments) -> str:
-    where = f" in group {m.label!r}" if m.label else ""
-    eig, vec = np.linalg.eigh(m.cov)
-    v = vec[:, 0]
-    involved = [m.names[i] for i in np.argsort(-np.abs(v))[:4] if abs(v[i]) > 0.1]
+#: a variable whose share of variance not explained by the variables before it (the
+#: squared pivot of the Cholesky factor of the correlation matrix, ``1 - R^2``) is below
+#: this is taken as an exact linear combination of them: rounding leaves ``1 - R^2`` near
+#: 1e-15 for an exactly dependent column, while data measured with any noise give far more
+SINGULAR_TOLERANCE = 1e-12
+
+
+def check_sample_cov(
+    cov: np.ndarray,
+    names: Sequence[str],
+    label: str = "",
+    nobs: int | None = None,
+    data: np.ndarray | None = None,
+) -> float:
+    """Check that a group's sample covariance matrix is positive definite; return its
+    log-determinant.
+
+    lavaan stops with "sample covariance matrix is not positive-definite" when its
+    Cholesky factor fails; semnet stops there too, and also when a variable is a linear
+    combination of the others up to rounding (``1 - R^2 <`` :data:`SINGULAR_TOLERANCE`
+    on the correlation scale), where the factor may succeed by chance.  The message names
+    the group and the variables involved: zero or negative variances, identical or
+    perfectly correlated columns, or the linearly dependent set.
+
+    Parameters
+    ----------
+    cov : ndarray
+        The p x p sample covariance matrix.
+    names : sequence of str
+        The variables, in the order of ``cov``.
+    label : str
+        The group label (``""`` for a single group).
+    nobs : int, optional
+        The number of cases (named in the message when it is too small).
+    data : ndarray, optional
+        The cases (N x p), used only to tell identical columns apart in the message.
+
+    Returns
+    -------
+    float
+        ``log det(cov)``.
+
+    Raises
+    ------
+    DataError
+        If ``cov`` is not finite or not positive definite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(check_sample_cov(np.array([[2.0, 0.5], [0.5, 1.0]]), ["a", "b"]), 4)
+    0.5596
+    >>> check_sample_cov(np.ones((2, 2)), ["a", "b"], "g1")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    semnet.errors.DataError: the sample covariance matrix in group 'g1' is singular ...
+    """
+    factor, info = lapack.dpotrf(cov, lower=1, clean=0)
+    if info == 0:
+        pivots = factor.diagonal().tolist()
+        # a squared pivot over the variance is that variable's 1 - R^2 on the ones before it
+        # (the squared pivot of the correlation matrix's Cholesky factor); NaN fails the test
+        if all(
+            q * q >= SINGULAR_TOLERANCE * v
+            for q, v in zip(pivots, cov.diagonal().tolist(), strict=True)
+        ):
+            logdet = 2.0 * math.fsum(map(math.log, pivots))
+            if math.isfinite(logdet):
+                return logdet
+    raise DataError(_singular_message(cov, tuple(names), label, nobs, data))
+
+
+def _singular_message(
+    cov: np.ndarray,
+    names: tuple[str, ...],
+    label: str,
+    nobs: int | None,
+    data: np.ndarray | None,
+) -> str:
+    """Why ``cov`` is not positive definite, naming the variables."""
+    where = f" in group {label!r}" if label else ""
+    head = f"the sample covariance matrix{where}"
+    var = cov.diagonal()
+    bad = [n for n, v in zip(names, var.tolist(), strict=True) if not math.isfinite(v)]
+    if bad or not np.isfinite(cov).all():
+        bad = bad or [names[i] for i in np.flatnonzero(~np.isfinite(cov).all(axis=0))]
+        return (
+            f"{head} has missing or infinite entries (variables {', '.join(bad)}); check "
+            "those columns for values too large to square in floating point, or pass a "
+            "complete covariance matrix."
+        )
+    for sign, word in ((var == 0, "zero"), (var < 0, "negative")):
+        if sign.any():
+            listed = ", ".join(n for n, s in zip(names, sign.tolist(), strict=True) if s)
+            return (
+                f"{head} is not positive definite: variable(s) {listed} have {word} "
+                "variance. Drop them from the model"
+                + (" or pass a valid covariance matrix." if word == "negative" else ".")
+            )
+    sd = np.sqrt(var)
+    corr = cov / np.outer(sd, sd)
+    eig, vec = np.linalg.eigh((corr + corr.T) / 2)
+    weights = np.abs(vec[:, 0])
+    order = [int(i) for i in np.argsort(-weights) if weights[i] > 0.1]
+    involved = [names[i] for i in order]
+    if nobs is not None and nobs <= len(names):
+        fix = (
+            f" There are {nobs} cases for {len(names)} variables: the matrix needs more "
+            "cases than variables."
+        )
+    else:
+        fix = " Drop one of them from the model."
+    if len(order) == 2:
+        i, j = sorted(order)
+        if data is not None and np.array_equal(data[:, i], data[:, j]):
+            what = "are identical columns"
+        else:
+            what = f"are identical or perfectly correlated (r = {corr[i, j]:.6g})"
+        return f"{head} is singular (not positive definite): {names[i]} and {names[j]} {what}.{fix}"
     return (
-        f"the sample covariance matrix{where} is singular or not positive definite "
-        f"(smallest eigenvalue {eig[0]:.3g}); the variables {', '.join(involved)} are "
-        "(nearly) linearly dependent. Drop one of them, or check for duplicated columns "
-        "and for more variables than cases."
+        f"{head} is singular (not positive definite): the variables {', '.join(involved)} "
+        f"are linearly dependent (smallest eigenvalue of their correlation matrix "
+        f"{eig[0]:.3g}); one is a weighted sum of the others, as a total score is of its "
+        f"items.{fix}"
     )
 
 
@@ -209,6 +324,12 @@ def numeric_data(data: object, names: Sequence[str], group: str | None) -> Numer
             + (" ..." if data.shape[1] > 20 else "")
             + ". Pass group= the name of the column that holds the group labels."
         )
+    if group is not None and group in names:
+        raise DataError(
+            f"the group column {group!r} is a variable of the model; a grouping column "
+            "splits the cases and cannot also be modelled. Pass as group= the column that "
+            f"holds the group labels, or remove {group!r} from the model."
+        )
     if not data.columns.is_unique:
         used = [*names, *([group] if group is not None else [])]
         duplicated = sorted(
@@ -235,22 +356,49 @@ def numeric_data(data: object, names: Sequence[str], group: str | None) -> Numer
             + ". Fix the spelling in the model or add the column."
         )
     values = _numeric_columns(data, names, stored)
-    # a finite sum has no NaN or infinite term (a sum that overflows takes the full check)
-    if not math.isfinite(np.add.reduce(values, axis=None)) and not np.isfinite(values).all():
-        bad = np.isinf(values).any(axis=0)
-        if bad.any():
-            n = names[int(np.argmax(bad))]
-            raise DataError(
-                f"column {n!r} contains infinite values; replace them with NaN or finite "
-                "numbers."
-            )
-        empty = np.isnan(values).all(axis=0)
-        if empty.any():
-            n = names[int(np.argmax(empty))]
-            raise DataError(f"column {n!r} is missing for every case; drop it from the model.")
+    flat = values.reshape(-1)
+    # a finite sum of squares has no NaN, no infinite term and no square that overflows
+    with np.errstate(over="ignore", invalid="ignore"):
+        squares = np.dot(flat, flat)
+    if not math.isfinite(squares):
+        _check_finite(values, names, data.index)
     values.setflags(write=False)
     groups = None if group is None else data[group].astype(str).to_numpy()
     return NumericData(values, tuple(names), groups, data.index)
+
+
+def _check_finite(values: np.ndarray, names: Sequence[str], index: pd.Index) -> None:
+    """Raise :class:`DataError` for a column with an infinite value, with no observed
+    value, or whose sum of squares overflows (values beyond about 1e150), naming the
+    column and the first offending row."""
+    infinite = np.isinf(values)
+    if infinite.any():
+        k = int(np.argmax(infinite.any(axis=0)))
+        row = index[int(np.argmax(infinite[:, k]))]
+        raise DataError(
+            f"column {names[k]!r} contains infinite values ({values[infinite[:, k], k][0]:g} "
+            f"in row {row!r}); replace them with NaN (missing) or finite numbers."
+        )
+    empty = np.isnan(values).all(axis=0)
+    if empty.any():
+        n = names[int(np.argmax(empty))]
+        raise DataError(f"column {n!r} is missing for every case; drop it from the model.")
+    # the largest absolute value of each column (NaN ignored; no copy of the data): a
+    # column's sum of squares can overflow only where n times its square does
+    peak = np.maximum(np.fmax.reduce(values, axis=0), -np.fmin.reduce(values, axis=0))
+    with np.errstate(over="ignore"):
+        risky = np.flatnonzero(~np.isfinite(peak * peak * values.shape[0]))
+    for k in risky.tolist():
+        column = values[:, k]
+        with np.errstate(over="ignore"):
+            squares = np.nansum(column * column)
+        if not math.isfinite(squares):
+            i = int(np.nanargmax(np.abs(column)))
+            raise DataError(
+                f"column {names[k]!r} has values too large to compute with ({column[i]:g} in "
+                f"row {index[i]!r}): their squares overflow double precision. Rescale the "
+                f"column (e.g. divide it by a power of 10) or correct the value."
+            )
 
 
 def _numeric_columns(
@@ -269,6 +417,11 @@ def _numeric_columns(
             continue
         col = data[n]
         dtype = col.dtype
+        if dtype.kind == "c":
+            raise DataError(
+                f"column {n!r} holds complex numbers (dtype {dtype}); semnet fits real "
+                f"data only. Pass the part you mean to model, e.g. data[{n!r}].to_numpy().real."
+            )
         if not (
             dtype.kind in "biuf"
             or pd.api.types.is_numeric_dtype(dtype)
@@ -307,7 +460,53 @@ def group_labels(data: pd.DataFrame, group: str) -> list[str]:
             f"the group column {group!r} has {int(col.isna().sum())} missing values; "
             "drop those rows or give them a group."
         )
-    return [str(v) for v in labels]
+    return label_text(labels, group)
+
+
+def label_text(values: Sequence[object], group: str) -> list[str]:
+    """Distinct group values as the text labels semnet uses (lavaan's labels).
+
+    Two distinct values that print alike, such as ``1`` and ``"1"``, would become one
+    label and their groups could not be told apart: that is a :class:`DataError`.
+
+    Parameters
+    ----------
+    values : sequence
+        The distinct values of the group column.
+    group : str
+        The column's name (for the message).
+
+    Returns
+    -------
+    list of str
+        ``str(v)`` of each value, in order.
+
+    Examples
+    --------
+    >>> label_text([1, "a"], "g")
+    ['1', 'a']
+    >>> label_text([1, "1"], "g")
+    Traceback (most recent call last):
+    ...
+    semnet.errors.DataError: the group column 'g' holds the distinct values 1 (int) and \
+'1' (str), which both print as '1', so their groups could not be told apart. Recode the \
+column to one type, e.g. data['g'].astype(str) to merge them, or give them different labels.
+    """
+    text = [str(v) for v in values]
+    if len(set(text)) < len(text):
+        first: dict[str, object] = {}
+        for value, shown in zip(values, text, strict=True):
+            if shown in first:
+                other = first[shown]
+                raise DataError(
+                    f"the group column {group!r} holds the distinct values {other!r} "
+                    f"({type(other).__name__}) and {value!r} ({type(value).__name__}), "
+                    f"which both print as {shown!r}, so their groups could not be told "
+                    f"apart. Recode the column to one type, e.g. data[{group!r}].astype(str) "
+                    "to merge them, or give them different labels."
+                )
+            first[shown] = value
+    return text
 
 
 def moments_from_frame(
@@ -394,7 +593,7 @@ def moments_from_stats(
         if n is None:
             raise DataError(f"sample_nobs{where} is required with sample_cov.")
         n = _as_nobs(n, where)
-        c = _as_matrix(cov, names)
+        c = _as_matrix(cov, names, where)
         if not np.isfinite(c).all():
             raise DataError(
                 f"sample_cov{where} contains missing or infinite entries; pass a complete "
@@ -414,9 +613,9 @@ def moments_from_stats(
             m = np.zeros(len(names))
         elif isinstance(mean, pd.Series):
             _check_names(list(mean.index), names, "sample_mean")
-            m = mean[list(names)].to_numpy(dtype=float)
+            m = _as_floats(mean[list(names)], "sample_mean", where)
         else:
-            m = np.asarray(mean, dtype=float).reshape(-1)
+            m = _as_floats(mean, "sample_mean", where).reshape(-1)
             if m.size != len(names):
                 raise DataError(
                     f"sample_mean{where} has {m.size} entries; the model has {len(names)} "
@@ -446,7 +645,16 @@ def _as_nobs(n: object, where: str) -> int:
 
 
 def _keys(mapping: Mapping, labels: Sequence[str]) -> list:
-    by_str = {str(k): k for k in mapping}
+    by_str: dict[str, object] = {}
+    for k in mapping:
+        if str(k) in by_str:
+            other = by_str[str(k)]
+            raise DataError(
+                f"the group keys {other!r} ({type(other).__name__}) and {k!r} "
+                f"({type(k).__name__}) both print as {str(k)!r}, so their groups could not "
+                "be told apart; key the sample statistics by distinct labels."
+            )
+        by_str[str(k)] = k
     missing = [lab for lab in labels if lab not in by_str]
     if missing:
         raise DataError(f"no sample statistics for group(s) {', '.join(missing)}.")
@@ -462,15 +670,42 @@ def _check_names(have: list, names: Sequence[str], what: str) -> None:
         )
 
 
-def _as_matrix(cov: object, names: Sequence[str]) -> np.ndarray:
+def _as_floats(value: object, what: str, where: str) -> np.ndarray:
+    """``value`` (array-like, Series or DataFrame) as a new float array; raises
+    :class:`DataError` for text, complex or other non-numeric entries."""
+    kind = "a matrix" if what == "sample_cov" else "a vector"
+    if isinstance(value, (str, bytes)):
+        raise DataError(
+            f"{what}{where} must be {kind} of numbers (a pandas object or a numpy array), "
+            f"not the string {value!r}."
+        )
+    try:
+        arr = value.to_numpy() if isinstance(value, (pd.DataFrame, pd.Series)) else (
+            np.asarray(value)
+        )
+        if arr.dtype.kind == "c":
+            raise DataError(
+                f"{what}{where} holds complex numbers; pass real numbers (e.g. its .real "
+                "part, if the imaginary part is zero)."
+            )
+        return np.array(arr, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise DataError(
+            f"{what}{where} must be {kind} of numbers (a pandas object or a numpy array), "
+            f"not {type(value).__name__} ({exc})."
+        ) from None
+
+
+def _as_matrix(cov: object, names: Sequence[str], where: str = "") -> np.ndarray:
     if isinstance(cov, pd.DataFrame):
         _check_names(list(cov.columns), names, "sample_cov")
-        return cov.loc[list(names), list(names)].to_numpy(dtype=float)
-    arr = np.asarray(cov, dtype=float)
+        _check_names(list(cov.index), names, "the rows of sample_cov")
+        return _as_floats(cov.loc[list(names), list(names)], "sample_cov", where)
+    arr = _as_floats(cov, "sample_cov", where)
     if arr.shape != (len(names), len(names)):
         raise DataError(
-            f"sample_cov has shape {arr.shape}; expected {len(names)}x{len(names)} for the "
-            f"model variables {', '.join(names)} (pass a DataFrame with named rows/columns to "
-            "select variables by name)."
+            f"sample_cov{where} has shape {arr.shape}; expected {len(names)}x{len(names)} for "
+            f"the model variables {', '.join(names)} (pass a DataFrame with named rows/columns "
+            "to select variables by name)."
         )
-    return arr.copy()
+    return arr

@@ -211,6 +211,30 @@ def _evaluate(node: _Node, env: Mapping[str, np.ndarray]) -> Value:
     raise TypeError(f"unknown expression node {node!r}")  # pragma: no cover
 
 
+def _is_constant(node: _Node) -> bool:
+    """Whether ``node`` uses no parameter name (its value is known when parsed)."""
+    match node:
+        case _Number():
+            return True
+        case _Name():
+            return False
+        case _Negate(operand):
+            return _is_constant(operand)
+        case _Power(base, exponent):
+            return _is_constant(base) and _is_constant(exponent)
+        case _Call(_, args):
+            return all(map(_is_constant, args))
+        case _Chain(first, rest):
+            return _is_constant(first) and all(_is_constant(n) for _, n in rest)
+    raise TypeError(f"unknown expression node {node!r}")  # pragma: no cover
+
+
+def _constant_value(node: _Node) -> float:
+    """The value of a constant ``node`` (see :func:`_is_constant`)."""
+    with np.errstate(all="ignore"):
+        return float(_evaluate(node, {}))
+
+
 # ----------------------------------------------------------------------- parser
 def parse_expression(text: str, line: int = 1, column: int = 1) -> Expression:
     """Parse an arithmetic expression.
@@ -248,25 +272,29 @@ def parse_expression(text: str, line: int = 1, column: int = 1) -> Expression:
 
 
 def parse_expression_tokens(
-    tokens: Sequence[Token], source: Source, end: Token
+    tokens: Sequence[Token], source: Source, end: Token, finite: bool = False
 ) -> tuple[_Node, tuple[str, ...]]:
     """Parse already-tokenized expression text (used by the model parser).
 
     ``end`` is the token just after the expression; "unexpected end" errors
-    point at it.  Returns the syntax tree and the names used.
+    point at it.  With ``finite``, a part that uses no parameter name and is not a
+    finite number (``1/0``, ``log(0)``), or a division by such a part equal to zero,
+    is an error.  Returns the syntax tree and the names used.
     """
-    parser = _ExpressionParser(list(tokens), source, end)
+    parser = _ExpressionParser(list(tokens), source, end, finite)
     return parser.parse()
 
 
 def expression_from_tokens(tokens: Sequence[Token], source: Source, end: Token) -> Expression:
-    """Parse tokens into an :class:`Expression` whose text is the tokens joined."""
-    tree, names = parse_expression_tokens(tokens, source, end)
+    """Parse tokens of model syntax into an :class:`Expression` whose text is the tokens
+    joined; constant parts must be finite (``a == 1/0`` is an error)."""
+    tree, names = parse_expression_tokens(tokens, source, end, finite=True)
     return Expression("".join(t.text for t in tokens), names, tree)
 
 
 class _ExpressionParser:
-    def __init__(self, tokens: list[Token], source: Source, end: Token) -> None:
+    def __init__(self, tokens: list[Token], source: Source, end: Token, finite: bool) -> None:
+        self.finite = finite
         self.tokens = tokens
         self.source = source
         self.end = end
@@ -331,12 +359,41 @@ class _ExpressionParser:
         return self.chain(("*", "/"), self.unary)
 
     def chain(self, ops: tuple[str, ...], operand: Callable[[], _Node]) -> _Node:
+        start = self.index
         first = operand()
         rest: list[tuple[str, _Node]] = []
         while self.at_punct(*ops):
-            op = self.advance().text
-            rest.append((op, operand()))
+            token = self.advance()
+            right = self.index
+            node = operand()
+            if (
+                self.finite and token.text == "/" and _is_constant(node)
+                and _constant_value(node) == 0
+            ):  # fmt: skip
+                raise self.fail(
+                    token,
+                    f"division by zero: `{self.text(right)}` is 0, so the expression is "
+                    "infinite whatever the parameter values; divide by a non-zero number",
+                )
+            rest.append((token.text, node))
+            self.check_finite(_Chain(first, tuple(rest)), token, start)
         return _Chain(first, tuple(rest)) if rest else first
+
+    def text(self, start: int) -> str:
+        """The text of the tokens from ``start`` to the current one."""
+        return "".join(t.text for t in self.tokens[start : self.index])
+
+    def check_finite(self, node: _Node, token: Token, start: int) -> None:
+        """With ``finite``, refuse a constant ``node`` (no parameter names) that is
+        infinite or NaN."""
+        if self.finite and _is_constant(node):
+            value = _constant_value(node)
+            if not np.isfinite(value):
+                raise self.fail(
+                    token,
+                    f"`{self.text(start)}` is {value:g} (not a finite number) whatever the "
+                    "parameter values; write a finite number",
+                )
 
     def unary(self) -> _Node:
         negate = False
@@ -347,13 +404,16 @@ class _ExpressionParser:
         return _Negate(node) if negate else node
 
     def power(self) -> _Node:
+        start = self.index
         base = self.primary()
         if self.at_punct("^", "**"):
             token = self.advance()
             self.nest(token)
             exponent = self.unary()
             self.depth -= 1
-            return _Power(base, exponent)
+            node = _Power(base, exponent)
+            self.check_finite(node, token, start)
+            return node
         return base
 
     def primary(self) -> _Node:
@@ -397,6 +457,7 @@ class _ExpressionParser:
         return f"expected a number, a name or `(`{where}, found {what}{hint}"
 
     def call(self, name: Token) -> _Node:
+        start = self.index - 1  # the name's token
         function = name.text
         if function not in FUNCTIONS:
             raise self.fail(
@@ -431,4 +492,6 @@ class _ExpressionParser:
                 wanted = f"{low} to {high} arguments"
             given = f"{len(args)} {'was' if len(args) == 1 else 'were'} given"
             raise self.fail(name, f"`{function}()` takes {wanted}, but {given}")
-        return _Call(function, tuple(args))
+        node = _Call(function, tuple(args))
+        self.check_finite(node, name, start)
+        return node

@@ -316,6 +316,7 @@ class _ModelBuilder:
         self.seen_header = False
         self.current_lhs = "x"
         self.origins: dict[tuple[int, str], Token] = {}
+        self.defined: dict[str, Constraint] = {}
 
     def fail(self, token: Token, message: str) -> ModelSyntaxError:
         return self.source.error_at(token, message)
@@ -464,13 +465,22 @@ class _ModelBuilder:
                 )
             self.check_name(name, "a defined parameter")
             left_text = name.text
+            earlier = self.defined.get(left_text)
+            if earlier is not None:
+                raise self.fail(
+                    name,
+                    f"`{left_text}` is defined twice with `:=`: at line {earlier.line} "
+                    f"(`{left_text} := {earlier.rhs}`) and at line {name.line}; give each "
+                    "defined parameter its own name",
+                )
         else:
             left_text = expression_from_tokens(lhs, self.source, op).text
         right_text = expression_from_tokens(rhs, self.source, end).text
         first = lhs[0]
-        self.constraints.append(
-            Constraint(left_text, op.text, right_text, first.line, first.column)
-        )
+        constraint = Constraint(left_text, op.text, right_text, first.line, first.column)
+        if op.text == ":=":
+            self.defined[left_text] = constraint
+        self.constraints.append(constraint)
 
     # relations ---------------------------------------------------------------
     def relation(self, lhs: list[Token], op: Token, rhs: list[Token]) -> None:
@@ -825,6 +835,7 @@ class _ModelBuilder:
                     if v.kind == "name":
                         self.check_name(v.token, "a label")
                 return _Modifier("label", tuple(v.value for v in values), name)
+            self.check_finite(numbers, "fixed values")
             return _Modifier("fixed", tuple(v.value for v in values), name)
         if function in _NUMERIC_FUNCTIONS:
             for v in values:
@@ -834,6 +845,8 @@ class _ModelBuilder:
                         f"`{function}()` needs numbers, as in `{function}(0.5)`, but got "
                         f"{v.token.describe()}",
                     )
+            if function in ("start", "fixed"):
+                self.check_finite(values, f"{_KIND_WORDS[function]}s")
             return _Modifier(function, tuple(v.value for v in values), name)
         if function in _LABEL_FUNCTIONS:
             for v in values:
@@ -851,6 +864,17 @@ class _ModelBuilder:
                 )
             return _Modifier("label", tuple(v.value for v in values), name)
         raise AssertionError(function)  # pragma: no cover - checked by call_values
+
+    def check_finite(self, values: list[_Value], what: str) -> None:
+        """Refuse an infinite number (``Inf``) among ``values`` (only bounds may be
+        infinite)."""
+        for v in values:
+            if v.kind == "number" and not math.isfinite(v.value):  # type: ignore[arg-type]
+                raise self.fail(
+                    v.token,
+                    f"{what} must be finite numbers, not {v.value:g}; only the bounds "
+                    "`lower()` and `upper()` may be `-Inf` or `Inf`",
+                )
 
     def call_values(self, tokens: list[Token], depth: int) -> list[_Value]:
         """Values of ``name( value, value, ... )``; nested ``c()`` are flattened."""

@@ -10,7 +10,8 @@ Lexical rules (following lavaan's own tokenizer):
 * names: letters, digits, ``_`` and ``.``; they must not start with a digit
   (``x.1`` and ``.x`` are names, ``1x`` is an error);
 * numbers: ``1``, ``1.``, ``.5``, ``1e-3``, ``2.5E+2`` (no sign: a leading ``-``
-  is a separate token, the parser turns ``-`` + number into a negative number);
+  is a separate token, the parser turns ``-`` + number into a negative number); a
+  number too large for double precision (``1e999``) is an error;
 * strings: ``"..."`` or ``'...'`` on one line, no escapes;
 * operators: ``=~ ~ ~~ <~ | := == < > :`` and lavaan's other operators
   (``~*~ |~ :~ %...%``), which the parser rejects as unsupported;
@@ -21,6 +22,7 @@ Lexical rules (following lavaan's own tokenizer):
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from enum import Enum
@@ -223,6 +225,18 @@ _F_NUMBER, _F_BAD_NUMBER, _F_NAME, _F_NEWLINE, _F_PUNCT, _F_OPERATOR, _F_COMMENT
 _new_token = tuple.__new__  # a Token without the Python-level __new__ of a named tuple
 
 
+def _is_infinite(number: str) -> bool:
+    """Whether the number literal ``number`` overflows to infinity (only a literal with an
+    exponent or with more than 300 digits can; one that is not a float, such as one with
+    non-ASCII digits, is left to the parser)."""
+    if "e" not in number and "E" not in number and len(number) <= 300:
+        return False
+    try:
+        return math.isinf(float(number))
+    except ValueError:
+        return False
+
+
 def _fast_tokens(text: str, line: int, column: int) -> list[Token] | None:
     """The tokens of ``text`` as :class:`_Lexer` makes them, from one regular expression;
     ``None`` where the text is not ASCII or holds anything that :class:`_Lexer` rejects
@@ -258,6 +272,8 @@ def _fast_tokens(text: str, line: int, column: int) -> list[Token] | None:
                 return None
             append(new(Token, (OPERATOR, token_text, line, col, token_text)))
         elif kind == _F_NUMBER:
+            if _is_infinite(token_text):
+                return None
             append(new(Token, (NUMBER, token_text, line, col, token_text)))
         elif kind == _F_STRING:
             append(new(Token, (STRING, token_text, line, col, token_text[1:-1])))
@@ -383,6 +399,12 @@ class _Lexer:
                 f"`{bad}` is not a valid name: names must start with a letter or `.`, "
                 f"not a digit; rename it (e.g. `x{bad}`), or put `*` between a number "
                 "and a name",
+                start,
+            )
+        if _is_infinite(text[start:end]):
+            raise self.fail(
+                f"the number `{text[start:end]}` is too large: it is infinite in double "
+                "precision (the largest number is about 1.8e308); write a finite number",
                 start,
             )
         self.add(NUMBER, start, end)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -12,7 +13,10 @@ from tolerances import ATOL, EST_RTOL, FIT_RTOL
 
 import semnet
 from semnet.data.moments import (
+    SINGULAR_TOLERANCE,
+    check_sample_cov,
     group_labels,
+    label_text,
     moments_from_frame,
     moments_from_stats,
     numeric_data,
@@ -273,3 +277,205 @@ def test_missing_group_value_is_an_error(hs):
     data.loc[data.index[4], "school"] = None
     with pytest.raises(semnet.DataError, match="missing"):
         semnet.cfa(HS, data, group="school")
+
+
+def test_group_values_that_print_alike_are_refused(hs):
+    data = hs.copy()
+    data["g"] = ["1" if i % 2 else 1 for i in range(len(data))]
+    with pytest.raises(semnet.DataError, match=r"1 \(int\) and '1' \(str\).*both print as '1'"):
+        group_labels(data, "g")
+
+
+def test_group_values_of_mixed_types_that_print_apart_are_kept(hs):
+    data = hs.copy()
+    data["g"] = ["a" if i % 2 else 1 for i in range(len(data))]
+    assert group_labels(data, "g") == ["1", "a"]
+
+
+@pytest.mark.parametrize(
+    ("values", "pattern"),
+    [
+        ([1.5, "1.5"], r"1.5 \(float\) and '1.5' \(str\)"),
+        ([np.int64(2), "a", "2"], r"both print as '2'"),
+        ([True, "True"], r"True \(bool\) and 'True' \(str\)"),
+    ],
+)
+def test_label_text_refuses_values_that_print_alike(values, pattern):
+    with pytest.raises(semnet.DataError, match=pattern):
+        label_text(values, "g")
+
+
+def test_label_text_keeps_order_and_text():
+    assert label_text([2, "b", 1.5, None], "g") == ["2", "b", "1.5", "None"]
+
+
+def test_per_group_sample_stats_keys_that_print_alike_are_refused(hs):
+    cov = hs[X].cov()
+    with pytest.raises(semnet.DataError, match=r"'1' \(str\) and 1 \(int\) both print as '1'"):
+        moments_from_stats({"1": cov, 1: cov}, None, {"1": 301, 1: 301}, X, None)
+
+
+# -- checks of the data ---------------------------------------------------------------------
+def test_group_column_that_is_a_model_variable_is_refused(hs):
+    with pytest.raises(semnet.DataError, match="group column 'x1' is a variable of the model"):
+        numeric_data(hs, X, "x1")
+
+
+def test_complex_column_is_refused_without_dropping_the_imaginary_part(hs):
+    data = hs.copy()
+    data["x4"] = data["x4"] + 1j
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(semnet.DataError, match=r"column 'x4' holds complex numbers"):
+            numeric_data(data, X, None)
+
+
+@pytest.mark.parametrize("value", [1e308, -1e200, 1e155])
+def test_values_whose_squares_overflow_name_column_and_row(hs, value):
+    data = hs.copy()
+    data.loc[7, "x5"] = value
+    expected = rf"column 'x5'.*too large.*{re.escape(f'{value:g}')} in row 7"
+    with pytest.raises(semnet.DataError, match=expected):
+        numeric_data(data, X, None)
+
+
+def test_overflow_is_found_among_missing_values(hs):
+    data = hs.copy()
+    data.loc[2, "x1"] = np.nan
+    data.loc[9, "x2"] = 1e200
+    with pytest.raises(semnet.DataError, match=r"column 'x2'.*1e\+200 in row 9"):
+        numeric_data(data, X, None)
+
+
+def test_large_values_whose_squares_fit_are_kept(hs):
+    data = hs.copy()
+    data["x5"] = data["x5"] * 1e140
+    assert np.isfinite(numeric_data(data, X, None).values).all()
+
+
+def test_infinite_value_names_its_row(hs):
+    data = hs.copy()
+    data.loc[11, "x6"] = -np.inf
+    expected = r"column 'x6' contains infinite values \(-inf in row 11\)"
+    with pytest.raises(semnet.DataError, match=expected):
+        numeric_data(data, X, None)
+
+
+# -- the sample covariance matrix is positive definite ---------------------------------------
+def test_check_sample_cov_returns_the_log_determinant(hs):
+    cov = np.cov(hs[X].to_numpy(float), rowvar=False)
+    assert check_sample_cov(cov, X) == pytest.approx(np.linalg.slogdet(cov)[1], rel=1e-14)
+
+
+def test_identical_columns_are_named_with_the_group(hs):
+    x = hs[X].to_numpy(float).copy()
+    x[:, 2] = x[:, 1]
+    cov = np.cov(x, rowvar=False, bias=True)
+    expected = r"in group 'g2' is singular.*x2 and x3 are identical columns"
+    with pytest.raises(semnet.DataError, match=expected):
+        check_sample_cov(cov, X, "g2", len(x), x)
+    expected = r"x2 and x3 are identical or perfectly correlated \(r = 1\)"
+    with pytest.raises(semnet.DataError, match=expected):
+        check_sample_cov(cov, X, "g2")
+
+
+def test_linearly_dependent_columns_are_named(hs):
+    x = hs[X].to_numpy(float).copy()
+    x[:, 8] = x[:, 0] + 2 * x[:, 4] - x[:, 6]  # x9 = x1 + 2 x5 - x7
+    cov = np.cov(x, rowvar=False, bias=True)
+    with pytest.raises(semnet.DataError) as info:
+        check_sample_cov(cov, X)
+    message = str(info.value)
+    assert "linearly dependent" in message and "Drop one of them" in message
+    named = message.split("the variables ")[1].split(" are linearly")[0].split(", ")
+    assert sorted(named) == ["x1", "x5", "x7", "x9"]
+
+
+@pytest.mark.parametrize(("variance", "word"), [(0.0, "zero"), (-1.0, "negative")])
+def test_zero_or_negative_variance_is_named(variance, word):
+    cov = np.diag([1.0, variance, 2.0])
+    with pytest.raises(semnet.DataError, match=rf"variable\(s\) b have {word} variance"):
+        check_sample_cov(cov, ["a", "b", "c"])
+
+
+def test_non_finite_covariance_is_named():
+    cov = np.array([[1.0, np.inf], [np.inf, 1.0]])
+    with pytest.raises(semnet.DataError, match=r"missing or infinite entries \(variables a, b\)"):
+        check_sample_cov(cov, ["a", "b"])
+
+
+def test_too_few_cases_are_named_as_the_cause():
+    x = np.array([[1.0, 2.0, 0.0], [2.0, 1.0, 1.0]])
+    cov = np.cov(x, rowvar=False, bias=True)
+    with pytest.raises(semnet.DataError, match="2 cases for 3 variables"):
+        check_sample_cov(cov, ["a", "b", "c"], nobs=2)
+
+
+def test_nearly_dependent_data_with_noise_are_kept():
+    # 1 - R^2 = 1e-8 for y on x: far from singular at SINGULAR_TOLERANCE
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(500, 2))
+    y = x[:, 0] + 1e-4 * rng.normal(size=500)
+    cov = np.cov(np.column_stack([x, y]), rowvar=False, bias=True)
+    check_sample_cov(cov, ["a", "b", "y"])
+    factor = np.linalg.cholesky(np.corrcoef(np.column_stack([x, y]), rowvar=False))
+    assert SINGULAR_TOLERANCE < factor.diagonal().min() ** 2 < 1e-6
+
+
+def test_singular_group_is_refused_in_moments_from_frame(hs):
+    data = hs.copy()
+    pasteur = data["school"] == "Pasteur"
+    data.loc[pasteur, "x6"] = data.loc[pasteur, "x5"] * 2 + 1
+    frame = validate_frame(data, X, "school")
+    with pytest.raises(semnet.DataError, match=r"in group 'Pasteur'.*x5 and x6"):
+        moments_from_frame(frame, X, "school", ["Pasteur", "Grant-White"])
+
+
+# -- sample statistics that are not numbers ---------------------------------------------------
+@pytest.mark.parametrize(
+    ("cov", "pattern"),
+    [
+        ("abc", r"sample_cov must be a matrix of numbers .* not the string 'abc'"),
+        ([["a"] * 9] * 9, r"sample_cov must be a matrix of numbers .* not list"),
+        ([[1.0, 2.0], [3.0]], r"sample_cov must be a matrix of numbers"),
+        (np.eye(9) * (1 + 0j), r"sample_cov holds complex numbers"),
+    ],
+)
+def test_sample_cov_that_is_not_a_numeric_matrix(cov, pattern):
+    with pytest.raises(semnet.DataError, match=pattern):
+        moments_from_stats(cov, None, 301, X, None)
+
+
+def test_sample_cov_frame_with_text_entries(hs):
+    cov = hs[X].cov().astype(object)
+    cov.loc["x2", "x3"] = "0.3"
+    cov.loc["x3", "x2"] = "n/a"
+    with pytest.raises(semnet.DataError, match=r"sample_cov must be a matrix of numbers"):
+        moments_from_stats(cov, None, 301, X, None)
+
+
+def test_sample_cov_frame_with_rows_missing(hs):
+    cov = hs[X].cov().iloc[:8]
+    with pytest.raises(semnet.DataError, match=r"x9 used in the model are not in the rows of"):
+        moments_from_stats(cov, None, 301, X, None)
+
+
+@pytest.mark.parametrize(
+    ("mean", "pattern"),
+    [
+        ("abc", r"sample_mean must be a vector of numbers .* not the string 'abc'"),
+        (pd.Series(["1"] * 8 + ["x"], index=X), r"sample_mean must be a vector of numbers"),
+        (np.zeros(9, dtype=complex), r"sample_mean holds complex numbers"),
+    ],
+)
+def test_sample_mean_that_is_not_a_numeric_vector(hs, mean, pattern):
+    with pytest.raises(semnet.DataError, match=pattern):
+        moments_from_stats(hs[X].cov(), mean, 301, X, None)
+
+
+def test_singular_sample_cov_names_the_variables(hs):
+    cov = hs[X].cov()
+    cov.loc["x4", :] = cov.loc["x3", :]
+    cov.loc[:, "x4"] = cov.loc[:, "x3"]
+    with pytest.raises(semnet.DataError, match=r"x3 and x4 are identical or perfectly correlated"):
+        moments_from_stats(cov, None, 301, X, None)

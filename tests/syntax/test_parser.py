@@ -509,6 +509,25 @@ ERRORS = [
     ("u | x", 1, 5, "thresholds are named `t1`, `t2`"),
     ("u | a:b", 1, 5, "threshold"),
     ("f =~ x\n\n\ny ~ x\n   z @", 5, 6, "unexpected character"),
+    # non-finite numbers: refused where written (not blamed later on start values)
+    ("f =~ 1e999*x1 + x2", 1, 6, "the number `1e999` is too large"),
+    ("f =~ x1 + x2\nb == 1e999", 2, 6, "infinite in double precision"),
+    ("f =~ x1 + x2\nb == -1E+400", 2, 7, "the number `1E+400` is too large"),
+    ("f =~ x1 + 1" + "0" * 400 + "*x2", 1, 11, "is too large"),
+    ("f =~ x1 + a*x2\na == 1/0", 2, 7, "division by zero: `0` is 0"),
+    ("f =~ x1 + a*x2\na == b/(2 - 2)", 2, 7, "division by zero: `(2-2)` is 0"),
+    ("f =~ x1 + a*x2\na > log(0)", 2, 5, "`log(0)` is -inf"),
+    ("f =~ x1 + a*x2\nd := a + sqrt(-1)", 2, 10, "`sqrt(-1)` is nan"),
+    ("f =~ x1 + a*x2\nd := a + 1e300*1e300", 2, 15, "`1e300*1e300` is inf"),
+    ("f =~ x1 + a*x2\nd := a^(0^-1)", 2, 10, "`0^-1` is inf"),
+    ("f =~ x1 + start(Inf)*x2", 1, 17, "starting values must be finite numbers, not inf"),
+    ("f =~ x1 + fixed(-Inf)*x2", 1, 17, "fixed values must be finite"),
+    ("f =~ x1 + c(1, Inf)*x2", 1, 16, "fixed values must be finite"),
+    # a defined parameter is defined once
+    ("f =~ x1 + a*x2 + b*x3\nd := a\nd := b", 3, 1,
+     "`d` is defined twice with `:=`: at line 2 (`d := a`) and at line 3"),
+    ("group: 1\nf =~ x1 + a*x2\nd := a\ngroup: 2\nf =~ x1 + b*x2\nd := b", 6, 1,
+     "defined twice"),
 ]
 
 
@@ -759,3 +778,26 @@ def test_deeply_nested_input_is_a_syntax_error_not_a_crash() -> None:
     _check_garbage("ab := " + "+".join(["a"] * 5000))
     with pytest.raises(ModelSyntaxError, match="nested"):
         parse_model("ab := " + "(" * 400 + "a" + ")" * 400)
+
+
+def test_infinite_bounds_stay_allowed() -> None:
+    (relation,) = parse_model("f =~ lower(-Inf)*upper(Inf)*start(1)*x").relations
+    assert relation.modifiers.lower == (-math.inf,)
+    assert relation.modifiers.upper == (math.inf,)
+
+
+def test_underflowing_number_is_zero() -> None:
+    (relation,) = parse_model("f =~ 1e-999*x").relations
+    assert relation.modifiers.fixed == (0.0,)
+
+
+def test_definitions_with_different_names_and_an_equal_right_side() -> None:
+    model = parse_model("f =~ x1 + a*x2\nd := a\ne := a\nd == e")
+    assert [(c.lhs, c.op, c.rhs) for c in model.constraints] == [
+        ("d", ":=", "a"), ("e", ":=", "a"), ("d", "==", "e"),
+    ]
+
+
+def test_constants_that_are_finite_are_kept() -> None:
+    model = parse_model("f =~ x1 + a*x2\na == 1/4 + log(1) + 2^-1 + 1e300*1e-300\nd := a/2")
+    assert [c.rhs for c in model.constraints] == ["1/4+log(1)+2^-1+1e300*1e-300", "a/2"]
