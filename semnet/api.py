@@ -21,11 +21,11 @@ from typing import Any
 
 import pandas as pd
 
+from semnet.data.out_of_core import SampleMoments
 from semnet.data.sample import labels_of
 from semnet.data.sample import sample as build_sample
 from semnet.errors import DataError
 from semnet.estimation.lms import LMSResult, lms
-from semnet.moments import SampleMoments
 from semnet.options import resolve
 from semnet.pipeline.assemble import assemble, sample_warnings
 from semnet.pipeline.estimate import blas_policy, estimate

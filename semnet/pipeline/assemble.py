@@ -7,12 +7,16 @@ import warnings as _warnings
 from dataclasses import replace
 from typing import Any
 
+import numpy as np
+
 from semnet._version import __version__
 from semnet.analyses.bootstrap import bootstrap
 from semnet.data.sample import Sample
 from semnet.errors import warn
+from semnet.estimation.constraints import ParameterNames
 from semnet.estimation.optimize import OptimizeResult
 from semnet.options import Options
+from semnet.partable.build import ParTable
 from semnet.pipeline.infer import Inference
 from semnet.pipeline.messages import Messages
 from semnet.pipeline.structure import Structure, heywood
@@ -36,6 +40,22 @@ def sample_warnings(sample: Sample, options: Options) -> list[str]:
     ]
 
 
+def non_finite_definitions(pt: ParTable, values: np.ndarray) -> list[str]:
+    """A message when a ``:=`` parameter is not finite at the estimates."""
+    names = [c.lhs for c in pt.constraints if c.op == ":="]
+    if not names:
+        return []
+    with np.errstate(all="ignore"):
+        defined = ParameterNames(pt).defined(values)
+    bad = [f"{n} ({v})" for n, v in zip(names, defined, strict=True) if not np.isfinite(v)]
+    if not bad:
+        return []
+    return [
+        f"defined parameter(s) {', '.join(bad)} are not finite at the estimates; check the "
+        ":= expressions (e.g. log or sqrt of a negative value, or a division by zero)."
+    ]
+
+
 def assemble(
     structure: Structure,
     sample: Sample,
@@ -50,6 +70,7 @@ def assemble(
     ``timings``."""
     values = structure.model.values(result.x, structure.start)
     warnings.extend(heywood(structure.partable, values))
+    warnings.extend(non_finite_definitions(structure.partable, values))
     fit = Fit(
         partable=structure.partable,
         model=structure.model,

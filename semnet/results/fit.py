@@ -197,17 +197,20 @@ class Fit:
         return se
 
     def _jacobian(self, func) -> np.ndarray:
-        """Numerical Jacobian of ``func(row values)`` w.r.t. the free parameters."""
+        """Numerical Jacobian of ``func(row values)`` w.r.t. the free parameters
+        (central differences; a non-finite ``:=`` value is reported by the fit's
+        warnings, not by numpy's)."""
         x = self.x
         cols = []
-        for k in range(x.size):
-            h = 1e-6 * max(1.0, abs(x[k]))
-            xp, xm = x.copy(), x.copy()
-            xp[k] += h
-            xm[k] -= h
-            fp = func(self.model.values(xp, self.values))
-            fm = func(self.model.values(xm, self.values))
-            cols.append((fp - fm) / (2 * h))
+        with np.errstate(all="ignore"):
+            for k in range(x.size):
+                h = 1e-6 * max(1.0, abs(x[k]))
+                xp, xm = x.copy(), x.copy()
+                xp[k] += h
+                xm[k] -= h
+                fp = func(self.model.values(xp, self.values))
+                fm = func(self.model.values(xm, self.values))
+                cols.append((fp - fm) / (2 * h))
         return np.column_stack(cols) if cols else np.zeros((0, 0))
 
     @cached_property

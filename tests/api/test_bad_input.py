@@ -224,3 +224,18 @@ def test_singular_sample_cov(hs):
         semnet.DataError, r"x4 and x5 are identical or perfectly correlated",
         call=lambda: semnet.sem(HS_MODEL, sample_cov=cov, sample_nobs=301),
     )
+
+
+def test_non_finite_definition_warns_and_is_listed():
+    """``d := log(a - 10)`` is NaN at the estimates: a SemnetWarning naming ``d``, in
+    ``fit.warnings`` and the summary, and no raw numpy RuntimeWarning."""
+    import warnings
+
+    hs = semnet.datasets.holzinger_swineford()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = semnet.cfa("visual =~ x1 + a*x2 + x3\nd := log(a - 10)", hs)
+        fit.estimates()
+    assert [type(w.message) for w in caught] == [semnet.SemnetWarning]
+    assert "defined parameter(s) d (nan) are not finite" in fit.warnings[0]
+    assert "d (nan) are not finite" in str(fit.summary())
