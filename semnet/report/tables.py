@@ -186,7 +186,7 @@ class Table:
         unknown = [c for c in self.columns if c not in self.frame.columns]
         if unknown:
             raise OptionError(
-                f"Table {self.name!r}: columns names {', '.join(map(repr, unknown))}, which "
+                f"Table {self.name!r}: columns= names {', '.join(map(repr, unknown))}, which "
                 f"the frame lacks; its columns are {', '.join(map(str, self.frame.columns))}."
             )
 
