@@ -154,10 +154,14 @@ class Summary:
 
     Notes
     -----
-    ``str(summary)`` gives the text report; :meth:`to_markdown` a Markdown version and
-    ``_repr_html_`` lets notebooks show it.  Parameters with a label -- user labels such as
-    ``a*x2`` and the ``.p2.`` labels lavaan gives to ``group_equal`` constraints -- are shown
-    as ``x2 (a)``; fixed parameters have blank standard errors.
+    ``str(summary)`` gives the text report; :meth:`to_markdown`, :meth:`to_html` and
+    :meth:`to_latex` give the same blocks with the parameter sections as
+    :class:`~semnet.report.tables.Table` s, and ``_repr_html_`` lets notebooks show the
+    text.  Numbers and p-values are formatted by :mod:`semnet.report.format`: lavaan's
+    layout, but p-values below .001 print as ``< .001`` (lavaan prints ``0.000``).
+    Parameters with a label -- user labels such as ``a*x2`` and the ``.p2.`` labels lavaan
+    gives to ``group_equal`` constraints -- are shown as ``x2 (a)``; fixed parameters have
+    blank standard errors.
 
     Examples
     --------
@@ -215,7 +219,15 @@ class Summary:
         return "\n".join(out).rstrip("\n") + "\n"
 
     def to_html(self) -> str:
-        """The report as HTML: headings, key facts as lists, parameter sections as tables."""
+        """The report as HTML: headings, key facts as lists, parameter sections as tables.
+
+        Examples
+        --------
+        >>> import semnet
+        >>> fit = semnet.cfa("visual =~ x1 + x2 + x3", semnet.datasets.holzinger_swineford())
+        >>> "<h4>Latent Variables</h4>" in fit.summary().to_html()
+        True
+        """
         out: list[str] = []
         for level, title, body in self._sections():
             tag = f"h{level}"
@@ -228,7 +240,15 @@ class Summary:
         return "\n".join(out) + "\n"
 
     def to_latex(self) -> str:
-        """The report as LaTeX: every block a booktabs table (``\\usepackage{booktabs}``)."""
+        """The report as LaTeX: every block a booktabs table (``\\usepackage{booktabs}``).
+
+        Examples
+        --------
+        >>> import semnet
+        >>> fit = semnet.cfa("visual =~ x1 + x2 + x3", semnet.datasets.holzinger_swineford())
+        >>> "\\\\caption{Latent Variables}" in fit.summary().to_latex()
+        True
+        """
         out: list[str] = []
         for level, title, body in self._sections():
             if isinstance(body, Table):

@@ -55,6 +55,7 @@ __all__ = [
     "frame_to_html",
     "frame_to_latex",
     "frame_to_markdown",
+    "frame_to_text",
 ]
 
 #: the kinds of column a table knows
@@ -192,7 +193,15 @@ class Table:
 
     # -- cells -----------------------------------------------------------------------------
     def kinds(self) -> list[Column]:
-        """The :class:`Column` of every column, in order."""
+        """The :class:`Column` of every column, in order.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> t = Table("t", "", pd.DataFrame({"df": [2.0], "p_adjusted": [0.2], "est": [1.0]}))
+        >>> [c.kind for c in t.kinds()]
+        ['integer', 'pvalue', 'number']
+        """
         out = []
         for name in self.frame.columns:
             given = self.columns.get(name)
@@ -202,7 +211,14 @@ class Table:
         return out
 
     def cells(self) -> tuple[list[str], list[list[str]], list[bool]]:
-        """Header texts, formatted rows and which columns are numeric (right-aligned)."""
+        """Header texts, formatted rows and which columns are numeric (right-aligned).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> Table("t", "", pd.DataFrame({"a": ["x"], "pvalue": [0.5]})).cells()
+        (['a', 'pvalue'], [['x', '0.500']], [False, True])
+        """
         kinds = self.kinds()
         header = [str(c) for c in self.frame.columns]
         columns = [self.frame.iloc[:, j].tolist() for j in range(self.frame.shape[1])]
@@ -220,7 +236,8 @@ class Table:
         return self.to_html()
 
     def to_text(self) -> str:
-        """Plain text: the title, aligned columns under a dashed rule, then the notes."""
+        """Plain text: the title, aligned columns under a dashed rule, then the notes (see
+        the module's example)."""
         header, rows, numeric = self.cells()
         widths = [max([len(h)] + [len(r[j]) for r in rows]) for j, h in enumerate(header)]
 
@@ -250,7 +267,21 @@ class Table:
 
     def to_latex(self) -> str:
         """LaTeX with booktabs rules (``\\usepackage{booktabs}``): a ``tabular``, inside a
-        ``table`` float with the caption and notes when the table has either."""
+        ``table`` float with the caption and notes when the table has either.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> print(Table("t", "", pd.DataFrame({"p_x": [0.0001]})).to_latex())
+        \\begin{tabular}{r}
+        \\toprule
+        p\\_x \\\\
+        \\midrule
+        \\textless{} .001 \\\\
+        \\bottomrule
+        \\end{tabular}
+        <BLANKLINE>
+        """
         header, rows, numeric = self.cells()
         align = "".join("r" if n else "l" for n in numeric)
         body = [rf"\begin{{tabular}}{{{align}}}", r"\toprule",
@@ -269,7 +300,14 @@ class Table:
         return "\n".join(lines) + "\n"
 
     def to_html(self) -> str:
-        """An HTML ``<table>`` (caption, numbers right-aligned), notes as paragraphs."""
+        """An HTML ``<table>`` (caption, numbers right-aligned), notes as paragraphs.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> "<td>a &amp; b</td>" in Table("t", "", pd.DataFrame({"x": ["a & b"]})).to_html()
+        True
+        """
         header, rows, numeric = self.cells()
         right = ' style="text-align: right"'
 
@@ -289,11 +327,27 @@ class Table:
         return "\n".join(lines) + "\n"
 
     def to_csv(self) -> str:
-        """CSV of the raw values at full precision (shortest round-trip), for software."""
+        """CSV of the raw values at full precision (shortest round-trip), for software.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> print(Table("t", "", pd.DataFrame({"x": [0.1234567890123]})).to_csv())
+        x
+        0.1234567890123
+        <BLANKLINE>
+        """
         return self.frame.to_csv(index=False, lineterminator="\n")
 
     def write(self, folder: str | Path) -> list[Path]:
-        """Write ``<name>.md``, ``.tex``, ``.html`` and ``.csv`` into ``folder``."""
+        """Write ``<name>.md``, ``.tex``, ``.html`` and ``.csv`` into ``folder``.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> Table("t1", "", pd.DataFrame({"x": [1]})).write("out")  # doctest: +SKIP
+        [PosixPath('out/t1.md'), PosixPath('out/t1.tex'), PosixPath('out/t1.html'), ...]
+        """
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         out = []
@@ -370,3 +424,18 @@ def frame_to_html(frame: pd.DataFrame, digits: int = 3) -> str:
     True
     """
     return Table.from_frame(frame, digits=digits).to_html()
+
+
+def frame_to_text(frame: pd.DataFrame, digits: int = 3) -> str:
+    """A DataFrame as aligned plain text (a named index becomes a column).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> print(frame_to_text(pd.DataFrame({"a": ["x"], "pvalue": [0.0001]})))
+    a  pvalue
+    -  ------
+    x  < .001
+    <BLANKLINE>
+    """
+    return Table.from_frame(frame, digits=digits).to_text()

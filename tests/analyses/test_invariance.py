@@ -546,3 +546,7 @@ def test_formats(hs):
     with pytest.raises(semnet.OptionError, match="unknown column"):
         hs.to_markdown(columns=["nope"])
     assert "highest level holding: metric" in repr(hs)
+    text = hs.to_text(columns=["chisq", "df", "pvalue_diff", "decision"]).splitlines()
+    assert text[0].split() == ["level", "chisq", "df", "pvalue_diff", "decision"]
+    assert text[4].split() == ["scalar", "164.103", "60", "<", ".001", "fails"]
+    assert "scalar      164.1028  60" in repr(hs)  # the repr's table has 4 decimals

@@ -13,6 +13,7 @@ from semnet.report.tables import (
     frame_to_html,
     frame_to_latex,
     frame_to_markdown,
+    frame_to_text,
 )
 
 SPECIAL = "a_b % & # $ { } <"
@@ -140,3 +141,5 @@ def test_frame_helpers_keep_a_named_index():
     assert "\\caption{Ladder\\_1}" in tex and "pvalue\\_diff" in tex
     assert "<td>metric</td>" in frame_to_html(frame, digits=1)
     assert "| a |" in frame_to_markdown(pd.DataFrame({"a": [1]}, index=[5]))
+    assert frame_to_text(frame, digits=2).splitlines()[2:] == [
+        "configural  0.93", "metric      0.90       < .001"]

@@ -58,7 +58,12 @@ Examples
 """
 
 from semnet.analyses.invariance.adjust import ADJUST, adjust_pvalues
-from semnet.analyses.invariance.formats import frame_to_html, frame_to_latex, frame_to_markdown
+from semnet.analyses.invariance.formats import (
+    frame_to_html,
+    frame_to_latex,
+    frame_to_markdown,
+    frame_to_text,
+)
 from semnet.analyses.invariance.ladder import InvarianceResult, invariance
 from semnet.analyses.invariance.levels import (
     DEFAULT_LEVELS,
@@ -99,5 +104,6 @@ __all__ = [
     "frame_to_html",
     "frame_to_latex",
     "frame_to_markdown",
+    "frame_to_text",
     "invariance",
 ]

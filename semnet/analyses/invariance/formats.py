@@ -16,9 +16,14 @@ from collections.abc import Sequence
 import pandas as pd
 
 from semnet.errors import OptionError
-from semnet.report.tables import frame_to_html, frame_to_latex, frame_to_markdown
+from semnet.report.tables import (
+    frame_to_html,
+    frame_to_latex,
+    frame_to_markdown,
+    frame_to_text,
+)
 
-__all__ = ["frame_to_html", "frame_to_latex", "frame_to_markdown"]
+__all__ = ["frame_to_html", "frame_to_latex", "frame_to_markdown", "frame_to_text"]
 
 
 class _Formats:
@@ -26,6 +31,10 @@ class _Formats:
 
     def _display(self, columns: Sequence[str] | None) -> pd.DataFrame:  # pragma: no cover
         raise NotImplementedError
+
+    def to_text(self, digits: int = 3, columns: Sequence[str] | None = None) -> str:
+        """The main table as aligned plain text."""
+        return frame_to_text(self._display(columns), digits)
 
     def to_markdown(self, digits: int = 3, columns: Sequence[str] | None = None) -> str:
         """The main table as Markdown (``columns`` picks columns; default a compact set)."""

@@ -24,8 +24,8 @@ from typing import Any
 import pandas as pd
 
 from semnet.analyses.invariance.adjust import ADJUST
-from semnet.analyses.invariance.formats import _Formats, _pick_columns
-from semnet.analyses.invariance.latent_means import latent_means
+from semnet.analyses.invariance.formats import _Formats, _pick_columns, frame_to_text
+from semnet.analyses.invariance.latent_means import _for_result
 from semnet.analyses.invariance.levels import (
     DEFAULT_LEVELS,
     _added,
@@ -34,7 +34,7 @@ from semnet.analyses.invariance.levels import (
     _ladder,
     _LevelFit,
 )
-from semnet.analyses.invariance.partial import PartialResult, search
+from semnet.analyses.invariance.partial import PartialResult, _search
 from semnet.analyses.invariance.paths import PathComparison, compare_paths
 from semnet.analyses.invariance.rules import Cutoffs, _rule
 from semnet.analyses.parallel import map_tasks
@@ -252,7 +252,7 @@ class InvarianceResult(_Formats):
         return (
             f"<InvarianceResult: {len(self.groups)} groups ({', '.join(self.groups)}), "
             f"{fit0.options.estimator}, rule {self.rule.name}; highest level holding: "
-            f"{self.highest_level}>\n{self.table()[cols].round(4).to_string()}"
+            f"{self.highest_level}>\n{frame_to_text(self.table()[cols], 4)}"
         )
 
     # -- partial invariance ----------------------------------------------------------------
@@ -335,8 +335,8 @@ class InvarianceResult(_Formats):
             raise OptionError("max_steps must be 0 or more.")
         key = ("partial", level, alpha, adjust, max_steps, rule_, int(min_invariant))
         if key not in self._cache:
-            self._cache[key] = search(self, level, alpha, adjust, max_steps, rule_,
-                                      int(min_invariant))
+            self._cache[key] = _search(self, level, alpha, adjust, max_steps, rule_,
+                                       int(min_invariant))
         return self._cache[key]
 
     # -- latent means ----------------------------------------------------------------------
@@ -388,7 +388,7 @@ class InvarianceResult(_Formats):
         --------
         >>> res.latent_means(partial=res.partial("scalar"))  # doctest: +SKIP
         """
-        return latent_means(self, reference, partial, level)
+        return _for_result(self, reference, partial, level)
 
     # -- structural paths ------------------------------------------------------------------
     def compare_paths(self, model: str | Path, paths: Sequence[str], *,

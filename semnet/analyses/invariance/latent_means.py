@@ -28,8 +28,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from semnet.analyses.invariance.ladder import InvarianceResult
 
 
-def latent_means(result: InvarianceResult, reference: str | None,
-                 partial: PartialResult | None, level: float) -> pd.DataFrame:
+def _for_result(result: InvarianceResult, reference: str | None,
+                partial: PartialResult | None, level: float) -> pd.DataFrame:
     """The checks and the source model of :meth:`InvarianceResult.latent_means`, then
     the differences (see there)."""
     if partial is not None:

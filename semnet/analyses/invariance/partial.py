@@ -226,8 +226,8 @@ class PartialResult(_Formats):
         return (f"<PartialResult {self.level}: freed {freed}; {status} by {self.rule.name}>")
 
 
-def search(result: InvarianceResult, level: str, alpha: float, adjust: str | None,
-           max_steps: int | None, rule: Cutoffs, min_invariant: int) -> PartialResult:
+def _search(result: InvarianceResult, level: str, alpha: float, adjust: str | None,
+            max_steps: int | None, rule: Cutoffs, min_invariant: int) -> PartialResult:
     """Every level of ``result`` up to ``level`` in turn, freed until it holds (the
     arguments checked by :meth:`InvarianceResult.partial`)."""
     names = result.levels[: result.levels.index(level) + 1]

@@ -27,7 +27,7 @@ from scipy import stats
 
 from semnet.analyses.compare import compare
 from semnet.analyses.invariance.adjust import ADJUST, adjust_pvalues
-from semnet.analyses.invariance.formats import _Formats, _pick_columns
+from semnet.analyses.invariance.formats import _Formats, _pick_columns, frame_to_text
 from semnet.analyses.invariance.levels import _norm_ge, _robust
 from semnet.api import sem
 from semnet.errors import OptionError, SemnetError, check_choice
@@ -71,8 +71,7 @@ class PathComparison(_Formats):
 
     def __repr__(self) -> str:
         return (f"<PathComparison {', '.join(self.paths)}>\n"
-                f"{self.joint.round(4).to_string(index=False)}\n\n"
-                f"{self.pairwise.round(4).to_string(index=False)}")
+                f"{frame_to_text(self.joint, 4)}\n{frame_to_text(self.pairwise, 4)}")
 
 
 def _path_key(path: str) -> str:
