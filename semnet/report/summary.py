@@ -25,6 +25,7 @@ semnet 0.1.0 ended normally after ... iterations
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -106,10 +107,9 @@ class _Block:
 
 
 def _cell(value: float | None, head: str) -> str:
-    """A parameter-table cell of the text report: blank, ``NA``, a number or a p-value."""
-    if value is None:
-        return ""
-    return format_pvalue(value, na="NA") if head == _PCOL else _num(value)
+    """A parameter-table cell of the text report: blank, ``NA`` or a number (p-values
+    too: the text keeps lavaan's layout)."""
+    return "" if value is None else _num(value)
 
 
 def _num(value: Any, digits: int = 3) -> str:
@@ -126,6 +126,7 @@ def _value(value: Any) -> float:
 
 
 def _pvalue(value: Any) -> str:
+    """A p-value of the Markdown/HTML/LaTeX report, in the package's style."""
     return format_pvalue(value, na="NA")
 
 
@@ -157,8 +158,10 @@ class Summary:
     ``str(summary)`` gives the text report; :meth:`to_markdown`, :meth:`to_html` and
     :meth:`to_latex` give the same blocks with the parameter sections as
     :class:`~semnet.report.tables.Table` s, and ``_repr_html_`` lets notebooks show the
-    text.  Numbers and p-values are formatted by :mod:`semnet.report.format`: lavaan's
-    layout, but p-values below .001 print as ``< .001`` (lavaan prints ``0.000``).
+    text.  Every number is formatted by :mod:`semnet.report.format`.  The text is lavaan's
+    layout, p-values included (three decimals, ``0.000``, so it lines up with lavaan's
+    output); the Markdown, HTML and LaTeX versions print p-values in the package's style
+    for papers (``< .001``, ``0.023``).
     Parameters with a label -- user labels such as ``a*x2`` and the ``.p2.`` labels lavaan
     gives to ``group_equal`` constraints -- are shown as ``x2 (a)``; fixed parameters have
     blank standard errors.
@@ -265,11 +268,11 @@ class Summary:
         fit = self.fit
         out: list[tuple[int, str, list[tuple[str, str]] | Table]] = [
             (2, f"semnet {self._version()} — {self._status()}", self._header_items()),
-            (3, self._user_test_title, self._user_test_items()),
+            (3, self._user_test_title, self._user_test_items(_pvalue)),
         ]
         if self.fit_measures:
             out += [(3, title, [(label, value) for label, value in items if label])
-                    for title, items in self._fit_measure_items()]
+                    for title, items in self._fit_measure_items(_pvalue)]
         cols = self._columns()
         for gi, label in enumerate(fit.groups):
             if len(fit.groups) > 1:
@@ -375,14 +378,13 @@ class Summary:
             out[m.label] = m.nobs * f
         return out
 
-    def _user_test_items(self) -> list[tuple[str, str]]:
+    def _user_test_items(self, pvalue: Callable[[Any], str] = _num) -> list[tuple[str, str]]:
         fit = self.fit
         fm = self._fm()
-        pvalue = fm.get("pvalue", float("nan"))
         items = [
             ("Test statistic", _num(fit.chisq)),
             ("Degrees of freedom", _integer(fit.df)),
-            ("P-value (Chi-square)", _pvalue(pvalue) if fit.df > 0 else "NA"),
+            ("P-value (Chi-square)", pvalue(fm.get("pvalue")) if fit.df > 0 else "NA"),
         ]
         if len(fit.groups) > 1:
             for label, value in self.group_chisq().items():
@@ -396,7 +398,7 @@ class Summary:
         lines.append(_line("Test statistic", _num(fit.chisq)))
         lines.append(_line("Degrees of freedom", _integer(fit.df)))
         if fit.df > 0:
-            lines.append(_line("P-value (Chi-square)", _pvalue(fm.get("pvalue", float("nan")))))
+            lines.append(_line("P-value (Chi-square)", _num(fm.get("pvalue", float("nan")))))
         t = fit.scaled_test
         if t is not None:
             name = {
@@ -405,7 +407,7 @@ class Summary:
                 "scaled_shifted": "simple second-order correction",
             }.get(t.name, t.name)
             lines.append(_line("Scaled test statistic", _num(t.stat)))
-            lines.append(_line("P-value (scaled)", _pvalue(fm.get("pvalue_scaled", float("nan")))))
+            lines.append(_line("P-value (scaled)", _num(fm.get("pvalue_scaled", float("nan")))))
             lines.append(_line("Scaling correction factor", _num(t.scaling_factor)))
             if t.name == "scaled_shifted":
                 lines.append(_line("Shift parameter", _num(t.shift_parameter)))
@@ -420,14 +422,16 @@ class Summary:
     def _fm(self) -> pd.Series:
         return self.fit.fit_measures()
 
-    def _fit_measure_items(self) -> list[tuple[str, list[tuple[str, str]]]]:
+    def _fit_measure_items(
+        self, pvalue: Callable[[Any], str] = _num
+    ) -> list[tuple[str, list[tuple[str, str]]]]:
         fm = self._fm()
 
         def get(key: str) -> str:
             return _num(fm[key]) if key in fm.index else "NA"
 
         def getp(key: str) -> str:
-            return _pvalue(fm[key]) if key in fm.index else "NA"
+            return pvalue(fm[key]) if key in fm.index else "NA"
 
         level = fm.get("rmsea_ci_level", 0.90)
         pct = _integer(100 * float(level)) if np.isfinite(level) else "90"
@@ -789,7 +793,7 @@ class LMSSummary(Summary):
         lines += [_line(label, value) for label, value in self._header_items()]
         return lines
 
-    def _user_test_items(self) -> list[tuple[str, str]]:
+    def _user_test_items(self, pvalue: Callable[[Any], str] = _num) -> list[tuple[str, str]]:
         lr = self.fit.lr_test()
         df = lr["df_diff"]
         return [
@@ -797,14 +801,16 @@ class LMSSummary(Summary):
             ("Loglikelihood with the product terms", _num(lr["loglik_h1"])),
             ("Test statistic (2 x difference)", _num(lr["chisq_diff"])),
             ("Degrees of freedom", _integer(df)),
-            ("P-value (Chi-square)", _pvalue(lr["pvalue"]) if df > 0 else "NA"),
+            ("P-value (Chi-square)", pvalue(lr["pvalue"]) if df > 0 else "NA"),
         ]
 
     def _user_test(self) -> list[str]:
         lines = [f"{self._user_test_title}:", ""]
         return lines + [_line(label, value) for label, value in self._user_test_items()]
 
-    def _fit_measure_items(self) -> list[tuple[str, list[tuple[str, str]]]]:
+    def _fit_measure_items(
+        self, pvalue: Callable[[Any], str] = _num
+    ) -> list[tuple[str, list[tuple[str, str]]]]:
         fm = self._fm()
         return [
             (
