@@ -1,7 +1,10 @@
-"""Reports of fitted models.
+"""Reports of fitted models, and the one table engine behind every report.
 
 :class:`Summary` is the lavaan-style text report behind :meth:`semnet.Fit.summary`;
-it formats the fit's own results and never re-estimates anything.
+it formats the fit's own results and never re-estimates anything.  :class:`Table`
+(:mod:`semnet.report.tables`) renders a DataFrame as plain text, Markdown, LaTeX, HTML
+or CSV; :mod:`semnet.report.format` holds the package's only number and p-value
+formatters and text escapes.
 
 Examples
 --------
@@ -13,5 +16,6 @@ True
 """
 
 from semnet.report.summary import Summary
+from semnet.report.tables import Column, Table
 
-__all__ = ["Summary"]
+__all__ = ["Column", "Summary", "Table"]

@@ -9,11 +9,12 @@ dashed arcs on the left.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+
+from semnet.report.format import html_escape
 
 _W, _H = 120, 44  # ellipse size
 _COL, _ROW = 230, 95  # spacing
@@ -72,7 +73,7 @@ def path_diagram(
         "</marker></defs>",
     ]
     if title:
-        parts.append(f'<text x="10" y="20" font-size="14">{html.escape(title)}</text>')
+        parts.append(f'<text x="10" y="20" font-size="14">{html_escape(title)}</text>')
     cov = estimates[
         (estimates["op"] == "~~")
         & (estimates["lhs"] != estimates["rhs"])
@@ -115,7 +116,7 @@ def path_diagram(
         )
         parts.append(
             f'<text x="{x:.1f}" y="{y + 4:.1f}" text-anchor="middle">'
-            f"{html.escape(labels.get(v, v))}</text>"
+            f"{html_escape(labels.get(v, v))}</text>"
         )
     parts.append("</svg>")
     return "\n".join(parts) + "\n"

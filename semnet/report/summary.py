@@ -24,14 +24,23 @@ semnet 0.1.0 ended normally after ... iterations
 
 from __future__ import annotations
 
-import html
-import math
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+from semnet.report.format import (
+    format_integer,
+    format_number,
+    format_pvalue,
+    html_escape,
+    is_missing,
+    latex_escape,
+)
+from semnet.report.tables import Column, Table
 
 if TYPE_CHECKING:  # pragma: no cover
     from semnet.results.fit import Fit
@@ -60,51 +69,75 @@ _ESTIMATOR_NAMES = {"standard": "Standard", "robust": "Robust", "bootstrap": "Bo
                     "robust_sem": "Robust.sem", "robust_huber_white": "Sandwich"}
 
 
+#: the p-value column of the parameter tables
+_PCOL = "P(>|z|)"
+
+
 @dataclass(frozen=True)
 class _Block:
-    """One section of the parameter tables (``rows`` as display tuples)."""
+    """One section of the parameter tables.
+
+    ``rows`` holds ``(kind, name text, values)``; a value of None is a blank cell (the
+    standard error of a fixed parameter), NaN is lavaan's ``NA``.
+    """
 
     title: str
-    rows: list[tuple[str, str, list[str]]]  # (kind, name text, numeric cells)
+    rows: list[tuple[str, str, list[float | None]]]
+
+    def heads(self, columns: list[str]) -> list[str]:
+        """The column heads of this section."""
+        return ["|Slack|"] if self.title == "Constraints" else columns
+
+    def text_rows(self, columns: list[str]) -> list[tuple[str, str, list[str]]]:
+        """The rows with their values formatted as the text report prints them."""
+        heads = self.heads(columns)
+        return [(kind, name, [_cell(v, h) for v, h in zip(values, heads, strict=False)])
+                for kind, name, values in self.rows]
+
+    def table(self, columns: list[str], title: str = "") -> Table:
+        """The section as a :class:`~semnet.report.tables.Table` (names unindented)."""
+        heads = self.heads(columns)
+        data: dict[str, list[Any]] = {"": [" ".join(name.split()) for _, name, _ in self.rows]}
+        for j, head in enumerate(heads):
+            data[head] = [np.nan if j >= len(v) or v[j] is None else v[j]
+                          for _, _, v in self.rows]
+        kinds = {h: Column("pvalue" if h == _PCOL else "number") for h in heads}
+        name = self.title.lower().replace(" ", "_")
+        return Table(name, title, pd.DataFrame(data), columns=kinds)
+
+
+def _cell(value: float | None, head: str) -> str:
+    """A parameter-table cell of the text report: blank, ``NA`` or a number (p-values
+    too: the text keeps lavaan's layout)."""
+    return "" if value is None else _num(value)
 
 
 def _num(value: Any, digits: int = 3) -> str:
     """A number as lavaan prints it (fixed decimals, no negative zero, ``NA``)."""
-    if value is None:
-        return "NA"
+    return format_number(value, digits, na="NA")
+
+
+def _value(value: Any) -> float:
+    """A cell value as a float (NaN when missing or not a number)."""
     try:
-        v = float(value)
+        return float("nan") if is_missing(value) else float(value)
     except (TypeError, ValueError):
-        return str(value)
-    if math.isnan(v):
-        return "NA"
-    if math.isinf(v):
-        return "Inf" if v > 0 else "-Inf"
-    text = f"{v:.{digits}f}"
-    if text.startswith("-") and float(text) == 0.0:
-        text = text[1:]
-    return text
+        return float("nan")
+
+
+def _pvalue(value: Any) -> str:
+    """A p-value of the Markdown/HTML/LaTeX report, in the package's style."""
+    return format_pvalue(value, na="NA")
+
+
+def _integer(value: Any) -> str:
+    return format_integer(value, na="NA")
 
 
 def _line(label: str, value: str = "", indent: int = 2, width: int = _LINE) -> str:
     left = " " * indent + label
     pad = max(1, width - len(left) - len(value))
     return left + " " * pad + value if value else left
-
-
-def _md(text: str) -> str:
-    """A table cell for Markdown: single spaces, pipes escaped."""
-    return " ".join(str(text).split()).replace("|", "\\|")
-
-
-def _integer(value: Any) -> str:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    if math.isnan(v):
-        return "NA"
-    return str(round(v)) if v.is_integer() else _num(v)
 
 
 class Summary:
@@ -122,10 +155,16 @@ class Summary:
 
     Notes
     -----
-    ``str(summary)`` gives the text report; :meth:`to_markdown` a Markdown version and
-    ``_repr_html_`` lets notebooks show it.  Parameters with a label -- user labels such as
-    ``a*x2`` and the ``.p2.`` labels lavaan gives to ``group_equal`` constraints -- are shown
-    as ``x2 (a)``; fixed parameters have blank standard errors.
+    ``str(summary)`` gives the text report; :meth:`to_markdown`, :meth:`to_html` and
+    :meth:`to_latex` give the same blocks with the parameter sections as
+    :class:`~semnet.report.tables.Table` s, and ``_repr_html_`` lets notebooks show the
+    text.  Every number is formatted by :mod:`semnet.report.format`.  The text is lavaan's
+    layout, p-values included (three decimals, ``0.000``, so it lines up with lavaan's
+    output); the Markdown, HTML and LaTeX versions print p-values in the package's style
+    for papers (``< .001``, ``0.023``).
+    Parameters with a label -- user labels such as ``a*x2`` and the ``.p2.`` labels lavaan
+    gives to ``group_equal`` constraints -- are shown as ``x2 (a)``; fixed parameters have
+    blank standard errors.
 
     Examples
     --------
@@ -154,7 +193,7 @@ class Summary:
         return self.to_text()
 
     def _repr_html_(self) -> str:
-        return f"<pre>{html.escape(self.to_text())}</pre>"
+        return f"<pre>{html_escape(self.to_text())}</pre>"
 
     def to_text(self) -> str:
         """The whole report as plain text (what ``print(summary)`` shows)."""
@@ -172,44 +211,77 @@ class Summary:
 
     def to_markdown(self) -> str:
         """The report as Markdown: key facts as lists, parameter sections as tables."""
+        out: list[str] = []
+        for level, title, body in self._sections():
+            out += ["#" * level + " " + title, ""]
+            if isinstance(body, Table):
+                out.append(body.to_markdown())
+            elif body:
+                out += [f"- {label}: {value}" if label else f"- {value}" for label, value in body]
+                out.append("")
+        return "\n".join(out).rstrip("\n") + "\n"
+
+    def to_html(self) -> str:
+        """The report as HTML: headings, key facts as lists, parameter sections as tables.
+
+        Examples
+        --------
+        >>> import semnet
+        >>> fit = semnet.cfa("visual =~ x1 + x2 + x3", semnet.datasets.holzinger_swineford())
+        >>> "<h4>Latent Variables</h4>" in fit.summary().to_html()
+        True
+        """
+        out: list[str] = []
+        for level, title, body in self._sections():
+            tag = f"h{level}"
+            out.append(f"<{tag}>{html_escape(title)}</{tag}>")
+            if isinstance(body, Table):
+                out.append(body.to_html().rstrip("\n"))
+            elif body:
+                items = [f"{label}: {value}" if label else value for label, value in body]
+                out += ["<ul>", *(f"  <li>{html_escape(i)}</li>" for i in items), "</ul>"]
+        return "\n".join(out) + "\n"
+
+    def to_latex(self) -> str:
+        """The report as LaTeX: every block a booktabs table (``\\usepackage{booktabs}``).
+
+        Examples
+        --------
+        >>> import semnet
+        >>> fit = semnet.cfa("visual =~ x1 + x2 + x3", semnet.datasets.holzinger_swineford())
+        >>> "\\\\caption{Latent Variables}" in fit.summary().to_latex()
+        True
+        """
+        out: list[str] = []
+        for level, title, body in self._sections():
+            if isinstance(body, Table):
+                out.append(Table(body.name, title, body.frame, columns=body.columns).to_latex())
+            elif level < 4 and not body:
+                out.append(rf"\subsection*{{{latex_escape(title)}}}" + "\n")
+            elif body:
+                frame = pd.DataFrame(body, columns=["", "Value"])
+                out.append(Table("facts", title, frame, columns={"Value": "text"}).to_latex())
+        return "\n".join(out)
+
+    def _sections(self) -> list[tuple[int, str, list[tuple[str, str]] | Table]]:
+        """The report as (heading level, title, key facts or a table), in print order."""
         fit = self.fit
-        out = [f"## semnet {self._version()} — {self._status()}", ""]
-        for label, value in self._header_items():
-            out.append(f"- {label}: {value}")
-        out.append("")
-        out.append(f"### {self._user_test_title}")
-        out.append("")
-        for label, value in self._user_test_items():
-            out.append(f"- {label}: {value}")
+        out: list[tuple[int, str, list[tuple[str, str]] | Table]] = [
+            (2, f"semnet {self._version()} — {self._status()}", self._header_items()),
+            (3, self._user_test_title, self._user_test_items(_pvalue)),
+        ]
         if self.fit_measures:
-            for title, items in self._fit_measure_items():
-                out += ["", f"### {title}", ""]
-                out += [f"- {label}: {value}" for label, value in items if label]
-        cols = [c.replace("|", "\\|") for c in self._columns()]
+            out += [(3, title, [(label, value) for label, value in items if label])
+                    for title, items in self._fit_measure_items(_pvalue)]
+        cols = self._columns()
         for gi, label in enumerate(fit.groups):
             if len(fit.groups) > 1:
-                out += ["", f"### Group {gi + 1} [{label}]"]
-            for block in self._group_blocks(gi):
-                out += ["", f"#### {block.title}", ""]
-                out.append("| | " + " | ".join(cols) + " |")
-                out.append("|---|" + "---:|" * len(cols))
-                for kind, name, cells in block.rows:
-                    if kind == "head":
-                        out.append(f"| **{_md(name)}** |" + " |" * len(cols))
-                    else:
-                        out.append(f"| {_md(name)} | " + " | ".join(cells) + " |")
-        for block in self._global_blocks():
-            ncols = len(block.rows[0][2]) if block.rows else 0
-            heads = cols if block.title != "Constraints" else ["\\|Slack\\|"]
-            out += ["", f"#### {block.title}", ""]
-            out.append("| | " + " | ".join(heads[:ncols]) + " |")
-            out.append("|---|" + "---:|" * ncols)
-            for _, name, cells in block.rows:
-                out.append(f"| {_md(name)} | " + " | ".join(cells) + " |")
+                out.append((3, f"Group {gi + 1} [{label}]", []))
+            out += [(4, b.title, b.table(cols)) for b in self._group_blocks(gi)]
+        out += [(4, b.title, b.table(cols)) for b in self._global_blocks()]
         if fit.warnings:
-            out += ["", "### Warnings", ""]
-            out += [f"- {w}" for w in fit.warnings]
-        return "\n".join(out) + "\n"
+            out.append((3, "Warnings", [("", str(w)) for w in fit.warnings]))
+        return out
 
     # -- header ------------------------------------------------------------------------------
     def _version(self) -> str:
@@ -306,14 +378,13 @@ class Summary:
             out[m.label] = m.nobs * f
         return out
 
-    def _user_test_items(self) -> list[tuple[str, str]]:
+    def _user_test_items(self, pvalue: Callable[[Any], str] = _num) -> list[tuple[str, str]]:
         fit = self.fit
         fm = self._fm()
-        pvalue = fm.get("pvalue", float("nan"))
         items = [
             ("Test statistic", _num(fit.chisq)),
             ("Degrees of freedom", _integer(fit.df)),
-            ("P-value (Chi-square)", _num(pvalue) if fit.df > 0 else "NA"),
+            ("P-value (Chi-square)", pvalue(fm.get("pvalue")) if fit.df > 0 else "NA"),
         ]
         if len(fit.groups) > 1:
             for label, value in self.group_chisq().items():
@@ -351,11 +422,16 @@ class Summary:
     def _fm(self) -> pd.Series:
         return self.fit.fit_measures()
 
-    def _fit_measure_items(self) -> list[tuple[str, list[tuple[str, str]]]]:
+    def _fit_measure_items(
+        self, pvalue: Callable[[Any], str] = _num
+    ) -> list[tuple[str, list[tuple[str, str]]]]:
         fm = self._fm()
 
         def get(key: str) -> str:
             return _num(fm[key]) if key in fm.index else "NA"
+
+        def getp(key: str) -> str:
+            return pvalue(fm[key]) if key in fm.index else "NA"
 
         level = fm.get("rmsea_ci_level", 0.90)
         pct = _integer(100 * float(level)) if np.isfinite(level) else "90"
@@ -367,7 +443,7 @@ class Summary:
                 [
                     ("Test statistic", get("baseline_chisq")),
                     ("Degrees of freedom", _integer(fm.get("baseline_df", float("nan")))),
-                    ("P-value", get("baseline_pvalue")),
+                    ("P-value", getp("baseline_pvalue")),
                 ],
             ),
             (
@@ -394,14 +470,14 @@ class Summary:
                     ("RMSEA", get("rmsea")),
                     (f"{pct} Percent confidence interval - lower", get("rmsea_ci_lower")),
                     (f"{pct} Percent confidence interval - upper", get("rmsea_ci_upper")),
-                    (f"P-value H_0: RMSEA <= {_num(close)}", get("rmsea_pvalue")),
+                    (f"P-value H_0: RMSEA <= {_num(close)}", getp("rmsea_pvalue")),
                 ],
             ),
             ("Standardized Root Mean Square Residual", [("SRMR", get("srmr"))]),
         ]
         if "rmsea_notclose_pvalue" in fm.index:
             blocks[3][1].append(
-                (f"P-value H_0: RMSEA >= {_num(notclose)}", get("rmsea_notclose_pvalue"))
+                (f"P-value H_0: RMSEA >= {_num(notclose)}", getp("rmsea_notclose_pvalue"))
             )
         if "cfi_scaled" in fm.index:
             blocks[1][1].append(
@@ -461,17 +537,16 @@ class Summary:
         )
         return dep
 
-    def _cells(self, row: pd.Series, free: bool) -> list[str]:
-        cells = [_num(row["est"])]
-        if free:
-            se = row["se"]
-            cells += [_num(se), _num(row["z"]), _num(row["pvalue"])]
-            if not (isinstance(se, float) and math.isnan(se)) and float(se) <= 0:
-                cells[1:] = ["", "", ""]
+    def _cells(self, row: pd.Series, free: bool) -> list[float | None]:
+        """The values of a parameter row; None where lavaan leaves the cell blank."""
+        cells: list[float | None] = [_value(row["est"])]
+        se = row["se"]
+        if free and (is_missing(se) or float(se) > 0):
+            cells += [_value(se), _value(row["z"]), _value(row["pvalue"])]
         else:
-            cells += ["", "", ""]
+            cells += [None, None, None]
         if self.standardized:
-            cells += [_num(row.get("std_lv")), _num(row.get("std_all"))]
+            cells += [_value(row.get("std_lv")), _value(row.get("std_all"))]
         return cells
 
     @staticmethod
@@ -560,7 +635,7 @@ class Summary:
         if cons:
             slack = self._slack(cons)
             rows = [
-                ("row", f"    {c.lhs} - ({c.rhs})", [_num(abs(s))])
+                ("row", f"    {c.lhs} - ({c.rhs})", [abs(s)])
                 for c, s in zip(cons, slack, strict=True)
             ]
             blocks.append(_Block("Constraints", rows))
@@ -587,10 +662,11 @@ class Summary:
         lines: list[str] = []
         for block in blocks:
             heads = cols if block.title != "Constraints" else []
+            rows = block.text_rows(cols)
             lines.append(f"{block.title}:")
             if block.title == "Constraints":
                 lines.append(" " * (name_w + sum(widths[:4]) - 8) + " |Slack|")
-                for _, name, cells in block.rows:
+                for _, name, cells in rows:
                     text = name.ljust(name_w + sum(widths[:4]) - len(cells[0]))
                     lines.append(text + cells[0])
                 lines.append("")
@@ -599,7 +675,7 @@ class Summary:
                 h.rjust(w) for h, w in zip(heads, widths, strict=True)
             )
             lines.append(header)
-            for kind, name, cells in block.rows:
+            for kind, name, cells in rows:
                 if kind == "head":
                     lines.append(name)
                     continue
@@ -619,11 +695,10 @@ class Summary:
             b for b in global_blocks if b.title != "Constraints"
         ]
         name_w = max([_NAME] + [len(n) for b in every for k, n, _ in b.rows if k == "row"])
+        texts = [row for b in every for row in b.text_rows(cols) if row[0] == "row"]
         widths = []
         for j, col in enumerate(cols):
-            longest = max(
-                [0] + [len(c[j]) for b in every for k, _, c in b.rows if k == "row"]
-            )
+            longest = max([0] + [len(c[j]) for _, _, c in texts])
             widths.append(max(_NUM, longest + 2, len(col) + 1))
         lines = ["Parameter Estimates:", "", *self._estimates_info(), ""]
         several = len(fit.groups) > 1
@@ -718,7 +793,7 @@ class LMSSummary(Summary):
         lines += [_line(label, value) for label, value in self._header_items()]
         return lines
 
-    def _user_test_items(self) -> list[tuple[str, str]]:
+    def _user_test_items(self, pvalue: Callable[[Any], str] = _num) -> list[tuple[str, str]]:
         lr = self.fit.lr_test()
         df = lr["df_diff"]
         return [
@@ -726,14 +801,16 @@ class LMSSummary(Summary):
             ("Loglikelihood with the product terms", _num(lr["loglik_h1"])),
             ("Test statistic (2 x difference)", _num(lr["chisq_diff"])),
             ("Degrees of freedom", _integer(df)),
-            ("P-value (Chi-square)", _num(lr["pvalue"]) if df > 0 else "NA"),
+            ("P-value (Chi-square)", pvalue(lr["pvalue"]) if df > 0 else "NA"),
         ]
 
     def _user_test(self) -> list[str]:
         lines = [f"{self._user_test_title}:", ""]
         return lines + [_line(label, value) for label, value in self._user_test_items()]
 
-    def _fit_measure_items(self) -> list[tuple[str, list[tuple[str, str]]]]:
+    def _fit_measure_items(
+        self, pvalue: Callable[[Any], str] = _num
+    ) -> list[tuple[str, list[tuple[str, str]]]]:
         fm = self._fm()
         return [
             (

@@ -316,13 +316,29 @@ def test_partial_bad_arguments(hs):
         hs.partial("scalar", min_invariant=0)
 
 
-def test_adjust_pvalues_match_statsmodels():
-    from statsmodels.stats.multitest import multipletests
+@pytest.mark.parametrize(("method", "expected"), [
+    # m = 4; sorted p: .005 .01 .03 .04
+    ("bonferroni", [0.04, 0.16, 0.12, 0.02]),                # 4p
+    ("holm", [0.03, 0.06, 0.06, 0.02]),                      # 4p, 3p, max(2p, ·), max(1p, ·)
+    ("bh", [0.02, 0.04, 0.04, 0.02]),                        # min over ranks k >= i of 4p/k
+])
+def test_adjust_pvalues_by_hand(method, expected):
+    p = [0.01, 0.04, 0.03, 0.005]
+    assert np.allclose(adjust_pvalues(p, method), expected, rtol=0, atol=1e-15)
 
-    p = np.array([0.001, 0.04, 0.03, 0.2, 0.0004, 0.5])
-    for ours, theirs in (("bonferroni", "bonferroni"), ("holm", "holm"), ("bh", "fdr_bh")):
-        assert np.allclose(adjust_pvalues(p, ours), multipletests(p, method=theirs)[1])
+
+def test_adjust_pvalues_edges():
+    p = np.array([0.01, 0.04, 0.03, 0.005])
     assert np.array_equal(adjust_pvalues(p, None), p)
+    assert adjust_pvalues([], "holm").size == 0
+    assert adjust_pvalues([0.5, 0.6], "bonferroni").tolist() == [1.0, 1.0]  # capped at 1
+    # NaN stays NaN and is not counted: m = 2
+    out = adjust_pvalues([0.01, np.nan, 0.02], "holm")
+    assert np.isnan(out[1]) and np.allclose(out[[0, 2]], [0.02, 0.02])
+    with pytest.raises(semnet.OptionError, match="adjust='sidak'"):
+        adjust_pvalues(p, "sidak")
+    with pytest.raises(semnet.OptionError, match=r"\[0, 1\]"):
+        adjust_pvalues([0.5, 1.5], "holm")
 
 
 # -- latent means ----------------------------------------------------------------------------
@@ -516,6 +532,9 @@ def test_formats(hs):
     assert len(lines) == 2 + 4
     assert lines[0].startswith("| level | chisq | df | cfi |")
     assert "| scalar | 164.103 | 60 |" in md and "fails" in md and "nan" not in md.lower()
+    # the package's one p-value style, right-aligned numbers
+    assert "| < .001 |" in md and "<0.001" not in md
+    assert lines[1].startswith("|:--|--:|--:|--:|")
     latex = hs.to_latex(caption="Invariance of the HS model")
     assert "\\toprule" in latex and "delta\\_cfi" in latex and "\\caption{" in latex
     html = hs.to_html(columns=["chisq", "df", "decision"])
@@ -527,3 +546,7 @@ def test_formats(hs):
     with pytest.raises(semnet.OptionError, match="unknown column"):
         hs.to_markdown(columns=["nope"])
     assert "highest level holding: metric" in repr(hs)
+    text = hs.to_text(columns=["chisq", "df", "pvalue_diff", "decision"]).splitlines()
+    assert text[0].split() == ["level", "chisq", "df", "pvalue_diff", "decision"]
+    assert text[4].split() == ["scalar", "164.103", "60", "<", ".001", "fails"]
+    assert "scalar      164.1028  60" in repr(hs)  # the repr's table has 4 decimals

@@ -240,3 +240,32 @@ def test_summary_of_a_fiml_ml_fit_shows_robust_not_scaled_indices():
     text = str(refit("hs_fiml").summary())
     assert "Scaled CFI" not in text and "Scaled RMSEA" not in text
     assert f"{load('hs_fiml')['fit_measures']['cfi.robust']:.3f}" in text
+
+
+def test_markdown_html_and_latex_render_through_the_table_engine(hs):
+    model = HS_MODEL.replace("x2 + x3", "a*x2 + b*x3") + "ab := a*b\n"
+    fit = semnet.cfa(model, hs)
+    summary = fit.summary(standardized=True)
+    est = fit.estimates()
+    x2 = est[(est["op"] == "=~") & (est["rhs"] == "x2")].iloc[0]
+    md = summary.to_markdown()
+    assert "|  | Estimate | Std.Err | z-value | P(>\\|z\\|) | Std.lv | Std.all |" in md
+    assert "|:--|--:|--:|--:|--:|--:|--:|" in md
+    assert f"| x2 (a) | {x2['est']:.3f} | {x2['se']:.3f} | {x2['z']:.3f} | < .001 |" in md
+    assert "| x1 | 1.000 |  |  |  | 0.900 | 0.772 |" in md  # fixed: blank SE
+    assert "#### Defined Parameters" in md and "| ab |" in md
+    html = summary.to_html()
+    assert html.startswith("<h2>semnet ")
+    assert "<h4>Latent Variables</h4>\n<table>" in html
+    assert "<th>P(&gt;|z|)</th>" not in html  # numeric heads are right-aligned
+    assert '<th style="text-align: right">P(&gt;|z|)</th>' in html
+    assert "<li>P-value (Chi-square): &lt; .001</li>" in html
+    tex = summary.to_latex()
+    assert "\\caption{Latent Variables}" in tex and "\\toprule" in tex
+    assert f"x2 (a) & {x2['est']:.3f} & {x2['se']:.3f}" in tex
+    assert "\\textless{} .001" in tex and "<" not in tex.replace("\\textless{}", "")
+    # the text keeps lavaan's layout, p-values included (lavaan prints 0.000)
+    assert _row(str(summary), "x2")[1:6] == ["(a)", f"{x2['est']:.3f}", f"{x2['se']:.3f}",
+                                             f"{x2['z']:.3f}", "0.000"]
+    assert _value(str(summary), "P-value (Chi-square)") == "0.000"
+    assert "P(\\textgreater{}|z|)" in tex

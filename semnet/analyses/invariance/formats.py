@@ -1,0 +1,62 @@
+"""``to_markdown``/``to_latex``/``to_html`` of the invariance results, through the one
+report engine (:class:`semnet.report.tables.Table`).
+
+Examples
+--------
+>>> import pandas as pd
+>>> from semnet.analyses.invariance.formats import _pick_columns
+>>> _pick_columns(pd.DataFrame({"a": [1], "b": [2]}), None, ("b", "c")).columns.tolist()
+['b']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from semnet.errors import OptionError
+from semnet.report.tables import (
+    frame_to_html,
+    frame_to_latex,
+    frame_to_markdown,
+    frame_to_text,
+)
+
+__all__ = ["frame_to_html", "frame_to_latex", "frame_to_markdown", "frame_to_text"]
+
+
+class _Formats:
+    """``to_markdown``/``to_latex``/``to_html`` of a result's main table."""
+
+    def _display(self, columns: Sequence[str] | None) -> pd.DataFrame:  # pragma: no cover
+        raise NotImplementedError
+
+    def to_text(self, digits: int = 3, columns: Sequence[str] | None = None) -> str:
+        """The main table as aligned plain text."""
+        return frame_to_text(self._display(columns), digits)
+
+    def to_markdown(self, digits: int = 3, columns: Sequence[str] | None = None) -> str:
+        """The main table as Markdown (``columns`` picks columns; default a compact set)."""
+        return frame_to_markdown(self._display(columns), digits)
+
+    def to_latex(self, digits: int = 3, columns: Sequence[str] | None = None,
+                 caption: str | None = None) -> str:
+        """The main table as a LaTeX ``tabular`` (booktabs)."""
+        return frame_to_latex(self._display(columns), digits, caption)
+
+    def to_html(self, digits: int = 3, columns: Sequence[str] | None = None) -> str:
+        """The main table as an HTML ``<table>``."""
+        return frame_to_html(self._display(columns), digits)
+
+
+def _pick_columns(frame: pd.DataFrame, columns: Sequence[str] | None,
+                  default: Sequence[str]) -> pd.DataFrame:
+    cols = list(columns) if columns is not None else [c for c in default if c in frame]
+    unknown = [c for c in cols if c not in frame.columns]
+    if unknown:
+        raise OptionError(
+            f"unknown column(s) {', '.join(map(repr, unknown))}; the table has "
+            f"{', '.join(map(str, frame.columns))}."
+        )
+    return frame[cols]

@@ -1,0 +1,136 @@
+"""Latent mean differences across groups, once scalar invariance (full or partial) holds
+(:meth:`InvarianceResult.latent_means
+<semnet.analyses.invariance.InvarianceResult.latent_means>`).
+
+Examples
+--------
+>>> import semnet
+>>> hs = semnet.datasets.holzinger_swineford()
+>>> m = "visual =~ x1 + x2 + x3\\ntextual =~ x4 + x5 + x6\\nspeed =~ x7 + x8 + x9"
+>>> res = semnet.invariance(m, hs, group="school")  # doctest: +SKIP
+>>> res.latent_means(partial=res.partial("scalar"))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from semnet.analyses.invariance.partial import PartialResult
+from semnet.errors import OptionError, SemnetError, check_choice
+from semnet.results.fit import Fit
+
+if TYPE_CHECKING:  # pragma: no cover
+    from semnet.analyses.invariance.ladder import InvarianceResult
+
+
+def _for_result(result: InvarianceResult, reference: str | None,
+                partial: PartialResult | None, level: float) -> pd.DataFrame:
+    """The checks and the source model of :meth:`InvarianceResult.latent_means`, then
+    the differences (see there)."""
+    if partial is not None:
+        if not isinstance(partial, PartialResult):
+            raise OptionError("partial must be a PartialResult from result.partial().")
+        ge = result.ladder[partial.level]
+        fit, source = partial.fit, f"{partial.level} (partial: " + (
+            ", ".join(partial.group_partial) or "none") + ")"
+        if not partial.holds:
+            raise SemnetError(
+                f"the partial {partial.level} model does not hold by the rule "
+                f"{partial.rule.name}; latent means are not comparable. Free more "
+                "parameters (a larger max_steps or alpha) or report that scalar "
+                "invariance fails."
+            )
+    else:
+        best = result.highest_level
+        usable = [n for n in result.levels[: result.levels.index(best) + 1]
+                  if "intercepts" in result.ladder[n] and "means" not in result.ladder[n]]
+        if not usable:
+            tab = result._table(result.rule)
+            failing = next((n for n in result.levels[1:] if tab.at[n, "decision"] != "holds"),
+                           None)
+            why = (f" ({failing}: {tab.at[failing, 'reason']})" if failing else "")
+            raise SemnetError(
+                "scalar invariance (equal loadings and intercepts) does not hold by the "
+                f"rule {result.rule.name}{why}, so latent means are not comparable across "
+                "groups. Look for partial invariance and pass it: "
+                "res.latent_means(partial=res.partial('scalar'))."
+            )
+        source = usable[-1]
+        ge, fit = result.ladder[source], result.fits[source]
+    if "intercepts" not in ge:
+        raise SemnetError(
+            f"the level {source!r} does not constrain intercepts; latent means are only "
+            "comparable under scalar (full or partial) invariance."
+        )
+    if "means" in ge:
+        raise SemnetError(
+            f"the level {source!r} constrains the latent means to be equal; use a level "
+            "without 'means'."
+        )
+    return _latent_means(fit, reference, level, source)
+
+
+def _latent_means(fit: Fit, reference: str | None, level: float, source: str) -> pd.DataFrame:
+    groups = fit.groups
+    ref = groups[0] if reference is None else str(reference)
+    if ref not in groups:
+        check_choice("reference", ref, groups)
+    r = groups.index(ref) + 1
+    p = fit.partable.params
+    lv = list(fit.partable.names.lv)
+    V = fit.vcov_free
+    if V is None:
+        raise SemnetError("the fit has no standard errors (singular information); latent "
+                          "mean differences cannot be tested.")
+    free = p["free"].to_numpy()
+    values = fit.values
+    nobs = fit.nobs
+    crit = stats.norm.ppf(1 - (1 - level) / 2)
+
+    def row_of(lhs, op, rhs, g):
+        idx = np.flatnonzero((p["lhs"] == lhs) & (p["op"] == op) & (p["rhs"] == rhs)
+                             & (p["group"] == g))
+        return int(idx[0]) if idx.size else None
+
+    out = []
+    for f in lv:
+        rr = row_of(f, "~1", "", r)
+        if rr is None:
+            continue
+        for g in range(1, len(groups) + 1):
+            if g == r:
+                continue
+            rg = row_of(f, "~1", "", g)
+            c = np.zeros(V.shape[0])
+            if free[rg]:
+                c[free[rg] - 1] += 1.0
+            if free[rr]:
+                c[free[rr] - 1] -= 1.0
+            est = float(values[rg] - values[rr])
+            var = float(c @ V @ c)
+            se = math.sqrt(var) if var > 1e-14 else np.nan
+            z = est / se if se == se and se > 0 else np.nan
+            psi_g = float(values[row_of(f, "~~", f, g)])
+            psi_r = float(values[row_of(f, "~~", f, r)])
+            ng, nr = nobs[groups[g - 1]], nobs[ref]
+            pooled = ((ng - 1) * psi_g + (nr - 1) * psi_r) / (ng + nr - 2)
+            out.append({
+                "factor": f,
+                "group": groups[g - 1],
+                "reference": ref,
+                "est": est,
+                "se": se,
+                "z": z,
+                "pvalue": float(2 * stats.norm.sf(abs(z))) if z == z else np.nan,
+                "ci_lower": est - crit * se,
+                "ci_upper": est + crit * se,
+                "pooled_var": pooled,
+                "effect_size": est / math.sqrt(pooled) if pooled > 0 else np.nan,
+                "source": source,
+            })
+    return pd.DataFrame(out)

@@ -1,0 +1,351 @@
+"""Partial invariance: free, one at a time, the equality constraints flagged by score
+tests until a level holds (:meth:`InvarianceResult.partial
+<semnet.analyses.invariance.InvarianceResult.partial>`).
+
+Each candidate parameter is ranked by the joint score test of releasing all its G - 1
+equality constraints (lavaan's ``lavTestScore(release =)``); the search never frees a
+parameter that would leave a factor with too few invariant indicators.
+
+Examples
+--------
+>>> import semnet
+>>> hs = semnet.datasets.holzinger_swineford()
+>>> m = "visual =~ x1 + x2 + x3\\ntextual =~ x4 + x5 + x6\\nspeed =~ x7 + x8 + x9"
+>>> res = semnet.invariance(m, hs, group="school")  # doctest: +SKIP
+>>> res.partial("scalar", rule="chisq").freed  # doctest: +SKIP
+('x3~1', 'x7~1')
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from semnet.analyses.invariance.adjust import adjust_pvalues
+from semnet.analyses.invariance.formats import _Formats, _pick_columns
+from semnet.analyses.invariance.levels import INDICATOR_TYPES, _added, _diff_row, _robust
+from semnet.analyses.invariance.rules import Cutoffs
+from semnet.errors import SemnetWarning
+from semnet.partable.build import equality_kind
+from semnet.results.fit import Fit
+
+if TYPE_CHECKING:  # pragma: no cover
+    from semnet.analyses.invariance.ladder import InvarianceResult
+
+__all__ = ["PartialResult"]
+
+
+def _param_type(fit: Fit, i: int) -> str:
+    """The group_equal type of parameter row ``i`` (``""`` when no type covers it), the
+    one the parameter table constrained it by."""
+    p = fit.partable.params
+    names = fit.partable.names
+    return equality_kind(p["op"].iat[i], p["lhs"].iat[i], p["rhs"].iat[i], set(names.ov_nox),
+                         set(names.lv))
+
+
+def _key(fit: Fit, i: int) -> str:
+    p = fit.partable.params
+    return f"{p['lhs'].iat[i]}{p['op'].iat[i]}{p['rhs'].iat[i]}"
+
+
+def _is_plabel(label: str) -> bool:
+    return label.startswith(".p") and label.endswith(".")
+
+
+def _invariant(fit: Fit) -> dict[str, bool]:
+    """Parameter key → equal in all groups (tied by one label, or fixed to one value)."""
+    p = fit.partable.params
+    out: dict[str, bool] = {}
+    for key, rows in p.groupby(p["lhs"] + p["op"] + p["rhs"], sort=False):
+        free = rows["free"].to_numpy()
+        labels = rows["label"].to_numpy()
+        if (free == 0).all():
+            out[key] = len(set(rows["ustart"].round(12))) == 1
+        else:
+            out[key] = bool((labels != "").all() and len(set(labels)) == 1)
+    return out
+
+
+def _indicators(fit: Fit) -> dict[str, list[str]]:
+    p = fit.partable.params
+    rows = p[(p["op"] == "=~") & (p["group"] == 1)]
+    out: dict[str, list[str]] = {}
+    for f, x in zip(rows["lhs"], rows["rhs"], strict=True):
+        if x in fit.partable.names.ov:
+            out.setdefault(f, []).append(x)
+    return out
+
+
+def _item_keys(factor: str, item: str, types: Sequence[str]) -> list[str]:
+    keys = []
+    if "loadings" in types:
+        keys.append(f"{factor}=~{item}")
+    if "intercepts" in types:
+        keys.append(f"{item}~1")
+    if "residuals" in types:
+        keys.append(f"{item}~~{item}")
+    return keys
+
+
+def _blocked(fit: Fit, key: str, ptype: str, level_types: Sequence[str],
+             min_invariant: int) -> str | None:
+    """Why freeing ``key`` would leave a factor with too few invariant indicators."""
+    if ptype not in INDICATOR_TYPES:
+        return None
+    inv = _invariant(fit)
+    inv[key] = False
+    types = [t for t in INDICATOR_TYPES if t in level_types]
+    p = fit.partable.params
+    if ptype == "loadings":
+        factors = [key.split("=~")[0]]
+    else:
+        item = key.split("~")[0]
+        factors = sorted(set(p.loc[(p["op"] == "=~") & (p["rhs"] == item), "lhs"]))
+    for f, items in _indicators(fit).items():
+        if f not in factors:
+            continue
+        n = sum(all(inv.get(k, True) for k in _item_keys(f, y, types)) for y in items)
+        if n < min_invariant:
+            return (
+                f"freeing {key} would leave factor {f!r} with {n} invariant indicator(s) "
+                f"(fewer than min_invariant={min_invariant})"
+            )
+    return None
+
+
+def _score_candidates(fit: Fit, types: Sequence[str], exclude: set[str]) -> pd.DataFrame:
+    """Joint score test per parameter: releasing all its equality constraints at once.
+
+    With G groups a parameter tied by ``group_equal`` has G - 1 constraints (group 1 =
+    group g); ``group_partial`` frees it in every group, so the test that matches the
+    refit is the joint one on G - 1 df, the same number as
+    ``fit.score_test(release=[...]).total``.
+    """
+    from semnet.estimation.optimize import constraint_jacobian
+    from semnet.results.hypothesis import _inverse_given
+
+    con = fit.constraints
+    R = con.R
+    rows = list(con.rows)
+    nonlinear = [nc for nc in con.nonlinear if nc.equality]
+    if nonlinear:
+        R = np.vstack([R, constraint_jacobian([nc.h for nc in nonlinear], fit.x)])
+        rows += [nc.constraint for nc in nonlinear]
+    params = fit.partable.params
+    labels = params["label"].to_numpy()
+    groups_of = params["group"].to_numpy()
+    by_key: dict[str, list[int]] = {}
+    pairs: dict[str, set[int]] = {}
+    for r, item in enumerate(rows):
+        if not isinstance(item, tuple):
+            continue
+        i, j = item
+        key = _key(fit, i)
+        if key != _key(fit, j) or not _is_plabel(str(labels[i])):
+            continue
+        if _param_type(fit, i) not in types or key in exclude:
+            continue
+        by_key.setdefault(key, []).append(r)
+        pairs.setdefault(key, set()).update({int(groups_of[i]), int(groups_of[j])})
+    out = []
+    if by_key:
+        ev = fit.discrepancy().evaluate(fit.x)
+        g, info = ev.gradient, ev.information
+        n = fit.ntotal
+        glabels = fit.groups
+        for key, idx in by_key.items():
+            q = _inverse_given(info, np.delete(R, idx, axis=0))
+            x2 = float(n * g @ q @ g)
+            df = len(idx)
+            out.append({
+                "param": key,
+                "type": _param_type(fit, rows[idx[0]][0]),
+                "groups": ",".join(glabels[k - 1] for k in sorted(pairs[key])),
+                "constraints": tuple(idx),
+                "X2": x2,
+                "df": df,
+                "pvalue": float(stats.chi2.sf(x2, df)),
+            })
+    cols = ["param", "type", "groups", "constraints", "X2", "df", "pvalue"]
+    return pd.DataFrame(out, columns=cols)
+
+
+@dataclass(frozen=True, eq=False)
+class PartialResult(_Formats):
+    """The outcome of a partial-invariance search (:meth:`InvarianceResult.partial`).
+
+    Attributes
+    ----------
+    level : str
+        The level searched up to.
+    fit : Fit
+        The final model of ``level``, with ``group_partial`` = :attr:`group_partial`.
+    fits : mapping
+        Level → final (partial) fit, for every level of the ladder up to ``level``.
+    freed : tuple of str
+        Parameters freed by the search, in order (``"ni=~ni3"``, ``"doi2~1"``).
+    group_partial : tuple of str
+        Everything exempt from ``group_equal`` in :attr:`fit`: the user's
+        ``group_partial`` and :attr:`freed`.
+    audit : DataFrame
+        One row per level and step (step 0: the level before any freeing): ``level,
+        step, param, groups, X2, df, pvalue, p_adjusted, n_candidates``, the fit after
+        the step (``chisq, fit_df, cfi, rmsea, srmr``) and its comparison with the
+        previous level (``chisq_diff, df_diff, pvalue_diff, delta_cfi, delta_rmsea,
+        delta_srmr, decision, reason``).
+    holds : bool
+        Every level up to ``level`` holds after the search.
+    """
+
+    level: str
+    fit: Fit
+    fits: Mapping[str, Fit]
+    freed: tuple[str, ...]
+    group_partial: tuple[str, ...]
+    audit: pd.DataFrame
+    holds: bool
+    rule: Cutoffs
+    levels_held: Mapping[str, bool]
+
+    def _display(self, columns):
+        return _pick_columns(self.audit, columns, (
+            "level", "step", "param", "X2", "df", "pvalue", "p_adjusted", "chisq", "fit_df",
+            "cfi", "rmsea", "delta_cfi", "delta_rmsea", "pvalue_diff", "decision"))
+
+    def __repr__(self) -> str:
+        freed = ", ".join(self.freed) or "nothing"
+        status = "holds" if self.holds else "does NOT hold"
+        return (f"<PartialResult {self.level}: freed {freed}; {status} by {self.rule.name}>")
+
+
+def _search(result: InvarianceResult, level: str, alpha: float, adjust: str | None,
+            max_steps: int | None, rule: Cutoffs, min_invariant: int) -> PartialResult:
+    """Every level of ``result`` up to ``level`` in turn, freed until it holds (the
+    arguments checked by :meth:`InvarianceResult.partial`)."""
+    names = result.levels[: result.levels.index(level) + 1]
+    freed: list[str] = []
+    prev_name = names[0]
+    prev_fit = result.fits[prev_name]
+    fits = {prev_name: prev_fit}
+    held: dict[str, bool] = {}
+    audit: list[dict] = []
+    for name in names[1:]:
+        step = _LevelSearch(result, name, prev_name, prev_fit, rule, level)
+        fit, holds = step.run(freed, audit, alpha, adjust, max_steps, min_invariant)
+        held[name] = holds
+        fits[name] = fit
+        prev_name, prev_fit = name, fit
+    frame = pd.DataFrame(audit)
+    for col in ("df_diff", "df", "n_candidates"):
+        frame[col] = frame[col].astype("Int64")
+    frame.attrs["rule"] = rule.name
+    frame.attrs["adjust"] = adjust
+    frame.attrs["alpha"] = alpha
+    return PartialResult(
+        level=level,
+        fit=fits[level],
+        fits=MappingProxyType(fits),
+        freed=tuple(freed),
+        group_partial=(*result.group_partial, *freed),
+        audit=frame,
+        holds=all(held.values()),
+        rule=rule,
+        levels_held=MappingProxyType(held),
+    )
+
+
+@dataclass(frozen=True)
+class _LevelSearch:
+    """The search at one level: compare with the previous (partial) level, free the best
+    candidate while the level fails."""
+
+    result: InvarianceResult
+    name: str
+    prev_name: str
+    prev_fit: Fit
+    rule: Cutoffs
+    target: str
+
+    def _refit(self, freed: Sequence[str]) -> Fit:
+        ge = self.result.ladder[self.name]
+        if not freed:
+            return self.result.fits[self.name]
+        return self.result._fit(ge, [*self.result.group_partial, *freed])
+
+    def _compare(self, fit: Fit) -> dict[str, Any]:
+        added = _added(self.result.ladder, self.name)
+        return _diff_row(self.prev_fit, fit, added, self.rule, self.prev_name)
+
+    def _choose(self, fit: Fit, cand: pd.DataFrame, alpha: float,
+                min_invariant: int) -> pd.Series | None:
+        """The first significant candidate that keeps enough invariant indicators."""
+        ge = self.result.ladder[self.name]
+        for _, c in cand[cand["p_adjusted"] <= alpha].iterrows():
+            why = _blocked(fit, c["param"], c["type"], ge, min_invariant)
+            if why is None:
+                return c
+            warnings.warn(f"partial({self.target!r}): {why}; {c['param']} stays equal.",
+                          SemnetWarning, stacklevel=5)
+        return None
+
+    def run(self, freed: list[str], audit: list[dict], alpha: float, adjust: str | None,
+            max_steps: int | None, min_invariant: int) -> tuple[Fit, bool]:
+        """Free parameters (appended to ``freed``, one audit row per step) until the level
+        holds or no candidate is left; the final fit and whether it holds."""
+        added = _added(self.result.ladder, self.name)
+        exempt = set(self.result.group_partial)
+        fit = self._refit(freed)
+        diff = self._compare(fit)
+        audit.append(_audit_row(self.name, 0, None, fit, diff))
+        steps = 0
+        while diff["decision"] == "fails" and (max_steps is None or steps < max_steps):
+            cand = _score_candidates(fit, added, exempt | set(freed))
+            if cand.empty:
+                break
+            cand["p_adjusted"] = adjust_pvalues(cand["pvalue"], adjust)
+            cand = cand.sort_values(["p_adjusted", "X2"], ascending=[True, False],
+                                    kind="stable")
+            chosen = self._choose(fit, cand, alpha, min_invariant)
+            if chosen is None:
+                break
+            freed.append(chosen["param"])
+            steps += 1
+            fit = self._refit(freed)
+            diff = self._compare(fit)
+            audit.append(_audit_row(self.name, steps, chosen, fit, diff, len(cand)))
+        return fit, diff["decision"] == "holds"
+
+
+def _audit_row(level: str, step: int, chosen, fit: Fit, diff: dict, n_cand: int | None = None):
+    fm = fit.fit_measures()
+    row = {
+        "level": level,
+        "step": step,
+        "param": None if chosen is None else chosen["param"],
+        "groups": None if chosen is None else chosen["groups"],
+        "X2": np.nan if chosen is None else chosen["X2"],
+        "df": None if chosen is None else int(chosen["df"]),
+        "pvalue": np.nan if chosen is None else chosen["pvalue"],
+        "p_adjusted": np.nan if chosen is None else chosen["p_adjusted"],
+        "n_candidates": n_cand,
+        "chisq": float(fm["chisq"]),
+        "fit_df": int(fit.df),
+    }
+    if _robust(fit):
+        row["chisq_scaled"] = float(fm.get("chisq_scaled", np.nan))
+    row.update(cfi=float(fm["cfi"]), rmsea=float(fm["rmsea"]), srmr=float(fm["srmr"]))
+    if _robust(fit):
+        row.update(cfi_robust=float(fm.get("cfi_robust", np.nan)),
+                   rmsea_robust=float(fm.get("rmsea_robust", np.nan)))
+    for k in ("chisq_diff", "df_diff", "pvalue_diff", "delta_cfi", "delta_rmsea",
+              "delta_srmr", "decision", "reason"):
+        row[k] = diff[k]
+    return row

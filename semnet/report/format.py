@@ -1,0 +1,170 @@
+"""The one set of cell formatters and escapes of every semnet report.
+
+Every table semnet writes -- study tables, invariance tables, the lavaan-style
+:class:`~semnet.report.Summary` -- formats its numbers with :func:`format_number`,
+:func:`format_integer` and :func:`format_pvalue`, and escapes its text with
+:func:`latex_escape`, :func:`html_escape` and :func:`markdown_escape`; no other module
+keeps a copy.  The p-value style is APA's: ``< .001`` below .001, three decimals
+(``0.023``) otherwise.
+
+Examples
+--------
+>>> from semnet.report.format import format_number, format_pvalue, latex_escape
+>>> format_number(-0.0001), format_pvalue(0.0004), format_pvalue(0.0234)
+('0.000', '< .001', '0.023')
+>>> latex_escape("delta_cfi < 5%")
+'delta\\\\_cfi \\\\textless{} 5\\\\%'
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "PVALUE_FLOOR",
+    "format_integer",
+    "format_number",
+    "format_pvalue",
+    "html_escape",
+    "is_missing",
+    "latex_escape",
+    "markdown_escape",
+]
+
+#: p-values below this print as ``< .001``
+PVALUE_FLOOR = 0.001
+
+_LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+          "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+          "^": r"\textasciicircum{}", "<": r"\textless{}", ">": r"\textgreater{}"}  # fmt: skip
+
+
+def is_missing(value: Any) -> bool:
+    """Whether a cell is empty: None, ``pd.NA``/``NaT`` or a float NaN.
+
+    Examples
+    --------
+    >>> is_missing(float("nan")), is_missing(None), is_missing(0.0)
+    (True, True, False)
+    """
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float | np.floating) and math.isnan(value)
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def format_number(value: Any, digits: int = 3, na: str = "") -> str:
+    """A number with ``digits`` fixed decimals: no negative zero, ``na`` for a missing value.
+
+    Parameters
+    ----------
+    value : float or int
+        The number; anything that is not a number is returned as ``str(value)``.
+    digits : int
+        Decimals.
+    na : str
+        Text of a missing value (None, NaN); ``""`` in tables, ``"NA"`` in lavaan's report.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> format_number(2.0), format_number(-0.0004), format_number(float("inf"), 2)
+    ('2.000', '0.000', 'Inf')
+    >>> format_number(float("nan"), na="NA")
+    'NA'
+    """
+    if is_missing(value):
+        return na
+    v = _float(value)
+    if v is None:
+        return str(value)
+    if math.isinf(v):
+        return "Inf" if v > 0 else "-Inf"
+    text = f"{v:.{digits}f}"
+    if text.startswith("-") and float(text) == 0.0:
+        text = text[1:]
+    return text
+
+
+def format_integer(value: Any, digits: int = 3, na: str = "") -> str:
+    """A whole number without decimals (a count, degrees of freedom); a value that is
+    not whole falls back to :func:`format_number` with ``digits``.
+
+    Examples
+    --------
+    >>> format_integer(24.0), format_integer(3), format_integer(23.5, 2)
+    ('24', '3', '23.50')
+    """
+    if is_missing(value):
+        return na
+    v = _float(value)
+    if v is None or math.isinf(v) or not v.is_integer():
+        return format_number(value, digits, na)
+    return str(int(v))
+
+
+def format_pvalue(value: Any, na: str = "") -> str:
+    """A p-value as published: ``< .001`` below .001, else three decimals (``0.023``).
+
+    Examples
+    --------
+    >>> format_pvalue(0.00002), format_pvalue(0.0456), format_pvalue(1.0)
+    ('< .001', '0.046', '1.000')
+    """
+    if is_missing(value):
+        return na
+    v = _float(value)
+    if v is None:
+        return str(value)
+    if v < PVALUE_FLOOR:
+        return "< .001"
+    return format_number(v, 3, na)
+
+
+def latex_escape(text: Any) -> str:
+    """Text safe inside a LaTeX document: ``\\ & % $ # _ { } ~ ^ < >`` escaped.
+
+    Examples
+    --------
+    >>> print(latex_escape("a_b & {c} #1 $2"))
+    a\\_b \\& \\{c\\} \\#1 \\$2
+    """
+    return "".join(_LATEX.get(ch, ch) for ch in str(text))
+
+
+def html_escape(text: Any) -> str:
+    """Text safe in HTML (and SVG): ``& < > " '`` as entities.
+
+    Examples
+    --------
+    >>> html_escape("p < .001 & more")
+    'p &lt; .001 &amp; more'
+    """
+    return html.escape(str(text))
+
+
+def markdown_escape(text: Any) -> str:
+    """A Markdown table cell: whitespace collapsed to single spaces, pipes escaped.
+
+    Examples
+    --------
+    >>> print(markdown_escape("P(>|z|)"))
+    P(>\\|z\\|)
+    """
+    return " ".join(str(text).split()).replace("|", "\\|")
