@@ -38,7 +38,7 @@ def case(request):
     call = ref["call"]
     fit = semnet.sem(call["model"], pd.read_csv(ROOT / call["data"]), group=call["group"])
     res = bootstrap(fit, n=call["n"], seed=call["seed"], ci=("percentile", "bca"))
-    return ref, res
+    return ref, res, fit
 
 
 def _columns(ref: dict, res) -> list[int]:
@@ -48,7 +48,7 @@ def _columns(ref: dict, res) -> list[int]:
 def test_draws_are_lavaans_fits_of_the_same_resamples(case):
     """The fixture's draws are this code's, and lavaan refits the same resamples to
     the same estimates (rows drawn by semnet's documented SeedSequence scheme)."""
-    ref, res = case
+    ref, res, _ = case
     q = ref["quantities"]
     draws = res.draws[q].to_numpy()
     se = np.nanstd(draws, axis=0)
@@ -65,7 +65,7 @@ def test_draws_are_lavaans_fits_of_the_same_resamples(case):
 def test_acceleration_equals_the_lavaan_jackknife(case):
     """Efron's acceleration sum(L^3) / (6 sum(L^2)^1.5) of the leave-one-out estimates,
     every case of every group deleted once and all deletions pooled."""
-    ref, res = case
+    ref, res, _ = case
     ours = res.acceleration[_columns(ref, res)]
     assert np.allclose(ours, ref["acceleration"], rtol=ACCEL_RTOL, atol=0)
     # from the stored jackknife itself
@@ -81,7 +81,7 @@ def test_acceleration_equals_the_lavaan_jackknife(case):
 def test_intervals_equal_boot_ci(case, method, level):
     """boot.ci() on the same draws: percentile to rounding; basic, normal and BCa to the
     difference of lavaan's and semnet's estimates and jackknife."""
-    ref, res = case
+    ref, res, _ = case
     tab = res.table(level=level, ci=method).set_index("name").loc[ref["quantities"]]
     theirs = ref["intervals"][f"{level:.2f}"]
     se = tab["boot_se"].to_numpy()
@@ -92,6 +92,22 @@ def test_intervals_equal_boot_ci(case, method, level):
             assert np.allclose(ours, expected, rtol=ARITH_RTOL, atol=0), side
         else:
             assert np.all(np.abs(ours - expected) <= BOOT_SE_TOL * se), (side, ours - expected)
+
+
+def test_fit_estimates_report_the_same_bca_intervals(case):
+    """``Fit.with_bootstrap(...).estimates(boot_ci="bca")`` puts each interval on its row
+    (parameters of every group, then the ``:=`` rows)."""
+    ref, res, fit = case
+    est = fit.with_bootstrap(res).estimates(standardized=False, boot_ci="bca")
+    later = {g: f".g{k + 1}" for k, g in enumerate(fit.groups) if k > 0}
+    names = [r.lhs if r.op == ":=" else f"{r.lhs}{r.op}{r.rhs}{later.get(r.group, '')}"
+             for r in est.itertuples()]  # fmt: skip
+    rows = est.set_axis(names).loc[ref["quantities"]]
+    se = res.table(ci="percentile").set_index("name").loc[ref["quantities"], "boot_se"]
+    theirs = ref["intervals"]["0.95"]
+    for side in ("lower", "upper"):
+        diff = rows[f"ci_{side}"].to_numpy() - np.array(theirs[f"bca_{side}"])
+        assert np.all(np.abs(diff) <= BOOT_SE_TOL * se.to_numpy()), (side, diff)
 
 
 def test_bollen_stine_chisq_and_pvalue_equal_lavaans_on_the_same_resamples():
