@@ -15,3 +15,14 @@ SE_RTOL = 1e-3
 FIT_RTOL = 1e-4
 #: absolute floor for quantities that are zero in theory (e.g. RMSEA of a saturated model)
 ATOL = 1e-6
+#: bootstrap quantities that semnet and lavaan/boot compute from the same resamples
+#: (draws, jackknife-based and basic/normal intervals), in bootstrap standard errors:
+#: only the two optimizers' stopping points differ (at most ~1e-4 SE, multi-group)
+BOOT_SE_TOL = 1e-3
+#: relative tolerance for the BCa acceleration from two jackknifes of the same data
+#: (semnet's refits and lavaan's or numpy's; observed at most ~1e-3)
+ACCEL_RTOL = 5e-3
+#: interval arithmetic on identical draws (percentile quantiles): rounding only
+ARITH_RTOL = 1e-10
+#: Monte Carlo checks: allowed deviation, in Monte Carlo standard errors
+MC_SIGMAS = 4.0
