@@ -409,7 +409,7 @@ class Summary:
             lines.append(_line("Scaled test statistic", _num(t.stat)))
             lines.append(_line("P-value (scaled)", _num(fm.get("pvalue_scaled", float("nan")))))
             lines.append(_line("Scaling correction factor", _num(t.scaling_factor)))
-            if t.name == "scaled_shifted":
+            if np.isfinite(t.shift_parameter):  # (a scaled-shifted test)
                 lines.append(_line("Shift parameter", _num(t.shift_parameter)))
             lines.append(f"    for the {name}")
         if len(fit.groups) > 1:
