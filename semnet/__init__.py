@@ -20,6 +20,7 @@ from semnet.analyses.power import PowerResult, power
 from semnet.analyses.products import product_indicators
 from semnet.analyses.reliability import fornell_larcker, htmt, reliability
 from semnet.api import cfa, sem
+from semnet.data.ordinal import Polychoric, polychoric
 from semnet.errors import (
     ConvergenceError,
     DataError,
@@ -66,6 +67,7 @@ __all__ = [
     "ModelSyntaxError",
     "OptionError",
     "ParTable",
+    "Polychoric",
     "PowerResult",
     "SemnetError",
     "SemnetWarning",
@@ -85,6 +87,7 @@ __all__ = [
     "moments",
     "partable",
     "plot_simple_slopes",
+    "polychoric",
     "power",
     "product_indicators",
     "reliability",

@@ -26,3 +26,7 @@ ACCEL_RTOL = 5e-3
 ARITH_RTOL = 1e-10
 #: Monte Carlo checks: allowed deviation, in Monte Carlo standard errors
 MC_SIGMAS = 4.0
+
+#: polychoric correlations against lavCor(): lavaan's nlminb stops within ~1e-7 of the
+#: maximum of the likelihood (semnet's search within 1e-12)
+POLYCHORIC_ATOL = 1e-6
