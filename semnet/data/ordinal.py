@@ -142,11 +142,18 @@ class Polychoric:
         Indexed ``"item|t1"``, ``"item|t2"``, ... as lavaan's threshold rows.
     nobs : int
         Cases used (complete on every item).
+    gamma : DataFrame
+        ``N`` times the asymptotic covariance matrix of the thresholds and the
+        correlations (lavaan's ``gamma`` / NACOV; thresholds first, item by item, then the
+        correlations in lavaan's order ``x2~~x1, x3~~x1, ..., x3~~x2, ...``, labelled
+        ``"x1~~x2"`` as lavaan does), from Muthén's (1984) casewise scores.  Its diagonal
+        inverted is the weight matrix of DWLS.
     """
 
     cor: pd.DataFrame
     thresholds: pd.Series
     nobs: int
+    gamma: pd.DataFrame
 
 
 def item_codes(column: pd.Series, name: str) -> np.ndarray:
@@ -287,8 +294,105 @@ def polychoric(data: pd.DataFrame, ordered: Sequence[str] | None = None) -> Poly
             freq = _table(codes[:, i], codes[:, j], len(taus[i]) + 1, len(taus[j]) + 1)
             cor[i, j] = cor[j, i] = pair_correlation(freq, taus[i], taus[j])
     index = [f"{n}|t{k + 1}" for n, t in zip(names, taus, strict=True) for k in range(len(t))]
+    pairs = [(i, j) for j in range(p) for i in range(j + 1, p)]
+    gamma = asymptotic_covariance(codes, taus, cor, pairs)
+    labels = index + [f"{names[j]}~~{names[i]}" for i, j in pairs]
     return Polychoric(
         cor=pd.DataFrame(cor, index=names, columns=names),
         thresholds=pd.Series(np.concatenate(taus), index=index, name="threshold"),
         nobs=int(codes.shape[0]),
+        gamma=pd.DataFrame(gamma, index=labels, columns=labels),
     )
+
+
+def _edges(tau: np.ndarray) -> np.ndarray:
+    return np.concatenate([[-np.inf], tau, [np.inf]])
+
+
+def threshold_scores(codes: np.ndarray, tau: np.ndarray) -> np.ndarray:
+    """Casewise derivatives of the univariate probit log-likelihood of one item with
+    respect to its thresholds (cases x thresholds)."""
+    k = len(tau)
+    edges = _edges(tau)
+    cdf = _phi(edges)
+    c = codes.astype(int)
+    prob = cdf[c + 1] - cdf[c]
+    dens = np.exp(-tau * tau / 2) / np.sqrt(_TWO_PI)
+    out = np.zeros((len(c), k))
+    rows = np.arange(len(c))
+    up = c < k  # the category's upper threshold
+    out[rows[up], c[up]] = dens[c[up]] / prob[up]
+    low = c > 0  # its lower threshold
+    out[rows[low], c[low] - 1] -= dens[c[low] - 1] / prob[low]
+    return out
+
+
+def _pair_cell_scores(ta: np.ndarray, tb: np.ndarray, r: float):
+    """Per cell of a pair's table: d log P / d rho, and d log P / d tau_a (rows x cols x
+    thresholds of a) and d log P / d tau_b (rows x cols x thresholds of b)."""
+    ea, eb = _edges(ta), _edges(tb)
+    prob = _cell_probabilities(ta, tb, r)
+    s = np.sqrt(1 - r * r)
+    # the bivariate density at the corners (0 where a corner is infinite)
+    xa, xb = np.meshgrid(ea, eb, indexing="ij")
+    with np.errstate(invalid="ignore"):
+        dens = np.where(np.isfinite(xa) & np.isfinite(xb), _bivariate_density(xa, xb, r), 0.0)
+    d_rho = dens[1:, 1:] - dens[:-1, 1:] - dens[1:, :-1] + dens[:-1, :-1]
+    ka, kb = len(ta) + 1, len(tb) + 1
+    # d Phi2(x, y) / dx = phi(x) Phi((y - r x) / s) at x = a threshold, y = every edge
+    with np.errstate(invalid="ignore"):
+        ga = np.exp(-ta * ta / 2)[:, None] / np.sqrt(_TWO_PI) * _phi(
+            (eb[None, :] - r * ta[:, None]) / s
+        )
+        gb = np.exp(-tb * tb / 2)[:, None] / np.sqrt(_TWO_PI) * _phi(
+            (ea[None, :] - r * tb[:, None]) / s
+        )
+    # rectangle differences: a cell (x, y) depends on tau_a[x] (upper) and tau_a[x-1]
+    d_ta = np.zeros((ka, kb, len(ta)))
+    band_a = ga[:, 1:] - ga[:, :-1]  # thresholds of a x columns
+    for m in range(len(ta)):
+        d_ta[m, :, m] += band_a[m]
+        d_ta[m + 1, :, m] -= band_a[m]
+    d_tb = np.zeros((ka, kb, len(tb)))
+    band_b = gb[:, 1:] - gb[:, :-1]  # thresholds of b x rows
+    for m in range(len(tb)):
+        d_tb[:, m, m] += band_b[m]
+        d_tb[:, m + 1, m] -= band_b[m]
+    return d_rho / prob, d_ta / prob[:, :, None], d_tb / prob[:, :, None]
+
+
+def asymptotic_covariance(
+    codes: np.ndarray, taus: Sequence[np.ndarray], cor: np.ndarray,
+    pairs: Sequence[tuple[int, int]],
+) -> np.ndarray:
+    """``N`` times the asymptotic covariance of the two-step estimates (thresholds, then
+    the correlations of ``pairs``), by Muthén (1984): with ``S`` the casewise scores of
+    every univariate and bivariate likelihood, ``A`` the matrix of their expected
+    derivatives (block triangular: thresholds of each item, then each correlation
+    given its items' thresholds), ``Gamma = N A^-1 (S'S) A^-T``."""
+    n = codes.shape[0]
+    sizes = [len(t) for t in taus]
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    nth = int(starts[-1])
+    scores = np.empty((n, nth + len(pairs)))
+    for i, t in enumerate(taus):
+        scores[:, starts[i] : starts[i + 1]] = threshold_scores(codes[:, i], t)
+    a21 = np.zeros((len(pairs), nth))
+    for q, (i, j) in enumerate(pairs):
+        d_rho, d_ti, d_tj = _pair_cell_scores(taus[i], taus[j], cor[i, j])
+        ci, cj = codes[:, i].astype(int), codes[:, j].astype(int)
+        sc = d_rho[ci, cj]
+        scores[:, nth + q] = sc
+        freq = _table(codes[:, i], codes[:, j], sizes[i] + 1, sizes[j] + 1)
+        weighted = freq * d_rho
+        a21[q, starts[i] : starts[i + 1]] = np.einsum("ab,abk->k", weighted, d_ti)
+        a21[q, starts[j] : starts[j + 1]] = np.einsum("ab,abk->k", weighted, d_tj)
+    inner = scores.T @ scores
+    b = np.zeros_like(inner)
+    for i in range(len(taus)):
+        block = slice(starts[i], starts[i + 1])
+        b[block, block] = inner[block, block]
+    b[nth:, :nth] = a21
+    b[nth:, nth:] = np.diag(np.diag(inner)[nth:])
+    b_inv = np.linalg.inv(b)
+    return n * b_inv @ inner @ b_inv.T

@@ -124,3 +124,19 @@ def test_data_is_not_modified():
     before = hs.copy()
     semnet.polychoric(hs)
     pd.testing.assert_frame_equal(hs, before)
+
+
+@pytest.mark.parametrize("name", ["hs_four", "hs_two", "hs_six", "zero_cell"])
+def test_gamma_matches_lavaan(name):
+    """N x the asymptotic covariance of thresholds and correlations (Muthén 1984), as
+    lavaan's lavInspect(fit, "gamma"): names, order and values (leaving out the
+    correlation where lavaan stopped at its bound, see above)."""
+    ref = json.loads((ORDINAL / f"{name}.json").read_text(encoding="utf-8"))
+    gamma = semnet.polychoric(pd.read_csv(ORDINAL / ref["data"])).gamma
+    assert list(gamma.columns) == ref["gamma_names"]
+    want = np.array(ref["gamma"])
+    keep = [k for k, n in enumerate(ref["gamma_names"]) if n != "a~~b"]
+    np.testing.assert_allclose(
+        gamma.to_numpy()[np.ix_(keep, keep)], want[np.ix_(keep, keep)],
+        rtol=EST_RTOL, atol=POLYCHORIC_ATOL,
+    )  # fmt: skip

@@ -27,6 +27,9 @@ for (name in names(sets)) {
   d <- read.csv(file)
   fit <- lavCor(d, ordered = names(d), output = "fit")
   ss <- lavInspect(fit, "sampstat")
+  # N x the asymptotic covariance of thresholds and correlations (Muthen 1984)
+  gamma <- lavInspect(lavCor(d, ordered = names(d), output = "fit", estimator = "DWLS",
+                             se = "robust.sem"), "gamma")
   out <- list(
     lavaan = as.character(packageVersion("lavaan")),
     data = paste0(name, ".csv"),
@@ -34,7 +37,9 @@ for (name in names(sets)) {
     cor = unclass(ss$cov),
     th = as.list(ss$th),
     th_names = names(ss$th),
-    nobs = lavInspect(fit, "nobs")
+    nobs = lavInspect(fit, "nobs"),
+    gamma = unclass(gamma),
+    gamma_names = colnames(gamma)
   )
   write_json(out, file.path(here, paste0(name, ".json")), digits = NA, auto_unbox = TRUE,
              pretty = TRUE)
