@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special
 
+from semnet.data.moments import group_labels
 from semnet.errors import DataError
 
 #: most categories an item may have before it should be treated as continuous
@@ -245,7 +246,9 @@ def pair_correlation(freq: np.ndarray, ta: np.ndarray, tb: np.ndarray) -> float:
     return float(res.x)
 
 
-def polychoric(data: pd.DataFrame, ordered: Sequence[str] | None = None) -> Polychoric:
+def polychoric(
+    data: pd.DataFrame, ordered: Sequence[str] | None = None, group: str | None = None
+) -> Polychoric | dict[str, Polychoric]:
     """Polychoric correlations and thresholds of ordinal items, as lavaan's
     ``lavCor(data, ordered = ...)`` (two-step estimates, listwise deletion).
 
@@ -254,13 +257,17 @@ def polychoric(data: pd.DataFrame, ordered: Sequence[str] | None = None) -> Poly
     data : DataFrame
         The items (never modified).
     ordered : sequence of str, optional
-        The ordinal columns; default: every column (ordered Categoricals by their
-        category order, numbers by their sorted values).
+        The ordinal columns; default: every column but ``group`` (ordered Categoricals
+        by their category order, numbers by their sorted values).
+    group : str, optional
+        A grouping column: the statistics of each group, with the categories of the
+        whole sample (a category that is empty in one group is an error, as in lavaan).
 
     Returns
     -------
-    Polychoric
-        ``.cor`` (DataFrame), ``.thresholds`` (Series ``"item|t1"``, ...), ``.nobs``.
+    Polychoric or dict
+        ``.cor`` (DataFrame), ``.thresholds`` (Series ``"item|t1"``, ...), ``.nobs``,
+        ``.gamma``; with ``group``, a dict of them by group label.
 
     Examples
     --------
@@ -274,18 +281,50 @@ def polychoric(data: pd.DataFrame, ordered: Sequence[str] | None = None) -> Poly
     """
     if not isinstance(data, pd.DataFrame):
         raise DataError(f"data must be a pandas DataFrame, not {type(data).__name__}.")
-    names = list(data.columns) if ordered is None else list(ordered)
+    if group is not None and group not in data.columns:
+        raise DataError(f"the group column {group!r} is not in the data.")
+    names = [c for c in data.columns if c != group] if ordered is None else list(ordered)
     missing = [n for n in names if n not in data.columns]
     if missing:
         raise DataError(f"column(s) {', '.join(map(repr, missing))} are not in the data.")
-    if len(names) < 1:
+    if not names:
         raise DataError("no ordinal columns: pass ordered= with the item names.")
+    if group in names:
+        raise DataError(f"the group column {group!r} is also listed as an item.")
     codes = np.column_stack([item_codes(data[n], n) for n in names])
-    codes = codes[~np.isnan(codes).any(axis=1)]
+    complete = ~np.isnan(codes).any(axis=1)
+    if group is None:
+        return _polychoric(codes[complete], names, "")
+    labels = group_labels(data, group)
+    # (group_labels has checked that distinct values print distinctly)
+    text = np.array([str(v) for v in data[group].to_numpy()], dtype=object)
+    codes = np.where(complete[:, None], codes, np.nan)
+    levels = [int(np.nanmax(codes[:, i])) + 1 for i in range(len(names))]
+    return {
+        label: _polychoric(codes[complete & (text == label)], names, label, levels)
+        for label in labels
+    }
+
+
+def _polychoric(
+    codes: np.ndarray, names: list[str], label: str, levels: list[int] | None = None
+) -> Polychoric:
+    """The statistics of the complete cases ``codes`` (category numbers) of one group;
+    with ``levels`` (categories per item in the whole sample) every category must occur."""
+    where = f" in group {label!r}" if label else ""
     if codes.shape[0] < 2:
-        raise DataError("fewer than two complete cases on the ordinal items.")
-    # renumber after the listwise deletion (a category may vanish with the dropped rows)
-    codes = np.column_stack([np.unique(c, return_inverse=True)[1] for c in codes.T])
+        raise DataError(f"fewer than two complete cases on the ordinal items{where}.")
+    if levels is not None:
+        for i, n in enumerate(names):
+            counts = np.bincount(codes[:, i].astype(int), minlength=levels[i])
+            if (counts == 0).any():
+                raise DataError(
+                    f"a category of the item {n!r} is empty{where} (frequencies "
+                    f"{counts.tolist()}); merge categories, or drop the item."
+                )
+    else:
+        # renumber after the listwise deletion (a category may vanish with the dropped rows)
+        codes = np.column_stack([np.unique(c, return_inverse=True)[1] for c in codes.T])
     taus = [thresholds(codes[:, i], n) for i, n in enumerate(names)]
     p = len(names)
     cor = np.eye(p)

@@ -140,3 +140,27 @@ def test_gamma_matches_lavaan(name):
         gamma.to_numpy()[np.ix_(keep, keep)], want[np.ix_(keep, keep)],
         rtol=EST_RTOL, atol=POLYCHORIC_ATOL,
     )  # fmt: skip
+
+
+def test_groups_match_lavaan():
+    """lavCor(..., group = "school"): thresholds, correlations and gamma per group."""
+    ref = json.loads((ORDINAL / "hs_four_school.json").read_text(encoding="utf-8"))
+    data = pd.read_csv(ORDINAL / ref["data"])
+    result = semnet.polychoric(data, ordered=ref["names"], group=ref["group"])
+    assert list(result) == [g["group"] for g in ref["groups"]]
+    for g in ref["groups"]:
+        pc = result[g["group"]]
+        assert pc.nobs == g["nobs"]
+        np.testing.assert_allclose(pc.thresholds.to_numpy(), list(g["th"].values()),
+                                   rtol=EST_RTOL)  # fmt: skip
+        np.testing.assert_allclose(pc.cor.to_numpy(), g["cor"], rtol=0, atol=POLYCHORIC_ATOL)
+        np.testing.assert_allclose(pc.gamma.to_numpy(), g["gamma"], rtol=EST_RTOL,
+                                   atol=POLYCHORIC_ATOL)  # fmt: skip
+
+
+def test_a_category_empty_in_one_group_is_an_error():
+    data = pd.read_csv(ORDINAL / "hs_four_school.csv")
+    pasteur = data["school"] == "Pasteur"
+    data.loc[pasteur, "x1"] = data.loc[pasteur, "x1"].replace(4, 3)
+    with pytest.raises(semnet.DataError, match=r"item 'x1' is empty in group 'Pasteur'"):
+        semnet.polychoric(data, group="school")

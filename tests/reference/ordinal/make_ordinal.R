@@ -44,3 +44,19 @@ for (name in names(sets)) {
   write_json(out, file.path(here, paste0(name, ".json")), digits = NA, auto_unbox = TRUE,
              pretty = TRUE)
 }
+
+# 5. the 4-category items by school: statistics per group
+file <- file.path(here, "hs_four_school.csv")
+write.csv(cbind(four, school = hs$school), file, row.names = FALSE)
+d <- read.csv(file)
+fit <- lavCor(d, ordered = items, group = "school", output = "fit")
+ss <- lavInspect(fit, "sampstat")
+gamma <- lavInspect(lavCor(d, ordered = items, group = "school", output = "fit",
+                           estimator = "DWLS", se = "robust.sem"), "gamma")
+groups <- lapply(names(ss), function(g) list(
+  group = g, cor = unclass(ss[[g]]$cov), th = as.list(ss[[g]]$th),
+  th_names = names(ss[[g]]$th), nobs = lavInspect(fit, "nobs")[match(g, names(ss))],
+  gamma = unclass(gamma[[g]]), gamma_names = colnames(gamma[[g]])))
+write_json(list(lavaan = as.character(packageVersion("lavaan")), data = "hs_four_school.csv",
+                names = items, group = "school", groups = groups),
+           file.path(here, "hs_four_school.json"), digits = NA, auto_unbox = TRUE, pretty = TRUE)
