@@ -7,6 +7,7 @@ object :class:`Fit`, and the error classes.
 from semnet import datasets, moments, studies
 from semnet._version import __version__
 from semnet.analyses.bootstrap import BootstrapResult, bootstrap
+from semnet.analyses.cmv import harman, marker, ulmc
 from semnet.analyses.compare import compare
 from semnet.analyses.invariance import Cutoffs, InvarianceResult, compare_paths, invariance
 from semnet.analyses.mediation import indirect_effects
@@ -78,11 +79,13 @@ __all__ = [
     "compare_paths",
     "datasets",
     "fornell_larcker",
+    "harman",
     "htmt",
     "indirect_effects",
     "invariance",
     "johnson_neyman",
     "lms",
+    "marker",
     "moderation_by_groups",
     "moments",
     "partable",
@@ -95,4 +98,5 @@ __all__ = [
     "simple_slopes",
     "simulate",
     "studies",
+    "ulmc",
 ]
