@@ -7,7 +7,7 @@ object :class:`Fit`, and the error classes.
 from semnet import datasets, moments, studies
 from semnet._version import __version__
 from semnet.analyses.bootstrap import BootstrapResult, bootstrap
-from semnet.analyses.cmv import harman, marker, ulmc
+from semnet.analyses.cmv import cfa_marker, harman, marker, ulmc
 from semnet.analyses.compare import compare
 from semnet.analyses.invariance import Cutoffs, InvarianceResult, compare_paths, invariance
 from semnet.analyses.mediation import indirect_effects
@@ -75,6 +75,7 @@ __all__ = [
     "__version__",
     "bootstrap",
     "cfa",
+    "cfa_marker",
     "compare",
     "compare_paths",
     "datasets",

@@ -407,5 +407,136 @@ def marker(
     return MarkerResult(pooled_rm, pd.concat(rows, ignore_index=True))
 
 
+@dataclass(frozen=True)
+class CFAMarkerResult:
+    """The CFA marker technique (Williams, Hartman & Cavazotte 2010).
+
+    Attributes
+    ----------
+    fits : dict
+        ``"cfa"`` (all factors and the latent marker correlated), ``"baseline"`` (the
+        marker orthogonal, its loadings and error variances fixed at the CFA's),
+        ``"method_c"`` (plus equal marker loadings on every item), ``"method_u"``
+        (unequal), ``"method_r"`` (the chosen method model with the trait covariances
+        fixed at the baseline's).
+    chosen : str
+        ``"method_c"`` or ``"method_u"``: Method-U when it fits significantly better.
+    tests : DataFrame
+        The model comparisons (``comparison, chisq_diff, df_diff, pvalue``): baseline
+        vs Method-C (is there method variance?), Method-C vs Method-U (is it equal for
+        all items?), the chosen model vs Method-R (does it bias the trait correlations?).
+    method_loadings : DataFrame
+        Standardized loadings of the items on the marker factor in the chosen model.
+    """
+
+    fits: dict[str, Fit]
+    chosen: str
+    tests: pd.DataFrame
+    method_loadings: pd.DataFrame
+
+
+def _values(fit: Fit, op: str, lhs: str, rhs: str) -> list[float]:
+    """The estimate of one parameter in every group."""
+    est = fit.estimates(standardized=False)
+    rows = est[(est["op"] == op) & (est["lhs"] == lhs) & (est["rhs"] == rhs)]
+    return rows["est"].tolist()
+
+
+def _fixed(values: list[float], name: str) -> str:
+    """``value*name`` (one group) or ``c(v1, v2, ...)*name``, at full precision."""
+    text = [f"{v:.17g}" for v in values]
+    return f"{text[0]}*{name}" if len(text) == 1 else f"c({', '.join(text)})*{name}"
+
+
+def _labels(prefix: str, ngroups: int, name: str) -> str:
+    if ngroups == 1:
+        return f"{prefix}*{name}"
+    return f"c({', '.join(f'{prefix}{g + 1}' for g in range(ngroups))})*{name}"
+
+
+def cfa_marker(
+    model: str | Path,
+    data: pd.DataFrame,
+    marker_items: Sequence[str],
+    group: str | None = None,
+    alpha: float = 0.05,
+    **fit_args: Any,
+) -> CFAMarkerResult:
+    """The CFA marker technique (Williams, Hartman & Cavazotte 2010) with a latent marker
+    measured by ``marker_items``.
+
+    Parameters
+    ----------
+    model : str or path
+        The hypothesized measurement model.
+    data : DataFrame
+    marker_items : sequence of str
+        At least two items of a marker construct (theoretically unrelated to the
+        model's constructs, measured the same way); not items of the model.
+    group : str, optional
+        Fit per group (configural); Method-C's equal loadings are equal within a group.
+    alpha : float
+        Level of the chi-square difference tests that choose Method-U over Method-C.
+    **fit_args
+        Passed to :func:`semnet.sem`.
+
+    Returns
+    -------
+    CFAMarkerResult
+    """
+    text, factors = _measurement(model)
+    items = _items(factors)
+    marker_items = list(marker_items)
+    overlap = [v for v in marker_items if v in items or v in factors]
+    if overlap:
+        raise ModelSpecificationError(
+            f"marker item(s) {', '.join(map(repr, overlap))} are variables of the model; "
+            "the marker must be theoretically unrelated to the model's constructs."
+        )
+    if len(marker_items) < 2:
+        raise ModelSpecificationError(
+            "the CFA marker technique needs a latent marker with at least two items; for "
+            "a single marker variable use semnet.marker."
+        )
+    mk = _unique("marker", factors)
+    run = dict(group=group, **fit_args)
+    cfa_fit = sem(text + f"\n{mk} =~ " + " + ".join(marker_items) + "\n", data, **run)
+    ng = cfa_fit.partable.ngroups
+    fixed = [
+        f"{mk} =~ " + " + ".join(_fixed(_values(cfa_fit, "=~", mk, v), v) for v in marker_items),
+        *[f"{v} ~~ {_fixed(_values(cfa_fit, '~~', v, v), v)}" for v in marker_items],
+        f"{mk} ~~ " + " + ".join(f"0*{f}" for f in factors),
+    ]
+    baseline_text = text + "\n" + "\n".join(fixed) + "\n"
+    texts = {
+        "baseline": baseline_text,
+        "method_c": baseline_text + f"{mk} =~ "
+        + " + ".join(_labels("cmv_eq", ng, v) for v in items) + "\n",
+        "method_u": baseline_text + f"{mk} =~ " + " + ".join(items) + "\n",
+    }
+    fits = {"cfa": cfa_fit, **{k: sem(t, data, **run) for k, t in texts.items()}}
+    c_vs_u = compare(fits["method_c"], fits["method_u"])
+    chosen = "method_u" if c_vs_u["pvalue"].iloc[-1] < alpha else "method_c"
+    pairs = [(a, b) for i, a in enumerate(factors) for b in list(factors)[i + 1 :]]
+    base_est = fits["baseline"]
+    fix_cov = [f"{a} ~~ {_fixed(_values(base_est, '~~', a, b), b)}" for a, b in pairs]
+    fits["method_r"] = sem(texts[chosen] + "\n".join(fix_cov) + "\n", data, **run)
+    tests = []
+    for name, (a, b) in {
+        "baseline vs method_c": ("baseline", "method_c"),
+        "method_c vs method_u": ("method_c", "method_u"),
+        f"{chosen} vs method_r": (chosen, "method_r"),
+    }.items():
+        row = compare(fits[a], fits[b]).iloc[-1]
+        tests.append({"comparison": name, "chisq_diff": row["chisq_diff"],
+                      "df_diff": row["df_diff"], "pvalue": row["pvalue"]})  # fmt: skip
+    est = fits[chosen].estimates()
+    loads = est[(est["lhs"] == mk) & (est["op"] == "=~") & est["rhs"].isin(items)]
+    method_loadings = loads[["rhs", "group", "std_all"]].rename(
+        columns={"rhs": "item", "std_all": "loading"}
+    ).reset_index(drop=True)
+    return CFAMarkerResult(fits, chosen, pd.DataFrame(tests), method_loadings)
+
+
 def _where(label: str) -> str:
     return f" in group {label!r}" if label else ""

@@ -139,3 +139,46 @@ def test_a_marker_in_the_model_is_refused():
 def test_a_model_without_factors_is_refused():
     with pytest.raises(semnet.ModelSpecificationError, match="no '=~' lines"):
         semnet.harman("y1 ~ y2", DATA)
+
+
+def test_cfa_marker_technique_matches_lavaan():
+    """Williams, Hartman & Cavazotte (2010): the CFA, baseline, Method-C, Method-U and
+    Method-R models as lavaan fits them (the same choice of Method-U)."""
+    ref = REF["cfa_marker"]
+    res = semnet.cfa_marker(HYP, DATA, marker_items=ref["marker_items"])
+    assert res.chosen == f"method_{ref['chosen'].lower()}"
+    for key in ("cfa", "baseline", "method_c", "method_u", "method_r"):
+        fit = res.fits[key]
+        assert fit.converged
+        assert fit.fit_measures()["chisq"] == pytest.approx(ref[key]["chisq"], rel=FIT_RTOL)
+        assert fit.df == ref[key]["df"]
+    assert list(res.tests["comparison"]) == [
+        "baseline vs method_c", "method_c vs method_u", f"{res.chosen} vs method_r",
+    ]
+    first = res.tests.iloc[0]
+    assert first["chisq_diff"] == pytest.approx(
+        ref["baseline"]["chisq"] - ref["method_c"]["chisq"], rel=FIT_RTOL
+    )
+    assert first["pvalue"] < 0.001  # the planted method variance is found
+    assert len(res.method_loadings) == 12
+
+
+def test_cfa_marker_needs_a_latent_marker_outside_the_model():
+    with pytest.raises(semnet.ModelSpecificationError, match="at least two items"):
+        semnet.cfa_marker(HYP, DATA, marker_items=["mk1"])
+    with pytest.raises(semnet.ModelSpecificationError, match="'y1'"):
+        semnet.cfa_marker(HYP, DATA, marker_items=["y1", "mk1"])
+
+
+def test_cfa_marker_by_group_fixes_each_groups_values():
+    res = semnet.cfa_marker(HYP, DATA, marker_items=["mk1", "mk2", "mk3"], group="g")
+    assert all(f.converged for f in res.fits.values())
+    # Method-C: one equal marker loading per group (2 parameters more than baseline)
+    assert res.tests.iloc[0]["df_diff"] == 2
+    # the baseline fixes the marker's loadings and error variances at each group's CFA values
+    base = res.fits["baseline"].estimates()
+    cfa = res.fits["cfa"].estimates()
+    rows = (base["lhs"] == "marker") & (base["op"] == "=~") & base["rhs"].isin(["mk2", "mk3"])
+    crow = (cfa["lhs"] == "marker") & (cfa["op"] == "=~") & cfa["rhs"].isin(["mk2", "mk3"])
+    np.testing.assert_allclose(base.loc[rows, "est"], cfa.loc[crow, "est"], rtol=1e-12)
+    assert (base.loc[rows, "se"] == 0).all()
