@@ -102,6 +102,7 @@ from semnet.estimation.start import start_values
 from semnet.matrices.ram import Model
 from semnet.partable.build import _ABSENT, ParTable, _pick, partable
 from semnet.pipeline.specify import read_model
+from semnet.results.estimates import FittedRows, implied_frames, parameter_se
 from semnet.syntax import Modifiers, ParsedModel, Relation, parse_expression, parse_model
 
 __all__ = [
@@ -539,7 +540,7 @@ class LMSLikelihood:
 
 # -- result ------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
-class LMSResult:
+class LMSResult(FittedRows):
     """A model with latent interactions fitted by LMS.  Immutable.
 
     It quacks like :class:`semnet.results.fit.Fit` where :func:`semnet.simple_slopes` and
@@ -549,6 +550,8 @@ class LMSResult:
     row of ``partable.params``, ``x`` the free parameters and ``vcov_free`` their
     covariance matrix (same numbering as the ``free`` column), ``model`` the RAM model of
     the linear part (its row indices are those of the first rows of ``partable.params``).
+    Its group facts and its estimates table are :class:`~semnet.results.fit.Fit`'s
+    (:class:`~semnet.results.estimates.FittedRows`).
 
     Attributes
     ----------
@@ -596,6 +599,9 @@ class LMSResult:
     warnings: tuple[str, ...] = ()
     meta: dict[str, Any] = field(default_factory=dict)
 
+    #: the estimates have no ``:=`` rows (LMS does not estimate defined parameters)
+    _reports_defined = False
+
     def __post_init__(self) -> None:
         for name in ("x", "values", "vcov_free", "std_all", "std_lv"):
             arr = getattr(self, name)
@@ -603,14 +609,6 @@ class LMSResult:
                 arr.setflags(write=False)
         for arr in (*self.implied_covs, *self.implied_means):
             arr.setflags(write=False)
-
-    @property
-    def groups(self) -> list[str]:
-        return list(self.partable.groups)
-
-    @property
-    def nobs(self) -> dict[str, int]:
-        return {m.label: m.nobs for m in self.moments}
 
     @property
     def implied_cov(self) -> np.ndarray:
@@ -673,55 +671,21 @@ class LMSResult:
         """Parameter estimates: ``lhs, op, rhs, group, label, est, se, z, pvalue,
         ci_lower, ci_upper`` (+ ``std_lv, std_all``), one row per parameter; product terms as
         ``y ~ x:z`` rows (one per group) after the linear parameters."""
-        params = self.partable.params
-        free = params["free"].to_numpy()
-        se = np.zeros(len(params))
-        if self.vcov_free is None:
-            se[free > 0] = np.nan
-        else:
-            var = np.diag(self.vcov_free)
-            se[free > 0] = np.sqrt(np.clip(var[free[free > 0] - 1], 0, None))
-        est = self.values
-        labels = self.partable.groups
-        single = len(labels) == 1
-        group = [None if single else labels[g - 1] for g in params["group"]]
-        frame = pd.DataFrame(
-            {
-                "lhs": params["lhs"].to_numpy(),
-                "op": params["op"].to_numpy(),
-                "rhs": params["rhs"].to_numpy(),
-                "group": pd.array(group, dtype=object),
-                "label": params["label"].to_numpy(),
-                "est": est,
-                "se": se,
-            }
-        )
-        with np.errstate(divide="ignore", invalid="ignore"):
-            z = np.where((free > 0) & (se > 0), est / se, np.nan)
-        frame["z"] = z
-        frame["pvalue"] = 2 * stats.norm.sf(np.abs(z))
-        crit = stats.norm.ppf(1 - (1 - level) / 2)
-        frame["ci_lower"] = np.where(free > 0, est - crit * se, est)
-        frame["ci_upper"] = np.where(free > 0, est + crit * se, est)
-        if standardized:
-            frame["std_lv"] = self.std_lv
-            frame["std_all"] = self.std_all
-        return frame
+        se = parameter_se(self.partable.cols["free"], self.vcov_free)
+        std = {"std_lv": self.std_lv, "std_all": self.std_all} if standardized else None
+        return self._estimates_table(self.values, se, level, standardized=std)
 
     def implied(self) -> dict[str, dict[str, pd.DataFrame | pd.Series]]:
         """Marginal model-implied covariance and means of the observed variables per
         group (the mixture's moments, not normal)."""
         names = list(self.model.ov)
         p = len(names)
-        return {
-            label: {
-                "cov": pd.DataFrame(cov[:p, :p], index=names, columns=names),
-                "mean": pd.Series(mean[:p], index=names),
-            }
+        return implied_frames(
+            (label, names, cov[:p, :p], mean[:p])
             for label, cov, mean in zip(
-                self.partable.groups, self.implied_covs, self.implied_means, strict=True
+                self.groups, self.implied_covs, self.implied_means, strict=True
             )
-        }
+        )
 
     def summary(self, standardized: bool = False, fit_measures: bool = True) -> Any:
         """A printable report in the spirit of lavaan's ``summary()``: the likelihood-ratio

@@ -783,11 +783,6 @@ class LMSSummary(Summary):
             items.append((name, f"{used} used of {total}" if used != total else str(used)))
         return items
 
-    def _nobs(self) -> dict[str, tuple[int, int]]:
-        return {
-            m.label: (int(m.nobs), int(m.nobs) + int(m.n_dropped)) for m in self.fit.moments
-        }
-
     def _header(self) -> list[str]:
         lines = [f"semnet {self._version()} {self._status()}", ""]
         lines += [_line(label, value) for label, value in self._header_items()]

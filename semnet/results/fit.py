@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from scipy import special
 
-from semnet._pandas import frame, text_array
 from semnet.data.missing import pairwise_moments
 from semnet.data.moments import GroupMoments, data_fingerprint
 from semnet.data.sample import Sample
@@ -24,6 +23,12 @@ from semnet.matrices.ram import Model
 from semnet.options import Options
 from semnet.partable.build import ParTable
 from semnet.report.summary import Summary
+from semnet.results.estimates import (
+    FittedRows,
+    implied_frames,
+    normal_quantile,
+    parameter_se,
+)
 from semnet.results.fit_measures import (
     GroupFitInput,
     MissingDataInput,
@@ -43,7 +48,7 @@ FitOptions = Options
 
 
 @dataclass(frozen=True, eq=False)
-class Fit:
+class Fit(FittedRows):
     """A fitted model.  Created by :func:`semnet.sem` / :func:`semnet.cfa`; never mutated.
 
     Attributes
@@ -103,21 +108,8 @@ class Fit:
         )
 
     @property
-    def groups(self) -> list[str]:
-        return list(self.partable.groups)
-
-    @property
-    def nobs(self) -> dict[str, int]:
-        return {m.label: m.nobs for m in self.moments}
-
-    @property
     def ntotal(self) -> int:
         return sum(m.nobs for m in self.moments)
-
-    @property
-    def n_dropped(self) -> dict[str, int]:
-        """Rows dropped by listwise deletion, per group."""
-        return {m.label: m.n_dropped for m in self.moments}
 
     def discrepancy(self, model: Model | None = None, values: np.ndarray | None = None
                     ) -> Discrepancy:
@@ -169,32 +161,23 @@ class Fit:
     @cached_property
     def _row_se(self) -> np.ndarray:
         """Standard errors of parameter rows then ``:=`` rows (0 for fixed rows)."""
-        params = self.partable.cols
-        free = params["free"]
+        free = self.partable.cols["free"]
+        se = parameter_se(free, self.vcov_free, self.model.free_rows)
         ndef = self._ndef
-        npar_rows = len(params["op"])
-        se = np.zeros(npar_rows + ndef)
-        if self.vcov_free is None:
-            se[: npar_rows][free > 0] = np.nan
-            se[npar_rows:] = np.nan
+        if not ndef:
             return se
-        var = self.vcov_free.diagonal()
-        sd = np.sqrt(np.maximum(var, 0.0))
-        # a free parameter pinned by an active constraint (e.g. on its bound) has no
-        # sampling variance: reported as NaN, as lavaan does
-        sd[var <= 1e-14 * max(1.0, var.max(initial=0.0))] = np.nan
-        rows = self.model.free_rows
-        se[rows] = sd[free[rows] - 1]
-        if ndef and self.bootstrap is not None:
+        if self.vcov_free is None:
+            return np.concatenate([se, np.full(ndef, np.nan)])
+        if self.bootstrap is not None:
             # lavaan: the standard deviation of the definitions' draws (divisor B - 1)
             nfree_rows = int((free > 0).sum())
             draws = self.bootstrap._draws[~self.bootstrap.failed]
-            se[npar_rows:] = np.std(draws[:, nfree_rows : nfree_rows + ndef], axis=0, ddof=1)
-        elif ndef:
-            J = self._jacobian(lambda v: self._names.defined(v))
-            cov = J @ self.vcov_free @ J.T
-            se[len(params["op"]) :] = np.sqrt(np.clip(np.diag(cov), 0, None))
-        return se
+            return np.concatenate(
+                [se, np.std(draws[:, nfree_rows : nfree_rows + ndef], axis=0, ddof=1)]
+            )
+        J = self._jacobian(lambda v: self._names.defined(v))
+        cov = J @ self.vcov_free @ J.T
+        return np.concatenate([se, np.sqrt(np.clip(np.diag(cov), 0, None))])
 
     def _jacobian(self, func) -> np.ndarray:
         """Numerical Jacobian of ``func(row values)`` w.r.t. the free parameters
@@ -218,58 +201,6 @@ class Fit:
         if self._ndef:
             return np.concatenate([self.values, self._names.defined(self.values)])
         return self.values.copy()
-
-    @cached_property
-    def _row_columns(self) -> dict[str, np.ndarray]:
-        """``lhs, op, rhs, group, label`` and the ``free`` flag of parameter rows then
-        ``:=`` rows, as numpy columns."""
-        params = self.partable.cols
-        defs = [c for c in self.partable.constraints if c.op == ":="]
-        n = len(params["op"])
-        group = np.empty(n + len(defs), dtype=object)
-        if self.partable.ngroups > 1:
-            group[:n] = np.asarray(self.partable.groups, dtype=object)[params["group"] - 1]
-        if not defs:  # the parameter table's own (read-only) text columns
-            free = params["free"] > 0
-            group.setflags(write=False)
-            free.setflags(write=False)
-            return {"lhs": params["lhs"], "op": params["op"], "rhs": params["rhs"],
-                    "group": group, "label": params["label"], "free": free}
-        out = {
-            "lhs": np.concatenate([params["lhs"], [c.lhs for c in defs]]),
-            "op": np.concatenate([params["op"], [":="] * len(defs)]),
-            "rhs": np.concatenate([params["rhs"], [c.rhs for c in defs]]),
-            "group": group,
-            "label": np.concatenate([params["label"], [c.lhs for c in defs]]),
-            "free": np.concatenate([params["free"] > 0, np.ones(len(defs), dtype=bool)]),
-        }
-        for v in out.values():
-            v.setflags(write=False)
-        return out
-
-    @cached_property
-    def _row_ids(self) -> dict[str, Any]:
-        """``lhs, op, rhs, group, label`` as the pandas arrays of the result tables.
-
-        Each column has the dtype pandas infers for it in a DataFrame: the text
-        columns converted together (one conversion instead of one per column and
-        table), ``group`` with them, or objects (``None``) with one group.
-        """
-        rows = self._row_columns
-        text = ["lhs", "op", "rhs", "label"]
-        n = rows["op"].size
-        if self.partable.ngroups > 1:
-            text.append("group")
-        joined = text_array(np.concatenate([rows[k] for k in text]))
-        ids: dict[str, Any] = {k: joined[i * n : (i + 1) * n] for i, k in enumerate(text)}
-        if self.partable.ngroups == 1:
-            ids["group"] = pd.arrays.NumpyExtensionArray(rows["group"])
-        return {k: ids[k] for k in ("lhs", "op", "rhs", "group", "label")}
-
-    def _frame(self, **columns: np.ndarray) -> pd.DataFrame:
-        """The row identifiers followed by ``columns``, as one DataFrame (a copy: the
-        cached identifiers are never shared with the caller)."""
-        return frame({**self._row_ids, **columns})
 
     def estimates(
         self, standardized: bool = True, level: float = 0.95, boot_ci: str = "percentile"
@@ -302,29 +233,9 @@ class Fit:
         >>> fit.estimates().loc[1, ["lhs", "op", "rhs", "est"]].tolist()  # doctest: +SKIP
         ['visual', '=~', 'x2', 0.7779...]
         """
-        est = self._all_est
-        se = self._row_se
-        free = self._row_columns["free"]
-        # (divided only where the row has a standard error: no warning to silence)
-        z = np.divide(est, se, out=np.full(est.size, np.nan), where=free & (se > 0))
-        if self.bootstrap is None:
-            # (a fixed row has se 0: its bounds are its estimate)
-            half = _normal_quantile(level) * se
-            lower, upper = est - half, est + half
-        else:
-            lower, upper = self._bootstrap_interval(level, boot_ci)
-            lower, upper = np.where(free, lower, est), np.where(free, upper, est)
-        columns = {
-            "est": est,
-            "se": se,
-            "z": z,
-            "pvalue": 2 * special.ndtr(-np.abs(z)),
-            "ci_lower": lower,
-            "ci_upper": upper,
-        }
-        if standardized:
-            columns.update(standardize_all(self.model, self._names, self.values))
-        return self._frame(**columns)
+        interval = None if self.bootstrap is None else self._bootstrap_interval(level, boot_ci)
+        std = standardize_all(self.model, self._names, self.values) if standardized else None
+        return self._estimates_table(self._all_est, self._row_se, level, interval, std)
 
     def _bootstrap_interval(self, level: float, method: str) -> tuple[np.ndarray, np.ndarray]:
         """Bootstrap interval of every parameter row then every ``:=`` row (NaN for
@@ -421,7 +332,7 @@ class Fit:
         se = np.where(se < 1e-8 * np.maximum(1.0, np.abs(est)), 0.0, se)
         with np.errstate(divide="ignore", invalid="ignore"):
             z = np.where(se > 0, est / se, np.nan)
-        crit = _normal_quantile(level)
+        crit = normal_quantile(level)
         has_se = se > 0
         return self._frame(
             est_std=est,
@@ -435,16 +346,12 @@ class Fit:
     # -- moments ------------------------------------------------------------------------
     def implied(self) -> dict[str, dict[str, pd.DataFrame | pd.Series]]:
         """Model-implied covariance matrix and means per group."""
-        out = {}
-        for g, m in enumerate(self.moments):
+
+        def group(g: int, m: GroupMoments) -> tuple[str, list[str], np.ndarray, np.ndarray]:
             sigma, mu = self.model.implied(self.values, g)
-            if not self.partable.meanstructure:
-                mu = m.mean.copy()
-            out[m.label] = {
-                "cov": pd.DataFrame(sigma, index=m.names, columns=m.names),
-                "mean": pd.Series(mu, index=m.names),
-            }
-        return out
+            return m.label, m.names, sigma, mu if self.partable.meanstructure else m.mean.copy()
+
+        return implied_frames(group(g, m) for g, m in enumerate(self.moments))
 
     def residuals(self) -> dict[str, dict[str, pd.DataFrame | pd.Series]]:
         """Raw residuals (sample minus implied) per group."""
@@ -605,8 +512,3 @@ class Fit:
             f"iterations, chisq={max(self.chisq, 0.0):.3f}, df={self.df}, n={self.ntotal}>"
         )
 
-
-@lru_cache(maxsize=16)
-def _normal_quantile(level: float) -> float:
-    """The two-sided normal critical value of a confidence level (1.96 for 0.95)."""
-    return float(special.ndtri(1 - (1 - level) / 2))

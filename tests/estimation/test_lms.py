@@ -26,6 +26,8 @@ from semnet.estimation.lms import (
 from semnet.estimation.start import start_values
 from semnet.matrices.ram import Model
 from semnet.partable.build import partable
+from semnet.results import estimates as estimates_builder
+from semnet.results.estimates import FittedRows
 from semnet.syntax import parse_model
 
 REF = Path(__file__).resolve().parents[1] / "reference" / "lms"
@@ -522,3 +524,31 @@ def test_multigroup_probing_per_group(three_groups):
     assert set(fit.implied()) == {"A", "B", "C"}
     with pytest.raises(semnet.SemnetError, match="implied_covs"):
         _ = fit.implied_cov
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+def test_estimates_share_the_fit_builder(grouped, one_int, one_int_fit, three_groups,
+                                         monkeypatch):  # fmt: skip
+    """LMSResult and Fit build their tables with the same function: the columns and
+    dtypes of a linear Fit of the same model, the product rows after the linear ones,
+    and the same group facts."""
+    data, fit = three_groups if grouped else (one_int, one_int_fit)
+    kw = {"group": "country", "group_equal": ("loadings", "intercepts")} if grouped else {}
+    linear = semnet.sem(SIMPLE.replace(" + X:Z", ""), data, **kw)
+    assert isinstance(fit, FittedRows) and isinstance(linear, FittedRows)
+    assert fit.n_dropped == {g: 0 for g in fit.groups} and fit.groups == linear.groups
+    calls = []
+
+    def spy(*args, **kwargs):
+        calls.append(args)
+        return original(*args, **kwargs)
+
+    original = estimates_builder.estimates_table
+    monkeypatch.setattr(estimates_builder, "estimates_table", spy)
+    lms_table, fit_table = fit.estimates(), linear.estimates()
+    assert len(calls) == 2
+    assert list(lms_table.columns) == list(fit_table.columns)
+    assert lms_table.dtypes.equals(fit_table.dtypes)
+    n = len(fit.linear_partable.params)
+    assert (lms_table["rhs"].iloc[n:] == "X:Z").all()
+    assert len(lms_table) == n + len(fit.groups)

@@ -1,0 +1,296 @@
+"""The parameter-estimates table of a fit, shared by every estimator's result.
+
+lavaan's ``parameterEstimates()`` frame -- ``lhs, op, rhs, group, label, est, se, z,
+pvalue, ci_lower, ci_upper`` (+ ``std_lv, std_all``) -- is built here once, from the
+row identifiers of a parameter table, the estimates and their standard errors, for
+:class:`~semnet.results.fit.Fit` and :class:`~semnet.estimation.lms.LMSResult` alike.
+:class:`FittedRows` gives both results the facts they share (``groups``, ``nobs``,
+``n_dropped``, the cached row identifiers), :func:`implied_frames` their
+``implied()`` tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from semnet._pandas import frame, text_array
+
+if TYPE_CHECKING:  # pragma: no cover
+    from semnet.data.moments import GroupMoments
+    from semnet.partable.build import ParTable
+
+__all__ = [
+    "FittedRows",
+    "estimates_table",
+    "implied_frames",
+    "normal_quantile",
+    "parameter_se",
+    "row_columns",
+    "row_ids",
+]
+
+
+@lru_cache(maxsize=16)
+def normal_quantile(level: float) -> float:
+    """The two-sided normal critical value of a confidence level.
+
+    Examples
+    --------
+    >>> round(normal_quantile(0.95), 4)
+    1.96
+    """
+    return float(special.ndtri(1 - (1 - level) / 2))
+
+
+def row_columns(partable: ParTable, defined: bool = True) -> dict[str, np.ndarray]:
+    """``lhs, op, rhs, group, label`` and the ``free`` flag of the table's parameter
+    rows, then (with ``defined``) of its ``:=`` rows, as read-only numpy columns.
+
+    ``group`` holds the group labels with several groups, ``None`` with one; a ``:=``
+    row has no group, is labelled by its name and counts as free.
+
+    Examples
+    --------
+    >>> import semnet
+    >>> from semnet.partable.build import partable
+    >>> pt = partable(semnet.syntax.parse_model("f =~ a*x1 + b*x2 + x3\\nd := a*b"))
+    >>> row_columns(pt)["op"][-1]
+    ':='
+    """
+    params = partable.cols
+    defs = [c for c in partable.constraints if c.op == ":="] if defined else []
+    n = len(params["op"])
+    group = np.empty(n + len(defs), dtype=object)
+    if partable.ngroups > 1:
+        group[:n] = np.asarray(partable.groups, dtype=object)[params["group"] - 1]
+    if not defs:  # the parameter table's own (read-only) text columns
+        free = params["free"] > 0
+        group.setflags(write=False)
+        free.setflags(write=False)
+        return {"lhs": params["lhs"], "op": params["op"], "rhs": params["rhs"],
+                "group": group, "label": params["label"], "free": free}
+    out = {
+        "lhs": np.concatenate([params["lhs"], [c.lhs for c in defs]]),
+        "op": np.concatenate([params["op"], [":="] * len(defs)]),
+        "rhs": np.concatenate([params["rhs"], [c.rhs for c in defs]]),
+        "group": group,
+        "label": np.concatenate([params["label"], [c.lhs for c in defs]]),
+        "free": np.concatenate([params["free"] > 0, np.ones(len(defs), dtype=bool)]),
+    }
+    for v in out.values():
+        v.setflags(write=False)
+    return out
+
+
+def row_ids(columns: Mapping[str, np.ndarray], ngroups: int) -> dict[str, Any]:
+    """``lhs, op, rhs, group, label`` of :func:`row_columns` as the pandas arrays of the
+    result tables.
+
+    Each column has the dtype pandas infers for it in a DataFrame: the text columns
+    converted together (one conversion instead of one per column and table), ``group``
+    with them, or objects (``None``) with one group.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cols = {k: np.array(["f", "=~", "x1", None, ""][i:i + 1], dtype=object)
+    ...         for i, k in enumerate(["lhs", "op", "rhs", "group", "label"])}
+    >>> list(row_ids(cols, 1))
+    ['lhs', 'op', 'rhs', 'group', 'label']
+    """
+    text = ["lhs", "op", "rhs", "label"]
+    n = columns["op"].size
+    if ngroups > 1:
+        text.append("group")
+    joined = text_array(np.concatenate([columns[k] for k in text]))
+    ids: dict[str, Any] = {k: joined[i * n : (i + 1) * n] for i, k in enumerate(text)}
+    if ngroups == 1:
+        ids["group"] = pd.arrays.NumpyExtensionArray(columns["group"])
+    return {k: ids[k] for k in ("lhs", "op", "rhs", "group", "label")}
+
+
+def parameter_se(free: np.ndarray, vcov_free: np.ndarray | None,
+                 rows: np.ndarray | None = None) -> np.ndarray:
+    """Standard errors of the parameter rows from the covariance matrix of the free
+    parameters (0 for fixed rows; NaN for free rows without one).
+
+    Parameters
+    ----------
+    free : ndarray of int
+        The parameter table's ``free`` column (1-based numbers, 0 for fixed rows).
+    vcov_free : ndarray or None
+        Covariance matrix of the free parameters; ``None`` gives NaN for free rows.
+    rows : ndarray of int, optional
+        The free rows (``np.flatnonzero(free > 0)`` when not given).
+
+    Returns
+    -------
+    ndarray
+        One standard error per row.  A free parameter without sampling variance (a
+        diagonal entry at most ``1e-14`` of the largest, e.g. pinned by an active
+        bound) gets NaN, as lavaan reports it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> parameter_se(np.array([1, 0, 2]), np.diag([4.0, 0.25])).tolist()
+    [2.0, 0.0, 0.5]
+    """
+    rows = np.flatnonzero(free > 0) if rows is None else rows
+    se = np.zeros(free.size)
+    if vcov_free is None:
+        se[rows] = np.nan
+        return se
+    var = vcov_free.diagonal()
+    sd = np.sqrt(np.maximum(var, 0.0))
+    sd[var <= 1e-14 * max(1.0, var.max(initial=0.0))] = np.nan
+    se[rows] = sd[free[rows] - 1]
+    return se
+
+
+def estimates_table(
+    ids: Mapping[str, Any],
+    est: np.ndarray,
+    se: np.ndarray,
+    free: np.ndarray,
+    level: float = 0.95,
+    interval: tuple[np.ndarray, np.ndarray] | None = None,
+    standardized: Mapping[str, np.ndarray] | None = None,
+) -> pd.DataFrame:
+    """lavaan's ``parameterEstimates()`` frame.
+
+    Parameters
+    ----------
+    ids : mapping
+        The row identifiers ``lhs, op, rhs, group, label`` (:func:`row_ids`).
+    est, se : ndarray
+        Estimates and standard errors, one per row (``se`` 0 for fixed rows).
+    free : ndarray of bool
+        Which rows are free (``:=`` rows count as free): only they get a z test.
+    level : float
+        Confidence level of the Wald interval ``est -/+ q * se``.
+    interval : tuple of ndarray, optional
+        Lower and upper bounds to report instead of the Wald interval (e.g. bootstrap
+        intervals); a fixed row's bounds are its estimate.
+    standardized : mapping, optional
+        The ``std_lv`` and ``std_all`` columns.
+
+    Returns
+    -------
+    DataFrame
+        ``lhs, op, rhs, group, label, est, se, z, pvalue, ci_lower, ci_upper``
+        (+ the standardized columns); its own copy of every column.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ids = {k: np.array([v], dtype=object) for k, v in
+    ...        zip(["lhs", "op", "rhs", "group", "label"], ["y", "~", "x", None, ""])}
+    >>> t = estimates_table(ids, np.array([0.5]), np.array([0.25]), np.array([True]))
+    >>> round(float(t["z"][0]), 2)
+    2.0
+    """
+    # (divided only where the row has a standard error: no warning to silence)
+    z = np.divide(est, se, out=np.full(est.size, np.nan), where=free & (se > 0))
+    if interval is None:
+        # (a fixed row has se 0: its bounds are its estimate)
+        half = normal_quantile(level) * se
+        lower, upper = est - half, est + half
+    else:
+        lower, upper = np.where(free, interval[0], est), np.where(free, interval[1], est)
+    columns = {
+        "est": est,
+        "se": se,
+        "z": z,
+        "pvalue": 2 * special.ndtr(-np.abs(z)),
+        "ci_lower": lower,
+        "ci_upper": upper,
+    }
+    if standardized is not None:
+        columns.update(standardized)
+    return frame({**ids, **columns})
+
+
+def implied_frames(
+    groups: Iterable[tuple[str, Sequence[str], np.ndarray, np.ndarray]],
+) -> dict[str, dict[str, pd.DataFrame | pd.Series]]:
+    """``{label: {"cov": DataFrame, "mean": Series}}`` from per-group ``(label, names,
+    covariance, mean)`` (the ``implied()`` of a result).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> implied_frames([("", ["x"], np.eye(1), np.zeros(1))])[""]["cov"].loc["x", "x"]
+    np.float64(1.0)
+    """
+    return {
+        label: {
+            "cov": pd.DataFrame(cov, index=names, columns=names),
+            "mean": pd.Series(mean, index=names),
+        }
+        for label, names, cov, mean in groups
+    }
+
+
+class FittedRows:
+    """What a fitted model's results share, whatever the estimator: group labels, cases,
+    and the identifiers of the estimates rows (built once per fit).
+
+    A subclass has ``partable`` (:class:`~semnet.partable.build.ParTable`) and
+    ``moments`` (one :class:`~semnet.data.moments.GroupMoments` per group), and says with
+    ``_reports_defined`` whether its tables list the ``:=`` rows.
+    """
+
+    partable: ParTable
+    moments: tuple[GroupMoments, ...]
+    #: whether the estimates tables end with the ``:=`` rows
+    _reports_defined: bool = True
+
+    @property
+    def groups(self) -> list[str]:
+        """Group labels (``[""]`` for a single-group model)."""
+        return list(self.partable.groups)
+
+    @property
+    def nobs(self) -> dict[str, int]:
+        """Cases used per group."""
+        return {m.label: m.nobs for m in self.moments}
+
+    @property
+    def n_dropped(self) -> dict[str, int]:
+        """Rows dropped by listwise deletion, per group."""
+        return {m.label: m.n_dropped for m in self.moments}
+
+    @cached_property
+    def _row_columns(self) -> dict[str, np.ndarray]:
+        """``lhs, op, rhs, group, label`` and the ``free`` flag of the estimates rows, as
+        numpy columns (:func:`row_columns`)."""
+        return row_columns(self.partable, self._reports_defined)
+
+    @cached_property
+    def _row_ids(self) -> dict[str, Any]:
+        """The row identifiers as the pandas arrays of the result tables (:func:`row_ids`)."""
+        return row_ids(self._row_columns, self.partable.ngroups)
+
+    def _frame(self, **columns: np.ndarray) -> pd.DataFrame:
+        """The row identifiers followed by ``columns``, as one DataFrame (a copy: the
+        cached identifiers are never shared with the caller)."""
+        return frame({**self._row_ids, **columns})
+
+    def _estimates_table(
+        self,
+        est: np.ndarray,
+        se: np.ndarray,
+        level: float,
+        interval: tuple[np.ndarray, np.ndarray] | None = None,
+        standardized: Mapping[str, np.ndarray] | None = None,
+    ) -> pd.DataFrame:
+        """:func:`estimates_table` over this result's rows."""
+        return estimates_table(self._row_ids, est, se, self._row_columns["free"], level,
+                               interval, standardized)
