@@ -34,6 +34,20 @@ REGISTRIES = {"options.py", "inference/plugins.py", "estimation/discrepancy.py"}
 #: lavaan's fitMeasures() is keyed on lavaan's test name: which measures a robust test
 #: adds (and how its RMSEA is formed) is part of the reference interface it reproduces
 KEYED_ON_LAVAAN_TEST = {"results/fit_measures/names.py", "results/fit_measures/robust.py"}
+#: private names still used across modules, (file, name): they are defined in or used from
+#: files that were being edited elsewhere when the rule came in (issue #15), and go once
+#: those files have the public names
+PRIVATE_USES_PENDING = {
+    # to become semnet.partable.build.ABSENT and .modifier_for_group
+    ("estimation/lms.py", "semnet.partable.build._ABSENT"),
+    ("estimation/lms.py", "semnet.partable.build._pick"),
+    # to become the public Fit.jacobian (semnet/results/fit.py)
+    ("analyses/mediation.py", "fit._jacobian"),
+    ("results/hypothesis.py", "fit._jacobian"),
+    # fit.py can read the public BootstrapResult.draws (and .failed)
+    ("results/fit.py", "self.bootstrap._draws"),
+    ("results/fit.py", "boot._draws"),
+}
 
 
 def _modules() -> dict[str, Path]:
@@ -315,13 +329,23 @@ def test_the_private_name_check_allows_own_and_package_names(source, module):
     assert _private_uses(ast.parse(source), module, False, attributes) == []
 
 
+def test_private_attributes_are_those_a_module_defines():
+    source = "class A:\n    _x: int\n    _z = 0\n    def _f(self):\n        self._y = other._w\n"
+    assert _private_attributes(ast.parse(source)) == {"_x", "_z", "_f", "_y"}
+
+
 def test_no_private_names_used_across_modules():
     trees = {m: ast.parse(p.read_text(encoding="utf-8")) for m, p in MODULES.items()}
     attributes = {m: _private_attributes(tree) for m, tree in trees.items()}
-    found = []
+    found, pending = [], set()
     for module, tree in trees.items():
         path = MODULES[module]
         rel = path.relative_to(PACKAGE).as_posix()
         for line, name in _private_uses(tree, module, path.name == "__init__.py", attributes):
-            found.append(f"{rel}:{line} {name}")
+            if (rel, name) in PRIVATE_USES_PENDING:
+                pending.add((rel, name))
+            else:
+                found.append(f"{rel}:{line} {name}")
     assert found == []
+    # an entry whose use is gone leaves the list
+    assert PRIVATE_USES_PENDING - pending == set()
