@@ -190,12 +190,12 @@ class _Plan:
 
     def _invariance(self, sem, data, group) -> tuple:
         from semnet.analyses.compare import compare
-        from semnet.analyses.invariance import _ladder
+        from semnet.analyses.invariance.levels import level_constraints
 
         if group is None:
             raise OptionError("an invariance test needs groups; pass group=[...].")
-        ladder = _ladder(LEVELS[LEVELS.index(self.test.levels[0]):
-                                LEVELS.index(self.test.levels[1]) + 1])
+        ladder = level_constraints(LEVELS[LEVELS.index(self.test.levels[0]):
+                                          LEVELS.index(self.test.levels[1]) + 1])
         args = {k: v for k, v in self.fit_args.items() if k != "group_equal"}
         free = sem(self.model, data, group=group, group_equal=ladder[self.test.levels[0]],
                    **args)

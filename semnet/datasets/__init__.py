@@ -25,13 +25,31 @@ def _read(name: str) -> pd.DataFrame:
         return pd.read_csv(fh)
 
 
-def _bundled(package: str, name: str, checkout_path: str) -> Traversable | None:
+def bundled_path(package: str, name: str, checkout_path: str) -> Traversable | None:
     """A file or folder shipped with semnet, or ``None`` when it is missing.
 
     A built install has it in ``package`` as ``name`` (``setup.py`` copies it there);
     a source checkout (an editable install, ``PYTHONPATH``) has it in the repository at
     ``checkout_path``, the one copy that is committed.
 
+    Parameters
+    ----------
+    package : str
+        The package it is shipped in, e.g. ``"semnet.datasets"``.
+    name : str
+        Its name there.
+    checkout_path : str
+        Its path relative to the repository root.
+
+    Returns
+    -------
+    Traversable or None
+
+    Examples
+    --------
+    >>> from semnet.datasets import bundled_path
+    >>> bundled_path("semnet.datasets", "HolzingerSwineford1939.csv", "no/such/path").name
+    'HolzingerSwineford1939.csv'
     """
     packaged = resources.files(package).joinpath(name)
     if packaged.is_file() or packaged.is_dir():
@@ -82,7 +100,7 @@ def network_involvement_path() -> Path:
     >>> datasets.network_involvement_path().name
     'network_involvement.csv'
     """
-    found = _bundled("semnet.datasets", "network_involvement.csv",
+    found = bundled_path("semnet.datasets", "network_involvement.csv",
                     "sample_data/network_involvement.csv")  # fmt: skip
     if found is None:
         from semnet.errors import DataError

@@ -56,7 +56,31 @@ class ScoreTest:
         )
 
 
-def _inverse_given(info: np.ndarray, R: np.ndarray) -> np.ndarray:
+def inverse_given_constraints(info: np.ndarray, R: np.ndarray) -> np.ndarray:
+    """The inverse of the information ``info`` given the linear constraints ``R x = 0``.
+
+    ``Z (Z' I Z)^-1 Z'`` with ``Z`` spanning the null space of ``R``: the covariance
+    metric of the score tests (the pseudo-inverse of ``info`` without constraints).
+
+    Parameters
+    ----------
+    info : numpy.ndarray
+        ``q x q`` information matrix.
+    R : numpy.ndarray
+        ``k x q`` constraint matrix (``k`` may be 0).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``q x q``, symmetric.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> inverse_given_constraints(np.diag([2.0, 4.0]), np.array([[1.0, 0.0]])).round(3)
+    array([[0.  , 0.  ],
+           [0.  , 0.25]])
+    """
     if R.shape[0] == 0:
         return np.linalg.pinv(info)
     Z = null_space(R)
@@ -109,13 +133,13 @@ def score_test(fit: Fit, release: list[int] | None = None) -> ScoreTest:
             raise SemnetError(
                 f"release must list constraint numbers between 0 and {R.shape[0] - 1}."
             )
-        j_inv = _inverse_given(info, np.delete(R, idx, axis=0))
+        j_inv = inverse_given_constraints(info, np.delete(R, idx, axis=0))
     stat = float(n * g @ j_inv @ g)
     df = int(idx.size)
     total = pd.Series({"X2": stat, "df": df, "pvalue": float(stats.chi2.sf(stat, df))})
     rows = []
     for r in range(R.shape[0]):
-        q = _inverse_given(info, np.delete(R, r, axis=0))
+        q = inverse_given_constraints(info, np.delete(R, r, axis=0))
         x2 = float(n * g @ q @ g)
         name, groups, lhs, rhs = _describe(fit, described[r])
         rows.append(

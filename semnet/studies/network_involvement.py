@@ -40,7 +40,7 @@ from typing import Any
 import pandas as pd
 
 from semnet._version import __version__
-from semnet.datasets import _bundled, network_involvement_path, read
+from semnet.datasets import bundled_path, network_involvement_path, read
 from semnet.errors import DataError, SemnetError
 from semnet.studies._output import MANIFEST, OutputFolder, OutputFolderError
 
@@ -113,7 +113,7 @@ def model_files(models_dir: str | Path | None = None) -> dict[str, str]:
     """
     wanted = ", ".join(f"{name}.lav" for name in MODELS)
     if models_dir is None:
-        folder = _bundled("semnet.studies", "models", "models")
+        folder = bundled_path("semnet.studies", "models", "models")
         if folder is None:
             raise SemnetError(
                 "the study's model files are missing from this semnet install; reinstall "

@@ -270,7 +270,7 @@ def test_partial_search_other_rules(ni):
 
 
 def test_joint_score_test_matches_lavtestscore(ni):
-    from semnet.analyses.invariance import _score_candidates
+    from semnet.analyses.invariance.partial import _score_candidates
 
     ref = load("invariance/ni_scalar")["score_release"]
     fit = ni.fits["scalar"]

@@ -11,7 +11,7 @@ import pytest
 
 import semnet
 from semnet import datasets
-from semnet.datasets import _bundled
+from semnet.datasets import bundled_path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -24,11 +24,11 @@ def test_network_involvement_is_the_committed_csv():
 
 
 def test_bundled_prefers_the_packaged_copy_then_the_checkout():
-    packaged = _bundled("semnet.datasets", "HolzingerSwineford1939.csv", "no/such/path")
+    packaged = bundled_path("semnet.datasets", "HolzingerSwineford1939.csv", "no/such/path")
     assert packaged is not None and packaged.is_file()
-    checkout = _bundled("semnet.datasets", "no_such.csv", "sample_data/network_involvement.csv")
+    checkout = bundled_path("semnet.datasets", "no_such.csv", "sample_data/network_involvement.csv")
     assert Path(str(checkout)) == ROOT / "sample_data" / "network_involvement.csv"
-    assert _bundled("semnet.datasets", "no_such.csv", "no/such/path") is None
+    assert bundled_path("semnet.datasets", "no_such.csv", "no/such/path") is None
 
 
 def test_read_csv_is_pandas_for_a_comma_file():

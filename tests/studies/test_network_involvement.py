@@ -100,7 +100,7 @@ def test_model_files_default_and_errors(tmp_path, monkeypatch):
     (tmp_path / "measurement.lav").write_text(models["measurement"], encoding="utf-8")
     with pytest.raises(semnet.SemnetError, match=r"lacks structural\.lav, moderated\.lav"):
         study.model_files(tmp_path)
-    monkeypatch.setattr(study, "_bundled", lambda *args: None)
+    monkeypatch.setattr(study, "bundled_path", lambda *args: None)
     with pytest.raises(semnet.SemnetError, match="missing from this semnet install"):
         study.model_files()
 

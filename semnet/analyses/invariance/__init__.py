@@ -71,11 +71,7 @@ from semnet.analyses.invariance.levels import (
     INDICATOR_TYPES,
     LEVEL_STEPS,
 )
-from semnet.analyses.invariance.levels import (
-    _ladder as _ladder,
-)
 from semnet.analyses.invariance.partial import PartialResult
-from semnet.analyses.invariance.partial import _score_candidates as _score_candidates
 from semnet.analyses.invariance.paths import PathComparison, compare_paths
 from semnet.analyses.invariance.rules import (
     CHEN_2007,

@@ -4,8 +4,8 @@ report engine (:class:`semnet.report.tables.Table`).
 Examples
 --------
 >>> import pandas as pd
->>> from semnet.analyses.invariance.formats import _pick_columns
->>> _pick_columns(pd.DataFrame({"a": [1], "b": [2]}), None, ("b", "c")).columns.tolist()
+>>> from semnet.analyses.invariance.formats import pick_columns
+>>> pick_columns(pd.DataFrame({"a": [1], "b": [2]}), None, ("b", "c")).columns.tolist()
 ['b']
 """
 
@@ -26,8 +26,21 @@ from semnet.report.tables import (
 __all__ = ["frame_to_html", "frame_to_latex", "frame_to_markdown", "frame_to_text"]
 
 
-class _Formats:
-    """``to_markdown``/``to_latex``/``to_html`` of a result's main table."""
+class TableFormats:
+    """``to_text``/``to_markdown``/``to_latex``/``to_html`` of a result's main table.
+
+    A mixin of the invariance results: a subclass defines ``_display(columns)``, its main
+    table with the columns picked (:func:`pick_columns`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> class Demo(TableFormats):
+    ...     def _display(self, columns):
+    ...         return pick_columns(pd.DataFrame({"a": [1.0]}), columns, ("a",))
+    >>> Demo().to_markdown(digits=1).splitlines()[0]
+    '| a |'
+    """
 
     def _display(self, columns: Sequence[str] | None) -> pd.DataFrame:  # pragma: no cover
         raise NotImplementedError
@@ -50,8 +63,34 @@ class _Formats:
         return frame_to_html(self._display(columns), digits)
 
 
-def _pick_columns(frame: pd.DataFrame, columns: Sequence[str] | None,
-                  default: Sequence[str]) -> pd.DataFrame:
+def pick_columns(frame: pd.DataFrame, columns: Sequence[str] | None,
+                 default: Sequence[str]) -> pd.DataFrame:
+    """The ``columns`` of ``frame``, or those of ``default`` it has.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The full table.
+    columns : sequence of str, optional
+        The columns the user asked for, in order; ``None`` for the default set.
+    default : sequence of str
+        The compact default set (columns ``frame`` lacks are left out).
+
+    Returns
+    -------
+    DataFrame
+
+    Raises
+    ------
+    OptionError
+        If ``columns`` names a column ``frame`` does not have.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> pick_columns(pd.DataFrame({"a": [1], "b": [2]}), ["b", "a"], ()).columns.tolist()
+    ['b', 'a']
+    """
     cols = list(columns) if columns is not None else [c for c in default if c in frame]
     unknown = [c for c in cols if c not in frame.columns]
     if unknown:

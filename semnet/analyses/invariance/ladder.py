@@ -24,19 +24,19 @@ from typing import Any
 import pandas as pd
 
 from semnet.analyses.invariance.adjust import ADJUST
-from semnet.analyses.invariance.formats import _Formats, _pick_columns, frame_to_text
-from semnet.analyses.invariance.latent_means import _for_result
+from semnet.analyses.invariance.formats import TableFormats, frame_to_text, pick_columns
+from semnet.analyses.invariance.latent_means import latent_mean_differences
 from semnet.analyses.invariance.levels import (
     DEFAULT_LEVELS,
-    _added,
-    _diff_row,
-    _fit_row,
-    _ladder,
-    _LevelFit,
+    LevelFit,
+    added_constraints,
+    diff_row,
+    fit_row,
+    level_constraints,
 )
-from semnet.analyses.invariance.partial import PartialResult, _search
+from semnet.analyses.invariance.partial import PartialResult, search_partial
 from semnet.analyses.invariance.paths import PathComparison, compare_paths
-from semnet.analyses.invariance.rules import Cutoffs, _rule
+from semnet.analyses.invariance.rules import Cutoffs, as_cutoffs
 from semnet.analyses.parallel import map_tasks
 from semnet.api import sem
 from semnet.errors import OptionError, SemnetError, check_choice
@@ -111,11 +111,11 @@ def invariance(
         )
     if not isinstance(group, str):
         raise OptionError("group must be the name of the column that defines the groups.")
-    ladder = _ladder(levels)
-    rule_ = _rule(rule)
+    ladder = level_constraints(levels)
+    rule_ = as_cutoffs(rule)
     partial = fit_args.pop("group_partial", ())
     partial = (partial,) if isinstance(partial, str) else tuple(partial)
-    level_fit = _LevelFit(model, data, group, partial, dict(fit_args))
+    level_fit = LevelFit(model, data, group, partial, dict(fit_args))
     fits = dict(zip(ladder, map_tasks(level_fit, list(ladder.values()), n_jobs=n_jobs,
                                       executor=executor), strict=True))
     if len(next(iter(fits.values())).groups) < 2:
@@ -142,7 +142,7 @@ _TABLE_DISPLAY = ("chisq", "chisq_scaled", "df", "cfi", "cfi_robust", "tli", "rm
 
 
 @dataclass(frozen=True, eq=False)
-class InvarianceResult(_Formats):
+class InvarianceResult(TableFormats):
     """A fitted invariance ladder (from :func:`invariance`).  Immutable.
 
     Attributes
@@ -176,7 +176,26 @@ class InvarianceResult(_Formats):
     def groups(self) -> list[str]:
         return next(iter(self.fits.values())).groups
 
-    def _fit(self, group_equal: Sequence[str], group_partial: Sequence[str]) -> Fit:
+    def refit(self, group_equal: Sequence[str], group_partial: Sequence[str]) -> Fit:
+        """The model fitted again to this result's data, groups and options, with other
+        equality constraints.
+
+        Parameters
+        ----------
+        group_equal : sequence of str
+            The ``group_equal`` entries (e.g. ``self.ladder["scalar"]``).
+        group_partial : sequence of str
+            The parameters exempt from them (e.g. ``["x3~1"]``).
+
+        Returns
+        -------
+        Fit
+
+        Examples
+        --------
+        >>> res.refit(res.ladder["scalar"], ["x3~1"]).df  # doctest: +SKIP
+        61
+        """
         return sem(self.model, self.data, group=self.group, group_equal=tuple(group_equal),
                    group_partial=tuple(group_partial), **self.fit_args)
 
@@ -187,9 +206,10 @@ class InvarianceResult(_Formats):
             prev_name = None
             for name, fit in self.fits.items():
                 row = {"level": name, "group_equal": ", ".join(self.ladder[name])}
-                row.update(_fit_row(fit))
+                row.update(fit_row(fit))
                 prev = self.fits[prev_name] if prev_name else None
-                row.update(_diff_row(prev, fit, _added(self.ladder, name), rule, prev_name))
+                added = added_constraints(self.ladder, name)
+                row.update(diff_row(prev, fit, added, rule, prev_name))
                 rows.append(row)
                 prev_name = name
             frame = pd.DataFrame(rows).set_index("level")
@@ -228,7 +248,7 @@ class InvarianceResult(_Formats):
         >>> res.table()["decision"].tolist()  # doctest: +SKIP
         [None, 'holds', 'fails', 'holds']
         """
-        return self._table(self.rule if rule is None else _rule(rule)).copy()
+        return self._table(self.rule if rule is None else as_cutoffs(rule)).copy()
 
     @property
     def highest_level(self) -> str:
@@ -243,7 +263,7 @@ class InvarianceResult(_Formats):
         return best
 
     def _display(self, columns):
-        return _pick_columns(self.table(), columns, _TABLE_DISPLAY)
+        return pick_columns(self.table(), columns, _TABLE_DISPLAY)
 
     def __repr__(self) -> str:
         fit0 = self.fits[self.levels[0]]
@@ -318,7 +338,7 @@ class InvarianceResult(_Formats):
         >>> p.freed  # doctest: +SKIP
         ('ni=~ni3', 'doi2~1')
         """
-        rule_ = self.rule if rule is None else _rule(rule)
+        rule_ = self.rule if rule is None else as_cutoffs(rule)
         if level not in self.ladder:
             check_choice("level", level, self.levels)
         if self.levels.index(level) == 0:
@@ -335,8 +355,8 @@ class InvarianceResult(_Formats):
             raise OptionError("max_steps must be 0 or more.")
         key = ("partial", level, alpha, adjust, max_steps, rule_, int(min_invariant))
         if key not in self._cache:
-            self._cache[key] = _search(self, level, alpha, adjust, max_steps, rule_,
-                                       int(min_invariant))
+            self._cache[key] = search_partial(self, level, alpha, adjust, max_steps, rule_,
+                                              int(min_invariant))
         return self._cache[key]
 
     # -- latent means ----------------------------------------------------------------------
@@ -388,7 +408,7 @@ class InvarianceResult(_Formats):
         --------
         >>> res.latent_means(partial=res.partial("scalar"))  # doctest: +SKIP
         """
-        return _for_result(self, reference, partial, level)
+        return latent_mean_differences(self, reference, partial, level)
 
     # -- structural paths ------------------------------------------------------------------
     def compare_paths(self, model: str | Path, paths: Sequence[str], *,

@@ -28,10 +28,39 @@ if TYPE_CHECKING:  # pragma: no cover
     from semnet.analyses.invariance.ladder import InvarianceResult
 
 
-def _for_result(result: InvarianceResult, reference: str | None,
-                partial: PartialResult | None, level: float) -> pd.DataFrame:
-    """The checks and the source model of :meth:`InvarianceResult.latent_means`, then
-    the differences (see there)."""
+def latent_mean_differences(result: InvarianceResult, reference: str | None,
+                            partial: PartialResult | None, level: float) -> pd.DataFrame:
+    """:meth:`InvarianceResult.latent_means
+    <semnet.analyses.invariance.InvarianceResult.latent_means>`: the checks, the source
+    model, then the differences.
+
+    Parameters
+    ----------
+    result : InvarianceResult
+        The fitted ladder.
+    reference : str or None
+        Reference group label (``None``: the first group).
+    partial : PartialResult or None
+        A partial-invariance search whose final fit is used (it must hold and constrain
+        intercepts); ``None``: the highest level of the ladder that holds.
+    level : float
+        Confidence level of ``ci_lower``/``ci_upper``.
+
+    Returns
+    -------
+    DataFrame
+        See :meth:`InvarianceResult.latent_means
+        <semnet.analyses.invariance.InvarianceResult.latent_means>`.
+
+    Raises
+    ------
+    SemnetError
+        When scalar invariance (full or partial) does not hold.
+
+    Examples
+    --------
+    >>> latent_mean_differences(res, None, res.partial("scalar"), 0.95)  # doctest: +SKIP
+    """
     if partial is not None:
         if not isinstance(partial, PartialResult):
             raise OptionError("partial must be a PartialResult from result.partial().")
@@ -50,7 +79,7 @@ def _for_result(result: InvarianceResult, reference: str | None,
         usable = [n for n in result.levels[: result.levels.index(best) + 1]
                   if "intercepts" in result.ladder[n] and "means" not in result.ladder[n]]
         if not usable:
-            tab = result._table(result.rule)
+            tab = result.table()
             failing = next((n for n in result.levels[1:] if tab.at[n, "decision"] != "holds"),
                            None)
             why = (f" ({failing}: {tab.at[failing, 'reason']})" if failing else "")

@@ -3,8 +3,8 @@ of each level with the one before (difference test, fit-index changes, decision)
 
 Examples
 --------
->>> from semnet.analyses.invariance.levels import _ladder
->>> _ladder(("configural", "metric", "scalar"))["scalar"]
+>>> from semnet.analyses.invariance.levels import level_constraints
+>>> level_constraints(("configural", "metric", "scalar"))["scalar"]
 ('loadings', 'intercepts')
 """
 
@@ -44,17 +44,61 @@ DEFAULT_LEVELS = ("configural", "metric", "scalar", "strict")
 INDICATOR_TYPES = ("loadings", "intercepts", "residuals")
 
 
-def _norm_ge(name: str) -> str:
+def normalize_group_equal(name: str) -> str:
+    """A ``group_equal`` entry in semnet's spelling (lavaan's dots as underscores).
+
+    Parameters
+    ----------
+    name : str
+        The entry as given, e.g. ``"lv.variances"``.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> normalize_group_equal("lv.variances")
+    'lv_variances'
+    """
     return name.replace(".", "_")
 
 
-def _ladder(levels: Sequence[str] | Mapping[str, Sequence[str]]) -> dict[str, tuple[str, ...]]:
-    """Level name → cumulative group_equal tuple, checked to be nested."""
+def level_constraints(
+    levels: Sequence[str] | Mapping[str, Sequence[str]],
+) -> dict[str, tuple[str, ...]]:
+    """Level name → cumulative group_equal tuple, checked to be nested.
+
+    Parameters
+    ----------
+    levels : sequence of str or mapping
+        Level names (the built-in levels of :data:`LEVEL_STEPS` and :data:`EXTRA_LEVELS`,
+        each adding its constraints to the ones before), or a mapping from level name to
+        its full ``group_equal`` list.
+
+    Returns
+    -------
+    dict
+        Level name → its ``group_equal`` entries, in ladder order.
+
+    Raises
+    ------
+    OptionError
+        For an unknown level or ``group_equal`` entry, a level listed twice, or fewer than
+        two levels.
+    SemnetError
+        If a level drops or repeats the constraints of the level before it.
+
+    Examples
+    --------
+    >>> level_constraints(["configural", "metric"])
+    {'configural': (), 'metric': ('loadings',)}
+    """
     out: dict[str, tuple[str, ...]] = {}
     if isinstance(levels, Mapping):
         for name, ge in levels.items():
             ge = (ge,) if isinstance(ge, str) else tuple(ge)
-            ge = tuple(_norm_ge(g) for g in ge)
+            ge = tuple(normalize_group_equal(g) for g in ge)
             for g in ge:
                 check_choice("group_equal", g, GROUP_EQUAL_CHOICES)
             out[str(name)] = tuple(dict.fromkeys(ge))
@@ -63,7 +107,7 @@ def _ladder(levels: Sequence[str] | Mapping[str, Sequence[str]]) -> dict[str, tu
             levels = (levels,)
         acc: list[str] = []
         for name in levels:
-            key = _norm_ge(str(name))
+            key = normalize_group_equal(str(name))
             key = check_choice("level", key, (*LEVEL_STEPS, *EXTRA_LEVELS))
             if key in out:
                 raise OptionError(f"level {name!r} is listed twice.")
@@ -91,7 +135,26 @@ def _ladder(levels: Sequence[str] | Mapping[str, Sequence[str]]) -> dict[str, tu
     return out
 
 
-def _added(ladder: Mapping[str, tuple[str, ...]], name: str) -> tuple[str, ...]:
+def added_constraints(ladder: Mapping[str, tuple[str, ...]], name: str) -> tuple[str, ...]:
+    """The ``group_equal`` entries level ``name`` adds to the level before it.
+
+    Parameters
+    ----------
+    ladder : mapping
+        Level name → cumulative ``group_equal`` tuple (:func:`level_constraints`).
+    name : str
+        A level of ``ladder``.
+
+    Returns
+    -------
+    tuple of str
+        Empty for the first level.
+
+    Examples
+    --------
+    >>> added_constraints(level_constraints(["configural", "metric", "scalar"]), "scalar")
+    ('intercepts',)
+    """
     names = list(ladder)
     i = names.index(name)
     if i == 0:
@@ -109,8 +172,20 @@ _INFO_COLUMNS = ("aic", "bic")
 
 
 @dataclass(frozen=True)
-class _LevelFit:
-    """Fit one level of a ladder (picklable: sent to workers)."""
+class LevelFit:
+    """Fit one level of a ladder (picklable: sent to workers).
+
+    Calling it with a ``group_equal`` tuple fits ``model`` to ``data`` by ``group`` with
+    those constraints, ``group_partial=partial`` and the other ``fit_args``.
+
+    Examples
+    --------
+    >>> import semnet
+    >>> hs = semnet.datasets.holzinger_swineford()
+    >>> fit_level = LevelFit("visual =~ x1 + x2 + x3", hs, "school", (), {})
+    >>> fit_level(("loadings",)).df
+    2
+    """
 
     model: str | Path
     data: pd.DataFrame | None
@@ -123,17 +198,54 @@ class _LevelFit:
                    group_partial=self.partial, **self.fit_args)
 
 
-def _robust(fit: Fit) -> bool:
+def is_robust(fit: Fit) -> bool:
+    """Whether ``fit`` has a scaled (robust) test, so its tables add the robust columns.
+
+    Parameters
+    ----------
+    fit : Fit
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> import semnet
+    >>> hs = semnet.datasets.holzinger_swineford()
+    >>> is_robust(semnet.cfa("visual =~ x1 + x2 + x3", hs, estimator="MLR"))
+    True
+    """
     return fit.scaled_test is not None
 
 
-def _fit_row(fit: Fit) -> dict[str, Any]:
+def fit_row(fit: Fit) -> dict[str, Any]:
+    """The fit of one level as a row of the ladder table.
+
+    Parameters
+    ----------
+    fit : Fit
+
+    Returns
+    -------
+    dict
+        ``npar, chisq, df, pvalue`` (robust: ``chisq_scaled, df_scaled, pvalue_scaled,
+        chisq_scaling_factor``), ``cfi, tli, rmsea, rmsea_ci_lower, rmsea_ci_upper, srmr``
+        (robust: ``cfi_robust, tli_robust, rmsea_robust`` and its interval), ``aic, bic``.
+
+    Examples
+    --------
+    >>> import semnet
+    >>> hs = semnet.datasets.holzinger_swineford()
+    >>> fit_row(semnet.cfa("visual =~ x1 + x2 + x3", hs))["df"]
+    0
+    """
     fm = fit.fit_measures()
     cols = list(_FIT_COLUMNS)
-    if _robust(fit):
+    if is_robust(fit):
         cols += _SCALED_COLUMNS
     cols += _INDEX_COLUMNS
-    if _robust(fit):
+    if is_robust(fit):
         cols += _ROBUST_COLUMNS
     cols += _INFO_COLUMNS
     row = {c: (float(fm[c]) if c in fm.index else np.nan) for c in cols}
@@ -142,15 +254,47 @@ def _fit_row(fit: Fit) -> dict[str, Any]:
     return row
 
 
-def _diff_row(prev: Fit | None, fit: Fit, added: Sequence[str], rule: Cutoffs,
+def diff_row(prev: Fit | None, fit: Fit, added: Sequence[str], rule: Cutoffs,
               prev_name: str | None) -> dict[str, Any]:
-    """Difference test and fit-index changes of ``fit`` against ``prev``, and the decision."""
+    """Difference test and fit-index changes of ``fit`` against ``prev``, and the decision.
+
+    Parameters
+    ----------
+    prev : Fit or None
+        The previous level's fit; ``None`` for the first level (the reference).
+    fit : Fit
+        This level's fit.
+    added : sequence of str
+        The ``group_equal`` entries this level adds (:func:`added_constraints`).
+    rule : Cutoffs
+        The decision rule.
+    prev_name : str or None
+        The previous level's name (the ``compared_to`` column).
+
+    Returns
+    -------
+    dict
+        ``compared_to, chisq_diff, df_diff, pvalue_diff, delta_cfi, delta_rmsea,
+        delta_srmr`` (robust: ``delta_cfi_robust, delta_rmsea_robust``), ``decision``
+        (``"holds"``, ``"fails"`` or ``None``), ``rule`` and ``reason``.
+
+    Examples
+    --------
+    >>> import semnet
+    >>> from semnet.analyses.invariance.rules import CHEN_2007
+    >>> hs = semnet.datasets.holzinger_swineford()
+    >>> m = "visual =~ x1 + x2 + x3"
+    >>> free = semnet.cfa(m, hs, group="school")
+    >>> equal = semnet.cfa(m, hs, group="school", group_equal=("loadings",))
+    >>> diff_row(free, equal, ("loadings",), CHEN_2007, "configural")["df_diff"]
+    2
+    """
     row: dict[str, Any] = {
         "compared_to": prev_name,
         "chisq_diff": np.nan, "df_diff": np.nan, "pvalue_diff": np.nan,
         "delta_cfi": np.nan, "delta_rmsea": np.nan, "delta_srmr": np.nan,
     }
-    robust = _robust(fit)
+    robust = is_robust(fit)
     if robust:
         row["delta_cfi_robust"] = np.nan
         row["delta_rmsea_robust"] = np.nan

@@ -29,8 +29,13 @@ import pandas as pd
 from scipy import stats
 
 from semnet.analyses.invariance.adjust import adjust_pvalues
-from semnet.analyses.invariance.formats import _Formats, _pick_columns
-from semnet.analyses.invariance.levels import INDICATOR_TYPES, _added, _diff_row, _robust
+from semnet.analyses.invariance.formats import TableFormats, pick_columns
+from semnet.analyses.invariance.levels import (
+    INDICATOR_TYPES,
+    added_constraints,
+    diff_row,
+    is_robust,
+)
 from semnet.analyses.invariance.rules import Cutoffs
 from semnet.errors import SemnetWarning
 from semnet.partable.build import equality_kind
@@ -130,7 +135,7 @@ def _score_candidates(fit: Fit, types: Sequence[str], exclude: set[str]) -> pd.D
     ``fit.score_test(release=[...]).total``.
     """
     from semnet.estimation.optimize import constraint_jacobian
-    from semnet.results.hypothesis import _inverse_given
+    from semnet.results.hypothesis import inverse_given_constraints
 
     con = fit.constraints
     R = con.R
@@ -162,7 +167,7 @@ def _score_candidates(fit: Fit, types: Sequence[str], exclude: set[str]) -> pd.D
         n = fit.ntotal
         glabels = fit.groups
         for key, idx in by_key.items():
-            q = _inverse_given(info, np.delete(R, idx, axis=0))
+            q = inverse_given_constraints(info, np.delete(R, idx, axis=0))
             x2 = float(n * g @ q @ g)
             df = len(idx)
             out.append({
@@ -179,7 +184,7 @@ def _score_candidates(fit: Fit, types: Sequence[str], exclude: set[str]) -> pd.D
 
 
 @dataclass(frozen=True, eq=False)
-class PartialResult(_Formats):
+class PartialResult(TableFormats):
     """The outcome of a partial-invariance search (:meth:`InvarianceResult.partial`).
 
     Attributes
@@ -216,7 +221,7 @@ class PartialResult(_Formats):
     levels_held: Mapping[str, bool]
 
     def _display(self, columns):
-        return _pick_columns(self.audit, columns, (
+        return pick_columns(self.audit, columns, (
             "level", "step", "param", "X2", "df", "pvalue", "p_adjusted", "chisq", "fit_df",
             "cfi", "rmsea", "delta_cfi", "delta_rmsea", "pvalue_diff", "decision"))
 
@@ -226,10 +231,23 @@ class PartialResult(_Formats):
         return (f"<PartialResult {self.level}: freed {freed}; {status} by {self.rule.name}>")
 
 
-def _search(result: InvarianceResult, level: str, alpha: float, adjust: str | None,
-            max_steps: int | None, rule: Cutoffs, min_invariant: int) -> PartialResult:
-    """Every level of ``result`` up to ``level`` in turn, freed until it holds (the
-    arguments checked by :meth:`InvarianceResult.partial`)."""
+def search_partial(result: InvarianceResult, level: str, alpha: float, adjust: str | None,
+                   max_steps: int | None, rule: Cutoffs, min_invariant: int) -> PartialResult:
+    """Every level of ``result`` up to ``level`` in turn, freed until it holds.
+
+    The search of :meth:`InvarianceResult.partial
+    <semnet.analyses.invariance.InvarianceResult.partial>`, which checks the arguments
+    (see there for their meaning) and caches the result.
+
+    Returns
+    -------
+    PartialResult
+
+    Examples
+    --------
+    >>> from semnet.analyses.invariance.rules import CHISQ
+    >>> search_partial(res, "scalar", 0.05, "bonferroni", None, CHISQ, 2)  # doctest: +SKIP
+    """
     names = result.levels[: result.levels.index(level) + 1]
     freed: list[str] = []
     prev_name = names[0]
@@ -278,11 +296,11 @@ class _LevelSearch:
         ge = self.result.ladder[self.name]
         if not freed:
             return self.result.fits[self.name]
-        return self.result._fit(ge, [*self.result.group_partial, *freed])
+        return self.result.refit(ge, [*self.result.group_partial, *freed])
 
     def _compare(self, fit: Fit) -> dict[str, Any]:
-        added = _added(self.result.ladder, self.name)
-        return _diff_row(self.prev_fit, fit, added, self.rule, self.prev_name)
+        added = added_constraints(self.result.ladder, self.name)
+        return diff_row(self.prev_fit, fit, added, self.rule, self.prev_name)
 
     def _choose(self, fit: Fit, cand: pd.DataFrame, alpha: float,
                 min_invariant: int) -> pd.Series | None:
@@ -300,7 +318,7 @@ class _LevelSearch:
             max_steps: int | None, min_invariant: int) -> tuple[Fit, bool]:
         """Free parameters (appended to ``freed``, one audit row per step) until the level
         holds or no candidate is left; the final fit and whether it holds."""
-        added = _added(self.result.ladder, self.name)
+        added = added_constraints(self.result.ladder, self.name)
         exempt = set(self.result.group_partial)
         fit = self._refit(freed)
         diff = self._compare(fit)
@@ -339,10 +357,10 @@ def _audit_row(level: str, step: int, chosen, fit: Fit, diff: dict, n_cand: int 
         "chisq": float(fm["chisq"]),
         "fit_df": int(fit.df),
     }
-    if _robust(fit):
+    if is_robust(fit):
         row["chisq_scaled"] = float(fm.get("chisq_scaled", np.nan))
     row.update(cfi=float(fm["cfi"]), rmsea=float(fm["rmsea"]), srmr=float(fm["srmr"]))
-    if _robust(fit):
+    if is_robust(fit):
         row.update(cfi_robust=float(fm.get("cfi_robust", np.nan)),
                    rmsea_robust=float(fm.get("rmsea_robust", np.nan)))
     for k in ("chisq_diff", "df_diff", "pvalue_diff", "delta_cfi", "delta_rmsea",

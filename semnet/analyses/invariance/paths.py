@@ -27,8 +27,8 @@ from scipy import stats
 
 from semnet.analyses.compare import compare
 from semnet.analyses.invariance.adjust import ADJUST, adjust_pvalues
-from semnet.analyses.invariance.formats import _Formats, _pick_columns, frame_to_text
-from semnet.analyses.invariance.levels import _norm_ge, _robust
+from semnet.analyses.invariance.formats import TableFormats, frame_to_text, pick_columns
+from semnet.analyses.invariance.levels import is_robust, normalize_group_equal
 from semnet.api import sem
 from semnet.errors import OptionError, SemnetError, check_choice
 from semnet.results.fit import Fit
@@ -37,7 +37,7 @@ __all__ = ["PathComparison", "compare_paths"]
 
 
 @dataclass(frozen=True, eq=False)
-class PathComparison(_Formats):
+class PathComparison(TableFormats):
     """Tests that structural paths are equal across groups (from :func:`compare_paths`).
 
     Attributes
@@ -67,7 +67,7 @@ class PathComparison(_Formats):
     pairwise: pd.DataFrame
 
     def _display(self, columns):
-        return _pick_columns(self.pairwise, columns, tuple(self.pairwise.columns))
+        return pick_columns(self.pairwise, columns, tuple(self.pairwise.columns))
 
     def __repr__(self) -> str:
         return (f"<PathComparison {', '.join(self.paths)}>\n"
@@ -140,7 +140,7 @@ def compare_paths(
     """
     keys, adjust = _path_keys(paths), _adjust(adjust)
     ge = fit_args.pop("group_equal", ())
-    ge = tuple(_norm_ge(g) for g in ((ge,) if isinstance(ge, str) else ge))
+    ge = tuple(normalize_group_equal(g) for g in ((ge,) if isinstance(ge, str) else ge))
     if "regressions" in ge:
         raise OptionError(
             "group_equal already contains 'regressions', so every path is equal in both "
@@ -166,7 +166,7 @@ def compare_paths(
     if len(keys) > 1:
         joint.append(wald.test(", ".join(keys), np.vstack(all_C), np.concatenate(all_d)))
     joint.append({"path": ", ".join(keys),
-                  "test": "LRT" + (" (scaled)" if _robust(free) else ""),
+                  "test": "LRT" + (" (scaled)" if is_robust(free) else ""),
                   "stat": float(lrt["chisq_diff"].iloc[1]),
                   "df": int(lrt["df_diff"].iloc[1]),
                   "pvalue": float(lrt["pvalue"].iloc[1])})

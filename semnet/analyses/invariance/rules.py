@@ -196,7 +196,29 @@ CHISQ = Cutoffs("chisq", delta_cfi=None, alpha=0.05)
 RULES = {"chen2007": CHEN_2007, "cheung_rensvold2002": CHEUNG_RENSVOLD_2002, "chisq": CHISQ}
 
 
-def _rule(rule: str | Cutoffs) -> Cutoffs:
+def as_cutoffs(rule: str | Cutoffs) -> Cutoffs:
+    """The decision rule named ``rule`` (a key of :data:`RULES`), or ``rule`` itself.
+
+    Parameters
+    ----------
+    rule : str or Cutoffs
+        ``"chen2007"``, ``"cheung_rensvold2002"`` (or ``"cheung-rensvold2002"``),
+        ``"chisq"``, in any case, or a :class:`Cutoffs`.
+
+    Returns
+    -------
+    Cutoffs
+
+    Raises
+    ------
+    OptionError
+        For an unknown name or a value of another type.
+
+    Examples
+    --------
+    >>> as_cutoffs("Chen2007") is CHEN_2007
+    True
+    """
     if isinstance(rule, Cutoffs):
         return rule
     if isinstance(rule, str):

@@ -117,8 +117,6 @@ Layout (one module per family, as lavaan's ``lav_fit_*`` files)
 """
 
 from semnet.results.fit_measures.assemble import fit_measures
-from semnet.results.fit_measures.gfi import _group_gfi as _group_gfi
-from semnet.results.fit_measures.gfi import _group_gfi_missing as _group_gfi_missing
 from semnet.results.fit_measures.inputs import GroupFitInput, MissingDataInput, ScaledInput
 from semnet.results.fit_measures.names import (
     FIT_MEASURE_NAMES,
@@ -126,7 +124,6 @@ from semnet.results.fit_measures.names import (
     fit_measure_names,
 )
 from semnet.results.fit_measures.rmsea import RMSEA_CLOSE_H0, RMSEA_NOTCLOSE_H0
-from semnet.results.fit_measures.utils import _zeroin as _zeroin
 
 __all__ = [
     "FIT_MEASURE_NAMES",

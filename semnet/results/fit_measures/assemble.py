@@ -6,16 +6,16 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from semnet.results.fit_measures.chisq import _group_ml, _test_measures, _test_statistics
-from semnet.results.fit_measures.gfi import _gfi_measures
-from semnet.results.fit_measures.incremental import _incremental_measures
-from semnet.results.fit_measures.information import _information_criteria
+from semnet.results.fit_measures.chisq import chisq_measures, group_ml, pooled_statistics
+from semnet.results.fit_measures.gfi import gfi_measures
+from semnet.results.fit_measures.incremental import incremental_measures
+from semnet.results.fit_measures.information import information_criteria
 from semnet.results.fit_measures.inputs import GroupFitInput, MissingDataInput, ScaledInput
 from semnet.results.fit_measures.names import fit_measure_names
-from semnet.results.fit_measures.other import _other_measures
-from semnet.results.fit_measures.residuals import _residual_measures
-from semnet.results.fit_measures.rmsea import _rmsea_measures
-from semnet.results.fit_measures.robust import _missing_robust_measures, _scaled_measures
+from semnet.results.fit_measures.other import other_measures
+from semnet.results.fit_measures.residuals import residual_measures
+from semnet.results.fit_measures.rmsea import rmsea_measures
+from semnet.results.fit_measures.robust import missing_robust_measures, scaled_measures
 
 
 def fit_measures(
@@ -97,25 +97,25 @@ def fit_measures(
     names = fit_measure_names(None if scaled is None else scaled.test, missing is not None)
 
     ngroups = len(groups)
-    per_group = [_group_ml(g, meanstructure) for g in groups]
-    st = _test_statistics(groups, per_group, chisq, missing)
+    per_group = [group_ml(g, meanstructure) for g in groups]
+    st = pooled_statistics(groups, per_group, chisq, missing)
     n, w, x2, df = st.n, st.weights, st.chisq, float(df)
     x2_null, df_null = st.baseline_chisq, st.baseline_df
     npar_f = float(npar)
 
-    out = _test_measures(npar_f, df, st)
-    out.update(_incremental_measures(x2, df, x2_null, df_null))
-    out.update(_information_criteria(st.logl, st.unrestricted_logl, npar_f, n))
-    out.update(_rmsea_measures(x2, df, n, ngroups, level))
-    out.update(_residual_measures(per_group, w, meanstructure))
-    out.update(_gfi_measures(per_group, w, meanstructure, df, missing))
-    out.update(_other_measures(x2, df, n, npar_f))
+    out = chisq_measures(npar_f, df, st)
+    out.update(incremental_measures(x2, df, x2_null, df_null))
+    out.update(information_criteria(st.logl, st.unrestricted_logl, npar_f, n))
+    out.update(rmsea_measures(x2, df, n, ngroups, level))
+    out.update(residual_measures(per_group, w, meanstructure))
+    out.update(gfi_measures(per_group, w, meanstructure, df, missing))
+    out.update(other_measures(x2, df, n, npar_f))
     if scaled is not None:
-        out.update(_scaled_measures(scaled, x2, df, x2_null, df_null, n, ngroups, level))
+        out.update(scaled_measures(scaled, x2, df, x2_null, df_null, n, ngroups, level))
     if missing is not None:
         # with incomplete data the robust measures are built on the FIML-corrected
         # statistics (with or without a scaled test), never on the FIML chi-square
-        out.update(_missing_robust_measures(missing.corrected, df, df_null, n, ngroups, level))
+        out.update(missing_robust_measures(missing.corrected, df, df_null, n, ngroups, level))
 
     return pd.Series(
         [out[k] for k in names],

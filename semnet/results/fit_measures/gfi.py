@@ -96,7 +96,7 @@ def _pgfi(gfi: float, nel: int, df: float) -> float:
     return (df / nel) * gfi
 
 
-def _gfi_measures(
+def gfi_measures(
     per_group: Sequence[dict[str, float | np.ndarray]],
     w: np.ndarray,
     meanstructure: bool,
@@ -105,8 +105,36 @@ def _gfi_measures(
 ) -> dict[str, float]:
     """GFI (averaged over the groups with weights ``N_g / N``), AGFI and PGFI.
 
-    With ``missing`` the GFI is the incomplete-data one (:func:`_group_gfi_missing`), NaN
-    without the pairwise moments and the missing-data patterns.
+    Parameters
+    ----------
+    per_group : sequence of dict
+        :func:`~semnet.results.fit_measures.chisq.group_ml` of each group.
+    w : numpy.ndarray
+        The groups' weights ``N_g / N``.
+    meanstructure : bool
+        Whether the means are modelled (they then enter the GFI).
+    df : float
+        Degrees of freedom of the model.
+    missing : MissingDataInput or None
+        With it the GFI is the incomplete-data one (:func:`_group_gfi_missing`), NaN
+        without the pairwise moments and the missing-data patterns.
+
+    Returns
+    -------
+    dict
+        ``gfi, agfi, pgfi``.
+
+    Examples
+    --------
+    >>> from semnet.results.fit_measures.chisq import group_ml
+    >>> import numpy as np
+    >>> from semnet.results.fit_measures.inputs import GroupFitInput
+    >>> S = np.array([[1.0, 0.3], [0.3, 1.0]])
+    >>> g = GroupFitInput(nobs=100, sample_cov=S, sample_mean=np.zeros(2),
+    ...                   implied_cov=np.eye(2), implied_mean=np.zeros(2))
+    >>> fm = gfi_measures([group_ml(g, False)], np.ones(1), False, 1.0, None)
+    >>> round(fm["gfi"], 4)
+    0.9174
     """
     if missing is None:
         gfi_group = np.array(

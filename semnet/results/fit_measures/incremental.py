@@ -8,14 +8,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from semnet.results.fit_measures.utils import _r_all_equal_zero
+from semnet.results.fit_measures.utils import r_all_equal_zero
 
 
 def _cfi(x2: float, df: float, x2_null: float, df_null: float) -> float:
     """CFI (Bentler, 1990); 1 when both non-centralities are (nearly) zero."""
     t1 = max(x2 - df, 0.0)
     t2 = max(x2 - df, x2_null - df_null, 0.0)
-    if _r_all_equal_zero(t1) and _r_all_equal_zero(t2):
+    if r_all_equal_zero(t1) and r_all_equal_zero(t2):
         return 1.0
     return 1.0 - t1 / t2
 
@@ -24,7 +24,7 @@ def _rni(x2: float, df: float, x2_null: float, df_null: float) -> float:
     """RNI (McDonald & Marsh, 1990): the CFI without truncation at zero."""
     t1 = x2 - df
     t2 = x2_null - df_null
-    if _r_all_equal_zero(t2) or not (np.isfinite(t1) and np.isfinite(t2)):
+    if r_all_equal_zero(t2) or not (np.isfinite(t1) and np.isfinite(t2)):
         return math.nan
     return 1.0 - t1 / t2
 
@@ -40,7 +40,7 @@ def _tli(x2: float, df: float, x2_null: float, df_null: float) -> float:
     return 1.0
 
 
-def _robust_incremental(
+def robust_incremental(
     x2: float, df: float, x2_null: float, df_null: float, c_hat: float, c_hat_null: float
 ) -> dict[str, float]:
     """Robust CFI / TLI / NNFI / RNI (Brosseau-Liard & Savalei, 2014).
@@ -50,6 +50,25 @@ def _robust_incremental(
     df_null``.  As in lavaan, the standard formulas are used when ``df`` is
     zero or either scaling factor equals 1 exactly, and everything is ``nan``
     when any input is missing.
+
+    Parameters
+    ----------
+    x2, df : float
+        Unscaled chi-square of the model and its degrees of freedom.
+    x2_null, df_null : float
+        The same for the baseline model.
+    c_hat, c_hat_null : float
+        Scaling factors of the model's and the baseline's robust tests.
+
+    Returns
+    -------
+    dict
+        ``cfi, tli, nnfi, rni``.
+
+    Examples
+    --------
+    >>> round(robust_incremental(5.0, 2.0, 100.0, 10.0, 1.2, 1.5)["cfi"], 4)
+    0.9694
     """
     names = ("cfi", "tli", "nnfi", "rni")
     if any(math.isnan(v) for v in (x2, df, x2_null, df_null, c_hat, c_hat_null)):
@@ -89,7 +108,7 @@ def _rfi(x2: float, df: float, x2_null: float, df_null: float) -> float:
 
 def _nfi(x2: float, df: float, x2_null: float, df_null: float) -> float:
     """NFI (Bentler & Bonett, 1980)."""
-    if df > df_null or _r_all_equal_zero(x2_null):
+    if df > df_null or r_all_equal_zero(x2_null):
         return math.nan
     if df > 0:
         return (x2_null - x2) / x2_null
@@ -111,7 +130,7 @@ def _ifi(x2: float, df: float, x2_null: float, df_null: float) -> float:
         return math.nan
     if t2 < 0:
         return 1.0
-    if _r_all_equal_zero(t2):
+    if r_all_equal_zero(t2):
         return math.nan
     return t1 / t2
 
@@ -123,12 +142,32 @@ _INCREMENTAL: dict[str, Callable[[float, float, float, float], float]] = {
 }  # fmt: skip
 
 
-def _incremental_measures(
+def incremental_measures(
     x2: float, df: float, x2_null: float, df_null: float, suffix: str = ""
 ) -> dict[str, float]:
-    """The indices of :data:`_INCREMENTAL` of ``x2`` on ``df`` against the baseline's
-    ``x2_null`` on ``df_null``, named with ``suffix`` (all ``nan`` unless every input is
-    finite)."""
+    """The incremental indices (CFI, TLI, NNFI, RFI, NFI, PNFI, IFI, RNI) of ``x2`` on
+    ``df`` against the baseline's ``x2_null`` on ``df_null``.
+
+    Parameters
+    ----------
+    x2, df : float
+        Chi-square of the model and its degrees of freedom.
+    x2_null, df_null : float
+        The same for the baseline model.
+    suffix : str, optional
+        Appended to every name (``"_scaled"`` for the scaled statistics).
+
+    Returns
+    -------
+    dict
+        One value per index, all ``nan`` unless every input is finite.
+
+    Examples
+    --------
+    >>> out = incremental_measures(5.0, 2.0, 100.0, 10.0, suffix="_scaled")
+    >>> round(out["cfi_scaled"], 4), round(out["tli_scaled"], 4)
+    (0.9667, 0.8333)
+    """
     finite = all(np.isfinite(v) for v in (x2, df, x2_null, df_null))
     return {
         f"{name}{suffix}": fun(x2, df, x2_null, df_null) if finite else math.nan

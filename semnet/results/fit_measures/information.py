@@ -6,9 +6,29 @@ from __future__ import annotations
 import math
 
 
-def _information_criteria(logl: float, logl_h1: float, npar: float, n: float) -> dict[str, float]:
+def information_criteria(logl: float, logl_h1: float, npar: float, n: float) -> dict[str, float]:
     """``logl``, ``unrestricted_logl``, AIC, BIC, ``ntotal`` and ``bic2`` (SABIC, with
-    ``(N + 2) / 24`` in place of ``N``)."""
+    ``(N + 2) / 24`` in place of ``N``).
+
+    Parameters
+    ----------
+    logl, logl_h1 : float
+        Log-likelihood of the model and of the unrestricted model.
+    npar : float
+        Number of free parameters.
+    n : float
+        Total number of cases.
+
+    Returns
+    -------
+    dict
+        ``logl, unrestricted_logl, aic, bic, ntotal, bic2``.
+
+    Examples
+    --------
+    >>> information_criteria(-280.0, -275.0, 4.0, 100.0)["aic"]
+    568.0
+    """
     return {
         "logl": logl,
         "unrestricted_logl": logl_h1,

@@ -115,8 +115,34 @@ class MissingDataInput:
     patterns: tuple[tuple[tuple[np.ndarray, int], ...], ...] | None = None
 
 
-def _as_group(g: GroupFitInput) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Return validated float arrays ``(S, m, Sigma, mu)`` of one group."""
+def group_arrays(g: GroupFitInput) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Return validated float arrays ``(S, m, Sigma, mu)`` of one group.
+
+    Parameters
+    ----------
+    g : GroupFitInput
+        The group's moments.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Sample covariance and mean, implied covariance and mean, as float arrays.
+
+    Raises
+    ------
+    ValueError
+        If the shapes disagree, ``nobs`` is not positive or ``x_index`` is out of range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from semnet.results.fit_measures.inputs import GroupFitInput
+    >>> S = np.array([[1.0, 0.3], [0.3, 1.0]])
+    >>> g = GroupFitInput(nobs=100, sample_cov=S, sample_mean=np.zeros(2),
+    ...                   implied_cov=np.eye(2), implied_mean=np.zeros(2))
+    >>> [a.shape for a in group_arrays(g)]
+    [(2, 2), (2,), (2, 2), (2,)]
+    """
     S = np.asarray(g.sample_cov, dtype=float)
     Sigma = np.asarray(g.implied_cov, dtype=float)
     m = np.asarray(g.sample_mean, dtype=float).reshape(-1)

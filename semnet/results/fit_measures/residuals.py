@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from semnet.results.fit_measures.utils import _DOUBLE_EPS
+from semnet.results.fit_measures.utils import DOUBLE_EPS
 
 #: Residual (co)variances / means below this are not rescaled (lavaan quirk).
 _RESCALE_NEAR_ZERO = 1e-5
@@ -23,8 +23,8 @@ def _rescale(
     mirrors ``lav_residuals_rescale``).
     """
     with np.errstate(divide="ignore", invalid="ignore"):
-        sd_cov = np.sqrt(np.where(var_cov < _DOUBLE_EPS, np.nan, var_cov))
-        sd_mean = np.sqrt(np.where(var_mean < _DOUBLE_EPS, np.nan, var_mean))
+        sd_cov = np.sqrt(np.where(var_cov < DOUBLE_EPS, np.nan, var_cov))
+        sd_mean = np.sqrt(np.where(var_mean < DOUBLE_EPS, np.nan, var_mean))
         scale_cov = 1.0 / np.outer(sd_cov, sd_cov)
         scale_mean = 1.0 / sd_mean
     scale_cov = np.where(np.abs(cov) < _RESCALE_NEAR_ZERO, 1.0, scale_cov)
@@ -91,11 +91,38 @@ def _group_residual_summaries(
     return out
 
 
-def _residual_measures(
+def residual_measures(
     per_group: Sequence[dict[str, float | np.ndarray]], w: np.ndarray, meanstructure: bool
 ) -> dict[str, float]:
     """The groups' residual summaries averaged with weights ``N_g / N`` (``srmr`` is
-    Bentler's)."""
+    Bentler's).
+
+    Parameters
+    ----------
+    per_group : sequence of dict
+        :func:`~semnet.results.fit_measures.chisq.group_ml` of each group.
+    w : numpy.ndarray
+        The groups' weights ``N_g / N``.
+    meanstructure : bool
+        Whether the mean residuals enter the summaries.
+
+    Returns
+    -------
+    dict
+        ``rmr, rmr_nomean, srmr, srmr_bentler, srmr_bentler_nomean, crmr, crmr_nomean,
+        srmr_mplus, srmr_mplus_nomean``.
+
+    Examples
+    --------
+    >>> from semnet.results.fit_measures.chisq import group_ml
+    >>> import numpy as np
+    >>> from semnet.results.fit_measures.inputs import GroupFitInput
+    >>> S = np.array([[1.0, 0.3], [0.3, 1.0]])
+    >>> g = GroupFitInput(nobs=100, sample_cov=S, sample_mean=np.zeros(2),
+    ...                   implied_cov=np.eye(2), implied_mean=np.zeros(2))
+    >>> round(residual_measures([group_ml(g, False)], np.ones(1), False)["srmr"], 4)
+    0.1732
+    """
     summaries = [
         _group_residual_summaries(pg["S"], pg["m"], pg["Sigma"], pg["mu"], meanstructure)
         for pg in per_group

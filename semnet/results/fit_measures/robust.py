@@ -9,22 +9,22 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from semnet.results.fit_measures.incremental import _incremental_measures, _robust_incremental
+from semnet.results.fit_measures.incremental import incremental_measures, robust_incremental
 from semnet.results.fit_measures.inputs import ScaledInput
 from semnet.results.fit_measures.rmsea import (
     RMSEA_CLOSE_H0,
     RMSEA_NOTCLOSE_H0,
-    _rmsea,
-    _rmsea_ci,
-    _rmsea_close_pvalues,
+    rmsea,
+    rmsea_ci,
+    rmsea_close_pvalues,
 )
-from semnet.results.fit_measures.utils import _chisq_pvalue
+from semnet.results.fit_measures.utils import chisq_pvalue
 
 if TYPE_CHECKING:
     from semnet.inference.fiml_corrected import FimlCorrected
 
 
-def _scaled_measures(
+def scaled_measures(
     scaled: ScaledInput,
     x2: float,
     df: float,
@@ -34,7 +34,37 @@ def _scaled_measures(
     ngroups: int,
     level: float,
 ) -> dict[str, float]:
-    """The ``*_scaled`` / ``*_robust`` measures lavaan adds for a robust test."""
+    """The ``*_scaled`` / ``*_robust`` measures lavaan adds for a robust test.
+
+    Parameters
+    ----------
+    scaled : ScaledInput
+        The robust test of the model and of the baseline model.
+    x2, df : float
+        Unscaled chi-square of the model and its degrees of freedom.
+    x2_null, df_null : float
+        The same for the baseline model.
+    n : float
+        Total number of cases.
+    ngroups : int
+        Number of groups.
+    level : float
+        Confidence level of the RMSEA intervals.
+
+    Returns
+    -------
+    dict
+        The scaled tests, the ``*_scaled`` incremental indices and RMSEA, and the
+        ``*_robust`` indices (see the package docstring for the formulas).
+
+    Examples
+    --------
+    >>> s = ScaledInput(test="satorra.bentler", chisq_scaled=4.0, scaling_factor=1.25,
+    ...                 baseline_chisq_scaled=80.0, baseline_scaling_factor=1.25)
+    >>> out = scaled_measures(s, 5.0, 2.0, 100.0, 10.0, 100.0, 1, 0.90)
+    >>> round(out["cfi_scaled"], 4), round(out["cfi_robust"], 4)
+    (0.9714, 0.9714)
+    """
     c = float(scaled.scaling_factor)
     c0 = float(scaled.baseline_scaling_factor)
     x2_sc = float(scaled.chisq_scaled)
@@ -43,18 +73,18 @@ def _scaled_measures(
     out: dict[str, float] = {
         "chisq_scaled": x2_sc,
         "df_scaled": df,
-        "pvalue_scaled": _chisq_pvalue(x2_sc, df),
+        "pvalue_scaled": chisq_pvalue(x2_sc, df),
         "chisq_scaling_factor": c,
         "baseline_chisq_scaled": x2_null_sc,
         "baseline_df_scaled": df_null,
-        "baseline_pvalue_scaled": _chisq_pvalue(x2_null_sc, df_null),
+        "baseline_pvalue_scaled": chisq_pvalue(x2_null_sc, df_null),
         "baseline_chisq_scaling_factor": c0,
         "scaling_factor_h1": float(scaled.scaling_factor_h1),
         "scaling_factor_h0": float(scaled.scaling_factor_h0),
     }
 
     # scaled incremental indices: standard formulas on the scaled statistics
-    out.update(_incremental_measures(x2_sc, df, x2_null_sc, df_null, suffix="_scaled"))
+    out.update(incremental_measures(x2_sc, df, x2_null_sc, df_null, suffix="_scaled"))
 
     shifted = scaled.test == "scaled.shifted"
     if shifted:
@@ -65,11 +95,11 @@ def _scaled_measures(
         x2_rmsea, df_rmsea = x2, c * df
         if not np.isfinite(df_rmsea) or df_rmsea == 0:
             df_rmsea = math.nan
-    out["rmsea_scaled"] = _rmsea(x2_rmsea, df_rmsea, n, ngroups)
-    out["rmsea_ci_lower_scaled"], out["rmsea_ci_upper_scaled"] = _rmsea_ci(
+    out["rmsea_scaled"] = rmsea(x2_rmsea, df_rmsea, n, ngroups)
+    out["rmsea_ci_lower_scaled"], out["rmsea_ci_upper_scaled"] = rmsea_ci(
         x2_rmsea, df_rmsea, n, ngroups, level
     )
-    out["rmsea_pvalue_scaled"], out["rmsea_notclose_pvalue_scaled"] = _rmsea_close_pvalues(
+    out["rmsea_pvalue_scaled"], out["rmsea_notclose_pvalue_scaled"] = rmsea_close_pvalues(
         x2_rmsea, df_rmsea, n, ngroups, RMSEA_CLOSE_H0, RMSEA_NOTCLOSE_H0
     )
 
@@ -109,23 +139,23 @@ def _robust_measures(
     """
     out: dict[str, float] = {}
     finite = all(np.isfinite(v) for v in (x2, df, x2_null, df_null))
-    robust = _robust_incremental(x2, df, x2_null, df_null, c_hat, c_hat_null)
+    robust = robust_incremental(x2, df, x2_null, df_null, c_hat, c_hat_null)
     for name, value in robust.items():
         out[f"{name}_robust"] = value if finite else math.nan
 
-    out["rmsea_robust"] = _rmsea(x2, df, n, ngroups, c_hat=c_hat)
+    out["rmsea_robust"] = rmsea(x2, df, n, ngroups, c_hat=c_hat)
     if np.isfinite(c_ci):
-        ci = _rmsea_ci(x2_scaled, df, n, ngroups, level, c_hat=c_ci)
+        ci = rmsea_ci(x2_scaled, df, n, ngroups, level, c_hat=c_ci)
     else:
         ci = (math.nan, math.nan)
     out["rmsea_ci_lower_robust"], out["rmsea_ci_upper_robust"] = ci
-    out["rmsea_pvalue_robust"], out["rmsea_notclose_pvalue_robust"] = _rmsea_close_pvalues(
+    out["rmsea_pvalue_robust"], out["rmsea_notclose_pvalue_robust"] = rmsea_close_pvalues(
         x2_scaled, df, n, ngroups, RMSEA_CLOSE_H0, RMSEA_NOTCLOSE_H0, c_hat=c_ci
     )
     return out
 
 
-def _missing_robust_measures(
+def missing_robust_measures(
     corrected: FimlCorrected | None,
     df: float,
     df_null: float,
@@ -134,7 +164,33 @@ def _missing_robust_measures(
     level: float,
 ) -> dict[str, float]:
     """The ``*_robust`` measures of a FIML fit: built on the FIML-corrected statistics
-    (with or without a scaled test), never on the FIML chi-square; NaN without them."""
+    (with or without a scaled test), never on the FIML chi-square; NaN without them.
+
+    Parameters
+    ----------
+    corrected : FimlCorrected or None
+        The FIML-corrected statistics (:mod:`semnet.inference.fiml_corrected`).
+    df, df_null : float
+        Degrees of freedom of the model and of the baseline model.
+    n : float
+        Total number of cases.
+    ngroups : int
+        Number of groups.
+    level : float
+        Confidence level of the RMSEA interval.
+
+    Returns
+    -------
+    dict
+        ``cfi_robust, tli_robust, nnfi_robust, rni_robust, rmsea_robust`` and the robust
+        RMSEA's interval and p-values.
+
+    Examples
+    --------
+    >>> out = missing_robust_measures(None, 2.0, 10.0, 100.0, 1, 0.90)
+    >>> out["cfi_robust"]
+    nan
+    """
     cor = corrected
     if cor is None:
         nan = math.nan

@@ -10,17 +10,17 @@ from collections.abc import Callable
 import numpy as np
 from scipy import special
 
-#: R's ``.Machine$double.eps``.
-_DOUBLE_EPS = float(np.finfo(float).eps)
+#: R's ``.Machine$double.eps``: the residual measures leave variances below it unscaled.
+DOUBLE_EPS = float(np.finfo(float).eps)
 
 #: Tolerance of R's ``all.equal()`` (``sqrt(.Machine$double.eps)``).
 _ALL_EQUAL_TOL = 1.5e-8
 
 #: R's default ``uniroot()`` tolerance, ``.Machine$double.eps^0.25``.
-_UNIROOT_TOL = _DOUBLE_EPS**0.25
+_UNIROOT_TOL = DOUBLE_EPS**0.25
 
 
-def _chol_logdet_inv(A: np.ndarray) -> tuple[float, np.ndarray]:
+def chol_logdet_inv(A: np.ndarray) -> tuple[float, np.ndarray]:
     """Log-determinant and inverse of a symmetric positive-definite matrix.
 
     Parameters
@@ -39,6 +39,13 @@ def _chol_logdet_inv(A: np.ndarray) -> tuple[float, np.ndarray]:
     ------
     ValueError
         If ``A`` is not positive definite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> logdet, inv = chol_logdet_inv(np.diag([2.0, 8.0]))
+    >>> round(logdet, 4), inv.diagonal().round(4).tolist()
+    (2.7726, [0.5, 0.125])
     """
     if A.shape[0] == 0:
         return 0.0, np.zeros((0, 0))
@@ -52,8 +59,30 @@ def _chol_logdet_inv(A: np.ndarray) -> tuple[float, np.ndarray]:
     return logdet, 0.5 * (inv + inv.T)
 
 
-def _chol_logdet(A: np.ndarray) -> float:
-    """``log|A|`` of a symmetric positive-definite matrix via Cholesky."""
+def chol_logdet(A: np.ndarray) -> float:
+    """``log|A|`` of a symmetric positive-definite matrix via Cholesky.
+
+    Parameters
+    ----------
+    A : numpy.ndarray
+        Symmetric positive-definite matrix (``0 x 0`` gives 0).
+
+    Returns
+    -------
+    float
+        ``log|A|``.
+
+    Raises
+    ------
+    ValueError
+        If ``A`` is not positive definite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> chol_logdet(np.eye(3))
+    0.0
+    """
     if A.shape[0] == 0:
         return 0.0
     try:
@@ -63,33 +92,105 @@ def _chol_logdet(A: np.ndarray) -> float:
     return 2.0 * float(np.sum(np.log(np.diag(L))))
 
 
-def _pchisq(q: float, df: float, ncp: float = 0.0) -> float:
-    """Chi-square CDF (R's ``pchisq``), central or non-central."""
+def pchisq(q: float, df: float, ncp: float = 0.0) -> float:
+    """Chi-square CDF (R's ``pchisq``), central or non-central.
+
+    Parameters
+    ----------
+    q : float
+        The quantile.
+    df : float
+        Degrees of freedom.
+    ncp : float, optional
+        Non-centrality (default 0, the central distribution).
+
+    Returns
+    -------
+    float
+        ``P(X <= q)``.
+
+    Examples
+    --------
+    >>> round(pchisq(3.841459, 1.0), 6)
+    0.95
+    """
     if ncp == 0.0:
         return float(special.chdtr(df, q))
     return float(special.chndtr(q, df, ncp))
 
 
-def _qchisq(p: float, df: float) -> float:
-    """Chi-square quantile (R's ``qchisq``); ``df = 0`` is a point mass at 0."""
+def qchisq(p: float, df: float) -> float:
+    """Chi-square quantile (R's ``qchisq``); ``df = 0`` is a point mass at 0.
+
+    Parameters
+    ----------
+    p : float
+        The probability.
+    df : float
+        Degrees of freedom.
+
+    Returns
+    -------
+    float
+        The ``p`` quantile of the central chi-square on ``df``.
+
+    Examples
+    --------
+    >>> round(qchisq(0.95, 1.0), 4), qchisq(0.95, 0)
+    (3.8415, 0.0)
+    """
     if df == 0:
         return 0.0
     return float(special.chdtri(df, 1.0 - p))
 
 
-def _chisq_pvalue(x2: float, df: float) -> float:
-    """Upper-tail p-value as lavaan computes it (``NA`` when ``df == 0``)."""
+def chisq_pvalue(x2: float, df: float) -> float:
+    """Upper-tail p-value as lavaan computes it (``NA`` when ``df == 0``).
+
+    Parameters
+    ----------
+    x2 : float
+        The chi-square statistic.
+    df : float
+        Its degrees of freedom.
+
+    Returns
+    -------
+    float
+        ``1 - pchisq(x2, df)``; ``nan`` when ``df == 0`` or ``x2`` is not finite.
+
+    Examples
+    --------
+    >>> round(chisq_pvalue(3.841459, 1.0), 6), chisq_pvalue(0.0, 0.0)
+    (0.05, nan)
+    """
     if not np.isfinite(x2) or df == 0:
         return math.nan
-    return 1.0 - _pchisq(x2, df)
+    return 1.0 - pchisq(x2, df)
 
 
-def _r_all_equal_zero(x: float) -> bool:
-    """R's ``isTRUE(all.equal(x, 0))`` for a finite scalar."""
+def r_all_equal_zero(x: float) -> bool:
+    """R's ``isTRUE(all.equal(x, 0))`` for a finite scalar.
+
+    Parameters
+    ----------
+    x : float
+        The value.
+
+    Returns
+    -------
+    bool
+        Whether ``|x|`` is below R's ``all.equal()`` tolerance, ``1.5e-8``.
+
+    Examples
+    --------
+    >>> r_all_equal_zero(1e-9), r_all_equal_zero(1e-6)
+    (True, False)
+    """
     return abs(x) < _ALL_EQUAL_TOL
 
 
-def _zeroin(
+def zeroin(
     f: Callable[[float], float],
     lower: float,
     upper: float,
@@ -114,6 +215,11 @@ def _zeroin(
     float
         Approximate root; ``nan`` when the end points do not bracket a root
         (R's ``uniroot()`` fails, lavaan then reports ``NA``).
+
+    Examples
+    --------
+    >>> round(zeroin(lambda v: v * v - 2.0, 0.0, 2.0), 4)
+    1.4142
     """
     a, b = lower, upper
     fa, fb = f(a), f(b)
@@ -130,7 +236,7 @@ def _zeroin(
             # make b the best approximation so far
             a, b, c = b, c, b
             fa, fb, fc = fb, fc, fb
-        tol_act = 2.0 * _DOUBLE_EPS * abs(b) + tol / 2.0
+        tol_act = 2.0 * DOUBLE_EPS * abs(b) + tol / 2.0
         new_step = (c - b) / 2.0
         if abs(new_step) <= tol_act or fb == 0.0:
             return b
