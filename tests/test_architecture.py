@@ -41,12 +41,6 @@ PRIVATE_USES_PENDING = {
     # to become semnet.partable.build.ABSENT and .modifier_for_group
     ("estimation/lms.py", "semnet.partable.build._ABSENT"),
     ("estimation/lms.py", "semnet.partable.build._pick"),
-    # to become the public Fit.jacobian (semnet/results/fit.py)
-    ("analyses/mediation.py", "fit._jacobian"),
-    ("results/hypothesis.py", "fit._jacobian"),
-    # fit.py can read the public BootstrapResult.draws (and .failed)
-    ("results/fit.py", "self.bootstrap._draws"),
-    ("results/fit.py", "boot._draws"),
 }
 
 

@@ -290,7 +290,7 @@ def indirect_effects(
     if fit.vcov_free is None:
         se = np.where(has_params, np.nan, 0.0)
     else:
-        J = fit._jacobian(plan.evaluate)
+        J = fit.jacobian(plan.evaluate)
         cov = J @ fit.vcov_free @ J.T
         se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
         se = np.where(has_params, se, 0.0)

@@ -171,15 +171,15 @@ class Fit(FittedRows):
         if self.bootstrap is not None:
             # lavaan: the standard deviation of the definitions' draws (divisor B - 1)
             nfree_rows = int((free > 0).sum())
-            draws = self.bootstrap._draws[~self.bootstrap.failed]
+            draws = self.bootstrap.draws.to_numpy()[~self.bootstrap.failed]
             return np.concatenate(
                 [se, np.std(draws[:, nfree_rows : nfree_rows + ndef], axis=0, ddof=1)]
             )
-        J = self._jacobian(lambda v: self._names.defined(v))
+        J = self.jacobian(lambda v: self._names.defined(v))
         cov = J @ self.vcov_free @ J.T
         return np.concatenate([se, np.sqrt(np.clip(np.diag(cov), 0, None))])
 
-    def _jacobian(self, func) -> np.ndarray:
+    def jacobian(self, func) -> np.ndarray:
         """Numerical Jacobian of ``func(row values)`` w.r.t. the free parameters
         (central differences; a non-finite ``:=`` value is reported by the fit's
         warnings, not by numpy's)."""
@@ -287,7 +287,7 @@ class Fit(FittedRows):
                 "this bootstrap was not made from this fit (its estimates differ); pass "
                 "semnet.bootstrap(fit, ...) of the same fit."
             )
-        draws = boot._draws[~boot.failed][:, : rows.size]
+        draws = boot.draws.to_numpy()[~boot.failed][:, : rows.size]
         if draws.shape[0] < 2:
             raise SemnetError(
                 f"bootstrap standard errors need at least two successful draws; "
@@ -325,7 +325,7 @@ class Fit(FittedRows):
         if self.vcov_free is None:
             se = np.full(est.shape, np.nan)
         else:
-            J = self._jacobian(lambda v: standardize(self.model, self._names, v, type))
+            J = self.jacobian(lambda v: standardize(self.model, self._names, v, type))
             cov = J @ self.vcov_free @ J.T
             se = np.sqrt(np.clip(np.diag(cov), 0, None))
         # parameters fixed in the standardized metric (e.g. std_lv variances) have se 0

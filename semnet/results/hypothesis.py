@@ -189,7 +189,7 @@ def wald(fit: Fit, constraints: str) -> pd.Series:
         return np.array([float(a.evaluate(env) - b.evaluate(env)) for a, b in exprs])
 
     value = h(fit.values)
-    J = fit._jacobian(h)
+    J = fit.jacobian(h)
     cov = J @ fit.vcov_free @ J.T
     stat = float(value @ np.linalg.solve(cov, value))
     df = len(exprs)
