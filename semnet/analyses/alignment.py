@@ -40,7 +40,15 @@ from semnet.analyses.alignment_loss import (
     reported,
     reported_jacobian,
 )
-from semnet.errors import DataError, ModelSpecificationError, OptionError, check_choice, warn
+from semnet.api import sem
+from semnet.errors import (
+    DataError,
+    ModelSpecificationError,
+    OptionError,
+    SemnetError,
+    check_choice,
+    warn,
+)
 from semnet.partable.build import ParTable, partable
 from semnet.pipeline.specify import read_model
 from semnet.report.tables import Table
@@ -436,8 +444,6 @@ def alignment(model: str, data: Any, group: str | None = None, method: str = "FR
     >>> res.factor_means()[["group", "mean"]].shape
     (2, 2)
     """
-    from semnet.api import sem
-
     method = check_choice("method", str(method).upper(), ("FREE", "FIXED"))
     clash = [k for k in _RESERVED if k in fit_args]
     if clash:
@@ -455,6 +461,12 @@ def alignment(model: str, data: Any, group: str | None = None, method: str = "FR
         raise DataError(
             f"alignment() needs at least two groups; the column {group!r} has one "
             f"({groups[0]!r}). Fit a single-group model with semnet.cfa() instead.")
+    if fit.vcov_free is None:
+        raise SemnetError(
+            "alignment() needs the configural model's covariance matrix of the estimates "
+            "(for the standard errors and the invariance tests); this fit has none because "
+            "its information matrix is singular. Check that the configural model is "
+            "identified in every group.")
     ref = groups[0] if reference is None else reference
     if ref not in groups:
         raise OptionError(f"reference={reference!r} is not a group; the groups are "

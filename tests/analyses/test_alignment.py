@@ -21,7 +21,12 @@ from semnet.analyses.alignment_loss import (
     reported_jacobian,
     theta_gradient,
 )
-from semnet.errors import DataError, ModelSpecificationError, OptionError, SemnetWarning
+from semnet.errors import (
+    DataError,
+    ModelSpecificationError,
+    OptionError,
+    SemnetWarning,
+)
 
 #: analytic against central-difference gradients of the loss (relative)
 GRAD_RTOL = 1e-6
