@@ -6,6 +6,7 @@ object :class:`Fit`, and the error classes.
 
 from semnet import datasets, moments, studies
 from semnet._version import __version__
+from semnet.analyses.alignment import AlignmentResult, alignment
 from semnet.analyses.bootstrap import BootstrapResult, bootstrap
 from semnet.analyses.cmv import cfa_marker, harman, marker, ulmc
 from semnet.analyses.compare import compare
@@ -56,6 +57,7 @@ def partable(model: str, **options) -> "pandas.DataFrame":  # noqa: F821
 
 
 __all__ = [
+    "AlignmentResult",
     "BootstrapResult",
     "ConvergenceError",
     "Cutoffs",
@@ -73,6 +75,7 @@ __all__ = [
     "SemnetError",
     "SemnetWarning",
     "__version__",
+    "alignment",
     "bootstrap",
     "cfa",
     "cfa_marker",
