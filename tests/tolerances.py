@@ -30,3 +30,15 @@ MC_SIGMAS = 4.0
 #: polychoric correlations against lavCor(): lavaan's nlminb stops within ~1e-7 of the
 #: maximum of the likelihood (semnet's search within 1e-12)
 POLYCHORIC_ATOL = 1e-6
+
+# alignment optimization (tests/analyses/test_alignment.py)
+#: analytic against central-difference gradients of the loss (relative)
+GRAD_RTOL = 1e-6
+#: delta-method Jacobian against re-optimizing after a small change of the configural
+#: estimates (relative to the size of the change in the reported values)
+JACOBIAN_RTOL = 1e-2
+#: exactly invariant population moments: aligned values equal the population values
+#: up to the optimizer's tolerance
+EXACT_ATOL = 1e-4
+#: recovery of planted factor means (correlation of aligned with true means)
+MIN_MEAN_CORRELATION = 0.98

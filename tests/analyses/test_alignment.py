@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from tolerances import EXACT_ATOL, GRAD_RTOL, JACOBIAN_RTOL, MIN_MEAN_CORRELATION
 
 import semnet
 from semnet.analyses.alignment import AlignmentResult, alignment
@@ -27,17 +28,6 @@ from semnet.errors import (
     OptionError,
     SemnetWarning,
 )
-
-#: analytic against central-difference gradients of the loss (relative)
-GRAD_RTOL = 1e-6
-#: delta-method Jacobian against re-optimizing after a small change of the configural
-#: estimates (relative to the size of the change in the reported values)
-JACOBIAN_RTOL = 1e-2
-#: exactly invariant population moments: aligned values equal the population values
-#: up to the optimizer's tolerance
-EXACT_ATOL = 1e-4
-#: recovery of planted factor means (correlation of aligned with true means)
-MIN_MEAN_CORRELATION = 0.98
 
 GROUPS = 12
 ITEMS = 5
