@@ -9,7 +9,10 @@ the span of the equality constraints' tangent basis.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+from scipy.linalg import block_diag
 
 from semnet.data.moments import GroupMoments
 from semnet.matrices.ram import Model
@@ -41,6 +44,49 @@ def moment_jacobian(
     return delta, sigma
 
 
+def fixed_x_variables(model: Model) -> tuple[int, ...]:
+    """Positions among the observed variables of the ``fixed.x`` covariates (the
+    variables of the table's rows with ``exo`` 1)."""
+    params = model.pt.cols
+    fixed = set(params["lhs"][params["exo"] > 0].tolist())
+    return tuple(k for k, v in enumerate(model.ov) if v in fixed)
+
+
+def fixed_x_moments(model: Model) -> np.ndarray:
+    """Which moments ``(mean, vech(cov))`` (means only with a mean structure) are those of
+    the ``fixed.x`` covariates alone: their means, variances and covariances, which the
+    model copies from the sample (the rows of the table with ``exo`` 1).
+
+    lavaan conditions on these covariates: their rows and columns of the weight matrix,
+    of ``Gamma`` and of the unrestricted model's information are zero, and they do not
+    count among the moments.
+
+    Examples
+    --------
+    >>> from semnet.matrices.ram import Model
+    >>> from semnet.partable.build import partable
+    >>> fixed_x_moments(Model(partable("y ~ x1 + x2"))).astype(int).tolist()
+    [0, 0, 0, 1, 1, 1]
+    """
+    x = np.zeros(model.p, dtype=bool)
+    x[list(fixed_x_variables(model))] = True
+    r, c = vech_rows(model.p)
+    mask = x[r] & x[c]
+    if model.meanstructure:
+        mask = np.concatenate([x, mask])
+    return mask
+
+
+def without_moments(M: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``M`` (moments x moments) with the rows and columns of ``mask`` set to zero."""
+    if not mask.any():
+        return M
+    out = M.copy()
+    out[mask, :] = 0.0
+    out[:, mask] = 0.0
+    return out
+
+
 def normal_weight(sigma: np.ndarray, meanstructure: bool) -> np.ndarray:
     """Normal-theory weight matrix of (mean, vech(cov)): blockdiag(S^-1, 0.5 D'(S^-1 x S^-1)D)."""
     p = sigma.shape[0]
@@ -59,14 +105,57 @@ def normal_weight(sigma: np.ndarray, meanstructure: bool) -> np.ndarray:
     return w
 
 
-def adf_gamma(mom: GroupMoments, meanstructure: bool) -> np.ndarray:
-    """Asymptotic covariance of (mean, vech(cov)) with divisor N (lavaan's Gamma)."""
+def adf_gamma(
+    mom: GroupMoments, meanstructure: bool, x: Sequence[int] = ()
+) -> np.ndarray:
+    """Asymptotic covariance of (mean, vech(cov)) with divisor N (lavaan's Gamma).
+
+    With ``x`` (positions of ``fixed.x`` covariates) it is lavaan's Gamma conditional
+    on them: the moments of each case less those of its values predicted from the
+    covariates (least squares with an intercept; the covariates predict themselves),
+    so that the rows and columns of the covariates' own moments are zero.  Those
+    differences are a linear map of the case's moments, ``M = I - K(L)`` with ``L`` the
+    prediction matrix of the centred values; ``Gamma_x = M Gamma M'``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from semnet.data.moments import GroupMoments
+    >>> y = np.random.default_rng(1).normal(size=(50, 3))
+    >>> c = y - y.mean(axis=0)
+    >>> mom = GroupMoments("", ("a", "b", "c"), c.T @ c / 50, y.mean(axis=0), 50, data=y)
+    >>> g = adf_gamma(mom, False, x=(1, 2))
+    >>> bool(np.allclose(g[3:, :], 0))
+    True
+    """
     if mom.data is None:
-        return mom.cross.gamma(meanstructure)
-    d = mom.data - mom.mean
-    r, c = vech_rows(len(mom.names))
-    u = d[:, r] * d[:, c]
+        gamma = mom.cross.gamma(meanstructure)
+    else:
+        d = mom.data - mom.mean
+        r, c = vech_rows(len(mom.names))
+        u = d[:, r] * d[:, c]
+        if meanstructure:
+            u = np.hstack([d, u])
+        u = u - u.mean(axis=0)
+        gamma = u.T @ u / mom.nobs
+    if len(x) == 0:
+        return gamma
+    M = _conditional_map(mom.cov, list(x), meanstructure)
+    return M @ gamma @ M.T
+
+
+def _conditional_map(S: np.ndarray, x: list[int], meanstructure: bool) -> np.ndarray:
+    """``I - K``: the map from a case's moments ``(d, vech(d d'))`` to those less the
+    moments of its prediction ``L d`` from the covariates ``x``."""
+    p = S.shape[0]
+    y = [k for k in range(p) if k not in x]
+    L = np.zeros((p, p))
+    L[np.ix_(y, x)] = np.linalg.solve(S[np.ix_(x, x)], S[np.ix_(x, y)]).T
+    L[x, x] = 1.0
+    r, c = vech_rows(p)
+    # vech(L d d' L') in terms of vech(d d'): an off-diagonal cell counts both ways
+    K = L[np.ix_(r, r)] * L[np.ix_(c, c)] + L[np.ix_(r, c)] * L[np.ix_(c, r)]
+    K[:, r == c] /= 2.0
     if meanstructure:
-        u = np.hstack([d, u])
-    u = u - u.mean(axis=0)
-    return u.T @ u / mom.nobs
+        K = block_diag(L, K)
+    return np.eye(K.shape[0]) - K

@@ -23,12 +23,13 @@ from semnet.data.sample import Sample, baseline_values
 from semnet.estimation.constraints import LinearConstraints
 from semnet.estimation.discrepancy import Discrepancy, discrepancy
 from semnet.estimation.ml import Evaluation
+from semnet.estimation.start import start_values
 from semnet.inference import robust
 from semnet.inference.moment_space import constrained_inverse
 from semnet.inference.robust import ScaledTest
 from semnet.inference.vcov import expected_vcov, tangent_basis
 from semnet.matrices.ram import Model
-from semnet.partable.build import ParTable, partable
+from semnet.partable.build import ParTable, independence_partable
 from semnet.registry import Registry
 
 
@@ -218,24 +219,30 @@ def baseline_test(
 ) -> ScaledTest | None:
     """The scaled test ``name`` of the independence (baseline) model of ``pt``'s observed
     variables, at its closed-form estimates (with incomplete data: each variable's mean
-    and variance over its observed values), fitted with ``discrepancy_name``."""
+    and variance over its observed values), fitted with ``discrepancy_name``.  The
+    ``fixed.x`` covariates of ``pt`` keep their block fixed at the sample moments
+    (:func:`~semnet.partable.build.independence_partable`)."""
     plugin = TESTS.get(name)
     if plugin.compute is None:
         return None
-    if plugin.closed_form_baseline is not None:
+    base = independence_partable(pt)
+    params = base.cols
+    fixed_x = bool((params["exo"] > 0).any())
+    if plugin.closed_form_baseline is not None and not fixed_x:
         test = plugin.closed_form_baseline(sample, pt.meanstructure)
         if test is not None:
             return test
-    text = "\n".join(f"{v} ~~ {v}" for v in pt.names.ov)
-    base = partable(text, groups=list(pt.groups), meanstructure=pt.meanstructure)
     model = Model(base)
-    params = base.cols
     names = sample.moments[0].names
-    values = np.array([
+    values = start_values(base, sample.moments)
+    free = params["free"] > 0
+    values[free] = [
         baseline_values(sample, int(g) - 1, names.index(lhs), op)
-        for lhs, op, g in zip(params["lhs"], params["op"], params["group"], strict=True)
-    ])  # fmt: skip
+        for lhs, op, g in zip(
+            params["lhs"][free], params["op"][free], params["group"][free], strict=True
+        )
+    ]
     disc = discrepancy(discrepancy_name, model, sample, values)
-    df = base.ndat(False) - model.nfree
+    df = base.ndat(fixed_x) - model.nfree
     ctx = InferenceContext(disc, values[model.free_rows], df, np.eye(model.nfree), what)
     return plugin.compute(ctx)

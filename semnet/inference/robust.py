@@ -30,6 +30,12 @@ reported with lavaan's ``scaling.factor`` ``1 / a`` and ``shift.parameter`` ``b`
 where ``A1_g`` and ``B1_g`` are the expected and first-order information of the
 unrestricted model.  Equality constraints enter through the tangent basis ``T`` of the
 constraint manifold: every inverse above is ``T (T' M T)^-1 T'``.
+
+With ``fixed.x`` covariates (lavaan's default) the inference is conditional on them, as
+lavaan's: the rows and columns of their own moments (means, variances, covariances) are
+zero in ``W_g`` and ``Gamma_g``, and are dropped from ``A1_g`` and ``B1_g`` (and from the
+count of moments behind ``scaling.factor.h1``).  The casewise scores and the observed
+information need no change: the fixed moments carry no free parameter.
 """
 
 from __future__ import annotations
@@ -48,9 +54,12 @@ from semnet.inference.fiml_corrected import h1_informations
 from semnet.inference.moment_space import (
     adf_gamma,
     constrained_inverse,
+    fixed_x_moments,
+    fixed_x_variables,
     moment_jacobian,
     normal_weight,
     vech_rows,
+    without_moments,
 )
 from semnet.matrices.ram import Model
 
@@ -195,6 +204,24 @@ def _h1_trace(mom: GroupMoments, meanstructure: bool) -> tuple[float, int]:
     return float(per_case.mean()), ndat
 
 
+def _h1_trace_conditional(
+    mom: GroupMoments, meanstructure: bool, fixed_x: np.ndarray
+) -> tuple[float, int]:
+    """tr(A1^-1 B1) of the unrestricted model without the moments of the ``fixed.x``
+    covariates, and the number of moments left.
+
+    At the sample moments ``A1`` is the normal-theory weight ``W`` of ``S`` and the
+    casewise scores are ``W (u_i - u_bar)`` with ``u_i = (d_i, vech(d_i d_i'))``, so
+    ``B1 = W Gamma W``; both are restricted to the other moments before the inverse.
+    """
+    keep = ~fixed_x
+    W = normal_weight(mom.cov, meanstructure)
+    wk = W[keep]
+    B1 = wk @ adf_gamma(mom, meanstructure) @ wk.T
+    A1 = wk[:, keep]
+    return float(np.sum(np.linalg.inv(A1) * B1.T)), int(keep.sum())
+
+
 def _h1_trace_missing(disc) -> list[tuple[float, int]]:
     """tr(A1_g^-1 B1_g) of the unrestricted model with incomplete data: observed and
     first-order information of the saturated model at its (EM/FIML) estimates, in the
@@ -223,7 +250,10 @@ def mlr(
     ]
     B = sum(w * b for w, b in zip(disc.weights, B0, strict=True))
     vcov = H_inv @ B @ H_inv / disc.ntotal
-    if patterns is None:
+    fixed_x = fixed_x_moments(model)
+    if patterns is None and fixed_x.any():
+        h1 = [_h1_trace_conditional(mom, model.meanstructure, fixed_x) for mom in moments]
+    elif patterns is None:
         h1 = [_h1_trace(mom, model.meanstructure) for mom in moments]
     else:
         h1 = _h1_trace_missing(disc)
@@ -301,10 +331,11 @@ def robust_sem(disc: MLDiscrepancy, x: np.ndarray, T: np.ndarray, what: str) -> 
     E_inv = constrained_inverse(ev.information, T)
     meat = np.zeros_like(E_inv)
     parts = []
+    fixed_x = fixed_x_moments(model)
     for g, (w, mom) in enumerate(zip(disc.weights, moments, strict=True)):
         delta, sigma = moment_jacobian(model, values, g, model.meanstructure)
-        W = normal_weight(sigma, model.meanstructure)
-        gamma = adf_gamma(mom, model.meanstructure)
+        W = without_moments(normal_weight(sigma, model.meanstructure), fixed_x)
+        gamma = adf_gamma(mom, model.meanstructure, fixed_x_variables(model))
         wd = W @ delta
         meat += w * wd.T @ gamma @ wd
         parts.append((delta, W, gamma))

@@ -273,6 +273,55 @@ def partable(
     return pt
 
 
+def independence_partable(pt: ParTable) -> ParTable:
+    """lavaan's baseline (independence) model of ``pt``'s observed variables.
+
+    Every observed variable has a free variance (and, with a mean structure, a free
+    mean) in every group, and no covariances; the ``fixed.x`` covariates of ``pt``
+    (the variables of its rows with ``exo`` 1) keep their whole block of variances,
+    covariances and means fixed at the sample values, as in ``pt``.
+
+    Parameters
+    ----------
+    pt : ParTable
+        The model's parameter table.
+
+    Returns
+    -------
+    ParTable
+
+    Examples
+    --------
+    >>> from semnet.partable.build import independence_partable, partable
+    >>> pt = partable("f =~ x1 + x2 + x3; f ~ x4 + x5")
+    >>> base = independence_partable(pt)
+    >>> base.table[["lhs", "op", "rhs", "free", "exo"]].tail(3).to_numpy().tolist()
+    [['x4', '~~', 'x4', 0, 1], ['x4', '~~', 'x5', 0, 1], ['x5', '~~', 'x5', 0, 1]]
+    """
+    params = pt.cols
+    fixed = set(params["lhs"][params["exo"] > 0].tolist())
+    ov_x = tuple(v for v in pt.names.ov if v in fixed)
+    names = VariableNames(pt.names.ov, (), ov_x, (), (), (), ())
+    parts = []
+    for g in range(1, pt.ngroups + 1):
+        cols = _default_columns(
+            names, set(), set(), meanstructure=pt.meanstructure, std_lv=False,
+            orthogonal=False, fixed_x=True, int_ov_free=True, int_lv_free=False,
+        )  # fmt: skip
+        n = len(cols["lhs"])
+        cols.update(
+            user=[0] * n, block=[g] * n, group=[g] * n, label=[""] * n,
+            lower=[-math.inf] * n, upper=[math.inf] * n,
+        )  # fmt: skip
+        parts.append(cols)
+    cols = {c: list(itertools.chain.from_iterable(part[c] for part in parts)) for c in parts[0]}
+    cols["id"] = list(range(1, len(cols["lhs"]) + 1))
+    cols["plabel"] = [f".p{i}." for i in cols["id"]]
+    _number_free(cols)
+    columns = {c: _list_column(c, cols[c]) for c in COLUMNS}
+    return ParTable(columns, names, pt.groups, pt.meanstructure, ())
+
+
 def _group_labels(groups: Sequence[str] | int) -> tuple[str, ...]:
     """Group labels from labels or a number of groups (``("",)`` for one group)."""
     if isinstance(groups, int):
@@ -479,9 +528,8 @@ def _group_rows(
     taken = set(user)
     taken.update([(b, o, a) for a, o, b in user if o == "~~"])
     default = _default_columns(
-        names, list(names.ov_x) if fixed_x else [], taken,
-        _single_indicators(cols["lhs"], cols["op"], cols["rhs"]),
-        meanstructure=meanstructure, std_lv=std_lv, orthogonal=orthogonal,
+        names, taken, _single_indicators(cols["lhs"], cols["op"], cols["rhs"]),
+        meanstructure=meanstructure, std_lv=std_lv, orthogonal=orthogonal, fixed_x=fixed_x,
         int_ov_free=int_ov_free, int_lv_free=int_lv_free,
     )  # fmt: skip
     nd = len(default["lhs"])
@@ -597,24 +645,28 @@ def _single_indicators(lhs: list[str], op: list[str], rhs: list[str]) -> set[str
 
 def _default_columns(
     names: VariableNames,
-    ov_x: list[str],
     taken: set[tuple[str, str, str]],
     single: set[str],
     *,
     meanstructure: bool,
     std_lv: bool,
     orthogonal: bool,
+    fixed_x: bool,
     int_ov_free: bool,
     int_lv_free: bool,
 ) -> dict[str, list]:
     """lavaan's default rows not in ``taken``, in lavaan's order, block by block, with their
     ``free``, ``ustart`` and ``exo``: variances, covariances of the exogenous latent
-    variables, of the pure outcomes and of the ``fixed.x`` covariates, then intercepts.
+    variables, of the pure outcomes and of the exogenous covariates, then intercepts.
+    The covariates' variances, covariances and means are fixed at their sample values
+    with ``fixed_x`` (``exo`` 1) and free without it, as lavaan's ``fixed.x = FALSE``.
 
     A block whose rows all take the same values is built without a per-row step, so
     that the table is built in time linear in its number of rows.
     """
+    ov_x = list(names.ov_x)
     lv, ov_x_set, ov = set(names.lv), set(ov_x), set(names.ov)
+    exogenous = _FIXED_X if fixed_x else _FREE
     cols: dict[str, list] = {c: [] for c in ("lhs", "op", "rhs", "free", "ustart", "exo")}
 
     def add(op: str, lhs: list[str], rhs: list[str], rule: _Values | _Rule) -> None:
@@ -639,7 +691,7 @@ def _default_columns(
 
     def mean(a: str, b: str) -> _Values:
         if a in ov_x_set:
-            return _FIXED_X
+            return exogenous
         if (not int_ov_free and a in ov) or (not int_lv_free and a in lv):
             return _FIXED_ZERO
         return _FREE
@@ -649,7 +701,7 @@ def _default_columns(
     add("~~", *_pairs(names.lv_x), _FIXED_ZERO if orthogonal else _FREE)
     add("~~", *_pairs(names.lv_y + names.ov_y), outcome_covariance if orthogonal else _FREE)
     if ov_x:
-        add("~~", *_pairs(ov_x, diagonal=True), _FIXED_X)
+        add("~~", *_pairs(ov_x, diagonal=True), exogenous)
     if meanstructure:
         means = list(names.ov) + list(names.lv)
         add("~1", means, [""] * len(means), mean)

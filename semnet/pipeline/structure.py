@@ -64,12 +64,6 @@ def parameter_table(spec: Specification, labels: list[str], options: Options) ->
             "available yet; pass fixed_x=False to model the covariates (and their "
             "missing values) as random variables."
         )
-    if ov_x and options.casewise:
-        raise OptionError(
-            f"robust standard errors and tests with fixed.x covariates "
-            f"({', '.join(ov_x)}) are not available yet; pass fixed_x=False to "
-            "treat the covariates as random variables, or use estimator='ML'."
-        )
     return pt
 
 

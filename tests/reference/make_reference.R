@@ -581,6 +581,32 @@ dump_fit("hs_mg_mlmv_scalar", fit_mlmv_scalar,
                                      c("hs_mg_mlmv_metric", "hs_mg_mlmv_scalar"),
                                      method = "satorra.bentler.2010")$lrt)))
 
+## fixed.x covariates with robust SEs and tests (issue 17): lavaan conditions on the
+## covariates (Gamma of the moments less their prediction from the covariates, the
+## unrestricted model's information without the covariates' own moments)
+run_fixture("hs_exo_mlr", "sem", HS_EXO_MODEL, HS, HS_PATH, list(estimator = "MLR"))
+run_fixture("hs_exo_mlm", "sem", HS_EXO_MODEL, HS, HS_PATH, list(estimator = "MLM"))
+run_fixture("hs_exo_mlmv", "sem", HS_EXO_MODEL, HS, HS_PATH, list(estimator = "MLMV"))
+## with lavTestLRT against the configural model (not written as a fixture), by its
+## default method for MLR (satorra.bentler.2001) and by satorra.bentler.2010
+fit_exo_configural <- sem(HS_EXO_MODEL, data = HS, estimator = "MLR", group = "school")
+exo_lrt <- function(fit, method = "default") {
+  lrt_extra(list(fit_exo_configural, fit), c("configural", "metric"), method)$lrt
+}
+run_fixture("hs_mg_exo_mlr_metric", "sem", HS_EXO_MODEL, HS, HS_PATH,
+            list(estimator = "MLR", group = "school", group.equal = "loadings"),
+            extras = function(fit) list(lrt = exo_lrt(fit),
+                                        lrt_2010 = exo_lrt(fit, "satorra.bentler.2010")))
+## fixed.x = FALSE (the covariates' variances and covariances are free). Written to
+## tests/reference/fixed_x/, out of the core loop: lavaan's baseline model then frees
+## the covariates' covariances too, which semnet's baseline does not do yet.
+REF_DIR_TOP <- REF_DIR
+REF_DIR <- file.path(REF_DIR_TOP, "fixed_x")
+dir.create(REF_DIR, recursive = TRUE, showWarnings = FALSE)
+run_fixture("hs_exo_mlr_random_x", "sem", HS_EXO_MODEL, HS, HS_PATH,
+            list(estimator = "MLR", fixed.x = FALSE))
+REF_DIR <- REF_DIR_TOP
+
 ## ===========================================================================
 ## Analyses fixtures (issue 6): product indicators (semTools::indProd),
 ## indirect effects (lavaan `:=`), bootstrap (lavaan se = "bootstrap",
