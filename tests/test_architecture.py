@@ -34,14 +34,6 @@ REGISTRIES = {"options.py", "inference/plugins.py", "estimation/discrepancy.py"}
 #: lavaan's fitMeasures() is keyed on lavaan's test name: which measures a robust test
 #: adds (and how its RMSEA is formed) is part of the reference interface it reproduces
 KEYED_ON_LAVAAN_TEST = {"results/fit_measures/names.py", "results/fit_measures/robust.py"}
-#: private names still used across modules, (file, name): they are defined in or used from
-#: files that were being edited elsewhere when the rule came in (issue #15), and go once
-#: those files have the public names
-PRIVATE_USES_PENDING = {
-    # to become semnet.partable.build.ABSENT and .modifier_for_group
-    ("estimation/lms.py", "semnet.partable.build._ABSENT"),
-    ("estimation/lms.py", "semnet.partable.build._pick"),
-}
 
 
 def _modules() -> dict[str, Path]:
@@ -331,15 +323,10 @@ def test_private_attributes_are_those_a_module_defines():
 def test_no_private_names_used_across_modules():
     trees = {m: ast.parse(p.read_text(encoding="utf-8")) for m, p in MODULES.items()}
     attributes = {m: _private_attributes(tree) for m, tree in trees.items()}
-    found, pending = [], set()
+    found = []
     for module, tree in trees.items():
         path = MODULES[module]
         rel = path.relative_to(PACKAGE).as_posix()
         for line, name in _private_uses(tree, module, path.name == "__init__.py", attributes):
-            if (rel, name) in PRIVATE_USES_PENDING:
-                pending.add((rel, name))
-            else:
-                found.append(f"{rel}:{line} {name}")
+            found.append(f"{rel}:{line} {name}")
     assert found == []
-    # an entry whose use is gone leaves the list
-    assert PRIVATE_USES_PENDING - pending == set()

@@ -35,7 +35,14 @@ from scipy import stats
 from scipy.linalg import block_diag, null_space
 
 from semnet.errors import OptionError, SemnetError, check_choice
-from semnet.inference.moment_space import adf_gamma, normal_weight, vech_rows
+from semnet.inference.moment_space import (
+    adf_gamma,
+    fixed_x_moments,
+    fixed_x_variables,
+    normal_weight,
+    vech_rows,
+    without_moments,
+)
 from semnet.inference.plugins import TESTS, InferenceContext
 from semnet.inference.vcov import tangent_basis
 from semnet.results.fit import Fit
@@ -276,8 +283,9 @@ def _satorra_2000(less: Fit, more: Fit) -> tuple[float, dict[str, float]]:
     W, G = [], []
     for g, mom in enumerate(less.moments):
         sigma, _ = less.model.implied(less.values, g)
-        W.append(normal_weight(sigma, meanstructure))
-        G.append(adf_gamma(mom, meanstructure))
+        # fixed.x covariates are conditioned on: their moments leave W and Gamma
+        W.append(without_moments(normal_weight(sigma, meanstructure), fixed_x_moments(less.model)))
+        G.append(adf_gamma(mom, meanstructure, fixed_x_variables(less.model)))
     V = block_diag(*W)
     gamma = block_diag(*[f * gm for f, gm in zip(fg, G, strict=True)])
     P_inv = np.linalg.inv(d1.T @ block_diag(*[f * w for f, w in zip(fg, W, strict=True)]) @ d1)

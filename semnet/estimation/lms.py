@@ -100,7 +100,7 @@ from semnet.estimation.ml import MLDiscrepancy
 from semnet.estimation.optimize import minimize
 from semnet.estimation.start import start_values
 from semnet.matrices.ram import Model
-from semnet.partable.build import _ABSENT, ParTable, _pick, partable
+from semnet.partable.build import ABSENT, ParTable, modifier_for_group, partable
 from semnet.pipeline.specify import read_model
 from semnet.results.estimates import FittedRows, implied_frames, parameter_se
 from semnet.syntax import Modifiers, ParsedModel, Relation, parse_expression, parse_model
@@ -1175,14 +1175,14 @@ def _product_table(
     for g in range(1, ngroups + 1):
         for i, term in enumerate(terms):
             r, m = term.relation, term.modifiers
-            fixed = _pick(m.fixed, g, ngroups, r, "fixed-value")
-            start = _pick(m.start, g, ngroups, r, "start")
-            label = _pick(m.label, g, ngroups, r, "label")
-            is_free = fixed is _ABSENT or fixed is None
+            fixed = modifier_for_group(m.fixed, g, ngroups, r, "fixed-value")
+            start = modifier_for_group(m.start, g, ngroups, r, "start")
+            label = modifier_for_group(m.label, g, ngroups, r, "label")
+            is_free = fixed is ABSENT or fixed is None
             ustart = np.nan if is_free else float(fixed)
-            if is_free and start is not _ABSENT and start is not None:
+            if is_free and start is not ABSENT and start is not None:
                 ustart = float(start)
-            label = "" if label is _ABSENT or label is None else label
+            label = "" if label is ABSENT or label is None else label
             keys = {f"{term.outcome}~{term.a}:{term.b}", f"{term.outcome}~{term.b}:{term.a}"}
             if g == 1:
                 head[i] = len(rows)

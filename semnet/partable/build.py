@@ -475,10 +475,13 @@ def _unique(items) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-def _pick(values: tuple | None, g: int, ngroups: int, r: Relation, what: str):
-    """Entry of a modifier vector for group g (1-based)."""
+def modifier_for_group(values: tuple | None, g: int, ngroups: int, r: Relation, what: str):
+    """The entry of a modifier (``c(a, b)*x``, ``start(1)*x``, ...) for group ``g``
+    (1-based): its one value for every group, or the ``g``-th of one value per group;
+    :data:`ABSENT` where the relation has no such modifier.  ``what`` names the modifier
+    in the error for a vector of the wrong length."""
     if values is None:
-        return _ABSENT
+        return ABSENT
     if len(values) == 1:
         return values[0]
     if len(values) != ngroups:
@@ -490,7 +493,8 @@ def _pick(values: tuple | None, g: int, ngroups: int, r: Relation, what: str):
     return values[g - 1]
 
 
-_ABSENT = object()
+#: "the relation has no such modifier" (see :func:`modifier_for_group`)
+ABSENT = object()
 
 
 #: ``(free, ustart, exo)`` of a default row that is free, fixed to 0, fixed to 1, or a moment
@@ -603,27 +607,27 @@ def _apply_modifiers(
     lower, upper = cols["lower"], cols["upper"]
     for i, r in enumerate(user.values()):
         m = r.modifiers
-        # (an absent modifier, None, leaves the row as it is: skip _pick for it)
+        # (an absent modifier, None, leaves the row as it is: skip modifier_for_group for it)
         if m.fixed is not None:
-            fixed = _pick(m.fixed, g, ngroups, r, "fixed-value")
+            fixed = modifier_for_group(m.fixed, g, ngroups, r, "fixed-value")
             if fixed is None:
                 free[i], ustart[i] = 1, math.nan
             else:
                 free[i], ustart[i] = 0, float(fixed)
         if m.start is not None:
-            start = _pick(m.start, g, ngroups, r, "start")
+            start = modifier_for_group(m.start, g, ngroups, r, "start")
             if start is not None and free[i]:
                 ustart[i] = float(start)
         if m.label is not None:
-            lab = _pick(m.label, g, ngroups, r, "label")
+            lab = modifier_for_group(m.label, g, ngroups, r, "label")
             if lab is not None:
                 label[i] = lab
         if m.lower is not None:
-            lo = _pick(m.lower, g, ngroups, r, "lower")
+            lo = modifier_for_group(m.lower, g, ngroups, r, "lower")
             if lo is not None:
                 lower[i] = float(lo)
         if m.upper is not None:
-            up = _pick(m.upper, g, ngroups, r, "upper")
+            up = modifier_for_group(m.upper, g, ngroups, r, "upper")
             if up is not None:
                 upper[i] = float(up)
 

@@ -76,13 +76,20 @@ def test_fiml_with_fixed_covariates_is_still_refused():
         semnet.sem("f =~ x1 + x2 + x3\nf ~ ageyr", hs, missing="fiml", estimator="MLR")
 
 
-@pytest.mark.parametrize("key", ["lrt", "lrt_2010"])
-def test_compare_fixed_x_fits_matches_lavtestlrt(key):
-    ref = load("hs_mg_exo_mlr_metric")
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [("hs_mg_exo_mlr_metric", "lrt"), ("hs_mg_exo_mlr_metric", "lrt_2010"),
+     ("hs_mg_exo_mlmv_metric", "lrt")],
+)
+def test_compare_fixed_x_fits_matches_lavtestlrt(name, key):
+    """Satorra-Bentler 2001 and 2010 (MLR) and Satorra 2000 (MLMV: W and Gamma
+    conditional on the covariates) against lavTestLRT."""
+    ref = load(name)
     lrt = ref[key]
-    metric = refit("hs_mg_exo_mlr_metric")
+    metric = refit(name)
     data = pd.read_csv(ROOT / ref["call"]["data"])
-    configural = semnet.sem(ref["call"]["model"], data, group="school", estimator="MLR")
+    estimator = ref["call"]["options"]["estimator"]
+    configural = semnet.sem(ref["call"]["model"], data, group="school", estimator=estimator)
     method = lrt["method"].replace(".", "_")
     out = semnet.compare(metric, configural, method=method, names=["metric", "configural"])
     theirs = lrt["table"]

@@ -597,6 +597,13 @@ run_fixture("hs_mg_exo_mlr_metric", "sem", HS_EXO_MODEL, HS, HS_PATH,
             list(estimator = "MLR", group = "school", group.equal = "loadings"),
             extras = function(fit) list(lrt = exo_lrt(fit),
                                         lrt_2010 = exo_lrt(fit, "satorra.bentler.2010")))
+## MLMV: lavTestLRT's default for it is satorra.2000 (W and Gamma conditional on the
+## covariates)
+fit_exo_configural_mlmv <- sem(HS_EXO_MODEL, data = HS, estimator = "MLMV", group = "school")
+run_fixture("hs_mg_exo_mlmv_metric", "sem", HS_EXO_MODEL, HS, HS_PATH,
+            list(estimator = "MLMV", group = "school", group.equal = "loadings"),
+            extras = function(fit) list(lrt = lrt_extra(list(fit_exo_configural_mlmv, fit),
+                                                        c("configural", "metric"))$lrt))
 ## fixed.x = FALSE (the covariates' variances and covariances are free). Written to
 ## tests/reference/fixed_x/, out of the core loop: lavaan's baseline model then frees
 ## the covariates' covariances too, which semnet's baseline does not do yet.
