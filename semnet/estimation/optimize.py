@@ -7,8 +7,9 @@ definite and the steps are taken in full; scoring otherwise.  FIML: scoring with
 symmetric-rank-one correction of the metric.  The iteration stops when the decrement
 ``g' H^-1 g`` (about twice the distance to the minimum of ``f``) drops below ``tol``, or
 after a Newton step from a decrement below 1e-8 that lowers ``f`` (quadratic convergence
-puts it within ~1e-16 of the minimum); a quasi-Newton (BFGS) run takes over if the steps
-stall.
+puts it within ~1e-16 of the minimum).  If the steps stall, quasi-Newton (BFGS) runs
+from where they stalled and from the start values take over, and Newton steps polish the
+better one.
 
 Nonlinear equality and inequality constraints: SLSQP finds the constrained optimum, then
 sequential quadratic programming steps with the expected information as Hessian (the
@@ -30,6 +31,10 @@ from semnet.estimation.ml import Evaluation
 
 if TYPE_CHECKING:
     from semnet.estimation.discrepancy import Discrepancy
+
+
+#: Newton steps that polish a quasi-Newton (BFGS) solution
+POLISH_ITER = 50
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,7 @@ def _minimize(
     max_iter: int,
     tol: float,
     information: bool = True,
+    fallback: bool = True,
 ) -> OptimizeResult:
     z = con.to_z(x_start)
     if con.nonlinear:
@@ -156,7 +162,38 @@ def _minimize(
         trust_newton = t == 1.0 and decrement < 1.0
         g_old, s_old = g, -t * step
         z, ev = z_new, ev_new
-    return _bfgs(disc, con, z, it)
+    if not fallback:
+        return OptimizeResult(con.to_x(z), ev.f, it, False, "did not converge")
+    return _fallback(disc, con, con.to_z(x_start), z, it, tol=tol, information=information)
+
+
+def _fallback(
+    disc: Discrepancy,
+    con: LinearConstraints,
+    z_start: np.ndarray,
+    z_stalled: np.ndarray,
+    done: int,
+    *,
+    tol: float,
+    information: bool,
+) -> OptimizeResult:
+    """Quasi-Newton (BFGS) runs where the Newton and scoring steps stalled and from the
+    start values; the better run (converged first, then lower ``f``), polished by Newton
+    steps.
+
+    Scoring steps can run along a ridge towards an improper region (a factor variance
+    growing without bound as its loading goes to zero, in semopy's ``example_rf``) where
+    they stall; BFGS's first steps follow the gradient and stay in the basin of the start
+    values, as lavaan's quasi-Newton optimizer (nlminb) does.
+    """
+    runs = [_bfgs(disc, con, z, done) for z in (z_stalled, z_start)]
+    best = min(runs, key=lambda r: (not r.converged, r.f if math.isfinite(r.f) else math.inf))
+    polished = _minimize(disc, con, best.x, max_iter=POLISH_ITER, tol=tol,
+                         information=information, fallback=False)
+    if polished.converged and polished.f <= best.f:
+        return replace(polished, iterations=best.iterations + polished.iterations,
+                       method="BFGS")
+    return best
 
 
 def _scoring_step(
