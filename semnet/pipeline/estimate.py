@@ -69,7 +69,9 @@ def estimate(
     disc = discrepancy(
         options.discrepancy, structure.model, sample, structure.start, for_optimizer=True
     )
-    result = blas_policy(options, structure)(minimize)(disc, structure.constraints, structure.x0)
+    result = blas_policy(options, structure)(minimize)(
+        disc, structure.constraints, structure.x0, restart=True
+    )
     if not math.isfinite(result.f):
         raise SemnetError(
             f"estimation failed: {result.message}. Check the model for unidentified parts, "
