@@ -3,7 +3,9 @@
 semnet's per-iteration work is many small matrix products (per group, per
 missing-data pattern).  BLAS threads only add overhead to those and, on a busy
 machine, make them wait for each other (several times slower), so that work runs
-inside :func:`one_blas_thread`; :func:`as_is` is its no-op counterpart.
+inside :func:`one_blas_thread`; :func:`as_is` is its no-op counterpart.  Which of the
+two a fit's estimation uses is decided by :func:`semnet.pipeline.estimate.blas_policy`
+(from the model's size, with the measurements behind it).
 """
 
 from __future__ import annotations

@@ -11,7 +11,10 @@ The rules every many-fit workflow follows (:func:`semnet.bootstrap`, :func:`semn
   CPU) starts a ``ProcessPoolExecutor`` for the call; a given ``executor`` is used as is
   and never shut down;
 - tasks are sent in chunks (about eight per worker) to keep the per-task overhead low, and
-  the results come back in task order.
+  the results come back in task order;
+- an interrupt (Ctrl-C) or any other error while waiting cancels the chunks not yet
+  started; a pool started for the call is shut down without waiting and its workers are
+  terminated, so the call returns at once and leaves no process behind.
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ from __future__ import annotations
 import itertools
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
 from typing import Any
 
 from semnet.errors import OptionError
@@ -29,6 +33,8 @@ __all__ = ["Progress", "map_tasks", "want_progress"]
 
 #: chunks per worker sent to an executor
 CHUNKS_PER_WORKER = 8
+#: seconds a terminated worker gets to exit before it is killed
+WORKER_GRACE = 1.0
 
 
 def want_progress(progress: bool | None, total: int, threshold: int) -> bool:
@@ -117,15 +123,37 @@ def map_tasks(
         workers = max(1, getattr(pool, "_max_workers", 4) or 4)
     nchunks = max(1, min(total, CHUNKS_PER_WORKER * workers))
     bounds = [round(k * total / nchunks) for k in range(nchunks + 1)]
+    futures: dict[Future, tuple[int, int]] = {}
     try:
-        futures = {pool.submit(_run_chunk, func, list(specs[a:b])): (a, b)
-                   for a, b in itertools.pairwise(bounds) if b > a}
+        for a, b in itertools.pairwise(bounds):
+            if b > a:
+                futures[pool.submit(_run_chunk, func, list(specs[a:b]))] = (a, b)
         for fut in as_completed(futures):
             a, b = futures[fut]
             out[a:b] = fut.result()
             if progress is not None:
                 progress.update(b - a)
-    finally:
+    except BaseException:
+        for fut in futures:
+            fut.cancel()
         if own:
-            pool.shutdown()
+            _abandon(pool)
+        raise
+    if own:
+        pool.shutdown()
     return out
+
+
+def _abandon(pool: ProcessPoolExecutor) -> None:
+    """Shut ``pool`` down without waiting for its running chunks: cancel the queued ones
+    and terminate the workers (killing those that do not stop within a second)."""
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for proc in workers:
+        proc.terminate()
+    deadline = time.monotonic() + WORKER_GRACE
+    for proc in workers:
+        proc.join(max(0.0, deadline - time.monotonic()))
+        if proc.is_alive():
+            proc.kill()
+            proc.join(WORKER_GRACE)

@@ -7,8 +7,9 @@ definite and the steps are taken in full; scoring otherwise.  FIML: scoring with
 symmetric-rank-one correction of the metric.  The iteration stops when the decrement
 ``g' H^-1 g`` (about twice the distance to the minimum of ``f``) drops below ``tol``, or
 after a Newton step from a decrement below 1e-8 that lowers ``f`` (quadratic convergence
-puts it within ~1e-16 of the minimum); a quasi-Newton (BFGS) run takes over if the steps
-stall.
+puts it within ~1e-16 of the minimum).  If the steps stall, a quasi-Newton (BFGS) run
+takes over from there, and, where that does not converge either and the caller asks for
+it, one from the start values.
 
 Nonlinear equality and inequality constraints: SLSQP finds the constrained optimum, then
 sequential quadratic programming steps with the expected information as Hessian (the
@@ -32,6 +33,10 @@ if TYPE_CHECKING:
     from semnet.estimation.discrepancy import Discrepancy
 
 
+#: Newton steps that polish a quasi-Newton (BFGS) solution
+POLISH_ITER = 50
+
+
 @dataclass(frozen=True)
 class OptimizeResult:
     x: np.ndarray
@@ -53,9 +58,15 @@ def minimize(
     max_iter: int = 500,
     tol: float = 1e-14,
     information: bool = True,
+    restart: bool = False,
 ) -> OptimizeResult:
     """Minimize the discrepancy from ``x_start``; ``method`` of the result names the
     steps taken (as lavaan's "Optimization method" line).
+
+    With ``restart``, where neither the steps nor a quasi-Newton run from where they
+    stalled converge, a quasi-Newton run from ``x_start`` is tried too (see
+    :func:`_fallback`); callers with a second start of their own (the bootstrap refits
+    from the estimates) leave it off.
 
     With ``information`` the result's ``evaluation`` holds the gradient and expected
     information at the solution where the last step is a Newton step (otherwise the
@@ -68,7 +79,8 @@ def minimize(
         method = "Newton-Raphson"
     else:
         method = "Fisher scoring"
-    result = _minimize(disc, con, x_start, max_iter=max_iter, tol=tol, information=information)
+    result = _minimize(disc, con, x_start, max_iter=max_iter, tol=tol, information=information,
+                       restart=restart)
     if result.method == "BFGS":
         method += ", then BFGS"
     return result if result.method == method else replace(result, method=method)
@@ -82,6 +94,8 @@ def _minimize(
     max_iter: int,
     tol: float,
     information: bool = True,
+    fallback: bool = True,
+    restart: bool = False,
 ) -> OptimizeResult:
     z = con.to_z(x_start)
     if con.nonlinear:
@@ -156,7 +170,49 @@ def _minimize(
         trust_newton = t == 1.0 and decrement < 1.0
         g_old, s_old = g, -t * step
         z, ev = z_new, ev_new
-    return _bfgs(disc, con, z, it)
+    if not fallback:
+        return OptimizeResult(con.to_x(z), ev.f, it, False, "did not converge")
+    z_start = con.to_z(x_start) if restart else None
+    return _fallback(disc, con, z_start, z, it, tol=tol, information=information)
+
+
+def _fallback(
+    disc: Discrepancy,
+    con: LinearConstraints,
+    z_start: np.ndarray | None,
+    z_stalled: np.ndarray,
+    done: int,
+    *,
+    tol: float,
+    information: bool,
+) -> OptimizeResult:
+    """A quasi-Newton (BFGS) run from where the Newton and scoring steps stalled; if that
+    does not converge either, one from the start values ``z_start`` (when given), polished
+    by Newton steps and taken where it converges to a lower ``f``.
+
+    Scoring steps can run along a ridge towards an improper region (a factor variance
+    growing without bound as its loading goes to zero, in semopy's ``example_rf``) where
+    they stall and BFGS cannot recover; BFGS's first steps from the start values follow
+    the gradient and stay in the start values' basin, as lavaan's quasi-Newton optimizer
+    (nlminb) does.
+    """
+    stalled = _bfgs(disc, con, z_stalled, done)
+    if stalled.converged or z_start is None:
+        return stalled
+    restart = _bfgs(disc, con, z_start, done)
+    if not restart.converged or not restart.f < _finite_or_inf(stalled.f):
+        return stalled
+    polished = _minimize(disc, con, restart.x, max_iter=POLISH_ITER, tol=tol,
+                         information=information, fallback=False)
+    if polished.converged and polished.f <= restart.f:
+        return replace(polished, iterations=restart.iterations + polished.iterations,
+                       method="BFGS")
+    return restart
+
+
+def _finite_or_inf(f: float) -> float:
+    """``f``, or infinity where it is not finite (NaN included)."""
+    return f if math.isfinite(f) else math.inf
 
 
 def _scoring_step(
