@@ -59,12 +59,10 @@ Confidence intervals (:meth:`BootstrapResult.table`)
 
 from __future__ import annotations
 
-import itertools
-import os
 import sys
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -74,7 +72,7 @@ import pandas as pd
 from scipy.special import ndtr, ndtri
 
 from semnet.analyses.mediation import EffectPlan, effect_plan
-from semnet.analyses.parallel import Progress
+from semnet.analyses.parallel import Progress, map_tasks
 from semnet.data.moments import GroupMoments
 from semnet.data.sample import resample
 from semnet.errors import DataError, OptionError, SemnetError, SemnetWarning, check_choice
@@ -211,19 +209,6 @@ class _Refitter:
             return fail, np.nan, f"derived quantities failed: {exc}"
         # (incomplete resamples have no saturated model: no chi-square)
         return out, np.nan if self.incomplete else 2.0 * disc.ntotal * res.f, ""
-
-    def run(self, specs: Sequence) -> tuple[np.ndarray, np.ndarray, list[str]]:
-        out = np.full((len(specs), self.width), np.nan)
-        chisq = np.full(len(specs), np.nan)
-        reasons = []
-        for k, spec in enumerate(specs):
-            out[k], chisq[k], why = self.refit(spec)
-            reasons.append(why)
-        return out, chisq, reasons
-
-
-def _run_chunk(refitter: _Refitter, specs: Sequence):
-    return refitter.run(specs)
 
 
 @dataclass(frozen=True)
@@ -760,45 +745,16 @@ def _execute(
     show: bool,
     desc: str,
 ):
-    """Run every task, in order of ``specs``, serially or on an executor."""
-    total = len(specs)
-    out = np.full((total, refitter.width), np.nan)
-    chisq = np.full(total, np.nan)
-    reasons: list[str] = [""] * total
-    bar = Progress(total, desc, show, unit="draw")
+    """Run every task, in order of ``specs``, serially or on an executor
+    (:func:`semnet.analyses.parallel.map_tasks`: an interrupt stops the workers at once)."""
+    bar = Progress(len(specs), desc, show, unit="draw")
     try:
-        if n_jobs == -1:
-            n_jobs = os.cpu_count() or 1
-        if executor is None and (n_jobs is None or n_jobs <= 1):
-            step = max(1, min(50, total // 100 or 1))
-            for start in range(0, total, step):
-                o, c, r = refitter.run(specs[start : start + step])
-                out[start : start + len(r)], chisq[start : start + len(r)] = o, c
-                reasons[start : start + len(r)] = r
-                bar.update(len(r))
-            return out, chisq, reasons
-        own = executor is None
-        pool = ProcessPoolExecutor(max_workers=n_jobs) if own else executor
-        workers = n_jobs if own else max(1, getattr(pool, "_max_workers", 4) or 4)
-        nchunks = max(1, min(total, 8 * workers))
-        bounds = np.linspace(0, total, nchunks + 1).astype(int)
-        try:
-            futures = {
-                pool.submit(_run_chunk, refitter, list(specs[a:b])): (a, b)
-                for a, b in itertools.pairwise(bounds)
-                if b > a
-            }
-            from concurrent.futures import as_completed
-
-            for fut in as_completed(futures):
-                a, b = futures[fut]
-                o, c, r = fut.result()
-                out[a:b], chisq[a:b] = o, c
-                reasons[a:b] = r
-                bar.update(b - a)
-        finally:
-            if own:
-                pool.shutdown()
-        return out, chisq, reasons
+        rows = map_tasks(refitter.refit, specs, n_jobs=n_jobs, executor=executor,
+                         progress=bar)
     finally:
         bar.close()
+    out = np.full((len(specs), refitter.width), np.nan)
+    chisq = np.full(len(specs), np.nan)
+    for k, (values, stat, _) in enumerate(rows):
+        out[k], chisq[k] = values, stat
+    return out, chisq, [why for _, _, why in rows]

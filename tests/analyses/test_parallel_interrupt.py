@@ -1,6 +1,6 @@
-"""Ctrl-C during a parallel many-fit workflow (here :func:`semnet.power`, whose tasks run
-through :func:`semnet.analyses.parallel.map_tasks`) returns at once and leaves no worker
-behind."""
+"""Ctrl-C during a parallel many-fit workflow (:func:`semnet.power` and
+:func:`semnet.bootstrap`, whose tasks run through :func:`semnet.analyses.parallel.map_tasks`)
+returns at once and leaves no worker behind."""
 
 from __future__ import annotations
 
@@ -22,12 +22,20 @@ EXIT_WITHIN = 5.0
 #: seconds to wait for the bootstrap's workers to appear
 START_WITHIN = 30.0
 
-SCRIPT = """
+SCRIPTS = {
+    "power": """
 import semnet
 print("started", flush=True)
 semnet.power("f =~ 0.8*x1 + 0.7*x2 + 0.6*x3\\ny ~ 0.3*f", "f =~ x1 + x2 + x3\\ny ~ f",
              n=200, reps=100000, test="y~f", seed=1, n_jobs=2, progress=False)
-"""
+""",
+    "bootstrap": """
+import semnet
+fit = semnet.sem("x8 ~ a*x7\\nx9 ~ b*x8 + x7\\nind := a*b", semnet.datasets.holzinger_swineford())
+print("started", flush=True)
+semnet.bootstrap(fit, n=200000, seed=1, n_jobs=2, ci="percentile", progress=False)
+""",
+}
 
 
 def _children(pid: int) -> set[int]:
@@ -53,11 +61,12 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_ctrl_c_stops_a_parallel_run_and_its_workers(tmp_path):
+@pytest.mark.parametrize("workflow", list(SCRIPTS))
+def test_ctrl_c_stops_a_parallel_run_and_its_workers(tmp_path, workflow):
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     workers: set[int] = set()
     with open(tmp_path / "stderr", "w+") as err:
-        proc = subprocess.Popen([sys.executable, "-c", SCRIPT], stdout=subprocess.PIPE,
+        proc = subprocess.Popen([sys.executable, "-c", SCRIPTS[workflow]], stdout=subprocess.PIPE,
                                 stderr=err, text=True, env=env)
         try:
             assert proc.stdout.readline().strip() == "started"
