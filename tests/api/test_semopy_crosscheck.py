@@ -11,11 +11,9 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from tolerances import ATOL, FIT_RTOL
+from tolerances import ATOL, FIT_RTOL, SEMOPY_RTOL
 
 import semnet
-
-SEMOPY_RTOL = 1e-3
 
 HS = """
 visual  =~ x1 + x2 + x3
