@@ -34,13 +34,13 @@ import pandas as pd
 from scipy import stats
 from scipy.linalg import block_diag, null_space
 
+from semnet.data.moments import vech_indices
 from semnet.errors import OptionError, SemnetError, check_choice
 from semnet.inference.moment_space import (
     adf_gamma,
     fixed_x_moments,
     fixed_x_variables,
     normal_weight,
-    vech_rows,
     without_moments,
 )
 from semnet.inference.plugins import TESTS, InferenceContext
@@ -247,7 +247,7 @@ def _moment_delta(fit: Fit, names: tuple[str, ...]) -> list[np.ndarray]:
     order ``names``, at the fit's estimates (rows as lavaan's Delta)."""
 
     order = np.array([fit.partable.names.ov.index(v) for v in names])
-    r, c = vech_rows(order.size)
+    r, c = vech_indices(order.size)
     out = []
     for g in range(fit.partable.ngroups):
         _, _, d_sigma, d_mu = fit.model.jacobian(fit.values, g)

@@ -55,6 +55,11 @@ class Discrepancy(Protocol):
     def observed_information(self, x: np.ndarray) -> np.ndarray:
         """The Hessian of ``f`` at ``x`` (observed information per case)."""
 
+    def casewise_scores(self, x: np.ndarray, g: int) -> tuple[np.ndarray, np.ndarray]:
+        """Each case's derivatives of its log-likelihood in group ``g`` (the sandwich of
+        robust standard errors): the positions of the free parameters the group depends
+        on, and the scores (``N_g`` x positions)."""
+
 
 @dataclass(frozen=True)
 class DiscrepancyPlugin:

@@ -145,6 +145,17 @@ class FIMLDiscrepancy:
         return Evaluation(f)
 
     @one_blas_thread
+    def casewise_scores(self, x: np.ndarray, g: int) -> tuple[np.ndarray, np.ndarray]:
+        """Derivatives of each case's log-likelihood in group ``g`` (on its observed
+        variables) with respect to the free parameters its moments depend on: their
+        positions, and the scores (``N_g`` x positions)."""
+        values = self.model.values(x, self.fixed_values)
+        sigma, mu, d_sigma, d_mu = self.model.jacobian(values, g)
+        rows = np.flatnonzero(np.any(d_sigma != 0, axis=(1, 2)) | np.any(d_mu != 0, axis=1))
+        return rows, pattern_scores(
+            sigma, mu, d_sigma[rows], d_mu[rows], self.moments[g].data, self.patterns[g]
+        )
+
     def observed_information(self, x: np.ndarray, linear: bool = False) -> np.ndarray:
         """Hessian of ``f`` per case: the observed information.
 

@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy.linalg import lapack
 
-from semnet.data.moments import GroupMoments
+from semnet.data.moments import GroupMoments, vech_indices
 from semnet.matrices.ram import GroupState, Model
 
 
@@ -199,9 +199,45 @@ class MLDiscrepancy:
         model.curvature_cells(values, g, inv - ama, g_mu, st, out=h_cells)
         return g_cells, i_cells, h_cells
 
+    def casewise_scores(self, x: np.ndarray, g: int) -> tuple[np.ndarray, np.ndarray]:
+        """Derivatives of each case's log-likelihood in group ``g`` with respect to the
+        free parameters its moments depend on (the others have zero scores): their
+        positions, and the scores (``N_g`` x positions)."""
+        values = self.model.values(x, self.fixed_values)
+        sigma, mu, d_sigma, d_mu = self.model.jacobian(values, g)
+        rows = np.flatnonzero(np.any(d_sigma != 0, axis=(1, 2)) | np.any(d_mu != 0, axis=1))
+        mom = self.moments[g]
+        center = mu if self.model.meanstructure else mom.mean
+        return rows, normal_scores(
+            mom.data - center, sigma, d_sigma[rows], d_mu[rows], self.model.meanstructure
+        )
+
     def observed_information(self, x: np.ndarray) -> np.ndarray:
         """Hessian of ``f`` at ``x`` (the observed information per case), analytic."""
         ev = self.evaluate(x, hessian=True)
         if ev.hessian is None:
             raise np.linalg.LinAlgError(f"the Hessian is not defined at x: {ev.reason}")
         return ev.hessian
+
+
+def normal_scores(
+    resid: np.ndarray, sigma: np.ndarray, d_sigma: np.ndarray, d_mu: np.ndarray,
+    meanstructure: bool,
+) -> np.ndarray:
+    """Each case's derivatives of the normal log-likelihood (cases x parameters),
+    0.5 z' dS z - 0.5 tr(Sigma^-1 dS) + z' dmu, with z = Sigma^-1 (y - mu) and ``resid``
+    the cases' ``y - mu``.
+
+    ``z' dS z`` is the product of the cases' ``vech(z z')`` with ``vech(dS)`` (its
+    off-diagonal cells counted twice): one matrix product.
+    """
+    q, p = d_mu.shape
+    inv = np.linalg.inv(sigma)
+    z = resid @ inv
+    r, c = vech_indices(p)
+    quad = (z[:, r] * z[:, c]) @ (d_sigma[:, r, c] * np.where(r == c, 1.0, 2.0)).T
+    trace = d_sigma.reshape(q, p * p) @ inv.reshape(-1)
+    scores = 0.5 * (quad - trace)
+    if meanstructure:
+        scores += z @ d_mu.T
+    return scores

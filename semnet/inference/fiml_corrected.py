@@ -50,13 +50,12 @@ import numpy as np
 
 from semnet._blas import one_blas_thread
 from semnet.data.missing import Pattern, PatternSet, pattern_terms
-from semnet.data.moments import GroupMoments
+from semnet.data.moments import GroupMoments, vech_indices
 from semnet.estimation.fiml import accumulate_patterns
 from semnet.inference.moment_space import (
     constrained_inverse,
     moment_jacobian,
     normal_weight,
-    vech_rows,
 )
 from semnet.matrices.ram import Model
 
@@ -88,7 +87,7 @@ def _vech(h_ss: np.ndarray, h_ms: np.ndarray, p: int) -> tuple[np.ndarray, np.nd
     """The (p^2 x p^2) and (p x p^2) blocks of a Hessian w.r.t. ``(mu, vec(Sigma))`` in
     ``vech`` coordinates: ``D' h_ss D`` and ``h_ms D`` (``D`` the duplication matrix),
     by adding the cells of both triangles."""
-    r, c = vech_rows(p)
+    r, c = vech_indices(p)
     lower, upper = r * p + c, c * p + r
     half = np.where(r == c, 0.5, 1.0)  # a diagonal cell was added twice
     ss = (
@@ -115,7 +114,7 @@ def h1_informations(
     cached = pats.memo.get("h1")
     if cached is not None and cached[0] is mom:
         return cached[1]
-    r, c = vech_rows(p)
+    r, c = vech_indices(p)
     _, _, _, h_ss, h_mm, h_ms = accumulate_patterns(sigma, mu, pats, 3)
     ss, ms = _vech(h_ss, h_ms, p)
     wm = np.block([[h_mm, ms], [ms.T, ss]]) / mom.nobs
@@ -186,7 +185,7 @@ def fiml_corrected(
         # sum_g of the block-diagonal terms, and the independence model (free means
         # and variances: its Jacobian selects those moments, per group)
         p = mom.mean.size
-        r, c = vech_rows(p)
+        r, c = vech_indices(p)
         sel = np.concatenate([np.arange(p), p + np.flatnonzero(r == c)])
         b = np.ix_(sel, sel)
         eb_inv = np.linalg.inv(wm[b])

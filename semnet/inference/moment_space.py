@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.linalg import block_diag
 
-from semnet.data.moments import GroupMoments
+from semnet.data.moments import GroupMoments, vech_indices
 from semnet.matrices.ram import Model
 
 
@@ -26,18 +26,12 @@ def constrained_inverse(M: np.ndarray, T: np.ndarray) -> np.ndarray:
     return (out + out.T) / 2
 
 
-def vech_rows(p: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row/column indices of vech (column-wise lower triangle, lavaan's order)."""
-    cols, rows = np.triu_indices(p)
-    return rows, cols
-
-
 def moment_jacobian(
     model: Model, values: np.ndarray, g: int, meanstructure: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     """Delta (moments x q) and the implied covariance of group g."""
     sigma, _, d_sigma, d_mu = model.jacobian(values, g)
-    r, c = vech_rows(model.p)
+    r, c = vech_indices(model.p)
     delta = d_sigma[:, r, c].T
     if meanstructure:
         delta = np.vstack([d_mu.T, delta])
@@ -70,7 +64,7 @@ def fixed_x_moments(model: Model) -> np.ndarray:
     """
     x = np.zeros(model.p, dtype=bool)
     x[list(fixed_x_variables(model))] = True
-    r, c = vech_rows(model.p)
+    r, c = vech_indices(model.p)
     mask = x[r] & x[c]
     if model.meanstructure:
         mask = np.concatenate([x, mask])
@@ -91,7 +85,7 @@ def normal_weight(sigma: np.ndarray, meanstructure: bool) -> np.ndarray:
     """Normal-theory weight matrix of (mean, vech(cov)): blockdiag(S^-1, 0.5 D'(S^-1 x S^-1)D)."""
     p = sigma.shape[0]
     inv = np.linalg.inv(sigma)
-    r, c = vech_rows(p)
+    r, c = vech_indices(p)
     base = inv[np.ix_(r, r)] * inv[np.ix_(c, c)] + inv[np.ix_(r, c)] * inv[np.ix_(c, r)]
     # an off-diagonal vech element stands for two cells of the full matrix
     m = np.where(r == c, 1.0, 2.0)
@@ -120,7 +114,7 @@ def adf_gamma(
     Examples
     --------
     >>> import numpy as np
-    >>> from semnet.data.moments import GroupMoments
+    >>> from semnet.data.moments import GroupMoments, vech_indices
     >>> y = np.random.default_rng(1).normal(size=(50, 3))
     >>> c = y - y.mean(axis=0)
     >>> mom = GroupMoments("", ("a", "b", "c"), c.T @ c / 50, y.mean(axis=0), 50, data=y)
@@ -132,7 +126,7 @@ def adf_gamma(
         gamma = mom.cross.gamma(meanstructure)
     else:
         d = mom.data - mom.mean
-        r, c = vech_rows(len(mom.names))
+        r, c = vech_indices(len(mom.names))
         u = d[:, r] * d[:, c]
         if meanstructure:
             u = np.hstack([d, u])
@@ -152,7 +146,7 @@ def _conditional_map(S: np.ndarray, x: list[int], meanstructure: bool) -> np.nda
     L = np.zeros((p, p))
     L[np.ix_(y, x)] = np.linalg.solve(S[np.ix_(x, x)], S[np.ix_(x, y)]).T
     L[x, x] = 1.0
-    r, c = vech_rows(p)
+    r, c = vech_indices(p)
     # vech(L d d' L') in terms of vech(d d'): an off-diagonal cell counts both ways
     K = L[np.ix_(r, r)] * L[np.ix_(c, c)] + L[np.ix_(r, c)] * L[np.ix_(c, r)]
     K[:, r == c] /= 2.0

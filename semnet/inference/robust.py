@@ -42,13 +42,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.linalg import block_diag
 
-from semnet.data.moments import GroupMoments
+from semnet.data.moments import GroupMoments, vech_indices
 from semnet.errors import DataError
-from semnet.estimation.fiml import pattern_scores
 from semnet.estimation.ml import MLDiscrepancy
 from semnet.inference.fiml_corrected import h1_informations
 from semnet.inference.moment_space import (
@@ -58,10 +58,11 @@ from semnet.inference.moment_space import (
     fixed_x_variables,
     moment_jacobian,
     normal_weight,
-    vech_rows,
     without_moments,
 )
-from semnet.matrices.ram import Model
+
+if TYPE_CHECKING:
+    from semnet.estimation.discrepancy import Discrepancy
 
 
 @dataclass(frozen=True)
@@ -94,56 +95,24 @@ def _require_data(moments: Sequence[GroupMoments], what: str) -> None:
         )
 
 
-def casewise_scores(
-    model: Model,
-    values: np.ndarray,
-    g: int,
-    mom: GroupMoments,
-    meanstructure: bool,
-    patterns: tuple | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Derivatives of each case's log-likelihood w.r.t. the free parameters that group
-    g's moments depend on (the others have zero scores).
-
-    With ``patterns`` (incomplete data) each case uses only its observed variables.
-
-    Returns
-    -------
-    rows : ndarray
-        Positions of those free parameters.
-    scores : ndarray
-        ``N_g x len(rows)``.
-    """
-    sigma, mu, d_sigma, d_mu = model.jacobian(values, g)
-    rows = np.flatnonzero(np.any(d_sigma != 0, axis=(1, 2)) | np.any(d_mu != 0, axis=1))
-    if patterns is None:
-        center = mu if meanstructure else mom.mean
-        return rows, _scores(mom.data - center, sigma, d_sigma[rows], d_mu[rows], meanstructure)
-    return rows, pattern_scores(sigma, mu, d_sigma[rows], d_mu[rows], mom.data, patterns)
-
-
-def score_outer(
-    model: Model,
-    values: np.ndarray,
-    g: int,
-    mom: GroupMoments,
-    meanstructure: bool,
-    patterns: tuple | None = None,
-) -> np.ndarray:
-    """``(1/N_g) sum_i s_i s_i'`` of the casewise scores (complete data or patterns), or
+def score_outer(disc: Discrepancy, x: np.ndarray, g: int) -> np.ndarray:
+    """``(1/N_g) sum_i s_i s_i'`` of the discrepancy's casewise scores in group ``g``, or
     from the group's fourth-order moments when the rows are not kept."""
+    model, mom = disc.model, disc.moments[g]
+    meanstructure = model.meanstructure
     if mom.data is not None:
-        rows, s = casewise_scores(model, values, g, mom, meanstructure, patterns)
+        rows, s = disc.casewise_scores(x, g)
         out = np.zeros((model.nfree, model.nfree))
         out[np.ix_(rows, rows)] = s.T @ s / mom.nobs
         return out
+    values = model.values(x, disc.fixed_values)
     # s_i = G w_i with w_i = (1, e_i, vech(e_i e_i')), e_i = y_i - ybar: the score is
     # 0.5 r'A_k r - 0.5 tr(Sigma^-1 dS_k) + r'b_k with r = e + delta, delta = ybar - centre
     sigma, mu, d_sigma, d_mu = model.jacobian(values, g)
     inv = np.linalg.inv(sigma)
     A = inv @ d_sigma @ inv
     delta = mom.mean - mu if meanstructure else np.zeros(mom.mean.size)
-    r, c = vech_rows(mom.mean.size)
+    r, c = vech_indices(mom.mean.size)
     Ad = A @ delta
     G = np.empty((A.shape[0], 1 + delta.size + r.size))
     G[:, 0] = 0.5 * (Ad @ delta) - 0.5 * np.einsum("ij,kji->k", inv, d_sigma)
@@ -154,24 +123,6 @@ def score_outer(
         G[:, 0] += b @ delta
         G[:, 1 : 1 + delta.size] += b
     return mom.cross.mean_outer(G)
-
-
-def _scores(resid, sigma, d_sigma, d_mu, meanstructure) -> np.ndarray:
-    """0.5 z' dS z - 0.5 tr(Sigma^-1 dS) + z' dmu, with z = Sigma^-1 (y - mu).
-
-    ``z' dS z`` is the product of the cases' ``vech(z z')`` with ``vech(dS)`` (its
-    off-diagonal cells counted twice): one matrix product.
-    """
-    q, p = d_mu.shape
-    inv = np.linalg.inv(sigma)
-    z = resid @ inv
-    r, c = vech_rows(p)
-    quad = (z[:, r] * z[:, c]) @ (d_sigma[:, r, c] * np.where(r == c, 1.0, 2.0)).T
-    trace = d_sigma.reshape(q, p * p) @ inv.reshape(-1)
-    scores = 0.5 * (quad - trace)
-    if meanstructure:
-        scores += z @ d_mu.T
-    return scores
 
 
 def observed_information(disc: MLDiscrepancy, x: np.ndarray) -> np.ndarray:
@@ -190,7 +141,7 @@ def _h1_trace(mom: GroupMoments, meanstructure: bool) -> tuple[float, int]:
     ndat = p * (p + 1) // 2 + (p if meanstructure else 0)
     if mom.data is None:
         # q_i = a' vech(d_i d_i'): its first two moments from the fourth-order moments
-        r, c = vech_rows(p)
+        r, c = vech_indices(p)
         a = np.linalg.inv(mom.cov)[r, c] * np.where(r == c, 1.0, 2.0)
         block = mom.cross.matrix[1 + p :, 1 + p :]
         q1 = float(a @ mom.cross.matrix[0, 1 + p :])
@@ -240,14 +191,9 @@ def mlr(
     model, moments = disc.model, disc.moments
     _require_data(moments, "estimator='MLR'")
     patterns = getattr(disc, "patterns", None)
-    values = model.values(x, disc.fixed_values)
     H = observed_information(disc, x)
     H_inv = constrained_inverse(H, T)
-    B0 = [
-        score_outer(model, values, g, mom, model.meanstructure,
-                    None if patterns is None else patterns[g])
-        for g, mom in enumerate(moments)
-    ]
+    B0 = [score_outer(disc, x, g) for g in range(len(moments))]
     B = sum(w * b for w, b in zip(disc.weights, B0, strict=True))
     vcov = H_inv @ B @ H_inv / disc.ntotal
     fixed_x = fixed_x_moments(model)
@@ -292,7 +238,7 @@ def independence_mlr(moments: Sequence[GroupMoments], meanstructure: bool) -> Sc
         if mom.data is not None:
             m4 = np.mean((mom.data - mom.mean) ** 4, axis=0)
         else:
-            r, c = vech_rows(p)
+            r, c = vech_indices(p)
             diagonal = 1 + p + np.flatnonzero(r == c)
             m4 = mom.cross.matrix[diagonal, diagonal]
         trace_h0 += float(np.sum(0.5 * (m4 / var**2 - 1.0))) + (p if meanstructure else 0)

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 import semnet
+from semnet.data.moments import vech_indices
 from semnet.inference.moment_space import (
     adf_gamma,
     fixed_x_moments,
     fixed_x_variables,
-    vech_rows,
 )
 from semnet.matrices.ram import Model
 from semnet.partable.build import partable
@@ -25,7 +25,7 @@ def _moments_of_residuals(data: np.ndarray, meanstructure: bool) -> np.ndarray:
     coef, *_ = np.linalg.lstsq(design, data[:, y], rcond=None)
     predicted = data.copy()
     predicted[:, y] = design @ coef
-    r, c = vech_rows(data.shape[1])
+    r, c = vech_indices(data.shape[1])
 
     def moments(values):
         d = values - values.mean(axis=0)
