@@ -170,10 +170,13 @@ def sample(
     return Sample(tuple(moments), group, fingerprint=fingerprint)
 
 
-def baseline_values(sample: Sample, g: int, k: int, op: str) -> float:
+def baseline_values(sample: Sample, g: int, k: int, op: str, j: int | None = None) -> float:
     """The independence model's estimate of variable ``k``'s variance (``op`` ``"~~"``)
     or mean (``"~1"``) in group ``g``: the sample moment, or with incomplete data the
-    variable's own mean and variance over its observed values."""
+    variable's own mean and variance over its observed values; with ``j`` the covariance
+    of ``k`` and ``j`` (of two random covariates, whose block the model saturates)."""
+    if j is not None and j != k:
+        return float(sample.moments[g].cov[k, j])
     if sample.fiml is None:
         mom = sample.moments[g]
         return float(mom.cov[k, k] if op == "~~" else mom.mean[k])

@@ -220,15 +220,18 @@ def baseline_test(
     """The scaled test ``name`` of the independence (baseline) model of ``pt``'s observed
     variables, at its closed-form estimates (with incomplete data: each variable's mean
     and variance over its observed values), fitted with ``discrepancy_name``.  The
-    ``fixed.x`` covariates of ``pt`` keep their block fixed at the sample moments
+    ``fixed.x`` covariates of ``pt`` keep their block fixed at the sample moments, and
+    random covariates (``fixed.x = FALSE``) their block free, at the sample moments
     (:func:`~semnet.partable.build.independence_partable`)."""
     plugin = TESTS.get(name)
     if plugin.compute is None:
         return None
-    base = independence_partable(pt)
+    fixed = set(pt.cols["lhs"][pt.cols["exo"] > 0].tolist())
+    random_x = [v for v in pt.names.ov_x if v not in fixed]
+    base = independence_partable(pt, random_x)
     params = base.cols
     fixed_x = bool((params["exo"] > 0).any())
-    if plugin.closed_form_baseline is not None and not fixed_x:
+    if plugin.closed_form_baseline is not None and not fixed_x and not random_x:
         test = plugin.closed_form_baseline(sample, pt.meanstructure)
         if test is not None:
             return test
@@ -237,11 +240,13 @@ def baseline_test(
     values = start_values(base, sample.moments)
     free = params["free"] > 0
     values[free] = [
-        baseline_values(sample, int(g) - 1, names.index(lhs), op)
-        for lhs, op, g in zip(
-            params["lhs"][free], params["op"][free], params["group"][free], strict=True
+        baseline_values(sample, int(g) - 1, names.index(lhs), op,
+                        names.index(rhs) if op == "~~" else None)
+        for lhs, op, rhs, g in zip(
+            params["lhs"][free], params["op"][free], params["rhs"][free],
+            params["group"][free], strict=True,
         )
-    ]
+    ]  # fmt: skip
     disc = discrepancy(discrepancy_name, model, sample, values)
     df = base.ndat(fixed_x) - model.nfree
     ctx = InferenceContext(disc, values[model.free_rows], df, np.eye(model.nfree), what)

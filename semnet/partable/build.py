@@ -273,18 +273,21 @@ def partable(
     return pt
 
 
-def independence_partable(pt: ParTable) -> ParTable:
+def independence_partable(pt: ParTable, random_x: Sequence[str] = ()) -> ParTable:
     """lavaan's baseline (independence) model of ``pt``'s observed variables.
 
     Every observed variable has a free variance (and, with a mean structure, a free
     mean) in every group, and no covariances; the ``fixed.x`` covariates of ``pt``
     (the variables of its rows with ``exo`` 1) keep their whole block of variances,
-    covariances and means fixed at the sample values, as in ``pt``.
+    covariances and means fixed at the sample values, as in ``pt``; the ``random_x``
+    covariates (``fixed.x = FALSE``) have their block of variances and covariances free.
 
     Parameters
     ----------
     pt : ParTable
         The model's parameter table.
+    random_x : sequence of str
+        Exogenous covariates modelled as random variables.
 
     Returns
     -------
@@ -299,7 +302,7 @@ def independence_partable(pt: ParTable) -> ParTable:
     [['x4', '~~', 'x4', 0, 1], ['x4', '~~', 'x5', 0, 1], ['x5', '~~', 'x5', 0, 1]]
     """
     params = pt.cols
-    fixed = set(params["lhs"][params["exo"] > 0].tolist())
+    fixed = set(params["lhs"][params["exo"] > 0].tolist()) | set(random_x)
     ov_x = tuple(v for v in pt.names.ov if v in fixed)
     names = VariableNames(pt.names.ov, (), ov_x, (), (), (), ())
     parts = []
@@ -309,6 +312,11 @@ def independence_partable(pt: ParTable) -> ParTable:
             orthogonal=False, fixed_x=True, int_ov_free=True, int_lv_free=False,
         )  # fmt: skip
         n = len(cols["lhs"])
+        # the random covariates' block is estimated, not fixed at the sample values
+        for r in range(n):
+            if cols["exo"][r] and cols["lhs"][r] in random_x:
+                cols["exo"][r] = 0
+                cols["free"][r] = 1
         cols.update(
             user=[0] * n, block=[g] * n, group=[g] * n, label=[""] * n,
             lower=[-math.inf] * n, upper=[math.inf] * n,

@@ -391,12 +391,13 @@ class Fit(FittedRows):
     @cached_property
     def _fit_measures(self) -> pd.Series:
         nx = self.partable.names.ov_x if self.options.fixed_x else ()
+        # random covariates (fixed_x=False): lavaan's baseline saturates their block
+        random_x = () if self.options.fixed_x else self.partable.names.ov_x
         groups = []
         for g, m in enumerate(self.moments):
             sigma, mu = self.model.implied(self.values, g)
             if not self.partable.meanstructure:
                 mu = m.mean.copy()
-            x_index = tuple(m.names.index(v) for v in nx)
             groups.append(
                 GroupFitInput(
                     nobs=m.nobs,
@@ -404,7 +405,8 @@ class Fit(FittedRows):
                     sample_mean=m.mean,
                     implied_cov=sigma,
                     implied_mean=mu,
-                    x_index=x_index,
+                    x_index=tuple(m.names.index(v) for v in nx),
+                    baseline_x_index=tuple(m.names.index(v) for v in random_x) or None,
                 )
             )
         scaled = None

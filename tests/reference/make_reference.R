@@ -605,8 +605,8 @@ run_fixture("hs_mg_exo_mlmv_metric", "sem", HS_EXO_MODEL, HS, HS_PATH,
             extras = function(fit) list(lrt = lrt_extra(list(fit_exo_configural_mlmv, fit),
                                                         c("configural", "metric"))$lrt))
 ## fixed.x = FALSE (the covariates' variances and covariances are free). Written to
-## tests/reference/fixed_x/, out of the core loop: lavaan's baseline model then frees
-## the covariates' covariances too, which semnet's baseline does not do yet.
+## tests/reference/fixed_x/, out of the core loop (tests/api/test_covariates.py checks
+## it): lavaan's baseline model then frees the covariates' covariances too.
 REF_DIR_TOP <- REF_DIR
 REF_DIR <- file.path(REF_DIR_TOP, "fixed_x")
 dir.create(REF_DIR, recursive = TRUE, showWarnings = FALSE)

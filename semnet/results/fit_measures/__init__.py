@@ -91,11 +91,9 @@ the unrestricted model, and three things change, all as in lavaan 0.6-14:
   ``.patterns``) so that the numbers agree; mind that the pairwise moments are a
   descriptive choice, consistent only under MCAR, unlike every other FIML measure.
 
-Limitation: with ``fixed.x = FALSE`` lavaan's baseline model still frees the
-covariances among the exogenous observed covariates (its ``ov.x``), i.e. it
-saturates that block; ``x_index`` only describes ``fixed.x`` covariates, so
-for such models the baseline family (``baseline_*``, CFI, TLI, ...) differs
-from lavaan's.
+With ``fixed.x = FALSE`` lavaan's baseline model frees the covariances among the
+exogenous observed covariates (its ``ov.x``), i.e. it saturates that block:
+``GroupFitInput.baseline_x_index`` names those covariates.
 
 Layout (one module per family, as lavaan's ``lav_fit_*`` files)
 -------------------------------------------------------------

@@ -47,7 +47,6 @@ def group_ml(g: GroupFitInput, meanstructure: bool) -> dict[str, float | np.ndar
     p = S.shape[0]
     n = float(g.nobs)
     x = np.asarray(g.x_index, dtype=int)
-    y = np.setdiff1d(np.arange(p), x)
 
     logdet_S = chol_logdet(S)
     logdet_Sigma, Sigma_inv = chol_logdet_inv(Sigma)
@@ -73,10 +72,14 @@ def group_ml(g: GroupFitInput, meanstructure: bool) -> dict[str, float | np.ndar
         logl -= logl_x
         logl_h1 -= logl_x
 
-    # independence baseline: diag(S_yy), S_xx block fixed, zero y-x covariances
-    logdet_B = float(np.sum(np.log(np.diag(S)[y]))) + logdet_Sxx
+    # independence baseline: diag(S_yy), the covariates' block S_xx saturated (fixed at
+    # the sample values with fixed.x, free with random covariates), zero y-x covariances
+    xb = x if g.baseline_x_index is None else np.asarray(g.baseline_x_index, dtype=int)
+    yb = np.setdiff1d(np.arange(p), xb)
+    logdet_Sxx_b = chol_logdet(S[np.ix_(xb, xb)]) if xb.size else 0.0
+    logdet_B = float(np.sum(np.log(np.diag(S)[yb]))) + logdet_Sxx_b
     f2_base = max(logdet_B - logdet_S, 0.0)
-    py, px = y.size, x.size
+    py, px = yb.size, xb.size
     df_base = py * (py - 1) // 2 + py * px
 
     return {

@@ -33,6 +33,10 @@ class GroupFitInput:
     x_index : tuple of int, optional
         Positions (0-based) of the ``fixed.x`` exogenous covariates among the
         ``p`` variables.
+    baseline_x_index : tuple of int, optional
+        Positions of the exogenous covariates whose block the baseline model saturates
+        (its variances and covariances free); default ``x_index``.  With
+        ``fixed.x = FALSE`` these are the random covariates, as in lavaan's baseline.
     """
 
     nobs: int
@@ -41,6 +45,7 @@ class GroupFitInput:
     implied_cov: np.ndarray
     implied_mean: np.ndarray
     x_index: tuple[int, ...] = ()
+    baseline_x_index: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +159,6 @@ def group_arrays(g: GroupFitInput) -> tuple[np.ndarray, np.ndarray, np.ndarray, 
         raise ValueError("sample_mean and implied_mean must have length p")
     if g.nobs <= 0:
         raise ValueError("nobs must be positive")
-    if any(i < 0 or i >= p for i in g.x_index):
+    if any(i < 0 or i >= p for i in g.x_index + (g.baseline_x_index or ())):
         raise ValueError("x_index out of range")
     return S, m, Sigma, mu
