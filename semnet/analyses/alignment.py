@@ -26,12 +26,14 @@ Examples
 
 from __future__ import annotations
 
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from semnet.analyses.alignment_check import AlignmentCheck, simulate_check
 from semnet.analyses.alignment_invariance import invariant_set
 from semnet.analyses.alignment_loss import (
     EPS,
@@ -210,6 +212,11 @@ class AlignmentResult:
         model's).
     factors : tuple of FactorAlignment
     warnings : tuple of str
+    model : str
+        The model text (for :meth:`simulate_check`).
+    options : dict
+        The options of the call (``estimator``, ``starts``, ``seed`` and the fit's
+        keyword arguments), for :meth:`simulate_check`.
     """
 
     method: str
@@ -217,6 +224,30 @@ class AlignmentResult:
     configural: Fit
     factors: tuple[FactorAlignment, ...]
     warnings: tuple[str, ...] = field(default=())
+    model: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def simulate_check(
+        self, reps: int = 100, seed: int | None = None, n_jobs: int = 1,
+        executor: Executor | None = None,
+    ) -> AlignmentCheck:
+        """Monte Carlo quality check: ``reps`` data sets generated from this aligned
+        solution (the groups' sizes), each aligned again the same way; the correlation
+        of generating and estimated group means (Asparouhov & Muthén want .98 or more),
+        its spread, and each group's bias.  ``n_jobs`` / ``executor`` run the
+        replications in parallel, with the same results for a seed.
+
+        Returns
+        -------
+        AlignmentCheck
+            ``.summary`` (per factor), ``.groups`` (per factor and group),
+            ``.correlations`` (per replication).
+
+        Examples
+        --------
+        >>> res.simulate_check(reps=50, seed=1).summary  # doctest: +SKIP
+        """
+        return simulate_check(self, alignment, reps, seed, n_jobs, executor)
 
     @property
     def groups(self) -> list[str]:
@@ -476,4 +507,5 @@ def alignment(model: str, data: Any, group: str | None = None, method: str = "FR
     messages = _poor_identification(res, groups) if method == "FREE" else ()
     for message in messages:
         warn(message)
-    return AlignmentResult(method, ref, fit, tuple(res), messages)
+    options = {"estimator": estimator, "starts": starts, "seed": seed, **fit_args}
+    return AlignmentResult(method, ref, fit, tuple(res), messages, read_model(model), options)

@@ -310,3 +310,65 @@ def test_robust_estimator_and_fiml_pass_through() -> None:
     np.testing.assert_allclose(mlr.factor_means()["mean"], ml.factor_means()["mean"],
                                atol=1e-6)
     assert mlr.factor_means()["se"].iloc[1] != pytest.approx(ml.factor_means()["se"].iloc[1])
+
+
+def _check_data():
+    countries = ["AT", "BR", "CN", "DE", "FR", "IN"]
+    pop = """trust =~ 0.8*t1 + 0.7*t2 + 0.75*t3 + 0.65*t4
+trust ~ c(0, 0.4, -0.3, 0.2, 0.5, -0.5)*1
+trust ~~ c(1, 1.2, 0.8, 1, 1.3, 0.9)*trust
+t1 ~~ 0.3*t1
+t2 ~~ 0.3*t2
+t3 ~~ 0.3*t3
+t4 ~~ 0.3*t4"""
+    data = semnet.simulate(pop, {c: 200 for c in countries}, seed=4, group_column="country")
+    return semnet.alignment("trust =~ t1 + t2 + t3 + t4", data, group="country",
+                            method="FIXED")  # fmt: skip
+
+
+def test_simulate_check_population_reproduces_the_configural_moments():
+    """The generating model is the aligned solution: in every group its implied item
+    means and variances are the configural model's."""
+    from semnet.analyses.alignment_check import population_model
+
+    res = _check_data()
+    text = population_model(res)
+    data = semnet.simulate(text, dict.fromkeys(res.groups, 50), seed=1, group_column="country")
+    assert data.groupby("country").size().tolist() == [50] * 6
+    params = res.parameters()
+    means = res.factor_means().set_index("group")
+    conf = res.configural.estimates(standardized=False)
+    def one(frame, **where):
+        mask = np.ones(len(frame), dtype=bool)
+        for column, value in where.items():
+            mask &= (frame[column] == value).to_numpy()
+        return frame.loc[mask, "est"].item()
+
+    for g in res.groups:
+        for item in ("t1", "t3"):
+            lam = one(params, param=f"trust=~{item}", group=g)
+            nu = one(params, param=f"{item}~1", group=g)
+            nu0 = one(conf, lhs=item, op="~1", group=g)
+            lam0 = one(conf, lhs="trust", op="=~", rhs=item, group=g)
+            assert nu + lam * means.loc[g, "mean"] == pytest.approx(nu0, abs=1e-8)
+            assert lam**2 * means.loc[g, "variance"] == pytest.approx(lam0**2, rel=1e-8)
+
+
+def test_simulate_check_recovers_the_means_and_is_reproducible():
+    res = _check_data()
+    check = res.simulate_check(reps=12, seed=3)
+    row = check.summary.iloc[0]
+    assert row["reps"] == 12 and row["failed"] == 0
+    assert row["mean_correlation"] >= MIN_MEAN_CORRELATION
+    assert row["mean_abs_bias"] < 0.1
+    assert len(check.correlations) == 12
+    assert set(check.groups["group"]) == set(res.groups)
+    # the reference group is the origin in every replication
+    assert check.groups.query("group == 'AT'")["bias"].item() == 0.0
+    parallel = res.simulate_check(reps=12, seed=3, n_jobs=2)
+    pd.testing.assert_frame_equal(check.correlations, parallel.correlations)
+
+
+def test_simulate_check_needs_replications():
+    with pytest.raises(semnet.OptionError, match="reps"):
+        _check_data().simulate_check(reps=1)
