@@ -121,7 +121,7 @@ def simulate_check(
     ``align`` (:func:`semnet.alignment`) and the same options, and compare the means."""
     if not isinstance(reps, int | np.integer) or reps < 2:
         raise OptionError(f"reps must be an integer >= 2, not {reps!r}.")
-    sizes = dict(zip(result.groups, result._nobs().astype(int).tolist(), strict=True))
+    sizes = {g: int(result.configural.nobs[g]) for g in result.groups}
     options = {"method": result.method, "reference": result.reference, **result.options}
     task = _Replicate(population_model(result), result.model, sizes, align, options)
     seeds = np.random.SeedSequence(seed).generate_state(reps).tolist()
