@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 
 from semnet.errors import OptionError, check_choice
-from semnet.estimation.discrepancy import DISCREPANCIES
 from semnet.inference.plugins import TESTS, VCOV
 from semnet.partable.build import check_options
 from semnet.registry import Registry, normalize
@@ -197,7 +196,6 @@ def resolve(
             )
     if interaction is not None:
         interaction = check_choice("interaction", interaction, INTERACTIONS)
-    DISCREPANCIES.get(preset.incomplete_data if incomplete else preset.discrepancy)
     return Options(
         estimator=estimator,
         missing=missing,

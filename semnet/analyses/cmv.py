@@ -259,23 +259,16 @@ def ulmc(
     table = compare(trait, with_method, names=["traits", "traits_and_method"])
     est = with_method.estimates()
     loads = est[(est["lhs"] == method) & (est["op"] == "=~")]
+    std = with_method.standardized().loc[loads.index]
     method_loadings = pd.DataFrame({
         "item": loads["rhs"].to_numpy(), "group": loads["group"].to_numpy(),
         "loading": loads["std_all"].to_numpy(),
-        "se": _std_se(with_method, loads.index), "pvalue": _std_p(with_method, loads.index),
+        "se": std["se"].to_numpy(), "pvalue": std["pvalue"].to_numpy(),
     })  # fmt: skip
     share = float(np.mean(method_loadings["loading"].to_numpy() ** 2))
     return ULMCResult(
         with_method, trait, table, method_loadings, share, _changes(trait, with_method, factors)
     )
-
-
-def _std_se(fit: Fit, rows: pd.Index) -> np.ndarray:
-    return fit.standardized().loc[rows, "se"].to_numpy()
-
-
-def _std_p(fit: Fit, rows: pd.Index) -> np.ndarray:
-    return fit.standardized().loc[rows, "pvalue"].to_numpy()
 
 
 def _changes(trait: Fit, with_method: Fit, factors: dict[str, list[str]]) -> pd.DataFrame:

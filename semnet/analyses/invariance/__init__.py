@@ -15,29 +15,8 @@ groups.
 Every fit is made by :func:`semnet.sem` with the options given, so each number equals
 lavaan's ``cfa(..., group =, group.equal =, group.partial =)`` and ``lavTestLRT()``.
 
-Decision rules (:class:`Cutoffs`)
----------------------------------
-``"chen2007"`` (default)
-    Chen (2007, *Structural Equation Modeling* 14, 464–504), recommendation for total
-    N > 300: "a change of ≥ −.010 in CFI, supplemented by a change of ≥ .015 in RMSEA or
-    a change of ≥ .030 in SRMR would indicate noninvariance" for loadings, and the same
-    with SRMR ≥ .010 for intercepts or residuals.  Implemented literally: a level FAILS
-    when ΔCFI < −.010 **and** (ΔRMSEA > .015 **or** ΔSRMR > cut), cut = .030 when the
-    level adds loadings and .010 otherwise (intercepts, residuals, and every other
-    parameter type, for which Chen gave no value).  A drop in CFI alone, not supplemented
-    by RMSEA or SRMR, does not fail the level.
-``"cheung_rensvold2002"``
-    Cheung & Rensvold (2002, *SEM* 9, 233–255): the level holds when ΔCFI ≥ −.01.
-``"chisq"``
-    The chi-square (scaled when robust) difference test: holds when p > .05.
-A value exactly at a cut-off counts as holding.  Pass a :class:`Cutoffs` for other
-values, or ``combine="all"`` to require every index given (a stricter reading of Chen).
-With a robust estimator (MLR, MLM) the deltas of CFI and RMSEA are those of the robust
-indices (``cfi_robust``, ``rmsea_robust``; Brosseau-Liard & Savalei 2014), as listed in
-the ``reason`` column (with FIML, the FIML-corrected ones); set
-``Cutoffs(robust=False)`` for the naive ones.  Where a robust index is not available
-(NaN) the naive ones are judged.
-
+Decision rules (:class:`Cutoffs`): ``"chen2007"`` (default), ``"cheung_rensvold2002"``
+and ``"chisq"``, as :mod:`~semnet.analyses.invariance.rules` defines them.
 
 The package splits the work by job: :mod:`~semnet.analyses.invariance.rules` (decision
 rules), :mod:`~semnet.analyses.invariance.levels` (levels, their fits and comparisons),
