@@ -137,6 +137,19 @@ def format_pvalue(value: Any, na: str = "") -> str:
     return format_number(v, 3, na)
 
 
+
+def format_p_clause(value: Any) -> str:
+    """A p-value inside a sentence, in the package's one style: ``p < .001`` or
+    ``p = 0.023``.
+
+    Examples
+    --------
+    >>> format_p_clause(2.474e-06), format_p_clause(0.0456)
+    ('p < .001', 'p = 0.046')
+    """
+    text = format_pvalue(value, na="NA")
+    return f"p {text}" if text.startswith("<") else f"p = {text}"
+
 def latex_escape(text: Any) -> str:
     """Text safe inside a LaTeX document: ``\\ & % $ # _ { } ~ ^ < >`` escaped.
 

@@ -42,6 +42,7 @@ import pandas as pd
 from semnet._version import __version__
 from semnet.datasets import bundled_path, network_involvement_path, read
 from semnet.errors import DataError, SemnetError
+from semnet.report.format import format_p_clause
 from semnet.studies._output import MANIFEST, OutputFolder, OutputFolderError
 
 #: the repository root when semnet runs from a source checkout (the model files and the
@@ -349,7 +350,7 @@ def _moderation_lms(s: _State) -> None:
           inter.reset_index(drop=True),
           (f"Latent moderated structural equations on {len(s.complete)} complete cases; "
            f"LR test of the interaction: chi2 = {float(lr['chisq_diff']):.2f}, df = "
-           f"{int(lr['df_diff'])}, p = {float(lr['pvalue']):.4g}.",))  # fmt: skip
+           f"{int(lr['df_diff'])}, {format_p_clause(lr['pvalue'])}.",))  # fmt: skip
     slopes = semnet.simple_slopes(lms_fit, "ni", "et", (-1.0, 0.0, 1.0))
     jn = semnet.johnson_neyman(lms_fit, "ni", "et")[0]
     s.add("table11_simple_slopes", "Effect of NI on DOI at levels of ET (LMS)",
@@ -387,8 +388,9 @@ def _moderation_by_turbulence(s: _State) -> None:
         by_groups.table,
         (f"Split at the median of the mean ET items ({by_groups.cut:g}); loadings and "
          f"intercepts equal across the two groups; FIML. Equality of the path: Wald "
-         f"chi2 = {w['stat']:.3f}, df = {int(w['df'])}, p = {w['pvalue']:.4g}; LRT "
-         f"chi2 = {lrt['chisq_diff'].iloc[1]:.3f}, p = {lrt['pvalue'].iloc[1]:.4g}.",),
+         f"chi2 = {w['stat']:.3f}, df = {int(w['df'])}, {format_p_clause(w['pvalue'])}; "
+         f"LRT chi2 = {lrt['chisq_diff'].iloc[1]:.3f}, "
+         f"{format_p_clause(lrt['pvalue'].iloc[1])}.",),
     )
 
 
