@@ -9,7 +9,7 @@ intercepts as similar across groups as possible under a simplicity loss that pre
 few large differences to many small ones.  The configural fit is unchanged, so the
 aligned model fits exactly as well as the configural model.
 
-See docs/invariance.md ("Many countries: alignment") for a worked example.
+See docs/many-countries.md for worked examples.
 
 Examples
 --------
