@@ -1,0 +1,259 @@
+"""The second step of the two-step estimator: every correlation of a set of ordinal and
+continuous variables by maximum likelihood, with the univariate statistics (thresholds,
+means, variances) held at their first-step values, as lavaan 0.6.14's ``lav_bvord``,
+``lav_bvmix`` and ``lav_bvreg``:
+
+- two ordinal items (polychoric): the likelihood of their two-way table, cell
+  probabilities floored at ``sqrt(machine epsilon)``, over ``[-0.999, 0.999]``;
+- an ordinal item and a continuous variable (polyserial): the casewise likelihood
+  ``phi(y; mean, sd) * P(item = c | y)``, conditional probabilities floored at the
+  machine epsilon, over ``[-0.995, 0.995]``;
+- two continuous variables: the Pearson correlation; with missing values in either, the
+  bivariate normal likelihood of the pair's complete cases with the means and variances
+  held at their available-case values, over ``[-0.999, 0.999]``.
+
+As in lavaan, a case whose polyserial or bivariate normal likelihood falls below
+``sqrt(machine epsilon)`` is left out of that likelihood.  All pairs of a kind are solved
+together: one safeguarded Newton iteration updates every correlation at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from scipy import optimize, special
+
+from semnet.data.ordinal_cdf import bivariate_normal_cdf, bivariate_normal_density
+
+#: the floor of a cell probability, and lavaan's cut-off of a casewise likelihood
+TINY = float(np.sqrt(np.finfo(float).eps))
+_EPS = float(np.finfo(float).eps)
+#: lavaan's bounds of a polychoric / Pearson and of a polyserial correlation
+BOUND_ORDINAL = 0.999
+BOUND_MIXED = 0.995
+_STEP_TOL = 1e-10
+_MAX_ITER = 100
+_FD = 1e-7
+_MAX_STEP = 0.2
+
+Objective = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def maximize_correlations(f: Objective, start: np.ndarray, bound: float) -> np.ndarray:
+    """Maximize separable log-likelihoods ``f(rho) -> (loglik, gradient)`` (one entry per
+    pair) over ``[-bound, bound]``: Newton steps (at most 0.2) with the Hessian from a
+    forward difference of the analytic gradient, halved until the likelihood does not
+    fall; a
+    pair that has not converged after 100 steps is solved by a bounded scalar search."""
+    rho = np.clip(np.asarray(start, dtype=float), -bound, bound)
+    ll, grad = f(rho)
+    done = np.zeros(rho.shape, dtype=bool)
+    for _ in range(_MAX_ITER):
+        shift = np.where(rho + _FD > bound, -_FD, _FD)
+        hess = (f(rho + shift)[1] - grad) / shift
+        step = np.where(hess < 0, -grad / np.where(hess < 0, hess, -1.0), 0.05 * np.sign(grad))
+        # a capped step: a floored cell probability makes the likelihood flat near +-1
+        step = np.where(done, 0.0, np.clip(step, -_MAX_STEP, _MAX_STEP))
+        for _halving in range(40):
+            trial = np.clip(rho + step, -bound, bound)
+            ll_new, grad_new = f(trial)
+            worse = ll_new < ll - 1e-12 * np.abs(ll)
+            if not worse.any():
+                break
+            step = np.where(worse, step / 2, step)
+        else:
+            trial, ll_new, grad_new = rho, ll, grad
+        moved = np.abs(trial - rho)
+        at_bound = (np.abs(trial) >= bound) & (np.sign(grad_new) == np.sign(trial))
+        done |= (moved < _STEP_TOL) | at_bound
+        rho, ll, grad = trial, ll_new, grad_new
+        if done.all():
+            return rho
+    for q in np.flatnonzero(~done):
+        rho[q] = _scalar_search(f, rho, q, bound)
+    return rho
+
+
+def _scalar_search(f: Objective, rho: np.ndarray, q: int, bound: float) -> float:
+    def negloglik(r: float) -> float:
+        trial = rho.copy()
+        trial[q] = r
+        return -float(f(trial)[0][q])
+
+    res = optimize.minimize_scalar(negloglik, bounds=(-bound, bound), method="bounded",
+                                   options={"xatol": 1e-12, "maxiter": 500})
+    return float(res.x)
+
+
+def edges(tau: np.ndarray) -> np.ndarray:
+    """The category limits of an item: ``-inf``, its thresholds, ``inf``."""
+    return np.concatenate([[-np.inf], tau, [np.inf]])
+
+
+class TableSet:
+    """Two-way tables of ordinal pairs, flattened for batched evaluation: the corners of
+    every table's cells (category limits) and, per cell, its four corners."""
+
+    def __init__(self, tables: Sequence[np.ndarray], row_taus: Sequence[np.ndarray],
+                 col_taus: Sequence[np.ndarray]) -> None:
+        xs, ys, corner_pair, freq, cell_pair, corners = [], [], [], [], [], []
+        offset = 0
+        for q, (table, ta, tb) in enumerate(zip(tables, row_taus, col_taus, strict=True)):
+            ea, eb = edges(ta), edges(tb)
+            gx, gy = np.meshgrid(ea, eb, indexing="ij")
+            xs.append(gx.ravel())
+            ys.append(gy.ravel())
+            corner_pair.append(np.full(gx.size, q))
+            ka, kb = table.shape
+            idx = offset + np.arange(gx.size).reshape(ka + 1, kb + 1)
+            corners.append(np.stack([idx[1:, 1:].ravel(), idx[:-1, 1:].ravel(),
+                                     idx[1:, :-1].ravel(), idx[:-1, :-1].ravel()]))
+            freq.append(np.asarray(table, dtype=float).ravel())
+            cell_pair.append(np.full(table.size, q))
+            offset += gx.size
+        self.x = np.concatenate(xs)
+        self.y = np.concatenate(ys)
+        self.corner_pair = np.concatenate(corner_pair)
+        self.corners = np.concatenate(corners, axis=1)
+        self.freq = np.concatenate(freq)
+        self.cell_pair = np.concatenate(cell_pair)
+        self.n_pairs = len(tables)
+
+    def _rectangles(self, values: np.ndarray) -> np.ndarray:
+        c = self.corners
+        return values[c[0]] - values[c[1]] - values[c[2]] + values[c[3]]
+
+    def cell_probabilities(self, rho: np.ndarray) -> np.ndarray:
+        """Each cell's bivariate normal probability (unfloored), flattened."""
+        r = rho[self.corner_pair]
+        return self._rectangles(bivariate_normal_cdf(self.x, self.y, r))
+
+    def cell_derivatives(self, rho: np.ndarray) -> np.ndarray:
+        """``d P / d rho`` of each cell: the density at its corners."""
+        r = rho[self.corner_pair]
+        return self._rectangles(bivariate_normal_density(self.x, self.y, r))
+
+    def loglik(self, rho: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per pair: the log-likelihood of its table and its derivative in ``rho``."""
+        prob = self.cell_probabilities(rho)
+        floored = np.maximum(prob, TINY)
+        deriv = np.where(prob > TINY, self.cell_derivatives(rho), 0.0)
+        n = self.n_pairs
+        ll = np.bincount(self.cell_pair, self.freq * np.log(floored), minlength=n)
+        grad = np.bincount(self.cell_pair, self.freq * deriv / floored, minlength=n)
+        return ll, grad
+
+
+def polychoric_start(table: np.ndarray) -> float:
+    """A starting value: the Pearson correlation of the category numbers."""
+    ka, kb = table.shape
+    a, b = np.meshgrid(np.arange(ka), np.arange(kb), indexing="ij")
+    w = table / table.sum()
+    ma, mb = (w * a).sum(), (w * b).sum()
+    cov = (w * (a - ma) * (b - mb)).sum()
+    va, vb = (w * (a - ma) ** 2).sum(), (w * (b - mb) ** 2).sum()
+    return float(cov / np.sqrt(va * vb)) if va > 0 and vb > 0 else 0.0
+
+
+def special_table(
+    freq: np.ndarray, ta: np.ndarray, tb: np.ndarray
+) -> tuple[np.ndarray, float | None]:
+    """lavaan 0.6.14's rules for a 2 x 2 table: with one empty cell, 0.5 is moved into it
+    and its diagonal partner and out of the other two (the margins kept); with two empty
+    cells the correlation is +1 or -1; a cross-product ratio of 1 gives 0; thresholds
+    both 0 give the closed form.  Returns the (adjusted) table and the correlation where
+    a rule fixes it."""
+    freq = freq.astype(float)
+    if freq.shape != (2, 2):
+        return freq, None
+    empty = np.flatnonzero(freq.ravel() == 0)
+    if len(empty) == 2:
+        return freq, 1.0 if freq[0, 0] > 0 else -1.0
+    if len(empty) == 1:
+        sign = 1.0 if empty[0] in (0, 3) else -1.0
+        freq = freq + sign * 0.5 * np.array([[1.0, -1.0], [-1.0, 1.0]])
+    if freq[0, 0] * freq[1, 1] == freq[0, 1] * freq[1, 0]:
+        return freq, 0.0
+    if ta[0] == 0 and tb[0] == 0:
+        return freq, float(-np.cos(2 * np.pi * freq[0, 0] / freq.sum()))
+    return freq, None
+
+
+def polychoric_pairs(tables: Sequence[np.ndarray], row_taus: Sequence[np.ndarray],
+                     col_taus: Sequence[np.ndarray]) -> np.ndarray:
+    """The two-step polychoric correlation of every table (thresholds held fixed)."""
+    out = np.empty(len(tables))
+    free, adjusted = [], []
+    for q, (table, ta, tb) in enumerate(zip(tables, row_taus, col_taus, strict=True)):
+        freq, fixed = special_table(np.asarray(table), ta, tb)
+        if fixed is None:
+            free.append(q)
+            adjusted.append(freq)
+        else:
+            out[q] = fixed
+    if free:
+        tset = TableSet(adjusted, [row_taus[q] for q in free], [col_taus[q] for q in free])
+        start = np.array([polychoric_start(t) for t in adjusted])
+        out[free] = maximize_correlations(tset.loglik, start, BOUND_ORDINAL)
+    return out
+
+
+class MixedSet:
+    """Polyserial pairs, cases in columns: ``z`` the standardized continuous variable
+    (pairs x cases, NaN where the pair is incomplete), ``log_dens`` its log density,
+    ``upper``/``lower`` the item's category limits of each case."""
+
+    def __init__(self, z: np.ndarray, log_dens: np.ndarray, upper: np.ndarray,
+                 lower: np.ndarray) -> None:
+        self.ok = ~np.isnan(z)
+        self.z = np.where(self.ok, z, 0.0)
+        self.log_dens = np.where(self.ok, log_dens, 0.0)
+        self.upper = np.where(self.ok, upper, 0.0)
+        self.lower = np.where(self.ok, lower, 0.0)
+
+    def conditional(self, rho: np.ndarray):
+        """``P(item = c | z)`` (floored at eps) and the standardized limits."""
+        r = rho[:, None]
+        s = np.sqrt(1 - r * r)
+        hi = (self.upper - r * self.z) / s
+        lo = (self.lower - r * self.z) / s
+        prob = np.maximum(special.ndtr(hi) - special.ndtr(lo), _EPS)
+        return prob, hi, lo, s
+
+    def loglik(self, rho: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        prob, hi, lo, s = self.conditional(rho)
+        log_lik = self.log_dens + np.log(prob)
+        use = self.ok & (log_lik >= np.log(TINY))
+        r = rho[:, None]
+        with np.errstate(invalid="ignore"):
+            d_hi = np.where(np.isfinite(hi), _npdf(hi) * (self.upper * r - self.z), 0.0)
+            d_lo = np.where(np.isfinite(lo), _npdf(lo) * (self.lower * r - self.z), 0.0)
+        grad = (d_hi - d_lo) / (prob * s**3)
+        return (np.where(use, log_lik, 0.0).sum(axis=1), np.where(use, grad, 0.0).sum(axis=1))
+
+
+def _npdf(x: np.ndarray) -> np.ndarray:
+    return np.exp(-x * x / 2) / np.sqrt(2 * np.pi)
+
+
+class ContinuousSet:
+    """Pearson pairs with missing values: centred values (pairs x cases, NaN where the
+    pair is incomplete) and the fixed variances."""
+
+    def __init__(self, y1: np.ndarray, y2: np.ndarray, v1: np.ndarray, v2: np.ndarray) -> None:
+        self.ok = ~(np.isnan(y1) | np.isnan(y2))
+        self.y1 = np.where(self.ok, y1, 0.0)
+        self.y2 = np.where(self.ok, y2, 0.0)
+        self.v1, self.v2 = v1[:, None], v2[:, None]
+
+    def loglik(self, rho: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        r = rho[:, None]
+        det = 1 - r * r
+        sd12 = np.sqrt(self.v1 * self.v2)
+        t1 = self.y1 * self.y2 / sd12
+        quad = self.y1**2 / self.v1 - 2 * r * t1 + self.y2**2 / self.v2
+        log_lik = -np.log(2 * np.pi) - 0.5 * np.log(self.v1 * self.v2 * det) - quad / (2 * det)
+        use = self.ok & (log_lik >= np.log(TINY))
+        grad = (r + t1 - quad * r / det) / det
+        return (np.where(use, log_lik, 0.0).sum(axis=1), np.where(use, grad, 0.0).sum(axis=1))
