@@ -93,46 +93,57 @@ def edges(tau: np.ndarray) -> np.ndarray:
 
 class TableSet:
     """Two-way tables of ordinal pairs, flattened for batched evaluation: the corners of
-    every table's cells (category limits) and, per cell, its four corners."""
+    every table's cells (category limits) and, per cell, its four corners (upper-upper,
+    lower-upper, upper-lower, lower-lower), its pair, row and column."""
 
     def __init__(self, tables: Sequence[np.ndarray], row_taus: Sequence[np.ndarray],
                  col_taus: Sequence[np.ndarray]) -> None:
-        xs, ys, corner_pair, freq, cell_pair, corners = [], [], [], [], [], []
-        offset = 0
+        xs, ys, corner_pair, freq, cell_pair, corners, rows, cols = ([] for _ in range(8))
+        self.cell_offset = np.zeros(len(tables), dtype=int)
+        self.n_cols = np.array([np.shape(t)[1] for t in tables], dtype=int)
+        offset = cell_offset = 0
         for q, (table, ta, tb) in enumerate(zip(tables, row_taus, col_taus, strict=True)):
             ea, eb = edges(ta), edges(tb)
-            gx, gy = np.meshgrid(ea, eb, indexing="ij")
-            xs.append(gx.ravel())
-            ys.append(gy.ravel())
-            corner_pair.append(np.full(gx.size, q))
+            size = len(ea) * len(eb)
+            xs.append(np.repeat(ea, len(eb)))
+            ys.append(np.tile(eb, len(ea)))
+            corner_pair.append(np.full(size, q))
             ka, kb = table.shape
-            idx = offset + np.arange(gx.size).reshape(ka + 1, kb + 1)
+            idx = offset + np.arange(size).reshape(ka + 1, kb + 1)
             corners.append(np.stack([idx[1:, 1:].ravel(), idx[:-1, 1:].ravel(),
                                      idx[1:, :-1].ravel(), idx[:-1, :-1].ravel()]))
             freq.append(np.asarray(table, dtype=float).ravel())
             cell_pair.append(np.full(table.size, q))
-            offset += gx.size
+            r_idx, c_idx = np.divmod(np.arange(table.size), kb)
+            rows.append(r_idx)
+            cols.append(c_idx)
+            self.cell_offset[q] = cell_offset
+            offset += size
+            cell_offset += table.size
         self.x = np.concatenate(xs)
         self.y = np.concatenate(ys)
         self.corner_pair = np.concatenate(corner_pair)
         self.corners = np.concatenate(corners, axis=1)
         self.freq = np.concatenate(freq)
         self.cell_pair = np.concatenate(cell_pair)
+        self.cell_row = np.concatenate(rows)
+        self.cell_col = np.concatenate(cols)
         self.n_pairs = len(tables)
 
-    def _rectangles(self, values: np.ndarray) -> np.ndarray:
+    def rectangles(self, values: np.ndarray) -> np.ndarray:
+        """Per cell: ``values`` at its corners combined as a rectangle probability."""
         c = self.corners
         return values[c[0]] - values[c[1]] - values[c[2]] + values[c[3]]
 
     def cell_probabilities(self, rho: np.ndarray) -> np.ndarray:
         """Each cell's bivariate normal probability (unfloored), flattened."""
         r = rho[self.corner_pair]
-        return self._rectangles(bivariate_normal_cdf(self.x, self.y, r))
+        return self.rectangles(bivariate_normal_cdf(self.x, self.y, r))
 
     def cell_derivatives(self, rho: np.ndarray) -> np.ndarray:
         """``d P / d rho`` of each cell: the density at its corners."""
         r = rho[self.corner_pair]
-        return self._rectangles(bivariate_normal_density(self.x, self.y, r))
+        return self.rectangles(bivariate_normal_density(self.x, self.y, r))
 
     def loglik(self, rho: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Per pair: the log-likelihood of its table and its derivative in ``rho``."""

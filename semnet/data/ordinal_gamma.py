@@ -21,8 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from semnet.data.ordinal_cdf import bivariate_normal_cdf, bivariate_normal_density
-from semnet.data.ordinal_fit import TINY, edges
+from semnet.data.ordinal_fit import TINY, TableSet, edges
 
 _EPS = float(np.finfo(float).eps)
 _SQRT_2PI = float(np.sqrt(2 * np.pi))
@@ -67,45 +66,6 @@ def _moment_scores(y: np.ndarray, mean: float, var: float) -> tuple[np.ndarray, 
     res = np.nan_to_num(y - mean)
     seen = ~np.isnan(y)
     return res / var, np.where(seen, -1 / (2 * var) + res * res / (2 * var * var), 0.0)
-
-
-def _ordinal_pair_scores(ci: np.ndarray, cj: np.ndarray, ta: np.ndarray, tb: np.ndarray,
-                         r: float):
-    """Casewise d log P / d rho, d / d tau_i, d / d tau_j of a polychoric pair; 0 for an
-    incomplete case and (as lavaan) for a case in a cell of probability <= sqrt(eps)."""
-    ea, eb = edges(ta), edges(tb)
-    cdf = bivariate_normal_cdf(ea[:, None], eb[None, :], r)
-    prob = cdf[1:, 1:] - cdf[:-1, 1:] - cdf[1:, :-1] + cdf[:-1, :-1]
-    dens = bivariate_normal_density(ea[:, None], eb[None, :], r)
-    d_rho = dens[1:, 1:] - dens[:-1, 1:] - dens[1:, :-1] + dens[:-1, :-1]
-    s = np.sqrt(1 - r * r)
-    # d Phi2(x, y) / dx = phi(x) Phi((y - r x) / s) at x = a threshold, y = every limit
-    ga = np.exp(-ta * ta / 2)[:, None] / _SQRT_2PI * special.ndtr(
-        (eb[None, :] - r * ta[:, None]) / s)
-    gb = np.exp(-tb * tb / 2)[:, None] / _SQRT_2PI * special.ndtr(
-        (ea[None, :] - r * tb[:, None]) / s)
-    band_a = ga[:, 1:] - ga[:, :-1]  # thresholds of i x columns
-    band_b = gb[:, 1:] - gb[:, :-1]  # thresholds of j x rows
-    seen = ~(np.isnan(ci) | np.isnan(cj))
-    a, b = ci[seen].astype(int), cj[seen].astype(int)
-    p = prob[a, b]
-    good = p > TINY
-    w = np.where(good, 1 / np.where(good, p, 1.0), 0.0)
-    n = len(ci)
-    rows = np.flatnonzero(seen)
-    sc_rho = np.zeros(n)
-    sc_rho[rows] = d_rho[a, b] * w
-    sc_ta = np.zeros((n, len(ta)))
-    up = a < len(ta)
-    sc_ta[rows[up], a[up]] += band_a[a[up], b[up]] * w[up]
-    low = a > 0
-    sc_ta[rows[low], a[low] - 1] -= band_a[a[low] - 1, b[low]] * w[low]
-    sc_tb = np.zeros((n, len(tb)))
-    up = b < len(tb)
-    sc_tb[rows[up], b[up]] += band_b[b[up], a[up]] * w[up]
-    low = b > 0
-    sc_tb[rows[low], b[low] - 1] -= band_b[b[low] - 1, a[low]] * w[low]
-    return sc_rho, sc_ta, sc_tb
 
 
 def _mixed_pair_scores(y: np.ndarray, c: np.ndarray, mean: float, var: float,
@@ -183,7 +143,14 @@ def asymptotic_covariance(values: np.ndarray, uni: Univariate, cor: np.ndarray,
             scores[:, var_slot[i]] = var
     a21 = np.zeros((len(pairs), n_uni))
     h = np.eye(n_uni + len(pairs))
+    both = [q for q, (i, j) in enumerate(pairs) if uni.is_ordinal(i) and uni.is_ordinal(j)]
+    if both:
+        sc_rho, a21[both] = _ordinal_block(values, uni, cor, [pairs[q] for q in both],
+                                           starts, n_uni)
+        scores[:, [n_uni + q for q in both]] = sc_rho
     for q, (i, j) in enumerate(pairs):
+        if uni.is_ordinal(i) and uni.is_ordinal(j):
+            continue
         row = n_uni + q
         slots, parts = _pair_parts(values, uni, cor[i, j], i, j, starts, var_slot)
         sc_rho = parts[0]
@@ -215,14 +182,11 @@ def asymptotic_covariance(values: np.ndarray, uni: Univariate, cor: np.ndarray,
 
 
 def _pair_parts(values, uni, r, i, j, starts, var_slot):
-    """The slots of the first-step statistics a pair's likelihood depends on, and its
-    casewise scores: d / d rho first, then one column per slot."""
+    """The slots of the first-step statistics the likelihood of a pair with a continuous
+    variable depends on, and its casewise scores: d / d rho first, then one per slot."""
     yi, yj = values[:, i], values[:, j]
     th_i = list(range(starts[i], starts[i + 1]))
     th_j = list(range(starts[j], starts[j + 1]))
-    if uni.is_ordinal(i) and uni.is_ordinal(j):
-        sc_rho, sc_i, sc_j = _ordinal_pair_scores(yi, yj, uni.taus[i], uni.taus[j], r)
-        return th_i + th_j, [sc_rho, *sc_i.T, *sc_j.T]
     if uni.is_ordinal(i) or uni.is_ordinal(j):
         (c, yo, th_c, th_o) = (j, i, th_j, th_i) if uni.is_ordinal(i) else (i, j, th_i, th_j)
         sc_rho, mu, var, th = _mixed_pair_scores(
@@ -231,3 +195,54 @@ def _pair_parts(values, uni, r, i, j, starts, var_slot):
     sc = _continuous_pair_scores(yi, yj, uni.means[i], uni.means[j], uni.variances[i],
                                  uni.variances[j], r)
     return [*th_i, var_slot[i], *th_j, var_slot[j]], list(sc)
+
+
+def _ordinal_block(values, uni, cor, pairs, starts, n_uni):
+    """All polychoric pairs at once: the casewise scores d log P / d rho (cases x pairs)
+    and their cross-products with the threshold scores (pairs x first-step slots),
+    summed over the cells of each pair's table (frequencies of its complete cases).  A
+    case in a cell of probability <= sqrt(eps) scores 0 (lavaan's rule)."""
+    first = values[:, [i for i, _ in pairs]]
+    second = values[:, [j for _, j in pairs]]
+    complete = ~(np.isnan(first) | np.isnan(second))
+    a = np.where(complete, first, 0).astype(int)
+    b = np.where(complete, second, 0).astype(int)
+    n_rows = np.array([len(uni.taus[i]) + 1 for i, _ in pairs])
+    n_cols = np.array([len(uni.taus[j]) + 1 for _, j in pairs])
+    tables = []
+    for q in range(len(pairs)):
+        cells = a[complete[:, q], q] * n_cols[q] + b[complete[:, q], q]
+        size = n_rows[q] * n_cols[q]
+        tables.append(np.bincount(cells, minlength=size).reshape(n_rows[q], n_cols[q]))
+    tset = TableSet(tables, [uni.taus[i] for i, _ in pairs], [uni.taus[j] for _, j in pairs])
+    rho = np.array([cor[i, j] for i, j in pairs])
+    prob = tset.cell_probabilities(rho)
+    inv = np.where(prob > TINY, 1 / np.where(prob > TINY, prob, 1.0), 0.0)
+    d_rho = tset.cell_derivatives(rho) * inv
+    # casewise: each case's cell in each pair's table
+    cell = tset.cell_offset + a * n_cols + b
+    sc_rho = np.where(complete, d_rho[cell], 0.0)
+    # d P / d (a threshold) at the corners: phi(x) Phi((y - r x) / s), and for y
+    r = rho[tset.corner_pair]
+    s = np.sqrt(1 - r * r)
+    x, y = tset.x, tset.y
+    with np.errstate(invalid="ignore"):
+        gx = np.where(np.isfinite(x), np.exp(-x * x / 2) / _SQRT_2PI
+                      * special.ndtr((y - r * x) / s), 0.0)
+        gy = np.where(np.isfinite(y), np.exp(-y * y / 2) / _SQRT_2PI
+                      * special.ndtr((x - r * y) / s), 0.0)
+    c = tset.corners
+    weight = tset.freq * d_rho * inv  # sum over the cell's cases of score_rho / P
+    q, row, col = tset.cell_pair, tset.cell_row, tset.cell_col
+    th_i = np.array([starts[i] for i, _ in pairs])[q]
+    th_j = np.array([starts[j] for _, j in pairs])[q]
+    a21 = np.zeros((len(pairs), n_uni))
+    parts = [
+        (row < n_rows[q] - 1, th_i + row, gx[c[0]] - gx[c[2]]),  # upper threshold of i
+        (row > 0, th_i + row - 1, gx[c[3]] - gx[c[1]]),  # lower threshold of i
+        (col < n_cols[q] - 1, th_j + col, gy[c[0]] - gy[c[1]]),  # upper threshold of j
+        (col > 0, th_j + col - 1, gy[c[3]] - gy[c[2]]),  # lower threshold of j
+    ]
+    for use, slot, deriv in parts:
+        np.add.at(a21, (q[use], slot[use]), (weight * deriv)[use])
+    return sc_rho, a21
