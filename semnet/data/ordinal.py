@@ -446,7 +446,8 @@ def _correlations(values: np.ndarray, uni: Univariate,
             cells = values[both, i].astype(int) * kb + values[both, j].astype(int)
             tables.append(np.bincount(cells, minlength=ka * kb).reshape(ka, kb))
         rho = polychoric_pairs(tables, [uni.taus[i] for i, _ in ordinal],
-                               [uni.taus[j] for _, j in ordinal])
+                               [uni.taus[j] for _, j in ordinal],
+                               np.array([start[i, j] for i, j in ordinal]))
         _fill(cor, ordinal, rho)
     mixed = [(i, j) if not uni.is_ordinal(i) else (j, i) for i, j in pairs
              if uni.is_ordinal(i) != uni.is_ordinal(j)]

@@ -37,37 +37,38 @@ _MAX_ITER = 100
 _FD = 1e-7
 _MAX_STEP = 0.2
 
-Objective = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+Objective = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray | None]]
 
 
 def maximize_correlations(f: Objective, start: np.ndarray, bound: float) -> np.ndarray:
-    """Maximize separable log-likelihoods ``f(rho) -> (loglik, gradient)`` (one entry per
-    pair) over ``[-bound, bound]``: Newton steps (at most 0.2) with the Hessian from a
-    forward difference of the analytic gradient, halved until the likelihood does not
-    fall; a
-    pair that has not converged after 100 steps is solved by a bounded scalar search."""
+    """Maximize separable log-likelihoods ``f(rho) -> (loglik, gradient, hessian)`` (one
+    entry per pair; the Hessian ``None`` where ``f`` has none) over ``[-bound, bound]``:
+    Newton steps (at most 0.2; the Hessian, if not given, from a forward difference of
+    the analytic gradient), halved until the likelihood does not fall; a pair that has
+    not converged after 100 steps is solved by a bounded scalar search."""
     rho = np.clip(np.asarray(start, dtype=float), -bound, bound)
-    ll, grad = f(rho)
+    ll, grad, hess = f(rho)
     done = np.zeros(rho.shape, dtype=bool)
     for _ in range(_MAX_ITER):
-        shift = np.where(rho + _FD > bound, -_FD, _FD)
-        hess = (f(rho + shift)[1] - grad) / shift
+        if hess is None:
+            shift = np.where(rho + _FD > bound, -_FD, _FD)
+            hess = (f(rho + shift)[1] - grad) / shift
         step = np.where(hess < 0, -grad / np.where(hess < 0, hess, -1.0), 0.05 * np.sign(grad))
         # a capped step: a floored cell probability makes the likelihood flat near +-1
         step = np.where(done, 0.0, np.clip(step, -_MAX_STEP, _MAX_STEP))
         for _halving in range(40):
             trial = np.clip(rho + step, -bound, bound)
-            ll_new, grad_new = f(trial)
+            ll_new, grad_new, hess_new = f(trial)
             worse = ll_new < ll - 1e-12 * np.abs(ll)
             if not worse.any():
                 break
             step = np.where(worse, step / 2, step)
         else:
-            trial, ll_new, grad_new = rho, ll, grad
+            trial, ll_new, grad_new, hess_new = rho, ll, grad, hess
         moved = np.abs(trial - rho)
         at_bound = (np.abs(trial) >= bound) & (np.sign(grad_new) == np.sign(trial))
         done |= (moved < _STEP_TOL) | at_bound
-        rho, ll, grad = trial, ll_new, grad_new
+        rho, ll, grad, hess = trial, ll_new, grad_new, hess_new
         if done.all():
             return rho
     for q in np.flatnonzero(~done):
@@ -145,15 +146,27 @@ class TableSet:
         r = rho[self.corner_pair]
         return self.rectangles(bivariate_normal_density(self.x, self.y, r))
 
-    def loglik(self, rho: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Per pair: the log-likelihood of its table and its derivative in ``rho``."""
-        prob = self.cell_probabilities(rho)
-        floored = np.maximum(prob, TINY)
-        deriv = np.where(prob > TINY, self.cell_derivatives(rho), 0.0)
+    def loglik(self, rho: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per pair: the log-likelihood of its table and its first and second
+        derivatives in ``rho`` (a floored cell counts as constant)."""
+        r = rho[self.corner_pair]
+        prob = self.rectangles(bivariate_normal_cdf(self.x, self.y, r))
+        dens = bivariate_normal_density(self.x, self.y, r)
+        # d density / d rho = density * (r / det + x y / det - r Q / det^2)
+        det = 1 - r * r
+        finite = np.isfinite(self.x) & np.isfinite(self.y)
+        x, y = np.where(finite, self.x, 0.0), np.where(finite, self.y, 0.0)
+        quad = x * x - 2 * r * x * y + y * y
+        d_dens = dens * (r / det + x * y / det - r * quad / (det * det))
+        kept = prob > TINY
+        floored = np.where(kept, prob, TINY)
+        first = np.where(kept, self.rectangles(dens), 0.0) / floored
+        second = np.where(kept, self.rectangles(d_dens), 0.0) / floored
         n = self.n_pairs
         ll = np.bincount(self.cell_pair, self.freq * np.log(floored), minlength=n)
-        grad = np.bincount(self.cell_pair, self.freq * deriv / floored, minlength=n)
-        return ll, grad
+        grad = np.bincount(self.cell_pair, self.freq * first, minlength=n)
+        hess = np.bincount(self.cell_pair, self.freq * (second - first * first), minlength=n)
+        return ll, grad, hess
 
 
 def polychoric_start(table: np.ndarray) -> float:
@@ -192,8 +205,10 @@ def special_table(
 
 
 def polychoric_pairs(tables: Sequence[np.ndarray], row_taus: Sequence[np.ndarray],
-                     col_taus: Sequence[np.ndarray]) -> np.ndarray:
-    """The two-step polychoric correlation of every table (thresholds held fixed)."""
+                     col_taus: Sequence[np.ndarray],
+                     start: np.ndarray | None = None) -> np.ndarray:
+    """The two-step polychoric correlation of every table (thresholds held fixed), from
+    ``start`` (default: the Pearson correlations of the category numbers)."""
     out = np.empty(len(tables))
     free, adjusted = [], []
     for q, (table, ta, tb) in enumerate(zip(tables, row_taus, col_taus, strict=True)):
@@ -205,8 +220,9 @@ def polychoric_pairs(tables: Sequence[np.ndarray], row_taus: Sequence[np.ndarray
             out[q] = fixed
     if free:
         tset = TableSet(adjusted, [row_taus[q] for q in free], [col_taus[q] for q in free])
-        start = np.array([polychoric_start(t) for t in adjusted])
-        out[free] = maximize_correlations(tset.loglik, start, BOUND_ORDINAL)
+        init = (np.array([polychoric_start(t) for t in adjusted]) if start is None
+                else np.asarray(start, dtype=float)[free])
+        out[free] = maximize_correlations(tset.loglik, init, BOUND_ORDINAL)
     return out
 
 
@@ -232,7 +248,7 @@ class MixedSet:
         prob = np.maximum(special.ndtr(hi) - special.ndtr(lo), _EPS)
         return prob, hi, lo, s
 
-    def loglik(self, rho: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def loglik(self, rho: np.ndarray) -> tuple[np.ndarray, np.ndarray, None]:
         prob, hi, lo, s = self.conditional(rho)
         log_lik = self.log_dens + np.log(prob)
         use = self.ok & (log_lik >= np.log(TINY))
@@ -241,7 +257,8 @@ class MixedSet:
             d_hi = np.where(np.isfinite(hi), _npdf(hi) * (self.upper * r - self.z), 0.0)
             d_lo = np.where(np.isfinite(lo), _npdf(lo) * (self.lower * r - self.z), 0.0)
         grad = (d_hi - d_lo) / (prob * s**3)
-        return (np.where(use, log_lik, 0.0).sum(axis=1), np.where(use, grad, 0.0).sum(axis=1))
+        return (np.where(use, log_lik, 0.0).sum(axis=1), np.where(use, grad, 0.0).sum(axis=1),
+                None)
 
 
 def _npdf(x: np.ndarray) -> np.ndarray:
@@ -258,7 +275,7 @@ class ContinuousSet:
         self.y2 = np.where(self.ok, y2, 0.0)
         self.v1, self.v2 = v1[:, None], v2[:, None]
 
-    def loglik(self, rho: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def loglik(self, rho: np.ndarray) -> tuple[np.ndarray, np.ndarray, None]:
         r = rho[:, None]
         det = 1 - r * r
         sd12 = np.sqrt(self.v1 * self.v2)
@@ -267,4 +284,5 @@ class ContinuousSet:
         log_lik = -np.log(2 * np.pi) - 0.5 * np.log(self.v1 * self.v2 * det) - quad / (2 * det)
         use = self.ok & (log_lik >= np.log(TINY))
         grad = (r + t1 - quad * r / det) / det
-        return (np.where(use, log_lik, 0.0).sum(axis=1), np.where(use, grad, 0.0).sum(axis=1))
+        return (np.where(use, log_lik, 0.0).sum(axis=1), np.where(use, grad, 0.0).sum(axis=1),
+                None)
