@@ -36,6 +36,7 @@ from semnet.data.ordinal_fit import (
     MixedSet,
     edges,
     maximize_correlations,
+    pair_tables,
     polychoric_pairs,
 )
 from semnet.data.ordinal_gamma import Univariate, asymptotic_covariance
@@ -439,12 +440,8 @@ def _correlations(values: np.ndarray, uni: Univariate,
     start = _pairwise_pearson(values)
     ordinal = [(i, j) for i, j in pairs if uni.is_ordinal(i) and uni.is_ordinal(j)]
     if ordinal:
-        tables = []
-        for i, j in ordinal:
-            both = ~(np.isnan(values[:, i]) | np.isnan(values[:, j]))
-            ka, kb = len(uni.taus[i]) + 1, len(uni.taus[j]) + 1
-            cells = values[both, i].astype(int) * kb + values[both, j].astype(int)
-            tables.append(np.bincount(cells, minlength=ka * kb).reshape(ka, kb))
+        levels = [0 if t is None else len(t) + 1 for t in uni.taus]
+        tables = pair_tables(values, ordinal, levels)
         rho = polychoric_pairs(tables, [uni.taus[i] for i, _ in ordinal],
                                [uni.taus[j] for _, j in ordinal],
                                np.array([start[i, j] for i, j in ordinal]))

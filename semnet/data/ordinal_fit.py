@@ -92,6 +92,23 @@ def edges(tau: np.ndarray) -> np.ndarray:
     return np.concatenate([[-np.inf], tau, [np.inf]])
 
 
+def pair_tables(values: np.ndarray, pairs: Sequence[tuple[int, int]],
+                levels: Sequence[int]) -> list[np.ndarray]:
+    """The two-way table of each pair ``(i, j)`` of item columns of ``values`` (category
+    numbers, NaN for missing; ``levels[i]`` categories), over the pair's complete cases:
+    one count over all pairs."""
+    first = values[:, [i for i, _ in pairs]]
+    second = values[:, [j for _, j in pairs]]
+    complete = ~(np.isnan(first) | np.isnan(second))
+    ka = np.array([levels[i] for i, _ in pairs])
+    kb = np.array([levels[j] for _, j in pairs])
+    offset = np.concatenate([[0], np.cumsum(ka * kb)[:-1]])
+    cells = offset + np.where(complete, first, 0).astype(int) * kb + np.where(
+        complete, second, 0).astype(int)
+    counts = np.bincount(cells[complete], minlength=int((ka * kb).sum()))
+    return [counts[o:o + a * b].reshape(a, b) for o, a, b in zip(offset, ka, kb, strict=True)]
+
+
 class TableSet:
     """Two-way tables of ordinal pairs, flattened for batched evaluation: the corners of
     every table's cells (category limits) and, per cell, its four corners (upper-upper,
@@ -99,37 +116,34 @@ class TableSet:
 
     def __init__(self, tables: Sequence[np.ndarray], row_taus: Sequence[np.ndarray],
                  col_taus: Sequence[np.ndarray]) -> None:
-        xs, ys, corner_pair, freq, cell_pair, corners, rows, cols = ([] for _ in range(8))
-        self.cell_offset = np.zeros(len(tables), dtype=int)
-        self.n_cols = np.array([np.shape(t)[1] for t in tables], dtype=int)
-        offset = cell_offset = 0
-        for q, (table, ta, tb) in enumerate(zip(tables, row_taus, col_taus, strict=True)):
-            ea, eb = edges(ta), edges(tb)
-            size = len(ea) * len(eb)
-            xs.append(np.repeat(ea, len(eb)))
-            ys.append(np.tile(eb, len(ea)))
-            corner_pair.append(np.full(size, q))
-            ka, kb = table.shape
-            idx = offset + np.arange(size).reshape(ka + 1, kb + 1)
-            corners.append(np.stack([idx[1:, 1:].ravel(), idx[:-1, 1:].ravel(),
-                                     idx[1:, :-1].ravel(), idx[:-1, :-1].ravel()]))
-            freq.append(np.asarray(table, dtype=float).ravel())
-            cell_pair.append(np.full(table.size, q))
-            r_idx, c_idx = np.divmod(np.arange(table.size), kb)
-            rows.append(r_idx)
-            cols.append(c_idx)
-            self.cell_offset[q] = cell_offset
-            offset += size
-            cell_offset += table.size
-        self.x = np.concatenate(xs)
-        self.y = np.concatenate(ys)
-        self.corner_pair = np.concatenate(corner_pair)
-        self.corners = np.concatenate(corners, axis=1)
-        self.freq = np.concatenate(freq)
-        self.cell_pair = np.concatenate(cell_pair)
-        self.cell_row = np.concatenate(rows)
-        self.cell_col = np.concatenate(cols)
-        self.n_pairs = len(tables)
+        n_pairs = len(tables)
+        ka = np.array([np.shape(t)[0] for t in tables], dtype=int)
+        kb = np.array([np.shape(t)[1] for t in tables], dtype=int)
+        row_edges = np.concatenate([edges(t) for t in row_taus])
+        col_edges = np.concatenate([edges(t) for t in col_taus])
+        row_start = np.concatenate([[0], np.cumsum(ka + 1)[:-1]])
+        col_start = np.concatenate([[0], np.cumsum(kb + 1)[:-1]])
+        # corners: the (ka + 1) x (kb + 1) grid of each pair, row by row
+        n_corners = (ka + 1) * (kb + 1)
+        corner_offset = np.concatenate([[0], np.cumsum(n_corners)[:-1]])
+        self.corner_pair = np.repeat(np.arange(n_pairs), n_corners)
+        local = np.arange(n_corners.sum()) - corner_offset[self.corner_pair]
+        width = kb[self.corner_pair] + 1
+        self.x = row_edges[row_start[self.corner_pair] + local // width]
+        self.y = col_edges[col_start[self.corner_pair] + local % width]
+        # cells: ka x kb per pair, row by row, each with its four corners
+        n_cells = ka * kb
+        self.cell_offset = np.concatenate([[0], np.cumsum(n_cells)[:-1]])
+        self.cell_pair = np.repeat(np.arange(n_pairs), n_cells)
+        local = np.arange(n_cells.sum()) - self.cell_offset[self.cell_pair]
+        self.cell_row, self.cell_col = np.divmod(local, kb[self.cell_pair])
+        base = corner_offset[self.cell_pair]
+        width = kb[self.cell_pair] + 1
+        low = base + self.cell_row * width + self.cell_col
+        self.corners = np.stack([low + width + 1, low + 1, low + width, low])
+        self.freq = np.concatenate([np.asarray(t, dtype=float).ravel() for t in tables])
+        self.n_cols = kb
+        self.n_pairs = n_pairs
 
     def rectangles(self, values: np.ndarray) -> np.ndarray:
         """Per cell: ``values`` at its corners combined as a rectangle probability."""

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from semnet.data.ordinal_fit import TINY, TableSet, edges
+from semnet.data.ordinal_fit import TINY, TableSet, edges, pair_tables
 
 _EPS = float(np.finfo(float).eps)
 _SQRT_2PI = float(np.sqrt(2 * np.pi))
@@ -209,11 +209,7 @@ def _ordinal_block(values, uni, cor, pairs, starts, n_uni):
     b = np.where(complete, second, 0).astype(int)
     n_rows = np.array([len(uni.taus[i]) + 1 for i, _ in pairs])
     n_cols = np.array([len(uni.taus[j]) + 1 for _, j in pairs])
-    tables = []
-    for q in range(len(pairs)):
-        cells = a[complete[:, q], q] * n_cols[q] + b[complete[:, q], q]
-        size = n_rows[q] * n_cols[q]
-        tables.append(np.bincount(cells, minlength=size).reshape(n_rows[q], n_cols[q]))
+    tables = pair_tables(values, pairs, [0 if t is None else len(t) + 1 for t in uni.taus])
     tset = TableSet(tables, [uni.taus[i] for i, _ in pairs], [uni.taus[j] for _, j in pairs])
     rho = np.array([cor[i, j] for i, j in pairs])
     prob = tset.cell_probabilities(rho)
@@ -236,7 +232,7 @@ def _ordinal_block(values, uni, cor, pairs, starts, n_uni):
     q, row, col = tset.cell_pair, tset.cell_row, tset.cell_col
     th_i = np.array([starts[i] for i, _ in pairs])[q]
     th_j = np.array([starts[j] for _, j in pairs])[q]
-    a21 = np.zeros((len(pairs), n_uni))
+    a21 = np.zeros(len(pairs) * n_uni)
     parts = [
         (row < n_rows[q] - 1, th_i + row, gx[c[0]] - gx[c[2]]),  # upper threshold of i
         (row > 0, th_i + row - 1, gx[c[3]] - gx[c[1]]),  # lower threshold of i
@@ -244,5 +240,6 @@ def _ordinal_block(values, uni, cor, pairs, starts, n_uni):
         (col > 0, th_j + col - 1, gy[c[3]] - gy[c[2]]),  # lower threshold of j
     ]
     for use, slot, deriv in parts:
-        np.add.at(a21, (q[use], slot[use]), (weight * deriv)[use])
-    return sc_rho, a21
+        a21 += np.bincount(q[use] * n_uni + slot[use], (weight * deriv)[use],
+                           minlength=a21.size)
+    return sc_rho, a21.reshape(len(pairs), n_uni)
