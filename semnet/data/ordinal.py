@@ -259,14 +259,13 @@ def polychoric(
     values = np.column_stack(columns)
     seen = ~np.isnan(values)
     keep = seen.all(axis=1) if missing == "listwise" else seen.any(axis=1)
-    values = np.where(keep[:, None], values, np.nan)
+    values, labels = _renumber(values[keep], labels)
     if group is None:
-        values = _renumber(values[keep], is_ord, labels)
         return _statistics(values, names, is_ord, "")
-    text = np.array([str(v) for v in data[group].to_numpy()], dtype=object)
+    text = np.array([str(v) for v in data[group].to_numpy()], dtype=object)[keep]
     out = {}
     for label in group_labels(data, group):
-        rows = keep & (text == label)
+        rows = text == label
         _check_categories(values[rows], names, labels, label)
         out[label] = _statistics(values[rows], names, is_ord, label)
     return out
@@ -311,15 +310,20 @@ def _variables(
     return names, is_ord
 
 
-def _renumber(values: np.ndarray, is_ord: list[bool], labels: list) -> np.ndarray:
-    """Number each item's categories that remain after deleting cases ``0 .. K-1``."""
+def _renumber(values: np.ndarray, labels: list) -> tuple[np.ndarray, list]:
+    """Number each item's categories that remain after deleting cases ``0 .. K-1``; the
+    items' category labels to match."""
     out = values.copy()
-    for i, o in enumerate(is_ord):
-        if o:
-            col = values[:, i]
-            seen = ~np.isnan(col)
-            out[seen, i] = np.unique(col[seen], return_inverse=True)[1]
-    return out
+    kept = []
+    for i, cats in enumerate(labels):
+        if cats is None:
+            kept.append(None)
+            continue
+        col = values[:, i]
+        seen = ~np.isnan(col)
+        present, out[seen, i] = np.unique(col[seen], return_inverse=True)
+        kept.append([cats[int(k)] for k in present])
+    return out, kept
 
 
 def _check_categories(values: np.ndarray, names: list[str], labels: list,

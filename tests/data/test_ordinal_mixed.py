@@ -160,3 +160,15 @@ def test_the_data_is_not_modified():
     before = data.copy()
     semnet.polychoric(data, ordered=[f"x{i}" for i in range(1, 7)], missing="pairwise")
     pd.testing.assert_frame_equal(data, before)
+
+
+def test_a_category_lost_by_listwise_deletion_is_dropped_in_every_group():
+    rng = np.random.default_rng(5)
+    n = 200
+    frame = pd.DataFrame({"a": rng.integers(1, 4, n), "b": rng.integers(1, 4, n),
+                          "g": np.repeat(["A", "B"], n // 2)})
+    frame.loc[[0, 150], "a"] = 4  # category 4 of a: only in cases missing b
+    frame["b"] = frame["b"].astype(float)
+    frame.loc[[0, 150], "b"] = np.nan
+    result = semnet.polychoric(frame, group="g")
+    assert [len(result[g].thresholds.filter(like="a|")) for g in "AB"] == [2, 2]
