@@ -15,7 +15,7 @@ from tolerances import EST_RTOL, POLYCHORIC_ATOL
 import semnet
 
 ORDINAL = Path(__file__).resolve().parent.parent / "reference" / "ordinal"
-SETS = ["hs_mixed", "hs_mixed_pairwise", "survey_six"]
+SETS = ["hs_mixed", "hs_mixed_pairwise", "survey_six", "hs_binary_pairwise"]
 
 
 def _fit(name: str):

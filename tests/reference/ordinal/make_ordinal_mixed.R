@@ -26,6 +26,14 @@ six <- survey[c("country", "gm1", "gm2", "gm3", "gm4", "rc1", "rc2", "rc3", "rc4
 for (v in c("gm1", "gm2", "gm3", "gm4", "rc1", "rc2", "rc3", "rc4")) {
   six[[v]] <- pmin(six[[v]], 6L)
 }
+# 4. binary items (above the median) with continuous variables, about 10% missing,
+#    by school, pairwise deletion
+set.seed(61)
+binary <- cbind(as.data.frame(lapply(hs[c("x1", "x2", "x3")],
+                                     function(x) as.integer(x > median(x)))),
+                hs[c("x4", "x5", "x6")])
+for (v in names(binary)) binary[runif(nrow(binary)) < 0.1, v] <- NA
+binary$school <- hs$school
 
 record <- function(d, ordered, group = NULL, missing = "listwise") {
   args <- list(d, ordered = ordered, group = group, missing = missing)
@@ -53,7 +61,9 @@ sets <- list(
                            missing = "pairwise"),
   survey_six = list(data = six, ordered = c("gm1", "gm2", "gm3", "gm4", "rc1", "rc2",
                                             "rc3", "rc4"),
-                    group = "country", missing = "listwise")
+                    group = "country", missing = "listwise"),
+  hs_binary_pairwise = list(data = binary, ordered = c("x1", "x2", "x3"), group = "school",
+                            missing = "pairwise")
 )
 for (name in names(sets)) {
   s <- sets[[name]]
