@@ -45,7 +45,16 @@ def maximize_correlations(f: Objective, start: np.ndarray, bound: float) -> np.n
     entry per pair; the Hessian ``None`` where ``f`` has none) over ``[-bound, bound]``:
     Newton steps (at most 0.2; the Hessian, if not given, from a forward difference of
     the analytic gradient), halved until the likelihood does not fall; a pair that has
-    not converged after 100 steps is solved by a bounded scalar search."""
+    not converged after 100 steps is solved by a bounded scalar search.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from semnet.data.ordinal_fit import maximize_correlations
+    >>> f = lambda r: (-(r - 0.3) ** 2, -2 * (r - 0.3), None)
+    >>> np.round(maximize_correlations(f, np.zeros(2), 0.999), 6)
+    array([0.3, 0.3])
+    """
     rho = np.clip(np.asarray(start, dtype=float), -bound, bound)
     ll, grad, hess = f(rho)
     done = np.zeros(rho.shape, dtype=bool)
@@ -88,7 +97,15 @@ def _scalar_search(f: Objective, rho: np.ndarray, q: int, bound: float) -> float
 
 
 def edges(tau: np.ndarray) -> np.ndarray:
-    """The category limits of an item: ``-inf``, its thresholds, ``inf``."""
+    """The category limits of an item: ``-inf``, its thresholds, ``inf``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from semnet.data.ordinal_fit import edges
+    >>> edges(np.array([-0.5, 0.5]))
+    array([-inf, -0.5,  0.5,  inf])
+    """
     return np.concatenate([[-np.inf], tau, [np.inf]])
 
 
@@ -96,7 +113,17 @@ def pair_tables(values: np.ndarray, pairs: Sequence[tuple[int, int]],
                 levels: Sequence[int]) -> list[np.ndarray]:
     """The two-way table of each pair ``(i, j)`` of item columns of ``values`` (category
     numbers, NaN for missing; ``levels[i]`` categories), over the pair's complete cases:
-    one count over all pairs."""
+    one count over all pairs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from semnet.data.ordinal_fit import pair_tables
+    >>> values = np.array([[0, 1], [1, 1], [1, np.nan]])
+    >>> pair_tables(values, [(0, 1)], [2, 2])[0]
+    array([[0, 1],
+           [0, 1]])
+    """
     first = values[:, [i for i, _ in pairs]]
     second = values[:, [j for _, j in pairs]]
     complete = ~(np.isnan(first) | np.isnan(second))
@@ -222,7 +249,17 @@ def polychoric_pairs(tables: Sequence[np.ndarray], row_taus: Sequence[np.ndarray
                      col_taus: Sequence[np.ndarray],
                      start: np.ndarray | None = None) -> np.ndarray:
     """The two-step polychoric correlation of every table (thresholds held fixed), from
-    ``start`` (default: the Pearson correlations of the category numbers)."""
+    ``start`` (default: the Pearson correlations of the category numbers).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from semnet.data.ordinal_fit import polychoric_pairs
+    >>> table = np.array([[30, 10], [10, 50]])
+    >>> tau_a = tau_b = np.array([-0.253347])  # 40% in the first category
+    >>> np.round(polychoric_pairs([table], [tau_a], [tau_b]), 3)
+    array([0.796])
+    """
     out = np.empty(len(tables))
     free, adjusted = [], []
     for q, (table, ta, tb) in enumerate(zip(tables, row_taus, col_taus, strict=True)):

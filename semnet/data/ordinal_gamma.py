@@ -46,7 +46,17 @@ class Univariate:
 
 def threshold_scores(codes: np.ndarray, tau: np.ndarray) -> np.ndarray:
     """Casewise derivatives of the univariate probit log-likelihood of one item with
-    respect to its thresholds (cases x thresholds); 0 for a missing case."""
+    respect to its thresholds (cases x thresholds); 0 for a missing case.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from semnet.data.ordinal_gamma import threshold_scores
+    >>> threshold_scores(np.array([0.0, 1.0, np.nan]), np.array([0.0])).round(4)
+    array([[ 0.7979],
+           [-0.7979],
+           [ 0.    ]])
+    """
     k = len(tau)
     out = np.zeros((len(codes), k))
     seen = ~np.isnan(codes)
@@ -124,7 +134,22 @@ def asymptotic_covariance(values: np.ndarray, uni: Univariate, cor: np.ndarray,
                           pairs: Sequence[tuple[int, int]]) -> np.ndarray:
     """``N`` times the asymptotic covariance of the statistics (see the module notes) of
     the cases ``values`` (cases x variables: category numbers of ordinal items, values of
-    continuous ones, NaN for missing), with first-step ``uni``, correlations ``cor``."""
+    continuous ones, NaN for missing), with first-step ``uni``, correlations ``cor``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from semnet.data.ordinal_gamma import Univariate, asymptotic_covariance
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.normal(size=200)
+    >>> item = (y + rng.normal(size=200) > 0).astype(float)
+    >>> values = np.column_stack([item, y])
+    >>> uni = Univariate(taus=[np.array([0.0]), None], means=np.array([0.0, y.mean()]),
+    ...                  variances=np.array([1.0, y.var()]))
+    >>> cor = np.array([[1.0, 0.7], [0.7, 1.0]])
+    >>> asymptotic_covariance(values, uni, cor, [(1, 0)]).shape  # tau, -mean, var, cov
+    (4, 4)
+    """
     n, p = values.shape
     sizes = uni.sizes()
     starts = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
