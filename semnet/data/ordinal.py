@@ -133,7 +133,7 @@ def ordinal_item(column: pd.Series, name: str) -> tuple[np.ndarray, list[object]
                 "categories=[...in order...], ordered=True)) or recode it as whole numbers "
                 "(for a Categorical: .cat.codes)."
             )
-        raw = values.to_numpy(dtype=float)
+        raw = values.to_numpy(dtype=float, na_value=np.nan)
         seen = raw[~np.isnan(raw)]
         wrong = seen[(seen < 0) | (seen != np.round(seen))]
         if len(wrong):
@@ -254,7 +254,7 @@ def polychoric(
             columns.append(codes)
             labels.append(cats)
         else:
-            columns.append(pd.to_numeric(data[n], errors="coerce").to_numpy(dtype=float))
+            columns.append(pd.to_numeric(data[n], errors="coerce").to_numpy(dtype=float, na_value=np.nan))
             labels.append(None)
     values = np.column_stack(columns)
     seen = ~np.isnan(values)

@@ -172,3 +172,12 @@ def test_a_category_lost_by_listwise_deletion_is_dropped_in_every_group():
     frame.loc[[0, 150], "b"] = np.nan
     result = semnet.polychoric(frame, group="g")
     assert [len(result[g].thresholds.filter(like="a|")) for g in "AB"] == [2, 2]
+
+
+def test_nullable_integer_and_float_columns_are_read():
+    data = pd.read_csv(ORDINAL / "hs_mixed_pairwise.csv")
+    items = [f"x{i}" for i in range(1, 7)]
+    nullable = data.astype({**dict.fromkeys(items, "Int64"), "x7": "Float64"})
+    a = semnet.polychoric(nullable, ordered=items, missing="pairwise")
+    b = semnet.polychoric(data, ordered=items, missing="pairwise")
+    np.testing.assert_allclose(a.gamma.to_numpy(), b.gamma.to_numpy(), rtol=0, atol=1e-14)
