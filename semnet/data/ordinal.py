@@ -254,7 +254,8 @@ def polychoric(
             columns.append(codes)
             labels.append(cats)
         else:
-            columns.append(pd.to_numeric(data[n], errors="coerce").to_numpy(dtype=float, na_value=np.nan))
+            numbers = pd.to_numeric(data[n], errors="coerce")
+            columns.append(numbers.to_numpy(dtype=float, na_value=np.nan))
             labels.append(None)
     values = np.column_stack(columns)
     seen = ~np.isnan(values)
