@@ -54,6 +54,10 @@ make_run <- function(k) {
     }
   }
   function() {
+    if (kind == "polychoric") {
+      r <- lavCor(d, ordered = names(d))
+      return(sum(r[lower.tri(r)]))
+    }
     if (kind == "ladder") {
       fits <- lapply(levels, function(l) {
         equal <- if (nzchar(l)) strsplit(l, ",", fixed = TRUE)[[1]] else ""

@@ -10,7 +10,11 @@ agree before timing them.  Three kinds of task:
   and ``fitMeasures``); check value: the sum of the levels' scaled chi-squares;
 - ``"bootstrap"``: a fit and ``nboot`` bootstrap draws with percentile intervals (semnet:
   :func:`semnet.bootstrap`, serial; lavaan: ``se = "bootstrap"`` and
-  ``parameterEstimates(boot.ci.type = "perc")``); check value: the fit's chi-square.
+  ``parameterEstimates(boot.ci.type = "perc")``); check value: the fit's chi-square;
+- ``"polychoric"``: the polychoric correlation matrix and thresholds of ordinal items, no
+  model (semnet: :func:`semnet.polychoric`, which also computes the asymptotic
+  covariance Gamma; lavaan: ``lavCor(data, ordered = names(data))``, which does not);
+  check value: the sum of the correlations below the diagonal.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 import semnet
@@ -75,6 +80,18 @@ def _study_data() -> pd.DataFrame:
                        / "network_involvement.csv")
 
 
+def _likert_data() -> pd.DataFrame:
+    """20 five-category items, 1000 cases: a one-factor model (loadings 0.5 to 0.8) cut
+    at -1.5, -0.5, 0.5, 1.5 (seeded)."""
+    rng = np.random.default_rng(1)
+    n, p = 1000, 20
+    loadings = rng.uniform(0.5, 0.8, p)
+    factor = rng.normal(size=n)
+    latent = factor[:, None] * loadings + rng.normal(size=(n, p)) * np.sqrt(1 - loadings**2)
+    codes = np.digitize(latent, [-1.5, -0.5, 0.5, 1.5]) + 1
+    return pd.DataFrame(codes, columns=[f"i{k + 1}" for k in range(p)])
+
+
 @dataclass(frozen=True)
 class Task:
     """One benchmark problem.
@@ -98,7 +115,8 @@ class Task:
         lavaan 0.6.14's chi-square, a fixed anchor independent of the installed tools
         (for a ladder: see ``level_chisq``).
     run : str
-        ``"fit"``, ``"ladder"`` or ``"bootstrap"`` (see the module notes).
+        ``"fit"``, ``"ladder"``, ``"bootstrap"`` or ``"polychoric"`` (see the module
+        notes; for ``"polychoric"`` the check value is a sum of correlations).
     levels : tuple of str
         The ladder's levels (``"configural"``, ``"metric"``, ``"scalar"``, ``"strict"``).
     level_chisq : dict
@@ -161,6 +179,8 @@ TASKS: tuple[Task, ...] = (
     Task("PolDem mediation, 500 bootstrap draws", MEDIATION_MODEL,
          semnet.datasets.political_democracy, "sem", semopy=False, run="bootstrap",
          nboot=500, expected_chisq=72.4616069968, max_rounds=5),
+    Task("polychoric matrix, 20 five-category items x 1000", "", _likert_data,
+         semopy=False, run="polychoric", expected_chisq=77.026950243865),
 )
 
 
@@ -180,6 +200,8 @@ def fit_semnet(task: Task, data: pd.DataFrame) -> Any:
     """Fit ``task`` with semnet and build the estimates table; returns the Fit."""
     import warnings
 
+    if task.run == "polychoric":
+        return semnet.polychoric(data)
     func = semnet.cfa if task.kind == "cfa" else semnet.sem
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -199,6 +221,9 @@ def fit_semnet(task: Task, data: pd.DataFrame) -> Any:
 
 
 def chisq_semnet(result: Any) -> float:
+    if isinstance(result, semnet.Polychoric):
+        cor = result.cor.to_numpy()
+        return float(cor[np.tril_indices_from(cor, -1)].sum())
     fits = list(result.fits.values()) if hasattr(result, "fits") else [result]
     for fit in fits:
         if not fit.converged:
