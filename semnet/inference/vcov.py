@@ -9,9 +9,12 @@ bordered-information inverse.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy.linalg import lapack, null_space
 
+from semnet.errors import SemnetWarning
 from semnet.estimation.constraints import LinearConstraints
 from semnet.estimation.ml import Evaluation, MLDiscrepancy
 from semnet.estimation.optimize import constraint_jacobian
@@ -61,10 +64,25 @@ def expected_vcov(
     return T @ inv @ T.T / disc.ntotal
 
 
+#: the information is singular (no standard errors) when its smallest eigenvalue is at most
+#: this many times its largest: machine precision, where lavaan's ``solve()`` fails too
+SINGULAR_RATIO = float(np.finfo(float).eps)
+#: below this ratio the standard errors are computed, as lavaan does, with a warning that
+#: they rest on a nearly singular information matrix
+ILL_CONDITIONED_RATIO = 1e-10
+
+
+class NearlySingularInformation(SemnetWarning):
+    """The information matrix is nearly singular: standard errors are unreliable."""
+
+
 def _checked_inverse(info: np.ndarray) -> np.ndarray:
-    """Inverse of a symmetric information matrix; raises
-    :class:`SingularInformationError` when its smallest eigenvalue is at most 1e-10
-    times its largest (or 1e-10).
+    """Inverse of a symmetric information matrix.
+
+    Raises :class:`SingularInformationError` when its smallest eigenvalue is at most
+    machine precision times its largest (lavaan cannot invert it either); warns with
+    :class:`NearlySingularInformation` when that ratio is below 1e-10, where the
+    standard errors are computed but large and unstable (empirical under-identification).
 
     Cholesky first: the smallest eigenvalue is at least ``1 / tr(inverse)`` and the
     largest at most ``tr(info)``, so where those bounds already clear the threshold the
@@ -76,10 +94,18 @@ def _checked_inverse(info: np.ndarray) -> np.ndarray:
         if fail == 0:
             inv = lower + lower.T  # dpotri fills the lower triangle; the upper is 0
             inv.reshape(-1)[:: inv.shape[0] + 1] /= 2  # (a view: the diagonal)
-            if 1.0 / inv.trace() > 1e-10 * max(1.0, info.trace()):
+            if 1.0 / inv.trace() > ILL_CONDITIONED_RATIO * max(1.0, info.trace()):
                 return inv
     eig = np.linalg.eigvalsh(info)
-    if eig[0] <= 1e-10 * max(1.0, eig[-1]):
+    scale = max(1.0, eig[-1])
+    if eig[0] <= SINGULAR_RATIO * scale:
         raise SingularInformationError(float(eig[0]))
+    if eig[0] <= ILL_CONDITIONED_RATIO * scale:
+        warnings.warn(NearlySingularInformation(
+            f"the information matrix is nearly singular (smallest eigenvalue {eig[0]:.3g}, "
+            f"largest {eig[-1]:.3g}): the standard errors are computed, as lavaan does, "
+            "but are large and unstable. The model may be empirically under-identified; "
+            "check for near-zero factor variances or loadings, redundant paths, or too "
+            "small a sample."), stacklevel=2)
     inv = np.linalg.inv(info)
     return (inv + inv.T) / 2

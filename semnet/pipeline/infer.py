@@ -4,6 +4,7 @@ the plug-ins the options name (:mod:`semnet.inference.plugins`)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from warnings import catch_warnings, simplefilter
 
 import numpy as np
 
@@ -12,7 +13,7 @@ from semnet.estimation.discrepancy import Discrepancy
 from semnet.estimation.optimize import OptimizeResult
 from semnet.inference.plugins import TESTS, VCOV, InferenceContext, baseline_test
 from semnet.inference.robust import ScaledTest
-from semnet.inference.vcov import SingularInformationError
+from semnet.inference.vcov import NearlySingularInformation, SingularInformationError
 from semnet.options import Options
 from semnet.pipeline.structure import Structure
 
@@ -56,15 +57,20 @@ def infer(
     what = f"estimator='{options.estimator}' (se='{options.se}', test='{options.test}')"
     test_plugin = TESTS.get(options.test)
     try:
-        ctx = InferenceContext.of_fit(
-            disc, structure.constraints, result.x, df, what, result.evaluation,
-            options.information,
-        )  # fmt: skip
-        vcov = VCOV.get(options.se).compute(ctx)
-        test = test_plugin.compute(ctx) if test_plugin.scaled else None
+        with catch_warnings(record=True) as caught:
+            simplefilter("always", NearlySingularInformation)
+            ctx = InferenceContext.of_fit(
+                disc, structure.constraints, result.x, df, what, result.evaluation,
+                options.information,
+            )  # fmt: skip
+            vcov = VCOV.get(options.se).compute(ctx)
+            test = test_plugin.compute(ctx) if test_plugin.scaled else None
     except (SingularInformationError, np.linalg.LinAlgError) as exc:
         warnings.append(_singular_message(exc, options.information))
         return Inference(None, None, None)
+    for message in dict.fromkeys(str(w.message) for w in caught
+                                 if issubclass(w.category, NearlySingularInformation)):
+        warnings.append(message)
     if test is None:
         return Inference(vcov, None, None)
     base = baseline_test(options.test, options.discrepancy, structure.partable, sample, what)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from reference import REFERENCE
-from tolerances import EST_RTOL, FIT_RTOL
+from tolerances import EST_RTOL, FIT_RTOL, SE_RTOL
 
 import semnet
 
@@ -44,3 +44,15 @@ def test_example_rf_estimates_equal_lavaans(example_rf):
     ours = fit.estimates().set_index(["lhs", "op", "rhs"])["est"]
     np.testing.assert_allclose(ours.loc[lavaan.index].to_numpy(), lavaan.to_numpy(),
                                rtol=EST_RTOL)
+
+
+def test_example_rf_standard_errors_equal_lavaans_with_a_warning(example_rf):
+    """lavaan inverts the nearly singular information (smallest eigenvalue 8e-9 of 3.8e3)
+    and prints standard errors; semnet does the same and says the information is nearly
+    singular."""
+    ref, fit = example_rf
+    lavaan = pd.DataFrame(ref["estimates"]).set_index(["lhs", "op", "rhs"])["se"]
+    ours = fit.estimates().set_index(["lhs", "op", "rhs"])["se"]
+    np.testing.assert_allclose(ours.loc[lavaan.index].to_numpy(), lavaan.to_numpy(),
+                               rtol=SE_RTOL)
+    assert [w for w in fit.warnings if "nearly singular" in w]
