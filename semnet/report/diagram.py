@@ -19,6 +19,7 @@ matplotlib (``pip install "semnet[plot]"``), as ``.png`` / ``.pdf``.
 
 from __future__ import annotations
 
+import itertools
 import math
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
@@ -167,11 +168,15 @@ def _svg_item(it: Item) -> str:
     back = ""
     if it.role == "label":
         x0, y0, x1, y1 = it.bbox()
-        back = (f'<rect class="backing" x="{x0 - 1:.1f}" y="{y0 - 1:.1f}" '
-                f'width="{x1 - x0 + 2:.1f}" height="{y1 - y0 + 2:.1f}" fill="white"/>\n')  # fmt: skip
-    return (f'{back}<text {cls} x="{it.x:.1f}" y="{it.y:.1f}" font-size="{it.size:g}" '
-            f'text-anchor="{it.anchor}" fill="{it.color}"{style}{weight}>'
-            f"{html_escape(it.text)}</text>")
+        back = (
+            f'<rect class="backing" x="{x0 - 1:.1f}" y="{y0 - 1:.1f}" '
+            f'width="{x1 - x0 + 2:.1f}" height="{y1 - y0 + 2:.1f}" fill="white"/>\n'
+        )
+    return (
+        f'{back}<text {cls} x="{it.x:.1f}" y="{it.y:.1f}" font-size="{it.size:g}" '
+        f'text-anchor="{it.anchor}" fill="{it.color}"{style}{weight}>'
+        f"{html_escape(it.text)}</text>"
+    )
 
 
 # -- content: panels, paths, significance ------------------------------------------------------
@@ -298,7 +303,7 @@ def _isotonic(values: np.ndarray) -> np.ndarray:
 
 
 def _place_layer(layer, heights, desired) -> np.ndarray:
-    gaps = [(heights[a] + heights[b]) / 2 + _NODE_GAP for a, b in zip(layer, layer[1:])]
+    gaps = [(heights[a] + heights[b]) / 2 + _NODE_GAP for a, b in itertools.pairwise(layer)]
     c = np.concatenate([[0.0], np.cumsum(gaps)])
     return _isotonic(np.array([desired[v] for v in layer]) - c) + c
 
@@ -392,7 +397,7 @@ def _at(curve: np.ndarray, frac: float) -> np.ndarray:
 
 def _densify(points: np.ndarray, step: float = 2.0) -> np.ndarray:
     out = [points[:1]]
-    for a, b in zip(points[:-1], points[1:], strict=True):
+    for a, b in itertools.pairwise(points):
         n = max(int(np.hypot(*(b - a)) / step), 1)
         out.append(a + (b - a) * np.linspace(0, 1, n + 1)[1:, None])
     return np.vstack(out)
@@ -415,11 +420,15 @@ def _box_meets_node(box, node: Item, margin: float = 2.0) -> bool:
 
 
 def _boxes_meet(a, b, margin: float = 2.0) -> bool:
-    return a[0] < b[2] + margin and b[0] < a[2] + margin and a[1] < b[3] + margin and (
-        b[1] < a[3] + margin)
+    return (
+        a[0] < b[2] + margin
+        and b[0] < a[2] + margin
+        and a[1] < b[3] + margin
+        and (b[1] < a[3] + margin)
+    )
 
 
-# -- the shared geometry of all panels --------------------------------------------------------------
+# -- the shared geometry of all panels -----------------------------------------------------
 @dataclass
 class _Geometry:
     nodes: dict[str, Item]
@@ -473,7 +482,7 @@ def _geometry(panels: list[_Panel], labels: Mapping[str, str]) -> _Geometry:
         for k, d in enumerate(chain[1:-1], start=depth[a] + 1):
             layers[k].append(d)
             widths[d], heights[d] = 0.0, _DUMMY_H
-        links += list(zip(chain, chain[1:]))
+        links += list(itertools.pairwise(chain))
         chains[f"{a}->{b}"] = chain
     layers = _order(layers, links)
     pos = _coordinates(layers, links, heights, widths)
@@ -648,14 +657,19 @@ def _legend(panels: list[_Panel], labels: Mapping[str, str], std: bool) -> str:
     parts = [f"Note. {kind} estimates; * p < .05, ** p < .01, *** p < .001; dashed grey "
              "lines: p ≥ .05."]  # fmt: skip
     if any(p.covs for p in panels):
-        parts.append("Curved double-headed arrows: correlations among the exogenous "
-                     "variables." if std else "Curved double-headed arrows: covariances.")
+        parts.append(
+            "Curved double-headed arrows: correlations among the exogenous variables."
+            if std
+            else "Curved double-headed arrows: covariances."
+        )
     if any(p.r2 for p in panels):
         parts.append("R²: variance explained.")
     for y, f, m in dict.fromkeys(k for p in panels for k in p.inter):
         name = labels.get(f"{f}:{m}", f"{labels.get(f, f)} × {labels.get(m, m)}")
-        parts.append(f"The arrow from {labels.get(m, m)} onto the {labels.get(f, f)} → "
-                     f"{labels.get(y, y)} path is the interaction {name}.")
+        parts.append(
+            f"The arrow from {labels.get(m, m)} onto the {labels.get(f, f)} → "
+            f"{labels.get(y, y)} path is the interaction {name}."
+        )
     return " ".join(parts)
 
 
@@ -793,7 +807,7 @@ def save_diagram(diagram: Diagram | str, path: str | Path, *, dpi: int = 200) ->
         from matplotlib.figure import Figure
     except ImportError as exc:
         raise SemnetError(
-            f"writing {path.name!r} needs matplotlib: pip install \"semnet[plot]\" (or save "
+            f'writing {path.name!r} needs matplotlib: pip install "semnet[plot]" (or save '
             "the diagram as .svg)."
         ) from exc
     root = ET.fromstring(svg)
