@@ -46,6 +46,8 @@ _ADVANCE = (
     333, 556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556,
     556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584,
 )  # fmt: skip
+#: advance widths of the other characters the diagrams use (no-break space, ², ×, →, −)
+_OTHER = {"\u00a0": 278, "²": 333, "×": 584, "→": 1000, "\u2212": 584, "≥": 549}
 #: room for wider fallback fonts (DejaVu Sans runs about 8% wider than Helvetica)
 _SAFETY = 1.1
 _ARROW_LEN, _ARROW_HALF = 9.0, 3.6
@@ -63,7 +65,7 @@ def text_width(text: str, size: float) -> float:
     >>> round(text_width("Network", 10), 1)
     44.6
     """
-    total = sum(_ADVANCE[ord(c) - 32] if 32 <= ord(c) < 127 else 556 for c in text)
+    total = sum(_ADVANCE[ord(c) - 32] if 32 <= ord(c) < 127 else _OTHER.get(c, 556) for c in text)
     return size * total / 1000 * _SAFETY
 
 
@@ -654,8 +656,8 @@ def _wrap_width(text: str, size: float, width: float) -> list[str]:
 
 def _legend(panels: list[_Panel], labels: Mapping[str, str], std: bool) -> str:
     kind = "Standardized" if std else "Unstandardized"
-    parts = [f"Note. {kind} estimates; * p < .05, ** p < .01, *** p < .001; dashed grey "
-             "lines: p ≥ .05."]  # fmt: skip
+    parts = [f"Note. {kind} estimates; *\u00a0p\u00a0<\u00a0.05, **\u00a0p\u00a0<\u00a0.01, "
+             "***\u00a0p\u00a0<\u00a0.001; dashed grey lines: p\u00a0≥\u00a0.05."]  # fmt: skip
     if any(p.covs for p in panels):
         parts.append(
             "Curved double-headed arrows: correlations among the exogenous variables."
@@ -704,31 +706,31 @@ def diagram_layout(
     x0, y0 = box[:, 0].min(), box[:, 1].min()
     cell_w, cell_h = box[:, 2].max() - x0, box[:, 3].max() - y0
     ncols = ncols or (len(panels) if len(panels) <= 3 else 2 if len(panels) == 4 else 3)
-    head = TITLE_SIZE * 1.6 if any(p.title for p in panels) else 0.0
-    top = _PAD + (TITLE_SIZE * 1.3 * len(_wrap_width(title, TITLE_SIZE, 1e9)) if title else 0)
+    across, rows, gap = min(ncols, len(panels)), -(-len(panels) // ncols), 36.0
+    grid_w = across * cell_w + (across - 1) * gap
+    note = _legend(panels, labels, std) if legend else ""
+    width = max(grid_w, min(text_width(note, SMALL_SIZE), 520.0)) + 2 * _PAD
+    left = _PAD + (width - 2 * _PAD - grid_w) / 2
     items: list[Item] = []
+    for i, t in enumerate(_wrap_width(title, TITLE_SIZE, width - 2 * _PAD) if title else []):
+        items.append(Item("text", "title", "title", x=_PAD, y=_PAD + TITLE_SIZE * (1 + 1.3 * i),
+                          text=t, size=TITLE_SIZE, anchor="start"))  # fmt: skip
+    top = _PAD + TITLE_SIZE * 1.3 * len(items) + (6 if items else 0)
+    head = TITLE_SIZE * 1.6 if any(p.title for p in panels) else 0.0
     boxes = {}
-    gap = 36.0
     for k, (panel, cell) in enumerate(zip(panels, cells, strict=True)):
         r, c = divmod(k, ncols)
-        px, py = _PAD + c * (cell_w + gap), top + r * (cell_h + head + gap)
+        px, py = left + c * (cell_w + gap), top + r * (cell_h + head + gap)
         if panel.title:
             items.append(Item("text", panel.title, "title", x=px + cell_w / 2,
                               y=py + TITLE_SIZE, text=panel.title, size=TITLE_SIZE))  # fmt: skip
         items.extend(_moved(it, px - x0, py + head - y0, panel.title) for it in cell)
         boxes[panel.title] = (px, py, px + cell_w, py + head + cell_h)
-    rows = -(-len(panels) // ncols)
-    width = 2 * _PAD + min(ncols, len(panels)) * cell_w + (min(ncols, len(panels)) - 1) * gap
-    y = top + rows * (cell_h + head) + (rows - 1) * gap + 8
-    if title:
-        for i, t in enumerate(_wrap_width(title, TITLE_SIZE, width - 2 * _PAD)):
-            items.append(Item("text", "title", "title", x=_PAD, y=_PAD + TITLE_SIZE * (1 + 1.3 * i),
-                              text=t, size=TITLE_SIZE, anchor="start"))  # fmt: skip
-    if legend:
-        for t in _wrap_width(_legend(panels, labels, std), SMALL_SIZE, width - 2 * _PAD):
-            y += SMALL_SIZE * 1.35
-            items.append(Item("text", "legend", "legend", x=_PAD, y=y, text=t,
-                              size=SMALL_SIZE, anchor="start"))  # fmt: skip
+    y = top + rows * (cell_h + head) + (rows - 1) * gap + 6
+    for t in _wrap_width(note, SMALL_SIZE, width - 2 * _PAD) if note else []:
+        y += SMALL_SIZE * 1.35
+        items.append(Item("text", "legend", "legend", x=_PAD, y=y, text=t,
+                          size=SMALL_SIZE, anchor="start"))  # fmt: skip
     return Diagram(width, y + _PAD, tuple(items), boxes)
 
 
