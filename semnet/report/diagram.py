@@ -51,7 +51,7 @@ _OTHER = {"\u00a0": 278, "²": 333, "×": 584, "→": 1000, "\u2212": 584, "≥"
 #: room for wider fallback fonts (DejaVu Sans runs about 8% wider than Helvetica)
 _SAFETY = 1.1
 _ARROW_LEN, _ARROW_HALF = 9.0, 3.6
-_LAYER_GAP, _NODE_GAP, _DUMMY_H = 100.0, 24.0, 26.0
+_LAYER_GAP, _NODE_GAP, _DUMMY_H = 88.0, 22.0, 26.0
 _PAD = 14.0
 
 
@@ -457,7 +457,9 @@ def _node_items(names, labels, endogenous, latent) -> tuple[dict, dict, dict, di
             w = max(w, text_width("R² = .00", SMALL_SIZE))
         h = NODE_SIZE * 1.2 * len(lines[v]) + (SMALL_SIZE * 1.25 if v in endogenous else 0)
         if v in latent:
-            rx, ry = w / 2 * math.sqrt(2) + 6, h / 2 * math.sqrt(2) + 5
+            # the text box's corners on an ellipse 1.75 times its half-height high:
+            # narrower than the sqrt(2) ellipse of least area, so layers stay compact
+            rx, ry = w / 2 / math.sqrt(1 - 1 / 1.75**2) + 6, h / 2 * 1.75 + 3
         else:
             rx, ry = w / 2 + 9, h / 2 + 7
         sizes[v] = (rx, ry)
@@ -521,7 +523,8 @@ def _arc(nodes: dict[str, Item], exo: list[str], a: str, b: str) -> tuple[np.nda
     upper, lower = nodes[exo[i]], nodes[exo[j]]
     left = min(nodes[v].x - nodes[v].rx for v in exo[i : j + 1])
     bulge = 30 + 52 * (j - i - 1)
-    angle = math.radians(22)
+    # wider arcs meet their nodes nearer the horizontal, so arrowheads never coincide
+    angle = math.radians(max(36.0 - 18.0 * (j - i - 1), 6.0))
     p0 = np.array([upper.x - upper.rx * math.cos(angle), upper.y + upper.ry * math.sin(angle)])
     p3 = np.array([lower.x - lower.rx * math.cos(angle), lower.y - lower.ry * math.sin(angle)])
     ctrl_x = (left - bulge - (p0[0] + p3[0]) / 8) / 0.75
@@ -577,7 +580,7 @@ def _place_labels(geo: _Geometry, texts: dict[str, tuple[str, str]]) -> list[Ite
             box = item.bbox()
             bad = sum(_box_meets_node(box, n, 3.0) for n in geo.nodes.values())
             bad += sum(_boxes_meet(box, p.bbox(), 4.0) for p in placed)
-            wide = (box[0] - 3, box[1] - 3, box[2] + 3, box[3] + 3)
+            wide = (box[0] - 5, box[1] - 4, box[2] + 5, box[3] + 4)
             bad += sum(_hits_box(np.vstack([c, *h]), wide) for o, (c, h) in geo.curves.items()
                        if o != owner)  # fmt: skip
             if best is None or bad < best[0]:
