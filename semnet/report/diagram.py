@@ -310,7 +310,10 @@ def _place_layer(layer, heights, desired) -> np.ndarray:
     return _isotonic(np.array([desired[v] for v in layer]) - c) + c
 
 
-def _coordinates(layers, links, heights, widths) -> dict[str, tuple[float, float]]:
+def _coordinates(layers, links, heights, widths, wider) -> dict[str, tuple[float, float]]:
+    """Node centres: y by least squares towards the neighbours' mean under the spacing
+    constraints, x by layer (``wider``: the layers whose gap to the left carries a
+    moderation arrow's tip as well as a label, and is widened)."""
     y: dict[str, float] = {}
     for layer in layers:
         ys = _place_layer(layer, heights, dict.fromkeys(layer, 0.0))
@@ -327,8 +330,11 @@ def _coordinates(layers, links, heights, widths) -> dict[str, tuple[float, float
     xs, x = [], 0.0
     for k, layer in enumerate(layers):
         w = max(widths[v] for v in layer)
-        x += (w / 2 if k else 0) + (max(widths[v] for v in layers[k - 1]) / 2 + _LAYER_GAP if k
-                                    else w / 2)  # fmt: skip
+        if k:
+            before = max(widths[v] for v in layers[k - 1]) / 2
+            x += before + _LAYER_GAP + (_LAYER_GAP * 0.6 if k in wider else 0.0) + w / 2
+        else:
+            x = w / 2
         xs.append(x)
     return {v: (xs[k], y[v]) for k, layer in enumerate(layers) for v in layer}
 
@@ -489,7 +495,8 @@ def _geometry(panels: list[_Panel], labels: Mapping[str, str]) -> _Geometry:
         links += list(itertools.pairwise(chain))
         chains[f"{a}->{b}"] = chain
     layers = _order(layers, links)
-    pos = _coordinates(layers, links, heights, widths)
+    wider = {depth[y] for y, f, _ in inters if depth[y] == depth[f] + 1}
+    pos = _coordinates(layers, links, heights, widths, wider)
     nodes = {v: Item("node", v, "node", "ellipse" if v in latent else "rect", *pos[v],
                      *sizes[v]) for v in names}  # fmt: skip
     texts, r2_at = [], {}
@@ -583,6 +590,7 @@ def _place_labels(geo: _Geometry, texts: dict[str, tuple[str, str]]) -> list[Ite
             wide = (box[0] - 5, box[1] - 4, box[2] + 5, box[3] + 4)
             bad += sum(_hits_box(np.vstack([c, *h]), wide) for o, (c, h) in geo.curves.items()
                        if o != owner)  # fmt: skip
+            bad += sum(_hits_box(np.array((*t, t[0])), wide) for t in geo.curves[owner][1])
             if best is None or bad < best[0]:
                 best = (bad, item)
             if bad == 0:
