@@ -63,7 +63,7 @@ def text_width(text: str, size: float) -> float:
     --------
     >>> from semnet.report.diagram import text_width
     >>> round(text_width("Network", 10), 1)
-    44.6
+    40.3
     """
     total = sum(_ADVANCE[ord(c) - 32] if 32 <= ord(c) < 127 else _OTHER.get(c, 556) for c in text)
     return size * total / 1000 * _SAFETY
@@ -703,7 +703,7 @@ def diagram_layout(
     >>> import pandas as pd
     >>> from semnet.report.diagram import diagram_layout
     >>> est = pd.DataFrame({"lhs": ["y"], "op": ["~"], "rhs": ["x"], "est": [0.5],
-    ...                     "pvalue": [0.01]})
+    ...                     "pvalue": [0.004]})
     >>> d = diagram_layout(est, column="est", legend=False)
     >>> [it.text for it in d.items if it.role == "label"]
     ['0.50**']
