@@ -52,7 +52,7 @@ _OTHER = {"\u00a0": 278, "²": 333, "×": 584, "→": 1000, "\u2212": 584, "≥"
 _SAFETY = 1.1
 _ARROW_LEN, _ARROW_HALF = 9.0, 3.6
 _LAYER_GAP, _NODE_GAP, _DUMMY_H = 88.0, 22.0, 26.0
-_PAD = 14.0
+_PAD = 12.0
 
 
 def text_width(text: str, size: float) -> float:

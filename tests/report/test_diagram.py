@@ -91,7 +91,28 @@ def _box_meets_node(box, node) -> bool:
     return bool(_inside(node, grid, 0.0).any())
 
 
-@pytest.fixture(params=["panels", "single"])
+@pytest.fixture(scope="module")
+def poldem() -> Diagram:
+    model = """ind60 =~ x1 + x2 + x3
+    dem60 =~ y1 + y2 + y3 + y4
+    dem65 =~ y5 + y6 + y7 + y8
+    dem60 ~ ind60
+    dem65 ~ ind60 + dem60"""
+    fit = semnet.sem(model, semnet.datasets.political_democracy())
+    return diagram_layout(fit.estimates(), r2=fit.r_squared(), title="Political democracy")
+
+
+@pytest.fixture(scope="module")
+def controls() -> Diagram:
+    # observed exogenous variables (rectangles) beside latent ones, two groups
+    frame, _ = study.load_data(None)
+    frame = frame[frame["country"] != "Russia"]
+    model = study.model_files()["structural"] + "\ndoi ~ firm_size + firm_age\n"
+    fit = semnet.sem(model, frame, group="country", missing="fiml", fixed_x=False)
+    return diagram_layout(fit.estimates(), r2=fit.r_squared(), labels=LABELS)
+
+
+@pytest.fixture(params=["panels", "single", "poldem", "controls"])
 def diagram(request) -> Diagram:
     return request.getfixturevalue(request.param)
 
@@ -161,7 +182,7 @@ def test_arrowheads_end_on_the_node_outlines(diagram):
                 level = ((tip[0] - node.x) / node.rx) ** 2 + ((tip[1] - node.y) / node.ry) ** 2
                 assert abs(level - 1) < DIAGRAM_BOUNDARY_RTOL, edge.owner
             checked += 1
-    assert checked >= 10
+    assert checked >= 3
 
 
 def test_content_fills_the_canvas(diagram):
