@@ -232,7 +232,10 @@ def _panels(estimates, r2, column: str) -> list[_Panel]:
                 panel.covs[(lhs, rhs)] = cell
         panels.append(panel)
     if not any(p.paths for p in panels):
-        raise SemnetError("the estimates have no regressions (op '~') to draw.")
+        raise SemnetError(
+            "the estimates have no regressions (op '~') to draw: a path diagram shows the "
+            "structural part of a model; add the regressions among the factors (y ~ x)."
+        )
     return panels
 
 
