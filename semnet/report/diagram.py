@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from semnet.errors import SemnetError
-from semnet.report.format import html_escape
+from semnet.report.format import html_escape, significance_stars, stars_note
 
 __all__ = ["Diagram", "Item", "diagram_layout", "path_diagram", "save_diagram", "text_width"]
 
@@ -190,12 +190,6 @@ class _Panel:
     inter: dict[tuple[str, str, str], tuple[float, float]]  # (y, focal, moderator)
     r2: dict[str, float]
     latent: set[str]
-
-
-def _stars(p: float) -> str:
-    if p is None or not np.isfinite(p):
-        return ""
-    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
 
 
 def _number(v: float, drop_zero: bool) -> str:
@@ -623,8 +617,8 @@ def _panel_items(geo: _Geometry, panel: _Panel, std: bool, labels: Mapping) -> l
         color = GREY if ns else "black"
         items.append(Item("edge", owner, geo.role[owner], points=_points(line),
                           head=head, color=color, dashed=bool(ns)))  # fmt: skip
-        name = names.get(owner, "")
-        texts[owner] = ((f"{name}: " if name else "") + _number(value, std) + _stars(p), color)
+        name = f"{names[owner]}: " if owner in names else ""
+        texts[owner] = (name + _number(value, std) + significance_stars(p), color)
     items.extend(geo.nodes.values())
     items.extend(geo.texts)
     for v, (x, y) in geo.r2_at.items():
@@ -670,8 +664,8 @@ def _wrap_width(text: str, size: float, width: float) -> list[str]:
 
 def _legend(panels: list[_Panel], labels: Mapping[str, str], std: bool) -> str:
     kind = "Standardized" if std else "Unstandardized"
-    parts = [f"Note. {kind} estimates; *\u00a0p\u00a0<\u00a0.05, **\u00a0p\u00a0<\u00a0.01, "
-             "***\u00a0p\u00a0<\u00a0.001; dashed grey lines: p\u00a0≥\u00a0.05."]  # fmt: skip
+    parts = [f"Note. {kind} estimates; {stars_note(chr(0xA0))}; dashed grey lines: "
+             "p\u00a0≥\u00a0.05."]  # fmt: skip
     if any(p.covs for p in panels):
         parts.append(
             "Curved double-headed arrows: correlations among the exogenous variables."
