@@ -62,3 +62,13 @@ SIRT_ATOL = 1e-4
 #: sirt's delta-method standard errors use a numerical Hessian (step 1e-4); observed
 #: agreement with semnet's analytic ones 6e-5 relative
 SIRT_SE_RTOL = 1e-3
+
+# path diagrams (tests/report/test_diagram.py), in SVG pixels
+#: geometry is computed in floating point and written with one decimal: a line may
+#: touch a node's outline within this distance
+DIAGRAM_PX = 0.5
+#: an arrow's tip lies on an ellipse: (x/rx)² + (y/ry)² within this of 1 (the tip is
+#: found by bisection to 1e-12; the slack covers rounding to one decimal in the SVG)
+DIAGRAM_BOUNDARY_RTOL = 0.02
+#: largest share of the canvas's width or height left empty around the content
+DIAGRAM_MAX_MARGIN = 0.15

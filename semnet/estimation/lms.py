@@ -675,6 +675,17 @@ class LMSResult(FittedRows):
         std = {"std_lv": self.std_lv, "std_all": self.std_all} if standardized else None
         return self._estimates_table(self.values, se, level, standardized=std)
 
+    def plot(self, path: str | Path | None = None, **options: Any) -> str:
+        """Path diagram with each product term drawn as a moderation arrow (the SVG text;
+        written to ``path`` too when given): :meth:`semnet.Fit.plot`'s options, without
+        R² (not computed for LMS)."""
+        from semnet.report.diagram import path_diagram, save_diagram
+
+        svg = path_diagram(self.estimates(), **options)
+        if path is not None:
+            save_diagram(svg, path)
+        return svg
+
     def implied(self) -> dict[str, dict[str, pd.DataFrame | pd.Series]]:
         """Marginal model-implied covariance and means of the observed variables per
         group (the mixture's moments, not normal)."""

@@ -34,6 +34,8 @@ __all__ = [
     "is_missing",
     "latex_escape",
     "markdown_escape",
+    "significance_stars",
+    "stars_note",
 ]
 
 #: p-values below this print as ``< .001``
@@ -149,6 +151,39 @@ def format_p_clause(value: Any) -> str:
     """
     text = format_pvalue(value, na="NA")
     return f"p {text}" if text.startswith("<") else f"p = {text}"
+
+#: the significance stars, most stringent level first
+STAR_LEVELS = ((0.001, "***"), (0.01, "**"), (0.05, "*"))
+
+
+def significance_stars(value: Any) -> str:
+    """Stars for a p-value: ``***`` below .001, ``**`` below .01, ``*`` below .05,
+    none otherwise or when missing.
+
+    Examples
+    --------
+    >>> significance_stars(0.0004), significance_stars(0.03), significance_stars(0.2)
+    ('***', '*', '')
+    """
+    v = None if is_missing(value) else _float(value)
+    if v is None:
+        return ""
+    return next((mark for level, mark in STAR_LEVELS if v < level), "")
+
+
+def stars_note(space: str = " ") -> str:
+    """The note explaining :func:`significance_stars`, least stringent level first;
+    ``space`` joins the words of each entry (a no-break space keeps them on one line).
+
+    Examples
+    --------
+    >>> stars_note()
+    '* p < .05, ** p < .01, *** p < .001'
+    """
+    entries = [space.join((mark, "p", "<", f"{level:g}".removeprefix("0")))
+               for level, mark in reversed(STAR_LEVELS)]  # fmt: skip
+    return ", ".join(entries)
+
 
 def latex_escape(text: Any) -> str:
     """Text safe inside a LaTeX document: ``\\ & % $ # _ { } ~ ^ < >`` escaped.

@@ -40,6 +40,9 @@ from semnet.results.modindices import modification_indices
 from semnet.results.standardize import standardize, standardize_all
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
     from semnet.analyses.bootstrap import BootstrapResult
 
 
@@ -362,6 +365,54 @@ class Fit(FittedRows):
                 "mean": pd.Series(m.mean, index=m.names) - imp["mean"],
             }
         return out
+
+    def plot(
+        self,
+        path: str | Path | None = None,
+        *,
+        column: str = "std_all",
+        labels: Mapping[str, str] | None = None,
+        title: str = "",
+        **options: Any,
+    ) -> str:
+        """Path diagram of the structural part: regressions with their estimates and
+        stars, latent interactions as moderation arrows, R² in the endogenous nodes,
+        correlations of the exogenous variables, one panel per group
+        (:func:`semnet.report.diagram.path_diagram`).
+
+        Parameters
+        ----------
+        path : str or Path, optional
+            Also write the diagram there: ``.svg``, or ``.png`` / ``.pdf`` through
+            matplotlib (``pip install "semnet[plot]"``).
+        column : str
+            ``"std_all"`` (standardized, default) or ``"est"``.
+        labels : mapping, optional
+            Display names of the variables.
+        title : str
+            Title above the diagram.
+        **options
+            ``ncols=`` and ``legend=`` of :func:`~semnet.report.diagram.path_diagram`.
+
+        Returns
+        -------
+        str
+            The SVG document.
+
+        Examples
+        --------
+        >>> import semnet
+        >>> fit = semnet.sem("y1 ~ x1 + x2", semnet.datasets.political_democracy())
+        >>> fit.plot().startswith("<svg")
+        True
+        """
+        from semnet.report.diagram import path_diagram, save_diagram
+
+        svg = path_diagram(self.estimates(), column=column, labels=labels, title=title,
+                           r2=self.r_squared(), **options)  # fmt: skip
+        if path is not None:
+            save_diagram(svg, path)
+        return svg
 
     def r_squared(self) -> pd.DataFrame:
         """R² of every endogenous variable (indicators, observed and latent outcomes)."""

@@ -2,8 +2,8 @@
 
 ``run(data, out)`` carries out the analysis plan of ``STUDY.md`` on any survey with the
 study's columns (by default the bundled synthetic three-country survey) and writes
-every table as Markdown, LaTeX, HTML and CSV, a path diagram (SVG) and a
-``manifest.json`` recording how the outputs were made:
+every table as Markdown, LaTeX, HTML and CSV, a path diagram (SVG; PNG too when
+matplotlib is installed) and a ``manifest.json`` recording how the outputs were made:
 
 1. descriptives, reliability (alpha, omega, AVE) and discriminant validity (HTMT2,
    Fornell–Larcker) per country;
@@ -447,20 +447,49 @@ def _manifest(s: _State, digest: str, timings: dict, outputs: list[str]) -> dict
     }
 
 
+def _figure(s: _State) -> Any:
+    """Figure 1: the moderated structural model (double-mean-centred product indicators,
+    as table 12) in one panel per country and one for the pooled sample."""
+    import semnet
+    from semnet.report.diagram import diagram_layout
+
+    options = {"interaction": "double_mean", "interaction_match": True, **FIML}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=semnet.SemnetWarning)
+        by_country = semnet.sem(s.models["moderated"], s.frame, group=GROUP,
+                                group_equal=["loadings"], **options)  # fmt: skip
+        pooled = semnet.sem(s.models["moderated"], s.frame, **options)
+    est, r2 = by_country.estimates(), by_country.r_squared()
+    panels, r2s = {}, {}
+    for g, n in by_country.nobs.items():
+        title = f"{g} (n = {n})"
+        panels[title] = est[est["group"] == g]
+        rows = r2[r2["group"] == g]
+        r2s[title] = dict(zip(rows["name"], rows["r2"], strict=True))
+    title = f"Pooled (n = {pooled.ntotal})"
+    panels[title] = pooled.estimates()
+    r2s[title] = dict(zip(pooled.r_squared()["name"], pooled.r_squared()["r2"], strict=True))
+    return diagram_layout(
+        panels, labels={**LABELS, "ni:et": "NI × ET"}, r2=r2s,
+        title="Figure 1. Network involvement, environmental turbulence and the degree of "
+        "internationalization by country (standardized estimates; product indicators, FIML)",
+    )  # fmt: skip
+
+
 def _write(folder: OutputFolder, s: _State, digest: str, timings: dict,
            t0: float) -> tuple[list[Path], dict]:  # fmt: skip
-    """Write the tables, the path diagram and the manifest (last) into ``folder``."""
-    from semnet.report.diagram import path_diagram
+    """Write the tables, the path diagram (SVG, and PNG when matplotlib is installed) and
+    the manifest (last) into ``folder``."""
+    import importlib.util
 
-    svg = path_diagram(
-        s.mediation.estimates(), title="Network involvement and internationalization "
-        "(standardized estimates, pooled sample)", labels=LABELS,
-    )  # fmt: skip
+    from semnet.report.diagram import save_diagram
+
+    figure = _figure(s)
     with folder.staging() as stage:
         names = [p.name for table in s.tables.values() for p in table.write(stage)]
-        diagram = "figure1_path_diagram.svg"
-        (stage / diagram).write_text(svg, encoding="utf-8")
-        names.append(diagram)
+        kinds = ("svg", "png") if importlib.util.find_spec("matplotlib") else ("svg",)
+        for kind in kinds:
+            names.append(save_diagram(figure, stage / f"figure1_path_diagram.{kind}").name)
         timings["total"] = round(time.perf_counter() - t0, 3)
         manifest = _manifest(s, digest, timings, names)
         (stage / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

@@ -552,3 +552,10 @@ def test_estimates_share_the_fit_builder(grouped, one_int, one_int_fit, three_gr
     n = len(fit.linear_partable.params)
     assert (lms_table["rhs"].iloc[n:] == "X:Z").all()
     assert len(lms_table) == n + len(fit.groups)
+
+
+def test_plot_draws_the_product_term_as_a_moderation_arrow(one_int_fit, tmp_path):
+    svg = one_int_fit.plot(tmp_path / "lms.svg", labels={"X:Z": "X × Z"})
+    assert (tmp_path / "lms.svg").read_text(encoding="utf-8") == svg
+    assert 'class="edge moderation" data-owner="X:Z-&gt;Y"' in svg
+    assert ">X × Z: " in svg
