@@ -27,17 +27,26 @@ import pandas as pd
 
 __all__ = [
     "PVALUE_FLOOR",
+    "STAR_LEVELS",
+    "STAR_NOTE",
     "format_integer",
+    "format_interval",
     "format_number",
+    "format_p_clause",
     "format_pvalue",
     "html_escape",
     "is_missing",
     "latex_escape",
     "markdown_escape",
+    "stars",
 ]
 
 #: p-values below this print as ``< .001``
 PVALUE_FLOOR = 0.001
+#: (threshold, marker) of significance stars, strictest first
+STAR_LEVELS = ((0.001, "***"), (0.01, "**"), (0.05, "*"))
+#: the sentence every table with stars carries in its note
+STAR_NOTE = "* p < .05. ** p < .01. *** p < .001."
 
 _LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
           "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
@@ -137,6 +146,34 @@ def format_pvalue(value: Any, na: str = "") -> str:
     return format_number(v, 3, na)
 
 
+def stars(p: Any) -> str:
+    """Significance stars of a p-value (:data:`STAR_LEVELS`): ``***`` below .001, ``**``
+    below .01, ``*`` below .05, else (and for a missing value) nothing.
+
+    Examples
+    --------
+    >>> stars(0.0004), stars(0.004), stars(0.04), stars(0.05), stars(float("nan"))
+    ('***', '**', '*', '', '')
+    """
+    v = None if is_missing(p) else _float(p)
+    if v is None:
+        return ""
+    return next((mark for cut, mark in STAR_LEVELS if v < cut), "")
+
+
+def format_interval(lower: Any, upper: Any, digits: int = 3) -> str:
+    """A confidence interval as printed in tables: ``[0.120, 0.350]`` (empty when both
+    bounds are missing).
+
+    Examples
+    --------
+    >>> format_interval(0.1204, 0.35), format_interval(float("nan"), float("nan"))
+    ('[0.120, 0.350]', '')
+    """
+    if is_missing(lower) and is_missing(upper):
+        return ""
+    return f"[{format_number(lower, digits, 'NA')}, {format_number(upper, digits, 'NA')}]"
+
 
 def format_p_clause(value: Any) -> str:
     """A p-value inside a sentence, in the package's one style: ``p < .001`` or
@@ -149,6 +186,7 @@ def format_p_clause(value: Any) -> str:
     """
     text = format_pvalue(value, na="NA")
     return f"p {text}" if text.startswith("<") else f"p = {text}"
+
 
 def latex_escape(text: Any) -> str:
     """Text safe inside a LaTeX document: ``\\ & % $ # _ { } ~ ^ < >`` escaped.
