@@ -400,8 +400,8 @@ def rule_text(rule: Any) -> str:
     >>> rule_text(CHEN_2007)[:60]
     'a level fails when ΔCFI < -.010 and (ΔRMSEA > .015 or ΔSRMR '
     """
-    def cut(v: float) -> str:
-        return f"{v:.3f}".rstrip("0").replace("0.", ".", 1)
+    def cut(v: float, fmt: str = ".3f") -> str:
+        return format(v, fmt).replace("0.", ".", 1)
 
     parts = []
     if rule.delta_cfi is not None:
@@ -420,7 +420,7 @@ def rule_text(rule: Any) -> str:
                                        *(e.replace(">", "≤") for e in extra)]))
     if rule.alpha is not None:
         test = (f"the χ² difference test against the previous level has p > "
-                f"{cut(rule.alpha)}")
+                f"{cut(rule.alpha, 'g')}")
         parts.append(f"a level holds when {test}" if not parts else f"and {test}")
     return " ".join(parts) + "."
 
@@ -612,7 +612,7 @@ def coefficients_table(fit: Any, *, labels: Mapping[str, str] | None = None,
     --------
     >>> import semnet
     >>> hs = semnet.datasets.holzinger_swineford()
-    >>> fit = semnet.sem("f =~ x1 + x2 + x3\ng =~ x4 + x5 + x6\ng ~ f", hs)
+    >>> fit = semnet.sem("f =~ x1 + x2 + x3\\ng =~ x4 + x5 + x6\\ng ~ f", hs)
     >>> coefficients_table(fit).flat_header()
     ['Path', 'b', 'SE', '95% CI', 'β']
     """
