@@ -112,34 +112,33 @@ def _add_table(doc: Any, table: Table) -> None:
     span_rows = 1 if table.spans else 0
     word = doc.add_table(rows=span_rows + 1 + len(rows), cols=ncol)
     _no_table_borders(word)
+    grid = [list(r.cells) for r in word.rows]
     if table.spans:
         col = 0
         for text, width in table.spans:
-            cell = word.cell(0, col)
+            cell = grid[0][col]
             if width > 1:
-                cell = cell.merge(word.cell(0, col + width - 1))
+                cell = cell.merge(grid[0][col + width - 1])
             _fill(cell, text, False, size)
             if text:
                 cell.paragraphs[0].alignment = 1
                 _cell_border(cell, "bottom", 4)
+            _cell_border(cell, "top", 8)
             col += width
-        for j in range(ncol):
-            _cell_border(word.cell(0, j), "top", 8)
     for j, (h, num) in enumerate(zip(header, numeric, strict=True)):
-        cell = word.cell(span_rows, j)
+        cell = grid[span_rows][j]
         _fill(cell, h, num, size)
         _cell_border(cell, "bottom", 4)
         if not table.spans:
             _cell_border(cell, "top", 8)
-    last = span_rows + len(rows)
     for i, row in enumerate(rows):
+        cells = grid[span_rows + 1 + i]
         for j, (text, num) in enumerate(zip(row, numeric, strict=True)):
-            cell = word.cell(span_rows + 1 + i, j)
-            _fill(cell, text, num, size)
+            _fill(cells[j], text, num, size)
             if i in table.rules:
-                _cell_border(cell, "top", 2)
-            if span_rows + 1 + i == last:
-                _cell_border(cell, "bottom", 8)
+                _cell_border(cells[j], "top", 2)
+            if i == len(rows) - 1:
+                _cell_border(cells[j], "bottom", 8)
     for k, note in enumerate(table.notes):
         para = doc.add_paragraph()
         para.paragraph_format.space_after = Pt(2)

@@ -255,7 +255,7 @@ def _triangle(matrices: Mapping[str, pd.DataFrame] | pd.DataFrame,
                                    "construct": f"{i + 1}. {_name(a, labels)}"}
             for j, b in enumerate(codes):
                 keep = j < i or (diagonal and j == i)
-                row[str(j + 1)] = float(m.iloc[i, j]) if keep else np.nan
+                row[str(j + 1)] = float(m.iloc[i, j]) if keep else "—" if i == j else np.nan
                 if j < i or (diagonal and j == i):
                     tidy.append({"group": gname, "row": a, "column": b,
                                  "value": float(m.iloc[i, j])})
@@ -286,7 +286,7 @@ def htmt_table(matrices: Mapping[str, pd.DataFrame] | pd.DataFrame, *,
     >>> import pandas as pd
     >>> m = pd.DataFrame([[1, .5], [.5, 1]], index=["a", "b"], columns=["a", "b"])
     >>> htmt_table(m, labels={"a": "Alpha"}).cells()[1]
-    [['1. Alpha', '', ''], ['2. b', '0.500', '']]
+    [['1. Alpha', '—', ''], ['2. b', '0.500', '—']]
     """
     frame, tidy, rules = _triangle(matrices, labels, diagonal=False)
     header = {"group": "Group", "construct": "Construct"}
@@ -426,7 +426,7 @@ def rule_text(rule: Any) -> str:
 
 
 def _ladder_row(model: str, r: Mapping[str, Any]) -> dict[str, Any]:
-    return {"model": model, "chisq": r.get("chisq"), "df": r.get("df", r.get("fit_df")),
+    return {"model": model, "chisq": r.get("chisq"), "df": r.get("fit_df", r.get("df")),
             "chisq_diff": r.get("chisq_diff"), "df_diff": r.get("df_diff"),
             "pvalue_diff": r.get("pvalue_diff"), "cfi": r.get("cfi"),
             "delta_cfi": r.get("delta_cfi"), "rmsea": r.get("rmsea"),
@@ -640,8 +640,18 @@ def coefficients_table(fit: Any, *, labels: Mapping[str, str] | None = None,
 
 
 # -- mediation and moderation ----------------------------------------------------------------
-def _path_text(path: str, labels: Mapping[str, str] | None) -> str:
-    return " → ".join(_name(p.strip(), labels) for p in str(path).split("->"))
+def _path_codes(path: str) -> list[str]:
+    return [p.strip() for p in str(path).split("->")]
+
+
+def _redundant(tidy: pd.DataFrame) -> pd.Series:
+    """``total_indirect`` rows of a cause with a single specific indirect path (they
+    repeat that path's row)."""
+    group = tidy["group"] if "group" in tidy.columns else pd.Series("", index=tidy.index)
+    cause = [_path_codes(p)[0] for p in tidy["path"]]
+    key = pd.Series([f"{g}|{c}" for g, c in zip(group, cause, strict=True)], index=tidy.index)
+    n_specific = key[tidy["effect"] == "indirect"].value_counts()
+    return (tidy["effect"] == "total_indirect") & key.map(n_specific).eq(1)
 
 
 def indirect_table(delta: pd.DataFrame, bootstrap: pd.DataFrame | None = None, *,
@@ -671,7 +681,7 @@ def indirect_table(delta: pd.DataFrame, bootstrap: pd.DataFrame | None = None, *
     ...                   "se": [0.05], "pvalue": [0.0001], "ci_lower": [0.1],
     ...                   "ci_upper": [0.3], "std_all": [0.15]})
     >>> indirect_table(d, labels={"m": "Mediator"}).cells()[1][0][:3]
-    ['Indirect', 'x → Mediator → y', '0.200***']
+    ['Indirect', 'X → M → Y', '0.200***']
     """
     tidy = delta.copy()
     if "group" in tidy.columns and tidy["group"].isna().all():
@@ -682,31 +692,39 @@ def indirect_table(delta: pd.DataFrame, bootstrap: pd.DataFrame | None = None, *
             f"ci_lower_{ci_method}": "boot_ci_lower", f"ci_upper_{ci_method}": "boot_ci_upper",
         })[["effect", "path", "boot_se", "boot_ci_lower", "boot_ci_upper", "n_boot"]]
         tidy = tidy.merge(boot, on=["effect", "path"], how="left")
+    shown = tidy[~_redundant(tidy)].reset_index(drop=True)
     kinds = {"indirect": "Indirect", "total_indirect": "Total indirect", "direct": "Direct",
              "total": "Total"}
+    codes = list(dict.fromkeys(c for p in shown["path"] for c in _path_codes(p)))
     frame = pd.DataFrame({
-        "effect": [kinds.get(e, str(e)) for e in tidy["effect"]],
-        "path": [_path_text(p, labels) for p in tidy["path"]],
-        "est": list(zip(tidy["est"], tidy["pvalue"], strict=True)),
-        "se": tidy["se"],
-        "ci": list(zip(tidy["ci_lower"], tidy["ci_upper"], strict=True)),
+        "effect": [kinds.get(e, str(e)) for e in shown["effect"]],
+        "path": [" → ".join(c.upper() for c in _path_codes(p)) for p in shown["path"]],
+        "est": list(zip(shown["est"], shown["pvalue"], strict=True)),
+        "se": shown["se"],
+        "ci": list(zip(shown["ci_lower"], shown["ci_upper"], strict=True)),
     })
+    rules = tuple(i for i in range(1, len(shown)) if _path_codes(shown["path"][i])[0]
+                  != _path_codes(shown["path"][i - 1])[0])  # fmt: skip
     header = {"effect": "Effect", "path": "Path", "est": "b", "se": "SE",
               "ci": "95% CI (delta)"}
     columns = {"est": "starred", "ci": "interval", "effect": "text", "path": "text"}
     if bootstrap is not None:
-        frame["boot_se"] = tidy["boot_se"]
-        frame["boot_ci"] = list(zip(tidy["boot_ci_lower"], tidy["boot_ci_upper"], strict=True))
-        header |= {"boot_se": "Boot SE", "boot_ci": f"95% CI (bootstrap {ci_method})"}
+        frame["boot_se"] = shown["boot_se"]
+        frame["boot_ci"] = list(zip(shown["boot_ci_lower"], shown["boot_ci_upper"],
+                                    strict=True))
+        header |= {"boot_se": "Boot SE", "boot_ci": "95% CI (bootstrap)"}
         columns["boot_ci"] = "interval"
-    frame["beta"] = tidy["std_all"]
+    frame["beta"] = shown["std_all"]
     header["beta"] = "β"
+    names = "; ".join(f"{c.upper()} = {_name(c, labels)}" for c in codes)
     note = ("b = unstandardized effect with its delta-method SE, z test and Wald 95% CI"
             + (f"; bootstrap SE and {ci_method} 95% CI from case resampling of the same "
                "cases with the same missing-data treatment" if bootstrap is not None
-               else "") + "; β = completely standardized effect.")  # fmt: skip
+               else "") + "; β = completely standardized effect. Total indirect effects "
+            "equal to their single specific indirect effect are not repeated. "
+            + names + ".")  # fmt: skip
     return Table(name, title, frame, notes=(note, *notes, STAR_NOTE), label=label,
-                 header=header, columns=columns, tidy=tidy)
+                 header=header, columns=columns, tidy=tidy, rules=rules)
 
 
 def simple_slopes_table(slopes: pd.DataFrame, *, focal: str, moderator: str,

@@ -160,8 +160,8 @@ def _guess(name: str, series: pd.Series, pvalue_columns: Sequence[str]) -> Colum
 #: right-aligned in tabular figures so their decimals line up, stars outside the number)
 TABLE_CSS = """\
 body { font-family: "Times New Roman", Times, serif; font-size: 12pt; color: #111;
-       max-width: 62em; margin: 2em auto; padding: 0 1em; line-height: 1.35; }
-.apa-table { margin: 2.2em 0; }
+       max-width: 72em; margin: 2em auto; padding: 0 1em; line-height: 1.35; }
+.apa-table { margin: 2.2em 0; overflow-x: auto; }
 .apa-table .label { font-weight: bold; margin: 0; }
 .apa-table .title { font-style: italic; margin: 0.6em 0 0.5em 0; }
 table.apa { border-collapse: collapse; border-top: 1.5px solid #000;
@@ -169,8 +169,9 @@ table.apa { border-collapse: collapse; border-top: 1.5px solid #000;
 table.apa th, table.apa td { padding: 0.22em 0.7em; vertical-align: bottom; border: 0; }
 table.apa th { font-weight: normal; }
 table.apa thead tr:last-child th { border-bottom: 1px solid #000; }
-table.apa th.span { border-bottom: 1px solid #000; text-align: center; }
-table.apa th.gap { border-bottom: 0; }
+table.apa th.span { text-align: center; padding-bottom: 0; }
+table.apa th.span span { display: block; border-bottom: 1px solid #000; margin: 0 0.3em;
+                         padding-bottom: 0.15em; }
 table.apa .num { text-align: right; white-space: nowrap; }
 table.apa .txt { text-align: left; }
 table.apa tr.rule td { border-top: 1px solid #999; }
@@ -476,12 +477,13 @@ class Table:
         True
         """
         header, rows, numeric = self.cells()
+        starred = [k.kind == "starred" for k in self.kinds()]
 
-        def td(text: str, num: bool, tag: str = "td") -> str:
+        def td(text: str, num: bool, star: bool, tag: str = "td") -> str:
             if not num:
                 return f'<{tag} class="txt">{html_escape(text)}</{tag}>'
             number, marks = split_stars(text)
-            pad = f'<span class="stars">{marks}</span>' if self.has_stars else ""
+            pad = f'<span class="stars">{marks}</span>' if star else ""
             return f'<{tag} class="num">{html_escape(number)}{pad}</{tag}>'
 
         out = [f'<div class="apa-table" id="{html_escape(self.name)}">']
@@ -492,15 +494,15 @@ class Table:
         out += ['<table class="apa">', "  <thead>"]
         if self.spans:
             out.append("    <tr>" + "".join(
-                f'<th class="span" colspan="{w}">{html_escape(t)}</th>' if t
+                f'<th class="span" colspan="{w}"><span>{html_escape(t)}</span></th>' if t
                 else f'<th class="gap" colspan="{w}"></th>' for t, w in self.spans) + "</tr>")
-        out.append("    <tr>" + "".join(td(h, n, "th") for h, n in zip(
-            header, numeric, strict=True)) + "</tr>")
+        out.append("    <tr>" + "".join(td(h, n, st, "th") for h, n, st in zip(
+            header, numeric, starred, strict=True)) + "</tr>")
         out += ["  </thead>", "  <tbody>"]
         for i, r in enumerate(rows):
             cls = ' class="rule"' if i in self.rules else ""
             out.append(f"    <tr{cls}>" + "".join(
-                td(c, n) for c, n in zip(r, numeric, strict=True)) + "</tr>")
+                td(c, n, st) for c, n, st in zip(r, numeric, starred, strict=True)) + "</tr>")
         out += ["  </tbody>", "</table>"]
         if self.notes:
             out.append(f'<p class="note"><em>Note.</em> {html_escape(self.notes[0])}</p>')
@@ -539,7 +541,8 @@ class Table:
         for ext, text in (
             ("md", self.to_markdown()),
             ("tex", self.to_latex()),
-            ("html", html_page([self], title=self.label or self.title or self.name)),
+            ("html", html_page([self], title=self.label or self.title or self.name,
+                               heading=False)),
             ("csv", self.to_csv()),
         ):
             path = folder / f"{self.name}.{ext}"
@@ -565,9 +568,10 @@ class Table:
 
 
 def html_page(tables: Sequence[Table], title: str = "", intro: Sequence[str] = (),
-              figures: Sequence[tuple[str, str]] = ()) -> str:
-    """One self-contained HTML document: the style, a heading, paragraphs, the tables and
-    figures (``(caption, inline SVG)`` pairs, placed after the tables).
+              figures: Sequence[tuple[str, str]] = (), heading: bool = True) -> str:
+    """One self-contained HTML document: the style, a heading (``title``, unless
+    ``heading=False``), paragraphs, the tables and figures (``(caption, inline SVG)``
+    pairs, placed after the tables).
 
     Examples
     --------
@@ -581,7 +585,7 @@ def html_page(tables: Sequence[Table], title: str = "", intro: Sequence[str] = (
            f"<title>{html_escape(title)}</title>", "<style>", TABLE_CSS.rstrip(),
            ".figure { margin: 2.2em 0; } .figure svg { max-width: 100%; height: auto; }",
            "</style>", "</head>", "<body>"]  # fmt: skip
-    if title:
+    if title and heading:
         out.append(f"<h1>{html_escape(title)}</h1>")
     out += [f"<p>{html_escape(p)}</p>" for p in intro]
     out += [t.to_html().rstrip() for t in tables]
