@@ -119,9 +119,13 @@ def test_load_data_reads_stata_with_country_names(tmp_path):
     assert digest == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_rerun_into_its_own_folder(result, tmp_path):
+def test_rerun_into_its_own_folder(result, tmp_path, monkeypatch):
     """A second run into a folder an earlier run wrote: allowed; files of the earlier run
-    that it does not write again are removed, other files kept, symlinks replaced."""
+    that it does not write again are removed, other files kept, symlinks replaced.  Here
+    without python-docx: no tables.docx, and the manifest says why."""
+    import semnet.report.docx
+
+    monkeypatch.setattr(semnet.report.docx, "docx_available", lambda: False)
     _, out = result
     again = tmp_path / "again"
     shutil.copytree(out, again)
@@ -140,6 +144,9 @@ def test_rerun_into_its_own_folder(result, tmp_path):
         out / "table1_descriptives.md").read_bytes()
     manifest = json.loads((again / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["bootstrap"] == 0
+    assert not (again / "tables.docx").exists() and (again / "report.html").exists()
+    assert manifest["report"]["docx"] is None
+    assert "python-docx" in manifest["report"]["docx_status"]
     assert set(manifest["outputs"]) | {"manifest.json", "notes.txt"} == {
         p.name for p in again.iterdir()}
 
