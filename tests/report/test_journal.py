@@ -81,7 +81,7 @@ def test_model_labels_read_the_label_comments(labels):
                                   "slopes"])  # fmt: skip
 def test_every_table_renders_in_every_format(tables, name, tmp_path):
     table = tables[name]
-    header, rows, numeric = table.cells()
+    _, rows, numeric = table.cells()
     assert table.notes and rows
     md, tex, html = table.to_markdown(), table.to_latex(), table.to_html()
     assert md.count("\n| ") == len(rows) + 1 and "*Note.*" in md
