@@ -463,12 +463,14 @@ def invariance_table(result: Any, partial: Any = None, *, name: str = "invarianc
     rule = result.rule
     if partial is not None and len(partial.audit):
         rule = partial.rule
+        freed: list[str] = []
         for level, part in partial.audit.groupby("level", sort=False):
             last = part.iloc[-1]
+            freed += list(part["param"].dropna().astype(str))
             if int(last["step"]) == 0:
                 continue
-            freed = ", ".join(part["param"].dropna().astype(str))
-            rows.append(_ladder_row(f"Partial {level} (free: {freed})", last.to_dict()))
+            rows.append(_ladder_row(f"Partial {level} (free: {', '.join(freed)})",
+                                    last.to_dict()))
     if partial is not None and partial.rule.name != result.rule.name:
         raise OptionError(
             f"the ladder was judged by {result.rule.name!r} and the partial search by "

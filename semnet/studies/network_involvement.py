@@ -253,11 +253,14 @@ class _State:
         self.add(Table(name, title, frame, notes=notes, header=header, **kwargs))
 
 
+def _per_country(s: _State, frame: pd.DataFrame) -> str:
+    counts = frame[GROUP].astype(str).value_counts()
+    return ", ".join(f"{c} = {int(counts.get(c, 0))}" for c in s.countries)
+
+
 def _n_note(s: _State, frame: pd.DataFrame | None = None) -> str:
     frame = s.frame if frame is None else frame
-    counts = frame[GROUP].astype(str).value_counts()
-    per = ", ".join(f"{c} = {int(counts.get(c, 0))}" for c in s.countries)
-    return f"N = {len(frame)} ({per})."
+    return f"N = {len(frame)} ({_per_country(s, frame)})."
 
 
 _FIML_NOTE = "Estimator: ML; full-information maximum likelihood (FIML) for missing answers."
@@ -308,10 +311,8 @@ def _reliability(s: _State) -> None:
                             notes=("One CFA per country; α, CR and AVE use the FIML "
                                    "estimates of the items' covariances.",)))  # fmt: skip
     ht = semnet.htmt(s.models["measurement"], s.frame, group=GROUP)
-    counts = s.complete[GROUP].astype(str).value_counts()
-    per = ", ".join(f"{c} = {int(counts.get(c, 0))}" for c in s.countries)
     s.add(htmt_table(ht, labels=s.labels, name="htmt",
-                     notes=(f"Complete cases: N = {len(s.complete)} ({per}).",)))
+                     notes=(f"Complete cases: {_n_note(s, s.complete)}",)))
     fl = {c: semnet.fornell_larcker(fit)[""] for c, fit in s.cfa_country.items()}
     s.add(fornell_larcker_table(fl, labels=s.labels, name="fornell_larcker",
                                 notes=(f"Per-country CFAs. {_FIML_NOTE} {_n_note(s)}",)))
@@ -465,7 +466,7 @@ def _moderation_lms(s: _State) -> None:
     lms_fit = semnet.sem(s.models["moderated"], s.complete[ITEMS], interaction="lms")
     lr = lms_fit.lr_test()
     complete = (f"Latent moderated structural equations (LMS, ML) on the {len(s.complete)} "
-                f"complete cases of the pooled sample ({_n_note(s, s.complete)[4:]}")
+                f"complete cases of the pooled sample ({_per_country(s, s.complete)}).")
     s.add(coefficients_table(
         lms_fit, labels=s.labels, outcomes=("doi",), name="moderation_lms",
         title=f"{s.labels['doi']} regressed on {s.labels['ni']} × {s.labels['et']} (LMS, "

@@ -41,6 +41,9 @@ def test_same_seed_gives_byte_identical_csvs(result, tmp_path):
     again = study.run(out=tmp_path, bootstrap=20, seed=7)
     for name in res.tables:
         assert (out / f"{name}.csv").read_bytes() == (tmp_path / f"{name}.csv").read_bytes()
+    for name in ("report.html", "tables.docx"):
+        if (out / name).exists():
+            assert (out / name).read_bytes() == (tmp_path / name).read_bytes(), name
     assert again.manifest["data_sha256"] == res.manifest["data_sha256"]
 
 
@@ -179,6 +182,7 @@ def test_journal_tables_of_the_study(result):
     ladder = res.tables["table6_invariance"].frame.set_index("model")
     assert ladder.loc["Metric", "decision"] == "fails"
     assert ladder.loc["Partial metric (free: ni=~ni3)", "decision"] == "holds"
+    assert ladder.loc["Partial scalar (free: ni=~ni3, doi2~1)", "decision"] == "holds"
     assert "χ² difference test" in res.tables["table6_invariance"].notes[0]
     # the bootstrap refits the FIML model: the same estimates as the delta-method rows
     indirect = pd.read_csv(out / "table15_indirect.csv")
