@@ -51,6 +51,12 @@ STAR_NOTE = "* p < .05. ** p < .01. *** p < .001."
 _LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
           "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
           "^": r"\textasciicircum{}", "<": r"\textless{}", ">": r"\textgreater{}"}  # fmt: skip
+#: the symbols of the journal tables, as LaTeX that compiles with pdflatex too
+_LATEX_SYMBOLS = {"α": r"$\alpha$", "β": r"$\beta$", "χ": r"$\chi$", "Δ": r"$\Delta$",
+                  "λ": r"$\lambda$", "ω": r"$\omega$", "²": r"\textsuperscript{2}",
+                  "→": r"$\rightarrow$", "×": r"$\times$", "−": "$-$", "≥": r"$\geq$",
+                  "≤": r"$\leq$", "·": r"$\cdot$", "…": r"\ldots{}", "—": "---", "–": "--",
+                  "√": r"$\surd$"}  # fmt: skip
 
 
 def is_missing(value: Any) -> bool:
@@ -189,14 +195,18 @@ def format_p_clause(value: Any) -> str:
 
 
 def latex_escape(text: Any) -> str:
-    """Text safe inside a LaTeX document: ``\\ & % $ # _ { } ~ ^ < >`` escaped.
+    """Text safe inside a LaTeX document: ``\\ & % $ # _ { } ~ ^ < >`` escaped, and the
+    Greek letters and symbols of the journal tables (β, χ², Δ, →, ...) as LaTeX commands,
+    so the output compiles with pdflatex as well as with XeLaTeX or LuaLaTeX.
 
     Examples
     --------
     >>> print(latex_escape("a_b & {c} #1 $2"))
     a\\_b \\& \\{c\\} \\#1 \\$2
+    >>> print(latex_escape("β, Δχ²"))
+    $\\beta$, $\\Delta$$\\chi$\\textsuperscript{2}
     """
-    return "".join(_LATEX.get(ch, ch) for ch in str(text))
+    return "".join(_LATEX.get(ch) or _LATEX_SYMBOLS.get(ch, ch) for ch in str(text))
 
 
 def html_escape(text: Any) -> str:

@@ -428,8 +428,9 @@ class Table:
     def to_latex(self) -> str:
         """LaTeX with booktabs rules (``\\usepackage{booktabs, threeparttable}``): a
         ``tabular``, inside a ``table`` float and a ``threeparttable`` (notes as
-        ``tablenotes``) when the table has a title or notes.  Stars are set as
-        zero-width superscripts, so the numbers stay aligned.
+        ``tablenotes``) when the table has a title or notes; the caption is the title
+        (LaTeX numbers the tables itself).  Stars are set as zero-width superscripts, so
+        the numbers stay aligned.
 
         Examples
         --------
@@ -451,10 +452,9 @@ class Table:
         if not self.title and not self.notes:
             return "\n".join(body) + "\n"
         lines = [r"\begin{table}[htbp]", r"\centering", r"\begin{threeparttable}"]
-        caption = ". ".join(latex_escape(t) for t in self._heading())
-        if caption:
-            lines.append(rf"\caption{{{caption}}}")
-        lines.append(rf"\label{{tab:{latex_escape(self.name)}}}")
+        if self.title:
+            lines.append(rf"\caption{{{latex_escape(self.title)}}}")
+        lines.append(rf"\label{{tab:{re.sub(r'[^A-Za-z0-9:._-]', '-', self.name)}}}")
         lines += body
         if self.notes:
             lines += [r"\begin{tablenotes}[flushleft]", r"\footnotesize",
