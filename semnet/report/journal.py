@@ -39,6 +39,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -483,10 +484,14 @@ def invariance_table(result: Any, partial: Any = None, *, name: str = "invarianc
               "rmsea": "RMSEA", "delta_rmsea": "ΔRMSEA", "srmr": "SRMR",
               "decision": "Decision"}  # fmt: skip
     fit = next(iter(result.fits.values()))
-    note = (f"Each level adds equality constraints to the previous one (metric: loadings; "
-            f"scalar: + intercepts; strict: + residual variances); Δ = level minus "
-            f"previous level, p of the χ² difference test. Decision rule for every row: "
-            f"{rule_text(rule)} {method_note(fit)} {sample_note(fit)}")  # fmt: skip
+    levels = list(result.ladder.items())
+    added = "; ".join(
+        f"{name}: + {', '.join(e for e in equal if e not in prev)}"
+        for (_, prev), (name, equal) in itertools.pairwise(levels))
+    note = (f"Each level adds equality constraints across groups to the previous one "
+            f"({added}); Δ = level minus previous level, p of the χ² difference test. "
+            f"Decision rule for every row: {rule_text(rule)} {method_note(fit)} "
+            f"{sample_note(fit)}")  # fmt: skip
     return Table(name, title, frame, notes=(note, *notes), label=label, header=header,
                  columns={"chisq": "number", "chisq_diff": "number", "df": "integer",
                           "df_diff": "integer", "decision": "text"},

@@ -358,7 +358,7 @@ def _invariance(s: _State) -> None:
          "country, the constraint with the largest joint score test (Bonferroni-adjusted "
          "p over the candidates), while the level fails by the rule of the previous table; "
          "markers are never freed. Δχ², p and ΔCFI compare the level with the previous "
-         "(partial) level.",),
+         f"(partial) level. {_FIML_NOTE} {_n_note(s)}",),
         tidy=audit, columns={"level": "text", "param": "text", "decision": "text"},
     )  # fmt: skip
     _latent_means(s, inv)
