@@ -538,7 +538,7 @@ def test_formats(hs):
     latex = hs.to_latex(caption="Invariance of the HS model")
     assert "\\toprule" in latex and "delta\\_cfi" in latex and "\\caption{" in latex
     html = hs.to_html(columns=["chisq", "df", "decision"])
-    assert html.count("<tr>") == 5 and "<th>decision</th>" in html
+    assert html.count("<tr>") == 5 and '<th class="txt">decision</th>' in html
     p = hs.partial("scalar", rule="chisq")
     assert "x7~1" in p.to_markdown()
     assert frame_to_markdown(pd.DataFrame({"a|b": ["x"]})).startswith("| a\\|b |")
