@@ -601,10 +601,10 @@ def _manifest(s: _State, digest: str, timings: dict, outputs: list[str],
 
 def _report_intro(s: _State) -> list[str]:
     return [
-        f"Network involvement of SMEs in {', '.join(s.countries)} "
-        f"({_n_note(s)[:-1]}): reliability and validity, measurement invariance, the "
-        "structural model, moderation and mediation, made by semnet "
-        f"{__version__} (seed {s.seed}, {s.bootstrap} bootstrap draws).",
+        f"Network involvement of SMEs in {', '.join(s.countries)}; {_n_note(s)} "
+        "Reliability and validity, measurement invariance, the structural model, "
+        f"moderation and mediation, made by semnet {__version__} (seed {s.seed}, "
+        f"{s.bootstrap} bootstrap draws).",
         "Each table is also written as Markdown, LaTeX, HTML and CSV (full precision, "
         "long format) in this folder.",
     ]
