@@ -295,14 +295,19 @@ def _run_replicate(args: argparse.Namespace) -> int:
         raise InputError(f"--bootstrap must be 0 or more, not {args.bootstrap}.")
     result = network_involvement.run(
         args.data, args.out, seed=args.seed, bootstrap=args.bootstrap,
-        models_dir=args.models, progress=sys.stderr.isatty(), overwrite=args.overwrite,
+        models_dir=args.models, progress=None, overwrite=args.overwrite,
     )  # fmt: skip
     tables = result.tables
-    print(f"semnet replicate: {len(tables)} tables and a path diagram written to {args.out}/")
-    for key in ("table5_invariance", "table9_path_equality", "table10_moderation_lms"):
-        if key in tables:
+    report = result.manifest["report"]
+    word = f", {report['docx']}" if report["docx"] else ""
+    print(f"semnet replicate: {len(tables)} tables (Markdown, LaTeX, HTML, CSV), a path "
+          f"diagram, {report['html']}{word} written to {args.out}/")
+    if not report["docx"]:
+        print(f"  no Word file: {report['docx_status']}", file=sys.stderr)
+    for key, table in tables.items():
+        if key.endswith(("_invariance", "_path_equality", "_moderation_lms")):
             print()
-            print(tables[key].to_markdown())
+            print(table.to_text())
     print(f"total time {result.manifest['timings_seconds']['total']:.1f} s; see "
           f"{args.out}/manifest.json")  # fmt: skip
     return 0

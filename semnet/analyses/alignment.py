@@ -42,6 +42,7 @@ from semnet.analyses.alignment_loss import (
     reported,
     reported_jacobian,
 )
+from semnet.analyses.parallel import Progress, want_progress
 from semnet.api import sem
 from semnet.errors import (
     DataError,
@@ -229,13 +230,14 @@ class AlignmentResult:
 
     def simulate_check(
         self, reps: int = 100, seed: int | None = None, n_jobs: int = 1,
-        executor: Executor | None = None,
+        executor: Executor | None = None, progress: bool | None = None,
     ) -> AlignmentCheck:
         """Monte Carlo quality check: ``reps`` data sets generated from this aligned
         solution (the groups' sizes), each aligned again the same way; the correlation
         of generating and estimated group means (Asparouhov & Muthén want .98 or more),
         its spread, and each group's bias.  ``n_jobs`` / ``executor`` run the
-        replications in parallel, with the same results for a seed.
+        replications in parallel, with the same results for a seed.  ``progress``
+        shows a bar over the replications (default: only when stderr is a terminal).
 
         Returns
         -------
@@ -247,7 +249,7 @@ class AlignmentResult:
         --------
         >>> res.simulate_check(reps=50, seed=1).summary  # doctest: +SKIP
         """
-        return simulate_check(self, alignment, reps, seed, n_jobs, executor)
+        return simulate_check(self, alignment, reps, seed, n_jobs, executor, progress)
 
     @property
     def groups(self) -> list[str]:
@@ -418,7 +420,8 @@ def _poor_identification(res: list[FactorAlignment], groups: list[str]) -> tuple
 
 def alignment(model: str, data: Any, group: str | None = None, method: str = "FREE",
               reference: str | None = None, estimator: str = "ML", *, starts: int = 10,
-              seed: int = 1, **fit_args: Any) -> AlignmentResult:
+              seed: int = 1, progress: bool | None = None,
+              **fit_args: Any) -> AlignmentResult:
     """Alignment optimization of a multi-group factor model (Asparouhov & Muthén, 2014).
 
     Fits the configural model once (``semnet.sem(model, data, group=group,
@@ -461,6 +464,9 @@ def alignment(model: str, data: Any, group: str | None = None, method: str = "FR
         reported; every start's loss is in ``FactorAlignment.losses``.
     seed : int
         Seed of the random starts.
+    progress : bool, optional
+        Show a progress bar over the factors (``tqdm`` when installed, the
+        ``[progress]`` extra).  Default: only when stderr is a terminal.
 
     Returns
     -------
@@ -503,7 +509,15 @@ def alignment(model: str, data: Any, group: str | None = None, method: str = "FR
         raise OptionError(f"reference={reference!r} is not a group; the groups are "
                           f"{', '.join(map(repr, groups))}.")
     ident = Identification(method, len(groups), groups.index(ref))
-    res = [_align_factor(fit, f, items, ident, starts, seed) for f, items in factors.items()]
+    bar = Progress(len(factors), "alignment", want_progress(progress, len(factors), 1),
+                   unit="factor")
+    res = []
+    try:
+        for f, items in factors.items():
+            res.append(_align_factor(fit, f, items, ident, starts, seed))
+            bar.update(1)
+    finally:
+        bar.close()
     messages = _poor_identification(res, groups) if method == "FREE" else ()
     for message in messages:
         warn(message)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from semnet.analyses.parallel import map_tasks
+from semnet.analyses.parallel import Progress, map_tasks, want_progress
 from semnet.errors import OptionError
 from semnet.simulate import simulate
 
@@ -102,7 +102,7 @@ class _Replicate:
     def __call__(self, seed: int) -> np.ndarray | None:
         data = simulate(self.population, self.sizes, seed=seed, group_column="_group")
         try:
-            res = self.align(self.model, data, group="_group", **self.options)
+            res = self.align(self.model, data, group="_group", progress=False, **self.options)
         except Exception:
             return None
         means = res.factor_means()
@@ -116,6 +116,7 @@ def simulate_check(
     seed: int | None = None,
     n_jobs: int = 1,
     executor: Executor | None = None,
+    progress: bool | None = None,
 ) -> AlignmentCheck:
     """Generate ``reps`` data sets from ``result``'s aligned solution, align each with
     ``align`` (:func:`semnet.alignment`) and the same options, and compare the means."""
@@ -125,7 +126,11 @@ def simulate_check(
     options = {"method": result.method, "reference": result.reference, **result.options}
     task = _Replicate(population_model(result), result.model, sizes, align, options)
     seeds = np.random.SeedSequence(seed).generate_state(reps).tolist()
-    rows = map_tasks(task, seeds, n_jobs=n_jobs, executor=executor)
+    bar = Progress(reps, "alignment check", want_progress(progress, reps, 1), unit="rep")
+    try:
+        rows = map_tasks(task, seeds, n_jobs=n_jobs, executor=executor, progress=bar)
+    finally:
+        bar.close()
     truth = result.factor_means()
     labels = truth[["factor", "group"]]
     ok = [r for r in rows if r is not None]

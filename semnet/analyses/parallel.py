@@ -69,6 +69,11 @@ class Progress:
         elif self.show:
             print(f"\r{self.desc}: {self.done}/{self.total}", end="", file=sys.stderr)
 
+    def describe(self, text: str) -> None:
+        """Show what is running now beside the bar (tqdm's postfix)."""
+        if self.bar is not None:
+            self.bar.set_postfix_str(text)
+
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from semnet.errors import SemnetError
-from semnet.report.format import html_escape, significance_stars, stars_note
+from semnet.report.format import html_escape, stars, stars_note
 
 __all__ = ["Diagram", "Item", "diagram_layout", "path_diagram", "save_diagram", "text_width"]
 
@@ -618,7 +618,7 @@ def _panel_items(geo: _Geometry, panel: _Panel, std: bool, labels: Mapping) -> l
         items.append(Item("edge", owner, geo.role[owner], points=_points(line),
                           head=head, color=color, dashed=bool(ns)))  # fmt: skip
         name = f"{names[owner]}: " if owner in names else ""
-        texts[owner] = (name + _number(value, std) + significance_stars(p), color)
+        texts[owner] = (name + _number(value, std) + stars(p), color)
     items.extend(geo.nodes.values())
     items.extend(geo.texts)
     for v, (x, y) in geo.r2_at.items():

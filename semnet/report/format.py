@@ -27,23 +27,35 @@ import pandas as pd
 
 __all__ = [
     "PVALUE_FLOOR",
+    "STAR_LEVELS",
+    "STAR_NOTE",
     "format_integer",
+    "format_interval",
     "format_number",
+    "format_p_clause",
     "format_pvalue",
     "html_escape",
     "is_missing",
     "latex_escape",
     "markdown_escape",
-    "significance_stars",
+    "stars",
     "stars_note",
 ]
 
 #: p-values below this print as ``< .001``
 PVALUE_FLOOR = 0.001
+#: (threshold, marker) of significance stars, strictest first
+STAR_LEVELS = ((0.001, "***"), (0.01, "**"), (0.05, "*"))
 
 _LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
           "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
           "^": r"\textasciicircum{}", "<": r"\textless{}", ">": r"\textgreater{}"}  # fmt: skip
+#: the symbols of the journal tables, as LaTeX that compiles with pdflatex too
+_LATEX_SYMBOLS = {"α": r"$\alpha$", "β": r"$\beta$", "χ": r"$\chi$", "Δ": r"$\Delta$",
+                  "λ": r"$\lambda$", "ω": r"$\omega$", "²": r"\textsuperscript{2}",
+                  "→": r"$\rightarrow$", "×": r"$\times$", "−": "$-$", "≥": r"$\geq$",
+                  "≤": r"$\leq$", "·": r"$\cdot$", "…": r"\ldots{}", "—": "---", "–": "--",
+                  "√": r"$\surd$"}  # fmt: skip
 
 
 def is_missing(value: Any) -> bool:
@@ -139,6 +151,34 @@ def format_pvalue(value: Any, na: str = "") -> str:
     return format_number(v, 3, na)
 
 
+def stars(p: Any) -> str:
+    """Significance stars of a p-value (:data:`STAR_LEVELS`): ``***`` below .001, ``**``
+    below .01, ``*`` below .05, else (and for a missing value) nothing.
+
+    Examples
+    --------
+    >>> stars(0.0004), stars(0.004), stars(0.04), stars(0.05), stars(float("nan"))
+    ('***', '**', '*', '', '')
+    """
+    v = None if is_missing(p) else _float(p)
+    if v is None:
+        return ""
+    return next((mark for cut, mark in STAR_LEVELS if v < cut), "")
+
+
+def format_interval(lower: Any, upper: Any, digits: int = 3) -> str:
+    """A confidence interval as printed in tables: ``[0.120, 0.350]`` (empty when both
+    bounds are missing).
+
+    Examples
+    --------
+    >>> format_interval(0.1204, 0.35), format_interval(float("nan"), float("nan"))
+    ('[0.120, 0.350]', '')
+    """
+    if is_missing(lower) and is_missing(upper):
+        return ""
+    return f"[{format_number(lower, digits, 'NA')}, {format_number(upper, digits, 'NA')}]"
+
 
 def format_p_clause(value: Any) -> str:
     """A p-value inside a sentence, in the package's one style: ``p < .001`` or
@@ -152,28 +192,10 @@ def format_p_clause(value: Any) -> str:
     text = format_pvalue(value, na="NA")
     return f"p {text}" if text.startswith("<") else f"p = {text}"
 
-#: the significance stars, most stringent level first
-STAR_LEVELS = ((0.001, "***"), (0.01, "**"), (0.05, "*"))
-
-
-def significance_stars(value: Any) -> str:
-    """Stars for a p-value: ``***`` below .001, ``**`` below .01, ``*`` below .05,
-    none otherwise or when missing.
-
-    Examples
-    --------
-    >>> significance_stars(0.0004), significance_stars(0.03), significance_stars(0.2)
-    ('***', '*', '')
-    """
-    v = None if is_missing(value) else _float(value)
-    if v is None:
-        return ""
-    return next((mark for level, mark in STAR_LEVELS if v < level), "")
-
-
-def stars_note(space: str = " ") -> str:
-    """The note explaining :func:`significance_stars`, least stringent level first;
-    ``space`` joins the words of each entry (a no-break space keeps them on one line).
+def stars_note(space: str = " ", sep: str = ", ") -> str:
+    """The note explaining :func:`stars`, least stringent level first; ``space`` joins
+    the words of each entry (a no-break space keeps them on one line), ``sep`` the
+    entries. :data:`STAR_NOTE` is the tables' form.
 
     Examples
     --------
@@ -182,18 +204,26 @@ def stars_note(space: str = " ") -> str:
     """
     entries = [space.join((mark, "p", "<", f"{level:g}".removeprefix("0")))
                for level, mark in reversed(STAR_LEVELS)]  # fmt: skip
-    return ", ".join(entries)
+    return sep.join(entries)
+
+
+#: the sentence every table with stars carries in its note
+STAR_NOTE = stars_note(sep=". ") + "."
 
 
 def latex_escape(text: Any) -> str:
-    """Text safe inside a LaTeX document: ``\\ & % $ # _ { } ~ ^ < >`` escaped.
+    """Text safe inside a LaTeX document: ``\\ & % $ # _ { } ~ ^ < >`` escaped, and the
+    Greek letters and symbols of the journal tables (β, χ², Δ, →, ...) as LaTeX commands,
+    so the output compiles with pdflatex as well as with XeLaTeX or LuaLaTeX.
 
     Examples
     --------
     >>> print(latex_escape("a_b & {c} #1 $2"))
     a\\_b \\& \\{c\\} \\#1 \\$2
+    >>> print(latex_escape("β, Δχ²"))
+    $\\beta$, $\\Delta$$\\chi$\\textsuperscript{2}
     """
-    return "".join(_LATEX.get(ch, ch) for ch in str(text))
+    return "".join(_LATEX.get(ch) or _LATEX_SYMBOLS.get(ch, ch) for ch in str(text))
 
 
 def html_escape(text: Any) -> str:

@@ -2,11 +2,19 @@
 LaTeX (booktabs), HTML or CSV with the same deterministic number formatting.
 
 A table holds a DataFrame whose columns are data (lavaan's vocabulary) and a
-:class:`Column` kind per column -- text, number (with its decimals), integer or p-value
--- guessed from the column's name and type unless given.  Cells are formatted only by
+:class:`Column` kind per column -- text, number (with its decimals), integer, p-value,
+an estimate with significance stars or a confidence interval -- guessed from the
+column's name and type unless given.  Cells are formatted only by
 :mod:`semnet.report.format`, so every table of the package prints numbers, p-values
 (``< .001``, ``0.023``) and missing values (empty) the same way; the CSV keeps the raw
-values at full precision.
+values at full precision (or the table's ``tidy`` long-format data, for a journal table
+whose display is wide).
+
+A journal table (APA 7) also has a number label (``"Table 3"``), display headers, a row
+of spanning headers over groups of columns (one country's β and SE), rules between
+blocks of rows, and notes; every renderer draws them: LaTeX with booktabs and
+``threeparttable`` notes, HTML with horizontal rules only (:data:`TABLE_CSS`), Word
+through :mod:`semnet.report.docx`.
 
 Examples
 --------
@@ -27,6 +35,7 @@ Note. FIML.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,28 +47,34 @@ import pandas as pd
 from semnet.errors import OptionError, check_choice
 from semnet.report.format import (
     format_integer,
+    format_interval,
     format_number,
     format_pvalue,
     html_escape,
     is_missing,
     latex_escape,
     markdown_escape,
+    stars,
 )
 
 __all__ = [
     "INTEGER_COLUMNS",
     "KINDS",
     "PVALUE_COLUMNS",
+    "TABLE_CSS",
     "Column",
     "Table",
     "frame_to_html",
     "frame_to_latex",
     "frame_to_markdown",
     "frame_to_text",
+    "html_page",
+    "split_stars",
+    "stars",
 ]
 
 #: the kinds of column a table knows
-KINDS = ("text", "number", "integer", "pvalue")
+KINDS = ("text", "number", "integer", "pvalue", "starred", "interval")
 #: columns whose whole-number values print without decimals (counts, degrees of freedom)
 INTEGER_COLUMNS = frozenset({"df", "df_diff", "fit_df", "n", "n_boot", "n_candidates",
                              "n_items", "nobs", "npar", "step"})  # fmt: skip
@@ -73,10 +88,13 @@ class Column:
 
     Parameters
     ----------
-    kind : {"text", "number", "integer", "pvalue"}
+    kind : {"text", "number", "integer", "pvalue", "starred", "interval"}
         ``"number"``: fixed decimals; ``"integer"``: whole numbers without decimals;
-        ``"pvalue"``: ``< .001`` or three decimals; ``"text"``: as given (floats in it
-        as numbers, booleans as yes/no, tuples joined by commas).
+        ``"pvalue"``: ``< .001`` or three decimals; ``"starred"``: a cell
+        ``(estimate, p)`` as the number followed by its significance stars
+        (:func:`semnet.report.format.stars`); ``"interval"``: a cell ``(lower, upper)``
+        as ``[lower, upper]``; ``"text"``: as given (floats in it as numbers, booleans
+        as yes/no, tuples joined by commas).
     digits : int, optional
         Decimals of a number column (default: the table's ``digits``).
 
@@ -86,6 +104,8 @@ class Column:
     '0.12'
     >>> Column("pvalue").format(0.0004, 3), Column("integer").format(24.0, 3)
     ('< .001', '24')
+    >>> Column("starred").format((0.35214, 0.004), 3), Column("interval").format((0.1, 0.4), 2)
+    ('0.352**', '[0.10, 0.40]')
     """
 
     kind: str = "number"
@@ -104,6 +124,11 @@ class Column:
     def format(self, value: Any, digits: int) -> str:
         """The text of one cell (empty for a missing value)."""
         digits = self.digits if self.digits is not None else digits
+        if self.kind == "starred" and isinstance(value, tuple | list):
+            text = format_number(value[0], digits)
+            return text + stars(value[1]) if text else ""
+        if self.kind == "interval" and isinstance(value, tuple | list):
+            return format_interval(value[0], value[1], digits)
         if is_missing(value):
             return ""
         if isinstance(value, bool | np.bool_):
@@ -131,6 +156,49 @@ def _guess(name: str, series: pd.Series, pvalue_columns: Sequence[str]) -> Colum
     return Column("text")
 
 
+#: the style of every HTML table semnet writes (APA 7: horizontal rules only, numbers
+#: right-aligned in tabular figures so their decimals line up, stars outside the number)
+TABLE_CSS = """\
+body { font-family: "Times New Roman", Times, serif; font-size: 12pt; color: #111;
+       max-width: 72em; margin: 2em auto; padding: 0 1em; line-height: 1.35; }
+.apa-table { margin: 2.2em 0; overflow-x: auto; }
+.apa-table .label { font-weight: bold; margin: 0; }
+.apa-table .title { font-style: italic; margin: 0.6em 0 0.5em 0; }
+table.apa { border-collapse: collapse; border-top: 1.5px solid #000;
+            border-bottom: 1.5px solid #000; font-variant-numeric: tabular-nums; }
+table.apa th, table.apa td { padding: 0.22em 0.7em; vertical-align: bottom; border: 0; }
+table.apa th { font-weight: normal; }
+table.apa thead tr:last-child th { border-bottom: 1px solid #000; }
+table.apa th.span { text-align: center; padding-bottom: 0; }
+table.apa th.span span { display: block; border-bottom: 1px solid #000; margin: 0 0.3em;
+                         padding-bottom: 0.15em; }
+table.apa .num { text-align: right; white-space: nowrap; }
+table.apa .txt { text-align: left; }
+table.apa tr.rule td { border-top: 1px solid #999; }
+table.apa .stars { display: inline-block; width: 1.7em; text-align: left; }
+.apa-table .note { font-size: 10.5pt; margin: 0.35em 0 0 0; max-width: 55em; }
+"""
+
+_STARS = re.compile(r"^(.*[0-9])(\*{1,3})$")
+
+
+def split_stars(text: str) -> tuple[str, str]:
+    """A formatted cell split into the number and its significance stars.
+
+    Examples
+    --------
+    >>> split_stars("0.352**"), split_stars("0.120"), split_stars("a*")
+    (('0.352', '**'), ('0.120', ''), ('a*', ''))
+    """
+    match = _STARS.match(text)
+    return (match.group(1), match.group(2)) if match else (text, "")
+
+
+def _spans_valid(spans: Sequence[tuple[str, int]], ncol: int) -> bool:
+    return all(isinstance(w, int) and w > 0 for _, w in spans) and sum(
+        w for _, w in spans) == ncol
+
+
 @dataclass(frozen=True)
 class Table:
     """A titled table with optional notes, rendered in every format from one set of cells.
@@ -152,6 +220,17 @@ class Table:
     columns : mapping, optional
         Column name → :class:`Column` (or its kind, ``"text"``...), overriding the kind
         guessed from the name (:data:`INTEGER_COLUMNS`, p-value names) and the dtype.
+    label : str
+        The number label printed above the title (``"Table 3"``), or ``""``.
+    header : mapping, optional
+        Column name → the header printed (``{"USA_b": "β"}``); default the name.
+    spans : tuple of (str, int)
+        A header row above the column headers: (text, number of columns) pairs covering
+        every column in order (``(("", 1), ("USA", 2), ("China", 2))``).
+    rules : tuple of int
+        Rows (0-based) drawn with a thin rule above them, between blocks of rows.
+    tidy : DataFrame, optional
+        The long-format data written as CSV instead of ``frame`` (full precision).
 
     Examples
     --------
@@ -164,6 +243,11 @@ class Table:
     |:--|--:|
     | a_1 | 0.931 |
     <BLANKLINE>
+    >>> wide = pd.DataFrame({"path": ["NI → DOI"], "US": [(0.35, 0.0001)], "CN": [(0.1, 0.2)]})
+    >>> t = Table("t", "Paths", wide, label="Table 1", columns={"US": "starred", "CN": "starred"},
+    ...           spans=(("", 1), ("β", 2)))
+    >>> t.cells()[1]
+    [['NI → DOI', '0.350***', '0.100']]
     """
 
     name: str
@@ -173,6 +257,11 @@ class Table:
     digits: int = 3
     pvalue_columns: tuple[str, ...] = PVALUE_COLUMNS
     columns: Mapping[str, Column | str] = field(default_factory=dict)
+    label: str = ""
+    header: Mapping[str, str] = field(default_factory=dict)
+    spans: tuple[tuple[str, int], ...] = ()
+    rules: tuple[int, ...] = ()
+    tidy: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.frame, pd.DataFrame):
@@ -184,11 +273,18 @@ class Table:
             object.__setattr__(self, "notes", (self.notes,))
         if not isinstance(self.digits, int) or self.digits < 0:
             raise OptionError(f"digits must be a whole number >= 0, not {self.digits!r}.")
-        unknown = [c for c in self.columns if c not in self.frame.columns]
-        if unknown:
+        for what, names in (("columns", self.columns), ("header", self.header)):
+            unknown = [c for c in names if c not in self.frame.columns]
+            if unknown:
+                raise OptionError(
+                    f"Table {self.name!r}: {what}= names {', '.join(map(repr, unknown))}, "
+                    f"which the frame lacks; its columns are "
+                    f"{', '.join(map(str, self.frame.columns))}."
+                )
+        if self.spans and not _spans_valid(self.spans, self.frame.shape[1]):
             raise OptionError(
-                f"Table {self.name!r}: columns= names {', '.join(map(repr, unknown))}, which "
-                f"the frame lacks; its columns are {', '.join(map(str, self.frame.columns))}."
+                f"Table {self.name!r}: spans= must cover the {self.frame.shape[1]} columns "
+                f"with positive widths, not {[w for _, w in self.spans]}."
             )
 
     # -- cells -----------------------------------------------------------------------------
@@ -220,13 +316,35 @@ class Table:
         (['a', 'pvalue'], [['x', '0.500']], [False, True])
         """
         kinds = self.kinds()
-        header = [str(c) for c in self.frame.columns]
+        header = [self.header.get(c, str(c)) for c in self.frame.columns]
         columns = [self.frame.iloc[:, j].tolist() for j in range(self.frame.shape[1])]
         rows = [
             [kind.format(col[i], self.digits) for kind, col in zip(kinds, columns, strict=True)]
             for i in range(len(self.frame))
         ]
         return header, rows, [k.numeric for k in kinds]
+
+    def flat_header(self) -> list[str]:
+        """The column headers with their spanning header in front (``"USA β"``), for
+        formats with a single header row (text, Markdown).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> t = Table("t", "", pd.DataFrame({"a": [1], "b": [2]}), spans=(("", 1), ("US", 1)))
+        >>> t.flat_header()
+        ['a', 'US b']
+        """
+        header = self.cells()[0]
+        if not self.spans:
+            return header
+        owners = [text for text, width in self.spans for _ in range(width)]
+        return [f"{o} {h}".strip() for o, h in zip(owners, header, strict=True)]
+
+    @property
+    def has_stars(self) -> bool:
+        """Whether any cell carries significance stars."""
+        return any(k.kind == "starred" for k in self.kinds())
 
     # -- renderers ---------------------------------------------------------------------------
     def __str__(self) -> str:
@@ -235,10 +353,14 @@ class Table:
     def _repr_html_(self) -> str:
         return self.to_html()
 
+    def _heading(self) -> list[str]:
+        return [t for t in (self.label, self.title) if t]
+
     def to_text(self) -> str:
-        """Plain text: the title, aligned columns under a dashed rule, then the notes (see
-        the module's example)."""
-        header, rows, numeric = self.cells()
+        """Plain text: the label and title, aligned columns under a dashed rule, then the
+        notes (see the module's example)."""
+        _, rows, numeric = self.cells()
+        header = self.flat_header()
         widths = [max([len(h)] + [len(r[j]) for r in rows]) for j, h in enumerate(header)]
 
         def line(cells: Sequence[str]) -> str:
@@ -246,28 +368,69 @@ class Table:
                      for c, w, num in zip(cells, widths, numeric, strict=True)]
             return "  ".join(parts).rstrip()
 
-        lines = [self.title, ""] if self.title else []
+        heading = self._heading()
+        lines = [*heading, ""] if heading else []
         lines += [line(header), "  ".join("-" * w for w in widths)]
         lines += [line(r) for r in rows]
         if self.notes:
             lines.append("")
-            lines += [f"Note. {n}" for n in self.notes]
+            lines.append(f"Note. {self.notes[0]}")
+            lines += list(self.notes[1:])
         return "\n".join(lines) + "\n"
 
     def to_markdown(self) -> str:
-        """GitHub-flavoured Markdown: bold title, aligned pipe table, italic notes."""
-        header, rows, numeric = self.cells()
-        lines = [f"**{markdown_escape(self.title)}**", ""] if self.title else []
+        """GitHub-flavoured Markdown: bold label, title, aligned pipe table, notes."""
+        _, rows, numeric = self.cells()
+        header = self.flat_header()
+        lines = [f"**{markdown_escape(self.label)}**", ""] if self.label else []
+        if self.title:
+            title = markdown_escape(self.title)
+            lines += [f"*{title}*" if self.label else f"**{title}**", ""]
+
+        def cell(text: str) -> str:
+            number, marks = split_stars(text)
+            return markdown_escape(number) + marks.replace("*", "\\*")
+
         lines.append("| " + " | ".join(markdown_escape(h) for h in header) + " |")
         lines.append("|" + "|".join("--:" if n else ":--" for n in numeric) + "|")
-        lines += ["| " + " | ".join(markdown_escape(c) for c in r) + " |" for r in rows]
-        for note in self.notes:
-            lines += ["", f"*Note.* {markdown_escape(note)}"]
+        lines += ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]
+        if self.notes:
+            lines += ["", f"*Note.* {markdown_escape(self.notes[0])}"]
+            lines += [markdown_escape(n) for n in self.notes[1:]]
         return "\n".join(lines) + "\n"
 
+    def _latex_rows(self) -> list[str]:
+        header, rows, numeric = self.cells()
+        lines = []
+        if self.spans:
+            parts, cmid, col = [], [], 1
+            for text, width in self.spans:
+                parts.append(rf"\multicolumn{{{width}}}{{c}}{{{latex_escape(text)}}}"
+                             if text and width > 1 else latex_escape(text))  # fmt: skip
+                if text:
+                    cmid.append(rf"\cmidrule(lr){{{col}-{col + width - 1}}}")
+                col += width
+            lines += [" & ".join(parts) + r" \\", " ".join(cmid)]
+        lines += [" & ".join(latex_escape(h) for h in header) + r" \\", r"\midrule"]
+
+        def cell(text: str, num: bool) -> str:
+            number, marks = split_stars(text) if num else (text, "")
+            mark = rf"\rlap{{\textsuperscript{{{marks}}}}}" if marks else ""
+            return latex_escape(number) + mark
+
+        for i, r in enumerate(rows):
+            if i in self.rules:
+                lines.append(r"\midrule")
+            lines.append(" & ".join(cell(c, n) for c, n in zip(r, numeric, strict=True))
+                         + r" \\")  # fmt: skip
+        return lines
+
     def to_latex(self) -> str:
-        """LaTeX with booktabs rules (``\\usepackage{booktabs}``): a ``tabular``, inside a
-        ``table`` float with the caption and notes when the table has either.
+        """LaTeX with booktabs rules (``\\usepackage{booktabs, threeparttable}``): a
+        ``tabular``, inside a ``table`` float and a ``threeparttable`` (notes as
+        ``tablenotes``) when the table has a title or notes; the caption is the title
+        (LaTeX numbers the tables itself).  Stars are set as zero-width superscripts, so
+        the numbers stay aligned.
 
         Examples
         --------
@@ -282,52 +445,74 @@ class Table:
         \\end{tabular}
         <BLANKLINE>
         """
-        header, rows, numeric = self.cells()
+        numeric = self.cells()[2]
         align = "".join("r" if n else "l" for n in numeric)
-        body = [rf"\begin{{tabular}}{{{align}}}", r"\toprule",
-                " & ".join(latex_escape(h) for h in header) + r" \\", r"\midrule"]
-        body += [" & ".join(latex_escape(c) for c in r) + r" \\" for r in rows]
-        body += [r"\bottomrule", r"\end{tabular}"]
+        body = [rf"\begin{{tabular}}{{{align}}}", r"\toprule", *self._latex_rows(),
+                r"\bottomrule", r"\end{tabular}"]  # fmt: skip
         if not self.title and not self.notes:
             return "\n".join(body) + "\n"
-        lines = [r"\begin{table}[ht]", r"\centering"]
+        lines = [r"\begin{table}[htbp]", r"\centering", r"\begin{threeparttable}"]
         if self.title:
             lines.append(rf"\caption{{{latex_escape(self.title)}}}")
+        lines.append(rf"\label{{tab:{re.sub(r'[^A-Za-z0-9:._-]', '-', self.name)}}}")
         lines += body
-        lines += [rf"\par\smallskip\footnotesize\textit{{Note.}} {latex_escape(n)}"
-                  for n in self.notes]
-        lines.append(r"\end{table}")
+        if self.notes:
+            lines += [r"\begin{tablenotes}[flushleft]", r"\footnotesize",
+                      rf"\item \textit{{Note.}} {latex_escape(self.notes[0])}"]
+            lines += [rf"\item {latex_escape(n)}" for n in self.notes[1:]]
+            lines.append(r"\end{tablenotes}")
+        lines += [r"\end{threeparttable}", r"\end{table}"]
         return "\n".join(lines) + "\n"
 
     def to_html(self) -> str:
-        """An HTML ``<table>`` (caption, numbers right-aligned), notes as paragraphs.
+        """An HTML fragment: the label and title, a ``<table class="apa">`` (numbers
+        right-aligned, stars beside them, spanning headers, rules between blocks) and the
+        notes; style it with :data:`TABLE_CSS` (as :func:`html_page` does).
 
         Examples
         --------
         >>> import pandas as pd
-        >>> "<td>a &amp; b</td>" in Table("t", "", pd.DataFrame({"x": ["a & b"]})).to_html()
+        >>> t = Table("t", "", pd.DataFrame({"x": ["a & b"]}))
+        >>> '<td class="txt">a &amp; b</td>' in t.to_html()
         True
         """
         header, rows, numeric = self.cells()
-        right = ' style="text-align: right"'
+        starred = [k.kind == "starred" for k in self.kinds()]
 
-        def row(cells: Sequence[str], tag: str) -> str:
-            return "    <tr>" + "".join(
-                f"<{tag}{right if num else ''}>{html_escape(c)}</{tag}>"
-                for c, num in zip(cells, numeric, strict=True)
-            ) + "</tr>"
+        def td(text: str, num: bool, star: bool, tag: str = "td") -> str:
+            if not num:
+                return f'<{tag} class="txt">{html_escape(text)}</{tag}>'
+            number, marks = split_stars(text)
+            pad = f'<span class="stars">{marks}</span>' if star else ""
+            return f'<{tag} class="num">{html_escape(number)}{pad}</{tag}>'
 
-        lines = ["<table>"]
+        out = [f'<div class="apa-table" id="{html_escape(self.name)}">']
+        if self.label:
+            out.append(f'<p class="label">{html_escape(self.label)}</p>')
         if self.title:
-            lines.append(f"  <caption>{html_escape(self.title)}</caption>")
-        lines += ["  <thead>", row(header, "th"), "  </thead>", "  <tbody>"]
-        lines += [row(r, "td") for r in rows]
-        lines += ["  </tbody>", "</table>"]
-        lines += [f"<p><em>Note.</em> {html_escape(n)}</p>" for n in self.notes]
-        return "\n".join(lines) + "\n"
+            out.append(f'<p class="title">{html_escape(self.title)}</p>')
+        out += ['<table class="apa">', "  <thead>"]
+        if self.spans:
+            out.append("    <tr>" + "".join(
+                f'<th class="span" colspan="{w}"><span>{html_escape(t)}</span></th>' if t
+                else f'<th class="gap" colspan="{w}"></th>' for t, w in self.spans) + "</tr>")
+        out.append("    <tr>" + "".join(td(h, n, st, "th") for h, n, st in zip(
+            header, numeric, starred, strict=True)) + "</tr>")
+        out += ["  </thead>", "  <tbody>"]
+        for i, r in enumerate(rows):
+            cls = ' class="rule"' if i in self.rules else ""
+            out.append(f"    <tr{cls}>" + "".join(
+                td(c, n, st) for c, n, st in zip(r, numeric, starred, strict=True)) + "</tr>")
+        out += ["  </tbody>", "</table>"]
+        if self.notes:
+            out.append(f'<p class="note"><em>Note.</em> {html_escape(self.notes[0])}</p>')
+            out += [f'<p class="note">{html_escape(n)}</p>' for n in self.notes[1:]]
+        out.append("</div>")
+        return "\n".join(out) + "\n"
 
     def to_csv(self) -> str:
-        """CSV of the raw values at full precision (shortest round-trip), for software.
+        """CSV of the raw values at full precision (shortest round-trip), for software:
+        the ``tidy`` long-format data when the table has them, else the frame.
 
         Examples
         --------
@@ -337,10 +522,12 @@ class Table:
         0.1234567890123
         <BLANKLINE>
         """
-        return self.frame.to_csv(index=False, lineterminator="\n")
+        data = self.frame if self.tidy is None else self.tidy
+        return data.to_csv(index=False, lineterminator="\n")
 
     def write(self, folder: str | Path) -> list[Path]:
-        """Write ``<name>.md``, ``.tex``, ``.html`` and ``.csv`` into ``folder``.
+        """Write ``<name>.md``, ``.tex``, ``.html`` (a styled page) and ``.csv`` into
+        ``folder``.
 
         Examples
         --------
@@ -354,7 +541,8 @@ class Table:
         for ext, text in (
             ("md", self.to_markdown()),
             ("tex", self.to_latex()),
-            ("html", self.to_html()),
+            ("html", html_page([self], title=self.label or self.title or self.name,
+                               heading=False)),
             ("csv", self.to_csv()),
         ):
             path = folder / f"{self.name}.{ext}"
@@ -377,6 +565,37 @@ class Table:
         named = any(n is not None for n in frame.index.names)
         data = frame.reset_index() if named else frame.reset_index(drop=True)
         return cls(name, title, data, digits=digits, **kwargs)
+
+
+def html_page(tables: Sequence[Table], title: str = "", intro: Sequence[str] = (),
+              figures: Sequence[tuple[str, str]] = (), heading: bool = True) -> str:
+    """One self-contained HTML document: the style, a heading (``title``, unless
+    ``heading=False``), paragraphs, the tables and figures (``(caption, inline SVG)``
+    pairs, placed after the tables; an empty caption for a figure that carries its own
+    title).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> page = html_page([Table("t1", "Fit", pd.DataFrame({"cfi": [0.95]}), label="Table 1")],
+    ...                  title="Results")
+    >>> page.startswith("<!DOCTYPE html>") and "<style>" in page and 'id="t1"' in page
+    True
+    """
+    out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+           f"<title>{html_escape(title)}</title>", "<style>", TABLE_CSS.rstrip(),
+           ".figure { margin: 2.2em 0; } .figure svg { max-width: 100%; height: auto; }",
+           "</style>", "</head>", "<body>"]  # fmt: skip
+    if title and heading:
+        out.append(f"<h1>{html_escape(title)}</h1>")
+    out += [f"<p>{html_escape(p)}</p>" for p in intro]
+    out += [t.to_html().rstrip() for t in tables]
+    for caption, svg in figures:
+        label = ([f'<p class="label"><strong>{html_escape(caption)}</strong></p>']
+                 if caption else [])  # an empty caption: the SVG carries its own title
+        out += ['<div class="figure">', *label, svg.strip(), "</div>"]
+    out += ["</body>", "</html>"]
+    return "\n".join(out) + "\n"
 
 
 def frame_to_markdown(frame: pd.DataFrame, digits: int = 3) -> str:
@@ -420,7 +639,7 @@ def frame_to_html(frame: pd.DataFrame, digits: int = 3) -> str:
     Examples
     --------
     >>> import pandas as pd
-    >>> "<td>x</td>" in frame_to_html(pd.DataFrame({"a": ["x"]}))
+    >>> '<td class="txt">x</td>' in frame_to_html(pd.DataFrame({"a": ["x"]}))
     True
     """
     return Table.from_frame(frame, digits=digits).to_html()

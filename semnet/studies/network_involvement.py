@@ -2,8 +2,10 @@
 
 ``run(data, out)`` carries out the analysis plan of ``STUDY.md`` on any survey with the
 study's columns (by default the bundled synthetic three-country survey) and writes
-every table as Markdown, LaTeX, HTML and CSV, a path diagram (SVG; PNG too when
-matplotlib is installed) and a ``manifest.json`` recording how the outputs were made:
+every table (APA style, :mod:`semnet.report.journal`) as Markdown, LaTeX, HTML and CSV,
+a path diagram (SVG; PNG too when matplotlib is installed), one ``report.html`` with
+every table and the figure, ``tables.docx`` (every table as a Word table, when
+python-docx is installed) and a ``manifest.json`` recording how the outputs were made:
 
 1. descriptives, reliability (alpha, omega, AVE) and discriminant validity (HTMT2,
    Fornell–Larcker) per country;
@@ -17,8 +19,10 @@ matplotlib is installed) and a ``manifest.json`` recording how the outputs were 
    group comparison;
 6. indirect effects GM → NI → DOI and RC → NI → DOI with delta-method and bootstrap CIs.
 
-Missing answers are handled by FIML wherever the estimator allows it; LMS and the
-bootstrap use the complete cases (stated in the table notes).
+Missing answers are handled by FIML wherever the estimator allows it (the bootstrap
+refits the FIML model to every resample); LMS and HTMT use the complete cases (stated
+in the table notes). One decision rule (:data:`INVARIANCE_RULE`) judges the invariance
+ladder and the partial-invariance search.
 
 Each step of the plan is a function below (:data:`STEPS`, in order); :func:`run` loads
 the data and the model files, checks the output folder, runs the steps and writes the
@@ -40,6 +44,7 @@ from typing import Any
 import pandas as pd
 
 from semnet._version import __version__
+from semnet.analyses.parallel import Progress, want_progress
 from semnet.datasets import bundled_path, network_involvement_path, read
 from semnet.errors import DataError, SemnetError
 from semnet.report.format import format_p_clause
@@ -62,6 +67,8 @@ LABELS = {
     "ni": "Network involvement",
     "doi": "Degree of internationalization",
 }
+#: names of the optional controls in the tables
+CONTROL_LABELS = {"firm_size": "Firm size", "firm_age": "Firm age"}
 GROUP = "country"
 ITEMS = [i for items in CONSTRUCTS.values() for i in items]
 #: optional firm-level controls of the DOI equation, used when the data have them
@@ -70,16 +77,26 @@ REQUIRED = [GROUP, *ITEMS]
 #: the model files of the study (``<name>.lav``)
 MODELS = ("measurement", "structural", "moderated", "mediation")
 FIML = {"missing": "fiml"}
+#: the study's tables, in the order they are numbered
+TABLES = ("descriptives", "measurement", "htmt", "fornell_larcker", "fit", "invariance",
+          "partial", "latent_means", "structural", "path_equality", "moderation_lms",
+          "simple_slopes", "moderation_pi", "turbulence_groups", "indirect")
+#: the report with every table and the figure, and the Word file of every table
+REPORT_HTML, REPORT_DOCX = "report.html", "tables.docx"
+#: the one decision rule of the invariance ladder and the partial-invariance search
+INVARIANCE_RULE = "chisq"
 
 __all__ = [
     "CONSTRUCTS",
     "CONTROLS",
     "GROUP",
+    "INVARIANCE_RULE",
     "ITEMS",
     "LABELS",
     "MODELS",
     "REQUIRED",
     "STEPS",
+    "TABLES",
     "OutputFolderError",
     "StudyResult",
     "default_data_path",
@@ -193,30 +210,64 @@ class _State:
     bootstrap: int
     progress: bool
     countries: list[str] = field(init=False)
-    #: rows with every item answered (LMS and the bootstrap use them)
+    #: construct names: the model file's ``# @label`` lines, else :data:`LABELS`
+    labels: dict[str, str] = field(init=False)
+    #: rows with every item answered (HTMT and LMS use them)
     complete: pd.DataFrame = field(init=False)
     tables: dict[str, Any] = field(default_factory=dict)
     cfa_country: dict[str, Any] = field(default_factory=dict)
+    #: (model, sample, fit) rows of the fit table
+    fit_rows: list[tuple[str, str, Any]] = field(default_factory=list)
     partial: Any = None
     mediation: Any = None
 
     def __post_init__(self) -> None:
+        from semnet.report.journal import model_labels
+
         self.countries = [str(c) for c in pd.unique(self.frame[GROUP])]
+        self.labels = {**LABELS, **CONTROL_LABELS, **model_labels(self.models["measurement"])}
         self.complete = self.frame.dropna(subset=ITEMS)
 
     def country(self, c: str) -> pd.DataFrame:
         return self.frame[self.frame[GROUP].astype(str) == c]
 
-    def add(self, name: str, title: str, frame: pd.DataFrame, notes: tuple = ()) -> None:
+    def add(self, table: Any) -> None:
+        """Add a journal table (numbered by :meth:`numbered`)."""
+        self.tables[table.name] = table
+
+    def numbered(self) -> dict[str, Any]:
+        """The tables in the order of :data:`TABLES`, named ``table<k>_<name>`` and
+        labelled ``Table <k>``."""
+        from dataclasses import replace
+
+        out = {}
+        for k, name in enumerate([n for n in TABLES if n in self.tables], start=1):
+            table = replace(self.tables[name], name=f"table{k}_{name}", label=f"Table {k}")
+            out[table.name] = table
+        return out
+
+    def text_table(self, name: str, title: str, frame: pd.DataFrame, header: dict,
+                   notes: tuple = (), **kwargs: Any) -> None:
         from semnet.report.tables import Table
 
-        self.tables[name] = Table(name, title, frame, notes)
+        self.add(Table(name, title, frame, notes=notes, header=header, **kwargs))
+
+
+def _per_country(s: _State, frame: pd.DataFrame) -> str:
+    counts = frame[GROUP].astype(str).value_counts()
+    return ", ".join(f"{c} = {int(counts.get(c, 0))}" for c in s.countries)
+
+
+def _n_note(s: _State, frame: pd.DataFrame | None = None) -> str:
+    frame = s.frame if frame is None else frame
+    return f"N = {len(frame)} ({_per_country(s, frame)})."
+
+
+_FIML_NOTE = "Estimator: ML; full-information maximum likelihood (FIML) for missing answers."
 
 
 # 1. descriptives, reliability, discriminant validity ------------------------------------
-def _reliability(s: _State) -> None:
-    import semnet
-
+def _descriptives(s: _State) -> None:
     desc = []
     for c in s.countries:
         part = s.country(c)
@@ -225,34 +276,46 @@ def _reliability(s: _State) -> None:
             desc.append({"country": c, "item": item, "n": int(col.notna().sum()),
                          "mean": col.mean(), "sd": col.std(),
                          "missing_pct": 100 * col.isna().mean()})  # fmt: skip
-    s.add("table1_descriptives", "Item descriptives by country", pd.DataFrame(desc),
-          ("SD with divisor n - 1; missing answers excluded.",))  # fmt: skip
+    tidy = pd.DataFrame(desc)
+    construct_of = {i: k for k, items in CONSTRUCTS.items() for i in items}
+    rows, rules = [], []
+    for item in ITEMS:
+        first = CONSTRUCTS[construct_of[item]][0] == item
+        if first:
+            rules.append(len(rows))
+        row = {"construct": s.labels.get(construct_of[item], "") if first else "",
+               "item": item}
+        for c in s.countries:
+            hit = tidy[(tidy["country"] == c) & (tidy["item"] == item)].iloc[0]
+            row |= {f"{c}_m": hit["mean"], f"{c}_sd": hit["sd"], f"{c}_miss": hit["missing_pct"]}
+        rows.append(row)
+    header = {"construct": "Construct", "item": "Item"}
+    for c in s.countries:
+        header |= {f"{c}_m": "M", f"{c}_sd": "SD", f"{c}_miss": "% missing"}
+    s.text_table("descriptives", "Item means, standard deviations and missing answers by "
+                 "country", pd.DataFrame(rows), header,
+                 (f"SD with divisor n − 1; missing answers excluded. {_n_note(s)}",),
+                 digits=2, spans=(("", 2), *((c, 3) for c in s.countries)),
+                 rules=tuple(rules[1:]), tidy=tidy,
+                 columns={"construct": "text", "item": "text"})  # fmt: skip
+
+
+def _reliability(s: _State) -> None:
+    import semnet
+    from semnet.report.journal import fornell_larcker_table, htmt_table, measurement_table
+
+    _descriptives(s)
     s.cfa_country = {c: semnet.cfa(s.models["measurement"], s.country(c), **FIML)
                      for c in s.countries}  # fmt: skip
-    rel = []
-    for c, fit in s.cfa_country.items():
-        r = semnet.reliability(fit)
-        r.insert(0, "country", c)
-        rel.append(r.drop(columns="group"))
-    s.add("table2_reliability", "Reliability and convergent validity by country",
-          pd.concat(rel, ignore_index=True),
-          ("alpha: Cronbach; omega: composite reliability (semTools compRelSEM); AVE: "
-           "average variance extracted; from the per-country CFA (FIML).",))  # fmt: skip
-    disc = []
+    s.add(measurement_table(s.cfa_country, labels=s.labels,
+                            notes=("One CFA per country; α, CR and AVE use the FIML "
+                                   "estimates of the items' covariances.",)))  # fmt: skip
     ht = semnet.htmt(s.models["measurement"], s.frame, group=GROUP)
-    for c in s.countries:
-        fl = semnet.fornell_larcker(s.cfa_country[c])[""]
-        names = list(ht[c].index)
-        for i, a in enumerate(names):
-            for b in names[i + 1 :]:
-                disc.append({
-                    "country": c, "factor_a": a, "factor_b": b,
-                    "htmt2": ht[c].loc[a, b], "latent_r": fl.loc[a, b],
-                    "sqrt_ave_a": fl.loc[a, a], "sqrt_ave_b": fl.loc[b, b],
-                })  # fmt: skip
-    s.add("table3_discriminant", "Discriminant validity by country", pd.DataFrame(disc),
-          ("HTMT2 (Roemer et al. 2021) from complete cases; Fornell-Larcker: latent "
-           "correlation vs. square roots of AVE.",))  # fmt: skip
+    s.add(htmt_table(ht, labels=s.labels, name="htmt",
+                     notes=(f"Complete cases: {_n_note(s, s.complete)}",)))
+    fl = {c: semnet.fornell_larcker(fit)[""] for c, fit in s.cfa_country.items()}
+    s.add(fornell_larcker_table(fl, labels=s.labels, name="fornell_larcker",
+                                notes=(f"Per-country CFAs. {_FIML_NOTE} {_n_note(s)}",)))
 
 
 # 2. CFA fit per country and pooled ----------------------------------------------------------
@@ -260,42 +323,80 @@ def _cfa(s: _State) -> None:
     import semnet
 
     pooled = semnet.cfa(s.models["measurement"], s.frame, **FIML)
-    rows = []
-    for c, fit in [*s.cfa_country.items(), ("pooled", pooled)]:
-        fm = fit.fit_measures()
-        rows.append({"sample": c, "n": fit.ntotal, **{
-            k: fm[k] for k in ("chisq", "df", "pvalue", "cfi", "tli", "rmsea",
-                               "rmsea_ci_lower", "rmsea_ci_upper", "srmr")}})  # fmt: skip
-    s.add("table4_cfa_fit", "Measurement model fit", pd.DataFrame(rows),
-          ("ML with FIML for missing answers; RMSEA with 90% CI.",))  # fmt: skip
+    s.fit_rows = [("Measurement", c, fit) for c, fit in s.cfa_country.items()]
+    s.fit_rows.append(("Measurement", "Pooled", pooled))
 
 
 # 3. invariance -------------------------------------------------------------------------------
 def _invariance(s: _State) -> None:
     from semnet.analyses.invariance import invariance
+    from semnet.report.journal import invariance_table
 
-    inv = invariance(s.models["measurement"], s.frame, group=GROUP, **FIML)
-    ladder = inv.table().reset_index().rename(columns={"index": "level"})
-    s.add("table5_invariance", "Cross-national measurement invariance", ladder,
-          ("Decisions by Chen (2007): a level fails when CFI drops by more than .010 and "
-           "RMSEA rises by more than .015 or SRMR by more than .030 (loadings) / .010 "
-           "(intercepts, residuals); chi-square differences by LRT.",))  # fmt: skip
-    s.partial = inv.partial(level="scalar", rule="chisq")
-    s.add("table6_partial", "Partial invariance search (score tests)",
-          s.partial.audit.reset_index(drop=True),
-          ("Constraints freed one at a time while the chi-square difference test of the "
-           "level is significant (alpha .05): the parameter with the largest "
-           "(Bonferroni-adjusted) joint score test first; markers are never freed.",))  # fmt: skip
-    means = inv.latent_means(partial=s.partial)
-    s.add("table7_latent_means", "Latent mean differences (reference: first country)",
-          means.reset_index(drop=True),
-          ("From the partial scalar model of table 6 (the freed parameters are not "
-           "constrained equal); effect size: difference over the pooled latent SD.",))  # fmt: skip
+    inv = invariance(s.models["measurement"], s.frame, group=GROUP, rule=INVARIANCE_RULE,
+                     progress=s.progress, **FIML)  # fmt: skip
+    s.fit_rows.append(("Measurement", "Multi-group (configural)", inv.fits["configural"]))
+    s.partial = inv.partial(level="scalar", progress=s.progress)
+    s.add(invariance_table(inv, s.partial, name="invariance",
+                           title="Cross-national measurement invariance",
+                           notes=("Partial levels free the parameters named, found by the "
+                                  "search of the next table; the latent means and the "
+                                  "structural model use the partial scalar model.",)))
+    audit = s.partial.audit.reset_index(drop=True)
+    shown = pd.DataFrame({
+        "level": audit["level"].str.capitalize(), "step": audit["step"],
+        "param": audit["param"].fillna("—"), "X2": audit["X2"], "p_adjusted":
+        audit["p_adjusted"], "chisq_diff": audit["chisq_diff"], "df_diff": audit["df_diff"],
+        "pvalue_diff": audit["pvalue_diff"], "delta_cfi": audit["delta_cfi"],
+        "decision": audit["decision"],
+    })  # fmt: skip
+    s.text_table(
+        "partial", "Partial invariance search (score tests)", shown,
+        {"level": "Level", "step": "Step", "param": "Freed", "X2": "Score χ²",
+         "p_adjusted": "p (adj.)", "chisq_diff": "Δχ²", "df_diff": "Δdf",
+         "pvalue_diff": "p", "delta_cfi": "ΔCFI", "decision": "Decision"},
+        ("Step 0 is the level with every constraint; each further step frees, in every "
+         "country, the constraint with the largest joint score test (Bonferroni-adjusted "
+         "p over the candidates), while the level fails by the rule of the previous table; "
+         "markers are never freed. Δχ², p and ΔCFI compare the level with the previous "
+         f"(partial) level. {_FIML_NOTE} {_n_note(s)}",),
+        tidy=audit, columns={"level": "text", "param": "text", "decision": "text"},
+    )  # fmt: skip
+    _latent_means(s, inv)
+
+
+def _latent_means(s: _State, inv: Any) -> None:
+    from semnet.report.format import STAR_NOTE
+
+    means = inv.latent_means(partial=s.partial).reset_index(drop=True)
+    others = [c for c in s.countries[1:]]
+    rows = []
+    for factor in dict.fromkeys(means["factor"]):
+        row: dict[str, Any] = {"construct": s.labels.get(factor, factor)}
+        for c in others:
+            hit = means[(means["factor"] == factor) & (means["group"] == c)].iloc[0]
+            row |= {f"{c}_d": (hit["est"], hit["pvalue"]), f"{c}_se": hit["se"],
+                    f"{c}_es": hit["effect_size"]}  # fmt: skip
+        rows.append(row)
+    header = {"construct": "Construct"}
+    columns = {"construct": "text"}
+    for c in others:
+        header |= {f"{c}_d": "Δ", f"{c}_se": "SE", f"{c}_es": "d"}
+        columns[f"{c}_d"] = "starred"
+    s.text_table(
+        "latent_means", f"Latent mean differences from {s.countries[0]}",
+        pd.DataFrame(rows), header,
+        (f"Δ = latent mean minus that of {s.countries[0]} (fixed at 0), from the partial "
+         f"scalar model ({means['source'].iloc[0]}); d = Δ over the pooled latent SD. "
+         f"{_FIML_NOTE} {_n_note(s)}", STAR_NOTE),
+        spans=(("", 1), *((f"{c} − {s.countries[0]}", 3) for c in others)),
+        tidy=means, columns=columns,
+    )  # fmt: skip
 
 
 # 4. multi-group structural model ---------------------------------------------------------
 def _structural(s: _State) -> None:
     import semnet
+    from semnet.report.journal import fit_table, paths_table
 
     partial_params = tuple(s.partial.freed)
     # the optional controls enter the DOI equation when the data have them; with FIML
@@ -308,27 +409,47 @@ def _structural(s: _State) -> None:
         control_note = f" DOI also regressed on the controls {', '.join(controls)}."
     options = {"group": GROUP, "group_equal": ["loadings", "intercepts"],
                "group_partial": partial_params, **FIML, "fixed_x": not controls}  # fmt: skip
-    est = semnet.sem(struct_text, s.frame, **options).estimates()
-    paths = est[est["op"] == "~"][["group", "lhs", "op", "rhs", "est", "se", "pvalue",
-                                   "std_all"]]  # fmt: skip
-    s.add("table8_structural", "Structural paths by country", paths.reset_index(drop=True),
-          ("Multi-group model with (partially) invariant loadings and intercepts; FIML."
-           + control_note,))  # fmt: skip
+    struct = semnet.sem(struct_text, s.frame, **options)
+    for c in s.countries:
+        s.fit_rows.append(("Structural", c, semnet.sem(
+            struct_text, s.country(c), **FIML, fixed_x=not controls)))
+    s.fit_rows.append(("Structural", "Multi-group (partial scalar)", struct))
+    s.add(fit_table(s.fit_rows, name="fit", title="Fit of the measurement and structural "
+                    "models", notes=(f"Multi-group models: configural = no equality "
+                                     f"constraints; partial scalar = loadings and "
+                                     f"intercepts equal across countries except "
+                                     f"{', '.join(partial_params) or 'none'}."
+                                     f"{control_note}",)))  # fmt: skip
+    s.add(paths_table(struct, labels=s.labels, name="structural",
+                      title="Structural paths by country (multi-group model)",
+                      notes=("Loadings and intercepts equal across countries except "
+                             f"{', '.join(partial_params) or 'none'} (partial scalar "
+                             "invariance)." + control_note,)))  # fmt: skip
+    _path_equality(s, struct_text, options)
+
+
+def _path_equality(s: _State, struct_text: str, options: dict) -> None:
+    import semnet
+
     n = len(s.countries)
     labelled = struct_text.replace(
         "doi ~ ni", f"doi ~ c({', '.join(f'b{i + 1}' for i in range(n))})*ni"
     )
     lab_fit = semnet.sem(labelled, s.frame, **options)
     w = lab_fit.wald(" ; ".join(f"b1 == b{i + 1}" for i in range(1, n)))
-    tests = [{"test": "all countries equal", "stat": w["stat"], "df": w["df"],
+    tests = [{"test": "All countries equal", "stat": w["stat"], "df": w["df"],
               "pvalue": w["pvalue"]}]  # fmt: skip
     for i in range(n):
         for j in range(i + 1, n):
             w = lab_fit.wald(f"b{i + 1} == b{j + 1}")
             tests.append({"test": f"{s.countries[i]} = {s.countries[j]}", "stat": w["stat"],
                           "df": w["df"], "pvalue": w["pvalue"]})  # fmt: skip
-    s.add("table9_path_equality", "Is NI -> DOI equal across countries? (Wald tests)",
-          pd.DataFrame(tests))  # fmt: skip
+    ni, doi = s.labels.get("ni", "ni"), s.labels.get("doi", "doi")
+    s.text_table("path_equality", f"Is {ni} → {doi} equal across countries? (Wald tests)",
+                 pd.DataFrame(tests), {"test": "Hypothesis", "stat": "Wald χ²", "df": "df",
+                                       "pvalue": "p"},
+                 (f"Wald tests of equal unstandardized paths in the multi-group model of "
+                  f"the previous table. {_FIML_NOTE} {_n_note(s)}",))  # fmt: skip
 
 
 # 5. moderation ----------------------------------------------------------------------------
@@ -340,79 +461,102 @@ def _moderation(s: _State) -> None:
 
 def _moderation_lms(s: _State) -> None:
     import semnet
+    from semnet.report.journal import coefficients_table, simple_slopes_table
 
     lms_fit = semnet.sem(s.models["moderated"], s.complete[ITEMS], interaction="lms")
-    le = lms_fit.estimates()
-    inter = le[(le["op"] == "~") & (le["lhs"] == "doi")][
-        ["lhs", "op", "rhs", "est", "se", "pvalue", "std_all"]]
     lr = lms_fit.lr_test()
-    s.add("table10_moderation_lms", "DOI regressed on NI x ET (LMS, pooled sample)",
-          inter.reset_index(drop=True),
-          (f"Latent moderated structural equations on {len(s.complete)} complete cases; "
-           f"LR test of the interaction: chi2 = {float(lr['chisq_diff']):.2f}, df = "
-           f"{int(lr['df_diff'])}, {format_p_clause(lr['pvalue'])}.",))  # fmt: skip
+    complete = (f"Latent moderated structural equations (LMS, ML) on the {len(s.complete)} "
+                f"complete cases of the pooled sample ({_per_country(s, s.complete)}).")
+    s.add(coefficients_table(
+        lms_fit, labels=s.labels, outcomes=("doi",), name="moderation_lms",
+        title=f"{s.labels['doi']} regressed on {s.labels['ni']} × {s.labels['et']} (LMS, "
+        "pooled sample)",
+        notes=(f"{complete} LMS does not allow FIML. Likelihood-ratio test of the "
+               f"interaction: χ²({int(lr['df_diff'])}) = {float(lr['chisq_diff']):.2f}, "
+               f"{format_p_clause(lr['pvalue'])}.",),
+    ))  # fmt: skip
     slopes = semnet.simple_slopes(lms_fit, "ni", "et", (-1.0, 0.0, 1.0))
     jn = semnet.johnson_neyman(lms_fit, "ni", "et")[0]
-    s.add("table11_simple_slopes", "Effect of NI on DOI at levels of ET (LMS)",
-          slopes.drop(columns=["group"]),
-          (f"ET in SDs around its mean. Johnson-Neyman: {jn.region()} (raw ET metric; "
-           f"ET mean {jn.mean:.3f}, SD {jn.sd:.3f}).",))  # fmt: skip
+    s.add(simple_slopes_table(
+        slopes.drop(columns=["group"]), focal="ni", moderator="et", labels=s.labels,
+        name="simple_slopes",
+        title=f"Effect of {s.labels['ni']} on {s.labels['doi']} at levels of "
+        f"{s.labels['et']} (LMS)",
+        notes=(f"Simple slopes (unstandardized) at the mean of {s.labels['et']} and one "
+               f"SD below and above it. Johnson–Neyman: {jn.region()} (raw metric; mean "
+               f"{jn.mean:.3f}, SD {jn.sd:.3f}). {complete}",),
+    ))  # fmt: skip
 
 
 def _moderation_by_country(s: _State) -> None:
     import semnet
+    from semnet.report.journal import paths_table
 
     pi_fit = semnet.sem(
         s.models["moderated"], s.frame, group=GROUP, interaction="double_mean",
         interaction_match=True, group_equal=["loadings"], **FIML,
     )  # fmt: skip
-    pe = pi_fit.estimates()
-    s.add("table12_moderation_pi", "NI x ET by country (double-mean-centred product "
-          "indicators)",
-          pe[(pe["op"] == "~") & (pe["rhs"] == "ni:et")][
-              ["group", "lhs", "op", "rhs", "est", "se", "pvalue", "std_all"]
-          ].reset_index(drop=True),
-          ("Matched pairs of NI and ET items (ni1.et1 ... ni4.et4; ni5 has no partner), "
-           "double-mean centred over the pooled sample; FIML.",))  # fmt: skip
+    s.add(paths_table(
+        pi_fit, labels=s.labels, outcomes=("doi",), name="moderation_pi",
+        title=f"{s.labels['doi']} regressed on {s.labels['ni']} × {s.labels['et']} by "
+        "country (product indicators)",
+        notes=("Matched pairs of NI and ET items (ni1·et1 … ni4·et4; ni5 has no partner), "
+               "double-mean centred over the pooled sample; loadings equal across "
+               "countries.",),
+    ))  # fmt: skip
 
 
 def _moderation_by_turbulence(s: _State) -> None:
     import semnet
+    from semnet.report.format import STAR_NOTE
 
     by_groups = semnet.moderation_by_groups(
         s.models["structural"], s.frame, moderator=CONSTRUCTS["et"], path="doi~ni", **FIML
     )
     w, lrt = by_groups.wald, by_groups.lrt
-    s.add(
-        "table13_turbulence_groups", "NI -> DOI in low vs. high turbulence firms",
-        by_groups.table,
+    t = by_groups.table
+    frame = pd.DataFrame({
+        "group": [f"{str(g).capitalize()} turbulence" for g in t["group"]], "n": t["n"],
+        "b": list(zip(t["est"], t["pvalue"], strict=True)), "se": t["se"],
+        "ci": list(zip(t["ci_lower"], t["ci_upper"], strict=True)), "beta": t["std_all"],
+    })  # fmt: skip
+    s.text_table(
+        "turbulence_groups", f"{s.labels['ni']} → {s.labels['doi']} in low and high "
+        "turbulence firms", frame,
+        {"group": "Group", "n": "n", "b": "b", "se": "SE", "ci": "95% CI", "beta": "β"},
         (f"Split at the median of the mean ET items ({by_groups.cut:g}); loadings and "
-         f"intercepts equal across the two groups; FIML. Equality of the path: Wald "
-         f"chi2 = {w['stat']:.3f}, df = {int(w['df'])}, {format_p_clause(w['pvalue'])}; "
-         f"LRT chi2 = {lrt['chisq_diff'].iloc[1]:.3f}, "
-         f"{format_p_clause(lrt['pvalue'].iloc[1])}.",),
-    )
+         f"intercepts equal across the two groups. Equality of the path: Wald "
+         f"χ²({int(w['df'])}) = {w['stat']:.2f}, {format_p_clause(w['pvalue'])}; LRT "
+         f"χ²({int(lrt['df_diff'].iloc[1])}) = {lrt['chisq_diff'].iloc[1]:.2f}, "
+         f"{format_p_clause(lrt['pvalue'].iloc[1])}. {_FIML_NOTE} {_n_note(s)}",
+         STAR_NOTE),
+        tidy=t, columns={"b": "starred", "ci": "interval", "group": "text"},
+    )  # fmt: skip
 
 
 # 6. mediation ---------------------------------------------------------------------------------
 def _mediation(s: _State) -> None:
     import semnet
+    from semnet.report.journal import indirect_table
 
     s.mediation = semnet.sem(s.models["mediation"], s.frame, **FIML)
-    ind = pd.concat([semnet.indirect_effects(s.mediation, x, y="doi") for x in ("gm", "rc")],
+    causes = ("gm", "rc")
+    ind = pd.concat([semnet.indirect_effects(s.mediation, x, y="doi") for x in causes],
                     ignore_index=True)  # fmt: skip
-    ind = ind.drop(columns=[c for c in ("group",) if c in ind.columns])
+    boot_table, boot_note = None, "No bootstrap (bootstrap=0)."
     if s.bootstrap:
-        med_cc = semnet.sem(s.models["mediation"], s.complete[ITEMS])
-        boot = semnet.bootstrap(med_cc, n=s.bootstrap, seed=s.seed, ci=("percentile",),
+        boot = semnet.bootstrap(s.mediation, n=s.bootstrap, seed=s.seed, ci=("percentile",),
+                                indirect=[{"x": x, "y": "doi"} for x in causes],
                                 progress=s.progress)  # fmt: skip
-        bt = boot.table(ci="percentile")
-        s.add("table15_bootstrap", "Indirect and total effects: bootstrap CIs",
-              bt[bt["op"] == ":="].reset_index(drop=True),
-              (f"{s.bootstrap} case-resampling bootstrap draws on {med_cc.ntotal} complete "
-               f"cases (seed {s.seed}); {boot.n_failed} failed draws.",))  # fmt: skip
-    s.add("table14_indirect", "Indirect effects on DOI through NI", ind,
-          ("Delta-method SEs from the FIML fit.",))  # fmt: skip
+        boot_table = boot.table(ci="percentile")
+        boot_note = (f"{s.bootstrap} case-resampling bootstrap draws of the FIML fit "
+                     f"(seed {s.seed}; {boot.n_failed} failed).")
+    s.add(indirect_table(
+        ind, boot_table, labels=s.labels, name="indirect",
+        title=f"Indirect, direct and total effects on {s.labels['doi']}",
+        notes=(f"Mediation model fitted to all {s.mediation.ntotal} firms. {_FIML_NOTE} "
+               f"{boot_note} {_n_note(s)}",),
+    ))  # fmt: skip
 
 
 #: the analysis plan: (name in ``manifest.json``'s timings, step), in order
@@ -426,7 +570,8 @@ STEPS: tuple[tuple[str, Callable[[_State], None]], ...] = (
 )
 
 
-def _manifest(s: _State, digest: str, timings: dict, outputs: list[str]) -> dict:
+def _manifest(s: _State, digest: str, timings: dict, outputs: list[str],
+              docx: bool) -> dict:  # fmt: skip
     return {
         "semnet_version": __version__,
         "study": "Mikhailitchenko (2021), network involvement of SMEs; synthetic data "
@@ -440,7 +585,14 @@ def _manifest(s: _State, digest: str, timings: dict, outputs: list[str]) -> dict
             "estimator": "ML",
             "missing": "fiml",
             "interaction": "lms and double_mean",
-            "invariance_rule": "chen2007",
+            "invariance_rule": INVARIANCE_RULE,
+            "bootstrap_missing": "fiml",
+        },
+        "report": {
+            "html": REPORT_HTML,
+            "docx": REPORT_DOCX if docx else None,
+            "docx_status": "written" if docx else "skipped: python-docx is not installed "
+            "(pip install \"semnet[docx]\")",
         },
         "timings_seconds": timings,
         "outputs": sorted(outputs),
@@ -470,28 +622,53 @@ def _figure(s: _State) -> Any:
     panels[title] = pooled.estimates()
     r2s[title] = dict(zip(pooled.r_squared()["name"], pooled.r_squared()["r2"], strict=True))
     return diagram_layout(
-        panels, labels={**LABELS, "ni:et": "NI × ET"}, r2=r2s,
+        panels, labels={**s.labels, "ni:et": "NI × ET"}, r2=r2s,
         title="Figure 1. Network involvement, environmental turbulence and the degree of "
         "internationalization by country (standardized estimates; product indicators, FIML)",
     )  # fmt: skip
 
 
+def _report_intro(s: _State) -> list[str]:
+    return [
+        f"Network involvement of SMEs in {', '.join(s.countries)}; {_n_note(s)} "
+        "Reliability and validity, measurement invariance, the structural model, "
+        f"moderation and mediation, made by semnet {__version__} (seed {s.seed}, "
+        f"{s.bootstrap} bootstrap draws).",
+        "Each table is also written as Markdown, LaTeX, HTML and CSV (full precision, "
+        "long format) in this folder.",
+    ]
+
+
 def _write(folder: OutputFolder, s: _State, digest: str, timings: dict,
            t0: float) -> tuple[list[Path], dict]:  # fmt: skip
-    """Write the tables, the path diagram (SVG, and PNG when matplotlib is installed) and
-    the manifest (last) into ``folder``."""
+    """Write the tables, the path diagram (SVG, and PNG when matplotlib is installed),
+    report.html, tables.docx (with python-docx) and the manifest (last) into ``folder``."""
     import importlib.util
 
     from semnet.report.diagram import save_diagram
+    from semnet.report.docx import docx_available, write_docx
+    from semnet.report.tables import html_page
 
     figure = _figure(s)
+    svg = figure.to_svg()
+    tables = list(s.numbered().values())
+    title = "Network involvement and internationalization: tables"
     with folder.staging() as stage:
-        names = [p.name for table in s.tables.values() for p in table.write(stage)]
+        names = [p.name for table in tables for p in table.write(stage)]
         kinds = ("svg", "png") if importlib.util.find_spec("matplotlib") else ("svg",)
         for kind in kinds:
             names.append(save_diagram(figure, stage / f"figure1_path_diagram.{kind}").name)
+        (stage / REPORT_HTML).write_text(
+            html_page(tables, title=title, intro=_report_intro(s),
+                      figures=[("", svg)]),
+            encoding="utf-8")
+        names.append(REPORT_HTML)
+        docx = docx_available()
+        if docx:
+            write_docx(tables, stage / REPORT_DOCX, title=title, intro=_report_intro(s))
+            names.append(REPORT_DOCX)
         timings["total"] = round(time.perf_counter() - t0, 3)
-        manifest = _manifest(s, digest, timings, names)
+        manifest = _manifest(s, digest, timings, names, docx)
         (stage / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         files = folder.commit(stage, [*names, MANIFEST])
     return files, manifest
@@ -504,7 +681,7 @@ def run(
     seed: int = 2021,
     bootstrap: int = 200,
     models_dir: str | Path | None = None,
-    progress: bool = False,
+    progress: bool | None = None,
     overwrite: bool = False,
 ) -> StudyResult:
     """Run the whole analysis plan and write its outputs into ``out``.
@@ -528,8 +705,10 @@ def run(
         Bootstrap draws for the indirect effects (0 skips the bootstrap).
     models_dir : path, optional
         Folder with the model files :data:`MODELS` (default: the shipped ones).
-    progress : bool
-        Show a progress bar for the bootstrap.
+    progress : bool, optional
+        Show progress bars (``tqdm`` when installed, the ``[progress]`` extra) over the
+        steps and inside the long ones (invariance ladder, partial search, bootstrap).
+        Default: only when stderr is a terminal.
     overwrite : bool
         Write into a non-empty folder that no earlier run wrote.
 
@@ -551,15 +730,22 @@ def run(
     frame, digest = load_data(data)
     models = model_files(models_dir)
     folder = OutputFolder.open(out, overwrite=overwrite)
-    state = _State(frame, models, seed, bootstrap, progress)
+    show = want_progress(progress, len(STEPS), 1)
+    state = _State(frame, models, seed, bootstrap, show)
     timings: dict[str, float] = {}
+    bar = Progress(len(STEPS), "replicate", show, unit="step")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=semnet.SemnetWarning)
         t = time.perf_counter()
-        for name, step in STEPS:
-            step(state)
-            now = time.perf_counter()
-            timings[name] = round(now - t, 3)
-            t = now
+        try:
+            for name, step in STEPS:
+                bar.describe(name)
+                step(state)
+                now = time.perf_counter()
+                timings[name] = round(now - t, 3)
+                t = now
+                bar.update(1)
+        finally:
+            bar.close()
     files, manifest = _write(folder, state, digest, timings, t0)
-    return StudyResult(dict(state.tables), tuple(files), manifest)
+    return StudyResult(state.numbered(), tuple(files), manifest)

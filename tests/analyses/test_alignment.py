@@ -372,3 +372,15 @@ def test_simulate_check_recovers_the_means_and_is_reproducible():
 def test_simulate_check_needs_replications():
     with pytest.raises(semnet.OptionError, match="reps"):
         _check_data().simulate_check(reps=1)
+
+
+def test_alignment_progress_bars(capsys):
+    hs = semnet.datasets.holzinger_swineford()
+    model = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6"
+    quiet = semnet.alignment(model, hs, group="school", progress=False)
+    assert capsys.readouterr().err == ""
+    semnet.alignment(model, hs, group="school", progress=True)
+    assert "alignment" in capsys.readouterr().err
+    quiet.simulate_check(reps=3, seed=1, progress=True)
+    err = capsys.readouterr().err
+    assert "alignment check" in err and "3/3" in err

@@ -538,7 +538,7 @@ def test_formats(hs):
     latex = hs.to_latex(caption="Invariance of the HS model")
     assert "\\toprule" in latex and "delta\\_cfi" in latex and "\\caption{" in latex
     html = hs.to_html(columns=["chisq", "df", "decision"])
-    assert html.count("<tr>") == 5 and "<th>decision</th>" in html
+    assert html.count("<tr>") == 5 and '<th class="txt">decision</th>' in html
     p = hs.partial("scalar", rule="chisq")
     assert "x7~1" in p.to_markdown()
     assert frame_to_markdown(pd.DataFrame({"a|b": ["x"]})).startswith("| a\\|b |")
@@ -550,3 +550,18 @@ def test_formats(hs):
     assert text[0].split() == ["level", "chisq", "df", "pvalue_diff", "decision"]
     assert text[4].split() == ["scalar", "164.103", "60", "<", ".001", "fails"]
     assert "scalar      164.1028  60" in repr(hs)  # the repr's table has 4 decimals
+
+
+def test_progress_bars_of_the_ladder_and_the_partial_search(capsys):
+    hs = semnet.datasets.holzinger_swineford()
+    model = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6"
+    quiet = semnet.invariance(model, hs, group="school", progress=False)
+    quiet.partial("scalar", rule="chisq", progress=False)
+    assert capsys.readouterr().err == ""  # off when asked (and when not a terminal)
+    loud = semnet.invariance(model, hs, group="school", progress=True)
+    err = capsys.readouterr().err
+    assert "invariance ladder" in err and "4/4" in err
+    loud.partial("scalar", rule="chisq", progress=True)
+    err = capsys.readouterr().err
+    assert "partial invariance" in err and "2/2" in err
+    assert loud.table().equals(quiet.table())

@@ -132,11 +132,11 @@ def test_no_other_module_keeps_its_own_escape_or_pvalue_style():
     assert not found, "outside semnet/report/format.py:\n" + "\n".join(found)
 
 
-def test_significance_stars_and_their_note():
-    from semnet.report.format import significance_stars, stars_note
+def test_stars_and_their_note():
+    from semnet.report.format import stars, stars_note
 
     cases = [(0.0009, "***"), (0.001, "**"), (0.0099, "**"), (0.01, "*"), (0.0499, "*"),
              (0.05, ""), (0.9, ""), (float("nan"), ""), (None, "")]  # fmt: skip
-    assert [significance_stars(p) for p, _ in cases] == [s for _, s in cases]
+    assert [stars(p) for p, _ in cases] == [s for _, s in cases]
     assert stars_note() == "* p < .05, ** p < .01, *** p < .001"
     assert stars_note("\u00a0").split(", ")[0] == "*\u00a0p\u00a0<\u00a0.05"

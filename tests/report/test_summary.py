@@ -256,9 +256,9 @@ def test_markdown_html_and_latex_render_through_the_table_engine(hs):
     assert "#### Defined Parameters" in md and "| ab |" in md
     html = summary.to_html()
     assert html.startswith("<h2>semnet ")
-    assert "<h4>Latent Variables</h4>\n<table>" in html
-    assert "<th>P(&gt;|z|)</th>" not in html  # numeric heads are right-aligned
-    assert '<th style="text-align: right">P(&gt;|z|)</th>' in html
+    assert "<h4>Latent Variables</h4>\n<div class=\"apa-table\"" in html
+    assert '<th class="txt">P(&gt;|z|)</th>' not in html  # numeric heads are right-aligned
+    assert '<th class="num">P(&gt;|z|)</th>' in html
     assert "<li>P-value (Chi-square): &lt; .001</li>" in html
     tex = summary.to_latex()
     assert "\\caption{Latent Variables}" in tex and "\\toprule" in tex

@@ -89,29 +89,31 @@ def test_markdown(table):
 
 def test_latex_booktabs_with_every_special_character_escaped(table):
     tex = table.to_latex()
-    assert tex.startswith("\\begin{table}[ht]\n\\centering\n\\caption{Fit \\& more}\n")
+    assert tex.startswith("\\begin{table}[htbp]\n\\centering\n\\begin{threeparttable}\n"
+                          "\\caption{Fit \\& more}\n")
     assert "\\begin{tabular}{lrrrrl}\n\\toprule\n" in tex
     assert "param & est & df & n & pvalue & equal \\\\\n\\midrule\n" in tex
     row = r"a\_b \% \& \# \$ \{ \} \textless{} & 0.12 & 2 & 301 & \textless{} .001 & yes \\"
     assert row in tex.splitlines()
     assert "z &  & 3 &  & 1.000 & yes \\\\" in tex.splitlines()
     assert "\\bottomrule\n\\end{tabular}\n" in tex
-    assert "\\textit{Note.} ML; 5\\% level." in tex
-    assert tex.endswith("\\end{table}\n")
+    assert "\\begin{tablenotes}[flushleft]" in tex
+    assert "\\item \\textit{Note.} ML; 5\\% level." in tex
+    assert tex.endswith("\\end{tablenotes}\n\\end{threeparttable}\n\\end{table}\n")
     bare = Table("t", "", pd.DataFrame({"x": [0.5]})).to_latex()
     assert bare.startswith("\\begin{tabular}{r}") and "table}" not in bare
 
 
 def test_html(table):
     page = table.to_html()
-    assert "<caption>Fit &amp; more</caption>" in page
-    assert '<th>param</th><th style="text-align: right">est</th>' in page
-    assert (f"<td>{SPECIAL.replace('&', '&amp;').replace('<', '&lt;')}</td>"
-            '<td style="text-align: right">0.12</td>') in page
-    assert '<td style="text-align: right">&lt; .001</td>' in page
-    assert '<td style="text-align: right"></td>' in page  # NaN
+    assert '<p class="title">Fit &amp; more</p>' in page
+    assert '<th class="txt">param</th><th class="num">est</th>' in page
+    assert (f"<td class=\"txt\">{SPECIAL.replace('&', '&amp;').replace('<', '&lt;')}</td>"
+            '<td class="num">0.12</td>') in page
+    assert '<td class="num">&lt; .001</td>' in page
+    assert '<td class="num"></td>' in page  # NaN
     assert page.count("<tr>") == 4
-    assert page.rstrip().endswith("<p><em>Note.</em> ML; 5% level.</p>")
+    assert page.rstrip().endswith('<p class="note"><em>Note.</em> ML; 5% level.</p>\n</div>')
     assert table._repr_html_() == page
 
 
@@ -139,7 +141,7 @@ def test_frame_helpers_keep_a_named_index():
     assert "| metric | 0.900 | < .001 |" in md
     tex = frame_to_latex(frame, caption="Ladder_1")
     assert "\\caption{Ladder\\_1}" in tex and "pvalue\\_diff" in tex
-    assert "<td>metric</td>" in frame_to_html(frame, digits=1)
+    assert '<td class="txt">metric</td>' in frame_to_html(frame, digits=1)
     assert "| a |" in frame_to_markdown(pd.DataFrame({"a": [1]}, index=[5]))
     assert frame_to_text(frame, digits=2).splitlines()[2:] == [
         "configural  0.93", "metric      0.90       < .001"]

@@ -41,21 +41,24 @@ def test_same_seed_gives_byte_identical_csvs(result, tmp_path):
     again = study.run(out=tmp_path, bootstrap=20, seed=7)
     for name in res.tables:
         assert (out / f"{name}.csv").read_bytes() == (tmp_path / f"{name}.csv").read_bytes()
+    for name in ("report.html", "tables.docx"):
+        if (out / name).exists():
+            assert (out / name).read_bytes() == (tmp_path / name).read_bytes(), name
     assert again.manifest["data_sha256"] == res.manifest["data_sha256"]
 
 
 def test_recovers_the_planted_effects(result):
     _, out = result
-    lms = pd.read_csv(out / "table10_moderation_lms.csv")
+    lms = pd.read_csv(out / "table11_moderation_lms.csv")
     inter = lms[lms["rhs"] == "ni:et"].iloc[0]
     # population ni:et effect 0.15 (CODEBOOK.md) -> positive and significant
     assert inter["est"] > 0 and inter["pvalue"] < 0.05
-    slopes = pd.read_csv(out / "table11_simple_slopes.csv")
+    slopes = pd.read_csv(out / "table12_simple_slopes.csv")
     assert slopes["slope"].is_monotonic_increasing
     # the two planted non-invariant parameters (CODEBOOK.md), and nothing else
-    audit = pd.read_csv(out / "table6_partial.csv")
+    audit = pd.read_csv(out / "table7_partial.csv")
     assert sorted(audit["param"].dropna()) == ["doi2~1", "ni=~ni3"]
-    means = pd.read_csv(out / "table7_latent_means.csv")
+    means = pd.read_csv(out / "table8_latent_means.csv")
     assert {"USA"} == set(means["reference"])
     # latent mean differences (in SDs) of the factors with unit population variance
     # cover the population values of CODEBOOK.md within their 95% CIs
@@ -68,14 +71,16 @@ def test_recovers_the_planted_effects(result):
         se_es = row["se"] * abs(row["effect_size"] / row["est"])
         assert abs(row["effect_size"] - truth) <= 1.96 * se_es, (factor, country)
     # the NI -> DOI path is strongest in China (population .30 / .50 / .20)
-    paths = pd.read_csv(out / "table8_structural.csv")
-    doi_ni = paths[(paths["lhs"] == "doi") & (paths["rhs"] == "ni")].set_index("group")
-    assert doi_ni["std_all"].idxmax() == "China"
+    paths = pd.read_csv(out / "table9_structural.csv")
+    beta = paths[paths["statistic"] == "beta"]
+    doi_ni = beta[(beta["outcome"] == "doi") & (beta["predictor"] == "ni")].set_index("group")
+    assert doi_ni["est"].idxmax() == "China"
     # the optional controls enter the DOI equation when present (population firm_size .10)
-    controls = paths[(paths["lhs"] == "doi") & (paths["rhs"] == "firm_size")]
+    controls = beta[(beta["outcome"] == "doi") & (beta["predictor"] == "firm_size")]
     assert len(controls) == 3 and controls["est"].mean() > 0
-    cfa = pd.read_csv(out / "table4_cfa_fit.csv")
-    assert (cfa["cfi"] > 0.95).all()
+    fit = pd.read_csv(out / "table5_fit.csv")
+    assert len(fit) == 9 and (fit["cfi"] > 0.95).all()
+    assert list(fit["model"]).count("Structural") == 4
 
 
 def test_missing_column_is_a_clear_error(tmp_path):
@@ -117,9 +122,13 @@ def test_load_data_reads_stata_with_country_names(tmp_path):
     assert digest == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_rerun_into_its_own_folder(result, tmp_path):
+def test_rerun_into_its_own_folder(result, tmp_path, monkeypatch):
     """A second run into a folder an earlier run wrote: allowed; files of the earlier run
-    that it does not write again are removed, other files kept, symlinks replaced."""
+    that it does not write again are removed, other files kept, symlinks replaced.  Here
+    without python-docx: no tables.docx, and the manifest says why."""
+    import semnet.report.docx
+
+    monkeypatch.setattr(semnet.report.docx, "docx_available", lambda: False)
     _, out = result
     again = tmp_path / "again"
     shutil.copytree(out, again)
@@ -129,8 +138,8 @@ def test_rerun_into_its_own_folder(result, tmp_path):
     (again / "table1_descriptives.md").unlink()
     (again / "table1_descriptives.md").symlink_to(victim)
     res = study.run(out=again, bootstrap=0, seed=7)
-    assert "table15_bootstrap" not in res.tables
-    assert not list(again.glob("table15_bootstrap.*"))
+    assert "boot_se" not in res.tables["table15_indirect"].tidy.columns
+    assert "boot_se" not in pd.read_csv(again / "table15_indirect.csv").columns
     assert (again / "notes.txt").read_text(encoding="utf-8") == "mine"
     assert victim.read_text(encoding="utf-8") == "keep"
     assert not (again / "table1_descriptives.md").is_symlink()
@@ -138,5 +147,71 @@ def test_rerun_into_its_own_folder(result, tmp_path):
         out / "table1_descriptives.md").read_bytes()
     manifest = json.loads((again / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["bootstrap"] == 0
+    assert not (again / "tables.docx").exists() and (again / "report.html").exists()
+    assert manifest["report"]["docx"] is None
+    assert "python-docx" in manifest["report"]["docx_status"]
     assert set(manifest["outputs"]) | {"manifest.json", "notes.txt"} == {
         p.name for p in again.iterdir()}
+
+
+def test_journal_tables_of_the_study(result):
+    res, out = result
+    assert list(res.tables) == [f"table{k}_{name}"
+                                for k, name in enumerate(study.TABLES, start=1)]
+    countries = ["USA", "China", "Russia"]
+    for name, table in res.tables.items():
+        assert table.label == f"Table {name[5:].split('_')[0]}"
+        assert table.notes, name
+        assert "e-0" not in " ".join(table.notes), name  # one p-value style
+    # measurement model: λ and SE per country side by side, α / CR / AVE rows
+    measurement = res.tables["table2_measurement"]
+    assert measurement.spans == (("", 2), *((c, 2) for c in countries))
+    header, rows, _ = measurement.cells()
+    assert header == ["Construct", "Item"] + ["λ", "SE"] * 3
+    assert rows[0][0] == "Global mindset" and [r[1] for r in rows[4:7]] == ["α", "CR (ω)",
+                                                                            "AVE"]
+    # structural paths wide by country, stars explained, R² rows at the bottom
+    paths = res.tables["table9_structural"]
+    header, rows, _ = paths.cells()
+    assert header == ["Path"] + ["β", "SE"] * 3
+    assert rows[0][0] == "Global mindset → Network involvement" and rows[0][1].endswith("***")
+    assert [r[0] for r in rows[-2:]] == ["R² Network involvement",
+                                         "R² Degree of internationalization"]
+    assert paths.notes[-1] == "* p < .05. ** p < .01. *** p < .001."
+    # one decision rule: the ladder and the partial search agree on the metric level
+    ladder = res.tables["table6_invariance"].frame.set_index("model")
+    assert ladder.loc["Metric", "decision"] == "fails"
+    assert ladder.loc["Partial metric (free: ni=~ni3)", "decision"] == "holds"
+    assert ladder.loc["Partial scalar (free: ni=~ni3, doi2~1)", "decision"] == "holds"
+    assert "χ² difference test" in res.tables["table6_invariance"].notes[0]
+    # the bootstrap refits the FIML model: the same estimates as the delta-method rows
+    indirect = pd.read_csv(out / "table15_indirect.csv")
+    assert (indirect["n_boot"] == 20).all() and indirect["boot_se"].gt(0).all()
+    med = semnet.sem(study.model_files()["mediation"], study.load_data(None)[0],
+                     missing="fiml")
+    gm = semnet.indirect_effects(med, "gm", y="doi")
+    assert indirect["est"].iloc[0] == pytest.approx(gm["est"].iloc[0], rel=1e-10)
+    assert "950 firms" in res.tables["table15_indirect"].notes[1]
+
+
+def test_report_html_and_word_document(result):
+    res, out = result
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "<style>" in page
+    assert page.count('<table class="apa">') == len(res.tables)
+    assert "<svg" in page and "Figure 1." in page
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["report"]["html"] == "report.html"
+    assert manifest["options"]["invariance_rule"] == "chisq"
+    docx = pytest.importorskip("docx")
+    assert manifest["report"]["docx"] == "tables.docx"
+    document = docx.Document(str(out / "tables.docx"))
+    assert len(document.tables) == len(res.tables)
+    for word, table in zip(document.tables, res.tables.values(), strict=True):
+        header, rows, _ = table.cells()
+        offset = 1 if table.spans else 0
+        assert len(word.rows) == offset + 1 + len(rows)
+        assert [c.text for c in word.rows[offset].cells] == header
+        assert [c.text for c in word.rows[-1].cells] == rows[-1]
+    texts = [p.text for p in document.paragraphs]
+    assert "Table 9" in texts and any(t.startswith("Note. ") for t in texts)

@@ -37,7 +37,7 @@ from semnet.analyses.invariance.levels import (
 from semnet.analyses.invariance.partial import PartialResult, search_partial
 from semnet.analyses.invariance.paths import PathComparison, compare_paths
 from semnet.analyses.invariance.rules import Cutoffs, as_cutoffs
-from semnet.analyses.parallel import map_tasks
+from semnet.analyses.parallel import Progress, map_tasks, want_progress
 from semnet.api import sem
 from semnet.errors import OptionError, SemnetError, check_choice
 from semnet.results.fit import Fit
@@ -54,6 +54,7 @@ def invariance(
     rule: str | Cutoffs = "chen2007",
     executor: Executor | None = None,
     n_jobs: int = 1,
+    progress: bool | None = None,
     **fit_args: Any,
 ) -> InvarianceResult:
     """Fit a measurement-invariance ladder across groups.
@@ -81,6 +82,9 @@ def invariance(
         ``get_executor()``); the fits are the same as serial ones.
     n_jobs : int
         Local worker processes when no executor is given (default 1: in this process).
+    progress : bool, optional
+        Show a progress bar over the levels (``tqdm`` when installed, the ``[progress]``
+        extra; else a counter on stderr).  Default: only when stderr is a terminal.
     **fit_args
         Passed to :func:`semnet.sem` for every level: ``estimator`` (ML, MLR, MLM),
         ``missing`` (listwise, fiml/ml), ``std_lv``, ``group_partial`` (kept in every
@@ -116,8 +120,14 @@ def invariance(
     partial = fit_args.pop("group_partial", ())
     partial = (partial,) if isinstance(partial, str) else tuple(partial)
     level_fit = LevelFit(model, data, group, partial, dict(fit_args))
-    fits = dict(zip(ladder, map_tasks(level_fit, list(ladder.values()), n_jobs=n_jobs,
-                                      executor=executor), strict=True))
+    bar = Progress(len(ladder), "invariance ladder", want_progress(progress, len(ladder), 1),
+                   unit="level")
+    try:
+        fitted = map_tasks(level_fit, list(ladder.values()), n_jobs=n_jobs,
+                           executor=executor, progress=bar)
+    finally:
+        bar.close()
+    fits = dict(zip(ladder, fitted, strict=True))
     if len(next(iter(fits.values())).groups) < 2:
         raise SemnetError(
             f"the group column {group!r} has a single value; invariance needs two or more "
@@ -284,6 +294,7 @@ class InvarianceResult(TableFormats):
         max_steps: int | None = None,
         rule: str | Cutoffs | None = None,
         min_invariant: int = 2,
+        progress: bool | None = None,
     ) -> PartialResult:
         """Partial invariance: free the constraints flagged by score tests until ``level``
         holds.
@@ -309,6 +320,9 @@ class InvarianceResult(TableFormats):
             When a level holds; default the result's rule.
         min_invariant : int
             Keep at least this many invariant indicators per factor (default 2).
+        progress : bool, optional
+            Show a progress bar over the levels searched (``tqdm`` when installed).
+            Default: only when stderr is a terminal.
 
         Returns
         -------
@@ -356,7 +370,7 @@ class InvarianceResult(TableFormats):
         key = ("partial", level, alpha, adjust, max_steps, rule_, int(min_invariant))
         if key not in self._cache:
             self._cache[key] = search_partial(self, level, alpha, adjust, max_steps, rule_,
-                                              int(min_invariant))
+                                              int(min_invariant), progress)
         return self._cache[key]
 
     # -- latent means ----------------------------------------------------------------------

@@ -37,6 +37,7 @@ from semnet.analyses.invariance.levels import (
     is_robust,
 )
 from semnet.analyses.invariance.rules import Cutoffs
+from semnet.analyses.parallel import Progress, want_progress
 from semnet.errors import SemnetWarning
 from semnet.partable.build import equality_kind
 from semnet.results.fit import Fit
@@ -232,7 +233,8 @@ class PartialResult(TableFormats):
 
 
 def search_partial(result: InvarianceResult, level: str, alpha: float, adjust: str | None,
-                   max_steps: int | None, rule: Cutoffs, min_invariant: int) -> PartialResult:
+                   max_steps: int | None, rule: Cutoffs, min_invariant: int,
+                   progress: bool | None = None) -> PartialResult:
     """Every level of ``result`` up to ``level`` in turn, freed until it holds.
 
     The search of :meth:`InvarianceResult.partial
@@ -255,12 +257,18 @@ def search_partial(result: InvarianceResult, level: str, alpha: float, adjust: s
     fits = {prev_name: prev_fit}
     held: dict[str, bool] = {}
     audit: list[dict] = []
-    for name in names[1:]:
-        step = _LevelSearch(result, name, prev_name, prev_fit, rule, level)
-        fit, holds = step.run(freed, audit, alpha, adjust, max_steps, min_invariant)
-        held[name] = holds
-        fits[name] = fit
-        prev_name, prev_fit = name, fit
+    bar = Progress(len(names) - 1, "partial invariance",
+                   want_progress(progress, len(names) - 1, 1), unit="level")
+    try:
+        for name in names[1:]:
+            step = _LevelSearch(result, name, prev_name, prev_fit, rule, level)
+            fit, holds = step.run(freed, audit, alpha, adjust, max_steps, min_invariant)
+            held[name] = holds
+            fits[name] = fit
+            prev_name, prev_fit = name, fit
+            bar.update(1)
+    finally:
+        bar.close()
     frame = pd.DataFrame(audit)
     for col in ("df_diff", "df", "n_candidates"):
         frame[col] = frame[col].astype("Int64")

@@ -1,0 +1,208 @@
+"""Journal tables (semnet.report.journal): structure in every format, and Word output."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+
+import semnet
+from semnet.report.docx import write_docx
+from semnet.report.format import STAR_NOTE
+from semnet.report.journal import (
+    coefficients_table,
+    fit_table,
+    fornell_larcker_table,
+    htmt_table,
+    indirect_table,
+    invariance_table,
+    measurement_table,
+    model_labels,
+    paths_table,
+    simple_slopes_table,
+)
+
+CFA = """
+# @label visual  = Visual ability
+# @label textual = Textual ability
+visual  =~ x1 + x2 + x3
+textual =~ x4 + x5 + x6
+"""
+SEM = CFA + "textual ~ visual\n"
+SCHOOLS = ["Pasteur", "Grant-White"]
+
+
+@pytest.fixture(scope="module")
+def hs():
+    return semnet.datasets.holzinger_swineford()
+
+
+@pytest.fixture(scope="module")
+def labels():
+    return model_labels(CFA)
+
+
+@pytest.fixture(scope="module")
+def tables(hs, labels):
+    cfa = semnet.cfa(CFA, hs, group="school")
+    sem = semnet.sem(SEM, hs, group="school")
+    inv = semnet.invariance(CFA, hs, group="school", rule="chisq", progress=False)
+    partial = inv.partial("scalar", progress=False)
+    med = semnet.sem("x3 ~ a*x1\nx5 ~ b*x3 + x1", hs)
+    delta = semnet.indirect_effects(med, "x1", y="x5")
+    boot = semnet.bootstrap(med, n=30, seed=1, ci="percentile",
+                            indirect=[{"x": "x1", "y": "x5"}], progress=False)
+    slopes = pd.DataFrame({"at": [-1.0, 0.0, 1.0], "moderator_value": [-0.9, 0.0, 0.9],
+                           "slope": [0.1, 0.3, 0.5], "se": [0.08, 0.07, 0.09],
+                           "pvalue": [0.2, 0.001, 1e-6], "ci_lower": [-0.05, 0.16, 0.3],
+                           "ci_upper": [0.25, 0.44, 0.7]})  # fmt: skip
+    return {
+        "measurement": measurement_table(cfa, labels=labels, label="Table 1"),
+        "htmt": htmt_table(semnet.htmt(CFA, hs, group="school"), labels=labels),
+        "fornell_larcker": fornell_larcker_table(semnet.fornell_larcker(cfa), labels=labels),
+        "fit": fit_table([("Measurement", "Multi-group", cfa), ("Structural", "Multi-group",
+                                                                sem)]),
+        "invariance": invariance_table(inv, partial),
+        "paths": paths_table(sem, labels=labels),
+        "coefficients": coefficients_table(semnet.sem(SEM, hs), labels=labels),
+        "indirect": indirect_table(delta, boot.table(ci="percentile")),
+        "slopes": simple_slopes_table(slopes, focal="x", moderator="w"),
+    }
+
+
+def test_model_labels_read_the_label_comments(labels):
+    assert labels == {"visual": "Visual ability", "textual": "Textual ability"}
+    assert model_labels("#@label  f=Factor one  \nf =~ a") == {"f": "Factor one"}
+
+
+@pytest.mark.parametrize("name", ["measurement", "htmt", "fornell_larcker", "fit",
+                                  "invariance", "paths", "coefficients", "indirect",
+                                  "slopes"])  # fmt: skip
+def test_every_table_renders_in_every_format(tables, name, tmp_path):
+    table = tables[name]
+    _, rows, numeric = table.cells()
+    assert table.notes and rows
+    md, tex, html = table.to_markdown(), table.to_latex(), table.to_html()
+    assert md.count("\n| ") == len(rows) + 1 and "*Note.*" in md
+    assert "\\begin{threeparttable}" in tex and "\\begin{tablenotes}" in tex
+    assert tex.count("\\\\\n") >= len(rows) + 1 and "\\toprule" in tex
+    assert html.count("<tr") == len(rows) + 1 + bool(table.spans)
+    assert '<p class="note"><em>Note.</em>' in html
+    # numbers right-aligned, text left-aligned
+    assert html.count('<td class="num">') == sum(numeric) * len(rows)
+    csv = pd.read_csv(pd.io.common.StringIO(table.to_csv()))
+    assert len(csv) >= 1
+    paths = table.write(tmp_path)
+    assert [p.suffix for p in paths] == [".md", ".tex", ".html", ".csv"]
+    assert paths[2].read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+def test_measurement_table_side_by_side(tables, hs):
+    t = tables["measurement"]
+    assert t.spans == (("", 2), ("Pasteur", 2), ("Grant-White", 2))
+    header, rows, _ = t.cells()
+    assert header == ["Construct", "Item", "λ", "SE", "λ", "SE"]
+    stats = ["α", "CR (ω)", "AVE"]
+    assert [r[1] for r in rows] == ["x1", "x2", "x3", *stats, "x4", "x5", "x6", *stats]
+    assert rows[0][0] == "Visual ability" and rows[6][0] == "Textual ability"
+    assert t.rules == (6,)
+    std = semnet.cfa(CFA, hs, group="school").standardized()
+    x2 = std[(std["rhs"] == "x2") & (std["group"] == "Grant-White")].iloc[0]
+    assert rows[1][4] == f"{x2['est_std']:.3f}" and rows[1][5] == f"{x2['se']:.3f}"
+    rel = semnet.reliability(semnet.cfa(CFA, hs, group="school"))
+    alpha = rel[(rel["group"] == "Pasteur") & (rel["factor"] == "textual")]["alpha"].iloc[0]
+    assert rows[9][2] == f"{alpha:.3f}" and rows[9][3] == ""
+    assert "N = 301 (Pasteur = 156, Grant-White = 145)." in t.notes[0]
+    assert "\\multicolumn{2}{c}{Pasteur}" in t.to_latex()
+    assert "\\cmidrule(lr){3-4}" in t.to_latex()
+    tidy = pd.read_csv(pd.io.common.StringIO(t.to_csv()))
+    assert set(tidy["statistic"]) == {"loading", "alpha", "omega", "ave"}
+
+
+def test_discriminant_matrices_are_lower_triangles(tables):
+    header, rows, _ = tables["htmt"].cells()
+    assert header == ["Group", "Construct", "1", "2"]
+    assert rows[0][:4] == ["Pasteur", "1. Visual ability", "—", ""]
+    assert rows[1][3] == "—" and re.fullmatch(r"0\.\d{3}", rows[1][2])
+    _, rows, _ = tables["fornell_larcker"].cells()
+    assert rows[0][3] == "" and rows[0][2] != "" and rows[1][3] != ""  # √AVE diagonal
+
+
+def test_fit_table_columns_and_robust_versions(tables, hs):
+    header, rows, _ = tables["fit"].cells()
+    assert header == ["Model", "Sample", "N", "χ²", "df", "p", "CFI", "TLI", "RMSEA",
+                      "90% CI", "SRMR"]
+    assert re.fullmatch(r"\[0\.\d{3}, 0\.\d{3}\]", rows[0][9])
+    mlr = semnet.cfa(CFA, hs, estimator="MLR")
+    t = fit_table([("CFA", "All", mlr)])
+    fm = mlr.fit_measures()
+    assert t.cells()[1][0][3] == f"{fm['chisq_scaled']:.3f}"
+    assert t.cells()[1][0][6] == f"{fm['cfi_robust']:.3f}"
+    assert "Scaled χ² and robust CFI" in t.notes[0]
+
+
+def test_invariance_table_one_rule(tables):
+    t = tables["invariance"]
+    frame = t.frame.set_index("model")
+    assert list(t.cells()[0]) == ["Model", "χ²", "df", "Δχ²", "Δdf", "p", "CFI", "ΔCFI",
+                                  "RMSEA", "ΔRMSEA", "SRMR", "Decision"]
+    assert frame.loc["Configural", "decision"] == "reference"
+    assert "χ² difference test" in t.notes[0] and "p > .05" in t.notes[0]
+    partial_rows = [m for m in frame.index if m.startswith("Partial")]
+    for m in partial_rows:
+        assert frame.loc[m, "decision"] == "holds"
+        assert frame.loc[m, "df"] > 20  # the model's df, not the score test's
+
+
+def test_paths_wide_with_stars_and_r2(tables, hs):
+    t = tables["paths"]
+    header, rows, _ = t.cells()
+    assert header == ["Path", "β", "SE", "β", "SE"]
+    assert rows[0][0] == "Visual ability → Textual ability"
+    assert rows[0][1].endswith("***") and rows[-1][0] == "R² Textual ability"
+    assert t.rules == (1,) and t.notes[-1] == STAR_NOTE
+    r2 = semnet.sem(SEM, hs, group="school").r_squared()
+    value = r2[(r2["group"] == "Pasteur") & (r2["name"] == "textual")]["r2"].iloc[0]
+    assert rows[-1][1] == f"{value:.3f}"
+    tex = t.to_latex()
+    assert "\\rlap{\\textsuperscript{***}}" in tex
+    assert '<span class="stars">***</span>' in t.to_html()
+    assert "\\*\\*\\*" in t.to_markdown()
+    ci = paths_table(semnet.sem(SEM, hs, group="school"), ci=True, r2=False)
+    assert ci.cells()[0] == ["Path", "β", "95% CI", "β", "95% CI"]
+    assert ci.cells()[1][0][2].startswith("[")
+
+
+def test_indirect_table_has_both_intervals_of_the_same_fit(tables):
+    t = tables["indirect"]
+    header, rows, _ = t.cells()
+    assert header == ["Effect", "Path", "b", "SE", "95% CI (delta)", "Boot SE",
+                      "95% CI (bootstrap)", "β"]
+    assert [r[0] for r in rows] == ["Indirect", "Direct", "Total"]  # no repeated total
+    assert rows[0][1] == "X1 → X3 → X5"
+    assert all(r[6].startswith("[") for r in rows)
+
+
+def test_bad_input_is_a_clear_error(hs):
+    cfa = semnet.cfa(CFA, hs)
+    with pytest.raises(semnet.OptionError, match="no regression paths"):
+        paths_table(cfa)
+    with pytest.raises(semnet.OptionError, match="at least one fit"):
+        measurement_table({})
+
+
+def test_word_document_has_one_real_table_per_table(tables, tmp_path):
+    docx = pytest.importorskip("docx")
+    path = write_docx(list(tables.values()), tmp_path / "t.docx", title="Tables")
+    document = docx.Document(str(path))
+    assert len(document.tables) == len(tables)
+    paths = document.tables[list(tables).index("paths")]
+    assert [c.text for c in paths.rows[0].cells] == ["", "Pasteur", "Pasteur",
+                                                     "Grant-White", "Grant-White"]
+    assert paths.rows[2].cells[1].text.endswith("***")
+    star_runs = [r for r in paths.rows[2].cells[1].paragraphs[0].runs if r.text == "***"]
+    assert star_runs and star_runs[0].font.superscript
+    assert paths.rows[2].cells[1].paragraphs[0].alignment == 2  # right
+    texts = [p.text for p in document.paragraphs]
+    assert "Table 1" in texts and any(t.startswith("Note. Completely") for t in texts)
