@@ -55,6 +55,7 @@ from semnet.report.tables import Table
 __all__ = [
     "MISSING_TEXT",
     "coefficients_table",
+    "describe_parameter",
     "fit_table",
     "fornell_larcker_table",
     "htmt_table",
@@ -91,6 +92,37 @@ def model_labels(text: str) -> dict[str, str]:
     """
     return {m.group(1): m.group(2) for line in str(text).splitlines()
             if (m := _LABEL_LINE.match(line))}  # fmt: skip
+
+
+_PARAMETER = re.compile(r"^\s*([^=~\s]+)\s*(=~|~~|~1|~)\s*([^\s]*)\s*$")
+
+
+def describe_parameter(param: str, labels: Mapping[str, str] | None = None) -> str:
+    """A parameter in lavaan's notation (``"ni=~ni3"``, ``"doi2~1"``) in words, for a
+    table note: "the loading of ni3", "the intercept of doi2", "the residual variance of
+    x1", "the residual covariance of x1 and x2", "the path gm → ni" (construct names
+    from ``labels``). Anything else is returned as given.
+
+    Examples
+    --------
+    >>> describe_parameter("ni=~ni3"), describe_parameter("doi2~1")
+    ('the loading of ni3', 'the intercept of doi2')
+    >>> describe_parameter("ni~gm", {"gm": "Global mindset", "ni": "Network involvement"})
+    'the path Global mindset → Network involvement'
+    """
+    m = _PARAMETER.match(str(param))
+    if m is None:
+        return str(param)
+    lhs, op, rhs = m.groups()
+    if op == "=~":
+        return f"the loading of {_name(rhs, labels)}"
+    if op == "~1":
+        return f"the intercept of {_name(lhs, labels)}"
+    if op == "~~":
+        if lhs == rhs:
+            return f"the residual variance of {_name(lhs, labels)}"
+        return f"the residual covariance of {_name(lhs, labels)} and {_name(rhs, labels)}"
+    return f"the path {_name(rhs, labels)} → {_name(lhs, labels)}"
 
 
 def _name(code: str, labels: Mapping[str, str] | None) -> str:
@@ -470,7 +502,8 @@ def invariance_table(result: Any, partial: Any = None, *, name: str = "invarianc
             freed += list(part["param"].dropna().astype(str))
             if int(last["step"]) == 0:
                 continue
-            rows.append(_ladder_row(f"Partial {level} (free: {', '.join(freed)})",
+            free = ", ".join(describe_parameter(f).removeprefix("the ") for f in freed)
+            rows.append(_ladder_row(f"Partial {level} (free: {free})",
                                     last.to_dict()))
     if partial is not None and partial.rule.name != result.rule.name:
         raise OptionError(

@@ -396,7 +396,7 @@ def _latent_means(s: _State, inv: Any) -> None:
 # 4. multi-group structural model ---------------------------------------------------------
 def _structural(s: _State) -> None:
     import semnet
-    from semnet.report.journal import fit_table, paths_table
+    from semnet.report.journal import describe_parameter, fit_table, paths_table
 
     partial_params = tuple(s.partial.freed)
     # the optional controls enter the DOI equation when the data have them; with FIML
@@ -406,7 +406,9 @@ def _structural(s: _State) -> None:
     control_note = ""
     if controls:
         struct_text += "\ndoi ~ " + " + ".join(controls) + "\n"
-        control_note = f" DOI also regressed on the controls {', '.join(controls)}."
+        names = " and ".join(s.labels.get(c, c).lower() for c in controls)
+        control_note = f" {s.labels['doi']} is also regressed on the controls {names}."
+    exempt = " and ".join(describe_parameter(p) for p in partial_params) or "none"
     options = {"group": GROUP, "group_equal": ["loadings", "intercepts"],
                "group_partial": partial_params, **FIML, "fixed_x": not controls}  # fmt: skip
     struct = semnet.sem(struct_text, s.frame, **options)
@@ -418,12 +420,12 @@ def _structural(s: _State) -> None:
                     "models", notes=(f"Multi-group models: configural = no equality "
                                      f"constraints; partial scalar = loadings and "
                                      f"intercepts equal across countries except "
-                                     f"{', '.join(partial_params) or 'none'}."
+                                     f"{exempt}."
                                      f"{control_note}",)))  # fmt: skip
     s.add(paths_table(struct, labels=s.labels, name="structural",
                       title="Structural paths by country (multi-group model)",
                       notes=("Loadings and intercepts equal across countries except "
-                             f"{', '.join(partial_params) or 'none'} (partial scalar "
+                             f"{exempt} (partial scalar "
                              "invariance)." + control_note,)))  # fmt: skip
     _path_equality(s, struct_text, options)
 
