@@ -82,7 +82,7 @@ def reliability(
     --------
     >>> import semnet
     >>> hs = semnet.datasets.holzinger_swineford()
-    >>> fit = semnet.cfa("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6", hs)
+    >>> fit = semnet.cfa("visual =~ x1 + x2 + x3\\ntextual =~ x4 + x5 + x6", hs)
     >>> semnet.reliability(fit)[["factor", "alpha", "omega"]].round(3)  # doctest: +SKIP
     """
     if isinstance(fit, str):
@@ -188,8 +188,8 @@ def htmt(
     >>> import pandas as pd
     >>> import semnet
     >>> hs = semnet.datasets.holzinger_swineford()
-    >>> items = hs[["x1", "x2", "x3", "x4", "x5", "x6"]].apply(lambda c: pd.cut(c, 4, labels=False))
-    >>> semnet.htmt("a =~ x1 + x2 + x3\nb =~ x4 + x5 + x6", items, ordered=True).round(3)
+    >>> items = hs[[f"x{i}" for i in range(1, 7)]].apply(lambda c: pd.cut(c, 4, labels=False))
+    >>> semnet.htmt("a =~ x1 + x2 + x3\\nb =~ x4 + x5 + x6", items, ordered=True).round(3)
            a      b
     a  1.000  0.421
     b  0.421  1.000

@@ -115,7 +115,7 @@ def categorical_omega(
     >>> R = np.full((3, 3), 0.49) + 0.51 * np.eye(3)
     >>> tau = [np.array([-1.0, 0.0, 1.0])] * 3
     >>> round(categorical_omega(np.full(3, 0.7), tau, R), 4)
-    0.7053
+    0.6981
     """
     lam = np.asarray(loadings, dtype=float).reshape(len(thresholds), -1)
     phi = np.atleast_2d(np.asarray(psi, dtype=float))
@@ -177,7 +177,7 @@ def block_reliability(
     >>> tau = {x: np.array([-1.0, 0.0, 1.0]) for x in items}
     >>> block_reliability(lam, pd.DataFrame([[1.0]], ["f"], ["f"]), R, tau).round(4)
       factor  n_items  alpha   omega  alpha_latent  omega_latent
-    0      f        3    NaN  0.7053        0.7424        0.7424
+    0      f        3    NaN  0.6981        0.7424        0.7424
     """
     rows = []
     for f in loadings.columns:
