@@ -11,6 +11,7 @@ latent responses (the delta parameterization's scale factors, 1 unless freed):
   ``tau.eq=TRUE, ord.scale=FALSE``): Cronbach's alpha of ``Delta^-1 R Delta^-1``;
 - ``alpha`` (``tau.eq=TRUE, ord.scale=TRUE``): Cronbach's alpha of the covariance of
   the category numbers ``1 .. K``, scaled by ``Delta^-1`` as semTools does;
+- ``ave`` (``AVE()``): ``sum(lambda^2) Psi / tr(Delta^-1 R Delta^-1)``;
 - ``omega_latent`` (``ord.scale=FALSE``): ``1' Lambda Psi Lambda' 1 / 1' Delta^-1 R
   Delta^-1 1``;
 - ``omega`` (``ord.scale=TRUE``, semTools' default; Green & Yang 2009): the share of
@@ -164,8 +165,10 @@ def block_reliability(
     Returns
     -------
     DataFrame
-        ``factor, n_items, alpha, omega, alpha_latent, omega_latent``; factors with a
-        single indicator are left out (semTools' ``dropSingle``).
+        ``factor, n_items, alpha, omega, ave, alpha_latent, omega_latent``; factors
+        with a single indicator are left out (semTools' ``dropSingle``); ``ave`` is
+        semTools' ``AVE()``, ``sum(lambda^2) psi / tr(Delta^-1 R Delta^-1)`` (NaN when an
+        indicator loads on several factors).
 
     Examples
     --------
@@ -176,10 +179,11 @@ def block_reliability(
     >>> R = pd.DataFrame(np.full((3, 3), 0.49) + 0.51 * np.eye(3), items, items)
     >>> tau = {x: np.array([-1.0, 0.0, 1.0]) for x in items}
     >>> block_reliability(lam, pd.DataFrame([[1.0]], ["f"], ["f"]), R, tau).round(4)
-      factor  n_items  alpha   omega  alpha_latent  omega_latent
-    0      f        3    NaN  0.6981        0.7424        0.7424
+      factor  n_items  alpha   omega   ave  alpha_latent  omega_latent
+    0      f        3    NaN  0.6981  0.49        0.7424        0.7424
     """
     rows = []
+    cross = (loadings != 0).sum(axis=1) > 1
     for f in loadings.columns:
         items = [x for x in loadings.index if loadings.at[x, f] != 0]
         if len(items) < 2:
@@ -198,10 +202,12 @@ def block_reliability(
             "alpha": alpha,
             "omega": categorical_omega(lam, [thresholds[x] for x in items], latent,
                                        psi=phi, scales=delta),
+            "ave": np.nan if cross[items].any() else float((lam**2).sum() * phi
+                                                            / np.trace(latent)),
             "alpha_latent": cronbach_alpha(latent),
             "omega_latent": float(lam.sum() ** 2 * phi / latent.sum()),
         })
-    columns = ["factor", "n_items", "alpha", "omega", "alpha_latent", "omega_latent"]
+    columns = ["factor", "n_items", "alpha", "omega", "ave", "alpha_latent", "omega_latent"]
     return pd.DataFrame(rows, columns=columns)
 
 

@@ -55,7 +55,8 @@ def test_compRelSEM_from_lavaan_estimates(name, g):
                             code_cov=_codes(g)).set_index("factor")
     assert list(out.index) == FACTORS
     for col, key in [("omega", "omega_ord_scale"), ("omega_latent", "omega_latent_scale"),
-                     ("alpha", "alpha_ord_scale"), ("alpha_latent", "alpha_latent_scale")]:
+                     ("alpha", "alpha_ord_scale"), ("alpha_latent", "alpha_latent_scale"),
+                     ("ave", "AVE")]:
         ref = _ref(name, key, g)
         assert np.allclose(out.loc[ref.index, col], ref, rtol=EST_RTOL), col
 
@@ -160,3 +161,12 @@ def test_bad_input_is_a_clear_error():
         semnet.htmt(MODEL, DATA[ITEMS[:8]], ordered=True)
     with pytest.raises(semnet.SemnetError, match="=~"):
         semnet.reliability("x9 ~ x7", DATA)
+
+
+def test_ave_is_not_defined_with_a_cross_loading():
+    lam, psi, cor, tau, _ = _estimates("single", "all")
+    lam.at["x4", "visual"] = 0.2
+    out = block_reliability(lam, psi, cor, tau).set_index("factor")
+    assert out.loc[["visual", "textual"], "ave"].isna().all()
+    assert np.isfinite(out.at["speed", "ave"])
+    assert out.at["visual", "n_items"] == 4

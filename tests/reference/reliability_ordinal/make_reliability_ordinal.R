@@ -46,6 +46,9 @@ comp <- function(fit) {
     out[[paste0(key, "_total")]] <- if (is.data.frame(r))
       setNames(as.list(r$total), r$group) else unclass(r)[["total"]]
   }
+  r <- AVE(fit)
+  out$AVE <- if (is.data.frame(r)) lapply(split(r[, -1], r$group), as.list) else
+    as.list(unclass(r))
   out
 }
 describe <- function(fit) {
@@ -58,6 +61,7 @@ describe <- function(fit) {
 
 fits <- list(
   single = cfa(model, d, ordered = items),
+  theta = cfa(model, d, ordered = items, parameterization = "theta"),
   configural = cfa(model, d, ordered = items, group = "school"),
   thresholds_loadings = cfa(model, d, ordered = items, group = "school",
                             group.equal = c("thresholds", "loadings")))
