@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from semnet.analyses.reliability_ordinal import indicators, ordinal_reliability
+from semnet.analyses.reliability_ordinal import indicators, ordered_among, ordinal_reliability
 from semnet.data.moments import validate_frame
 from semnet.data.ordinal import Polychoric, polychoric
 from semnet.errors import SemnetError
@@ -202,7 +202,7 @@ def htmt(
             raise SemnetError(f"indicator(s) {', '.join(map(repr, absent))} of the model are "
                               "not in the data.")
         keep = names if group is None else [*names, group]
-        stats = polychoric(data[keep], ordered=ordered, group=group)
+        stats = polychoric(data[keep], ordered=ordered_among(ordered, names), group=group)
         if isinstance(stats, Polychoric):
             return _htmt(stats.cor.to_numpy(), names, factors, htmt2, absolute)
         return {label: _htmt(pc.cor.to_numpy(), names, factors, htmt2, absolute)

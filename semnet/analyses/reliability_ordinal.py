@@ -59,6 +59,24 @@ def indicators(model: str) -> dict[str, list[str]]:
     return factors
 
 
+def ordered_among(
+    ordered: Sequence[str] | bool | None, names: Sequence[str]
+) -> Sequence[str] | bool | None:
+    """``ordered`` restricted to the model's indicators ``names`` (a list may name other
+    columns of the data too, e.g. every item of a questionnaire).
+
+    Examples
+    --------
+    >>> from semnet.analyses.reliability_ordinal import ordered_among
+    >>> ordered_among(["a", "q9"], ["a", "b"])
+    ['a']
+    """
+    if ordered is None or isinstance(ordered, bool):
+        return ordered
+    named = {ordered} if isinstance(ordered, str) else set(ordered)
+    return [n for n in names if n in named]
+
+
 def cronbach_alpha(cov: np.ndarray) -> float:
     """Cronbach's alpha of a covariance (or correlation) matrix of ``k >= 2`` items.
 
@@ -273,7 +291,8 @@ def ordinal_reliability(
         raise SemnetError(f"item(s) {', '.join(map(repr, absent))} of the model are not in "
                           "the data.")
     keep = names if group is None else [*names, group]
-    stats = polychoric(data[keep], ordered=ordered, group=group, missing=missing)
+    stats = polychoric(data[keep], ordered=ordered_among(ordered, names), group=group,
+                       missing=missing)
     if isinstance(stats, Polychoric):
         parts = {None: (stats, data)}
     else:
