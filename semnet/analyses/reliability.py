@@ -18,14 +18,16 @@ default) the geometric-mean version of Roemer, Schuberth & Henseler (2021).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from semnet.analyses.reliability_ordinal import indicators, ordered_among, ordinal_reliability
 from semnet.data.moments import validate_frame
+from semnet.data.ordinal import Polychoric, polychoric
 from semnet.errors import SemnetError
-from semnet.syntax import parse_model
 
 if TYPE_CHECKING:
     from semnet.results.fit import Fit
@@ -43,15 +45,38 @@ def _factors(fit: Fit, g: int) -> dict[str, list[tuple[str, float]]]:
     return out
 
 
-def reliability(fit: Fit) -> pd.DataFrame:
+def reliability(
+    fit: Fit | str,
+    data: pd.DataFrame | None = None,
+    *,
+    ordered: Sequence[str] | bool | None = True,
+    group: str | None = None,
+    missing: str = "listwise",
+) -> pd.DataFrame:
     """Cronbach's alpha, omega and AVE of every factor (per group).
 
     Factors with a single indicator are left out (semTools' ``dropSingle``).
 
+    Given a model (lavaan syntax) and data instead of a fit, the indicators are read as
+    ordinal items and only the alphas, which need no model estimates, are reported:
+    ``alpha`` from the covariances of the category numbers and ``alpha_latent`` (ordinal
+    alpha, Zumbo et al. 2007) from the polychoric correlations, as semTools'
+    ``compRelSEM(tau.eq=TRUE)`` with ``ord.scale=TRUE`` and ``FALSE``
+    (:func:`semnet.analyses.reliability_ordinal.ordinal_reliability`).
+
+    Parameters
+    ----------
+    fit : Fit or str
+        A fitted model, or lavaan syntax (its ``=~`` lines) for ordinal items in ``data``.
+    data, ordered, group, missing
+        With a model string only: the data, the ordinal items (``True``: every
+        indicator), a grouping column and ``"listwise"`` or ``"pairwise"`` deletion.
+
     Returns
     -------
     DataFrame
-        ``group, factor, n_items, alpha, omega, ave``.
+        ``group, factor, n_items, alpha, omega, ave`` for a fit; ``group, factor,
+        n_items, alpha, alpha_latent`` for ordinal items from data.
 
     Examples
     --------
@@ -60,6 +85,11 @@ def reliability(fit: Fit) -> pd.DataFrame:
     >>> fit = semnet.cfa("visual =~ x1 + x2 + x3\\ntextual =~ x4 + x5 + x6", hs)
     >>> semnet.reliability(fit)[["factor", "alpha", "omega"]].round(3)  # doctest: +SKIP
     """
+    if isinstance(fit, str):
+        if data is None:
+            raise SemnetError("reliability(model, data): give the data of the ordinal items "
+                              "with the model, or pass a fitted model.")
+        return ordinal_reliability(fit, data, ordered=ordered, group=group, missing=missing)
     rows = []
     model = fit.model
     for gi, mom in enumerate(fit.moments, start=1):
@@ -127,6 +157,7 @@ def htmt(
     group: str | None = None,
     htmt2: bool = True,
     absolute: bool = True,
+    ordered: Sequence[str] | bool | None = None,
 ) -> pd.DataFrame | dict[str, pd.DataFrame]:
     """Heterotrait-monotrait ratios of the factors' indicators (semTools' ``htmt()``).
 
@@ -143,33 +174,55 @@ def htmt(
         original arithmetic-mean HTMT.
     absolute : bool
         Use absolute correlations (always with ``htmt2``).
+    ordered : sequence of str or True, optional
+        Ordinal items: the ratios are computed from polychoric (and, with continuous
+        indicators, polyserial) correlations, as semTools' ``htmt(..., ordered=)``
+        through ``lavCor()`` (see :func:`semnet.polychoric`); ``True``: every indicator.
 
     Returns
     -------
     DataFrame (factor x factor), or a dict of them by group.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> import semnet
+    >>> hs = semnet.datasets.holzinger_swineford()
+    >>> items = hs[[f"x{i}" for i in range(1, 7)]].apply(lambda c: pd.cut(c, 4, labels=False))
+    >>> semnet.htmt("a =~ x1 + x2 + x3\\nb =~ x4 + x5 + x6", items, ordered=True).round(3)
+           a      b
+    a  1.000  0.421
+    b  0.421  1.000
     """
-    parsed = parse_model(model)
-    factors: dict[str, list[str]] = {}
-    for r in parsed.relations:
-        if r.op == "=~":
-            factors.setdefault(r.lhs, []).append(r.rhs)
-    if not factors:
-        raise SemnetError("htmt() needs a measurement model with '=~' lines.")
+    factors = indicators(model)
     names = list(dict.fromkeys(x for items in factors.values() for x in items))
+    if ordered is not None and ordered is not False:
+        absent = [n for n in names if n not in data.columns]
+        if absent:
+            raise SemnetError(f"indicator(s) {', '.join(map(repr, absent))} of the model are "
+                              "not in the data.")
+        keep = names if group is None else [*names, group]
+        stats = polychoric(data[keep], ordered=ordered_among(ordered, names), group=group)
+        if isinstance(stats, Polychoric):
+            return _htmt(stats.cor.to_numpy(), names, factors, htmt2, absolute)
+        return {label: _htmt(pc.cor.to_numpy(), names, factors, htmt2, absolute)
+                for label, pc in stats.items()}
     frame = validate_frame(data, names, group)
     if group is None:
-        return _htmt(frame[names].dropna().to_numpy(float), names, factors, htmt2, absolute)
+        return _htmt(_pearson(frame[names]), names, factors, htmt2, absolute)
     out = {}
     for label in pd.unique(frame[group].astype(str)):
-        part = frame[frame[group].astype(str) == label][names].dropna().to_numpy(float)
-        out[label] = _htmt(part, names, factors, htmt2, absolute)
+        part = frame[frame[group].astype(str) == label][names]
+        out[label] = _htmt(_pearson(part), names, factors, htmt2, absolute)
     return out
 
 
-def _htmt(x, names, factors, htmt2, absolute) -> pd.DataFrame:
-    R = np.corrcoef(x, rowvar=False)
-    if absolute or htmt2:
-        R = np.abs(R)
+def _pearson(frame: pd.DataFrame) -> np.ndarray:
+    return np.corrcoef(frame.dropna().to_numpy(float), rowvar=False)
+
+
+def _htmt(R, names, factors, htmt2, absolute) -> pd.DataFrame:
+    R = np.abs(R) if absolute or htmt2 else R.copy()
     np.fill_diagonal(R, np.nan)
     index = {v: i for i, v in enumerate(names)}
     keys = list(factors)
