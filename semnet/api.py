@@ -54,6 +54,8 @@ def sem(
     bootstrap: int = 0, seed: int | None = None,
     sample_cov: Any = None, sample_mean: Any = None, sample_nobs: Any = None,
     interaction: str | None = None, interaction_match: bool | None = None,
+    sampling_weights: str | None = None, sampling_weights_normalization: str = "total",
+    cluster: str | None = None,
 ) -> Fit | LMSResult:  # fmt: skip
     """Fit a structural equation model by maximum likelihood, as lavaan's ``sem()``.
 
@@ -96,6 +98,13 @@ def sem(
         How a latent product ``y ~ a:b`` is estimated: ``"lms"`` (default where it
         applies) or product indicators (``"double_mean"``, ``"mean"``, ``"residual"``),
         matched pairs or all pairs (docs/moderation-and-mediation.md).
+    sampling_weights, sampling_weights_normalization
+        Column of sampling weights and their normalisation (``"total"``, ``"group"``,
+        ``"none"``), as lavaan: weighted moments and casewise scores; ``estimator="ML"``
+        becomes ``"MLR"`` (docs/survey-designs.md).
+    cluster : str, optional
+        Column of cluster labels (nested in groups): cluster-robust standard errors and
+        test, ``robust.cluster`` with MLR and ``robust.cluster.sem`` with MLM, as lavaan.
 
     Returns
     -------
@@ -120,7 +129,8 @@ def sem(
         group_partial=group_partial, std_lv=std_lv, meanstructure=meanstructure,
         orthogonal=orthogonal, fixed_x=fixed_x, ordered=ordered, se=se, test=test,
         bootstrap=bootstrap, seed=seed, interaction=interaction,
-        interaction_match=interaction_match,
+        interaction_match=interaction_match, sampling_weights=sampling_weights,
+        sampling_weights_normalization=sampling_weights_normalization, cluster=cluster,
     )  # fmt: skip
     summary = _summary_moments(data, group, sample_cov)
     if summary is not None:
@@ -142,7 +152,8 @@ def sem(
     sample = build_sample(
         data, pt.names.ov, group, pt.groups, fiml=options.incomplete_data, summary=summary,
         sample_cov=sample_cov, sample_mean=sample_mean, sample_nobs=sample_nobs,
-        meanstructure=pt.meanstructure,
+        meanstructure=pt.meanstructure, weights=sampling_weights,
+        weights_normalization=sampling_weights_normalization, cluster=cluster,
     )  # fmt: skip
     t_data = time.perf_counter()
     messages = Messages()

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from semnet.data.design import NORMALIZATIONS
 from semnet.errors import OptionError, check_choice
 from semnet.inference.plugins import TESTS, VCOV
 from semnet.partable.build import check_options
@@ -36,18 +37,30 @@ class Preset:
     incomplete_data : str or None
         The discrepancy minimized with ``missing="fiml"``; ``None`` where the estimator
         has no full-information version.
+    weighted : str or None
+        The estimator lavaan switches to with sampling weights (``ML`` → ``MLR``).
+    clustered : tuple of (str, str) or None
+        The ``se`` and ``test`` with ``cluster=`` (lavaan's); ``None``: not available.
     """
 
     discrepancy: str
     se: str
     test: str
     incomplete_data: str | None = None
+    weighted: str | None = None
+    clustered: tuple[str, str] | None = None
 
 
 ESTIMATORS: Registry[Preset] = Registry("estimator", upper=True)
-ESTIMATORS.register("ML", Preset("ML", "standard", "standard", "FIML"))
-ESTIMATORS.register("MLM", Preset("ML", "robust_sem", "satorra_bentler", "FIML"))
-ESTIMATORS.register("MLR", Preset("ML", "robust_huber_white", "yuan_bentler_mplus", "FIML"))
+_CLUSTER_MLR = ("robust_cluster", "yuan_bentler_mplus")
+ESTIMATORS.register("ML", Preset("ML", "standard", "standard", "FIML", "MLR", _CLUSTER_MLR))
+ESTIMATORS.register(
+    "MLM", Preset("ML", "robust_sem", "satorra_bentler", "FIML",
+                  clustered=("robust_cluster_sem", "satorra_bentler")),
+)  # fmt: skip
+ESTIMATORS.register(
+    "MLR", Preset("ML", "robust_huber_white", "yuan_bentler_mplus", "FIML", None, _CLUSTER_MLR)
+)
 ESTIMATORS.register("MLMV", Preset("ML", "robust_sem", "scaled_shifted", "FIML"))
 for _name in ("GLS", "ULS", "WLS", "DWLS", "WLSM", "WLSMV", "WLSMVS", "ULSM", "ULSMV"):
     ESTIMATORS.plan(_name, "least-squares estimators and ordinal items are not implemented yet")
@@ -86,6 +99,9 @@ class Options:
     seed: int | None = None
     interaction: str | None = None
     interaction_match: bool | None = None
+    sampling_weights: str | None = None
+    sampling_weights_normalization: str = "total"
+    cluster: str | None = None
 
     @property
     def preset(self) -> Preset:
@@ -140,6 +156,45 @@ def _names(value: Sequence[str] | str) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
+def _design_choices(
+    estimator: str, preset: Preset, se: str | None, test: str | None,
+    design: tuple[str | None, str, str | None],
+) -> tuple[str, Preset, str, str]:
+    """The estimator, preset, ``se`` and ``test`` with sampling weights and clusters,
+    as lavaan chooses them: ML becomes MLR with weights; ``cluster=`` takes the
+    preset's cluster-robust ``se`` and test, and only plug-ins defined for them."""
+    weights, normalization, cluster = design
+    if weights is not None:
+        check_choice("sampling_weights_normalization", normalization, NORMALIZATIONS)
+        if preset.weighted is not None:
+            estimator, preset = preset.weighted, ESTIMATORS.get(preset.weighted)
+    if cluster is not None:
+        if preset.clustered is None:
+            raise OptionError(
+                f"estimator={estimator!r} is not available with cluster=; use "
+                "estimator='MLR' (robust.cluster SEs, Yuan-Bentler test) or 'MLM' "
+                "(robust.cluster.sem SEs, Satorra-Bentler test), as lavaan."
+            )
+        se = se if se is not None else preset.clustered[0]
+        test = test if test is not None else preset.clustered[1]
+    se = VCOV.name(se if se is not None else preset.se)
+    test = TESTS.name(test if test is not None else preset.test)
+    vp, tp = VCOV.get(se), TESTS.get(test)
+    if vp.cluster != (cluster is not None) or (cluster is not None and not tp.cluster):
+        fits = [n for n in VCOV if VCOV.get(n).cluster == (cluster is not None)]
+        tests = [n for n in TESTS if TESTS.get(n).cluster or cluster is None]
+        raise OptionError(
+            f"se={se!r}, test={test!r} " + ("with" if cluster else "without")
+            + f" cluster=: use se in {fits} and test in {tests}."
+        )
+    if weights is not None and not (vp.weights and tp.weights):
+        raise OptionError(
+            f"se={se!r}, test={test!r} are not available with sampling_weights= (lavaan "
+            "0.6.14 has no weighted Gamma); use estimator='MLR'."
+        )
+    return estimator, preset, se, test
+
+
 def resolve(
     *,
     group: str | None = None,
@@ -158,6 +213,9 @@ def resolve(
     seed: int | None = None,
     interaction: str | None = None,
     interaction_match: bool | None = None,
+    sampling_weights: str | None = None,
+    sampling_weights_normalization: str = "total",
+    cluster: str | None = None,
 ) -> Options:
     """The keyword arguments of :func:`semnet.sem`, checked, as :class:`Options`.
 
@@ -180,8 +238,15 @@ def resolve(
             "ordered (ordinal) indicators are not supported yet; treat them as continuous."
         )
     check_options(std_lv, orthogonal, fixed_x)
-    se = VCOV.name(se if se is not None else preset.se)
-    test = TESTS.name(test if test is not None else preset.test)
+    design = (sampling_weights, sampling_weights_normalization, cluster)
+    if n_boot and (sampling_weights is not None or cluster is not None):
+        raise OptionError(
+            "bootstrap standard errors with sampling_weights= or cluster= are not "
+            "supported; use the (cluster-)robust standard errors instead."
+        )
+    estimator, preset, se, test = _design_choices(estimator, preset, se, test, design)
+    if cluster is not None and meanstructure is None:
+        meanstructure = True  # lavaan's clustered (single-level) models have means
     incomplete = missing == "fiml"
     if incomplete:
         if preset.incomplete_data is None:
@@ -213,4 +278,7 @@ def resolve(
         seed=seed,
         interaction=interaction,
         interaction_match=interaction_match,
+        sampling_weights=sampling_weights,
+        sampling_weights_normalization=sampling_weights_normalization,
+        cluster=cluster,
     )

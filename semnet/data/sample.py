@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from semnet.data.design import read_clusters, read_weights, weighted_moments
 from semnet.data.missing import FIMLData, PatternSet, fiml_data, missing_patterns
 from semnet.data.moments import (
     GroupMoments,
@@ -47,6 +48,9 @@ class Sample:
     fingerprint : str or None
         SHA-256 of summary statistics given instead of data; ``None`` for raw data, whose
         rows are hashed on demand (:func:`semnet.data.moments.data_fingerprint`).
+    design : tuple of (str or None, str, str or None)
+        The sampling-weights column, its normalisation and the cluster column
+        (:mod:`semnet.data.design`); the weights and cluster codes are in ``moments``.
 
     Examples
     --------
@@ -61,6 +65,18 @@ class Sample:
     group: str | None = None
     fiml: FIMLData | None = None
     fingerprint: str | None = None
+    design: tuple[str | None, str, str | None] = (None, "total", None)
+
+    @property
+    def weights(self) -> tuple[np.ndarray, ...] | None:
+        """The cases' sampling weights per group (normalised), else ``None``."""
+        return None if self.design[0] is None else tuple(m.weights for m in self.moments)
+
+    @property
+    def designed(self) -> bool:
+        """The cases carry sampling weights or clusters (the closed forms of the
+        baseline model's robust tests, which assume neither, do not apply)."""
+        return self.design[0] is not None or self.design[2] is not None
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -118,6 +134,9 @@ def sample(
     sample_mean: Any = None,
     sample_nobs: Any = None,
     meanstructure: bool = False,
+    weights: str | None = None,
+    weights_normalization: str = "total",
+    cluster: str | None = None,
 ) -> Sample:
     """The sample of the variables ``names`` from raw data, from moments computed out of
     core (``summary``, a :class:`semnet.moments.SampleMoments`), or from summary
@@ -138,6 +157,9 @@ def sample(
         (``missing="fiml"``); otherwise rows with a missing value are dropped.
     meanstructure : bool
         The model has a mean structure (summary statistics then need ``sample_mean``).
+    weights, weights_normalization, cluster
+        Sampling-weights column and its normalisation, cluster column
+        (:mod:`semnet.data.design`); raw complete data only.
 
     Returns
     -------
@@ -145,6 +167,9 @@ def sample(
     """
     if labels is None:
         labels = labels_of(data, group, sample_cov, summary)
+    if weights is not None or cluster is not None:
+        return _design_sample(data, names, group, labels, fiml,
+                              (weights, weights_normalization, cluster))  # fmt: skip
     if fiml:
         if data is None:
             raise DataError("missing='fiml' needs the raw data; sample statistics are complete.")
@@ -168,6 +193,28 @@ def sample(
         b"".join(m.cov.tobytes() + m.mean.tobytes() for m in moments)
     ).hexdigest()
     return Sample(tuple(moments), group, fingerprint=fingerprint)
+
+
+def _design_sample(
+    data: Any, names: Sequence[str], group: str | None, labels: Sequence[str], fiml: bool,
+    design: tuple[str | None, str, str | None],
+) -> Sample:
+    """The sample of raw complete data with sampling weights and/or clusters."""
+    weights, normalization, cluster = design
+    what = "sampling_weights" if weights is not None else "cluster"
+    if data is None or not isinstance(data, pd.DataFrame):
+        raise DataError(f"{what}= needs the raw data as a DataFrame, not summary statistics.")
+    if fiml:
+        raise DataError(
+            f"{what}= with missing='fiml' is not supported yet; use missing='listwise'."
+        )
+    checked = numeric_data(data, names, group)
+    w = None if weights is None else read_weights(data, weights, names)
+    codes = None if cluster is None else read_clusters(data, cluster, names, checked.groups)
+    moments = weighted_moments(
+        moments_from_data(checked, labels), checked, w, codes, normalization
+    )
+    return Sample(tuple(moments), group, design=design)
 
 
 def baseline_values(sample: Sample, g: int, k: int, op: str, j: int | None = None) -> float:

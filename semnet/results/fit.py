@@ -108,8 +108,9 @@ class Fit(FittedRows):
         )
 
     @property
-    def ntotal(self) -> int:
-        return sum(m.nobs for m in self.moments)
+    def ntotal(self) -> float:
+        """The number of cases (with sampling weights: the sum of the weights)."""
+        return sum(m.size for m in self.moments)
 
     def discrepancy(self, model: Model | None = None, values: np.ndarray | None = None
                     ) -> Discrepancy:
@@ -400,7 +401,7 @@ class Fit(FittedRows):
                 mu = m.mean.copy()
             groups.append(
                 GroupFitInput(
-                    nobs=m.nobs,
+                    nobs=m.size,
                     sample_cov=m.cov,
                     sample_mean=m.mean,
                     implied_cov=sigma,

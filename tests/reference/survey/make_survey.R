@@ -1,0 +1,78 @@
+#!/usr/bin/env Rscript
+## ---------------------------------------------------------------------------
+## make_survey.R -- lavaan 0.6.14 fixtures for sampling weights, cluster-robust
+## inference and growth models (issue 17; tests/api/test_survey.py).
+##
+## Run from the repository root:
+##     Rscript tests/reference/survey/make_survey.R
+##
+## Writes tests/reference/survey/hs_survey.csv (Holzinger-Swineford with a
+## deterministic weight column `w` and a cluster column `psu` nested in schools),
+## tests/reference/survey/growth.csv (lavaan's Demo.growth) and one JSON per fit,
+## with make_reference.R's dump_fit() (its helper functions are read from it).
+## ---------------------------------------------------------------------------
+
+suppressPackageStartupMessages({
+  library(lavaan)
+  library(semTools)
+  library(jsonlite)
+})
+if (!file.exists("tests/reference/make_reference.R")) stop("run from the repository root")
+
+## the helper functions of make_reference.R (its top-level `name <- function` lines)
+for (e in parse("tests/reference/make_reference.R")) {
+  if (is.call(e) && identical(e[[1]], as.name("<-")) && is.call(e[[3]]) &&
+      identical(e[[3]][[1]], as.name("function"))) eval(e, globalenv())
+}
+VERSIONS <- list(
+  lavaan_version   = as.character(packageVersion("lavaan")),
+  semtools_version = as.character(packageVersion("semTools")),
+  r_version        = R.version.string
+)
+ARRAY_OPTS <- c("group.equal", "group.partial")
+REF_DIR <- "tests/reference/survey"
+
+HS <- read.csv("semnet/datasets/HolzingerSwineford1939.csv")
+## weights 0.5 .. 2.5 varying with id; clusters of about 6 consecutive pupils, within school
+HS$w <- 0.5 + (HS$id %% 5) * 0.5
+HS$psu <- ifelse(HS$school == "Pasteur", 0L, 1000L) + HS$id %/% 6L
+DATA <- file.path(REF_DIR, "hs_survey.csv")
+write.csv(HS[, c("id", "school", "ageyr", "sex", paste0("x", 1:9), "w", "psu")],
+          DATA, row.names = FALSE)
+HS <- read.csv(DATA)
+
+CFA <- "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
+EXO <- "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nvisual ~ ageyr + sex\ntextual ~ ageyr"
+
+## sampling weights (lavaan: estimator ML becomes MLR)
+run_fixture("w_total", "cfa", CFA, HS, DATA, list(sampling.weights = "w"))
+run_fixture("w_exo", "sem", EXO, HS, DATA, list(sampling.weights = "w"))
+for (norm in c("total", "group", "none")) {
+  run_fixture(paste0("w_mg_", norm), "cfa", CFA, HS, DATA,
+              list(sampling.weights = "w", sampling.weights.normalization = norm,
+                   group = "school", group.equal = "loadings"))
+}
+run_fixture("w_none", "cfa", CFA, HS, DATA,
+            list(sampling.weights = "w", sampling.weights.normalization = "none"))
+
+## cluster-robust inference (single level)
+run_fixture("c_mlr", "cfa", CFA, HS, DATA, list(cluster = "psu", estimator = "MLR"))
+run_fixture("c_mlm", "cfa", CFA, HS, DATA, list(cluster = "psu", estimator = "MLM"))
+run_fixture("c_w_mlr", "cfa", CFA, HS, DATA,
+            list(cluster = "psu", estimator = "MLR", sampling.weights = "w"))
+run_fixture("c_mg_mlr", "cfa", CFA, HS, DATA,
+            list(cluster = "psu", estimator = "MLR", group = "school",
+                 group.equal = "loadings"))
+run_fixture("c_exo_mlr", "sem", EXO, HS, DATA, list(cluster = "psu", estimator = "MLR"))
+
+## growth (lavaan's Demo.growth)
+GROWTH <- file.path(REF_DIR, "growth.csv")
+write.csv(Demo.growth, GROWTH, row.names = FALSE)
+GR <- read.csv(GROWTH)
+GMODEL <- "i =~ 1*t1 + 1*t2 + 1*t3 + 1*t4\ns =~ 0*t1 + 1*t2 + 2*t3 + 3*t4"
+fit <- growth(GMODEL, data = GR)
+dump_fit("growth_linear", fit, call_info("growth", GMODEL, GROWTH))
+GMODEL2 <- paste0(GMODEL, "\ni ~ x1 + x2\ns ~ x1 + x2")
+fit <- growth(GMODEL2, data = GR, estimator = "MLR")
+dump_fit("growth_exo_mlr", fit, call_info("growth", GMODEL2, GROWTH,
+                                          list(estimator = "MLR")))
