@@ -66,7 +66,8 @@ _SECTIONS: tuple[tuple[str, str], ...] = (
 )
 
 _ESTIMATOR_NAMES = {"standard": "Standard", "robust": "Robust", "bootstrap": "Bootstrap",
-                    "robust_sem": "Robust.sem", "robust_huber_white": "Sandwich"}
+                    "robust_sem": "Robust.sem", "robust_huber_white": "Sandwich",
+                    "robust_cluster": "Robust.cluster", "robust_cluster_sem": "Robust.cluster.sem"}
 
 
 #: the p-value column of the parameter tables
@@ -346,6 +347,25 @@ class Summary:
             used, total = next(iter(nobs.values()))
             row = _line("Number of observations", str(used))
             lines.append(row + (f"{total:>12}" if any_dropped else ""))
+        return lines + self._design_lines()
+
+    def _design_lines(self) -> list[str]:
+        """Sampling weights and clusters (lavaan's header lines), and what they do."""
+        o = self.fit.options
+        lines = []
+        if o.cluster is not None:
+            n_c = sum(len(np.unique(m.clusters)) for m in self.fit.moments)
+            lines.append(_line(f"Number of clusters [{o.cluster}]", str(n_c)))
+        if o.sampling_weights is not None:
+            lines.append(_line("Sampling weights variable", o.sampling_weights))
+            lines.append(_line("Sampling weights normalization", o.sampling_weights_normalization))
+        if lines:
+            lines += [
+                "",
+                "  The cases' sampling weights and/or clusters enter the moments and the",
+                f"  casewise scores: standard errors {o.se.replace('_', '.')}, test "
+                f"{o.test.replace('_', '.')} (lavaan's choice).",
+            ]
         return lines
 
     # -- model test --------------------------------------------------------------------------
@@ -375,7 +395,7 @@ class Summary:
                     implied[m.label]["mean"], dtype=float
                 )
                 f += float(d @ inv @ d)
-            out[m.label] = m.nobs * f
+            out[m.label] = m.size * f
         return out
 
     def _user_test_items(self, pvalue: Callable[[Any], str] = _num) -> list[tuple[str, str]]:

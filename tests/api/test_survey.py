@@ -1,0 +1,157 @@
+"""Sampling weights, cluster-robust inference and growth models against lavaan 0.6.14
+(issue 17; fixtures made by tests/reference/survey/make_survey.R)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from reference import ROOT, keyed, load, table
+from tolerances import ATOL, EST_RTOL, FIT_RTOL, SE_RTOL
+
+import semnet
+
+WEIGHTED = ["w_total", "w_none", "w_exo", "w_mg_total", "w_mg_group", "w_mg_none"]
+CLUSTERED = ["c_mlr", "c_mlm", "c_w_mlr", "c_mg_mlr", "c_exo_mlr"]
+OPTIONS = {
+    "sampling.weights": "sampling_weights",
+    "sampling.weights.normalization": "sampling_weights_normalization",
+    "cluster": "cluster", "estimator": "estimator", "group": "group",
+    "group.equal": "group_equal",
+}  # fmt: skip
+DATA = ROOT / "tests/reference/survey/hs_survey.csv"
+CFA = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
+
+
+def survey(name: str) -> str:
+    return f"survey/{name}"
+
+
+def refit(name: str) -> semnet.Fit:
+    call = load(survey(name))["call"]
+    kwargs = {OPTIONS[k]: v for k, v in call["options"].items()}
+    data = pd.read_csv(ROOT / call["data"])
+    return getattr(semnet, call["function"])(call["model"], data, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def hs() -> pd.DataFrame:
+    return pd.read_csv(DATA)
+
+
+@pytest.mark.parametrize("name", WEIGHTED + CLUSTERED)
+def test_estimates_and_standard_errors(name):
+    ref = load(survey(name))
+    fit = refit(name)
+    theirs = keyed(table(ref, "estimates"), ref["group_labels"])
+    mine = keyed(fit.estimates(), ref["group_labels"])
+    m = mine.join(theirs, how="inner", suffixes=("", "_ref"))
+    assert len(m) == len(theirs) == len(mine)
+    bound = EST_RTOL * m["est_ref"].abs() + SE_RTOL * m["se_ref"] + ATOL
+    assert ((m["est"] - m["est_ref"]).abs() <= bound).all()
+    np.testing.assert_allclose(m["se"], m["se_ref"], rtol=SE_RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("name", WEIGHTED + CLUSTERED)
+def test_tests_and_fit_measures(name):
+    ref = load(survey(name))
+    fit = refit(name)
+    lavaan_se = ref["se_type"].replace(".", "_")
+    assert fit.options.se == lavaan_se
+    (test_name,) = ref["test_types"]
+    assert fit.options.test == test_name.replace(".", "_")
+    theirs = ref["tests"][test_name]
+    t = fit.scaled_test
+    assert t.stat == pytest.approx(theirs["stat"], rel=FIT_RTOL)
+    assert t.scaling_factor == pytest.approx(theirs["scaling.factor"], rel=FIT_RTOL)
+    fm = fit.fit_measures()
+    checked = 0
+    for key, value in ref["fit_measures"].items():
+        if value is None or key == "npar":
+            continue
+        assert fm[key.replace(".", "_")] == pytest.approx(value, rel=FIT_RTOL, abs=ATOL), key
+        checked += 1
+    assert checked > 50
+
+
+def test_weights_switch_ml_to_mlr_and_say_so(hs):
+    fit = semnet.cfa(CFA, hs, sampling_weights="w")
+    assert (fit.options.estimator, fit.options.se, fit.options.test) == (
+        "MLR", "robust_huber_white", "yuan_bentler_mplus",
+    )
+    text = str(fit.summary())
+    assert "Sampling weights variable" in text and "robust.huber.white" in text
+    # with normalization "total" the weights sum to the number of cases
+    assert fit.moments[0].weights.sum() == pytest.approx(len(hs))
+    assert fit.ntotal == pytest.approx(len(hs))
+
+
+def test_clusters_are_counted_in_the_summary(hs):
+    fit = semnet.cfa(CFA, hs, cluster="psu", estimator="MLR")
+    assert f"{hs['psu'].nunique()}" in str(fit.summary()).split("Number of clusters [psu]")[1][:40]
+
+
+def test_weights_are_not_a_model_variable(hs):
+    with pytest.raises(semnet.DataError, match="'x1' is a variable of the model"):
+        semnet.cfa(CFA, hs, sampling_weights="x1")
+
+
+@pytest.mark.parametrize(
+    ("values", "match"),
+    [(-1.0, "1 negative"), (np.nan, "1 missing"), (np.inf, "1 infinite"),
+     ("heavy", "not numeric")],
+)  # fmt: skip
+def test_bad_weights_name_the_column(hs, values, match):
+    bad = hs.astype({"w": object})
+    bad.loc[3, "w"] = values
+    with pytest.raises(semnet.DataError, match=f"'w'.*{match}|{match}.*"):
+        semnet.cfa(CFA, bad, sampling_weights="w")
+
+
+def test_zero_weights_and_unknown_columns(hs):
+    zero = hs.assign(w=np.where(hs["school"] == "Pasteur", 0.0, hs["w"]))
+    with pytest.raises(semnet.DataError, match="sum to zero in group 'Pasteur'"):
+        semnet.cfa(CFA, zero, sampling_weights="w", group="school")
+    with pytest.raises(semnet.DataError, match="'wt' is not a column"):
+        semnet.cfa(CFA, hs, sampling_weights="wt")
+    with pytest.raises(semnet.DataError, match="'cl' is not a column"):
+        semnet.cfa(CFA, hs, cluster="cl", estimator="MLR")
+    with pytest.raises(semnet.OptionError, match="sampling_weights_normalization"):
+        semnet.cfa(CFA, hs, sampling_weights="w", sampling_weights_normalization="pop")
+
+
+def test_a_cluster_in_two_groups_is_an_error(hs):
+    spread = hs.copy()
+    spread.loc[spread["school"] == "Grant-White", "psu"] = int(hs["psu"].iloc[0])
+    with pytest.raises(semnet.DataError, match="appears in groups 'Grant-White', 'Pasteur'"):
+        semnet.cfa(CFA, spread, cluster="psu", group="school", estimator="MLR")
+
+
+def test_choices_lavaan_refuses(hs):
+    with pytest.raises(semnet.OptionError, match="not available with cluster="):
+        semnet.cfa(CFA, hs, cluster="psu", estimator="MLMV")
+    with pytest.raises(semnet.OptionError, match="without cluster="):
+        semnet.cfa(CFA, hs, se="robust.cluster")
+    with pytest.raises(semnet.OptionError, match="with cluster="):
+        semnet.cfa(CFA, hs, cluster="psu", se="standard")
+    with pytest.raises(semnet.OptionError, match="sampling_weights="):
+        semnet.cfa(CFA, hs, sampling_weights="w", estimator="MLM")
+    with pytest.raises(semnet.DataError, match="missing='fiml' is not supported"):
+        semnet.cfa(CFA, hs, sampling_weights="w", missing="fiml")
+    with pytest.raises(semnet.OptionError, match="bootstrap"):
+        semnet.cfa(CFA, hs, cluster="psu", bootstrap=10)
+
+
+def test_unit_weights_and_singleton_clusters_change_nothing(hs):
+    """Weights of 1 give the MLR fit; one case per cluster gives Huber-White SEs times
+    sqrt(C / (C - 1))."""
+    plain = semnet.cfa(CFA, hs, estimator="MLR")
+    unit = semnet.cfa(CFA, hs.assign(w=1.0), sampling_weights="w")
+    np.testing.assert_allclose(unit.estimates()["se"], plain.estimates()["se"], rtol=1e-8)
+    assert unit.scaled_test.stat == pytest.approx(plain.scaled_test.stat, rel=1e-8)
+    single = semnet.cfa(CFA, hs.assign(psu=np.arange(len(hs))), cluster="psu", estimator="MLR",
+                        meanstructure=False)  # fmt: skip
+    n = len(hs)
+    np.testing.assert_allclose(
+        single.estimates()["se"], plain.estimates()["se"] * np.sqrt(n / (n - 1)), rtol=1e-8
+    )
