@@ -24,9 +24,9 @@ import pandas as pd
 from semnet.data.out_of_core import SampleMoments
 from semnet.data.sample import labels_of
 from semnet.data.sample import sample as build_sample
-from semnet.errors import DataError
+from semnet.errors import DataError, OptionError
 from semnet.estimation.lms import LMSResult, lms
-from semnet.options import resolve
+from semnet.options import Options, resolve
 from semnet.pipeline.assemble import assemble, sample_warnings
 from semnet.pipeline.estimate import blas_policy, estimate
 from semnet.pipeline.infer import infer
@@ -98,14 +98,9 @@ def sem(
         How a latent product ``y ~ a:b`` is estimated: ``"lms"`` (default where it
         applies) or product indicators (``"double_mean"``, ``"mean"``, ``"residual"``),
         matched pairs or all pairs (docs/moderation-and-mediation.md).
-    sampling_weights, sampling_weights_normalization
-        Column of sampling weights and their normalisation (``"total"``, ``"group"``,
-        ``"none"``), as lavaan: weighted moments and casewise scores; ``estimator="ML"``
-        becomes ``"MLR"`` (docs/survey-designs.md).
-    cluster : str, optional
-        Column of cluster labels (nested in groups): cluster-robust standard errors and
-        test, ``robust.cluster`` with MLR and ``robust.cluster.sem`` with MLM, as lavaan.
-
+    sampling_weights, sampling_weights_normalization, cluster
+        Weights column (normalised ``"total"``, ``"group"``, ``"none"``), cluster column:
+        as lavaan, with robust SEs and tests (docs/survey-designs.md).
     Returns
     -------
     Fit
@@ -136,6 +131,7 @@ def sem(
     if summary is not None:
         data, group = None, summary.group
     spec = specify(model, data, options, raw_data=data is not None)
+    _check_inputs(spec.data, sample_cov, summary, options, spec.lms)
     if spec.lms:
         return lms(
             spec.parsed, data, group=group, group_equal=options.group_equal,
@@ -143,17 +139,12 @@ def sem(
             fixed_x=fixed_x,
         )  # fmt: skip
     data = spec.data
-    if data is not None and sample_cov is not None:
-        raise DataError("give either data or sample_cov, not both.")
-    if data is None and sample_cov is None and summary is None:
-        raise DataError("no data: pass a DataFrame as data, or sample_cov and sample_nobs.")
     t_parse = time.perf_counter()
     pt = parameter_table(spec, labels_of(data, group, sample_cov, summary), options)
     sample = build_sample(
         data, pt.names.ov, group, pt.groups, fiml=options.incomplete_data, summary=summary,
         sample_cov=sample_cov, sample_mean=sample_mean, sample_nobs=sample_nobs,
-        meanstructure=pt.meanstructure, weights=sampling_weights,
-        weights_normalization=sampling_weights_normalization, cluster=cluster,
+        meanstructure=pt.meanstructure, design=options.design,
     )  # fmt: skip
     t_data = time.perf_counter()
     messages = Messages()
@@ -161,13 +152,24 @@ def sem(
     struct = structure(pt, sample, options)
     disc, result = estimate(struct, sample, options, messages)
     t_opt = time.perf_counter()
-    inference = blas_policy(options, struct)(infer)(
-        struct, sample, options, disc, result, messages
-    )
+    inference = blas_policy(options, struct)(infer)(struct, sample, options, disc, result,
+                                                    messages)  # fmt: skip
     timings = {"parse": t_parse - t0, "data": t_data - t_parse, "optimize": t_opt - t_data,
                "total": time.perf_counter() - t0}  # fmt: skip
     record = {"interaction": spec.products, "timings": timings}
     return assemble(struct, sample, options, result, inference, messages, record)
+
+
+def _check_inputs(data: Any, sample_cov: Any, summary: Any, options: Options, lms: bool) -> None:
+    if data is not None and sample_cov is not None:
+        raise DataError("give either data or sample_cov, not both.")
+    if data is None and sample_cov is None and summary is None:
+        raise DataError("no data: pass a DataFrame as data, or sample_cov and sample_nobs.")
+    if lms and options.design != (None, options.sampling_weights_normalization, None):
+        raise OptionError(
+            "latent product terms estimated by LMS take no sampling_weights= or cluster=; "
+            "use interaction='double_mean' (product indicators) with them."
+        )
 
 
 def _summary_moments(data: Any, group: str | None, sample_cov: Any) -> SampleMoments | None:

@@ -104,6 +104,11 @@ class Options:
     cluster: str | None = None
 
     @property
+    def design(self) -> tuple[str | None, str, str | None]:
+        """Sampling-weights column, its normalisation and the cluster column."""
+        return (self.sampling_weights, self.sampling_weights_normalization, self.cluster)
+
+    @property
     def preset(self) -> Preset:
         return ESTIMATORS.get(self.estimator)
 

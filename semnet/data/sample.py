@@ -134,9 +134,7 @@ def sample(
     sample_mean: Any = None,
     sample_nobs: Any = None,
     meanstructure: bool = False,
-    weights: str | None = None,
-    weights_normalization: str = "total",
-    cluster: str | None = None,
+    design: tuple[str | None, str, str | None] = (None, "total", None),
 ) -> Sample:
     """The sample of the variables ``names`` from raw data, from moments computed out of
     core (``summary``, a :class:`semnet.moments.SampleMoments`), or from summary
@@ -157,8 +155,8 @@ def sample(
         (``missing="fiml"``); otherwise rows with a missing value are dropped.
     meanstructure : bool
         The model has a mean structure (summary statistics then need ``sample_mean``).
-    weights, weights_normalization, cluster
-        Sampling-weights column and its normalisation, cluster column
+    design : tuple of (str or None, str, str or None)
+        Sampling-weights column, its normalisation and cluster column
         (:mod:`semnet.data.design`); raw complete data only.
 
     Returns
@@ -167,9 +165,8 @@ def sample(
     """
     if labels is None:
         labels = labels_of(data, group, sample_cov, summary)
-    if weights is not None or cluster is not None:
-        return _design_sample(data, names, group, labels, fiml,
-                              (weights, weights_normalization, cluster))  # fmt: skip
+    if design[0] is not None or design[2] is not None:
+        return _design_sample(data, names, group, labels, fiml, design)
     if fiml:
         if data is None:
             raise DataError("missing='fiml' needs the raw data; sample statistics are complete.")
