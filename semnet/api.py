@@ -35,7 +35,7 @@ from semnet.pipeline.specify import expand_products, read_model, specify
 from semnet.pipeline.structure import parameter_table, structure
 from semnet.results.fit import Fit
 
-__all__ = ["cfa", "expand_products", "read_model", "sem"]
+__all__ = ["cfa", "expand_products", "growth", "read_model", "sem"]
 
 
 def sem(
@@ -48,7 +48,7 @@ def sem(
     group_equal: Sequence[str] | str = (),
     group_partial: Sequence[str] | str = (),
     std_lv: bool = False, meanstructure: bool | None = None, orthogonal: bool = False,
-    fixed_x: bool = True,
+    fixed_x: bool = True, int_ov_free: bool = True, int_lv_free: bool = False,
     ordered: Sequence[str] | None = None,
     se: str | None = None, test: str | None = None,
     bootstrap: int = 0, seed: int | None = None,
@@ -87,10 +87,11 @@ def sem(
         Seed of the bootstrap resampling.
     group_equal, group_partial
         Cross-group equality constraints (lavaan's ``group.equal``, ``group.partial``).
-    std_lv, meanstructure, orthogonal, fixed_x : bool
+    std_lv, meanstructure, orthogonal, fixed_x, int_ov_free, int_lv_free : bool
         As lavaan: unit latent variances; means and intercepts (default when the
         syntax has ``~1`` terms or there are groups); uncorrelated exogenous latent
-        variables; exogenous observed covariates fixed at their sample moments.
+        variables; exogenous observed covariates fixed at their sample moments; free
+        intercepts of observed and latent variables (:func:`growth`).
     sample_cov, sample_mean, sample_nobs
         Summary statistics instead of raw data (``sample_cov`` with divisor N-1, as
         R's ``cov()``; dicts by group label for several groups).
@@ -123,8 +124,9 @@ def sem(
         group=group, estimator=estimator, missing=missing, group_equal=group_equal,
         group_partial=group_partial, std_lv=std_lv, meanstructure=meanstructure,
         orthogonal=orthogonal, fixed_x=fixed_x, ordered=ordered, se=se, test=test,
-        bootstrap=bootstrap, seed=seed, interaction=interaction,
-        interaction_match=interaction_match, sampling_weights=sampling_weights,
+        bootstrap=bootstrap, seed=seed, interaction=interaction, int_ov_free=int_ov_free,
+        int_lv_free=int_lv_free, interaction_match=interaction_match,
+        sampling_weights=sampling_weights,
         sampling_weights_normalization=sampling_weights_normalization, cluster=cluster,
     )  # fmt: skip
     summary = _summary_moments(data, group, sample_cov)
@@ -133,11 +135,9 @@ def sem(
     spec = specify(model, data, options, raw_data=data is not None)
     _check_inputs(spec.data, sample_cov, summary, options, spec.lms)
     if spec.lms:
-        return lms(
-            spec.parsed, data, group=group, group_equal=options.group_equal,
-            group_partial=options.group_partial, std_lv=std_lv, orthogonal=orthogonal,
-            fixed_x=fixed_x,
-        )  # fmt: skip
+        return lms(spec.parsed, data, group=group, group_equal=options.group_equal,
+                   group_partial=options.group_partial, std_lv=std_lv, orthogonal=orthogonal,
+                   fixed_x=fixed_x)  # fmt: skip
     data = spec.data
     t_parse = time.perf_counter()
     pt = parameter_table(spec, labels_of(data, group, sample_cov, summary), options)
@@ -198,3 +198,21 @@ def cfa(model: str | Path, data: pd.DataFrame | None = None, **kwargs: Any) -> F
     True
     """
     return sem(model, data, **kwargs)
+
+
+def growth(model: str | Path, data: pd.DataFrame | None = None, **kwargs: Any) -> Fit:
+    """A latent growth model, as lavaan's ``growth()``: :func:`sem` with a mean
+    structure, the observed variables' intercepts fixed to 0 and the latent variables'
+    means (intercepts) free.
+
+    Examples
+    --------
+    >>> import semnet
+    >>> hs = semnet.datasets.holzinger_swineford()
+    >>> fit = semnet.growth("i =~ 1*x1 + 1*x2 + 1*x3\ns =~ 0*x1 + 1*x2 + 2*x3", hs)
+    >>> est = fit.estimates()
+    >>> est.loc[(est.lhs == "x1") & (est.op == "~1"), "est"].item()
+    0.0
+    """
+    defaults = {"meanstructure": True, "int_ov_free": False, "int_lv_free": True}
+    return sem(model, data, **{**defaults, **kwargs})

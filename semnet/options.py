@@ -102,6 +102,8 @@ class Options:
     sampling_weights: str | None = None
     sampling_weights_normalization: str = "total"
     cluster: str | None = None
+    int_ov_free: bool = True
+    int_lv_free: bool = False
 
     @property
     def design(self) -> tuple[str | None, str, str | None]:
@@ -221,6 +223,8 @@ def resolve(
     sampling_weights: str | None = None,
     sampling_weights_normalization: str = "total",
     cluster: str | None = None,
+    int_ov_free: bool = True,
+    int_lv_free: bool = False,
 ) -> Options:
     """The keyword arguments of :func:`semnet.sem`, checked, as :class:`Options`.
 
@@ -286,4 +290,6 @@ def resolve(
         sampling_weights=sampling_weights,
         sampling_weights_normalization=sampling_weights_normalization,
         cluster=cluster,
+        int_ov_free=int_ov_free,
+        int_lv_free=int_lv_free,
     )
