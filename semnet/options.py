@@ -191,8 +191,9 @@ def _design_choices(
         fits = [n for n in VCOV if VCOV.get(n).cluster == (cluster is not None)]
         tests = [n for n in TESTS if TESTS.get(n).cluster or cluster is None]
         raise OptionError(
-            f"se={se!r}, test={test!r} " + ("with" if cluster else "without")
-            + f" cluster=: use se in {fits} and test in {tests}."
+            f"se={se!r}, test={test!r} are not available "
+            + ("with" if cluster else "without")
+            + f" cluster= (lavaan's rule); use se in {fits} and test in {tests}."
         )
     if weights is not None and not (vp.weights and tp.weights):
         raise OptionError(

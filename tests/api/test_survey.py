@@ -173,3 +173,26 @@ def test_unit_weights_and_singleton_clusters_change_nothing(hs):
     np.testing.assert_allclose(
         single.estimates()["se"], plain.estimates()["se"] * np.sqrt(n / (n - 1)), rtol=1e-8
     )
+
+
+def test_cli_weights_and_cluster(tmp_path, capsys):
+    from semnet.cli import main
+
+    model = tmp_path / "cfa.lav"
+    model.write_text(CFA + "\n")
+    ref = load(survey("c_w_mlr"))
+    argv = ["fit", str(model), str(DATA), "--weights", "w", "--cluster", "psu",
+            "--estimator", "MLR"]  # fmt: skip
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert f"{ref['fit_measures']['chisq.scaled']:.3f}" in out
+    assert "Sampling weights variable" in out and "Number of clusters [psu]" in out
+    assert main(["fit", str(model), str(DATA), "--weights", "wt"]) == 2
+    err = capsys.readouterr().err
+    assert "--weights wt is not a column" in err and "sampling_weights" not in err
+    assert main(["fit", str(model), str(DATA), "--cluster", "psu", "--estimator", "MLMV"]) == 2
+    err = capsys.readouterr().err
+    assert "--cluster" in err and "cluster=" not in err
+    argv = ["fit", str(model), str(DATA), "--weights", "w", "--weights-normalization", "pop"]
+    assert main(argv) == 2
+    assert "--weights-normalization" in capsys.readouterr().err
