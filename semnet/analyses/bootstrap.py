@@ -642,6 +642,12 @@ def _check_options(fit, n: object, ci: Sequence[str] | str, level: float, type: 
             "bootstrap needs the raw data, but this fit was made from summary statistics "
             "(sample_cov); refit with data=."
         )
+    if fit.sample.designed:
+        raise OptionError(
+            "the bootstrap of fits with sampling weights or clusters is not available (it "
+            "would resample cases as if they were drawn independently with equal "
+            "probability); use the fit's robust or cluster-robust standard errors."
+        )
     return methods
 
 

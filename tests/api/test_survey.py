@@ -12,7 +12,7 @@ from tolerances import ATOL, EST_RTOL, FIT_RTOL, SE_RTOL
 import semnet
 
 WEIGHTED = ["w_total", "w_none", "w_exo", "w_mg_total", "w_mg_group", "w_mg_none"]
-CLUSTERED = ["c_mlr", "c_mlm", "c_w_mlr", "c_mg_mlr", "c_exo_mlr"]
+CLUSTERED = ["c_mlr", "c_mlm", "c_w_mlr", "c_mg_mlr", "c_mg_mlm", "c_exo_mlr"]
 GROWTH = ["growth_linear", "growth_exo_mlr"]
 OPTIONS = {
     "sampling.weights": "sampling_weights",
@@ -196,3 +196,62 @@ def test_cli_weights_and_cluster(tmp_path, capsys):
     argv = ["fit", str(model), str(DATA), "--weights", "w", "--weights-normalization", "pop"]
     assert main(argv) == 2
     assert "--weights-normalization" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", WEIGHTED + CLUSTERED + GROWTH)
+def test_modindices(name):
+    """modindices() of weighted and clustered fits as lavaan's (lavaan's rows of the
+    fixed.x covariates' own moments are not offered by semnet)."""
+    ref = load(survey(name))
+    fit = refit(name)
+    mine = keyed(fit.modindices(sort=False), ref["group_labels"])
+    theirs = keyed(table(ref, "modindices"), ref["group_labels"])
+    ov_x = fit.partable.names.ov_x
+    lhs, op = (theirs.index.get_level_values(k) for k in ("lhs", "op"))
+    theirs = theirs[theirs["mi"].notna() & ~(lhs.isin(ov_x) & (op != "=~"))]
+    assert sorted(mine.index) == sorted(theirs.index)
+    j = mine.join(theirs, suffixes=("", "_ref"))
+    assert np.allclose(j["mi"], j["mi_ref"], rtol=SE_RTOL, atol=1e-3)
+    assert np.allclose(j["epc"], j["epc_ref"], rtol=SE_RTOL, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", ["w_mg_total", "w_mg_group", "w_mg_none", "c_mg_mlr", "c_mg_mlm"])
+def test_compare_matches_lavtestlrt(name):
+    """compare() of the configural and metric fits: the Satorra-Bentler (2001) scaled
+    difference of weighted or clustered fits, as lavTestLRT."""
+    ref = load(survey(name))
+    metric = refit(name)
+    kwargs = {OPTIONS[k]: v for k, v in ref["call"]["options"].items() if k != "group.equal"}
+    configural = semnet.cfa(CFA, pd.read_csv(DATA), **kwargs)
+    lrt = ref["lrt"]
+    out = semnet.compare(configural, metric, names=["configural", "metric"])
+    theirs = lrt["table"]
+    assert out.index.tolist() == theirs["model"]
+    assert out["df"].tolist() == theirs["Df"]
+    for ours, col in (("chisq", "Chisq"), ("chisq_diff", "Chisq diff"), ("pvalue", "Pr(>Chisq)")):
+        expected = np.array([np.nan if v is None else v for v in theirs[col]], dtype=float)
+        assert np.allclose(out[ours], expected, rtol=FIT_RTOL, equal_nan=True), ours
+
+
+def test_invariance_ladder_with_weights_and_clusters(hs):
+    """invariance() passes the design on to every level: its metric fit is the
+    weighted, clustered metric fit."""
+    res = semnet.invariance(CFA, hs, group="school", levels=["configural", "metric"],
+                            sampling_weights="w")  # fmt: skip
+    ref = load(survey("w_mg_total"))
+    metric = res.fits["metric"]
+    assert metric.options.sampling_weights == "w"
+    scaled = ref["fit_measures"]["chisq.scaled"]
+    assert metric.scaled_test.stat == pytest.approx(scaled, rel=FIT_RTOL)
+    ref = load(survey("c_mg_mlr"))
+    res = semnet.invariance(CFA, hs, group="school", levels=["configural", "metric"],
+                            cluster="psu", estimator="MLR")  # fmt: skip
+    assert res.fits["metric"].scaled_test.stat == pytest.approx(
+        ref["fit_measures"]["chisq.scaled"], rel=FIT_RTOL
+    )
+
+
+def test_bootstrap_refuses_weights_and_clusters(hs):
+    fit = semnet.cfa(CFA, hs, sampling_weights="w")
+    with pytest.raises(semnet.OptionError, match="sampling weights or clusters"):
+        semnet.bootstrap(fit, n=5, seed=1)

@@ -47,10 +47,14 @@ EXO <- "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nvisual ~ ageyr + sex\nt
 ## sampling weights (lavaan: estimator ML becomes MLR)
 run_fixture("w_total", "cfa", CFA, HS, DATA, list(sampling.weights = "w"))
 run_fixture("w_exo", "sem", EXO, HS, DATA, list(sampling.weights = "w"))
+## multi-group metric fits, with lavTestLRT against the configural fit (compare())
 for (norm in c("total", "group", "none")) {
+  conf <- cfa(CFA, data = HS, sampling.weights = "w", group = "school",
+              sampling.weights.normalization = norm)
   run_fixture(paste0("w_mg_", norm), "cfa", CFA, HS, DATA,
               list(sampling.weights = "w", sampling.weights.normalization = norm,
-                   group = "school", group.equal = "loadings"))
+                   group = "school", group.equal = "loadings"),
+              extras = function(fit) lrt_extra(list(conf, fit), c("configural", "metric")))
 }
 run_fixture("w_none", "cfa", CFA, HS, DATA,
             list(sampling.weights = "w", sampling.weights.normalization = "none"))
@@ -60,9 +64,16 @@ run_fixture("c_mlr", "cfa", CFA, HS, DATA, list(cluster = "psu", estimator = "ML
 run_fixture("c_mlm", "cfa", CFA, HS, DATA, list(cluster = "psu", estimator = "MLM"))
 run_fixture("c_w_mlr", "cfa", CFA, HS, DATA,
             list(cluster = "psu", estimator = "MLR", sampling.weights = "w"))
+conf <- cfa(CFA, data = HS, cluster = "psu", estimator = "MLR", group = "school")
 run_fixture("c_mg_mlr", "cfa", CFA, HS, DATA,
             list(cluster = "psu", estimator = "MLR", group = "school",
-                 group.equal = "loadings"))
+                 group.equal = "loadings"),
+            extras = function(fit) lrt_extra(list(conf, fit), c("configural", "metric")))
+conf <- cfa(CFA, data = HS, cluster = "psu", estimator = "MLM", group = "school")
+run_fixture("c_mg_mlm", "cfa", CFA, HS, DATA,
+            list(cluster = "psu", estimator = "MLM", group = "school",
+                 group.equal = "loadings"),
+            extras = function(fit) lrt_extra(list(conf, fit), c("configural", "metric")))
 run_fixture("c_exo_mlr", "sem", EXO, HS, DATA, list(cluster = "psu", estimator = "MLR"))
 
 ## growth (lavaan's Demo.growth)
