@@ -360,11 +360,15 @@ class Summary:
             lines.append(_line("Sampling weights variable", o.sampling_weights))
             lines.append(_line("Sampling weights normalization", o.sampling_weights_normalization))
         if lines:
+            how = " and ".join(
+                w for w, on in (("weighted moments and scores", o.sampling_weights),
+                                ("scores summed within clusters", o.cluster)) if on
+            )  # fmt: skip
             lines += [
                 "",
-                "  The cases' sampling weights and/or clusters enter the moments and the",
-                f"  casewise scores: standard errors {o.se.replace('_', '.')}, test "
-                f"{o.test.replace('_', '.')} (lavaan's choice).",
+                f"  Survey design: {how};",
+                f"  standard errors {o.se.replace('_', '.')}, test "
+                f"{o.test.replace('_', '.')} (as lavaan).",
             ]
         return lines
 
