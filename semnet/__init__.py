@@ -23,6 +23,7 @@ from semnet.analyses.products import product_indicators
 from semnet.analyses.reliability import fornell_larcker, htmt, reliability
 from semnet.api import cfa, growth, sem
 from semnet.data.ordinal import Polychoric, polychoric
+from semnet.data.survey import SurveyDesign
 from semnet.errors import (
     ConvergenceError,
     DataError,
@@ -74,6 +75,7 @@ __all__ = [
     "PowerResult",
     "SemnetError",
     "SemnetWarning",
+    "SurveyDesign",
     "__version__",
     "alignment",
     "bootstrap",

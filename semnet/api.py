@@ -24,6 +24,7 @@ import pandas as pd
 from semnet.data.out_of_core import SampleMoments
 from semnet.data.sample import labels_of
 from semnet.data.sample import sample as build_sample
+from semnet.data.survey import SurveyDesign
 from semnet.errors import DataError, OptionError
 from semnet.estimation.lms import LMSResult, lms
 from semnet.options import Options, resolve
@@ -55,7 +56,7 @@ def sem(
     sample_cov: Any = None, sample_mean: Any = None, sample_nobs: Any = None,
     interaction: str | None = None, interaction_match: bool | None = None,
     sampling_weights: str | None = None, sampling_weights_normalization: str = "total",
-    cluster: str | None = None,
+    cluster: str | None = None, survey: SurveyDesign | None = None,
 ) -> Fit | LMSResult:  # fmt: skip
     """Fit a structural equation model by maximum likelihood, as lavaan's ``sem()``.
 
@@ -102,6 +103,8 @@ def sem(
     sampling_weights, sampling_weights_normalization, cluster
         Weights column (normalised ``"total"``, ``"group"``, ``"none"``), cluster column:
         as lavaan, with robust SEs and tests (docs/survey-designs.md).
+    survey : SurveyDesign, optional
+        Strata, PSUs, weights, fpc: design-based Gamma with MLM or MLMV (lavaan.survey).
     Returns
     -------
     Fit
@@ -128,6 +131,7 @@ def sem(
         int_lv_free=int_lv_free, interaction_match=interaction_match,
         sampling_weights=sampling_weights,
         sampling_weights_normalization=sampling_weights_normalization, cluster=cluster,
+        survey=survey,
     )  # fmt: skip
     summary = _summary_moments(data, group, sample_cov)
     if summary is not None:
@@ -144,9 +148,15 @@ def sem(
     sample = build_sample(
         data, pt.names.ov, group, pt.groups, fiml=options.incomplete_data, summary=summary,
         sample_cov=sample_cov, sample_mean=sample_mean, sample_nobs=sample_nobs,
-        meanstructure=pt.meanstructure, design=options.design,
+        meanstructure=pt.meanstructure, design=options.design, survey=survey,
     )  # fmt: skip
-    t_data = time.perf_counter()
+    return _fit(spec, pt, sample, options, (t0, t_parse, time.perf_counter()))
+
+
+def _fit(spec: Any, pt: Any, sample: Any, options: Options, times: tuple) -> Fit:
+    """Steps 5-9 of :func:`sem`: structure, estimation, inference, the Fit (``times``:
+    the start, the end of parsing and the end of the sample step)."""
+    t0, t_parse, t_data = times
     messages = Messages()
     messages.extend(sample_warnings(sample, options))
     struct = structure(pt, sample, options)
@@ -165,9 +175,9 @@ def _check_inputs(data: Any, sample_cov: Any, summary: Any, options: Options, lm
         raise DataError("give either data or sample_cov, not both.")
     if data is None and sample_cov is None and summary is None:
         raise DataError("no data: pass a DataFrame as data, or sample_cov and sample_nobs.")
-    if lms and options.design != (None, options.sampling_weights_normalization, None):
+    if lms and (options.survey or options.design[::2] != (None, None)):
         raise OptionError(
-            "latent product terms estimated by LMS take no sampling_weights= or cluster=; "
+            "latent product terms estimated by LMS take no sampling_weights=, cluster= or survey=; "
             "use interaction='double_mean' (product indicators) with them."
         )
 

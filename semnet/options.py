@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from semnet.data.design import NORMALIZATIONS
+from semnet.data.survey import SurveyDesign
 from semnet.errors import OptionError, check_choice
 from semnet.inference.plugins import TESTS, VCOV
 from semnet.partable.build import check_options
@@ -41,6 +42,9 @@ class Preset:
         The estimator lavaan switches to with sampling weights (``ML`` → ``MLR``).
     clustered : tuple of (str, str) or None
         The ``se`` and ``test`` with ``cluster=`` (lavaan's); ``None``: not available.
+    design_based : str or None
+        The estimator used with a :class:`~semnet.data.survey.SurveyDesign` (its Γ
+        enters the ``robust.sem`` sandwich, as lavaan.survey); ``None``: not available.
     """
 
     discrepancy: str
@@ -49,19 +53,24 @@ class Preset:
     incomplete_data: str | None = None
     weighted: str | None = None
     clustered: tuple[str, str] | None = None
+    design_based: str | None = None
 
 
 ESTIMATORS: Registry[Preset] = Registry("estimator", upper=True)
 _CLUSTER_MLR = ("robust_cluster", "yuan_bentler_mplus")
-ESTIMATORS.register("ML", Preset("ML", "standard", "standard", "FIML", "MLR", _CLUSTER_MLR))
+ESTIMATORS.register(
+    "ML", Preset("ML", "standard", "standard", "FIML", "MLR", _CLUSTER_MLR, "MLM")
+)
 ESTIMATORS.register(
     "MLM", Preset("ML", "robust_sem", "satorra_bentler", "FIML",
-                  clustered=("robust_cluster_sem", "satorra_bentler")),
+                  clustered=("robust_cluster_sem", "satorra_bentler"), design_based="MLM"),
 )  # fmt: skip
 ESTIMATORS.register(
     "MLR", Preset("ML", "robust_huber_white", "yuan_bentler_mplus", "FIML", None, _CLUSTER_MLR)
 )
-ESTIMATORS.register("MLMV", Preset("ML", "robust_sem", "scaled_shifted", "FIML"))
+ESTIMATORS.register(
+    "MLMV", Preset("ML", "robust_sem", "scaled_shifted", "FIML", design_based="MLMV")
+)
 for _name in ("GLS", "ULS", "WLS", "DWLS", "WLSM", "WLSMV", "WLSMVS", "ULSM", "ULSMV"):
     ESTIMATORS.plan(_name, "least-squares estimators and ordinal items are not implemented yet")
 
@@ -104,6 +113,7 @@ class Options:
     cluster: str | None = None
     int_ov_free: bool = True
     int_lv_free: bool = False
+    survey: Any = None
 
     @property
     def design(self) -> tuple[str | None, str, str | None]:
@@ -161,6 +171,31 @@ def bootstrap_draws(bootstrap: object, se: object) -> int:
 
 def _names(value: Sequence[str] | str) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _survey_estimator(
+    estimator: str, preset: Preset, survey: Any, design: tuple, missing: str, n_boot: int
+) -> tuple[str, Preset]:
+    """The estimator of a fit with ``survey=`` (a SurveyDesign): its preset's
+    design-based estimator (ML → MLM, as lavaan.survey)."""
+    if not isinstance(survey, SurveyDesign):
+        raise OptionError(
+            f"survey must be a semnet.SurveyDesign(weights=, strata=, cluster=, fpc=), not "
+            f"{type(survey).__name__}."
+        )
+    if design[0] is not None or design[2] is not None:
+        raise OptionError(
+            "give the sampling weights and clusters either as sampling_weights=/cluster= or "
+            "in survey=SurveyDesign(...), not both."
+        )
+    if preset.design_based is None:
+        raise OptionError(
+            f"estimator={estimator!r} is not available with survey= (it needs casewise "
+            "scores); use estimator='MLM' or 'MLMV', which use the design's Gamma."
+        )
+    if missing != "listwise" or n_boot:
+        raise OptionError("survey= works with missing='listwise' and without the bootstrap.")
+    return preset.design_based, ESTIMATORS.get(preset.design_based)
 
 
 def _design_choices(
@@ -226,6 +261,7 @@ def resolve(
     cluster: str | None = None,
     int_ov_free: bool = True,
     int_lv_free: bool = False,
+    survey: Any = None,
 ) -> Options:
     """The keyword arguments of :func:`semnet.sem`, checked, as :class:`Options`.
 
@@ -254,9 +290,11 @@ def resolve(
             "bootstrap standard errors with sampling_weights= or cluster= are not "
             "supported; use the (cluster-)robust standard errors instead."
         )
+    if survey is not None:
+        estimator, preset = _survey_estimator(estimator, preset, survey, design, missing, n_boot)
     estimator, preset, se, test = _design_choices(estimator, preset, se, test, design)
-    if cluster is not None and meanstructure is None:
-        meanstructure = True  # lavaan's clustered (single-level) models have means
+    if (cluster is not None or survey is not None) and meanstructure is None:
+        meanstructure = True  # as lavaan's clustered models and lavaan.survey's fits
     incomplete = missing == "fiml"
     if incomplete:
         if preset.incomplete_data is None:
@@ -293,4 +331,5 @@ def resolve(
         cluster=cluster,
         int_ov_free=int_ov_free,
         int_lv_free=int_lv_free,
+        survey=survey,
     )

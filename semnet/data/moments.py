@@ -129,6 +129,9 @@ class GroupMoments:
         ``sampling.weights.normalization``); ``cov`` and ``mean`` are then weighted.
     clusters : ndarray, optional
         Each case's cluster (integer codes), for cluster-robust standard errors and tests.
+    gamma : ndarray, optional
+        The asymptotic covariance (divisor N) of ``(mean, vech(cov))`` when it is given
+        rather than computed from the cases (a survey design's, :mod:`semnet.data.survey`).
     """
 
     label: str
@@ -141,6 +144,7 @@ class GroupMoments:
     cross: CrossProducts | None = field(default=None, repr=False)
     weights: np.ndarray | None = field(default=None, repr=False)
     clusters: np.ndarray | None = field(default=None, repr=False)
+    gamma: np.ndarray | None = field(default=None, repr=False)
     logdet: float = field(init=False)
 
     def __post_init__(self) -> None:

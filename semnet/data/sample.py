@@ -27,6 +27,7 @@ from semnet.data.moments import (
     numeric_data,
     validate_frame,
 )
+from semnet.data.survey import SurveyDesign, survey_moments
 from semnet.errors import DataError
 
 
@@ -51,6 +52,9 @@ class Sample:
     design : tuple of (str or None, str, str or None)
         The sampling-weights column, its normalisation and the cluster column
         (:mod:`semnet.data.design`); the weights and cluster codes are in ``moments``.
+    survey : tuple of (SurveyDesign, tuple of ndarray) or None
+        A complex design and, per group, the design effects of ``(mean, vech(cov))``
+        (:mod:`semnet.data.survey`); the design-based Γ is in ``moments``.
 
     Examples
     --------
@@ -66,6 +70,7 @@ class Sample:
     fiml: FIMLData | None = None
     fingerprint: str | None = None
     design: tuple[str | None, str, str | None] = (None, "total", None)
+    survey: tuple[SurveyDesign, tuple[np.ndarray, ...]] | None = None
 
     @property
     def weights(self) -> tuple[np.ndarray, ...] | None:
@@ -76,7 +81,7 @@ class Sample:
     def designed(self) -> bool:
         """The cases carry sampling weights or clusters (the closed forms of the
         baseline model's robust tests, which assume neither, do not apply)."""
-        return self.design[0] is not None or self.design[2] is not None
+        return self.design[0] is not None or self.design[2] is not None or bool(self.survey)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -135,6 +140,7 @@ def sample(
     sample_nobs: Any = None,
     meanstructure: bool = False,
     design: tuple[str | None, str, str | None] = (None, "total", None),
+    survey: SurveyDesign | None = None,
 ) -> Sample:
     """The sample of the variables ``names`` from raw data, from moments computed out of
     core (``summary``, a :class:`semnet.moments.SampleMoments`), or from summary
@@ -158,6 +164,8 @@ def sample(
     design : tuple of (str or None, str, str or None)
         Sampling-weights column, its normalisation and cluster column
         (:mod:`semnet.data.design`); raw complete data only.
+    survey : SurveyDesign, optional
+        A complex design: design-based moments and their Γ (:mod:`semnet.data.survey`).
 
     Returns
     -------
@@ -165,6 +173,16 @@ def sample(
     """
     if labels is None:
         labels = labels_of(data, group, sample_cov, summary)
+    if survey is not None:
+        if fiml or not isinstance(data, pd.DataFrame):
+            raise DataError("survey= needs complete raw data as a DataFrame (missing='listwise').")
+        checked = numeric_data(data, names, group)
+        moments, deff = survey_moments(data, checked, labels, survey)
+        digest = hashlib.sha256(repr(survey).encode())
+        for m in moments:
+            digest.update(m.cov.tobytes() + m.mean.tobytes() + m.gamma.tobytes())
+        return Sample(tuple(moments), group, fingerprint=digest.hexdigest(),
+                      survey=(survey, tuple(deff)))  # fmt: skip
     if design[0] is not None or design[2] is not None:
         return _design_sample(data, names, group, labels, fiml, design)
     if fiml:

@@ -122,7 +122,9 @@ def adf_gamma(
     >>> bool(np.allclose(g[3:, :], 0))
     True
     """
-    if mom.data is None:
+    if mom.gamma is not None:
+        gamma = mom.gamma if meanstructure else mom.gamma[mom.mean.size :, mom.mean.size :]
+    elif mom.data is None:
         gamma = mom.cross.gamma(meanstructure)
     else:
         d = mom.data - mom.mean

@@ -88,7 +88,7 @@ class ScaledTest:
 
 
 def _require_data(moments: Sequence[GroupMoments], what: str) -> None:
-    if any(m.data is None and m.cross is None for m in moments):
+    if any(m.data is None and m.cross is None and m.gamma is None for m in moments):
         raise DataError(
             f"{what} needs the raw data (casewise fourth-order moments); it cannot be "
             "computed from sample_cov/sample_mean alone. Pass the DataFrame instead, or "

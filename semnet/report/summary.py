@@ -356,10 +356,12 @@ class Summary:
         if o.cluster is not None:
             n_c = sum(len(np.unique(m.clusters)) for m in self.fit.moments)
             lines.append(_line(f"Number of clusters [{o.cluster}]", str(n_c)))
+        if o.survey is not None:
+            lines += self._survey_lines()
         if o.sampling_weights is not None:
             lines.append(_line("Sampling weights variable", o.sampling_weights))
             lines.append(_line("Sampling weights normalization", o.sampling_weights_normalization))
-        if lines:
+        if o.sampling_weights is not None or o.cluster is not None:
             how = " and ".join(
                 w for w, on in (("weighted moments and scores", o.sampling_weights),
                                 ("scores summed within clusters", o.cluster)) if on
@@ -371,6 +373,24 @@ class Summary:
                 f"{o.test.replace('_', '.')} (as lavaan).",
             ]
         return lines
+
+    def _survey_lines(self) -> list[str]:
+        """A SurveyDesign's columns and the mean design effects of the moments, per group."""
+        design, deff = self.fit.sample.survey
+        lines = [_line(f"Survey design {role}", col) for role, col in design.columns.items()]
+        p = len(self.fit.moments[0].names)
+        for label, d in zip(self.fit.groups, deff, strict=True):
+            where = f" [{label}]" if label else ""
+            lines.append(_line(f"Design effect, means{where}", f"{d[:p].mean():.3f}"))
+            lines.append(_line(f"Design effect, (co)variances{where}",
+                               f"{d[p:].mean():.3f}"))  # fmt: skip
+        return [
+            *lines,
+            "",
+            "  Moments and their Gamma estimated by Taylor linearisation over the design;",
+            f"  standard errors {self.fit.options.se.replace('_', '.')}, test "
+            f"{self.fit.options.test.replace('_', '.')} (as lavaan.survey).",
+        ]
 
     # -- model test --------------------------------------------------------------------------
     def group_chisq(self) -> dict[str, float]:

@@ -255,3 +255,81 @@ def test_bootstrap_refuses_weights_and_clusters(hs):
     fit = semnet.cfa(CFA, hs, sampling_weights="w")
     with pytest.raises(semnet.OptionError, match="sampling weights or clusters"):
         semnet.bootstrap(fit, n=5, seed=1)
+
+
+SURVEYS = ["svy_mlm", "svy_fpc_mlmv", "svy_weights_mlm"]
+
+
+def survey_fit(name: str) -> semnet.Fit:
+    opts = dict(load(survey(name))["call"]["options"])
+    estimator = opts.pop("estimator")
+    return semnet.cfa(CFA, pd.read_csv(DATA), estimator=estimator,
+                      survey=semnet.SurveyDesign(**opts))  # fmt: skip
+
+
+@pytest.mark.parametrize("name", SURVEYS)
+def test_survey_design_moments_and_gamma_as_r_survey(name):
+    """The weighted moments and their Taylor-linearised Gamma as svymean/svyvar's
+    (svyvar's covariance has divisor n - 1 in R: lavaan rescales it by (n - 1) / n)."""
+    ref = load(survey(name))["design"]
+    mom = survey_fit(name).moments[0]
+    n = ref["n"]
+    np.testing.assert_allclose(mom.cov * n / (n - 1), np.array(ref["cov"]), rtol=1e-12)
+    np.testing.assert_allclose(mom.mean, ref["mean"], rtol=1e-12)
+    gamma = np.array(ref["gamma"])
+    np.testing.assert_allclose(mom.gamma, gamma, rtol=1e-10, atol=1e-12 * np.abs(gamma).max())
+
+
+@pytest.mark.parametrize("name", SURVEYS)
+def test_survey_design_fit_as_lavaan_with_nacov(name):
+    ref = load(survey(name))
+    fit = survey_fit(name)
+    assert fit.options.estimator == ref["call"]["options"]["estimator"]
+    theirs = keyed(table(ref, "estimates"), ref["group_labels"])
+    mine = keyed(fit.estimates(), ref["group_labels"])
+    m = mine.join(theirs, how="inner", suffixes=("", "_ref"))
+    assert len(m) == len(theirs) == len(mine)
+    np.testing.assert_allclose(m["est"], m["est_ref"], rtol=EST_RTOL, atol=ATOL)
+    np.testing.assert_allclose(m["se"], m["se_ref"], rtol=SE_RTOL, atol=ATOL)
+    fm = fit.fit_measures()
+    checked = 0
+    for key, value in ref["fit_measures"].items():
+        if value is None or key == "npar":
+            continue
+        assert fm[key.replace(".", "_")] == pytest.approx(value, rel=FIT_RTOL, abs=ATOL), key
+        checked += 1
+    assert checked > 40
+
+
+def test_survey_design_summary_and_design_effects(hs):
+    fit = semnet.cfa(CFA, hs, survey=semnet.SurveyDesign(weights="w", strata="school",
+                                                         cluster="psu"))  # fmt: skip
+    assert (fit.options.estimator, fit.options.se) == ("MLM", "robust_sem")
+    text = str(fit.summary())
+    assert "Survey design strata" in text and "Design effect, means" in text
+    deff = fit.sample.survey[1][0]
+    assert deff.shape == (9 + 45,) and (deff > 0).all()
+    # equal weights, no strata, one case per PSU: Gamma is the ADF Gamma times n / (n - 1)
+    # for the (co)variances (svyvar's divisor), so the design effects are about 1
+    plain = semnet.cfa(CFA, hs, survey=semnet.SurveyDesign())
+    d = plain.sample.survey[1][0]
+    np.testing.assert_allclose(d[:9], len(hs) / (len(hs) - 1), rtol=1e-12)
+
+
+def test_survey_design_refusals(hs):
+    design = semnet.SurveyDesign(weights="w", cluster="psu")
+    with pytest.raises(semnet.OptionError, match="use estimator='MLM' or 'MLMV'"):
+        semnet.cfa(CFA, hs, survey=design, estimator="MLR")
+    with pytest.raises(semnet.OptionError, match="not both"):
+        semnet.cfa(CFA, hs, survey=design, cluster="psu")
+    with pytest.raises(semnet.OptionError, match=r"semnet\.SurveyDesign"):
+        semnet.cfa(CFA, hs, survey={"weights": "w"})
+    lonely = hs.assign(stratum=np.where(hs["psu"] == hs["psu"].iloc[0], "a", "b"))
+    with pytest.raises(semnet.DataError, match="single PSU"):
+        semnet.cfa(CFA, lonely, survey=semnet.SurveyDesign(strata="stratum", cluster="psu"))
+    with pytest.raises(semnet.DataError, match="smaller than the number of sampled PSUs"):
+        semnet.cfa(CFA, hs.assign(f=3), survey=semnet.SurveyDesign(cluster="psu", fpc="f"))
+    with pytest.raises(semnet.DataError, match=r"SurveyDesign\(weights='school'\)"):
+        semnet.cfa(CFA, hs, survey=semnet.SurveyDesign(weights="school"))
+    with pytest.raises(semnet.DataError, match=r"SurveyDesign\(strata='nope'\)"):
+        semnet.cfa(CFA, hs, survey=semnet.SurveyDesign(strata="nope"))

@@ -36,8 +36,9 @@ HS <- read.csv("semnet/datasets/HolzingerSwineford1939.csv")
 ## weights 0.5 .. 2.5 varying with id; clusters of about 6 consecutive pupils, within school
 HS$w <- 0.5 + (HS$id %% 5) * 0.5
 HS$psu <- ifelse(HS$school == "Pasteur", 0L, 1000L) + HS$id %/% 6L
+HS$pop_psu <- 120L  # the population's number of PSUs per school (SurveyDesign's fpc)
 DATA <- file.path(REF_DIR, "hs_survey.csv")
-write.csv(HS[, c("id", "school", "ageyr", "sex", paste0("x", 1:9), "w", "psu")],
+write.csv(HS[, c("id", "school", "ageyr", "sex", paste0("x", 1:9), "w", "psu", "pop_psu")],
           DATA, row.names = FALSE)
 HS <- read.csv(DATA)
 
@@ -87,3 +88,46 @@ GMODEL2 <- paste0(GMODEL, "\ni ~ x1 + x2\ns ~ x1 + x2")
 fit <- growth(GMODEL2, data = GR, estimator = "MLR")
 dump_fit("growth_exo_mlr", fit, call_info("growth", GMODEL2, GROWTH,
                                           list(estimator = "MLR")))
+
+## complex survey designs (SurveyDesign): R's survey package estimates the weighted
+## means and covariances (svymean, svyvar) and their Taylor-linearised covariance
+## matrix; lavaan fits the moments with that matrix as NACOV (Gamma = n * vcov), as
+## lavaan.survey (Oberski 2014) does.
+suppressPackageStartupMessages(library(survey))
+OV <- paste0("x", 1:9)
+design_gamma <- function(des, data) {
+  n <- nrow(data)
+  p <- length(OV)
+  f <- as.formula(paste("~", paste(OV, collapse = " + ")))
+  sv <- svyvar(f, des)
+  sm <- svymean(f, des)
+  d <- sweep(as.matrix(data[OV]), 2, coef(sm))
+  idx <- which(lower.tri(diag(p), diag = TRUE), arr.ind = TRUE)  # vech order
+  xx <- d[, idx[, 1]] * d[, idx[, 2]] * n / (n - 1)
+  colnames(xx) <- paste0("c", seq_len(ncol(xx)))
+  joint <- svymean(cbind(as.matrix(data[OV]), xx), des)
+  G <- n * vcov(joint)
+  ## the covariance block is svyvar's own
+  keep <- as.vector(lower.tri(diag(p), diag = TRUE))
+  stopifnot(isTRUE(all.equal(unname(G[-(1:p), -(1:p)]),
+                             unname(n * attr(sv, "var")[keep, keep]))))
+  S <- matrix(as.numeric(sv), p, p, dimnames = list(OV, OV))
+  list(S = S, mean = setNames(as.numeric(coef(sm)), OV), n = n, gamma = unname(G))
+}
+survey_fixture <- function(name, des, estimator, options) {
+  st <- design_gamma(des, HS)
+  fit <- cfa(CFA, sample.cov = st$S, sample.mean = st$mean, sample.nobs = st$n,
+             estimator = estimator, NACOV = st$gamma)
+  dump_fit(name, fit, call_info("cfa", CFA, DATA, c(options, list(estimator = estimator))),
+           list(design = list(cov = mat_rows(st$S), mean = arr(st$mean), n = st$n,
+                              gamma = mat_rows(st$gamma))))
+}
+survey_fixture("svy_mlm", svydesign(ids = ~psu, strata = ~school, weights = ~w,
+                                    data = HS, nest = TRUE),
+               "MLM", list(weights = "w", strata = "school", cluster = "psu"))
+survey_fixture("svy_fpc_mlmv", svydesign(ids = ~psu, strata = ~school, weights = ~w,
+                                         fpc = ~pop_psu, data = HS, nest = TRUE),
+               "MLMV", list(weights = "w", strata = "school", cluster = "psu",
+                            fpc = "pop_psu"))
+survey_fixture("svy_weights_mlm", svydesign(ids = ~1, weights = ~w, data = HS),
+               "MLM", list(weights = "w"))
