@@ -25,7 +25,7 @@ from semnet.data.out_of_core import SampleMoments
 from semnet.data.sample import labels_of
 from semnet.data.sample import sample as build_sample
 from semnet.data.survey import SurveyDesign
-from semnet.errors import DataError, OptionError
+from semnet.errors import DataError
 from semnet.estimation.lms import LMSResult, lms
 from semnet.options import Options, resolve
 from semnet.pipeline.assemble import assemble, sample_warnings
@@ -137,7 +137,7 @@ def sem(
     if summary is not None:
         data, group = None, summary.group
     spec = specify(model, data, options, raw_data=data is not None)
-    _check_inputs(spec.data, sample_cov, summary, options, spec.lms)
+    _check_inputs(spec.data, sample_cov, summary)
     if spec.lms:
         return lms(spec.parsed, data, group=group, group_equal=options.group_equal,
                    group_partial=options.group_partial, std_lv=std_lv, orthogonal=orthogonal,
@@ -170,16 +170,11 @@ def _fit(spec: Any, pt: Any, sample: Any, options: Options, times: tuple) -> Fit
     return assemble(struct, sample, options, result, inference, messages, record)
 
 
-def _check_inputs(data: Any, sample_cov: Any, summary: Any, options: Options, lms: bool) -> None:
+def _check_inputs(data: Any, sample_cov: Any, summary: Any) -> None:
     if data is not None and sample_cov is not None:
         raise DataError("give either data or sample_cov, not both.")
     if data is None and sample_cov is None and summary is None:
         raise DataError("no data: pass a DataFrame as data, or sample_cov and sample_nobs.")
-    if lms and (options.survey or options.design[::2] != (None, None)):
-        raise OptionError(
-            "latent product terms estimated by LMS take no sampling_weights=, cluster= or survey=; "
-            "use interaction='double_mean' (product indicators) with them."
-        )
 
 
 def _summary_moments(data: Any, group: str | None, sample_cov: Any) -> SampleMoments | None:

@@ -238,7 +238,7 @@ def _warn_listwise(fit, missing: str) -> None:
     if str(missing).lower() != "listwise":
         return
     dropped = sum(fit.n_dropped.values())
-    total = fit.ntotal + dropped
+    total = sum(fit.nobs.values()) + dropped
     if total and dropped / total > LISTWISE_WARN_SHARE:
         print(f"warning: listwise deletion dropped {dropped} of {total} rows "
               f"({100 * dropped / total:.0f}%) for missing values on model variables; "

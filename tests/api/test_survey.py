@@ -158,6 +158,12 @@ def test_choices_lavaan_refuses(hs):
         semnet.cfa(CFA, hs, sampling_weights="w", missing="fiml")
     with pytest.raises(semnet.OptionError, match="bootstrap"):
         semnet.cfa(CFA, hs, cluster="psu", bootstrap=10)
+    latent = ("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9\n"
+              "speed ~ visual + textual + visual:textual")  # fmt: skip
+    with pytest.raises(semnet.OptionError, match="interaction='lms' needs"):
+        semnet.sem(latent, hs, sampling_weights="w", interaction="lms")
+    # a latent product with weights: product indicators (LMS has no weighted version)
+    assert isinstance(semnet.sem(latent, hs, sampling_weights="w"), semnet.Fit)
 
 
 def test_unit_weights_and_singleton_clusters_change_nothing(hs):
