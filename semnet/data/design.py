@@ -101,6 +101,49 @@ def read_clusters(
     return np.asarray(codes, dtype=np.int64)
 
 
+def normalise(
+    weights: Sequence[np.ndarray], labels: Sequence[str], normalization: str
+) -> list[np.ndarray]:
+    """The weights of each group's cases, normalised (``"total"``, ``"group"``,
+    ``"none"``); a group whose weights sum to zero is an error.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> [w.tolist() for w in normalise([np.array([1.0, 3.0])], [""], "total")]
+    [[0.5, 1.5]]
+    """
+    for w, label in zip(weights, labels, strict=True):
+        if not w.sum() > 0:
+            where = f" in group {label!r}" if label else ""
+            raise DataError(f"the sampling weights sum to zero{where}; no case counts.")
+    total = sum(float(w.sum()) for w in weights)
+    ntotal = sum(len(w) for w in weights)
+    if normalization == "total":
+        return [w / total * ntotal for w in weights]
+    if normalization == "group":
+        return [w / w.sum() * len(w) for w in weights]
+    return list(weights)
+
+
+def fiml_weights(
+    data: NumericData, weights: np.ndarray, labels: Sequence[str], normalization: str
+) -> list[np.ndarray]:
+    """Per group, the normalised weights of its rows for FIML: the cases with any
+    observed value count (the others, which FIML drops, get weight 0)."""
+    blocks = [weights if data.groups is None else weights[data.groups == lab] for lab in labels]
+    values = [data.values if data.groups is None else data.values[data.groups == lab]
+              for lab in labels]  # fmt: skip
+    kept = [~np.isnan(x).all(axis=1) for x in values]
+    scaled = normalise([w[k] for w, k in zip(blocks, kept, strict=True)], labels, normalization)
+    out = []
+    for w, k, s in zip(blocks, kept, scaled, strict=True):
+        full = np.zeros(len(w))
+        full[k] = s
+        out.append(full)
+    return out
+
+
 def weighted_moments(
     moments: Sequence[GroupMoments],
     data: NumericData,
@@ -117,24 +160,15 @@ def weighted_moments(
         complete = rows.copy()
         complete[rows] = ~np.isnan(data.values[rows]).any(axis=1)
         kept.append(complete)
-    if weights is not None:
-        total = sum(float(weights[k].sum()) for k in kept)
-        ntotal = sum(m.nobs for m in moments)
-        for mom, k in zip(moments, kept, strict=True):
-            if not weights[k].sum() > 0:
-                where = f" in group {mom.label!r}" if mom.label else ""
-                raise DataError(f"the sampling weights sum to zero{where}; no case counts.")
+    scaled = None if weights is None else normalise(
+        [weights[k] for k in kept], [m.label for m in moments], normalization)  # fmt: skip
     out = []
-    for mom, k in zip(moments, kept, strict=True):
+    for i, (mom, k) in enumerate(zip(moments, kept, strict=True)):
         changes: dict = {}
         if clusters is not None:
             changes["clusters"] = clusters[k]
-        if weights is not None:
-            w = weights[k]
-            if normalization == "total":
-                w = w / total * ntotal
-            elif normalization == "group":
-                w = w / w.sum() * mom.nobs
+        if scaled is not None:
+            w = scaled[i]
             x = mom.data
             mean = w @ x / w.sum()
             c = x - mean

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from semnet.data.design import read_clusters, read_weights, weighted_moments
+from semnet.data.design import fiml_weights, read_clusters, read_weights, weighted_moments
 from semnet.data.missing import FIMLData, PatternSet, fiml_data, missing_patterns
 from semnet.data.moments import (
     GroupMoments,
@@ -219,12 +219,17 @@ def _design_sample(
     what = "sampling_weights" if weights is not None else "cluster"
     if data is None or not isinstance(data, pd.DataFrame):
         raise DataError(f"{what}= needs the raw data as a DataFrame, not summary statistics.")
-    if fiml:
+    if fiml and cluster is not None:
         raise DataError(
-            f"{what}= with missing='fiml' is not supported yet; use missing='listwise'."
+            "cluster= with missing='fiml' is not supported yet; use missing='listwise'."
         )
     checked = numeric_data(data, names, group)
     w = None if weights is None else read_weights(data, weights, names)
+    if fiml:
+        blocks = [(lab, checked.values if group is None else checked.values[checked.groups == lab])
+                  for lab in labels]  # fmt: skip
+        fdata = fiml_data(blocks, names, fiml_weights(checked, w, labels, normalization))
+        return Sample(fdata.moments, group, fiml=fdata, design=design)
     codes = None if cluster is None else read_clusters(data, cluster, names, checked.groups)
     moments = weighted_moments(
         moments_from_data(checked, labels), checked, w, codes, normalization

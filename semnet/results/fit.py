@@ -450,7 +450,12 @@ class Fit(FittedRows):
         return replace(
             self.missing_info,
             corrected=corrected,
-            pairwise=tuple(pairwise_moments(m.data) for m in self.moments),
+            # lavaan's sample moments of incomplete data: pairwise, or with sampling
+            # weights the (weighted) EM estimates
+            pairwise=tuple(
+                pairwise_moments(m.data) if m.weights is None else (m.cov, m.mean)
+                for m in self.moments
+            ),
             patterns=tuple(
                 tuple((pat.observed, pat.n) for pat in pats) for pats in self.patterns
             ),

@@ -11,14 +11,15 @@ from tolerances import ATOL, EST_RTOL, FIT_RTOL, SE_RTOL
 
 import semnet
 
-WEIGHTED = ["w_total", "w_none", "w_exo", "w_mg_total", "w_mg_group", "w_mg_none"]
+WEIGHTED = ["w_total", "w_none", "w_exo", "w_mg_total", "w_mg_group", "w_mg_none",
+            "wf_total", "wf_mg_group"]
 CLUSTERED = ["c_mlr", "c_mlm", "c_w_mlr", "c_mg_mlr", "c_mg_mlm", "c_exo_mlr"]
 GROWTH = ["growth_linear", "growth_exo_mlr"]
 OPTIONS = {
     "sampling.weights": "sampling_weights",
     "sampling.weights.normalization": "sampling_weights_normalization",
     "cluster": "cluster", "estimator": "estimator", "group": "group",
-    "group.equal": "group_equal",
+    "group.equal": "group_equal", "missing": "missing",
 }  # fmt: skip
 DATA = ROOT / "tests/reference/survey/hs_survey.csv"
 CFA = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
@@ -155,7 +156,7 @@ def test_choices_lavaan_refuses(hs):
     with pytest.raises(semnet.OptionError, match="sampling_weights="):
         semnet.cfa(CFA, hs, sampling_weights="w", estimator="MLM")
     with pytest.raises(semnet.DataError, match="missing='fiml' is not supported"):
-        semnet.cfa(CFA, hs, sampling_weights="w", missing="fiml")
+        semnet.cfa(CFA, hs, cluster="psu", missing="fiml", estimator="MLR")
     with pytest.raises(semnet.OptionError, match="bootstrap"):
         semnet.cfa(CFA, hs, cluster="psu", bootstrap=10)
     latent = ("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9\n"

@@ -131,3 +131,14 @@ survey_fixture("svy_fpc_mlmv", svydesign(ids = ~psu, strata = ~school, weights =
                             fpc = "pop_psu"))
 survey_fixture("svy_weights_mlm", svydesign(ids = ~1, weights = ~w, data = HS),
                "MLM", list(weights = "w"))
+
+## weighted FIML (missing = "ml" with sampling weights; lavaan: MLR)
+HSM <- read.csv("tests/reference/data/hs_missing.csv")
+HSM$w <- 0.5 + (HSM$id %% 5) * 0.5
+MDATA <- file.path(REF_DIR, "hs_missing_survey.csv")
+write.csv(HSM[, c("id", "school", paste0("x", 1:9), "w")], MDATA, row.names = FALSE)
+HSM <- read.csv(MDATA)
+run_fixture("wf_total", "cfa", CFA, HSM, MDATA, list(sampling.weights = "w", missing = "ml"))
+run_fixture("wf_mg_group", "cfa", CFA, HSM, MDATA,
+            list(sampling.weights = "w", missing = "ml", group = "school",
+                 group.equal = "loadings", sampling.weights.normalization = "group"))
