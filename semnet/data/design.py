@@ -126,22 +126,28 @@ def normalise(
     return list(weights)
 
 
-def fiml_weights(
-    data: NumericData, weights: np.ndarray, labels: Sequence[str], normalization: str
-) -> list[np.ndarray]:
-    """Per group, the normalised weights of its rows for FIML: the cases with any
-    observed value count (the others, which FIML drops, get weight 0)."""
-    blocks = [weights if data.groups is None else weights[data.groups == lab] for lab in labels]
-    values = [data.values if data.groups is None else data.values[data.groups == lab]
-              for lab in labels]  # fmt: skip
-    kept = [~np.isnan(x).all(axis=1) for x in values]
-    scaled = normalise([w[k] for w, k in zip(blocks, kept, strict=True)], labels, normalization)
+def fiml_blocks(
+    data: NumericData, labels: Sequence[str], weights: np.ndarray | None,
+    clusters: np.ndarray | None, normalization: str,
+) -> tuple[list[tuple[str, np.ndarray]], list[np.ndarray] | None, list[np.ndarray] | None]:
+    """Per group, for FIML: its rows, their normalised weights (the cases with any
+    observed value count; the others, which FIML drops, get weight 0) and the cluster
+    codes of the cases kept."""
+    rows = [np.ones(len(data.values), bool) if data.groups is None else data.groups == lab
+            for lab in labels]  # fmt: skip
+    blocks = [(lab, data.values[r]) for lab, r in zip(labels, rows, strict=True)]
+    kept = [~np.isnan(x).all(axis=1) for _, x in blocks]
+    codes = None if clusters is None else [clusters[r][k] for r, k in zip(rows, kept, strict=True)]
+    if weights is None:
+        return blocks, None, codes
+    scaled = normalise([weights[r][k] for r, k in zip(rows, kept, strict=True)], labels,
+                       normalization)  # fmt: skip
     out = []
-    for w, k, s in zip(blocks, kept, scaled, strict=True):
-        full = np.zeros(len(w))
-        full[k] = s
+    for k, w in zip(kept, scaled, strict=True):
+        full = np.zeros(len(k))
+        full[k] = w
         out.append(full)
-    return out
+    return blocks, out, codes
 
 
 def weighted_moments(

@@ -9,6 +9,7 @@ correlations) are further fields of the same object.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from semnet.data.design import fiml_weights, read_clusters, read_weights, weighted_moments
+from semnet.data.design import fiml_blocks, read_clusters, read_weights, weighted_moments
 from semnet.data.missing import FIMLData, PatternSet, fiml_data, missing_patterns
 from semnet.data.moments import (
     GroupMoments,
@@ -214,23 +215,22 @@ def _design_sample(
     data: Any, names: Sequence[str], group: str | None, labels: Sequence[str], fiml: bool,
     design: tuple[str | None, str, str | None],
 ) -> Sample:
-    """The sample of raw complete data with sampling weights and/or clusters."""
+    """The sample of raw data with sampling weights and/or clusters."""
     weights, normalization, cluster = design
     what = "sampling_weights" if weights is not None else "cluster"
     if data is None or not isinstance(data, pd.DataFrame):
         raise DataError(f"{what}= needs the raw data as a DataFrame, not summary statistics.")
-    if fiml and cluster is not None:
-        raise DataError(
-            "cluster= with missing='fiml' is not supported yet; use missing='listwise'."
-        )
     checked = numeric_data(data, names, group)
     w = None if weights is None else read_weights(data, weights, names)
-    if fiml:
-        blocks = [(lab, checked.values if group is None else checked.values[checked.groups == lab])
-                  for lab in labels]  # fmt: skip
-        fdata = fiml_data(blocks, names, fiml_weights(checked, w, labels, normalization))
-        return Sample(fdata.moments, group, fiml=fdata, design=design)
     codes = None if cluster is None else read_clusters(data, cluster, names, checked.groups)
+    if fiml:
+        blocks, wblocks, cblocks = fiml_blocks(checked, labels, w, codes, normalization)
+        fdata = fiml_data(blocks, names, wblocks)
+        if cblocks is not None:
+            fdata = dataclasses.replace(fdata, moments=tuple(
+                dataclasses.replace(m, clusters=c) for m, c in zip(fdata.moments, cblocks,
+                                                                   strict=True)))  # fmt: skip
+        return Sample(fdata.moments, group, fiml=fdata, design=design)
     moments = weighted_moments(
         moments_from_data(checked, labels), checked, w, codes, normalization
     )

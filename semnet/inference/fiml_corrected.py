@@ -54,6 +54,7 @@ from semnet.data.moments import GroupMoments, vech_indices
 from semnet.estimation.fiml import accumulate_patterns
 from semnet.inference.moment_space import (
     constrained_inverse,
+    design_outer,
     moment_jacobian,
     normal_weight,
 )
@@ -132,9 +133,7 @@ def h1_informations(
             scores[pat.rows, :p] = z
             scores[pat.rows, p:] = 0.5 * (z[:, r] * z[:, c] - inv[k, r, c]) * twice
         start += len(st.n)
-    if mom.weights is not None:
-        scores *= mom.weights[:, None]
-    jm = scores.T @ scores / mom.size
+    jm = design_outer(scores, mom)
     out = (wm, jm, normal_weight(sigma, True))
     pats.memo["h1"] = (mom, out)
     return out

@@ -13,7 +13,8 @@ import semnet
 
 WEIGHTED = ["w_total", "w_none", "w_exo", "w_mg_total", "w_mg_group", "w_mg_none",
             "wf_total", "wf_mg_group"]
-CLUSTERED = ["c_mlr", "c_mlm", "c_w_mlr", "c_mg_mlr", "c_mg_mlm", "c_exo_mlr"]
+CLUSTERED = ["c_mlr", "c_mlm", "c_w_mlr", "c_mg_mlr", "c_mg_mlm", "c_exo_mlr", "cf_mlr",
+             "cf_w_mg_mlr"]
 GROWTH = ["growth_linear", "growth_exo_mlr"]
 OPTIONS = {
     "sampling.weights": "sampling_weights",
@@ -155,8 +156,6 @@ def test_choices_lavaan_refuses(hs):
         semnet.cfa(CFA, hs, cluster="psu", se="standard")
     with pytest.raises(semnet.OptionError, match="sampling_weights="):
         semnet.cfa(CFA, hs, sampling_weights="w", estimator="MLM")
-    with pytest.raises(semnet.DataError, match="missing='fiml' is not supported"):
-        semnet.cfa(CFA, hs, cluster="psu", missing="fiml", estimator="MLR")
     with pytest.raises(semnet.OptionError, match="bootstrap"):
         semnet.cfa(CFA, hs, cluster="psu", bootstrap=10)
     latent = ("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9\n"

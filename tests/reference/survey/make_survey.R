@@ -132,13 +132,22 @@ survey_fixture("svy_fpc_mlmv", svydesign(ids = ~psu, strata = ~school, weights =
 survey_fixture("svy_weights_mlm", svydesign(ids = ~1, weights = ~w, data = HS),
                "MLM", list(weights = "w"))
 
-## weighted FIML (missing = "ml" with sampling weights; lavaan: MLR)
+## weighted and clustered FIML (missing = "ml" with sampling weights: lavaan's MLR)
 HSM <- read.csv("tests/reference/data/hs_missing.csv")
 HSM$w <- 0.5 + (HSM$id %% 5) * 0.5
+HSM$psu <- ifelse(HSM$school == "Pasteur", 0L, 1000L) + HSM$id %/% 6L
 MDATA <- file.path(REF_DIR, "hs_missing_survey.csv")
-write.csv(HSM[, c("id", "school", paste0("x", 1:9), "w")], MDATA, row.names = FALSE)
+write.csv(HSM[, c("id", "school", paste0("x", 1:9), "w", "psu")], MDATA, row.names = FALSE)
 HSM <- read.csv(MDATA)
 run_fixture("wf_total", "cfa", CFA, HSM, MDATA, list(sampling.weights = "w", missing = "ml"))
 run_fixture("wf_mg_group", "cfa", CFA, HSM, MDATA,
             list(sampling.weights = "w", missing = "ml", group = "school",
                  group.equal = "loadings", sampling.weights.normalization = "group"))
+run_fixture("cf_mlr", "cfa", CFA, HSM, MDATA,
+            list(cluster = "psu", missing = "ml", estimator = "MLR"))
+run_fixture("cf_w_mg_mlr", "cfa", CFA, HSM, MDATA,
+            list(cluster = "psu", missing = "ml", estimator = "MLR", sampling.weights = "w",
+                 group = "school", sampling.weights.normalization = "group"))
+## (with normalization "total" or "none" the groups' sums of weights are not integers;
+## lavaan's FIML-corrected robust CFI/TLI/RMSEA refit the model with sample.nobs =
+## those sums, which lavaan truncates to integers: semnet does not copy that)
