@@ -285,10 +285,10 @@ def resolve(
         )
     check_options(std_lv, orthogonal, fixed_x)
     design = (sampling_weights, sampling_weights_normalization, cluster)
-    if n_boot and (sampling_weights is not None or cluster is not None):
+    if n_boot and cluster is not None:
         raise OptionError(
-            "bootstrap standard errors with sampling_weights= or cluster= are not "
-            "supported; use the (cluster-)robust standard errors instead."
+            "bootstrap standard errors with cluster= are not supported (the bootstrap "
+            "resamples cases, not clusters); use the cluster-robust standard errors."
         )
     if survey is not None:
         estimator, preset = _survey_estimator(estimator, preset, survey, design, missing, n_boot)

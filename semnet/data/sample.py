@@ -19,7 +19,13 @@ import numpy as np
 import pandas as pd
 
 from semnet.data.design import fiml_blocks, read_clusters, read_weights, weighted_moments
-from semnet.data.missing import FIMLData, PatternSet, fiml_data, missing_patterns
+from semnet.data.missing import (
+    FIMLData,
+    PatternSet,
+    fiml_data,
+    missing_patterns,
+    observed_moments,
+)
 from semnet.data.moments import (
     GroupMoments,
     group_labels,
@@ -252,30 +258,42 @@ def baseline_values(sample: Sample, g: int, k: int, op: str, j: int | None = Non
 
 
 def resample(
-    labels: Sequence[str], names: Sequence[str], arrays: Sequence[np.ndarray], incomplete: bool
+    labels: Sequence[str], names: Sequence[str], arrays: Sequence[np.ndarray], incomplete: bool,
+    weights: Sequence[np.ndarray] | None = None,
 ) -> Sample:
-    """The sample of resampled cases (one array per group, cases x variables), as the
-    bootstrap refits it: complete cases' moments, or with ``incomplete`` the
-    missing-data patterns, whose saturated model is not fitted (its log-likelihood is
-    0, so the discrepancy gives the estimates but no chi-square).  Raises
-    :class:`DataError` (with the reason) for a sample that cannot be fitted."""
+    """The sample of resampled cases (one array per group, cases x variables, and their
+    sampling ``weights``, kept as they are), as the bootstrap refits it: complete cases'
+    moments, or with ``incomplete`` the missing-data patterns, whose saturated model is
+    not fitted (its log-likelihood is 0, so the discrepancy gives the estimates but no
+    chi-square).  Raises :class:`DataError` (with the reason) for a sample that cannot
+    be fitted."""
     moments, patterns = [], []
-    for label, x in zip(labels, arrays, strict=True):
+    for g, (label, x) in enumerate(zip(labels, arrays, strict=True)):
         n = x.shape[0]
-        if not incomplete:
+        w = None if weights is None else weights[g]
+        if not incomplete and w is None:
             mean = x.mean(axis=0)
             c = x - mean
             cov = c.T @ c / n
             moments.append(GroupMoments(label, tuple(names), (cov + cov.T) / 2, mean, n))
             continue
+        if not incomplete:
+            mean = w @ x / w.sum()
+            c = x - mean
+            cov = (c * w[:, None]).T @ c / w.sum()
+            moments.append(GroupMoments(label, tuple(names), (cov + cov.T) / 2, mean, n,
+                                        data=x, weights=w))  # fmt: skip
+            continue
         observed = (~np.isnan(x)).sum(axis=0)
         with np.errstate(all="ignore"):
-            var = np.nanvar(x, axis=0)
+            mean, var, _ = (
+                (np.nanmean(x, axis=0), np.nanvar(x, axis=0), None) if w is None
+                else observed_moments(x, w)
+            )  # fmt: skip
         if observed.min() < 2 or not np.all(var > 0):
             raise DataError("too few observed values (a variable is constant or missing)")
-        mean = np.nanmean(x, axis=0)
-        moments.append(GroupMoments(label, tuple(names), np.diag(var), mean, n, 0, x))
-        patterns.append(missing_patterns(x))
+        moments.append(GroupMoments(label, tuple(names), np.diag(var), mean, n, 0, x, weights=w))
+        patterns.append(missing_patterns(x, w))
     if not incomplete:
         return Sample(tuple(moments))
     zeros = np.zeros(len(moments))

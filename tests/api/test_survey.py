@@ -257,10 +257,39 @@ def test_invariance_ladder_with_weights_and_clusters(hs):
     )
 
 
-def test_bootstrap_refuses_weights_and_clusters(hs):
-    fit = semnet.cfa(CFA, hs, sampling_weights="w")
-    with pytest.raises(semnet.OptionError, match="sampling weights or clusters"):
+@pytest.mark.parametrize("missing", ["listwise", "fiml"])
+def test_bootstrap_of_a_weighted_fit(missing):
+    """Draw b of a weighted fit is the weighted fit of the cases drawn for it, each with
+    its weight as normalised in the fit (lavaan's bootstrap carries the weights along;
+    they are not normalised again)."""
+    path = DATA if missing == "listwise" else ROOT / "tests/reference/survey/hs_missing_survey.csv"
+    data = pd.read_csv(path)
+    fit = semnet.cfa(CFA, data, sampling_weights="w", missing=missing)
+    res = semnet.bootstrap(fit, n=3, seed=11, ci="percentile")
+    assert res.n_failed == 0
+    rng = np.random.default_rng(np.random.SeedSequence(11).spawn(3)[1])
+    draw = data.iloc[rng.integers(0, len(data), size=len(data))].reset_index(drop=True)
+    draw["w"] = draw["w"] / data["w"].sum() * len(data)  # as normalised in the fit
+    again = semnet.cfa(CFA, draw, sampling_weights="w", missing=missing,
+                       sampling_weights_normalization="none")  # fmt: skip
+    free = fit.partable.params["free"].to_numpy() > 0
+    est = again.estimates().loc[free, "est"].to_numpy()
+    np.testing.assert_allclose(res.draws.iloc[1].to_numpy(), est, atol=1e-6)
+    if missing == "listwise":
+        assert res.chisq[1] == pytest.approx(again.chisq, rel=1e-6)
+        # sem(..., bootstrap=N) draws the same resamples
+        boot = semnet.cfa(CFA, data, sampling_weights="w", bootstrap=3, seed=11)
+        assert boot.options.se == "bootstrap"
+        np.testing.assert_allclose(boot.bootstrap.draws.to_numpy(), res.draws.to_numpy())
+
+
+def test_bootstrap_refuses_clusters_and_designs(hs):
+    fit = semnet.cfa(CFA, hs, cluster="psu", estimator="MLR")
+    with pytest.raises(semnet.OptionError, match="clusters or a survey design"):
         semnet.bootstrap(fit, n=5, seed=1)
+    fit = semnet.cfa(CFA, hs, sampling_weights="w")
+    with pytest.raises(semnet.OptionError, match="Bollen-Stine"):
+        semnet.bootstrap(fit, n=5, seed=1, type="bollen_stine")
 
 
 SURVEYS = ["svy_mlm", "svy_fpc_mlmv", "svy_weights_mlm"]
