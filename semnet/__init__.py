@@ -21,8 +21,9 @@ from semnet.analyses.moderation import (
 from semnet.analyses.power import PowerResult, power
 from semnet.analyses.products import product_indicators
 from semnet.analyses.reliability import fornell_larcker, htmt, reliability
-from semnet.api import cfa, sem
+from semnet.api import cfa, growth, sem
 from semnet.data.ordinal import Polychoric, polychoric
+from semnet.data.survey import SurveyDesign
 from semnet.errors import (
     ConvergenceError,
     DataError,
@@ -74,6 +75,7 @@ __all__ = [
     "PowerResult",
     "SemnetError",
     "SemnetWarning",
+    "SurveyDesign",
     "__version__",
     "alignment",
     "bootstrap",
@@ -83,6 +85,7 @@ __all__ = [
     "compare_paths",
     "datasets",
     "fornell_larcker",
+    "growth",
     "harman",
     "htmt",
     "indirect_effects",

@@ -24,9 +24,10 @@ import pandas as pd
 from semnet.data.out_of_core import SampleMoments
 from semnet.data.sample import labels_of
 from semnet.data.sample import sample as build_sample
+from semnet.data.survey import SurveyDesign
 from semnet.errors import DataError
 from semnet.estimation.lms import LMSResult, lms
-from semnet.options import resolve
+from semnet.options import Options, resolve
 from semnet.pipeline.assemble import assemble, sample_warnings
 from semnet.pipeline.estimate import blas_policy, estimate
 from semnet.pipeline.infer import infer
@@ -35,7 +36,7 @@ from semnet.pipeline.specify import expand_products, read_model, specify
 from semnet.pipeline.structure import parameter_table, structure
 from semnet.results.fit import Fit
 
-__all__ = ["cfa", "expand_products", "read_model", "sem"]
+__all__ = ["cfa", "expand_products", "growth", "read_model", "sem"]
 
 
 def sem(
@@ -48,12 +49,14 @@ def sem(
     group_equal: Sequence[str] | str = (),
     group_partial: Sequence[str] | str = (),
     std_lv: bool = False, meanstructure: bool | None = None, orthogonal: bool = False,
-    fixed_x: bool = True,
+    fixed_x: bool = True, int_ov_free: bool = True, int_lv_free: bool = False,
     ordered: Sequence[str] | None = None,
     se: str | None = None, test: str | None = None,
     bootstrap: int = 0, seed: int | None = None,
     sample_cov: Any = None, sample_mean: Any = None, sample_nobs: Any = None,
     interaction: str | None = None, interaction_match: bool | None = None,
+    sampling_weights: str | None = None, sampling_weights_normalization: str = "total",
+    cluster: str | None = None, survey: SurveyDesign | None = None,
 ) -> Fit | LMSResult:  # fmt: skip
     """Fit a structural equation model by maximum likelihood, as lavaan's ``sem()``.
 
@@ -85,10 +88,11 @@ def sem(
         Seed of the bootstrap resampling.
     group_equal, group_partial
         Cross-group equality constraints (lavaan's ``group.equal``, ``group.partial``).
-    std_lv, meanstructure, orthogonal, fixed_x : bool
+    std_lv, meanstructure, orthogonal, fixed_x, int_ov_free, int_lv_free : bool
         As lavaan: unit latent variances; means and intercepts (default when the
         syntax has ``~1`` terms or there are groups); uncorrelated exogenous latent
-        variables; exogenous observed covariates fixed at their sample moments.
+        variables; exogenous observed covariates fixed at their sample moments; free
+        intercepts of observed and latent variables (:func:`growth`).
     sample_cov, sample_mean, sample_nobs
         Summary statistics instead of raw data (``sample_cov`` with divisor N-1, as
         R's ``cov()``; dicts by group label for several groups).
@@ -96,7 +100,11 @@ def sem(
         How a latent product ``y ~ a:b`` is estimated: ``"lms"`` (default where it
         applies) or product indicators (``"double_mean"``, ``"mean"``, ``"residual"``),
         matched pairs or all pairs (docs/moderation-and-mediation.md).
-
+    sampling_weights, sampling_weights_normalization, cluster
+        Weights column (normalised ``"total"``, ``"group"``, ``"none"``), cluster column:
+        as lavaan, with robust SEs and tests (docs/survey-designs.md).
+    survey : SurveyDesign, optional
+        Strata, PSUs, weights, fpc: design-based Gamma with MLM or MLMV (lavaan.survey).
     Returns
     -------
     Fit
@@ -119,44 +127,54 @@ def sem(
         group=group, estimator=estimator, missing=missing, group_equal=group_equal,
         group_partial=group_partial, std_lv=std_lv, meanstructure=meanstructure,
         orthogonal=orthogonal, fixed_x=fixed_x, ordered=ordered, se=se, test=test,
-        bootstrap=bootstrap, seed=seed, interaction=interaction,
-        interaction_match=interaction_match,
+        bootstrap=bootstrap, seed=seed, interaction=interaction, int_ov_free=int_ov_free,
+        int_lv_free=int_lv_free, interaction_match=interaction_match,
+        sampling_weights=sampling_weights,
+        sampling_weights_normalization=sampling_weights_normalization, cluster=cluster,
+        survey=survey,
     )  # fmt: skip
     summary = _summary_moments(data, group, sample_cov)
     if summary is not None:
         data, group = None, summary.group
     spec = specify(model, data, options, raw_data=data is not None)
+    _check_inputs(spec.data, sample_cov, summary)
     if spec.lms:
-        return lms(
-            spec.parsed, data, group=group, group_equal=options.group_equal,
-            group_partial=options.group_partial, std_lv=std_lv, orthogonal=orthogonal,
-            fixed_x=fixed_x,
-        )  # fmt: skip
+        return lms(spec.parsed, data, group=group, group_equal=options.group_equal,
+                   group_partial=options.group_partial, std_lv=std_lv, orthogonal=orthogonal,
+                   fixed_x=fixed_x)  # fmt: skip
     data = spec.data
-    if data is not None and sample_cov is not None:
-        raise DataError("give either data or sample_cov, not both.")
-    if data is None and sample_cov is None and summary is None:
-        raise DataError("no data: pass a DataFrame as data, or sample_cov and sample_nobs.")
     t_parse = time.perf_counter()
     pt = parameter_table(spec, labels_of(data, group, sample_cov, summary), options)
     sample = build_sample(
         data, pt.names.ov, group, pt.groups, fiml=options.incomplete_data, summary=summary,
         sample_cov=sample_cov, sample_mean=sample_mean, sample_nobs=sample_nobs,
-        meanstructure=pt.meanstructure,
+        meanstructure=pt.meanstructure, design=options.design, survey=survey,
     )  # fmt: skip
-    t_data = time.perf_counter()
+    return _fit(spec, pt, sample, options, (t0, t_parse, time.perf_counter()))
+
+
+def _fit(spec: Any, pt: Any, sample: Any, options: Options, times: tuple) -> Fit:
+    """Steps 5-9 of :func:`sem`: structure, estimation, inference, the Fit (``times``:
+    the start, the end of parsing and the end of the sample step)."""
+    t0, t_parse, t_data = times
     messages = Messages()
     messages.extend(sample_warnings(sample, options))
     struct = structure(pt, sample, options)
     disc, result = estimate(struct, sample, options, messages)
     t_opt = time.perf_counter()
-    inference = blas_policy(options, struct)(infer)(
-        struct, sample, options, disc, result, messages
-    )
+    inference = blas_policy(options, struct)(infer)(struct, sample, options, disc, result,
+                                                    messages)  # fmt: skip
     timings = {"parse": t_parse - t0, "data": t_data - t_parse, "optimize": t_opt - t_data,
                "total": time.perf_counter() - t0}  # fmt: skip
     record = {"interaction": spec.products, "timings": timings}
     return assemble(struct, sample, options, result, inference, messages, record)
+
+
+def _check_inputs(data: Any, sample_cov: Any, summary: Any) -> None:
+    if data is not None and sample_cov is not None:
+        raise DataError("give either data or sample_cov, not both.")
+    if data is None and sample_cov is None and summary is None:
+        raise DataError("no data: pass a DataFrame as data, or sample_cov and sample_nobs.")
 
 
 def _summary_moments(data: Any, group: str | None, sample_cov: Any) -> SampleMoments | None:
@@ -185,3 +203,21 @@ def cfa(model: str | Path, data: pd.DataFrame | None = None, **kwargs: Any) -> F
     True
     """
     return sem(model, data, **kwargs)
+
+
+def growth(model: str | Path, data: pd.DataFrame | None = None, **kwargs: Any) -> Fit:
+    """A latent growth model, as lavaan's ``growth()``: :func:`sem` with a mean
+    structure, the observed variables' intercepts fixed to 0 and the latent variables'
+    means (intercepts) free.
+
+    Examples
+    --------
+    >>> import semnet
+    >>> hs = semnet.datasets.holzinger_swineford()
+    >>> fit = semnet.growth("i =~ 1*x1 + 1*x2 + 1*x3\ns =~ 0*x1 + 1*x2 + 2*x3", hs)
+    >>> est = fit.estimates()
+    >>> est.loc[(est.lhs == "x1") & (est.op == "~1"), "est"].item()
+    0.0
+    """
+    defaults = {"meanstructure": True, "int_ov_free": False, "int_lv_free": True}
+    return sem(model, data, **{**defaults, **kwargs})

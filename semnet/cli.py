@@ -73,6 +73,9 @@ FLAGS: dict[str, dict[str, str]] = {
         "group": "--group",
         "estimator": "--estimator",
         "missing": "--missing",
+        "sampling_weights_normalization": "--weights-normalization",
+        "sampling_weights": "--weights",
+        "cluster": "--cluster",
     },
     "replicate": {
         "overwrite=True": "--overwrite",
@@ -203,6 +206,14 @@ def _add_fit(sub: argparse._SubParsersAction) -> Handler:
     p.add_argument("--estimator", default="ML", help="ML, MLR, MLM or MLMV (default: ML)")
     p.add_argument("--missing", default="listwise",
                    help="listwise or fiml (default: listwise)")
+    p.add_argument("--weights", metavar="COL",
+                   help="column of sampling weights (robust SEs and the Yuan-Bentler test, "
+                   "as lavaan's sampling.weights)")
+    p.add_argument("--weights-normalization", default="total", metavar="HOW",
+                   help="total, group or none (default: total)")
+    p.add_argument("--cluster", metavar="COL",
+                   help="column of cluster labels: cluster-robust SEs and test "
+                   "(with --estimator MLR or MLM)")
     p.add_argument("--standardized", action="store_true",
                    help="add the Std.lv and Std.all columns")
     p.add_argument("--no-fit-measures", action="store_true",
@@ -227,7 +238,7 @@ def _warn_listwise(fit, missing: str) -> None:
     if str(missing).lower() != "listwise":
         return
     dropped = sum(fit.n_dropped.values())
-    total = fit.ntotal + dropped
+    total = sum(fit.nobs.values()) + dropped
     if total and dropped / total > LISTWISE_WARN_SHARE:
         print(f"warning: listwise deletion dropped {dropped} of {total} rows "
               f"({100 * dropped / total:.0f}%) for missing values on model variables; "
@@ -250,6 +261,9 @@ def _run_fit(args: argparse.Namespace) -> int:
         group_partial=_split_list(args.group_partial),
         std_lv=args.std_lv,
         fixed_x=not args.no_fixed_x,
+        sampling_weights=args.weights,
+        sampling_weights_normalization=args.weights_normalization,
+        cluster=args.cluster,
     )
     summary = fit.summary(standardized=args.standardized,
                           fit_measures=not args.no_fit_measures)

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from semnet.data.design import NORMALIZATIONS
+from semnet.data.survey import SurveyDesign
 from semnet.errors import OptionError, check_choice
 from semnet.inference.plugins import TESTS, VCOV
 from semnet.partable.build import check_options
@@ -36,19 +38,39 @@ class Preset:
     incomplete_data : str or None
         The discrepancy minimized with ``missing="fiml"``; ``None`` where the estimator
         has no full-information version.
+    weighted : str or None
+        The estimator lavaan switches to with sampling weights (``ML`` → ``MLR``).
+    clustered : tuple of (str, str) or None
+        The ``se`` and ``test`` with ``cluster=`` (lavaan's); ``None``: not available.
+    design_based : str or None
+        The estimator used with a :class:`~semnet.data.survey.SurveyDesign` (its Γ
+        enters the ``robust.sem`` sandwich, as lavaan.survey); ``None``: not available.
     """
 
     discrepancy: str
     se: str
     test: str
     incomplete_data: str | None = None
+    weighted: str | None = None
+    clustered: tuple[str, str] | None = None
+    design_based: str | None = None
 
 
 ESTIMATORS: Registry[Preset] = Registry("estimator", upper=True)
-ESTIMATORS.register("ML", Preset("ML", "standard", "standard", "FIML"))
-ESTIMATORS.register("MLM", Preset("ML", "robust_sem", "satorra_bentler", "FIML"))
-ESTIMATORS.register("MLR", Preset("ML", "robust_huber_white", "yuan_bentler_mplus", "FIML"))
-ESTIMATORS.register("MLMV", Preset("ML", "robust_sem", "scaled_shifted", "FIML"))
+_CLUSTER_MLR = ("robust_cluster", "yuan_bentler_mplus")
+ESTIMATORS.register(
+    "ML", Preset("ML", "standard", "standard", "FIML", "MLR", _CLUSTER_MLR, "MLM")
+)
+ESTIMATORS.register(
+    "MLM", Preset("ML", "robust_sem", "satorra_bentler", "FIML",
+                  clustered=("robust_cluster_sem", "satorra_bentler"), design_based="MLM"),
+)  # fmt: skip
+ESTIMATORS.register(
+    "MLR", Preset("ML", "robust_huber_white", "yuan_bentler_mplus", "FIML", None, _CLUSTER_MLR)
+)
+ESTIMATORS.register(
+    "MLMV", Preset("ML", "robust_sem", "scaled_shifted", "FIML", design_based="MLMV")
+)
 for _name in ("GLS", "ULS", "WLS", "DWLS", "WLSM", "WLSMV", "WLSMVS", "ULSM", "ULSMV"):
     ESTIMATORS.plan(_name, "least-squares estimators and ordinal items are not implemented yet")
 
@@ -86,6 +108,17 @@ class Options:
     seed: int | None = None
     interaction: str | None = None
     interaction_match: bool | None = None
+    sampling_weights: str | None = None
+    sampling_weights_normalization: str = "total"
+    cluster: str | None = None
+    int_ov_free: bool = True
+    int_lv_free: bool = False
+    survey: Any = None
+
+    @property
+    def design(self) -> tuple[str | None, str, str | None]:
+        """Sampling-weights column, its normalisation and the cluster column."""
+        return (self.sampling_weights, self.sampling_weights_normalization, self.cluster)
 
     @property
     def preset(self) -> Preset:
@@ -140,6 +173,71 @@ def _names(value: Sequence[str] | str) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
+def _survey_estimator(
+    estimator: str, preset: Preset, survey: Any, design: tuple, missing: str, n_boot: int
+) -> tuple[str, Preset]:
+    """The estimator of a fit with ``survey=`` (a SurveyDesign): its preset's
+    design-based estimator (ML → MLM, as lavaan.survey)."""
+    if not isinstance(survey, SurveyDesign):
+        raise OptionError(
+            f"survey must be a semnet.SurveyDesign(weights=, strata=, cluster=, fpc=), not "
+            f"{type(survey).__name__}."
+        )
+    if design[0] is not None or design[2] is not None:
+        raise OptionError(
+            "give the sampling weights and clusters either as sampling_weights=/cluster= or "
+            "in survey=SurveyDesign(...), not both."
+        )
+    if preset.design_based is None:
+        raise OptionError(
+            f"estimator={estimator!r} is not available with survey= (it needs casewise "
+            "scores); use estimator='MLM' or 'MLMV', which use the design's Gamma."
+        )
+    if missing != "listwise" or n_boot:
+        raise OptionError("survey= works with missing='listwise' and without the bootstrap.")
+    return preset.design_based, ESTIMATORS.get(preset.design_based)
+
+
+def _design_choices(
+    estimator: str, preset: Preset, se: str | None, test: str | None,
+    design: tuple[str | None, str, str | None],
+) -> tuple[str, Preset, str, str]:
+    """The estimator, preset, ``se`` and ``test`` with sampling weights and clusters,
+    as lavaan chooses them: ML becomes MLR with weights; ``cluster=`` takes the
+    preset's cluster-robust ``se`` and test, and only plug-ins defined for them."""
+    weights, normalization, cluster = design
+    if weights is not None:
+        check_choice("sampling_weights_normalization", normalization, NORMALIZATIONS)
+        if preset.weighted is not None:
+            estimator, preset = preset.weighted, ESTIMATORS.get(preset.weighted)
+    if cluster is not None:
+        if preset.clustered is None:
+            raise OptionError(
+                f"estimator={estimator!r} is not available with cluster=; use "
+                "estimator='MLR' (robust.cluster SEs, Yuan-Bentler test) or 'MLM' "
+                "(robust.cluster.sem SEs, Satorra-Bentler test), as lavaan."
+            )
+        se = se if se is not None else preset.clustered[0]
+        test = test if test is not None else preset.clustered[1]
+    se = VCOV.name(se if se is not None else preset.se)
+    test = TESTS.name(test if test is not None else preset.test)
+    vp, tp = VCOV.get(se), TESTS.get(test)
+    if vp.cluster != (cluster is not None) or (cluster is not None and not tp.cluster):
+        fits = [n for n in VCOV if VCOV.get(n).cluster == (cluster is not None)]
+        tests = [n for n in TESTS if TESTS.get(n).cluster or cluster is None]
+        raise OptionError(
+            f"se={se!r}, test={test!r} are not available "
+            + ("with" if cluster else "without")
+            + f" cluster= (lavaan's rule); use se in {fits} and test in {tests}."
+        )
+    if weights is not None and not (vp.weights and tp.weights):
+        raise OptionError(
+            f"se={se!r}, test={test!r} are not available with sampling_weights= (lavaan "
+            "0.6.14 has no weighted Gamma); use estimator='MLR'."
+        )
+    return estimator, preset, se, test
+
+
 def resolve(
     *,
     group: str | None = None,
@@ -158,6 +256,12 @@ def resolve(
     seed: int | None = None,
     interaction: str | None = None,
     interaction_match: bool | None = None,
+    sampling_weights: str | None = None,
+    sampling_weights_normalization: str = "total",
+    cluster: str | None = None,
+    int_ov_free: bool = True,
+    int_lv_free: bool = False,
+    survey: Any = None,
 ) -> Options:
     """The keyword arguments of :func:`semnet.sem`, checked, as :class:`Options`.
 
@@ -180,8 +284,17 @@ def resolve(
             "ordered (ordinal) indicators are not supported yet; treat them as continuous."
         )
     check_options(std_lv, orthogonal, fixed_x)
-    se = VCOV.name(se if se is not None else preset.se)
-    test = TESTS.name(test if test is not None else preset.test)
+    design = (sampling_weights, sampling_weights_normalization, cluster)
+    if n_boot and cluster is not None:
+        raise OptionError(
+            "bootstrap standard errors with cluster= are not supported (the bootstrap "
+            "resamples cases, not clusters); use the cluster-robust standard errors."
+        )
+    if survey is not None:
+        estimator, preset = _survey_estimator(estimator, preset, survey, design, missing, n_boot)
+    estimator, preset, se, test = _design_choices(estimator, preset, se, test, design)
+    if (cluster is not None or survey is not None) and meanstructure is None:
+        meanstructure = True  # as lavaan's clustered models and lavaan.survey's fits
     incomplete = missing == "fiml"
     if incomplete:
         if preset.incomplete_data is None:
@@ -213,4 +326,10 @@ def resolve(
         seed=seed,
         interaction=interaction,
         interaction_match=interaction_match,
+        sampling_weights=sampling_weights,
+        sampling_weights_normalization=sampling_weights_normalization,
+        cluster=cluster,
+        int_ov_free=int_ov_free,
+        int_lv_free=int_lv_free,
+        survey=survey,
     )

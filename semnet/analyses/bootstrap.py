@@ -101,6 +101,8 @@ class _Refitter:
         self.values = np.array(fit.values, dtype=float)
         self.x = np.array(fit.x, dtype=float)
         self.data = tuple(np.ascontiguousarray(d, dtype=float) for d in data)
+        # sampling weights travel with their cases (as normalised in the fit, as lavaan)
+        self.weights = fit.sample.weights
         self.labels = tuple(m.label for m in fit.moments)
         self.names = tuple(fit.moments[0].names)
         self.discrepancy_name = fit.options.discrepancy
@@ -163,11 +165,14 @@ class _Refitter:
             for k, d in enumerate(self.data)
         ]
 
-    def discrepancy_of(self, samples: Sequence[np.ndarray]) -> Discrepancy:
+    def discrepancy_of(
+        self, samples: Sequence[np.ndarray], weights: Sequence[np.ndarray] | None = None
+    ) -> Discrepancy:
         """The fit's discrepancy (from the registry) for resamples of its data (one per
-        group), with the fixed.x rows set to their sample moments; raises DataError
-        (with the reason) for a sample that cannot be fitted."""
-        sample = resample(self.labels, self.names, samples, self.incomplete)
+        group, with their cases' sampling weights where the fit has them), with the
+        fixed.x rows set to their sample moments; raises DataError (with the reason) for
+        a sample that cannot be fitted."""
+        sample = resample(self.labels, self.names, samples, self.incomplete, weights)
         fixed = self.values.copy()
         for r, g, i, j in self.exo:
             mom = sample.moments[g]
@@ -177,10 +182,13 @@ class _Refitter:
     def refit(self, spec) -> tuple[np.ndarray, float, str]:
         """Outputs, chi-square and '' (or NaNs, NaN and the reason it failed)."""
         fail = np.full(self.width, np.nan)
-        resamples = [d[idx] for d, idx in zip(self.data, self.indices(spec), strict=True)]
+        indices = self.indices(spec)
+        resamples = [d[idx] for d, idx in zip(self.data, indices, strict=True)]
+        weights = None if self.weights is None else [
+            w[idx] for w, idx in zip(self.weights, indices, strict=True)]  # fmt: skip
         starts = [self.x]
         try:
-            disc = self.discrepancy_of(resamples)
+            disc = self.discrepancy_of(resamples, weights)
         except DataError as exc:
             why = str(exc) if self.incomplete else "singular sample covariance matrix"
             return fail, np.nan, why
@@ -247,7 +255,7 @@ class _Linearization:
         estimates is singular or the data's covariance matrix is)."""
         model, x = refitter.model, refitter.x
         try:
-            disc = refitter.discrepancy_of(refitter.data)
+            disc = refitter.discrepancy_of(refitter.data, refitter.weights)
         except DataError:
             return None
         K = refitter.constraints.K
@@ -641,6 +649,17 @@ def _check_options(fit, n: object, ci: Sequence[str] | str, level: float, type: 
         raise DataError(
             "bootstrap needs the raw data, but this fit was made from summary statistics "
             "(sample_cov); refit with data=."
+        )
+    if fit.sample.designed and (fit.options.cluster or fit.options.survey):
+        raise OptionError(
+            "the bootstrap of fits with clusters or a survey design is not available (it "
+            "would resample cases as if they were drawn independently); use the fit's "
+            "cluster-robust or design-based standard errors."
+        )
+    if type == "bollen_stine" and fit.sample.weights is not None:
+        raise OptionError(
+            "the Bollen-Stine bootstrap is not available with sampling weights; use the "
+            "ordinary bootstrap or the Yuan-Bentler scaled test (estimator='MLR')."
         )
     return methods
 

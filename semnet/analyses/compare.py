@@ -279,7 +279,7 @@ def _satorra_2000(less: Fit, more: Fit) -> tuple[float, dict[str, float]]:
     # restrictions: the directions of the less restricted model outside the span of the
     # restricted one
     A = null_space((np.linalg.pinv(d1) @ d0).T).T
-    fg = np.array([m.nobs for m in less.moments], dtype=float) / less.ntotal
+    fg = np.array([m.size for m in less.moments], dtype=float) / less.ntotal
     W, G = [], []
     for g, mom in enumerate(less.moments):
         sigma, _ = less.model.implied(less.values, g)

@@ -124,7 +124,7 @@ class PatternSet(Sequence[Pattern]):
     @cached_property
     def case_pattern(self) -> np.ndarray:
         """The pattern of each case (index into ``patterns``)."""
-        out = np.empty(self.nobs, dtype=int)
+        out = np.empty(sum(len(pat.rows) for pat in self.patterns), dtype=int)
         for k, pat in enumerate(self.patterns):
             out[pat.rows] = k
         return out
@@ -136,8 +136,10 @@ class PatternSet(Sequence[Pattern]):
         return self.patterns[i]
 
 
-def missing_patterns(x: np.ndarray) -> PatternSet:
-    """Group the rows of ``x`` (cases x variables, NaN = missing) by missingness pattern.
+def missing_patterns(x: np.ndarray, weights: np.ndarray | None = None) -> PatternSet:
+    """Group the rows of ``x`` (cases x variables, NaN = missing) by missingness pattern;
+    with sampling ``weights`` a pattern's ``n`` is the sum of its cases' weights and its
+    mean and covariance are weighted.
 
     Rows missing on every variable must have been removed before.
     """
@@ -151,9 +153,11 @@ def missing_patterns(x: np.ndarray) -> PatternSet:
         rows = order[bounds[k] : bounds[k + 1]]
         o = np.flatnonzero(key)
         block = x[np.ix_(rows, o)]
-        mean = block.mean(axis=0)
+        w = np.ones(len(rows)) if weights is None else weights[rows]
+        n = len(rows) if weights is None else float(w.sum())
+        mean = w @ block / n
         c = block - mean
-        out.append(Pattern(o, rows, len(rows), mean, c.T @ c / len(rows)))
+        out.append(Pattern(o, rows, n, mean, (c * w[:, None]).T @ c / n))
     return PatternSet.of(out, x.shape[1])
 
 
@@ -202,16 +206,21 @@ class FIMLData:
 
 
 @one_blas_thread
-def fiml_data(blocks: Sequence[tuple[str, np.ndarray]], names: Sequence[str]) -> FIMLData:
+def fiml_data(
+    blocks: Sequence[tuple[str, np.ndarray]], names: Sequence[str],
+    weights: Sequence[np.ndarray] | None = None,
+) -> FIMLData:
     """Patterns and the unrestricted (saturated) model of incomplete data.
 
-    ``blocks`` holds ``(group label, cases x variables)`` with NaN for missing values.
-    Cases missing on every variable are dropped (and counted in ``n_dropped``).
+    ``blocks`` holds ``(group label, cases x variables)`` with NaN for missing values,
+    ``weights`` (optional) the cases' sampling weights per block.  Cases missing on
+    every variable are dropped (and counted in ``n_dropped``).
     """
     moments, patterns, baseline, b_mean, b_var = [], [], [], [], []
-    for label, x in blocks:
+    for i, (label, x) in enumerate(blocks):
         empty = np.isnan(x).all(axis=1)
         x = x[~empty]
+        w = None if weights is None else weights[i][~empty]
         where = f" in group {label!r}" if label else ""
         n = x.shape[0]
         observed = (~np.isnan(x)).sum(axis=0)
@@ -222,8 +231,7 @@ def fiml_data(blocks: Sequence[tuple[str, np.ndarray]], names: Sequence[str]) ->
                 f"is observed {int(observed.min())} time(s). FIML needs at least two observed "
                 "values per variable; drop the variable or merge small groups."
             )
-        mean = np.nanmean(x, axis=0)
-        var = np.nanvar(x, axis=0)
+        mean, var, counts = observed_moments(x, w)
         constant = [names[i] for i in np.flatnonzero(var == 0)]
         if constant:
             raise DataError(
@@ -231,21 +239,41 @@ def fiml_data(blocks: Sequence[tuple[str, np.ndarray]], names: Sequence[str]) ->
             )
         x.setflags(write=False)
         moments.append(
-            GroupMoments(label, tuple(names), np.diag(var), mean, n, int(empty.sum()), x)
+            GroupMoments(label, tuple(names), np.diag(var), mean, n, int(empty.sum()), x, weights=w)
         )
-        patterns.append(missing_patterns(x))
+        patterns.append(missing_patterns(x, w))
         # independence model: each variable's own mean and variance (closed form)
-        baseline.append(float(np.sum(-0.5 * observed * (LOG2PI + np.log(var) + 1.0))))
+        baseline.append(float(np.sum(-0.5 * counts * (LOG2PI + np.log(var) + 1.0))))
         b_mean.append(mean)
         b_var.append(var)
     sigma_h1, mu_h1, logl_h1 = _saturated(moments, patterns, names)
     moments = [
-        GroupMoments(m.label, m.names, s, mu, m.nobs, m.n_dropped, m.data)
+        GroupMoments(m.label, m.names, s, mu, m.nobs, m.n_dropped, m.data, weights=m.weights)
         for m, s, mu in zip(moments, sigma_h1, mu_h1, strict=True)
     ]
     return FIMLData(
         tuple(moments), tuple(patterns), logl_h1, np.array(baseline), tuple(b_mean), tuple(b_var)
     )
+
+
+def observed_moments(
+    x: np.ndarray, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each variable's mean and variance (divisor: the sum of weights) over its observed
+    values, and that sum (the number of cases observing it, without weights).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> observed_moments(np.array([[1.0], [3.0], [np.nan]]))[0].tolist()
+    [2.0]
+    """
+    obs = ~np.isnan(x)
+    w = obs * (1.0 if weights is None else weights[:, None])
+    counts = w.sum(axis=0)
+    mean = (np.where(obs, x, 0.0) * w).sum(axis=0) / counts
+    var = (np.where(obs, x - mean, 0.0) ** 2 * w).sum(axis=0) / counts
+    return mean, var, counts
 
 
 def _saturated(moments, patterns, names):

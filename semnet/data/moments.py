@@ -124,6 +124,14 @@ class GroupMoments:
     cross : CrossProducts, optional
         Moments up to order four, standing in for ``data`` in robust standard errors and
         tests when the rows are not kept (:func:`semnet.moments.from_dask`).
+    weights : ndarray, optional
+        Sampling weights of the cases in ``data`` (normalised as lavaan's
+        ``sampling.weights.normalization``); ``cov`` and ``mean`` are then weighted.
+    clusters : ndarray, optional
+        Each case's cluster (integer codes), for cluster-robust standard errors and tests.
+    gamma : ndarray, optional
+        The asymptotic covariance (divisor N) of ``(mean, vech(cov))`` when it is given
+        rather than computed from the cases (a survey design's, :mod:`semnet.data.survey`).
     """
 
     label: str
@@ -134,6 +142,9 @@ class GroupMoments:
     n_dropped: int = 0
     data: np.ndarray | None = field(default=None, repr=False)
     cross: CrossProducts | None = field(default=None, repr=False)
+    weights: np.ndarray | None = field(default=None, repr=False)
+    clusters: np.ndarray | None = field(default=None, repr=False)
+    gamma: np.ndarray | None = field(default=None, repr=False)
     logdet: float = field(init=False)
 
     def __post_init__(self) -> None:
@@ -141,6 +152,12 @@ class GroupMoments:
         object.__setattr__(self, "logdet", logdet)
         self.cov.setflags(write=False)
         self.mean.setflags(write=False)
+
+    @property
+    def size(self) -> float:
+        """The group's weight in the likelihood: the sum of its sampling weights, or
+        the number of cases (lavaan's ``nobs`` of the sample statistics)."""
+        return self.nobs if self.weights is None else float(self.weights.sum())
 
 
 def data_fingerprint(moments: Sequence[GroupMoments]) -> str:

@@ -9,6 +9,7 @@ correlations) are further fields of the same object.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,7 +18,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from semnet.data.missing import FIMLData, PatternSet, fiml_data, missing_patterns
+from semnet.data.design import fiml_blocks, read_clusters, read_weights, weighted_moments
+from semnet.data.missing import (
+    FIMLData,
+    PatternSet,
+    fiml_data,
+    missing_patterns,
+    observed_moments,
+)
 from semnet.data.moments import (
     GroupMoments,
     group_labels,
@@ -26,6 +34,7 @@ from semnet.data.moments import (
     numeric_data,
     validate_frame,
 )
+from semnet.data.survey import SurveyDesign, survey_moments
 from semnet.errors import DataError
 
 
@@ -47,6 +56,12 @@ class Sample:
     fingerprint : str or None
         SHA-256 of summary statistics given instead of data; ``None`` for raw data, whose
         rows are hashed on demand (:func:`semnet.data.moments.data_fingerprint`).
+    design : tuple of (str or None, str, str or None)
+        The sampling-weights column, its normalisation and the cluster column
+        (:mod:`semnet.data.design`); the weights and cluster codes are in ``moments``.
+    survey : tuple of (SurveyDesign, tuple of ndarray) or None
+        A complex design and, per group, the design effects of ``(mean, vech(cov))``
+        (:mod:`semnet.data.survey`); the design-based Γ is in ``moments``.
 
     Examples
     --------
@@ -61,6 +76,19 @@ class Sample:
     group: str | None = None
     fiml: FIMLData | None = None
     fingerprint: str | None = None
+    design: tuple[str | None, str, str | None] = (None, "total", None)
+    survey: tuple[SurveyDesign, tuple[np.ndarray, ...]] | None = None
+
+    @property
+    def weights(self) -> tuple[np.ndarray, ...] | None:
+        """The cases' sampling weights per group (normalised), else ``None``."""
+        return None if self.design[0] is None else tuple(m.weights for m in self.moments)
+
+    @property
+    def designed(self) -> bool:
+        """The cases carry sampling weights or clusters (the closed forms of the
+        baseline model's robust tests, which assume neither, do not apply)."""
+        return self.design[0] is not None or self.design[2] is not None or bool(self.survey)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -118,6 +146,8 @@ def sample(
     sample_mean: Any = None,
     sample_nobs: Any = None,
     meanstructure: bool = False,
+    design: tuple[str | None, str, str | None] = (None, "total", None),
+    survey: SurveyDesign | None = None,
 ) -> Sample:
     """The sample of the variables ``names`` from raw data, from moments computed out of
     core (``summary``, a :class:`semnet.moments.SampleMoments`), or from summary
@@ -138,6 +168,11 @@ def sample(
         (``missing="fiml"``); otherwise rows with a missing value are dropped.
     meanstructure : bool
         The model has a mean structure (summary statistics then need ``sample_mean``).
+    design : tuple of (str or None, str, str or None)
+        Sampling-weights column, its normalisation and cluster column
+        (:mod:`semnet.data.design`); raw complete data only.
+    survey : SurveyDesign, optional
+        A complex design: design-based moments and their Γ (:mod:`semnet.data.survey`).
 
     Returns
     -------
@@ -145,6 +180,18 @@ def sample(
     """
     if labels is None:
         labels = labels_of(data, group, sample_cov, summary)
+    if survey is not None:
+        if fiml or not isinstance(data, pd.DataFrame):
+            raise DataError("survey= needs complete raw data as a DataFrame (missing='listwise').")
+        checked = numeric_data(data, names, group)
+        moments, deff = survey_moments(data, checked, labels, survey)
+        digest = hashlib.sha256(repr(survey).encode())
+        for m in moments:
+            digest.update(m.cov.tobytes() + m.mean.tobytes() + m.gamma.tobytes())
+        return Sample(tuple(moments), group, fingerprint=digest.hexdigest(),
+                      survey=(survey, tuple(deff)))  # fmt: skip
+    if design[0] is not None or design[2] is not None:
+        return _design_sample(data, names, group, labels, fiml, design)
     if fiml:
         if data is None:
             raise DataError("missing='fiml' needs the raw data; sample statistics are complete.")
@@ -170,6 +217,32 @@ def sample(
     return Sample(tuple(moments), group, fingerprint=fingerprint)
 
 
+def _design_sample(
+    data: Any, names: Sequence[str], group: str | None, labels: Sequence[str], fiml: bool,
+    design: tuple[str | None, str, str | None],
+) -> Sample:
+    """The sample of raw data with sampling weights and/or clusters."""
+    weights, normalization, cluster = design
+    what = "sampling_weights" if weights is not None else "cluster"
+    if data is None or not isinstance(data, pd.DataFrame):
+        raise DataError(f"{what}= needs the raw data as a DataFrame, not summary statistics.")
+    checked = numeric_data(data, names, group)
+    w = None if weights is None else read_weights(data, weights, names)
+    codes = None if cluster is None else read_clusters(data, cluster, names, checked.groups)
+    if fiml:
+        blocks, wblocks, cblocks = fiml_blocks(checked, labels, w, codes, normalization)
+        fdata = fiml_data(blocks, names, wblocks)
+        if cblocks is not None:
+            fdata = dataclasses.replace(fdata, moments=tuple(
+                dataclasses.replace(m, clusters=c) for m, c in zip(fdata.moments, cblocks,
+                                                                   strict=True)))  # fmt: skip
+        return Sample(fdata.moments, group, fiml=fdata, design=design)
+    moments = weighted_moments(
+        moments_from_data(checked, labels), checked, w, codes, normalization
+    )
+    return Sample(tuple(moments), group, design=design)
+
+
 def baseline_values(sample: Sample, g: int, k: int, op: str, j: int | None = None) -> float:
     """The independence model's estimate of variable ``k``'s variance (``op`` ``"~~"``)
     or mean (``"~1"``) in group ``g``: the sample moment, or with incomplete data the
@@ -185,30 +258,42 @@ def baseline_values(sample: Sample, g: int, k: int, op: str, j: int | None = Non
 
 
 def resample(
-    labels: Sequence[str], names: Sequence[str], arrays: Sequence[np.ndarray], incomplete: bool
+    labels: Sequence[str], names: Sequence[str], arrays: Sequence[np.ndarray], incomplete: bool,
+    weights: Sequence[np.ndarray] | None = None,
 ) -> Sample:
-    """The sample of resampled cases (one array per group, cases x variables), as the
-    bootstrap refits it: complete cases' moments, or with ``incomplete`` the
-    missing-data patterns, whose saturated model is not fitted (its log-likelihood is
-    0, so the discrepancy gives the estimates but no chi-square).  Raises
-    :class:`DataError` (with the reason) for a sample that cannot be fitted."""
+    """The sample of resampled cases (one array per group, cases x variables, and their
+    sampling ``weights``, kept as they are), as the bootstrap refits it: complete cases'
+    moments, or with ``incomplete`` the missing-data patterns, whose saturated model is
+    not fitted (its log-likelihood is 0, so the discrepancy gives the estimates but no
+    chi-square).  Raises :class:`DataError` (with the reason) for a sample that cannot
+    be fitted."""
     moments, patterns = [], []
-    for label, x in zip(labels, arrays, strict=True):
+    for g, (label, x) in enumerate(zip(labels, arrays, strict=True)):
         n = x.shape[0]
-        if not incomplete:
+        w = None if weights is None else weights[g]
+        if not incomplete and w is None:
             mean = x.mean(axis=0)
             c = x - mean
             cov = c.T @ c / n
             moments.append(GroupMoments(label, tuple(names), (cov + cov.T) / 2, mean, n))
             continue
+        if not incomplete:
+            mean = w @ x / w.sum()
+            c = x - mean
+            cov = (c * w[:, None]).T @ c / w.sum()
+            moments.append(GroupMoments(label, tuple(names), (cov + cov.T) / 2, mean, n,
+                                        data=x, weights=w))  # fmt: skip
+            continue
         observed = (~np.isnan(x)).sum(axis=0)
         with np.errstate(all="ignore"):
-            var = np.nanvar(x, axis=0)
+            mean, var, _ = (
+                (np.nanmean(x, axis=0), np.nanvar(x, axis=0), None) if w is None
+                else observed_moments(x, w)
+            )  # fmt: skip
         if observed.min() < 2 or not np.all(var > 0):
             raise DataError("too few observed values (a variable is constant or missing)")
-        mean = np.nanmean(x, axis=0)
-        moments.append(GroupMoments(label, tuple(names), np.diag(var), mean, n, 0, x))
-        patterns.append(missing_patterns(x))
+        moments.append(GroupMoments(label, tuple(names), np.diag(var), mean, n, 0, x, weights=w))
+        patterns.append(missing_patterns(x, w))
     if not incomplete:
         return Sample(tuple(moments))
     zeros = np.zeros(len(moments))

@@ -95,8 +95,8 @@ class FIMLDiscrepancy:
         self.moments = list(moments)
         self.fixed_values = fixed_values
         self.patterns = [PatternSet.of(pats, model.p) for pats in patterns]
-        self.ntotal = sum(m.nobs for m in self.moments)
-        self.weights = np.array([m.nobs / self.ntotal for m in self.moments])
+        self.ntotal = sum(m.size for m in self.moments)
+        self.weights = np.array([m.size / self.ntotal for m in self.moments])
         self.logl_h1 = logl_h1
 
     @one_blas_thread
@@ -148,13 +148,14 @@ class FIMLDiscrepancy:
     def casewise_scores(self, x: np.ndarray, g: int) -> tuple[np.ndarray, np.ndarray]:
         """Derivatives of each case's log-likelihood in group ``g`` (on its observed
         variables) with respect to the free parameters its moments depend on: their
-        positions, and the scores (``N_g`` x positions)."""
+        positions, and the scores (``N_g`` x positions), times the cases' sampling
+        weights where they have them."""
         values = self.model.values(x, self.fixed_values)
         sigma, mu, d_sigma, d_mu = self.model.jacobian(values, g)
         rows = np.flatnonzero(np.any(d_sigma != 0, axis=(1, 2)) | np.any(d_mu != 0, axis=1))
-        return rows, pattern_scores(
-            sigma, mu, d_sigma[rows], d_mu[rows], self.moments[g].data, self.patterns[g]
-        )
+        mom = self.moments[g]
+        scores = pattern_scores(sigma, mu, d_sigma[rows], d_mu[rows], mom.data, self.patterns[g])
+        return rows, scores if mom.weights is None else scores * mom.weights[:, None]
 
     def observed_information(self, x: np.ndarray, linear: bool = False) -> np.ndarray:
         """Hessian of ``f`` per case: the observed information.

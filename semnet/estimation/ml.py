@@ -43,9 +43,9 @@ class MLDiscrepancy:
         self.model = model
         self.moments = list(moments)
         self.fixed_values = fixed_values
-        ntotal = sum(m.nobs for m in self.moments)
+        ntotal = sum(m.size for m in self.moments)
         self.ntotal = ntotal
-        self.weights = np.array([m.nobs / ntotal for m in self.moments])
+        self.weights = np.array([m.size / ntotal for m in self.moments])
 
     def group_f(
         self, sigma: np.ndarray, mu: np.ndarray, mom: GroupMoments
@@ -202,15 +202,17 @@ class MLDiscrepancy:
     def casewise_scores(self, x: np.ndarray, g: int) -> tuple[np.ndarray, np.ndarray]:
         """Derivatives of each case's log-likelihood in group ``g`` with respect to the
         free parameters its moments depend on (the others have zero scores): their
-        positions, and the scores (``N_g`` x positions)."""
+        positions, and the scores (``N_g`` x positions), times the cases' sampling
+        weights where they have them (lavaan's weighted scores)."""
         values = self.model.values(x, self.fixed_values)
         sigma, mu, d_sigma, d_mu = self.model.jacobian(values, g)
         rows = np.flatnonzero(np.any(d_sigma != 0, axis=(1, 2)) | np.any(d_mu != 0, axis=1))
         mom = self.moments[g]
         center = mu if self.model.meanstructure else mom.mean
-        return rows, normal_scores(
+        scores = normal_scores(
             mom.data - center, sigma, d_sigma[rows], d_mu[rows], self.model.meanstructure
         )
+        return rows, scores if mom.weights is None else scores * mom.weights[:, None]
 
     def observed_information(self, x: np.ndarray) -> np.ndarray:
         """Hessian of ``f`` at ``x`` (the observed information per case), analytic."""

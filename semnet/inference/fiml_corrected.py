@@ -49,11 +49,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from semnet._blas import one_blas_thread
-from semnet.data.missing import Pattern, PatternSet, pattern_terms
+from semnet.data.missing import Pattern, PatternSet, observed_moments, pattern_terms
 from semnet.data.moments import GroupMoments, vech_indices
 from semnet.estimation.fiml import accumulate_patterns
 from semnet.inference.moment_space import (
     constrained_inverse,
+    design_outer,
     moment_jacobian,
     normal_weight,
 )
@@ -117,7 +118,7 @@ def h1_informations(
     r, c = vech_indices(p)
     _, _, _, h_ss, h_mm, h_ms = accumulate_patterns(sigma, mu, pats, 3)
     ss, ms = _vech(h_ss, h_ms, p)
-    wm = np.block([[h_mm, ms], [ms.T, ss]]) / mom.nobs
+    wm = np.block([[h_mm, ms], [ms.T, ss]]) / mom.size
 
     # casewise scores of the unrestricted model: z = Sigma_oo^-1 (y_o - mu_o),
     # d/dmu = z, d/dSigma = (z z' - Sigma_oo^-1) / 2 (each vech cell counted twice
@@ -132,7 +133,7 @@ def h1_informations(
             scores[pat.rows, :p] = z
             scores[pat.rows, p:] = 0.5 * (z[:, r] * z[:, c] - inv[k, r, c]) * twice
         start += len(st.n)
-    jm = scores.T @ scores / mom.nobs
+    jm = design_outer(scores, mom)
     out = (wm, jm, normal_weight(sigma, True))
     pats.memo["h1"] = (mom, out)
     return out
@@ -171,7 +172,7 @@ def fiml_corrected(
     -------
     FimlCorrected
     """
-    n = np.array([m.nobs for m in moments], dtype=float)
+    n = np.array([m.size for m in moments], dtype=float)
     fg = n / n.sum()
     q = model.nfree
     E, C, K, X = (np.zeros((q, q)) for _ in range(4))
@@ -212,10 +213,8 @@ def fiml_corrected(
         chisq += n[g] * _ml_discrepancy(mom.cov, mom.mean, sigma, mu)
         # the independence model at its FIML estimates: observed-value means and
         # variances
-        var = np.nanvar(mom.data, axis=0)
-        chisq_null += n[g] * _ml_discrepancy(
-            mom.cov, mom.mean, np.diag(var), np.nanmean(mom.data, axis=0)
-        )
+        mean, var, _ = observed_moments(mom.data, mom.weights)
+        chisq_null += n[g] * _ml_discrepancy(mom.cov, mom.mean, np.diag(var), mean)
 
     e_inv = constrained_inverse(E, T)
     if scaled:

@@ -122,7 +122,9 @@ def adf_gamma(
     >>> bool(np.allclose(g[3:, :], 0))
     True
     """
-    if mom.data is None:
+    if mom.gamma is not None:
+        gamma = mom.gamma if meanstructure else mom.gamma[mom.mean.size :, mom.mean.size :]
+    elif mom.data is None:
         gamma = mom.cross.gamma(meanstructure)
     else:
         d = mom.data - mom.mean
@@ -130,12 +132,44 @@ def adf_gamma(
         u = d[:, r] * d[:, c]
         if meanstructure:
             u = np.hstack([d, u])
-        u = u - u.mean(axis=0)
-        gamma = u.T @ u / mom.nobs
+        gamma = design_outer(u - _case_mean(u, mom.weights), mom)
     if len(x) == 0:
         return gamma
     M = _conditional_map(mom.cov, list(x), meanstructure)
     return M @ gamma @ M.T
+
+
+def _case_mean(u: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
+    return u.mean(axis=0) if weights is None else weights @ u / weights.sum()
+
+
+def design_outer(u: np.ndarray, mom: GroupMoments, weigh: bool = True) -> np.ndarray:
+    """``(1/N) sum_i z_i z_i'`` of the cases' rows ``u`` (centred scores or moments):
+    ``z_i = w_i u_i`` with sampling weights (``weigh=False``: ``u`` is weighted
+    already, as the discrepancies' casewise scores are), summed within clusters with clusters (times
+    ``C / (C - 1)`` for ``C`` clusters), and ``N`` the group's size (the sum of its
+    weights), as lavaan's first-order information and Gamma of weighted and clustered
+    data.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from semnet.data.moments import GroupMoments
+    >>> y = np.random.default_rng(1).normal(size=(40, 2))
+    >>> mom = GroupMoments("", ("a", "b"), np.cov(y.T, bias=True), y.mean(axis=0), 40, data=y)
+    >>> bool(np.allclose(design_outer(y, mom), y.T @ y / 40))
+    True
+    """
+    if weigh and mom.weights is not None:
+        u = u * mom.weights[:, None]
+    if mom.clusters is None:
+        return u.T @ u / mom.size
+    n_c = int(mom.clusters.max()) + 1
+    sums = np.zeros((n_c, u.shape[1]))
+    np.add.at(sums, mom.clusters, u)
+    sums = sums[np.bincount(mom.clusters, minlength=n_c) > 0]
+    n_c = sums.shape[0]
+    return sums.T @ sums / mom.size * (n_c / (n_c - 1))
 
 
 def _conditional_map(S: np.ndarray, x: list[int], meanstructure: bool) -> np.ndarray:

@@ -124,12 +124,19 @@ class VcovPlugin:
         It needs the casewise data (or fourth-order moments).
     complete_data : bool
         Only defined for complete data (not with ``missing="fiml"``).
+    cluster : bool
+        A cluster-robust sandwich: it needs ``cluster=``, and with ``cluster=`` only
+        such plug-ins apply (lavaan's rule).
+    weights : bool
+        Defined with sampling weights (the weighted casewise scores).
     """
 
     compute: Callable[[InferenceContext], np.ndarray]
     information: Callable[[bool], str]
     casewise: bool = False
     complete_data: bool = False
+    cluster: bool = False
+    weights: bool = False
 
 
 @dataclass(frozen=True)
@@ -152,6 +159,9 @@ class TestPlugin:
     difference : str
         The default difference test of :func:`semnet.compare` between fits with this
         test, as lavTestLRT's.
+    cluster, weights : bool
+        Defined with ``cluster=`` (from the clustered scores or Gamma), with sampling
+        weights (from the weighted casewise scores).
     """
 
     compute: Callable[[InferenceContext], ScaledTest] | None
@@ -159,6 +169,8 @@ class TestPlugin:
     casewise: bool = False
     complete_data: bool = False
     difference: str = "standard"
+    cluster: bool = False
+    weights: bool = False
 
     @property
     def scaled(self) -> bool:
@@ -170,7 +182,10 @@ TESTS: Registry[TestPlugin] = Registry("test")
 
 VCOV.register(
     "standard",
-    VcovPlugin(_standard_vcov, lambda incomplete: "observed" if incomplete else "expected"),
+    VcovPlugin(
+        _standard_vcov, lambda incomplete: "observed" if incomplete else "expected",
+        weights=True,
+    ),
 )
 VCOV.register(
     "robust_sem",
@@ -182,16 +197,35 @@ VCOV.register(
 )
 VCOV.register(
     "robust_huber_white",
-    VcovPlugin(lambda ctx: ctx.huber_white[0], lambda incomplete: "observed", casewise=True),
+    VcovPlugin(
+        lambda ctx: ctx.huber_white[0], lambda incomplete: "observed", casewise=True,
+        weights=True,
+    ),
     aliases=("robust_mlr",),
 )
+# the same sandwiches over the clusters' sums of the casewise scores (or of the cases'
+# moments, in Gamma): the sample's cluster codes make them cluster-robust
+VCOV.register(
+    "robust_cluster",
+    VcovPlugin(
+        lambda ctx: ctx.huber_white[0], lambda incomplete: "observed", casewise=True,
+        cluster=True, weights=True,
+    ),
+)
+VCOV.register(
+    "robust_cluster_sem",
+    VcovPlugin(
+        lambda ctx: ctx.robust_sem.vcov, lambda incomplete: "expected",
+        casewise=True, complete_data=True, cluster=True,
+    ),
+)
 
-TESTS.register("standard", TestPlugin(None))
+TESTS.register("standard", TestPlugin(None, cluster=True, weights=True))
 TESTS.register(
     "satorra_bentler",
     TestPlugin(
         lambda ctx: robust.satorra_bentler(ctx.robust_sem, ctx.disc.weights, ctx.df),
-        casewise=True, complete_data=True, difference="satorra_bentler_2001",
+        casewise=True, complete_data=True, difference="satorra_bentler_2001", cluster=True,
     ),
 )
 TESTS.register(
@@ -206,10 +240,10 @@ TESTS.register(
     TestPlugin(
         lambda ctx: ctx.huber_white[1],
         closed_form_baseline=lambda sample, meanstructure: (
-            None if sample.fiml is not None
+            None if sample.fiml is not None or sample.designed
             else robust.independence_mlr(sample.moments, meanstructure)
         ),
-        casewise=True, difference="satorra_bentler_2001",
+        casewise=True, difference="satorra_bentler_2001", cluster=True, weights=True,
     ),
 )
 

@@ -54,6 +54,7 @@ from semnet.inference.fiml_corrected import h1_informations
 from semnet.inference.moment_space import (
     adf_gamma,
     constrained_inverse,
+    design_outer,
     fixed_x_moments,
     fixed_x_variables,
     moment_jacobian,
@@ -87,7 +88,7 @@ class ScaledTest:
 
 
 def _require_data(moments: Sequence[GroupMoments], what: str) -> None:
-    if any(m.data is None and m.cross is None for m in moments):
+    if any(m.data is None and m.cross is None and m.gamma is None for m in moments):
         raise DataError(
             f"{what} needs the raw data (casewise fourth-order moments); it cannot be "
             "computed from sample_cov/sample_mean alone. Pass the DataFrame instead, or "
@@ -103,7 +104,7 @@ def score_outer(disc: Discrepancy, x: np.ndarray, g: int) -> np.ndarray:
     if mom.data is not None:
         rows, s = disc.casewise_scores(x, g)
         out = np.zeros((model.nfree, model.nfree))
-        out[np.ix_(rows, rows)] = s.T @ s / mom.nobs
+        out[np.ix_(rows, rows)] = design_outer(s, mom, weigh=False)
         return out
     values = model.values(x, disc.fixed_values)
     # s_i = G w_i with w_i = (1, e_i, vech(e_i e_i')), e_i = y_i - ybar: the score is
@@ -197,7 +198,8 @@ def mlr(
     B = sum(w * b for w, b in zip(disc.weights, B0, strict=True))
     vcov = H_inv @ B @ H_inv / disc.ntotal
     fixed_x = fixed_x_moments(model)
-    if patterns is None and fixed_x.any():
+    designed = any(m.weights is not None or m.clusters is not None for m in moments)
+    if patterns is None and (fixed_x.any() or designed):
         h1 = [_h1_trace_conditional(mom, model.meanstructure, fixed_x) for mom in moments]
     elif patterns is None:
         h1 = [_h1_trace(mom, model.meanstructure) for mom in moments]

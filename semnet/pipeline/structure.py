@@ -50,6 +50,8 @@ def parameter_table(spec: Specification, labels: list[str], options: Options) ->
         std_lv=options.std_lv,
         orthogonal=options.orthogonal,
         fixed_x=options.fixed_x,
+        int_ov_free=options.int_ov_free,
+        int_lv_free=options.int_lv_free,
         group_equal=options.group_equal,
         group_partial=options.group_partial,
         missing=options.missing,

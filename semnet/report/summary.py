@@ -66,7 +66,8 @@ _SECTIONS: tuple[tuple[str, str], ...] = (
 )
 
 _ESTIMATOR_NAMES = {"standard": "Standard", "robust": "Robust", "bootstrap": "Bootstrap",
-                    "robust_sem": "Robust.sem", "robust_huber_white": "Sandwich"}
+                    "robust_sem": "Robust.sem", "robust_huber_white": "Sandwich",
+                    "robust_cluster": "Robust.cluster", "robust_cluster_sem": "Robust.cluster.sem"}
 
 
 #: the p-value column of the parameter tables
@@ -346,7 +347,50 @@ class Summary:
             used, total = next(iter(nobs.values()))
             row = _line("Number of observations", str(used))
             lines.append(row + (f"{total:>12}" if any_dropped else ""))
+        return lines + self._design_lines()
+
+    def _design_lines(self) -> list[str]:
+        """Sampling weights and clusters (lavaan's header lines), and what they do."""
+        o = self.fit.options
+        lines = []
+        if o.cluster is not None:
+            n_c = sum(len(np.unique(m.clusters)) for m in self.fit.moments)
+            lines.append(_line(f"Number of clusters [{o.cluster}]", str(n_c)))
+        if o.survey is not None:
+            lines += self._survey_lines()
+        if o.sampling_weights is not None:
+            lines.append(_line("Sampling weights variable", o.sampling_weights))
+            lines.append(_line("Sampling weights normalization", o.sampling_weights_normalization))
+        if o.sampling_weights is not None or o.cluster is not None:
+            how = " and ".join(
+                w for w, on in (("weighted moments and scores", o.sampling_weights),
+                                ("scores summed within clusters", o.cluster)) if on
+            )  # fmt: skip
+            lines += [
+                "",
+                f"  Survey design: {how};",
+                f"  standard errors {o.se.replace('_', '.')}, test "
+                f"{o.test.replace('_', '.')} (as lavaan).",
+            ]
         return lines
+
+    def _survey_lines(self) -> list[str]:
+        """A SurveyDesign's columns and the mean design effects of the moments, per group."""
+        design, deff = self.fit.sample.survey
+        lines = [_line(f"Survey design {role}", col) for role, col in design.columns.items()]
+        p = len(self.fit.moments[0].names)
+        for label, d in zip(self.fit.groups, deff, strict=True):
+            where = f" [{label}]" if label else ""
+            lines.append(_line(f"Design effect, means{where}", f"{d[:p].mean():.3f}"))
+            lines.append(_line(f"Design effect, (co)variances{where}",
+                               f"{d[p:].mean():.3f}"))  # fmt: skip
+        return [
+            *lines,
+            "",
+            "  Moments and their Gamma estimated by Taylor linearisation over the design;",
+            f"  standard errors {self.fit.options.se.replace('_', '.')}, test "
+            f"{self.fit.options.test.replace('_', '.')} (as lavaan.survey).",
+        ]
 
     # -- model test --------------------------------------------------------------------------
     def group_chisq(self) -> dict[str, float]:
@@ -375,7 +419,7 @@ class Summary:
                     implied[m.label]["mean"], dtype=float
                 )
                 f += float(d @ inv @ d)
-            out[m.label] = m.nobs * f
+            out[m.label] = m.size * f
         return out
 
     def _user_test_items(self, pvalue: Callable[[Any], str] = _num) -> list[tuple[str, str]]:

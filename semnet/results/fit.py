@@ -111,8 +111,9 @@ class Fit(FittedRows):
         )
 
     @property
-    def ntotal(self) -> int:
-        return sum(m.nobs for m in self.moments)
+    def ntotal(self) -> float:
+        """The number of cases (with sampling weights: the sum of the weights)."""
+        return sum(m.size for m in self.moments)
 
     def discrepancy(self, model: Model | None = None, values: np.ndarray | None = None
                     ) -> Discrepancy:
@@ -451,7 +452,7 @@ class Fit(FittedRows):
                 mu = m.mean.copy()
             groups.append(
                 GroupFitInput(
-                    nobs=m.nobs,
+                    nobs=m.size,
                     sample_cov=m.cov,
                     sample_mean=m.mean,
                     implied_cov=sigma,
@@ -500,7 +501,12 @@ class Fit(FittedRows):
         return replace(
             self.missing_info,
             corrected=corrected,
-            pairwise=tuple(pairwise_moments(m.data) for m in self.moments),
+            # lavaan's sample moments of incomplete data: pairwise, or with sampling
+            # weights the (weighted) EM estimates
+            pairwise=tuple(
+                pairwise_moments(m.data) if m.weights is None else (m.cov, m.mean)
+                for m in self.moments
+            ),
             patterns=tuple(
                 tuple((pat.observed, pat.n) for pat in pats) for pats in self.patterns
             ),
