@@ -22,11 +22,12 @@ from typing import Any
 import pandas as pd
 
 from semnet.data.out_of_core import SampleMoments
-from semnet.data.sample import labels_of
+from semnet.data.sample import labels_of, ordered_items
 from semnet.data.sample import sample as build_sample
 from semnet.errors import DataError
 from semnet.estimation.lms import LMSResult, lms
 from semnet.options import resolve
+from semnet.partable.build import variable_names
 from semnet.pipeline.assemble import assemble, sample_warnings
 from semnet.pipeline.estimate import blas_policy, estimate
 from semnet.pipeline.infer import infer
@@ -34,6 +35,7 @@ from semnet.pipeline.messages import Messages
 from semnet.pipeline.specify import expand_products, read_model, specify
 from semnet.pipeline.structure import parameter_table, structure
 from semnet.results.fit import Fit
+from semnet.syntax import parse_model
 
 __all__ = ["cfa", "expand_products", "read_model", "sem"]
 
@@ -43,13 +45,13 @@ def sem(
     data: pd.DataFrame | None = None,
     *,
     group: str | None = None,
-    estimator: str = "ML",
+    estimator: str | None = None,
     missing: str = "listwise",
     group_equal: Sequence[str] | str = (),
     group_partial: Sequence[str] | str = (),
     std_lv: bool = False, meanstructure: bool | None = None, orthogonal: bool = False,
     fixed_x: bool = True,
-    ordered: Sequence[str] | None = None,
+    ordered: Sequence[str] | bool | None = None, parameterization: str = "delta",
     se: str | None = None, test: str | None = None,
     bootstrap: int = 0, seed: int | None = None,
     sample_cov: Any = None, sample_mean: Any = None, sample_nobs: Any = None,
@@ -67,10 +69,11 @@ def sem(
         / :func:`~semnet.moments.from_dask` (``fourth=True`` for MLR and MLM).
     group : str, optional
         Column whose values define groups (ordered by first appearance).
-    estimator : str
-        ``"ML"``, ``"MLR"`` (Huber-White SEs, Yuan-Bentler scaled test), ``"MLM"``
-        (robust SEs, Satorra-Bentler test) or ``"MLMV"`` (robust SEs, scaled-shifted
-        test), as lavaan's presets (:data:`semnet.options.ESTIMATORS`).
+    estimator : str, optional
+        ``"ML"`` (default), ``"MLR"``, ``"MLM"``, ``"MLMV"``; ordinal: ``"WLSMV"`` (default),
+        ``"WLSM"``, ``"ULSMV"``, ``"ULSM"``, ``"DWLS"``, ``"ULS"``, ``"WLS"`` (lavaan's presets).
+    ordered, parameterization
+        Ordinal observed variables (``True``: all; ordered Categoricals need no name); ``"delta"``.
     missing : str
         ``"listwise"`` or ``"fiml"`` (alias ``"ml"``): full-information ML.
     se, test : str, optional
@@ -78,11 +81,9 @@ def sem(
         ``"robust_huber_white"``, ``"bootstrap"``; ``test`` in ``"standard"``,
         ``"satorra_bentler"``, ``"yuan_bentler_mplus"``, ``"scaled_shifted"`` (lavaan's
         dotted names are accepted).
-    bootstrap : int
+    bootstrap, seed : int
         Draws for bootstrap SEs and percentile intervals (lavaan's ``se="bootstrap"``;
-        ``se="bootstrap"`` alone draws 1000); the draws are in ``fit.bootstrap``.
-    seed : int, optional
-        Seed of the bootstrap resampling.
+        ``se="bootstrap"`` alone draws 1000; ``seed`` seeds them); draws in ``fit.bootstrap``.
     group_equal, group_partial
         Cross-group equality constraints (lavaan's ``group.equal``, ``group.partial``).
     std_lv, meanstructure, orthogonal, fixed_x : bool
@@ -115,12 +116,13 @@ def sem(
     85.306
     """
     t0 = time.perf_counter()
+    model, ordered = _ordinal(model, data, ordered)
     options = resolve(
         group=group, estimator=estimator, missing=missing, group_equal=group_equal,
         group_partial=group_partial, std_lv=std_lv, meanstructure=meanstructure,
         orthogonal=orthogonal, fixed_x=fixed_x, ordered=ordered, se=se, test=test,
         bootstrap=bootstrap, seed=seed, interaction=interaction,
-        interaction_match=interaction_match,
+        interaction_match=interaction_match, parameterization=parameterization,
     )  # fmt: skip
     summary = _summary_moments(data, group, sample_cov)
     if summary is not None:
@@ -142,7 +144,7 @@ def sem(
     sample = build_sample(
         data, pt.names.ov, group, pt.groups, fiml=options.incomplete_data, summary=summary,
         sample_cov=sample_cov, sample_mean=sample_mean, sample_nobs=sample_nobs,
-        meanstructure=pt.meanstructure,
+        meanstructure=pt.meanstructure, ordered=options.ordered,
     )  # fmt: skip
     t_data = time.perf_counter()
     messages = Messages()
@@ -157,6 +159,14 @@ def sem(
                "total": time.perf_counter() - t0}  # fmt: skip
     record = {"interaction": spec.products, "timings": timings}
     return assemble(struct, sample, options, result, inference, messages, record)
+
+
+def _ordinal(model: Any, data: Any, ordered: Any) -> tuple[Any, tuple[str, ...]]:
+    """The parsed model and its ordinal items (named, or ordered Categorical columns)."""
+    if isinstance(data, SampleMoments):
+        return model, ()
+    parsed = parse_model(read_model(model))
+    return parsed, ordered_items(data, ordered, variable_names(parsed.relations).ov)
 
 
 def _summary_moments(data: Any, group: str | None, sample_cov: Any) -> SampleMoments | None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -36,12 +35,15 @@ class Preset:
     incomplete_data : str or None
         The discrepancy minimized with ``missing="fiml"``; ``None`` where the estimator
         has no full-information version.
+    ordinal : bool
+        It fits ordinal items (thresholds and polychoric correlations), and only them.
     """
 
     discrepancy: str
     se: str
     test: str
     incomplete_data: str | None = None
+    ordinal: bool = False
 
 
 ESTIMATORS: Registry[Preset] = Registry("estimator", upper=True)
@@ -49,8 +51,20 @@ ESTIMATORS.register("ML", Preset("ML", "standard", "standard", "FIML"))
 ESTIMATORS.register("MLM", Preset("ML", "robust_sem", "satorra_bentler", "FIML"))
 ESTIMATORS.register("MLR", Preset("ML", "robust_huber_white", "yuan_bentler_mplus", "FIML"))
 ESTIMATORS.register("MLMV", Preset("ML", "robust_sem", "scaled_shifted", "FIML"))
-for _name in ("GLS", "ULS", "WLS", "DWLS", "WLSM", "WLSMV", "WLSMVS", "ULSM", "ULSMV"):
-    ESTIMATORS.plan(_name, "least-squares estimators and ordinal items are not implemented yet")
+# least squares on the thresholds and polychoric correlations of ordinal items
+ESTIMATORS.register("DWLS", Preset("DWLS", "standard", "standard", ordinal=True))
+ESTIMATORS.register("ULS", Preset("ULS", "standard", "standard", ordinal=True))
+ESTIMATORS.register("WLS", Preset("WLS", "standard", "standard", ordinal=True))
+ESTIMATORS.register("WLSM", Preset("DWLS", "robust_sem", "satorra_bentler", ordinal=True))
+ESTIMATORS.register("WLSMV", Preset("DWLS", "robust_sem", "scaled_shifted", ordinal=True))
+ESTIMATORS.register("ULSM", Preset("ULS", "robust_sem", "satorra_bentler", ordinal=True))
+ESTIMATORS.register("ULSMV", Preset("ULS", "robust_sem", "scaled_shifted", ordinal=True))
+ESTIMATORS.plan("WLSMVS", "the Satterthwaite-adjusted test is not implemented; use WLSMV")
+ESTIMATORS.plan("GLS", "generalized least squares is not implemented yet")
+#: the estimator of ordinal items when none is given (lavaan's default)
+ORDINAL_DEFAULT = "WLSMV"
+#: the parameterizations of ordinal items
+PARAMETERIZATIONS = ("delta",)
 
 #: lavaan's ``missing=`` values and their aliases
 MISSING = {"listwise": "listwise", "fiml": "fiml", "ml": "fiml"}
@@ -86,6 +100,8 @@ class Options:
     seed: int | None = None
     interaction: str | None = None
     interaction_match: bool | None = None
+    ordered: tuple[str, ...] = ()
+    parameterization: str = "delta"
 
     @property
     def preset(self) -> Preset:
@@ -143,7 +159,7 @@ def _names(value: Sequence[str] | str) -> tuple[str, ...]:
 def resolve(
     *,
     group: str | None = None,
-    estimator: str = "ML",
+    estimator: str | None = None,
     missing: str = "listwise",
     group_equal: Sequence[str] | str = (),
     group_partial: Sequence[str] | str = (),
@@ -151,7 +167,8 @@ def resolve(
     meanstructure: bool | None = None,
     orthogonal: bool = False,
     fixed_x: bool = True,
-    ordered: Any = None,
+    ordered: Sequence[str] = (),
+    parameterization: str = "delta",
     se: str | None = None,
     test: str | None = None,
     bootstrap: int = 0,
@@ -168,6 +185,8 @@ def resolve(
     >>> opts.estimator, opts.se, opts.test, opts.discrepancy
     ('MLR', 'robust_huber_white', 'yuan_bentler_mplus', 'ML')
     """
+    if estimator is None:
+        estimator = ORDINAL_DEFAULT if ordered else "ML"
     preset = ESTIMATORS.get(estimator)
     estimator = ESTIMATORS.name(estimator)
     key = missing.lower() if isinstance(missing, str) else missing
@@ -175,10 +194,9 @@ def resolve(
     n_boot = bootstrap_draws(bootstrap, se)
     if n_boot:
         se = None  # the point estimates' own inference runs with the preset
-    if ordered:
-        raise OptionError(
-            "ordered (ordinal) indicators are not supported yet; treat them as continuous."
-        )
+    ordered = _names(ordered)
+    _check_ordinal(ordered, estimator, missing)
+    parameterization = check_choice("parameterization", parameterization, PARAMETERIZATIONS)
     check_options(std_lv, orthogonal, fixed_x)
     se = VCOV.name(se if se is not None else preset.se)
     test = TESTS.name(test if test is not None else preset.test)
@@ -213,4 +231,28 @@ def resolve(
         seed=seed,
         interaction=interaction,
         interaction_match=interaction_match,
+        ordered=ordered,
+        parameterization=parameterization,
     )
+
+
+def _check_ordinal(ordered: tuple[str, ...], estimator: str, missing: str) -> None:
+    """Ordinal items need a least-squares estimator and complete cases; least squares
+    needs ordinal items."""
+    least_squares = ESTIMATORS.get(estimator).ordinal
+    if ordered and missing == "fiml":
+        raise OptionError(
+            f"missing='fiml' is not available with ordered items ({', '.join(ordered)}); "
+            "use missing='listwise' (the default: complete cases)."
+        )
+    if ordered and not least_squares:
+        raise OptionError(
+            f"estimator={estimator!r} treats the items as continuous, but ordered items "
+            f"were given ({', '.join(ordered)}); use estimator='WLSMV' (the default with "
+            "ordered items), or leave ordered= out to treat them as continuous."
+        )
+    if least_squares and not ordered:
+        raise OptionError(
+            f"estimator={estimator!r} is available for ordinal items only; pass "
+            "ordered=[...] (or ordered=True), or use an ML estimator for continuous data."
+        )

@@ -52,3 +52,8 @@ EST_SE_FRACTION = 1e-3
 #: 1e-3 relative of the optimum (PolDem's y4~~y8 was 1.04e-3 off lavaan's in one run,
 #: depending on the BLAS threads); semnet itself is checked against lavaan at EST_RTOL
 SEMOPY_RTOL = 2e-3
+
+#: DWLS/ULS/WLS fits of ordinal items against lavaan: the polychoric statistics agree to
+#: ~1e-7 (POLYCHORIC_ATOL), so estimates and standard errors can differ by a few 1e-6 in
+#: absolute terms; thresholds near zero make a purely relative bound meaningless there
+ORDINAL_ATOL = 1e-5

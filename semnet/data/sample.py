@@ -26,6 +26,7 @@ from semnet.data.moments import (
     numeric_data,
     validate_frame,
 )
+from semnet.data.ordinal import Polychoric, item_codes, polychoric
 from semnet.errors import DataError
 
 
@@ -47,6 +48,11 @@ class Sample:
     fingerprint : str or None
         SHA-256 of summary statistics given instead of data; ``None`` for raw data, whose
         rows are hashed on demand (:func:`semnet.data.moments.data_fingerprint`).
+    ordinal : tuple of Polychoric or None
+        Per group, the thresholds, polychoric correlations and their asymptotic
+        covariance ``gamma`` of ordinal items (:func:`semnet.polychoric`); the
+        ``moments`` then hold the polychoric correlations as ``cov``, zero means and
+        the cases' category numbers as ``data``.
 
     Examples
     --------
@@ -61,6 +67,7 @@ class Sample:
     group: str | None = None
     fiml: FIMLData | None = None
     fingerprint: str | None = None
+    ordinal: tuple[Polychoric, ...] | None = None
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -118,6 +125,7 @@ def sample(
     sample_mean: Any = None,
     sample_nobs: Any = None,
     meanstructure: bool = False,
+    ordered: Sequence[str] = (),
 ) -> Sample:
     """The sample of the variables ``names`` from raw data, from moments computed out of
     core (``summary``, a :class:`semnet.moments.SampleMoments`), or from summary
@@ -138,6 +146,9 @@ def sample(
         (``missing="fiml"``); otherwise rows with a missing value are dropped.
     meanstructure : bool
         The model has a mean structure (summary statistics then need ``sample_mean``).
+    ordered : sequence of str
+        The ordinal items among ``names`` (every one of them, for now): the sample
+        holds their thresholds and polychoric correlations (:attr:`Sample.ordinal`).
 
     Returns
     -------
@@ -145,6 +156,8 @@ def sample(
     """
     if labels is None:
         labels = labels_of(data, group, sample_cov, summary)
+    if ordered:
+        return ordinal_sample(data, names, group, labels, ordered)
     if fiml:
         if data is None:
             raise DataError("missing='fiml' needs the raw data; sample statistics are complete.")
@@ -168,6 +181,91 @@ def sample(
         b"".join(m.cov.tobytes() + m.mean.tobytes() for m in moments)
     ).hexdigest()
     return Sample(tuple(moments), group, fingerprint=fingerprint)
+
+
+def ordered_items(data: Any, ordered: Any, observed: Sequence[str]) -> tuple[str, ...]:
+    """The ordinal items among the model's ``observed`` variables: those named in
+    ``ordered`` (``True``: all of them), and every ordered pandas Categorical column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"a": pd.Categorical([1, 2], ordered=True), "b": [1.0, 2.0]})
+    >>> ordered_items(df, None, ["a", "b"])
+    ('a',)
+    """
+    if ordered is True:
+        return tuple(observed)
+    if ordered is None or ordered is False:
+        named: tuple[str, ...] = ()
+    else:
+        named = (ordered,) if isinstance(ordered, str) else tuple(ordered)
+    unknown = [n for n in named if n not in observed]
+    if unknown:
+        raise DataError(
+            f"ordered= names {', '.join(map(repr, unknown))}, which the model does not "
+            f"use as an observed variable (observed: {', '.join(observed)})."
+        )
+    if isinstance(data, pd.DataFrame):
+        wanted = set(observed)
+        categorical = {
+            n for n, dtype in zip(data.columns, data.dtypes, strict=True)
+            if n in wanted and isinstance(dtype, pd.CategoricalDtype) and dtype.ordered
+        }  # fmt: skip
+        named = tuple(n for n in observed if n in named or n in categorical)
+    return named
+
+
+def threshold_counts(data: Any, ordered: Sequence[str]) -> dict[str, int]:
+    """The number of thresholds of each ordinal item: its observed categories less one
+    (in the whole data)."""
+    if not ordered:
+        return {}
+    if not isinstance(data, pd.DataFrame):
+        raise DataError("ordinal items need the raw data (a DataFrame), not summary statistics.")
+    missing = [n for n in ordered if n not in data.columns]
+    if missing:
+        raise DataError(f"column(s) {', '.join(map(repr, missing))} are not in the data.")
+    counts = {}
+    for n in ordered:
+        codes = item_codes(data[n], n)
+        counts[n] = int(np.nanmax(codes)) if np.isfinite(codes).any() else 0
+    return counts
+
+
+def ordinal_sample(
+    data: Any, names: Sequence[str], group: str | None, labels: Sequence[str],
+    ordered: Sequence[str],
+) -> Sample:
+    """The sample of ordinal items ``names`` (all in ``ordered``): thresholds,
+    polychoric correlations and their asymptotic covariance per group, complete cases."""
+    if not isinstance(data, pd.DataFrame):
+        raise DataError("ordinal items need the raw data (a DataFrame), not summary statistics.")
+    continuous = [n for n in names if n not in ordered]
+    if continuous:
+        raise DataError(
+            f"the model mixes ordinal and continuous observed variables "
+            f"({', '.join(continuous)} not ordered); semnet fits models whose observed "
+            "variables are all ordinal: add them to ordered=, or leave ordered= out."
+        )
+    validate_frame(data, [], group)
+    stats = polychoric(data, ordered=list(names), group=group)
+    per_group = stats if isinstance(stats, dict) else {"": stats}
+    codes = np.column_stack([item_codes(data[n], n) for n in names])
+    complete = ~np.isnan(codes).any(axis=1)
+    text = None if group is None else np.array([str(v) for v in data[group].to_numpy()])
+    moments = []
+    for label in labels:
+        rows = complete if text is None else complete & (text == label)
+        in_group = len(rows) if text is None else int((text == label).sum())
+        pc = per_group[label]
+        moments.append(GroupMoments(
+            label, tuple(names), pc.cor.to_numpy().copy(), np.zeros(len(names)), pc.nobs,
+            in_group - pc.nobs, codes[rows],
+        ))  # fmt: skip
+    return Sample(
+        tuple(moments), group, ordinal=tuple(per_group[label] for label in labels)
+    )
 
 
 def baseline_values(sample: Sample, g: int, k: int, op: str, j: int | None = None) -> float:

@@ -18,6 +18,12 @@ import numpy as np
 
 from semnet.data.moments import GroupMoments
 from semnet.data.sample import Sample
+from semnet.estimation.dwls import (
+    LeastSquaresDiscrepancy,
+    diagonal_weight,
+    full_weight,
+    unit_weight,
+)
 from semnet.estimation.fiml import FIMLDiscrepancy
 from semnet.estimation.ml import Evaluation, MLDiscrepancy
 from semnet.matrices.ram import Model
@@ -101,6 +107,17 @@ DISCREPANCIES.register(
         incomplete_data=True,
     ),
 )
+
+# least squares on the thresholds and polychoric correlations of ordinal items
+for _name, _weight in (("DWLS", diagonal_weight), ("ULS", unit_weight), ("WLS", full_weight)):
+    DISCREPANCIES.register(
+        _name,
+        DiscrepancyPlugin(
+            lambda model, sample, values, for_optimizer, weight=_weight: (
+                LeastSquaresDiscrepancy(model, sample, values, weight)
+            )
+        ),
+    )
 
 
 def discrepancy(

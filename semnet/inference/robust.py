@@ -276,15 +276,20 @@ def robust_sem(disc: MLDiscrepancy, x: np.ndarray, T: np.ndarray, what: str) -> 
     ev = disc.evaluate(x)
     E_inv = constrained_inverse(ev.information, T)
     meat = np.zeros_like(E_inv)
-    parts = []
+    # (Delta_g, W_g, Gamma_g): the discrepancy's own (least squares on ordinal
+    # statistics), or the normal-theory weight and the ADF Gamma of the moments
+    own = getattr(disc, "sandwich_parts", None)
+    parts = own(x) if own is not None else []
     fixed_x = fixed_x_moments(model)
     for g, (w, mom) in enumerate(zip(disc.weights, moments, strict=True)):
-        delta, sigma = moment_jacobian(model, values, g, model.meanstructure)
-        W = without_moments(normal_weight(sigma, model.meanstructure), fixed_x)
-        gamma = adf_gamma(mom, model.meanstructure, fixed_x_variables(model))
+        if own is None:
+            delta, sigma = moment_jacobian(model, values, g, model.meanstructure)
+            W = without_moments(normal_weight(sigma, model.meanstructure), fixed_x)
+            gamma = adf_gamma(mom, model.meanstructure, fixed_x_variables(model))
+            parts.append((delta, W, gamma))
+        delta, W, gamma = parts[g]
         wd = W @ delta
         meat += w * wd.T @ gamma @ wd
-        parts.append((delta, W, gamma))
     vcov = E_inv @ meat @ E_inv / disc.ntotal
     return RobustSem((vcov + vcov.T) / 2, E_inv, parts, 2 * disc.ntotal * ev.f)
 

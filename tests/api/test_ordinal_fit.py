@@ -1,0 +1,109 @@
+"""Ordinal items fitted by DWLS / ULS / WLS (WLSMV, WLSM, ULSMV, ...) against lavaan 0.6.14
+(tests/reference/ordinal/make_wlsmv.R writes the fixtures)."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import semnet
+from semnet.errors import DataError, OptionError
+from tests.tolerances import EST_RTOL, FIT_RTOL, ORDINAL_ATOL, SE_RTOL
+
+HERE = Path(__file__).parent.parent / "reference" / "ordinal"
+REF = json.loads((HERE / "wlsmv.json").read_text())
+
+
+def _fit(case: str):
+    r = REF[case]
+    data = pd.read_csv(HERE / r["data"])
+    kwargs = {}
+    if r.get("group"):
+        kwargs["group"] = r["group"]
+    if r.get("group_equal"):
+        kwargs["group_equal"] = r["group_equal"]
+    return r, semnet.cfa(r["model"], data, ordered=r["ordered"], estimator=r["estimator"],
+                         **kwargs)
+
+
+def _lavaan_rows(r) -> pd.DataFrame:
+    pt = pd.DataFrame(r["partable"])
+    return pt[pt["op"] != "=="].reset_index(drop=True)
+
+
+@pytest.mark.parametrize("case", sorted(REF))
+def test_parameter_table_estimates_and_se(case):
+    r, fit = _fit(case)
+    ref = _lavaan_rows(r)
+    ours = fit.partable.params
+    assert ours[["lhs", "op", "rhs"]].to_numpy().tolist() == (
+        ref[["lhs", "op", "rhs"]].fillna("").to_numpy().tolist()
+    )
+    assert (ours["free"].to_numpy() > 0).tolist() == (ref["free"].to_numpy() > 0).tolist()
+    np.testing.assert_allclose(fit.values, ref["est"], rtol=EST_RTOL, atol=ORDINAL_ATOL)
+    se = fit.estimates()["se"].to_numpy()
+    np.testing.assert_allclose(se, ref["se"], rtol=SE_RTOL, atol=ORDINAL_ATOL)
+
+
+@pytest.mark.parametrize("case", sorted(REF))
+def test_chisq_and_scaled_test(case):
+    r, fit = _fit(case)
+    fm = r["fit_measures"]
+    assert fit.df == fm["df"]
+    assert fit.npar == fm["npar"]
+    np.testing.assert_allclose(fit.chisq, fm["chisq"], rtol=FIT_RTOL)
+    if "chisq.scaled" in fm:
+        np.testing.assert_allclose(fit.scaled_test.stat, fm["chisq.scaled"], rtol=FIT_RTOL)
+        np.testing.assert_allclose(
+            fit.scaled_test.scaling_factor, fm["chisq.scaling.factor"], rtol=FIT_RTOL
+        )
+
+
+def test_ordered_categorical_columns_are_ordinal_and_default_to_wlsmv():
+    r = REF["wlsmv_four"]
+    data = pd.read_csv(HERE / r["data"])
+    cats = data.apply(lambda c: pd.Categorical(c, categories=sorted(c.unique()), ordered=True))
+    fit = semnet.cfa(r["model"], cats)
+    assert fit.options.estimator == "WLSMV"
+    assert fit.options.ordered == tuple(f"x{i}" for i in range(1, 10))
+    np.testing.assert_allclose(fit.chisq, r["fit_measures"]["chisq"], rtol=FIT_RTOL)
+    assert isinstance(cats["x1"].dtype, pd.CategoricalDtype)  # the user's data untouched
+
+
+def test_ordered_true_means_every_observed_variable():
+    r = REF["wlsmv_two"]
+    data = pd.read_csv(HERE / r["data"])
+    fit = semnet.cfa(r["model"], data, ordered=True)
+    np.testing.assert_allclose(fit.chisq, r["fit_measures"]["chisq"], rtol=FIT_RTOL)
+
+
+def test_unordered_categorical_suggests_cat_codes():
+    data = pd.read_csv(HERE / "hs_two.csv").astype("category")
+    with pytest.raises(DataError, match=r"cat\.codes"):
+        semnet.cfa("f =~ x1 + x2 + x3", data)
+
+
+def test_ordered_with_fiml_is_a_clear_error():
+    data = pd.read_csv(HERE / "hs_two.csv")
+    with pytest.raises(OptionError, match="listwise"):
+        semnet.cfa("f =~ x1 + x2 + x3", data, ordered=True, missing="fiml")
+
+
+def test_least_squares_without_ordered_items_is_a_clear_error():
+    data = pd.read_csv(HERE / "hs_two.csv")
+    with pytest.raises(OptionError, match="ordered"):
+        semnet.cfa("f =~ x1 + x2 + x3", data, estimator="WLSMV")
+
+
+def test_ordered_name_not_in_the_model_is_a_clear_error():
+    data = pd.read_csv(HERE / "hs_two.csv")
+    with pytest.raises(DataError, match="x9"):
+        semnet.cfa("f =~ x1 + x2 + x3", data, ordered=["x1", "x9"])
+
+
+def test_mixed_ordinal_and_continuous_is_a_clear_error():
+    data = pd.read_csv(HERE / "hs_two.csv")
+    with pytest.raises(DataError, match="mixes ordinal and continuous"):
+        semnet.cfa("f =~ x1 + x2 + x3", data, ordered=["x1"])

@@ -1,0 +1,51 @@
+# WLSMV and its relatives (lavaan 0.6.14) on the ordinal Holzinger-Swineford items written
+# by make_ordinal.R (x1-x9 cut into 4 equal-width categories; binary items), the
+# reference for semnet's DWLS/ULS/WLS fits (tests/api/test_ordinal_fit.py).
+#   Rscript tests/reference/ordinal/make_wlsmv.R   (from the repository root)
+suppressPackageStartupMessages({library(lavaan); library(jsonlite)})
+stopifnot(packageVersion("lavaan") == "0.6.14")
+here <- "tests/reference/ordinal"
+hs3 <- "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
+measures <- c("npar", "fmin", "chisq", "df", "pvalue", "chisq.scaled", "df.scaled",
+              "pvalue.scaled", "chisq.scaling.factor", "baseline.chisq", "baseline.df",
+              "baseline.chisq.scaled", "cfi", "tli", "cfi.scaled", "tli.scaled", "cfi.robust",
+              "rmsea", "rmsea.scaled", "rmsea.robust", "srmr")
+
+record <- function(fit, model, data, estimator, ordered, group = NULL, group.equal = NULL) {
+  pt <- parTable(fit)
+  fm <- fitMeasures(fit)
+  keep <- intersect(measures, names(fm))
+  list(
+    lavaan = as.character(packageVersion("lavaan")), data = data, model = model,
+    estimator = estimator, ordered = ordered, group = group, group_equal = group.equal,
+    partable = pt[, c("lhs", "op", "rhs", "group", "free", "ustart", "label", "est", "se")],
+    fit_measures = as.list(unclass(fm[keep]))
+  )
+}
+
+cases <- list(
+  list(name = "wlsmv_four", data = "hs_four.csv", estimator = "WLSMV"),
+  list(name = "ulsmv_four", data = "hs_four.csv", estimator = "ULSMV"),
+  list(name = "wlsm_four", data = "hs_four.csv", estimator = "WLSM"),
+  list(name = "wls_four", data = "hs_four.csv", estimator = "WLS"),
+  list(name = "wlsmv_school", data = "hs_four_school.csv", estimator = "WLSMV",
+       group = "school", group.equal = c("thresholds", "loadings")),
+  list(name = "wlsmv_school_configural", data = "hs_four_school.csv", estimator = "WLSMV",
+       group = "school")
+)
+out <- list()
+for (cs in cases) {
+  d <- read.csv(file.path(here, cs$data))
+  ord <- paste0("x", 1:9)
+  geq <- if (is.null(cs$group.equal)) "" else cs$group.equal
+  fit <- cfa(hs3, d, ordered = ord, estimator = cs$estimator, group = cs$group,
+             group.equal = geq)
+  out[[cs$name]] <- record(fit, hs3, cs$data, cs$estimator, ord, cs$group, cs$group.equal)
+}
+# binary items x1-x5 (above the median): one factor
+d <- read.csv(file.path(here, "hs_two.csv"))
+m1 <- "f =~ x1 + x2 + x3 + x4 + x5"
+fit <- cfa(m1, d, ordered = names(d), estimator = "WLSMV")
+out[["wlsmv_two"]] <- record(fit, m1, "hs_two.csv", "WLSMV", names(d))
+write_json(out, file.path(here, "wlsmv.json"), digits = NA, auto_unbox = TRUE, pretty = TRUE,
+           na = "null")
