@@ -176,6 +176,28 @@ class LeastSquaresDiscrepancy:
         i, j = self.pairs
         return np.concatenate([tau, delta[i] * delta[j] * sigma[i, j]])
 
+    def implied_correlations(self, values: np.ndarray, g: int) -> np.ndarray:
+        """The implied correlations of group ``g``'s latent responses (p x p)."""
+        sigma, _ = self.model.implied(values, g)
+        delta = values[self.rows[g].scales]
+        out = delta[:, None] * sigma * delta[None, :]
+        np.fill_diagonal(out, 1.0)
+        return out
+
+    def baseline_chisq(self) -> float:
+        """The test statistic of the baseline model (free thresholds, zero correlations),
+        in closed form: with the thresholds at their optimum the residual of the
+        thresholds is ``-W_tt^-1 W_tr r`` (``r`` the polychoric correlations), so
+        ``F = r' (W_rr - W_rt W_tt^-1 W_tr) r``."""
+        total = 0.0
+        for g, (s, W, _) in enumerate(self.stats):
+            nth = len(self.rows[g].thresholds)
+            r = s[nth:]
+            Wtt, Wtr, Wrr = W[:nth, :nth], W[:nth, nth:], W[nth:, nth:]
+            schur = Wrr - Wtr.T @ np.linalg.solve(Wtt, Wtr)
+            total += 2 * self.ntotal * self.weights[g] * 0.5 * float(r @ schur @ r)
+        return total
+
     def jacobian(self, values: np.ndarray, g: int) -> np.ndarray:
         """The Jacobian of :meth:`implied` in the free parameters (statistics x free)."""
         model = self.model
@@ -237,6 +259,13 @@ class LeastSquaresDiscrepancy:
         values = self.model.values(x, self.fixed_values)
         return [(self.jacobian(values, g), W, gamma)
                 for g, (_, W, gamma) in enumerate(self.stats)]  # fmt: skip
+
+    def sandwich(self, x: np.ndarray) -> tuple[np.ndarray, int, list]:
+        """The group weights, the divisor of the vcov and :meth:`sandwich_parts` of
+        lavaan's ``robust.sem`` sandwich for ordinal statistics: ``N_g / N`` (not the
+        discrepancy's ``(N_g - 1) / N``) and ``N - G``."""
+        weights = np.array([m.nobs / self.ntotal for m in self.moments])
+        return weights, self.ntotal - len(self.moments), self.sandwich_parts(x)
 
     def observed_information(self, x: np.ndarray) -> np.ndarray:
         """The Gauss-Newton information (least squares has no other information here)."""

@@ -191,14 +191,14 @@ TESTS.register("standard", TestPlugin(None))
 TESTS.register(
     "satorra_bentler",
     TestPlugin(
-        lambda ctx: robust.satorra_bentler(ctx.robust_sem, ctx.disc.weights, ctx.df),
+        lambda ctx: robust.satorra_bentler(ctx.robust_sem, ctx.robust_sem.weights, ctx.df),
         casewise=True, complete_data=True, difference="satorra_bentler_2001",
     ),
 )
 TESTS.register(
     "scaled_shifted",
     TestPlugin(
-        lambda ctx: robust.scaled_shifted(ctx.robust_sem, ctx.disc.weights, ctx.df),
+        lambda ctx: robust.scaled_shifted(ctx.robust_sem, ctx.robust_sem.weights, ctx.df),
         casewise=True, complete_data=True, difference="satorra_2000",
     ),
 )

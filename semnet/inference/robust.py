@@ -258,40 +258,50 @@ def independence_mlr(moments: Sequence[GroupMoments], meanstructure: bool) -> Sc
 @dataclass(frozen=True, eq=False)
 class RobustSem:
     """lavaan's ``robust.sem`` sandwich at the estimates: the vcov, ``E^-1`` (on the
-    span of the constraints' tangent basis) and per group ``(Delta_g, W_g, Gamma_g)``,
-    from which the Satorra–Bentler and scaled-shifted tests are taken."""
+    span of the constraints' tangent basis) and per group ``(Delta_g, W_g, Gamma_g)``
+    with the group weights ``weights`` of ``E``, from which the Satorra–Bentler and
+    scaled-shifted tests are taken."""
 
     vcov: np.ndarray
     E_inv: np.ndarray
     parts: list
     chisq: float
+    weights: np.ndarray
 
 
 def robust_sem(disc: MLDiscrepancy, x: np.ndarray, T: np.ndarray, what: str) -> RobustSem:
     """The ``robust.sem`` sandwich (``what`` names the option that asked for it, for
-    the error when there are no raw data)."""
+    the error when there are no raw data).
+
+    A discrepancy with its own ``sandwich(x)`` (least squares on ordinal statistics)
+    gives the group weights, the divisor of the vcov and the parts ``(Delta_g, W_g,
+    Gamma_g)``; otherwise they are the normal-theory weight and the ADF Gamma of the
+    moments, with the discrepancy's weights and ``N``.
+    """
     model, moments = disc.model, disc.moments
     _require_data(moments, what)
-    values = model.values(x, disc.fixed_values)
-    ev = disc.evaluate(x)
-    E_inv = constrained_inverse(ev.information, T)
-    meat = np.zeros_like(E_inv)
-    # (Delta_g, W_g, Gamma_g): the discrepancy's own (least squares on ordinal
-    # statistics), or the normal-theory weight and the ADF Gamma of the moments
-    own = getattr(disc, "sandwich_parts", None)
-    parts = own(x) if own is not None else []
-    fixed_x = fixed_x_moments(model)
-    for g, (w, mom) in enumerate(zip(disc.weights, moments, strict=True)):
-        if own is None:
+    ev = disc.evaluate(x, derivatives=False)
+    own = getattr(disc, "sandwich", None)
+    if own is not None:
+        weights, divisor, parts = own(x)
+        E = sum(w * d.T @ W @ d for w, (d, W, _) in zip(weights, parts, strict=True))
+    else:
+        values = model.values(x, disc.fixed_values)
+        weights, divisor, parts = disc.weights, disc.ntotal, []
+        fixed_x = fixed_x_moments(model)
+        for g, mom in enumerate(moments):
             delta, sigma = moment_jacobian(model, values, g, model.meanstructure)
             W = without_moments(normal_weight(sigma, model.meanstructure), fixed_x)
             gamma = adf_gamma(mom, model.meanstructure, fixed_x_variables(model))
             parts.append((delta, W, gamma))
-        delta, W, gamma = parts[g]
+        E = disc.evaluate(x).information
+    E_inv = constrained_inverse(E, T)
+    meat = np.zeros_like(E_inv)
+    for w, (delta, W, gamma) in zip(weights, parts, strict=True):
         wd = W @ delta
         meat += w * wd.T @ gamma @ wd
-    vcov = E_inv @ meat @ E_inv / disc.ntotal
-    return RobustSem((vcov + vcov.T) / 2, E_inv, parts, 2 * disc.ntotal * ev.f)
+    vcov = E_inv @ meat @ E_inv / divisor
+    return RobustSem((vcov + vcov.T) / 2, E_inv, parts, 2 * disc.ntotal * ev.f, weights)
 
 
 def satorra_bentler(sandwich: RobustSem, weights: np.ndarray, df: int) -> ScaledTest:
@@ -311,7 +321,7 @@ def mlm(
 ) -> tuple[np.ndarray, ScaledTest]:
     """Robust.sem vcov and the Satorra–Bentler scaled test."""
     sandwich = robust_sem(disc, x, T, "estimator='MLM'")
-    return sandwich.vcov, satorra_bentler(sandwich, disc.weights, df)
+    return sandwich.vcov, satorra_bentler(sandwich, sandwich.weights, df)
 
 
 def ugamma(
@@ -346,4 +356,4 @@ def mlmv(
 ) -> tuple[np.ndarray, ScaledTest]:
     """Robust.sem vcov and the mean-and-variance adjusted (scaled-shifted) test."""
     sandwich = robust_sem(disc, x, T, "estimator='MLMV'")
-    return sandwich.vcov, scaled_shifted(sandwich, disc.weights, df)
+    return sandwich.vcov, scaled_shifted(sandwich, sandwich.weights, df)

@@ -35,6 +35,7 @@ from semnet.results.fit_measures import (
     ScaledInput,
     fit_measures,
 )
+from semnet.results.fit_measures.ordinal import ordinal_fit_measures
 from semnet.results.hypothesis import score_test, wald
 from semnet.results.modindices import modification_indices
 from semnet.results.standardize import standardize, standardize_all
@@ -390,6 +391,8 @@ class Fit(FittedRows):
     # -- fit measures ---------------------------------------------------------------------
     @cached_property
     def _fit_measures(self) -> pd.Series:
+        if self.sample.ordinal is not None:
+            return self._ordinal_fit_measures()
         nx = self.partable.names.ov_x if self.options.fixed_x else ()
         # random covariates (fixed_x=False): lavaan's baseline saturates their block
         random_x = () if self.options.fixed_x else self.partable.names.ov_x
@@ -409,6 +412,37 @@ class Fit(FittedRows):
                     baseline_x_index=tuple(m.names.index(v) for v in random_x) or None,
                 )
             )
+        scaled = self._scaled_input()
+        return fit_measures(
+            groups,
+            npar=self.npar,
+            df=self.df,
+            meanstructure=self.partable.meanstructure,
+            chisq=self.chisq,
+            scaled=scaled,
+            missing=self._missing_input(scaled is not None),
+        )
+
+    def _ordinal_fit_measures(self) -> pd.Series:
+        """The measures of ordinal items (polychoric against implied correlations)."""
+        disc = self.discrepancy()
+        groups = [
+            GroupFitInput(
+                nobs=m.nobs, sample_cov=m.cov, sample_mean=m.mean,
+                implied_cov=disc.implied_correlations(self.values, g), implied_mean=m.mean,
+            )
+            for g, m in enumerate(self.moments)
+        ]  # fmt: skip
+        p = len(self.partable.names.ov)
+        return ordinal_fit_measures(
+            groups, npar=self.npar, df=self.df, chisq=self.chisq,
+            baseline_chisq=disc.baseline_chisq(),
+            baseline_df=self.partable.ngroups * p * (p - 1) // 2,
+            scaled=self._scaled_input(),
+        )  # fmt: skip
+
+    def _scaled_input(self) -> ScaledInput | None:
+        """The scaled tests of the model and the baseline, as the fit measures read them."""
         scaled = None
         t, b = self.scaled_test, self.baseline_scaled_test
         if t is not None and b is not None:
@@ -423,15 +457,7 @@ class Fit(FittedRows):
                 shift_parameter=t.shift_parameter,
                 baseline_shift_parameter=b.shift_parameter,
             )
-        return fit_measures(
-            groups,
-            npar=self.npar,
-            df=self.df,
-            meanstructure=self.partable.meanstructure,
-            chisq=self.chisq,
-            scaled=scaled,
-            missing=self._missing_input(scaled is not None),
-        )
+        return scaled
 
     def _missing_input(self, scaled: bool) -> MissingDataInput | None:
         """The FIML part of the fit measures: likelihoods, the FIML-corrected statistics
