@@ -44,6 +44,10 @@ class Discrepancy(Protocol):
     ntotal : int
     newton : bool
         The optimizer may take Newton steps (``evaluate(..., hessian=True)``).
+
+    Least squares on ordinal statistics (:mod:`semnet.estimation.dwls`) adds
+    ``vcov_divisor`` (the count that divides the inverse information, ``N - G``) and
+    ``sandwich(x)`` (the pieces of its ``robust.sem`` sandwich).
     """
 
     model: Model

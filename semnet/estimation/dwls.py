@@ -69,8 +69,27 @@ class OrdinalRows:
     residuals: np.ndarray
 
 
+#: the :class:`OrdinalRows` of recently used tables, by ``id`` (with the table, so that
+#: a new table at a reused address is not mistaken for it)
+_ROWS: dict[int, tuple[ParTable, dict[int, OrdinalRows]]] = {}
+_ROWS_KEPT = 64
+
+
 def ordinal_rows(pt: ParTable, g: int) -> OrdinalRows:
-    """The :class:`OrdinalRows` of group ``g`` (0-based)."""
+    """The :class:`OrdinalRows` of group ``g`` (0-based), kept per table (tables are
+    immutable)."""
+    held = _ROWS.get(id(pt))
+    if held is None or held[0] is not pt:
+        if len(_ROWS) >= _ROWS_KEPT:
+            _ROWS.pop(next(iter(_ROWS)))
+        held = _ROWS[id(pt)] = (pt, {})
+    rows = held[1].get(g)
+    if rows is None:
+        rows = held[1][g] = _ordinal_rows(pt, g)
+    return rows
+
+
+def _ordinal_rows(pt: ParTable, g: int) -> OrdinalRows:
     cols = pt.cols
     group = cols["group"] == g + 1
     lhs, op, rhs = cols["lhs"], cols["op"], cols["rhs"]
@@ -150,8 +169,12 @@ class LeastSquaresDiscrepancy:
         self.moments = list(sample.moments)
         self.fixed_values = fixed_values
         self.ntotal = sample.ntotal
-        # lavaan weighs group g by (N_g - 1) / N for ordinal statistics
+        # lavaan weighs group g by (N_g - 1) / N in the discrepancy of ordinal statistics
+        # and by N_g / N in its expected information
         self.weights = np.array([(m.nobs - 1) / self.ntotal for m in self.moments])
+        self.info_weights = np.array([m.nobs / self.ntotal for m in self.moments])
+        #: the divisor of the covariance matrix of the estimates (lavaan's N - G)
+        self.vcov_divisor = self.ntotal - len(self.moments)
         p = model.p
         cols = [j for j in range(p) for _ in range(j + 1, p)]
         rows = [i for j in range(p) for i in range(j + 1, p)]
@@ -226,7 +249,9 @@ class LeastSquaresDiscrepancy:
     def evaluate(
         self, x: np.ndarray, derivatives: bool = True, hessian: bool = False
     ) -> Evaluation:
-        """f, its gradient and the Gauss-Newton information ``sum_g w_g J' W J``."""
+        """f, its gradient and the expected information ``sum_g (N_g / N) J' W J``
+        (lavaan's; the Gauss-Newton Hessian of ``f`` up to the factors ``(N_g - 1) /
+        N_g``)."""
         values = self.model.values(x, self.fixed_values)
         total = 0.0
         grad = info = None
@@ -242,11 +267,12 @@ class LeastSquaresDiscrepancy:
                 continue
             J = self.jacobian(values, g)
             WJ = W @ J
+            v = self.info_weights[g]
             if grad is None:
-                grad, info = -w * (J.T @ We), w * (J.T @ WJ)
+                grad, info = -w * (J.T @ We), v * (J.T @ WJ)
             else:
                 grad -= w * (J.T @ We)
-                info += w * (J.T @ WJ)
+                info += v * (J.T @ WJ)
         if not np.isfinite(total):
             return Evaluation(np.inf, reason="the implied statistics are not finite")
         if not derivatives:
@@ -264,8 +290,7 @@ class LeastSquaresDiscrepancy:
         """The group weights, the divisor of the vcov and :meth:`sandwich_parts` of
         lavaan's ``robust.sem`` sandwich for ordinal statistics: ``N_g / N`` (not the
         discrepancy's ``(N_g - 1) / N``) and ``N - G``."""
-        weights = np.array([m.nobs / self.ntotal for m in self.moments])
-        return weights, self.ntotal - len(self.moments), self.sandwich_parts(x)
+        return self.info_weights, self.vcov_divisor, self.sandwich_parts(x)
 
     def observed_information(self, x: np.ndarray) -> np.ndarray:
         """The Gauss-Newton information (least squares has no other information here)."""

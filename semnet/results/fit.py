@@ -16,6 +16,7 @@ from semnet.data.sample import Sample
 from semnet.errors import OptionError, SemnetError, check_choice
 from semnet.estimation.constraints import LinearConstraints, ParameterNames
 from semnet.estimation.discrepancy import Discrepancy, discrepancy
+from semnet.estimation.dwls import ordinal_values
 from semnet.inference.fiml_corrected import fiml_corrected
 from semnet.inference.robust import ScaledTest
 from semnet.inference.vcov import tangent_basis
@@ -192,8 +193,9 @@ class Fit(FittedRows):
                 xp, xm = x.copy(), x.copy()
                 xp[k] += h
                 xm[k] -= h
-                fp = func(self.model.values(xp, self.values))
-                fm = func(self.model.values(xm, self.values))
+                # (rows derived from the free ones, as ordinal residual variances, move too)
+                fp = func(ordinal_values(self.model, self.model.values(xp, self.values)))
+                fm = func(ordinal_values(self.model, self.model.values(xm, self.values)))
                 cols.append((fp - fm) / (2 * h))
         return np.column_stack(cols) if cols else np.zeros((0, 0))
 

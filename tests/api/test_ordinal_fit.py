@@ -127,3 +127,40 @@ def test_fit_measures(case):
         compared += 1
     assert compared >= 10
     assert "logl" not in fm.index  # least squares has no likelihood
+
+
+def _keyed(frame: pd.DataFrame, group_labels) -> pd.DataFrame:
+    out = frame.copy()
+    out["rhs"] = out["rhs"].fillna("")
+    out["key"] = out["lhs"] + out["op"] + out["rhs"] + "|" + out["group"].astype(str)
+    return out.set_index("key")
+
+
+@pytest.mark.parametrize("case", sorted(REF))
+def test_standardized_solution(case):
+    r, fit = _fit(case)
+    ref = _keyed(pd.DataFrame(r["standardized"]), fit.groups)
+    ours = fit.standardized()
+    ours["group"] = [1 if g is None else fit.groups.index(g) + 1 for g in ours["group"]]
+    ours = _keyed(ours, fit.groups).loc[ref.index]
+    np.testing.assert_allclose(ours["est_std"], ref["est.std"], rtol=EST_RTOL, atol=ORDINAL_ATOL)
+    np.testing.assert_allclose(ours["se"], ref["se"], rtol=SE_RTOL, atol=ORDINAL_ATOL)
+
+
+@pytest.mark.parametrize("case", [c for c in sorted(REF) if not REF[c].get("group")])
+def test_modification_indices(case):
+    r, fit = _fit(case)
+    ref = _keyed(pd.DataFrame(r["modindices"]), fit.groups)
+    ours = fit.modindices()
+    ours["group"] = 1
+    ours = _keyed(ours, fit.groups).loc[ref.index]
+    np.testing.assert_allclose(ours["mi"], ref["mi"], rtol=SE_RTOL)
+    np.testing.assert_allclose(ours["epc"], ref["epc"], rtol=SE_RTOL, atol=ORDINAL_ATOL)
+
+
+def test_r_squared_is_the_explained_share_of_the_latent_responses():
+    r, fit = _fit("wlsmv_four")
+    std = pd.DataFrame(r["standardized"])
+    loadings = std[std["op"] == "=~"].set_index("rhs")["est.std"]
+    r2 = fit.r_squared().set_index("name")["r2"]
+    np.testing.assert_allclose(r2[loadings.index], loadings**2, rtol=EST_RTOL)

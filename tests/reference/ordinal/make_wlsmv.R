@@ -15,11 +15,18 @@ record <- function(fit, model, data, estimator, ordered, group = NULL, group.equ
   pt <- parTable(fit)
   fm <- fitMeasures(fit)
   keep <- intersect(measures, names(fm))
+  std <- standardizedSolution(fit)
+  if (is.null(std$group)) std$group <- 1L
+  mi <- modindices(fit, sort. = TRUE)
+  if (is.null(mi$group)) mi$group <- 1L
   list(
     lavaan = as.character(packageVersion("lavaan")), data = data, model = model,
     estimator = estimator, ordered = ordered, group = group, group_equal = group.equal,
     partable = pt[, c("lhs", "op", "rhs", "group", "free", "ustart", "label", "est", "se")],
-    fit_measures = as.list(unclass(fm[keep]))
+    fit_measures = as.list(unclass(fm[keep])),
+    standardized = std[, c("lhs", "op", "rhs", "group", "est.std", "se")],
+    modindices = mi[seq_len(min(10, nrow(mi))), c("lhs", "op", "rhs", "group", "mi", "epc",
+                                                   "sepc.all")]
   )
 }
 
