@@ -36,6 +36,7 @@ from semnet.pipeline.specify import expand_products, read_model, specify
 from semnet.pipeline.structure import parameter_table, structure
 from semnet.results.fit import Fit
 from semnet.syntax import parse_model
+from semnet.syntax.model import ParsedModel
 
 __all__ = ["cfa", "expand_products", "read_model", "sem"]
 
@@ -165,7 +166,7 @@ def _ordinal(model: Any, data: Any, ordered: Any) -> tuple[Any, tuple[str, ...]]
     """The parsed model and its ordinal items (named, or ordered Categorical columns)."""
     if isinstance(data, SampleMoments):
         return model, ()
-    parsed = parse_model(read_model(model))
+    parsed = model if isinstance(model, ParsedModel) else parse_model(read_model(model))
     return parsed, ordered_items(data, ordered, variable_names(parsed.relations).ov)
 
 

@@ -279,6 +279,16 @@ class LeastSquaresDiscrepancy:
             return Evaluation(total)
         return Evaluation(total, grad, info)
 
+    def group_chisq(self, x: np.ndarray) -> list[float]:
+        """Each group's share of the test statistic, ``(N_g - 1) (s - sigma)' W (s - sigma)``
+        (lavaan's per-group test statistic)."""
+        values = self.model.values(x, self.fixed_values)
+        out = []
+        for g, (s, W, _) in enumerate(self.stats):
+            e = s - self.implied(values, g)
+            out.append(2 * self.ntotal * self.weights[g] * 0.5 * float(e @ W @ e))
+        return out
+
     def sandwich_parts(self, x: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Per group ``(J_g, W_g, Gamma_g)``: the pieces of lavaan's ``robust.sem``
         sandwich and of the scaled tests (:mod:`semnet.inference.robust`)."""

@@ -164,3 +164,13 @@ def test_r_squared_is_the_explained_share_of_the_latent_responses():
     loadings = std[std["op"] == "=~"].set_index("rhs")["est.std"]
     r2 = fit.r_squared().set_index("name")["r2"]
     np.testing.assert_allclose(r2[loadings.index], loadings**2, rtol=EST_RTOL)
+
+
+def test_summary_prints_thresholds_and_no_likelihood():
+    r, fit = _fit("wlsmv_school")
+    text = str(fit.summary())
+    assert "x1|t1" in text
+    assert "Loglikelihood" not in text
+    per_group = fit.summary().group_chisq()
+    np.testing.assert_allclose(sum(per_group.values()), r["fit_measures"]["chisq"],
+                               rtol=FIT_RTOL)
