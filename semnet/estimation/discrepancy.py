@@ -113,12 +113,15 @@ DISCREPANCIES.register(
 )
 
 # least squares on the thresholds and polychoric correlations of ordinal items
-for _name, _weight in (("DWLS", diagonal_weight), ("ULS", unit_weight), ("WLS", full_weight)):
+# (the ULS statistic is not referred to a chi-square: lavaan reports no p-value for it)
+for _name, _weight, _chisq in (
+    ("DWLS", diagonal_weight, True), ("ULS", unit_weight, False), ("WLS", full_weight, True)
+):
     DISCREPANCIES.register(
         _name,
         DiscrepancyPlugin(
-            lambda model, sample, values, for_optimizer, weight=_weight: (
-                LeastSquaresDiscrepancy(model, sample, values, weight)
+            lambda model, sample, values, for_optimizer, weight=_weight, chisq=_chisq: (
+                LeastSquaresDiscrepancy(model, sample, values, weight, chisq)
             )
         ),
     )

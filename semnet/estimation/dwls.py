@@ -151,20 +151,24 @@ def ordinal_values(model: Model, values: np.ndarray) -> np.ndarray:
 
 class LeastSquaresDiscrepancy:
     """The multi-group least-squares discrepancy of a model of ordinal items (see the
-    module docstring), with the weight ``weight(Gamma_g)`` per group."""
+    module docstring), with the weight ``weight(Gamma_g)`` per group; ``chisq_distributed``
+    says whether its test statistic is referred to a chi-square (DWLS, WLS) or not
+    (ULS)."""
 
     #: the optimizer takes (Gauss-Newton) quasi-Newton steps, no exact Hessian
     newton = False
 
     def __init__(
         self, model: Model, sample: Sample, fixed_values: np.ndarray,
-        weight: Callable[[np.ndarray], np.ndarray],
+        weight: Callable[[np.ndarray], np.ndarray], chisq_distributed: bool = True,
     ) -> None:
         if sample.ordinal is None:
             raise OptionError(
                 "least-squares estimators fit ordinal items: pass ordered=[...] (or "
                 "ordered=True)."
             )
+        #: its test statistic is referred to a chi-square (not with ULS, as lavaan)
+        self.chisq_distributed = chisq_distributed
         self.model = model
         self.moments = list(sample.moments)
         self.fixed_values = fixed_values

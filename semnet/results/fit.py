@@ -17,7 +17,8 @@ from semnet.errors import OptionError, SemnetError, check_choice
 from semnet.estimation.constraints import LinearConstraints, ParameterNames
 from semnet.estimation.discrepancy import Discrepancy, discrepancy
 from semnet.estimation.dwls import ordinal_values
-from semnet.inference.fiml_corrected import fiml_corrected
+from semnet.inference.catml import catml_corrected
+from semnet.inference.fiml_corrected import FimlCorrected, fiml_corrected
 from semnet.inference.robust import ScaledTest
 from semnet.inference.vcov import tangent_basis
 from semnet.matrices.ram import Model
@@ -441,7 +442,20 @@ class Fit(FittedRows):
             baseline_chisq=disc.baseline_chisq(),
             baseline_df=self.partable.ngroups * p * (p - 1) // 2,
             scaled=self._scaled_input(),
+            corrected=self._catml() if self.scaled_test is not None else None,
+            chisq_distributed=disc.chisq_distributed,
         )  # fmt: skip
+
+    def _catml(self) -> FimlCorrected | None:
+        """Savalei's catML statistics of the robust measures of ordinal items."""
+        cols = self.partable.cols
+        th = cols["op"] == "|"
+        own = bool(np.all(cols["free"][th] > 0) and np.all(cols["label"][th] == ""))
+        try:
+            return catml_corrected(self.discrepancy(), self.x,
+                                   tangent_basis(self.constraints, self.x), self.df, own)
+        except np.linalg.LinAlgError:
+            return None
 
     def _scaled_input(self) -> ScaledInput | None:
         """The scaled tests of the model and the baseline, as the fit measures read them."""

@@ -7,14 +7,15 @@ they are built on, as lavaan 0.6.14 computes them for categorical data:
 - ``fmin`` is ``chisq / (2 N)``;
 - the baseline model has free thresholds and zero polychoric correlations, its
   chi-square from the same discrepancy (``baseline_chisq``, given);
-- the RMSEA (and its scaled version) uses ``N - G`` cases, lavaan's count for
-  categorical data: ``sqrt(max(chisq - df, 0) / (df (N - G))) sqrt(G)``;
+- the RMSEA (and its scaled and robust versions), Hoelter's CN and the MFI use ``N - G``
+  cases, lavaan's count for categorical data: ``sqrt(max(chisq - df, 0) / (df (N - G)))
+  sqrt(G)``;
 - the residual measures compare the polychoric with the implied correlations only
   (``srmr`` is the version without means).
 
-There is no likelihood (no ``logl``, ``aic``, ``bic``).  lavaan's ``*_robust`` measures of
-categorical data (Savalei's 2021 catML route), its categorical GFI family and ``wrmr``
-are not computed.
+With a scaled test the ``*_robust`` measures are Savalei's (2021), built on the catML
+statistics (:mod:`semnet.inference.catml`) as lavaan's.  There is no likelihood (no
+``logl``, ``aic``, ``bic``); lavaan's categorical GFI family and ``wrmr`` are not computed.
 """
 
 from __future__ import annotations
@@ -24,13 +25,14 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from semnet.inference.fiml_corrected import FimlCorrected
 from semnet.results.fit_measures.chisq import group_ml
 from semnet.results.fit_measures.incremental import incremental_measures
 from semnet.results.fit_measures.inputs import GroupFitInput, ScaledInput
 from semnet.results.fit_measures.other import other_measures
 from semnet.results.fit_measures.residuals import residual_measures
 from semnet.results.fit_measures.rmsea import rmsea_measures
-from semnet.results.fit_measures.robust import scaled_measures
+from semnet.results.fit_measures.robust import missing_robust_measures, scaled_measures
 from semnet.results.fit_measures.utils import chisq_pvalue
 
 #: the residual measures of correlations that lavaan reports for ordinal items
@@ -46,6 +48,8 @@ def ordinal_fit_measures(
     baseline_chisq: float,
     baseline_df: int,
     scaled: ScaledInput | None = None,
+    corrected: FimlCorrected | None = None,
+    chisq_distributed: bool = True,
     level: float = 0.90,
 ) -> pd.Series:
     """Fit measures of ordinal items fitted by least squares.
@@ -63,6 +67,12 @@ def ordinal_fit_measures(
         The baseline model's degrees of freedom.
     scaled : ScaledInput, optional
         The scaled (or scaled-shifted) tests of the model and the baseline.
+    corrected : FimlCorrected, optional
+        The catML statistics of the robust measures (reported with ``scaled`` only; NaN
+        without them).
+    chisq_distributed : bool
+        The statistic is referred to a chi-square (``False`` for ULS, whose ``pvalue``
+        and ``baseline_pvalue`` lavaan leaves NA).
     level : float
         Confidence level of the RMSEA interval.
 
@@ -86,11 +96,13 @@ def ordinal_fit_measures(
     n_rmsea = n - ngroups
     out: dict[str, float] = {
         "npar": float(npar), "fmin": chisq / (2.0 * n), "chisq": chisq, "df": float(df),
-        "pvalue": chisq_pvalue(chisq, df),
+        "pvalue": chisq_pvalue(chisq, df) if chisq_distributed else np.nan,
     }  # fmt: skip
     base = {
         "baseline_chisq": baseline_chisq, "baseline_df": float(baseline_df),
-        "baseline_pvalue": chisq_pvalue(baseline_chisq, baseline_df),
+        "baseline_pvalue": (
+            chisq_pvalue(baseline_chisq, baseline_df) if chisq_distributed else np.nan
+        ),
     }  # fmt: skip
     rmsea = rmsea_measures(chisq, df, n_rmsea, ngroups, level)
     robust: dict[str, float] = {}
@@ -98,6 +110,10 @@ def ordinal_fit_measures(
         robust = scaled_measures(
             scaled, chisq, df, baseline_chisq, baseline_df, n_rmsea, ngroups, level
         )
+        # the robust measures: the catML statistics' (none in scaled_measures' sense)
+        robust = {k: v for k, v in robust.items() if not k.endswith("_robust")}
+        robust.update(missing_robust_measures(corrected, df, baseline_df, n_rmsea, ngroups,
+                                              level))
         out.update({k: v for k, v in robust.items() if k.startswith("chisq")})
         out.update({k: robust[k] for k in ("df_scaled", "pvalue_scaled") if k in robust})
     out.update(base)
@@ -105,16 +121,19 @@ def ordinal_fit_measures(
         out.update({k: v for k, v in robust.items() if k.startswith("baseline")})
     incremental = incremental_measures(chisq, df, baseline_chisq, baseline_df)
     out.update({k: incremental[k] for k in ("cfi", "tli")})
-    out.update({k: v for k, v in robust.items() if k in ("cfi_scaled", "tli_scaled")})
+    out.update({k: v for k, v in robust.items()
+                if k in ("cfi_scaled", "tli_scaled", "cfi_robust", "tli_robust")})
     out.update({k: v for k, v in incremental.items() if k not in ("cfi", "tli")})
     out.update({k: v for k, v in robust.items()
                 if k.endswith("_scaled") and k.split("_")[0] in incremental
                 and not k.startswith(("cfi", "tli"))})  # fmt: skip
+    out.update({k: robust[k] for k in ("nnfi_robust", "rni_robust") if k in robust})
     out.update(rmsea)
     out.update({k: v for k, v in robust.items() if k.startswith("rmsea") and k.endswith("scaled")})
+    out.update({k: v for k, v in robust.items() if k.startswith("rmsea") and k.endswith("robust")})
     weights = np.array([g.nobs / n for g in groups])
     residual = residual_measures([group_ml(g, False) for g in groups], weights, False)
     out.update({k: residual[k] for k in _RESIDUAL if k in residual})
-    other = other_measures(chisq, df, n, float(npar))
+    other = other_measures(chisq, df, n_rmsea, float(npar))
     out.update({k: other[k] for k in ("cn_05", "cn_01", "mfi")})
     return pd.Series(out, dtype=float)

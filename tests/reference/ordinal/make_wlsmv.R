@@ -9,7 +9,12 @@ hs3 <- "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
 measures <- c("npar", "fmin", "chisq", "df", "pvalue", "chisq.scaled", "df.scaled",
               "pvalue.scaled", "chisq.scaling.factor", "baseline.chisq", "baseline.df",
               "baseline.chisq.scaled", "cfi", "tli", "cfi.scaled", "tli.scaled", "cfi.robust",
-              "rmsea", "rmsea.scaled", "rmsea.robust", "srmr")
+              "rmsea", "rmsea.scaled", "rmsea.robust", "srmr", "tli.robust", "nnfi", "rfi",
+              "nfi", "pnfi", "ifi", "rni", "nnfi.scaled", "rni.scaled", "nnfi.robust",
+              "rni.robust", "rmsea.ci.lower", "rmsea.ci.upper", "rmsea.pvalue",
+              "rmsea.notclose.pvalue", "rmsea.ci.lower.scaled", "rmsea.ci.upper.scaled",
+              "rmsea.ci.lower.robust", "rmsea.ci.upper.robust", "rmsea.pvalue.robust",
+              "rmr_nomean", "srmr_bentler_nomean", "crmr_nomean", "cn_05", "cn_01", "mfi")
 
 record <- function(fit, model, data, estimator, ordered, group = NULL, group.equal = NULL) {
   pt <- parTable(fit)
