@@ -170,3 +170,16 @@ def test_summary_prints_thresholds_and_no_likelihood():
     per_group = fit.summary().group_chisq()
     np.testing.assert_allclose(sum(per_group.values()), r["fit_measures"]["chisq"],
                                rtol=FIT_RTOL)
+
+
+def test_compare_uses_satorra_2000_as_lavtestlrt():
+    r = json.loads((HERE / "wlsmv_lrt.json").read_text())
+    data = pd.read_csv(HERE / r["data"])
+    less = semnet.cfa(r["model"], data, ordered=r["ordered"], group=r["group"])
+    more = semnet.cfa(r["model"], data, ordered=r["ordered"], group=r["group"],
+                      group_equal=r["group_equal"])
+    table = semnet.compare(less, more)
+    assert table.attrs["method"] == "satorra_2000"
+    assert table["df_diff"].iloc[1] == r["df_diff"]
+    np.testing.assert_allclose(table["chisq_diff"].iloc[1], r["chisq_diff"], rtol=FIT_RTOL)
+    np.testing.assert_allclose(table["pvalue"].iloc[1], r["pvalue"], rtol=FIT_RTOL)

@@ -61,3 +61,17 @@ fit <- cfa(m1, d, ordered = names(d), estimator = "WLSMV")
 out[["wlsmv_two"]] <- record(fit, m1, "hs_two.csv", "WLSMV", names(d))
 write_json(out, file.path(here, "wlsmv.json"), digits = NA, auto_unbox = TRUE, pretty = TRUE,
            na = "null")
+
+# Satorra's (2000) scaled-shifted difference test (lavTestLRT's default for WLSMV):
+# configural against equal thresholds and loadings, by school
+d <- read.csv(file.path(here, "hs_four_school.csv"))
+ord <- paste0("x", 1:9)
+f1 <- cfa(hs3, d, ordered = ord, group = "school")
+f2 <- cfa(hs3, d, ordered = ord, group = "school", group.equal = c("thresholds", "loadings"))
+lrt <- lavTestLRT(f1, f2)
+write_json(list(lavaan = as.character(packageVersion("lavaan")), data = "hs_four_school.csv",
+                model = hs3, ordered = ord, group = "school",
+                group_equal = c("thresholds", "loadings"),
+                chisq_diff = lrt[["Chisq diff"]][2], df_diff = lrt[["Df diff"]][2],
+                pvalue = lrt[["Pr(>Chisq)"]][2]),
+           file.path(here, "wlsmv_lrt.json"), digits = NA, auto_unbox = TRUE, pretty = TRUE)
