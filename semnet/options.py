@@ -64,7 +64,7 @@ ESTIMATORS.plan("GLS", "generalized least squares is not implemented yet")
 #: the estimator of ordinal items when none is given (lavaan's default)
 ORDINAL_DEFAULT = "WLSMV"
 #: the parameterizations of ordinal items
-PARAMETERIZATIONS = ("delta",)
+PARAMETERIZATIONS = ("delta", "theta")
 
 #: lavaan's ``missing=`` values and their aliases
 MISSING = {"listwise": "listwise", "fiml": "fiml", "ml": "fiml"}

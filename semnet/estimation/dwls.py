@@ -134,8 +134,9 @@ def ordinal_starts(pt: ParTable, sample: Sample, values: np.ndarray) -> np.ndarr
 
 
 def ordinal_values(model: Model, values: np.ndarray) -> np.ndarray:
-    """``values`` with the residual variances of ordinal items set as the delta
-    parameterization implies, ``1 / delta_j^2 - (Sigma_jj - theta_jj)`` (a copy;
+    """``values`` with the rows of ordinal items that the model derives: the residual
+    variances of the delta parameterization, ``1 / delta_j^2 - (Sigma_jj - theta_jj)``,
+    or the scale factors of the theta parameterization, ``1 / sqrt(Sigma_jj)`` (a copy;
     ``values`` itself without ordinal items)."""
     pt = model.pt
     if not pt.ordered:
@@ -144,6 +145,9 @@ def ordinal_values(model: Model, values: np.ndarray) -> np.ndarray:
     for g in range(pt.ngroups):
         rows = ordinal_rows(pt, g)
         sigma, _ = model.implied(values, g)
+        if pt.parameterization == "theta":
+            out[rows.scales] = 1.0 / np.sqrt(np.diag(sigma))
+            continue
         explained = np.diag(sigma) - values[rows.residuals]
         out[rows.residuals] = 1.0 / values[rows.scales] ** 2 - explained
     return out
@@ -169,6 +173,8 @@ class LeastSquaresDiscrepancy:
             )
         #: its test statistic is referred to a chi-square (not with ULS, as lavaan)
         self.chisq_distributed = chisq_distributed
+        #: the theta parameterization (scale factors derived from the model)
+        self.theta = model.pt.parameterization == "theta"
         self.model = model
         self.moments = list(sample.moments)
         self.fixed_values = fixed_values
@@ -194,11 +200,18 @@ class LeastSquaresDiscrepancy:
         self.th_col = [free[r.thresholds] - 1 for r in self.rows]
         self.scale_col = [free[r.scales] - 1 for r in self.rows]
 
+    def scales(self, values: np.ndarray, g: int, sigma: np.ndarray) -> np.ndarray:
+        """The scale factors of group ``g``'s items: their ``"~*~"`` rows (delta), or
+        ``1 / sqrt(Sigma_jj)`` (theta)."""
+        if self.theta:
+            return 1.0 / np.sqrt(np.diag(sigma))
+        return values[self.rows[g].scales]
+
     def implied(self, values: np.ndarray, g: int) -> np.ndarray:
         """The implied thresholds and correlations of group ``g``."""
         sigma, mu = self.model.implied(values, g)
         r = self.rows[g]
-        delta = values[r.scales]
+        delta = self.scales(values, g, sigma)
         tau = delta[r.item] * (values[r.thresholds] - mu[r.item])
         i, j = self.pairs
         return np.concatenate([tau, delta[i] * delta[j] * sigma[i, j]])
@@ -206,7 +219,7 @@ class LeastSquaresDiscrepancy:
     def implied_correlations(self, values: np.ndarray, g: int) -> np.ndarray:
         """The implied correlations of group ``g``'s latent responses (p x p)."""
         sigma, _ = self.model.implied(values, g)
-        delta = values[self.rows[g].scales]
+        delta = self.scales(values, g, sigma)
         out = delta[:, None] * sigma * delta[None, :]
         np.fill_diagonal(out, 1.0)
         return out
@@ -230,12 +243,19 @@ class LeastSquaresDiscrepancy:
         model = self.model
         sigma, mu, d_sigma, d_mu = model.jacobian(values, g)
         r = self.rows[g]
-        delta = values[r.scales]
+        delta = self.scales(values, g, sigma)
         i, j = self.pairs
         nth = len(r.thresholds)
         out = np.empty((nth + len(i), model.nfree))
         out[:nth] = -(delta[r.item] * d_mu[:, r.item]).T
         out[nth:] = (delta[i] * delta[j] * d_sigma[:, i, j]).T
+        if self.theta:
+            # d delta_j = -delta_j dSigma_jj / (2 Sigma_jj)
+            k = np.arange(model.p)
+            rel = 0.5 * d_sigma[:, k, k] / np.diag(sigma)
+            tau_c = values[r.thresholds] - mu[r.item]
+            out[:nth] -= (delta[r.item] * tau_c * rel[:, r.item]).T
+            out[nth:] -= (delta[i] * delta[j] * sigma[i, j] * (rel[:, i] + rel[:, j])).T
         th_rows = np.arange(nth)
         # thresholds and scale factors enter directly (fixed ones have column -1)
         cols, free = self.th_col[g], self.th_col[g] >= 0

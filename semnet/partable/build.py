@@ -112,6 +112,8 @@ class ParTable:
     constraints : tuple of Constraint
     ordered : tuple of str
         The ordinal observed variables (their thresholds are ``"|"`` rows).
+    parameterization : str
+        Of the ordinal items: ``"delta"`` or ``"theta"``.
     """
 
     columns: dict[str, np.ndarray]
@@ -120,6 +122,7 @@ class ParTable:
     meanstructure: bool
     constraints: tuple[Constraint, ...]
     ordered: tuple[str, ...] = ()
+    parameterization: str = "delta"
 
     @classmethod
     def from_frame(
@@ -129,10 +132,13 @@ class ParTable:
         groups: tuple[str, ...],
         meanstructure: bool,
         constraints: tuple[Constraint, ...],
+        ordered: tuple[str, ...] = (),
+        parameterization: str = "delta",
     ) -> ParTable:
         """A ParTable from a table with lavaan's columns (e.g. an edited :attr:`table`)."""
         columns = {c: _column(c, table[c].to_numpy()) for c in COLUMNS}
-        return cls(columns, names, groups, meanstructure, constraints)
+        return cls(columns, names, groups, meanstructure, constraints, ordered,
+                   parameterization)
 
     @property
     def ngroups(self) -> int:
@@ -201,6 +207,7 @@ def partable(
     missing: str = "listwise",
     observed_products: Sequence[str] = (),
     ordered: dict[str, int] | None = None,
+    parameterization: str = "delta",
 ) -> ParTable:
     """Build lavaan's parameter table for ``model``.
 
@@ -232,6 +239,11 @@ def partable(
         parameterization: free thresholds (``"|"`` rows ``t1``, ``t2``, ...), intercepts
         fixed to 0, residual variances not free (set so that the latent responses have
         unit variance), scale factors (``"~*~"`` rows) fixed to 1, and a mean structure.
+    parameterization : str
+        ``"delta"`` (above) or ``"theta"``: the residual variances of ordinal items fixed
+        to 1 and their scale factors derived from the model.  With equal thresholds
+        across groups, the scale factors (delta) or the residual variances (theta) of
+        the later groups are free, and so are their latent means.
 
     Returns
     -------
@@ -273,7 +285,7 @@ def partable(
     cols["id"] = list(range(1, n + 1))
     cols["plabel"] = [f".p{i}." for i in cols["id"]]
     if len(labels) > 1:
-        _apply_group_equal(cols, names, group_equal, partial_keys, std_lv)
+        _apply_group_equal(cols, names, group_equal, partial_keys, std_lv, parameterization)
         _warn_single_labels(parsed, group_equal)
     _number_free(cols)
     # the parameter rows as lists, before the constraint rows are appended (copies only
@@ -284,7 +296,8 @@ def partable(
     _append_constraints(cols, parsed.constraints)
     columns = {c: _list_column(c, cols[c]) for c in COLUMNS}
     pt = ParTable(
-        columns, names, labels, bool(meanstructure), parsed.constraints, tuple(ordered)
+        columns, names, labels, bool(meanstructure), parsed.constraints, tuple(ordered),
+        parameterization,
     )
     if not parsed.constraints:
         # every row is a parameter row: ParTable.cols is the columns themselves
@@ -351,7 +364,9 @@ def independence_partable(pt: ParTable, random_x: Sequence[str] = ()) -> ParTabl
     cols["plabel"] = [f".p{i}." for i in cols["id"]]
     _number_free(cols)
     columns = {c: _list_column(c, cols[c]) for c in COLUMNS}
-    return ParTable(columns, names, pt.groups, pt.meanstructure, (), pt.ordered)
+    return ParTable(
+        columns, names, pt.groups, pt.meanstructure, (), pt.ordered, pt.parameterization
+    )
 
 
 def _group_labels(groups: Sequence[str] | int) -> tuple[str, ...]:
@@ -794,6 +809,7 @@ def _apply_group_equal(
     group_equal: Sequence[str],
     partial: set[str],
     std_lv: bool,
+    parameterization: str = "delta",
 ) -> None:
     """Tie parameters across groups by giving them group 1's plabel (lavaan's rule);
     edits ``cols`` in place."""
@@ -841,8 +857,11 @@ def _apply_group_equal(
             if later[i] and op[i] == "~1" and lhs[i] in lv:
                 free[i], ustart[i] = 1, math.nan
     if thresholds:
+        ordinal = {lhs[i] for i in range(n) if op[i] == "|"}
         for i in range(n):
-            if later[i] and op[i] == "~*~":
+            scale = op[i] == "~*~"
+            residual = op[i] == "~~" and lhs[i] == rhs[i] and lhs[i] in ordinal
+            if later[i] and (scale if parameterization == "delta" else residual):
                 free[i], ustart[i] = 1, math.nan
     cols["label"] = labels
     cols["free"] = free

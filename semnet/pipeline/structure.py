@@ -56,6 +56,7 @@ def parameter_table(spec: Specification, labels: list[str], options: Options) ->
         missing=options.missing,
         observed_products=spec.observed_products,
         ordered=threshold_counts(spec.data, options.ordered),
+        parameterization=options.parameterization,
     )
     if not pt.names.ov:
         raise ModelSpecificationError("the model has no observed variables.")

@@ -24,6 +24,8 @@ def _fit(case: str):
         kwargs["group"] = r["group"]
     if r.get("group_equal"):
         kwargs["group_equal"] = r["group_equal"]
+    if r.get("parameterization"):
+        kwargs["parameterization"] = r["parameterization"]
     return r, semnet.cfa(r["model"], data, ordered=r["ordered"], estimator=r["estimator"],
                          **kwargs)
 

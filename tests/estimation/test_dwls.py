@@ -15,11 +15,13 @@ HERE = Path(__file__).parent.parent / "reference" / "ordinal"
 HS3 = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"
 
 
-@pytest.fixture(scope="module")
-def multigroup_fit():
+@pytest.fixture(scope="module", params=["delta", "theta"])
+def multigroup_fit(request):
+    # equal thresholds free the later group's scale factors (delta) or residual
+    # variances (theta) and latent means: every kind of parameter enters the Jacobian
     data = pd.read_csv(HERE / "hs_four_school.csv")
     return semnet.cfa(HS3, data, ordered=True, group="school",
-                      group_equal=["thresholds", "loadings"])
+                      group_equal=["thresholds", "loadings"], parameterization=request.param)
 
 
 def _central(f, x, h=1e-6):

@@ -43,16 +43,23 @@ cases <- list(
   list(name = "wlsmv_school", data = "hs_four_school.csv", estimator = "WLSMV",
        group = "school", group.equal = c("thresholds", "loadings")),
   list(name = "wlsmv_school_configural", data = "hs_four_school.csv", estimator = "WLSMV",
-       group = "school")
+       group = "school"),
+  list(name = "wlsmv_four_theta", data = "hs_four.csv", estimator = "WLSMV",
+       parameterization = "theta"),
+  list(name = "wlsmv_school_theta", data = "hs_four_school.csv", estimator = "WLSMV",
+       group = "school", group.equal = c("thresholds", "loadings"),
+       parameterization = "theta")
 )
 out <- list()
 for (cs in cases) {
   d <- read.csv(file.path(here, cs$data))
   ord <- paste0("x", 1:9)
   geq <- if (is.null(cs$group.equal)) "" else cs$group.equal
+  par <- if (is.null(cs$parameterization)) "delta" else cs$parameterization
   fit <- cfa(hs3, d, ordered = ord, estimator = cs$estimator, group = cs$group,
-             group.equal = geq)
+             group.equal = geq, parameterization = par)
   out[[cs$name]] <- record(fit, hs3, cs$data, cs$estimator, ord, cs$group, cs$group.equal)
+  out[[cs$name]]$parameterization <- par
 }
 # binary items x1-x5 (above the median): one factor
 d <- read.csv(file.path(here, "hs_two.csv"))
