@@ -192,11 +192,16 @@ class LeastSquaresDiscrepancy:
         free = model.pt.cols["free"]
         self.rows = [ordinal_rows(model.pt, g) for g in range(model.pt.ngroups)]
         self.stats = []
+        self.diagonal: list[np.ndarray | None] = []
         for pc in sample.ordinal:
             i, j = self.pairs
             s = np.concatenate([pc.thresholds.to_numpy(), pc.cor.to_numpy()[i, j]])
             gamma = pc.gamma.to_numpy()
-            self.stats.append((s, weight(gamma), gamma))
+            W = weight(gamma)
+            self.stats.append((s, W, gamma))
+            # a diagonal weight (DWLS, ULS) multiplies as a vector
+            diagonal = np.diag(W)
+            self.diagonal.append(diagonal if np.array_equal(W, np.diag(diagonal)) else None)
         self.th_col = [free[r.thresholds] - 1 for r in self.rows]
         self.scale_col = [free[r.scales] - 1 for r in self.rows]
 
@@ -270,6 +275,13 @@ class LeastSquaresDiscrepancy:
             np.add.at(out, (pr[free], sc[a][free]), (delta[b] * sigma[i, j])[free])
         return out
 
+    def times_weight(self, g: int, m: np.ndarray) -> np.ndarray:
+        """``W_g m`` (a diagonal weight as a vector product)."""
+        d = self.diagonal[g]
+        if d is None:
+            return self.stats[g][1] @ m
+        return d[:, None] * m if m.ndim == 2 else d * m
+
     def evaluate(
         self, x: np.ndarray, derivatives: bool = True, hessian: bool = False
     ) -> Evaluation:
@@ -279,18 +291,18 @@ class LeastSquaresDiscrepancy:
         values = self.model.values(x, self.fixed_values)
         total = 0.0
         grad = info = None
-        for g, (s, W, _) in enumerate(self.stats):
+        for g, (s, _, _) in enumerate(self.stats):
             try:
                 e = s - self.implied(values, g)
             except np.linalg.LinAlgError:
                 return Evaluation(np.inf, reason="I - B is singular (non-recursive loop)")
-            We = W @ e
+            We = self.times_weight(g, e)
             w = self.weights[g]
             total += w * 0.5 * float(e @ We)
             if not derivatives:
                 continue
             J = self.jacobian(values, g)
-            WJ = W @ J
+            WJ = self.times_weight(g, J)
             v = self.info_weights[g]
             if grad is None:
                 grad, info = -w * (J.T @ We), v * (J.T @ WJ)

@@ -45,7 +45,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.linalg import block_diag
 
 from semnet.data.moments import GroupMoments, vech_indices
 from semnet.errors import DataError
@@ -330,11 +329,26 @@ def ugamma(
     """``tr(U Gamma)`` and ``tr((U Gamma)^2)`` over all groups jointly (lavaan's
     ``trace.UGamma`` and ``trace.UGamma2``); ``parts`` holds ``(Delta_g, W_g,
     Gamma_g)`` per group."""
-    V = block_diag(*[w * W for w, (_, W, _) in zip(weights, parts, strict=True)])
-    gamma = block_diag(*[G / w for w, (_, _, G) in zip(weights, parts, strict=True)])
-    vd = V @ np.vstack([d for d, _, _ in parts])
-    UG = (V - vd @ E_inv @ vd.T) @ gamma
-    return float(np.trace(UG)), float(np.sum(UG * UG.T))
+    # U Gamma = V Gamma - A E^-1 B with A = V Delta, B = Delta' V Gamma, and V Gamma
+    # block diagonal: both traces from group blocks and products of the parameters'
+    # dimension (no (sum of moments)^2 matrix is formed)
+    VG = [W @ G for _, W, G in parts]  # (w W_g)(G_g / w) = W_g G_g
+    A = np.vstack([w * W @ d for w, (d, W, _) in zip(weights, parts, strict=True)])
+    B = np.hstack([d.T @ vg for (d, _, _), vg in zip(parts, VG, strict=True)])
+    BVGA_blocks = []
+    start = 0
+    for (d, _, _), vg in zip(parts, VG, strict=True):
+        rows = slice(start, start + d.shape[0])
+        BVGA_blocks.append(B[:, rows] @ vg @ A[rows])
+        start += d.shape[0]
+    EBA = E_inv @ (B @ A)
+    trace = sum(float(np.trace(vg)) for vg in VG) - float(np.trace(EBA))
+    trace2 = (
+        sum(float(np.sum(vg * vg.T)) for vg in VG)
+        - 2.0 * float(np.sum(E_inv * sum(BVGA_blocks).T))
+        + float(np.sum(EBA * EBA.T))
+    )
+    return trace, trace2
 
 
 def scaled_shifted(sandwich: RobustSem, weights: np.ndarray, df: int) -> ScaledTest:
