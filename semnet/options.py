@@ -196,6 +196,11 @@ def resolve(
         se = None  # the point estimates' own inference runs with the preset
     ordered = _names(ordered)
     _check_ordinal(ordered, estimator, missing)
+    if ordered and n_boot:
+        raise OptionError(
+            "bootstrap standard errors of ordinal items are not available yet; use the "
+            "robust standard errors of WLSMV (se='robust.sem', the default)."
+        )
     parameterization = check_choice("parameterization", parameterization, PARAMETERIZATIONS)
     check_options(std_lv, orthogonal, fixed_x)
     se = VCOV.name(se if se is not None else preset.se)

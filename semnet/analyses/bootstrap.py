@@ -642,6 +642,12 @@ def _check_options(fit, n: object, ci: Sequence[str] | str, level: float, type: 
             "bootstrap needs the raw data, but this fit was made from summary statistics "
             "(sample_cov); refit with data=."
         )
+    if fit.sample.ordinal is not None:
+        raise OptionError(
+            "the bootstrap of ordinal items (refitting thresholds and polychoric "
+            "correlations per draw) is not available yet; use the robust standard errors "
+            "and scaled tests of WLSMV (se='robust.sem', the default)."
+        )
     return methods
 
 

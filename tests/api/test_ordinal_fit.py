@@ -185,3 +185,19 @@ def test_compare_uses_satorra_2000_as_lavtestlrt():
     assert table["df_diff"].iloc[1] == r["df_diff"]
     np.testing.assert_allclose(table["chisq_diff"].iloc[1], r["chisq_diff"], rtol=FIT_RTOL)
     np.testing.assert_allclose(table["pvalue"].iloc[1], r["pvalue"], rtol=FIT_RTOL)
+
+
+def test_bootstrap_of_ordinal_items_is_a_clear_error():
+    r, fit = _fit("wlsmv_two")
+    data = pd.read_csv(HERE / r["data"])
+    with pytest.raises(OptionError, match="bootstrap"):
+        semnet.cfa(r["model"], data, ordered=True, se="bootstrap", bootstrap=5)
+    with pytest.raises(OptionError, match="bootstrap"):
+        semnet.bootstrap(fit, n=3)
+
+
+def test_casewise_robust_options_are_a_clear_error():
+    r = REF["wlsmv_two"]
+    data = pd.read_csv(HERE / r["data"])
+    with pytest.raises(OptionError, match=r"robust\.sem"):
+        semnet.cfa(r["model"], data, ordered=True, se="robust.huber.white")
