@@ -118,6 +118,13 @@ def invariance(
     level_fit = LevelFit(model, data, group, partial, dict(fit_args))
     fits = dict(zip(ladder, map_tasks(level_fit, list(ladder.values()), n_jobs=n_jobs,
                                       executor=executor), strict=True))
+    if next(iter(fits.values())).sample.ordinal is not None:
+        raise OptionError(
+            "the invariance ladder of ordinal items (thresholds before loadings, Wu & "
+            "Estabrook 2016) is not available yet; fit its steps with semnet.cfa(..., "
+            "ordered=..., group_equal=['thresholds', 'loadings']) and compare them with "
+            "semnet.compare()."
+        )
     if len(next(iter(fits.values())).groups) < 2:
         raise SemnetError(
             f"the group column {group!r} has a single value; invariance needs two or more "
