@@ -3,26 +3,29 @@
 The discrepancy of lavaan's ``DWLS``, ``ULS`` and ``WLS`` estimators (the first step of
 WLSMV, WLSM, ULSMV, ...).  Per group the sample statistics are
 ``s = (thresholds item by item, correlations x2~~x1, x3~~x1, ..., x3~~x2, ...)`` with
-``Gamma`` the asymptotic covariance of ``s`` (times ``N_g``,
-:func:`semnet.polychoric`), and::
+``Gamma`` ``N_g`` times their asymptotic covariance (:func:`semnet.polychoric`), and::
 
-    f(x) = sum_g (N_g / N) * 0.5 * (s_g - sigma_g)' W_g (s_g - sigma_g)
+    f(x) = sum_g ((N_g - 1) / N) * 0.5 * (s_g - sigma_g)' W_g (s_g - sigma_g)
 
-with ``W = diag(Gamma)^-1`` (DWLS), ``I`` (ULS) or ``Gamma^-1`` (WLS); lavaan's ``fmin``,
-so that the test statistic is ``2 N f = sum_g N_g (s_g - sigma_g)' W_g (s_g - sigma_g)``.
+with ``W = diag(Gamma)^-1`` (DWLS), ``I`` (ULS) or ``Gamma^-1`` (WLS).  This is lavaan's
+``fmin`` (its groups weigh ``N_g - 1``), and the test statistic is
+``2 N f = sum_g (N_g - 1) (s_g - sigma_g)' W_g (s_g - sigma_g)``.
 
-The model is lavaan's delta parameterization: the latent responses ``y*`` follow the
-linear model (:class:`~semnet.matrices.ram.Model`) with intercepts fixed to 0; with
-``Sigma`` and ``mu`` their implied covariance and mean and ``delta_j`` the scale factor
-of item ``j`` (``"~*~"`` rows), the implied thresholds and correlations are::
+The latent responses ``y*`` follow the linear model (:class:`~semnet.matrices.ram.Model`)
+with the items' intercepts fixed to 0; with ``Sigma`` and ``mu`` their implied
+covariance and mean and ``delta_j`` the scale factor of item ``j``, the implied
+thresholds and correlations are::
 
     tau*_jk = delta_j (tau_jk - mu_j),   rho*_ij = delta_i delta_j Sigma_ij
 
-and the residual variance of item ``j`` is whatever makes the variance of
-``delta_j y*_j`` one, ``1 / delta_j^2 - (Sigma_jj - theta_jj)`` (lavaan's ``~~`` row,
-not free).  The gradient and the (Gauss-Newton) information come from the Jacobian
-``J`` of ``sigma_g`` in the free parameters: ``-sum_g w_g J' W (s - sigma)`` and
-``sum_g w_g J' W J``.
+In lavaan's delta parameterization ``delta_j`` is a parameter (the ``"~*~"`` row) and
+the residual variance of item ``j`` is whatever makes the variance of ``delta_j y*_j``
+one, ``1 / delta_j^2 - (Sigma_jj - theta_jj)`` (a ``~~`` row, not free); in the theta
+parameterization the residual variances are parameters and ``delta_j = 1 /
+sqrt(Sigma_jj)``.  The gradient and the expected information come from the analytic
+Jacobian ``J`` of ``sigma_g`` in the free parameters: ``-sum_g w_g J' W (s - sigma)``
+and, as lavaan's, ``sum_g (N_g / N) J' W J``; the covariance of the estimates divides
+by ``N - G``.
 """
 
 from __future__ import annotations
