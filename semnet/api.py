@@ -165,6 +165,11 @@ def sem(
 def _ordinal(model: Any, data: Any, ordered: Any) -> tuple[Any, tuple[str, ...]]:
     """The parsed model and its ordinal items (named, or ordered Categorical columns)."""
     if isinstance(data, SampleMoments):
+        if ordered:
+            raise DataError(
+                "ordinal items need the raw data (thresholds and polychoric correlations "
+                "are computed from the cases), not sample moments; pass the DataFrame."
+            )
         return model, ()
     parsed = model if isinstance(model, ParsedModel) else parse_model(read_model(model))
     return parsed, ordered_items(data, ordered, variable_names(parsed.relations).ov)

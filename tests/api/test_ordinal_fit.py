@@ -208,3 +208,12 @@ def test_invariance_ladder_of_ordinal_items_is_a_clear_error():
     with pytest.raises(OptionError, match="Wu & Estabrook"):
         semnet.invariance(REF["wlsmv_school"]["model"], data, group="school", ordered=True,
                           levels=("configural", "metric"))
+
+
+def test_ordinal_items_need_raw_data():
+    data = pd.read_csv(HERE / "hs_two.csv")
+    with pytest.raises(DataError, match="raw data"):
+        semnet.cfa("f =~ x1 + x2 + x3", semnet.moments.from_frame(data), ordered=True)
+    with pytest.raises(DataError, match="raw data"):
+        semnet.cfa("f =~ x1 + x2 + x3", sample_cov=data.cov(), sample_nobs=len(data),
+                   ordered=["x1", "x2", "x3"])
