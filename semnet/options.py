@@ -194,7 +194,7 @@ def resolve(
     n_boot = bootstrap_draws(bootstrap, se)
     if n_boot:
         se = None  # the point estimates' own inference runs with the preset
-    ordered = _names(ordered)
+    ordered = _names(ordered) if ordered else ()
     _check_ordinal(ordered, estimator, missing)
     if ordered and n_boot:
         raise OptionError(
