@@ -42,15 +42,18 @@ make_run <- function(k) {
   grp <- if (nzchar(tasks$group[k])) tasks$group[k] else NULL
   geq <- if (nzchar(tasks$group_equal[k])) strsplit(tasks$group_equal[k], ",")[[1]] else ""
   mis <- if (nzchar(tasks$missing[k])) tasks$missing[k] else "listwise"
-  est <- if (nzchar(tasks$estimator[k])) tasks$estimator[k] else "ML"
+  est <- if (nzchar(tasks$estimator[k])) tasks$estimator[k] else "default"
   kind <- tasks$run[k]
   nboot <- as.integer(tasks$nboot[k])
   levels <- if (nzchar(tasks$levels[k])) strsplit(tasks$levels[k], "|", fixed = TRUE)[[1]] else ""
+  ord <- if (nzchar(tasks$ordered[k])) strsplit(tasks$ordered[k], ",")[[1]] else NULL
   one <- function(equal, ...) {
     if (fun == "cfa") {
-      cfa(model, data = d, group = grp, group.equal = equal, missing = mis, estimator = est, ...)
+      cfa(model, data = d, group = grp, group.equal = equal, missing = mis, estimator = est,
+          ordered = ord, ...)
     } else {
-      sem(model, data = d, group = grp, group.equal = equal, missing = mis, estimator = est, ...)
+      sem(model, data = d, group = grp, group.equal = equal, missing = mis, estimator = est,
+          ordered = ord, ...)
     }
   }
   function() {
@@ -133,7 +136,8 @@ def rscript() -> str | None:
 def _task_files(tasks: list[Task], d: Path) -> None:
     """Write the R script, each task's model and data, and the task table into ``d``."""
     (d / "bench.R").write_text(R_SCRIPT, encoding="utf-8")
-    rows = ["model\tdata\tfun\tgroup\tgroup_equal\tmissing\testimator\trun\tnboot\tlevels"]
+    rows = ["model\tdata\tfun\tgroup\tgroup_equal\tmissing\testimator\trun\tnboot\tlevels"
+            "\tordered"]
     for k, task in enumerate(tasks):
         (d / f"model{k}.lav").write_text(task.model, encoding="utf-8")
         task.data().to_csv(d / f"data{k}.csv", index=False)
@@ -142,8 +146,9 @@ def _task_files(tasks: list[Task], d: Path) -> None:
         missing = "ml" if task.options.get("missing") == "fiml" else ""
         estimator = task.options.get("estimator", "")
         levels = "|".join(",".join(task.group_equal(name)) for name in task.levels)
+        ordered = ",".join(task.options.get("ordered", ()))
         rows.append(f"model{k}.lav\tdata{k}.csv\t{task.kind}\t{group}\t{equal}\t{missing}"
-                    f"\t{estimator}\t{task.run}\t{task.nboot}\t{levels}")
+                    f"\t{estimator}\t{task.run}\t{task.nboot}\t{levels}\t{ordered}")
     (d / "tasks.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
 
 

@@ -92,6 +92,21 @@ def _likert_data() -> pd.DataFrame:
     return pd.DataFrame(codes, columns=[f"i{k + 1}" for k in range(p)])
 
 
+#: the study's 20 items, their 7 points merged into 5 ordered categories (1-2, 3, 4, 5, 6-7)
+STUDY_ITEMS = tuple(
+    f"{f}{k}" for f, n in (("gm", 4), ("rc", 4), ("et", 4), ("ni", 5), ("doi", 3))
+    for k in range(1, n + 1)
+)  # fmt: skip
+
+
+def _study_ordinal() -> pd.DataFrame:
+    """The survey's items as 5-category ordinal answers, with the country."""
+    data = _study_data()[["country", *STUDY_ITEMS]].copy()
+    merge = {1: 1, 2: 1, 3: 2, 4: 3, 5: 4, 6: 5, 7: 5}
+    data[list(STUDY_ITEMS)] = data[list(STUDY_ITEMS)].apply(lambda c: c.map(merge))
+    return data
+
+
 @dataclass(frozen=True)
 class Task:
     """One benchmark problem.
@@ -107,7 +122,7 @@ class Task:
     kind : str
         ``"cfa"`` or ``"sem"`` (lavaan's function; the defaults are the same in semnet).
     options : dict
-        semnet keyword options (``group``, ``group_equal``).
+        semnet keyword options (``group``, ``group_equal``, ``ordered``, ...).
     semopy : bool
         Whether semopy can fit the task jointly (it cannot fit multi-group models with
         cross-group constraints).
@@ -168,6 +183,10 @@ TASKS: tuple[Task, ...] = (
     Task("3 countries, 20 items, FIML, scalar", STUDY_MODEL, _study_data, "cfa",
          {"group": "country", "group_equal": ("loadings", "intercepts"), "missing": "fiml"},
          semopy=False, expected_chisq=679.124048154412, max_rounds=9),
+    Task("3 countries, 20 items, 5 categories, WLSMV scalar", STUDY_MODEL, _study_ordinal,
+         "cfa", {"group": "country", "group_equal": ("thresholds", "loadings"),
+                 "ordered": STUDY_ITEMS},
+         semopy=False, expected_chisq=439.6416332204, max_rounds=9),
     Task("3 countries, 20 items, MLR ladder (4 fits)", STUDY_MODEL, _study_data, "cfa",
          {"group": "country", "estimator": "MLR"}, semopy=False, run="ladder",
          levels=("configural", "metric", "scalar", "strict"),

@@ -22,12 +22,13 @@ from typing import Any
 import pandas as pd
 
 from semnet.data.out_of_core import SampleMoments
-from semnet.data.sample import labels_of
+from semnet.data.sample import labels_of, ordered_items
 from semnet.data.sample import sample as build_sample
 from semnet.data.survey import SurveyDesign
 from semnet.errors import DataError
 from semnet.estimation.lms import LMSResult, lms
 from semnet.options import Options, resolve
+from semnet.partable.build import variable_names
 from semnet.pipeline.assemble import assemble, sample_warnings
 from semnet.pipeline.estimate import blas_policy, estimate
 from semnet.pipeline.infer import infer
@@ -35,6 +36,8 @@ from semnet.pipeline.messages import Messages
 from semnet.pipeline.specify import expand_products, read_model, specify
 from semnet.pipeline.structure import parameter_table, structure
 from semnet.results.fit import Fit
+from semnet.syntax import parse_model
+from semnet.syntax.model import ParsedModel
 
 __all__ = ["cfa", "expand_products", "growth", "read_model", "sem"]
 
@@ -44,13 +47,13 @@ def sem(
     data: pd.DataFrame | None = None,
     *,
     group: str | None = None,
-    estimator: str = "ML",
+    estimator: str | None = None,
     missing: str = "listwise",
     group_equal: Sequence[str] | str = (),
     group_partial: Sequence[str] | str = (),
     std_lv: bool = False, meanstructure: bool | None = None, orthogonal: bool = False,
     fixed_x: bool = True, int_ov_free: bool = True, int_lv_free: bool = False,
-    ordered: Sequence[str] | None = None,
+    ordered: Sequence[str] | bool | None = None, parameterization: str = "delta",
     se: str | None = None, test: str | None = None,
     bootstrap: int = 0, seed: int | None = None,
     sample_cov: Any = None, sample_mean: Any = None, sample_nobs: Any = None,
@@ -70,10 +73,11 @@ def sem(
         / :func:`~semnet.moments.from_dask` (``fourth=True`` for MLR and MLM).
     group : str, optional
         Column whose values define groups (ordered by first appearance).
-    estimator : str
-        ``"ML"``, ``"MLR"`` (Huber-White SEs, Yuan-Bentler scaled test), ``"MLM"``
-        (robust SEs, Satorra-Bentler test) or ``"MLMV"`` (robust SEs, scaled-shifted
-        test), as lavaan's presets (:data:`semnet.options.ESTIMATORS`).
+    estimator : str, optional
+        ``"ML"`` (default), ``"MLR"``, ``"MLM"``, ``"MLMV"``; ordinal: ``"WLSMV"`` (default),
+        ``"WLSM"``, ``"ULSMV"``, ``"ULSM"``, ``"DWLS"``, ``"ULS"``, ``"WLS"`` (lavaan's presets).
+    ordered, parameterization
+        Ordinal observed variables (``True``: all; ordered Categoricals need no name); ``"delta"``.
     missing : str
         ``"listwise"`` or ``"fiml"`` (alias ``"ml"``): full-information ML.
     se, test : str, optional
@@ -81,11 +85,9 @@ def sem(
         ``"robust_huber_white"``, ``"bootstrap"``; ``test`` in ``"standard"``,
         ``"satorra_bentler"``, ``"yuan_bentler_mplus"``, ``"scaled_shifted"`` (lavaan's
         dotted names are accepted).
-    bootstrap : int
+    bootstrap, seed : int
         Draws for bootstrap SEs and percentile intervals (lavaan's ``se="bootstrap"``;
-        ``se="bootstrap"`` alone draws 1000); the draws are in ``fit.bootstrap``.
-    seed : int, optional
-        Seed of the bootstrap resampling.
+        ``se="bootstrap"`` alone draws 1000; ``seed`` seeds them); draws in ``fit.bootstrap``.
     group_equal, group_partial
         Cross-group equality constraints (lavaan's ``group.equal``, ``group.partial``).
     std_lv, meanstructure, orthogonal, fixed_x, int_ov_free, int_lv_free : bool
@@ -123,6 +125,7 @@ def sem(
     85.306
     """
     t0 = time.perf_counter()
+    model, ordered = _ordinal(model, data, ordered)
     options = resolve(
         group=group, estimator=estimator, missing=missing, group_equal=group_equal,
         group_partial=group_partial, std_lv=std_lv, meanstructure=meanstructure,
@@ -131,7 +134,7 @@ def sem(
         int_lv_free=int_lv_free, interaction_match=interaction_match,
         sampling_weights=sampling_weights,
         sampling_weights_normalization=sampling_weights_normalization, cluster=cluster,
-        survey=survey,
+        survey=survey, parameterization=parameterization,
     )  # fmt: skip
     summary = _summary_moments(data, group, sample_cov)
     if summary is not None:
@@ -149,6 +152,7 @@ def sem(
         data, pt.names.ov, group, pt.groups, fiml=options.incomplete_data, summary=summary,
         sample_cov=sample_cov, sample_mean=sample_mean, sample_nobs=sample_nobs,
         meanstructure=pt.meanstructure, design=options.design, survey=survey,
+        ordered=options.ordered,
     )  # fmt: skip
     return _fit(spec, pt, sample, options, (t0, t_parse, time.perf_counter()))
 
@@ -175,6 +179,19 @@ def _check_inputs(data: Any, sample_cov: Any, summary: Any) -> None:
         raise DataError("give either data or sample_cov, not both.")
     if data is None and sample_cov is None and summary is None:
         raise DataError("no data: pass a DataFrame as data, or sample_cov and sample_nobs.")
+
+
+def _ordinal(model: Any, data: Any, ordered: Any) -> tuple[Any, tuple[str, ...]]:
+    """The parsed model and its ordinal items (named, or ordered Categorical columns)."""
+    if isinstance(data, SampleMoments):
+        if ordered:
+            raise DataError(
+                "ordinal items need the raw data (thresholds and polychoric correlations "
+                "are computed from the cases), not sample moments; pass the DataFrame."
+            )
+        return model, ()
+    parsed = model if isinstance(model, ParsedModel) else parse_model(read_model(model))
+    return parsed, ordered_items(data, ordered, variable_names(parsed.relations).ov)
 
 
 def _summary_moments(data: Any, group: str | None, sample_cov: Any) -> SampleMoments | None:

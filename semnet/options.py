@@ -45,6 +45,8 @@ class Preset:
     design_based : str or None
         The estimator used with a :class:`~semnet.data.survey.SurveyDesign` (its Γ
         enters the ``robust.sem`` sandwich, as lavaan.survey); ``None``: not available.
+    ordinal : bool
+        It fits ordinal items (thresholds and polychoric correlations), and only them.
     """
 
     discrepancy: str
@@ -54,6 +56,8 @@ class Preset:
     weighted: str | None = None
     clustered: tuple[str, str] | None = None
     design_based: str | None = None
+
+    ordinal: bool = False
 
 
 ESTIMATORS: Registry[Preset] = Registry("estimator", upper=True)
@@ -71,8 +75,20 @@ ESTIMATORS.register(
 ESTIMATORS.register(
     "MLMV", Preset("ML", "robust_sem", "scaled_shifted", "FIML", design_based="MLMV")
 )
-for _name in ("GLS", "ULS", "WLS", "DWLS", "WLSM", "WLSMV", "WLSMVS", "ULSM", "ULSMV"):
-    ESTIMATORS.plan(_name, "least-squares estimators and ordinal items are not implemented yet")
+# least squares on the thresholds and polychoric correlations of ordinal items
+ESTIMATORS.register("DWLS", Preset("DWLS", "standard", "standard", ordinal=True))
+ESTIMATORS.register("ULS", Preset("ULS", "standard", "standard", ordinal=True))
+ESTIMATORS.register("WLS", Preset("WLS", "standard", "standard", ordinal=True))
+ESTIMATORS.register("WLSM", Preset("DWLS", "robust_sem", "satorra_bentler", ordinal=True))
+ESTIMATORS.register("WLSMV", Preset("DWLS", "robust_sem", "scaled_shifted", ordinal=True))
+ESTIMATORS.register("ULSM", Preset("ULS", "robust_sem", "satorra_bentler", ordinal=True))
+ESTIMATORS.register("ULSMV", Preset("ULS", "robust_sem", "scaled_shifted", ordinal=True))
+ESTIMATORS.plan("WLSMVS", "the Satterthwaite-adjusted test is not implemented; use WLSMV")
+ESTIMATORS.plan("GLS", "generalized least squares is not implemented yet")
+#: the estimator of ordinal items when none is given (lavaan's default)
+ORDINAL_DEFAULT = "WLSMV"
+#: the parameterizations of ordinal items
+PARAMETERIZATIONS = ("delta", "theta")
 
 #: lavaan's ``missing=`` values and their aliases
 MISSING = {"listwise": "listwise", "fiml": "fiml", "ml": "fiml"}
@@ -114,6 +130,8 @@ class Options:
     int_ov_free: bool = True
     int_lv_free: bool = False
     survey: Any = None
+    ordered: tuple[str, ...] = ()
+    parameterization: str = "delta"
 
     @property
     def design(self) -> tuple[str | None, str, str | None]:
@@ -241,7 +259,7 @@ def _design_choices(
 def resolve(
     *,
     group: str | None = None,
-    estimator: str = "ML",
+    estimator: str | None = None,
     missing: str = "listwise",
     group_equal: Sequence[str] | str = (),
     group_partial: Sequence[str] | str = (),
@@ -249,7 +267,8 @@ def resolve(
     meanstructure: bool | None = None,
     orthogonal: bool = False,
     fixed_x: bool = True,
-    ordered: Any = None,
+    ordered: Sequence[str] = (),
+    parameterization: str = "delta",
     se: str | None = None,
     test: str | None = None,
     bootstrap: int = 0,
@@ -272,6 +291,8 @@ def resolve(
     >>> opts.estimator, opts.se, opts.test, opts.discrepancy
     ('MLR', 'robust_huber_white', 'yuan_bentler_mplus', 'ML')
     """
+    if estimator is None:
+        estimator = ORDINAL_DEFAULT if ordered else "ML"
     preset = ESTIMATORS.get(estimator)
     estimator = ESTIMATORS.name(estimator)
     key = missing.lower() if isinstance(missing, str) else missing
@@ -279,10 +300,14 @@ def resolve(
     n_boot = bootstrap_draws(bootstrap, se)
     if n_boot:
         se = None  # the point estimates' own inference runs with the preset
-    if ordered:
+    ordered = _names(ordered) if ordered else ()
+    _check_ordinal(ordered, estimator, missing)
+    if ordered and n_boot:
         raise OptionError(
-            "ordered (ordinal) indicators are not supported yet; treat them as continuous."
+            "bootstrap standard errors of ordinal items are not available yet; use the "
+            "robust standard errors of WLSMV (se='robust.sem', the default)."
         )
+    parameterization = check_choice("parameterization", parameterization, PARAMETERIZATIONS)
     check_options(std_lv, orthogonal, fixed_x)
     design = (sampling_weights, sampling_weights_normalization, cluster)
     if n_boot and cluster is not None:
@@ -332,4 +357,28 @@ def resolve(
         int_ov_free=int_ov_free,
         int_lv_free=int_lv_free,
         survey=survey,
+        ordered=ordered,
+        parameterization=parameterization,
     )
+
+
+def _check_ordinal(ordered: tuple[str, ...], estimator: str, missing: str) -> None:
+    """Ordinal items need a least-squares estimator and complete cases; least squares
+    needs ordinal items."""
+    least_squares = ESTIMATORS.get(estimator).ordinal
+    if ordered and missing == "fiml":
+        raise OptionError(
+            f"missing='fiml' is not available with ordered items ({', '.join(ordered)}); "
+            "use missing='listwise' (the default: complete cases)."
+        )
+    if ordered and not least_squares:
+        raise OptionError(
+            f"estimator={estimator!r} treats the items as continuous, but ordered items "
+            f"were given ({', '.join(ordered)}); use estimator='WLSMV' (the default with "
+            "ordered items), or leave ordered= out to treat them as continuous."
+        )
+    if least_squares and not ordered:
+        raise OptionError(
+            f"estimator={estimator!r} is available for ordinal items only; pass "
+            "ordered=[...] (or ordered=True), or use an ML estimator for continuous data."
+        )

@@ -72,3 +72,8 @@ DIAGRAM_PX = 0.5
 DIAGRAM_BOUNDARY_RTOL = 0.02
 #: largest share of the canvas's width or height left empty around the content
 DIAGRAM_MAX_MARGIN = 0.15
+
+#: DWLS/ULS/WLS fits of ordinal items against lavaan: the polychoric statistics agree to
+#: ~1e-7 (POLYCHORIC_ATOL), so estimates and standard errors can differ by a few 1e-6 in
+#: absolute terms; thresholds near zero make a purely relative bound meaningless there
+ORDINAL_ATOL = 1e-5

@@ -661,6 +661,12 @@ def _check_options(fit, n: object, ci: Sequence[str] | str, level: float, type: 
             "the Bollen-Stine bootstrap is not available with sampling weights; use the "
             "ordinary bootstrap or the Yuan-Bentler scaled test (estimator='MLR')."
         )
+    if fit.sample.ordinal is not None:
+        raise OptionError(
+            "the bootstrap of ordinal items (refitting thresholds and polychoric "
+            "correlations per draw) is not available yet; use the robust standard errors "
+            "and scaled tests of WLSMV (se='robust.sem', the default)."
+        )
     return methods
 
 

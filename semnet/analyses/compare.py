@@ -115,8 +115,8 @@ def compare(*fits: Fit, method: str | None = None, names: list[str] | None = Non
         row = {
             "model": names[i],
             "df": f.df,
-            "aic": fm["aic"],
-            "bic": fm["bic"],
+            "aic": fm.get("aic", np.nan),
+            "bic": fm.get("bic", np.nan),
             "chisq": f.chisq,
             "chisq_diff": np.nan,
             "df_diff": np.nan,
@@ -271,21 +271,22 @@ def _satorra_2000(less: Fit, more: Fit) -> tuple[float, dict[str, float]]:
         )
     names = less.moments[0].names
     meanstructure = less.partable.meanstructure
-    delta1 = _moment_delta(less, names)
     T1 = tangent_basis(less.constraints, less.x)
     T0 = tangent_basis(more.constraints, more.x)
-    d1 = np.vstack(delta1) @ T1
-    d0 = np.vstack(_moment_delta(more, names)) @ T0
+    if less.sample.ordinal is not None:
+        # least squares on the ordinal statistics: its own Jacobians, weights and Gamma
+        parts = less.discrepancy().sandwich_parts(less.x)
+        d1 = np.vstack([d for d, _, _ in parts]) @ T1
+        d0 = np.vstack([d for d, _, _ in more.discrepancy().sandwich_parts(more.x)]) @ T0
+        W, G = [w for _, w, _ in parts], [gm for _, _, gm in parts]
+    else:
+        d1 = np.vstack(_moment_delta(less, names)) @ T1
+        d0 = np.vstack(_moment_delta(more, names)) @ T0
+        W, G = _normal_parts(less, meanstructure)
     # restrictions: the directions of the less restricted model outside the span of the
     # restricted one
     A = null_space((np.linalg.pinv(d1) @ d0).T).T
     fg = np.array([m.size for m in less.moments], dtype=float) / less.ntotal
-    W, G = [], []
-    for g, mom in enumerate(less.moments):
-        sigma, _ = less.model.implied(less.values, g)
-        # fixed.x covariates are conditioned on: their moments leave W and Gamma
-        W.append(without_moments(normal_weight(sigma, meanstructure), fixed_x_moments(less.model)))
-        G.append(adf_gamma(mom, meanstructure, fixed_x_variables(less.model)))
     V = block_diag(*W)
     gamma = block_diag(*[f * gm for f, gm in zip(fg, G, strict=True)])
     P_inv = np.linalg.inv(d1.T @ block_diag(*[f * w for f, w in zip(fg, W, strict=True)]) @ d1)
@@ -298,6 +299,17 @@ def _satorra_2000(less: Fit, more: Fit) -> tuple[float, dict[str, float]]:
     a = np.sqrt(m / float(np.sum(UG * UG.T)))
     b = m - a * float(np.trace(UG))
     return float(diff * a + b), {"scale": float(a), "shift": float(b)}
+
+
+def _normal_parts(fit: Fit, meanstructure: bool) -> tuple[list, list]:
+    """Per group the normal-theory weight at the implied moments and the ADF Gamma of
+    the moments; ``fixed.x`` covariates are conditioned on (their moments leave both)."""
+    W, G = [], []
+    for g, mom in enumerate(fit.moments):
+        sigma, _ = fit.model.implied(fit.values, g)
+        W.append(without_moments(normal_weight(sigma, meanstructure), fixed_x_moments(fit.model)))
+        G.append(adf_gamma(mom, meanstructure, fixed_x_variables(fit.model)))
+    return W, G
 
 
 def _keys_list(fit: Fit) -> list[tuple]:

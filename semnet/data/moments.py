@@ -445,6 +445,13 @@ def _numeric_columns(
             or pd.api.types.is_bool_dtype(dtype)
         ):
             sample = col.dropna().astype(str).unique()[:3]
+            if isinstance(dtype, pd.CategoricalDtype):
+                raise DataError(
+                    f"column {n!r} is an unordered Categorical (values such as "
+                    f"{', '.join(map(repr, sample))}); recode it to numbers with "
+                    f"data[{n!r}].cat.codes, or make it ordered (.cat.as_ordered()) to "
+                    "treat it as an ordinal item."
+                )
             raise DataError(
                 f"column {n!r} is not numeric (dtype {dtype}, values such as "
                 f"{', '.join(map(repr, sample))}); recode it to numbers, e.g. "

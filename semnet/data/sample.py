@@ -34,6 +34,7 @@ from semnet.data.moments import (
     numeric_data,
     validate_frame,
 )
+from semnet.data.ordinal import Polychoric, item_codes, polychoric
 from semnet.data.survey import SurveyDesign, survey_moments
 from semnet.errors import DataError
 
@@ -62,6 +63,11 @@ class Sample:
     survey : tuple of (SurveyDesign, tuple of ndarray) or None
         A complex design and, per group, the design effects of ``(mean, vech(cov))``
         (:mod:`semnet.data.survey`); the design-based Γ is in ``moments``.
+    ordinal : tuple of Polychoric or None
+        Per group, the thresholds, polychoric correlations and their asymptotic
+        covariance ``gamma`` of ordinal items (:func:`semnet.polychoric`); the
+        ``moments`` then hold the polychoric correlations as ``cov``, zero means and
+        the cases' category numbers as ``data``.
 
     Examples
     --------
@@ -78,6 +84,7 @@ class Sample:
     fingerprint: str | None = None
     design: tuple[str | None, str, str | None] = (None, "total", None)
     survey: tuple[SurveyDesign, tuple[np.ndarray, ...]] | None = None
+    ordinal: tuple[Polychoric, ...] | None = None
 
     @property
     def weights(self) -> tuple[np.ndarray, ...] | None:
@@ -148,6 +155,7 @@ def sample(
     meanstructure: bool = False,
     design: tuple[str | None, str, str | None] = (None, "total", None),
     survey: SurveyDesign | None = None,
+    ordered: Sequence[str] = (),
 ) -> Sample:
     """The sample of the variables ``names`` from raw data, from moments computed out of
     core (``summary``, a :class:`semnet.moments.SampleMoments`), or from summary
@@ -173,6 +181,9 @@ def sample(
         (:mod:`semnet.data.design`); raw complete data only.
     survey : SurveyDesign, optional
         A complex design: design-based moments and their Γ (:mod:`semnet.data.survey`).
+    ordered : sequence of str
+        The ordinal items among ``names`` (every one of them, for now): the sample
+        holds their thresholds and polychoric correlations (:attr:`Sample.ordinal`).
 
     Returns
     -------
@@ -180,6 +191,14 @@ def sample(
     """
     if labels is None:
         labels = labels_of(data, group, sample_cov, summary)
+    if ordered:
+        if survey is not None or design[0] is not None or design[2] is not None:
+            raise DataError(
+                "sampling weights, clusters and survey designs with ordinal items are not "
+                "available yet; fit the ordinal items without them, or treat the items as "
+                "continuous (leave ordered= out) with estimator='MLR'."
+            )
+        return ordinal_sample(data, names, group, labels, ordered)
     if survey is not None:
         if fiml or not isinstance(data, pd.DataFrame):
             raise DataError("survey= needs complete raw data as a DataFrame (missing='listwise').")
@@ -241,6 +260,92 @@ def _design_sample(
         moments_from_data(checked, labels), checked, w, codes, normalization
     )
     return Sample(tuple(moments), group, design=design)
+
+
+def ordered_items(data: Any, ordered: Any, observed: Sequence[str]) -> tuple[str, ...]:
+    """The ordinal items among the model's ``observed`` variables: those named in
+    ``ordered`` (``True``: all of them), and every ordered pandas Categorical column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"a": pd.Categorical([1, 2], ordered=True), "b": [1.0, 2.0]})
+    >>> ordered_items(df, None, ["a", "b"])
+    ('a',)
+    """
+    if ordered is True:
+        return tuple(observed)
+    if ordered is None or ordered is False:
+        named: tuple[str, ...] = ()
+    else:
+        named = (ordered,) if isinstance(ordered, str) else tuple(ordered)
+    unknown = [n for n in named if n not in observed]
+    if unknown:
+        raise DataError(
+            f"ordered= names {', '.join(map(repr, unknown))}, which the model does not "
+            f"use as an observed variable (observed: {', '.join(observed)})."
+        )
+    if isinstance(data, pd.DataFrame):
+        wanted = set(observed)
+        categorical = {
+            n for n, dtype in zip(data.columns, data.dtypes, strict=True)
+            if n in wanted and isinstance(dtype, pd.CategoricalDtype) and dtype.ordered
+        }  # fmt: skip
+        named = tuple(n for n in observed if n in named or n in categorical)
+    return named
+
+
+def threshold_counts(data: Any, ordered: Sequence[str]) -> dict[str, int]:
+    """The number of thresholds of each ordinal item: its observed categories less one
+    (in the whole data)."""
+    if not ordered:
+        return {}
+    if not isinstance(data, pd.DataFrame):
+        raise DataError("ordinal items need the raw data (a DataFrame), not summary statistics.")
+    missing = [n for n in ordered if n not in data.columns]
+    if missing:
+        raise DataError(f"column(s) {', '.join(map(repr, missing))} are not in the data.")
+    counts = {}
+    for n in ordered:
+        codes = item_codes(data[n], n)
+        counts[n] = int(np.nanmax(codes)) if np.isfinite(codes).any() else 0
+    return counts
+
+
+def ordinal_sample(
+    data: Any, names: Sequence[str], group: str | None, labels: Sequence[str],
+    ordered: Sequence[str],
+) -> Sample:
+    """The sample of ordinal items ``names`` (all in ``ordered``): thresholds,
+    polychoric correlations and their asymptotic covariance per group, complete cases."""
+    if not isinstance(data, pd.DataFrame):
+        raise DataError("ordinal items need the raw data (a DataFrame), not summary statistics.")
+    continuous = [n for n in names if n not in ordered]
+    if continuous:
+        raise DataError(
+            f"the model mixes ordinal and continuous observed variables "
+            f"({', '.join(continuous)} not ordered); semnet fits models whose observed "
+            "variables are all ordinal: add them to ordered=, or leave ordered= out."
+        )
+    validate_frame(data, [], group)
+    columns = [*names, group] if group is not None else list(names)
+    stats = polychoric(data[columns], ordered=list(names), group=group)
+    per_group = stats if isinstance(stats, dict) else {"": stats}
+    codes = np.column_stack([item_codes(data[n], n) for n in names])
+    complete = ~np.isnan(codes).any(axis=1)
+    text = None if group is None else np.array([str(v) for v in data[group].to_numpy()])
+    moments = []
+    for label in labels:
+        rows = complete if text is None else complete & (text == label)
+        in_group = len(rows) if text is None else int((text == label).sum())
+        pc = per_group[label]
+        moments.append(GroupMoments(
+            label, tuple(names), pc.cor.to_numpy().copy(), np.zeros(len(names)), pc.nobs,
+            in_group - pc.nobs, codes[rows],
+        ))  # fmt: skip
+    return Sample(
+        tuple(moments), group, ordinal=tuple(per_group[label] for label in labels)
+    )
 
 
 def baseline_values(sample: Sample, g: int, k: int, op: str, j: int | None = None) -> float:

@@ -18,6 +18,12 @@ import numpy as np
 
 from semnet.data.moments import GroupMoments
 from semnet.data.sample import Sample
+from semnet.estimation.dwls import (
+    LeastSquaresDiscrepancy,
+    diagonal_weight,
+    full_weight,
+    unit_weight,
+)
 from semnet.estimation.fiml import FIMLDiscrepancy
 from semnet.estimation.ml import Evaluation, MLDiscrepancy
 from semnet.matrices.ram import Model
@@ -38,6 +44,10 @@ class Discrepancy(Protocol):
     ntotal : int
     newton : bool
         The optimizer may take Newton steps (``evaluate(..., hessian=True)``).
+
+    Least squares on ordinal statistics (:mod:`semnet.estimation.dwls`) adds
+    ``vcov_divisor`` (the count that divides the inverse information, ``N - G``) and
+    ``sandwich(x)`` (the pieces of its ``robust.sem`` sandwich).
     """
 
     model: Model
@@ -101,6 +111,20 @@ DISCREPANCIES.register(
         incomplete_data=True,
     ),
 )
+
+# least squares on the thresholds and polychoric correlations of ordinal items
+# (the ULS statistic is not referred to a chi-square: lavaan reports no p-value for it)
+for _name, _weight, _chisq in (
+    ("DWLS", diagonal_weight, True), ("ULS", unit_weight, False), ("WLS", full_weight, True)
+):
+    DISCREPANCIES.register(
+        _name,
+        DiscrepancyPlugin(
+            lambda model, sample, values, for_optimizer, weight=_weight, chisq=_chisq: (
+                LeastSquaresDiscrepancy(model, sample, values, weight, chisq)
+            )
+        ),
+    )
 
 
 def discrepancy(

@@ -22,6 +22,7 @@ import numpy as np
 from semnet.data.sample import Sample, baseline_values
 from semnet.estimation.constraints import LinearConstraints
 from semnet.estimation.discrepancy import Discrepancy, discrepancy
+from semnet.estimation.dwls import ordinal_starts
 from semnet.estimation.ml import Evaluation
 from semnet.estimation.start import start_values
 from semnet.inference import robust
@@ -224,14 +225,14 @@ TESTS.register("standard", TestPlugin(None, cluster=True, weights=True))
 TESTS.register(
     "satorra_bentler",
     TestPlugin(
-        lambda ctx: robust.satorra_bentler(ctx.robust_sem, ctx.disc.weights, ctx.df),
+        lambda ctx: robust.satorra_bentler(ctx.robust_sem, ctx.robust_sem.weights, ctx.df),
         casewise=True, complete_data=True, difference="satorra_bentler_2001", cluster=True,
     ),
 )
 TESTS.register(
     "scaled_shifted",
     TestPlugin(
-        lambda ctx: robust.scaled_shifted(ctx.robust_sem, ctx.disc.weights, ctx.df),
+        lambda ctx: robust.scaled_shifted(ctx.robust_sem, ctx.robust_sem.weights, ctx.df),
         casewise=True, complete_data=True, difference="satorra_2000",
     ),
 )
@@ -281,6 +282,7 @@ def baseline_test(
             params["group"][free], strict=True,
         )
     ]  # fmt: skip
+    values = ordinal_starts(base, sample, values)
     disc = discrepancy(discrepancy_name, model, sample, values)
     df = base.ndat(fixed_x) - model.nfree
     ctx = InferenceContext(disc, values[model.free_rows], df, np.eye(model.nfree), what)

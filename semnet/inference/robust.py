@@ -45,7 +45,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy.linalg import block_diag
 
 from semnet.data.moments import GroupMoments, vech_indices
 from semnet.errors import DataError
@@ -260,35 +259,50 @@ def independence_mlr(moments: Sequence[GroupMoments], meanstructure: bool) -> Sc
 @dataclass(frozen=True, eq=False)
 class RobustSem:
     """lavaan's ``robust.sem`` sandwich at the estimates: the vcov, ``E^-1`` (on the
-    span of the constraints' tangent basis) and per group ``(Delta_g, W_g, Gamma_g)``,
-    from which the Satorra–Bentler and scaled-shifted tests are taken."""
+    span of the constraints' tangent basis) and per group ``(Delta_g, W_g, Gamma_g)``
+    with the group weights ``weights`` of ``E``, from which the Satorra–Bentler and
+    scaled-shifted tests are taken."""
 
     vcov: np.ndarray
     E_inv: np.ndarray
     parts: list
     chisq: float
+    weights: np.ndarray
 
 
 def robust_sem(disc: MLDiscrepancy, x: np.ndarray, T: np.ndarray, what: str) -> RobustSem:
     """The ``robust.sem`` sandwich (``what`` names the option that asked for it, for
-    the error when there are no raw data)."""
+    the error when there are no raw data).
+
+    A discrepancy with its own ``sandwich(x)`` (least squares on ordinal statistics)
+    gives the group weights, the divisor of the vcov and the parts ``(Delta_g, W_g,
+    Gamma_g)``; otherwise they are the normal-theory weight and the ADF Gamma of the
+    moments, with the discrepancy's weights and ``N``.
+    """
     model, moments = disc.model, disc.moments
     _require_data(moments, what)
-    values = model.values(x, disc.fixed_values)
-    ev = disc.evaluate(x)
-    E_inv = constrained_inverse(ev.information, T)
+    ev = disc.evaluate(x, derivatives=False)
+    own = getattr(disc, "sandwich", None)
+    if own is not None:
+        weights, divisor, parts = own(x)
+        E = sum(w * d.T @ W @ d for w, (d, W, _) in zip(weights, parts, strict=True))
+    else:
+        values = model.values(x, disc.fixed_values)
+        weights, divisor, parts = disc.weights, disc.ntotal, []
+        fixed_x = fixed_x_moments(model)
+        for g, mom in enumerate(moments):
+            delta, sigma = moment_jacobian(model, values, g, model.meanstructure)
+            W = without_moments(normal_weight(sigma, model.meanstructure), fixed_x)
+            gamma = adf_gamma(mom, model.meanstructure, fixed_x_variables(model))
+            parts.append((delta, W, gamma))
+        E = disc.evaluate(x).information
+    E_inv = constrained_inverse(E, T)
     meat = np.zeros_like(E_inv)
-    parts = []
-    fixed_x = fixed_x_moments(model)
-    for g, (w, mom) in enumerate(zip(disc.weights, moments, strict=True)):
-        delta, sigma = moment_jacobian(model, values, g, model.meanstructure)
-        W = without_moments(normal_weight(sigma, model.meanstructure), fixed_x)
-        gamma = adf_gamma(mom, model.meanstructure, fixed_x_variables(model))
+    for w, (delta, W, gamma) in zip(weights, parts, strict=True):
         wd = W @ delta
         meat += w * wd.T @ gamma @ wd
-        parts.append((delta, W, gamma))
-    vcov = E_inv @ meat @ E_inv / disc.ntotal
-    return RobustSem((vcov + vcov.T) / 2, E_inv, parts, 2 * disc.ntotal * ev.f)
+    vcov = E_inv @ meat @ E_inv / divisor
+    return RobustSem((vcov + vcov.T) / 2, E_inv, parts, 2 * disc.ntotal * ev.f, weights)
 
 
 def satorra_bentler(sandwich: RobustSem, weights: np.ndarray, df: int) -> ScaledTest:
@@ -308,7 +322,7 @@ def mlm(
 ) -> tuple[np.ndarray, ScaledTest]:
     """Robust.sem vcov and the Satorra–Bentler scaled test."""
     sandwich = robust_sem(disc, x, T, "estimator='MLM'")
-    return sandwich.vcov, satorra_bentler(sandwich, disc.weights, df)
+    return sandwich.vcov, satorra_bentler(sandwich, sandwich.weights, df)
 
 
 def ugamma(
@@ -317,11 +331,26 @@ def ugamma(
     """``tr(U Gamma)`` and ``tr((U Gamma)^2)`` over all groups jointly (lavaan's
     ``trace.UGamma`` and ``trace.UGamma2``); ``parts`` holds ``(Delta_g, W_g,
     Gamma_g)`` per group."""
-    V = block_diag(*[w * W for w, (_, W, _) in zip(weights, parts, strict=True)])
-    gamma = block_diag(*[G / w for w, (_, _, G) in zip(weights, parts, strict=True)])
-    vd = V @ np.vstack([d for d, _, _ in parts])
-    UG = (V - vd @ E_inv @ vd.T) @ gamma
-    return float(np.trace(UG)), float(np.sum(UG * UG.T))
+    # U Gamma = V Gamma - A E^-1 B with A = V Delta, B = Delta' V Gamma, and V Gamma
+    # block diagonal: both traces from group blocks and products of the parameters'
+    # dimension (no (sum of moments)^2 matrix is formed)
+    VG = [W @ G for _, W, G in parts]  # (w W_g)(G_g / w) = W_g G_g
+    A = np.vstack([w * W @ d for w, (d, W, _) in zip(weights, parts, strict=True)])
+    B = np.hstack([d.T @ vg for (d, _, _), vg in zip(parts, VG, strict=True)])
+    BVGA_blocks = []
+    start = 0
+    for (d, _, _), vg in zip(parts, VG, strict=True):
+        rows = slice(start, start + d.shape[0])
+        BVGA_blocks.append(B[:, rows] @ vg @ A[rows])
+        start += d.shape[0]
+    EBA = E_inv @ (B @ A)
+    trace = sum(float(np.trace(vg)) for vg in VG) - float(np.trace(EBA))
+    trace2 = (
+        sum(float(np.sum(vg * vg.T)) for vg in VG)
+        - 2.0 * float(np.sum(E_inv * sum(BVGA_blocks).T))
+        + float(np.sum(EBA * EBA.T))
+    )
+    return trace, trace2
 
 
 def scaled_shifted(sandwich: RobustSem, weights: np.ndarray, df: int) -> ScaledTest:
@@ -343,4 +372,4 @@ def mlmv(
 ) -> tuple[np.ndarray, ScaledTest]:
     """Robust.sem vcov and the mean-and-variance adjusted (scaled-shifted) test."""
     sandwich = robust_sem(disc, x, T, "estimator='MLMV'")
-    return sandwich.vcov, scaled_shifted(sandwich, disc.weights, df)
+    return sandwich.vcov, scaled_shifted(sandwich, sandwich.weights, df)

@@ -59,9 +59,11 @@ def expected_vcov(
     if info.size == 0:
         return np.zeros((x.size, x.size))
     inv = _checked_inverse(info)
+    # N, or the discrepancy's own count (N - G for ordinal statistics, as lavaan's)
+    n = getattr(disc, "vcov_divisor", disc.ntotal)
     if plain and con.identity:
-        return inv / disc.ntotal
-    return T @ inv @ T.T / disc.ntotal
+        return inv / n
+    return T @ inv @ T.T / n
 
 
 #: the information is singular (no standard errors) when its smallest eigenvalue is at most

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -109,6 +110,10 @@ class ParTable:
         Group labels (``("",)`` for a single group).
     meanstructure : bool
     constraints : tuple of Constraint
+    ordered : tuple of str
+        The ordinal observed variables (their thresholds are ``"|"`` rows).
+    parameterization : str
+        Of the ordinal items: ``"delta"`` or ``"theta"``.
     """
 
     columns: dict[str, np.ndarray]
@@ -116,6 +121,8 @@ class ParTable:
     groups: tuple[str, ...]
     meanstructure: bool
     constraints: tuple[Constraint, ...]
+    ordered: tuple[str, ...] = ()
+    parameterization: str = "delta"
 
     @classmethod
     def from_frame(
@@ -125,10 +132,13 @@ class ParTable:
         groups: tuple[str, ...],
         meanstructure: bool,
         constraints: tuple[Constraint, ...],
+        ordered: tuple[str, ...] = (),
+        parameterization: str = "delta",
     ) -> ParTable:
         """A ParTable from a table with lavaan's columns (e.g. an edited :attr:`table`)."""
         columns = {c: _column(c, table[c].to_numpy()) for c in COLUMNS}
-        return cls(columns, names, groups, meanstructure, constraints)
+        return cls(columns, names, groups, meanstructure, constraints, ordered,
+                   parameterization)
 
     @property
     def ngroups(self) -> int:
@@ -166,6 +176,10 @@ class ParTable:
         """Sample moments the model reproduces, summed over groups, less those of
         ``fixed.x`` covariates (lavaan's count behind the degrees of freedom)."""
         p = len(self.names.ov)
+        if self.ordered:
+            # thresholds and polychoric correlations (all observed variables ordinal)
+            nth = int((self.cols["op"] == "|").sum())
+            return nth + self.ngroups * p * (p - 1) // 2
         nx = len(self.names.ov_x) if fixed_x else 0
         per_group = p * (p + 1) // 2 - nx * (nx + 1) // 2
         if self.meanstructure:
@@ -192,6 +206,8 @@ def partable(
     group_partial: Sequence[str] | str = (),
     missing: str = "listwise",
     observed_products: Sequence[str] = (),
+    ordered: dict[str, int] | None = None,
+    parameterization: str = "delta",
 ) -> ParTable:
     """Build lavaan's parameter table for ``model``.
 
@@ -218,6 +234,16 @@ def partable(
     observed_products : sequence of str
         Product terms of observed variables (``"x1:x2"``) that the data carry as
         columns; other product terms must be measured latent products (``a:b =~ ...``).
+    ordered : dict of str to int, optional
+        Ordinal observed variables and their numbers of thresholds.  As lavaan's delta
+        parameterization: free thresholds (``"|"`` rows ``t1``, ``t2``, ...), intercepts
+        fixed to 0, residual variances not free (set so that the latent responses have
+        unit variance), scale factors (``"~*~"`` rows) fixed to 1, and a mean structure.
+    parameterization : str
+        ``"delta"`` (above) or ``"theta"``: the residual variances of ordinal items fixed
+        to 1 and their scale factors derived from the model.  With equal thresholds
+        across groups, the scale factors (delta) or the residual variances (theta) of
+        the later groups are free, and so are their latent means.
 
     Returns
     -------
@@ -242,20 +268,24 @@ def partable(
     _reject_unsupported(parsed, observed_products)
     _check_block_labels(parsed, labels)
     any_intercept = any(r.op == "~1" for r in parsed.relations)
-    if meanstructure is None:
-        meanstructure = any_intercept or len(labels) > 1 or missing in ("fiml", "ml")
+    ordered = dict(ordered or {})
+    if meanstructure is None or ordered:
+        meanstructure = bool(
+            meanstructure or any_intercept or len(labels) > 1 or missing in ("fiml", "ml")
+            or ordered
+        )  # fmt: skip
 
     cols, names = _all_group_rows(
         parsed, labels,
         meanstructure=meanstructure, std_lv=std_lv, orthogonal=orthogonal,
         fixed_x=fixed_x, int_ov_free=int_ov_free, int_lv_free=int_lv_free,
-        auto_fix_first=auto_fix_first,
+        auto_fix_first=auto_fix_first, ordered=ordered,
     )  # fmt: skip
     n = len(cols["lhs"])
     cols["id"] = list(range(1, n + 1))
     cols["plabel"] = [f".p{i}." for i in cols["id"]]
     if len(labels) > 1:
-        _apply_group_equal(cols, names, group_equal, partial_keys, std_lv)
+        _apply_group_equal(cols, names, group_equal, partial_keys, std_lv, parameterization)
         _warn_single_labels(parsed, group_equal)
     _number_free(cols)
     # the parameter rows as lists, before the constraint rows are appended (copies only
@@ -265,7 +295,10 @@ def partable(
     )
     _append_constraints(cols, parsed.constraints)
     columns = {c: _list_column(c, cols[c]) for c in COLUMNS}
-    pt = ParTable(columns, names, labels, bool(meanstructure), parsed.constraints)
+    pt = ParTable(
+        columns, names, labels, bool(meanstructure), parsed.constraints, tuple(ordered),
+        parameterization,
+    )
     if not parsed.constraints:
         # every row is a parameter row: ParTable.cols is the columns themselves
         pt.__dict__["cols"] = columns
@@ -305,11 +338,15 @@ def independence_partable(pt: ParTable, random_x: Sequence[str] = ()) -> ParTabl
     fixed = set(params["lhs"][params["exo"] > 0].tolist()) | set(random_x)
     ov_x = tuple(v for v in pt.names.ov if v in fixed)
     names = VariableNames(pt.names.ov, (), ov_x, (), (), (), ())
+    # ordinal items keep their thresholds (free), with unit latent-response variances
+    first = (params["group"] == 1) & (params["op"] == "|")
+    ordered = dict(Counter(params["lhs"][first].tolist()))
     parts = []
     for g in range(1, pt.ngroups + 1):
         cols = _default_columns(
             names, set(), set(), meanstructure=pt.meanstructure, std_lv=False,
             orthogonal=False, fixed_x=True, int_ov_free=True, int_lv_free=False,
+            ordered=ordered,
         )  # fmt: skip
         n = len(cols["lhs"])
         # the random covariates' block is estimated, not fixed at the sample values
@@ -327,7 +364,9 @@ def independence_partable(pt: ParTable, random_x: Sequence[str] = ()) -> ParTabl
     cols["plabel"] = [f".p{i}." for i in cols["id"]]
     _number_free(cols)
     columns = {c: _list_column(c, cols[c]) for c in COLUMNS}
-    return ParTable(columns, names, pt.groups, pt.meanstructure, ())
+    return ParTable(
+        columns, names, pt.groups, pt.meanstructure, (), pt.ordered, pt.parameterization
+    )
 
 
 def _group_labels(groups: Sequence[str] | int) -> tuple[str, ...]:
@@ -364,7 +403,7 @@ def _check_block_labels(parsed: ParsedModel, labels: tuple[str, ...]) -> None:
 
 
 def _all_group_rows(
-    parsed: ParsedModel, labels: tuple[str, ...], **options: bool
+    parsed: ParsedModel, labels: tuple[str, ...], **options: Any
 ) -> tuple[dict[str, list], VariableNames]:
     """The rows of every group, one group after the other (lists, without ``id`` and
     ``plabel``), and the variable names, which must be the same in every group."""
@@ -530,9 +569,11 @@ def _group_rows(
     int_ov_free: bool,
     int_lv_free: bool,
     auto_fix_first: bool,
+    ordered: dict[str, int],
 ) -> dict[str, list]:
     """The rows of group ``g`` (1-based): the user's rows, then lavaan's defaults that the
-    user did not write; columns ``lhs`` ... ``upper`` as lists (``free`` 0/1)."""
+    user did not write (with ``ordered`` items their thresholds first); columns ``lhs``
+    ... ``upper`` as lists (``free`` 0/1)."""
     user = _user_rows(relations, g)
     cols = _user_columns(user, set(names.lv), std_lv, auto_fix_first)
     _apply_modifiers(cols, user, g, ngroups)
@@ -542,7 +583,7 @@ def _group_rows(
     default = _default_columns(
         names, taken, _single_indicators(cols["lhs"], cols["op"], cols["rhs"]),
         meanstructure=meanstructure, std_lv=std_lv, orthogonal=orthogonal, fixed_x=fixed_x,
-        int_ov_free=int_ov_free, int_lv_free=int_lv_free,
+        int_ov_free=int_ov_free, int_lv_free=int_lv_free, ordered=ordered,
     )  # fmt: skip
     nd = len(default["lhs"])
     for c, column in default.items():
@@ -666,10 +707,12 @@ def _default_columns(
     fixed_x: bool,
     int_ov_free: bool,
     int_lv_free: bool,
+    ordered: dict[str, int] | None = None,
 ) -> dict[str, list]:
     """lavaan's default rows not in ``taken``, in lavaan's order, block by block, with their
-    ``free``, ``ustart`` and ``exo``: variances, covariances of the exogenous latent
-    variables, of the pure outcomes and of the exogenous covariates, then intercepts.
+    ``free``, ``ustart`` and ``exo``: the thresholds of ``ordered`` items, variances,
+    covariances of the exogenous latent variables, of the pure outcomes and of the
+    exogenous covariates, the scale factors of ordered items, then intercepts.
     The covariates' variances, covariances and means are fixed at their sample values
     with ``fixed_x`` (``exo`` 1) and free without it, as lavaan's ``fixed.x = FALSE``.
 
@@ -695,7 +738,11 @@ def _default_columns(
             for value, c in zip(rule, ("free", "ustart", "exo"), strict=True):
                 cols[c] += [value] * m
 
+    ordered = ordered or {}
+
     def variance(a: str, b: str) -> _Values:
+        if a in ordered:
+            return _FIXED_ONE
         return _FIXED_ZERO if a in single else _FIXED_ONE if std_lv and a in lv else _FREE
 
     def outcome_covariance(a: str, b: str) -> _Values:
@@ -704,16 +751,21 @@ def _default_columns(
     def mean(a: str, b: str) -> _Values:
         if a in ov_x_set:
             return exogenous
-        if (not int_ov_free and a in ov) or (not int_lv_free and a in lv):
+        if (not int_ov_free and a in ov) or (not int_lv_free and a in lv) or a in ordered:
             return _FIXED_ZERO
         return _FREE
 
+    items = [v for v in names.ov if v in ordered]
+    steps = [ordered[v] for v in items]
+    add("|", [v for v, k in zip(items, steps, strict=True) for _ in range(k)],
+        [f"t{j + 1}" for k in steps for j in range(k)], _FREE)
     variances = [v for v in names.ov if v not in ov_x_set] + list(names.lv)
     add("~~", variances, variances, variance)
     add("~~", *_pairs(names.lv_x), _FIXED_ZERO if orthogonal else _FREE)
     add("~~", *_pairs(names.lv_y + names.ov_y), outcome_covariance if orthogonal else _FREE)
     if ov_x:
         add("~~", *_pairs(ov_x, diagonal=True), exogenous)
+    add("~*~", items, items, _FIXED_ONE)
     if meanstructure:
         means = list(names.ov) + list(names.lv)
         add("~1", means, [""] * len(means), mean)
@@ -757,6 +809,7 @@ def _apply_group_equal(
     group_equal: Sequence[str],
     partial: set[str],
     std_lv: bool,
+    parameterization: str = "delta",
 ) -> None:
     """Tie parameters across groups by giving them group 1's plabel (lavaan's rule);
     edits ``cols`` in place."""
@@ -794,10 +847,21 @@ def _apply_group_equal(
         j = first[k]
         if free[j] and free[i] and labels[i] == "":
             labels[i] = plabels[j]
-    # with equal intercepts and free-to-vary means, latent means are free in groups 2..G
-    if "intercepts" in group_equal and "means" not in group_equal:
+    # with equal intercepts (or thresholds) and free-to-vary means, latent means are free
+    # in groups 2..G; with equal thresholds the scale factors of ordinal items too
+    # (lavaan's delta parameterization)
+    thresholds = "thresholds" in group_equal and "|" in op
+    located = "intercepts" in group_equal or thresholds
+    if located and "means" not in group_equal:
         for i in range(n):
             if later[i] and op[i] == "~1" and lhs[i] in lv:
+                free[i], ustart[i] = 1, math.nan
+    if thresholds:
+        ordinal = {lhs[i] for i in range(n) if op[i] == "|"}
+        for i in range(n):
+            scale = op[i] == "~*~"
+            residual = op[i] == "~~" and lhs[i] == rhs[i] and lhs[i] in ordinal
+            if later[i] and (scale if parameterization == "delta" else residual):
                 free[i], ustart[i] = 1, math.nan
     cols["label"] = labels
     cols["free"] = free

@@ -14,6 +14,7 @@ from semnet.analyses.bootstrap import bootstrap
 from semnet.data.sample import Sample
 from semnet.errors import warn
 from semnet.estimation.constraints import ParameterNames
+from semnet.estimation.dwls import ordinal_values
 from semnet.estimation.optimize import OptimizeResult
 from semnet.options import Options
 from semnet.partable.build import ParTable
@@ -68,7 +69,7 @@ def assemble(
     """The fit (with bootstrap standard errors when ``options.bootstrap`` asks for
     draws); ``record`` holds the product terms built (``interaction``) and the
     ``timings``."""
-    values = structure.model.values(result.x, structure.start)
+    values = ordinal_values(structure.model, structure.model.values(result.x, structure.start))
     warnings.extend(heywood(structure.partable, values))
     warnings.extend(non_finite_definitions(structure.partable, values))
     fit = Fit(

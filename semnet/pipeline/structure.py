@@ -9,9 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from semnet.data.sample import Sample
+from semnet.data.sample import Sample, threshold_counts
 from semnet.errors import IdentificationError, ModelSpecificationError, OptionError
 from semnet.estimation.constraints import LinearConstraints, linear_constraints
+from semnet.estimation.dwls import ordinal_starts
 from semnet.estimation.start import start_values
 from semnet.matrices.ram import Model
 from semnet.options import Options
@@ -56,6 +57,8 @@ def parameter_table(spec: Specification, labels: list[str], options: Options) ->
         group_partial=options.group_partial,
         missing=options.missing,
         observed_products=spec.observed_products,
+        ordered=threshold_counts(spec.data, options.ordered),
+        parameterization=options.parameterization,
     )
     if not pt.names.ov:
         raise ModelSpecificationError("the model has no observed variables.")
@@ -74,7 +77,7 @@ def structure(pt: ParTable, sample: Sample, options: Options) -> Structure:
     :class:`IdentificationError` for a factor without a scale or negative df."""
     check_scaling(pt)
     model = Model(pt)
-    values0 = start_values(pt, sample.moments)
+    values0 = ordinal_starts(pt, sample, start_values(pt, sample.moments))
     cons = linear_constraints(pt, model.nfree, model.free, values0)
     check_df(pt, model.nfree - cons.n_eq, options.fixed_x)
     return Structure(pt, model, values0, cons)

@@ -400,6 +400,8 @@ class Summary:
         moments of the fit and the (N-divisor) sample moments.
         """
         fit = self.fit
+        if fit.sample.ordinal is not None:  # least squares on the polychoric statistics
+            return dict(zip(fit.groups, fit.discrepancy().group_chisq(fit.x), strict=True))
         implied = fit.implied()
         out: dict[str, float] = {}
         meanstructure = bool(fit.partable.meanstructure)
@@ -541,6 +543,8 @@ class Summary:
                     ),
                 ]
             )
+        if "logl" not in fm.index:  # least squares (ordinal items): no likelihood
+            blocks = [b for b in blocks if b[0] != "Loglikelihood and Information Criteria"]
         return blocks
 
     def _fit_measure_blocks(self) -> list[list[str]]:
@@ -653,6 +657,8 @@ class Summary:
             else:
                 for i, row in rows.iterrows():
                     name = show(row["lhs"], sel)
+                    if sel == "|":  # a threshold is named as lavaan prints it, x1|t1
+                        name = f"{name}|{row['rhs']}"
                     indent = 3 if name.startswith(".") else 4
                     out.append(
                         ("row", self._name(name, str(row["label"] or ""), indent),

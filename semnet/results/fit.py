@@ -16,7 +16,9 @@ from semnet.data.sample import Sample
 from semnet.errors import OptionError, SemnetError, check_choice
 from semnet.estimation.constraints import LinearConstraints, ParameterNames
 from semnet.estimation.discrepancy import Discrepancy, discrepancy
-from semnet.inference.fiml_corrected import fiml_corrected
+from semnet.estimation.dwls import ordinal_values
+from semnet.inference.catml import catml_corrected
+from semnet.inference.fiml_corrected import FimlCorrected, fiml_corrected
 from semnet.inference.robust import ScaledTest
 from semnet.inference.vcov import tangent_basis
 from semnet.matrices.ram import Model
@@ -35,6 +37,7 @@ from semnet.results.fit_measures import (
     ScaledInput,
     fit_measures,
 )
+from semnet.results.fit_measures.ordinal import ordinal_fit_measures
 from semnet.results.hypothesis import score_test, wald
 from semnet.results.modindices import modification_indices
 from semnet.results.standardize import standardize, standardize_all
@@ -195,8 +198,9 @@ class Fit(FittedRows):
                 xp, xm = x.copy(), x.copy()
                 xp[k] += h
                 xm[k] -= h
-                fp = func(self.model.values(xp, self.values))
-                fm = func(self.model.values(xm, self.values))
+                # (rows derived from the free ones, as ordinal residual variances, move too)
+                fp = func(ordinal_values(self.model, self.model.values(xp, self.values)))
+                fm = func(ordinal_values(self.model, self.model.values(xm, self.values)))
                 cols.append((fp - fm) / (2 * h))
         return np.column_stack(cols) if cols else np.zeros((0, 0))
 
@@ -442,6 +446,8 @@ class Fit(FittedRows):
     # -- fit measures ---------------------------------------------------------------------
     @cached_property
     def _fit_measures(self) -> pd.Series:
+        if self.sample.ordinal is not None:
+            return self._ordinal_fit_measures()
         nx = self.partable.names.ov_x if self.options.fixed_x else ()
         # random covariates (fixed_x=False): lavaan's baseline saturates their block
         random_x = () if self.options.fixed_x else self.partable.names.ov_x
@@ -461,6 +467,50 @@ class Fit(FittedRows):
                     baseline_x_index=tuple(m.names.index(v) for v in random_x) or None,
                 )
             )
+        scaled = self._scaled_input()
+        return fit_measures(
+            groups,
+            npar=self.npar,
+            df=self.df,
+            meanstructure=self.partable.meanstructure,
+            chisq=self.chisq,
+            scaled=scaled,
+            missing=self._missing_input(scaled is not None),
+        )
+
+    def _ordinal_fit_measures(self) -> pd.Series:
+        """The measures of ordinal items (polychoric against implied correlations)."""
+        disc = self.discrepancy()
+        groups = [
+            GroupFitInput(
+                nobs=m.nobs, sample_cov=m.cov, sample_mean=m.mean,
+                implied_cov=disc.implied_correlations(self.values, g), implied_mean=m.mean,
+            )
+            for g, m in enumerate(self.moments)
+        ]  # fmt: skip
+        p = len(self.partable.names.ov)
+        return ordinal_fit_measures(
+            groups, npar=self.npar, df=self.df, chisq=self.chisq,
+            baseline_chisq=disc.baseline_chisq(),
+            baseline_df=self.partable.ngroups * p * (p - 1) // 2,
+            scaled=self._scaled_input(),
+            corrected=self._catml() if self.scaled_test is not None else None,
+            chisq_distributed=disc.chisq_distributed,
+        )  # fmt: skip
+
+    def _catml(self) -> FimlCorrected | None:
+        """Savalei's catML statistics of the robust measures of ordinal items."""
+        cols = self.partable.cols
+        th = cols["op"] == "|"
+        own = bool(np.all(cols["free"][th] > 0) and np.all(cols["label"][th] == ""))
+        try:
+            return catml_corrected(self.discrepancy(), self.x,
+                                   tangent_basis(self.constraints, self.x), self.df, own)
+        except np.linalg.LinAlgError:
+            return None
+
+    def _scaled_input(self) -> ScaledInput | None:
+        """The scaled tests of the model and the baseline, as the fit measures read them."""
         scaled = None
         t, b = self.scaled_test, self.baseline_scaled_test
         if t is not None and b is not None:
@@ -475,15 +525,7 @@ class Fit(FittedRows):
                 shift_parameter=t.shift_parameter,
                 baseline_shift_parameter=b.shift_parameter,
             )
-        return fit_measures(
-            groups,
-            npar=self.npar,
-            df=self.df,
-            meanstructure=self.partable.meanstructure,
-            chisq=self.chisq,
-            scaled=scaled,
-            missing=self._missing_input(scaled is not None),
-        )
+        return scaled
 
     def _missing_input(self, scaled: bool) -> MissingDataInput | None:
         """The FIML part of the fit measures: likelihoods, the FIML-corrected statistics

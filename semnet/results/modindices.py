@@ -133,7 +133,9 @@ def modification_indices(fit: Fit, sort: bool = True, minimum: float = 0.0) -> p
     free = ext["free"].to_numpy(dtype=int, copy=True)
     free[cand_rows] = q + 1 + np.arange(cand_rows.size)
     ext["free"] = free
-    ext_pt = ParTable.from_frame(ext, pt.names, pt.groups, pt.meanstructure, ())
+    ext_pt = ParTable.from_frame(
+        ext, pt.names, pt.groups, pt.meanstructure, (), pt.ordered, pt.parameterization
+    )
     model = Model(ext_pt)
     values = np.concatenate([fit.values, np.zeros(len(new))])
     x = np.empty(model.nfree)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from semnet.estimation.constraints import ParameterNames
+from semnet.estimation.dwls import ordinal_rows
 from semnet.matrices.ram import GroupCells, Model
 
 
@@ -67,6 +68,11 @@ def row_scales(
                     diag, 1.0 / (sd[c.s_i] * sd[c.s_j]), 1.0 / (rsd[c.s_i] * rsd[c.s_j])
                 )
                 scale[c.m_rows] = 1.0 / sd[c.m_i]
+                if model.pt.ordered:
+                    # thresholds in the latent responses' SD; their scale factors times it
+                    o = ordinal_rows(model.pt, g)
+                    scale[o.thresholds] = 1.0 / sd[o.item]
+                    scale[o.scales] = sd[: model.p]
     return scales
 
 

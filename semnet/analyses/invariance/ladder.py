@@ -128,6 +128,13 @@ def invariance(
     finally:
         bar.close()
     fits = dict(zip(ladder, fitted, strict=True))
+    if next(iter(fits.values())).sample.ordinal is not None:
+        raise OptionError(
+            "the invariance ladder of ordinal items (thresholds before loadings, Wu & "
+            "Estabrook 2016) is not available yet; fit its steps with semnet.cfa(..., "
+            "ordered=..., group_equal=['thresholds', 'loadings']) and compare them with "
+            "semnet.compare()."
+        )
     if len(next(iter(fits.values())).groups) < 2:
         raise SemnetError(
             f"the group column {group!r} has a single value; invariance needs two or more "

@@ -1,0 +1,352 @@
+"""Least squares on the thresholds and polychoric correlations of ordinal items.
+
+The discrepancy of lavaan's ``DWLS``, ``ULS`` and ``WLS`` estimators (the first step of
+WLSMV, WLSM, ULSMV, ...).  Per group the sample statistics are
+``s = (thresholds item by item, correlations x2~~x1, x3~~x1, ..., x3~~x2, ...)`` with
+``Gamma`` ``N_g`` times their asymptotic covariance (:func:`semnet.polychoric`), and::
+
+    f(x) = sum_g ((N_g - 1) / N) * 0.5 * (s_g - sigma_g)' W_g (s_g - sigma_g)
+
+with ``W = diag(Gamma)^-1`` (DWLS), ``I`` (ULS) or ``Gamma^-1`` (WLS).  This is lavaan's
+``fmin`` (its groups weigh ``N_g - 1``), and the test statistic is
+``2 N f = sum_g (N_g - 1) (s_g - sigma_g)' W_g (s_g - sigma_g)``.
+
+The latent responses ``y*`` follow the linear model (:class:`~semnet.matrices.ram.Model`)
+with the items' intercepts fixed to 0; with ``Sigma`` and ``mu`` their implied
+covariance and mean and ``delta_j`` the scale factor of item ``j``, the implied
+thresholds and correlations are::
+
+    tau*_jk = delta_j (tau_jk - mu_j),   rho*_ij = delta_i delta_j Sigma_ij
+
+In lavaan's delta parameterization ``delta_j`` is a parameter (the ``"~*~"`` row) and
+the residual variance of item ``j`` is whatever makes the variance of ``delta_j y*_j``
+one, ``1 / delta_j^2 - (Sigma_jj - theta_jj)`` (a ``~~`` row, not free); in the theta
+parameterization the residual variances are parameters and ``delta_j = 1 /
+sqrt(Sigma_jj)``.  The gradient and the expected information come from the analytic
+Jacobian ``J`` of ``sigma_g`` in the free parameters: ``-sum_g w_g J' W (s - sigma)``
+and, as lavaan's, ``sum_g (N_g / N) J' W J``; the covariance of the estimates divides
+by ``N - G``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from semnet.data.sample import Sample
+from semnet.errors import DataError, OptionError
+from semnet.estimation.ml import Evaluation
+from semnet.matrices.ram import Model
+from semnet.partable.build import ParTable
+
+
+def diagonal_weight(gamma: np.ndarray) -> np.ndarray:
+    """DWLS: the inverse of the diagonal of ``Gamma``."""
+    return np.diag(1.0 / np.diag(gamma))
+
+
+def unit_weight(gamma: np.ndarray) -> np.ndarray:
+    """ULS: the identity."""
+    return np.eye(gamma.shape[0])
+
+
+def full_weight(gamma: np.ndarray) -> np.ndarray:
+    """WLS: the inverse of ``Gamma``."""
+    return np.linalg.inv(gamma)
+
+
+@dataclass(frozen=True)
+class OrdinalRows:
+    """Where group ``g``'s ordinal pieces sit in the parameter table.
+
+    ``thresholds`` are the ``"|"`` rows in the order of the sample's thresholds,
+    ``item`` the item (position among the observed variables) of each; ``scales`` the
+    ``"~*~"`` row of each item and ``residuals`` its ``~~`` residual-variance row.
+    """
+
+    thresholds: np.ndarray
+    item: np.ndarray
+    scales: np.ndarray
+    residuals: np.ndarray
+
+
+#: the :class:`OrdinalRows` of recently used tables, by ``id`` (with the table, so that
+#: a new table at a reused address is not mistaken for it)
+_ROWS: dict[int, tuple[ParTable, dict[int, OrdinalRows]]] = {}
+_ROWS_KEPT = 64
+
+
+def ordinal_rows(pt: ParTable, g: int) -> OrdinalRows:
+    """The :class:`OrdinalRows` of group ``g`` (0-based), kept per table (tables are
+    immutable)."""
+    held = _ROWS.get(id(pt))
+    if held is None or held[0] is not pt:
+        if len(_ROWS) >= _ROWS_KEPT:
+            _ROWS.pop(next(iter(_ROWS)))
+        held = _ROWS[id(pt)] = (pt, {})
+    rows = held[1].get(g)
+    if rows is None:
+        rows = held[1][g] = _ordinal_rows(pt, g)
+    return rows
+
+
+def _ordinal_rows(pt: ParTable, g: int) -> OrdinalRows:
+    cols = pt.cols
+    group = cols["group"] == g + 1
+    lhs, op, rhs = cols["lhs"], cols["op"], cols["rhs"]
+    ov = list(pt.names.ov)
+    th = np.flatnonzero(group & (op == "|"))
+    position = {v: k for k, v in enumerate(ov)}
+    item = np.array([position[v] for v in lhs[th]], dtype=np.intp)
+    # lavaan's order: items in model order, t1, t2, ... within an item
+    order = np.lexsort((np.array([int(t[1:]) for t in rhs[th]]), item))
+    th, item = th[order], item[order]
+
+    def per_item(o: str) -> np.ndarray:
+        rows = np.flatnonzero(group & (op == o) & (lhs == rhs))
+        where = {lhs[r]: r for r in rows}
+        return np.array([where[v] for v in ov], dtype=np.intp)
+
+    return OrdinalRows(th, item, per_item("~*~"), per_item("~~"))
+
+
+def ordinal_starts(pt: ParTable, sample: Sample, values: np.ndarray) -> np.ndarray:
+    """``values`` with the thresholds at their sample values and free scale factors at 1
+    (a copy; ``values`` itself where the model has no ordinal items)."""
+    if not pt.ordered or sample.ordinal is None:
+        return values
+    out = values.copy()
+    free = pt.cols["free"] > 0
+    for g, stats in enumerate(sample.ordinal):
+        rows = ordinal_rows(pt, g)
+        tau = stats.thresholds.to_numpy()
+        if len(tau) != len(rows.thresholds):
+            where = f" of group {sample.labels[g]!r}" if sample.labels[g] else ""
+            raise DataError(
+                f"the ordinal items have {len(tau)} thresholds in the sample{where} "
+                f"but the model has "
+                f"{len(rows.thresholds)}; a category is empty after removing incomplete "
+                "cases: merge categories or drop the item."
+            )
+        th_free = free[rows.thresholds]
+        out[rows.thresholds[th_free]] = tau[th_free]
+        out[rows.scales[free[rows.scales]]] = 1.0
+    return out
+
+
+def ordinal_values(model: Model, values: np.ndarray) -> np.ndarray:
+    """``values`` with the rows of ordinal items that the model derives: the residual
+    variances of the delta parameterization, ``1 / delta_j^2 - (Sigma_jj - theta_jj)``,
+    or the scale factors of the theta parameterization, ``1 / sqrt(Sigma_jj)`` (a copy;
+    ``values`` itself without ordinal items)."""
+    pt = model.pt
+    if not pt.ordered:
+        return values
+    out = values.copy()
+    for g in range(pt.ngroups):
+        rows = ordinal_rows(pt, g)
+        sigma, _ = model.implied(values, g)
+        if pt.parameterization == "theta":
+            out[rows.scales] = 1.0 / np.sqrt(np.diag(sigma))
+            continue
+        explained = np.diag(sigma) - values[rows.residuals]
+        out[rows.residuals] = 1.0 / values[rows.scales] ** 2 - explained
+    return out
+
+
+class LeastSquaresDiscrepancy:
+    """The multi-group least-squares discrepancy of a model of ordinal items (see the
+    module docstring), with the weight ``weight(Gamma_g)`` per group; ``chisq_distributed``
+    says whether its test statistic is referred to a chi-square (DWLS, WLS) or not
+    (ULS)."""
+
+    #: the optimizer takes (Gauss-Newton) quasi-Newton steps, no exact Hessian
+    newton = False
+
+    def __init__(
+        self, model: Model, sample: Sample, fixed_values: np.ndarray,
+        weight: Callable[[np.ndarray], np.ndarray], chisq_distributed: bool = True,
+    ) -> None:
+        if sample.ordinal is None:
+            raise OptionError(
+                "least-squares estimators fit ordinal items: pass ordered=[...] (or "
+                "ordered=True)."
+            )
+        #: its test statistic is referred to a chi-square (not with ULS, as lavaan)
+        self.chisq_distributed = chisq_distributed
+        #: the theta parameterization (scale factors derived from the model)
+        self.theta = model.pt.parameterization == "theta"
+        self.model = model
+        self.moments = list(sample.moments)
+        self.fixed_values = fixed_values
+        self.ntotal = sample.ntotal
+        # lavaan weighs group g by (N_g - 1) / N in the discrepancy of ordinal statistics
+        # and by N_g / N in its expected information
+        self.weights = np.array([(m.nobs - 1) / self.ntotal for m in self.moments])
+        self.info_weights = np.array([m.nobs / self.ntotal for m in self.moments])
+        #: the divisor of the covariance matrix of the estimates (lavaan's N - G)
+        self.vcov_divisor = self.ntotal - len(self.moments)
+        p = model.p
+        cols = [j for j in range(p) for _ in range(j + 1, p)]
+        rows = [i for j in range(p) for i in range(j + 1, p)]
+        self.pairs = (np.array(rows, dtype=np.intp), np.array(cols, dtype=np.intp))
+        free = model.pt.cols["free"]
+        self.rows = [ordinal_rows(model.pt, g) for g in range(model.pt.ngroups)]
+        self.stats = []
+        self.diagonal: list[np.ndarray | None] = []
+        for pc in sample.ordinal:
+            i, j = self.pairs
+            s = np.concatenate([pc.thresholds.to_numpy(), pc.cor.to_numpy()[i, j]])
+            gamma = pc.gamma.to_numpy()
+            W = weight(gamma)
+            self.stats.append((s, W, gamma))
+            # a diagonal weight (DWLS, ULS) multiplies as a vector
+            diagonal = np.diag(W)
+            self.diagonal.append(diagonal if np.array_equal(W, np.diag(diagonal)) else None)
+        self.th_col = [free[r.thresholds] - 1 for r in self.rows]
+        self.scale_col = [free[r.scales] - 1 for r in self.rows]
+
+    def scales(self, values: np.ndarray, g: int, sigma: np.ndarray) -> np.ndarray:
+        """The scale factors of group ``g``'s items: their ``"~*~"`` rows (delta), or
+        ``1 / sqrt(Sigma_jj)`` (theta)."""
+        if self.theta:
+            return 1.0 / np.sqrt(np.diag(sigma))
+        return values[self.rows[g].scales]
+
+    def implied(self, values: np.ndarray, g: int) -> np.ndarray:
+        """The implied thresholds and correlations of group ``g``."""
+        sigma, mu = self.model.implied(values, g)
+        r = self.rows[g]
+        delta = self.scales(values, g, sigma)
+        tau = delta[r.item] * (values[r.thresholds] - mu[r.item])
+        i, j = self.pairs
+        return np.concatenate([tau, delta[i] * delta[j] * sigma[i, j]])
+
+    def implied_correlations(self, values: np.ndarray, g: int) -> np.ndarray:
+        """The implied correlations of group ``g``'s latent responses (p x p)."""
+        sigma, _ = self.model.implied(values, g)
+        delta = self.scales(values, g, sigma)
+        out = delta[:, None] * sigma * delta[None, :]
+        np.fill_diagonal(out, 1.0)
+        return out
+
+    def baseline_chisq(self) -> float:
+        """The test statistic of the baseline model (free thresholds, zero correlations),
+        in closed form: with the thresholds at their optimum the residual of the
+        thresholds is ``-W_tt^-1 W_tr r`` (``r`` the polychoric correlations), so
+        ``F = r' (W_rr - W_rt W_tt^-1 W_tr) r``."""
+        total = 0.0
+        for g, (s, W, _) in enumerate(self.stats):
+            nth = len(self.rows[g].thresholds)
+            r = s[nth:]
+            Wtt, Wtr, Wrr = W[:nth, :nth], W[:nth, nth:], W[nth:, nth:]
+            schur = Wrr - Wtr.T @ np.linalg.solve(Wtt, Wtr)
+            total += 2 * self.ntotal * self.weights[g] * 0.5 * float(r @ schur @ r)
+        return total
+
+    def jacobian(self, values: np.ndarray, g: int) -> np.ndarray:
+        """The Jacobian of :meth:`implied` in the free parameters (statistics x free)."""
+        model = self.model
+        sigma, mu, d_sigma, d_mu = model.jacobian(values, g)
+        r = self.rows[g]
+        delta = self.scales(values, g, sigma)
+        i, j = self.pairs
+        nth = len(r.thresholds)
+        out = np.empty((nth + len(i), model.nfree))
+        out[:nth] = -(delta[r.item] * d_mu[:, r.item]).T
+        out[nth:] = (delta[i] * delta[j] * d_sigma[:, i, j]).T
+        if self.theta:
+            # d delta_j = -delta_j dSigma_jj / (2 Sigma_jj)
+            k = np.arange(model.p)
+            rel = 0.5 * d_sigma[:, k, k] / np.diag(sigma)
+            tau_c = values[r.thresholds] - mu[r.item]
+            out[:nth] -= (delta[r.item] * tau_c * rel[:, r.item]).T
+            out[nth:] -= (delta[i] * delta[j] * sigma[i, j] * (rel[:, i] + rel[:, j])).T
+        th_rows = np.arange(nth)
+        # thresholds and scale factors enter directly (fixed ones have column -1)
+        cols, free = self.th_col[g], self.th_col[g] >= 0
+        np.add.at(out, (th_rows[free], cols[free]), delta[r.item][free])
+        sc = self.scale_col[g]
+        tau_c = values[r.thresholds] - mu[r.item]
+        free = sc[r.item] >= 0
+        np.add.at(out, (th_rows[free], sc[r.item][free]), tau_c[free])
+        pr = nth + np.arange(len(i))
+        for a, b in ((i, j), (j, i)):
+            free = sc[a] >= 0
+            np.add.at(out, (pr[free], sc[a][free]), (delta[b] * sigma[i, j])[free])
+        return out
+
+    def times_weight(self, g: int, m: np.ndarray) -> np.ndarray:
+        """``W_g m`` (a diagonal weight as a vector product)."""
+        d = self.diagonal[g]
+        if d is None:
+            return self.stats[g][1] @ m
+        return d[:, None] * m if m.ndim == 2 else d * m
+
+    def evaluate(
+        self, x: np.ndarray, derivatives: bool = True, hessian: bool = False
+    ) -> Evaluation:
+        """f, its gradient and the expected information ``sum_g (N_g / N) J' W J``
+        (lavaan's; the Gauss-Newton Hessian of ``f`` up to the factors ``(N_g - 1) /
+        N_g``)."""
+        values = self.model.values(x, self.fixed_values)
+        total = 0.0
+        grad = info = None
+        for g, (s, _, _) in enumerate(self.stats):
+            try:
+                e = s - self.implied(values, g)
+            except np.linalg.LinAlgError:
+                return Evaluation(np.inf, reason="I - B is singular (non-recursive loop)")
+            We = self.times_weight(g, e)
+            w = self.weights[g]
+            total += w * 0.5 * float(e @ We)
+            if not derivatives:
+                continue
+            J = self.jacobian(values, g)
+            WJ = self.times_weight(g, J)
+            v = self.info_weights[g]
+            if grad is None:
+                grad, info = -w * (J.T @ We), v * (J.T @ WJ)
+            else:
+                grad -= w * (J.T @ We)
+                info += v * (J.T @ WJ)
+        if not np.isfinite(total):
+            return Evaluation(np.inf, reason="the implied statistics are not finite")
+        if not derivatives:
+            return Evaluation(total)
+        return Evaluation(total, grad, info)
+
+    def group_chisq(self, x: np.ndarray) -> list[float]:
+        """Each group's share of the test statistic, ``(N_g - 1) (s - sigma)' W (s - sigma)``
+        (lavaan's per-group test statistic)."""
+        values = self.model.values(x, self.fixed_values)
+        out = []
+        for g, (s, W, _) in enumerate(self.stats):
+            e = s - self.implied(values, g)
+            out.append(2 * self.ntotal * self.weights[g] * 0.5 * float(e @ W @ e))
+        return out
+
+    def sandwich_parts(self, x: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Per group ``(J_g, W_g, Gamma_g)``: the pieces of lavaan's ``robust.sem``
+        sandwich and of the scaled tests (:mod:`semnet.inference.robust`)."""
+        values = self.model.values(x, self.fixed_values)
+        return [(self.jacobian(values, g), W, gamma)
+                for g, (_, W, gamma) in enumerate(self.stats)]  # fmt: skip
+
+    def sandwich(self, x: np.ndarray) -> tuple[np.ndarray, int, list]:
+        """The group weights, the divisor of the vcov and :meth:`sandwich_parts` of
+        lavaan's ``robust.sem`` sandwich for ordinal statistics: ``N_g / N`` (not the
+        discrepancy's ``(N_g - 1) / N``) and ``N - G``."""
+        return self.info_weights, self.vcov_divisor, self.sandwich_parts(x)
+
+    def observed_information(self, x: np.ndarray) -> np.ndarray:
+        """The Gauss-Newton information (least squares has no other information here)."""
+        return self.evaluate(x).information
+
+    def casewise_scores(self, x: np.ndarray, g: int) -> tuple[np.ndarray, np.ndarray]:
+        raise OptionError(
+            "least-squares estimators of ordinal items have no casewise likelihood scores; "
+            "use se='robust.sem' (the default of WLSMV) or se='standard'."
+        )
