@@ -41,13 +41,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from semnet._version import __version__
 from semnet.analyses.parallel import Progress, want_progress
 from semnet.datasets import bundled_path, network_involvement_path, read
 from semnet.errors import DataError, SemnetError
-from semnet.report.format import format_p_clause
+from semnet.report.format import format_number, format_p_clause
 from semnet.studies._output import MANIFEST, OutputFolder, OutputFolderError
 
 #: the repository root when semnet runs from a source checkout (the model files and the
@@ -78,9 +79,9 @@ REQUIRED = [GROUP, *ITEMS]
 MODELS = ("measurement", "structural", "moderated", "mediation")
 FIML = {"missing": "fiml"}
 #: the study's tables, in the order they are numbered
-TABLES = ("descriptives", "measurement", "htmt", "fornell_larcker", "fit", "invariance",
-          "partial", "latent_means", "structural", "path_equality", "moderation_lms",
-          "simple_slopes", "moderation_pi", "turbulence_groups", "indirect")
+TABLES = ("descriptives", "measurement", "htmt", "fornell_larcker", "method_variance", "fit",
+          "invariance", "partial", "latent_means", "alignment", "structural", "path_equality",
+          "moderation_lms", "simple_slopes", "moderation_pi", "turbulence_groups", "indirect")
 #: the report with every table and the figure, and the Word file of every table
 REPORT_HTML, REPORT_DOCX = "report.html", "tables.docx"
 #: the one decision rule of the invariance ladder and the partial-invariance search
@@ -393,6 +394,109 @@ def _latent_means(s: _State, inv: Any) -> None:
     )  # fmt: skip
 
 
+# 3b. common-method variance and alignment ---------------------------------------------------
+def _method_variance(s: _State) -> None:
+    """Harman's single-factor test per country and pooled, and the unmeasured latent
+    method construct (ULMC) on the pooled sample."""
+    import semnet
+
+    rows = {"share": "First unrotated component (% of item variance)",
+            "chisq": "One-factor CFA: χ² (df)", "cfi": "One-factor CFA: CFI",
+            "rmsea": "One-factor CFA: RMSEA",
+            "diff": f"One-factor vs {len(CONSTRUCTS)}-factor model: Δχ² (Δdf)",
+            "ulmc": "ULMC: Δχ² (Δdf) for the method factor",
+            "ulmc_share": "ULMC: mean squared method loading (% of item variance)"}
+    samples = {c: s.country(c) for c in s.countries} | {"Pooled": s.frame}
+    cells: dict[str, dict[str, str]] = {key: {} for key in rows}
+    tidy = []
+    for name, frame in samples.items():
+        h = semnet.harman(s.models["measurement"], frame, **FIML)
+        fm = h.fit.fit_measures()
+        diff = h.compare.iloc[-1]
+        cells["share"][name] = format_number(100 * h.first_component_share, 1)
+        cells["chisq"][name] = f"{format_number(fm['chisq'], 1)} ({int(fm['df'])})"
+        cells["cfi"][name] = format_number(fm["cfi"])
+        cells["rmsea"][name] = format_number(fm["rmsea"])
+        cells["diff"][name] = (f"{format_number(diff['chisq_diff'], 1)} "
+                               f"({int(diff['df_diff'])}), {format_p_clause(diff['pvalue'])}")
+        tidy.append({"sample": name, "first_component_share": h.first_component_share,
+                     "one_factor_chisq": fm["chisq"], "one_factor_df": fm["df"],
+                     "one_factor_cfi": fm["cfi"], "one_factor_rmsea": fm["rmsea"],
+                     "chisq_diff": diff["chisq_diff"], "df_diff": diff["df_diff"],
+                     "pvalue_diff": diff["pvalue"]})  # fmt: skip
+    u = semnet.ulmc(s.models["measurement"], s.frame, **FIML)
+    udiff = u.compare.iloc[-1]
+    for name in samples:
+        cells["ulmc"][name] = cells["ulmc_share"][name] = "—"
+    cells["ulmc"]["Pooled"] = (f"{format_number(udiff['chisq_diff'], 1)} "
+                               f"({int(udiff['df_diff'])}), {format_p_clause(udiff['pvalue'])}")
+    cells["ulmc_share"]["Pooled"] = format_number(100 * u.method_variance_share, 1)
+    tidy[-1] |= {"ulmc_chisq_diff": udiff["chisq_diff"], "ulmc_df_diff": udiff["df_diff"],
+                 "ulmc_pvalue": udiff["pvalue"],
+                 "ulmc_method_variance_share": u.method_variance_share}  # fmt: skip
+    frame = pd.DataFrame([{"check": label, **cells[key]} for key, label in rows.items()])
+    s.text_table(
+        "method_variance", "Common-method variance checks", frame,
+        {"check": "Check", **{name: name for name in samples}},
+        ("Harman's test: the share of the items' variance on the first unrotated principal "
+         "component (a warning sign above 50%) and the fit of a single factor for all items, "
+         f"compared with the {len(CONSTRUCTS)}-factor measurement model. The test is "
+         "insensitive: passing it does not rule out common-method variance (Podsakoff et "
+         "al., 2003).",
+         "ULMC: the measurement model plus a method factor loading on every item, "
+         "uncorrelated with the constructs (Podsakoff et al., 2003), estimated on the "
+         "pooled sample; with about 300 firms per country the method factor is weakly "
+         f"identified. {_FIML_NOTE} {_n_note(s)}"),
+        tidy=pd.DataFrame(tidy), columns={"check": "text", **{n: "text" for n in samples}},
+    )  # fmt: skip
+
+
+def _alignment(s: _State) -> None:
+    """Alignment optimization (FIXED, the first country as reference) beside the partial
+    scalar model's latent means, both in the reference country's latent SD."""
+    import semnet
+
+    aligned = semnet.alignment(s.models["measurement"], s.frame, group=GROUP,
+                               method="FIXED", progress=s.progress, **FIML)  # fmt: skip
+    means = aligned.factor_means()
+    partial_est = s.partial.fit.estimates()
+    ref, others = s.countries[0], s.countries[1:]
+    partial_means = (partial_est[partial_est["op"] == "~1"]
+                     .set_index(["lhs", "group"])["est"])  # fmt: skip
+    variances = partial_est[(partial_est["op"] == "~~")
+                            & (partial_est["lhs"] == partial_est["rhs"])
+                            & (partial_est["group"].astype(str) == ref)].set_index("lhs")["est"]
+    rows, tidy = [], []
+    for factor in CONSTRUCTS:
+        row: dict[str, Any] = {"construct": s.labels.get(factor, factor)}
+        sd = float(np.sqrt(variances[factor]))
+        for c in others:
+            hit = means[(means["factor"] == factor) & (means["group"] == c)].iloc[0]
+            part = float(partial_means[(factor, c)]) / sd
+            row |= {f"{c}_partial": part, f"{c}_aligned": hit["mean"], f"{c}_se": hit["se"]}
+            tidy.append({"factor": factor, "group": c, "partial_scalar": part,
+                         "aligned": hit["mean"], "aligned_se": hit["se"],
+                         "aligned_variance": hit["variance"]})  # fmt: skip
+        rows.append(row)
+    header = {"construct": "Construct"}
+    for c in others:
+        header |= {f"{c}_partial": "Partial", f"{c}_aligned": "Aligned", f"{c}_se": "SE"}
+    shares = aligned.noninvariance().set_index("factor")["percent"]
+    s.text_table(
+        "alignment", f"Latent means relative to {ref}: partial scalar model and alignment",
+        pd.DataFrame(rows), header,
+        (f"Latent means minus those of {ref}, in {ref}'s latent standard deviation. "
+         "Partial: the partial scalar model of the invariance tables. Aligned: alignment "
+         f"optimization (Asparouhov & Muthén, 2014; FIXED, {ref} with mean 0 and variance "
+         "1) of the configural model, with delta-method SEs. Non-invariant aligned "
+         "loadings and intercepts: " + ", ".join(
+             f"{s.labels.get(f, f)} {shares[f]:.0f}%" for f in CONSTRUCTS)
+         + f" (rule of thumb: at most 25%). {_FIML_NOTE} {_n_note(s)}",),
+        spans=(("", 1), *((f"{c} − {ref}", 3) for c in others)),
+        tidy=pd.DataFrame(tidy), columns={"construct": "text"},
+    )  # fmt: skip
+
+
 # 4. multi-group structural model ---------------------------------------------------------
 def _structural(s: _State) -> None:
     import semnet
@@ -565,7 +669,9 @@ def _mediation(s: _State) -> None:
 STEPS: tuple[tuple[str, Callable[[_State], None]], ...] = (
     ("reliability", _reliability),
     ("cfa", _cfa),
+    ("method_variance", _method_variance),
     ("invariance", _invariance),
+    ("alignment", _alignment),
     ("structural", _structural),
     ("moderation", _moderation),
     ("mediation", _mediation),
