@@ -231,7 +231,7 @@ def growth(model: str | Path, data: pd.DataFrame | None = None, **kwargs: Any) -
     --------
     >>> import semnet
     >>> hs = semnet.datasets.holzinger_swineford()
-    >>> fit = semnet.growth("i =~ 1*x1 + 1*x2 + 1*x3\ns =~ 0*x1 + 1*x2 + 2*x3", hs)
+    >>> fit = semnet.growth("i =~ 1*x1 + 1*x2 + 1*x3\\ns =~ 0*x1 + 1*x2 + 2*x3", hs)
     >>> est = fit.estimates()
     >>> est.loc[(est.lhs == "x1") & (est.op == "~1"), "est"].item()
     0.0

@@ -253,11 +253,8 @@ def partable(
     --------
     >>> import semnet
     >>> pt = semnet.partable("visual =~ x1 + x2 + x3")
-    >>> pt.table[["lhs", "op", "rhs", "free"]].head(3)
-         lhs  op rhs  free
-    0  visual  =~  x1     0
-    1  visual  =~  x2     1
-    2  visual  =~  x3     2
+    >>> pt[["lhs", "op", "rhs", "free"]].head(3).values.tolist()
+    [['visual', '=~', 'x1', 0], ['visual', '=~', 'x2', 1], ['visual', '=~', 'x3', 2]]
     """
     parsed = parse_model(model) if isinstance(model, str) else model
     labels = _group_labels(groups)

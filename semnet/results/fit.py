@@ -570,8 +570,9 @@ class Fit(FittedRows):
         --------
         >>> import semnet
         >>> hs = semnet.datasets.holzinger_swineford()
-        >>> fit = semnet.cfa("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6", hs)
-        >>> fit.modindices().iloc[0][["lhs", "op", "rhs"]].tolist()  # doctest: +SKIP
+        >>> fit = semnet.cfa("visual =~ x1 + x2 + x3\\ntextual =~ x4 + x5 + x6", hs)
+        >>> fit.modindices().iloc[0][["lhs", "op", "rhs"]].tolist()
+        ['x2', '~~', 'x3']
         """
         return modification_indices(self, sort=sort, minimum=minimum)
 
