@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+from scipy import sparse
 from scipy.linalg import null_space
 
 from semnet.errors import ModelSpecificationError
@@ -50,7 +51,7 @@ class LinearConstraints:
         ``K'(x - x0)`` divided by the squared column norms."""
         if self.identity:
             return np.array(x, dtype=float)
-        return (self.K.T @ (x - self.x0)) / self._col_norms
+        return self.gradient_z(x - self.x0) / self._col_norms
 
     @cached_property
     def _col_norms(self) -> np.ndarray:
@@ -60,15 +61,34 @@ class LinearConstraints:
     def to_x(self, z: np.ndarray) -> np.ndarray:
         if self.identity:
             return np.array(z, dtype=float)
-        return self.x0 + self.K @ z
+        KT = self._sparse_KT
+        return self.x0 + (self.K @ z if KT is None else KT.T @ z)
+
+    @cached_property
+    def _sparse_KT(self) -> sparse.csr_array | None:
+        """``K'`` as a sparse matrix where ``K`` has at most two non-zeros per row (ties
+        from labels and ``group_equal``: one 1 per row), else None: ``K' M K`` then costs
+        a pass over ``M`` instead of two dense products (with many groups, ``K`` is
+        large and almost empty)."""
+        if self.identity or np.count_nonzero(self.K) > 2 * self.K.shape[0]:
+            return None
+        return sparse.csr_array(self.K.T)
 
     def gradient_z(self, gradient: np.ndarray) -> np.ndarray:
         """The gradient with respect to ``z`` of a gradient with respect to ``x``."""
-        return gradient if self.identity else self.K.T @ gradient
+        if self.identity:
+            return gradient
+        KT = self._sparse_KT
+        return self.K.T @ gradient if KT is None else KT @ gradient
 
     def matrix_z(self, matrix: np.ndarray) -> np.ndarray:
         """``K' M K``: a Hessian or information matrix in ``x`` as one in ``z``."""
-        return matrix if self.identity else self.K.T @ matrix @ self.K
+        if self.identity:
+            return matrix
+        KT = self._sparse_KT
+        if KT is None:
+            return self.K.T @ matrix @ self.K
+        return (KT @ matrix) @ KT.T
 
 
 class ParameterNames:
