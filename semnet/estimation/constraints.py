@@ -81,6 +81,15 @@ class LinearConstraints:
         KT = self._sparse_KT
         return self.K.T @ gradient if KT is None else KT @ gradient
 
+    def matrix_x(self, matrix: np.ndarray) -> np.ndarray:
+        """``K M K'``: a covariance matrix of ``z`` as one of ``x``."""
+        if self.identity:
+            return matrix
+        KT = self._sparse_KT
+        if KT is None:
+            return self.K @ matrix @ self.K.T
+        return (KT.T @ (KT.T @ matrix).T).T
+
     def matrix_z(self, matrix: np.ndarray) -> np.ndarray:
         """``K' M K``: a Hessian or information matrix in ``x`` as one in ``z``."""
         if self.identity:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import lapack, null_space
 
+from semnet.estimation.blocks import diagonal_blocks
 from semnet.estimation.constraints import LinearConstraints
 from semnet.estimation.ml import Evaluation, MLDiscrepancy
 from semnet.estimation.optimize import constraint_jacobian
@@ -56,12 +57,43 @@ def expected_vcov(
     if info.size == 0:
         return np.zeros((x.size, x.size))
     inv = _checked_inverse(info)
-    if plain and con.identity:
-        return inv / disc.ntotal
+    if plain:
+        return con.matrix_x(inv) / disc.ntotal
     return T @ inv @ T.T / disc.ntotal
 
 
 def _checked_inverse(info: np.ndarray) -> np.ndarray:
+    """Inverse of a symmetric information matrix, block by block where it is block
+    diagonal (a configural model with many groups), with the check of
+    :func:`_checked_dense_inverse`; a block whose Cholesky bound does not clear the
+    threshold sends the whole matrix to the dense check (its eigenvalues decide)."""
+    blocks = diagonal_blocks(info)
+    if blocks is None:
+        return _checked_dense_inverse(info)
+    scale = max(1.0, info.trace())
+    inv = np.zeros_like(info)
+    for idx in blocks:
+        part = _cholesky_inverse(info[np.ix_(idx, idx)])
+        if part is None or not 1.0 / part.trace() > 1e-10 * scale:
+            return _checked_dense_inverse(info)
+        inv[np.ix_(idx, idx)] = part
+    return inv
+
+
+def _cholesky_inverse(info: np.ndarray) -> np.ndarray | None:
+    """The inverse of a symmetric positive definite matrix by Cholesky, or None."""
+    L, fail = lapack.dpotrf(info, lower=1)
+    if fail != 0:
+        return None
+    lower, fail = lapack.dpotri(L, lower=1)
+    if fail != 0:
+        return None
+    inv = lower + lower.T  # dpotri fills the lower triangle; the upper is 0
+    inv.reshape(-1)[:: inv.shape[0] + 1] /= 2  # (a view: the diagonal)
+    return inv
+
+
+def _checked_dense_inverse(info: np.ndarray) -> np.ndarray:
     """Inverse of a symmetric information matrix; raises
     :class:`SingularInformationError` when its smallest eigenvalue is at most 1e-10
     times its largest (or 1e-10).
@@ -70,14 +102,9 @@ def _checked_inverse(info: np.ndarray) -> np.ndarray:
     largest at most ``tr(info)``, so where those bounds already clear the threshold the
     eigenvalues are not needed; otherwise they decide.
     """
-    L, fail = lapack.dpotrf(info, lower=1)
-    if fail == 0:
-        lower, fail = lapack.dpotri(L, lower=1)
-        if fail == 0:
-            inv = lower + lower.T  # dpotri fills the lower triangle; the upper is 0
-            inv.reshape(-1)[:: inv.shape[0] + 1] /= 2  # (a view: the diagonal)
-            if 1.0 / inv.trace() > 1e-10 * max(1.0, info.trace()):
-                return inv
+    inv = _cholesky_inverse(info)
+    if inv is not None and 1.0 / inv.trace() > 1e-10 * max(1.0, info.trace()):
+        return inv
     eig = np.linalg.eigvalsh(info)
     if eig[0] <= 1e-10 * max(1.0, eig[-1]):
         raise SingularInformationError(float(eig[0]))

@@ -67,3 +67,5 @@ def test_tied_parameters_map_through_the_sparse_K_as_through_the_dense_one():
     np.testing.assert_allclose(con.gradient_z(g), K.T @ g, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(con.to_x(z), con.x0 + K @ z, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(con.to_z(con.to_x(z)), z, rtol=1e-12, atol=1e-12)
+    V = rng.normal(size=(qz, qz))
+    np.testing.assert_allclose(con.matrix_x(V), K @ V @ K.T, rtol=1e-12, atol=1e-12)
