@@ -247,8 +247,9 @@ def test_intercepts_fixed_at_the_sample_means_leave_the_covariance_fit():
         (HS.replace("x2 + x3", "a*x2 + a*x3"), {"group": "school"}),
         (HS, {"group": "school", "meanstructure": False}),
     ],
-    ids=["group_equal", "label_within_group", "no_means"],
+    ids=["group_equal", "shared_label", "no_means"],
 )
+@pytest.mark.filterwarnings("ignore:line 2. the label")
 def test_each_groups_block_adds_as_the_full_size_sum(model, kwargs):
     """add_to_params(_sym), which touches only a group's own parameters, sums a group's
     cells into the free parameters exactly as to_params(_sym) does (blocks in cell order
