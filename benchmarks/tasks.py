@@ -79,7 +79,7 @@ def _study_data() -> pd.DataFrame:
 MANY_GROUPS_MODEL = "f =~ y1 + y2 + y3 + y4\n"
 
 
-def _many_groups_data(groups: int = 100, rows: int = 30) -> pd.DataFrame:
+def many_groups_data(groups: int = 100, rows: int = 30) -> pd.DataFrame:
     """``groups`` countries of ``rows`` simulated answers to four items of one factor
     (loadings 1, 0.9, 0.8, 1.1, residual SD 0.5, country shifts of the factor mean and
     of the intercepts), rounded to three decimals so that the CSV lavaan reads holds the
@@ -185,17 +185,17 @@ TASKS: tuple[Task, ...] = (
 )
 
 #: lavaan 0.6.14's chi-squares of the many-groups cases (cfa(..., group = "country",
-#: group.equal = c("loadings", "intercepts")) on the data of _many_groups_data)
+#: group.equal = c("loadings", "intercepts")) on the data of many_groups_data)
 LAVAAN_40 = 803.347812846
 LAVAAN_100 = 1954.644  # (printed to 7 digits)
 
 #: the many-groups cases of ``--scaling`` (issue #20): lavaan takes minutes for each run
 SCALING_TASKS: tuple[Task, ...] = (
     Task("40 countries x 30 rows, 4 items, scalar", MANY_GROUPS_MODEL,
-         functools.partial(_many_groups_data, 40), "cfa",
+         functools.partial(many_groups_data, 40), "cfa",
          {"group": "country", "group_equal": ("loadings", "intercepts")},
          semopy=False, expected_chisq=LAVAAN_40, max_rounds=3),
-    Task("100 countries x 30 rows, 4 items, scalar", MANY_GROUPS_MODEL, _many_groups_data,
+    Task("100 countries x 30 rows, 4 items, scalar", MANY_GROUPS_MODEL, many_groups_data,
          "cfa", {"group": "country", "group_equal": ("loadings", "intercepts")},
          semopy=False, expected_chisq=LAVAAN_100, max_rounds=1),
 )

@@ -1,5 +1,5 @@
 # lavaan 0.6.14 on 30 countries x 30 rows of a one-factor, four-item CFA
-# (tests/reference/data/many_groups.csv, written by benchmarks.tasks._many_groups_data(30)):
+# (tests/reference/data/many_groups.csv, written by benchmarks.tasks.many_groups_data(30)):
 # configural and scalar fits, their estimates, standard errors and chi-squares.
 # Run from the repository root: Rscript tests/reference/make_many_groups.R
 library(lavaan)
