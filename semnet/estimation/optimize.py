@@ -231,7 +231,7 @@ def _scoring_step(
             correction += np.outer(r, r) / rs
     if correction.any():
         H_try = H + correction
-        if lapack.dpotrf(H_try, lower=1)[1] == 0:  # positive definite
+        if np.linalg.eigvalsh(H_try)[0] > 0:
             H = H_try
         else:
             correction[:] = 0.0

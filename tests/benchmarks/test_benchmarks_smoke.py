@@ -162,7 +162,7 @@ def test_after_error_keeps_a_live_session_and_drops_an_ended_one(alive):
 
 def test_scaling_mode_runs_the_many_groups_cases(capsys):
     """``--scaling`` runs the many-groups cases only; semnet's chi-squares match
-    lavaan's committed values (the 100-country one printed to seven digits)."""
+    lavaan's committed values."""
     from benchmarks.__main__ import main
     from benchmarks.tasks import SCALING_TASKS
 
