@@ -69,3 +69,19 @@ def test_tied_parameters_map_through_the_sparse_K_as_through_the_dense_one():
     np.testing.assert_allclose(con.to_z(con.to_x(z)), z, rtol=1e-12, atol=1e-12)
     V = rng.normal(size=(qz, qz))
     np.testing.assert_allclose(con.matrix_x(V), K @ V @ K.T, rtol=1e-12, atol=1e-12)
+
+
+def test_tie_classes_are_labelled_as_by_relabelling_every_parameter():
+    """The union-find labels equal those of relabelling every parameter per tie (the
+    order of z, and so the fit's arithmetic, is unchanged)."""
+    from semnet.estimation import constraints
+
+    rng = np.random.default_rng(11)
+    q = 60
+    pairs = [tuple(int(v) for v in rng.choice(q, 2, replace=False)) for _ in range(45)]
+    expected = list(range(q))
+    for i, j in pairs:
+        a, b = sorted((i, j))
+        old, new = expected[b], expected[a]
+        expected = [new if c == old else c for c in expected]
+    assert constraints._tie_labels(q, pairs) == expected
