@@ -907,7 +907,7 @@ def wu_estabrook_free(
     ...               ordinal_identification="wu_estabrook_2016")
     >>> p = pt.params
     >>> p[(p.group == 2) & p.op.isin(["~1", "~*~"])]["free"].gt(0).tolist()
-    [True, True, True, False, True, True, True]
+    [True, True, True, True, True, True, False]
     """
     op, lhs, rhs, group, user = (cols[c] for c in ("op", "lhs", "rhs", "group", "user"))
     n = len(op)

@@ -1,7 +1,8 @@
 """semnet.invariance() with ordinal items (Wu & Estabrook 2016) against semTools 0.5-6's
 measEq.syntax(ID.fac = "std.lv", ID.cat = "Wu.Estabrook.2016") fitted by lavaan 0.6.14
 (WLSMV): every level's parameter table, fit measures and lavTestLRT against the level
-before (tests/reference/invariance/make_ordinal_invariance.R writes the fixtures)."""
+before, also with a threshold, an intercept and a loading exempt (group_partial)
+(tests/reference/invariance/make_ordinal_invariance.R writes the fixtures)."""
 
 import itertools
 import json
@@ -18,7 +19,7 @@ from tests.tolerances import EST_RTOL, FIT_RTOL, ORDINAL_ATOL
 
 HERE = Path(__file__).parent.parent / "reference" / "invariance"
 REF = json.loads((HERE / "ordinal_ladder.json").read_text())
-CASES = ("four_delta", "four_theta", "three_delta")
+CASES = ("four_delta", "four_theta", "four_theta_partial", "three_delta")
 #: fit measures compared level by level (semnet's names; lavaan's have dots)
 MEASURES = ("chisq", "pvalue", "chisq_scaled", "df_scaled", "pvalue_scaled",
             "chisq_scaling_factor", "cfi", "tli", "rmsea", "cfi_scaled", "tli_scaled",
@@ -36,7 +37,8 @@ def ladders():
         r = REF[case]
         out[case] = semnet.invariance(REF["model"], _data(case), group=REF["group"],
                                       ordered=REF["ordered"],
-                                      parameterization=r["parameterization"])
+                                      parameterization=r["parameterization"],
+                                      group_partial=r.get("group_partial", ()))
     return out
 
 

@@ -7,6 +7,8 @@
 #    make_ordinal.R) by school, delta (configural, thresholds, metric, scalar) and theta
 #    (+ strict); every level's parameter table, fit measures and lavTestLRT against the
 #    level before.
+#    And theta with one threshold, one intercept and one loading free in every level
+#    (group.partial; semnet's group_partial = ["x1|t1", "x3~1", "visual=~x2"]).
 # 2. the same items cut into 3 categories (written here as hs_three_school.csv), delta: equal
 #    thresholds are an equivalent model (df 0), the step that cannot be tested.
 suppressPackageStartupMessages({library(lavaan); library(semTools); library(jsonlite)})
@@ -23,7 +25,7 @@ ladder <- list(configural = "", thresholds = "thresholds",
                scalar = c("thresholds", "loadings", "intercepts"),
                strict = c("thresholds", "loadings", "intercepts", "residuals"))
 
-run <- function(file, prm, levels) {
+run <- function(file, prm, levels, partial = "") {
   d <- read.csv(file)
   fits <- list()
   out <- list()
@@ -32,7 +34,8 @@ run <- function(file, prm, levels) {
     fit <- measEq.syntax(configural.model = hs3, data = d, ordered = items,
                          parameterization = prm, ID.fac = "std.lv",
                          ID.cat = "Wu.Estabrook.2016", group = "school",
-                         group.equal = ladder[[nm]], return.fit = TRUE)
+                         group.equal = ladder[[nm]], group.partial = partial,
+                         return.fit = TRUE)
     fits[[nm]] <- fit
     pt <- parTable(fit)
     pt <- pt[pt$op %in% c("=~", "|", "~1", "~~", "~*~"), ]
@@ -65,6 +68,11 @@ out <- list(
                  list(levels = run(four, "delta", names(ladder)[1:4]))),
   four_theta = c(list(data = "../ordinal/hs_four_school.csv", parameterization = "theta"),
                  list(levels = run(four, "theta", names(ladder)))),
+  four_theta_partial = c(list(data = "../ordinal/hs_four_school.csv",
+                              parameterization = "theta",
+                              group_partial = c("x1|t1", "x3~1", "visual=~x2")),
+                         list(levels = run(four, "theta", names(ladder),
+                                           "x1 | t1\nx3 ~ 1\nvisual =~ x2"))),
   three_delta = c(list(data = "hs_three_school.csv", parameterization = "delta"),
                   list(levels = run(file.path(here, "hs_three_school.csv"), "delta",
                                     names(ladder)[1:4])))
