@@ -172,3 +172,15 @@ def test_thresholds_level_needs_ordinal_items():
 def test_partial_search_is_refused_for_ordinal_items(ladders):
     with pytest.raises(OptionError, match="score test"):
         ladders["four_delta"].partial("scalar")
+
+
+def test_journal_table_shows_the_scaled_indices_and_untestable_steps(ladders):
+    from semnet.report.journal import invariance_table
+
+    res = ladders["three_delta"]
+    frame = invariance_table(res).frame.set_index("model")
+    table = res.table()
+    assert frame.loc["Thresholds", "decision"] == "not testable"
+    np.testing.assert_allclose(frame.loc["Metric", "cfi"], table.loc["metric", "cfi_scaled"])
+    np.testing.assert_allclose(frame.loc["Metric", "chisq"],
+                               table.loc["metric", "chisq_scaled"])
