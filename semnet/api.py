@@ -54,6 +54,7 @@ def sem(
     std_lv: bool = False, meanstructure: bool | None = None, orthogonal: bool = False,
     fixed_x: bool = True, int_ov_free: bool = True, int_lv_free: bool = False,
     ordered: Sequence[str] | bool | None = None, parameterization: str = "delta",
+    ordinal_identification: str = "lavaan",
     se: str | None = None, test: str | None = None,
     bootstrap: int = 0, seed: int | None = None,
     sample_cov: Any = None, sample_mean: Any = None, sample_nobs: Any = None,
@@ -78,6 +79,10 @@ def sem(
         ``"WLSM"``, ``"ULSMV"``, ``"ULSM"``, ``"DWLS"``, ``"ULS"``, ``"WLS"`` (lavaan's presets).
     ordered, parameterization
         Ordinal observed variables (``True``: all; ordered Categoricals need no name); ``"delta"``.
+    ordinal_identification : str
+        With groups and equal thresholds: ``"lavaan"`` (default; the later groups' scale
+        factors and latent means free) or ``"wu_estabrook_2016"`` (semTools'
+        ``measEq.syntax`` rules, used by :func:`semnet.invariance`; docs/ordinal.md).
     missing : str
         ``"listwise"`` or ``"fiml"`` (alias ``"ml"``): full-information ML.
     se, test : str, optional
@@ -135,6 +140,7 @@ def sem(
         sampling_weights=sampling_weights,
         sampling_weights_normalization=sampling_weights_normalization, cluster=cluster,
         survey=survey, parameterization=parameterization,
+        ordinal_identification=ordinal_identification,
     )  # fmt: skip
     summary = _summary_moments(data, group, sample_cov)
     if summary is not None:

@@ -89,6 +89,9 @@ ESTIMATORS.plan("GLS", "generalized least squares is not implemented yet")
 ORDINAL_DEFAULT = "WLSMV"
 #: the parameterizations of ordinal items
 PARAMETERIZATIONS = ("delta", "theta")
+#: how ordinal items are identified across groups under equal thresholds: lavaan's
+#: ``group.equal`` defaults, or semTools' ``measEq.syntax(ID.cat = "Wu.Estabrook.2016")``
+ORDINAL_IDENTIFICATIONS = ("lavaan", "wu_estabrook_2016")
 
 #: lavaan's ``missing=`` values and their aliases
 MISSING = {"listwise": "listwise", "fiml": "fiml", "ml": "fiml"}
@@ -132,6 +135,7 @@ class Options:
     survey: Any = None
     ordered: tuple[str, ...] = ()
     parameterization: str = "delta"
+    ordinal_identification: str = "lavaan"
 
     @property
     def design(self) -> tuple[str | None, str, str | None]:
@@ -269,6 +273,7 @@ def resolve(
     fixed_x: bool = True,
     ordered: Sequence[str] = (),
     parameterization: str = "delta",
+    ordinal_identification: str = "lavaan",
     se: str | None = None,
     test: str | None = None,
     bootstrap: int = 0,
@@ -308,6 +313,8 @@ def resolve(
             "robust standard errors of WLSMV (se='robust.sem', the default)."
         )
     parameterization = check_choice("parameterization", parameterization, PARAMETERIZATIONS)
+    ordinal_identification = check_choice("ordinal_identification", ordinal_identification,
+                                          ORDINAL_IDENTIFICATIONS)
     check_options(std_lv, orthogonal, fixed_x)
     design = (sampling_weights, sampling_weights_normalization, cluster)
     if n_boot and cluster is not None:
@@ -359,6 +366,7 @@ def resolve(
         survey=survey,
         ordered=ordered,
         parameterization=parameterization,
+        ordinal_identification=ordinal_identification,
     )
 
 

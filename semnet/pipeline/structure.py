@@ -59,6 +59,7 @@ def parameter_table(spec: Specification, labels: list[str], options: Options) ->
         observed_products=spec.observed_products,
         ordered=threshold_counts(spec.data, options.ordered),
         parameterization=options.parameterization,
+        ordinal_identification=options.ordinal_identification,
     )
     if not pt.names.ov:
         raise ModelSpecificationError("the model has no observed variables.")
