@@ -176,10 +176,19 @@ def _starts(ident: Identification, lam0: np.ndarray, nu0: np.ndarray, count: int
     return starts[:count]
 
 
+#: runs that must reach the best loss (to AGREE_RTOL) before the remaining starts are skipped
+AGREE = 3
+AGREE_RTOL = 1e-9
+
+
 def minimize_loss(ident: Identification, lam0: np.ndarray, nu0: np.ndarray,
                   w: np.ndarray, starts: int = 10, seed: int = 1
                   ) -> tuple[np.ndarray, float, list[float]]:
-    """The best of ``starts`` BFGS runs: ``theta``, its loss and every run's loss."""
+    """The best of up to ``starts`` BFGS runs: ``theta``, its loss and every run's loss.
+
+    The runs stop early once :data:`AGREE` of them have reached the best loss (to
+    :data:`AGREE_RTOL`, relative): further starts would find the same optimum again.
+    """
     rng = np.random.default_rng(seed)
     best, best_value, values = None, np.inf, []
     for start in _starts(ident, lam0, nu0, max(starts, 1), rng):
@@ -188,6 +197,9 @@ def minimize_loss(ident: Identification, lam0: np.ndarray, nu0: np.ndarray,
         values.append(float(res.fun))
         if res.fun < best_value:
             best, best_value = res.x, float(res.fun)
+        reached = np.abs(np.array(values) - best_value) <= AGREE_RTOL * abs(best_value)
+        if reached.sum() >= AGREE:
+            break
     return best, best_value, values
 
 
