@@ -236,11 +236,12 @@ def growth(model: str | Path, data: pd.DataFrame | None = None, **kwargs: Any) -
     Examples
     --------
     >>> import semnet
-    >>> hs = semnet.datasets.holzinger_swineford()
-    >>> fit = semnet.growth("i =~ 1*x1 + 1*x2 + 1*x3\\ns =~ 0*x1 + 1*x2 + 2*x3", hs)
-    >>> est = fit.estimates()
-    >>> est.loc[(est.lhs == "x1") & (est.op == "~1"), "est"].item()
-    0.0
+    >>> growth_model = "i =~ 1*t1 + 1*t2 + 1*t3 + 1*t4\\ns =~ 0*t1 + 1*t2 + 2*t3 + 3*t4"
+    >>> population = growth_model + "\\ni ~ 5*1\\ns ~ 0.5*1\\ns ~~ 0.2*s"
+    >>> waves = semnet.simulate(population, 400, seed=1)
+    >>> est = semnet.growth(growth_model, waves).estimates()
+    >>> est.loc[est.op == "~1", ["lhs", "est"]].round(1).values.tolist()
+    [['t1', 0.0], ['t2', 0.0], ['t3', 0.0], ['t4', 0.0], ['i', 5.0], ['s', 0.5]]
     """
     defaults = {"meanstructure": True, "int_ov_free": False, "int_lv_free": True}
     return sem(model, data, **{**defaults, **kwargs})
