@@ -216,3 +216,21 @@ def test_report_html_and_word_document(result):
         assert [c.text for c in word.rows[-1].cells] == rows[-1]
     texts = [p.text for p in document.paragraphs]
     assert "Table 9" in texts and any(t.startswith("Note. ") for t in texts)
+
+
+def test_method_variance_alignment_and_ordinal_robustness_tables(result):
+    _, out = result
+    cmv = pd.read_csv(out / "table5_method_variance.csv").set_index("sample")
+    assert list(cmv.index) == ["USA", "China", "Russia", "Pooled"]
+    assert (cmv["first_component_share"] < 0.5).all()  # no planted method factor
+    assert 0 < cmv.loc["Pooled", "ulmc_method_variance_share"] < 0.2
+    aligned = pd.read_csv(out / "table10_alignment.csv")
+    # alignment and the partial scalar model agree within a standard error
+    assert ((aligned["aligned"] - aligned["partial_scalar"]).abs()
+            < aligned["aligned_se"]).all()
+    ordinal = pd.read_csv(out / "table18_ordinal.csv")
+    levels = ordinal.groupby("items")["level"].apply(list).to_dict()
+    assert levels["wlsmv"] == ["configural", "thresholds", "metric", "scalar"]
+    assert levels["mlr"] == ["configural", "metric", "scalar", "strict"]
+    scalar = ordinal[ordinal["level"] == "scalar"].set_index("items")["decision"]
+    assert (scalar == "fails").all()  # the planted doi2 intercept, found either way
