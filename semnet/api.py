@@ -75,7 +75,10 @@ def sem(
         (robust SEs, Satorra-Bentler test) or ``"MLMV"`` (robust SEs, scaled-shifted
         test), as lavaan's presets (:data:`semnet.options.ESTIMATORS`).
     missing : str
-        ``"listwise"`` or ``"fiml"`` (alias ``"ml"``): full-information ML.
+        ``"listwise"`` or ``"fiml"`` (alias ``"ml"``): full-information ML.  With
+        ``fixed_x`` covariates FIML conditions on them and deletes the cases missing on
+        one (as lavaan's ``"ml"``, with a warning); ``"fiml.x"`` (alias ``"ml.x"``)
+        keeps those cases, as lavaan's ``"ml.x"``.
     se, test : str, optional
         Override the preset: ``se`` in ``"standard"``, ``"robust_sem"``,
         ``"robust_huber_white"``, ``"bootstrap"``; ``test`` in ``"standard"``,
@@ -149,6 +152,8 @@ def sem(
         data, pt.names.ov, group, pt.groups, fiml=options.incomplete_data, summary=summary,
         sample_cov=sample_cov, sample_mean=sample_mean, sample_nobs=sample_nobs,
         meanstructure=pt.meanstructure, design=options.design, survey=survey,
+        covariates=pt.names.ov_x if options.fixed_x else (),
+        keep_missing_covariates=options.missing == "fiml_x",
     )  # fmt: skip
     return _fit(spec, pt, sample, options, (t0, t_parse, time.perf_counter()))
 

@@ -20,8 +20,10 @@ import pandas as pd
 
 from semnet.data.design import fiml_blocks, read_clusters, read_weights, weighted_moments
 from semnet.data.missing import (
+    CovariateDeletion,
     FIMLData,
     PatternSet,
+    covariate_deletion,
     fiml_data,
     missing_patterns,
     observed_moments,
@@ -31,6 +33,7 @@ from semnet.data.moments import (
     group_labels,
     moments_from_data,
     moments_from_stats,
+    NumericData,
     numeric_data,
     validate_frame,
 )
@@ -148,6 +151,8 @@ def sample(
     meanstructure: bool = False,
     design: tuple[str | None, str, str | None] = (None, "total", None),
     survey: SurveyDesign | None = None,
+    covariates: Sequence[str] = (),
+    keep_missing_covariates: bool = False,
 ) -> Sample:
     """The sample of the variables ``names`` from raw data, from moments computed out of
     core (``summary``, a :class:`semnet.moments.SampleMoments`), or from summary
@@ -173,6 +178,11 @@ def sample(
         (:mod:`semnet.data.design`); raw complete data only.
     survey : SurveyDesign, optional
         A complex design: design-based moments and their Γ (:mod:`semnet.data.survey`).
+    covariates : sequence of str
+        The ``fixed.x`` covariates among ``names``.  With ``fiml`` a case missing on one
+        of them is deleted (lavaan's ``missing = "ml"``; counted in ``n_dropped`` and
+        reported in ``fiml.deleted``), unless ``keep_missing_covariates`` (lavaan's
+        ``missing = "ml.x"``).
 
     Returns
     -------
@@ -190,18 +200,21 @@ def sample(
             digest.update(m.cov.tobytes() + m.mean.tobytes() + m.gamma.tobytes())
         return Sample(tuple(moments), group, fingerprint=digest.hexdigest(),
                       survey=(survey, tuple(deff)))  # fmt: skip
+    x = tuple(covariates) if fiml else ()
+    drop_x = () if keep_missing_covariates else x
     if design[0] is not None or design[2] is not None:
-        return _design_sample(data, names, group, labels, fiml, design)
+        return _design_sample(data, names, group, labels, fiml, design, x, drop_x)
     if fiml:
         if data is None:
             raise DataError("missing='fiml' needs the raw data; sample statistics are complete.")
-        checked = numeric_data(data, names, group)
+        checked, keep, deleted = _without_missing_covariates(
+            numeric_data(data, names, group), labels, drop_x)  # fmt: skip
         blocks = [
             (lab, checked.values if group is None else checked.values[checked.groups == lab])
             for lab in labels
         ]
-        fdata = fiml_data(blocks, names)
-        return Sample(fdata.moments, group, fiml=fdata)
+        fdata = fiml_data(blocks, names, x_index=[list(names).index(v) for v in x])
+        return _fiml_sample(fdata, group, deleted, design)
     if data is not None:
         return Sample(tuple(moments_from_data(numeric_data(data, names, group), labels)), group)
     if summary is not None:
@@ -217,11 +230,46 @@ def sample(
     return Sample(tuple(moments), group, fingerprint=fingerprint)
 
 
+def _without_missing_covariates(
+    checked: NumericData, labels: Sequence[str], covariates: Sequence[str]
+) -> tuple[NumericData, np.ndarray | None, tuple[CovariateDeletion, ...]]:
+    """The rows observed on every covariate (lavaan's deletion under ``fixed.x`` with
+    ``missing = "ml"``), which rows those are (``None``: all) and what was deleted."""
+    if not covariates:
+        return checked, None, ()
+    keep, deleted = covariate_deletion(
+        checked.values, checked.groups, labels, checked.names, covariates
+    )
+    if keep.all():
+        return checked, None, deleted
+    values = checked.values[keep]
+    values.setflags(write=False)
+    groups = None if checked.groups is None else checked.groups[keep]
+    return NumericData(values, checked.names, groups, checked.index[keep]), keep, deleted
+
+
+def _fiml_sample(
+    fdata: FIMLData, group: str | None, deleted: tuple[CovariateDeletion, ...],
+    design: tuple[str | None, str, str | None] = (None, "total", None),
+) -> Sample:
+    """The sample of a FIML fit, the cases deleted for a missing covariate counted
+    among each group's dropped rows."""
+    if deleted:
+        moments = tuple(
+            dataclasses.replace(m, n_dropped=m.n_dropped + d.n)
+            for m, d in zip(fdata.moments, deleted, strict=True)
+        )
+        fdata = dataclasses.replace(fdata, moments=moments, deleted=deleted)
+    return Sample(fdata.moments, group, fiml=fdata, design=design)
+
+
 def _design_sample(
     data: Any, names: Sequence[str], group: str | None, labels: Sequence[str], fiml: bool,
-    design: tuple[str | None, str, str | None],
+    design: tuple[str | None, str, str | None], x: Sequence[str] = (),
+    drop_x: Sequence[str] = (),
 ) -> Sample:
-    """The sample of raw data with sampling weights and/or clusters."""
+    """The sample of raw data with sampling weights and/or clusters (with FIML, the
+    ``fixed.x`` covariates ``x``, cases missing on one of ``drop_x`` deleted first)."""
     weights, normalization, cluster = design
     what = "sampling_weights" if weights is not None else "cluster"
     if data is None or not isinstance(data, pd.DataFrame):
@@ -230,13 +278,17 @@ def _design_sample(
     w = None if weights is None else read_weights(data, weights, names)
     codes = None if cluster is None else read_clusters(data, cluster, names, checked.groups)
     if fiml:
+        checked, keep, deleted = _without_missing_covariates(checked, labels, drop_x)
+        if keep is not None:
+            w = None if w is None else w[keep]
+            codes = None if codes is None else codes[keep]
         blocks, wblocks, cblocks = fiml_blocks(checked, labels, w, codes, normalization)
-        fdata = fiml_data(blocks, names, wblocks)
+        fdata = fiml_data(blocks, names, wblocks, [list(names).index(v) for v in x])
         if cblocks is not None:
             fdata = dataclasses.replace(fdata, moments=tuple(
                 dataclasses.replace(m, clusters=c) for m, c in zip(fdata.moments, cblocks,
                                                                    strict=True)))  # fmt: skip
-        return Sample(fdata.moments, group, fiml=fdata, design=design)
+        return _fiml_sample(fdata, group, deleted, design)
     moments = weighted_moments(
         moments_from_data(checked, labels), checked, w, codes, normalization
     )
