@@ -299,7 +299,12 @@ def baseline_values(sample: Sample, g: int, k: int, op: str, j: int | None = Non
     """The independence model's estimate of variable ``k``'s variance (``op`` ``"~~"``)
     or mean (``"~1"``) in group ``g``: the sample moment, or with incomplete data the
     variable's own mean and variance over its observed values; with ``j`` the covariance
-    of ``k`` and ``j`` (of two random covariates, whose block the model saturates)."""
+    of ``k`` and ``j`` (of two random covariates, whose block the model saturates).
+    With incomplete data the (co)variances of ``fixed.x`` covariates are lavaan's sample
+    covariances of the covariates (``FIMLData.x_cov``), at which the model fixes them."""
+    fiml = sample.fiml
+    if fiml is not None and op == "~~" and k in fiml.x_index and j in fiml.x_index:
+        return float(fiml.x_cov[g][fiml.x_index.index(k), fiml.x_index.index(j)])
     if j is not None and j != k:
         return float(sample.moments[g].cov[k, j])
     if sample.fiml is None:

@@ -12,6 +12,7 @@
 ##   fiml_x_ml, fiml_x_mlr         missing = "ml": lavaan deletes the cases missing on a
 ##                                 covariate (with a warning) and conditions on the rest
 ##   fiml_x_mg_ml, fiml_x_mg_mlr   the same by school, loadings (and intercepts) equal
+##   fiml_x_w, fiml_x_c_mlr        with sampling weights (w), cluster-robust (psu)
 ##   fimlx_mlr, fimlx_mg_ml        missing = "ml.x": those cases are kept
 ##   ni_controls_mlr               the bundled survey's structural model with the
 ##                                 controls doi ~ firm_size + firm_age, by country,
@@ -56,8 +57,11 @@ fixture <- function(name, fun, model, data, data_path, opts) {
 HS <- read.csv("semnet/datasets/HolzingerSwineford1939.csv")
 set.seed(20261207)
 for (v in c(paste0("x", 1:9), "ageyr")) HS[[v]][runif(nrow(HS)) < 0.08] <- NA
+## sampling weights and clusters as tests/reference/survey/make_survey.R's
+HS$w <- 0.5 + (HS$id %% 5) * 0.5
+HS$psu <- ifelse(HS$school == "Pasteur", 0L, 1000L) + HS$id %/% 6L
 DATA <- file.path(REF_DIR, "hs_missing_x.csv")
-write.csv(HS[, c("id", "school", "ageyr", "sex", paste0("x", 1:9))], DATA,
+write.csv(HS[, c("id", "school", "ageyr", "sex", paste0("x", 1:9), "w", "psu")], DATA,
           row.names = FALSE, na = "")
 HS <- read.csv(DATA)
 
@@ -70,6 +74,10 @@ fixture("fiml_x_mg_ml", "sem", EXO, HS, DATA,
 fixture("fiml_x_mg_mlr", "sem", EXO, HS, DATA,
         list(missing = "ml", estimator = "MLR", group = "school",
              group.equal = c("loadings", "intercepts")))
+## with sampling weights (lavaan: MLR) and cluster-robust MLR
+fixture("fiml_x_w", "sem", EXO, HS, DATA, list(missing = "ml", sampling.weights = "w"))
+fixture("fiml_x_c_mlr", "sem", EXO, HS, DATA,
+        list(missing = "ml", estimator = "MLR", cluster = "psu"))
 fixture("fimlx_mlr", "sem", EXO, HS, DATA, list(missing = "ml.x", estimator = "MLR"))
 fixture("fimlx_mg_ml", "sem", EXO, HS, DATA,
         list(missing = "ml.x", group = "school", group.equal = "loadings"))
