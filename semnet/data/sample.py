@@ -24,16 +24,17 @@ from semnet.data.missing import (
     FIMLData,
     PatternSet,
     covariate_deletion,
+    em_moments,
     fiml_data,
     missing_patterns,
     observed_moments,
 )
 from semnet.data.moments import (
     GroupMoments,
+    NumericData,
     group_labels,
     moments_from_data,
     moments_from_stats,
-    NumericData,
     numeric_data,
     validate_frame,
 )
@@ -207,7 +208,7 @@ def sample(
     if fiml:
         if data is None:
             raise DataError("missing='fiml' needs the raw data; sample statistics are complete.")
-        checked, keep, deleted = _without_missing_covariates(
+        checked, _, deleted = _without_missing_covariates(
             numeric_data(data, names, group), labels, drop_x)  # fmt: skip
         blocks = [
             (lab, checked.values if group is None else checked.values[checked.groups == lab])
@@ -314,16 +315,44 @@ def baseline_values(sample: Sample, g: int, k: int, op: str, j: int | None = Non
     return float(np.asarray(source[g])[k])
 
 
+def _covariate_moments(
+    x: np.ndarray, w: np.ndarray | None, pats: PatternSet, cov: np.ndarray, mean: np.ndarray,
+    covariates: list[int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """``cov`` and ``mean`` of a resample of incomplete data with the moments of its
+    ``fixed.x`` covariates (see :func:`resample`)."""
+    if not covariates:
+        return cov, mean
+    block = x[:, covariates]
+    if np.isnan(block).any():
+        try:
+            sigma, mu, _ = em_moments(pats, cov.copy(), mean.copy())
+        except np.linalg.LinAlgError:
+            raise DataError("the resample's unrestricted model cannot be estimated") from None
+        return sigma, mu
+    w = np.ones(len(x)) if w is None else w
+    c = block - w @ block / w.sum()
+    cov = cov.copy()
+    cov[np.ix_(covariates, covariates)] = (c * w[:, None]).T @ c / w.sum()
+    return cov, mean
+
+
 def resample(
     labels: Sequence[str], names: Sequence[str], arrays: Sequence[np.ndarray], incomplete: bool,
-    weights: Sequence[np.ndarray] | None = None,
+    weights: Sequence[np.ndarray] | None = None, covariates: Sequence[int] = (),
 ) -> Sample:
     """The sample of resampled cases (one array per group, cases x variables, and their
     sampling ``weights``, kept as they are), as the bootstrap refits it: complete cases'
     moments, or with ``incomplete`` the missing-data patterns, whose saturated model is
     not fitted (its log-likelihood is 0, so the discrepancy gives the estimates but no
     chi-square).  Raises :class:`DataError` (with the reason) for a sample that cannot
-    be fitted."""
+    be fitted.
+
+    With incomplete data the moments are each variable's mean and variance over its
+    observed values, except for the ``fixed.x`` ``covariates`` (positions), whose moments
+    a refit fixes: their sample covariances when they are complete, or with missing
+    covariates (``missing="fiml.x"``) the EM estimates of all moments, as lavaan's
+    refit of the resample takes them."""
     moments, patterns = [], []
     for g, (label, x) in enumerate(zip(labels, arrays, strict=True)):
         n = x.shape[0]
@@ -349,8 +378,10 @@ def resample(
             )  # fmt: skip
         if observed.min() < 2 or not np.all(var > 0):
             raise DataError("too few observed values (a variable is constant or missing)")
-        moments.append(GroupMoments(label, tuple(names), np.diag(var), mean, n, 0, x, weights=w))
-        patterns.append(missing_patterns(x, w))
+        pats = missing_patterns(x, w)
+        cov, mean = _covariate_moments(x, w, pats, np.diag(var), mean, list(covariates))
+        moments.append(GroupMoments(label, tuple(names), cov, mean, n, 0, x, weights=w))
+        patterns.append(pats)
     if not incomplete:
         return Sample(tuple(moments))
     zeros = np.zeros(len(moments))
