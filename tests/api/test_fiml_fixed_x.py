@@ -139,3 +139,23 @@ def test_sem_bootstrap_option_with_fiml_fixed_x():
     free = fit.partable.params["free"].to_numpy() > 0
     assert np.isfinite(est.loc[free, "se"]).all() and (est.loc[free, "se"] > 0).all()
     assert (est.loc[~free, "se"] == 0).all()
+
+
+@pytest.mark.parametrize("key", ["lrt", "lrt_2010"])
+def test_compare_fiml_fixed_x_fits_matches_lavtestlrt(key):
+    """Satorra-Bentler 2001 and 2010 between MLR + FIML fits with fixed.x covariates."""
+    name = "fixed_x/fiml_x_mg_mlr_metric"
+    lrt = load(name)[key]
+    metric = refit(name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        configural = semnet.sem(EXO, pd.read_csv(DATA), group="school", missing="fiml",
+                                estimator="MLR")  # fmt: skip
+    method = lrt["method"].replace(".", "_")
+    out = semnet.compare(configural, metric, method=method, names=["configural", "metric"])
+    theirs = lrt["table"]
+    assert out.index.tolist() == theirs["model"]
+    assert out["df"].tolist() == theirs["Df"]
+    for ours, col in (("chisq", "Chisq"), ("chisq_diff", "Chisq diff"), ("pvalue", "Pr(>Chisq)")):
+        expected = np.array([np.nan if v is None else v for v in theirs[col]], dtype=float)
+        assert np.allclose(out[ours], expected, rtol=FIT_RTOL, equal_nan=True), ours

@@ -12,6 +12,8 @@
 ##   fiml_x_ml, fiml_x_mlr         missing = "ml": lavaan deletes the cases missing on a
 ##                                 covariate (with a warning) and conditions on the rest
 ##   fiml_x_mg_ml, fiml_x_mg_mlr   the same by school, loadings (and intercepts) equal
+##   fiml_x_mg_mlr_metric          MLR, loadings equal, with lavTestLRT against the
+##                                 configural fit (`lrt`, `lrt_2010`)
 ##   fiml_x_w, fiml_x_c_mlr        with sampling weights (w), cluster-robust (psu)
 ##   fimlx_mlr, fimlx_mg_ml        missing = "ml.x": those cases are kept
 ##   ni_controls_mlr               the bundled survey's structural model with the
@@ -41,7 +43,8 @@ ARRAY_OPTS <- c("group.equal", "group.partial")
 REF_DIR <- "tests/reference/fixed_x"
 
 ## fit, keeping lavaan's warnings, and dump
-fixture <- function(name, fun, model, data, data_path, opts) {
+fixture <- function(name, fun, model, data, data_path, opts,
+                    extras = function(fit) list()) {
   msgs <- character(0)
   fit <- withCallingHandlers(
     do.call(fun, c(list(model = model, data = data), opts)),
@@ -50,7 +53,7 @@ fixture <- function(name, fun, model, data, data_path, opts) {
       invokeRestart("muffleWarning")
     })
   dump_fit(name, fit, call_info(fun, model, data_path, record_opts(opts)),
-           list(warnings = arr(msgs)))
+           c(list(warnings = arr(msgs)), extras(fit)))
   invisible(fit)
 }
 
@@ -74,6 +77,15 @@ fixture("fiml_x_mg_ml", "sem", EXO, HS, DATA,
 fixture("fiml_x_mg_mlr", "sem", EXO, HS, DATA,
         list(missing = "ml", estimator = "MLR", group = "school",
              group.equal = c("loadings", "intercepts")))
+## MLR metric against configural: lavTestLRT's Satorra-Bentler 2001 and 2010 (compare())
+conf <- suppressWarnings(sem(EXO, data = HS, missing = "ml", estimator = "MLR",
+                             group = "school"))
+fixture("fiml_x_mg_mlr_metric", "sem", EXO, HS, DATA,
+        list(missing = "ml", estimator = "MLR", group = "school", group.equal = "loadings"),
+        extras = function(fit) list(
+          lrt = lrt_extra(list(conf, fit), c("configural", "metric"))$lrt,
+          lrt_2010 = lrt_extra(list(conf, fit), c("configural", "metric"),
+                               method = "satorra.bentler.2010")$lrt))
 ## with sampling weights (lavaan: MLR) and cluster-robust MLR
 fixture("fiml_x_w", "sem", EXO, HS, DATA, list(missing = "ml", sampling.weights = "w"))
 fixture("fiml_x_c_mlr", "sem", EXO, HS, DATA,
