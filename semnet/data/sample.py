@@ -241,6 +241,17 @@ def _without_missing_covariates(
     keep, deleted = covariate_deletion(
         checked.values, checked.groups, labels, checked.names, covariates
     )
+    for d in deleted:
+        left = int(keep.sum() if checked.groups is None else keep[checked.groups == d.label].sum())
+        if left < 2:
+            where = f" in group {d.label!r}" if d.label else ""
+            which = ", ".join(f"{v} {c}" for v, c in d.missing)
+            raise DataError(
+                f"{left} case(s){where} are observed on every fixed.x covariate (missing: "
+                f"{which}); FIML with fixed.x covariates deletes the others, as lavaan's "
+                "missing='ml'. Pass missing='fiml.x' to keep them, fixed_x=False to model "
+                "the covariates, or drop the covariate."
+            )
     if keep.all():
         return checked, None, deleted
     values = checked.values[keep]

@@ -159,3 +159,16 @@ def test_compare_fiml_fixed_x_fits_matches_lavtestlrt(key):
     for ours, col in (("chisq", "Chisq"), ("chisq_diff", "Chisq diff"), ("pvalue", "Pr(>Chisq)")):
         expected = np.array([np.nan if v is None else v for v in theirs[col]], dtype=float)
         assert np.allclose(out[ours], expected, rtol=FIT_RTOL, equal_nan=True), ours
+
+
+def test_a_group_without_complete_covariates_is_a_clear_error():
+    data = pd.read_csv(DATA)
+    data.loc[data["school"] == "Pasteur", "ageyr"] = np.nan
+    with pytest.raises(semnet.DataError, match=r"group 'Pasteur'.*ageyr 156.*fiml\.x"):
+        semnet.sem(EXO, data, group="school", missing="fiml")
+    # the caller's frame is untouched by the deletion
+    before = pd.read_csv(DATA)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        semnet.sem(EXO, before, missing="fiml")
+    pd.testing.assert_frame_equal(before, pd.read_csv(DATA))
