@@ -53,7 +53,7 @@ def _group_gfi_missing(
     Sigma: np.ndarray,
     mu: np.ndarray,
     patterns: Sequence[tuple[np.ndarray, int]],
-    x: np.ndarray,
+    x: np.ndarray | None = None,
 ) -> float:
     """GFI of one group with incomplete data, as lavaan 0.6-14 computes it (the
     moments of the fixed.x covariates ``x`` left out, as in :func:`_group_gfi`).
@@ -76,7 +76,7 @@ def _group_gfi_missing(
     A = np.where(block, np.linalg.inv(np.where(block, Sigma, np.eye(p))), 0.0)
     E = S - Sigma
     d = m - mu
-    if x.size:
+    if x is not None and x.size:
         S, m = S.copy(), m.copy()
         for v in (E, S):
             v[np.ix_(x, x)] = 0.0
