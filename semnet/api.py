@@ -84,34 +84,32 @@ def sem(
         factors and latent means free) or ``"wu_estabrook_2016"`` (semTools'
         ``measEq.syntax`` rules, used by :func:`semnet.invariance`; docs/ordinal.md).
     missing : str
-        ``"listwise"`` or ``"fiml"`` (alias ``"ml"``): full-information ML.
+        ``"listwise"`` or ``"fiml"`` (alias ``"ml"``): full-information ML.  With
+        ``fixed_x`` covariates FIML conditions on them and deletes the cases missing on
+        one (as lavaan's ``"ml"``, with a warning); ``"fiml.x"`` (alias ``"ml.x"``)
+        keeps those cases, as lavaan's ``"ml.x"``.
     se, test : str, optional
-        Override the preset: ``se`` in ``"standard"``, ``"robust_sem"``,
-        ``"robust_huber_white"``, ``"bootstrap"``; ``test`` in ``"standard"``,
-        ``"satorra_bentler"``, ``"yuan_bentler_mplus"``, ``"scaled_shifted"`` (lavaan's
-        dotted names are accepted).
+        Override the preset (names of the ``VCOV``/``TESTS`` registries; lavaan's too).
     bootstrap, seed : int
-        Draws for bootstrap SEs and percentile intervals (lavaan's ``se="bootstrap"``;
-        ``se="bootstrap"`` alone draws 1000; ``seed`` seeds them); draws in ``fit.bootstrap``.
+        Bootstrap draws (``se="bootstrap"`` alone: 1000) and their seed; ``fit.bootstrap``.
     group_equal, group_partial
         Cross-group equality constraints (lavaan's ``group.equal``, ``group.partial``).
     std_lv, meanstructure, orthogonal, fixed_x, int_ov_free, int_lv_free : bool
-        As lavaan: unit latent variances; means and intercepts (default when the
-        syntax has ``~1`` terms or there are groups); uncorrelated exogenous latent
-        variables; exogenous observed covariates fixed at their sample moments; free
-        intercepts of observed and latent variables (:func:`growth`).
+        As lavaan: unit latent variances; means (default with ``~1`` terms or groups);
+        uncorrelated exogenous latent variables; covariates fixed at their sample
+        moments; free intercepts of observed and latent variables (:func:`growth`).
     sample_cov, sample_mean, sample_nobs
         Summary statistics instead of raw data (``sample_cov`` with divisor N-1, as
         R's ``cov()``; dicts by group label for several groups).
     interaction, interaction_match
-        How a latent product ``y ~ a:b`` is estimated: ``"lms"`` (default where it
-        applies) or product indicators (``"double_mean"``, ``"mean"``, ``"residual"``),
-        matched pairs or all pairs (docs/moderation-and-mediation.md).
+        A latent product ``y ~ a:b`` by ``"lms"`` (default where it applies) or product
+        indicators (``"double_mean"``, ``"mean"``, ``"residual"``), matched or all pairs.
     sampling_weights, sampling_weights_normalization, cluster
         Weights column (normalised ``"total"``, ``"group"``, ``"none"``), cluster column:
         as lavaan, with robust SEs and tests (docs/survey-designs.md).
     survey : SurveyDesign, optional
         Strata, PSUs, weights, fpc: design-based Gamma with MLM or MLMV (lavaan.survey).
+
     Returns
     -------
     Fit
@@ -159,6 +157,8 @@ def sem(
         sample_cov=sample_cov, sample_mean=sample_mean, sample_nobs=sample_nobs,
         meanstructure=pt.meanstructure, design=options.design, survey=survey,
         ordered=options.ordered,
+        covariates=pt.names.ov_x if options.fixed_x else (),
+        keep_missing_covariates=options.missing == "fiml_x",
     )  # fmt: skip
     return _fit(spec, pt, sample, options, (t0, t_parse, time.perf_counter()))
 

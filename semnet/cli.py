@@ -202,10 +202,11 @@ def _add_fit(sub: argparse._SubParsersAction) -> Handler:
                    help="fix latent variances to 1 instead of the first loadings")
     p.add_argument("--no-fixed-x", action="store_true",
                    help="treat observed exogenous covariates as random variables "
-                   "(lavaan's fixed.x = FALSE); needed with --missing fiml")
+                   "(lavaan's fixed.x = FALSE)")
     p.add_argument("--estimator", default="ML", help="ML, MLR, MLM or MLMV (default: ML)")
     p.add_argument("--missing", default="listwise",
-                   help="listwise or fiml (default: listwise)")
+                   help="listwise, fiml or fiml.x (fiml keeping the rows missing on a "
+                   "covariate, lavaan's ml.x) (default: listwise)")
     p.add_argument("--weights", metavar="COL",
                    help="column of sampling weights (robust SEs and the Yuan-Bentler test, "
                    "as lavaan's sampling.weights)")

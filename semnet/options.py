@@ -94,7 +94,8 @@ PARAMETERIZATIONS = ("delta", "theta")
 ORDINAL_IDENTIFICATIONS = ("lavaan", "wu_estabrook_2016")
 
 #: lavaan's ``missing=`` values and their aliases
-MISSING = {"listwise": "listwise", "fiml": "fiml", "ml": "fiml"}
+MISSING = {"listwise": "listwise", "fiml": "fiml", "ml": "fiml", "fiml_x": "fiml_x",
+           "ml_x": "fiml_x"}
 #: how a latent product term is estimated
 INTERACTIONS = ("lms", "double_mean", "mean", "residual")
 #: lavaan's default number of draws for se = "bootstrap"
@@ -148,8 +149,8 @@ class Options:
 
     @property
     def incomplete_data(self) -> bool:
-        """Incomplete cases are kept (``missing="fiml"``)."""
-        return self.missing == "fiml"
+        """Incomplete cases are kept (``missing="fiml"`` or ``"fiml_x"``)."""
+        return self.missing in ("fiml", "fiml_x")
 
     @property
     def discrepancy(self) -> str:
@@ -300,7 +301,7 @@ def resolve(
         estimator = ORDINAL_DEFAULT if ordered else "ML"
     preset = ESTIMATORS.get(estimator)
     estimator = ESTIMATORS.name(estimator)
-    key = missing.lower() if isinstance(missing, str) else missing
+    key = missing.lower().replace(".", "_") if isinstance(missing, str) else missing
     missing = MISSING[check_choice("missing", key, tuple(MISSING))]
     n_boot = bootstrap_draws(bootstrap, se)
     if n_boot:
@@ -327,7 +328,7 @@ def resolve(
     estimator, preset, se, test = _design_choices(estimator, preset, se, test, design)
     if (cluster is not None or survey is not None) and meanstructure is None:
         meanstructure = True  # as lavaan's clustered models and lavaan.survey's fits
-    incomplete = missing == "fiml"
+    incomplete = missing in ("fiml", "fiml_x")
     if incomplete:
         if preset.incomplete_data is None:
             raise OptionError(

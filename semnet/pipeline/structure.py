@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from semnet.data.sample import Sample, threshold_counts
-from semnet.errors import IdentificationError, ModelSpecificationError, OptionError
+from semnet.errors import IdentificationError, ModelSpecificationError
 from semnet.estimation.constraints import LinearConstraints, linear_constraints
 from semnet.estimation.dwls import ordinal_starts
 from semnet.estimation.start import start_values
@@ -55,7 +55,7 @@ def parameter_table(spec: Specification, labels: list[str], options: Options) ->
         int_lv_free=options.int_lv_free,
         group_equal=options.group_equal,
         group_partial=options.group_partial,
-        missing=options.missing,
+        missing="fiml" if options.incomplete_data else options.missing,
         observed_products=spec.observed_products,
         ordered=threshold_counts(spec.data, options.ordered),
         parameterization=options.parameterization,
@@ -63,13 +63,6 @@ def parameter_table(spec: Specification, labels: list[str], options: Options) ->
     )
     if not pt.names.ov:
         raise ModelSpecificationError("the model has no observed variables.")
-    ov_x = pt.names.ov_x if options.fixed_x else ()
-    if ov_x and options.incomplete_data:
-        raise OptionError(
-            f"missing='fiml' with fixed.x covariates ({', '.join(ov_x)}) is not "
-            "available yet; pass fixed_x=False to model the covariates (and their "
-            "missing values) as random variables."
-        )
     return pt
 
 

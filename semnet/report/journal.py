@@ -74,6 +74,7 @@ __all__ = [
 MISSING_TEXT = {
     "fiml": "full-information maximum likelihood (FIML) for missing answers",
     "ml": "full-information maximum likelihood (FIML) for missing answers",
+    "fiml_x": "full-information maximum likelihood (FIML) for missing answers and covariates",
     "listwise": "listwise deletion of incomplete cases",
 }
 _LABEL_LINE = re.compile(r"^\s*#\s*@label\s+([A-Za-z_.][\w.]*)\s*=\s*(.+?)\s*$")

@@ -504,22 +504,22 @@ def _structural(s: _State) -> None:
     from semnet.report.journal import describe_parameter, fit_table, paths_table
 
     partial_params = tuple(s.partial.freed)
-    # the optional controls enter the DOI equation when the data have them; with FIML
-    # they are modelled as random variables (their missing values included)
+    # the optional controls enter the DOI equation when the data have them, as fixed.x
+    # covariates (lavaan's default: FIML conditions on them)
     controls = [c for c in CONTROLS if c in s.frame.columns]
     struct_text = s.models["structural"]
     control_note = ""
     if controls:
         struct_text += "\ndoi ~ " + " + ".join(controls) + "\n"
         names = " and ".join(s.labels.get(c, c).lower() for c in controls)
-        control_note = f" {s.labels['doi']} is also regressed on the controls {names}."
+        control_note = (f" {s.labels['doi']} is also regressed on the controls {names} "
+                        "(fixed covariates: the likelihood is conditional on them).")
     exempt = " and ".join(describe_parameter(p) for p in partial_params) or "none"
     options = {"group": GROUP, "group_equal": ["loadings", "intercepts"],
-               "group_partial": partial_params, **FIML, "fixed_x": not controls}  # fmt: skip
+               "group_partial": partial_params, **FIML}  # fmt: skip
     struct = semnet.sem(struct_text, s.frame, **options)
     for c in s.countries:
-        s.fit_rows.append(("Structural", c, semnet.sem(
-            struct_text, s.country(c), **FIML, fixed_x=not controls)))
+        s.fit_rows.append(("Structural", c, semnet.sem(struct_text, s.country(c), **FIML)))
     s.fit_rows.append(("Structural", "Multi-group (partial scalar)", struct))
     s.add(fit_table(s.fit_rows, name="fit", title="Fit of the measurement and structural "
                     "models", notes=(f"Multi-group models: configural = no equality "
