@@ -156,8 +156,9 @@ def _moderation(s: _State) -> None:
           ("Matched pairs of items form the product indicators, double-mean centred within "
            "the group; FIML.",))  # fmt: skip
     s.add("table9_moderation_lms", "Latent interaction by LMS in each group",
-          pd.concat(lms_rows), ("Latent moderated structural equations on the cases that "
-                                "answered every item of the block; lr_*: likelihood-ratio test of the interaction.",))  # fmt: skip
+          pd.concat(lms_rows),
+          ("Latent moderated structural equations on the cases that answered every item "
+           "of the block; lr_*: likelihood-ratio test of the interaction.",))  # fmt: skip
 
 
 def _mediation(s: _State) -> None:
