@@ -291,12 +291,44 @@ def _indirect_export() -> Study:
     )  # fmt: skip
 
 
+def _gvc_upgrading() -> Study:
+    return Study(
+        name="gvc-upgrading",
+        title="Strategic networks and SME upgrading in global value chains (Japan vs "
+        "South Korea)",
+        reference="Kang, S. & Kim, C. (2023). How do strategic networks help SMEs upgrade "
+        "in global value chains? A cross-national analysis. Taylor & Francis, article "
+        "2202833. Seed paper 003.",
+        group="country", groups=("Japan", "Korea"),
+        constructs={
+            "RGL": ("rg1", "rg2", "rg3", "rg4", "rg5"), "RSI": ("ri1", "ri2", "ri3"),
+            "SMN": ("sm1", "sm2", "sm3", "sm4", "sm5"), "PAS": ("pa1", "pa2", "pa3", "pa4"),
+            "LLO": ("ll1", "ll2", "ll3"), "KLS": ("kl1", "kl2", "kl3", "kl4"),
+            "TEC": ("tc1", "tc2", "tc3", "tc4"), "PRC": ("pr1", "pr2", "pr3"),
+            "PRD": ("pd1", "pd2", "pd3"), "FUN": ("fu1", "fu2", "fu3"),
+            "CHN": ("ch1", "ch2", "ch3"),
+        },
+        labels={"RGL": "Relational governance", "RSI": "Relationship-specific investment",
+                "SMN": "Strategic multi-partner networks", "PAS": "Power asymmetry",
+                "LLO": "Lack of learning opportunities",
+                "KLS": "Knowledge learning and skills", "TEC": "Technological capability",
+                "PRC": "Process upgrading", "PRD": "Product upgrading",
+                "FUN": "Functional upgrading", "CHN": "Chain upgrading",
+                "UPG": "GVC upgrading (second order)"},
+        models="gvc_upgrading", model_names=SEED_MODELS,
+        sizes={"Japan": 350, "Korea": 350}, sample_seed=2023,
+        key_effect="d_route", planted="RGL=~rg3", plan=SEED_PLAN, runner=_run_seed,
+    )  # fmt: skip
+
+
 #: the steps of a seed study's run (:mod:`semnet.studies.plan`)
 SEED_PLAN = ("descriptives", "reliability", "invariance", "structural", "moderation",
              "mediation")  # fmt: skip
 
 #: the registered studies, by name, in listing order
-STUDIES: dict[str, Study] = {s.name: s for s in (_network_involvement(), _indirect_export())}
+STUDIES: dict[str, Study] = {
+    s.name: s for s in (_network_involvement(), _indirect_export(), _gvc_upgrading())
+}
 
 
 def names() -> list[str]:
