@@ -46,8 +46,8 @@ def _keyed(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_every_study_has_its_fixtures():
-    assert NAMES == sorted(f"{s}_{m}" for s in ("gvc_upgrading", "indirect_export")
-                           for m in ("measurement", "multigroup", "partial"))  # fmt: skip
+    assert sorted(f"{s}_{m}" for s in ("gvc_upgrading", "indirect_export")
+                           for m in ("measurement", "multigroup", "partial")) == NAMES  # fmt: skip
 
 
 @pytest.mark.parametrize("name", NAMES)
