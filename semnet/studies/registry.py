@@ -222,15 +222,15 @@ class Study:
 
 
 def _run_network_involvement(study: Study, data: Any, out: Any, **options: Any) -> Any:
-    from semnet.studies import network_involvement
+    from semnet.studies.network_involvement import run
 
-    return network_involvement.run(data, out, **options)
+    return run(data, out, **options)
 
 
 def _run_seed(study: Study, data: Any, out: Any, **options: Any) -> Any:
-    from semnet.studies import plan
+    from semnet.studies.plan import run
 
-    return plan.run(study, data, out, **options)
+    return run(study, data, out, **options)
 
 
 def _network_finish(data: pd.DataFrame) -> pd.DataFrame:
@@ -247,7 +247,7 @@ def _dichotomise_xr(data: pd.DataFrame) -> pd.DataFrame:
 
 
 def _network_involvement() -> Study:
-    from semnet.studies import network_involvement as ni
+    import semnet.studies.network_involvement as ni
 
     return Study(
         name="network-involvement",
