@@ -291,6 +291,40 @@ def _indirect_export() -> Study:
     )  # fmt: skip
 
 
+def _ethnic_ties() -> Study:
+    return Study(
+        name="ethnic-ties",
+        title="Business and ethnic-group social networks of Chinese SMEs (local vs "
+        "returnee founders)",
+        reference="Lew, Y.K., Khan, Z., Rao-Nicholson, R. & He, S. Internationalization "
+        "process of Chinese SMEs: the role of business and ethnic-group based social "
+        "networks (manuscript). Seed paper 001.",
+        group="founder", groups=("local", "returnee"),
+        constructs={
+            "ETH": ("et1", "et2", "et3", "et4", "et5"), "MNE": ("mn1", "mn2", "mn3", "mn4"),
+            "HSN": ("hs1", "hs2", "hs3", "hs4"), "TMP": ("tf1", "tf2", "tf3"),
+            "OPR": ("op1", "op2", "op3"), "MKN": ("mk1", "mk2", "mk3", "mk4", "mk5"),
+            "REP": ("rp1", "rp2", "rp3"), "RSK": ("rk1", "rk2", "rk3"),
+            "INTS": ("is1", "is2", "is3", "is4"),
+        },
+        labels={"ETH": "Ethnic (diaspora) ties", "MNE": "Business ties with MNEs",
+                "HSN": "Home-region social network", "TMP": "Intermediate networks",
+                "OPR": "Opportunity recognition", "MKN": "Foreign market knowledge",
+                "REP": "Reputation with foreign clients", "RSK": "Risk-taking entry",
+                "INTS": "International success"},
+        covariates=("div", "emc"), models="ethnic_ties", model_names=SEED_MODELS,
+        sizes={"local": 350, "returnee": 350}, sample_seed=2014,
+        key_effect="d_tot_ETH", planted="ETH=~et4", plan=SEED_PLAN, runner=_run_seed,
+        finish=_round_covariates,
+    )  # fmt: skip
+
+
+def _round_covariates(data: pd.DataFrame) -> pd.DataFrame:
+    data = data.copy()
+    data[["div", "emc"]] = data[["div", "emc"]].round(3)
+    return data
+
+
 def _gvc_upgrading() -> Study:
     return Study(
         name="gvc-upgrading",
@@ -327,7 +361,8 @@ SEED_PLAN = ("descriptives", "reliability", "invariance", "structural", "moderat
 
 #: the registered studies, by name, in listing order
 STUDIES: dict[str, Study] = {
-    s.name: s for s in (_network_involvement(), _indirect_export(), _gvc_upgrading())
+    s.name: s
+    for s in (_network_involvement(), _indirect_export(), _ethnic_ties(), _gvc_upgrading())
 }
 
 

@@ -3,7 +3,9 @@
 ## make_studies.R -- lavaan 0.6.14 reference fits of the seed studies' models
 ##
 ## Run from the repository root:
-##     Rscript tests/reference/studies/make_studies.R
+##     Rscript tests/reference/studies/make_studies.R [study ...]
+##
+## (all studies without arguments; lavaan's FIML takes a few minutes per study)
 ##
 ## For every seed study of semnet.studies (models/<study>/, sample_data/<study>.csv)
 ## it fits, with FIML (missing = "ml"):
@@ -34,6 +36,8 @@ OUT <- "tests/reference/studies"
 STUDIES <- list(
   indirect_export = list(group = "exportmode", freed = c("IEK=~exs", "exs~1"),
                          freed_structural = character(0)),
+  ethnic_ties     = list(group = "founder", freed = c("ETH=~et4", "et2~1"),
+                         freed_structural = c("ETH=~et4", "et2~1")),
   gvc_upgrading   = list(group = "country", freed = c("RGL=~rg3", "fu2~1"),
                          freed_structural = c("RGL=~rg3", "fu2~1"))
 )
@@ -72,7 +76,9 @@ fit_one <- function(name, fun, study, model, data, data_path, opts) {
   dump(name, fun, file.path("models", study, paste0(model, ".lav")), data_path, fit, opts)
 }
 
-for (study in names(STUDIES)) {
+WANTED <- commandArgs(trailingOnly = TRUE)
+if (!length(WANTED)) WANTED <- names(STUDIES)
+for (study in WANTED) {
   s <- STUDIES[[study]]
   data_path <- file.path("sample_data", paste0(study, ".csv"))
   data <- read.csv(data_path)
