@@ -31,4 +31,5 @@ def list() -> list[Study]:
     return list_studies()
 
 
-__all__ = ["STUDIES", "Study", "get", "list", "list_studies", "names", "network_involvement"]
+#: ``list`` is left out so that ``from semnet.studies import *`` keeps the builtin
+__all__ = ["STUDIES", "Study", "get", "list_studies", "names", "network_involvement"]

@@ -155,7 +155,7 @@ class Study:
         --------
         >>> from semnet.studies import get
         >>> get("indirect-export").simulate({"indirect": 50, "direct": 40}, seed=1).shape
-        (90, 31)
+        (90, 32)
         """
         from semnet.simulate import simulate
 
