@@ -291,6 +291,33 @@ def _indirect_export() -> Study:
     )  # fmt: skip
 
 
+def _gvc_position() -> Study:
+    pre = {"ENW": "en", "NCH": "nc", "CTS": "ct", "GVE": "ge", "PA": "pa", "POS": "ps",
+           "HIS": "hi", "PMT": "pm", "MKA": "mk", "UPG": "up", "PIG": "pg", "NMS": "ms",
+           "NCP": "nk"}  # fmt: skip
+    return Study(
+        name="gvc-position",
+        title="Networks and GVC position of Chinese EE-SMEs (OEM/ODM suppliers vs OBM "
+        "firms)",
+        reference="Su, F., Khan, Z., Lew, Y.K., Park, B.I. & Choksy, U.S. (2020). "
+        "Internationalization of Chinese SMEs: the role of networks and global value "
+        "chains. BRQ Business Research Quarterly 23(2), 141-158. Seed paper 000.",
+        group="gvc_role", groups=("oem", "obm"),
+        constructs={f: tuple(f"{p}{i}" for i in (1, 2, 3)) for f, p in pre.items()},
+        labels={"ENW": "Entrepreneur's personal network", "NCH": "Networking channels",
+                "CTS": "Customer tie strength", "GVE": "GVC engagement",
+                "PA": "Power asymmetry", "POS": "GVC position",
+                "HIS": "Home institutional support", "PMT": "Peer mistrust",
+                "MKA": "Market knowledge acquisition", "UPG": "GVC upgrading",
+                "PIG": "Post-internationalization growth",
+                "NMS": "Network-driven market selection",
+                "NCP": "Network capability"},
+        models="gvc_position", model_names=SEED_MODELS,
+        sizes={"oem": 350, "obm": 350}, sample_seed=2019,
+        key_effect="d_n1", planted="PA=~pa2", plan=SEED_PLAN, runner=_run_seed,
+    )  # fmt: skip
+
+
 def _ethnic_ties() -> Study:
     return Study(
         name="ethnic-ties",
@@ -362,7 +389,8 @@ SEED_PLAN = ("descriptives", "reliability", "invariance", "structural", "moderat
 #: the registered studies, by name, in listing order
 STUDIES: dict[str, Study] = {
     s.name: s
-    for s in (_network_involvement(), _indirect_export(), _ethnic_ties(), _gvc_upgrading())
+    for s in (_network_involvement(), _gvc_position(), _ethnic_ties(), _indirect_export(),
+              _gvc_upgrading())
 }
 
 
@@ -385,7 +413,7 @@ def list_studies() -> list[Study]:
     --------
     >>> from semnet.studies import list_studies
     >>> [s.name for s in list_studies()][:2]
-    ['network-involvement', 'indirect-export']
+    ['network-involvement', 'gvc-position']
     """
     return list(STUDIES.values())
 

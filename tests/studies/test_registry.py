@@ -13,7 +13,7 @@ from semnet.cli import main
 def test_list_and_get():
     names = [s.name for s in semnet.studies.list()]
     assert names == semnet.studies.names()
-    assert names[:2] == ["network-involvement", "indirect-export"]
+    assert names[0] == "network-involvement" and "indirect-export" in names
     assert semnet.studies.get("indirect_export") is semnet.studies.get("indirect-export")
     with pytest.raises(semnet.SemnetError, match="no study called 'nope'; the studies are"):
         semnet.studies.get("nope")

@@ -34,6 +34,8 @@ OUT <- "tests/reference/studies"
 ## study -> group column and the parameters freed by its partial-invariance search
 ## (the planted non-invariance; the partial scalar search of semnet finds exactly these)
 STUDIES <- list(
+  gvc_position    = list(group = "gvc_role", freed = c("PA=~pa2", "ct3~1"),
+                         freed_structural = c("PA=~pa2", "ct3~1")),
   indirect_export = list(group = "exportmode", freed = c("IEK=~exs", "exs~1"),
                          freed_structural = character(0)),
   ethnic_ties     = list(group = "founder", freed = c("ETH=~et4", "et2~1"),
