@@ -3,9 +3,10 @@
 ## make_studies.R -- lavaan 0.6.14 reference fits of the seed studies' models
 ##
 ## Run from the repository root:
-##     Rscript tests/reference/studies/make_studies.R [study ...]
+##     Rscript tests/reference/studies/make_studies.R [--core] [study ...]
 ##
-## (all studies without arguments; lavaan's FIML takes a few minutes per study)
+## (all studies without arguments; lavaan's FIML takes a few minutes per fit; --core
+## fits only <study>_measurement and <study>_multigroup)
 ##
 ## For every seed study of semnet.studies (models/<study>/, sample_data/<study>.csv)
 ## it fits, with FIML (missing = "ml"):
@@ -78,7 +79,9 @@ fit_one <- function(name, fun, study, model, data, data_path, opts) {
   dump(name, fun, file.path("models", study, paste0(model, ".lav")), data_path, fit, opts)
 }
 
-WANTED <- commandArgs(trailingOnly = TRUE)
+ARGS <- commandArgs(trailingOnly = TRUE)
+CORE <- "--core" %in% ARGS
+WANTED <- setdiff(ARGS, "--core")
 if (!length(WANTED)) WANTED <- names(STUDIES)
 for (study in WANTED) {
   s <- STUDIES[[study]]
@@ -87,8 +90,11 @@ for (study in WANTED) {
   base <- list(group = s$group, missing = "ml")
   fit_one(paste0(study, "_measurement"), "cfa", study, "measurement", data, data_path,
           base)
-  fit_one(paste0(study, "_partial"), "cfa", study, "measurement", data, data_path,
-          c(base, list(group.equal = c("loadings", "intercepts"), group.partial = s$freed)))
+  if (!CORE) {
+    fit_one(paste0(study, "_partial"), "cfa", study, "measurement", data, data_path,
+            c(base, list(group.equal = c("loadings", "intercepts"),
+                         group.partial = s$freed)))
+  }
   mg <- c(base, list(group.equal = c("loadings", "intercepts"), fixed.x = FALSE))
   if (length(s$freed_structural)) mg$group.partial <- s$freed_structural
   fit_one(paste0(study, "_multigroup"), "sem", study, "multigroup", data, data_path, mg)
