@@ -3,10 +3,12 @@
 ## make_studies.R -- lavaan 0.6.14 reference fits of the seed studies' models
 ##
 ## Run from the repository root:
-##     Rscript tests/reference/studies/make_studies.R [--core] [study ...]
+##     Rscript tests/reference/studies/make_studies.R [--fits=a,b] [--no-se] [study ...]
 ##
-## (all studies without arguments; lavaan's FIML takes a few minutes per fit; --core
-## fits only <study>_measurement and <study>_multigroup)
+## (all studies and fits without arguments; lavaan's FIML takes minutes per fit, most of
+## it the numerical observed information; --fits= picks among measurement, partial and
+## multigroup; --no-se skips the standard errors, se = "none", recorded in the call and
+## left out of the comparison)
 ##
 ## For every seed study of semnet.studies (models/<study>/, sample_data/<study>.csv)
 ## it fits, with FIML (missing = "ml"):
@@ -58,7 +60,7 @@ dump <- function(name, fun, model_file, data_path, fit, opts) {
   est <- data.frame(lhs = pe$lhs, op = pe$op, rhs = pe$rhs,
                     group = ifelse(pe$group > 0, glabels[pmax(pe$group, 1)], ""),
                     label = if (is.null(pe$label)) "" else pe$label,
-                    est = pe$est, se = pe$se)
+                    est = pe$est, se = if (is.null(pe$se)) NA else pe$se)
   fm <- fitMeasures(fit, FIT_MEASURES)
   x <- list(
     name = name, lavaan_version = as.character(packageVersion("lavaan")),
@@ -80,22 +82,30 @@ fit_one <- function(name, fun, study, model, data, data_path, opts) {
 }
 
 ARGS <- commandArgs(trailingOnly = TRUE)
-CORE <- "--core" %in% ARGS
-WANTED <- setdiff(ARGS, "--core")
+FITS <- c("measurement", "partial", "multigroup")
+FITS_ARG <- grep("^--fits=", ARGS, value = TRUE)
+if (length(FITS_ARG)) FITS <- strsplit(sub("^--fits=", "", FITS_ARG), ",")[[1]]
+NO_SE <- "--no-se" %in% ARGS
+WANTED <- setdiff(ARGS, c(FITS_ARG, "--no-se"))
 if (!length(WANTED)) WANTED <- names(STUDIES)
 for (study in WANTED) {
   s <- STUDIES[[study]]
   data_path <- file.path("sample_data", paste0(study, ".csv"))
   data <- read.csv(data_path)
   base <- list(group = s$group, missing = "ml")
-  fit_one(paste0(study, "_measurement"), "cfa", study, "measurement", data, data_path,
-          base)
-  if (!CORE) {
+  if (NO_SE) base$se <- "none"
+  if ("measurement" %in% FITS) {
+    fit_one(paste0(study, "_measurement"), "cfa", study, "measurement", data, data_path,
+            base)
+  }
+  if ("partial" %in% FITS) {
     fit_one(paste0(study, "_partial"), "cfa", study, "measurement", data, data_path,
             c(base, list(group.equal = c("loadings", "intercepts"),
                          group.partial = s$freed)))
   }
   mg <- c(base, list(group.equal = c("loadings", "intercepts"), fixed.x = FALSE))
   if (length(s$freed_structural)) mg$group.partial <- s$freed_structural
-  fit_one(paste0(study, "_multigroup"), "sem", study, "multigroup", data, data_path, mg)
+  if ("multigroup" %in% FITS) {
+    fit_one(paste0(study, "_multigroup"), "sem", study, "multigroup", data, data_path, mg)
+  }
 }
