@@ -27,7 +27,7 @@ def diagonal_blocks(matrix: np.ndarray) -> list[np.ndarray] | None:
     [[0, 1], [2, 3]]
     """
     q = matrix.shape[0]
-    if q <= SMALL:
+    if q <= SMALL or _one_block(matrix):
         return None
     n, labels = connected_components(csr_array(matrix != 0), directed=False)
     if n == 1:
@@ -35,3 +35,16 @@ def diagonal_blocks(matrix: np.ndarray) -> list[np.ndarray] | None:
     order = np.argsort(labels, kind="stable")
     cuts = np.flatnonzero(np.diff(labels[order])) + 1
     return np.split(order, cuts)
+
+
+def _one_block(matrix: np.ndarray, steps: int = 3) -> bool:
+    """Whether the first parameter reaches every other through the non-zero pattern
+    within ``steps`` steps (a cheap test that spares the graph search where one
+    parameter is shared by all groups, as the loadings of a metric model are); False
+    where it does not, or not that soon."""
+    reach = matrix[0] != 0
+    for _ in range(steps):
+        if reach.all():
+            return True
+        reach = (matrix[reach] != 0).any(axis=0)
+    return bool(reach.all())

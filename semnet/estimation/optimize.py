@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 #: Newton steps that polish a quasi-Newton (BFGS) solution
 POLISH_ITER = 50
 
+#: weights of the expected information in the Hessian where that is not positive definite
+MIX = (0.25, 0.5, 0.75)
+
 
 @dataclass(frozen=True)
 class OptimizeResult:
@@ -106,10 +109,26 @@ def _minimize(
         ev = disc.evaluate(x, derivatives=False)
         return OptimizeResult(x, ev.f, 0, bool(np.isfinite(ev.f)), "no free parameters")
     newton = disc.newton
+    # a discrepancy that sums its derivatives into the tie classes itself gives them
+    # with respect to z directly (no full-size matrices over x); the final evaluation is
+    # then left to the caller, which needs it with respect to x
+    classes = con.classes if getattr(disc, "sums_classes", False) else None
+    in_z = classes is not None
 
     def evaluate(z: np.ndarray, hessian: bool):
         x = con.to_x(z)
+        if in_z:
+            return disc.evaluate(x, hessian=hessian, classes=classes)
         return disc.evaluate(x, hessian=hessian) if newton else disc.evaluate(x)
+
+    def gradient_z(ev: Evaluation) -> np.ndarray:
+        return ev.gradient if in_z else con.gradient_z(ev.gradient)
+
+    def matrix_z(m: np.ndarray) -> np.ndarray:
+        return m if in_z else con.matrix_z(m)
+
+    def done(ev: Evaluation) -> Evaluation | None:
+        return None if in_z else ev
 
     # the first step is a scoring step: no Hessian needed at the start
     ev = evaluate(z, False)
@@ -129,26 +148,27 @@ def _minimize(
     last_decrement = np.inf
     trust_newton = False
     for it in range(1, max_iter + 1):
-        g = con.gradient_z(ev.gradient)
+        g = gradient_z(ev)
         step = None
         if newton and trust_newton and ev.hessian is not None:
-            step = cholesky_solve(con.matrix_z(ev.hessian), g)
+            step = _newton_step(matrix_z(ev.hessian), matrix_z(ev.information), g)
         newton_step = step is not None
         if step is None:
-            step = _scoring_step(con.matrix_z(ev.information), g, g_old, s_old, correction,
+            step = _scoring_step(matrix_z(ev.information), g, g_old, s_old, correction,
                                  last_decrement)
         decrement = float(g @ step)
         if decrement < 0 or not math.isfinite(decrement):
             step, decrement = g, float(g @ g)
         last_decrement = decrement
         if decrement < tol:
-            return OptimizeResult(con.to_x(z), ev.f, it - 1, True, "converged", evaluation=ev)
+            return OptimizeResult(con.to_x(z), ev.f, it - 1, True, "converged",
+                                  evaluation=done(ev))
         if newton_step and decrement < 1e-8:
             # Newton converges quadratically: after this step f is within ~decrement^2
             # of its minimum, so only f is needed to confirm the step
             z_new = z - step
             x_new = con.to_x(z_new)
-            ev_new = disc.evaluate(x_new, derivatives=newton and information)
+            ev_new = disc.evaluate(x_new, derivatives=newton and information and not in_z)
             if math.isfinite(ev_new.f) and ev_new.f <= ev.f:
                 return OptimizeResult(x_new, ev_new.f, it, True, "converged",
                                       evaluation=ev_new if ev_new.gradient is not None else None)
@@ -165,7 +185,8 @@ def _minimize(
             break
         if abs(ev.f - ev_new.f) <= 1e-16 * max(1.0, abs(ev.f)) and decrement < 1e-10:
             z, ev = z_new, ev_new
-            return OptimizeResult(con.to_x(z), ev.f, it, True, "converged", evaluation=ev)
+            return OptimizeResult(con.to_x(z), ev.f, it, True, "converged",
+                                  evaluation=done(ev))
         trust_newton = t == 1.0 and decrement < 1.0
         g_old, s_old = g, -t * step
         z, ev = z_new, ev_new
@@ -244,6 +265,18 @@ def _scoring_step(
         return np.linalg.solve(ridged, g)
     except np.linalg.LinAlgError:
         return np.linalg.lstsq(H, g, rcond=None)[0]
+
+
+def _newton_step(H: np.ndarray, info: np.ndarray, g: np.ndarray) -> np.ndarray | None:
+    """``H^-1 g`` for the Hessian ``H``; where ``H`` is not positive definite (a Heywood
+    valley), the step of the nearest positive definite mix ``(1 - t) H + t I`` with the
+    expected information ``I`` (``t`` = 1/4, 1/2, 3/4); None where none is."""
+    step = cholesky_solve(H, g)
+    for t in MIX:
+        if step is not None:
+            break
+        step = cholesky_solve((1.0 - t) * H + t * info, g)
+    return step
 
 
 def cholesky_solve(H: np.ndarray, g: np.ndarray) -> np.ndarray | None:
