@@ -26,7 +26,7 @@ import numpy as np
 from scipy import optimize as sopt
 from scipy.linalg import lapack
 
-from semnet.estimation.blocks import diagonal_blocks
+from semnet.estimation.blocks import arrow_blocks, diagonal_blocks
 from semnet.estimation.constraints import LinearConstraints
 from semnet.estimation.ml import Evaluation
 
@@ -281,10 +281,14 @@ def _newton_step(H: np.ndarray, info: np.ndarray, g: np.ndarray) -> np.ndarray |
 
 def cholesky_solve(H: np.ndarray, g: np.ndarray) -> np.ndarray | None:
     """``H^-1 g`` by Cholesky, block by block where ``H`` is block diagonal (a configural
-    model with many groups; see :func:`semnet.estimation.blocks.diagonal_blocks`); None
-    where ``H`` (a block of it) is not positive definite."""
+    model with many groups; see :func:`semnet.estimation.blocks.diagonal_blocks`) or an
+    arrow (groups' blocks and shared parameters: :func:`_arrow_solve`); None where ``H``
+    (a block of it) is not positive definite."""
     blocks = diagonal_blocks(H)
     if blocks is None:
+        arrow = arrow_blocks(H)
+        if arrow is not None:
+            return _arrow_solve(H, g, *arrow)
         L, info = lapack.dpotrf(H, lower=1)
         return lapack.dpotrs(L, g, lower=1)[0] if info == 0 else None
     out = np.empty_like(g)
@@ -293,6 +297,37 @@ def cholesky_solve(H: np.ndarray, g: np.ndarray) -> np.ndarray | None:
         if info != 0:
             return None
         out[idx] = lapack.dpotrs(L, g[idx], lower=1)[0]
+    return out
+
+
+def _arrow_solve(
+    H: np.ndarray, g: np.ndarray, hubs: np.ndarray, blocks: list[np.ndarray]
+) -> np.ndarray | None:
+    """``H^-1 g`` for ``H = [[A, B], [B', D]]`` with ``A`` over the ``hubs`` and ``D``
+    block diagonal over the ``blocks``: by the Schur complement ``A - B D^-1 B'`` (``H``
+    is positive definite exactly where ``D`` and the complement are); None where not."""
+    B = H[hubs]
+    schur = H[np.ix_(hubs, hubs)].copy()
+    rhs = g[hubs].copy()
+    solved = []  # per block: its indices, Cholesky factor, D^-1 B' and D^-1 g
+    for idx in blocks:
+        L, info = lapack.dpotrf(H[np.ix_(idx, idx)], lower=1)
+        if info != 0:
+            return None
+        Bi = B[:, idx]
+        right = np.column_stack([Bi.T, g[idx]])
+        sol = lapack.dpotrs(L, right, lower=1)[0]
+        schur -= Bi @ sol[:, :-1]
+        rhs -= Bi @ sol[:, -1]
+        solved.append((idx, L, Bi))
+    Ls, info = lapack.dpotrf(schur, lower=1)
+    if info != 0:
+        return None
+    out = np.empty_like(g)
+    x_hub = lapack.dpotrs(Ls, rhs, lower=1)[0]
+    out[hubs] = x_hub
+    for idx, L, Bi in solved:
+        out[idx] = lapack.dpotrs(L, g[idx] - Bi.T @ x_hub, lower=1)[0]
     return out
 
 
