@@ -73,14 +73,8 @@ def arrow_blocks(matrix: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]] | No
     return np.flatnonzero(hub), [rest[b] for b in np.split(order, cuts)]
 
 
-def _one_block(matrix: np.ndarray, steps: int = 3) -> bool:
-    """Whether the first parameter reaches every other through the non-zero pattern
-    within ``steps`` steps (a cheap test that spares the graph search where one
-    parameter is shared by all groups, as the loadings of a metric model are); False
-    where it does not, or not that soon."""
-    reach = matrix[0] != 0
-    for _ in range(steps):
-        if reach.all():
-            return True
-        reach = (matrix[reach] != 0).any(axis=0)
-    return bool(reach.all())
+def _one_block(matrix: np.ndarray) -> bool:
+    """Whether the first parameter is coupled with every other (then the matrix is one
+    block: a cheap test that spares the graph search where a parameter is shared by all
+    groups, as a scalar model's loadings are in its Hessian)."""
+    return bool((matrix[0] != 0).all())

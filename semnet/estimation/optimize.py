@@ -286,18 +286,24 @@ def cholesky_solve(H: np.ndarray, g: np.ndarray) -> np.ndarray | None:
     (a block of it) is not positive definite."""
     blocks = diagonal_blocks(H)
     if blocks is None:
-        arrow = arrow_blocks(H)
-        if arrow is not None:
-            return _arrow_solve(H, g, *arrow)
-        L, info = lapack.dpotrf(H, lower=1)
-        return lapack.dpotrs(L, g, lower=1)[0] if info == 0 else None
+        return _solve_block(H, g)
     out = np.empty_like(g)
     for idx in blocks:
-        L, info = lapack.dpotrf(H[np.ix_(idx, idx)], lower=1)
-        if info != 0:
+        sol = _solve_block(H[np.ix_(idx, idx)], g[idx])
+        if sol is None:
             return None
-        out[idx] = lapack.dpotrs(L, g[idx], lower=1)[0]
+        out[idx] = sol
     return out
+
+
+def _solve_block(H: np.ndarray, g: np.ndarray) -> np.ndarray | None:
+    """``H^-1 g`` for one diagonal block: through its arrow structure where it has one
+    (a metric model's covariance parameters with the shared loadings), else dense."""
+    arrow = arrow_blocks(H)
+    if arrow is not None:
+        return _arrow_solve(H, g, *arrow)
+    L, info = lapack.dpotrf(H, lower=1)
+    return lapack.dpotrs(L, g, lower=1)[0] if info == 0 else None
 
 
 def _arrow_solve(

@@ -347,12 +347,15 @@ class Model:
         flat = out.reshape(-1)
         if classes is not None:
             cz = classes[batch.cell_param]
-            pos = cz[:, :, None] * out.shape[0] + cz[:, None, :]
-            flat += np.bincount(pos.ravel(), weights=wh, minlength=flat.size)
+            pos = (cz[:, :, None] * out.shape[0] + cz[:, None, :]).ravel()
         elif batch.unique:
             flat[batch.flat.ravel()] += wh
+            return
         else:
-            flat += np.bincount(batch.flat.ravel(), weights=wh, minlength=flat.size)
+            pos = batch.flat.ravel()
+        # an unbuffered add, as positions repeat (a bincount would allocate a second
+        # full-size matrix)
+        np.add.at(flat, pos, wh)
 
     def batch_state(self, values: np.ndarray, batch: Batch) -> BatchState:
         """:meth:`state` of every group of ``batch`` at once (raises LinAlgError for a
