@@ -147,7 +147,6 @@ class MLDiscrepancy:
         :class:`~semnet.matrices.ram.Batch` in one vectorised pass over a leading group
         axis, each batch's cells summed into one buffer."""
         model = self.model
-        p = model.p
         total = 0.0
         grad = info = hess = None
         if derivatives:
@@ -155,29 +154,16 @@ class MLDiscrepancy:
             grad, info = np.zeros(q), np.zeros((q, q))
             hess = np.zeros((q, q)) if hessian else None
         for batch, stack in zip(model.batches, self._stacks, strict=True):
-            try:
-                st = model.batch_state(values, batch)
-            except np.linalg.LinAlgError:
-                return Evaluation(np.inf, reason=SINGULAR)
-            try:
-                L = np.linalg.cholesky(st.C[:, :p, :p])  # (reads the lower triangle)
-            except np.linalg.LinAlgError:
-                return Evaluation(np.inf, reason=NOT_PD)
-            mu = st.Bm[:, :p]
-            l_inv = np.linalg.inv(L)
-            inv = l_inv.transpose(0, 2, 1) @ l_inv
-            d = stack.mean - mu
-            f = (2.0 * np.log(np.diagonal(L, axis1=1, axis2=2)).sum(axis=1)
-                 + (inv * stack.cov).sum(axis=(1, 2)) - stack.logdet - p)
-            if model.meanstructure:
-                f += np.einsum("gi,gij,gj->g", d, inv, d)
-            fb = float(stack.weights @ (0.5 * f))
-            if not math.isfinite(fb):
-                return Evaluation(np.inf, reason=NOT_PD)
-            total += fb
+            if len(batch.groups) == 1:  # (numpy's per-call costs outweigh a stack of one)
+                out = self._one_group(values, int(batch.groups[0]), derivatives, hessian)
+            else:
+                out = self._stacked(values, batch, stack, derivatives, hessian)
+            if isinstance(out, str):
+                return Evaluation(np.inf, reason=out)
+            f, g_cells, i_cells, h_cells = out
+            total += float(stack.weights @ f)
             if not derivatives:
                 continue
-            g_cells, i_cells, h_cells = self._batch_derivatives(batch, st, stack, d, inv, hessian)
             model.batch_to_params(batch, g_cells, grad, stack.weights, classes)
             model.batch_to_params_sym(batch, i_cells, info, stack.weights, classes)
             if hessian:
@@ -186,6 +172,56 @@ class MLDiscrepancy:
         if not derivatives:
             return Evaluation(total)
         return Evaluation(total, grad, info, hessian=hess)
+
+    def _one_group(
+        self, values: np.ndarray, g: int, derivatives: bool, hessian: bool
+    ) -> tuple | str:
+        """Group ``g``'s ``F_g / 2`` and its cell derivatives, each with a leading axis of
+        one (as :meth:`_stacked`), or the reason they are not defined."""
+        model = self.model
+        try:
+            st = model.state(values, g)
+        except np.linalg.LinAlgError:
+            return SINGULAR
+        mu = st.Bm[: model.p]
+        mom = self.moments[g]
+        f, inv = self.group_f(st.C[: model.p, : model.p], mu, mom)
+        if not math.isfinite(f):
+            return NOT_PD
+        if not derivatives:
+            return np.array([f]), None, None, None
+        cells = self._cell_derivatives(values, g, st, mom, mu, inv, hessian)
+        return np.array([f]), *(None if c is None else c[None] for c in cells)
+
+    def _stacked(
+        self, values: np.ndarray, batch: Batch, stack: _Stack, derivatives: bool, hessian: bool
+    ) -> tuple | str:
+        """Each group's ``F_g / 2`` and cell derivatives for the groups of ``batch``, in
+        one vectorised pass over a leading group axis, or the reason they are not
+        defined."""
+        model = self.model
+        p = model.p
+        try:
+            st = model.batch_state(values, batch)
+        except np.linalg.LinAlgError:
+            return SINGULAR
+        try:
+            L = np.linalg.cholesky(st.C[:, :p, :p])  # (reads the lower triangle)
+        except np.linalg.LinAlgError:
+            return NOT_PD
+        mu = st.Bm[:, :p]
+        l_inv = np.linalg.inv(L)
+        inv = l_inv.transpose(0, 2, 1) @ l_inv
+        d = stack.mean - mu
+        f = (2.0 * np.log(np.diagonal(L, axis1=1, axis2=2)).sum(axis=1)
+             + (inv * stack.cov).sum(axis=(1, 2)) - stack.logdet - p)
+        if model.meanstructure:
+            f += np.einsum("gi,gij,gj->g", d, inv, d)
+        if not np.isfinite(f).all():
+            return NOT_PD
+        if not derivatives:
+            return 0.5 * f, None, None, None
+        return 0.5 * f, *self._batch_derivatives(batch, st, stack, d, inv, hessian)
 
     def _batch_derivatives(
         self,
