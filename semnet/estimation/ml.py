@@ -22,6 +22,8 @@ from semnet.matrices.ram import Batch, BatchState, GroupState, Model
 
 SINGULAR = "I - B is singular (non-recursive loop)"
 NOT_PD = "implied covariance is not positive definite"
+#: groups of one structure evaluated as a stack (fewer: one by one, as a single group)
+STACK_MIN = 4
 
 
 class Evaluation(NamedTuple):
@@ -154,8 +156,9 @@ class MLDiscrepancy:
             grad, info = np.zeros(q), np.zeros((q, q))
             hess = np.zeros((q, q)) if hessian else None
         for batch, stack in zip(model.batches, self._stacks, strict=True):
-            if len(batch.groups) == 1:  # (numpy's per-call costs outweigh a stack of one)
-                out = self._one_group(values, int(batch.groups[0]), derivatives, hessian)
+            if len(batch.groups) < STACK_MIN:  # (numpy's per-call costs outweigh a stack)
+                out = _concat([self._one_group(values, int(g), derivatives, hessian)
+                               for g in batch.groups])
             else:
                 out = self._stacked(values, batch, stack, derivatives, hessian)
             if isinstance(out, str):
@@ -387,6 +390,16 @@ class MLDiscrepancy:
         if ev.hessian is None:
             raise np.linalg.LinAlgError(f"the Hessian is not defined at x: {ev.reason}")
         return ev.hessian
+
+
+def _concat(parts: list) -> tuple | str:
+    """The groups' results of :meth:`MLDiscrepancy._one_group` joined along the group
+    axis, or the first reason one is not defined."""
+    for part in parts:
+        if isinstance(part, str):
+            return part
+    return tuple(None if part[0] is None else np.concatenate(part)
+                 for part in zip(*parts, strict=True))
 
 
 def _sum_classes(ev: Evaluation, classes: np.ndarray) -> Evaluation:

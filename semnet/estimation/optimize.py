@@ -37,9 +37,6 @@ if TYPE_CHECKING:
 #: Newton steps that polish a quasi-Newton (BFGS) solution
 POLISH_ITER = 50
 
-#: weights of the expected information in the Hessian where that is not positive definite
-MIX = (0.25, 0.5, 0.75)
-
 
 @dataclass(frozen=True)
 class OptimizeResult:
@@ -151,7 +148,7 @@ def _minimize(
         g = gradient_z(ev)
         step = None
         if newton and trust_newton and ev.hessian is not None:
-            step = _newton_step(matrix_z(ev.hessian), matrix_z(ev.information), g)
+            step = cholesky_solve(matrix_z(ev.hessian), g)
         newton_step = step is not None
         if step is None:
             step = _scoring_step(matrix_z(ev.information), g, g_old, s_old, correction,
@@ -265,18 +262,6 @@ def _scoring_step(
         return np.linalg.solve(ridged, g)
     except np.linalg.LinAlgError:
         return np.linalg.lstsq(H, g, rcond=None)[0]
-
-
-def _newton_step(H: np.ndarray, info: np.ndarray, g: np.ndarray) -> np.ndarray | None:
-    """``H^-1 g`` for the Hessian ``H``; where ``H`` is not positive definite (a Heywood
-    valley), the step of the nearest positive definite mix ``(1 - t) H + t I`` with the
-    expected information ``I`` (``t`` = 1/4, 1/2, 3/4); None where none is."""
-    step = cholesky_solve(H, g)
-    for t in MIX:
-        if step is not None:
-            break
-        step = cholesky_solve((1.0 - t) * H + t * info, g)
-    return step
 
 
 def cholesky_solve(H: np.ndarray, g: np.ndarray) -> np.ndarray | None:

@@ -85,26 +85,6 @@ def test_block_diagonal_systems_are_solved_block_by_block_exactly():
     assert cholesky_solve(H, g) is None
 
 
-def test_newton_step_mixes_in_the_information_where_the_hessian_is_indefinite():
-    """Where the Hessian is not positive definite (a Heywood valley) the Newton step is
-    that of the first positive definite mix ``(1 - t) H + t I``, a descent direction;
-    a positive definite Hessian gives its own step."""
-    from semnet.estimation.optimize import MIX, _newton_step
-
-    rng = np.random.default_rng(4)
-    a = rng.normal(size=(6, 6))
-    info = a @ a.T + 6 * np.eye(6)
-    g = rng.normal(size=6)
-    np.testing.assert_allclose(_newton_step(info, info, g), np.linalg.solve(info, g))
-    H = info.copy()
-    H[0, 0] = -0.2 * info[0, 0]
-    step = _newton_step(H, info, g)
-    first = next(t for t in MIX if np.linalg.eigvalsh((1 - t) * H + t * info)[0] > 0)
-    np.testing.assert_allclose(step, np.linalg.solve((1 - first) * H + first * info, g))
-    assert g @ step > 0
-    assert _newton_step(-info, -info, g) is None
-
-
 def test_one_shared_parameter_makes_one_block_without_the_graph_search():
     """An arrow pattern (each group's block plus a parameter shared by all: a metric
     model's loading) is one block."""
