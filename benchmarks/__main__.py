@@ -21,7 +21,10 @@ round, take part in their ``max_rounds`` first rounds only: one run per tool and
 Other options: ``--quick`` (one warm-up and one round of one run: a smoke check),
 ``--no-lavaan``, ``--no-semopy``, ``--only TEXT`` (tasks whose name contains TEXT),
 ``--blas-threads N`` (default 1), ``--scaling`` (the many-groups cases of
-:data:`benchmarks.tasks.SCALING_TASKS` instead of the usual ones, with one warm-up).
+:data:`benchmarks.tasks.SCALING_TASKS` instead of the usual ones, with one warm-up),
+``--busy N`` (N CPU-bound background processes, each multiplying numpy matrices on one
+thread, run while every tool is timed: a busy laptop or shared server; they are started
+before the first task and stopped at the end).
 """
 
 from __future__ import annotations
@@ -123,6 +126,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--blas-threads", type=int, default=1, metavar="N",
                         help="BLAS threads for semnet and semopy (default 1, as lavaan's "
                              "reference BLAS; 0 leaves numpy's default)")
+    parser.add_argument("--busy", type=int, default=0, metavar="N",
+                        help="run N CPU-bound background processes while timing (a busy "
+                             "machine; default 0)")
     args = parser.parse_args(argv)
     if args.quick:
         rounds, round_ms, warmup = 1, 0.0, 1
@@ -135,6 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         SCALING_TASKS,
         TASKS,
         TOOLS,
+        BusyLoad,
         blas_threads,
         prepare_tool,
         semopy_available,
@@ -181,6 +188,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                          "turns (R's start-up not timed)")
 
     results: dict[str, dict[int, Timing]] = {name: {} for name in TOOL_ORDER}
+    load = BusyLoad(max(0, args.busy))
+    if args.busy > 0:
+        notes.append(f"busy machine: {args.busy} CPU-bound background process(es) "
+                     "multiplying numpy matrices ran while every tool was timed")
     try:
         for k, task in enumerate(tasks):
             python_tools = [TOOLS[n] for n in ("semnet", "semopy")
@@ -215,6 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if runs[name]:
                     results[name][k] = Timing(tuple(runs[name]), checks[name])
     finally:
+        load.stop()
         if session is not None:
             session.close()
     notes.append(f"{rounds} round(s): the tools take turns, each running a task for at "

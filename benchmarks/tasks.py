@@ -387,3 +387,33 @@ def time_turn(tool: Tool, task: Task, data: pd.DataFrame, *, min_runs: int = 1,
         runs.append((t1 - t0) * 1e3)
         if len(runs) >= max_runs or (len(runs) >= min_runs and (t1 - start) * 1e3 >= budget_ms):
             return tuple(runs)
+
+
+#: what each background process of ``--busy`` runs: one BLAS thread, 200 x 200 products
+BUSY_LOOP = """
+import os
+os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = "1"
+import numpy as np
+a = np.random.default_rng(0).normal(size=(200, 200))
+while True:
+    a = np.tanh(a @ a)
+"""
+
+
+class BusyLoad:
+    """CPU-bound background processes (a busy machine), stopped by :meth:`stop`."""
+
+    def __init__(self, n: int) -> None:
+        import subprocess
+        import sys
+
+        self.procs = [subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) for _ in range(n)]
+
+    def stop(self) -> None:
+        """Terminate the processes (each by its own handle) and wait for them."""
+        for p in self.procs:
+            p.terminate()
+        for p in self.procs:
+            p.wait()
+        self.procs = []
+

@@ -11,7 +11,8 @@ The rules every many-fit workflow follows (:func:`semnet.bootstrap`, :func:`semn
   CPU) starts a ``ProcessPoolExecutor`` for the call; a given ``executor`` is used as is
   and never shut down;
 - tasks are sent in chunks (about eight per worker) to keep the per-task overhead low, and
-  the results come back in task order;
+  the results come back in task order; a pool started for the call receives the task
+  function (with the model and data it carries) once per worker, not with every chunk;
 - an interrupt (Ctrl-C) or any other error while waiting cancels the chunks not yet
   started; a pool started for the call is shut down without waiting and its workers are
   terminated, so the call returns at once and leaves no process behind.
@@ -85,6 +86,18 @@ def _run_chunk(func: Callable[[Any], Any], specs: Sequence[Any]) -> list[Any]:
     return [func(s) for s in specs]
 
 
+#: the function of a pool started by :func:`map_tasks`, installed once in each worker
+_installed: list[Callable[[Any], Any]] = []
+
+
+def _install(func: Callable[[Any], Any]) -> None:
+    _installed[:] = [func]
+
+
+def _run_installed(specs: Sequence[Any]) -> list[Any]:
+    return _run_chunk(_installed[0], specs)
+
+
 def check_jobs(n_jobs: int | None) -> int:
     """``n_jobs`` as a positive number of workers (``-1``: every CPU)."""
     if n_jobs is None:
@@ -123,7 +136,10 @@ def map_tasks(
                 progress.update(len(specs[start : start + step]))
         return out
     own = executor is None
-    pool = ProcessPoolExecutor(max_workers=workers) if own else executor
+    # a pool of our own receives ``func`` once per worker (at its start), so a chunk
+    # carries only its specs; a given executor gets ``func`` with every chunk
+    pool = (ProcessPoolExecutor(max_workers=workers, initializer=_install, initargs=(func,))
+            if own else executor)
     if not own:
         workers = max(1, getattr(pool, "_max_workers", 4) or 4)
     nchunks = max(1, min(total, CHUNKS_PER_WORKER * workers))
@@ -132,7 +148,9 @@ def map_tasks(
     try:
         for a, b in itertools.pairwise(bounds):
             if b > a:
-                futures[pool.submit(_run_chunk, func, list(specs[a:b]))] = (a, b)
+                fut = (pool.submit(_run_installed, list(specs[a:b])) if own
+                       else pool.submit(_run_chunk, func, list(specs[a:b])))
+                futures[fut] = (a, b)
         for fut in as_completed(futures):
             a, b = futures[fut]
             out[a:b] = fut.result()

@@ -82,6 +82,15 @@ class LinearConstraints:
         )
         return _TieClasses(cls, first, extra, sum_extra)
 
+    @property
+    def classes(self) -> np.ndarray | None:
+        """The class (the position in ``z``) of each free parameter where ``K`` is made
+        of ties only (labels, ``group_equal``), else None: then ``gradient_z`` and
+        ``matrix_z`` sum by class, and a discrepancy can sum its derivatives into the
+        classes itself (``evaluate(..., classes=...)``)."""
+        ties = self._ties
+        return None if ties is None else ties.cls
+
     def to_x(self, z: np.ndarray) -> np.ndarray:
         if self.identity:
             return np.array(z, dtype=float)

@@ -26,7 +26,7 @@ import numpy as np
 from scipy import optimize as sopt
 from scipy.linalg import lapack
 
-from semnet.estimation.blocks import diagonal_blocks
+from semnet.estimation.blocks import arrow_blocks, diagonal_blocks
 from semnet.estimation.constraints import LinearConstraints
 from semnet.estimation.ml import Evaluation
 
@@ -106,10 +106,26 @@ def _minimize(
         ev = disc.evaluate(x, derivatives=False)
         return OptimizeResult(x, ev.f, 0, bool(np.isfinite(ev.f)), "no free parameters")
     newton = disc.newton
+    # a discrepancy that sums its derivatives into the tie classes itself gives them
+    # with respect to z directly (no full-size matrices over x); the final evaluation is
+    # then left to the caller, which needs it with respect to x
+    classes = con.classes if getattr(disc, "sums_classes", False) else None
+    in_z = classes is not None
 
     def evaluate(z: np.ndarray, hessian: bool):
         x = con.to_x(z)
+        if in_z:
+            return disc.evaluate(x, hessian=hessian, classes=classes)
         return disc.evaluate(x, hessian=hessian) if newton else disc.evaluate(x)
+
+    def gradient_z(ev: Evaluation) -> np.ndarray:
+        return ev.gradient if in_z else con.gradient_z(ev.gradient)
+
+    def matrix_z(m: np.ndarray) -> np.ndarray:
+        return m if in_z else con.matrix_z(m)
+
+    def done(ev: Evaluation) -> Evaluation | None:
+        return None if in_z else ev
 
     # the first step is a scoring step: no Hessian needed at the start
     ev = evaluate(z, False)
@@ -129,26 +145,27 @@ def _minimize(
     last_decrement = np.inf
     trust_newton = False
     for it in range(1, max_iter + 1):
-        g = con.gradient_z(ev.gradient)
+        g = gradient_z(ev)
         step = None
         if newton and trust_newton and ev.hessian is not None:
-            step = cholesky_solve(con.matrix_z(ev.hessian), g)
+            step = cholesky_solve(matrix_z(ev.hessian), g)
         newton_step = step is not None
         if step is None:
-            step = _scoring_step(con.matrix_z(ev.information), g, g_old, s_old, correction,
+            step = _scoring_step(matrix_z(ev.information), g, g_old, s_old, correction,
                                  last_decrement)
         decrement = float(g @ step)
         if decrement < 0 or not math.isfinite(decrement):
             step, decrement = g, float(g @ g)
         last_decrement = decrement
         if decrement < tol:
-            return OptimizeResult(con.to_x(z), ev.f, it - 1, True, "converged", evaluation=ev)
+            return OptimizeResult(con.to_x(z), ev.f, it - 1, True, "converged",
+                                  evaluation=done(ev))
         if newton_step and decrement < 1e-8:
             # Newton converges quadratically: after this step f is within ~decrement^2
             # of its minimum, so only f is needed to confirm the step
             z_new = z - step
             x_new = con.to_x(z_new)
-            ev_new = disc.evaluate(x_new, derivatives=newton and information)
+            ev_new = disc.evaluate(x_new, derivatives=newton and information and not in_z)
             if math.isfinite(ev_new.f) and ev_new.f <= ev.f:
                 return OptimizeResult(x_new, ev_new.f, it, True, "converged",
                                       evaluation=ev_new if ev_new.gradient is not None else None)
@@ -165,7 +182,8 @@ def _minimize(
             break
         if abs(ev.f - ev_new.f) <= 1e-16 * max(1.0, abs(ev.f)) and decrement < 1e-10:
             z, ev = z_new, ev_new
-            return OptimizeResult(con.to_x(z), ev.f, it, True, "converged", evaluation=ev)
+            return OptimizeResult(con.to_x(z), ev.f, it, True, "converged",
+                                  evaluation=done(ev))
         trust_newton = t == 1.0 and decrement < 1.0
         g_old, s_old = g, -t * step
         z, ev = z_new, ev_new
@@ -248,18 +266,59 @@ def _scoring_step(
 
 def cholesky_solve(H: np.ndarray, g: np.ndarray) -> np.ndarray | None:
     """``H^-1 g`` by Cholesky, block by block where ``H`` is block diagonal (a configural
-    model with many groups; see :func:`semnet.estimation.blocks.diagonal_blocks`); None
-    where ``H`` (a block of it) is not positive definite."""
+    model with many groups; see :func:`semnet.estimation.blocks.diagonal_blocks`) or an
+    arrow (groups' blocks and shared parameters: :func:`_arrow_solve`); None where ``H``
+    (a block of it) is not positive definite."""
     blocks = diagonal_blocks(H)
     if blocks is None:
-        L, info = lapack.dpotrf(H, lower=1)
-        return lapack.dpotrs(L, g, lower=1)[0] if info == 0 else None
+        return _solve_block(H, g)
     out = np.empty_like(g)
+    for idx in blocks:
+        sol = _solve_block(H[np.ix_(idx, idx)], g[idx])
+        if sol is None:
+            return None
+        out[idx] = sol
+    return out
+
+
+def _solve_block(H: np.ndarray, g: np.ndarray) -> np.ndarray | None:
+    """``H^-1 g`` for one diagonal block: through its arrow structure where it has one
+    (a metric model's covariance parameters with the shared loadings), else dense."""
+    arrow = arrow_blocks(H)
+    if arrow is not None:
+        return _arrow_solve(H, g, *arrow)
+    L, info = lapack.dpotrf(H, lower=1)
+    return lapack.dpotrs(L, g, lower=1)[0] if info == 0 else None
+
+
+def _arrow_solve(
+    H: np.ndarray, g: np.ndarray, hubs: np.ndarray, blocks: list[np.ndarray]
+) -> np.ndarray | None:
+    """``H^-1 g`` for ``H = [[A, B], [B', D]]`` with ``A`` over the ``hubs`` and ``D``
+    block diagonal over the ``blocks``: by the Schur complement ``A - B D^-1 B'`` (``H``
+    is positive definite exactly where ``D`` and the complement are); None where not."""
+    B = H[hubs]
+    schur = H[np.ix_(hubs, hubs)].copy()
+    rhs = g[hubs].copy()
+    solved = []  # per block: its indices, Cholesky factor, D^-1 B' and D^-1 g
     for idx in blocks:
         L, info = lapack.dpotrf(H[np.ix_(idx, idx)], lower=1)
         if info != 0:
             return None
-        out[idx] = lapack.dpotrs(L, g[idx], lower=1)[0]
+        Bi = B[:, idx]
+        right = np.column_stack([Bi.T, g[idx]])
+        sol = lapack.dpotrs(L, right, lower=1)[0]
+        schur -= Bi @ sol[:, :-1]
+        rhs -= Bi @ sol[:, -1]
+        solved.append((idx, L, Bi))
+    Ls, info = lapack.dpotrf(schur, lower=1)
+    if info != 0:
+        return None
+    out = np.empty_like(g)
+    x_hub = lapack.dpotrs(Ls, rhs, lower=1)[0]
+    out[hubs] = x_hub
+    for idx, L, Bi in solved:
+        out[idx] = lapack.dpotrs(L, g[idx] - Bi.T @ x_hub, lower=1)[0]
     return out
 
 

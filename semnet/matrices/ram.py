@@ -75,12 +75,6 @@ class DerivativePlan(NamedTuple):
     # (perm_r, perm_c) (a gather replaces the scatter); else None
     perm: np.ndarray | None
     perm_flat: np.ndarray | None
-    # where the cells are one parameter each and those parameters are a contiguous range
-    # (each group of a multi-group model, usually): the range, and the cell of each
-    # parameter in it (None where cell k is the range's parameter k); else None
-    block: slice | None
-    block_perm: np.ndarray | None
-    block_flat: np.ndarray | None  # flat positions of (block_perm_r, block_perm_c)
     a_i: np.ndarray
     a_j: np.ndarray
     # sigma_factors: the rows of U then V are [G'; C[:, :p]][uv_idx] * uv_scale
@@ -120,6 +114,39 @@ class GroupState(NamedTuple):
     """
 
     mats: ModelMatrices
+    B: np.ndarray
+    G: np.ndarray
+    SBt: np.ndarray
+    C: np.ndarray
+    Bm: np.ndarray
+
+
+class Batch(NamedTuple):
+    """Groups that share one structure (the same fixed and free cells, hence one
+    :class:`DerivativePlan` up to the parameters the cells map to), evaluated together
+    over a leading group axis (:meth:`Model.batch_state`).
+
+    ``groups`` are 0-based; ``fill_rows`` the parameter rows that fill each group's
+    matrices (groups x cells of ``fill_idx``); ``cell_param`` each group's free cells'
+    parameters (groups x cells); ``flat`` the flat positions of their pairs in the
+    ``q x q`` matrix of the free parameters (groups x cells x cells); ``unique``: no two
+    cells of the batch share a parameter (a plain indexed add then sums them).
+    """
+
+    groups: np.ndarray
+    plan: DerivativePlan
+    depth: int | None
+    fill_idx: np.ndarray
+    fill_rows: np.ndarray
+    cell_param: np.ndarray
+    flat: np.ndarray
+    unique: bool
+
+
+class BatchState(NamedTuple):
+    """:class:`GroupState` of the groups of a :class:`Batch`, stacked (the matrices
+    are not kept)."""
+
     B: np.ndarray
     G: np.ndarray
     SBt: np.ndarray
@@ -255,33 +282,153 @@ class Model:
             return out
         return np.bincount(plan.sym_flat, weights=h.ravel(), minlength=q * q).reshape(q, q)
 
-    def add_to_params(
-        self, g: int, x: np.ndarray, out: np.ndarray, weight: float = 1.0
-    ) -> None:
-        """Add ``weight`` times the cell vector ``x`` of group g into ``out`` (one entry
-        per free parameter), as :meth:`to_params` would sum it: cost in the group's
-        cells, not in the number of free parameters."""
-        plan = self._plans[g]
-        if plan.block is not None:
-            out[plan.block] += weight * (x if plan.block_perm is None else x.take(plan.block_perm))
-        else:
-            out += weight * self.to_params(g, x)
+    @cached_property
+    def batches(self) -> tuple[Batch, ...]:
+        """The groups as :class:`Batch` es of one structure each, in order of their first
+        group (a multi-group model usually has one or two: the first group differs where
+        its latent means are fixed)."""
+        keyed: dict[tuple, list[int]] = {}
+        for g, plan in enumerate(self._plans):
+            key = (self._fill[g][0].tobytes(), self._depth[g], plan.ka, plan.ks, plan.km,
+                   plan.uv_idx.tobytes(), plan.uv_scale.tobytes(), plan.mu_idx.tobytes(),
+                   plan.mu_coef.tobytes())
+            keyed.setdefault(key, []).append(g)
+        q = self.nfree
+        out = []
+        for groups in keyed.values():
+            g0 = groups[0]
+            cp = np.stack([self._plans[g].cell_param for g in groups])
+            out.append(Batch(
+                groups=np.array(groups, dtype=np.intp),
+                plan=self._plans[g0],
+                depth=self._depth[g0],
+                fill_idx=self._fill[g0][0],
+                fill_rows=np.stack([self._fill[g][1] for g in groups]),
+                cell_param=cp,
+                flat=cp[:, :, None] * q + cp[:, None, :],
+                unique=np.unique(cp).size == cp.size,
+            ))
+        return tuple(out)
 
-    def add_to_params_sym(
-        self, g: int, h: np.ndarray, out: np.ndarray, weight: float = 1.0
+    def batch_to_params(
+        self,
+        batch: Batch,
+        x: np.ndarray,
+        out: np.ndarray,
+        weights: np.ndarray,
+        classes: np.ndarray | None = None,
     ) -> None:
-        """Add ``weight`` times the cells x cells matrix ``h`` of group g into ``out``
-        (free parameters x free parameters), as :meth:`to_params_sym` would sum it, but
-        touching only the group's own block of parameters where they are contiguous (each
-        group of a multi-group model): a model with many groups then pays for each
-        group's block, never for a full-size matrix per group."""
-        plan = self._plans[g]
-        if plan.block is not None:
-            k = h.shape[0]
-            local = h if plan.block_perm is None else h.take(plan.block_flat).reshape(k, k)
-            out[plan.block, plan.block] += weight * local
+        """Add the groups' cell vectors ``x`` (groups x cells), each times its weight,
+        into ``out`` (one entry per free parameter), summing cells that share one; with
+        ``classes`` (a class for each free parameter, such as the tie classes of
+        equality constraints) one entry per class, summing the class's parameters."""
+        wx = (weights[:, None] * x).ravel()
+        if classes is not None:
+            out += np.bincount(classes[batch.cell_param].ravel(), weights=wx,
+                               minlength=out.size)
+        elif batch.unique:
+            out[batch.cell_param.ravel()] += wx
+        else:
+            out += np.bincount(batch.cell_param.ravel(), weights=wx, minlength=out.size)
+
+    def batch_to_params_sym(
+        self,
+        batch: Batch,
+        h: np.ndarray,
+        out: np.ndarray,
+        weights: np.ndarray,
+        classes: np.ndarray | None = None,
+    ) -> None:
+        """Add the groups' cells x cells matrices ``h`` (groups x cells x cells), each
+        times its weight, into ``out`` (free parameters x free parameters, or classes x
+        classes with ``classes``, as :meth:`batch_to_params`): cost in the groups'
+        cells, never a full-size matrix per group."""
+        wh = (weights[:, None, None] * h).ravel()
+        flat = out.reshape(-1)
+        if classes is not None:
+            cz = classes[batch.cell_param]
+            pos = (cz[:, :, None] * out.shape[0] + cz[:, None, :]).ravel()
+        elif batch.unique:
+            flat[batch.flat.ravel()] += wh
             return
-        out += weight * self.to_params_sym(g, h)
+        else:
+            pos = batch.flat.ravel()
+        # an unbuffered add, as positions repeat (a bincount would allocate a second
+        # full-size matrix)
+        np.add.at(flat, pos, wh)
+
+    def batch_state(self, values: np.ndarray, batch: Batch) -> BatchState:
+        """:meth:`state` of every group of ``batch`` at once (raises LinAlgError for a
+        non-recursive singular system)."""
+        n = self.n
+        nb = len(batch.groups)
+        buf = np.zeros((nb, 2 * n * n + n))
+        buf[:, batch.fill_idx] = values[batch.fill_rows]
+        A = buf[:, : n * n].reshape(nb, n, n)
+        S = buf[:, n * n : 2 * n * n].reshape(nb, n, n)
+        m = buf[:, 2 * n * n :]
+        if batch.depth is None:
+            B = np.linalg.inv(self._identity - A)
+        else:
+            B = self._identity + A
+            for _ in range(batch.depth - 1):
+                B = self._identity + A @ B
+        SBt = S @ B.transpose(0, 2, 1)
+        C = B @ SBt
+        Bm = (B @ m[:, :, None])[:, :, 0] if self.meanstructure else m
+        return BatchState(B, B[:, : self.p], SBt, C, Bm)
+
+    def batch_sigma_factors(self, batch: Batch, st: BatchState) -> np.ndarray:
+        """:meth:`sigma_factors` of every group of ``batch`` (groups x rows x p)."""
+        plan = batch.plan
+        uv = np.concatenate([st.G.transpose(0, 2, 1), st.C[:, :, : self.p]], axis=1)
+        return uv[:, plan.uv_idx] * plan.uv_scale
+
+    def batch_mean_derivatives(self, batch: Batch, st: BatchState) -> np.ndarray:
+        """:meth:`mean_derivatives` of every group of ``batch`` (groups x rows x p)."""
+        plan = batch.plan
+        bm1 = np.concatenate([st.Bm, np.ones((len(batch.groups), 1))], axis=1)
+        return st.G.transpose(0, 2, 1)[:, plan.mu_idx] * bm1[:, plan.mu_coef]
+
+    def batch_curvature_cells(
+        self,
+        batch: Batch,
+        st: BatchState,
+        w_sym: np.ndarray,
+        w_mu: np.ndarray | None,
+        out: np.ndarray,
+    ) -> None:
+        """:meth:`curvature_cells` of every group of ``batch``, added to ``out``
+        (groups x cells x cells), from the stacked weights."""
+        plan = batch.plan
+        if not plan.ka:
+            return
+        nb = len(batch.groups)
+        G = st.G
+        Gt = G.transpose(0, 2, 1)
+        M = Gt @ w_sym @ G
+        Mf, Bf, Cf = M.reshape(nb, -1), st.B.reshape(nb, -1), st.C.reshape(nb, -1)
+        a, s_, m = plan.a_cells, plan.s_cells, plan.m_cells
+        h_aa = Mf[:, plan.aa_ii] * Cf[:, plan.aa_jj]
+        if self.meanstructure:
+            b = (Gt @ w_mu[:, :, None])[:, plan.a_i, 0]
+        if batch.depth != 1:
+            Qf = (M @ st.SBt).reshape(nb, -1)
+            B_ji = Bf[:, plan.aa_ji]
+            t2 = B_ji * Qf[:, plan.aa_ij]
+            if self.meanstructure:
+                t2 += b[:, None, :] * B_ji * st.Bm[:, plan.a_j][:, :, None]
+            h_aa += t2 + t2.transpose(0, 2, 1)
+        out[:, a, a] += h_aa
+        if plan.ks:
+            h_as = Mf[:, plan.as_ik] * Bf[:, plan.as_jl]
+            h_as += Mf[:, plan.as_il] * Bf[:, plan.as_jk] * plan.as_off
+            out[:, a, s_] += h_as
+            out[:, s_, a] += h_as.transpose(0, 2, 1)
+        if self.meanstructure and plan.km:
+            h_am = b[:, :, None] * Bf[:, plan.am_jm]
+            out[:, a, m] += h_am
+            out[:, m, a] += h_am.transpose(0, 2, 1)
 
     # -- parameter vectors -------------------------------------------------------------
     def values(self, x: np.ndarray, fixed_values: np.ndarray) -> np.ndarray:
@@ -516,14 +663,6 @@ def _derivative_plan(
         for cell, param in enumerate(params):
             where[param] = cell
         perm = np.array(where, dtype=np.int64)
-    block = block_perm = None
-    if unique and k and max(params) - min(params) + 1 == k:
-        block = slice(min(params), max(params) + 1)
-        if params != list(range(block.start, block.stop)):
-            where = [0] * k
-            for cell, param in enumerate(params):
-                where[param - block.start] = cell
-            block_perm = np.array(where, dtype=np.int64)
     a_i_ = np.array(fa_i, dtype=int)
     a_j_ = np.array(fa_j, dtype=int)
     s_i_ = np.array(fs_i, dtype=int)
@@ -550,12 +689,6 @@ def _derivative_plan(
         ),
         perm=perm,
         perm_flat=None if perm is None else (perm[:, None] * k + perm[None, :]).ravel(),
-        block=block,
-        block_perm=block_perm,
-        block_flat=(
-            None if block_perm is None
-            else (block_perm[:, None] * k + block_perm[None, :]).ravel()
-        ),
         a_i=a_i_,
         a_j=a_j_,
         uv_idx=np.array(u_rows + v_rows, dtype=int),

@@ -79,3 +79,32 @@ def test_invariance_ladder_on_an_executor_equals_serial():
     with ThreadPoolExecutor(max_workers=2) as pool:
         pooled = semnet.invariance(model, hs, group="school", executor=pool)
     assert pooled.table().equals(serial.table())
+
+
+class _Counter:
+    """A task function that counts how often it was unpickled (a worker's copies)."""
+
+    def __init__(self) -> None:
+        self.copies = 0
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.copies += 1
+
+    def __call__(self, k: int) -> int:
+        return self.copies
+
+
+def test_own_pool_receives_the_task_function_once_per_worker():
+    """A pool started by map_tasks gets the function (the bootstrap's model and data)
+    when its workers start, not with each chunk: no worker holds an unpickled copy (the
+    workers are forked with it); a given executor receives it with every chunk."""
+    import multiprocessing
+
+    specs = list(range(64))
+    if multiprocessing.get_start_method() == "fork":
+        assert set(map_tasks(_Counter(), specs, n_jobs=2)) == {0}
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        assert set(map_tasks(_Counter(), specs, executor=pool)) == {1}

@@ -181,3 +181,21 @@ def test_many_groups_fixture_holds_the_benchmarks_data():
 
     committed = pd.read_csv(ROOT / "tests" / "reference" / "data" / "many_groups.csv")
     pd.testing.assert_frame_equal(committed, many_groups_data(30))
+
+
+def test_busy_mode_starts_and_stops_its_background_load(capsys):
+    """``--busy N`` runs N CPU-bound processes while timing and stops them at the end."""
+    import time
+
+    from benchmarks.__main__ import main
+    from benchmarks.tasks import BusyLoad
+
+    load = BusyLoad(1)
+    proc = load.procs[0]
+    time.sleep(0.2)
+    assert proc.poll() is None
+    load.stop()
+    assert proc.poll() is not None and not load.procs
+    assert main(["--quick", "--busy", "1", "--no-semopy", "--no-lavaan",
+                 "--only", "HS 3-factor"]) == 0
+    assert "busy machine: 1 CPU-bound" in capsys.readouterr().out

@@ -250,20 +250,25 @@ def test_intercepts_fixed_at_the_sample_means_leave_the_covariance_fit():
     ids=["group_equal", "shared_label", "no_means"],
 )
 @pytest.mark.filterwarnings("ignore:line 2. the label")
-def test_each_groups_block_adds_as_the_full_size_sum(model, kwargs):
-    """add_to_params(_sym), which touches only a group's own parameters, sums a group's
-    cells into the free parameters exactly as to_params(_sym) does (blocks in cell order
-    or permuted)."""
+def test_each_batch_adds_as_the_full_size_sum(model, kwargs):
+    """batch_to_params(_sym), which adds the cells of a batch of groups of one structure
+    into the free parameters at once, sums each group's cells exactly as
+    to_params(_sym) does; every group is in exactly one batch."""
     fit = semnet.sem(model, semnet.datasets.holzinger_swineford(), **kwargs)
     m = fit.model
     rng = np.random.default_rng(3)
-    for g in range(len(fit.groups)):
-        plan = m.cell_plan(g)
+    seen = []
+    for batch in m.batches:
+        nb = len(batch.groups)
+        plan = batch.plan
         k = plan.ka + plan.ks + plan.km
-        h, v = rng.normal(size=(k, k)), rng.normal(size=k)
+        h, v, w = rng.normal(size=(nb, k, k)), rng.normal(size=(nb, k)), rng.uniform(size=nb)
         out_h, out_v = np.ones((m.nfree, m.nfree)), np.ones(m.nfree)
-        m.add_to_params_sym(g, h, out_h, 0.3)
-        m.add_to_params(g, v, out_v, 0.3)
-        np.testing.assert_allclose(out_h, 1.0 + 0.3 * m.to_params_sym(g, h), rtol=1e-14)
-        np.testing.assert_allclose(out_v, 1.0 + 0.3 * m.to_params(g, v), rtol=1e-14)
-        assert plan.block is not None  # each group's parameters are one contiguous block
+        m.batch_to_params_sym(batch, h, out_h, w)
+        m.batch_to_params(batch, v, out_v, w)
+        want_h = 1.0 + sum(w[j] * m.to_params_sym(g, h[j]) for j, g in enumerate(batch.groups))
+        want_v = 1.0 + sum(w[j] * m.to_params(g, v[j]) for j, g in enumerate(batch.groups))
+        np.testing.assert_allclose(out_h, want_h, rtol=1e-14)
+        np.testing.assert_allclose(out_v, want_v, rtol=1e-14)
+        seen += batch.groups.tolist()
+    assert sorted(seen) == list(range(len(fit.groups)))

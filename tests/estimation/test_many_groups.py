@@ -43,3 +43,26 @@ def test_thirty_countries_match_lavaan(level):
     gap = np.abs(ours["est"].to_numpy() - lav["est"].to_numpy())
     assert np.all(gap <= EST_SE_FRACTION * lav["se"].fillna(0).to_numpy() + ATOL)
     np.testing.assert_allclose(ours["se"], lav["se"], rtol=SE_RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("equal", [("loadings", "intercepts"), ("loadings",)])
+def test_derivatives_summed_by_tie_class_equal_those_mapped_to_z(equal):
+    """``evaluate(x, classes=...)`` (each batch of groups summed straight into the tie
+    classes) gives the gradient, information and Hessian that ``K'`` maps from the
+    free parameters' ones; the groups of one structure are evaluated as one batch."""
+    data = pd.read_csv(REFERENCE / "data" / "many_groups.csv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = semnet.cfa(MODEL, data, group="country", group_equal=list(equal))
+    disc, con = fit.discrepancy(), fit.constraints
+    assert sum(len(b.groups) for b in fit.model.batches) == 30 and len(fit.model.batches) <= 2
+    x = fit.x * 1.05
+    full = disc.evaluate(x, hessian=True)
+    by_class = disc.evaluate(x, hessian=True, classes=con.classes)
+    assert by_class.f == full.f
+    np.testing.assert_allclose(by_class.gradient, con.gradient_z(full.gradient),
+                               rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(by_class.information, con.matrix_z(full.information),
+                               rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(by_class.hessian, con.matrix_z(full.hessian),
+                               rtol=1e-12, atol=1e-14)

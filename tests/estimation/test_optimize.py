@@ -83,3 +83,42 @@ def test_block_diagonal_systems_are_solved_block_by_block_exactly():
     np.testing.assert_allclose(cholesky_solve(H, g), np.linalg.solve(H, g), rtol=1e-10)
     H[1, 1] = -100.0
     assert cholesky_solve(H, g) is None
+
+
+def test_one_shared_parameter_makes_one_block_without_the_graph_search():
+    """An arrow pattern (each group's block plus a parameter shared by all: a metric
+    model's loading) is one block."""
+    from scipy.linalg import block_diag
+
+    from semnet.estimation.blocks import _one_block, diagonal_blocks
+
+    H = block_diag(*[np.ones((4, 4))] * 60)
+    assert not _one_block(H) and len(diagonal_blocks(H)) == 60
+    H[0, :] = H[:, 0] = 1.0
+    assert _one_block(H) and diagonal_blocks(H) is None
+
+
+def test_arrow_systems_are_solved_through_the_schur_complement_exactly():
+    """Groups' blocks plus parameters shared by all (a scalar model's information, in any
+    order) are solved as the whole matrix would be; not positive definite gives None."""
+    from scipy.linalg import block_diag
+
+    from semnet.estimation.blocks import arrow_blocks
+    from semnet.estimation.optimize import cholesky_solve
+
+    rng = np.random.default_rng(9)
+    parts = []
+    for _ in range(50):
+        a = rng.normal(size=(6, 6))
+        parts.append(a @ a.T + 6 * np.eye(6))
+    H = block_diag(*parts, np.eye(7) * 400.0)
+    H[-7:, :-7] = rng.normal(scale=0.5, size=(7, 300))
+    H[:-7, -7:] = H[-7:, :-7].T
+    perm = rng.permutation(307)
+    H = H[np.ix_(perm, perm)]
+    g = rng.normal(size=307)
+    hubs, blocks = arrow_blocks(H)
+    assert sorted(perm[hubs].tolist()) == list(range(300, 307)) and len(blocks) == 50
+    np.testing.assert_allclose(cholesky_solve(H, g), np.linalg.solve(H, g), rtol=1e-9)
+    H[hubs[0], hubs[0]] = -1.0
+    assert cholesky_solve(H, g) is None
