@@ -152,7 +152,7 @@ def sem(
         data, pt.names.ov, group, pt.groups, fiml=options.incomplete_data, summary=summary,
         sample_cov=sample_cov, sample_mean=sample_mean, sample_nobs=sample_nobs,
         meanstructure=pt.meanstructure, design=options.design, survey=survey,
-        ordered=options.ordered,
+        ordered=options.ordered, missing=options.missing,
     )  # fmt: skip
     return _fit(spec, pt, sample, options, (t0, t_parse, time.perf_counter()))
 

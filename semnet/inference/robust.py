@@ -67,8 +67,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ScaledTest:
-    """A robust chi-square test (lavaan's ``satorra.bentler``, ``yuan.bentler.mplus`` or
-    ``scaled.shifted``).
+    """A robust chi-square test (lavaan's ``satorra.bentler``, ``yuan.bentler.mplus``,
+    ``scaled.shifted`` or ``mean.var.adjusted``, whose ``df`` is not a whole number).
 
     ``stat`` is ``T / scaling_factor`` (``+ shift_parameter`` for ``scaled_shifted``);
     ``trace`` is lavaan's ``trace.UGamma``, ``trace2`` its ``trace.UGamma2`` (only for
@@ -77,7 +77,7 @@ class ScaledTest:
 
     name: str
     stat: float
-    df: int
+    df: float
     scaling_factor: float
     trace: float
     scaling_factor_h1: float = np.nan
@@ -365,6 +365,18 @@ def scaled_shifted(sandwich: RobustSem, weights: np.ndarray, df: int) -> ScaledT
             shift_parameter=shift, trace2=trace2,
         )  # fmt: skip
     return ScaledTest("scaled_shifted", np.nan, df, np.nan, trace, trace2=trace2)
+
+
+def mean_var_adjusted(sandwich: RobustSem, weights: np.ndarray, df: int) -> ScaledTest:
+    """The Satterthwaite mean-and-variance adjusted test (lavaan's ``mean.var.adjusted``,
+    of WLSMVS): ``T / c`` on ``tr(UG)^2 / tr((UG)^2)`` degrees of freedom (not a whole
+    number), with ``c = tr((UG)^2) / tr(UG)``."""
+    trace, trace2 = ugamma(sandwich.E_inv, sandwich.parts, weights)
+    if df > 0:
+        c = trace2 / trace
+        return ScaledTest("mean_var_adjusted", sandwich.chisq / c, trace**2 / trace2, c,
+                          trace, trace2=trace2)  # fmt: skip
+    return ScaledTest("mean_var_adjusted", np.nan, df, np.nan, trace, trace2=trace2)
 
 
 def mlmv(

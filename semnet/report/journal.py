@@ -75,6 +75,7 @@ MISSING_TEXT = {
     "fiml": "full-information maximum likelihood (FIML) for missing answers",
     "ml": "full-information maximum likelihood (FIML) for missing answers",
     "listwise": "listwise deletion of incomplete cases",
+    "pairwise": "pairwise deletion (each statistic from the cases observed on its variables)",
 }
 _LABEL_LINE = re.compile(r"^\s*#\s*@label\s+([A-Za-z_.][\w.]*)\s*=\s*(.+?)\s*$")
 
