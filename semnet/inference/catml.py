@@ -56,7 +56,9 @@ def catml_corrected(
     freedom); ``None`` where lavaan reports none (see the module docstring)."""
     moments = disc.moments
     floor = np.sqrt(np.finfo(float).eps)
-    if disc.mixed or not thresholds_free or any(np.linalg.eigvalsh(m.cov).min() < floor for m in moments):
+    if disc.mixed or not thresholds_free or any(
+        np.linalg.eigvalsh(m.cov).min() < floor for m in moments
+    ):
         return None
     values = disc.model.values(x, disc.fixed_values)
     parts = disc.sandwich_parts(x)
