@@ -6,9 +6,9 @@ test statistics (lavaan's ``test=``): ``standard``, ``satorra_bentler``,
 ``yuan_bentler_mplus``, ``scaled_shifted`` and ``mean_var_adjusted``.  Each plug-in
 computes its result from an :class:`InferenceContext`, which computes the shared
 pieces (the tangent basis of the constraints, the ``robust.sem`` sandwich, the
-Huber–White sandwich) once, on first use, so that a vcov and a test built from the same sandwich share it.  The test of the
-baseline (independence) model, which the scaled fit indices need, comes from the same
-plug-in applied to the baseline model (or from a closed form where one exists).
+Huber–White sandwich) once, on first use, so that a vcov and a test built from the
+same sandwich share it.  The test of the baseline (independence) model, which the scaled
+fit indices need, comes from the same plug-in applied to the baseline model (or from a closed form where one exists).
 """
 
 from __future__ import annotations
