@@ -8,7 +8,8 @@ computes its result from an :class:`InferenceContext`, which computes the shared
 pieces (the tangent basis of the constraints, the ``robust.sem`` sandwich, the
 Huber–White sandwich) once, on first use, so that a vcov and a test built from the
 same sandwich share it.  The test of the baseline (independence) model, which the scaled
-fit indices need, comes from the same plug-in applied to the baseline model (or from a closed form where one exists).
+fit indices need, comes from the same plug-in applied to the baseline model (or from a
+closed form where one exists).
 """
 
 from __future__ import annotations
