@@ -63,6 +63,13 @@ def parameter_table(spec: Specification, labels: list[str], options: Options) ->
     if not pt.names.ov:
         raise ModelSpecificationError("the model has no observed variables.")
     ov_x = pt.names.ov_x if options.fixed_x else ()
+    if ov_x and options.ordered:
+        raise OptionError(
+            f"observed covariates ({', '.join(ov_x)}) with ordinal items: lavaan's default "
+            "(conditional.x = TRUE, thresholds and correlations regressed on the "
+            "covariates) is not available yet; pass fixed_x=False to model the covariates "
+            "as random variables (lavaan's conditional.x = FALSE)."
+        )
     if ov_x and options.incomplete_data:
         raise OptionError(
             f"missing='fiml' with fixed.x covariates ({', '.join(ov_x)}) is not "

@@ -24,7 +24,8 @@ def _fit(case: str):
         if r.get(key):
             kwargs[key] = r[key]
     fit = semnet.sem(r["model"], data, ordered=r["ordered"], estimator=r["estimator"],
-                     missing=r["missing"], parameterization=r["parameterization"], **kwargs)
+                     missing=r["missing"], parameterization=r["parameterization"],
+                     fixed_x=r["fixed_x"], **kwargs)
     return r, fit
 
 
@@ -94,3 +95,10 @@ def test_pairwise_needs_ordinal_items():
     data = semnet.datasets.holzinger_swineford()
     with pytest.raises(OptionError, match="pairwise"):
         semnet.cfa("f =~ x1 + x2 + x3", data, missing="pairwise")
+
+
+def test_fixed_covariates_with_ordinal_items_is_a_clear_error():
+    r = REF["mixed_covariate"]
+    data = pd.read_csv(HERE / r["data"])
+    with pytest.raises(OptionError, match="fixed_x=False"):
+        semnet.sem(r["model"], data, ordered=r["ordered"])

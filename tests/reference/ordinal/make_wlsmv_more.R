@@ -47,6 +47,7 @@ record <- function(fit, model, data, estimator, ordered, group = NULL, group.equ
 ord9 <- paste0("x", 1:9)
 ord6 <- paste0("x", 1:6)
 sem_out <- "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nx7 ~ visual + textual"
+sem_cov <- "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nvisual + textual ~ x7"
 cases <- list(
   pairwise_four = list(d = miss, file = "hs_four_missing.csv", ord = ord9, missing = "pairwise"),
   pairwise_school = list(d = miss, file = "hs_four_missing.csv", ord = ord9,
@@ -59,7 +60,12 @@ cases <- list(
                      parameterization = "theta"),
   mixed_school = list(d = mixed, file = "hs_mixed_school.csv", ord = ord6, group = "school",
                       group.equal = c("thresholds", "loadings")),
-  mixed_sem = list(d = mixed, file = "hs_mixed_school.csv", ord = ord6, model = sem_out)
+  mixed_sem = list(d = mixed, file = "hs_mixed_school.csv", ord = ord6, model = sem_out),
+  # a continuous covariate: semnet models it as a random variable (fixed.x = FALSE), as
+  # lavaan with conditional.x = FALSE (lavaan's default, conditional.x = TRUE, regresses
+  # the thresholds and correlations on the covariates instead)
+  mixed_covariate = list(d = mixed, file = "hs_mixed_school.csv", ord = ord6,
+                         model = sem_cov, conditional.x = FALSE)
 )
 out <- list()
 for (nm in names(cases)) {
@@ -68,15 +74,19 @@ for (nm in names(cases)) {
   miss_opt <- if (is.null(cs$missing)) "listwise" else cs$missing
   par <- if (is.null(cs$parameterization)) "delta" else cs$parameterization
   geq <- if (is.null(cs$group.equal)) "" else cs$group.equal
-  fit <- cfa(model, cs$d, ordered = cs$ord, estimator = "WLSMV", group = cs$group,
-             group.equal = geq, missing = miss_opt, parameterization = par)
+  cx <- if (is.null(cs$conditional.x)) "default" else cs$conditional.x
+  fit <- sem(model, cs$d, ordered = cs$ord, estimator = "WLSMV", group = cs$group,
+             group.equal = geq, missing = miss_opt, parameterization = par,
+             conditional.x = cx)
   stopifnot(lavInspect(fit, "converged"))
   out[[nm]] <- record(fit, model, cs$file, "WLSMV", cs$ord, cs$group, cs$group.equal,
                       miss_opt, par)
+  out[[nm]]$fixed_x <- lavInspect(fit, "options")$fixed.x
 }
 # WLSMVS: lavaan 0.6.14 still accepts it (the Satterthwaite mean-and-variance adjusted
 # test, non-integer df)
 fit <- cfa(hs3, four, ordered = ord9, estimator = "WLSMVS")
 out[["wlsmvs_four"]] <- record(fit, hs3, "hs_four_school.csv", "WLSMVS", ord9)
+out[["wlsmvs_four"]]$fixed_x <- TRUE
 write_json(out, file.path(here, "wlsmv_more.json"), digits = NA, auto_unbox = TRUE,
            pretty = TRUE, na = "null")
