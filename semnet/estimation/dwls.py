@@ -235,6 +235,15 @@ class LeastSquaresDiscrepancy:
         self.slot_rows = [np.where(r.slot_threshold >= 0, r.thresholds[r.slot_threshold], -1)
                           for r in self.rows]  # fmt: skip
         self.th_col = [np.where(sr >= 0, free[sr] - 1, -1) for sr in self.slot_rows]
+        # the free parameters of each group's rows: its Jacobian is zero elsewhere
+        group = model.pt.cols["group"]
+        self.group_cols = [np.unique(free[(group == g + 1) & (free > 0)] - 1)
+                           for g in range(model.pt.ngroups)]  # fmt: skip
+        self.compact_position = []
+        for cols in self.group_cols:
+            position = np.full(model.nfree, -1, dtype=np.intp)
+            position[cols] = np.arange(len(cols))
+            self.compact_position.append(position)
         self.scale_col = [np.where(r.is_item, free[r.scales] - 1, -1) for r in self.rows]
 
     def scales(self, values: np.ndarray, g: int, sigma: np.ndarray) -> np.ndarray:
@@ -287,17 +296,21 @@ class LeastSquaresDiscrepancy:
             total += 2 * self.ntotal * self.weights[g] * 0.5 * float(r @ schur @ r)
         return total
 
-    def jacobian(self, values: np.ndarray, g: int) -> np.ndarray:
-        """The Jacobian of :meth:`implied` in the free parameters (statistics x free)."""
+    def jacobian(self, values: np.ndarray, g: int, compact: bool = False) -> np.ndarray:
+        """The Jacobian of :meth:`implied` in the free parameters (statistics x free);
+        with ``compact`` only the columns of the group's own parameters
+        (``group_cols[g]``, the others are zero)."""
         model = self.model
         sigma, mu, d_sigma, d_mu = model.jacobian(values, g)
+        cols = self.group_cols[g]
+        d_sigma, d_mu = d_sigma[cols], d_mu[cols]
         r = self.rows[g]
         delta = self.scales(values, g, sigma)
         i, j = self.pairs
         c = r.continuous
         slot = r.slot_item
         nth, nc = len(slot), len(c)
-        out = np.empty((nth + nc + len(i), model.nfree))
+        out = np.empty((nth + nc + len(i), len(cols)))
         tau_c = self.centred_thresholds(values, g, mu)
         out[:nth] = -(delta[slot] * d_mu[:, slot]).T
         out[nth:nth + nc] = d_sigma[:, c, c].T
@@ -310,16 +323,23 @@ class LeastSquaresDiscrepancy:
             out[:nth] -= (delta[slot] * tau_c * rel[:, slot]).T
             out[pr] -= (delta[i] * delta[j] * sigma[i, j] * (rel[:, i] + rel[:, j])).T
         th_rows = np.arange(nth)
-        # thresholds and scale factors enter directly (fixed ones have column -1)
-        cols, free = self.th_col[g], self.th_col[g] >= 0
-        np.add.at(out, (th_rows[free], cols[free]), delta[slot][free])
+        # thresholds and scale factors enter directly (fixed ones have column -1); each
+        # statistic has at most one such column, so the updates do not collide
+        position = self.compact_position[g]
+        th_col = self.th_col[g]
+        free = th_col >= 0
+        out[th_rows[free], position[th_col[free]]] += delta[slot][free]
         sc = self.scale_col[g]
         free = sc[slot] >= 0
-        np.add.at(out, (th_rows[free], sc[slot][free]), tau_c[free])
+        out[th_rows[free], position[sc[slot][free]]] += tau_c[free]
         for a, b in ((i, j), (j, i)):
             free = sc[a] >= 0
-            np.add.at(out, (pr[free], sc[a][free]), (delta[b] * sigma[i, j])[free])
-        return out
+            out[pr[free], position[sc[a][free]]] += (delta[b] * sigma[i, j])[free]
+        if compact:
+            return out
+        full = np.zeros((out.shape[0], model.nfree))
+        full[:, cols] = out
+        return full
 
     def times_weight(self, g: int, m: np.ndarray) -> np.ndarray:
         """``W_g m`` (a diagonal weight as a vector product)."""
@@ -347,14 +367,14 @@ class LeastSquaresDiscrepancy:
             total += w * 0.5 * float(e @ We)
             if not derivatives:
                 continue
-            J = self.jacobian(values, g)
+            # on the group's own columns: the Jacobian is zero in the others
+            cols = self.group_cols[g]
+            J = self.jacobian(values, g, compact=True)
             WJ = self.times_weight(g, J)
-            v = self.info_weights[g]
             if grad is None:
-                grad, info = -w * (J.T @ We), v * (J.T @ WJ)
-            else:
-                grad -= w * (J.T @ We)
-                info += v * (J.T @ WJ)
+                grad, info = np.zeros(self.model.nfree), np.zeros((self.model.nfree,) * 2)
+            grad[cols] -= w * (J.T @ We)
+            info[np.ix_(cols, cols)] += self.info_weights[g] * (J.T @ WJ)
         if not np.isfinite(total):
             return Evaluation(np.inf, reason="the implied statistics are not finite")
         if not derivatives:
