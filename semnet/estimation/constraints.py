@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+from scipy import sparse
 from scipy.linalg import null_space
 
 from semnet.errors import ModelSpecificationError
@@ -68,7 +69,38 @@ class LinearConstraints:
 
     def matrix_z(self, matrix: np.ndarray) -> np.ndarray:
         """``K' M K``: a Hessian or information matrix in ``x`` as one in ``z``."""
-        return matrix if self.identity else self.K.T @ matrix @ self.K
+        return matrix if self.identity else congruence(self.K, matrix)
+
+
+#: below this share of nonzero entries a basis multiplies as a sparse matrix (equal
+#: parameters across groups give one nonzero per row)
+SPARSE_SHARE = 0.1
+
+
+def congruence(T: np.ndarray, M: np.ndarray) -> np.ndarray:
+    """``T' M T``, through a sparse ``T`` when it is mostly zeros.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> T = np.array([[1.0], [1.0], [0.0]])
+    >>> congruence(T, np.eye(3)).tolist()
+    [[2.0]]
+    """
+    if np.count_nonzero(T) > SPARSE_SHARE * T.size:
+        return T.T @ M @ T
+    Ts = sparse.csr_array(T)
+    left = np.asarray(Ts.T @ M)  # T' M
+    return np.asarray(Ts.T @ left.T).T
+
+
+def expansion(T: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """``T A T'``, through a sparse ``T`` when it is mostly zeros."""
+    if np.count_nonzero(T) > SPARSE_SHARE * T.size:
+        return T @ A @ T.T
+    Ts = sparse.csr_array(T)
+    left = np.asarray(Ts @ A)  # T A
+    return np.asarray(Ts @ left.T).T
 
 
 class ParameterNames:

@@ -15,14 +15,14 @@ import numpy as np
 from scipy.linalg import block_diag
 
 from semnet.data.moments import GroupMoments, vech_indices
+from semnet.estimation.constraints import congruence, expansion
 from semnet.matrices.ram import Model
 
 
 def constrained_inverse(M: np.ndarray, T: np.ndarray) -> np.ndarray:
     """``T (T' M T)^-1 T'``: the inverse of ``M`` on the span of ``T``."""
-    inner = T.T @ M @ T
-    inv = np.linalg.inv(inner)
-    out = T @ inv @ T.T
+    inv = np.linalg.inv(congruence(T, M))
+    out = expansion(T, inv)
     return (out + out.T) / 2
 
 
@@ -115,6 +115,7 @@ def adf_gamma(
     --------
     >>> import numpy as np
     >>> from semnet.data.moments import GroupMoments, vech_indices
+from semnet.estimation.constraints import congruence, expansion
     >>> y = np.random.default_rng(1).normal(size=(50, 3))
     >>> c = y - y.mean(axis=0)
     >>> mom = GroupMoments("", ("a", "b", "c"), c.T @ c / 50, y.mean(axis=0), 50, data=y)
