@@ -46,7 +46,8 @@ class Preset:
         The estimator used with a :class:`~semnet.data.survey.SurveyDesign` (its Γ
         enters the ``robust.sem`` sandwich, as lavaan.survey); ``None``: not available.
     ordinal : bool
-        It fits ordinal items (thresholds and polychoric correlations), and only them.
+        It fits models with ordinal items (thresholds and polychoric correlations; with
+        continuous variables also their means, variances and covariances), and only them.
     """
 
     discrepancy: str

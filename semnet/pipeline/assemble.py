@@ -30,7 +30,7 @@ def sample_warnings(sample: Sample, options: Options) -> list[str]:
     if not dropped:
         return []
     total = dropped + sample.ntotal
-    if options.incomplete_data:
+    if options.incomplete_data or options.missing == "pairwise":
         return [
             f"{dropped} of {total} rows were dropped because they are missing on every "
             "model variable."

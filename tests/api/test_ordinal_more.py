@@ -102,3 +102,12 @@ def test_fixed_covariates_with_ordinal_items_is_a_clear_error():
     data = pd.read_csv(HERE / r["data"])
     with pytest.raises(OptionError, match="fixed_x=False"):
         semnet.sem(r["model"], data, ordered=r["ordered"])
+
+
+def test_pairwise_warns_only_of_rows_missing_on_every_item():
+    r = REF["pairwise_four"]
+    data = pd.read_csv(HERE / r["data"])
+    data.loc[:4, r["ordered"]] = np.nan
+    with pytest.warns(semnet.SemnetWarning, match="missing on every model variable"):
+        fit = semnet.cfa(r["model"], data, ordered=r["ordered"], missing="pairwise")
+    assert fit.nobs == {"": len(data) - 5}
