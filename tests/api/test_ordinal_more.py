@@ -111,3 +111,17 @@ def test_pairwise_warns_only_of_rows_missing_on_every_item():
     with pytest.warns(semnet.SemnetWarning, match="missing on every model variable"):
         fit = semnet.cfa(r["model"], data, ordered=r["ordered"], missing="pairwise")
     assert fit.nobs == {"": len(data) - 5}
+
+
+def test_compare_wlsmvs_fits_uses_satorra_2000_as_lavtestlrt():
+    r = json.loads((HERE / "wlsmvs_lrt.json").read_text())
+    data = pd.read_csv(HERE / r["data"])
+    less = semnet.cfa(r["model"], data, ordered=r["ordered"], group=r["group"],
+                      estimator=r["estimator"])
+    more = semnet.cfa(r["model"], data, ordered=r["ordered"], group=r["group"],
+                      estimator=r["estimator"], group_equal=r["group_equal"])
+    table = semnet.compare(less, more)
+    assert table.attrs["method"] == "satorra_2000"
+    assert table["df_diff"].iloc[1] == r["df_diff"]
+    np.testing.assert_allclose(table["chisq_diff"].iloc[1], r["chisq_diff"], rtol=FIT_RTOL)
+    np.testing.assert_allclose(table["pvalue"].iloc[1], r["pvalue"], rtol=FIT_RTOL)

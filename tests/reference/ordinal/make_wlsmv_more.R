@@ -90,3 +90,17 @@ out[["wlsmvs_four"]] <- record(fit, hs3, "hs_four_school.csv", "WLSMVS", ord9)
 out[["wlsmvs_four"]]$fixed_x <- TRUE
 write_json(out, file.path(here, "wlsmv_more.json"), digits = NA, auto_unbox = TRUE,
            pretty = TRUE, na = "null")
+
+# lavTestLRT between WLSMVS fits (its default for them is Satorra's 2000 scaled-shifted
+# difference, as for WLSMV): configural against equal thresholds and loadings, by school
+f1 <- cfa(hs3, four, ordered = ord9, group = "school", estimator = "WLSMVS")
+f2 <- cfa(hs3, four, ordered = ord9, group = "school", estimator = "WLSMVS",
+          group.equal = c("thresholds", "loadings"))
+lrt <- lavTestLRT(f1, f2)
+stopifnot(grepl("satorra.2000", attr(lrt, "heading"), fixed = TRUE))
+write_json(list(lavaan = as.character(packageVersion("lavaan")), data = "hs_four_school.csv",
+                model = hs3, ordered = ord9, group = "school", estimator = "WLSMVS",
+                group_equal = c("thresholds", "loadings"),
+                chisq_diff = lrt[["Chisq diff"]][2], df_diff = lrt[["Df diff"]][2],
+                pvalue = lrt[["Pr(>Chisq)"]][2]),
+           file.path(here, "wlsmvs_lrt.json"), digits = NA, auto_unbox = TRUE, pretty = TRUE)
