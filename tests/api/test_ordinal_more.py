@@ -125,3 +125,14 @@ def test_compare_wlsmvs_fits_uses_satorra_2000_as_lavtestlrt():
     assert table["df_diff"].iloc[1] == r["df_diff"]
     np.testing.assert_allclose(table["chisq_diff"].iloc[1], r["chisq_diff"], rtol=FIT_RTOL)
     np.testing.assert_allclose(table["pvalue"].iloc[1], r["pvalue"], rtol=FIT_RTOL)
+
+
+@pytest.mark.parametrize("case", sorted(REF))
+def test_modification_indices(case):
+    r, fit = _fit(case)
+    ref = _keyed(pd.DataFrame(r["modindices"]))
+    ours = fit.modindices()
+    ours["group"] = [1 if g is None else fit.groups.index(g) + 1 for g in ours["group"]]
+    ours = _keyed(ours).loc[ref.index]
+    np.testing.assert_allclose(ours["mi"], ref["mi"], rtol=SE_RTOL)
+    np.testing.assert_allclose(ours["epc"], ref["epc"], rtol=SE_RTOL, atol=ORDINAL_ATOL)

@@ -32,6 +32,8 @@ record <- function(fit, model, data, estimator, ordered, group = NULL, group.equ
   if (is.null(std$group)) std$group <- 1L
   wls <- lavInspect(fit, "wls.obs", drop.list.single.group = FALSE)
   est <- lavInspect(fit, "wls.est", drop.list.single.group = FALSE)
+  mi <- modindices(fit, sort. = TRUE)
+  if (is.null(mi$group)) mi$group <- 1L
   list(
     lavaan = as.character(packageVersion("lavaan")), data = data, model = model,
     estimator = estimator, ordered = ordered, group = group, group_equal = group.equal,
@@ -41,7 +43,9 @@ record <- function(fit, model, data, estimator, ordered, group = NULL, group.equ
     fit_measures = as.list(unclass(fm[keep])),
     standardized = std[, c("lhs", "op", "rhs", "group", "est.std", "se")],
     wls_obs = lapply(wls, function(w) as.list(w)),
-    wls_est = lapply(est, function(w) as.list(w))
+    wls_est = lapply(est, function(w) as.list(w)),
+    modindices = mi[seq_len(min(10, nrow(mi))), c("lhs", "op", "rhs", "group", "mi", "epc",
+                                                   "sepc.all")]
   )
 }
 ord9 <- paste0("x", 1:9)
