@@ -18,6 +18,13 @@ thresholds and correlations are::
 
     tau*_jk = delta_j (tau_jk - mu_j),   rho*_ij = delta_i delta_j Sigma_ij
 
+With continuous observed variables next to the items (``delta_j = 1`` for them) the
+statistics are lavaan's for mixed data (:attr:`semnet.data.ordinal.Polychoric.statistics`):
+per variable the thresholds of an item or minus the mean of a continuous variable,
+whose implied value is ``-mu_j``; then the continuous variables' variances
+``Sigma_jj``; then ``delta_i delta_j Sigma_ij`` for every pair (a correlation of two
+items, a covariance otherwise).
+
 In lavaan's delta parameterization ``delta_j`` is a parameter (the ``"~*~"`` row) and
 the residual variance of item ``j`` is whatever makes the variance of ``delta_j y*_j``
 one, ``1 / delta_j^2 - (Sigma_jj - theta_jj)`` (a ``~~`` row, not free); in the theta
