@@ -1,7 +1,7 @@
 """Build hook: ship the study's model files and the bundled survey inside the package.
 
-The repository keeps them at the top level (``models/*.lav``,
-``sample_data/network_involvement.csv``), where the README, the docs and the tests read
+The repository keeps them at the top level (``models/*.lav``, the seed studies'
+``models/<study>/*.lav``, ``sample_data/*.csv``), where the README, the docs and the tests read
 them by path. A built wheel also needs them inside ``semnet/`` so that ``semnet
 replicate`` works from any folder after a plain ``pip install``; this hook copies them
 into the build at build time, so the repository holds each file once. Everything else
@@ -14,10 +14,12 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-#: (folder in the repository, file pattern, folder inside the built package)
+#: (folder in the repository, file pattern, folder inside the built package); a file's
+#: subfolder under the repository folder is kept
 BUNDLED = (
     ("models", "*.lav", "semnet/studies/models"),
-    ("sample_data", "network_involvement.csv", "semnet/datasets"),
+    ("models", "*/*.lav", "semnet/studies/models"),
+    ("sample_data", "*.csv", "semnet/datasets"),
 )
 
 
@@ -32,10 +34,10 @@ class BuildPyWithData(build_py):
             sources = sorted((ROOT / folder).glob(pattern))
             if not sources:
                 raise FileNotFoundError(f"no {folder}/{pattern} to bundle in {ROOT}")
-            target = Path(self.build_lib, dest)
-            self.mkpath(str(target))
             for src in sources:
-                self.copy_file(str(src), str(target / src.name))
+                target = Path(self.build_lib, dest, src.relative_to(ROOT / folder))
+                self.mkpath(str(target.parent))
+                self.copy_file(str(src), str(target))
 
 
 setup(cmdclass={"build_py": BuildPyWithData})

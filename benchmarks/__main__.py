@@ -20,7 +20,8 @@ round, take part in their ``max_rounds`` first rounds only: one run per tool and
 
 Other options: ``--quick`` (one warm-up and one round of one run: a smoke check),
 ``--no-lavaan``, ``--no-semopy``, ``--only TEXT`` (tasks whose name contains TEXT),
-``--blas-threads N`` (default 1).
+``--blas-threads N`` (default 1), ``--scaling`` (the many-groups cases of
+:data:`benchmarks.tasks.SCALING_TASKS` instead of the usual ones, with one warm-up).
 """
 
 from __future__ import annotations
@@ -116,6 +117,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-semopy", action="store_true", help="skip semopy")
     parser.add_argument("--only", action="append", default=[], metavar="TEXT",
                         help="run only the tasks whose name contains TEXT (repeatable)")
+    parser.add_argument("--scaling", action="store_true",
+                        help="run the many-groups cases instead (40 and 100 countries; "
+                             "one warm-up: a lavaan run takes minutes)")
     parser.add_argument("--blas-threads", type=int, default=1, metavar="N",
                         help="BLAS threads for semnet and semopy (default 1, as lavaan's "
                              "reference BLAS; 0 leaves numpy's default)")
@@ -128,6 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import semnet
     from benchmarks.lavaan import LavaanError, LavaanSession
     from benchmarks.tasks import (
+        SCALING_TASKS,
         TASKS,
         TOOLS,
         blas_threads,
@@ -136,10 +141,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         time_turn,
     )
 
-    tasks = [t for t in TASKS
+    pool = SCALING_TASKS if args.scaling else TASKS
+    if args.scaling:
+        warmup = 1
+    tasks = [t for t in pool
              if not args.only or any(o.lower() in t.name.lower() for o in args.only)]
     if not tasks:
-        print(f"no task matches {args.only}; tasks: {[t.name for t in TASKS]}",
+        print(f"no task matches {args.only}; tasks: {[t.name for t in pool]}",
               file=sys.stderr)
         return 2
     print(f"semnet {semnet.__version__}, Python {platform.python_version()}, "

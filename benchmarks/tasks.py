@@ -19,6 +19,7 @@ agree before timing them.  Three kinds of task:
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -105,6 +106,26 @@ def _study_ordinal() -> pd.DataFrame:
     merge = {1: 1, 2: 1, 3: 2, 4: 3, 5: 4, 6: 5, 7: 5}
     data[list(STUDY_ITEMS)] = data[list(STUDY_ITEMS)].apply(lambda c: c.map(merge))
     return data
+
+
+MANY_GROUPS_MODEL = "f =~ y1 + y2 + y3 + y4\n"
+
+
+def many_groups_data(groups: int = 100, rows: int = 30) -> pd.DataFrame:
+    """``groups`` countries of ``rows`` simulated answers to four items of one factor
+    (loadings 1, 0.9, 0.8, 1.1, residual SD 0.5, country shifts of the factor mean and
+    of the intercepts), rounded to three decimals so that the CSV lavaan reads holds the
+    same numbers (issue #20's many-groups case)."""
+    import numpy as np
+
+    rng = np.random.default_rng(20)
+    loadings = np.array([1.0, 0.9, 0.8, 1.1])
+    factor = rng.normal(size=(groups, rows)) + rng.normal(scale=0.3, size=(groups, 1))
+    shift = rng.normal(scale=0.2, size=(groups, 1, 4))
+    y = factor[:, :, None] * loadings + shift + rng.normal(scale=0.5, size=(groups, rows, 4))
+    frame = pd.DataFrame(y.reshape(groups * rows, 4).round(3), columns=["y1", "y2", "y3", "y4"])
+    frame["country"] = [f"c{g + 1:03d}" for g in range(groups) for _ in range(rows)]
+    return frame
 
 
 @dataclass(frozen=True)
@@ -200,6 +221,22 @@ TASKS: tuple[Task, ...] = (
          nboot=500, expected_chisq=72.4616069968, max_rounds=5),
     Task("polychoric matrix, 20 five-category items x 1000", "", _likert_data,
          semopy=False, run="polychoric", expected_chisq=77.026950243865),
+)
+
+#: lavaan 0.6.14's chi-squares of the many-groups cases (cfa(..., group = "country",
+#: group.equal = c("loadings", "intercepts")) on the data of many_groups_data)
+LAVAAN_40 = 803.347812846
+LAVAAN_100 = 1954.644230497
+
+#: the many-groups cases of ``--scaling`` (issue #20): lavaan takes minutes for each run
+SCALING_TASKS: tuple[Task, ...] = (
+    Task("40 countries x 30 rows, 4 items, scalar", MANY_GROUPS_MODEL,
+         functools.partial(many_groups_data, 40), "cfa",
+         {"group": "country", "group_equal": ("loadings", "intercepts")},
+         semopy=False, expected_chisq=LAVAAN_40, max_rounds=3),
+    Task("100 countries x 30 rows, 4 items, scalar", MANY_GROUPS_MODEL, many_groups_data,
+         "cfa", {"group": "country", "group_equal": ("loadings", "intercepts")},
+         semopy=False, expected_chisq=LAVAAN_100, max_rounds=1),
 )
 
 

@@ -54,6 +54,7 @@ def sem(
     std_lv: bool = False, meanstructure: bool | None = None, orthogonal: bool = False,
     fixed_x: bool = True, int_ov_free: bool = True, int_lv_free: bool = False,
     ordered: Sequence[str] | bool | None = None, parameterization: str = "delta",
+    ordinal_identification: str = "lavaan",
     se: str | None = None, test: str | None = None,
     bootstrap: int = 0, seed: int | None = None,
     sample_cov: Any = None, sample_mean: Any = None, sample_nobs: Any = None,
@@ -78,35 +79,37 @@ def sem(
         ``"WLSM"``, ``"ULSMV"``, ``"ULSM"``, ``"DWLS"``, ``"ULS"``, ``"WLS"`` (lavaan's presets).
     ordered, parameterization
         Ordinal observed variables (``True``: all; ordered Categoricals need no name); ``"delta"``.
+    ordinal_identification : str
+        With groups and equal thresholds: ``"lavaan"`` (default; the later groups' scale
+        factors and latent means free) or ``"wu_estabrook_2016"`` (semTools'
+        ``measEq.syntax`` rules, used by :func:`semnet.invariance`; docs/ordinal.md).
     missing : str
-        ``"listwise"`` or ``"fiml"`` (alias ``"ml"``): full-information ML.
+        ``"listwise"`` or ``"fiml"`` (alias ``"ml"``): full-information ML.  With
+        ``fixed_x`` covariates FIML conditions on them and deletes the cases missing on
+        one (as lavaan's ``"ml"``, with a warning); ``"fiml.x"`` (alias ``"ml.x"``)
+        keeps those cases, as lavaan's ``"ml.x"``.
     se, test : str, optional
-        Override the preset: ``se`` in ``"standard"``, ``"robust_sem"``,
-        ``"robust_huber_white"``, ``"bootstrap"``; ``test`` in ``"standard"``,
-        ``"satorra_bentler"``, ``"yuan_bentler_mplus"``, ``"scaled_shifted"`` (lavaan's
-        dotted names are accepted).
+        Override the preset (names of the ``VCOV``/``TESTS`` registries; lavaan's too).
     bootstrap, seed : int
-        Draws for bootstrap SEs and percentile intervals (lavaan's ``se="bootstrap"``;
-        ``se="bootstrap"`` alone draws 1000; ``seed`` seeds them); draws in ``fit.bootstrap``.
+        Bootstrap draws (``se="bootstrap"`` alone: 1000) and their seed; ``fit.bootstrap``.
     group_equal, group_partial
         Cross-group equality constraints (lavaan's ``group.equal``, ``group.partial``).
     std_lv, meanstructure, orthogonal, fixed_x, int_ov_free, int_lv_free : bool
-        As lavaan: unit latent variances; means and intercepts (default when the
-        syntax has ``~1`` terms or there are groups); uncorrelated exogenous latent
-        variables; exogenous observed covariates fixed at their sample moments; free
-        intercepts of observed and latent variables (:func:`growth`).
+        As lavaan: unit latent variances; means (default with ``~1`` terms or groups);
+        uncorrelated exogenous latent variables; covariates fixed at their sample
+        moments; free intercepts of observed and latent variables (:func:`growth`).
     sample_cov, sample_mean, sample_nobs
         Summary statistics instead of raw data (``sample_cov`` with divisor N-1, as
         R's ``cov()``; dicts by group label for several groups).
     interaction, interaction_match
-        How a latent product ``y ~ a:b`` is estimated: ``"lms"`` (default where it
-        applies) or product indicators (``"double_mean"``, ``"mean"``, ``"residual"``),
-        matched pairs or all pairs (docs/moderation-and-mediation.md).
+        A latent product ``y ~ a:b`` by ``"lms"`` (default where it applies) or product
+        indicators (``"double_mean"``, ``"mean"``, ``"residual"``), matched or all pairs.
     sampling_weights, sampling_weights_normalization, cluster
         Weights column (normalised ``"total"``, ``"group"``, ``"none"``), cluster column:
         as lavaan, with robust SEs and tests (docs/survey-designs.md).
     survey : SurveyDesign, optional
         Strata, PSUs, weights, fpc: design-based Gamma with MLM or MLMV (lavaan.survey).
+
     Returns
     -------
     Fit
@@ -135,6 +138,7 @@ def sem(
         sampling_weights=sampling_weights,
         sampling_weights_normalization=sampling_weights_normalization, cluster=cluster,
         survey=survey, parameterization=parameterization,
+        ordinal_identification=ordinal_identification,
     )  # fmt: skip
     summary = _summary_moments(data, group, sample_cov)
     if summary is not None:
@@ -153,6 +157,8 @@ def sem(
         sample_cov=sample_cov, sample_mean=sample_mean, sample_nobs=sample_nobs,
         meanstructure=pt.meanstructure, design=options.design, survey=survey,
         ordered=options.ordered, missing=options.missing,
+        covariates=pt.names.ov_x if options.fixed_x else (),
+        keep_missing_covariates=options.missing == "fiml_x",
     )  # fmt: skip
     return _fit(spec, pt, sample, options, (t0, t_parse, time.perf_counter()))
 
@@ -230,11 +236,12 @@ def growth(model: str | Path, data: pd.DataFrame | None = None, **kwargs: Any) -
     Examples
     --------
     >>> import semnet
-    >>> hs = semnet.datasets.holzinger_swineford()
-    >>> fit = semnet.growth("i =~ 1*x1 + 1*x2 + 1*x3\ns =~ 0*x1 + 1*x2 + 2*x3", hs)
-    >>> est = fit.estimates()
-    >>> est.loc[(est.lhs == "x1") & (est.op == "~1"), "est"].item()
-    0.0
+    >>> growth_model = "i =~ 1*t1 + 1*t2 + 1*t3 + 1*t4\\ns =~ 0*t1 + 1*t2 + 2*t3 + 3*t4"
+    >>> population = growth_model + "\\ni ~ 5*1\\ns ~ 0.5*1\\ns ~~ 0.2*s"
+    >>> waves = semnet.simulate(population, 400, seed=1)
+    >>> est = semnet.growth(growth_model, waves).estimates()
+    >>> est.loc[est.op == "~1", ["lhs", "est"]].round(1).values.tolist()
+    [['t1', 0.0], ['t2', 0.0], ['t3', 0.0], ['t4', 0.0], ['i', 5.0], ['s', 0.5]]
     """
     defaults = {"meanstructure": True, "int_ov_free": False, "int_lv_free": True}
     return sem(model, data, **{**defaults, **kwargs})

@@ -2,10 +2,13 @@
 
 Subcommands
 -----------
-``semnet replicate [--data FILE] [--out DIR] [--seed N] [--bootstrap N] [--models DIR]
-[--overwrite]``
-    Run the network-involvement study end to end and write its tables, path diagram and
-    manifest into ``--out`` (a new or empty folder, or one an earlier run wrote).
+``semnet studies``
+    List the registered studies, one per line, the study's name first.
+``semnet replicate [STUDY] [--data FILE] [--out DIR] [--seed N] [--bootstrap N]
+[--models DIR] [--overwrite]``
+    Run a study (default: network-involvement) end to end and write its tables (and,
+    for network-involvement, a path diagram) and manifest into ``--out`` (a new or empty
+    folder, or one an earlier run wrote).
 ``semnet example``
     Fit the Holzinger–Swineford three-factor CFA on the bundled data and print its
     lavaan-style summary with standardized estimates.
@@ -202,10 +205,11 @@ def _add_fit(sub: argparse._SubParsersAction) -> Handler:
                    help="fix latent variances to 1 instead of the first loadings")
     p.add_argument("--no-fixed-x", action="store_true",
                    help="treat observed exogenous covariates as random variables "
-                   "(lavaan's fixed.x = FALSE); needed with --missing fiml")
+                   "(lavaan's fixed.x = FALSE)")
     p.add_argument("--estimator", default="ML", help="ML, MLR, MLM or MLMV (default: ML)")
     p.add_argument("--missing", default="listwise",
-                   help="listwise or fiml (default: listwise)")
+                   help="listwise, fiml or fiml.x (fiml keeping the rows missing on a "
+                   "covariate, lavaan's ml.x) (default: listwise)")
     p.add_argument("--weights", metavar="COL",
                    help="column of sampling weights (robust SEs and the Yuan-Bentler test, "
                    "as lavaan's sampling.weights)")
@@ -278,14 +282,17 @@ def _add_replicate(sub: argparse._SubParsersAction) -> Handler:
     p = sub.add_parser(
         "replicate",
         parents=[_common()],
-        help="run the network-involvement study (Mikhailitchenko 2021) end to end",
-        description="Run the study's analysis plan (reliability, CFA, invariance across "
-        "countries, multi-group structural model, NI x ET moderation, mediation) on the "
+        help="run a study end to end (default: network-involvement; see semnet studies)",
+        description="Run a study's analysis plan (reliability, CFA, invariance across "
+        "groups, multi-group structural model, latent interactions, mediation) on its "
         "bundled synthetic survey or on your own data file with the same columns, and "
-        "write every table as Markdown, LaTeX, HTML and CSV plus a path diagram and "
-        "manifest.json. The output folder must be new, empty, or one an earlier run "
-        "wrote (it has that run's manifest.json); --overwrite writes into any folder.",
+        "write every table as Markdown, LaTeX, HTML and CSV plus manifest.json. The "
+        "output folder must be new, empty, or one an earlier run wrote (it has that "
+        "run's manifest.json); --overwrite writes into any folder.",
     )
+    p.add_argument("study", metavar="STUDY", nargs="?", default="network-involvement",
+                   help="the study to run (default: network-involvement; semnet studies "
+                   "lists them)")
     p.add_argument("--data", metavar="FILE",
                    help="data file (.csv, .parquet, .sav, .dta) with the study's columns "
                    "(default: the bundled sample)")
@@ -302,24 +309,38 @@ def _add_replicate(sub: argparse._SubParsersAction) -> Handler:
     return _run_replicate
 
 
+#: the endings of the table names ``semnet replicate`` prints, by study (the rest are
+#: only written)
+SHOWN = {
+    "network-involvement": ("_invariance", "_path_equality", "_moderation_lms"),
+}
+SHOWN_DEFAULT = ("_invariance", "_effects")
+
+
 def _run_replicate(args: argparse.Namespace) -> int:
-    from semnet.studies import network_involvement
+    from semnet.studies import get
 
     if args.bootstrap < 0:
         raise InputError(f"--bootstrap must be 0 or more, not {args.bootstrap}.")
-    result = network_involvement.run(
+    study = get(args.study)
+    result = study.run(
         args.data, args.out, seed=args.seed, bootstrap=args.bootstrap,
         models_dir=args.models, progress=None, overwrite=args.overwrite,
     )  # fmt: skip
     tables = result.tables
-    report = result.manifest["report"]
-    word = f", {report['docx']}" if report["docx"] else ""
-    print(f"semnet replicate: {len(tables)} tables (Markdown, LaTeX, HTML, CSV), a path "
-          f"diagram, {report['html']}{word} written to {args.out}/")
-    if not report["docx"]:
-        print(f"  no Word file: {report['docx_status']}", file=sys.stderr)
+    report = result.manifest.get("report")
+    if report:
+        word = f", {report['docx']}" if report["docx"] else ""
+        print(f"semnet replicate: {len(tables)} tables (Markdown, LaTeX, HTML, CSV), a path "
+              f"diagram, {report['html']}{word} written to {args.out}/")
+        if not report["docx"]:
+            print(f"  no Word file: {report['docx_status']}", file=sys.stderr)
+    else:
+        figures = " and a path diagram" if any(f.suffix == ".svg" for f in result.files) else ""
+        print(f"semnet replicate: {len(tables)} tables{figures} written to {args.out}/")
+    shown = SHOWN.get(study.name, SHOWN_DEFAULT)
     for key, table in tables.items():
-        if key.endswith(("_invariance", "_path_equality", "_moderation_lms")):
+        if key.endswith(shown):
             print()
             print(table.to_text())
     print(f"total time {result.manifest['timings_seconds']['total']:.1f} s; see "
@@ -327,9 +348,28 @@ def _run_replicate(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- semnet studies --------------------------------------------------------------------------
+def _add_studies(sub: argparse._SubParsersAction) -> Handler:
+    sub.add_parser(
+        "studies", parents=[_common()], help="list the studies semnet replicate runs",
+        description="List the registered studies, one per line: name, groups compared, "
+        "title.",
+    )  # fmt: skip
+    return _run_studies
+
+
+def _run_studies(args: argparse.Namespace) -> int:
+    from semnet.studies import list_studies
+
+    for study in list_studies():
+        print(f"{study.name}\t{study.group}: {'/'.join(study.groups)}\t{study.title}")
+    return 0
+
+
 #: subcommands in help order: (name, function adding the parser and returning the handler)
 COMMANDS: list[tuple[str, Callable[[argparse._SubParsersAction], Handler]]] = [
     ("replicate", _add_replicate),
+    ("studies", _add_studies),
     ("fit", _add_fit),
     ("example", _add_example),
 ]
@@ -343,7 +383,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
     >>> from semnet.cli import build_parser
     >>> parser, handlers = build_parser()
     >>> sorted(handlers)
-    ['example', 'fit', 'replicate']
+    ['example', 'fit', 'replicate', 'studies']
     """
     from semnet._version import __version__
 

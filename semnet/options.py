@@ -92,9 +92,13 @@ ESTIMATORS.plan("GLS", "generalized least squares is not implemented yet")
 ORDINAL_DEFAULT = "WLSMV"
 #: the parameterizations of ordinal items
 PARAMETERIZATIONS = ("delta", "theta")
+#: how ordinal items are identified across groups under equal thresholds: lavaan's
+#: ``group.equal`` defaults, or semTools' ``measEq.syntax(ID.cat = "Wu.Estabrook.2016")``
+ORDINAL_IDENTIFICATIONS = ("lavaan", "wu_estabrook_2016")
 
 #: lavaan's ``missing=`` values and their aliases
-MISSING = {"listwise": "listwise", "fiml": "fiml", "ml": "fiml", "pairwise": "pairwise"}
+MISSING = {"listwise": "listwise", "fiml": "fiml", "ml": "fiml", "fiml_x": "fiml_x",
+           "ml_x": "fiml_x", "pairwise": "pairwise"}
 #: how a latent product term is estimated
 INTERACTIONS = ("lms", "double_mean", "mean", "residual")
 #: lavaan's default number of draws for se = "bootstrap"
@@ -135,6 +139,7 @@ class Options:
     survey: Any = None
     ordered: tuple[str, ...] = ()
     parameterization: str = "delta"
+    ordinal_identification: str = "lavaan"
 
     @property
     def design(self) -> tuple[str | None, str, str | None]:
@@ -147,8 +152,8 @@ class Options:
 
     @property
     def incomplete_data(self) -> bool:
-        """Incomplete cases are kept (``missing="fiml"``)."""
-        return self.missing == "fiml"
+        """Incomplete cases are kept (``missing="fiml"`` or ``"fiml_x"``)."""
+        return self.missing in ("fiml", "fiml_x")
 
     @property
     def discrepancy(self) -> str:
@@ -272,6 +277,7 @@ def resolve(
     fixed_x: bool = True,
     ordered: Sequence[str] = (),
     parameterization: str = "delta",
+    ordinal_identification: str = "lavaan",
     se: str | None = None,
     test: str | None = None,
     bootstrap: int = 0,
@@ -298,7 +304,7 @@ def resolve(
         estimator = ORDINAL_DEFAULT if ordered else "ML"
     preset = ESTIMATORS.get(estimator)
     estimator = ESTIMATORS.name(estimator)
-    key = missing.lower() if isinstance(missing, str) else missing
+    key = missing.lower().replace(".", "_") if isinstance(missing, str) else missing
     missing = MISSING[check_choice("missing", key, tuple(MISSING))]
     n_boot = bootstrap_draws(bootstrap, se)
     if n_boot:
@@ -311,6 +317,8 @@ def resolve(
             "robust standard errors of WLSMV (se='robust.sem', the default)."
         )
     parameterization = check_choice("parameterization", parameterization, PARAMETERIZATIONS)
+    ordinal_identification = check_choice("ordinal_identification", ordinal_identification,
+                                          ORDINAL_IDENTIFICATIONS)
     check_options(std_lv, orthogonal, fixed_x)
     design = (sampling_weights, sampling_weights_normalization, cluster)
     if n_boot and cluster is not None:
@@ -323,7 +331,7 @@ def resolve(
     estimator, preset, se, test = _design_choices(estimator, preset, se, test, design)
     if (cluster is not None or survey is not None) and meanstructure is None:
         meanstructure = True  # as lavaan's clustered models and lavaan.survey's fits
-    incomplete = missing == "fiml"
+    incomplete = missing in ("fiml", "fiml_x")
     if incomplete:
         if preset.incomplete_data is None:
             raise OptionError(
@@ -362,6 +370,7 @@ def resolve(
         survey=survey,
         ordered=ordered,
         parameterization=parameterization,
+        ordinal_identification=ordinal_identification,
     )
 
 
@@ -369,9 +378,10 @@ def _check_ordinal(ordered: tuple[str, ...], estimator: str, missing: str) -> No
     """Ordinal items need a least-squares estimator and listwise or pairwise deletion;
     least squares and pairwise deletion need ordinal items."""
     least_squares = ESTIMATORS.get(estimator).ordinal
-    if ordered and missing == "fiml":
+    if ordered and missing in ("fiml", "fiml_x"):
         raise OptionError(
-            f"missing='fiml' is not available with ordered items ({', '.join(ordered)}); "
+            f"missing={missing!r} is not available with ordered items "
+            f"({', '.join(ordered)}); "
             "use missing='listwise' (the default: complete cases) or missing='pairwise' "
             "(each statistic from the cases observed on its variables)."
         )

@@ -24,11 +24,13 @@ OPTION_NAMES = {
     "estimator": "estimator",
     "missing": "missing",
     "fixed.x": "fixed_x",
+    "sampling.weights": "sampling_weights",
+    "cluster": "cluster",
 }
 
 
 #: subfolders holding fit fixtures too (the other subfolders hold other reference data)
-FIT_FOLDERS = ("", "invariance/")
+FIT_FOLDERS = ("", "invariance/", "fixed_x/")
 
 
 def fixture_names() -> list[str]:

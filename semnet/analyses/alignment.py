@@ -461,7 +461,8 @@ def alignment(model: str, data: Any, group: str | None = None, method: str = "FR
     starts : int
         Starting values for the alignment optimization (all means 0 and variances 1;
         medians of the configural loadings and intercepts; random draws).  The best is
-        reported; every start's loss is in ``FactorAlignment.losses``.
+        reported; the runs stop once three of them have reached the best loss. Every
+        run's loss is in ``FactorAlignment.losses``.
     seed : int
         Seed of the random starts.
     progress : bool, optional

@@ -26,6 +26,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,10 +60,27 @@ def aligned(alpha: np.ndarray, psi: np.ndarray, lam0: np.ndarray, nu0: np.ndarra
     return lam1, nu0 - alpha * lam1
 
 
+@functools.lru_cache(maxsize=8)
+def _pairs(ngroups: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The group pairs ``g < h`` and their incidence matrix (pairs x groups: +1 at g,
+    -1 at h), which maps a pair's derivative onto its two groups."""
+    first, second = np.triu_indices(ngroups, k=1)
+    incidence = np.zeros((first.size, ngroups))
+    rows = np.arange(first.size)
+    incidence[rows, first] = 1.0
+    incidence[rows, second] = -1.0
+    for array in (first, second, incidence):
+        array.setflags(write=False)  # cached: shared by every call
+    return first, second, incidence
+
+
 def _pair_terms(x: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray]:
-    """``sum_{g<h} w_gh f(x_g - x_h)`` over items, and its derivative w.r.t. ``x``."""
-    value, slope = component_loss(x[:, :, None] - x[:, None, :])
-    return 0.5 * float((w * value).sum()), (w * slope).sum(axis=2)
+    """``sum_{g<h} w_gh f(x_g - x_h)`` over items, and its derivative w.r.t. ``x``
+    (each pair once: half the work of the full ``G x G`` difference array)."""
+    first, second, incidence = _pairs(x.shape[1])
+    weight = w[first, second]
+    value, slope = component_loss(x[:, first] - x[:, second])
+    return float((value * weight).sum()), (slope * weight) @ incidence
 
 
 def loss_and_gradient(alpha: np.ndarray, psi: np.ndarray, lam0: np.ndarray,
@@ -158,10 +176,19 @@ def _starts(ident: Identification, lam0: np.ndarray, nu0: np.ndarray, count: int
     return starts[:count]
 
 
+#: runs that must reach the best loss (to AGREE_RTOL) before the remaining starts are skipped
+AGREE = 3
+AGREE_RTOL = 1e-9
+
+
 def minimize_loss(ident: Identification, lam0: np.ndarray, nu0: np.ndarray,
                   w: np.ndarray, starts: int = 10, seed: int = 1
                   ) -> tuple[np.ndarray, float, list[float]]:
-    """The best of ``starts`` BFGS runs: ``theta``, its loss and every run's loss."""
+    """The best of up to ``starts`` BFGS runs: ``theta``, its loss and every run's loss.
+
+    The runs stop early once :data:`AGREE` of them have reached the best loss (to
+    :data:`AGREE_RTOL`, relative): further starts would find the same optimum again.
+    """
     rng = np.random.default_rng(seed)
     best, best_value, values = None, np.inf, []
     for start in _starts(ident, lam0, nu0, max(starts, 1), rng):
@@ -170,6 +197,9 @@ def minimize_loss(ident: Identification, lam0: np.ndarray, nu0: np.ndarray,
         values.append(float(res.fun))
         if res.fun < best_value:
             best, best_value = res.x, float(res.fun)
+        reached = np.abs(np.array(values) - best_value) <= AGREE_RTOL * abs(best_value)
+        if reached.sum() >= AGREE:
+            break
     return best, best_value, values
 
 
@@ -201,6 +231,31 @@ def _numeric_jacobian(func, x: np.ndarray) -> np.ndarray:
     return np.column_stack(cols)
 
 
+def _item_cross_jacobian(theta: np.ndarray, eta: np.ndarray, ident: Identification,
+                         shape: tuple[int, int], w: np.ndarray) -> np.ndarray:
+    """Central differences of the gradient w.r.t. ``theta`` in the configural estimates
+    ``eta``. The loss is a sum over items and an item's configural loadings and
+    intercepts enter only its own term, so each column needs only that item's gradient
+    (``J`` times less work than the whole loss's)."""
+    nitems, ngroups = shape
+    lam0, nu0 = eta[: nitems * ngroups].reshape(shape), eta[nitems * ngroups :].reshape(shape)
+    cross = np.empty((theta.size, eta.size))
+    for j in range(nitems):
+        rows = (lam0[j : j + 1], nu0[j : j + 1])
+
+        def item_gradient(values: np.ndarray, which: int, rows=rows) -> np.ndarray:
+            parts = list(rows)
+            parts[which] = values[None, :]
+            return theta_gradient(theta, ident, parts[0], parts[1], w)[1]
+
+        for which in (0, 1):
+            block = _numeric_jacobian(lambda v, which=which: item_gradient(v, which),
+                                      rows[which][0].copy())
+            start = which * nitems * ngroups + j * ngroups
+            cross[:, start : start + ngroups] = block
+    return cross
+
+
 def reported_jacobian(theta: np.ndarray, eta: np.ndarray, ident: Identification,
                       shape: tuple[int, int], w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The Jacobian of the reported values w.r.t. the configural estimates ``eta`` at the
@@ -218,7 +273,7 @@ def reported_jacobian(theta: np.ndarray, eta: np.ndarray, ident: Identification,
 
     hess = _numeric_jacobian(lambda th: gradient(th, eta), theta)
     hess = 0.5 * (hess + hess.T)
-    cross = _numeric_jacobian(lambda et: gradient(theta, et), eta)
+    cross = _item_cross_jacobian(theta, eta, ident, shape, w)
     dtheta = -np.linalg.solve(hess, cross)
     p_theta = _numeric_jacobian(lambda th: reported(th, eta, ident, shape), theta)
     p_eta = _numeric_jacobian(lambda et: reported(theta, et, ident, shape), eta)

@@ -124,6 +124,7 @@ class _Refitter:
                 self.exo.append((int(r), g, idx[a], idx[b]))
             elif op == "~1":
                 self.exo.append((int(r), g, idx[a], -1))
+        self.covariates = tuple(sorted({i for _, _, i, _ in self.exo}))
         self.ndef = sum(c.op == ":=" for c in pt.constraints)
         self.width = self.out_rows.size + self.ndef + sum(len(p.rows) for p in self.plans)
         self.linearization: _Linearization | None = None
@@ -172,7 +173,8 @@ class _Refitter:
         group, with their cases' sampling weights where the fit has them), with the
         fixed.x rows set to their sample moments; raises DataError (with the reason) for
         a sample that cannot be fitted."""
-        sample = resample(self.labels, self.names, samples, self.incomplete, weights)
+        sample = resample(self.labels, self.names, samples, self.incomplete, weights,
+                          self.covariates)  # fmt: skip
         fixed = self.values.copy()
         for r, g, i, j in self.exo:
             mom = sample.moments[g]

@@ -11,6 +11,14 @@ each group is fitted by EM (:func:`em_moments`), which gives FIML's sample stati
     d = ybar_k - mu_o
 
 (:func:`pattern_terms`).
+
+Exogenous covariates under ``fixed.x`` (lavaan's default) are conditioned on, as
+lavaan's ``missing = "ml"`` does: a case missing on a covariate is deleted
+(:func:`covariate_deletion`), the covariates' moments are fixed at the EM estimates
+(those of the complete covariates), and the log-likelihoods reported are conditional on
+the covariates (:class:`FIMLData` ``logl_x``, ``logl_x_h1``).  lavaan's
+``missing = "ml.x"`` keeps those cases (their covariates' missing values then enter the
+likelihood, the covariates' moments still fixed at the EM estimates).
 """
 
 from __future__ import annotations
@@ -192,10 +200,58 @@ def cholesky_inverse(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @dataclass(frozen=True)
+class CovariateDeletion:
+    """The cases of one group deleted because a ``fixed.x`` covariate is missing
+    (lavaan's rule with ``missing = "ml"``): how many, and per covariate how many of
+    the group's cases miss it."""
+
+    label: str
+    n: int
+    missing: tuple[tuple[str, int], ...]
+
+
+def covariate_deletion(
+    values: np.ndarray, groups: np.ndarray | None, labels: Sequence[str],
+    names: Sequence[str], covariates: Sequence[str],
+) -> tuple[np.ndarray, tuple[CovariateDeletion, ...]]:
+    """The rows of ``values`` (cases x ``names``, NaN = missing) to keep, those observed
+    on every covariate, and per group (``groups``: each row's label, or ``None``) what
+    was deleted.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[1.0, 2.0], [np.nan, 1.0], [3.0, np.nan]])
+    >>> keep, out = covariate_deletion(x, None, [""], ["y", "age"], ["age"])
+    >>> keep.tolist(), out[0].n, out[0].missing
+    ([True, True, False], 1, (('age', 1),))
+    """
+    cols = [list(names).index(v) for v in covariates]
+    absent = np.isnan(values[:, cols])
+    keep = ~absent.any(axis=1)
+    out = []
+    for label in labels:
+        rows = np.ones(len(values), bool) if groups is None else groups == label
+        counts = absent[rows].sum(axis=0)
+        missing = tuple((v, int(c)) for v, c in zip(covariates, counts, strict=True) if c)
+        out.append(CovariateDeletion(label, int((rows & ~keep).sum()), missing))
+    return keep, tuple(out)
+
+
+@dataclass(frozen=True)
 class FIMLData:
     """What FIML needs from the data: per-group moments (with the EM/saturated
     estimates as ``cov`` and ``mean``), missing-data patterns, and the saturated
-    log-likelihood of each group."""
+    log-likelihood of each group.
+
+    With ``fixed.x`` covariates (positions ``x_index``): per group ``x_cov``, lavaan's
+    sample covariance matrix of the covariates (pairwise, divisor N; with sampling
+    weights the EM estimate), at which the baseline model fixes them; ``logl_x`` and
+    ``logl_x_h1``, the covariates' own (complete-data) log-likelihood at the EM
+    estimate and at ``x_cov``, which lavaan subtracts from the model's and the
+    unrestricted model's log-likelihoods; ``deleted``, the cases deleted because a
+    covariate is missing.
+    """
 
     moments: tuple[GroupMoments, ...]
     patterns: tuple[PatternSet, ...]
@@ -203,18 +259,51 @@ class FIMLData:
     baseline_logl: np.ndarray
     baseline_mean: tuple[np.ndarray, ...]
     baseline_var: tuple[np.ndarray, ...]
+    x_index: tuple[int, ...] = ()
+    x_cov: tuple[np.ndarray, ...] = ()
+    logl_x: np.ndarray | None = None
+    logl_x_h1: np.ndarray | None = None
+    deleted: tuple[CovariateDeletion, ...] = ()
+
+
+def covariate_cov(x: np.ndarray, weights: np.ndarray | None, em_cov: np.ndarray) -> np.ndarray:
+    """lavaan's sample covariance matrix of the covariates' columns ``x`` of incomplete
+    data: pairwise (divisor N), or with sampling ``weights`` the EM estimate ``em_cov``."""
+    return em_cov if weights is not None else pairwise_moments(x)[0]
+
+
+def _complete_logl(cov: np.ndarray, n: float) -> float:
+    """The saturated log-likelihood of ``n`` complete cases with covariance ``cov``."""
+    q = cov.shape[0]
+    return -0.5 * n * (q * LOG2PI + float(np.linalg.slogdet(cov)[1]) + q)
+
+
+def _covariate_part(mom: GroupMoments, pats: PatternSet, x: Sequence[int]):
+    """Per group: ``x_cov``, ``logl_x``, ``logl_x_h1`` and the covariates' block of the
+    baseline model's log-likelihood (at the EM means and ``x_cov``)."""
+    x = list(x)
+    data = mom.data[:, x]
+    cov = covariate_cov(data, mom.weights, mom.cov[np.ix_(x, x)])
+    seen = ~np.isnan(data).all(axis=1)
+    w = None if mom.weights is None else mom.weights[seen]
+    xpats = missing_patterns(data[seen], w)
+    baseline = -sum(float(pattern_terms(cov, mom.mean[x], st)[0].sum()) for st in xpats.stacks)
+    n = pats.nobs
+    return cov, _complete_logl(mom.cov[np.ix_(x, x)], n), _complete_logl(cov, n), baseline
 
 
 @one_blas_thread
 def fiml_data(
     blocks: Sequence[tuple[str, np.ndarray]], names: Sequence[str],
-    weights: Sequence[np.ndarray] | None = None,
+    weights: Sequence[np.ndarray] | None = None, x_index: Sequence[int] = (),
 ) -> FIMLData:
     """Patterns and the unrestricted (saturated) model of incomplete data.
 
     ``blocks`` holds ``(group label, cases x variables)`` with NaN for missing values,
-    ``weights`` (optional) the cases' sampling weights per block.  Cases missing on
-    every variable are dropped (and counted in ``n_dropped``).
+    ``weights`` (optional) the cases' sampling weights per block, ``x_index`` the
+    positions of the ``fixed.x`` covariates (whose own moments the baseline model fixes
+    and the log-likelihoods condition on).  Cases missing on every variable are dropped
+    (and counted in ``n_dropped``).
     """
     moments, patterns, baseline, b_mean, b_var = [], [], [], [], []
     for i, (label, x) in enumerate(blocks):
@@ -242,8 +331,12 @@ def fiml_data(
             GroupMoments(label, tuple(names), np.diag(var), mean, n, int(empty.sum()), x, weights=w)
         )
         patterns.append(missing_patterns(x, w))
-        # independence model: each variable's own mean and variance (closed form)
-        baseline.append(float(np.sum(-0.5 * counts * (LOG2PI + np.log(var) + 1.0))))
+        # independence model: each variable's own mean and variance (closed form), less
+        # the fixed.x covariates (their block is added below)
+        own = np.ones(len(names), bool)
+        own[list(x_index)] = False
+        baseline.append(float(np.sum(
+            -0.5 * counts[own] * (LOG2PI + np.log(var[own]) + 1.0))))  # fmt: skip
         b_mean.append(mean)
         b_var.append(var)
     sigma_h1, mu_h1, logl_h1 = _saturated(moments, patterns, names)
@@ -251,9 +344,16 @@ def fiml_data(
         GroupMoments(m.label, m.names, s, mu, m.nobs, m.n_dropped, m.data, weights=m.weights)
         for m, s, mu in zip(moments, sigma_h1, mu_h1, strict=True)
     ]
+    if not x_index:
+        return FIMLData(tuple(moments), tuple(patterns), logl_h1, np.array(baseline),
+                        tuple(b_mean), tuple(b_var))  # fmt: skip
+    parts = [_covariate_part(m, p, x_index) for m, p in zip(moments, patterns, strict=True)]
     return FIMLData(
-        tuple(moments), tuple(patterns), logl_h1, np.array(baseline), tuple(b_mean), tuple(b_var)
-    )
+        tuple(moments), tuple(patterns), logl_h1,
+        np.array(baseline) + np.array([part[3] for part in parts]), tuple(b_mean),
+        tuple(b_var), tuple(x_index), tuple(part[0] for part in parts),
+        np.array([part[1] for part in parts]), np.array([part[2] for part in parts]),
+    )  # fmt: skip
 
 
 def observed_moments(

@@ -20,14 +20,18 @@ import pandas as pd
 
 from semnet.data.design import fiml_blocks, read_clusters, read_weights, weighted_moments
 from semnet.data.missing import (
+    CovariateDeletion,
     FIMLData,
     PatternSet,
+    covariate_deletion,
+    em_moments,
     fiml_data,
     missing_patterns,
     observed_moments,
 )
 from semnet.data.moments import (
     GroupMoments,
+    NumericData,
     group_labels,
     moments_from_data,
     moments_from_stats,
@@ -157,6 +161,8 @@ def sample(
     survey: SurveyDesign | None = None,
     ordered: Sequence[str] = (),
     missing: str = "listwise",
+    covariates: Sequence[str] = (),
+    keep_missing_covariates: bool = False,
 ) -> Sample:
     """The sample of the variables ``names`` from raw data, from moments computed out of
     core (``summary``, a :class:`semnet.moments.SampleMoments`), or from summary
@@ -188,6 +194,11 @@ def sample(
     missing : {"listwise", "pairwise"}
         With ordinal items: complete cases, or each statistic from the cases observed
         on its variables.
+    covariates : sequence of str
+        The ``fixed.x`` covariates among ``names``.  With ``fiml`` a case missing on one
+        of them is deleted (lavaan's ``missing = "ml"``; counted in ``n_dropped`` and
+        reported in ``fiml.deleted``), unless ``keep_missing_covariates`` (lavaan's
+        ``missing = "ml.x"``).
 
     Returns
     -------
@@ -213,18 +224,21 @@ def sample(
             digest.update(m.cov.tobytes() + m.mean.tobytes() + m.gamma.tobytes())
         return Sample(tuple(moments), group, fingerprint=digest.hexdigest(),
                       survey=(survey, tuple(deff)))  # fmt: skip
+    x = tuple(covariates) if fiml else ()
+    drop_x = () if keep_missing_covariates else x
     if design[0] is not None or design[2] is not None:
-        return _design_sample(data, names, group, labels, fiml, design)
+        return _design_sample(data, names, group, labels, fiml, design, x, drop_x)
     if fiml:
         if data is None:
             raise DataError("missing='fiml' needs the raw data; sample statistics are complete.")
-        checked = numeric_data(data, names, group)
+        checked, _, deleted = _without_missing_covariates(
+            numeric_data(data, names, group), labels, drop_x)  # fmt: skip
         blocks = [
             (lab, checked.values if group is None else checked.values[checked.groups == lab])
             for lab in labels
         ]
-        fdata = fiml_data(blocks, names)
-        return Sample(fdata.moments, group, fiml=fdata)
+        fdata = fiml_data(blocks, names, x_index=[list(names).index(v) for v in x])
+        return _fiml_sample(fdata, group, deleted, design)
     if data is not None:
         return Sample(tuple(moments_from_data(numeric_data(data, names, group), labels)), group)
     if summary is not None:
@@ -240,11 +254,57 @@ def sample(
     return Sample(tuple(moments), group, fingerprint=fingerprint)
 
 
+def _without_missing_covariates(
+    checked: NumericData, labels: Sequence[str], covariates: Sequence[str]
+) -> tuple[NumericData, np.ndarray | None, tuple[CovariateDeletion, ...]]:
+    """The rows observed on every covariate (lavaan's deletion under ``fixed.x`` with
+    ``missing = "ml"``), which rows those are (``None``: all) and what was deleted."""
+    if not covariates:
+        return checked, None, ()
+    keep, deleted = covariate_deletion(
+        checked.values, checked.groups, labels, checked.names, covariates
+    )
+    for d in deleted:
+        left = int(keep.sum() if checked.groups is None else keep[checked.groups == d.label].sum())
+        if left < 2:
+            where = f" in group {d.label!r}" if d.label else ""
+            which = ", ".join(f"{v} {c}" for v, c in d.missing)
+            raise DataError(
+                f"{left} case(s){where} are observed on every fixed.x covariate (missing: "
+                f"{which}); FIML with fixed.x covariates deletes the others, as lavaan's "
+                "missing='ml'. Pass missing='fiml.x' to keep them, fixed_x=False to model "
+                "the covariates, or drop the covariate."
+            )
+    if keep.all():
+        return checked, None, deleted
+    values = checked.values[keep]
+    values.setflags(write=False)
+    groups = None if checked.groups is None else checked.groups[keep]
+    return NumericData(values, checked.names, groups, checked.index[keep]), keep, deleted
+
+
+def _fiml_sample(
+    fdata: FIMLData, group: str | None, deleted: tuple[CovariateDeletion, ...],
+    design: tuple[str | None, str, str | None] = (None, "total", None),
+) -> Sample:
+    """The sample of a FIML fit, the cases deleted for a missing covariate counted
+    among each group's dropped rows."""
+    if deleted:
+        moments = tuple(
+            dataclasses.replace(m, n_dropped=m.n_dropped + d.n)
+            for m, d in zip(fdata.moments, deleted, strict=True)
+        )
+        fdata = dataclasses.replace(fdata, moments=moments, deleted=deleted)
+    return Sample(fdata.moments, group, fiml=fdata, design=design)
+
+
 def _design_sample(
     data: Any, names: Sequence[str], group: str | None, labels: Sequence[str], fiml: bool,
-    design: tuple[str | None, str, str | None],
+    design: tuple[str | None, str, str | None], x: Sequence[str] = (),
+    drop_x: Sequence[str] = (),
 ) -> Sample:
-    """The sample of raw data with sampling weights and/or clusters."""
+    """The sample of raw data with sampling weights and/or clusters (with FIML, the
+    ``fixed.x`` covariates ``x``, cases missing on one of ``drop_x`` deleted first)."""
     weights, normalization, cluster = design
     what = "sampling_weights" if weights is not None else "cluster"
     if data is None or not isinstance(data, pd.DataFrame):
@@ -253,13 +313,17 @@ def _design_sample(
     w = None if weights is None else read_weights(data, weights, names)
     codes = None if cluster is None else read_clusters(data, cluster, names, checked.groups)
     if fiml:
+        checked, keep, deleted = _without_missing_covariates(checked, labels, drop_x)
+        if keep is not None:
+            w = None if w is None else w[keep]
+            codes = None if codes is None else codes[keep]
         blocks, wblocks, cblocks = fiml_blocks(checked, labels, w, codes, normalization)
-        fdata = fiml_data(blocks, names, wblocks)
+        fdata = fiml_data(blocks, names, wblocks, [list(names).index(v) for v in x])
         if cblocks is not None:
             fdata = dataclasses.replace(fdata, moments=tuple(
                 dataclasses.replace(m, clusters=c) for m, c in zip(fdata.moments, cblocks,
                                                                    strict=True)))  # fmt: skip
-        return Sample(fdata.moments, group, fiml=fdata, design=design)
+        return _fiml_sample(fdata, group, deleted, design)
     moments = weighted_moments(
         moments_from_data(checked, labels), checked, w, codes, normalization
     )
@@ -365,7 +429,12 @@ def baseline_values(sample: Sample, g: int, k: int, op: str, j: int | None = Non
     """The independence model's estimate of variable ``k``'s variance (``op`` ``"~~"``)
     or mean (``"~1"``) in group ``g``: the sample moment, or with incomplete data the
     variable's own mean and variance over its observed values; with ``j`` the covariance
-    of ``k`` and ``j`` (of two random covariates, whose block the model saturates)."""
+    of ``k`` and ``j`` (of two random covariates, whose block the model saturates).
+    With incomplete data the (co)variances of ``fixed.x`` covariates are lavaan's sample
+    covariances of the covariates (``FIMLData.x_cov``), at which the model fixes them."""
+    fiml = sample.fiml
+    if fiml is not None and op == "~~" and k in fiml.x_index and j in fiml.x_index:
+        return float(fiml.x_cov[g][fiml.x_index.index(k), fiml.x_index.index(j)])
     if j is not None and j != k:
         return float(sample.moments[g].cov[k, j])
     if sample.fiml is None:
@@ -375,16 +444,44 @@ def baseline_values(sample: Sample, g: int, k: int, op: str, j: int | None = Non
     return float(np.asarray(source[g])[k])
 
 
+def _covariate_moments(
+    x: np.ndarray, w: np.ndarray | None, pats: PatternSet, cov: np.ndarray, mean: np.ndarray,
+    covariates: list[int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """``cov`` and ``mean`` of a resample of incomplete data with the moments of its
+    ``fixed.x`` covariates (see :func:`resample`)."""
+    if not covariates:
+        return cov, mean
+    block = x[:, covariates]
+    if np.isnan(block).any():
+        try:
+            sigma, mu, _ = em_moments(pats, cov.copy(), mean.copy())
+        except np.linalg.LinAlgError:
+            raise DataError("the resample's unrestricted model cannot be estimated") from None
+        return sigma, mu
+    w = np.ones(len(x)) if w is None else w
+    c = block - w @ block / w.sum()
+    cov = cov.copy()
+    cov[np.ix_(covariates, covariates)] = (c * w[:, None]).T @ c / w.sum()
+    return cov, mean
+
+
 def resample(
     labels: Sequence[str], names: Sequence[str], arrays: Sequence[np.ndarray], incomplete: bool,
-    weights: Sequence[np.ndarray] | None = None,
+    weights: Sequence[np.ndarray] | None = None, covariates: Sequence[int] = (),
 ) -> Sample:
     """The sample of resampled cases (one array per group, cases x variables, and their
     sampling ``weights``, kept as they are), as the bootstrap refits it: complete cases'
     moments, or with ``incomplete`` the missing-data patterns, whose saturated model is
     not fitted (its log-likelihood is 0, so the discrepancy gives the estimates but no
     chi-square).  Raises :class:`DataError` (with the reason) for a sample that cannot
-    be fitted."""
+    be fitted.
+
+    With incomplete data the moments are each variable's mean and variance over its
+    observed values, except for the ``fixed.x`` ``covariates`` (positions), whose moments
+    a refit fixes: their sample covariances when they are complete, or with missing
+    covariates (``missing="fiml.x"``) the EM estimates of all moments, as lavaan's
+    refit of the resample takes them."""
     moments, patterns = [], []
     for g, (label, x) in enumerate(zip(labels, arrays, strict=True)):
         n = x.shape[0]
@@ -410,8 +507,10 @@ def resample(
             )  # fmt: skip
         if observed.min() < 2 or not np.all(var > 0):
             raise DataError("too few observed values (a variable is constant or missing)")
-        moments.append(GroupMoments(label, tuple(names), np.diag(var), mean, n, 0, x, weights=w))
-        patterns.append(missing_patterns(x, w))
+        pats = missing_patterns(x, w)
+        cov, mean = _covariate_moments(x, w, pats, np.diag(var), mean, list(covariates))
+        moments.append(GroupMoments(label, tuple(names), cov, mean, n, 0, x, weights=w))
+        patterns.append(pats)
     if not incomplete:
         return Sample(tuple(moments))
     zeros = np.zeros(len(moments))

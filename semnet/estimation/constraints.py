@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 import numpy as np
 from scipy import sparse
@@ -51,56 +52,85 @@ class LinearConstraints:
         ``K'(x - x0)`` divided by the squared column norms."""
         if self.identity:
             return np.array(x, dtype=float)
-        return (self.K.T @ (x - self.x0)) / self._col_norms
+        return self.gradient_z(x - self.x0) / self._col_norms
 
     @cached_property
     def _col_norms(self) -> np.ndarray:
+        ties = self._ties
+        if ties is not None:
+            return np.bincount(ties.cls, minlength=self.K.shape[1]).astype(float)
         return (self.K * self.K).sum(axis=0)
 
+    @cached_property
+    def _ties(self) -> _TieClasses | None:
+        """The classes of tied parameters where ``K`` holds one 1 in each row and every
+        column (ties from labels and ``group_equal``), else None: the maps below then
+        gather and sum by class instead of multiplying by ``K`` (with many groups, ``K``
+        is large and almost empty)."""
+        if self.identity or np.count_nonzero(self.K) != self.K.shape[0]:
+            return None
+        cls = self.K.argmax(axis=1)
+        if not np.all(self.K[np.arange(cls.size), cls] == 1.0):
+            return None
+        classes, first = np.unique(cls, return_index=True)
+        if classes.size != self.K.shape[1]:
+            return None
+        extra = np.setdiff1d(np.arange(cls.size), first)
+        sum_extra = sparse.csr_array(
+            (np.ones(extra.size), (cls[extra], np.arange(extra.size))),
+            shape=(classes.size, extra.size),
+        )
+        return _TieClasses(cls, first, extra, sum_extra)
 
     def to_x(self, z: np.ndarray) -> np.ndarray:
         if self.identity:
             return np.array(z, dtype=float)
-        return self.x0 + self.K @ z
+        ties = self._ties
+        return self.x0 + (self.K @ z if ties is None else z[ties.cls])
 
     def gradient_z(self, gradient: np.ndarray) -> np.ndarray:
         """The gradient with respect to ``z`` of a gradient with respect to ``x``."""
-        return gradient if self.identity else self.K.T @ gradient
+        if self.identity:
+            return gradient
+        ties = self._ties
+        if ties is None:
+            return self.K.T @ gradient
+        return np.bincount(ties.cls, weights=gradient, minlength=self.K.shape[1])
+
+    def matrix_x(self, matrix: np.ndarray) -> np.ndarray:
+        """``K M K'``: a covariance matrix of ``z`` as one of ``x``."""
+        if self.identity:
+            return matrix
+        ties = self._ties
+        if ties is None:
+            return self.K @ matrix @ self.K.T
+        return matrix[np.ix_(ties.cls, ties.cls)]
 
     def matrix_z(self, matrix: np.ndarray) -> np.ndarray:
         """``K' M K``: a Hessian or information matrix in ``x`` as one in ``z``."""
-        return matrix if self.identity else congruence(self.K, matrix)
+        if self.identity:
+            return matrix
+        ties = self._ties
+        if ties is None:
+            return self.K.T @ matrix @ self.K
+        # the rows of each class's first parameter, plus those of its other members
+        # (summed by the sparse class indicator of the others), then the same by columns
+        rows = matrix[ties.first]
+        rows += ties.sum_extra @ matrix[ties.extra]
+        out = rows[:, ties.first]
+        out += (ties.sum_extra @ np.ascontiguousarray(rows[:, ties.extra].T)).T
+        return out
 
 
-#: below this share of nonzero entries a basis multiplies as a sparse matrix (equal
-#: parameters across groups give one nonzero per row)
-SPARSE_SHARE = 0.1
+class _TieClasses(NamedTuple):
+    """``K`` of ties only: the class of each parameter, the first parameter of each
+    class, the other parameters, and the sparse (classes x others) indicator that sums
+    the others into their classes."""
 
-
-def congruence(T: np.ndarray, M: np.ndarray) -> np.ndarray:
-    """``T' M T``, through a sparse ``T`` when it is mostly zeros.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> T = np.array([[1.0], [1.0], [0.0]])
-    >>> congruence(T, np.eye(3)).tolist()
-    [[2.0]]
-    """
-    if np.count_nonzero(T) > SPARSE_SHARE * T.size:
-        return T.T @ M @ T
-    Ts = sparse.csr_array(T)
-    left = np.asarray(Ts.T @ M)  # T' M
-    return np.asarray(Ts.T @ left.T).T
-
-
-def expansion(T: np.ndarray, A: np.ndarray) -> np.ndarray:
-    """``T A T'``, through a sparse ``T`` when it is mostly zeros."""
-    if np.count_nonzero(T) > SPARSE_SHARE * T.size:
-        return T @ A @ T.T
-    Ts = sparse.csr_array(T)
-    left = np.asarray(Ts @ A)  # T A
-    return np.asarray(Ts @ left.T).T
+    cls: np.ndarray
+    first: np.ndarray
+    extra: np.ndarray
+    sum_extra: sparse.csr_array
 
 
 class ParameterNames:
@@ -211,11 +241,7 @@ def linear_constraints(
     n_nonlinear_eq = sum(nc.equality for nc in nonlinear)
     if ties and len(rows) == len(ties):
         # only ties from shared labels: z holds one value per class of tied parameters
-        cls = list(range(q))
-        for first, pos in ties:
-            a, b = sorted((free_col[first] - 1, free_col[pos] - 1))
-            old, new = cls[b], cls[a]
-            cls = [new if c == old else c for c in cls]
+        cls = _tie_labels(q, [(free_col[first] - 1, free_col[pos] - 1) for first, pos in ties])
         number = {c: k for k, c in enumerate(sorted(set(cls)))}
         K = np.zeros((q, len(number)))
         K[range(q), [number[c] for c in cls]] = 1.0
@@ -241,6 +267,27 @@ def linear_constraints(
     return LinearConstraints(
         K, x0, int(rank) + n_nonlinear_eq, R, r, tuple(what), tuple(nonlinear)
     )
+
+
+def _tie_labels(q: int, pairs: list[tuple[int, int]]) -> list[int]:
+    """The class label of each of ``q`` parameters after the ties ``pairs``, in order:
+    a tie of ``a < b`` gives ``b``'s class the label of ``a``'s (union-find: linear in
+    the ties, where relabelling every parameter per tie was quadratic with many
+    groups)."""
+    parent = list(range(q))  # a class's label is its root
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, j in pairs:
+        a, b = sorted((i, j))
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[rb] = ra
+    return [root(i) for i in range(q)]
 
 
 def _numeric_gradient(h, x: np.ndarray) -> np.ndarray:

@@ -137,7 +137,7 @@ def discrepancy(
     >>> import semnet
     >>> fit = semnet.cfa("f =~ x1 + x2 + x3", semnet.datasets.holzinger_swineford())
     >>> disc = discrepancy("ML", fit.model, fit.sample, fit.values)
-    >>> round(2 * disc.ntotal * disc.evaluate(fit.x, derivatives=False).f, 6)
+    >>> float(round(2 * disc.ntotal * disc.evaluate(fit.x, derivatives=False).f, 6))
     0.0
     """
     return DISCREPANCIES.get(name).make(model, sample, values, for_optimizer)

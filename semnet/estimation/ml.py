@@ -99,19 +99,19 @@ class MLDiscrepancy:
             if not derivatives:
                 continue
             g_cells, i_cells, h_cells = self._cell_derivatives(values, g, st, mom, mu, inv, hessian)
-            parts = [model.to_params(g, g_cells), model.to_params_sym(g, i_cells)]
-            if hessian:
-                parts.append(model.to_params_sym(g, (h_cells + h_cells.T) / 2))
-            if grad is None:  # the first group (the only one, w = 1, in most models)
-                if w != 1.0:
-                    parts = [w * part for part in parts]
-                grad, info = parts[0], parts[1]
-                hess = parts[2] if hessian else None
-            else:
-                grad += w * parts[0]
-                info += w * parts[1]
+            if len(self.moments) == 1:  # w = 1: the cells summed into the parameters
+                grad, info = model.to_params(g, g_cells), model.to_params_sym(g, i_cells)
                 if hessian:
-                    hess += w * parts[2]
+                    hess = model.to_params_sym(g, (h_cells + h_cells.T) / 2)
+                continue
+            if grad is None:  # one buffer each; every group adds its own block
+                q = model.nfree
+                grad, info = np.zeros(q), np.zeros((q, q))
+                hess = np.zeros((q, q)) if hessian else None
+            model.add_to_params(g, g_cells, grad, w)
+            model.add_to_params_sym(g, i_cells, info, w)
+            if hessian:
+                model.add_to_params_sym(g, (h_cells + h_cells.T) / 2, hess, w)
         if not derivatives:
             return Evaluation(total)
         return Evaluation(total, grad, info, hessian=hess)

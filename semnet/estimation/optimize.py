@@ -26,6 +26,7 @@ import numpy as np
 from scipy import optimize as sopt
 from scipy.linalg import lapack
 
+from semnet.estimation.blocks import diagonal_blocks
 from semnet.estimation.constraints import LinearConstraints
 from semnet.estimation.ml import Evaluation
 
@@ -131,9 +132,7 @@ def _minimize(
         g = con.gradient_z(ev.gradient)
         step = None
         if newton and trust_newton and ev.hessian is not None:
-            L, info = lapack.dpotrf(con.matrix_z(ev.hessian), lower=1)
-            if info == 0:
-                step = lapack.dpotrs(L, g, lower=1)[0]
+            step = cholesky_solve(con.matrix_z(ev.hessian), g)
         newton_step = step is not None
         if step is None:
             step = _scoring_step(con.matrix_z(ev.information), g, g_old, s_old, correction,
@@ -238,13 +237,30 @@ def _scoring_step(
             correction[:] = 0.0
     ridged = H.copy()
     ridged.reshape(-1)[:: len(g) + 1] += 1e-12 * H.trace() / len(g)  # (a view: the diagonal)
-    L, info = lapack.dpotrf(ridged, lower=1)
-    if info == 0:
-        return lapack.dpotrs(L, g, lower=1)[0]
+    step = cholesky_solve(ridged, g)
+    if step is not None:
+        return step
     try:
         return np.linalg.solve(ridged, g)
     except np.linalg.LinAlgError:
         return np.linalg.lstsq(H, g, rcond=None)[0]
+
+
+def cholesky_solve(H: np.ndarray, g: np.ndarray) -> np.ndarray | None:
+    """``H^-1 g`` by Cholesky, block by block where ``H`` is block diagonal (a configural
+    model with many groups; see :func:`semnet.estimation.blocks.diagonal_blocks`); None
+    where ``H`` (a block of it) is not positive definite."""
+    blocks = diagonal_blocks(H)
+    if blocks is None:
+        L, info = lapack.dpotrf(H, lower=1)
+        return lapack.dpotrs(L, g, lower=1)[0] if info == 0 else None
+    out = np.empty_like(g)
+    for idx in blocks:
+        L, info = lapack.dpotrf(H[np.ix_(idx, idx)], lower=1)
+        if info != 0:
+            return None
+        out[idx] = lapack.dpotrs(L, g[idx], lower=1)[0]
+    return out
 
 
 def _bfgs(disc: Discrepancy, con: LinearConstraints, z0: np.ndarray, done: int) -> OptimizeResult:

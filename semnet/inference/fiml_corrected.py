@@ -30,6 +30,12 @@ statistic ``T3 = sum_g N_g F_ML(EM moments; model moments)`` has the scaling fac
 estimates (each variable's mean and variance over its observed values), whose Jacobian
 is constant.
 
+With ``fixed.x`` covariates (lavaan's default) the moments of the covariates alone
+(their means, variances and covariances, fixed at the EM estimates) are left out of
+``Wm``, ``Jm``, ``Wc`` and ``Delta`` (lavaan sets their rows and columns to zero and
+inverts ``Wm`` on the rest), and the baseline model keeps their block fixed, at
+lavaan's sample covariances of the covariates and their EM means.
+
 The traces are never formed from the stacked matrices: with ``R = Wm Delta E^-1 Delta'
 Wm`` (so ``U = Wm - R``), ``G_g = Wm_g^-1 Jm_g Wm_g^-1`` and the ``q x q`` sums
 ``C = sum_g f_g Delta_g' Wc_g Delta_g``, ``K = sum_g f_g Delta_g' Jm_g Delta_g`` and
@@ -49,12 +55,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from semnet._blas import one_blas_thread
-from semnet.data.missing import Pattern, PatternSet, observed_moments, pattern_terms
+from semnet.data.missing import (
+    Pattern,
+    PatternSet,
+    covariate_cov,
+    observed_moments,
+    pattern_terms,
+)
 from semnet.data.moments import GroupMoments, vech_indices
 from semnet.estimation.fiml import accumulate_patterns
 from semnet.inference.moment_space import (
     constrained_inverse,
     design_outer,
+    fixed_x_moments,
+    fixed_x_variables,
     moment_jacobian,
     normal_weight,
 )
@@ -178,17 +192,24 @@ def fiml_corrected(
     E, C, K, X = (np.zeros((q, q)) for _ in range(4))
     k_model = k_null = 0.0
     chisq = chisq_null = 0.0
+    # the moments other than those of the fixed.x covariates, and the baseline model's
+    # free ones among them (the other variables' means and variances)
+    keep = ~fixed_x_moments(model)
+    x = list(fixed_x_variables(model))
+    p = model.p
+    r, c = vech_indices(p)
+    own = np.ones(p, bool)
+    own[x] = False
+    sel = np.flatnonzero(np.concatenate([own, own[r] & (r == c)])[keep])
+    b = np.ix_(sel, sel)
+    kk = np.ix_(keep, keep)
     for g, (mom, pats) in enumerate(zip(moments, patterns, strict=True)):
-        wm, jm, wc = h1_informations(mom, pats)
+        wm, jm, wc = (m[kk] for m in h1_informations(mom, pats))
         wm_inv = np.linalg.inv(wm)
         wc_wm = wc @ wm_inv
         wm_jm = wm_inv @ jm
         # sum_g of the block-diagonal terms, and the independence model (free means
         # and variances: its Jacobian selects those moments, per group)
-        p = mom.mean.size
-        r, c = vech_indices(p)
-        sel = np.concatenate([np.arange(p), p + np.flatnonzero(r == c)])
-        b = np.ix_(sel, sel)
         eb_inv = np.linalg.inv(wm[b])
         if scaled:
             k_model += float(np.sum(wc_wm * wm_jm))
@@ -199,7 +220,7 @@ def fiml_corrected(
             k_model += float(np.trace(wc_wm))
             k_null += float(np.trace(wc_wm)) - float(np.sum(eb_inv * wc[b]))
 
-        delta, _ = moment_jacobian(model, values, g, True)
+        delta = moment_jacobian(model, values, g, True)[0][keep]
         rows = np.flatnonzero(np.any(delta != 0, axis=0))
         delta = delta[:, rows]
         block = np.ix_(rows, rows)
@@ -212,9 +233,13 @@ def fiml_corrected(
         sigma, mu = model.implied(values, g)
         chisq += n[g] * _ml_discrepancy(mom.cov, mom.mean, sigma, mu)
         # the independence model at its FIML estimates: observed-value means and
-        # variances
+        # variances (the covariates' block fixed at their sample covariances and EM means)
         mean, var, _ = observed_moments(mom.data, mom.weights)
-        chisq_null += n[g] * _ml_discrepancy(mom.cov, mom.mean, np.diag(var), mean)
+        base = np.diag(var)
+        if x:
+            base[np.ix_(x, x)] = covariate_cov(mom.data[:, x], mom.weights, mom.cov[np.ix_(x, x)])
+            mean[x] = mom.mean[x]
+        chisq_null += n[g] * _ml_discrepancy(mom.cov, mom.mean, base, mean)
 
     e_inv = constrained_inverse(E, T)
     if scaled:
@@ -222,7 +247,7 @@ def fiml_corrected(
     else:
         k_model -= float(np.sum(e_inv * C))
     c_hat = k_model / df if df > 0 else np.nan
-    df_null = sum(m.mean.size * (m.mean.size - 1) // 2 for m in moments)
+    df_null = len(moments) * (int(keep.sum()) - sel.size)
     c_hat_null = k_null / df_null if df_null > 0 else np.nan
 
     return FimlCorrected(

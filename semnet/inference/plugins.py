@@ -281,7 +281,8 @@ def baseline_test(
     model = Model(base)
     names = sample.moments[0].names
     values = start_values(base, sample.moments)
-    free = params["free"] > 0
+    # the free rows at their estimates, the fixed.x covariates' block at its values
+    free = (params["free"] > 0) | ((params["exo"] > 0) & (params["op"] == "~~"))
     values[free] = [
         baseline_values(sample, int(g) - 1, names.index(lhs), op,
                         names.index(rhs) if op == "~~" else None)

@@ -177,10 +177,13 @@ def _h1_trace_conditional(
 def _h1_trace_missing(disc) -> list[tuple[float, int]]:
     """tr(A1_g^-1 B1_g) of the unrestricted model with incomplete data: observed and
     first-order information of the saturated model at its (EM/FIML) estimates, in the
-    space of the moments (the trace does not depend on the parameterization)."""
+    space of the moments (the trace does not depend on the parameterization), without
+    the moments of the ``fixed.x`` covariates."""
+    keep = ~fixed_x_moments(disc.model)
     out = []
     for mom, pats in zip(disc.moments, disc.patterns, strict=True):
         wm, jm, _ = h1_informations(mom, pats)
+        wm, jm = wm[np.ix_(keep, keep)], jm[np.ix_(keep, keep)]
         out.append((float(np.sum(np.linalg.inv(wm) * jm)), wm.shape[0]))
     return out
 

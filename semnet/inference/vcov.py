@@ -15,6 +15,7 @@ import numpy as np
 from scipy.linalg import lapack, null_space
 
 from semnet.errors import SemnetWarning
+from semnet.estimation.blocks import diagonal_blocks
 from semnet.estimation.constraints import LinearConstraints
 from semnet.estimation.ml import Evaluation, MLDiscrepancy
 from semnet.estimation.optimize import constraint_jacobian
@@ -61,8 +62,8 @@ def expected_vcov(
     inv = _checked_inverse(info)
     # N, or the discrepancy's own count (N - G for ordinal statistics, as lavaan's)
     n = getattr(disc, "vcov_divisor", disc.ntotal)
-    if plain and con.identity:
-        return inv / n
+    if plain:
+        return con.matrix_x(inv) / n
     return T @ inv @ T.T / n
 
 
@@ -79,6 +80,37 @@ class NearlySingularInformation(SemnetWarning):
 
 
 def _checked_inverse(info: np.ndarray) -> np.ndarray:
+    """Inverse of a symmetric information matrix, block by block where it is block
+    diagonal (a configural model with many groups), with the check of
+    :func:`_checked_dense_inverse`; a block whose Cholesky bound does not clear the
+    threshold sends the whole matrix to the dense check (its eigenvalues decide)."""
+    blocks = diagonal_blocks(info)
+    if blocks is None:
+        return _checked_dense_inverse(info)
+    scale = max(1.0, info.trace())
+    inv = np.zeros_like(info)
+    for idx in blocks:
+        part = _cholesky_inverse(info[np.ix_(idx, idx)])
+        if part is None or not 1.0 / part.trace() > ILL_CONDITIONED_RATIO * scale:
+            return _checked_dense_inverse(info)
+        inv[np.ix_(idx, idx)] = part
+    return inv
+
+
+def _cholesky_inverse(info: np.ndarray) -> np.ndarray | None:
+    """The inverse of a symmetric positive definite matrix by Cholesky, or None."""
+    L, fail = lapack.dpotrf(info, lower=1)
+    if fail != 0:
+        return None
+    lower, fail = lapack.dpotri(L, lower=1)
+    if fail != 0:
+        return None
+    inv = lower + lower.T  # dpotri fills the lower triangle; the upper is 0
+    inv.reshape(-1)[:: inv.shape[0] + 1] /= 2  # (a view: the diagonal)
+    return inv
+
+
+def _checked_dense_inverse(info: np.ndarray) -> np.ndarray:
     """Inverse of a symmetric information matrix.
 
     Raises :class:`SingularInformationError` when its smallest eigenvalue is at most
@@ -90,14 +122,9 @@ def _checked_inverse(info: np.ndarray) -> np.ndarray:
     largest at most ``tr(info)``, so where those bounds already clear the threshold the
     eigenvalues are not needed; otherwise they decide.
     """
-    L, fail = lapack.dpotrf(info, lower=1)
-    if fail == 0:
-        lower, fail = lapack.dpotri(L, lower=1)
-        if fail == 0:
-            inv = lower + lower.T  # dpotri fills the lower triangle; the upper is 0
-            inv.reshape(-1)[:: inv.shape[0] + 1] /= 2  # (a view: the diagonal)
-            if 1.0 / inv.trace() > ILL_CONDITIONED_RATIO * max(1.0, info.trace()):
-                return inv
+    inv = _cholesky_inverse(info)
+    if inv is not None and 1.0 / inv.trace() > ILL_CONDITIONED_RATIO * max(1.0, info.trace()):
+        return inv
     eig = np.linalg.eigvalsh(info)
     scale = max(1.0, eig[-1])
     if eig[0] <= SINGULAR_RATIO * scale:

@@ -75,6 +75,12 @@ class DerivativePlan(NamedTuple):
     # (perm_r, perm_c) (a gather replaces the scatter); else None
     perm: np.ndarray | None
     perm_flat: np.ndarray | None
+    # where the cells are one parameter each and those parameters are a contiguous range
+    # (each group of a multi-group model, usually): the range, and the cell of each
+    # parameter in it (None where cell k is the range's parameter k); else None
+    block: slice | None
+    block_perm: np.ndarray | None
+    block_flat: np.ndarray | None  # flat positions of (block_perm_r, block_perm_c)
     a_i: np.ndarray
     a_j: np.ndarray
     # sigma_factors: the rows of U then V are [G'; C[:, :p]][uv_idx] * uv_scale
@@ -248,6 +254,34 @@ class Model:
             out.flat[plan.sym_flat] = h.ravel()
             return out
         return np.bincount(plan.sym_flat, weights=h.ravel(), minlength=q * q).reshape(q, q)
+
+    def add_to_params(
+        self, g: int, x: np.ndarray, out: np.ndarray, weight: float = 1.0
+    ) -> None:
+        """Add ``weight`` times the cell vector ``x`` of group g into ``out`` (one entry
+        per free parameter), as :meth:`to_params` would sum it: cost in the group's
+        cells, not in the number of free parameters."""
+        plan = self._plans[g]
+        if plan.block is not None:
+            out[plan.block] += weight * (x if plan.block_perm is None else x.take(plan.block_perm))
+        else:
+            out += weight * self.to_params(g, x)
+
+    def add_to_params_sym(
+        self, g: int, h: np.ndarray, out: np.ndarray, weight: float = 1.0
+    ) -> None:
+        """Add ``weight`` times the cells x cells matrix ``h`` of group g into ``out``
+        (free parameters x free parameters), as :meth:`to_params_sym` would sum it, but
+        touching only the group's own block of parameters where they are contiguous (each
+        group of a multi-group model): a model with many groups then pays for each
+        group's block, never for a full-size matrix per group."""
+        plan = self._plans[g]
+        if plan.block is not None:
+            k = h.shape[0]
+            local = h if plan.block_perm is None else h.take(plan.block_flat).reshape(k, k)
+            out[plan.block, plan.block] += weight * local
+            return
+        out += weight * self.to_params_sym(g, h)
 
     # -- parameter vectors -------------------------------------------------------------
     def values(self, x: np.ndarray, fixed_values: np.ndarray) -> np.ndarray:
@@ -482,6 +516,14 @@ def _derivative_plan(
         for cell, param in enumerate(params):
             where[param] = cell
         perm = np.array(where, dtype=np.int64)
+    block = block_perm = None
+    if unique and k and max(params) - min(params) + 1 == k:
+        block = slice(min(params), max(params) + 1)
+        if params != list(range(block.start, block.stop)):
+            where = [0] * k
+            for cell, param in enumerate(params):
+                where[param - block.start] = cell
+            block_perm = np.array(where, dtype=np.int64)
     a_i_ = np.array(fa_i, dtype=int)
     a_j_ = np.array(fa_j, dtype=int)
     s_i_ = np.array(fs_i, dtype=int)
@@ -508,6 +550,12 @@ def _derivative_plan(
         ),
         perm=perm,
         perm_flat=None if perm is None else (perm[:, None] * k + perm[None, :]).ravel(),
+        block=block,
+        block_perm=block_perm,
+        block_flat=(
+            None if block_perm is None
+            else (block_perm[:, None] * k + block_perm[None, :]).ravel()
+        ),
         a_i=a_i_,
         a_j=a_j_,
         uv_idx=np.array(u_rows + v_rows, dtype=int),

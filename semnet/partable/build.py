@@ -210,6 +210,7 @@ def partable(
     observed_products: Sequence[str] = (),
     ordered: dict[str, int] | None = None,
     parameterization: str = "delta",
+    ordinal_identification: str = "lavaan",
 ) -> ParTable:
     """Build lavaan's parameter table for ``model``.
 
@@ -246,6 +247,9 @@ def partable(
         to 1 and their scale factors derived from the model.  With equal thresholds
         across groups, the scale factors (delta) or the residual variances (theta) of
         the later groups are free, and so are their latent means.
+    ordinal_identification : str
+        ``"lavaan"`` (above) or ``"wu_estabrook_2016"``: semTools' ``measEq.syntax(ID.cat
+        = "Wu.Estabrook.2016")`` rules for the later groups (:func:`wu_estabrook_free`).
 
     Returns
     -------
@@ -255,11 +259,8 @@ def partable(
     --------
     >>> import semnet
     >>> pt = semnet.partable("visual =~ x1 + x2 + x3")
-    >>> pt.table[["lhs", "op", "rhs", "free"]].head(3)
-         lhs  op rhs  free
-    0  visual  =~  x1     0
-    1  visual  =~  x2     1
-    2  visual  =~  x3     2
+    >>> pt[["lhs", "op", "rhs", "free"]].head(3).values.tolist()
+    [['visual', '=~', 'x1', 0], ['visual', '=~', 'x2', 1], ['visual', '=~', 'x3', 2]]
     """
     parsed = parse_model(model) if isinstance(model, str) else model
     labels = _group_labels(groups)
@@ -287,7 +288,8 @@ def partable(
     cols["id"] = list(range(1, n + 1))
     cols["plabel"] = [f".p{i}." for i in cols["id"]]
     if len(labels) > 1:
-        _apply_group_equal(cols, names, group_equal, partial_keys, std_lv, parameterization)
+        _apply_group_equal(cols, names, group_equal, partial_keys, std_lv, parameterization,
+                           ordinal_identification)
         _warn_single_labels(parsed, group_equal)
     _number_free(cols)
     # the parameter rows as lists, before the constraint rows are appended (copies only
@@ -812,6 +814,7 @@ def _apply_group_equal(
     partial: set[str],
     std_lv: bool,
     parameterization: str = "delta",
+    ordinal_identification: str = "lavaan",
 ) -> None:
     """Tie parameters across groups by giving them group 1's plabel (lavaan's rule);
     edits ``cols`` in place."""
@@ -853,6 +856,12 @@ def _apply_group_equal(
         j = first[k]
         if free[j] and free[i] and labels[i] == "":
             labels[i] = plabels[j]
+    if ordinal_identification == "wu_estabrook_2016" and "|" in op:
+        tied = [labels[i] != "" for i in range(n)]
+        for i, value in wu_estabrook_free(cols, tied, group_equal, partial, parameterization):
+            free[i], ustart[i] = (1, math.nan) if value is None else (0, value)
+        cols.update(label=labels, free=free, ustart=ustart)
+        return
     # with equal intercepts (or thresholds) and free-to-vary means, latent means are free
     # in groups 2..G; with equal thresholds the scale factors of ordinal items too
     # (lavaan's delta parameterization)
@@ -872,6 +881,73 @@ def _apply_group_equal(
     cols["label"] = labels
     cols["free"] = free
     cols["ustart"] = ustart
+
+
+def wu_estabrook_free(
+    cols: dict[str, list],
+    tied: Sequence[bool],
+    group_equal: Sequence[str],
+    partial: set[str],
+    parameterization: str,
+) -> list[tuple[int, float | None]]:
+    """The later groups' rows that semTools' ``measEq.syntax(ID.cat = "Wu.Estabrook.2016")``
+    sets differently from the configural model: ``(row, None)`` to free, ``(row, value)``
+    to fix.
+
+    For each ordinal item of group g > 1 with ``k`` thresholds tied to group 1's (the
+    ``tied`` rows): its intercept is free when ``k >= 1`` and intercepts are not equal;
+    its scale factor (delta) or residual variance (theta) is free when ``k >= 2``, or
+    ``k >= 1`` with equal intercepts, unless residuals are equal; otherwise they keep
+    the configural values (intercept 0, scale factor or residual variance 1).  A latent
+    mean is free when an indicator of that factor alone has an equal intercept.  Only
+    the rows the user did not write are changed.
+
+    Examples
+    --------
+    >>> from semnet.partable.build import partable
+    >>> pt = partable("f =~ y1 + y2 + y3", groups=2, ordered={"y1": 3, "y2": 3, "y3": 3},
+    ...               std_lv=True, group_equal=["thresholds"],
+    ...               ordinal_identification="wu_estabrook_2016")
+    >>> p = pt.params
+    >>> p[(p.group == 2) & p.op.isin(["~1", "~*~"])]["free"].gt(0).tolist()
+    [True, True, True, True, True, True, False]
+    """
+    op, lhs, rhs, group, user = (cols[c] for c in ("op", "lhs", "rhs", "group", "user"))
+    n = len(op)
+    equal_int = "intercepts" in group_equal
+    equal_res = "residuals" in group_equal
+    equal_means = "means" in group_equal
+    ntied: dict[tuple[int, str], int] = Counter(
+        (group[i], lhs[i]) for i in range(n) if op[i] == "|" and tied[i] and group[i] > 1
+    )
+    items = {lhs[i] for i in range(n) if op[i] == "|"}
+    only: dict[str, set[str]] = {}
+    for i in range(n):
+        if op[i] == "=~" and group[i] == 1:
+            only.setdefault(rhs[i], set()).add(lhs[i])
+    located: set[tuple[int, str]] = set()
+    out: list[tuple[int, float | None]] = []
+    for i in range(n):
+        if group[i] == 1 or user[i]:
+            continue
+        item = lhs[i]
+        eq_int = equal_int and f"{item}~1" not in partial
+        if op[i] == "~1" and eq_int and len(only.get(item, ())) == 1 and not equal_means:
+            located.add((group[i], next(iter(only[item]))))
+        if item not in items:
+            continue
+        k = ntied.get((group[i], item), 0)
+        if op[i] == "~1":
+            out.append((i, None if k >= 1 and not eq_int else 0.0))
+        scale = op[i] == "~*~" if parameterization == "delta" else (
+            op[i] == "~~" and rhs[i] == item)
+        if scale:
+            eq_res = equal_res and f"{item}~~{item}" not in partial
+            loose = (k >= 2 or (k >= 1 and eq_int)) and not eq_res
+            out.append((i, None if loose else 1.0))
+    out += [(i, None) for i in range(n)
+            if op[i] == "~1" and (group[i], lhs[i]) in located and not user[i]]
+    return out
 
 
 def equality_kind(op: str, lhs: str, rhs: str, ov_nox: set[str], lv: set[str]) -> str:

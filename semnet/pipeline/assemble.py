@@ -4,6 +4,7 @@ bootstrap standard errors where the options ask for them."""
 from __future__ import annotations
 
 import warnings as _warnings
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -11,6 +12,7 @@ import numpy as np
 
 from semnet._version import __version__
 from semnet.analyses.bootstrap import bootstrap
+from semnet.data.missing import CovariateDeletion
 from semnet.data.sample import Sample
 from semnet.errors import warn
 from semnet.estimation.constraints import ParameterNames
@@ -30,15 +32,45 @@ def sample_warnings(sample: Sample, options: Options) -> list[str]:
     if not dropped:
         return []
     total = dropped + sample.ntotal
-    if options.incomplete_data or options.missing == "pairwise":
+    if options.missing == "pairwise":
         return [
             f"{dropped} of {total} rows were dropped because they are missing on every "
             "model variable."
         ]
+    if options.incomplete_data:
+        deleted = () if sample.fiml is None else sample.fiml.deleted
+        out = [covariate_message(deleted, total)] if any(d.n for d in deleted) else []
+        empty = dropped - sum(d.n for d in deleted)
+        if empty:
+            out.append(f"{empty} of {total} rows were dropped because they are missing on "
+                       "every model variable.")  # fmt: skip
+        return out
     return [
         f"{dropped} of {total} rows were dropped because of missing values on model "
         "variables (listwise deletion)."
     ]
+
+
+def covariate_message(deleted: Sequence[CovariateDeletion], total: int) -> str:
+    """The warning for the cases FIML deleted because a ``fixed.x`` covariate is missing
+    (lavaan's: "N cases were deleted due to missing values in exogenous variable(s),
+    while fixed.x = TRUE"), with the counts per covariate and group."""
+    n = sum(d.n for d in deleted)
+    counts: dict[str, int] = {}
+    for d in deleted:
+        for v, c in d.missing:
+            counts[v] = counts.get(v, 0) + c
+    which = ", ".join(f"{v} {c}" for v, c in counts.items())
+    groups = ""
+    if len(deleted) > 1:
+        groups = " By group: " + ", ".join(f"{d.label} {d.n}" for d in deleted) + "."
+    return (
+        f"{n} of {total} rows were deleted because they are missing on a fixed.x "
+        f"covariate (missing values: {which}).{groups} FIML conditions on the covariates "
+        "and cannot use these rows, as lavaan's missing='ml' with fixed.x=TRUE. To keep "
+        "them pass missing='fiml.x' (lavaan's 'ml.x': the covariates' missing values enter "
+        "the likelihood) or fixed_x=False (the covariates become random variables)."
+    )
 
 
 def non_finite_definitions(pt: ParTable, values: np.ndarray) -> list[str]:

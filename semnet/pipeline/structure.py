@@ -55,10 +55,11 @@ def parameter_table(spec: Specification, labels: list[str], options: Options) ->
         int_lv_free=options.int_lv_free,
         group_equal=options.group_equal,
         group_partial=options.group_partial,
-        missing=options.missing,
+        missing="fiml" if options.incomplete_data else options.missing,
         observed_products=spec.observed_products,
         ordered=threshold_counts(spec.data, options.ordered),
         parameterization=options.parameterization,
+        ordinal_identification=options.ordinal_identification,
     )
     if not pt.names.ov:
         raise ModelSpecificationError("the model has no observed variables.")
@@ -69,12 +70,6 @@ def parameter_table(spec: Specification, labels: list[str], options: Options) ->
             "(conditional.x = TRUE, thresholds and correlations regressed on the "
             "covariates) is not available yet; pass fixed_x=False to model the covariates "
             "as random variables (lavaan's conditional.x = FALSE)."
-        )
-    if ov_x and options.incomplete_data:
-        raise OptionError(
-            f"missing='fiml' with fixed.x covariates ({', '.join(ov_x)}) is not "
-            "available yet; pass fixed_x=False to model the covariates (and their "
-            "missing values) as random variables."
         )
     return pt
 

@@ -74,6 +74,7 @@ __all__ = [
 MISSING_TEXT = {
     "fiml": "full-information maximum likelihood (FIML) for missing answers",
     "ml": "full-information maximum likelihood (FIML) for missing answers",
+    "fiml_x": "full-information maximum likelihood (FIML) for missing answers and covariates",
     "listwise": "listwise deletion of incomplete cases",
     "pairwise": "pairwise deletion (each statistic from the cases observed on its variables)",
 }
@@ -460,11 +461,13 @@ def rule_text(rule: Any) -> str:
 
 
 def _ladder_row(model: str, r: Mapping[str, Any]) -> dict[str, Any]:
-    return {"model": model, "chisq": r.get("chisq"), "df": r.get("fit_df", r.get("df")),
+    # ordinal ladders show (and judge) the scaled statistic and indices
+    s = "_scaled" if "delta_cfi_scaled" in r else ""
+    return {"model": model, "chisq": r.get(f"chisq{s}"), "df": r.get("fit_df", r.get("df")),
             "chisq_diff": r.get("chisq_diff"), "df_diff": r.get("df_diff"),
-            "pvalue_diff": r.get("pvalue_diff"), "cfi": r.get("cfi"),
-            "delta_cfi": r.get("delta_cfi"), "rmsea": r.get("rmsea"),
-            "delta_rmsea": r.get("delta_rmsea"), "srmr": r.get("srmr"),
+            "pvalue_diff": r.get("pvalue_diff"), "cfi": r.get(f"cfi{s}"),
+            "delta_cfi": r.get(f"delta_cfi{s}"), "rmsea": r.get(f"rmsea{s}"),
+            "delta_rmsea": r.get(f"delta_rmsea{s}"), "srmr": r.get("srmr"),
             "decision": r.get("decision") or ""}  # fmt: skip
 
 

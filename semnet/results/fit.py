@@ -107,10 +107,16 @@ class Fit(FittedRows):
         if self.sample.fiml is None:
             return None
         logl_h1 = self.sample.logl_h1
+        fiml = self.sample.fiml
+        # with fixed.x covariates lavaan reports the likelihoods less the covariates' own
+        # (complete-data, saturated) log-likelihood: at their fixed (EM) moments for the
+        # model, at their sample moments for the unrestricted model
+        logl_x = 0.0 if fiml.logl_x is None else float(fiml.logl_x.sum())
+        logl_x_h1 = 0.0 if fiml.logl_x_h1 is None else float(fiml.logl_x_h1.sum())
         return MissingDataInput(
-            logl=logl_h1 - self.ntotal * self.fmin,
-            unrestricted_logl=logl_h1,
-            baseline_chisq=2.0 * (logl_h1 - float(self.sample.fiml.baseline_logl.sum())),
+            logl=logl_h1 - self.ntotal * self.fmin - logl_x,
+            unrestricted_logl=logl_h1 - logl_x_h1,
+            baseline_chisq=2.0 * (logl_h1 - float(fiml.baseline_logl.sum())),
         )
 
     @property
@@ -571,8 +577,9 @@ class Fit(FittedRows):
         --------
         >>> import semnet
         >>> hs = semnet.datasets.holzinger_swineford()
-        >>> fit = semnet.cfa("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6", hs)
-        >>> fit.modindices().iloc[0][["lhs", "op", "rhs"]].tolist()  # doctest: +SKIP
+        >>> fit = semnet.cfa("visual =~ x1 + x2 + x3\\ntextual =~ x4 + x5 + x6", hs)
+        >>> fit.modindices().iloc[0][["lhs", "op", "rhs"]].tolist()
+        ['x2', '~~', 'x3']
         """
         return modification_indices(self, sort=sort, minimum=minimum)
 

@@ -41,13 +41,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from semnet._version import __version__
 from semnet.analyses.parallel import Progress, want_progress
 from semnet.datasets import bundled_path, network_involvement_path, read
 from semnet.errors import DataError, SemnetError
-from semnet.report.format import format_p_clause
+from semnet.report.format import format_number, format_p_clause, format_pvalue
 from semnet.studies._output import MANIFEST, OutputFolder, OutputFolderError
 
 #: the repository root when semnet runs from a source checkout (the model files and the
@@ -78,9 +79,10 @@ REQUIRED = [GROUP, *ITEMS]
 MODELS = ("measurement", "structural", "moderated", "mediation")
 FIML = {"missing": "fiml"}
 #: the study's tables, in the order they are numbered
-TABLES = ("descriptives", "measurement", "htmt", "fornell_larcker", "fit", "invariance",
-          "partial", "latent_means", "structural", "path_equality", "moderation_lms",
-          "simple_slopes", "moderation_pi", "turbulence_groups", "indirect")
+TABLES = ("descriptives", "measurement", "htmt", "fornell_larcker", "method_variance", "fit",
+          "invariance", "partial", "latent_means", "alignment", "structural", "path_equality",
+          "moderation_lms", "simple_slopes", "moderation_pi", "turbulence_groups", "indirect",
+          "ordinal")
 #: the report with every table and the figure, and the Word file of every table
 REPORT_HTML, REPORT_DOCX = "report.html", "tables.docx"
 #: the one decision rule of the invariance ladder and the partial-invariance search
@@ -393,28 +395,131 @@ def _latent_means(s: _State, inv: Any) -> None:
     )  # fmt: skip
 
 
+# 3b. common-method variance and alignment ---------------------------------------------------
+def _method_variance(s: _State) -> None:
+    """Harman's single-factor test per country and pooled, and the unmeasured latent
+    method construct (ULMC) on the pooled sample."""
+    import semnet
+
+    rows = {"share": "First unrotated component (% of item variance)",
+            "chisq": "One-factor CFA: χ² (df)", "cfi": "One-factor CFA: CFI",
+            "rmsea": "One-factor CFA: RMSEA",
+            "diff": f"One-factor vs {len(CONSTRUCTS)}-factor model: Δχ² (Δdf)",
+            "ulmc": "ULMC: Δχ² (Δdf) for the method factor",
+            "ulmc_share": "ULMC: mean squared method loading (% of item variance)"}
+    samples = {c: s.country(c) for c in s.countries} | {"Pooled": s.frame}
+    cells: dict[str, dict[str, str]] = {key: {} for key in rows}
+    tidy = []
+    for name, frame in samples.items():
+        h = semnet.harman(s.models["measurement"], frame, **FIML)
+        fm = h.fit.fit_measures()
+        diff = h.compare.iloc[-1]
+        cells["share"][name] = format_number(100 * h.first_component_share, 1)
+        cells["chisq"][name] = f"{format_number(fm['chisq'], 1)} ({int(fm['df'])})"
+        cells["cfi"][name] = format_number(fm["cfi"])
+        cells["rmsea"][name] = format_number(fm["rmsea"])
+        cells["diff"][name] = (f"{format_number(diff['chisq_diff'], 1)} "
+                               f"({int(diff['df_diff'])}), {format_p_clause(diff['pvalue'])}")
+        tidy.append({"sample": name, "first_component_share": h.first_component_share,
+                     "one_factor_chisq": fm["chisq"], "one_factor_df": fm["df"],
+                     "one_factor_cfi": fm["cfi"], "one_factor_rmsea": fm["rmsea"],
+                     "chisq_diff": diff["chisq_diff"], "df_diff": diff["df_diff"],
+                     "pvalue_diff": diff["pvalue"]})  # fmt: skip
+    u = semnet.ulmc(s.models["measurement"], s.frame, **FIML)
+    udiff = u.compare.iloc[-1]
+    for name in samples:
+        cells["ulmc"][name] = cells["ulmc_share"][name] = "—"
+    cells["ulmc"]["Pooled"] = (f"{format_number(udiff['chisq_diff'], 1)} "
+                               f"({int(udiff['df_diff'])}), {format_p_clause(udiff['pvalue'])}")
+    cells["ulmc_share"]["Pooled"] = format_number(100 * u.method_variance_share, 1)
+    tidy[-1] |= {"ulmc_chisq_diff": udiff["chisq_diff"], "ulmc_df_diff": udiff["df_diff"],
+                 "ulmc_pvalue": udiff["pvalue"],
+                 "ulmc_method_variance_share": u.method_variance_share}  # fmt: skip
+    frame = pd.DataFrame([{"check": label, **cells[key]} for key, label in rows.items()])
+    s.text_table(
+        "method_variance", "Common-method variance checks", frame,
+        {"check": "Check", **{name: name for name in samples}},
+        ("Harman's test: the share of the items' variance on the first unrotated principal "
+         "component (a warning sign above 50%) and the fit of a single factor for all items, "
+         f"compared with the {len(CONSTRUCTS)}-factor measurement model. The test is "
+         "insensitive: passing it does not rule out common-method variance (Podsakoff et "
+         "al., 2003).",
+         "ULMC: the measurement model plus a method factor loading on every item, "
+         "uncorrelated with the constructs (Podsakoff et al., 2003), estimated on the "
+         "pooled sample; with about 300 firms per country the method factor is weakly "
+         f"identified. {_FIML_NOTE} {_n_note(s)}"),
+        tidy=pd.DataFrame(tidy), columns={"check": "text", **{n: "text" for n in samples}},
+    )  # fmt: skip
+
+
+def _alignment(s: _State) -> None:
+    """Alignment optimization (FIXED, the first country as reference) beside the partial
+    scalar model's latent means, both in the reference country's latent SD."""
+    import semnet
+
+    aligned = semnet.alignment(s.models["measurement"], s.frame, group=GROUP,
+                               method="FIXED", progress=s.progress, **FIML)  # fmt: skip
+    means = aligned.factor_means()
+    partial_est = s.partial.fit.estimates()
+    ref, others = s.countries[0], s.countries[1:]
+    partial_means = (partial_est[partial_est["op"] == "~1"]
+                     .set_index(["lhs", "group"])["est"])  # fmt: skip
+    variances = partial_est[(partial_est["op"] == "~~")
+                            & (partial_est["lhs"] == partial_est["rhs"])
+                            & (partial_est["group"].astype(str) == ref)].set_index("lhs")["est"]
+    rows, tidy = [], []
+    for factor in CONSTRUCTS:
+        row: dict[str, Any] = {"construct": s.labels.get(factor, factor)}
+        sd = float(np.sqrt(variances[factor]))
+        for c in others:
+            hit = means[(means["factor"] == factor) & (means["group"] == c)].iloc[0]
+            part = float(partial_means[(factor, c)]) / sd
+            row |= {f"{c}_partial": part, f"{c}_aligned": hit["mean"], f"{c}_se": hit["se"]}
+            tidy.append({"factor": factor, "group": c, "partial_scalar": part,
+                         "aligned": hit["mean"], "aligned_se": hit["se"],
+                         "aligned_variance": hit["variance"]})  # fmt: skip
+        rows.append(row)
+    header = {"construct": "Construct"}
+    for c in others:
+        header |= {f"{c}_partial": "Partial", f"{c}_aligned": "Aligned", f"{c}_se": "SE"}
+    shares = aligned.noninvariance().set_index("factor")["percent"]
+    s.text_table(
+        "alignment", f"Latent means relative to {ref}: partial scalar model and alignment",
+        pd.DataFrame(rows), header,
+        (f"Latent means minus those of {ref}, in {ref}'s latent standard deviation. "
+         "Partial: the partial scalar model of the invariance tables. Aligned: alignment "
+         f"optimization (Asparouhov & Muthén, 2014; FIXED, {ref} with mean 0 and variance "
+         "1) of the configural model, with delta-method SEs. Non-invariant aligned "
+         "loadings and intercepts: " + ", ".join(
+             f"{s.labels.get(f, f)} {shares[f]:.0f}%" for f in CONSTRUCTS)
+         + f" (rule of thumb: at most 25%). {_FIML_NOTE} {_n_note(s)}",),
+        spans=(("", 1), *((f"{c} − {ref}", 3) for c in others)),
+        tidy=pd.DataFrame(tidy), columns={"construct": "text"},
+    )  # fmt: skip
+
+
 # 4. multi-group structural model ---------------------------------------------------------
 def _structural(s: _State) -> None:
     import semnet
     from semnet.report.journal import describe_parameter, fit_table, paths_table
 
     partial_params = tuple(s.partial.freed)
-    # the optional controls enter the DOI equation when the data have them; with FIML
-    # they are modelled as random variables (their missing values included)
+    # the optional controls enter the DOI equation when the data have them, as fixed.x
+    # covariates (lavaan's default: FIML conditions on them)
     controls = [c for c in CONTROLS if c in s.frame.columns]
     struct_text = s.models["structural"]
     control_note = ""
     if controls:
         struct_text += "\ndoi ~ " + " + ".join(controls) + "\n"
         names = " and ".join(s.labels.get(c, c).lower() for c in controls)
-        control_note = f" {s.labels['doi']} is also regressed on the controls {names}."
+        control_note = (f" {s.labels['doi']} is also regressed on the controls {names} "
+                        "(fixed covariates: the likelihood is conditional on them).")
     exempt = " and ".join(describe_parameter(p) for p in partial_params) or "none"
     options = {"group": GROUP, "group_equal": ["loadings", "intercepts"],
-               "group_partial": partial_params, **FIML, "fixed_x": not controls}  # fmt: skip
+               "group_partial": partial_params, **FIML}  # fmt: skip
     struct = semnet.sem(struct_text, s.frame, **options)
     for c in s.countries:
-        s.fit_rows.append(("Structural", c, semnet.sem(
-            struct_text, s.country(c), **FIML, fixed_x=not controls)))
+        s.fit_rows.append(("Structural", c, semnet.sem(struct_text, s.country(c), **FIML)))
     s.fit_rows.append(("Structural", "Multi-group (partial scalar)", struct))
     s.add(fit_table(s.fit_rows, name="fit", title="Fit of the measurement and structural "
                     "models", notes=(f"Multi-group models: configural = no equality "
@@ -561,14 +666,76 @@ def _mediation(s: _State) -> None:
     ))  # fmt: skip
 
 
+# 7. robustness: the items as ordinal ----------------------------------------------------------
+#: the 7-point items' categories for the ordinal analysis: the sparse ends merged (1-2, 6-7)
+ORDINAL_CATEGORIES = {1: 1, 2: 1, 3: 2, 4: 3, 5: 4, 6: 5, 7: 5}
+
+
+def _ordinal(s: _State) -> None:
+    """The invariance ladder with the items as ordinal (WLSMV, Wu & Estabrook 2016)
+    beside the ladder with the items as continuous (MLR, FIML)."""
+    from semnet.analyses.invariance import invariance
+
+    merged = s.frame.copy()
+    merged[ITEMS] = merged[ITEMS].apply(lambda c: c.map(ORDINAL_CATEGORIES))
+    ordinal = invariance(s.models["measurement"], merged, group=GROUP, ordered=ITEMS,
+                         std_lv=True, rule=INVARIANCE_RULE, progress=False).table()
+    continuous = invariance(s.models["measurement"], s.frame, group=GROUP, estimator="MLR",
+                            rule=INVARIANCE_RULE, progress=False, **FIML).table()
+    rows, tidy = [], []
+    order = ("configural", "thresholds", "metric", "scalar", "strict")
+    levels = [lv for lv in order if lv in continuous.index or lv in ordinal.index]
+    for level in levels:
+        row: dict[str, Any] = {"level": str(level).capitalize()}
+        for key, table, index in (("mlr", continuous, "_robust"), ("wlsmv", ordinal, "_scaled")):
+            if level not in table.index:
+                row |= {f"{key}_chisq": "—", f"{key}_cfi": "", f"{key}_rmsea": "",
+                        f"{key}_p": "", f"{key}_decision": ""}
+                continue
+            r = table.loc[level]
+            row |= {f"{key}_chisq": f"{format_number(r['chisq_scaled'], 1)} ({int(r['df'])})",
+                    f"{key}_cfi": format_number(r["cfi" + index]),
+                    f"{key}_rmsea": format_number(r["rmsea" + index]),
+                    f"{key}_p": format_pvalue(r["pvalue_diff"]),
+                    f"{key}_decision": "" if level == "configural" else str(r["decision"])}
+            tidy.append({"items": key, "level": level, **{
+                c: r[c] for c in ("chisq_scaled", "df", "cfi" + index, "rmsea" + index,
+                                  "chisq_diff", "df_diff", "pvalue_diff") if c in r},
+                "decision": r["decision"]})  # fmt: skip
+        rows.append(row)
+    header = {"level": "Level"}
+    for key in ("mlr", "wlsmv"):
+        header |= {f"{key}_chisq": "χ² (df)", f"{key}_cfi": "CFI", f"{key}_rmsea": "RMSEA",
+                   f"{key}_p": "p (Δχ²)", f"{key}_decision": "Decision"}
+    complete = merged.dropna(subset=ITEMS)
+    s.text_table(
+        "ordinal", "Robustness: measurement invariance with the items as continuous and as "
+        "ordinal", pd.DataFrame(rows), header,
+        ("Continuous: MLR with FIML (Yuan-Bentler scaled χ², robust CFI and RMSEA, "
+         "Satorra-Bentler 2001 difference tests), " + _n_note(s),
+         "Ordinal: WLSMV on the polychoric correlations (delta parameterization, "
+         "identification of Wu & Estabrook, 2016: thresholds equal before loadings; "
+         "scaled χ², CFI and RMSEA; Satorra 2000 difference tests), the 7-point answers "
+         "with the sparse end categories merged (1-2, 6-7) into five, complete cases: "
+         + _n_note(s, complete),
+         "Decision: the level holds when the χ² difference test against the previous level "
+         "has p > .05 (as in the main invariance table)."),
+        spans=(("", 1), ("Items as continuous (MLR)", 5), ("Items as ordinal (WLSMV)", 5)),
+        tidy=pd.DataFrame(tidy), columns={c: "text" for c in header},
+    )  # fmt: skip
+
+
 #: the analysis plan: (name in ``manifest.json``'s timings, step), in order
 STEPS: tuple[tuple[str, Callable[[_State], None]], ...] = (
     ("reliability", _reliability),
     ("cfa", _cfa),
+    ("method_variance", _method_variance),
     ("invariance", _invariance),
+    ("alignment", _alignment),
     ("structural", _structural),
     ("moderation", _moderation),
     ("mediation", _mediation),
+    ("ordinal", _ordinal),
 )
 
 

@@ -1,11 +1,10 @@
 """Observed covariates with robust standard errors and tests, as lavaan (issue 17).
 
 The fixed.x fixtures (``hs_exo_mlr``, ``hs_exo_mlm``, ``hs_exo_mlmv``,
-``hs_mg_exo_mlr_metric``) are refitted by the core loop (tests/api/test_reference.py).
-Here: the ``fixed.x = FALSE`` fixture, which is kept out of that loop (semnet's baseline
-model does not free the covariates' covariances yet, so the baseline family of fit
-measures differs), ``compare()`` and the bootstrap of fixed.x fits, and the refusal
-that remains (FIML with fixed.x covariates).
+``hs_mg_exo_mlr_metric``, and in tests/reference/fixed_x/ the ``fixed.x = FALSE`` fit
+and the FIML fits) are refitted by the core loop (tests/api/test_reference.py).  Here:
+the ``fixed.x = FALSE`` fixture's free covariances and baseline, ``compare()`` and the
+bootstrap of fixed.x fits.  FIML with fixed.x covariates: tests/api/test_fiml_fixed_x.py.
 """
 
 from __future__ import annotations
@@ -66,12 +65,6 @@ def test_random_covariates_scaled_test_and_fit_measures(random_x):
         checked += 1
     # every measure, the baseline family too (the covariates' block free in it)
     assert checked > 60
-
-
-def test_fiml_with_fixed_covariates_is_still_refused():
-    hs = pd.read_csv(ROOT / "tests/reference/data/hs_missing.csv")
-    with pytest.raises(semnet.OptionError, match="fixed_x=False"):
-        semnet.sem("f =~ x1 + x2 + x3\nf ~ ageyr", hs, missing="fiml", estimator="MLR")
 
 
 @pytest.mark.parametrize(

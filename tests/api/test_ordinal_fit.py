@@ -197,13 +197,6 @@ def test_casewise_robust_options_are_a_clear_error():
         semnet.cfa(r["model"], data, ordered=True, se="robust.huber.white")
 
 
-def test_invariance_ladder_of_ordinal_items_is_a_clear_error():
-    data = pd.read_csv(HERE / "hs_four_school.csv")
-    with pytest.raises(OptionError, match="Wu & Estabrook"):
-        semnet.invariance(REF["wlsmv_school"]["model"], data, group="school", ordered=True,
-                          levels=("configural", "metric"))
-
-
 def test_ordinal_items_need_raw_data():
     data = pd.read_csv(HERE / "hs_two.csv")
     with pytest.raises(DataError, match="raw data"):

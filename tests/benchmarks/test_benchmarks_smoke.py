@@ -158,3 +158,26 @@ def test_after_error_keeps_a_live_session_and_drops_an_ended_one(alive):
     assert (left is session) is alive and session.closed is not alive
     assert "boom" in notes[0] and TASKS[0].name in notes[0]
     assert ("not timed" if alive else "stopped at") in notes[0]
+
+
+def test_scaling_mode_runs_the_many_groups_cases(capsys):
+    """``--scaling`` runs the many-groups cases only; semnet's chi-squares match
+    lavaan's committed values."""
+    from benchmarks.__main__ import main
+    from benchmarks.tasks import SCALING_TASKS
+
+    assert main(["--quick", "--scaling", "--no-semopy", "--no-lavaan"]) == 0
+    out = capsys.readouterr().out
+    assert all(t.name in out for t in SCALING_TASKS) and "HS 3-factor" not in out
+    assert "803.348" in out and "1954.644" in out
+
+
+def test_many_groups_fixture_holds_the_benchmarks_data():
+    """tests/reference/data/many_groups.csv (lavaan's fixture of 30 countries) is the
+    benchmark's generator at 30 groups, to the CSV's three decimals."""
+    import pandas as pd
+
+    from benchmarks.tasks import many_groups_data
+
+    committed = pd.read_csv(ROOT / "tests" / "reference" / "data" / "many_groups.csv")
+    pd.testing.assert_frame_equal(committed, many_groups_data(30))

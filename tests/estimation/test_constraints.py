@@ -48,3 +48,40 @@ def test_maps_agree_with_the_products(model: str) -> None:
     np.testing.assert_allclose(con.to_x(con.to_z(xz)), xz)
     if con.identity:
         assert con.to_x(x) is not x and con.to_z(x) is not x  # copies, never the argument
+
+
+def test_tied_parameters_map_through_the_sparse_K_as_through_the_dense_one():
+    """Ties only (group_equal): K' M K, K' g, x0 + K z and the least-squares z, computed
+    through the sparse K', equal the dense products."""
+    fit = semnet.cfa(
+        "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6",
+        semnet.datasets.holzinger_swineford(), group="school",
+        group_equal=["loadings", "intercepts"],
+    )
+    con = fit.constraints
+    K = con.K
+    q, qz = K.shape
+    rng = np.random.default_rng(5)
+    M, g, z = rng.normal(size=(q, q)), rng.normal(size=q), rng.normal(size=qz)
+    np.testing.assert_allclose(con.matrix_z(M), K.T @ M @ K, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(con.gradient_z(g), K.T @ g, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(con.to_x(z), con.x0 + K @ z, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(con.to_z(con.to_x(z)), z, rtol=1e-12, atol=1e-12)
+    V = rng.normal(size=(qz, qz))
+    np.testing.assert_allclose(con.matrix_x(V), K @ V @ K.T, rtol=1e-12, atol=1e-12)
+
+
+def test_tie_classes_are_labelled_as_by_relabelling_every_parameter():
+    """The union-find labels equal those of relabelling every parameter per tie (the
+    order of z, and so the fit's arithmetic, is unchanged)."""
+    from semnet.estimation import constraints
+
+    rng = np.random.default_rng(11)
+    q = 60
+    pairs = [tuple(int(v) for v in rng.choice(q, 2, replace=False)) for _ in range(45)]
+    expected = list(range(q))
+    for i, j in pairs:
+        a, b = sorted((i, j))
+        old, new = expected[b], expected[a]
+        expected = [new if c == old else c for c in expected]
+    assert constraints._tie_labels(q, pairs) == expected

@@ -238,3 +238,32 @@ def test_intercepts_fixed_at_the_sample_means_leave_the_covariance_fit():
     assert with_means.converged
     assert with_means.chisq == pytest.approx(plain.chisq, rel=1e-8)
     assert with_means.fit_measures()["df"] == plain.fit_measures()["df"] + 9
+
+
+@pytest.mark.parametrize(
+    ("model", "kwargs"),
+    [
+        (HS, {"group": "school", "group_equal": ["loadings", "intercepts"]}),
+        (HS.replace("x2 + x3", "a*x2 + a*x3"), {"group": "school"}),
+        (HS, {"group": "school", "meanstructure": False}),
+    ],
+    ids=["group_equal", "shared_label", "no_means"],
+)
+@pytest.mark.filterwarnings("ignore:line 2. the label")
+def test_each_groups_block_adds_as_the_full_size_sum(model, kwargs):
+    """add_to_params(_sym), which touches only a group's own parameters, sums a group's
+    cells into the free parameters exactly as to_params(_sym) does (blocks in cell order
+    or permuted)."""
+    fit = semnet.sem(model, semnet.datasets.holzinger_swineford(), **kwargs)
+    m = fit.model
+    rng = np.random.default_rng(3)
+    for g in range(len(fit.groups)):
+        plan = m.cell_plan(g)
+        k = plan.ka + plan.ks + plan.km
+        h, v = rng.normal(size=(k, k)), rng.normal(size=k)
+        out_h, out_v = np.ones((m.nfree, m.nfree)), np.ones(m.nfree)
+        m.add_to_params_sym(g, h, out_h, 0.3)
+        m.add_to_params(g, v, out_v, 0.3)
+        np.testing.assert_allclose(out_h, 1.0 + 0.3 * m.to_params_sym(g, h), rtol=1e-14)
+        np.testing.assert_allclose(out_v, 1.0 + 0.3 * m.to_params(g, v), rtol=1e-14)
+        assert plan.block is not None  # each group's parameters are one contiguous block

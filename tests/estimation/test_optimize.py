@@ -56,3 +56,30 @@ def test_example_rf_standard_errors_equal_lavaans_with_a_warning(example_rf):
     np.testing.assert_allclose(ours.loc[lavaan.index].to_numpy(), lavaan.to_numpy(),
                                rtol=SE_RTOL)
     assert [w for w in fit.warnings if "nearly singular" in w]
+
+
+def test_block_diagonal_systems_are_solved_block_by_block_exactly():
+    """A block-diagonal matrix (a configural model's information, its parameters in any
+    order) is found as its blocks and solved as the whole; a coupled one is one block."""
+    from scipy.linalg import block_diag
+
+    from semnet.estimation.blocks import diagonal_blocks
+    from semnet.estimation.optimize import cholesky_solve
+
+    rng = np.random.default_rng(8)
+    parts = []
+    for _ in range(60):
+        a = rng.normal(size=(5, 5))
+        parts.append(a @ a.T + 5 * np.eye(5))
+    perm = rng.permutation(300)
+    H = block_diag(*parts)[np.ix_(perm, perm)]
+    g = rng.normal(size=300)
+    blocks = diagonal_blocks(H)
+    assert len(blocks) == 60 and sorted(np.concatenate(blocks).tolist()) == list(range(300))
+    np.testing.assert_allclose(cholesky_solve(H, g), np.linalg.solve(H, g), rtol=1e-10)
+    H[0, :] = H[:, 0] = 0.01
+    H[0, 0] = 10.0
+    assert diagonal_blocks(H) is None
+    np.testing.assert_allclose(cholesky_solve(H, g), np.linalg.solve(H, g), rtol=1e-10)
+    H[1, 1] = -100.0
+    assert cholesky_solve(H, g) is None

@@ -78,6 +78,7 @@ def _build_cached(name: str) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
         meanstructure=meanstructure,
         std_lv=opts.get("std.lv", False),
         orthogonal=opts.get("orthogonal", False),
+        fixed_x=opts.get("fixed.x", True),
         group_equal=opts.get("group.equal", []),
         group_partial=opts.get("group.partial", []),
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 
 import pandas as pd
 import pytest
@@ -206,3 +208,20 @@ def test_word_document_has_one_real_table_per_table(tables, tmp_path):
     assert paths.rows[2].cells[1].paragraphs[0].alignment == 2  # right
     texts = [p.text for p in document.paragraphs]
     assert "Table 1" in texts and any(t.startswith("Note. Completely") for t in texts)
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
+def test_latex_of_every_table_compiles_with_pdflatex(tables, tmp_path):
+    """The LaTeX (booktabs, threeparttable, the Greek letters and symbols as commands)
+    compiles with plain pdflatex, the strictest of the engines."""
+    body = "\n\\clearpage\n".join(t.to_latex() for t in tables.values())
+    (tmp_path / "tables.tex").write_text(
+        "\\documentclass{article}\n\\usepackage[T1]{fontenc}\n\\usepackage[utf8]{inputenc}\n"
+        "\\usepackage{booktabs,threeparttable}\n\\begin{document}\n" + body
+        + "\n\\end{document}\n", encoding="utf-8")
+    run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error",
+                          "tables.tex"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=120)  # fmt: skip
+    errors = [line for line in run.stdout.splitlines() if line.startswith("!")]
+    assert run.returncode == 0 and not errors, errors or run.stdout[-2000:]
+    assert (tmp_path / "tables.pdf").stat().st_size > 0

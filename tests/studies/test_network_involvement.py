@@ -49,16 +49,16 @@ def test_same_seed_gives_byte_identical_csvs(result, tmp_path):
 
 def test_recovers_the_planted_effects(result):
     _, out = result
-    lms = pd.read_csv(out / "table11_moderation_lms.csv")
+    lms = pd.read_csv(out / "table13_moderation_lms.csv")
     inter = lms[lms["rhs"] == "ni:et"].iloc[0]
     # population ni:et effect 0.15 (CODEBOOK.md) -> positive and significant
     assert inter["est"] > 0 and inter["pvalue"] < 0.05
-    slopes = pd.read_csv(out / "table12_simple_slopes.csv")
+    slopes = pd.read_csv(out / "table14_simple_slopes.csv")
     assert slopes["slope"].is_monotonic_increasing
     # the two planted non-invariant parameters (CODEBOOK.md), and nothing else
-    audit = pd.read_csv(out / "table7_partial.csv")
+    audit = pd.read_csv(out / "table8_partial.csv")
     assert sorted(audit["param"].dropna()) == ["doi2~1", "ni=~ni3"]
-    means = pd.read_csv(out / "table8_latent_means.csv")
+    means = pd.read_csv(out / "table9_latent_means.csv")
     assert {"USA"} == set(means["reference"])
     # latent mean differences (in SDs) of the factors with unit population variance
     # cover the population values of CODEBOOK.md within their 95% CIs
@@ -71,14 +71,14 @@ def test_recovers_the_planted_effects(result):
         se_es = row["se"] * abs(row["effect_size"] / row["est"])
         assert abs(row["effect_size"] - truth) <= 1.96 * se_es, (factor, country)
     # the NI -> DOI path is strongest in China (population .30 / .50 / .20)
-    paths = pd.read_csv(out / "table9_structural.csv")
+    paths = pd.read_csv(out / "table11_structural.csv")
     beta = paths[paths["statistic"] == "beta"]
     doi_ni = beta[(beta["outcome"] == "doi") & (beta["predictor"] == "ni")].set_index("group")
     assert doi_ni["est"].idxmax() == "China"
     # the optional controls enter the DOI equation when present (population firm_size .10)
     controls = beta[(beta["outcome"] == "doi") & (beta["predictor"] == "firm_size")]
     assert len(controls) == 3 and controls["est"].mean() > 0
-    fit = pd.read_csv(out / "table5_fit.csv")
+    fit = pd.read_csv(out / "table6_fit.csv")
     assert len(fit) == 9 and (fit["cfi"] > 0.95).all()
     assert list(fit["model"]).count("Structural") == 4
 
@@ -138,8 +138,8 @@ def test_rerun_into_its_own_folder(result, tmp_path, monkeypatch):
     (again / "table1_descriptives.md").unlink()
     (again / "table1_descriptives.md").symlink_to(victim)
     res = study.run(out=again, bootstrap=0, seed=7)
-    assert "boot_se" not in res.tables["table15_indirect"].tidy.columns
-    assert "boot_se" not in pd.read_csv(again / "table15_indirect.csv").columns
+    assert "boot_se" not in res.tables["table17_indirect"].tidy.columns
+    assert "boot_se" not in pd.read_csv(again / "table17_indirect.csv").columns
     assert (again / "notes.txt").read_text(encoding="utf-8") == "mine"
     assert victim.read_text(encoding="utf-8") == "keep"
     assert not (again / "table1_descriptives.md").is_symlink()
@@ -171,7 +171,7 @@ def test_journal_tables_of_the_study(result):
     assert rows[0][0] == "Global mindset" and [r[1] for r in rows[4:7]] == ["α", "CR (ω)",
                                                                             "AVE"]
     # structural paths wide by country, stars explained, R² rows at the bottom
-    paths = res.tables["table9_structural"]
+    paths = res.tables["table11_structural"]
     header, rows, _ = paths.cells()
     assert header == ["Path"] + ["β", "SE"] * 3
     assert rows[0][0] == "Global mindset → Network involvement" and rows[0][1].endswith("***")
@@ -179,20 +179,20 @@ def test_journal_tables_of_the_study(result):
                                          "R² Degree of internationalization"]
     assert paths.notes[-1] == "* p < .05. ** p < .01. *** p < .001."
     # one decision rule: the ladder and the partial search agree on the metric level
-    ladder = res.tables["table6_invariance"].frame.set_index("model")
+    ladder = res.tables["table7_invariance"].frame.set_index("model")
     assert ladder.loc["Metric", "decision"] == "fails"
     assert ladder.loc["Partial metric (free: loading of ni3)", "decision"] == "holds"
     scalar = "Partial scalar (free: loading of ni3, intercept of doi2)"
     assert ladder.loc[scalar, "decision"] == "holds"
-    assert "χ² difference test" in res.tables["table6_invariance"].notes[0]
+    assert "χ² difference test" in res.tables["table7_invariance"].notes[0]
     # the bootstrap refits the FIML model: the same estimates as the delta-method rows
-    indirect = pd.read_csv(out / "table15_indirect.csv")
+    indirect = pd.read_csv(out / "table17_indirect.csv")
     assert (indirect["n_boot"] == 20).all() and indirect["boot_se"].gt(0).all()
     med = semnet.sem(study.model_files()["mediation"], study.load_data(None)[0],
                      missing="fiml")
     gm = semnet.indirect_effects(med, "gm", y="doi")
     assert indirect["est"].iloc[0] == pytest.approx(gm["est"].iloc[0], rel=1e-10)
-    assert "950 firms" in res.tables["table15_indirect"].notes[1]
+    assert "950 firms" in res.tables["table17_indirect"].notes[1]
 
 
 def test_report_html_and_word_document(result):
@@ -216,3 +216,21 @@ def test_report_html_and_word_document(result):
         assert [c.text for c in word.rows[-1].cells] == rows[-1]
     texts = [p.text for p in document.paragraphs]
     assert "Table 9" in texts and any(t.startswith("Note. ") for t in texts)
+
+
+def test_method_variance_alignment_and_ordinal_robustness_tables(result):
+    _, out = result
+    cmv = pd.read_csv(out / "table5_method_variance.csv").set_index("sample")
+    assert list(cmv.index) == ["USA", "China", "Russia", "Pooled"]
+    assert (cmv["first_component_share"] < 0.5).all()  # no planted method factor
+    assert 0 < cmv.loc["Pooled", "ulmc_method_variance_share"] < 0.2
+    aligned = pd.read_csv(out / "table10_alignment.csv")
+    # alignment and the partial scalar model agree within a standard error
+    assert ((aligned["aligned"] - aligned["partial_scalar"]).abs()
+            < aligned["aligned_se"]).all()
+    ordinal = pd.read_csv(out / "table18_ordinal.csv")
+    levels = ordinal.groupby("items")["level"].apply(list).to_dict()
+    assert levels["wlsmv"] == ["configural", "thresholds", "metric", "scalar"]
+    assert levels["mlr"] == ["configural", "metric", "scalar", "strict"]
+    scalar = ordinal[ordinal["level"] == "scalar"].set_index("items")["decision"]
+    assert (scalar == "fails").all()  # the planted doi2 intercept, found either way

@@ -1,4 +1,6 @@
-"""Measurement invariance across groups: the configural → metric → scalar → strict ladder.
+"""Measurement invariance across groups: the configural → metric → scalar → strict ladder
+(with ordinal items, configural → thresholds → metric → scalar → strict: Wu & Estabrook
+2016, :mod:`~semnet.analyses.invariance.ordinal`).
 
 :func:`invariance` fits a ladder of nested multi-group models, each adding cross-group
 equality constraints (lavaan's ``group.equal``) to the one before, and judges every step
@@ -50,6 +52,7 @@ from semnet.analyses.invariance.levels import (
     INDICATOR_TYPES,
     LEVEL_STEPS,
 )
+from semnet.analyses.invariance.ordinal import ORDINAL_LEVELS
 from semnet.analyses.invariance.partial import PartialResult
 from semnet.analyses.invariance.paths import PathComparison, compare_paths
 from semnet.analyses.invariance.rules import (
@@ -69,6 +72,7 @@ __all__ = [
     "EXTRA_LEVELS",
     "INDICATOR_TYPES",
     "LEVEL_STEPS",
+    "ORDINAL_LEVELS",
     "RULES",
     "Cutoffs",
     "InvarianceResult",

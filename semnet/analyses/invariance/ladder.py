@@ -32,8 +32,10 @@ from semnet.analyses.invariance.levels import (
     added_constraints,
     diff_row,
     fit_row,
+    is_ordinal,
     level_constraints,
 )
+from semnet.analyses.invariance.ordinal import ordinal_fit_args, ordinal_items, ordinal_levels
 from semnet.analyses.invariance.partial import PartialResult, search_partial
 from semnet.analyses.invariance.paths import PathComparison, compare_paths
 from semnet.analyses.invariance.rules import Cutoffs, as_cutoffs
@@ -50,7 +52,7 @@ def invariance(
     data: pd.DataFrame | None = None,
     *,
     group: str,
-    levels: Sequence[str] | Mapping[str, Sequence[str]] = DEFAULT_LEVELS,
+    levels: Sequence[str] | Mapping[str, Sequence[str]] | None = None,
     rule: str | Cutoffs = "chen2007",
     executor: Executor | None = None,
     n_jobs: int = 1,
@@ -67,13 +69,17 @@ def invariance(
         Raw data with the ``group`` column (never modified).
     group : str
         Column whose values define the groups (ordered by first appearance).
-    levels : sequence of str or dict
-        Cumulative levels: ``"configural"`` (no constraints), ``"metric"`` (+ loadings),
-        ``"scalar"`` (+ intercepts), ``"strict"`` (+ residuals), and structural levels
+    levels : sequence of str or dict, optional
+        Cumulative levels: ``"configural"`` (no constraints), ``"thresholds"`` (ordinal
+        items: + thresholds), ``"metric"`` (+ loadings), ``"scalar"`` (+ intercepts),
+        ``"strict"`` (+ residuals), and structural levels
         that add the ``group_equal`` entry of their name: ``"lv_variances"``,
         ``"lv_covariances"``, ``"means"``, ``"regressions"``,
         ``"residual_covariances"``.  Or an ordered dict name → ``group_equal`` tuple
-        (each level must contain the one before).
+        (each level must contain the one before).  Default: ``("configural", "metric",
+        "scalar", "strict")``; with ordinal items ``("configural", "thresholds",
+        "metric", "scalar")`` and ``"strict"`` in the theta parameterization (Wu &
+        Estabrook 2016, identified as semTools' ``measEq.syntax``; see docs/ordinal.md).
     rule : str or Cutoffs
         ``"chen2007"`` (default), ``"cheung_rensvold2002"``, ``"chisq"``, or
         :class:`Cutoffs`.
@@ -86,9 +92,10 @@ def invariance(
         Show a progress bar over the levels (``tqdm`` when installed, the ``[progress]``
         extra; else a counter on stderr).  Default: only when stderr is a terminal.
     **fit_args
-        Passed to :func:`semnet.sem` for every level: ``estimator`` (ML, MLR, MLM),
-        ``missing`` (listwise, fiml/ml), ``std_lv``, ``group_partial`` (kept in every
-        level), ... ``group_equal`` is set by ``levels``.
+        Passed to :func:`semnet.sem` for every level: ``estimator`` (ML, MLR, MLM;
+        WLSMV ... with ``ordered``), ``missing`` (listwise, fiml/ml), ``std_lv``,
+        ``ordered``, ``parameterization``, ``group_partial`` (kept in every level), ...
+        ``group_equal`` is set by ``levels``.
 
     Returns
     -------
@@ -115,7 +122,18 @@ def invariance(
         )
     if not isinstance(group, str):
         raise OptionError("group must be the name of the column that defines the groups.")
+    counts = ordinal_items(model, data, fit_args)
+    if levels is None:
+        levels = (ordinal_levels(fit_args.get("parameterization", "delta")) if counts
+                  else DEFAULT_LEVELS)
     ladder = level_constraints(levels)
+    if counts:
+        fit_args = ordinal_fit_args(fit_args, ladder, counts)
+    elif any("thresholds" in ge for ge in ladder.values()):
+        raise OptionError(
+            "the 'thresholds' level needs ordinal items; name them with ordered=[...] "
+            "(or pass ordered=True), or leave the level out for continuous items."
+        )
     rule_ = as_cutoffs(rule)
     partial = fit_args.pop("group_partial", ())
     partial = (partial,) if isinstance(partial, str) else tuple(partial)
@@ -128,13 +146,6 @@ def invariance(
     finally:
         bar.close()
     fits = dict(zip(ladder, fitted, strict=True))
-    if next(iter(fits.values())).sample.ordinal is not None:
-        raise OptionError(
-            "the invariance ladder of ordinal items (thresholds before loadings, Wu & "
-            "Estabrook 2016) is not available yet; fit its steps with semnet.cfa(..., "
-            "ordered=..., group_equal=['thresholds', 'loadings']) and compare them with "
-            "semnet.compare()."
-        )
     if len(next(iter(fits.values())).groups) < 2:
         raise SemnetError(
             f"the group column {group!r} has a single value; invariance needs two or more "
@@ -152,10 +163,11 @@ def invariance(
     )
 
 
-_TABLE_DISPLAY = ("chisq", "chisq_scaled", "df", "cfi", "cfi_robust", "tli", "rmsea",
-                  "rmsea_robust", "srmr", "chisq_diff", "df_diff", "pvalue_diff",
-                  "delta_cfi", "delta_cfi_robust", "delta_rmsea", "delta_rmsea_robust",
-                  "delta_srmr", "decision")
+_TABLE_DISPLAY = ("chisq", "chisq_scaled", "df", "cfi", "cfi_robust", "cfi_scaled", "tli",
+                  "rmsea", "rmsea_robust", "rmsea_scaled", "srmr", "chisq_diff", "df_diff",
+                  "pvalue_diff", "delta_cfi", "delta_cfi_robust", "delta_cfi_scaled",
+                  "delta_rmsea", "delta_rmsea_robust", "delta_rmsea_scaled", "delta_srmr",
+                  "decision")
 
 
 @dataclass(frozen=True, eq=False)
@@ -253,11 +265,15 @@ class InvarianceResult(TableFormats):
             estimators: ``chisq_scaled, df_scaled, pvalue_scaled,
             chisq_scaling_factor``), ``cfi, tli, rmsea, rmsea_ci_lower, rmsea_ci_upper,
             srmr`` (robust: ``cfi_robust, tli_robust, rmsea_robust,
-            rmsea_ci_lower_robust, rmsea_ci_upper_robust``), ``aic, bic``, then against
-            the previous level (``compared_to``): ``chisq_diff`` (Satorra–Bentler 2001
-            scaled when robust), ``df_diff, pvalue_diff, delta_cfi, delta_rmsea,
-            delta_srmr`` (robust: ``delta_cfi_robust, delta_rmsea_robust``) and
-            ``decision`` (``"holds"``/``"fails"``; None for the first level), ``rule``
+            rmsea_ci_lower_robust, rmsea_ci_upper_robust``; ordinal: ``cfi_scaled,
+            tli_scaled, rmsea_scaled``), ``aic, bic``, then against the previous level
+            (``compared_to``): ``chisq_diff`` (Satorra–Bentler 2001 scaled when robust;
+            Satorra 2000 for WLSMV, as lavTestLRT), ``df_diff, pvalue_diff, delta_cfi,
+            delta_rmsea, delta_srmr`` (robust: ``delta_cfi_robust, delta_rmsea_robust``;
+            ordinal: ``delta_cfi_scaled, delta_rmsea_scaled``, the ones judged) and
+            ``decision`` (``"holds"``/``"fails"``; ``"not testable"`` when the level has
+            no more degrees of freedom than the previous one, with no test; None for the
+            first level), ``rule``
             and ``reason`` (the criteria that decided).
 
         Examples
@@ -269,12 +285,13 @@ class InvarianceResult(TableFormats):
 
     @property
     def highest_level(self) -> str:
-        """The last level of the ladder reached with every step holding (the first
-        level when the second fails)."""
+        """The last level of the ladder reached with every step holding or not
+        testable (an equivalent model, e.g. equal thresholds of 3-category items); the
+        first level when the second fails."""
         decisions = self._table(self.rule)["decision"].tolist()
         best = self.levels[0]
         for name, d in zip(self.levels[1:], decisions[1:], strict=True):
-            if d != "holds":
+            if d not in ("holds", "not testable"):
                 break
             best = name
         return best
@@ -284,8 +301,13 @@ class InvarianceResult(TableFormats):
 
     def __repr__(self) -> str:
         fit0 = self.fits[self.levels[0]]
-        cols = [c for c in ("chisq", "df", "cfi", "rmsea", "srmr", "chisq_diff", "df_diff",
-                            "pvalue_diff", "delta_cfi", "decision") if c in self.table()]
+        if "cfi_scaled" in self.table():
+            shown = ("chisq_scaled", "df", "cfi_scaled", "rmsea_scaled", "srmr", "chisq_diff",
+                     "df_diff", "pvalue_diff", "delta_cfi_scaled", "decision")
+        else:
+            shown = ("chisq", "df", "cfi", "rmsea", "srmr", "chisq_diff", "df_diff",
+                     "pvalue_diff", "delta_cfi", "decision")
+        cols = [c for c in shown if c in self.table()]
         return (
             f"<InvarianceResult: {len(self.groups)} groups ({', '.join(self.groups)}), "
             f"{fit0.options.estimator}, rule {self.rule.name}; highest level holding: "
@@ -360,6 +382,14 @@ class InvarianceResult(TableFormats):
         ('ni=~ni3', 'doi2~1')
         """
         rule_ = self.rule if rule is None else as_cutoffs(rule)
+        if is_ordinal(self.fits[self.levels[0]]):
+            raise OptionError(
+                "partial invariance of ordinal items is not available: the search ranks "
+                "parameters by score tests, and semnet's score test is the maximum-"
+                "likelihood one, which is not valid for the DWLS/ULS estimators of WLSMV. "
+                "Free parameters yourself through invariance(..., group_partial=[...]) "
+                "and compare the ladders."
+            )
         if level not in self.ladder:
             check_choice("level", level, self.levels)
         if self.levels.index(level) == 0:

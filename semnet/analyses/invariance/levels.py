@@ -32,6 +32,7 @@ __all__ = ["DEFAULT_LEVELS", "EXTRA_LEVELS", "INDICATOR_TYPES", "LEVEL_STEPS"]
 #: the parameter type each built-in level adds to the one before
 LEVEL_STEPS: dict[str, tuple[str, ...]] = {
     "configural": (),
+    "thresholds": ("thresholds",),
     "metric": ("loadings",),
     "scalar": ("intercepts",),
     "strict": ("residuals",),
@@ -168,6 +169,7 @@ _SCALED_COLUMNS = ("chisq_scaled", "df_scaled", "pvalue_scaled", "chisq_scaling_
 _INDEX_COLUMNS = ("cfi", "tli", "rmsea", "rmsea_ci_lower", "rmsea_ci_upper", "srmr")
 _ROBUST_COLUMNS = ("cfi_robust", "tli_robust", "rmsea_robust", "rmsea_ci_lower_robust",
                    "rmsea_ci_upper_robust")
+_ORDINAL_COLUMNS = ("cfi_scaled", "tli_scaled", "rmsea_scaled")
 _INFO_COLUMNS = ("aic", "bic")
 
 
@@ -219,6 +221,28 @@ def is_robust(fit: Fit) -> bool:
     return fit.scaled_test is not None
 
 
+def is_ordinal(fit: Fit) -> bool:
+    """Whether ``fit`` has ordinal items (its tables add the scaled indices and judge
+    them).
+
+    Parameters
+    ----------
+    fit : Fit
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> import semnet
+    >>> hs = semnet.datasets.holzinger_swineford()
+    >>> is_ordinal(semnet.cfa("visual =~ x1 + x2 + x3", hs))
+    False
+    """
+    return fit.sample.ordinal is not None
+
+
 def fit_row(fit: Fit) -> dict[str, Any]:
     """The fit of one level as a row of the ladder table.
 
@@ -231,7 +255,8 @@ def fit_row(fit: Fit) -> dict[str, Any]:
     dict
         ``npar, chisq, df, pvalue`` (robust: ``chisq_scaled, df_scaled, pvalue_scaled,
         chisq_scaling_factor``), ``cfi, tli, rmsea, rmsea_ci_lower, rmsea_ci_upper, srmr``
-        (robust: ``cfi_robust, tli_robust, rmsea_robust`` and its interval), ``aic, bic``.
+        (robust: ``cfi_robust, tli_robust, rmsea_robust`` and its interval; ordinal:
+        ``cfi_scaled, tli_scaled, rmsea_scaled``), ``aic, bic``.
 
     Examples
     --------
@@ -247,6 +272,8 @@ def fit_row(fit: Fit) -> dict[str, Any]:
     cols += _INDEX_COLUMNS
     if is_robust(fit):
         cols += _ROBUST_COLUMNS
+    if is_ordinal(fit):
+        cols += _ORDINAL_COLUMNS
     cols += _INFO_COLUMNS
     row = {c: (float(fm[c]) if c in fm.index else np.nan) for c in cols}
     row["npar"] = int(fit.npar)
@@ -294,12 +321,19 @@ def diff_row(prev: Fit | None, fit: Fit, added: Sequence[str], rule: Cutoffs,
         "chisq_diff": np.nan, "df_diff": np.nan, "pvalue_diff": np.nan,
         "delta_cfi": np.nan, "delta_rmsea": np.nan, "delta_srmr": np.nan,
     }
-    robust = is_robust(fit)
+    robust, ordinal = is_robust(fit), is_ordinal(fit)
     if robust:
         row["delta_cfi_robust"] = np.nan
         row["delta_rmsea_robust"] = np.nan
+    if ordinal:
+        row["delta_cfi_scaled"] = np.nan
+        row["delta_rmsea_scaled"] = np.nan
     if prev is None:
         row.update(decision=None, rule=rule.name, reason="reference model (nothing to compare)")
+        return row
+    if fit.df <= prev.df:
+        row.update(df_diff=int(fit.df - prev.df), decision="not testable", rule=rule.name,
+                   reason=untestable_reason(prev, fit, prev_name))
         return row
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -311,20 +345,65 @@ def diff_row(prev: Fit | None, fit: Fit, added: Sequence[str], rule: Cutoffs,
     fm0, fm1 = prev.fit_measures(), fit.fit_measures()
     for key in ("cfi", "rmsea", "srmr"):
         row[f"delta_{key}"] = float(fm1[key] - fm0[key])
-    if robust:
-        for key in ("cfi", "rmsea"):
-            row[f"delta_{key}_robust"] = float(fm1.get(f"{key}_robust", np.nan)
-                                               - fm0.get(f"{key}_robust", np.nan))
-    # robust indices when they are available, the naive ones otherwise
-    use_robust = (robust and rule.robust and np.isfinite(row["delta_cfi_robust"])
-                  and np.isfinite(row["delta_rmsea_robust"]))
-    deltas = {
-        "delta_cfi": row["delta_cfi_robust"] if use_robust else row["delta_cfi"],
-        "delta_rmsea": row["delta_rmsea_robust"] if use_robust else row["delta_rmsea"],
-        "delta_srmr": row["delta_srmr"],
-        "pvalue_diff": row["pvalue_diff"],
-        "label": "(robust)" if use_robust else "",
-    }
-    holds, reason = rule.decide(deltas, added)
+    for kind, present in (("robust", robust), ("scaled", ordinal)):
+        if present:
+            for key in ("cfi", "rmsea"):
+                row[f"delta_{key}_{kind}"] = float(fm1.get(f"{key}_{kind}", np.nan)
+                                                   - fm0.get(f"{key}_{kind}", np.nan))
+    holds, reason = rule.decide(_judged(row, rule, robust, ordinal), added)
     row.update(decision="holds" if holds else "fails", rule=rule.name, reason=reason)
     return row
+
+
+def _judged(row: dict[str, Any], rule: Cutoffs, robust: bool, ordinal: bool) -> dict[str, Any]:
+    """The deltas the rule judges: with ordinal items the scaled CFI and RMSEA, with a
+    robust estimator the robust ones when both are available, else the naive ones
+    (``rule.robust=False``: always the naive ones)."""
+    kind = ""
+    if rule.robust and ordinal:
+        kind = "scaled"
+    elif (rule.robust and robust and np.isfinite(row["delta_cfi_robust"])
+          and np.isfinite(row["delta_rmsea_robust"])):
+        kind = "robust"
+    suffix = f"_{kind}" if kind else ""
+    return {
+        "delta_cfi": row[f"delta_cfi{suffix}"],
+        "delta_rmsea": row[f"delta_rmsea{suffix}"],
+        "delta_srmr": row["delta_srmr"],
+        "pvalue_diff": row["pvalue_diff"],
+        "label": f"({kind})" if kind else "",
+    }
+
+
+def untestable_reason(prev: Fit, fit: Fit, prev_name: str | None) -> str:
+    """Why a level cannot be tested against the one before: it has as many free
+    parameters (an equivalent model) or more (not nested).
+
+    Parameters
+    ----------
+    prev, fit : Fit
+        The previous level's fit and this level's.
+    prev_name : str or None
+        The previous level's name.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> import semnet
+    >>> hs = semnet.datasets.holzinger_swineford()
+    >>> f = semnet.cfa("visual =~ x1 + x2 + x3", hs, group="school")
+    >>> untestable_reason(f, f, "configural")[:40]
+    'not testable: the same degrees of freedo'
+    """
+    if fit.df == prev.df:
+        text = (f"not testable: the same degrees of freedom ({fit.df}) as {prev_name!r}, an "
+                "equivalent model")
+        if is_ordinal(fit):
+            text += (" (with ordinal items of 3 or fewer categories, equal thresholds only "
+                     "re-identify the items' intercepts and scales; Wu & Estabrook 2016)")
+        return text
+    return (f"not testable: fewer degrees of freedom ({fit.df}) than {prev_name!r} "
+            f"({prev.df}), so the models are not nested")

@@ -53,8 +53,10 @@ def _group_gfi_missing(
     Sigma: np.ndarray,
     mu: np.ndarray,
     patterns: Sequence[tuple[np.ndarray, int]],
+    x: np.ndarray | None = None,
 ) -> float:
-    """GFI of one group with incomplete data, as lavaan 0.6-14 computes it.
+    """GFI of one group with incomplete data, as lavaan 0.6-14 computes it (the
+    moments of the fixed.x covariates ``x`` left out, as in :func:`_group_gfi`).
 
     The "observed" moments are the pairwise-deletion covariances ``S`` and the
     available-case means ``m``; the weight is the expected information of the
@@ -72,9 +74,15 @@ def _group_gfi_missing(
     # of A_k then drop out of every product below)
     block = observed[:, :, None] & observed[:, None, :]
     A = np.where(block, np.linalg.inv(np.where(block, Sigma, np.eye(p))), 0.0)
-    AE = A @ (S - Sigma)
-    AS = A @ S
+    E = S - Sigma
     d = m - mu
+    if x is not None and x.size:
+        S, m = S.copy(), m.copy()
+        for v in (E, S):
+            v[np.ix_(x, x)] = 0.0
+        d[x] = m[x] = 0.0
+    AE = A @ E
+    AS = A @ S
     t1 = np.einsum("i,kij,j->k", d, A, d) + 0.5 * np.einsum("kij,kji->k", AE, AE)
     t2 = np.einsum("i,kij,j->k", m, A, m) + 0.5 * np.einsum("kij,kji->k", AS, AS)
     return 1.0 - float(count @ t1) / float(count @ t2)
@@ -149,7 +157,7 @@ def gfi_measures(
     elif missing.pairwise is not None and missing.patterns is not None:
         gfi_group = np.array(
             [
-                _group_gfi_missing(cov, mean, pg["Sigma"], pg["mu"], pats)
+                _group_gfi_missing(cov, mean, pg["Sigma"], pg["mu"], pats, pg["x"])
                 for (cov, mean), pats, pg in zip(
                     missing.pairwise, missing.patterns, per_group, strict=True
                 )
