@@ -156,7 +156,7 @@ def sem(
         data, pt.names.ov, group, pt.groups, fiml=options.incomplete_data, summary=summary,
         sample_cov=sample_cov, sample_mean=sample_mean, sample_nobs=sample_nobs,
         meanstructure=pt.meanstructure, design=options.design, survey=survey,
-        ordered=options.ordered,
+        ordered=options.ordered, missing=options.missing,
         covariates=pt.names.ov_x if options.fixed_x else (),
         keep_missing_covariates=options.missing == "fiml_x",
     )  # fmt: skip

@@ -46,7 +46,8 @@ class Preset:
         The estimator used with a :class:`~semnet.data.survey.SurveyDesign` (its Γ
         enters the ``robust.sem`` sandwich, as lavaan.survey); ``None``: not available.
     ordinal : bool
-        It fits ordinal items (thresholds and polychoric correlations), and only them.
+        It fits models with ordinal items (thresholds and polychoric correlations; with
+        continuous variables also their means, variances and covariances), and only them.
     """
 
     discrepancy: str
@@ -83,7 +84,9 @@ ESTIMATORS.register("WLSM", Preset("DWLS", "robust_sem", "satorra_bentler", ordi
 ESTIMATORS.register("WLSMV", Preset("DWLS", "robust_sem", "scaled_shifted", ordinal=True))
 ESTIMATORS.register("ULSM", Preset("ULS", "robust_sem", "satorra_bentler", ordinal=True))
 ESTIMATORS.register("ULSMV", Preset("ULS", "robust_sem", "scaled_shifted", ordinal=True))
-ESTIMATORS.plan("WLSMVS", "the Satterthwaite-adjusted test is not implemented; use WLSMV")
+ESTIMATORS.register(
+    "WLSMVS", Preset("DWLS", "robust_sem", "mean_var_adjusted", ordinal=True)
+)
 ESTIMATORS.plan("GLS", "generalized least squares is not implemented yet")
 #: the estimator of ordinal items when none is given (lavaan's default)
 ORDINAL_DEFAULT = "WLSMV"
@@ -95,7 +98,7 @@ ORDINAL_IDENTIFICATIONS = ("lavaan", "wu_estabrook_2016")
 
 #: lavaan's ``missing=`` values and their aliases
 MISSING = {"listwise": "listwise", "fiml": "fiml", "ml": "fiml", "fiml_x": "fiml_x",
-           "ml_x": "fiml_x"}
+           "ml_x": "fiml_x", "pairwise": "pairwise"}
 #: how a latent product term is estimated
 INTERACTIONS = ("lms", "double_mean", "mean", "residual")
 #: lavaan's default number of draws for se = "bootstrap"
@@ -372,13 +375,20 @@ def resolve(
 
 
 def _check_ordinal(ordered: tuple[str, ...], estimator: str, missing: str) -> None:
-    """Ordinal items need a least-squares estimator and complete cases; least squares
-    needs ordinal items."""
+    """Ordinal items need a least-squares estimator and listwise or pairwise deletion;
+    least squares and pairwise deletion need ordinal items."""
     least_squares = ESTIMATORS.get(estimator).ordinal
-    if ordered and missing == "fiml":
+    if ordered and missing in ("fiml", "fiml_x"):
         raise OptionError(
-            f"missing='fiml' is not available with ordered items ({', '.join(ordered)}); "
-            "use missing='listwise' (the default: complete cases)."
+            f"missing={missing!r} is not available with ordered items "
+            f"({', '.join(ordered)}); "
+            "use missing='listwise' (the default: complete cases) or missing='pairwise' "
+            "(each statistic from the cases observed on its variables)."
+        )
+    if missing == "pairwise" and not ordered:
+        raise OptionError(
+            "missing='pairwise' is available for ordinal items (ordered=[...]) only; "
+            "with continuous variables use missing='fiml' (or 'listwise')."
         )
     if ordered and not least_squares:
         raise OptionError(

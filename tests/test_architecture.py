@@ -29,6 +29,7 @@ PLUGIN_NAMES = {
     "robust_sem", "robust_huber_white", "robust.sem", "robust.huber.white",
     "satorra_bentler", "yuan_bentler_mplus", "scaled_shifted",
     "satorra.bentler", "yuan.bentler.mplus", "scaled.shifted",
+    "WLSMVS", "mean_var_adjusted", "mean.var.adjusted",
 }  # fmt: skip
 REGISTRIES = {"options.py", "inference/plugins.py", "estimation/discrepancy.py"}
 #: lavaan's fitMeasures() is keyed on lavaan's test name: which measures a robust test

@@ -24,10 +24,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from semnet.analyses.reliability_ordinal import indicators, ordered_among, ordinal_reliability
+from semnet.analyses.reliability_ordinal import (
+    block_reliability,
+    indicators,
+    ordered_among,
+    ordinal_reliability,
+)
 from semnet.data.moments import validate_frame
 from semnet.data.ordinal import Polychoric, polychoric
 from semnet.errors import SemnetError
+from semnet.estimation.dwls import ordinal_rows
 
 if TYPE_CHECKING:
     from semnet.results.fit import Fit
@@ -72,11 +78,21 @@ def reliability(
         With a model string only: the data, the ordinal items (``True``: every
         indicator), a grouping column and ``"listwise"`` or ``"pairwise"`` deletion.
 
+    A fit of ordinal items (WLSMV, ...) gets semTools' ``compRelSEM()`` for categorical
+    indicators (:func:`semnet.analyses.reliability_ordinal.block_reliability`): ``alpha``
+    and ``omega`` of the sum of the category numbers (``ord.scale=TRUE``, semTools'
+    default; omega as Green & Yang 2009), ``ave`` (``AVE()``), and the latent-response
+    versions ``alpha_latent`` (ordinal alpha) and ``omega_latent`` (``ord.scale=FALSE``),
+    from the fit's loadings, factor covariances, estimated thresholds and scale factors
+    and the group's polychoric correlations.  A factor with a continuous indicator gets
+    NaN in these columns (they are defined for ordinal indicators only).
+
     Returns
     -------
     DataFrame
-        ``group, factor, n_items, alpha, omega, ave`` for a fit; ``group, factor,
-        n_items, alpha, alpha_latent`` for ordinal items from data.
+        ``group, factor, n_items, alpha, omega, ave`` for a fit (and ``alpha_latent,
+        omega_latent`` for a fit of ordinal items); ``group, factor, n_items, alpha,
+        alpha_latent`` for ordinal items from data.
 
     Examples
     --------
@@ -90,6 +106,8 @@ def reliability(
             raise SemnetError("reliability(model, data): give the data of the ordinal items "
                               "with the model, or pass a fitted model.")
         return ordinal_reliability(fit, data, ordered=ordered, group=group, missing=missing)
+    if fit.sample.ordinal is not None:
+        return _ordinal_fit_reliability(fit)
     rows = []
     model = fit.model
     for gi, mom in enumerate(fit.moments, start=1):
@@ -126,6 +144,44 @@ def reliability(
                 }
             )
     return pd.DataFrame(rows, columns=["group", "factor", "n_items", "alpha", "omega", "ave"])
+
+
+def _ordinal_fit_reliability(fit: Fit) -> pd.DataFrame:
+    """:func:`reliability` of a least-squares fit of ordinal items, group by group."""
+    pt = fit.partable
+    cols = pt.cols
+    ov = list(pt.names.ov)
+    lv = [f for f in pt.names.lv if f in set(cols["lhs"][cols["op"] == "=~"].tolist())]
+    parts = []
+    for g, (mom, pc) in enumerate(zip(fit.moments, fit.sample.ordinal, strict=True)):
+        in_group = cols["group"] == g + 1
+        loadings = pd.DataFrame(0.0, index=ov, columns=lv)
+        for r in np.flatnonzero(in_group & (cols["op"] == "=~")):
+            if cols["rhs"][r] in loadings.index:
+                loadings.at[cols["rhs"][r], cols["lhs"][r]] = fit.values[r]
+        lv_cov, _ = fit.model.implied_all(fit.values, g)
+        k = [fit.model.variables.index(f) for f in lv]
+        psi = pd.DataFrame(lv_cov[np.ix_(k, k)], index=lv, columns=lv)
+        rows = ordinal_rows(pt, g)
+        items = [ov[j] for j in np.flatnonzero(rows.is_item)]
+        thresholds = {x: fit.values[rows.thresholds[rows.item == ov.index(x)]] for x in items}
+        scales = pd.Series(fit.values[rows.scales[rows.is_item]], index=items)
+        codes = pd.DataFrame(mom.data, columns=ov)[items].cov()
+        ordinal_only = (loadings.loc[[x for x in ov if x not in items]] == 0).all(axis=0)
+        table = block_reliability(loadings.loc[items, ordinal_only[ordinal_only].index],
+                                  psi, pc.cor.loc[items, items], thresholds, scales=scales,
+                                  code_cov=codes)  # fmt: skip
+        mixed = [f for f in lv if not ordinal_only[f]
+                 and (loadings[f] != 0).sum() > 1]  # fmt: skip
+        if mixed:
+            table = pd.concat([table, pd.DataFrame({
+                "factor": mixed, "n_items": [int((loadings[f] != 0).sum()) for f in mixed]})],
+                ignore_index=True)  # fmt: skip
+        order = {f: i for i, f in enumerate(lv)}
+        table = table.sort_values("factor", key=lambda c: c.map(order)).reset_index(drop=True)
+        table.insert(0, "group", None if pt.ngroups == 1 else mom.label)
+        parts.append(table)
+    return pd.concat(parts, ignore_index=True)
 
 
 def fornell_larcker(fit: Fit) -> dict[str, pd.DataFrame]:

@@ -160,6 +160,7 @@ def sample(
     design: tuple[str | None, str, str | None] = (None, "total", None),
     survey: SurveyDesign | None = None,
     ordered: Sequence[str] = (),
+    missing: str = "listwise",
     covariates: Sequence[str] = (),
     keep_missing_covariates: bool = False,
 ) -> Sample:
@@ -188,8 +189,11 @@ def sample(
     survey : SurveyDesign, optional
         A complex design: design-based moments and their Γ (:mod:`semnet.data.survey`).
     ordered : sequence of str
-        The ordinal items among ``names`` (every one of them, for now): the sample
-        holds their thresholds and polychoric correlations (:attr:`Sample.ordinal`).
+        The ordinal items among ``names``: the sample holds their thresholds and the
+        polychoric (polyserial, Pearson) correlations (:attr:`Sample.ordinal`).
+    missing : {"listwise", "pairwise"}
+        With ordinal items: complete cases, or each statistic from the cases observed
+        on its variables.
     covariates : sequence of str
         The ``fixed.x`` covariates among ``names``.  With ``fiml`` a case missing on one
         of them is deleted (lavaan's ``missing = "ml"``; counted in ``n_dropped`` and
@@ -209,7 +213,7 @@ def sample(
                 "available yet; fit the ordinal items without them, or treat the items as "
                 "continuous (leave ordered= out) with estimator='MLR'."
             )
-        return ordinal_sample(data, names, group, labels, ordered)
+        return ordinal_sample(data, list(names), group, labels, ordered, missing)
     if survey is not None:
         if fiml or not isinstance(data, pd.DataFrame):
             raise DataError("survey= needs complete raw data as a DataFrame (missing='listwise').")
@@ -378,34 +382,43 @@ def threshold_counts(data: Any, ordered: Sequence[str]) -> dict[str, int]:
 
 def ordinal_sample(
     data: Any, names: Sequence[str], group: str | None, labels: Sequence[str],
-    ordered: Sequence[str],
+    ordered: Sequence[str], missing: str = "listwise",
 ) -> Sample:
-    """The sample of ordinal items ``names`` (all in ``ordered``): thresholds,
-    polychoric correlations and their asymptotic covariance per group, complete cases."""
+    """The sample of the observed variables ``names``, the ordinal ones in ``ordered``:
+    per group the thresholds, the continuous variables' means and variances, the
+    correlations and the asymptotic covariance of them all (:func:`semnet.polychoric`),
+    from complete cases (``missing="listwise"``) or pairwise (``"pairwise"``).  The
+    moments hold the correlations rescaled to covariances by the continuous variables'
+    standard deviations (items have unit variance), the continuous variables' means
+    (zero for items), and the cases (items as category numbers)."""
     if not isinstance(data, pd.DataFrame):
         raise DataError("ordinal items need the raw data (a DataFrame), not summary statistics.")
-    continuous = [n for n in names if n not in ordered]
-    if continuous:
-        raise DataError(
-            f"the model mixes ordinal and continuous observed variables "
-            f"({', '.join(continuous)} not ordered); semnet fits models whose observed "
-            "variables are all ordinal: add them to ordered=, or leave ordered= out."
-        )
     validate_frame(data, [], group)
+    continuous = [n for n in names if n not in ordered]
+    numeric_data(data, continuous, None)
     columns = [*names, group] if group is not None else list(names)
-    stats = polychoric(data[columns], ordered=list(names), group=group)
+    stats = polychoric(data[columns], ordered=list(ordered), group=group, missing=missing)
     per_group = stats if isinstance(stats, dict) else {"": stats}
-    codes = np.column_stack([item_codes(data[n], n) for n in names])
-    complete = ~np.isnan(codes).any(axis=1)
+    values = np.column_stack([
+        item_codes(data[n], n) if n in ordered
+        else pd.to_numeric(data[n]).to_numpy(dtype=float, na_value=np.nan) for n in names
+    ])  # fmt: skip
+    seen = ~np.isnan(values)
+    kept = seen.all(axis=1) if missing == "listwise" else seen.any(axis=1)
     text = None if group is None else np.array([str(v) for v in data[group].to_numpy()])
     moments = []
     for label in labels:
-        rows = complete if text is None else complete & (text == label)
+        rows = kept if text is None else kept & (text == label)
         in_group = len(rows) if text is None else int((text == label).sum())
         pc = per_group[label]
+        sd = np.ones(len(names))
+        mean = np.zeros(len(names))
+        where = [names.index(n) for n in pc.variances.index]
+        sd[where] = np.sqrt(pc.variances.to_numpy())
+        mean[where] = pc.means.to_numpy()
         moments.append(GroupMoments(
-            label, tuple(names), pc.cor.to_numpy().copy(), np.zeros(len(names)), pc.nobs,
-            in_group - pc.nobs, codes[rows],
+            label, tuple(names), pc.cor.to_numpy() * sd[:, None] * sd[None, :], mean,
+            pc.nobs, in_group - pc.nobs, values[rows],
         ))  # fmt: skip
     return Sample(
         tuple(moments), group, ordinal=tuple(per_group[label] for label in labels)

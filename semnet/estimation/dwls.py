@@ -18,6 +18,13 @@ thresholds and correlations are::
 
     tau*_jk = delta_j (tau_jk - mu_j),   rho*_ij = delta_i delta_j Sigma_ij
 
+With continuous observed variables next to the items (``delta_j = 1`` for them) the
+statistics are lavaan's for mixed data (:attr:`semnet.data.ordinal.Polychoric.statistics`):
+per variable the thresholds of an item or minus the mean of a continuous variable,
+whose implied value is ``-mu_j``; then the continuous variables' variances
+``Sigma_jj``; then ``delta_i delta_j Sigma_ij`` for every pair (a correlation of two
+items, a covariance otherwise).
+
 In lavaan's delta parameterization ``delta_j`` is a parameter (the ``"~*~"`` row) and
 the residual variance of item ``j`` is whatever makes the variance of ``delta_j y*_j``
 one, ``1 / delta_j^2 - (Sigma_jj - theta_jj)`` (a ``~~`` row, not free); in the theta
@@ -63,13 +70,25 @@ class OrdinalRows:
 
     ``thresholds`` are the ``"|"`` rows in the order of the sample's thresholds,
     ``item`` the item (position among the observed variables) of each; ``scales`` the
-    ``"~*~"`` row of each item and ``residuals`` its ``~~`` residual-variance row.
+    ``"~*~"`` row of each observed variable (-1 for a continuous one) and ``residuals``
+    its ``~~`` residual-variance row.  The univariate statistics come variable by
+    variable (lavaan's order): an item's thresholds, a continuous variable's minus mean;
+    ``slot_item`` is the variable of each and ``slot_threshold`` its position in
+    ``thresholds`` (-1 for a mean); ``continuous`` the continuous variables.
     """
 
     thresholds: np.ndarray
     item: np.ndarray
     scales: np.ndarray
     residuals: np.ndarray
+    slot_item: np.ndarray
+    slot_threshold: np.ndarray
+    continuous: np.ndarray
+
+    @property
+    def is_item(self) -> np.ndarray:
+        """Which observed variables are ordinal."""
+        return self.scales >= 0
 
 
 #: the :class:`OrdinalRows` of recently used tables, by ``id`` (with the table, so that
@@ -104,12 +123,21 @@ def _ordinal_rows(pt: ParTable, g: int) -> OrdinalRows:
     order = np.lexsort((np.array([int(t[1:]) for t in rhs[th]]), item))
     th, item = th[order], item[order]
 
-    def per_item(o: str) -> np.ndarray:
+    def per_variable(o: str) -> np.ndarray:
         rows = np.flatnonzero(group & (op == o) & (lhs == rhs))
         where = {lhs[r]: r for r in rows}
-        return np.array([where[v] for v in ov], dtype=np.intp)
+        return np.array([where.get(v, -1) for v in ov], dtype=np.intp)
 
-    return OrdinalRows(th, item, per_item("~*~"), per_item("~~"))
+    scales = per_variable("~*~")
+    slot_item, slot_threshold = [], []
+    for k in range(len(ov)):
+        mine = np.flatnonzero(item == k)
+        slot_item += [k] * max(len(mine), 1)
+        slot_threshold += mine.tolist() if len(mine) else [-1]
+    return OrdinalRows(
+        th, item, scales, per_variable("~~"), np.array(slot_item, dtype=np.intp),
+        np.array(slot_threshold, dtype=np.intp), np.flatnonzero(scales < 0),
+    )
 
 
 def ordinal_starts(pt: ParTable, sample: Sample, values: np.ndarray) -> np.ndarray:
@@ -132,7 +160,8 @@ def ordinal_starts(pt: ParTable, sample: Sample, values: np.ndarray) -> np.ndarr
             )
         th_free = free[rows.thresholds]
         out[rows.thresholds[th_free]] = tau[th_free]
-        out[rows.scales[free[rows.scales]]] = 1.0
+        scales = rows.scales[rows.is_item]
+        out[scales[free[scales]]] = 1.0
     return out
 
 
@@ -148,11 +177,12 @@ def ordinal_values(model: Model, values: np.ndarray) -> np.ndarray:
     for g in range(pt.ngroups):
         rows = ordinal_rows(pt, g)
         sigma, _ = model.implied(values, g)
+        items = rows.is_item
         if pt.parameterization == "theta":
-            out[rows.scales] = 1.0 / np.sqrt(np.diag(sigma))
+            out[rows.scales[items]] = 1.0 / np.sqrt(np.diag(sigma)[items])
             continue
-        explained = np.diag(sigma) - values[rows.residuals]
-        out[rows.residuals] = 1.0 / values[rows.scales] ** 2 - explained
+        explained = np.diag(sigma)[items] - values[rows.residuals[items]]
+        out[rows.residuals[items]] = 1.0 / values[rows.scales[items]] ** 2 - explained
     return out
 
 
@@ -194,89 +224,129 @@ class LeastSquaresDiscrepancy:
         self.pairs = (np.array(rows, dtype=np.intp), np.array(cols, dtype=np.intp))
         free = model.pt.cols["free"]
         self.rows = [ordinal_rows(model.pt, g) for g in range(model.pt.ngroups)]
+        #: some observed variables are continuous
+        self.mixed = len(self.rows[0].continuous) > 0
         self.stats = []
         self.diagonal: list[np.ndarray | None] = []
+        #: per group the sample correlations (polychoric, polyserial, Pearson)
+        self.correlations = [pc.cor.to_numpy() for pc in sample.ordinal]
         for pc in sample.ordinal:
-            i, j = self.pairs
-            s = np.concatenate([pc.thresholds.to_numpy(), pc.cor.to_numpy()[i, j]])
+            s = pc.statistics.to_numpy()
             gamma = pc.gamma.to_numpy()
             W = weight(gamma)
             self.stats.append((s, W, gamma))
             # a diagonal weight (DWLS, ULS) multiplies as a vector
             diagonal = np.diag(W)
             self.diagonal.append(diagonal if np.array_equal(W, np.diag(diagonal)) else None)
-        self.th_col = [free[r.thresholds] - 1 for r in self.rows]
-        self.scale_col = [free[r.scales] - 1 for r in self.rows]
+        # per group and univariate slot: the threshold row (-1 for a mean), its column
+        self.slot_rows = [np.where(r.slot_threshold >= 0, r.thresholds[r.slot_threshold], -1)
+                          for r in self.rows]  # fmt: skip
+        self.th_col = [np.where(sr >= 0, free[sr] - 1, -1) for sr in self.slot_rows]
+        # the free parameters of each group's rows: its Jacobian is zero elsewhere
+        group = model.pt.cols["group"]
+        self.group_cols = [np.unique(free[(group == g + 1) & (free > 0)] - 1)
+                           for g in range(model.pt.ngroups)]  # fmt: skip
+        self.compact_position = []
+        for cols in self.group_cols:
+            position = np.full(model.nfree, -1, dtype=np.intp)
+            position[cols] = np.arange(len(cols))
+            self.compact_position.append(position)
+        self.scale_col = [np.where(r.is_item, free[r.scales] - 1, -1) for r in self.rows]
 
     def scales(self, values: np.ndarray, g: int, sigma: np.ndarray) -> np.ndarray:
-        """The scale factors of group ``g``'s items: their ``"~*~"`` rows (delta), or
-        ``1 / sqrt(Sigma_jj)`` (theta)."""
+        """The scale factors of group ``g``'s observed variables: an item's ``"~*~"`` row
+        (delta) or ``1 / sqrt(Sigma_jj)`` (theta); 1 for a continuous variable."""
+        r = self.rows[g]
         if self.theta:
-            return 1.0 / np.sqrt(np.diag(sigma))
-        return values[self.rows[g].scales]
+            return np.where(r.is_item, 1.0 / np.sqrt(np.abs(np.diag(sigma))), 1.0)
+        return np.where(r.is_item, values[r.scales], 1.0)
+
+    def centred_thresholds(self, values: np.ndarray, g: int, mu: np.ndarray) -> np.ndarray:
+        """``tau - mu`` of each univariate slot (a mean slot has ``tau = 0``)."""
+        rows = self.slot_rows[g]
+        tau = np.where(rows >= 0, values[rows], 0.0)
+        return tau - mu[self.rows[g].slot_item]
 
     def implied(self, values: np.ndarray, g: int) -> np.ndarray:
-        """The implied thresholds and correlations of group ``g``."""
+        """The implied statistics of group ``g`` in the sample's order: thresholds
+        (minus means), variances of continuous variables, correlations (covariances)."""
         sigma, mu = self.model.implied(values, g)
         r = self.rows[g]
         delta = self.scales(values, g, sigma)
-        tau = delta[r.item] * (values[r.thresholds] - mu[r.item])
+        tau = delta[r.slot_item] * self.centred_thresholds(values, g, mu)
         i, j = self.pairs
-        return np.concatenate([tau, delta[i] * delta[j] * sigma[i, j]])
+        c = r.continuous
+        return np.concatenate([tau, sigma[c, c], delta[i] * delta[j] * sigma[i, j]])
 
     def implied_correlations(self, values: np.ndarray, g: int) -> np.ndarray:
-        """The implied correlations of group ``g``'s latent responses (p x p)."""
+        """The implied correlations of group ``g``'s latent responses and continuous
+        variables (p x p)."""
         sigma, _ = self.model.implied(values, g)
-        delta = self.scales(values, g, sigma)
-        out = delta[:, None] * sigma * delta[None, :]
+        r = self.rows[g]
+        f = self.scales(values, g, sigma)
+        f[r.continuous] = 1.0 / np.sqrt(np.diag(sigma)[r.continuous])
+        out = f[:, None] * sigma * f[None, :]
         np.fill_diagonal(out, 1.0)
         return out
 
     def baseline_chisq(self) -> float:
-        """The test statistic of the baseline model (free thresholds, zero correlations),
-        in closed form: with the thresholds at their optimum the residual of the
-        thresholds is ``-W_tt^-1 W_tr r`` (``r`` the polychoric correlations), so
-        ``F = r' (W_rr - W_rt W_tt^-1 W_tr) r``."""
+        """The test statistic of the baseline model (free thresholds, means and
+        variances, zero correlations), in closed form: with the univariate statistics at
+        their optimum their residual is ``-W_tt^-1 W_tr r`` (``r`` the correlations and
+        covariances), so ``F = r' (W_rr - W_rt W_tt^-1 W_tr) r``."""
         total = 0.0
         for g, (s, W, _) in enumerate(self.stats):
-            nth = len(self.rows[g].thresholds)
+            nth = len(self.rows[g].slot_item) + len(self.rows[g].continuous)
             r = s[nth:]
             Wtt, Wtr, Wrr = W[:nth, :nth], W[:nth, nth:], W[nth:, nth:]
             schur = Wrr - Wtr.T @ np.linalg.solve(Wtt, Wtr)
             total += 2 * self.ntotal * self.weights[g] * 0.5 * float(r @ schur @ r)
         return total
 
-    def jacobian(self, values: np.ndarray, g: int) -> np.ndarray:
-        """The Jacobian of :meth:`implied` in the free parameters (statistics x free)."""
+    def jacobian(self, values: np.ndarray, g: int, compact: bool = False) -> np.ndarray:
+        """The Jacobian of :meth:`implied` in the free parameters (statistics x free);
+        with ``compact`` only the columns of the group's own parameters
+        (``group_cols[g]``, the others are zero)."""
         model = self.model
         sigma, mu, d_sigma, d_mu = model.jacobian(values, g)
+        cols = self.group_cols[g]
+        d_sigma, d_mu = d_sigma[cols], d_mu[cols]
         r = self.rows[g]
         delta = self.scales(values, g, sigma)
         i, j = self.pairs
-        nth = len(r.thresholds)
-        out = np.empty((nth + len(i), model.nfree))
-        out[:nth] = -(delta[r.item] * d_mu[:, r.item]).T
-        out[nth:] = (delta[i] * delta[j] * d_sigma[:, i, j]).T
+        c = r.continuous
+        slot = r.slot_item
+        nth, nc = len(slot), len(c)
+        out = np.empty((nth + nc + len(i), len(cols)))
+        tau_c = self.centred_thresholds(values, g, mu)
+        out[:nth] = -(delta[slot] * d_mu[:, slot]).T
+        out[nth:nth + nc] = d_sigma[:, c, c].T
+        pr = nth + nc + np.arange(len(i))
+        out[pr] = (delta[i] * delta[j] * d_sigma[:, i, j]).T
         if self.theta:
-            # d delta_j = -delta_j dSigma_jj / (2 Sigma_jj)
+            # d delta_j = -delta_j dSigma_jj / (2 Sigma_jj) (items only)
             k = np.arange(model.p)
-            rel = 0.5 * d_sigma[:, k, k] / np.diag(sigma)
-            tau_c = values[r.thresholds] - mu[r.item]
-            out[:nth] -= (delta[r.item] * tau_c * rel[:, r.item]).T
-            out[nth:] -= (delta[i] * delta[j] * sigma[i, j] * (rel[:, i] + rel[:, j])).T
+            rel = np.where(r.is_item, 0.5 * d_sigma[:, k, k] / np.diag(sigma), 0.0)
+            out[:nth] -= (delta[slot] * tau_c * rel[:, slot]).T
+            out[pr] -= (delta[i] * delta[j] * sigma[i, j] * (rel[:, i] + rel[:, j])).T
         th_rows = np.arange(nth)
-        # thresholds and scale factors enter directly (fixed ones have column -1)
-        cols, free = self.th_col[g], self.th_col[g] >= 0
-        np.add.at(out, (th_rows[free], cols[free]), delta[r.item][free])
+        # thresholds and scale factors enter directly (fixed ones have column -1); each
+        # statistic has at most one such column, so the updates do not collide
+        position = self.compact_position[g]
+        th_col = self.th_col[g]
+        free = th_col >= 0
+        out[th_rows[free], position[th_col[free]]] += delta[slot][free]
         sc = self.scale_col[g]
-        tau_c = values[r.thresholds] - mu[r.item]
-        free = sc[r.item] >= 0
-        np.add.at(out, (th_rows[free], sc[r.item][free]), tau_c[free])
-        pr = nth + np.arange(len(i))
+        free = sc[slot] >= 0
+        out[th_rows[free], position[sc[slot][free]]] += tau_c[free]
         for a, b in ((i, j), (j, i)):
             free = sc[a] >= 0
-            np.add.at(out, (pr[free], sc[a][free]), (delta[b] * sigma[i, j])[free])
-        return out
+            out[pr[free], position[sc[a][free]]] += (delta[b] * sigma[i, j])[free]
+        if compact:
+            return out
+        full = np.zeros((out.shape[0], model.nfree))
+        full[:, cols] = out
+        return full
 
     def times_weight(self, g: int, m: np.ndarray) -> np.ndarray:
         """``W_g m`` (a diagonal weight as a vector product)."""
@@ -304,14 +374,14 @@ class LeastSquaresDiscrepancy:
             total += w * 0.5 * float(e @ We)
             if not derivatives:
                 continue
-            J = self.jacobian(values, g)
+            # on the group's own columns: the Jacobian is zero in the others
+            cols = self.group_cols[g]
+            J = self.jacobian(values, g, compact=True)
             WJ = self.times_weight(g, J)
-            v = self.info_weights[g]
             if grad is None:
-                grad, info = -w * (J.T @ We), v * (J.T @ WJ)
-            else:
-                grad -= w * (J.T @ We)
-                info += v * (J.T @ WJ)
+                grad, info = np.zeros(self.model.nfree), np.zeros((self.model.nfree,) * 2)
+            grad[cols] -= w * (J.T @ We)
+            info[np.ix_(cols, cols)] += self.info_weights[g] * (J.T @ WJ)
         if not np.isfinite(total):
             return Evaluation(np.inf, reason="the implied statistics are not finite")
         if not derivatives:

@@ -23,7 +23,8 @@ and for the baseline (zero correlations, ``P = I``, ``V = I``)
 ``T3_0 = -sum_g N_g log|R_g|`` on ``G p (p - 1) / 2`` degrees of freedom with
 ``c3_0 = tr(Gamma) / df_0``.  As lavaan, nothing is computed (``None``) when a
 polychoric matrix is not positive definite or when the thresholds are not all free
-parameters of their own (equal across groups, say): the catML model then differs.
+parameters of their own (equal across groups, say): the catML model then differs;
+nor, as lavaan 0.6.14, when some observed variables are continuous.
 """
 
 from __future__ import annotations
@@ -55,7 +56,9 @@ def catml_corrected(
     freedom); ``None`` where lavaan reports none (see the module docstring)."""
     moments = disc.moments
     floor = np.sqrt(np.finfo(float).eps)
-    if not thresholds_free or any(np.linalg.eigvalsh(m.cov).min() < floor for m in moments):
+    if disc.mixed or not thresholds_free or any(
+        np.linalg.eigvalsh(m.cov).min() < floor for m in moments
+    ):
         return None
     values = disc.model.values(x, disc.fixed_values)
     parts = disc.sandwich_parts(x)

@@ -12,17 +12,47 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from scipy import sparse
 from scipy.linalg import block_diag
 
 from semnet.data.moments import GroupMoments, vech_indices
 from semnet.matrices.ram import Model
 
+#: below this share of nonzero entries a basis multiplies as a sparse matrix (equal
+#: parameters across groups give one nonzero per row)
+SPARSE_SHARE = 0.1
+
+
+def congruence(T: np.ndarray, M: np.ndarray) -> np.ndarray:
+    """``T' M T``, through a sparse ``T`` when it is mostly zeros.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> T = np.array([[1.0], [1.0], [0.0]])
+    >>> congruence(T, np.eye(3)).tolist()
+    [[2.0]]
+    """
+    if np.count_nonzero(T) > SPARSE_SHARE * T.size:
+        return T.T @ M @ T
+    Ts = sparse.csr_array(T)
+    left = np.asarray(Ts.T @ M)  # T' M
+    return np.asarray(Ts.T @ left.T).T
+
+
+def expansion(T: np.ndarray, A: np.ndarray) -> np.ndarray:
+    """``T A T'``, through a sparse ``T`` when it is mostly zeros."""
+    if np.count_nonzero(T) > SPARSE_SHARE * T.size:
+        return T @ A @ T.T
+    Ts = sparse.csr_array(T)
+    left = np.asarray(Ts @ A)  # T A
+    return np.asarray(Ts @ left.T).T
+
 
 def constrained_inverse(M: np.ndarray, T: np.ndarray) -> np.ndarray:
     """``T (T' M T)^-1 T'``: the inverse of ``M`` on the span of ``T``."""
-    inner = T.T @ M @ T
-    inv = np.linalg.inv(inner)
-    out = T @ inv @ T.T
+    inv = np.linalg.inv(congruence(T, M))
+    out = expansion(T, inv)
     return (out + out.T) / 2
 
 

@@ -3,12 +3,13 @@
 ``VCOV`` holds the covariance estimators of the free parameters (lavaan's ``se=``):
 ``standard``, ``robust_sem`` and ``robust_huber_white``.  ``TESTS`` holds the model
 test statistics (lavaan's ``test=``): ``standard``, ``satorra_bentler``,
-``yuan_bentler_mplus`` and ``scaled_shifted``.  Each plug-in computes its result from
-an :class:`InferenceContext`, which computes the shared pieces (the tangent basis of
-the constraints, the ``robust.sem`` sandwich, the Huber–White sandwich) once, on first
-use, so that a vcov and a test built from the same sandwich share it.  The test of the
-baseline (independence) model, which the scaled fit indices need, comes from the same
-plug-in applied to the baseline model (or from a closed form where one exists).
+``yuan_bentler_mplus``, ``scaled_shifted`` and ``mean_var_adjusted``.  Each plug-in
+computes its result from an :class:`InferenceContext`, which computes the shared
+pieces (the tangent basis of the constraints, the ``robust.sem`` sandwich, the
+Huber–White sandwich) once, on first use, so that a vcov and a test built from the
+same sandwich share it.  The test of the baseline (independence) model, which the scaled
+fit indices need, comes from the same plug-in applied to the baseline model (or from a
+closed form where one exists).
 """
 
 from __future__ import annotations
@@ -233,6 +234,13 @@ TESTS.register(
     "scaled_shifted",
     TestPlugin(
         lambda ctx: robust.scaled_shifted(ctx.robust_sem, ctx.robust_sem.weights, ctx.df),
+        casewise=True, complete_data=True, difference="satorra_2000",
+    ),
+)
+TESTS.register(
+    "mean_var_adjusted",
+    TestPlugin(
+        lambda ctx: robust.mean_var_adjusted(ctx.robust_sem, ctx.robust_sem.weights, ctx.df),
         casewise=True, complete_data=True, difference="satorra_2000",
     ),
 )

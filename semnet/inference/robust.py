@@ -42,6 +42,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -67,8 +68,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ScaledTest:
-    """A robust chi-square test (lavaan's ``satorra.bentler``, ``yuan.bentler.mplus`` or
-    ``scaled.shifted``).
+    """A robust chi-square test (lavaan's ``satorra.bentler``, ``yuan.bentler.mplus``,
+    ``scaled.shifted`` or ``mean.var.adjusted``, whose ``df`` is not a whole number).
 
     ``stat`` is ``T / scaling_factor`` (``+ shift_parameter`` for ``scaled_shifted``);
     ``trace`` is lavaan's ``trace.UGamma``, ``trace2`` its ``trace.UGamma2`` (only for
@@ -77,7 +78,7 @@ class ScaledTest:
 
     name: str
     stat: float
-    df: int
+    df: float
     scaling_factor: float
     trace: float
     scaling_factor_h1: float = np.nan
@@ -261,16 +262,24 @@ def independence_mlr(moments: Sequence[GroupMoments], meanstructure: bool) -> Sc
 
 @dataclass(frozen=True, eq=False)
 class RobustSem:
-    """lavaan's ``robust.sem`` sandwich at the estimates: the vcov, ``E^-1`` (on the
-    span of the constraints' tangent basis) and per group ``(Delta_g, W_g, Gamma_g)``
-    with the group weights ``weights`` of ``E``, from which the Satorra–Bentler and
-    scaled-shifted tests are taken."""
+    """lavaan's ``robust.sem`` sandwich at the estimates: ``E^-1`` (on the span of the
+    constraints' tangent basis) and per group ``(Delta_g, W_g, Gamma_g)`` with the
+    group weights ``weights`` of ``E``, from which the Satorra–Bentler and
+    scaled-shifted tests are taken; the vcov ``E^-1 meat E^-1 / divisor`` is formed
+    when asked for (a baseline model's test needs none)."""
 
-    vcov: np.ndarray
     E_inv: np.ndarray
     parts: list
     chisq: float
     weights: np.ndarray
+    meat: np.ndarray
+    divisor: float
+
+    @cached_property
+    def vcov(self) -> np.ndarray:
+        """The sandwich covariance matrix of the free parameters."""
+        vcov = self.E_inv @ self.meat @ self.E_inv / self.divisor
+        return (vcov + vcov.T) / 2
 
 
 def robust_sem(disc: MLDiscrepancy, x: np.ndarray, T: np.ndarray, what: str) -> RobustSem:
@@ -288,7 +297,10 @@ def robust_sem(disc: MLDiscrepancy, x: np.ndarray, T: np.ndarray, what: str) -> 
     own = getattr(disc, "sandwich", None)
     if own is not None:
         weights, divisor, parts = own(x)
-        E = sum(w * d.T @ W @ d for w, (d, W, _) in zip(weights, parts, strict=True))
+        E = np.zeros((model.nfree, model.nfree))
+        for w, (d, W, _) in zip(weights, parts, strict=True):
+            cols, dc = _used_columns(d)
+            E[np.ix_(cols, cols)] += w * dc.T @ _times(W, dc)
     else:
         values = model.values(x, disc.fixed_values)
         weights, divisor, parts = disc.weights, disc.ntotal, []
@@ -302,10 +314,25 @@ def robust_sem(disc: MLDiscrepancy, x: np.ndarray, T: np.ndarray, what: str) -> 
     E_inv = constrained_inverse(E, T)
     meat = np.zeros_like(E_inv)
     for w, (delta, W, gamma) in zip(weights, parts, strict=True):
-        wd = W @ delta
-        meat += w * wd.T @ gamma @ wd
-    vcov = E_inv @ meat @ E_inv / divisor
-    return RobustSem((vcov + vcov.T) / 2, E_inv, parts, 2 * disc.ntotal * ev.f, weights)
+        cols, dc = _used_columns(delta)
+        wd = _times(W, dc)
+        meat[np.ix_(cols, cols)] += w * wd.T @ gamma @ wd
+    return RobustSem(E_inv, parts, 2 * disc.ntotal * ev.f, weights, meat, divisor)
+
+
+def _used_columns(delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The columns of a group's Jacobian that are not all zero (the parameters of the
+    group's own rows, in a multi-group model), and those columns."""
+    cols = np.flatnonzero(np.any(delta != 0, axis=0))
+    return cols, delta[:, cols]
+
+
+def _times(W: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """``W m``, as a row scaling when ``W`` is diagonal (DWLS, ULS)."""
+    d = np.diag(W)
+    if np.count_nonzero(W) == np.count_nonzero(d):
+        return d[:, None] * m
+    return W @ m
 
 
 def satorra_bentler(sandwich: RobustSem, weights: np.ndarray, df: int) -> ScaledTest:
@@ -336,22 +363,26 @@ def ugamma(
     Gamma_g)`` per group."""
     # U Gamma = V Gamma - A E^-1 B with A = V Delta, B = Delta' V Gamma, and V Gamma
     # block diagonal: both traces from group blocks and products of the parameters'
-    # dimension (no (sum of moments)^2 matrix is formed)
-    VG = [W @ G for _, W, G in parts]  # (w W_g)(G_g / w) = W_g G_g
-    A = np.vstack([w * W @ d for w, (d, W, _) in zip(weights, parts, strict=True)])
-    B = np.hstack([d.T @ vg for (d, _, _), vg in zip(parts, VG, strict=True)])
-    BVGA_blocks = []
-    start = 0
-    for (d, _, _), vg in zip(parts, VG, strict=True):
-        rows = slice(start, start + d.shape[0])
-        BVGA_blocks.append(B[:, rows] @ vg @ A[rows])
-        start += d.shape[0]
-    EBA = E_inv @ (B @ A)
-    trace = sum(float(np.trace(vg)) for vg in VG) - float(np.trace(EBA))
+    # dimension (no (sum of moments)^2 matrix is formed), each group's on the columns
+    # of its own parameters
+    nfree = E_inv.shape[0]
+    BA = np.zeros((nfree, nfree))
+    BVGA = np.zeros((nfree, nfree))
+    trace_vg = trace_vg2 = 0.0
+    for w, (d, W, G) in zip(weights, parts, strict=True):
+        vg = _times(W, G)  # (w W_g)(G_g / w) = W_g G_g
+        cols, dc = _used_columns(d)
+        A = w * _times(W, dc)
+        B = dc.T @ vg
+        at = np.ix_(cols, cols)
+        BA[at] += B @ A
+        BVGA[at] += (B @ vg) @ A
+        trace_vg += float(np.trace(vg))
+        trace_vg2 += float(np.sum(vg * vg.T))
+    EBA = E_inv @ BA
+    trace = trace_vg - float(np.trace(EBA))
     trace2 = (
-        sum(float(np.sum(vg * vg.T)) for vg in VG)
-        - 2.0 * float(np.sum(E_inv * sum(BVGA_blocks).T))
-        + float(np.sum(EBA * EBA.T))
+        trace_vg2 - 2.0 * float(np.sum(E_inv * BVGA.T)) + float(np.sum(EBA * EBA.T))
     )
     return trace, trace2
 
@@ -368,6 +399,18 @@ def scaled_shifted(sandwich: RobustSem, weights: np.ndarray, df: int) -> ScaledT
             shift_parameter=shift, trace2=trace2,
         )  # fmt: skip
     return ScaledTest("scaled_shifted", np.nan, df, np.nan, trace, trace2=trace2)
+
+
+def mean_var_adjusted(sandwich: RobustSem, weights: np.ndarray, df: int) -> ScaledTest:
+    """The Satterthwaite mean-and-variance adjusted test (lavaan's ``mean.var.adjusted``,
+    of WLSMVS): ``T / c`` on ``tr(UG)^2 / tr((UG)^2)`` degrees of freedom (not a whole
+    number), with ``c = tr((UG)^2) / tr(UG)``."""
+    trace, trace2 = ugamma(sandwich.E_inv, sandwich.parts, weights)
+    if df > 0:
+        c = trace2 / trace
+        return ScaledTest("mean_var_adjusted", sandwich.chisq / c, trace**2 / trace2, c,
+                          trace, trace2=trace2)  # fmt: skip
+    return ScaledTest("mean_var_adjusted", np.nan, df, np.nan, trace, trace2=trace2)
 
 
 def mlmv(

@@ -177,9 +177,11 @@ class ParTable:
         ``fixed.x`` covariates (lavaan's count behind the degrees of freedom)."""
         p = len(self.names.ov)
         if self.ordered:
-            # thresholds and polychoric correlations (all observed variables ordinal)
+            # thresholds, the means and variances of continuous variables, and the
+            # correlations (covariances with a continuous variable)
             nth = int((self.cols["op"] == "|").sum())
-            return nth + self.ngroups * p * (p - 1) // 2
+            ncont = p - len(self.ordered)
+            return nth + self.ngroups * (p * (p - 1) // 2 + 2 * ncont)
         nx = len(self.names.ov_x) if fixed_x else 0
         per_group = p * (p + 1) // 2 - nx * (nx + 1) // 2
         if self.meanstructure:
@@ -828,7 +830,11 @@ def _apply_group_equal(
             if later[i] and op[i] == "~~" and lhs[i] in lv and lhs[i] == rhs[i]:
                 free[i], ustart[i] = 1, math.nan
     equal = set(group_equal)
-    flagged = [i for i in range(n) if equality_kind(op[i], lhs[i], rhs[i], ov_nox, lv) in equal]
+    kinds = [equality_kind(op[i], lhs[i], rhs[i], ov_nox, lv) for i in range(n)]
+    # with ordinal items, lavaan counts the intercepts of continuous variables (minus the
+    # "thresholds" of their univariate statistics) among the thresholds
+    among = {"thresholds", "intercepts"} if "|" in op and "thresholds" in equal else set()
+    flagged = [i for i in range(n) if kinds[i] in equal or kinds[i] in among]
     keys = [a + o + b for a, o, b in zip(lhs, op, rhs, strict=True)]
     unknown = sorted(partial - set(keys))
     if unknown:

@@ -32,6 +32,11 @@ def sample_warnings(sample: Sample, options: Options) -> list[str]:
     if not dropped:
         return []
     total = dropped + sample.ntotal
+    if options.missing == "pairwise":
+        return [
+            f"{dropped} of {total} rows were dropped because they are missing on every "
+            "model variable."
+        ]
     if options.incomplete_data:
         deleted = () if sample.fiml is None else sample.fiml.deleted
         out = [covariate_message(deleted, total)] if any(d.n for d in deleted) else []

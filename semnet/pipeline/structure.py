@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from semnet.data.sample import Sample, threshold_counts
-from semnet.errors import IdentificationError, ModelSpecificationError
+from semnet.errors import IdentificationError, ModelSpecificationError, OptionError
 from semnet.estimation.constraints import LinearConstraints, linear_constraints
 from semnet.estimation.dwls import ordinal_starts
 from semnet.estimation.start import start_values
@@ -63,6 +63,14 @@ def parameter_table(spec: Specification, labels: list[str], options: Options) ->
     )
     if not pt.names.ov:
         raise ModelSpecificationError("the model has no observed variables.")
+    ov_x = pt.names.ov_x if options.fixed_x else ()
+    if ov_x and options.ordered:
+        raise OptionError(
+            f"observed covariates ({', '.join(ov_x)}) with ordinal items: lavaan's default "
+            "(conditional.x = TRUE, thresholds and correlations regressed on the "
+            "covariates) is not available yet; pass fixed_x=False to model the covariates "
+            "as random variables (lavaan's conditional.x = FALSE)."
+        )
     return pt
 
 

@@ -76,6 +76,7 @@ MISSING_TEXT = {
     "ml": "full-information maximum likelihood (FIML) for missing answers",
     "fiml_x": "full-information maximum likelihood (FIML) for missing answers and covariates",
     "listwise": "listwise deletion of incomplete cases",
+    "pairwise": "pairwise deletion (each statistic from the cases observed on its variables)",
 }
 _LABEL_LINE = re.compile(r"^\s*#\s*@label\s+([A-Za-z_.][\w.]*)\s*=\s*(.+?)\s*$")
 

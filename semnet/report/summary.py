@@ -451,8 +451,11 @@ class Summary:
                 "satorra_bentler": "Satorra-Bentler correction",
                 "yuan_bentler_mplus": "Yuan-Bentler correction (Mplus variant)",
                 "scaled_shifted": "simple second-order correction",
+                "mean_var_adjusted": "Satterthwaite correction",
             }.get(t.name, t.name)
             lines.append(_line("Scaled test statistic", _num(t.stat)))
+            if t.df != fit.df:  # the Satterthwaite test's own (fractional) df
+                lines.append(_line("Degrees of freedom (scaled)", _num(t.df)))
             lines.append(_line("P-value (scaled)", _num(fm.get("pvalue_scaled", float("nan")))))
             lines.append(_line("Scaling correction factor", _num(t.scaling_factor)))
             if np.isfinite(t.shift_parameter):  # (a scaled-shifted test)

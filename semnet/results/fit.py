@@ -489,7 +489,7 @@ class Fit(FittedRows):
         disc = self.discrepancy()
         groups = [
             GroupFitInput(
-                nobs=m.nobs, sample_cov=m.cov, sample_mean=m.mean,
+                nobs=m.nobs, sample_cov=disc.correlations[g], sample_mean=m.mean,
                 implied_cov=disc.implied_correlations(self.values, g), implied_mean=m.mean,
             )
             for g, m in enumerate(self.moments)
@@ -530,6 +530,7 @@ class Fit(FittedRows):
                 scaling_factor_h0=t.scaling_factor_h0,
                 shift_parameter=t.shift_parameter,
                 baseline_shift_parameter=b.shift_parameter,
+                df_scaled=t.df, baseline_df_scaled=b.df,
             )
         return scaled
 

@@ -72,7 +72,7 @@ def row_scales(
                     # thresholds in the latent responses' SD; their scale factors times it
                     o = ordinal_rows(model.pt, g)
                     scale[o.thresholds] = 1.0 / sd[o.item]
-                    scale[o.scales] = sd[: model.p]
+                    scale[o.scales[o.is_item]] = sd[: model.p][o.is_item]
     return scales
 
 

@@ -171,3 +171,40 @@ def test_ave_is_not_defined_with_a_cross_loading():
     assert out.loc[["visual", "textual"], "ave"].isna().all()
     assert np.isfinite(out.at["speed", "ave"])
     assert out.at["visual", "n_items"] == 4
+
+
+_FIT_OPTIONS = {
+    "single": {},
+    "theta": {"parameterization": "theta"},
+    "configural": {"group": "school"},
+    "thresholds_loadings": {"group": "school", "group_equal": ["thresholds", "loadings"]},
+}
+_COLUMNS = [("omega", "omega_ord_scale"), ("omega_latent", "omega_latent_scale"),
+            ("alpha", "alpha_ord_scale"), ("alpha_latent", "alpha_latent_scale"),
+            ("ave", "AVE")]
+
+
+@pytest.mark.parametrize("name", sorted(_FIT_OPTIONS))
+def test_reliability_of_a_semnet_wlsmv_fit_matches_compRelSEM(name):
+    # semnet's own WLSMV fit of the fixture data, not lavaan's estimates
+    opts = _FIT_OPTIONS[name]
+    fit = semnet.cfa(MODEL, DATA if "group" in opts else DATA[ITEMS], ordered=ITEMS, **opts)
+    out = semnet.reliability(fit)
+    assert list(out.columns) == ["group", "factor", "n_items", "alpha", "omega", "ave",
+                                 "alpha_latent", "omega_latent"]
+    for g in REF["fits"][name]["blocks"]:
+        part = (out if g == "all" else out[out["group"] == g]).set_index("factor")
+        assert list(part.index) == FACTORS
+        assert (part["n_items"] == 3).all()
+        for col, key in _COLUMNS:
+            ref = _ref(name, key, g)
+            np.testing.assert_allclose(part[col], ref[FACTORS], rtol=EST_RTOL, err_msg=col)
+
+
+def test_reliability_of_a_fit_with_a_continuous_indicator_leaves_that_factor_nan():
+    data = DATA[ITEMS].assign(x9=semnet.datasets.holzinger_swineford()["x9"])
+    fit = semnet.cfa(MODEL, data, ordered=ITEMS[:8])
+    out = semnet.reliability(fit).set_index("factor")
+    assert list(out.index) == FACTORS
+    assert out.loc["speed", ["alpha", "omega", "ave"]].isna().all()
+    assert out.loc[["visual", "textual"], "omega"].notna().all()

@@ -105,12 +105,6 @@ def test_ordered_name_not_in_the_model_is_a_clear_error():
         semnet.cfa("f =~ x1 + x2 + x3", data, ordered=["x1", "x9"])
 
 
-def test_mixed_ordinal_and_continuous_is_a_clear_error():
-    data = pd.read_csv(HERE / "hs_two.csv")
-    with pytest.raises(DataError, match="mixes ordinal and continuous"):
-        semnet.cfa("f =~ x1 + x2 + x3", data, ordered=["x1"])
-
-
 @pytest.mark.parametrize("case", sorted(REF))
 def test_fit_measures(case):
     r, fit = _fit(case)

@@ -75,6 +75,9 @@ class ScaledInput:
     shift_parameter, baseline_shift_parameter : float, optional
         Shift ``b`` of the ``"scaled.shifted"`` test of the model and of the
         baseline model (ignored otherwise).
+    df_scaled, baseline_df_scaled : float, optional
+        The degrees of freedom of the ``"mean.var.adjusted"`` (Satterthwaite) tests of
+        the model and of the baseline model, not whole numbers (ignored otherwise).
     """
 
     test: str
@@ -86,6 +89,8 @@ class ScaledInput:
     scaling_factor_h0: float = math.nan
     shift_parameter: float = math.nan
     baseline_shift_parameter: float = math.nan
+    df_scaled: float = math.nan
+    baseline_df_scaled: float = math.nan
 
 
 @dataclass(frozen=True)

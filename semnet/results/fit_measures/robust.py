@@ -69,27 +69,31 @@ def scaled_measures(
     c0 = float(scaled.baseline_scaling_factor)
     x2_sc = float(scaled.chisq_scaled)
     x2_null_sc = float(scaled.baseline_chisq_scaled)
+    # the Satterthwaite test refers its statistics to their own (fractional) df
+    satterthwaite = scaled.test == "mean.var.adjusted"
+    df_sc = float(scaled.df_scaled) if satterthwaite else df
+    df_null_sc = float(scaled.baseline_df_scaled) if satterthwaite else df_null
 
     out: dict[str, float] = {
         "chisq_scaled": x2_sc,
-        "df_scaled": df,
-        "pvalue_scaled": chisq_pvalue(x2_sc, df),
+        "df_scaled": df_sc,
+        "pvalue_scaled": chisq_pvalue(x2_sc, df_sc),
         "chisq_scaling_factor": c,
         "baseline_chisq_scaled": x2_null_sc,
-        "baseline_df_scaled": df_null,
-        "baseline_pvalue_scaled": chisq_pvalue(x2_null_sc, df_null),
+        "baseline_df_scaled": df_null_sc,
+        "baseline_pvalue_scaled": chisq_pvalue(x2_null_sc, df_null_sc),
         "baseline_chisq_scaling_factor": c0,
         "scaling_factor_h1": float(scaled.scaling_factor_h1),
         "scaling_factor_h0": float(scaled.scaling_factor_h0),
     }
 
     # scaled incremental indices: standard formulas on the scaled statistics
-    out.update(incremental_measures(x2_sc, df, x2_null_sc, df_null, suffix="_scaled"))
+    out.update(incremental_measures(x2_sc, df_sc, x2_null_sc, df_null_sc, suffix="_scaled"))
 
     shifted = scaled.test == "scaled.shifted"
-    if shifted:
-        # scaled RMSEA: the scaled-shifted statistic on df
-        x2_rmsea, df_rmsea = x2_sc, df
+    if shifted or satterthwaite:
+        # scaled RMSEA: the scaled-shifted (Satterthwaite) statistic on its df
+        x2_rmsea, df_rmsea = x2_sc, df_sc
     else:
         # scaled RMSEA: unscaled statistic on tr(U Gamma) = c * df degrees of freedom
         x2_rmsea, df_rmsea = x2, c * df
