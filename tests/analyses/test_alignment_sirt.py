@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from tolerances import SIRT_ATOL, SIRT_SE_RTOL
 
 import semnet
-from tests.tolerances import SIRT_ATOL, SIRT_SE_RTOL
 
 HERE = Path(__file__).resolve().parent.parent / "reference" / "alignment"
 REFERENCE = json.loads((HERE / "alignment_sirt.json").read_text(encoding="utf-8"))

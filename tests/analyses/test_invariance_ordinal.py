@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from tolerances import EST_RTOL, FIT_RTOL, ORDINAL_ATOL
 
 import semnet
 from semnet.analyses.invariance import CHEN_2007
 from semnet.errors import OptionError
-from tests.tolerances import EST_RTOL, FIT_RTOL, ORDINAL_ATOL
 
 HERE = Path(__file__).parent.parent / "reference" / "invariance"
 REF = json.loads((HERE / "ordinal_ladder.json").read_text())

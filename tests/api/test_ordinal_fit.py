@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from tolerances import EST_RTOL, FIT_RTOL, ORDINAL_ATOL, SE_RTOL
 
 import semnet
 from semnet.errors import DataError, OptionError
-from tests.tolerances import EST_RTOL, FIT_RTOL, ORDINAL_ATOL, SE_RTOL
 
 HERE = Path(__file__).parent.parent / "reference" / "ordinal"
 REF = json.loads((HERE / "wlsmv.json").read_text())

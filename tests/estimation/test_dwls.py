@@ -6,10 +6,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from tolerances import GRAD_RTOL
 
 import semnet
 from semnet.estimation.discrepancy import discrepancy
-from tests.tolerances import GRAD_RTOL
 
 HERE = Path(__file__).parent.parent / "reference" / "ordinal"
 HS3 = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9"

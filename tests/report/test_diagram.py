@@ -12,12 +12,12 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pandas as pd
 import pytest
+from tolerances import DIAGRAM_BOUNDARY_RTOL, DIAGRAM_MAX_MARGIN, DIAGRAM_PX
 
 import semnet
 from semnet.errors import SemnetError
 from semnet.report.diagram import Diagram, diagram_layout, path_diagram, save_diagram
 from semnet.studies import network_involvement as study
-from tests.tolerances import DIAGRAM_BOUNDARY_RTOL, DIAGRAM_MAX_MARGIN, DIAGRAM_PX
 
 LABELS = {**study.LABELS, "ni:et": "NI × ET"}
 
