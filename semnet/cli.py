@@ -306,6 +306,9 @@ def _add_replicate(sub: argparse._SubParsersAction) -> Handler:
     p.add_argument("--overwrite", action="store_true",
                    help="write into a non-empty folder that no earlier run wrote (files "
                    "with the outputs' names are replaced)")
+    p.add_argument("--weights", metavar="COL",
+                   help="column of sampling weights (network-involvement study: the models "
+                   "that allow them are fitted with MLR and the weights, as lavaan)")
     return _run_replicate
 
 
@@ -323,9 +326,15 @@ def _run_replicate(args: argparse.Namespace) -> int:
     if args.bootstrap < 0:
         raise InputError(f"--bootstrap must be 0 or more, not {args.bootstrap}.")
     study = get(args.study)
+    extra = {}
+    if args.weights is not None:
+        if study.name != "network-involvement":
+            raise InputError(f"--weights is available for the network-involvement study, "
+                             f"not yet for {study.name!r}.")
+        extra["weights"] = args.weights
     result = study.run(
         args.data, args.out, seed=args.seed, bootstrap=args.bootstrap,
-        models_dir=args.models, progress=None, overwrite=args.overwrite,
+        models_dir=args.models, progress=None, overwrite=args.overwrite, **extra,
     )  # fmt: skip
     tables = result.tables
     report = result.manifest.get("report")

@@ -183,7 +183,10 @@ def method_note(fit: Any) -> str:
     """
     options = fit.options
     missing = MISSING_TEXT.get(str(options.missing), f"missing data: {options.missing}")
-    return f"Estimator: {options.estimator}; {missing}."
+    weights = getattr(options, "sampling_weights", None)
+    design = (f" with the sampling weights of column {weights} (normalised: "
+              f"{options.sampling_weights_normalization})" if weights else "")
+    return f"Estimator: {options.estimator}{design}; {missing}."
 
 
 def _first_fit(fits: Any) -> Any:

@@ -222,6 +222,28 @@ class _State:
     fit_rows: list[tuple[str, str, Any]] = field(default_factory=list)
     partial: Any = None
     mediation: Any = None
+    #: the sampling-weights column, or None
+    weights: str | None = None
+
+    @property
+    def fit_args(self) -> dict[str, Any]:
+        """FIML, and the sampling weights when given (lavaan then uses MLR)."""
+        if self.weights is None:
+            return dict(FIML)
+        return {**FIML, "sampling_weights": self.weights}
+
+    @property
+    def fiml_note(self) -> str:
+        """The estimator and missing-data sentence of the notes."""
+        if self.weights is None:
+            return _FIML_NOTE
+        return (f"Estimator: MLR with the sampling weights of column {self.weights} "
+                "(normalised to the total N); full-information maximum likelihood (FIML) "
+                "for missing answers.")
+
+    def unweighted(self, what: str) -> str:
+        """A note sentence for a step that does not use the weights."""
+        return "" if self.weights is None else f" {what} does not use the sampling weights."
 
     def __post_init__(self) -> None:
         from semnet.report.journal import model_labels
@@ -296,7 +318,8 @@ def _descriptives(s: _State) -> None:
         header |= {f"{c}_m": "M", f"{c}_sd": "SD", f"{c}_miss": "% missing"}
     s.text_table("descriptives", "Item means, standard deviations and missing answers by "
                  "country", pd.DataFrame(rows), header,
-                 (f"SD with divisor n − 1; missing answers excluded. {_n_note(s)}",),
+                 (f"SD with divisor n − 1; missing answers excluded. {_n_note(s)}"
+                  + s.unweighted("The table"),),
                  digits=2, spans=(("", 2), *((c, 3) for c in s.countries)),
                  rules=tuple(rules[1:]), tidy=tidy,
                  columns={"construct": "text", "item": "text"})  # fmt: skip
@@ -307,24 +330,25 @@ def _reliability(s: _State) -> None:
     from semnet.report.journal import fornell_larcker_table, htmt_table, measurement_table
 
     _descriptives(s)
-    s.cfa_country = {c: semnet.cfa(s.models["measurement"], s.country(c), **FIML)
+    s.cfa_country = {c: semnet.cfa(s.models["measurement"], s.country(c), **s.fit_args)
                      for c in s.countries}  # fmt: skip
     s.add(measurement_table(s.cfa_country, labels=s.labels,
                             notes=("One CFA per country; α, CR and AVE use the FIML "
                                    "estimates of the items' covariances.",)))  # fmt: skip
     ht = semnet.htmt(s.models["measurement"], s.frame, group=GROUP)
     s.add(htmt_table(ht, labels=s.labels, name="htmt",
-                     notes=(f"Complete cases: {_n_note(s, s.complete)}",)))
+                     notes=(f"Complete cases: {_n_note(s, s.complete)}"
+                            + s.unweighted("HTMT"),)))
     fl = {c: semnet.fornell_larcker(fit)[""] for c, fit in s.cfa_country.items()}
     s.add(fornell_larcker_table(fl, labels=s.labels, name="fornell_larcker",
-                                notes=(f"Per-country CFAs. {_FIML_NOTE} {_n_note(s)}",)))
+                                notes=(f"Per-country CFAs. {s.fiml_note} {_n_note(s)}",)))
 
 
 # 2. CFA fit per country and pooled ----------------------------------------------------------
 def _cfa(s: _State) -> None:
     import semnet
 
-    pooled = semnet.cfa(s.models["measurement"], s.frame, **FIML)
+    pooled = semnet.cfa(s.models["measurement"], s.frame, **s.fit_args)
     s.fit_rows = [("Measurement", c, fit) for c, fit in s.cfa_country.items()]
     s.fit_rows.append(("Measurement", "Pooled", pooled))
 
@@ -335,7 +359,7 @@ def _invariance(s: _State) -> None:
     from semnet.report.journal import invariance_table
 
     inv = invariance(s.models["measurement"], s.frame, group=GROUP, rule=INVARIANCE_RULE,
-                     progress=s.progress, **FIML)  # fmt: skip
+                     progress=s.progress, **s.fit_args)  # fmt: skip
     s.fit_rows.append(("Measurement", "Multi-group (configural)", inv.fits["configural"]))
     s.partial = inv.partial(level="scalar", progress=s.progress)
     s.add(invariance_table(inv, s.partial, name="invariance",
@@ -360,7 +384,7 @@ def _invariance(s: _State) -> None:
          "country, the constraint with the largest joint score test (Bonferroni-adjusted "
          "p over the candidates), while the level fails by the rule of the previous table; "
          "markers are never freed. Δχ², p and ΔCFI compare the level with the previous "
-         f"(partial) level. {_FIML_NOTE} {_n_note(s)}",),
+         f"(partial) level. {s.fiml_note} {_n_note(s)}",),
         tidy=audit, columns={"level": "text", "param": "text", "decision": "text"},
     )  # fmt: skip
     _latent_means(s, inv)
@@ -389,7 +413,7 @@ def _latent_means(s: _State, inv: Any) -> None:
         pd.DataFrame(rows), header,
         (f"Δ = latent mean minus that of {s.countries[0]} (fixed at 0), from the partial "
          f"scalar model ({means['source'].iloc[0]}); d = Δ over the pooled latent SD. "
-         f"{_FIML_NOTE} {_n_note(s)}", STAR_NOTE),
+         f"{s.fiml_note} {_n_note(s)}", STAR_NOTE),
         spans=(("", 1), *((f"{c} − {s.countries[0]}", 3) for c in others)),
         tidy=means, columns=columns,
     )  # fmt: skip
@@ -411,7 +435,7 @@ def _method_variance(s: _State) -> None:
     cells: dict[str, dict[str, str]] = {key: {} for key in rows}
     tidy = []
     for name, frame in samples.items():
-        h = semnet.harman(s.models["measurement"], frame, **FIML)
+        h = semnet.harman(s.models["measurement"], frame, **s.fit_args)
         fm = h.fit.fit_measures()
         diff = h.compare.iloc[-1]
         cells["share"][name] = format_number(100 * h.first_component_share, 1)
@@ -425,7 +449,7 @@ def _method_variance(s: _State) -> None:
                      "one_factor_cfi": fm["cfi"], "one_factor_rmsea": fm["rmsea"],
                      "chisq_diff": diff["chisq_diff"], "df_diff": diff["df_diff"],
                      "pvalue_diff": diff["pvalue"]})  # fmt: skip
-    u = semnet.ulmc(s.models["measurement"], s.frame, **FIML)
+    u = semnet.ulmc(s.models["measurement"], s.frame, **s.fit_args)
     udiff = u.compare.iloc[-1]
     for name in samples:
         cells["ulmc"][name] = cells["ulmc_share"][name] = "—"
@@ -443,11 +467,11 @@ def _method_variance(s: _State) -> None:
          "component (a warning sign above 50%) and the fit of a single factor for all items, "
          f"compared with the {len(CONSTRUCTS)}-factor measurement model. The test is "
          "insensitive: passing it does not rule out common-method variance (Podsakoff et "
-         "al., 2003).",
+         "al., 2003)." + s.unweighted("The principal component analysis"),
          "ULMC: the measurement model plus a method factor loading on every item, "
          "uncorrelated with the constructs (Podsakoff et al., 2003), estimated on the "
          "pooled sample; with about 300 firms per country the method factor is weakly "
-         f"identified. {_FIML_NOTE} {_n_note(s)}"),
+         f"identified. {s.fiml_note} {_n_note(s)}"),
         tidy=pd.DataFrame(tidy), columns={"check": "text", **{n: "text" for n in samples}},
     )  # fmt: skip
 
@@ -458,7 +482,7 @@ def _alignment(s: _State) -> None:
     import semnet
 
     aligned = semnet.alignment(s.models["measurement"], s.frame, group=GROUP,
-                               method="FIXED", progress=s.progress, **FIML)  # fmt: skip
+                               method="FIXED", progress=s.progress, **s.fit_args)  # fmt: skip
     means = aligned.factor_means()
     partial_est = s.partial.fit.estimates()
     ref, others = s.countries[0], s.countries[1:]
@@ -492,7 +516,7 @@ def _alignment(s: _State) -> None:
          "1) of the configural model, with delta-method SEs. Non-invariant aligned "
          "loadings and intercepts: " + ", ".join(
              f"{s.labels.get(f, f)} {shares[f]:.0f}%" for f in CONSTRUCTS)
-         + f" (rule of thumb: at most 25%). {_FIML_NOTE} {_n_note(s)}",),
+         + f" (rule of thumb: at most 25%). {s.fiml_note} {_n_note(s)}",),
         spans=(("", 1), *((f"{c} − {ref}", 3) for c in others)),
         tidy=pd.DataFrame(tidy), columns={"construct": "text"},
     )  # fmt: skip
@@ -516,10 +540,10 @@ def _structural(s: _State) -> None:
                         "(fixed covariates: the likelihood is conditional on them).")
     exempt = " and ".join(describe_parameter(p) for p in partial_params) or "none"
     options = {"group": GROUP, "group_equal": ["loadings", "intercepts"],
-               "group_partial": partial_params, **FIML}  # fmt: skip
+               "group_partial": partial_params, **s.fit_args}  # fmt: skip
     struct = semnet.sem(struct_text, s.frame, **options)
     for c in s.countries:
-        s.fit_rows.append(("Structural", c, semnet.sem(struct_text, s.country(c), **FIML)))
+        s.fit_rows.append(("Structural", c, semnet.sem(struct_text, s.country(c), **s.fit_args)))
     s.fit_rows.append(("Structural", "Multi-group (partial scalar)", struct))
     s.add(fit_table(s.fit_rows, name="fit", title="Fit of the measurement and structural "
                     "models", notes=(f"Multi-group models: configural = no equality "
@@ -556,7 +580,7 @@ def _path_equality(s: _State, struct_text: str, options: dict) -> None:
                  pd.DataFrame(tests), {"test": "Hypothesis", "stat": "Wald χ²", "df": "df",
                                        "pvalue": "p"},
                  (f"Wald tests of equal unstandardized paths in the multi-group model of "
-                  f"the previous table. {_FIML_NOTE} {_n_note(s)}",))  # fmt: skip
+                  f"the previous table. {s.fiml_note} {_n_note(s)}",))  # fmt: skip
 
 
 # 5. moderation ----------------------------------------------------------------------------
@@ -578,9 +602,9 @@ def _moderation_lms(s: _State) -> None:
         lms_fit, labels=s.labels, outcomes=("doi",), name="moderation_lms",
         title=f"{s.labels['doi']} regressed on {s.labels['ni']} × {s.labels['et']} (LMS, "
         "pooled sample)",
-        notes=(f"{complete} LMS does not allow FIML. Likelihood-ratio test of the "
-               f"interaction: χ²({int(lr['df_diff'])}) = {float(lr['chisq_diff']):.2f}, "
-               f"{format_p_clause(lr['pvalue'])}.",),
+        notes=(f"{complete} LMS does not allow FIML.{s.unweighted('LMS')} Likelihood-ratio "
+               f"test of the interaction: χ²({int(lr['df_diff'])}) = "
+               f"{float(lr['chisq_diff']):.2f}, {format_p_clause(lr['pvalue'])}.",),
     ))  # fmt: skip
     slopes = semnet.simple_slopes(lms_fit, "ni", "et", (-1.0, 0.0, 1.0))
     jn = semnet.johnson_neyman(lms_fit, "ni", "et")[0]
@@ -601,7 +625,7 @@ def _moderation_by_country(s: _State) -> None:
 
     pi_fit = semnet.sem(
         s.models["moderated"], s.frame, group=GROUP, interaction="double_mean",
-        interaction_match=True, group_equal=["loadings"], **FIML,
+        interaction_match=True, group_equal=["loadings"], **s.fit_args,
     )  # fmt: skip
     s.add(paths_table(
         pi_fit, labels=s.labels, outcomes=("doi",), name="moderation_pi",
@@ -618,7 +642,7 @@ def _moderation_by_turbulence(s: _State) -> None:
     from semnet.report.format import STAR_NOTE
 
     by_groups = semnet.moderation_by_groups(
-        s.models["structural"], s.frame, moderator=CONSTRUCTS["et"], path="doi~ni", **FIML
+        s.models["structural"], s.frame, moderator=CONSTRUCTS["et"], path="doi~ni", **s.fit_args
     )
     w, lrt = by_groups.wald, by_groups.lrt
     t = by_groups.table
@@ -635,7 +659,7 @@ def _moderation_by_turbulence(s: _State) -> None:
          f"intercepts equal across the two groups. Equality of the path: Wald "
          f"χ²({int(w['df'])}) = {w['stat']:.2f}, {format_p_clause(w['pvalue'])}; LRT "
          f"χ²({int(lrt['df_diff'].iloc[1])}) = {lrt['chisq_diff'].iloc[1]:.2f}, "
-         f"{format_p_clause(lrt['pvalue'].iloc[1])}. {_FIML_NOTE} {_n_note(s)}",
+         f"{format_p_clause(lrt['pvalue'].iloc[1])}. {s.fiml_note} {_n_note(s)}",
          STAR_NOTE),
         tidy=t, columns={"b": "starred", "ci": "interval", "group": "text"},
     )  # fmt: skip
@@ -646,7 +670,7 @@ def _mediation(s: _State) -> None:
     import semnet
     from semnet.report.journal import indirect_table
 
-    s.mediation = semnet.sem(s.models["mediation"], s.frame, **FIML)
+    s.mediation = semnet.sem(s.models["mediation"], s.frame, **s.fit_args)
     causes = ("gm", "rc")
     ind = pd.concat([semnet.indirect_effects(s.mediation, x, y="doi") for x in causes],
                     ignore_index=True)  # fmt: skip
@@ -661,7 +685,7 @@ def _mediation(s: _State) -> None:
     s.add(indirect_table(
         ind, boot_table, labels=s.labels, name="indirect",
         title=f"Indirect, direct and total effects on {s.labels['doi']}",
-        notes=(f"Mediation model fitted to all {s.mediation.ntotal} firms. {_FIML_NOTE} "
+        notes=(f"Mediation model fitted to all {s.mediation.ntotal} firms. {s.fiml_note} "
                f"{boot_note} {_n_note(s)}",),
     ))  # fmt: skip
 
@@ -681,7 +705,7 @@ def _ordinal(s: _State) -> None:
     ordinal = invariance(s.models["measurement"], merged, group=GROUP, ordered=ITEMS,
                          std_lv=True, rule=INVARIANCE_RULE, progress=False).table()
     continuous = invariance(s.models["measurement"], s.frame, group=GROUP, estimator="MLR",
-                            rule=INVARIANCE_RULE, progress=False, **FIML).table()
+                            rule=INVARIANCE_RULE, progress=False, **s.fit_args).table()
     rows, tidy = [], []
     order = ("configural", "thresholds", "metric", "scalar", "strict")
     levels = [lv for lv in order if lv in continuous.index or lv in ordinal.index]
@@ -712,12 +736,13 @@ def _ordinal(s: _State) -> None:
         "ordinal", "Robustness: measurement invariance with the items as continuous and as "
         "ordinal", pd.DataFrame(rows), header,
         ("Continuous: MLR with FIML (Yuan-Bentler scaled χ², robust CFI and RMSEA, "
-         "Satorra-Bentler 2001 difference tests), " + _n_note(s),
+         "Satorra-Bentler 2001 difference tests), " + _n_note(s)
+         + ("" if s.weights is None else f" Sampling weights: column {s.weights}."),
          "Ordinal: WLSMV on the polychoric correlations (delta parameterization, "
          "identification of Wu & Estabrook, 2016: thresholds equal before loadings; "
          "scaled χ², CFI and RMSEA; Satorra 2000 difference tests), the 7-point answers "
          "with the sparse end categories merged (1-2, 6-7) into five, complete cases: "
-         + _n_note(s, complete),
+         + _n_note(s, complete) + s.unweighted("The ordinal analysis"),
          "Decision: the level holds when the χ² difference test against the previous level "
          "has p > .05 (as in the main invariance table)."),
         spans=(("", 1), ("Items as continuous (MLR)", 5), ("Items as ordinal (WLSMV)", 5)),
@@ -751,7 +776,8 @@ def _manifest(s: _State, digest: str, timings: dict, outputs: list[str],
         "n_cases": len(s.frame),
         "countries": s.countries,
         "options": {
-            "estimator": "ML",
+            "estimator": "ML" if s.weights is None else "MLR",
+            "sampling_weights": s.weights,
             "missing": "fiml",
             "interaction": "lms and double_mean",
             "invariance_rule": INVARIANCE_RULE,
@@ -774,7 +800,7 @@ def _figure(s: _State) -> Any:
     import semnet
     from semnet.report.diagram import diagram_layout
 
-    options = {"interaction": "double_mean", "interaction_match": True, **FIML}
+    options = {"interaction": "double_mean", "interaction_match": True, **s.fit_args}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=semnet.SemnetWarning)
         by_country = semnet.sem(s.models["moderated"], s.frame, group=GROUP,
@@ -843,6 +869,16 @@ def _write(folder: OutputFolder, s: _State, digest: str, timings: dict,
     return files, manifest
 
 
+def _check_weights(frame: pd.DataFrame, weights: str | None) -> None:
+    if weights is None:
+        return
+    if weights not in frame.columns:
+        raise DataError(
+            f"the sampling-weights column {weights!r} is not in the data; its columns are "
+            f"{', '.join(map(str, frame.columns))}."
+        )
+
+
 def run(
     data: pd.DataFrame | str | Path | None = None,
     out: str | Path = "out",
@@ -852,6 +888,7 @@ def run(
     models_dir: str | Path | None = None,
     progress: bool | None = None,
     overwrite: bool = False,
+    weights: str | None = None,
 ) -> StudyResult:
     """Run the whole analysis plan and write its outputs into ``out``.
 
@@ -880,6 +917,10 @@ def run(
         Default: only when stderr is a terminal.
     overwrite : bool
         Write into a non-empty folder that no earlier run wrote.
+    weights : str, optional
+        A column of sampling weights: every model that allows them is fitted with them
+        (MLR, as lavaan; weights normalised to the total N); the notes of the tables that
+        do not use them (HTMT, LMS, the ordinal analysis) say so.
 
     Raises
     ------
@@ -897,10 +938,11 @@ def run(
 
     t0 = time.perf_counter()
     frame, digest = load_data(data)
+    _check_weights(frame, weights)
     models = model_files(models_dir)
     folder = OutputFolder.open(out, overwrite=overwrite)
     show = want_progress(progress, len(STEPS), 1)
-    state = _State(frame, models, seed, bootstrap, show)
+    state = _State(frame, models, seed, bootstrap, show, weights=weights)
     timings: dict[str, float] = {}
     bar = Progress(len(STEPS), "replicate", show, unit="step")
     with warnings.catch_warnings():

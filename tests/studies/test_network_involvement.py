@@ -6,6 +6,7 @@ import hashlib
 import json
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -234,3 +235,26 @@ def test_method_variance_alignment_and_ordinal_robustness_tables(result):
     assert levels["mlr"] == ["configural", "metric", "scalar", "strict"]
     scalar = ordinal[ordinal["level"] == "scalar"].set_index("items")["decision"]
     assert (scalar == "fails").all()  # the planted doi2 intercept, found either way
+
+
+def test_sampling_weights_reach_every_model_that_allows_them(tmp_path):
+    data, _ = study.load_data(None)
+    data = data.assign(w=np.linspace(0.5, 2.0, len(data)))
+    res = study.run(data, tmp_path / "weighted", bootstrap=0, weights="w")
+    assert res.manifest["options"]["sampling_weights"] == "w"
+    paths = pd.read_csv(tmp_path / "weighted" / "table11_structural.csv")
+    direct = semnet.sem(
+        study.model_files()["structural"] + "\ndoi ~ firm_size + firm_age\n", data,
+        group="country", group_equal=["loadings", "intercepts"],
+        group_partial=["ni=~ni3", "doi2~1"], missing="fiml", sampling_weights="w",
+    ).standardized()
+    row = direct[(direct["lhs"] == "ni") & (direct["op"] == "~") & (direct["rhs"] == "gm")
+                 & (direct["group"] == "USA")]["est_std"].item()
+    ours = paths[(paths["outcome"] == "ni") & (paths["predictor"] == "gm")
+                 & (paths["group"] == "USA") & (paths["statistic"] == "beta")]
+    assert ours.iloc[0]["est"] == pytest.approx(row, rel=1e-6)
+    notes = " ".join(res.tables["table11_structural"].notes)
+    assert "MLR with the sampling weights of column w" in notes
+    assert "HTMT does not use the sampling weights" in " ".join(res.tables["table3_htmt"].notes)
+    with pytest.raises(semnet.DataError, match="'nope' is not in the data"):
+        study.run(data, tmp_path / "bad", bootstrap=0, weights="nope")
