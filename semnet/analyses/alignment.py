@@ -171,9 +171,9 @@ def _identification_ratio(cov: np.ndarray, nobs: np.ndarray) -> float:
     g = nobs.size
     share = nobs / nobs.sum()
     level = float(np.sqrt(max(share @ cov @ share, 0.0)))
-    pairs = [np.sqrt(max(cov[i, i] + cov[j, j] - 2 * cov[i, j], 0.0))
-             for i in range(g) for j in range(i + 1, g)]
-    return level / float(np.mean(pairs))
+    pairs = float(np.mean([np.sqrt(max(cov[i, i] + cov[j, j] - 2 * cov[i, j], 0.0))
+                           for i in range(g) for j in range(i + 1, g)]))
+    return level / pairs if pairs > 0 else np.inf
 
 
 def _align_factor(fit: Fit, factor: str, items: list[str], ident: Identification,
@@ -190,9 +190,8 @@ def _align_factor(fit: Fit, factor: str, items: list[str], ident: Identification
     ratio = np.nan
     if ident.method == "FREE":
         means = slice(0, shape[1])
-        ratio = _identification_ratio(vcov[means, means], nobs)
-        if np.linalg.eigvalsh(hess).min() <= 0:
-            ratio = np.inf
+        ratio = (_identification_ratio(vcov[means, means], nobs)
+                 if np.linalg.eigvalsh(hess).min() > 0 else np.inf)
     return FactorAlignment(factor, tuple(items), reported(theta, eta, ident, shape), vcov,
                            loss, tuple(losses), ratio)
 
