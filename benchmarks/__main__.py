@@ -21,7 +21,9 @@ round, take part in their ``max_rounds`` first rounds only: one run per tool and
 Other options: ``--quick`` (one warm-up and one round of one run: a smoke check),
 ``--no-lavaan``, ``--no-semopy``, ``--only TEXT`` (tasks whose name contains TEXT),
 ``--blas-threads N`` (default 1), ``--scaling`` (the many-groups cases of
-:data:`benchmarks.tasks.SCALING_TASKS` instead of the usual ones, with one warm-up).
+:data:`benchmarks.tasks.SCALING_TASKS` instead of the usual ones, with one warm-up),
+``--alignment`` (:data:`benchmarks.tasks.ALIGNMENT_TASKS`, semnet against lavaan + sirt,
+with one warm-up; sirt's column is lavaan's).
 """
 
 from __future__ import annotations
@@ -120,6 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--scaling", action="store_true",
                         help="run the many-groups cases instead (40 and 100 countries; "
                              "one warm-up: a lavaan run takes minutes)")
+    parser.add_argument("--alignment", action="store_true",
+                        help="run the alignment case instead (60 countries x 30 items; R: "
+                             "lavaan + sirt, skipped with a note without sirt)")
     parser.add_argument("--blas-threads", type=int, default=1, metavar="N",
                         help="BLAS threads for semnet and semopy (default 1, as lavaan's "
                              "reference BLAS; 0 leaves numpy's default)")
@@ -132,6 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import semnet
     from benchmarks.lavaan import LavaanError, LavaanSession
     from benchmarks.tasks import (
+        ALIGNMENT_TASKS,
         SCALING_TASKS,
         TASKS,
         TOOLS,
@@ -141,8 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         time_turn,
     )
 
-    pool = SCALING_TASKS if args.scaling else TASKS
-    if args.scaling:
+    pool = SCALING_TASKS if args.scaling else ALIGNMENT_TASKS if args.alignment else TASKS
+    if args.scaling or args.alignment:
         warmup = 1
     tasks = [t for t in pool
              if not args.only or any(o.lower() in t.name.lower() for o in args.only)]
