@@ -118,7 +118,7 @@ def survey() -> tuple[pd.DataFrame, np.ndarray]:
         data[item] = np.digitize(latent[item], CUTS)
     shifted = (latent["country"] == f"G{THRESHOLD_GROUP}").to_numpy()
     data.loc[shifted, "y2"] = np.digitize(latent.loc[shifted, "y2"],
-                                          CUTS + [THRESHOLD_SHIFT, 0.0, 0.0])
+                                          CUTS + np.array([THRESHOLD_SHIFT, 0.0, 0.0]))
     return data, means
 
 
