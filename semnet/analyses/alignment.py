@@ -471,6 +471,23 @@ def _poor_identification(res: list[FactorAlignment], groups: list[str]) -> tuple
     return tuple(messages)
 
 
+def _configural_fit(model: str, data: Any, group: str, estimator: str | None,
+                    fit_args: dict[str, Any]) -> Fit:
+    """The configural fit, refused when it has one group or no covariance matrix."""
+    fit = sem(model, data, group=group, std_lv=True, estimator=estimator, **fit_args)
+    if len(fit.groups) < 2:
+        raise DataError(
+            f"alignment() needs at least two groups; the column {group!r} has one "
+            f"({fit.groups[0]!r}). Fit a single-group model with semnet.cfa() instead.")
+    if fit.vcov_free is None:
+        raise SemnetError(
+            "alignment() needs the configural model's covariance matrix of the estimates "
+            "(for the standard errors and the invariance tests); this fit has none because "
+            "its information matrix is singular. Check that the configural model is "
+            "identified in every group.")
+    return fit
+
+
 def alignment(model: str, data: Any, group: str | None = None, method: str = "FREE",
               reference: str | None = None, estimator: str | None = None, *,
               ordered: Sequence[str] | bool | None = None, starts: int = 10,
@@ -569,18 +586,8 @@ def alignment(model: str, data: Any, group: str | None = None, method: str = "FR
     factors = _check_model(partable(read_model(model), groups=2, std_lv=True))
     if ordered:
         fit_args = {**fit_args, "ordered": ordered, "parameterization": "theta"}
-    fit = sem(model, data, group=group, std_lv=True, estimator=estimator, **fit_args)
+    fit = _configural_fit(model, data, group, estimator, fit_args)
     groups = fit.groups
-    if len(groups) < 2:
-        raise DataError(
-            f"alignment() needs at least two groups; the column {group!r} has one "
-            f"({groups[0]!r}). Fit a single-group model with semnet.cfa() instead.")
-    if fit.vcov_free is None:
-        raise SemnetError(
-            "alignment() needs the configural model's covariance matrix of the estimates "
-            "(for the standard errors and the invariance tests); this fit has none because "
-            "its information matrix is singular. Check that the configural model is "
-            "identified in every group.")
     ref = groups[0] if reference is None else reference
     if ref not in groups:
         raise OptionError(f"reference={reference!r} is not a group; the groups are "
