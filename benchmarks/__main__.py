@@ -179,7 +179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         notes.append("lavaan: skipped (--no-lavaan)")
     else:
         try:
-            session = LavaanSession(tasks)
+            # lavaan + sirt on 60 countries: tens of minutes in one answer
+            session = LavaanSession(tasks, timeout=3600.0 if args.alignment else 900.0)
         except LavaanError as exc:
             notes.append(f"lavaan: not timed ({exc})")
         else:
