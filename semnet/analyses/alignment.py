@@ -79,8 +79,8 @@ class FactorAlignment:
     factor : str
     items : tuple of str
     values : ndarray
-        Group means, variances, aligned loadings and intercepts (items x groups,
-        row-major), on the reported scale.
+        Group means, variances, aligned loadings (items x groups, row-major) and
+        aligned intercepts or thresholds (``levels`` x groups), on the reported scale.
     vcov : ndarray
         Their delta-method covariance matrix.
     loss : float
