@@ -24,7 +24,9 @@ Other options: ``--quick`` (one warm-up and one round of one run: a smoke check)
 :data:`benchmarks.tasks.SCALING_TASKS` instead of the usual ones, with one warm-up),
 ``--busy N`` (N CPU-bound background processes, each multiplying numpy matrices on one
 thread, run while every tool is timed: a busy laptop or shared server; they are started
-before the first task and stopped at the end).
+before the first task and stopped at the end) and ``--alignment``
+(:data:`benchmarks.tasks.ALIGNMENT_TASKS`, semnet against lavaan + sirt, with one
+warm-up; sirt's column is lavaan's).
 """
 
 from __future__ import annotations
@@ -123,6 +125,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--scaling", action="store_true",
                         help="run the many-groups cases instead (40 and 100 countries; "
                              "one warm-up: a lavaan run takes minutes)")
+    parser.add_argument("--alignment", action="store_true",
+                        help="run the alignment case instead (60 countries x 30 items; R: "
+                             "lavaan + sirt, skipped with a note without sirt)")
     parser.add_argument("--blas-threads", type=int, default=1, metavar="N",
                         help="BLAS threads for semnet and semopy (default 1, as lavaan's "
                              "reference BLAS; 0 leaves numpy's default)")
@@ -138,6 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import semnet
     from benchmarks.lavaan import LavaanError, LavaanSession
     from benchmarks.tasks import (
+        ALIGNMENT_TASKS,
         SCALING_TASKS,
         TASKS,
         TOOLS,
@@ -148,8 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         time_turn,
     )
 
-    pool = SCALING_TASKS if args.scaling else TASKS
-    if args.scaling:
+    pool = SCALING_TASKS if args.scaling else ALIGNMENT_TASKS if args.alignment else TASKS
+    if args.scaling or args.alignment:
         warmup = 1
     tasks = [t for t in pool
              if not args.only or any(o.lower() in t.name.lower() for o in args.only)]
@@ -180,7 +186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         notes.append("lavaan: skipped (--no-lavaan)")
     else:
         try:
-            session = LavaanSession(tasks)
+            # lavaan + sirt on 60 countries: tens of minutes in one answer
+            session = LavaanSession(tasks, timeout=3600.0 if args.alignment else 900.0)
         except LavaanError as exc:
             notes.append(f"lavaan: not timed ({exc})")
         else:

@@ -57,6 +57,7 @@ make_run <- function(k) {
     }
   }
   function() {
+    if (kind == "alignment") return(align(model, d, grp))
     if (kind == "polychoric") {
       r <- lavCor(d, ordered = names(d))
       return(sum(r[lower.tri(r)]))
@@ -81,6 +82,45 @@ make_run <- function(k) {
     pe <- parameterEstimates(fit)
     unname(fitMeasures(fit, "chisq"))
   }
+}
+# lavaan's configural model group by group (its groups share no parameter: the joint
+# fit's estimates and covariance matrix), then sirt's alignment of each factor with
+# Mplus's settings (FIXED: meth = 3) and delta-method standard errors; the sum of the
+# absolute aligned means
+align <- function(model, d, grp) {
+  if (!requireNamespace("sirt", quietly = TRUE)) {
+    stop("the R package sirt is not installed (the alignment task needs it)")
+  }
+  groups <- unique(as.character(d[[grp]]))
+  fits <- lapply(groups, function(g) {
+    cfa(model, data = d[d[[grp]] == g, setdiff(names(d), grp)], std.lv = TRUE,
+        meanstructure = TRUE)
+  })
+  n <- sapply(fits, lavInspect, "nobs")
+  tables <- lapply(fits, parTable)
+  vcovs <- lapply(fits, lavInspect, "vcov")
+  load <- tables[[1]][tables[[1]]$op == "=~", ]
+  total <- 0
+  for (f in unique(load$lhs)) {
+    items <- load$rhs[load$lhs == f]
+    G <- length(groups); I <- length(items)
+    lambda <- matrix(NA, G, I); nu <- lambda
+    vc <- matrix(0, 2 * G * I, 2 * G * I)
+    for (g in seq_len(G)) {
+      pt <- tables[[g]]
+      rl <- match(items, ifelse(pt$op == "=~" & pt$lhs == f, pt$rhs, NA))
+      rn <- match(items, ifelse(pt$op == "~1", pt$lhs, NA))
+      lambda[g, ] <- pt$est[rl]; nu[g, ] <- pt$est[rn]
+      pos <- (g - 1) * 2 * I + seq_len(2 * I)
+      idx <- c(pt$free[rl], pt$free[rn])
+      vc[pos, pos] <- vcovs[[g]][idx, idx]
+    }
+    al <- sirt::invariance.alignment(lambda = lambda, nu = nu, wgt = matrix(sqrt(n), G, I),
+                                     align.scale = c(1, 1), align.pow = c(0.5, 0.5),
+                                     eps = 0.01, meth = 3, vcov = vc)
+    total <- total + sum(abs(al$pars$alpha0))
+  }
+  total
 }
 runs <- list()
 con <- file("stdin")

@@ -14,7 +14,13 @@ agree before timing them.  Three kinds of task:
 - ``"polychoric"``: the polychoric correlation matrix and thresholds of ordinal items, no
   model (semnet: :func:`semnet.polychoric`, which also computes the asymptotic
   covariance Gamma; lavaan: ``lavCor(data, ordered = names(data))``, which does not);
-  check value: the sum of the correlations below the diagonal.
+  check value: the sum of the correlations below the diagonal;
+- ``"alignment"``: the configural model and its alignment optimization (FIXED: the first
+  group has mean 0 and variance 1), with delta-method standard errors (semnet:
+  :func:`semnet.alignment` and ``.factor_means()``; R: lavaan's configural model, fitted
+  group by group — its groups share no parameter, so the estimates and their covariance
+  matrix are the joint fit's — and ``sirt::invariance.alignment`` per factor with Mplus's
+  settings); check value: the sum of the absolute aligned factor means.
 """
 
 from __future__ import annotations
@@ -128,6 +134,36 @@ def many_groups_data(groups: int = 100, rows: int = 30) -> pd.DataFrame:
     return frame
 
 
+ALIGNMENT_MODEL = "\n".join(
+    f"f{f + 1} =~ " + " + ".join(f"y{10 * f + j + 1}" for j in range(10)) for f in range(3)
+) + "\n"
+
+
+def alignment_data(groups: int = 60, rows: int = 100) -> pd.DataFrame:
+    """``groups`` countries of ``rows`` simulated answers to 30 items of three correlated
+    factors (ten items each; loadings 0.5 to 0.9, residual SD 0.6, factor correlations
+    0.3), with country factor means (SD 0.4) and variances (log SD 0.2) and one in ten
+    loadings and intercepts non-invariant; rounded to three decimals so that the CSV R
+    reads holds the same numbers."""
+    rng = np.random.default_rng(19)
+    items, factors = 30, 3
+    loadings = rng.uniform(0.5, 0.9, items) * (1 + (rng.random((groups, items)) < 0.1)
+                                               * rng.choice([-0.4, 0.4], (groups, items)))
+    shift = (rng.random((groups, items)) < 0.1) * rng.choice([-0.5, 0.5], (groups, items))
+    corr = np.full((factors, factors), 0.3) + 0.7 * np.eye(factors)
+    chol = np.linalg.cholesky(corr)
+    means = rng.normal(0, 0.4, (groups, 1, factors))
+    sds = np.exp(rng.normal(0, 0.2, (groups, 1, factors)))
+    eta = means + sds * (rng.normal(size=(groups, rows, factors)) @ chol.T)
+    which = np.repeat(np.arange(factors), items // factors)
+    y = (eta[:, :, which] * loadings[:, None, :] + shift[:, None, :]
+         + rng.normal(scale=0.6, size=(groups, rows, items)))
+    frame = pd.DataFrame(y.reshape(groups * rows, items).round(3),
+                         columns=[f"y{k + 1}" for k in range(items)])
+    frame["country"] = [f"c{g + 1:02d}" for g in range(groups) for _ in range(rows)]
+    return frame
+
+
 @dataclass(frozen=True)
 class Task:
     """One benchmark problem.
@@ -151,8 +187,9 @@ class Task:
         lavaan 0.6.14's chi-square, a fixed anchor independent of the installed tools
         (for a ladder: see ``level_chisq``).
     run : str
-        ``"fit"``, ``"ladder"``, ``"bootstrap"`` or ``"polychoric"`` (see the module
-        notes; for ``"polychoric"`` the check value is a sum of correlations).
+        ``"fit"``, ``"ladder"``, ``"bootstrap"``, ``"polychoric"`` or ``"alignment"``
+        (see the module notes; for ``"polychoric"`` the check value is a sum of
+        correlations, for ``"alignment"`` a sum of absolute factor means, sirt's).
     levels : tuple of str
         The ladder's levels (``"configural"``, ``"metric"``, ``"scalar"``, ``"strict"``).
     level_chisq : dict
@@ -240,6 +277,21 @@ SCALING_TASKS: tuple[Task, ...] = (
 )
 
 
+#: the alignment case of ``--alignment`` (issue #19): sirt's sum of the absolute aligned
+#: factor means (lavaan 0.6.14 configural, sirt 4.3-21 invariance.alignment, meth = 3,
+#: by benchmarks.lavaan's R code), for 60 countries (24.42886 + 17.00403 + 22.11439 over
+#: the three factors, printed by R to 7 digits) and for the first 8 (the smoke test's
+#: light variant)
+SIRT_60 = 63.54728
+SIRT_8 = 9.0556623911
+
+ALIGNMENT_TASKS: tuple[Task, ...] = (
+    Task("alignment, 60 countries x 100 rows, 30 items (3 factors), FIXED", ALIGNMENT_MODEL,
+         alignment_data, "cfa", {"group": "country", "method": "FIXED"}, semopy=False,
+         run="alignment", expected_chisq=SIRT_60, max_rounds=1),
+)
+
+
 def task_by_name(name: str) -> Task:
     for t in TASKS:
         if t.name == name:
@@ -258,6 +310,12 @@ def fit_semnet(task: Task, data: pd.DataFrame) -> Any:
 
     if task.run == "polychoric":
         return semnet.polychoric(data)
+    if task.run == "alignment":
+        options = dict(task.options)
+        group = options.pop("group")
+        aligned = semnet.alignment(task.model, data, group=group, **options)
+        aligned.factor_means()
+        return aligned
     func = semnet.cfa if task.kind == "cfa" else semnet.sem
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -280,6 +338,8 @@ def chisq_semnet(result: Any) -> float:
     if isinstance(result, semnet.Polychoric):
         cor = result.cor.to_numpy()
         return float(cor[np.tril_indices_from(cor, -1)].sum())
+    if isinstance(result, semnet.AlignmentResult):
+        return float(np.abs(result.factor_means()["mean"]).sum())
     fits = list(result.fits.values()) if hasattr(result, "fits") else [result]
     for fit in fits:
         if not fit.converged:

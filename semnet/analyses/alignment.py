@@ -26,6 +26,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,8 +79,8 @@ class FactorAlignment:
     factor : str
     items : tuple of str
     values : ndarray
-        Group means, variances, aligned loadings and intercepts (items x groups,
-        row-major), on the reported scale.
+        Group means, variances, aligned loadings (items x groups, row-major) and
+        aligned intercepts or thresholds (``levels`` x groups), on the reported scale.
     vcov : ndarray
         Their delta-method covariance matrix.
     loss : float
@@ -88,6 +89,9 @@ class FactorAlignment:
         For FREE: the standard error of the groups' mean level over the mean standard
         error of a difference of two group means (large when FREE is poorly identified);
         ``nan`` for FIXED.
+    levels : tuple of str
+        The names of the aligned intercepts (``"y1~1"``) and, for ordinal items, of the
+        thresholds (``"y1|t1"``, ``"y1|t2"``, ...), in the order of ``values``.
     """
 
     factor: str
@@ -97,13 +101,17 @@ class FactorAlignment:
     loss: float
     losses: tuple[float, ...]
     identification_ratio: float
+    levels: tuple[str, ...]
 
     def block(self, kind: str, ngroups: int) -> slice:
-        """Where ``kind`` (mean, variance, loading, intercept) sits in ``values``."""
-        nitem = len(self.items) * ngroups
+        """Where ``kind`` (mean, variance, loading, intercept) sits in ``values``;
+        ``intercept`` covers the thresholds of ordinal items."""
+        nload = len(self.items) * ngroups
+        size = {"mean": ngroups, "variance": ngroups, "loading": nload,
+                "intercept": len(self.levels) * ngroups}[kind]
         start = {"mean": 0, "variance": ngroups, "loading": 2 * ngroups,
-                 "intercept": 2 * ngroups + nitem}[kind]
-        return slice(start, start + (ngroups if kind in ("mean", "variance") else nitem))
+                 "intercept": 2 * ngroups + nload}[kind]
+        return slice(start, start + size)
 
 
 def _check_model(table: ParTable) -> dict[str, list[str]]:
@@ -143,58 +151,94 @@ def _check_model(table: ParTable) -> dict[str, list[str]]:
     return factors
 
 
-def _configural(fit: Fit, factor: str, items: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Configural loadings then intercepts (items x groups, row-major) and their free
-    indices in the fit's vcov."""
+@dataclass(frozen=True)
+class _Configural:
+    """One factor's configural estimates: ``eta`` stacks the loadings (items x groups)
+    then the intercepts and thresholds (``levels`` x groups, a threshold with its sign
+    flipped), row-major; ``index`` their places in the fit's vcov, ``sign`` the flips,
+    ``rows`` the item of each level."""
+
+    eta: np.ndarray
+    index: np.ndarray
+    sign: np.ndarray
+    rows: np.ndarray
+    levels: tuple[str, ...]
+
+
+def _levels(fit: Fit, items: list[str]) -> list[tuple[int, str, str, str]]:
+    """(item index, op, lhs, rhs) of each item's intercept, or of its thresholds when the
+    item is ordinal, in the first group's row order."""
+    cols, ordinal = fit.partable.cols, set(fit.options.ordered)
+    out = []
+    for op, left, right, grp in zip(cols["op"], cols["lhs"], cols["rhs"], cols["group"],
+                                    strict=True):
+        if grp == 1 and left in items and op == ("|" if left in ordinal else "~1"):
+            out.append((items.index(left), op, left, right))
+    return sorted(out, key=lambda level: level[0])
+
+
+def _configural(fit: Fit, factor: str, items: list[str]) -> _Configural:
+    """Configural loadings, then intercepts and (negated) thresholds, and where they sit
+    in the fit's vcov."""
     cols = fit.partable.cols
     ngroups = len(fit.groups)
-    est, index = np.zeros((2, len(items), ngroups)), np.zeros((2, len(items), ngroups), int)
-    where = {}
-    for row, (op, left, right, grp) in enumerate(zip(cols["op"], cols["lhs"], cols["rhs"],
-                                                     cols["group"], strict=True)):
-        if op == "=~" and left == factor and right in items:
-            where[(0, items.index(right), grp - 1)] = row
-        elif op == "~1" and left in items:
-            where[(1, items.index(left), grp - 1)] = row
-    for key, row in where.items():
+    levels = _levels(fit, items)
+    keys = {("=~", factor, item): k for k, item in enumerate(items)}
+    keys.update({(op, left, right): len(items) + k
+                 for k, (_, op, left, right) in enumerate(levels)})
+    est = np.zeros((len(keys), ngroups))
+    index = np.zeros((len(keys), ngroups), int)
+    for row, key in enumerate(zip(cols["op"], cols["lhs"], cols["rhs"], strict=True)):
+        if key not in keys:
+            continue
         if cols["free"][row] == 0:
             raise ModelSpecificationError(
-                f"alignment() needs every loading and intercept free in the configural "
-                f"model; {cols['lhs'][row]} {cols['op'][row]} {cols['rhs'][row]} is fixed "
-                "in the model text. Remove the fixed value.")
-        est[key] = fit.values[row]
-        index[key] = cols["free"][row] - 1
-    return est.reshape(-1), index.reshape(-1)
+                f"alignment() needs every loading, intercept and threshold free in the "
+                f"configural model; {key[1]} {key[0]} {key[2]} is fixed in "
+                "the model text. Remove the fixed value.")
+        est[keys[key], cols["group"][row] - 1] = fit.values[row]
+        index[keys[key], cols["group"][row] - 1] = cols["free"][row] - 1
+    flip = np.array([1.0] * len(items) + [-1.0 if op == "|" else 1.0
+                                          for _, op, _, _ in levels])
+    sign = np.repeat(flip, ngroups)
+    names = tuple(f"{left}~1" if op == "~1" else f"{left}|{right}"
+                  for _, op, left, right in levels)
+    return _Configural(est.reshape(-1) * sign, index.reshape(-1), sign,
+                       np.array([level[0] for level in levels]), names)
 
 
 def _identification_ratio(cov: np.ndarray, nobs: np.ndarray) -> float:
     g = nobs.size
     share = nobs / nobs.sum()
     level = float(np.sqrt(max(share @ cov @ share, 0.0)))
-    pairs = [np.sqrt(max(cov[i, i] + cov[j, j] - 2 * cov[i, j], 0.0))
-             for i in range(g) for j in range(i + 1, g)]
-    return level / float(np.mean(pairs))
+    pairs = float(np.mean([np.sqrt(max(cov[i, i] + cov[j, j] - 2 * cov[i, j], 0.0))
+                           for i in range(g) for j in range(i + 1, g)]))
+    return level / pairs if pairs > 0 else np.inf
 
 
 def _align_factor(fit: Fit, factor: str, items: list[str], ident: Identification,
                   starts: int, seed: int) -> FactorAlignment:
-    eta, index = _configural(fit, factor, items)
+    conf = _configural(fit, factor, items)
+    eta, rows = conf.eta, conf.rows
     shape = (len(items), len(fit.groups))
     nobs = np.array([fit.nobs[g] for g in fit.groups], dtype=float)
     w = np.sqrt(np.outer(nobs, nobs))
     nload = shape[0] * shape[1]
-    lam0, nu0 = eta[:nload].reshape(shape), eta[nload:].reshape(shape)
-    theta, loss, losses = minimize_loss(ident, lam0, nu0, w, starts=starts, seed=seed)
-    jac, hess = reported_jacobian(theta, eta, ident, shape, w)
-    vcov = jac @ fit.vcov_free[np.ix_(index, index)] @ jac.T
+    lam0, nu0 = eta[:nload].reshape(shape), eta[nload:].reshape(-1, shape[1])
+    theta, loss, losses = minimize_loss(ident, lam0, nu0, w, starts=starts, seed=seed,
+                                        rows=rows)
+    jac, hess = reported_jacobian(theta, eta, ident, shape, w, rows)
+    # thresholds were aligned as minus intercepts: flip them back on both sides
+    sign = np.concatenate([np.ones(2 * shape[1]), conf.sign])
+    jac = sign[:, None] * jac * conf.sign[None, :]
+    vcov = jac @ fit.vcov_free[np.ix_(conf.index, conf.index)] @ jac.T
     ratio = np.nan
     if ident.method == "FREE":
         means = slice(0, shape[1])
-        ratio = _identification_ratio(vcov[means, means], nobs)
-        if np.linalg.eigvalsh(hess).min() <= 0:
-            ratio = np.inf
-    return FactorAlignment(factor, tuple(items), reported(theta, eta, ident, shape), vcov,
-                           loss, tuple(losses), ratio)
+        ratio = (_identification_ratio(vcov[means, means], nobs)
+                 if np.linalg.eigvalsh(hess).min() > 0 else np.inf)
+    return FactorAlignment(factor, tuple(items), sign * reported(theta, eta, ident, shape, rows),
+                           vcov, loss, tuple(losses), ratio, conf.levels)
 
 
 @dataclass(frozen=True)
@@ -249,6 +293,12 @@ class AlignmentResult:
         --------
         >>> res.simulate_check(reps=50, seed=1).summary  # doctest: +SKIP
         """
+        if self.configural.options.ordered:
+            raise OptionError(
+                "simulate_check() generates continuous items from the aligned intercepts; "
+                "this alignment has ordinal items (thresholds), which it cannot generate "
+                "yet. Check the ordinal solution by simulating data with "
+                "semnet.simulate() and cut points of your own, and aligning them.")
         return simulate_check(self, alignment, reps, seed, n_jobs, executor, progress)
 
     @property
@@ -295,7 +345,8 @@ class AlignmentResult:
         -------
         DataFrame
             ``factor, param, group, est, se`` with ``param`` in lavaan's spelling
-            (``"f=~y1"``, ``"y1~1"``); loadings first, then intercepts.
+            (``"f=~y1"``, ``"y1~1"``, ``"y1|t1"``); loadings first, then intercepts
+            and thresholds.
 
         Examples
         --------
@@ -306,11 +357,11 @@ class AlignmentResult:
             se = np.sqrt(np.maximum(np.diag(fa.vcov), 0.0))
             for kind in ("loading", "intercept"):
                 part = fa.block(kind, g)
-                names = [f"{fa.factor}=~{i}" if kind == "loading" else f"{i}~1"
-                         for i in fa.items]
+                names = ([f"{fa.factor}=~{i}" for i in fa.items] if kind == "loading"
+                         else list(fa.levels))
                 rows.append(pd.DataFrame({
                     "factor": fa.factor, "param": np.repeat(names, g),
-                    "group": np.tile(self.groups, len(fa.items)),
+                    "group": np.tile(self.groups, len(names)),
                     "est": fa.values[part], "se": se[part]}))
         return pd.concat(rows, ignore_index=True)
 
@@ -385,7 +436,9 @@ class AlignmentResult:
             f"Alignment optimization ({self.method}; Asparouhov & Muthén, 2014) of the "
             f"configural {self.configural.options.estimator} model; reference group "
             f"{self.reference} with {ident}; component loss (x^2 + {EPS})^(1/4), weights "
-            "sqrt(n_g n_h); delta-method standard errors.",
+            "sqrt(n_g n_h); delta-method standard errors." + (
+                " Ordinal items: theta parameterization, each threshold aligned as minus "
+                "an intercept." if self.configural.options.ordered else ""),
             "Non-invariant parameters: " + "; ".join(
                 f"{f} {p:.1f}%" for f, p in shares.items()) + f" (rule of thumb: at most "
             f"{NONINVARIANCE_LIMIT:.0f}%).",
@@ -418,8 +471,26 @@ def _poor_identification(res: list[FactorAlignment], groups: list[str]) -> tuple
     return tuple(messages)
 
 
+def _configural_fit(model: str, data: Any, group: str, estimator: str | None,
+                    fit_args: dict[str, Any]) -> Fit:
+    """The configural fit, refused when it has one group or no covariance matrix."""
+    fit = sem(model, data, group=group, std_lv=True, estimator=estimator, **fit_args)
+    if len(fit.groups) < 2:
+        raise DataError(
+            f"alignment() needs at least two groups; the column {group!r} has one "
+            f"({fit.groups[0]!r}). Fit a single-group model with semnet.cfa() instead.")
+    if fit.vcov_free is None:
+        raise SemnetError(
+            "alignment() needs the configural model's covariance matrix of the estimates "
+            "(for the standard errors and the invariance tests); this fit has none because "
+            "its information matrix is singular. Check that the configural model is "
+            "identified in every group.")
+    return fit
+
+
 def alignment(model: str, data: Any, group: str | None = None, method: str = "FREE",
-              reference: str | None = None, estimator: str = "ML", *, starts: int = 10,
+              reference: str | None = None, estimator: str | None = None, *,
+              ordered: Sequence[str] | bool | None = None, starts: int = 10,
               seed: int = 1, progress: bool | None = None,
               **fit_args: Any) -> AlignmentResult:
     """Alignment optimization of a multi-group factor model (Asparouhov & Muthén, 2014).
@@ -434,13 +505,22 @@ def alignment(model: str, data: Any, group: str | None = None, method: str = "FR
     with ``lam_jg1 = lam_jg0 / sqrt(psi_g)``, ``nu_jg1 = nu_jg0 - alpha_g lam_jg1``,
     ``f(x) = (x^2 + 0.01)^(1/4)`` and ``w_gh = sqrt(n_g n_h)`` (Mplus's choices).
 
+    Ordinal items (``ordered=``) are fitted by WLSMV in the theta parameterization
+    (residual variances of the latent responses 1 in every group, as Mplus's probit
+    models for categorical items): ``y* = lam eta + e`` and ``y = k`` when
+    ``tau_k-1 < y* <= tau_k``, so a threshold acts as minus an intercept and aligns as
+    ``tau_jkg1 = tau_jkg0 + alpha_g lam_jg1``.  Each threshold of each item is a
+    component of the loss, each loading one, as in Mplus's alignment of categorical
+    items.  (In the delta parameterization the aligned loadings ``lam / sd_g(y*)`` would
+    differ across groups whenever the factor variances do.)
+
     Parameters
     ----------
     model : str
         A measurement model in lavaan syntax: first-order factors, simple structure, at
         least three items per factor (residual covariances are allowed).
     data : DataFrame
-        Continuous items and the group column.
+        The items (continuous, or ordinal with ``ordered=``) and the group column.
     group : str
         The group column; at least two groups.
     method : {"FREE", "FIXED"}
@@ -455,9 +535,14 @@ def alignment(model: str, data: Any, group: str | None = None, method: str = "FR
         FIXED with the group whose mean is closest to 0, as Mplus does.
     reference : str, optional
         The reference group (default: the first).
-    estimator : str
-        ``"ML"`` or ``"MLR"`` (standard errors follow the configural fit's), passed to
-        ``semnet.sem`` with the other keyword arguments (e.g. ``missing="fiml"``).
+    estimator : str, optional
+        ``"ML"`` (default) or ``"MLR"`` for continuous items, ``"WLSMV"`` (default) or
+        another least-squares estimator for ordinal ones (standard errors follow the
+        configural fit's), passed to ``semnet.sem`` with the other keyword arguments
+        (e.g. ``missing="fiml"``).
+    ordered : list of str or bool, optional
+        The ordinal items (``True``: all), as in ``semnet.cfa``; their thresholds are
+        aligned in place of intercepts.
     starts : int
         Starting values for the alignment optimization (all means 0 and variances 1;
         medians of the configural loadings and intercepts; random draws).  The best is
@@ -492,19 +577,17 @@ def alignment(model: str, data: Any, group: str | None = None, method: str = "FR
         raise DataError("alignment() compares groups; name the group column with group=.")
     if not isinstance(starts, int) or starts < 1:
         raise OptionError(f"starts must be a whole number >= 1, not {starts!r}.")
+    if fit_args.get("parameterization", "theta") != "theta":
+        raise OptionError(
+            f"alignment() fits ordinal items in the theta parameterization (residual "
+            f"variances 1 in every group, as Mplus); parameterization="
+            f"{fit_args['parameterization']!r} would make the aligned loadings differ "
+            "with the factor variances. Remove parameterization=.")
     factors = _check_model(partable(read_model(model), groups=2, std_lv=True))
-    fit = sem(model, data, group=group, std_lv=True, estimator=estimator, **fit_args)
+    if ordered:
+        fit_args = {**fit_args, "ordered": ordered, "parameterization": "theta"}
+    fit = _configural_fit(model, data, group, estimator, fit_args)
     groups = fit.groups
-    if len(groups) < 2:
-        raise DataError(
-            f"alignment() needs at least two groups; the column {group!r} has one "
-            f"({groups[0]!r}). Fit a single-group model with semnet.cfa() instead.")
-    if fit.vcov_free is None:
-        raise SemnetError(
-            "alignment() needs the configural model's covariance matrix of the estimates "
-            "(for the standard errors and the invariance tests); this fit has none because "
-            "its information matrix is singular. Check that the configural model is "
-            "identified in every group.")
     ref = groups[0] if reference is None else reference
     if ref not in groups:
         raise OptionError(f"reference={reference!r} is not a group; the groups are "
@@ -522,5 +605,5 @@ def alignment(model: str, data: Any, group: str | None = None, method: str = "FR
     messages = _poor_identification(res, groups) if method == "FREE" else ()
     for message in messages:
         warn(message)
-    options = {"estimator": estimator, "starts": starts, "seed": seed, **fit_args}
+    options = {"estimator": fit.options.estimator, "starts": starts, "seed": seed, **fit_args}
     return AlignmentResult(method, ref, fit, tuple(res), messages, read_model(model), options)

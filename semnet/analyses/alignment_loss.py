@@ -11,7 +11,11 @@ is
     F = sum_j sum_{g<h} w_gh [ f(lam1_jg - lam1_jh) + f(nu1_jg - nu1_jh) ],
 
 with ``f(x) = (x**2 + eps) ** 0.25`` (``eps = 0.01`` as in Mplus) and
-``w_gh = sqrt(n_g n_h)``.  The optimizer works on ``theta``: the free group means and the
+``w_gh = sqrt(n_g n_h)``.  With ordinal items, ``nu0`` has one row per threshold
+(``K x G``, the thresholds with their sign flipped, see :mod:`semnet.analyses.alignment`)
+and ``rows`` names the item (row of ``lam0``) of each: every threshold is a component
+of the loss, every loading one, as in Mplus's alignment of categorical items.
+The optimizer works on ``theta``: the free group means and the
 free log variances (see :class:`Identification`).
 
 Examples
@@ -53,11 +57,18 @@ def component_loss(x: np.ndarray, eps: float = EPS) -> tuple[np.ndarray, np.ndar
     return value, 0.5 * x * value / s
 
 
-def aligned(alpha: np.ndarray, psi: np.ndarray, lam0: np.ndarray, nu0: np.ndarray
-            ) -> tuple[np.ndarray, np.ndarray]:
-    """Aligned loadings and intercepts (``J x G``) for group means and variances."""
+def item_rows(lam0: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    """The item of each intercept row: ``rows``, or one intercept per item."""
+    return np.arange(lam0.shape[0]) if rows is None else rows
+
+
+def aligned(alpha: np.ndarray, psi: np.ndarray, lam0: np.ndarray, nu0: np.ndarray,
+            rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Aligned loadings (``J x G``) and intercepts (``K x G``, the intercept of row
+    ``k`` belonging to item ``rows[k]``; default one per item) for group means and
+    variances."""
     lam1 = lam0 / np.sqrt(psi)
-    return lam1, nu0 - alpha * lam1
+    return lam1, nu0 - alpha * lam1[item_rows(lam0, rows)]
 
 
 @functools.lru_cache(maxsize=8)
@@ -84,18 +95,21 @@ def _pair_terms(x: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray]:
 
 
 def loss_and_gradient(alpha: np.ndarray, psi: np.ndarray, lam0: np.ndarray,
-                      nu0: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray]:
+                      nu0: np.ndarray, w: np.ndarray, rows: np.ndarray | None = None
+                      ) -> tuple[float, np.ndarray]:
     """The loss and its gradient with respect to ``(alpha, log psi)`` (length ``2 G``).
 
-    ``w`` is the ``G x G`` weight matrix (its diagonal is ignored).
+    ``w`` is the ``G x G`` weight matrix (its diagonal is ignored); ``rows`` as in
+    :func:`aligned`.
     """
     w = w - np.diag(np.diag(w))
-    lam1, nu1 = aligned(alpha, psi, lam0, nu0)
+    lam1, nu1 = aligned(alpha, psi, lam0, nu0, rows)
+    lam_nu = lam1[item_rows(lam0, rows)]
     f_lam, d_lam = _pair_terms(lam1, w)
     f_nu, d_nu = _pair_terms(nu1, w)
-    grad_alpha = -(d_nu * lam1).sum(axis=0)
+    grad_alpha = -(d_nu * lam_nu).sum(axis=0)
     # d lam1 / d log psi = -lam1 / 2;  d nu1 / d log psi = alpha lam1 / 2
-    grad_logpsi = 0.5 * ((-d_lam + alpha * d_nu) * lam1).sum(axis=0)
+    grad_logpsi = 0.5 * ((alpha * d_nu * lam_nu).sum(axis=0) - (d_lam * lam1).sum(axis=0))
     return f_lam + f_nu, np.concatenate([grad_alpha, grad_logpsi])
 
 
@@ -155,20 +169,21 @@ class Identification:
 
 
 def theta_gradient(theta: np.ndarray, ident: Identification, lam0: np.ndarray,
-                   nu0: np.ndarray, w: np.ndarray) -> tuple[float, np.ndarray]:
+                   nu0: np.ndarray, w: np.ndarray, rows: np.ndarray | None = None
+                   ) -> tuple[float, np.ndarray]:
     """The loss and its gradient w.r.t. the free parameters ``theta``."""
     alpha, psi = ident.unpack(theta)
-    value, grad = loss_and_gradient(alpha, psi, lam0, nu0, w)
+    value, grad = loss_and_gradient(alpha, psi, lam0, nu0, w, rows)
     return value, ident.chain(grad)
 
 
 def _starts(ident: Identification, lam0: np.ndarray, nu0: np.ndarray, count: int,
-            rng: np.random.Generator) -> list[np.ndarray]:
+            rng: np.random.Generator, rows: np.ndarray) -> list[np.ndarray]:
     """Start values: all means 0 and variances 1; medians of the configural loadings
     and intercepts relative to the reference group (as sirt); then random draws."""
     g, ref = ident.ngroups, ident.reference
     ratio = np.median(lam0 / lam0[:, [ref]], axis=0)
-    shift = np.median((nu0 - nu0[:, [ref]]) / lam0[:, [ref]], axis=0)
+    shift = np.median((nu0 - nu0[:, [ref]]) / lam0[rows][:, [ref]], axis=0)
     psi = ratio**2
     starts = [ident.pack(np.zeros(g), np.ones(g)), ident.pack(shift, psi)]
     while len(starts) < count:
@@ -182,8 +197,8 @@ AGREE_RTOL = 1e-9
 
 
 def minimize_loss(ident: Identification, lam0: np.ndarray, nu0: np.ndarray,
-                  w: np.ndarray, starts: int = 10, seed: int = 1
-                  ) -> tuple[np.ndarray, float, list[float]]:
+                  w: np.ndarray, starts: int = 10, seed: int = 1,
+                  rows: np.ndarray | None = None) -> tuple[np.ndarray, float, list[float]]:
     """The best of up to ``starts`` BFGS runs: ``theta``, its loss and every run's loss.
 
     The runs stop early once :data:`AGREE` of them have reached the best loss (to
@@ -191,8 +206,9 @@ def minimize_loss(ident: Identification, lam0: np.ndarray, nu0: np.ndarray,
     """
     rng = np.random.default_rng(seed)
     best, best_value, values = None, np.inf, []
-    for start in _starts(ident, lam0, nu0, max(starts, 1), rng):
-        res = optimize.minimize(theta_gradient, start, args=(ident, lam0, nu0, w),
+    rows = item_rows(lam0, rows)
+    for start in _starts(ident, lam0, nu0, max(starts, 1), rng, rows):
+        res = optimize.minimize(theta_gradient, start, args=(ident, lam0, nu0, w, rows),
                                 jac=True, method="BFGS", options={"gtol": 1e-9, "maxiter": 2000})
         values.append(float(res.fun))
         if res.fun < best_value:
@@ -203,19 +219,25 @@ def minimize_loss(ident: Identification, lam0: np.ndarray, nu0: np.ndarray,
     return best, best_value, values
 
 
-def reported(theta: np.ndarray, eta: np.ndarray, ident: Identification, shape: tuple[int, int]
-             ) -> np.ndarray:
+def _split(eta: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Configural loadings (``J x G``) and intercepts (``K x G``) from ``eta``."""
+    nload = shape[0] * shape[1]
+    return eta[:nload].reshape(shape), eta[nload:].reshape(-1, shape[1])
+
+
+def reported(theta: np.ndarray, eta: np.ndarray, ident: Identification, shape: tuple[int, int],
+             rows: np.ndarray | None = None) -> np.ndarray:
     """The reported values: group means, variances, aligned loadings and intercepts,
     on the scale where the reference group has variance 1 (and, for FIXED, mean 0).
 
-    ``eta`` stacks the configural loadings then intercepts (each ``J x G``, row-major).
+    ``eta`` stacks the configural loadings (``J x G``, ``shape``) then intercepts
+    (``K x G``, ``rows`` as in :func:`aligned`), row-major.
     """
-    nload = shape[0] * shape[1]
-    lam0, nu0 = eta[:nload].reshape(shape), eta[nload:].reshape(shape)
+    lam0, nu0 = _split(eta, shape)
     alpha, psi = ident.unpack(theta)
     scale = psi[ident.reference]
     alpha, psi = alpha / np.sqrt(scale), psi / scale
-    lam1, nu1 = aligned(alpha, psi, lam0, nu0)
+    lam1, nu1 = aligned(alpha, psi, lam0, nu0, rows)
     return np.concatenate([alpha, psi, lam1.ravel(), nu1.ravel()])
 
 
@@ -232,32 +254,34 @@ def _numeric_jacobian(func, x: np.ndarray) -> np.ndarray:
 
 
 def _item_cross_jacobian(theta: np.ndarray, eta: np.ndarray, ident: Identification,
-                         shape: tuple[int, int], w: np.ndarray) -> np.ndarray:
+                         shape: tuple[int, int], w: np.ndarray, rows: np.ndarray
+                         ) -> np.ndarray:
     """Central differences of the gradient w.r.t. ``theta`` in the configural estimates
     ``eta``. The loss is a sum over items and an item's configural loadings and
-    intercepts enter only its own term, so each column needs only that item's gradient
-    (``J`` times less work than the whole loss's)."""
+    intercepts (or thresholds) enter only its own term, so each column needs only that
+    item's gradient (``J`` times less work than the whole loss's)."""
     nitems, ngroups = shape
-    lam0, nu0 = eta[: nitems * ngroups].reshape(shape), eta[nitems * ngroups :].reshape(shape)
+    lam0, nu0 = _split(eta, shape)
     cross = np.empty((theta.size, eta.size))
     for j in range(nitems):
-        rows = (lam0[j : j + 1], nu0[j : j + 1])
+        own = np.flatnonzero(rows == j)
+        item = np.concatenate([lam0[j], nu0[own].ravel()])
 
-        def item_gradient(values: np.ndarray, which: int, rows=rows) -> np.ndarray:
-            parts = list(rows)
-            parts[which] = values[None, :]
-            return theta_gradient(theta, ident, parts[0], parts[1], w)[1]
+        def item_gradient(values: np.ndarray, m: int = own.size) -> np.ndarray:
+            return theta_gradient(theta, ident, values[None, :ngroups],
+                                  values[ngroups:].reshape(m, ngroups), w,
+                                  np.zeros(m, dtype=int))[1]
 
-        for which in (0, 1):
-            block = _numeric_jacobian(lambda v, which=which: item_gradient(v, which),
-                                      rows[which][0].copy())
-            start = which * nitems * ngroups + j * ngroups
-            cross[:, start : start + ngroups] = block
+        block = _numeric_jacobian(item_gradient, item)
+        cross[:, j * ngroups : (j + 1) * ngroups] = block[:, :ngroups]
+        columns = nitems * ngroups + (own[:, None] * ngroups + np.arange(ngroups)).ravel()
+        cross[:, columns] = block[:, ngroups:]
     return cross
 
 
 def reported_jacobian(theta: np.ndarray, eta: np.ndarray, ident: Identification,
-                      shape: tuple[int, int], w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                      shape: tuple[int, int], w: np.ndarray, rows: np.ndarray | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
     """The Jacobian of the reported values w.r.t. the configural estimates ``eta`` at the
     alignment optimum, and the Hessian of the loss in ``theta``.
 
@@ -265,16 +289,13 @@ def reported_jacobian(theta: np.ndarray, eta: np.ndarray, ident: Identification,
     theorem on the first-order condition), where ``H`` and ``G`` are central differences
     of the analytic gradient w.r.t. ``theta`` and ``eta``.
     """
-    nload = shape[0] * shape[1]
-
-    def gradient(th: np.ndarray, et: np.ndarray) -> np.ndarray:
-        lam0, nu0 = et[:nload].reshape(shape), et[nload:].reshape(shape)
-        return theta_gradient(th, ident, lam0, nu0, w)[1]
-
-    hess = _numeric_jacobian(lambda th: gradient(th, eta), theta)
+    lam0, nu0 = _split(eta, shape)
+    rows = item_rows(lam0, rows)
+    hess = _numeric_jacobian(lambda th: theta_gradient(th, ident, lam0, nu0, w, rows)[1],
+                             theta)
     hess = 0.5 * (hess + hess.T)
-    cross = _item_cross_jacobian(theta, eta, ident, shape, w)
+    cross = _item_cross_jacobian(theta, eta, ident, shape, w, rows)
     dtheta = -np.linalg.solve(hess, cross)
-    p_theta = _numeric_jacobian(lambda th: reported(th, eta, ident, shape), theta)
-    p_eta = _numeric_jacobian(lambda et: reported(theta, et, ident, shape), eta)
+    p_theta = _numeric_jacobian(lambda th: reported(th, eta, ident, shape, rows), theta)
+    p_eta = _numeric_jacobian(lambda et: reported(theta, et, ident, shape, rows), eta)
     return p_eta + p_theta @ dtheta, hess

@@ -199,3 +199,24 @@ def test_busy_mode_starts_and_stops_its_background_load(capsys):
     assert main(["--quick", "--busy", "1", "--no-semopy", "--no-lavaan",
                  "--only", "HS 3-factor"]) == 0
     assert "busy machine: 1 CPU-bound" in capsys.readouterr().out
+
+
+def test_alignment_light_variant_matches_sirt():
+    """The alignment task's code path on its first 8 countries: semnet's sum of the
+    absolute aligned means equals sirt's (committed) to the agreement of the two
+    optimizers (tests/tolerances.py: SIRT_ATOL per mean)."""
+    import functools
+
+    from benchmarks.tasks import ALIGNMENT_TASKS, SIRT_8, alignment_data
+
+    light = dataclasses.replace(ALIGNMENT_TASKS[0],
+                                data=functools.partial(alignment_data, 8, 100))
+    result = TOOLS["semnet"].fit(light, light.data())
+    assert TOOLS["semnet"].chisq(result) == pytest.approx(SIRT_8, abs=24 * 1e-4)
+
+
+def test_alignment_mode_selects_the_alignment_case(capsys):
+    from benchmarks.__main__ import main
+
+    assert main(["--alignment", "--no-lavaan", "--only", "no such task"]) == 2
+    assert "alignment, 60 countries" in capsys.readouterr().err
