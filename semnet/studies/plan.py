@@ -171,7 +171,7 @@ def _invariance(s: _State) -> None:
                "the search of table 4; the latent means and the structural model use the "
                "partial scalar model.",))  # fmt: skip
     ladder = s.inv.table().reset_index().rename(columns={"index": "level"})
-    s.add("table3_invariance", replace_tidy(table, ladder))
+    s.add("table3_invariance", _with_tidy(table, ladder))
     audit = s.partial.audit.reset_index(drop=True)
     shown = pd.DataFrame({
         "level": audit["level"].str.capitalize(), "step": audit["step"],
@@ -195,7 +195,7 @@ def _invariance(s: _State) -> None:
     _latent_means(s)
 
 
-def replace_tidy(table: Any, tidy: pd.DataFrame) -> Any:
+def _with_tidy(table: Any, tidy: pd.DataFrame) -> Any:
     """``table`` with ``tidy`` as its CSV data (the full-precision long format)."""
     from dataclasses import replace
 
@@ -264,7 +264,7 @@ def _structural(s: _State) -> None:
                else " (scalar invariance).")
             + (f" The search of table 4 also freed {dropped}, whose item this model does "
                "not have." if dropped else ""))  # fmt: skip
-    s.add("table6_structural", replace_tidy(paths_table(
+    s.add("table6_structural", _with_tidy(paths_table(
         fit, labels=s.labels, title=f"Structural paths by {s.study.group} (multi-group "
         "model, standardized)", notes=(note,)), est[est["op"] == "~"][PATH_COLUMNS]))
     effects = est[est["op"] == ":="][EFFECT_COLUMNS]
@@ -310,7 +310,7 @@ def _moderation(s: _State) -> None:
         lms_rows.append(le[le["op"] == "~"].assign(
             group=g, lr_chisq=float(lr["chisq_diff"]), lr_pvalue=float(lr["pvalue"]),
             n=lms.ntotal)[[*PATH_COLUMNS[:-1], "n", "lr_chisq", "lr_pvalue"]])  # fmt: skip
-    s.add("table8_full_model", replace_tidy(paths_table(
+    s.add("table8_full_model", _with_tidy(paths_table(
         fits, labels=s.labels, title=f"The paper's model in each {s.study.group} group "
         "(double-mean-centred product indicators, standardized)",
         notes=("One model per group. Matched pairs of items form the product indicators, "
@@ -402,9 +402,9 @@ def _figure(s: _State) -> Any:
         rows = r2[r2["group"].astype(str) == str(g)]
         r2s[title] = dict(zip(rows["name"], rows["r2"], strict=True))
     return diagram_layout(
-        panels, labels=s.labels, r2=r2s,
-        title=f"Figure 1. {s.study.title}: the multi-group structural model by "
-        f"{s.study.group} (standardized estimates; FIML)",
+        panels, labels=s.labels, r2=r2s, ncols=1,
+        title=f"Figure 1. The multi-group structural model of table 6 by {s.study.group} "
+        "(standardized estimates; FIML)",
     )  # fmt: skip
 
 
