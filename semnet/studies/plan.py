@@ -271,11 +271,16 @@ def _structural(s: _State) -> None:
     _effects_table(s, effects, note)
 
 
+def _formula(text: str) -> str:
+    """A ``:=`` definition for print: ``a1_1*c2_1+b2_1`` -> ``a1_1·c2_1 + b2_1``."""
+    return re.sub(r"\s*([+-])\s*", r" \1 ", str(text).replace("*", "·")).strip()
+
+
 def _effects_table(s: _State, effects: pd.DataFrame, note: str) -> None:
     from semnet.report.format import STAR_NOTE
 
     shown = pd.DataFrame({
-        "effect": effects["lhs"], "definition": effects["rhs"],
+        "effect": effects["lhs"], "definition": [_formula(f) for f in effects["rhs"]],
         "b": list(zip(effects["est"], effects["pvalue"], strict=True)), "se": effects["se"],
         "ci": list(zip(effects["ci_lower"], effects["ci_upper"], strict=True)),
     })  # fmt: skip
@@ -363,7 +368,8 @@ def _mediation(s: _State) -> None:
     bt = boot.table(ci="percentile")
     bt = bt[bt["op"] == ":="]
     shown = pd.DataFrame({
-        "effect": bt["name"], "definition": bt["rhs"], "b": bt["est"], "se": bt["boot_se"],
+        "effect": bt["name"], "definition": [_formula(f) for f in bt["rhs"]], "b": bt["est"],
+        "se": bt["boot_se"],
         "ci": list(zip(bt["ci_lower_percentile"], bt["ci_upper_percentile"], strict=True)),
     })  # fmt: skip
     s.text_table(
