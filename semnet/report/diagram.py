@@ -401,11 +401,15 @@ def _at(curve: np.ndarray, frac: float) -> np.ndarray:
 
 
 def _densify(points: np.ndarray, step: float = 2.0) -> np.ndarray:
-    out = [points[:1]]
-    for a, b in itertools.pairwise(points):
-        n = max(int(np.hypot(*(b - a)) / step), 1)
-        out.append(a + (b - a) * np.linspace(0, 1, n + 1)[1:, None])
-    return np.vstack(out)
+    """The polyline with points about ``step`` apart: each segment a -> b split into n
+    equal parts, a + (b - a) * k / n for k = 1..n (as ``np.linspace``: k * (1 / n), the
+    last exactly 1), all segments at once."""
+    a, d = points[:-1], np.diff(points, axis=0)
+    n = np.maximum((np.hypot(d[:, 0], d[:, 1]) / step).astype(int), 1)
+    seg = np.repeat(np.arange(len(n)), n)
+    k = np.arange(len(seg)) - np.repeat(np.cumsum(n) - n, n) + 1
+    t = np.where(k == n[seg], 1.0, k * (1.0 / n[seg]))
+    return np.vstack([points[:1], a[seg] + d[seg] * t[:, None]])
 
 
 def _hits_box(points: np.ndarray, box: tuple[float, float, float, float]) -> bool:

@@ -99,3 +99,26 @@ def test_missing_columns_named(tmp_path):
     data = pd.read_csv(STUDY.data_path()).drop(columns=["exs", "xr"])
     with pytest.raises(semnet.DataError, match=r"lack the column\(s\) exs, xr"):
         STUDY.run(data, tmp_path)
+
+
+def test_journal_report(result):
+    """The plan writes APA tables with construct names, one invariance rule, report.html,
+    the multi-group path diagram and the manifest's report entry (issues #18/#21)."""
+    res, out = result
+    report = res.manifest["report"]
+    assert report["html"] == "report.html" and (out / "report.html").is_file()
+    assert (report["docx"] is None) == (report["docx_status"] != "written")
+    assert res.manifest["options"]["invariance_rule"] == "chisq"
+    figure = (out / "figure1_path_diagram.svg").read_text(encoding="utf-8")
+    assert "indirect (n = 350)" in figure and "direct (n = 350)" in figure
+    paths = (out / "table6_structural.md").read_text(encoding="utf-8")
+    assert "Domestic business network → Direct international relationships" in paths
+    assert "except none" not in paths
+    ladder = res.tables["table3_invariance"]
+    assert ladder.flat_header()[:2] == ["Model", "χ²"] and len(ladder.flat_header()) == 12
+    note = " ".join(ladder.notes)
+    assert "χ² difference test against the previous level has p > .05" in note
+    assert "Chen" not in note and "N = 700 (indirect = 350, direct = 350)" in note
+    assert [r[0] for r in ladder.cells()[1]][-1].startswith("Partial scalar (free: loading")
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert html.count("<table") == len(res.tables) and "<svg" in html
