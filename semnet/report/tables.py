@@ -199,6 +199,11 @@ def _spans_valid(spans: Sequence[tuple[str, int]], ncol: int) -> bool:
         w for _, w in spans) == ncol
 
 
+def _escaped_start(text: str) -> str:
+    """A Markdown line whose leading ``*``, ``-`` or ``+`` would start a list, escaped."""
+    return "\\" + text if text[:1] in ("*", "-", "+") else text
+
+
 @dataclass(frozen=True)
 class Table:
     """A titled table with optional notes, rendered in every format from one set of cells.
@@ -396,7 +401,8 @@ class Table:
         lines += ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]
         if self.notes:
             lines += ["", f"*Note.* {markdown_escape(self.notes[0])}"]
-            lines += [markdown_escape(n) for n in self.notes[1:]]
+            # a note that starts with a star (the significance legend) is not a bullet
+            lines += [_escaped_start(markdown_escape(n)) for n in self.notes[1:]]
         return "\n".join(lines) + "\n"
 
     def _latex_rows(self) -> list[str]:

@@ -145,3 +145,10 @@ def test_frame_helpers_keep_a_named_index():
     assert "| a |" in frame_to_markdown(pd.DataFrame({"a": [1]}, index=[5]))
     assert frame_to_text(frame, digits=2).splitlines()[2:] == [
         "configural  0.93", "metric      0.90       < .001"]
+
+
+def test_markdown_star_legend_is_not_a_list_item():
+    from semnet.report.format import STAR_NOTE
+
+    md = Table("t", "T", pd.DataFrame({"a": [1.0]}), notes=("first", STAR_NOTE)).to_markdown()
+    assert md.rstrip().splitlines()[-1] == "\\" + STAR_NOTE
