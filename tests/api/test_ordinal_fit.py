@@ -204,3 +204,20 @@ def test_ordinal_items_need_raw_data():
     with pytest.raises(DataError, match="raw data"):
         semnet.cfa("f =~ x1 + x2 + x3", sample_cov=data.cov(), sample_nobs=len(data),
                    ordered=["x1", "x2", "x3"])
+
+
+def test_score_tests_of_equal_thresholds_and_loadings_equal_lavtestscore():
+    """lavTestScore on a WLSMV fit (lavaan's ordinary score test from the DWLS gradient
+    and information; it warns that a robust version is not implemented, as semnet's is
+    not either): the total and every univariate test."""
+    ref = json.loads((HERE / "wlsmv_score.json").read_text())
+    data = pd.read_csv(HERE / ref["data"])
+    fit = semnet.cfa(ref["model"], data, ordered=ref["ordered"], group=ref["group"],
+                     group_equal=ref["group_equal"])
+    st = fit.score_test()
+    assert st.total["X2"] == pytest.approx(ref["total"]["X2"], rel=FIT_RTOL)
+    assert int(st.total["df"]) == ref["total"]["df"]
+    lavaan = pd.DataFrame(ref["uni"]).set_index(["lhs", "rhs"])["X2"]
+    ours = st.uni.set_index(["lhs", "rhs"])["X2"]
+    np.testing.assert_allclose(ours.loc[lavaan.index].to_numpy(), lavaan.to_numpy(),
+                               rtol=FIT_RTOL, atol=1e-6)

@@ -384,11 +384,12 @@ class InvarianceResult(TableFormats):
         rule_ = self.rule if rule is None else as_cutoffs(rule)
         if is_ordinal(self.fits[self.levels[0]]):
             raise OptionError(
-                "partial invariance of ordinal items is not available: the search ranks "
-                "parameters by score tests, and semnet's score test is the maximum-"
-                "likelihood one, which is not valid for the DWLS/ULS estimators of WLSMV. "
-                "Free parameters yourself through invariance(..., group_partial=[...]) "
-                "and compare the ladders."
+                "the partial-invariance search of ordinal items is not available yet: in "
+                "the Wu & Estabrook identification the scalar level fixes the items' "
+                "intercepts instead of equating them, which the search's score tests of "
+                "equality constraints do not reach. fit.score_test() on an ordinal fit "
+                "gives lavaan's lavTestScore; free parameters through "
+                "invariance(..., group_partial=[...]) and compare the ladders."
             )
         if level not in self.ladder:
             check_choice("level", level, self.levels)

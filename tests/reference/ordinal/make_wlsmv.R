@@ -92,3 +92,14 @@ write_json(list(lavaan = as.character(packageVersion("lavaan")), data = "hs_four
                 chisq_diff = lrt[["Chisq diff"]][2], df_diff = lrt[["Df diff"]][2],
                 pvalue = lrt[["Pr(>Chisq)"]][2]),
            file.path(here, "wlsmv_lrt.json"), digits = NA, auto_unbox = TRUE, pretty = TRUE)
+
+# lavTestScore of the equal thresholds and loadings (the score tests of releasing each
+# equality constraint, and their total), by school
+fit <- cfa(hs3, d, ordered = ord, group = "school", group.equal = c("thresholds", "loadings"))
+st <- lavTestScore(fit)
+write_json(list(lavaan = as.character(packageVersion("lavaan")), data = "hs_four_school.csv",
+                model = hs3, ordered = ord, group = "school",
+                group_equal = c("thresholds", "loadings"),
+                total = as.list(st$test[1, c("X2", "df", "p.value")]),
+                uni = st$uni[, c("lhs", "rhs", "X2", "df", "p.value")]),
+           file.path(here, "wlsmv_score.json"), digits = NA, auto_unbox = TRUE, pretty = TRUE)
