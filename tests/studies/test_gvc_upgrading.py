@@ -7,6 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from seed_study_checks import (
+    assert_generator_reproduces_the_survey,
+    assert_latent_means_cover,
+    assert_partial_search_frees,
+    assert_paths_within_three_se,
+    assert_rerun_identical,
+)
 
 from semnet.studies import get
 
@@ -37,12 +44,8 @@ def result(tmp_path_factory):
 
 def test_paths_within_three_standard_errors(result):
     _, out = result
-    paths = pd.read_csv(out / "table6_structural.csv").set_index("label")
-    assert len(TRUE_PATHS) == len(paths) == 44
-    for label, truth in TRUE_PATHS.items():
-        row = paths.loc[label]
-        assert abs(row["est"] - truth) <= 3 * row["se"], (label, row["est"], truth)
-    effects = pd.read_csv(out / "table7_effects.csv").set_index("lhs")
+    assert len(TRUE_PATHS) == len(pd.read_csv(out / "table6_structural.csv")) == 44
+    effects = assert_paths_within_three_se(out, TRUE_PATHS)
     for name, truth in TRUE_EFFECTS.items():
         assert abs(effects.loc[name, "est"] - truth) <= 3 * effects.loc[name, "se"], name
     assert effects.loc["d_route", "pvalue"] < 0.05
@@ -53,17 +56,12 @@ def test_planted_non_invariance_is_found(result):
     ladder = pd.read_csv(out / "table3_invariance.csv").set_index("level")
     assert ladder.loc["metric", "pvalue_diff"] < 0.05
     assert ladder.loc["scalar", "pvalue_diff"] < 0.05
-    audit = pd.read_csv(out / "table4_partial.csv")
-    assert sorted(audit["param"].dropna()) == ["RGL=~rg3", "fu2~1"]
+    assert_partial_search_frees(out, ["RGL=~rg3", "fu2~1"])
 
 
 def test_latent_mean_differences_cover_the_population(result):
     _, out = result
-    means = pd.read_csv(out / "table5_latent_means.csv").set_index("factor")
-    for factor, truth in TRUE_MEANS.items():
-        row = means.loc[factor]
-        scale = np.sqrt(row["pooled_var"])
-        assert row["ci_lower"] / scale <= truth <= row["ci_upper"] / scale, factor
+    means = assert_latent_means_cover(out, TRUE_MEANS)
     # the first-order upgrading means are fixed at 0; the second-order UPG carries it
     assert (means.loc[["PRC", "PRD", "FUN", "CHN"], "est"] == 0).all()
     assert np.isfinite(means.loc["UPG", "se"])
@@ -85,19 +83,8 @@ def test_interactions(result):
 
 def test_bootstrap_and_byte_identical_outputs(result, tmp_path):
     res, out = result
-    boot = pd.read_csv(out / "table10_bootstrap.csv")
-    assert {"d_SMN_CHN", "d_SMN_FUN", "d_route"} <= set(boot["name"])
-    again = STUDY.run(out=tmp_path, bootstrap=10, seed=5)
-    assert set(again.tables) == set(res.tables)
-    for name in res.tables:
-        assert (out / f"{name}.csv").read_bytes() == (tmp_path / f"{name}.csv").read_bytes()
+    assert_rerun_identical(STUDY, res, out, tmp_path, {"d_SMN_CHN", "d_SMN_FUN", "d_route"})
 
 
 def test_generator_reproduces_the_committed_survey():
-    committed = pd.read_csv(STUDY.data_path())
-    drawn = STUDY.simulate()
-    assert list(drawn.columns) == list(committed.columns)
-    assert (drawn["country"] == committed["country"]).all()
-    numbers = STUDY.required[1:]
-    np.testing.assert_array_equal(drawn[numbers].astype(float).to_numpy(),
-                                  committed[numbers].astype(float).to_numpy())  # fmt: skip
+    assert_generator_reproduces_the_survey(STUDY, "country")

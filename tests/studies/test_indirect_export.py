@@ -4,9 +4,15 @@ outputs are byte-identical for a seed."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
+from seed_study_checks import (
+    assert_generator_reproduces_the_survey,
+    assert_latent_means_cover,
+    assert_partial_search_frees,
+    assert_paths_within_three_se,
+    assert_rerun_identical,
+)
 
 import semnet
 from semnet.studies import get
@@ -36,11 +42,7 @@ def result(tmp_path_factory):
 
 def test_paths_within_three_standard_errors(result):
     _, out = result
-    paths = pd.read_csv(out / "table6_structural.csv").set_index("label")
-    for label, truth in TRUE_PATHS.items():
-        row = paths.loc[label]
-        assert abs(row["est"] - truth) <= 3 * row["se"], (label, row["est"], truth)
-    effects = pd.read_csv(out / "table7_effects.csv").set_index("lhs")
+    effects = assert_paths_within_three_se(out, TRUE_PATHS)
     # the planted structural difference a2 = 0.45 vs 0.03 (at the direct group's means)
     assert abs(effects.loc["d_a2", "est"] - 0.42) <= 3 * effects.loc["d_a2", "se"]
     assert effects.loc["d_a2", "pvalue"] < 0.05
@@ -50,17 +52,12 @@ def test_planted_non_invariance_is_found(result):
     _, out = result
     ladder = pd.read_csv(out / "table3_invariance.csv").set_index("level")
     assert ladder.loc["metric", "pvalue_diff"] < 0.05
-    audit = pd.read_csv(out / "table4_partial.csv")
-    assert sorted(audit["param"].dropna()) == ["IEK=~exs", "exs~1"]
+    assert_partial_search_frees(out, ["IEK=~exs", "exs~1"])
 
 
 def test_latent_mean_differences_cover_the_population(result):
     _, out = result
-    means = pd.read_csv(out / "table5_latent_means.csv").set_index("factor")
-    for factor, truth in TRUE_MEANS.items():
-        row = means.loc[factor]
-        scale = np.sqrt(row["pooled_var"])
-        assert row["ci_lower"] / scale <= truth <= row["ci_upper"] / scale, factor
+    assert_latent_means_cover(out, TRUE_MEANS)
 
 
 def test_interactions_are_positive(result):
@@ -77,22 +74,11 @@ def test_interactions_are_positive(result):
 
 def test_bootstrap_and_byte_identical_outputs(result, tmp_path):
     res, out = result
-    boot = pd.read_csv(out / "table10_bootstrap.csv")
-    assert {"pit_1", "pit_2", "d_pit", "d_a2"} <= set(boot["name"])
-    again = STUDY.run(out=tmp_path, bootstrap=10, seed=5)
-    assert set(again.tables) == set(res.tables)
-    for name in res.tables:
-        assert (out / f"{name}.csv").read_bytes() == (tmp_path / f"{name}.csv").read_bytes()
+    assert_rerun_identical(STUDY, res, out, tmp_path, {"pit_1", "pit_2", "d_pit", "d_a2"})
 
 
 def test_generator_reproduces_the_committed_survey():
-    committed = pd.read_csv(STUDY.data_path())
-    drawn = STUDY.simulate()
-    assert list(drawn.columns) == list(committed.columns)
-    assert (drawn["exportmode"] == committed["exportmode"]).all()
-    numbers = STUDY.required[1:]
-    np.testing.assert_array_equal(drawn[numbers].astype(float).to_numpy(),
-                                  committed[numbers].astype(float).to_numpy())  # fmt: skip
+    assert_generator_reproduces_the_survey(STUDY, "exportmode")
 
 
 def test_missing_columns_named(tmp_path):
