@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from semnet.errors import SemnetError
+from semnet.report.format import typeset_minus
 from semnet.report.tables import Table, split_stars
 
 __all__ = ["DOCX_FONT", "docx_available", "write_docx"]
@@ -92,7 +93,7 @@ def _fill(cell: Any, text: str, numeric: bool, size: int) -> None:
     para.paragraph_format.space_before = Pt(0)
     para.alignment = WD_ALIGN_PARAGRAPH.RIGHT if numeric else WD_ALIGN_PARAGRAPH.LEFT
     number, marks = split_stars(text) if numeric else (text, "")
-    run = para.add_run(number)
+    run = para.add_run(typeset_minus(number) if numeric else number)
     run.font.size = Pt(size)
     if marks:
         sup = para.add_run(marks)

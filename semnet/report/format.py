@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,7 @@ __all__ = [
     "markdown_escape",
     "stars",
     "stars_note",
+    "typeset_minus",
 ]
 
 #: p-values below this print as ``< .001``
@@ -246,3 +248,22 @@ def markdown_escape(text: Any) -> str:
     P(>\\|z\\|)
     """
     return " ".join(str(text).split()).replace("|", "\\|")
+
+
+#: a hyphen that is a minus sign: not after a letter or digit, before a digit or point
+_MINUS = re.compile(r"(?<![0-9A-Za-z])-(?=[0-9.])")
+
+
+def typeset_minus(text: str) -> str:
+    """A number cell with its minus signs as the typographic minus (U+2212), which is
+    as wide as a plus sign and a digit, so that negative numbers align and read as
+    negative in typeset tables (HTML, LaTeX, Word); hyphens inside words are kept.
+
+    Examples
+    --------
+    >>> typeset_minus("-0.120 [-0.31, 0.07]")
+    '\u22120.120 [\u22120.31, 0.07]'
+    >>> typeset_minus("x1-x2")
+    'x1-x2'
+    """
+    return _MINUS.sub("\u2212", text)

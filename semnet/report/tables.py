@@ -55,6 +55,7 @@ from semnet.report.format import (
     latex_escape,
     markdown_escape,
     stars,
+    typeset_minus,
 )
 
 __all__ = [
@@ -422,7 +423,7 @@ class Table:
         def cell(text: str, num: bool) -> str:
             number, marks = split_stars(text) if num else (text, "")
             mark = rf"\rlap{{\textsuperscript{{{marks}}}}}" if marks else ""
-            return latex_escape(number) + mark
+            return latex_escape(typeset_minus(number) if num else number) + mark
 
         for i, r in enumerate(rows):
             if i in self.rules:
@@ -490,7 +491,7 @@ class Table:
                 return f'<{tag} class="txt">{html_escape(text)}</{tag}>'
             number, marks = split_stars(text)
             pad = f'<span class="stars">{marks}</span>' if star else ""
-            return f'<{tag} class="num">{html_escape(number)}{pad}</{tag}>'
+            return f'<{tag} class="num">{html_escape(typeset_minus(number))}{pad}</{tag}>'
 
         out = [f'<div class="apa-table" id="{html_escape(self.name)}">']
         if self.label:
@@ -631,7 +632,7 @@ def frame_to_latex(frame: pd.DataFrame, digits: int = 3, caption: str | None = N
     \\toprule
     delta\\_cfi \\\\
     \\midrule
-    -0.010 \\\\
+    $-$0.010 \\\\
     \\bottomrule
     \\end{tabular}
     <BLANKLINE>

@@ -390,6 +390,16 @@ def _invariance(s: _State) -> None:
     _latent_means(s, inv)
 
 
+def _freed_words(s: _State) -> str:
+    """The partial search's freed parameters in words, for a table note."""
+    from semnet.report.journal import describe_parameter
+
+    freed = [describe_parameter(p, s.labels) for p in s.partial.freed]
+    if not freed:
+        return "no parameter freed"
+    return " and ".join(freed) + " free across countries"
+
+
 def _latent_means(s: _State, inv: Any) -> None:
     from semnet.report.format import STAR_NOTE
 
@@ -412,7 +422,7 @@ def _latent_means(s: _State, inv: Any) -> None:
         "latent_means", f"Latent mean differences from {s.countries[0]}",
         pd.DataFrame(rows), header,
         (f"Δ = latent mean minus that of {s.countries[0]} (fixed at 0), from the partial "
-         f"scalar model ({means['source'].iloc[0]}); d = Δ over the pooled latent SD. "
+         f"scalar model ({_freed_words(s)}); d = Δ over the pooled latent SD. "
          f"{s.fiml_note} {_n_note(s)}", STAR_NOTE),
         spans=(("", 1), *((f"{c} − {s.countries[0]}", 3) for c in others)),
         tidy=means, columns=columns,

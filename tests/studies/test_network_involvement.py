@@ -12,6 +12,7 @@ import pytest
 
 import semnet
 from semnet.cli import main
+from semnet.report.format import typeset_minus
 from semnet.studies import network_involvement as study
 
 FORMATS = ("md", "tex", "html", "csv")
@@ -210,11 +211,14 @@ def test_report_html_and_word_document(result):
     document = docx.Document(str(out / "tables.docx"))
     assert len(document.tables) == len(res.tables)
     for word, table in zip(document.tables, res.tables.values(), strict=True):
-        header, rows, _ = table.cells()
+        header, rows, numeric = table.cells()
         offset = 1 if table.spans else 0
         assert len(word.rows) == offset + 1 + len(rows)
         assert [c.text for c in word.rows[offset].cells] == header
-        assert [c.text for c in word.rows[-1].cells] == rows[-1]
+        # numbers set with the typographic minus
+        assert [c.text for c in word.rows[-1].cells] == [
+            typeset_minus(c) if num else c for c, num in zip(rows[-1], numeric, strict=True)
+        ]
     texts = [p.text for p in document.paragraphs]
     assert "Table 9" in texts and any(t.startswith("Note. ") for t in texts)
 
