@@ -49,7 +49,7 @@ import pandas as pd
 
 from semnet.analyses.reliability import reliability
 from semnet.errors import OptionError
-from semnet.report.format import STAR_NOTE, format_number
+from semnet.report.format import STAR_NOTE, format_number, typeset_minus
 from semnet.report.tables import Table
 
 __all__ = [
@@ -64,6 +64,7 @@ __all__ = [
     "measurement_table",
     "method_note",
     "model_labels",
+    "partial_search_table",
     "paths_table",
     "rule_text",
     "sample_note",
@@ -436,10 +437,10 @@ def rule_text(rule: Any) -> str:
     >>> rule_text(CHISQ)
     'a level holds when the χ² difference test against the previous level has p > .05.'
     >>> rule_text(CHEN_2007)[:60]
-    'a level fails when ΔCFI < -.010 and (ΔRMSEA > .015 or ΔSRMR '
+    'a level fails when ΔCFI < −.010 and (ΔRMSEA > .015 or ΔSRMR '
     """
     def cut(v: float, fmt: str = ".3f") -> str:
-        return format(v, fmt).replace("0.", ".", 1)
+        return typeset_minus(format(v, fmt).replace("0.", ".", 1))
 
     parts = []
     if rule.delta_cfi is not None:
@@ -537,6 +538,54 @@ def invariance_table(result: Any, partial: Any = None, *, name: str = "invarianc
                           "df_diff": "integer", "decision": "text"},
                  rules=(len(ladder),) if len(rows) > len(ladder) else ())
 
+
+
+def partial_search_table(partial: Any, *, labels: Mapping[str, str] | None = None,
+                         name: str = "partial", label: str = "",
+                         title: str = "Partial invariance search (score tests)",
+                         notes: Sequence[str] = (), fit_index: bool = True) -> Table:
+    """The steps of a partial-invariance search: per level and step the parameter freed
+    (in words), its score test, the difference test against the previous level, ΔCFI
+    (``fit_index``) and the decision; the CSV keeps the search's audit as it is.
+
+    Parameters
+    ----------
+    partial : PartialResult
+        ``result.partial(...)`` of :func:`semnet.invariance`.
+    labels : mapping, optional
+        Construct names by code, for freed paths.
+    notes : sequence of str
+        The table's notes (the first one after *Note.*): say how the search chose.
+
+    Examples
+    --------
+    >>> import semnet
+    >>> hs = semnet.datasets.holzinger_swineford()
+    >>> m = "visual =~ x1 + x2 + x3\\ntextual =~ x4 + x5 + x6\\nspeed =~ x7 + x8 + x9"
+    >>> res = semnet.invariance(m, hs, group="school", rule="chisq")
+    >>> t = partial_search_table(res.partial("scalar"))
+    >>> [r[2] for r in t.cells()[1]]
+    ['—', '—', 'intercept of x3', 'intercept of x7']
+    """
+    audit = partial.audit.reset_index(drop=True)
+    shown = pd.DataFrame({
+        "level": audit["level"].str.capitalize(), "step": audit["step"],
+        "param": [describe_parameter(p, labels).removeprefix("the ") if isinstance(p, str)
+                  else "—" for p in audit["param"]],
+        "X2": audit["X2"], "p_adjusted": audit["p_adjusted"],
+        "chisq_diff": audit["chisq_diff"], "df_diff": audit["df_diff"],
+        "pvalue_diff": audit["pvalue_diff"], "delta_cfi": audit["delta_cfi"],
+        "decision": audit["decision"],
+    })  # fmt: skip
+    header = {"level": "Level", "step": "Step", "param": "Freed", "X2": "Score χ²",
+              "p_adjusted": "p (adj.)", "chisq_diff": "Δχ²", "df_diff": "Δdf",
+              "pvalue_diff": "p", "delta_cfi": "ΔCFI", "decision": "Decision"}
+    if not fit_index:
+        shown = shown.drop(columns="delta_cfi")
+        del header["delta_cfi"]
+    return Table(name, title, shown, notes=tuple(notes), label=label, header=header,
+                 tidy=audit, columns={"level": "text", "param": "text", "decision": "text",
+                                      "df_diff": "integer"})
 
 # -- structural paths ---------------------------------------------------------------------
 def _path_rows(panels: Sequence[tuple[str, Any, Any]], outcomes: Sequence[str] | None,

@@ -356,7 +356,7 @@ def _cfa(s: _State) -> None:
 # 3. invariance -------------------------------------------------------------------------------
 def _invariance(s: _State) -> None:
     from semnet.analyses.invariance import invariance
-    from semnet.report.journal import invariance_table
+    from semnet.report.journal import invariance_table, partial_search_table
 
     inv = invariance(s.models["measurement"], s.frame, group=GROUP, rule=INVARIANCE_RULE,
                      progress=s.progress, **s.fit_args)  # fmt: skip
@@ -367,26 +367,12 @@ def _invariance(s: _State) -> None:
                            notes=("Partial levels free the parameters named, found by the "
                                   "search of the next table; the latent means and the "
                                   "structural model use the partial scalar model.",)))
-    audit = s.partial.audit.reset_index(drop=True)
-    shown = pd.DataFrame({
-        "level": audit["level"].str.capitalize(), "step": audit["step"],
-        "param": audit["param"].fillna("—"), "X2": audit["X2"], "p_adjusted":
-        audit["p_adjusted"], "chisq_diff": audit["chisq_diff"], "df_diff": audit["df_diff"],
-        "pvalue_diff": audit["pvalue_diff"], "delta_cfi": audit["delta_cfi"],
-        "decision": audit["decision"],
-    })  # fmt: skip
-    s.text_table(
-        "partial", "Partial invariance search (score tests)", shown,
-        {"level": "Level", "step": "Step", "param": "Freed", "X2": "Score χ²",
-         "p_adjusted": "p (adj.)", "chisq_diff": "Δχ²", "df_diff": "Δdf",
-         "pvalue_diff": "p", "delta_cfi": "ΔCFI", "decision": "Decision"},
-        ("Step 0 is the level with every constraint; each further step frees, in every "
-         "country, the constraint with the largest joint score test (Bonferroni-adjusted "
-         "p over the candidates), while the level fails by the rule of the previous table; "
-         "markers are never freed. Δχ², p and ΔCFI compare the level with the previous "
-         f"(partial) level. {s.fiml_note} {_n_note(s)}",),
-        tidy=audit, columns={"level": "text", "param": "text", "decision": "text"},
-    )  # fmt: skip
+    s.add(partial_search_table(s.partial, labels=s.labels, notes=(
+        "Step 0 is the level with every constraint; each further step frees, in every "
+        "country, the constraint with the largest joint score test (Bonferroni-adjusted "
+        "p over the candidates), while the level fails by the rule of the previous table; "
+        "markers are never freed. Δχ², p and ΔCFI compare the level with the previous "
+        f"(partial) level. {s.fiml_note} {_n_note(s)}",)))
     _latent_means(s, inv)
 
 

@@ -162,7 +162,7 @@ def _reliability(s: _State) -> None:
 
 
 def _invariance(s: _State) -> None:
-    from semnet.report.journal import invariance_table
+    from semnet.report.journal import invariance_table, partial_search_table
 
     s.partial = s.inv.partial(level="scalar")
     table = invariance_table(
@@ -172,26 +172,14 @@ def _invariance(s: _State) -> None:
                "partial scalar model.",))  # fmt: skip
     ladder = s.inv.table().reset_index().rename(columns={"index": "level"})
     s.add("table3_invariance", _with_tidy(table, ladder))
-    audit = s.partial.audit.reset_index(drop=True)
-    shown = pd.DataFrame({
-        "level": audit["level"].str.capitalize(), "step": audit["step"],
-        "param": [_freed_text(p, s.labels) for p in audit["param"]], "X2": audit["X2"],
-        "p_adjusted": audit["p_adjusted"], "chisq_diff": audit["chisq_diff"],
-        "df_diff": audit["df_diff"], "pvalue_diff": audit["pvalue_diff"],
-        "decision": audit["decision"],
-    })  # fmt: skip
-    s.text_table(
-        "table4_partial", "Partial invariance search (score tests)", shown,
-        {"level": "Level", "step": "Step", "param": "Freed", "X2": "Score χ²",
-         "p_adjusted": "p (adj.)", "chisq_diff": "Δχ²", "df_diff": "Δdf",
-         "pvalue_diff": "p", "decision": "Decision"},
-        ("Step 0 is the level with every constraint; each further step frees, in every "
-         "group, the constraint with the largest joint score test (Bonferroni-adjusted p "
-         "over the candidates) while the level fails by the rule of table 3 (the χ² "
-         "difference test against the previous level, p > .05 to hold); markers are never "
-         f"freed. {_FIML_NOTE} {s.n_note()}",),
-        tidy=audit, columns={"level": "text", "param": "text", "decision": "text"},
-    )  # fmt: skip
+    s.add("table4_partial", partial_search_table(s.partial, labels=s.labels,
+                                                 name="table4_partial", fit_index=False,
+                                                 notes=(
+        "Step 0 is the level with every constraint; each further step frees, in every "
+        "group, the constraint with the largest joint score test (Bonferroni-adjusted p "
+        "over the candidates) while the level fails by the rule of table 3 (the χ² "
+        "difference test against the previous level, p > .05 to hold); markers are never "
+        f"freed. {_FIML_NOTE} {s.n_note()}",)))
     _latent_means(s)
 
 
@@ -200,14 +188,6 @@ def _with_tidy(table: Any, tidy: pd.DataFrame) -> Any:
     from dataclasses import replace
 
     return replace(table, tidy=tidy.reset_index(drop=True))
-
-
-def _freed_text(param: Any, labels: dict[str, str]) -> str:
-    from semnet.report.journal import describe_parameter
-
-    if not isinstance(param, str):
-        return "—"
-    return describe_parameter(param, labels).removeprefix("the ")
 
 
 def _latent_means(s: _State) -> None:
