@@ -211,7 +211,9 @@ class PartialResult(TableFormats):
         previous level (``chisq_diff, df_diff, pvalue_diff, delta_cfi, delta_rmsea,
         delta_srmr, decision, reason``).
     holds : bool
-        Every level up to ``level`` holds after the search.
+        Every level up to ``level`` holds after the search, or is not testable (an
+        equivalent model, e.g. equal thresholds of 3-category items), as
+        :attr:`InvarianceResult.highest_level` counts it.
     """
 
     level: str
@@ -359,7 +361,7 @@ class _LevelSearch:
                 fit = self._refit(freed)
             diff = self._compare(fit)
             audit.append(_audit_row(self.name, steps, chosen, fit, diff, len(cand)))
-        return fit, diff["decision"] == "holds"
+        return fit, diff["decision"] in ("holds", "not testable")
 
 
 def _audit_row(level: str, step: int, chosen, fit: Fit, diff: dict, n_cand: int | None = None):

@@ -72,7 +72,9 @@ class Candidate:
 def candidate_units(fit: Fit, types: Sequence[str], exempt: set[str]) -> list[Candidate]:
     """The units of ``fit`` that the search may free: parameters of the ``types`` a level
     adds that are equal in every group (tied by ``group_equal``'s labels, or fixed to one
-    value by the identification) and not already exempt; thresholds grouped by item.
+    value by the identification) and not already exempt; thresholds grouped by item.  A
+    factor's last equal loading is not a candidate: with it free the factor's variance
+    in the later groups has no scale (and ``min_invariant`` >= 1 would keep it anyway).
 
     Parameters
     ----------
@@ -90,7 +92,8 @@ def candidate_units(fit: Fit, types: Sequence[str], exempt: set[str]) -> list[Ca
 
     Examples
     --------
-    >>> [c.param for c in candidate_units(res.fits["scalar"], ("intercepts",), set())]  # doctest: +SKIP
+    >>> units = candidate_units(res.fits["scalar"], ("intercepts",), set())  # doctest: +SKIP
+    >>> [c.param for c in units]  # doctest: +SKIP
     ['y1~1', 'y2~1', 'y3~1', 'y4~1', 'y5~1']
     """
     p = fit.partable.params
@@ -113,7 +116,17 @@ def candidate_units(fit: Fit, types: Sequence[str], exempt: set[str]) -> list[Ca
         else:
             out.append(Candidate(key, kind, (key,)))
     out += [Candidate(",".join(ks), "thresholds", tuple(ks)) for ks in thresholds.values()]
-    return out
+    return [c for c in out if not _last_loading(c, out)]
+
+
+def _last_loading(cand: Candidate, units: Sequence[Candidate]) -> bool:
+    """Whether ``cand`` is the only equal loading left of its factor: freeing it would leave
+    the factor's variance in the later groups (free once loadings are equal, std_lv)
+    without a scale, an unidentified model."""
+    if cand.type != "loadings":
+        return False
+    factor = cand.param.split("=~")[0]
+    return sum(u.type == "loadings" and u.param.split("=~")[0] == factor for u in units) == 1
 
 
 def refit_candidates(result: InvarianceResult, level: str, fit: Fit, freed: Sequence[str],
