@@ -207,9 +207,12 @@ class PartialResult(TableFormats):
     audit : DataFrame
         One row per level and step (step 0: the level before any freeing): ``level,
         step, param, groups, X2, df, pvalue, p_adjusted, n_candidates``, the fit after
-        the step (``chisq, fit_df, cfi, rmsea, srmr``) and its comparison with the
-        previous level (``chisq_diff, df_diff, pvalue_diff, delta_cfi, delta_rmsea,
-        delta_srmr, decision, reason``).
+        the step (``chisq, fit_df, cfi, rmsea, srmr``; robust: ``chisq_scaled,
+        cfi_robust, rmsea_robust``; ordinal: ``cfi_scaled, rmsea_scaled``) and its
+        comparison with the previous level (``chisq_diff, df_diff, pvalue_diff,
+        delta_cfi, delta_rmsea, delta_srmr``, the robust or scaled deltas where the
+        ladder table has them, ``decision, reason``).  With ordinal items ``X2, df,
+        pvalue`` are the chosen candidate's refit difference test, not a score test.
     holds : bool
         Every level up to ``level`` holds after the search, or is not testable (an
         equivalent model, e.g. equal thresholds of 3-category items), as
@@ -227,9 +230,11 @@ class PartialResult(TableFormats):
     levels_held: Mapping[str, bool]
 
     def _display(self, columns):
+        kind = "_scaled" if "cfi_scaled" in self.audit else ""
         return pick_columns(self.audit, columns, (
-            "level", "step", "param", "X2", "df", "pvalue", "p_adjusted", "chisq", "fit_df",
-            "cfi", "rmsea", "delta_cfi", "delta_rmsea", "pvalue_diff", "decision"))
+            "level", "step", "param", "X2", "df", "pvalue", "p_adjusted", f"chisq{kind}",
+            "fit_df", f"cfi{kind}", f"rmsea{kind}", f"delta_cfi{kind}", f"delta_rmsea{kind}",
+            "pvalue_diff", "decision"))
 
     def __repr__(self) -> str:
         freed = ", ".join(self.freed) or "nothing"
@@ -385,7 +390,12 @@ def _audit_row(level: str, step: int, chosen, fit: Fit, diff: dict, n_cand: int 
     if is_robust(fit):
         row.update(cfi_robust=float(fm.get("cfi_robust", np.nan)),
                    rmsea_robust=float(fm.get("rmsea_robust", np.nan)))
+    if is_ordinal(fit):
+        row.update(cfi_scaled=float(fm.get("cfi_scaled", np.nan)),
+                   rmsea_scaled=float(fm.get("rmsea_scaled", np.nan)))
     for k in ("chisq_diff", "df_diff", "pvalue_diff", "delta_cfi", "delta_rmsea",
-              "delta_srmr", "decision", "reason"):
-        row[k] = diff[k]
+              "delta_srmr", "delta_cfi_robust", "delta_rmsea_robust", "delta_cfi_scaled",
+              "delta_rmsea_scaled", "decision", "reason"):
+        if k in diff:
+            row[k] = diff[k]
     return row
