@@ -169,9 +169,15 @@ def test_thresholds_level_needs_ordinal_items():
                           levels=("configural", "thresholds", "metric"))
 
 
-def test_partial_search_is_refused_for_ordinal_items(ladders):
-    with pytest.raises(OptionError, match="score test"):
-        ladders["four_delta"].partial("scalar")
+def test_partial_search_passes_over_untestable_steps(ladders):
+    """Equal thresholds of 3-category items are an equivalent model: nothing to search,
+    and the step counts as passed (as in highest_level)."""
+    res = ladders["three_delta"]
+    p = res.partial("metric", rule="chisq")
+    steps = p.audit[p.audit["level"] == "thresholds"]
+    assert steps["decision"].tolist() == ["not testable"]
+    assert p.levels_held["thresholds"] and p.holds == (
+        res.table().loc["metric", "decision"] == "holds")
 
 
 def test_journal_table_shows_the_scaled_indices_and_untestable_steps(ladders):

@@ -32,7 +32,6 @@ from semnet.analyses.invariance.levels import (
     added_constraints,
     diff_row,
     fit_row,
-    is_ordinal,
     level_constraints,
 )
 from semnet.analyses.invariance.ordinal import ordinal_fit_args, ordinal_items, ordinal_levels
@@ -325,22 +324,22 @@ class InvarianceResult(TableFormats):
         min_invariant: int = 2,
         progress: bool | None = None,
     ) -> PartialResult:
-        """Partial invariance: free the constraints flagged by score tests until ``level``
-        holds.
+        """Partial invariance: free the constraints flagged by score tests (ordinal items:
+        by refit difference tests) until ``level`` holds.
 
         Every level of the ladder up to ``level`` is handled in turn (Byrne, Shavelson
         & Muthén, 1989): the level, with everything freed so far, is compared with the
         previous (partial) level; while it fails by the rule, the parameter of the type
-        the level adds (loadings for metric, intercepts for scalar, residuals for
-        strict, ...) with the largest significant score test is freed through
-        ``group_partial`` and the model refitted.
+        the level adds (thresholds for the ordinal ``"thresholds"`` level, loadings for
+        metric, intercepts for scalar, residuals for strict, ...) with the most
+        significant test is freed through ``group_partial`` and the model refitted.
 
         Parameters
         ----------
         level : str
             The level to reach (default ``"scalar"``).
         alpha : float
-            Significance level of the (adjusted) score tests.
+            Significance level of the (adjusted) candidate tests.
         adjust : {"bonferroni", "holm", "bh", None}
             Multiplicity adjustment over the candidate parameters at each step.
         max_steps : int, optional
@@ -365,6 +364,24 @@ class InvarianceResult(TableFormats):
         ``fit.score_test(release=[...]).total``; with two groups this is the
         univariate test of ``fit.score_test().uni``.  Ties go to the larger statistic.
 
+        *Ordinal items* (Wu & Estabrook 2016).  Their identification does not only
+        equate parameters: the scalar level fixes the later groups' intercepts to 0 (and
+        frees the latent means), the strict level fixes their residual variances to 1,
+        and the number of an item's equal thresholds decides whether its intercept and
+        scale factor are free; so freeing a parameter changes other rows too, and a score
+        test of one released equality is not the test of the model refitted.  Each
+        candidate is instead ranked by refitting the level with it in ``group_partial``
+        and testing that refit against the current model with the ladder's difference
+        test (Satorra's 2000 scaled-shifted test for WLSMV, as ``lavTestLRT``; semTools'
+        ``partialInvarianceCat``, "free" approach).  ``X2``, ``df`` and ``pvalue`` in the
+        audit are that test.  At the thresholds level the unit is an item's set of equal
+        thresholds (the audit's ``param`` lists them; :attr:`PartialResult.freed` holds
+        each), which returns the item to its configural parameterization; candidates
+        whose refit frees nothing (an intercept of an item with no equal threshold left)
+        are skipped.  An item counts for ``min_invariant`` only while its thresholds are
+        equal too.  Each step costs one fit per candidate (the polychoric statistics are
+        recomputed for each fit).
+
         *Markers.*  With ``std_lv=False`` the first loading of every factor is fixed to 1
         in every group; it is no constraint and never a candidate.  Intercepts (and
         residual variances) of marker items are candidates like any other: the latent
@@ -382,15 +399,6 @@ class InvarianceResult(TableFormats):
         ('ni=~ni3', 'doi2~1')
         """
         rule_ = self.rule if rule is None else as_cutoffs(rule)
-        if is_ordinal(self.fits[self.levels[0]]):
-            raise OptionError(
-                "the partial-invariance search of ordinal items is not available yet: in "
-                "the Wu & Estabrook identification the scalar level fixes the items' "
-                "intercepts instead of equating them, which the search's score tests of "
-                "equality constraints do not reach. fit.score_test() on an ordinal fit "
-                "gives lavaan's lavTestScore; free parameters through "
-                "invariance(..., group_partial=[...]) and compare the ladders."
-            )
         if level not in self.ladder:
             check_choice("level", level, self.levels)
         if self.levels.index(level) == 0:

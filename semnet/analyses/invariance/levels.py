@@ -243,6 +243,40 @@ def is_ordinal(fit: Fit) -> bool:
     return fit.sample.ordinal is not None
 
 
+def equal_across_groups(fit: Fit) -> dict[str, bool]:
+    """Parameter key → whether it is equal in every group: tied by one label, or fixed to
+    one value (as the Wu & Estabrook identification fixes equal intercepts to 0).
+
+    Parameters
+    ----------
+    fit : Fit
+
+    Returns
+    -------
+    dict
+        ``"lhs op rhs"`` (no spaces, e.g. ``"x3~1"``) → bool.
+
+    Examples
+    --------
+    >>> import semnet
+    >>> hs = semnet.datasets.holzinger_swineford()
+    >>> f = semnet.cfa("visual =~ x1 + x2 + x3", hs, group="school",
+    ...                group_equal=["loadings"])
+    >>> equal_across_groups(f)["visual=~x2"], equal_across_groups(f)["x2~1"]
+    (True, False)
+    """
+    p = fit.partable.params
+    out: dict[str, bool] = {}
+    for key, rows in p.groupby(p["lhs"] + p["op"] + p["rhs"], sort=False):
+        free = rows["free"].to_numpy()
+        labels = rows["label"].to_numpy()
+        if (free == 0).all():
+            out[key] = len(set(rows["ustart"].round(12))) == 1
+        else:
+            out[key] = bool((labels != "").all() and len(set(labels)) == 1)
+    return out
+
+
 def fit_row(fit: Fit) -> dict[str, Any]:
     """The fit of one level as a row of the ladder table.
 

@@ -3,8 +3,11 @@ tests until a level holds (:meth:`InvarianceResult.partial
 <semnet.analyses.invariance.InvarianceResult.partial>`).
 
 Each candidate parameter is ranked by the joint score test of releasing all its G - 1
-equality constraints (lavaan's ``lavTestScore(release =)``); the search never frees a
-parameter that would leave a factor with too few invariant indicators.
+equality constraints (lavaan's ``lavTestScore(release =)``); with ordinal items, whose
+Wu & Estabrook identification fixes rather than equates some parameters, by refitting
+the level with the candidate freed (:mod:`semnet.analyses.invariance.partial_ordinal`).
+The search never frees a parameter that would leave a factor with too few invariant
+indicators.
 
 Examples
 --------
@@ -34,8 +37,11 @@ from semnet.analyses.invariance.levels import (
     INDICATOR_TYPES,
     added_constraints,
     diff_row,
+    equal_across_groups,
+    is_ordinal,
     is_robust,
 )
+from semnet.analyses.invariance.partial_ordinal import refit_candidates
 from semnet.analyses.invariance.rules import Cutoffs
 from semnet.analyses.parallel import Progress, want_progress
 from semnet.errors import SemnetWarning
@@ -46,6 +52,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from semnet.analyses.invariance.ladder import InvarianceResult
 
 __all__ = ["PartialResult"]
+
+#: the parameter types of an item that count for ``min_invariant``: with ordinal items
+#: its thresholds too
+_ITEM_TYPES = ("thresholds", *INDICATOR_TYPES)
 
 
 def _param_type(fit: Fit, i: int) -> str:
@@ -66,20 +76,6 @@ def _is_plabel(label: str) -> bool:
     return label.startswith(".p") and label.endswith(".")
 
 
-def _invariant(fit: Fit) -> dict[str, bool]:
-    """Parameter key → equal in all groups (tied by one label, or fixed to one value)."""
-    p = fit.partable.params
-    out: dict[str, bool] = {}
-    for key, rows in p.groupby(p["lhs"] + p["op"] + p["rhs"], sort=False):
-        free = rows["free"].to_numpy()
-        labels = rows["label"].to_numpy()
-        if (free == 0).all():
-            out[key] = len(set(rows["ustart"].round(12))) == 1
-        else:
-            out[key] = bool((labels != "").all() and len(set(labels)) == 1)
-    return out
-
-
 def _indicators(fit: Fit) -> dict[str, list[str]]:
     p = fit.partable.params
     rows = p[(p["op"] == "=~") & (p["group"] == 1)]
@@ -90,8 +86,12 @@ def _indicators(fit: Fit) -> dict[str, list[str]]:
     return out
 
 
-def _item_keys(factor: str, item: str, types: Sequence[str]) -> list[str]:
+def _item_keys(fit: Fit, factor: str, item: str, types: Sequence[str]) -> list[str]:
     keys = []
+    if "thresholds" in types:
+        p = fit.partable.params
+        rows = p[(p["op"] == "|") & (p["lhs"] == item) & (p["group"] == 1)]
+        keys += [f"{item}|{t}" for t in rows["rhs"]]
     if "loadings" in types:
         keys.append(f"{factor}=~{item}")
     if "intercepts" in types:
@@ -101,24 +101,26 @@ def _item_keys(factor: str, item: str, types: Sequence[str]) -> list[str]:
     return keys
 
 
-def _blocked(fit: Fit, key: str, ptype: str, level_types: Sequence[str],
+def _blocked(fit: Fit, keys: Sequence[str], ptype: str, level_types: Sequence[str],
              min_invariant: int) -> str | None:
-    """Why freeing ``key`` would leave a factor with too few invariant indicators."""
-    if ptype not in INDICATOR_TYPES:
+    """Why freeing ``keys`` (one parameter, or an item's thresholds) would leave a factor
+    with too few invariant indicators."""
+    if ptype not in _ITEM_TYPES:
         return None
-    inv = _invariant(fit)
-    inv[key] = False
-    types = [t for t in INDICATOR_TYPES if t in level_types]
+    inv = equal_across_groups(fit)
+    inv.update(dict.fromkeys(keys, False))
+    types = [t for t in _ITEM_TYPES if t in level_types]
     p = fit.partable.params
+    key = ",".join(keys)
     if ptype == "loadings":
-        factors = [key.split("=~")[0]]
+        factors = [keys[0].split("=~")[0]]
     else:
-        item = key.split("~")[0]
+        item = keys[0].split("|" if ptype == "thresholds" else "~")[0]
         factors = sorted(set(p.loc[(p["op"] == "=~") & (p["rhs"] == item), "lhs"]))
     for f, items in _indicators(fit).items():
         if f not in factors:
             continue
-        n = sum(all(inv.get(k, True) for k in _item_keys(f, y, types)) for y in items)
+        n = sum(all(inv.get(k, True) for k in _item_keys(fit, f, y, types)) for y in items)
         if n < min_invariant:
             return (
                 f"freeing {key} would leave factor {f!r} with {n} invariant indicator(s) "
@@ -175,12 +177,13 @@ def _score_candidates(fit: Fit, types: Sequence[str], exclude: set[str]) -> pd.D
                 "param": key,
                 "type": _param_type(fit, rows[idx[0]][0]),
                 "groups": ",".join(glabels[k - 1] for k in sorted(pairs[key])),
+                "keys": (key,),
                 "constraints": tuple(idx),
                 "X2": x2,
                 "df": df,
                 "pvalue": float(stats.chi2.sf(x2, df)),
             })
-    cols = ["param", "type", "groups", "constraints", "X2", "df", "pvalue"]
+    cols = ["param", "type", "groups", "keys", "constraints", "X2", "df", "pvalue"]
     return pd.DataFrame(out, columns=cols)
 
 
@@ -204,11 +207,16 @@ class PartialResult(TableFormats):
     audit : DataFrame
         One row per level and step (step 0: the level before any freeing): ``level,
         step, param, groups, X2, df, pvalue, p_adjusted, n_candidates``, the fit after
-        the step (``chisq, fit_df, cfi, rmsea, srmr``) and its comparison with the
-        previous level (``chisq_diff, df_diff, pvalue_diff, delta_cfi, delta_rmsea,
-        delta_srmr, decision, reason``).
+        the step (``chisq, fit_df, cfi, rmsea, srmr``; robust: ``chisq_scaled,
+        cfi_robust, rmsea_robust``; ordinal: ``cfi_scaled, rmsea_scaled``) and its
+        comparison with the previous level (``chisq_diff, df_diff, pvalue_diff,
+        delta_cfi, delta_rmsea, delta_srmr``, the robust or scaled deltas where the
+        ladder table has them, ``decision, reason``).  With ordinal items ``X2, df,
+        pvalue`` are the chosen candidate's refit difference test, not a score test.
     holds : bool
-        Every level up to ``level`` holds after the search.
+        Every level up to ``level`` holds after the search, or is not testable (an
+        equivalent model, e.g. equal thresholds of 3-category items), as
+        :attr:`InvarianceResult.highest_level` counts it.
     """
 
     level: str
@@ -222,9 +230,11 @@ class PartialResult(TableFormats):
     levels_held: Mapping[str, bool]
 
     def _display(self, columns):
+        kind = "_scaled" if "cfi_scaled" in self.audit else ""
         return pick_columns(self.audit, columns, (
-            "level", "step", "param", "X2", "df", "pvalue", "p_adjusted", "chisq", "fit_df",
-            "cfi", "rmsea", "delta_cfi", "delta_rmsea", "pvalue_diff", "decision"))
+            "level", "step", "param", "X2", "df", "pvalue", "p_adjusted", f"chisq{kind}",
+            "fit_df", f"cfi{kind}", f"rmsea{kind}", f"delta_cfi{kind}", f"delta_rmsea{kind}",
+            "pvalue_diff", "decision"))
 
     def __repr__(self) -> str:
         freed = ", ".join(self.freed) or "nothing"
@@ -310,12 +320,21 @@ class _LevelSearch:
         added = added_constraints(self.result.ladder, self.name)
         return diff_row(self.prev_fit, fit, added, self.rule, self.prev_name)
 
+    def _candidates(self, fit: Fit, freed: Sequence[str]) -> tuple[pd.DataFrame, dict]:
+        """The ranked candidates and the refits the ranking made (ordinal items: each
+        candidate refitted; continuous: score tests, no refits)."""
+        added = added_constraints(self.result.ladder, self.name)
+        if is_ordinal(fit):
+            return refit_candidates(self.result, self.name, fit, freed, added)
+        exempt = {*self.result.group_partial, *freed}
+        return _score_candidates(fit, added, exempt), {}
+
     def _choose(self, fit: Fit, cand: pd.DataFrame, alpha: float,
                 min_invariant: int) -> pd.Series | None:
         """The first significant candidate that keeps enough invariant indicators."""
         ge = self.result.ladder[self.name]
         for _, c in cand[cand["p_adjusted"] <= alpha].iterrows():
-            why = _blocked(fit, c["param"], c["type"], ge, min_invariant)
+            why = _blocked(fit, c["keys"], c["type"], ge, min_invariant)
             if why is None:
                 return c
             warnings.warn(f"partial({self.target!r}): {why}; {c['param']} stays equal.",
@@ -326,14 +345,12 @@ class _LevelSearch:
             max_steps: int | None, min_invariant: int) -> tuple[Fit, bool]:
         """Free parameters (appended to ``freed``, one audit row per step) until the level
         holds or no candidate is left; the final fit and whether it holds."""
-        added = added_constraints(self.result.ladder, self.name)
-        exempt = set(self.result.group_partial)
         fit = self._refit(freed)
         diff = self._compare(fit)
         audit.append(_audit_row(self.name, 0, None, fit, diff))
         steps = 0
         while diff["decision"] == "fails" and (max_steps is None or steps < max_steps):
-            cand = _score_candidates(fit, added, exempt | set(freed))
+            cand, refits = self._candidates(fit, freed)
             if cand.empty:
                 break
             cand["p_adjusted"] = adjust_pvalues(cand["pvalue"], adjust)
@@ -342,12 +359,14 @@ class _LevelSearch:
             chosen = self._choose(fit, cand, alpha, min_invariant)
             if chosen is None:
                 break
-            freed.append(chosen["param"])
+            freed.extend(chosen["keys"])
             steps += 1
-            fit = self._refit(freed)
+            fit = refits.get(chosen["param"])
+            if fit is None:
+                fit = self._refit(freed)
             diff = self._compare(fit)
             audit.append(_audit_row(self.name, steps, chosen, fit, diff, len(cand)))
-        return fit, diff["decision"] == "holds"
+        return fit, diff["decision"] in ("holds", "not testable")
 
 
 def _audit_row(level: str, step: int, chosen, fit: Fit, diff: dict, n_cand: int | None = None):
@@ -371,7 +390,12 @@ def _audit_row(level: str, step: int, chosen, fit: Fit, diff: dict, n_cand: int 
     if is_robust(fit):
         row.update(cfi_robust=float(fm.get("cfi_robust", np.nan)),
                    rmsea_robust=float(fm.get("rmsea_robust", np.nan)))
+    if is_ordinal(fit):
+        row.update(cfi_scaled=float(fm.get("cfi_scaled", np.nan)),
+                   rmsea_scaled=float(fm.get("rmsea_scaled", np.nan)))
     for k in ("chisq_diff", "df_diff", "pvalue_diff", "delta_cfi", "delta_rmsea",
-              "delta_srmr", "decision", "reason"):
-        row[k] = diff[k]
+              "delta_srmr", "delta_cfi_robust", "delta_rmsea_robust", "delta_cfi_scaled",
+              "delta_rmsea_scaled", "decision", "reason"):
+        if k in diff:
+            row[k] = diff[k]
     return row
