@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from semnet.analyses.invariance.levels import is_ordinal
 from semnet.analyses.reliability import reliability
 from semnet.errors import OptionError
 from semnet.report.format import STAR_NOTE, format_number, typeset_minus
@@ -541,12 +542,13 @@ def invariance_table(result: Any, partial: Any = None, *, name: str = "invarianc
 
 
 def partial_search_table(partial: Any, *, labels: Mapping[str, str] | None = None,
-                         name: str = "partial", label: str = "",
-                         title: str = "Partial invariance search (score tests)",
+                         name: str = "partial", label: str = "", title: str = "",
                          notes: Sequence[str] = (), fit_index: bool = True) -> Table:
     """The steps of a partial-invariance search: per level and step the parameter freed
-    (in words), its score test, the difference test against the previous level, ΔCFI
-    (``fit_index``) and the decision; the CSV keeps the search's audit as it is.
+    (in words), the test that ranked it (the score test; with ordinal items the scaled
+    difference test of the refitted candidate), the difference test against the
+    previous level, ΔCFI (``fit_index``) and the decision; the CSV keeps the search's
+    audit as it is.  The default title names the ranking test.
 
     Parameters
     ----------
@@ -577,7 +579,11 @@ def partial_search_table(partial: Any, *, labels: Mapping[str, str] | None = Non
         "pvalue_diff": audit["pvalue_diff"], "delta_cfi": audit["delta_cfi"],
         "decision": audit["decision"],
     })  # fmt: skip
-    header = {"level": "Level", "step": "Step", "param": "Freed", "X2": "Score χ²",
+    refits = is_ordinal(partial.fit)
+    title = title or ("Partial invariance search (refitted candidates)" if refits
+                      else "Partial invariance search (score tests)")
+    header = {"level": "Level", "step": "Step", "param": "Freed",
+              "X2": "Candidate Δχ²" if refits else "Score χ²",
               "p_adjusted": "p (adj.)", "chisq_diff": "Δχ²", "df_diff": "Δdf",
               "pvalue_diff": "p", "delta_cfi": "ΔCFI", "decision": "Decision"}
     if not fit_index:

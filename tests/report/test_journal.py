@@ -21,6 +21,7 @@ from semnet.report.journal import (
     invariance_table,
     measurement_table,
     model_labels,
+    partial_search_table,
     paths_table,
     simple_slopes_table,
 )
@@ -66,6 +67,7 @@ def tables(hs, labels):
         "fit": fit_table([("Measurement", "Multi-group", cfa), ("Structural", "Multi-group",
                                                                 sem)]),
         "invariance": invariance_table(inv, partial),
+        "partial": partial_search_table(partial, notes=("How the search chose.",)),
         "paths": paths_table(sem, labels=labels),
         "coefficients": coefficients_table(semnet.sem(SEM, hs), labels=labels),
         "indirect": indirect_table(delta, boot.table(ci="percentile")),
@@ -79,8 +81,8 @@ def test_model_labels_read_the_label_comments(labels):
 
 
 @pytest.mark.parametrize("name", ["measurement", "htmt", "fornell_larcker", "fit",
-                                  "invariance", "paths", "coefficients", "indirect",
-                                  "slopes"])  # fmt: skip
+                                  "invariance", "partial", "paths", "coefficients",
+                                  "indirect", "slopes"])  # fmt: skip
 def test_every_table_renders_in_every_format(tables, name, tmp_path):
     table = tables[name]
     _, rows, numeric = table.cells()
@@ -155,6 +157,21 @@ def test_invariance_table_one_rule(tables):
     for m in partial_rows:
         assert frame.loc[m, "decision"] == "holds"
         assert frame.loc[m, "df"] > 20  # the model's df, not the score test's
+
+
+def test_partial_search_table_names_the_ranking_test(tables, hs):
+    t = tables["partial"]
+    header, rows, _ = t.cells()
+    assert t.title.endswith("(score tests)") and header[3] == "Score χ²"
+    assert [r[2] for r in rows][-1].startswith("intercept of ")  # in words
+    assert t.tidy["param"].dropna().str.endswith("~1").all()  # the CSV keeps lavaan's
+    items = [f"x{i}" for i in range(1, 10)]
+    cut = hs.assign(**{c: pd.cut(hs[c], 4, labels=False) for c in items})
+    inv = semnet.invariance(CFA + "speed =~ x7 + x8 + x9\n", cut, group="school",
+                            ordered=items, rule="chisq", progress=False)
+    ordinal = partial_search_table(inv.partial("scalar", progress=False))
+    assert ordinal.title.endswith("(refitted candidates)")
+    assert ordinal.cells()[0][3] == "Candidate Δχ²"
 
 
 def test_paths_wide_with_stars_and_r2(tables, hs):
