@@ -51,3 +51,18 @@ def assert_generator_reproduces_the_survey(study, group: str) -> None:
     numbers = study.required[1:]
     np.testing.assert_array_equal(drawn[numbers].astype(float).to_numpy(),
                                   committed[numbers].astype(float).to_numpy())  # fmt: skip
+
+
+def assert_fit_table_agrees(out) -> None:
+    """Table 11 reports the ladder's configural fit, a partial scalar model between the
+    configural and the full scalar one, and the structural model."""
+    fit = pd.read_csv(out / "table11_fit.csv").set_index("model")
+    ladder = pd.read_csv(out / "table3_invariance.csv").set_index("level")
+    configural = fit.loc["Measurement (configural)"]
+    assert configural["chisq"] == ladder.loc["configural", "chisq"]
+    assert configural["df"] == ladder.loc["configural", "df"]
+    partial = fit.loc["Measurement (partial scalar)"]
+    assert ladder.loc["configural", "df"] < partial["df"] < ladder.loc["scalar", "df"]
+    assert ladder.loc["configural", "chisq"] < partial["chisq"] < ladder.loc["scalar", "chisq"]
+    assert fit.loc["Structural (table 6)", "df"] > 0
+    assert fit[["cfi", "tli", "rmsea", "srmr"]].notna().all().all()

@@ -365,6 +365,22 @@ def _mediation(s: _State) -> None:
 
 
 #: the analysis plan: (name, step), in order (the registry's ``plan``)
+def _fit(s: _State) -> None:
+    """Table 11: the fit of the measurement models of the ladder and of the structural
+    model of table 6 (the multi-group fits the other tables report)."""
+    from semnet.report.journal import fit_table
+
+    rows = [("Measurement (configural)", "Multi-group", s.inv.fits["configural"])]
+    if s.partial.freed:
+        rows.append(("Measurement (partial scalar)", "Multi-group", s.partial.fit))
+    else:
+        rows.append(("Measurement (scalar)", "Multi-group", s.inv.fits["scalar"]))
+    rows.append(("Structural (table 6)", "Multi-group", s.structural))
+    s.add("table11_fit", fit_table(rows, title="Model fit", notes=(
+        f"Multi-group models of the {len(s.groups)} groups, {s.n_note()} The structural "
+        "model is that of table 6, with the equality constraints its note states.",)))
+
+
 STEPS: tuple[tuple[str, Callable[[_State], None]], ...] = (
     ("descriptives", _descriptives),
     ("reliability", _reliability),
@@ -372,6 +388,7 @@ STEPS: tuple[tuple[str, Callable[[_State], None]], ...] = (
     ("structural", _structural),
     ("moderation", _moderation),
     ("mediation", _mediation),
+    ("fit", _fit),
 )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from seed_study_checks import (
+    assert_fit_table_agrees,
     assert_generator_reproduces_the_survey,
     assert_latent_means_cover,
     assert_partial_search_frees,
@@ -51,6 +52,7 @@ def test_paths_within_three_standard_errors(result):
 def test_planted_non_invariance_is_found(result):
     _, out = result
     assert_partial_search_frees(out, ["PA=~pa2", "ct3~1"])
+    assert_fit_table_agrees(out)
 
 
 def test_latent_mean_differences_cover_the_population(result):

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from seed_study_checks import (
+    assert_fit_table_agrees,
     assert_generator_reproduces_the_survey,
     assert_latent_means_cover,
     assert_partial_search_frees,
@@ -57,6 +58,7 @@ def test_planted_non_invariance_is_found(result):
     assert ladder.loc["metric", "pvalue_diff"] < 0.05
     assert ladder.loc["scalar", "pvalue_diff"] < 0.05
     assert_partial_search_frees(out, ["RGL=~rg3", "fu2~1"])
+    assert_fit_table_agrees(out)
 
 
 def test_latent_mean_differences_cover_the_population(result):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from seed_study_checks import (
+    assert_fit_table_agrees,
     assert_generator_reproduces_the_survey,
     assert_latent_means_cover,
     assert_partial_search_frees,
@@ -53,6 +54,7 @@ def test_planted_non_invariance_is_found(result):
     ladder = pd.read_csv(out / "table3_invariance.csv").set_index("level")
     assert ladder.loc["metric", "pvalue_diff"] < 0.05
     assert_partial_search_frees(out, ["IEK=~exs", "exs~1"])
+    assert_fit_table_agrees(out)
 
 
 def test_latent_mean_differences_cover_the_population(result):
