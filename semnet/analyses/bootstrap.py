@@ -100,16 +100,21 @@ def _case_data(fit) -> list[np.ndarray]:
 
 
 def _bollen_stine_data(fit) -> list[np.ndarray]:
-    """Each group's data rotated to the model-implied moments (lavaan's bollen.stine)."""
+    """Each group's data rotated to the model-implied moments (lavaan's bollen.stine);
+    without a mean structure the means stay the sample's."""
     out = []
     for g, m in enumerate(fit.moments):
         sigma, mu = fit.model.implied(fit.values, g)
-        w, v = np.linalg.eigh(m.cov)
-        s_inv_sqrt = (v / np.sqrt(w)) @ v.T
-        X = (m.data - m.data.mean(axis=0)) @ s_inv_sqrt @ _sqrtm(sigma)
-        X = X + (mu if fit.partable.meanstructure else m.mean)
-        out.append(X)
+        out.append(_rotate(m.data, m.cov, sigma, mu if fit.partable.meanstructure else m.mean))
     return out
+
+
+def _rotate(data: np.ndarray, cov: np.ndarray, sigma: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """``X_c S^-1/2 Σ^1/2 + μ``: data with covariance matrix ``cov`` (N divisor) turned
+    into data with covariance matrix ``sigma`` and means ``mu`` (symmetric roots)."""
+    w, v = np.linalg.eigh(cov)
+    s_inv_sqrt = (v / np.sqrt(w)) @ v.T
+    return (data - data.mean(axis=0)) @ s_inv_sqrt @ _sqrtm(sigma) + mu
 
 
 def _sqrtm(a: np.ndarray) -> np.ndarray:
