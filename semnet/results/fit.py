@@ -357,7 +357,7 @@ class Fit(FittedRows):
         Examples
         --------
         >>> import semnet
-        >>> fit = semnet.cfa("textual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9",
+        >>> fit = semnet.cfa("textual =~ x4 + x5 + x6\\nspeed =~ x7 + x8 + x9",
         ...                  semnet.datasets.holzinger_swineford())
         >>> boot = semnet.bootstrap(fit, n=50, seed=1, ci="percentile", type="bollen_stine")
         >>> float(fit.with_bootstrap_test(boot).tests().loc["bollen_stine", "boot_length"])
@@ -381,7 +381,7 @@ class Fit(FittedRows):
         Examples
         --------
         >>> import semnet
-        >>> fit = semnet.cfa("textual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9",
+        >>> fit = semnet.cfa("textual =~ x4 + x5 + x6\\nspeed =~ x7 + x8 + x9",
         ...                  semnet.datasets.holzinger_swineford(), estimator="MLR")
         >>> fit.tests().index.tolist()
         ['standard', 'yuan_bentler_mplus']
