@@ -91,7 +91,8 @@ def sem(
     se, test : str, optional
         Override the preset (names of the ``VCOV``/``TESTS`` registries; lavaan's too).
     bootstrap, seed : int
-        Bootstrap draws (``se="bootstrap"`` alone: 1000) and their seed; ``fit.bootstrap``.
+        Draws (alone: bootstrap SEs; else of ``se="bootstrap"``/``test="bollen.stine"``,
+        1000) and their seed; ``fit.bootstrap``, ``fit.bootstrap_test``.
     group_equal, group_partial
         Cross-group equality constraints (lavaan's ``group.equal``, ``group.partial``).
     std_lv, meanstructure, orthogonal, fixed_x, int_ov_free, int_lv_free : bool

@@ -22,7 +22,7 @@ from semnet.data.survey import SurveyDesign
 from semnet.errors import OptionError, check_choice
 from semnet.inference.plugins import TESTS, VCOV
 from semnet.partable.build import check_options
-from semnet.registry import Registry, normalize
+from semnet.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -111,8 +111,8 @@ class Options:
 
     ``se`` and ``test`` are plug-in names (lavaan's, with underscores); ``information``
     is the information matrix of the standard errors; ``bootstrap`` the number of
-    draws of bootstrap standard errors (0: none), whose ``se`` is then ``"bootstrap"``
-    in the fit; ``meanstructure`` is ``None`` until the parameter table settles it.
+    draws of the resampling plug-ins (``se="bootstrap"``, ``test="bollen_stine"``; 0:
+    none); ``meanstructure`` is ``None`` until the parameter table settles it.
     """
 
     estimator: str = "ML"
@@ -180,19 +180,31 @@ class Options:
 _INTEGERS = (int, np.integer)
 
 
-def bootstrap_draws(bootstrap: object, se: object) -> int:
-    """The number of bootstrap draws that ``bootstrap=`` and ``se=`` ask for (0: none)."""
+def bootstrap_draws(bootstrap: object, se: object, test: object) -> tuple[int, str | None]:
+    """The number of bootstrap draws that ``bootstrap=``, ``se=`` and ``test=`` ask for
+    (0: none), and the ``se`` to use.
+
+    The draws serve the resampling plug-ins (rows of ``VCOV`` and ``TESTS`` with a
+    ``resampling``): ``bootstrap=`` alone asks for bootstrap standard errors; with a
+    resampling ``se`` or ``test`` it is their number of draws, lavaan's 1000 when not
+    given.
+    """
     if isinstance(bootstrap, bool) or not isinstance(bootstrap, _INTEGERS) or bootstrap < 0:
         raise OptionError(
             f"bootstrap must be a number of draws (an integer >= 0), not {bootstrap!r}."
         )
-    wants = se is not None and normalize(se) == "bootstrap"
-    if bootstrap and se is not None and not wants:
+    vcov_resamples = se is not None and VCOV.get(se).resampling is not None
+    test_resamples = test is not None and TESTS.get(test).resampling is not None
+    if bootstrap and se is not None and not (vcov_resamples or test_resamples):
         raise OptionError(
             f"bootstrap={bootstrap} asks for bootstrap standard errors, but se={se!r} asks "
             "for others; drop se=, or pass se='bootstrap'."
         )
-    return int(bootstrap) if bootstrap else (DEFAULT_BOOTSTRAP if wants else 0)
+    if bootstrap and se is None and not test_resamples:
+        se = "bootstrap"  # bootstrap= alone: bootstrap standard errors
+    if not (bootstrap or vcov_resamples or test_resamples):
+        return 0, se
+    return int(bootstrap) if bootstrap else DEFAULT_BOOTSTRAP, se
 
 
 def _names(value: Sequence[str] | str) -> tuple[str, ...]:
@@ -259,7 +271,8 @@ def _design_choices(
     if weights is not None and not (vp.weights and tp.weights):
         raise OptionError(
             f"se={se!r}, test={test!r} are not available with sampling_weights= (lavaan "
-            "0.6.14 has no weighted Gamma); use estimator='MLR'."
+            "0.6.14 has neither a weighted Gamma nor a weighted model-based bootstrap); use "
+            "estimator='MLR'."
         )
     return estimator, preset, se, test
 
@@ -306,15 +319,14 @@ def resolve(
     estimator = ESTIMATORS.name(estimator)
     key = missing.lower().replace(".", "_") if isinstance(missing, str) else missing
     missing = MISSING[check_choice("missing", key, tuple(MISSING))]
-    n_boot = bootstrap_draws(bootstrap, se)
-    if n_boot:
-        se = None  # the point estimates' own inference runs with the preset
+    n_boot, se = bootstrap_draws(bootstrap, se, test)
     ordered = _names(ordered) if ordered else ()
     _check_ordinal(ordered, estimator, missing)
     if ordered and n_boot:
         raise OptionError(
-            "bootstrap standard errors of ordinal items are not available yet; use the "
-            "robust standard errors of WLSMV (se='robust.sem', the default)."
+            "the bootstrap (se='bootstrap', test='bollen.stine') of ordinal items is not "
+            "available yet; use the robust standard errors and scaled test of WLSMV (the "
+            "default)."
         )
     parameterization = check_choice("parameterization", parameterization, PARAMETERIZATIONS)
     ordinal_identification = check_choice("ordinal_identification", ordinal_identification,
@@ -323,8 +335,9 @@ def resolve(
     design = (sampling_weights, sampling_weights_normalization, cluster)
     if n_boot and cluster is not None:
         raise OptionError(
-            "bootstrap standard errors with cluster= are not supported (the bootstrap "
-            "resamples cases, not clusters); use the cluster-robust standard errors."
+            "the bootstrap (se='bootstrap', test='bollen.stine') with cluster= is not "
+            "supported (it resamples cases, not clusters); use the cluster-robust standard "
+            "errors and tests."
         )
     if survey is not None:
         estimator, preset = _survey_estimator(estimator, preset, survey, design, missing, n_boot)
@@ -356,7 +369,7 @@ def resolve(
         orthogonal=orthogonal,
         fixed_x=fixed_x,
         se=se,
-        information=VCOV.get(se).information(incomplete),
+        information=_information(se, preset, incomplete),
         test=test,
         bootstrap=n_boot,
         seed=seed,
@@ -372,6 +385,13 @@ def resolve(
         parameterization=parameterization,
         ordinal_identification=ordinal_identification,
     )
+
+
+def _information(se: str, preset: Preset, incomplete: bool) -> str:
+    """The information matrix the fit records: its ``se``'s, or (for a plug-in that uses
+    none, as the bootstrap) the estimator's."""
+    information = VCOV.get(se).information or VCOV.get(preset.se).information
+    return information(incomplete)
 
 
 def _check_ordinal(ordered: tuple[str, ...], estimator: str, missing: str) -> None:

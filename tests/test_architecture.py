@@ -30,6 +30,7 @@ PLUGIN_NAMES = {
     "satorra_bentler", "yuan_bentler_mplus", "scaled_shifted",
     "satorra.bentler", "yuan.bentler.mplus", "scaled.shifted",
     "WLSMVS", "mean_var_adjusted", "mean.var.adjusted",
+    "bootstrap", "bollen_stine", "bollen.stine",
 }  # fmt: skip
 REGISTRIES = {"options.py", "inference/plugins.py", "estimation/discrepancy.py"}
 #: lavaan's fitMeasures() is keyed on lavaan's test name: which measures a robust test

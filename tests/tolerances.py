@@ -24,7 +24,12 @@ BOOT_SE_TOL = 1e-3
 ACCEL_RTOL = 5e-3
 #: interval arithmetic on identical draws (percentile quantiles): rounding only
 ARITH_RTOL = 1e-10
-#: Monte Carlo checks: allowed deviation, in Monte Carlo standard errors
+#: Monte Carlo checks: allowed deviation, in Monte Carlo standard errors.  Against
+#: lavaan's bootstrap from R's draws: a bootstrap p-value p of B1 and B2 draws differs by
+#: sqrt(p (1 - p) (1/B1 + 1/B2)) (two binomial shares; p = 0.09, B = 1000: 0.0128); a
+#: bootstrap SE relatively by about sqrt(2 / (2B)) (each has ~1/sqrt(2B) for near-normal
+#: draws; B = 1000: 0.032); the Bollen-Stine data rotated with the same implied moments
+#: need no Monte Carlo tolerance (ARITH_RTOL), with semnet's own estimates EST_RTOL
 MC_SIGMAS = 4.0
 
 #: polychoric, polyserial and (pairwise-ML) Pearson correlations against lavCor():

@@ -61,7 +61,7 @@ from __future__ import annotations
 
 import sys
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -83,7 +83,50 @@ from semnet.estimation.optimize import minimize
 __all__ = ["BootstrapResult", "bootstrap"]
 
 CI_METHODS = ("percentile", "bca", "bca_simple", "basic", "normal")
-TYPES = ("ordinary", "bollen_stine")
+
+
+@dataclass(frozen=True)
+class _Type:
+    """A kind of bootstrap: the data it resamples (each group's array, from the fit),
+    and whether they are transformed to satisfy the model (a model-based bootstrap,
+    which tests the model: complete, unweighted data only)."""
+
+    data: Callable[[Any], list[np.ndarray]]
+    model_based: bool
+
+
+def _case_data(fit) -> list[np.ndarray]:
+    return [np.asarray(m.data, dtype=float) for m in fit.moments]
+
+
+def _bollen_stine_data(fit) -> list[np.ndarray]:
+    """Each group's data rotated to the model-implied moments (lavaan's bollen.stine);
+    without a mean structure the means stay the sample's."""
+    out = []
+    for g, m in enumerate(fit.moments):
+        sigma, mu = fit.model.implied(fit.values, g)
+        out.append(_rotate(m.data, m.cov, sigma, mu if fit.partable.meanstructure else m.mean))
+    return out
+
+
+def _rotate(data: np.ndarray, cov: np.ndarray, sigma: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """``X_c S^-1/2 Σ^1/2 + μ``: data with covariance matrix ``cov`` (N divisor) turned
+    into data with covariance matrix ``sigma`` and means ``mu`` (symmetric roots)."""
+    w, v = np.linalg.eigh(cov)
+    s_inv_sqrt = (v / np.sqrt(w)) @ v.T
+    return (data - data.mean(axis=0)) @ s_inv_sqrt @ _sqrtm(sigma) + mu
+
+
+def _sqrtm(a: np.ndarray) -> np.ndarray:
+    w, v = np.linalg.eigh((a + a.T) / 2)
+    return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+
+
+#: the bootstraps by ``type=``: ordinary (cases) and Bollen-Stine (model-based)
+TYPES = {
+    "ordinary": _Type(_case_data, model_based=False),
+    "bollen_stine": _Type(_bollen_stine_data, model_based=True),
+}
 #: draws at or above which a progress bar is shown automatically (on a terminal)
 AUTO_PROGRESS = 500
 
@@ -353,18 +396,19 @@ class BootstrapResult:
     def n_ok(self) -> int:
         return self.n - self.n_failed
 
-    @property
-    def bollen_stine_pvalue(self) -> float:
-        """Bollen–Stine bootstrap p-value of the model χ²: the share of successful draws
-        whose χ² exceeds the sample's (lavaan's ``boot.larger / boot.length``).
+    def model_test(self) -> tuple[int, int]:
+        """The counts behind the bootstrap p-value of the model χ²: the successful draws
+        whose χ² exceeds the sample's, and the successful draws (lavaan's
+        ``boot.larger`` and ``boot.length``).
 
         Raises
         ------
         SemnetError
             For an ordinary bootstrap: its draws come from a population where the model
-            need not hold, so they say nothing about the χ² test.
+            need not hold, so they say nothing about the χ² test; or when every draw
+            failed.
         """
-        if self.type != "bollen_stine":
+        if not TYPES[self.type].model_based:
             raise SemnetError(
                 "the Bollen-Stine p-value is not available for an ordinary bootstrap "
                 "(the resampled data do not satisfy the model); run "
@@ -373,7 +417,15 @@ class BootstrapResult:
         ok = np.isfinite(self._chisq)
         if not ok.any():
             raise SemnetError("the Bollen-Stine p-value is not available: every draw failed.")
-        return float(np.sum(self._chisq[ok] > self.chisq_sample) / ok.sum())
+        return int(np.sum(self._chisq[ok] > self.chisq_sample)), int(ok.sum())
+
+    @property
+    def bollen_stine_pvalue(self) -> float:
+        """Bollen–Stine bootstrap p-value of the model χ²: the share of successful draws
+        whose χ² exceeds the sample's (lavaan's ``boot.larger / boot.length``;
+        :meth:`model_test`, which says when it is not available)."""
+        larger, length = self.model_test()
+        return larger / length
 
     # -- summaries ----------------------------------------------------------------------
     def table(
@@ -591,9 +643,7 @@ def bootstrap(
     """
     methods = _check_options(fit, n, ci, level, type)
     plans = _plans(fit, indirect)
-    data = [np.asarray(m.data, dtype=float) for m in fit.moments]
-    if type == "bollen_stine":
-        data = _bollen_stine_data(fit)
+    data = TYPES[type].data(fit)
     refitter = _Refitter(fit, data, plans)
 
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
@@ -631,7 +681,8 @@ def bootstrap(
 def _check_options(fit, n: object, ci: Sequence[str] | str, level: float, type: str) -> list[str]:
     """The interval methods asked for; raises for a bad option or a fit that cannot be
     bootstrapped."""
-    check_choice("type", type, TYPES)
+    check_choice("type", type, tuple(TYPES))
+    model_based = TYPES[type].model_based
     methods = [ci] if isinstance(ci, str) else list(ci)
     for m in methods:
         check_choice("ci", m, CI_METHODS)
@@ -639,7 +690,7 @@ def _check_options(fit, n: object, ci: Sequence[str] | str, level: float, type: 
         raise OptionError(f"n must be a positive number of draws, not {n!r}.")
     if not 0 < level < 1:
         raise OptionError(f"level must be between 0 and 1 (e.g. 0.95), not {level!r}.")
-    if type == "bollen_stine" and fit.patterns is not None:
+    if model_based and fit.patterns is not None:
         raise SemnetError(
             "the Bollen-Stine bootstrap is not available for FIML fits: it transforms the "
             "complete data matrix to the model-implied moments, which incomplete rows do "
@@ -658,7 +709,7 @@ def _check_options(fit, n: object, ci: Sequence[str] | str, level: float, type: 
             "would resample cases as if they were drawn independently); use the fit's "
             "cluster-robust or design-based standard errors."
         )
-    if type == "bollen_stine" and fit.sample.weights is not None:
+    if model_based and fit.sample.weights is not None:
         raise OptionError(
             "the Bollen-Stine bootstrap is not available with sampling weights; use the "
             "ordinary bootstrap or the Yuan-Bentler scaled test (estimator='MLR')."
@@ -736,23 +787,6 @@ def _labels(fit, refitter: _Refitter, plans: Sequence[EffectPlan]):
             rows.append((er.kind, "effect", er.path, er.group, ""))
     return columns, rows
 
-
-def _sqrtm(a: np.ndarray) -> np.ndarray:
-    w, v = np.linalg.eigh((a + a.T) / 2)
-    return (v * np.sqrt(np.clip(w, 0, None))) @ v.T
-
-
-def _bollen_stine_data(fit) -> list[np.ndarray]:
-    """Each group's data rotated to the model-implied moments (lavaan's bollen.stine)."""
-    out = []
-    for g, m in enumerate(fit.moments):
-        sigma, mu = fit.model.implied(fit.values, g)
-        w, v = np.linalg.eigh(m.cov)
-        s_inv_sqrt = (v / np.sqrt(w)) @ v.T
-        X = (m.data - m.data.mean(axis=0)) @ s_inv_sqrt @ _sqrtm(sigma)
-        X = X + (mu if fit.partable.meanstructure else m.mean)
-        out.append(X)
-    return out
 
 
 def _want_progress(progress: bool | None, n: int) -> bool:

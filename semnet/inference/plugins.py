@@ -1,15 +1,20 @@
 """Standard errors and test statistics as plug-ins, in registries keyed by lavaan's names.
 
 ``VCOV`` holds the covariance estimators of the free parameters (lavaan's ``se=``):
-``standard``, ``robust_sem`` and ``robust_huber_white``.  ``TESTS`` holds the model
-test statistics (lavaan's ``test=``): ``standard``, ``satorra_bentler``,
-``yuan_bentler_mplus``, ``scaled_shifted`` and ``mean_var_adjusted``.  Each plug-in
-computes its result from an :class:`InferenceContext`, which computes the shared
-pieces (the tangent basis of the constraints, the ``robust.sem`` sandwich, the
-Huber–White sandwich) once, on first use, so that a vcov and a test built from the
-same sandwich share it.  The test of the baseline (independence) model, which the scaled
-fit indices need, comes from the same plug-in applied to the baseline model (or from a
-closed form where one exists).
+``standard``, ``robust_sem``, ``robust_huber_white``, the cluster-robust sandwiches and
+``bootstrap``.  ``TESTS`` holds the model test statistics (lavaan's ``test=``):
+``standard``, ``satorra_bentler``, ``yuan_bentler_mplus``, ``scaled_shifted``,
+``mean_var_adjusted`` and ``bollen_stine``.  Most plug-ins compute their result from an
+:class:`InferenceContext`, which computes the shared pieces (the tangent basis of the
+constraints, the ``robust.sem`` sandwich, the Huber–White sandwich) once, on first use,
+so that a vcov and a test built from the same sandwich share it.  The test of the
+baseline (independence) model, which the scaled fit indices need, comes from the same
+plug-in applied to the baseline model (or from a closed form where one exists).
+
+A *resampling* plug-in (``se="bootstrap"``, ``test="bollen_stine"``) is computed after
+the fit, from bootstrap draws of it: its row carries a :class:`Resampling` (which
+bootstrap it needs and how its result is attached to the fit), and the pipeline runs
+that generic hook once the fit is assembled (:mod:`semnet.pipeline.assemble`).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -112,16 +118,44 @@ def _standard_vcov(ctx: InferenceContext) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class Resampling:
+    """What a plug-in computed after the fit, from bootstrap draws of it, needs.
+
+    Attributes
+    ----------
+    type : str
+        The bootstrap it reads (``type=`` of :func:`semnet.bootstrap`): ``"ordinary"``
+        (cases resampled) or ``"bollen_stine"`` (the data transformed to the model's
+        implied moments, then resampled).
+    attach : callable
+        ``attach(fit, boot)`` → a new fit carrying the plug-in's result computed from
+        ``boot`` (a :class:`~semnet.analyses.bootstrap.BootstrapResult` of ``fit``).
+
+    Examples
+    --------
+    >>> from semnet.inference.plugins import TESTS, VCOV
+    >>> VCOV.get("bootstrap").resampling.type, TESTS.get("bollen.stine").resampling.type
+    ('ordinary', 'bollen_stine')
+    """
+
+    type: str
+    attach: Callable[[Any, Any], Any]
+
+
+@dataclass(frozen=True)
 class VcovPlugin:
     """A covariance estimator of the free parameters (lavaan's ``se=``).
 
     Attributes
     ----------
-    compute : callable
-        ``compute(ctx)`` → the vcov (free parameters x free parameters).
-    information : callable
+    compute : callable or None
+        ``compute(ctx)`` → the vcov (free parameters x free parameters); ``None`` for a
+        resampling plug-in, whose vcov comes after the fit from its ``resampling``.
+    information : callable or None
         ``information(incomplete_data)`` → ``"expected"`` or ``"observed"``: the
-        information matrix it uses (recorded in the fit's options).
+        information matrix it uses (recorded in the fit's options); ``None``: it uses
+        none, and the fit records the estimator's (what its score tests and
+        modification indices use).
     casewise : bool
         It needs the casewise data (or fourth-order moments).
     complete_data : bool
@@ -131,14 +165,17 @@ class VcovPlugin:
         such plug-ins apply (lavaan's rule).
     weights : bool
         Defined with sampling weights (the weighted casewise scores).
+    resampling : Resampling or None
+        Computed after the fit from bootstrap draws of it (see :class:`Resampling`).
     """
 
-    compute: Callable[[InferenceContext], np.ndarray]
-    information: Callable[[bool], str]
+    compute: Callable[[InferenceContext], np.ndarray] | None
+    information: Callable[[bool], str] | None
     casewise: bool = False
     complete_data: bool = False
     cluster: bool = False
     weights: bool = False
+    resampling: Resampling | None = None
 
 
 @dataclass(frozen=True)
@@ -148,8 +185,9 @@ class TestPlugin:
     Attributes
     ----------
     compute : callable or None
-        ``compute(ctx)`` → the :class:`ScaledTest`; ``None`` for the standard test, which
-        is the fit's own chi-square.
+        ``compute(ctx)`` → the :class:`ScaledTest`; ``None`` for a test that is the fit's
+        own chi-square (the standard test, and the bootstrap tests, which give it another
+        reference distribution).
     closed_form_baseline : callable, optional
         ``(sample, meanstructure)`` → the baseline model's test in closed form, or
         ``None`` where it has none (then the baseline model is fitted).
@@ -164,6 +202,8 @@ class TestPlugin:
     cluster, weights : bool
         Defined with ``cluster=`` (from the clustered scores or Gamma), with sampling
         weights (from the weighted casewise scores).
+    resampling : Resampling or None
+        Computed after the fit from bootstrap draws of it (see :class:`Resampling`).
     """
 
     compute: Callable[[InferenceContext], ScaledTest] | None
@@ -173,6 +213,7 @@ class TestPlugin:
     difference: str = "standard"
     cluster: bool = False
     weights: bool = False
+    resampling: Resampling | None = None
 
     @property
     def scaled(self) -> bool:
@@ -222,7 +263,30 @@ VCOV.register(
     ),
 )
 
+# lavaan's se = "bootstrap": the covariance matrix of the draws' estimates (divisor B);
+# the draws stay on the fit (fit.bootstrap) for the intervals of estimates()
+VCOV.register(
+    "bootstrap",
+    VcovPlugin(
+        None, None, casewise=True, weights=True,
+        resampling=Resampling("ordinary", lambda fit, boot: fit.with_bootstrap(boot)),
+    ),
+)
+
 TESTS.register("standard", TestPlugin(None, cluster=True, weights=True))
+# lavaan's test = "bollen.stine": the fit's chi-square with the p-value of the bootstrap
+# of the data transformed to the implied moments (Bollen & Stine, 1992); complete,
+# unweighted, continuous data only, as lavaan 0.6.14
+TESTS.register(
+    "bollen_stine",
+    TestPlugin(
+        None, casewise=True, complete_data=True,
+        resampling=Resampling(
+            "bollen_stine", lambda fit, boot: fit.with_bootstrap_test(boot)
+        ),
+    ),
+    aliases=("bollen-stine", "bootstrap", "boot"),  # lavaan's spellings of test=
+)
 TESTS.register(
     "satorra_bentler",
     TestPlugin(

@@ -1,5 +1,6 @@
-"""Step 9 of a fit: the immutable :class:`~semnet.results.fit.Fit`, its record, and
-bootstrap standard errors where the options ask for them."""
+"""Step 9 of a fit: the immutable :class:`~semnet.results.fit.Fit`, its record, and the
+resampling plug-ins (bootstrap standard errors, the Bollen–Stine test) where the
+options name them."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from semnet.errors import warn
 from semnet.estimation.constraints import ParameterNames
 from semnet.estimation.dwls import ordinal_values
 from semnet.estimation.optimize import OptimizeResult
+from semnet.inference.plugins import TESTS, VCOV
 from semnet.options import Options
 from semnet.partable.build import ParTable
 from semnet.pipeline.infer import Inference
@@ -98,9 +100,9 @@ def assemble(
     warnings: Messages,
     record: dict[str, Any],
 ) -> Fit:
-    """The fit (with bootstrap standard errors when ``options.bootstrap`` asks for
-    draws); ``record`` holds the product terms built (``interaction``) and the
-    ``timings``."""
+    """The fit, with the results of the resampling plug-ins the options name
+    (:func:`resampled`); ``record`` holds the product terms built (``interaction``) and
+    the ``timings``."""
     values = ordinal_values(structure.model, structure.model.values(result.x, structure.start))
     warnings.extend(heywood(structure.partable, values))
     warnings.extend(non_finite_definitions(structure.partable, values))
@@ -128,15 +130,29 @@ def assemble(
             "timings": record["timings"],
         },
     )
-    return with_bootstrap(fit, options) if options.bootstrap else fit
+    return resampled(fit, options)
 
 
-def with_bootstrap(fit: Fit, options: Options) -> Fit:
-    """The fit with bootstrap standard errors and intervals attached (a new Fit)."""
+def resampled(fit: Fit, options: Options) -> Fit:
+    """The fit with the results of its resampling plug-ins attached (a new Fit), or
+    ``fit`` when its ``se`` and ``test`` need no draws.
+
+    One bootstrap (``options.bootstrap`` draws, ``options.seed``) serves them all.  Its
+    type is the test's where the test resamples, else the vcov's: as lavaan, whose
+    ``se = "bootstrap"`` with ``test = "bollen.stine"`` takes its standard errors from
+    the Bollen–Stine draws.
+    """
+    plugins = [VCOV.get(options.se).resampling, TESTS.get(options.test).resampling]
+    hooks = [p for p in plugins[::-1] if p is not None]
+    if not hooks:
+        return fit
     with _warnings.catch_warnings(record=True) as caught:
         _warnings.simplefilter("always")
-        boot = bootstrap(fit, n=options.bootstrap, seed=options.seed, ci="percentile")
-    messages = [str(w.message) for w in caught]
+        boot = bootstrap(fit, n=options.bootstrap, seed=options.seed, ci="percentile",
+                         type=hooks[0].type)  # fmt: skip
+    messages = tuple(str(w.message) for w in caught)
     for msg in messages:
         warn(msg)
-    return fit.with_bootstrap(boot, warnings=messages)
+    for hook in hooks:
+        fit = hook.attach(fit, boot)
+    return replace(fit, warnings=fit.warnings + messages)

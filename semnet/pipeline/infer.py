@@ -52,10 +52,12 @@ def infer(
     warnings: list[str],
 ) -> Inference:
     """Standard errors and tests of the estimates ``result.x``; a singular information
-    matrix leaves them ``None`` with a message in ``warnings``."""
+    matrix leaves them ``None`` with a message in ``warnings``.  A resampling plug-in
+    (no ``compute``) leaves its part ``None`` here: it is computed once the fit is
+    assembled (:func:`semnet.pipeline.assemble.resampled`)."""
     df = structure.partable.ndat(options.fixed_x) - structure.npar
     what = f"estimator='{options.estimator}' (se='{options.se}', test='{options.test}')"
-    test_plugin = TESTS.get(options.test)
+    vcov_plugin, test_plugin = VCOV.get(options.se), TESTS.get(options.test)
     try:
         with catch_warnings(record=True) as caught:
             simplefilter("always", NearlySingularInformation)
@@ -63,7 +65,7 @@ def infer(
                 disc, structure.constraints, result.x, df, what, result.evaluation,
                 options.information,
             )  # fmt: skip
-            vcov = VCOV.get(options.se).compute(ctx)
+            vcov = vcov_plugin.compute(ctx) if vcov_plugin.compute is not None else None
             test = test_plugin.compute(ctx) if test_plugin.scaled else None
     except (SingularInformationError, np.linalg.LinAlgError) as exc:
         warnings.append(_singular_message(exc, options.information))

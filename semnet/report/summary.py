@@ -435,6 +435,9 @@ class Summary:
         if len(fit.groups) > 1:
             for label, value in self.group_chisq().items():
                 items.append((f"Test statistic [{label}]", _num(value)))
+        boot = getattr(fit, "bootstrap_test", None)
+        if boot is not None:
+            items.append(("P-value (Bollen-Stine bootstrap)", pvalue(boot.bollen_stine_pvalue)))
         return items
 
     def _user_test(self) -> list[str]:
@@ -465,6 +468,15 @@ class Summary:
             lines.append("  Test statistic for each group:")
             for label, value in self.group_chisq().items():
                 lines.append(_line(str(label), _num(value), indent=4))
+        boot = getattr(fit, "bootstrap_test", None)
+        if boot is not None:  # lavaan: the statistic again, with its bootstrap p-value
+            lines += [
+                "",
+                _line("Test statistic", _num(fit.chisq)),
+                _line("Degrees of freedom", _integer(fit.df)),
+                _line("P-value (Bollen-Stine bootstrap)", _num(boot.bollen_stine_pvalue)),
+                _line("Number of successful bootstrap draws", str(boot.n_ok)),
+            ]
         return lines
 
     # -- fit measures ------------------------------------------------------------------------

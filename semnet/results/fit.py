@@ -69,6 +69,10 @@ class Fit(FittedRows):
     bootstrap : BootstrapResult or None
         The bootstrap draws behind bootstrap standard errors (``sem(...,
         bootstrap=N)`` or :meth:`with_bootstrap`); ``None`` otherwise.
+    bootstrap_test : BootstrapResult or None
+        The Bollen–Stine draws behind ``test="bollen_stine"`` (or
+        :meth:`with_bootstrap_test`): ``fit.bootstrap_test.bollen_stine_pvalue`` is the
+        bootstrap p-value of the model χ², reported in :meth:`tests`; ``None`` otherwise.
     """
 
     partable: ParTable
@@ -89,6 +93,7 @@ class Fit(FittedRows):
     #: :attr:`meta` as the fit was made, the data's SHA-256 ``None`` for raw data
     record: dict[str, Any] = field(default_factory=dict)
     bootstrap: BootstrapResult | None = field(default=None, repr=False)
+    bootstrap_test: BootstrapResult | None = field(default=None, repr=False)
 
     # -- basic facts ------------------------------------------------------------------
     @property
@@ -288,19 +293,9 @@ class Fit(FittedRows):
         -------
         Fit
         """
-        params = self.partable.params
-        free = params["free"].to_numpy()
+        self._check_bootstrap_of(boot)
+        free = self.partable.params["free"].to_numpy()
         rows = np.flatnonzero(free > 0)
-        ndef = self._ndef
-        n_cols = rows.size + ndef
-        if len(boot.columns) < n_cols or not np.allclose(
-            boot.estimate[:n_cols], self._all_est[np.r_[rows, len(params) + np.arange(ndef)]],
-            rtol=1e-8, atol=1e-10,
-        ):  # fmt: skip
-            raise OptionError(
-                "this bootstrap was not made from this fit (its estimates differ); pass "
-                "semnet.bootstrap(fit, ...) of the same fit."
-            )
         draws = boot.draws.to_numpy()[~boot.failed][:, : rows.size]
         if draws.shape[0] < 2:
             raise SemnetError(
@@ -319,6 +314,97 @@ class Fit(FittedRows):
             warnings=self.warnings + tuple(warnings),
             bootstrap=boot,
         )
+
+    def _check_bootstrap_of(self, boot: BootstrapResult) -> None:
+        """Raise unless ``boot`` was made from this fit (its estimates are this fit's)."""
+        params = self.partable.params
+        rows = np.flatnonzero(params["free"].to_numpy() > 0)
+        ndef = self._ndef
+        n_cols = rows.size + ndef
+        if len(boot.columns) < n_cols or not np.allclose(
+            boot.estimate[:n_cols], self._all_est[np.r_[rows, len(params) + np.arange(ndef)]],
+            rtol=1e-8, atol=1e-10,
+        ):  # fmt: skip
+            raise OptionError(
+                "this bootstrap was not made from this fit (its estimates differ); pass "
+                "semnet.bootstrap(fit, ...) of the same fit."
+            )
+
+    def with_bootstrap_test(self, boot: BootstrapResult) -> Fit:
+        """A new fit whose model χ² carries the Bollen–Stine bootstrap p-value of
+        ``boot`` (lavaan's ``test = "bollen.stine"``); this fit is not changed.
+
+        The statistic and its degrees of freedom stay the fit's; the p-value is the share
+        of the successful draws whose χ² exceeds it (lavaan's ``boot.larger /
+        boot.length``).  :meth:`tests` and :meth:`summary` report it;
+        ``fit_measures()`` keeps the χ² p-value, as lavaan's ``fitMeasures()``.
+
+        Parameters
+        ----------
+        boot : BootstrapResult
+            ``semnet.bootstrap(fit, type="bollen_stine")`` of this fit.
+
+        Returns
+        -------
+        Fit
+
+        Raises
+        ------
+        SemnetError
+            For an ordinary bootstrap (its data need not satisfy the model), or one whose
+            draws all failed.
+
+        Examples
+        --------
+        >>> import semnet
+        >>> fit = semnet.cfa("textual =~ x4 + x5 + x6\\nspeed =~ x7 + x8 + x9",
+        ...                  semnet.datasets.holzinger_swineford())
+        >>> boot = semnet.bootstrap(fit, n=50, seed=1, ci="percentile", type="bollen_stine")
+        >>> float(fit.with_bootstrap_test(boot).tests().loc["bollen_stine", "boot_length"])
+        50.0
+        """
+        self._check_bootstrap_of(boot)
+        boot.model_test()  # (raises for an ordinary bootstrap)
+        return replace(self, bootstrap_test=boot)
+
+    def tests(self) -> pd.DataFrame:
+        """The model tests, one row each (lavaan's ``lavInspect(fit, "test")``).
+
+        Returns
+        -------
+        DataFrame
+            Indexed by the test's name (``"standard"``, then the scaled test or
+            ``"bollen_stine"``), with ``stat, df, pvalue, refdistr`` and, for a scaled
+            test, ``scaling_factor`` and ``shift_parameter``; for the bootstrap test
+            ``boot_larger`` and ``boot_length`` (successful draws).
+
+        Examples
+        --------
+        >>> import semnet
+        >>> fit = semnet.cfa("textual =~ x4 + x5 + x6\\nspeed =~ x7 + x8 + x9",
+        ...                  semnet.datasets.holzinger_swineford(), estimator="MLR")
+        >>> fit.tests().index.tolist()
+        ['standard', 'yuan_bentler_mplus']
+        """
+        fm = self._fit_measures
+        rows = {"standard": {"stat": self.chisq, "df": float(self.df),
+                             "pvalue": fm.get("pvalue", np.nan), "refdistr": "chisq"}}
+        t = self.scaled_test
+        if t is not None:
+            rows[t.name] = {
+                "stat": t.stat, "df": float(t.df), "pvalue": fm.get("pvalue_scaled", np.nan),
+                "refdistr": "chisq", "scaling_factor": t.scaling_factor,
+                "shift_parameter": t.shift_parameter,
+            }  # fmt: skip
+        boot = self.bootstrap_test
+        if boot is not None:
+            larger, length = boot.model_test()
+            rows["bollen_stine"] = {
+                "stat": self.chisq, "df": float(self.df), "pvalue": larger / length,
+                "refdistr": "bootstrap", "boot_larger": float(larger),
+                "boot_length": float(length),
+            }  # fmt: skip
+        return pd.DataFrame.from_dict(rows, orient="index")
 
     def standardized(self, type: str = "std_all", level: float = 0.95) -> pd.DataFrame:
         """Standardized solution with delta-method SEs (lavaan's ``standardizedSolution()``).
