@@ -306,6 +306,12 @@ def _triangle(matrices: Mapping[str, pd.DataFrame] | pd.DataFrame,
     return frame, pd.DataFrame(tidy), tuple(rules[1:])
 
 
+def _triangle_kinds(frame: pd.DataFrame) -> dict[str, str]:
+    """The labels as text, the matrix's columns as numbers (right-aligned; "—" marks the
+    diagonal)."""
+    return {k: "text" if k in ("group", "construct") else "number" for k in frame.columns}
+
+
 def htmt_table(matrices: Mapping[str, pd.DataFrame] | pd.DataFrame, *,
                labels: Mapping[str, str] | None = None, name: str = "htmt",
                label: str = "", title: str = "Discriminant validity: heterotrait–monotrait "
@@ -336,7 +342,7 @@ def htmt_table(matrices: Mapping[str, pd.DataFrame] | pd.DataFrame, *,
             f"al., 2015).")  # fmt: skip
     return Table(name, title, frame, notes=(note, *notes), label=label, rules=rules,
                  header={k: v for k, v in header.items() if k in frame.columns}, tidy=tidy,
-                 columns={k: "text" for k in ("group", "construct") if k in frame.columns})
+                 columns=_triangle_kinds(frame))
 
 
 def fornell_larcker_table(matrices: Mapping[str, pd.DataFrame] | pd.DataFrame, *,
@@ -361,7 +367,7 @@ def fornell_larcker_table(matrices: Mapping[str, pd.DataFrame] | pd.DataFrame, *
             "both square roots exceed their correlation (Fornell & Larcker, 1981).")
     return Table(name, title, frame, notes=(note, *notes), label=label, rules=rules,
                  header={k: v for k, v in header.items() if k in frame.columns}, tidy=tidy,
-                 columns={k: "text" for k in ("group", "construct") if k in frame.columns})
+                 columns=_triangle_kinds(frame))
 
 
 # -- model fit ---------------------------------------------------------------------------

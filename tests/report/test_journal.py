@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import semnet
-from semnet.report.docx import write_docx
+from semnet.report.docx import column_widths, write_docx
 from semnet.report.format import STAR_NOTE
 from semnet.report.journal import (
     coefficients_table,
@@ -225,6 +225,17 @@ def test_word_document_has_one_real_table_per_table(tables, tmp_path):
     assert paths.rows[2].cells[1].paragraphs[0].alignment == 2  # right
     texts = [p.text for p in document.paragraphs]
     assert "Table 1" in texts and any(t.startswith("Note. Completely") for t in texts)
+    # fixed column widths: a text column is never narrower than its longest word, the
+    # heading rows repeat on every page
+    measurement = document.tables[list(tables).index("measurement")]
+    header, rows, numeric = tables["measurement"].cells()
+    widths = [c.width.pt for c in measurement.columns]
+    # (Word keeps widths in twentieths of a point)
+    assert widths == pytest.approx(column_widths(header, rows, numeric, 648.0), abs=0.05)
+    longest = max(len(w) for r in rows for w in r[0].split())
+    assert widths[0] >= longest * 5
+    repeated = measurement.rows[1]._tr.trPr.xml
+    assert "tblHeader" in repeated and "cantSplit" in repeated
 
 
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
