@@ -595,6 +595,8 @@ def bootstrap(
     if type == "bollen_stine":
         data = _bollen_stine_data(fit)
     refitter = _Refitter(fit, data, plans)
+    # (before the draws: what the outputs cache is ready before any worker is forked)
+    estimate = refitter.outputs(np.asarray(fit.values, dtype=float))
 
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     children = ss.spawn(int(n))
@@ -605,7 +607,6 @@ def bootstrap(
     if "bca" in methods:
         accel, jack_failed = _jackknife(refitter, data, n_jobs, executor, show)
     _warn_failures(reasons, n)
-    estimate = refitter.outputs(np.asarray(fit.values, dtype=float))
     estimate.setflags(write=False)
     out.setflags(write=False)
     chisq.setflags(write=False)
