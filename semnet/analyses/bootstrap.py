@@ -595,7 +595,7 @@ def bootstrap(
     if type == "bollen_stine":
         data = _bollen_stine_data(fit)
     refitter = _Refitter(fit, data, plans)
-    # (before the draws: what the outputs cache is ready before any worker is forked)
+    # before the draws, so that what outputs() caches is ready before a worker is forked
     estimate = refitter.outputs(np.asarray(fit.values, dtype=float))
 
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)

@@ -175,7 +175,7 @@ def _on_own_pool(func: Callable[[Any], Any], specs: Sequence[Any], workers: int,
 
     The pool's workers receive ``func`` once, as they start, and take the chunks from the
     front; this process takes them from the back (those no worker has started: a
-    submitted chunk is cancelled before this process runs it), so it fits while it would
+    submitted chunk is cancelled before this process runs it), so it works while it would
     otherwise wait, and its chunks are neither pickled nor sent.
     """
     pool = ProcessPoolExecutor(max_workers=workers - 1, initializer=_install,
