@@ -253,9 +253,9 @@ TASKS: tuple[Task, ...] = (
                       "scalar": (645.901614991, 654.821638069),
                       "strict": (700.927260890, 711.005514214)},
          max_rounds=5),
-    Task("PolDem mediation, 500 bootstrap draws", MEDIATION_MODEL,
+    Task("PolDem mediation, 1000 bootstrap draws", MEDIATION_MODEL,
          semnet.datasets.political_democracy, "sem", semopy=False, run="bootstrap",
-         nboot=500, expected_chisq=72.4616069968, max_rounds=5),
+         nboot=1000, expected_chisq=72.4616069968, max_rounds=5),
     Task("polychoric matrix, 20 five-category items x 1000", "", _likert_data,
          semopy=False, run="polychoric", expected_chisq=77.026950243865),
 )

@@ -645,6 +645,8 @@ def bootstrap(
     plans = _plans(fit, indirect)
     data = TYPES[type].data(fit)
     refitter = _Refitter(fit, data, plans)
+    # before the draws, so that what outputs() caches is ready before a worker is forked
+    estimate = refitter.outputs(np.asarray(fit.values, dtype=float))
 
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     children = ss.spawn(int(n))
@@ -655,7 +657,6 @@ def bootstrap(
     if "bca" in methods:
         accel, jack_failed = _jackknife(refitter, data, n_jobs, executor, show)
     _warn_failures(reasons, n)
-    estimate = refitter.outputs(np.asarray(fit.values, dtype=float))
     estimate.setflags(write=False)
     out.setflags(write=False)
     chisq.setflags(write=False)

@@ -7,12 +7,15 @@ The rules every many-fit workflow follows (:func:`semnet.bootstrap`, :func:`semn
 - each task carries everything random it needs (a ``numpy.random.SeedSequence`` spawned
   from the user's seed), so results never depend on the executor, on the number of
   workers or on the order in which tasks finish;
-- ``executor=None`` and ``n_jobs=1`` run in this process; ``n_jobs > 1`` (``-1``: every
-  CPU) starts a ``ProcessPoolExecutor`` for the call; a given ``executor`` is used as is
-  and never shut down;
+- ``executor=None`` and ``n_jobs=1`` run in this process; ``n_jobs=k > 1`` (``-1``:
+  every CPU) starts a ``ProcessPoolExecutor`` of ``k - 1`` workers for the call and
+  makes this process the k-th: the workers take the chunks from the front, this process
+  takes those no worker has started from the back (one fork fewer, and its chunks are
+  neither pickled nor sent); a given ``executor`` is used as is and never shut down;
 - tasks are sent in chunks (about eight per worker) to keep the per-task overhead low, and
   the results come back in task order; a pool started for the call receives the task
-  function (with the model and data it carries) once per worker, not with every chunk;
+  function (with the model and data it carries) once per worker, as the workers are
+  forked, not with every chunk;
 - an interrupt (Ctrl-C) or any other error while waiting cancels the chunks not yet
   started; a pool started for the call is shut down without waiting and its workers are
   terminated, so the call returns at once and leaves no process behind.
@@ -135,35 +138,68 @@ def map_tasks(
             if progress is not None:
                 progress.update(len(specs[start : start + step]))
         return out
-    own = executor is None
-    # a pool of our own receives ``func`` once per worker (at its start), so a chunk
-    # carries only its specs; a given executor gets ``func`` with every chunk
-    pool = (ProcessPoolExecutor(max_workers=workers, initializer=_install, initargs=(func,))
-            if own else executor)
-    if not own:
-        workers = max(1, getattr(pool, "_max_workers", 4) or 4)
-    nchunks = max(1, min(total, CHUNKS_PER_WORKER * workers))
-    bounds = [round(k * total / nchunks) for k in range(nchunks + 1)]
-    futures: dict[Future, tuple[int, int]] = {}
+    if executor is None:
+        return _on_own_pool(func, specs, workers, out, progress)
+    workers = max(1, getattr(executor, "_max_workers", 4) or 4)
+    futures = {executor.submit(_run_chunk, func, list(specs[a:b])): (a, b)
+               for a, b in _chunks(total, workers)}
     try:
-        for a, b in itertools.pairwise(bounds):
-            if b > a:
-                fut = (pool.submit(_run_installed, list(specs[a:b])) if own
-                       else pool.submit(_run_chunk, func, list(specs[a:b])))
-                futures[fut] = (a, b)
-        for fut in as_completed(futures):
-            a, b = futures[fut]
-            out[a:b] = fut.result()
-            if progress is not None:
-                progress.update(b - a)
+        _collect(futures, out, progress)
     except BaseException:
         for fut in futures:
             fut.cancel()
-        if own:
-            _abandon(pool)
         raise
-    if own:
-        pool.shutdown()
+    return out
+
+
+def _chunks(total: int, workers: int) -> list[tuple[int, int]]:
+    """About :data:`CHUNKS_PER_WORKER` chunks per worker: ``(start, stop)`` of each."""
+    nchunks = max(1, min(total, CHUNKS_PER_WORKER * workers))
+    bounds = [round(k * total / nchunks) for k in range(nchunks + 1)]
+    return [(a, b) for a, b in itertools.pairwise(bounds) if b > a]
+
+
+def _collect(futures: dict[Future, tuple[int, int]], out: list[Any],
+             progress: Progress | None) -> None:
+    """Wait for ``futures`` and put each chunk's results in its place in ``out``."""
+    for fut in as_completed(futures):
+        a, b = futures[fut]
+        out[a:b] = fut.result()
+        if progress is not None:
+            progress.update(b - a)
+
+
+def _on_own_pool(func: Callable[[Any], Any], specs: Sequence[Any], workers: int,
+                 out: list[Any], progress: Progress | None) -> list[Any]:
+    """:func:`map_tasks` on ``workers - 1`` forked processes and this one.
+
+    The pool's workers receive ``func`` once, as they start, and take the chunks from the
+    front; this process takes them from the back (those no worker has started: a
+    submitted chunk is cancelled before this process runs it), so it works while it would
+    otherwise wait, and its chunks are neither pickled nor sent.
+    """
+    pool = ProcessPoolExecutor(max_workers=workers - 1, initializer=_install,
+                               initargs=(func,))
+    futures: dict[Future, tuple[int, int]] = {}
+    try:
+        for a, b in _chunks(len(specs), workers):
+            futures[pool.submit(_run_installed, list(specs[a:b]))] = (a, b)
+        for fut in reversed(list(futures)):
+            if not fut.cancel():
+                break
+            a, b = futures.pop(fut)
+            out[a:b] = _run_chunk(func, specs[a:b])
+            if progress is not None:
+                progress.update(b - a)
+                _collect({f: futures.pop(f) for f in list(futures) if f.done()}, out,
+                         progress)
+        _collect(futures, out, progress)
+    except BaseException:
+        for fut in futures:
+            fut.cancel()
+        _abandon(pool)
+        raise
+    pool.shutdown()
     return out
 
 

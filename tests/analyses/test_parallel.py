@@ -3,6 +3,7 @@ thread or process pool, and on a Dask distributed cluster."""
 
 from __future__ import annotations
 
+import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 
@@ -26,12 +27,34 @@ def _square(k: int) -> int:
     return k * k
 
 
+def _pid(k: int) -> int:
+    return os.getpid()
+
+
+def _fail_at_63(k: int) -> int:
+    if k == 63:
+        raise ValueError("task 63 failed")
+    return k
+
+
 def test_map_tasks_keeps_the_order():
     specs = list(range(37))
     assert map_tasks(_square, specs) == [k * k for k in specs]
     with ThreadPoolExecutor(max_workers=3) as pool:
         assert map_tasks(_square, specs, executor=pool) == [k * k for k in specs]
     assert map_tasks(_square, specs, n_jobs=2) == [k * k for k in specs]
+
+
+def test_own_pool_forks_one_worker_fewer_and_the_caller_works():
+    """With n_jobs=k the calling process is the k-th worker: the pool's k - 1 workers take
+    chunks from the front, the caller those no worker has started from the back."""
+    pids = map_tasks(_pid, list(range(64)), n_jobs=2)
+    assert len(set(pids)) == 2
+    assert pids[-1] == os.getpid() and pids[0] != os.getpid()
+    assert len(set(map_tasks(_pid, list(range(96)), n_jobs=3))) <= 3
+    # an error in a chunk the caller runs stops the workers and reaches the caller
+    with pytest.raises(ValueError, match="task 63"):
+        map_tasks(_fail_at_63, list(range(64)), n_jobs=2)
 
 
 def test_map_tasks_names_bad_arguments():

@@ -27,13 +27,13 @@ SCRIPTS = {
 import semnet
 print("started", flush=True)
 semnet.power("f =~ 0.8*x1 + 0.7*x2 + 0.6*x3\\ny ~ 0.3*f", "f =~ x1 + x2 + x3\\ny ~ f",
-             n=200, reps=100000, test="y~f", seed=1, n_jobs=2, progress=False)
+             n=200, reps=100000, test="y~f", seed=1, n_jobs=3, progress=False)
 """,
     "bootstrap": """
 import semnet
 fit = semnet.sem("x8 ~ a*x7\\nx9 ~ b*x8 + x7\\nind := a*b", semnet.datasets.holzinger_swineford())
 print("started", flush=True)
-semnet.bootstrap(fit, n=200000, seed=1, n_jobs=2, ci="percentile", progress=False)
+semnet.bootstrap(fit, n=200000, seed=1, n_jobs=3, ci="percentile", progress=False)
 """,
 }
 
