@@ -1,10 +1,12 @@
 """The discrepancy functions behind one protocol, in a registry keyed by name.
 
 A discrepancy ``f(θ)`` is what the optimizer minimizes: ``"ML"`` (normal-theory
-maximum likelihood of complete data) and ``"FIML"`` (full-information ML of incomplete
-data).  Each one offers the same members (:class:`Discrepancy`), so the optimizer,
-the standard errors, the robust tests, the bootstrap and the modification indices
-work with any of them.  An estimator preset (:mod:`semnet.options`) names the
+maximum likelihood of complete data), ``"FIML"`` (full-information ML of incomplete
+data), ``"LMS"`` (ML of a model with latent product terms, :mod:`semnet.estimation.lms`)
+and least squares on ordinal statistics (``"DWLS"``, ``"ULS"``, ``"WLS"``).  Each one
+offers the same members (:class:`Discrepancy`), so the optimizer, the standard errors,
+the robust tests, the bootstrap and the modification indices work with any of them
+(each with those its plug-in declares).  An estimator preset (:mod:`semnet.options`) names the
 discrepancy it minimizes; :func:`discrepancy` builds it for a model and a sample.
 """
 
@@ -18,6 +20,7 @@ import numpy as np
 
 from semnet.data.moments import GroupMoments
 from semnet.data.sample import Sample
+from semnet.estimation.constraints import LinearConstraints
 from semnet.estimation.dwls import (
     LeastSquaresDiscrepancy,
     diagonal_weight,
@@ -25,7 +28,9 @@ from semnet.estimation.dwls import (
     unit_weight,
 )
 from semnet.estimation.fiml import FIMLDiscrepancy
+from semnet.estimation.lms_likelihood import make_lms, minimize_lms
 from semnet.estimation.ml import Evaluation, MLDiscrepancy
+from semnet.estimation.optimize import OptimizeResult, minimize
 from semnet.matrices.ram import Model
 from semnet.registry import Registry
 
@@ -71,6 +76,14 @@ class Discrepancy(Protocol):
         on, and the scores (``N_g`` x positions)."""
 
 
+def newton_steps(
+    disc: Discrepancy, con: LinearConstraints, x_start: np.ndarray
+) -> tuple[Discrepancy, OptimizeResult]:
+    """The default optimizer of a discrepancy: :func:`semnet.estimation.optimize.minimize`
+    (Newton or scoring steps; BFGS from the start values where they stall)."""
+    return disc, minimize(disc, con, x_start, restart=True)
+
+
 @dataclass(frozen=True)
 class DiscrepancyPlugin:
     """A registered discrepancy.
@@ -80,16 +93,28 @@ class DiscrepancyPlugin:
     make : callable
         ``make(model, sample, values, for_optimizer)`` → :class:`Discrepancy`; with
         ``for_optimizer`` the discrepancy may use a cheaper information matrix, which
-        only shapes the optimizer's steps.
+        only shapes the optimizer's steps.  ``model`` is the RAM model (for LMS the
+        :class:`~semnet.estimation.lms_likelihood.LMSModel`: the RAM model of the linear
+        part with the product terms).
     incomplete_data : bool
         It uses every observed value of incomplete cases (``missing="fiml"``).
-    lms : bool
-        LMS (:mod:`semnet.estimation.lms`) extends it to latent product terms.
+    latent_products : str or None
+        The discrepancy that estimates this one's model extended by latent product terms
+        (``"LMS"`` for ``"ML"``), or ``None`` where there is none.
+    minimize : callable
+        ``minimize(disc, constraints, x_start)`` → the discrepancy at the minimum (an
+        optimizer may refine it, as LMS its quadrature grid) and the
+        :class:`~semnet.estimation.optimize.OptimizeResult`.
+    vcov : tuple of str or None
+        The standard errors' plug-ins (:data:`semnet.inference.plugins.VCOV`) defined
+        for it, ``None`` for all.
     """
 
     make: Callable[[Model, Sample, np.ndarray, bool], Discrepancy]
     incomplete_data: bool = False
-    lms: bool = False
+    latent_products: str | None = None
+    minimize: Callable[..., tuple[Discrepancy, OptimizeResult]] = newton_steps
+    vcov: tuple[str, ...] | None = None
 
 
 DISCREPANCIES: Registry[DiscrepancyPlugin] = Registry("discrepancy", upper=True)
@@ -98,7 +123,16 @@ DISCREPANCIES.register(
     "ML",
     DiscrepancyPlugin(
         lambda model, sample, values, for_optimizer: MLDiscrepancy(model, sample.moments, values),
-        lms=True,
+        latent_products="LMS",
+    ),
+)
+# ML of a model with latent product terms (complete cases): the LMS likelihood, minimized
+# by quasi-Newton steps on a quadrature grid refined at the estimates, then Newton steps
+DISCREPANCIES.register(
+    "LMS",
+    DiscrepancyPlugin(
+        make_lms, latent_products="LMS", minimize=minimize_lms,
+        vcov=("standard", "robust_huber_white"),
     ),
 )
 DISCREPANCIES.register(

@@ -42,10 +42,14 @@ Gradient: with the posterior node probabilities ``P_ij`` the score is
 N_j Sigma^-1) / 2`` and ``w_j = Sigma^-1 sum_i P_ij (y_i - mu_j)`` are node-weighted
 moments of the data.  It is propagated analytically (reverse mode) through the RAM
 formulas to ``A_u, m_u, S_c``, from there to ``A, S, m, omega`` (the Cholesky factor
-``L`` by its exact differential) and to the free parameters.  The optimizer is BFGS from
+``L`` by its exact differential) and to the free parameters.  The likelihood is the
+``"LMS"`` discrepancy of the registry (:mod:`semnet.estimation.lms_likelihood`), with the
+protocol's members, casewise scores included.  Its optimizer is BFGS from
 the estimates of the model without products (and ``omega = 0``), polished by Newton steps
-with the observed information; standard errors come from the observed information
-(central differences of the analytic gradient), as modsem's default.
+with the observed information; standard errors come from the registry's ``standard``
+plug-in with the observed information (central differences of the analytic gradient),
+as modsem's default, or ``se="robust.huber.white"``, the sandwich with the casewise
+scores (modsem's ``robust.se``, Mplus' MLR).
 
 Standardized product coefficients (Wen, Marsh & Hau, 2010):
 ``omega * sd(a) * sd(b) / sd(y)``, with every standard deviation taken from the
@@ -89,16 +93,27 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize as sopt
-from scipy import special, stats
+from scipy import stats
 from threadpoolctl import threadpool_limits
 
 from semnet.data.moments import GroupMoments, group_labels, moments_from_frame, validate_frame
+from semnet.data.sample import Sample
 from semnet.errors import ModelSpecificationError, OptionError, SemnetError
 from semnet.estimation.constraints import LinearConstraints, linear_constraints
+from semnet.estimation.discrepancy import DISCREPANCIES
+from semnet.estimation.lms_likelihood import (
+    LMSDiscrepancy,
+    LMSLikelihood,
+    LMSModel,
+    ProductIndex,
+    gauss_hermite,
+    quadrature_grid,
+    trapezoid,
+)
 from semnet.estimation.ml import MLDiscrepancy
 from semnet.estimation.optimize import minimize
 from semnet.estimation.start import start_values
+from semnet.inference.plugins import VCOV, InferenceContext
 from semnet.matrices.ram import Model
 from semnet.partable.build import ABSENT, ParTable, modifier_for_group, partable
 from semnet.pipeline.specify import read_model
@@ -115,9 +130,6 @@ __all__ = [
     "split_products",
     "trapezoid",
 ]
-
-_LOG2PI = float(np.log(2.0 * np.pi))
-
 
 # -- model syntax ------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -211,333 +223,6 @@ def _zero_modifier() -> Modifiers:
     return Modifiers(fixed=(0.0,))
 
 
-# -- the likelihood ----------------------------------------------------------------------
-def gauss_hermite(nodes: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes ``(J, dim)`` and weights ``(J,)`` (summing to 1) for ``E f(u)``, ``u ~
-    N(0, I_dim)``: the tensor product of ``nodes``-point Gauss–Hermite rules (probabilists'
-    version), with grid points of negligible weight (< 1e-16 of the largest) dropped."""
-    if dim == 0:
-        return np.zeros((1, 0)), np.ones(1)
-    x, w = special.roots_hermitenorm(nodes)
-    w = w / w.sum()
-    grid = np.array(list(itertools.product(x, repeat=dim)))
-    weights = np.prod(np.array(list(itertools.product(w, repeat=dim))), axis=1)
-    keep = weights > 1e-16 * weights.max()
-    return grid[keep], weights[keep]
-
-
-def trapezoid(
-    spacing: float, dim: int, radius: float | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Equally spaced nodes ``spacing`` apart in the ball ``|u| <= radius`` with weights
-    proportional to the standard normal density (summing to 1).
-
-    The nodes are scaled so that the rule's variance is exactly 1.  For the smooth,
-    rapidly decaying integrands of LMS the trapezoidal rule converges
-    geometrically: a posterior of ``u`` with standard deviation ``s`` is integrated with
-    a relative error of about ``exp(-2 pi^2 s^2 / spacing^2)``.
-    """
-    if dim == 0:
-        return np.zeros((1, 0)), np.ones(1)
-    radius = QUAD_RADIUS if radius is None else radius
-    half = int(np.ceil(radius / spacing))
-    x = spacing * np.arange(-half, half + 1)
-    grid = np.array(list(itertools.product(x, repeat=dim)))
-    grid = grid[np.sum(grid**2, axis=1) <= radius**2 + 1e-12]
-    logw = -0.5 * np.sum(grid**2, axis=1)
-    w = np.exp(logw - logw.max())
-    w = w / w.sum()
-    # the truncated tails leave the variance 1 - O(1e-8): rescale it to exactly 1
-    return grid / np.sqrt(w @ grid[:, 0] ** 2), w
-
-
-#: half-width of the trapezoidal grid (standard normal units): prior mass outside ~2e-9
-QUAD_RADIUS = 6.0
-#: most trapezoidal nodes in all (the spacing is widened beyond this, with a warning)
-MAX_NODES = 2500
-
-
-def quadrature_grid(
-    rule: str, dim: int, nodes: int | None, spacing: float | None
-) -> tuple[np.ndarray, np.ndarray, float | None]:
-    """Nodes, weights and the trapezoidal spacing (``None`` for Gauss–Hermite)."""
-    if rule == "gh":
-        return (*gauss_hermite(24 if nodes is None else nodes, dim), None)
-    if nodes is not None:
-        spacing = 2.0 * QUAD_RADIUS / (nodes - 1)
-    h = 0.25 if spacing is None else spacing
-    while (
-        dim > 1
-        and (np.pi * QUAD_RADIUS**2 / h**2 if dim == 2 else 4.19 * QUAD_RADIUS**3 / h**3)
-        > MAX_NODES
-    ):
-        h *= 1.1
-    return (*trapezoid(h, dim), h)
-
-
-@dataclass(frozen=True)
-class _Product:
-    k: int  # outcome index in the RAM variables
-    a: int  # conditioning factor (in Z)
-    b: int  # other factor
-    free: int  # 0-based index into omega free vector, -1 when fixed
-    fixed: float
-
-
-class LMSLikelihood:
-    """The LMS log-likelihood of one group and its analytic gradient.
-
-    Parameters are ``theta = (x, omega_free)``: ``x`` the free parameters of the linear
-    model (``model.nfree``, before equality constraints, all groups) and the free
-    product coefficients (of all groups).
-
-    Parameters
-    ----------
-    model : Model
-        RAM model of the linear part (mean structure required).
-    fixed_values : ndarray
-        Row values of the linear parameter table (fixed rows are used).
-    data : ndarray (N, p)
-        Complete cases, columns in ``model.ov`` order.
-    products : sequence of (k, a, b, free_index, fixed_value)
-        Product terms by RAM variable index; ``a`` must be an exogenous latent variable.
-    grid : (nodes (J, k), weights (J,))
-        Quadrature rule for ``E f(u)``, ``u ~ N(0, I_k)``, ``k`` the number of integrated
-        variables (see :func:`quadrature_grid`).
-    group : int
-        The group (0-based) whose matrices and data these are.
-    n_omega : int, optional
-        Free product coefficients in ``theta`` (all groups); default: those of
-        ``products``.
-    """
-
-    def __init__(
-        self,
-        model: Model,
-        fixed_values: np.ndarray,
-        data: np.ndarray,
-        products: list[_Product],
-        grid: tuple[np.ndarray, np.ndarray],
-        group: int = 0,
-        n_omega: int | None = None,
-    ) -> None:
-        self.model = model
-        self.fixed_values = fixed_values
-        self.data = np.ascontiguousarray(data, dtype=float)
-        self.products = list(products)
-        self.group = group
-        self.n_omega = sum(p.free >= 0 for p in products) if n_omega is None else n_omega
-        self.zvars = sorted({p.a for p in products})
-        self.U, self.w = grid
-        self.logw = np.log(self.w)
-        self.nobs, self.p = self.data.shape
-        self._ybar = self.data.mean(axis=0)
-        self._yc = self.data - self._ybar
-        self._yy = (self._yc[:, :, None] * self._yc[:, None, :]).reshape(self.nobs, -1)
-        self.nfree = model.nfree
-        # free-parameter maps of the RAM cells
-        c = model.cells[group]
-        free = model.free
-        self._a = (free[c.a_rows] > 0, c.a_i, c.a_j, free[c.a_rows] - 1)
-        self._s = (free[c.s_rows] > 0, c.s_i, c.s_j, free[c.s_rows] - 1)
-        self._m = (free[c.m_rows] > 0, c.m_i, free[c.m_rows] - 1)
-
-    # -- parameters ----------------------------------------------------------------------
-    def split(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return theta[: self.nfree], self.omega(theta[self.nfree :])
-
-    def omega(self, omega_free: np.ndarray) -> np.ndarray:
-        """The coefficient of every product of this group."""
-        return np.array(
-            [omega_free[p.free] if p.free >= 0 else p.fixed for p in self.products], dtype=float
-        )
-
-    def _nodes(self, x: np.ndarray, om: np.ndarray):
-        """Node matrices ``A_j (J,n,n)``, ``m_j (J,n)``, ``S_c``, ``C``, ``L``, ``M = L^-T``,
-        ``S``."""
-        values = self.model.values(x, self.fixed_values)
-        mats = self.model.matrices(values, self.group)
-        A, S, m = mats.A, mats.S, mats.m
-        Z = self.zvars
-        k = len(Z)
-        if k:
-            L = np.linalg.cholesky(S[np.ix_(Z, Z)])
-            M = np.linalg.inv(L).T
-            C = S[:, Z] @ M
-        else:
-            L = M = np.zeros((0, 0))
-            C = np.zeros((self.model.n, 0))
-        S_c = S - C @ C.T
-        m_j = m[None, :] + self.U @ C.T  # (J, n)
-        A_j = np.repeat(A[None], len(self.w), axis=0)
-        for om_p, pr in zip(om, self.products, strict=True):
-            A_j[:, pr.k, pr.b] += om_p * m_j[:, pr.a]
-        return A_j, m_j, S_c, C, L, M, S
-
-    def node_moments(self, theta: np.ndarray):
-        """Per-node implied observed moments ``(mu (J,p), Sigma (J,p,p))``."""
-        x, om = self.split(theta)
-        A_j, m_j, S_c, *_ = self._nodes(x, om)
-        B = np.linalg.inv(np.eye(self.model.n)[None] - A_j)
-        G = B[:, : self.p, :]
-        sigma = G @ S_c @ G.transpose(0, 2, 1)
-        mu = np.einsum("jpn,jn->jp", G, m_j)
-        return mu, (sigma + sigma.transpose(0, 2, 1)) / 2
-
-    def implied_all(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Marginal covariance and mean of all RAM variables (observed, then latent)
-        under the nonlinear model, integrated over the quadrature nodes."""
-        x, om = self.split(theta)
-        A_j, m_j, S_c, *_ = self._nodes(x, om)
-        B = np.linalg.inv(np.eye(self.model.n)[None] - A_j)
-        means = np.einsum("jab,jb->ja", B, m_j)
-        covs = B @ S_c @ B.transpose(0, 2, 1)
-        mean = self.w @ means
-        second = np.einsum("j,jab->ab", self.w, covs) + np.einsum(
-            "j,ja,jb->ab", self.w, means, means
-        )
-        cov = second - np.outer(mean, mean)
-        return (cov + cov.T) / 2, mean
-
-    def posterior_sd(self, theta: np.ndarray) -> np.ndarray:
-        """Posterior standard deviation of each integrated ``u`` for every case
-        ``(N, k)``, from the posterior node probabilities."""
-        P = self._posterior(theta)
-        m1 = P @ self.U
-        m2 = P @ self.U**2
-        return np.sqrt(np.clip(m2 - m1**2, 0, None))
-
-    def _posterior(self, theta: np.ndarray) -> np.ndarray:
-        mu, sigma = self.node_moments(theta)
-        chol = np.linalg.cholesky(sigma)
-        logdet = 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
-        R = self.data[None, :, :] - mu[:, None, :]
-        Q = np.linalg.solve(chol[:, None, :, :], R[..., None])[..., 0]
-        lw = self.logw[:, None] - 0.5 * (logdet[:, None] + np.sum(Q**2, axis=2))
-        lw = lw - lw.max(axis=0)
-        P = np.exp(lw)
-        return (P / P.sum(axis=0)).T
-
-    def normal_loglik(self, x: np.ndarray) -> float:
-        """Exact log-likelihood of the linear model (all product coefficients 0)."""
-        values = self.model.values(x, self.fixed_values)
-        sigma, mu = self.model.implied(values, self.group)
-        sign, logdet = np.linalg.slogdet(sigma)
-        if sign <= 0:
-            return -np.inf
-        R = self.data - mu
-        quad = np.sum(R * np.linalg.solve(sigma, R.T).T)
-        return float(-0.5 * (self.nobs * (self.p * _LOG2PI + logdet) + quad))
-
-    # -- likelihood ----------------------------------------------------------------------
-    def loglik(self, theta: np.ndarray, gradient: bool = False):
-        """Log-likelihood (with its constant), and its gradient when asked."""
-        x, om = self.split(theta)
-        try:
-            A_j, m_j, S_c, C, L, M, S = self._nodes(x, om)
-            B = np.linalg.inv(np.eye(self.model.n)[None] - A_j)
-        except np.linalg.LinAlgError:
-            return (-np.inf, None) if gradient else -np.inf
-        G = B[:, : self.p, :]
-        sigma = G @ S_c @ G.transpose(0, 2, 1)
-        sigma = (sigma + sigma.transpose(0, 2, 1)) / 2
-        mu = np.einsum("jpn,jn->jp", G, m_j)
-        try:
-            chol = np.linalg.cholesky(sigma)
-        except np.linalg.LinAlgError:
-            return (-np.inf, None) if gradient else -np.inf
-        diag = np.diagonal(chol, axis1=1, axis2=2)
-        if not np.all(np.isfinite(chol)) or np.any(diag <= 0):
-            return (-np.inf, None) if gradient else -np.inf
-        logdet = 2.0 * np.log(diag).sum(axis=1)  # (J,)
-        linv = np.linalg.inv(chol)  # (J,p,p)
-        inv = linv.transpose(0, 2, 1) @ linv
-        J, p = len(self.w), self.p
-        # (y - mu)' Sigma^-1 (y - mu) by BLAS products over all cases and nodes, with
-        # the data centred at their sample mean (so no cancellation)
-        d = mu - self._ybar  # (J,p)
-        inv_d = np.einsum("jpq,jq->jp", inv, d)
-        quad = (
-            self._yy @ inv.reshape(J, p * p).T
-            - 2.0 * (self._yc @ inv_d.T)
-            + np.einsum("jp,jp->j", d, inv_d)[None, :]
-        )  # (N,J)
-        lw = self.logw[None, :] - 0.5 * (p * _LOG2PI + logdet[None, :] + quad)
-        top = lw.max(axis=1)
-        li = top + np.log(np.exp(lw - top[:, None]).sum(axis=1))  # (N,)
-        ll = float(li.sum())
-        if not gradient:
-            return ll
-        if not np.isfinite(ll):
-            return -np.inf, None
-        P = np.exp(lw - li[:, None]).T  # posterior node probabilities (J,N)
-        nj = P.sum(axis=1)
-        py = P @ self._yc  # (J,p)
-        pyy = (P @ self._yy).reshape(J, p, p)
-        s1 = py - nj[:, None] * d
-        s2 = (
-            pyy
-            - py[:, :, None] * d[:, None, :]
-            - d[:, :, None] * py[:, None, :]
-            + nj[:, None, None] * d[:, :, None] * d[:, None, :]
-        )
-        W = 0.5 * (inv @ s2 @ inv - nj[:, None, None] * inv)
-        wv = np.einsum("jpq,jq->jp", inv, s1)
-        return ll, self._backprop(B, G, W, wv, A_j, m_j, S_c, C, L, M, S, om)
-
-    def _backprop(self, B, G, W, wv, A_j, m_j, S_c, C, L, M, S, om) -> np.ndarray:
-        """Gradient of ``sum_j <W_j, Sigma_j> + <w_j, mu_j>`` w.r.t. theta."""
-        bpb = G.transpose(0, 2, 1) @ W @ G  # (J,n,n)
-        bu = np.einsum("jpn,jp->jn", G, wv)  # (J,n)
-        bm = np.einsum("jab,jb->ja", B, m_j)
-        dA_j = 2.0 * bpb @ S_c @ B.transpose(0, 2, 1) + bu[:, :, None] * bm[:, None, :]
-        gA = dA_j.sum(axis=0)
-        gm_j = bu.copy()
-        g_om = np.zeros(len(self.products))
-        for i, pr in enumerate(self.products):
-            t = dA_j[:, pr.k, pr.b]
-            g_om[i] = float(t @ m_j[:, pr.a])
-            gm_j[:, pr.a] += om[i] * t
-        gm = gm_j.sum(axis=0)
-        gSc = bpb.sum(axis=0)
-        gS = gSc.copy()  # entries of S treated as independent
-        Z = self.zvars
-        g_extra = {}
-        if Z:
-            gC = gm_j.T @ self.U - (gSc + gSc.T) @ C  # (n,k)
-            gS[:, Z] += gC @ M.T
-            gM = S[:, Z].T @ gC  # (k,k)
-            linv = M.T
-            k = len(Z)
-            for r in range(k):
-                for s in range(r + 1):
-                    dS = np.zeros((k, k))
-                    dS[r, s] = dS[s, r] = 1.0
-                    X = linv @ dS @ linv.T
-                    phi = np.tril(X)
-                    phi[np.diag_indices(k)] *= 0.5
-                    dL = L @ phi
-                    dM = -M @ dL.T @ M
-                    g_extra[(Z[r], Z[s])] = float(np.sum(gM * dM))
-        gsym = gS + gS.T
-        np.fill_diagonal(gsym, np.diag(gS))
-        for (i, j), v in g_extra.items():
-            gsym[i, j] += v
-            if i != j:
-                gsym[j, i] += v
-        grad = np.zeros(self.nfree + self.n_omega)
-        sel, ai, aj, idx = self._a
-        np.add.at(grad, idx[sel], gA[ai[sel], aj[sel]])
-        sel, si, sj, idx = self._s
-        np.add.at(grad, idx[sel], gsym[si[sel], sj[sel]])
-        sel, mi, idx = self._m
-        np.add.at(grad, idx[sel], gm[mi[sel]])
-        for i, pr in enumerate(self.products):
-            if pr.free >= 0:
-                grad[self.nfree + pr.free] += g_om[i]
-        return grad
-
-
 # -- result ------------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class LMSResult(FittedRows):
@@ -570,6 +255,9 @@ class LMSResult(FittedRows):
     implied_covs, implied_means : tuple of ndarray
         Per group, the marginal covariance matrix and mean vector of all variables of
         ``model`` (observed, then latent) under the nonlinear model.
+    se : str
+        The plug-in of the standard errors (:data:`semnet.inference.plugins.VCOV`):
+        ``"standard"`` (observed information) or ``"robust_huber_white"`` (sandwich).
     """
 
     partable: ParTable
@@ -596,6 +284,7 @@ class LMSResult(FittedRows):
     implied_covs: tuple[np.ndarray, ...]
     implied_means: tuple[np.ndarray, ...]
     moments: tuple[GroupMoments, ...] = ()
+    se: str = "standard"
     warnings: tuple[str, ...] = ()
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -731,6 +420,7 @@ def lms(
     orthogonal: bool = False,
     fixed_x: bool = True,
     missing: str = "listwise",
+    se: str = "standard",
     max_iter: int = 2000,
     tol: float = 1e-9,
 ) -> LMSResult:
@@ -771,6 +461,11 @@ def lms(
     missing : {"listwise"}
         Incomplete rows are dropped; FIML is not available for LMS (the error raised for
         ``missing="fiml"`` names the alternatives).
+    se : {"standard", "robust.huber.white"}
+        Standard errors from the observed information (default, as modsem's), or the
+        sandwich of the observed information and the casewise scores (robust to
+        non-normal errors; Mplus' ``MLR``, modsem's ``robust.se = TRUE``), by the
+        registry's plug-ins (:data:`semnet.inference.plugins.VCOV`).
     max_iter : int
         Iteration limit of the quasi-Newton phase.
     tol : float
@@ -794,17 +489,17 @@ def lms(
     with threadpool_limits(limits=1, user_api="blas"):
         return _lms(
             model, data, group, group_equal, group_partial, quadrature, nodes, std_lv,
-            orthogonal, fixed_x, missing, max_iter, tol,
+            orthogonal, fixed_x, missing, se, max_iter, tol,
         )  # fmt: skip
 
 
 def _lms(
     model, data, group, group_equal, group_partial, quadrature, nodes, std_lv, orthogonal,
-    fixed_x, missing, max_iter, tol,
+    fixed_x, missing, se, max_iter, tol,
 ) -> LMSResult:  # fmt: skip
     t0 = time.perf_counter()
-    _check_lms_options(missing, quadrature, nodes)
-    terms, pt, labels, moments, group_equal, partial = _linear_table(
+    _check_lms_options(missing, quadrature, nodes, se)
+    terms, pt, _, moments, group_equal, partial = _linear_table(
         model, data, group, group_equal, group_partial, std_lv, orthogonal, fixed_x
     )
     fit_warnings: list[str] = []
@@ -832,55 +527,27 @@ def _lms(
     cons = linear_constraints(ext, ext.nfree, ext.params["free"].to_numpy(), ext_values0)
     if cons.nonlinear:
         raise OptionError("nonlinear or inequality constraints are not supported with LMS yet.")
-    dim = len(zvars)
-
     h0 = _fit_h0(ram, moments, values0, cons_lin)
-
-    spacing = None
-    if quadrature == "trapezoid" and nodes is None:
-        spacing = _spacing_for(
-            min(_linear_posterior_sd(ram, h0.x, values0, zvars, g) for g in range(len(labels)))
-        )
-    U, w, spacing = quadrature_grid(quadrature, dim, nodes, spacing)
-
-    def likelihoods(grid) -> list[LMSLikelihood]:
-        return [
-            LMSLikelihood(ram, values0, m.data, prods, grid, g, n_omega)
-            for g, (m, prods) in enumerate(zip(moments, products, strict=True))
-        ]
-
-    liks = likelihoods((U, w))
-    h0_loglik = sum(lk.normal_loglik(h0.x) for lk in liks)
-    K = cons.K
-    nobs = sum(m.nobs for m in moments)
-
-    def make_fun(lks: list[LMSLikelihood]):
-        return _objective(lks, cons, nobs)
-
+    lms_model = LMSModel(ram, tuple(map(tuple, products)), n_omega, tuple(zvars), quadrature,
+                         nodes, cons)  # fmt: skip
+    # the LMS plug-in of the discrepancy registry: its grid from the linear model at H0
+    plugin = DISCREPANCIES.get("LMS")
+    disc = plugin.make(lms_model, Sample(tuple(moments)), ram.values(h0.x, values0), True)
+    h0_loglik = sum(lk.normal_loglik(h0.x) for lk in disc.likelihoods)
     om_free = ext.params["free"].to_numpy()[len(values0) :] > 0
     om_start = np.nan_to_num(ext_ustart[len(values0) :][om_free])
-    t = cons.to_z(np.concatenate([h0.x, om_start]))
-    t, liks, w, spacing, res = _bfgs_refine(
-        make_fun, likelihoods, liks, t, cons, (quadrature, dim, nodes, spacing), max_iter
-    )
-    iterations = int(res.nit)
-    fun = make_fun(liks)
-
-    # Newton polish with the observed information (also used for the standard errors)
-    t, H, converged, steps = _newton_polish(fun, t, tol)
-    iterations += steps
-    message = "converged" if converged else f"did not converge: {res.message}"
-    if not converged:
+    disc, result = plugin.minimize(disc, cons, np.concatenate([h0.x, om_start]),
+                                   max_iter=max_iter, tol=tol)  # fmt: skip
+    if not result.converged:
         warn(
-            f"LMS did not converge after {iterations} iterations ({res.message}); the "
-            "estimates are not trustworthy. Check the model with semnet.sem() without the "
-            "product terms, or give start values."
+            f"LMS did not converge after {result.iterations} iterations ({result.message}); "
+            "the estimates are not trustworthy. Check the model with semnet.sem() without "
+            "the product terms, or give start values."
         )
-
-    theta = cons.to_x(t)
-    loglik = sum(lk.loglik(theta) for lk in liks)
-    vcov = _lms_vcov(H, nobs, K, warn)
-
+    theta = result.x
+    loglik = disc.loglik(theta)
+    vcov = _vcov(disc, cons, theta, se, warn)
+    liks = disc.likelihoods
     values = _row_values(ext, ram, theta, values0)
     implied = [lk.implied_all(theta) for lk in liks]
     covs = [c for c, _ in implied]
@@ -897,19 +564,20 @@ def _lms(
         h0_loglik=float(h0_loglik),
         h0_npar=ram.nfree - cons_lin.n_eq,
         npar=ext.nfree - cons.n_eq,
-        ntotal=nobs,
-        converged=converged,
-        iterations=iterations,
-        message=message,
+        ntotal=disc.ntotal,
+        converged=result.converged,
+        iterations=result.iterations,
+        message=result.message,
         quadrature=quadrature,
-        nodes=len(w),
-        spacing=spacing,
+        nodes=disc.nodes,
+        spacing=disc.spacing,
         dimensions=tuple(ram.variables[i] for i in zvars),
         std_all=_standardize(ext, ram, values, products, covs),
         std_lv=_standardize(ext, ram, values, products, covs, "std_lv"),
         implied_covs=tuple(covs),
         implied_means=tuple(m for _, m in implied),
         moments=tuple(moments),
+        se=VCOV.name(se),
         warnings=tuple(fit_warnings),
         meta={"timings": {"total": t_end - t0}, "h0_converged": h0.converged},
     )
@@ -954,54 +622,35 @@ def _fit_h0(ram: Model, moments, values0: np.ndarray, cons_lin: LinearConstraint
     return h0
 
 
-def _objective(lks: list[LMSLikelihood], cons: LinearConstraints, nobs: int):
-    """The LMS discrepancy ``-logL / N`` and its gradient in the constrained space, as
-    one function of ``t``."""
-    K = cons.K
-
-    def fun(t: np.ndarray):
-        theta = cons.to_x(t)
-        ll, grad = 0.0, np.zeros(theta.size)
-        for lk in lks:
-            ll_g, g_g = lk.loglik(theta, gradient=True)
-            if not np.isfinite(ll_g) or g_g is None:
-                return 1e10, np.zeros_like(t)
-            ll, grad = ll + ll_g, grad + g_g
-        return -ll / nobs, -(K.T @ grad) / nobs
-
-    return fun
-
-
-def _bfgs_refine(make_fun, likelihoods, liks, t, cons, grid, max_iter):
-    """BFGS on the LMS discrepancy from ``t``; with an automatic trapezoidal grid
-    (``grid`` = quadrature, dimensions, nodes, spacing), up to two refits on a finer
-    grid where the posterior under the interaction model is narrower than under H0.
-    Returns the point, the likelihoods, the weights and spacing of the last grid, and
-    scipy's result with ``nit`` summed over the runs."""
-    quadrature, dim, nodes, spacing = grid
-    w = liks[0].w
-    iterations = 0
-    for _refine in range(3):
-        res = sopt.minimize(
-            make_fun(liks), t, jac=True, method="BFGS",
-            options={"gtol": 1e-8, "maxiter": max_iter},
-        )  # fmt: skip
-        t = res.x
-        iterations += int(res.nit)
-        if spacing is None or nodes is not None:
-            break
-        need = _spacing_for(min(
-            float(np.quantile(lk.posterior_sd(cons.to_x(t)).min(axis=1), 0.01)) for lk in liks
-        ))  # fmt: skip
-        if spacing <= need * 1.2:
-            break
-        U, w, spacing = quadrature_grid(quadrature, dim, None, need)
-        liks = likelihoods((U, w))
-    res.nit = iterations
-    return t, liks, w, spacing, res
+def _vcov(
+    disc: LMSDiscrepancy, cons: LinearConstraints, theta: np.ndarray, se: str, warn
+) -> np.ndarray | None:
+    """The vcov of the free parameters by the registry's plug-in ``se`` from the observed
+    information (and, for the sandwich, the casewise scores); ``None`` (with a warning)
+    where the information is not positive definite."""
+    ctx = InferenceContext.of_fit(disc, cons, theta, 0, f"LMS (se={se!r})",
+                                  information="observed")  # fmt: skip
+    try:
+        vcov = VCOV.get(se).compute(ctx)
+        if np.any(np.diag(vcov) <= 0) or not np.all(np.isfinite(vcov)):
+            raise np.linalg.LinAlgError
+    except np.linalg.LinAlgError:
+        warn(
+            "standard errors could not be computed: the observed information matrix is "
+            "singular or not positive definite (the model may not be identified)."
+        )
+        return None
+    return vcov
 
 
-def _check_lms_options(missing: str, quadrature: str, nodes: object) -> None:
+def _check_lms_options(missing: str, quadrature: str, nodes: object, se: str) -> None:
+    usable = DISCREPANCIES.get("LMS").vcov
+    if usable is not None and VCOV.name(se) not in usable:
+        raise OptionError(
+            f"se={se!r} is not available with LMS; use one of "
+            f"{', '.join(repr(v) for v in usable)} (the observed information, or the "
+            "sandwich of the casewise scores: robust standard errors, Mplus' MLR)."
+        )
     if missing != "listwise":
         raise OptionError(
             f"LMS with missing={missing!r} is not available: semnet's LMS drops incomplete "
@@ -1013,91 +662,6 @@ def _check_lms_options(missing: str, quadrature: str, nodes: object) -> None:
         raise OptionError(f"quadrature must be 'trapezoid' or 'gh', not {quadrature!r}.")
     if nodes is not None and (not isinstance(nodes, int | np.integer) or nodes < 3):
         raise OptionError(f"nodes must be an integer >= 3, not {nodes!r}.")
-
-
-def _newton_polish(fun, t: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray, bool, int]:
-    """Newton steps with the numerical Hessian of ``fun`` (value, gradient) from ``t``,
-    halving a step until it does not raise ``f``.  Returns the point, the Hessian
-    there, whether the decrement fell below ``tol``, and the steps taken."""
-    converged = False
-    f_cur, g_cur = fun(t)
-    H = _hessian(fun, t)
-    steps = 0
-    for _ in range(20):
-        try:
-            step = np.linalg.solve(H, g_cur)
-        except np.linalg.LinAlgError:
-            break
-        decrement = float(g_cur @ step)
-        if not np.isfinite(decrement) or decrement < 0:
-            break
-        if decrement < tol:
-            converged = True
-            break
-        s = 1.0
-        for _ in range(30):
-            f_new, g_new = fun(t - s * step)
-            if f_new <= f_cur + 1e-12 * max(1.0, abs(f_cur)):
-                break
-            s *= 0.5
-        else:
-            break
-        t, f_cur, g_cur = t - s * step, f_new, g_new
-        steps += 1
-    if steps:
-        H = _hessian(fun, t)
-    return t, H, converged, steps
-
-
-def _lms_vcov(H: np.ndarray, nobs: int, K: np.ndarray, warn) -> np.ndarray | None:
-    """The vcov of the free parameters from the observed information ``H`` (in the
-    constrained space); ``None`` (with a warning) where it is not positive definite."""
-    try:
-        vcov_t = np.linalg.inv(H) / nobs
-        if np.any(np.diag(vcov_t) <= 0) or not np.all(np.isfinite(vcov_t)):
-            raise np.linalg.LinAlgError
-    except np.linalg.LinAlgError:
-        warn(
-            "standard errors could not be computed: the observed information matrix is "
-            "singular or not positive definite (the model may not be identified)."
-        )
-        return None
-    return K @ vcov_t @ K.T
-
-
-def _spacing_for(sd: float) -> float:
-    """Trapezoidal spacing that resolves a posterior of standard deviation ``sd``
-    (relative error ~ exp(-2 pi^2 1.5^2) ~ 1e-19), between 0.02 and 0.4."""
-    return float(np.clip(sd / 1.5, 0.02, 0.4))
-
-
-def _linear_posterior_sd(
-    ram: Model, x: np.ndarray, values0: np.ndarray, zvars, group: int = 0
-) -> float:
-    """Smallest posterior SD of the standardized integrated variables given the observed
-    ones, under the linear model at ``x`` (in one group)."""
-    values = ram.values(x, values0)
-    mats = ram.matrices(values, group)
-    S = mats.S
-    L = np.linalg.cholesky(S[np.ix_(zvars, zvars)])
-    C = S[:, zvars] @ np.linalg.inv(L).T
-    G = ram.total_effects(mats)[: ram.p]
-    sigma, _ = ram.implied(values, group)
-    cov_yu = G @ C
-    post = np.eye(len(zvars)) - cov_yu.T @ np.linalg.solve(sigma, cov_yu)
-    return float(np.sqrt(max(np.linalg.eigvalsh(post)[0], 1e-8)))
-
-
-def _hessian(fun, t: np.ndarray) -> np.ndarray:
-    """Central-difference Jacobian of the analytic gradient, symmetrized."""
-    q = t.size
-    H = np.zeros((q, q))
-    for i in range(q):
-        h = 1e-5 * max(1.0, abs(t[i]))
-        e = np.zeros(q)
-        e[i] = h
-        H[:, i] = (fun(t + e)[1] - fun(t - e)[1]) / (2 * h)
-    return (H + H.T) / 2
 
 
 def _integration_plan(
@@ -1167,7 +731,7 @@ def _product_table(
     nfree: int,
     tie_regressions: bool,
     partial: set[str],
-) -> tuple[ParTable, list[list[_Product]]]:
+) -> tuple[ParTable, list[list[ProductIndex]]]:
     """The linear parameter table with one ``~`` row per product term and group appended
     after every parameter row (so the row indices of the linear model do not change),
     and each group's products.
@@ -1222,12 +786,12 @@ def _product_table(
         [table[table["group"] > 0], extra, table[table["group"] <= 0]], ignore_index=True
     )[list(table.columns)]
     ext = ParTable.from_frame(new, pt.names, pt.groups, pt.meanstructure, pt.constraints)
-    products: list[list[_Product]] = [[] for _ in range(ngroups)]
+    products: list[list[ProductIndex]] = [[] for _ in range(ngroups)]
     for j, (number, ustart, g) in enumerate(zip(numbers, extra["ustart"], extra["group"],
                                                 strict=True)):  # fmt: skip
         k, a, b = triples[j % len(terms)]
         free_index = int(number) - nfree - 1 if number else -1
-        products[int(g) - 1].append(_Product(k, a, b, free_index, 0.0 if number else ustart))
+        products[int(g) - 1].append(ProductIndex(k, a, b, free_index, 0.0 if number else ustart))
     return ext, products
 
 
@@ -1244,7 +808,7 @@ def _standardize(
     ext: ParTable,
     ram: Model,
     values: np.ndarray,
-    products: list[list[_Product]],
+    products: list[list[ProductIndex]],
     covs: list[np.ndarray],
     kind: str = "std_all",
 ) -> np.ndarray:

@@ -81,7 +81,8 @@ def specify(model: str | Path | ParsedModel, data: pd.DataFrame | None, options:
         return Specification(parsed, data)
     latent_names = {r.lhs for r in parsed.relations if r.op == "=~"}
     has_products = any(set(r.rhs.split(":")) <= latent_names for r in product_terms)
-    lms_possible = raw_data and options.plain and DISCREPANCIES.get(options.discrepancy).lms
+    extended = DISCREPANCIES.get(options.discrepancy).latent_products
+    lms_possible = raw_data and options.plain and extended is not None
     interaction = options.interaction
     if interaction is None:
         interaction = "lms" if lms_possible and options.group is None else "double_mean"

@@ -16,13 +16,13 @@ from semnet.errors import ModelSpecificationError, OptionError
 from semnet.estimation.lms import (
     LMSLikelihood,
     _integration_plan,
-    _Product,
     gauss_hermite,
     lms,
     quadrature_grid,
     split_products,
     trapezoid,
 )
+from semnet.estimation.lms_likelihood import ProductIndex
 from semnet.estimation.start import start_values
 from semnet.matrices.ram import Model
 from semnet.partable.build import partable
@@ -132,7 +132,7 @@ def test_analytic_gradient_matches_numerical(one_int):
     mom = moments_from_frame(validate_frame(data, pt.names.ov, None), pt.names.ov, None, [""])
     v0 = start_values(pt, mom)
     (k, a, b), *_ = _integration_plan(terms, pt, ram)[0]
-    lik = LMSLikelihood(ram, v0, mom[0].data, [_Product(k, a, b, 0, 0.0)], trapezoid(0.3, 1))
+    lik = LMSLikelihood(ram, v0, mom[0].data, [ProductIndex(k, a, b, 0, 0.0)], trapezoid(0.3, 1))
     x = v0[ram.free_rows][np.argsort(ram.free[ram.free_rows])]
     rng = np.random.default_rng(3)
     theta = np.concatenate([x, [0.4]]) + rng.normal(0, 0.03, x.size + 1)
@@ -156,7 +156,7 @@ def test_analytic_gradient_of_a_later_group_matches_numerical(one_int):
                              ["a", "b"])  # fmt: skip
     v0 = start_values(pt, mom)
     (k, a, b), *_ = _integration_plan(terms, pt, ram)[0]
-    lik = LMSLikelihood(ram, v0, mom[1].data, [_Product(k, a, b, 1, 0.0)],
+    lik = LMSLikelihood(ram, v0, mom[1].data, [ProductIndex(k, a, b, 1, 0.0)],
                         trapezoid(0.3, 1), group=1, n_omega=2)  # fmt: skip
     x = v0[ram.free_rows][np.argsort(ram.free[ram.free_rows])]
     rng = np.random.default_rng(4)
