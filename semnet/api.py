@@ -148,7 +148,7 @@ def sem(
     if spec.lms:
         return lms(spec.parsed, data, group=group, group_equal=options.group_equal,
                    group_partial=options.group_partial, std_lv=std_lv, orthogonal=orthogonal,
-                   fixed_x=fixed_x)  # fmt: skip
+                   fixed_x=fixed_x, se=options.se)  # fmt: skip
     data = spec.data
     t_parse = time.perf_counter()
     pt = parameter_table(spec, labels_of(data, group, sample_cov, summary), options)

@@ -18,6 +18,7 @@ from semnet.analyses.products import product_indicators
 from semnet.data.moments import validate_frame
 from semnet.errors import DataError, ModelSpecificationError, OptionError, check_choice
 from semnet.estimation.discrepancy import DISCREPANCIES
+from semnet.inference.plugins import TESTS, VCOV
 from semnet.options import INTERACTIONS, Options
 from semnet.syntax import parse_model
 from semnet.syntax.model import ParsedModel, Relation
@@ -73,7 +74,9 @@ def specify(model: str | Path | ParsedModel, data: pd.DataFrame | None, options:
 
     LMS is the default for latent products where it applies (raw data, plain ML,
     listwise deletion, one group; several groups with ``interaction="lms"``);
-    otherwise double-mean product indicators.
+    otherwise double-mean product indicators.  With ``interaction="lms"`` the standard
+    errors may be any that the LMS plug-in declares (the sandwich,
+    ``se="robust.huber.white"``, too).
     """
     parsed = model if isinstance(model, ParsedModel) else parse_model(read_model(model))
     product_terms = [r for r in parsed.relations if r.op == "~" and ":" in r.rhs]
@@ -88,10 +91,11 @@ def specify(model: str | Path | ParsedModel, data: pd.DataFrame | None, options:
         interaction = "lms" if lms_possible and options.group is None else "double_mean"
     interaction = check_choice("interaction", interaction, INTERACTIONS)
     if has_products and interaction == "lms":
-        if not lms_possible:
+        if not (raw_data and extended is not None and _lms_options(options, extended)):
             raise OptionError(
-                "interaction='lms' needs raw data, estimator='ML', missing='listwise' and "
-                "no bootstrap; use interaction='double_mean' (product indicators) otherwise."
+                "interaction='lms' needs raw data, estimator='ML', missing='listwise', no "
+                "bootstrap, the standard test and se='standard' or 'robust.huber.white'; use "
+                "interaction='double_mean' (product indicators) otherwise."
             )
         return Specification(parsed, data, lms=True)
     if data is None:
@@ -102,6 +106,17 @@ def specify(model: str | Path | ParsedModel, data: pd.DataFrame | None, options:
         parsed, data, interaction, options.interaction_match
     )
     return Specification(parsed, data, products=info, observed_products=observed)
+
+
+def _lms_options(options: Options, name: str) -> bool:
+    """The options fit LMS (the discrepancy ``name``): complete data, no bootstrap, the
+    unscaled test, and standard errors the plug-in declares."""
+    usable = DISCREPANCIES.get(name).vcov
+    return (
+        not options.incomplete_data and not options.bootstrap
+        and not TESTS.get(options.test).scaled
+        and (usable is None or VCOV.name(options.se) in usable)
+    )  # fmt: skip
 
 
 def expand_products(

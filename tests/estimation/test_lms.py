@@ -250,6 +250,13 @@ def test_sandwich_with_a_zero_product_is_lavaans_mlr(one_int, lavaan_linear):
     np.testing.assert_allclose(merged["se"][free], merged["se_lav"][free], rtol=SE_RTOL)
     text = str(fit.summary())
     assert "Sandwich" in text
+    # sem() routes interaction="lms" with the sandwich to the same fit
+    routed = semnet.sem(ELEMENTARY.replace("X:Z", "0*X:Z"), one_int, interaction="lms",
+                        se="robust.huber.white")  # fmt: skip
+    assert routed.se == "robust_huber_white"
+    np.testing.assert_array_equal(routed.estimates()["se"], fit.estimates()["se"])
+    with pytest.raises(OptionError, match="robust.huber.white"):
+        semnet.sem(ELEMENTARY, one_int, interaction="lms", se="robust.sem")
 
 
 # -- published LMS result: modsem on oneInt ----------------------------------------------------
