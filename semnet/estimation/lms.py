@@ -87,7 +87,7 @@ import itertools
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -96,7 +96,8 @@ import pandas as pd
 from scipy import stats
 from threadpoolctl import threadpool_limits
 
-from semnet.data.moments import GroupMoments, group_labels, moments_from_frame, validate_frame
+from semnet._version import __version__
+from semnet.data.moments import group_labels, moments_from_frame, validate_frame
 from semnet.data.sample import Sample
 from semnet.errors import ModelSpecificationError, OptionError, SemnetError
 from semnet.estimation.constraints import LinearConstraints, linear_constraints
@@ -115,9 +116,11 @@ from semnet.estimation.optimize import minimize
 from semnet.estimation.start import start_values
 from semnet.inference.plugins import VCOV, InferenceContext
 from semnet.matrices.ram import Model
+from semnet.options import Options
 from semnet.partable.build import ABSENT, ParTable, modifier_for_group, partable
 from semnet.pipeline.specify import read_model
-from semnet.results.estimates import FittedRows, implied_frames, parameter_se
+from semnet.results.estimates import implied_frames, parameter_se
+from semnet.results.fit import Fit
 from semnet.syntax import Modifiers, ParsedModel, Relation, parse_expression, parse_model
 
 __all__ = [
@@ -224,19 +227,21 @@ def _zero_modifier() -> Modifiers:
 
 
 # -- result ------------------------------------------------------------------------------
-@dataclass(frozen=True, eq=False)
-class LMSResult(FittedRows):
-    """A model with latent interactions fitted by LMS.  Immutable.
+@dataclass(frozen=True, eq=False, kw_only=True)
+class LMSResult(Fit):
+    """A model with latent interactions fitted by LMS: a :class:`semnet.results.fit.Fit`
+    with what LMS adds.  Immutable.
 
-    It quacks like :class:`semnet.results.fit.Fit` where :func:`semnet.simple_slopes` and
-    :func:`semnet.johnson_neyman` need it: ``partable`` is the linear parameter table with
-    one ``~`` row per product term and group appended to its parameter rows (``rhs``
-    ``"x:z"``, ``free`` numbered after the linear parameters), ``values`` one value per
-    row of ``partable.params``, ``x`` the free parameters and ``vcov_free`` their
-    covariance matrix (same numbering as the ``free`` column), ``model`` the RAM model of
-    the linear part (its row indices are those of the first rows of ``partable.params``).
-    Its group facts and its estimates table are :class:`~semnet.results.fit.Fit`'s
-    (:class:`~semnet.results.estimates.FittedRows`).
+    As any fit it has ``partable`` — here the linear parameter table with one ``~`` row
+    per product term and group appended to its parameter rows (``rhs`` ``"x:z"``,
+    ``free`` numbered after the linear parameters) — ``values`` (one per row), ``x`` (the
+    free parameters, the product coefficients last), ``vcov_free``, ``sample``,
+    ``options``, ``constraints``, the estimates table, ``implied()``, ``residuals()``,
+    ``plot()`` and the group facts.  ``model`` is the RAM model of the linear part (its
+    row indices are those of the first rows of ``partable.params``); ``fmin`` is
+    ``-loglik / N``.  The model is not normal, so it has no chi-square test, no
+    modification indices and no standardized solution with standard errors (the
+    ``std_lv``/``std_all`` columns of ``estimates()`` follow Wen, Marsh & Hau).
 
     Attributes
     ----------
@@ -244,10 +249,13 @@ class LMSResult(FittedRows):
         Summed over groups for a multi-group fit.
     h0_loglik : float
         Log-likelihood of the same model without the product terms (normal ML).
-    converged : bool
-    iterations : int
-    nobs : dict
-        Cases per group.
+    h0_npar : int
+        Free parameters of that model.
+    linear_partable : ParTable
+        The parameter table of the model without the product terms.
+    lms_model : LMSModel
+        The product terms and the quadrature rule (the registry's LMS discrepancy is
+        built from it: :meth:`discrepancy`).
     quadrature : str
         ``"trapezoid"`` or ``"gh"``; ``nodes`` the number of quadrature points in all,
         ``spacing`` the trapezoidal spacing, ``dimensions`` the integrated latent
@@ -260,33 +268,18 @@ class LMSResult(FittedRows):
         ``"standard"`` (observed information) or ``"robust_huber_white"`` (sandwich).
     """
 
-    partable: ParTable
-    model: Model
     linear_partable: ParTable
-    constraints: LinearConstraints
-    x: np.ndarray
-    values: np.ndarray
-    vcov_free: np.ndarray | None
+    lms_model: LMSModel
     loglik: float
     h0_loglik: float
     h0_npar: int
-    npar: int
-    ntotal: int
-    converged: bool
-    iterations: int
-    message: str
     quadrature: str
     nodes: int
     spacing: float | None
-    dimensions: tuple[str, ...]
     std_all: np.ndarray
     std_lv: np.ndarray
     implied_covs: tuple[np.ndarray, ...]
     implied_means: tuple[np.ndarray, ...]
-    moments: tuple[GroupMoments, ...] = ()
-    se: str = "standard"
-    warnings: tuple[str, ...] = ()
-    meta: dict[str, Any] = field(default_factory=dict)
 
     #: the estimates have no ``:=`` rows (LMS does not estimate defined parameters)
     _reports_defined = False
@@ -298,6 +291,31 @@ class LMSResult(FittedRows):
                 arr.setflags(write=False)
         for arr in (*self.implied_covs, *self.implied_means):
             arr.setflags(write=False)
+
+    @property
+    def se(self) -> str:
+        """The plug-in of the standard errors (``options.se``)."""
+        return self.options.se
+
+    @property
+    def dimensions(self) -> tuple[str, ...]:
+        """The integrated (exogenous latent) variables."""
+        return tuple(self.model.variables[i] for i in self.lms_model.zvars)
+
+    @property
+    def npar(self) -> int:
+        """Free parameters after equality constraints, product coefficients included."""
+        return self.partable.nfree - self.constraints.n_eq
+
+    @property
+    def df(self) -> float:
+        """NaN: the model is not normal, so it has no chi-square test (see :meth:`lr_test`)."""
+        return float("nan")
+
+    @property
+    def chisq(self) -> float:
+        """NaN: the model is not normal, so it has no chi-square test (see :meth:`lr_test`)."""
+        return float("nan")
 
     @property
     def implied_cov(self) -> np.ndarray:
@@ -325,6 +343,19 @@ class LMSResult(FittedRows):
     @property
     def bic(self) -> float:
         return -2.0 * self.loglik + self.npar * float(np.log(self.ntotal))
+
+    def discrepancy(self, model: Model | None = None, values: np.ndarray | None = None
+                    ) -> LMSDiscrepancy:  # fmt: skip
+        """The registry's LMS discrepancy of this fit (its product terms and quadrature
+        grid), fixed rows from ``values`` (default: the estimates); ``model`` must be
+        left out (the fit's own)."""
+        if model is not None:
+            raise OptionError("an LMS fit's discrepancy is that of its own model; leave "
+                              "model out.")  # fmt: skip
+        values = self.values if values is None else values
+        m = self.lms_model
+        grid = quadrature_grid(m.quadrature, len(m.zvars), m.nodes, self.spacing)
+        return LMSDiscrepancy(m, self.moments, values[: self.model.free.size], grid)
 
     def lr_test(self) -> pd.Series:
         """Likelihood-ratio test of the product terms against the same model without
@@ -356,24 +387,15 @@ class LMSResult(FittedRows):
             }
         )
 
-    def estimates(self, standardized: bool = True, level: float = 0.95) -> pd.DataFrame:
+    def estimates(self, standardized: bool = True, level: float = 0.95,
+                  boot_ci: str = "percentile") -> pd.DataFrame:  # fmt: skip
         """Parameter estimates: ``lhs, op, rhs, group, label, est, se, z, pvalue,
         ci_lower, ci_upper`` (+ ``std_lv, std_all``), one row per parameter; product terms as
-        ``y ~ x:z`` rows (one per group) after the linear parameters."""
+        ``y ~ x:z`` rows (one per group) after the linear parameters.  (``boot_ci`` is
+        :meth:`Fit.estimates`'s; LMS fits have no bootstrap.)"""
         se = parameter_se(self.partable.cols["free"], self.vcov_free)
         std = {"std_lv": self.std_lv, "std_all": self.std_all} if standardized else None
         return self._estimates_table(self.values, se, level, standardized=std)
-
-    def plot(self, path: str | Path | None = None, **options: Any) -> str:
-        """Path diagram with each product term drawn as a moderation arrow (the SVG text;
-        written to ``path`` too when given): :meth:`semnet.Fit.plot`'s options, without
-        R² (not computed for LMS)."""
-        from semnet.report.diagram import path_diagram, save_diagram
-
-        svg = path_diagram(self.estimates(), **options)
-        if path is not None:
-            save_diagram(svg, path)
-        return svg
 
     def implied(self) -> dict[str, dict[str, pd.DataFrame | pd.Series]]:
         """Marginal model-implied covariance and means of the observed variables per
@@ -386,6 +408,33 @@ class LMSResult(FittedRows):
                 self.groups, self.implied_covs, self.implied_means, strict=True
             )
         )
+
+    def _implied_all(self, g: int) -> np.ndarray:
+        """The marginal covariance matrix of all variables under the nonlinear model (so
+        ``r_squared()`` counts the product terms' share of an outcome's variance)."""
+        return self.implied_covs[g]
+
+    def standardized(self, type: str = "std_all", level: float = 0.95) -> pd.DataFrame:
+        """Not available for LMS: the standardized estimates are the ``std_lv`` and
+        ``std_all`` columns of :meth:`estimates` (without standard errors)."""
+        raise _unavailable("standardized()", "the std_lv and std_all columns of estimates()")
+
+    def modindices(self, sort: bool = True, minimum: float = 0.0) -> pd.DataFrame:
+        """Not available for LMS (the model is not normal)."""
+        raise _unavailable("modindices()", "lr_test() or a comparison of nested LMS fits")
+
+    def score_test(self, release: list[int] | None = None):
+        """Not available for LMS (the model is not normal)."""
+        raise _unavailable("score_test()", "lr_test() or a comparison of nested LMS fits")
+
+    def wald(self, constraints: str) -> pd.Series:
+        """Not available for LMS yet."""
+        raise _unavailable("wald()", "a likelihood-ratio test between nested LMS fits")
+
+    def with_bootstrap(self, boot: Any, warnings: tuple[str, ...] = ()) -> Fit:
+        """Not available for LMS (no bootstrap of LMS fits)."""
+        raise _unavailable("bootstrap standard errors",
+                           "se='robust.huber.white' (the sandwich)")  # fmt: skip
 
     def summary(self, standardized: bool = False, fit_measures: bool = True) -> Any:
         """A printable report in the spirit of lavaan's ``summary()``: the likelihood-ratio
@@ -404,6 +453,11 @@ class LMSResult(FittedRows):
             f"logl={self.loglik:.3f}, npar={self.npar}, n={self.ntotal}, "
             f"{self.quadrature} quadrature with {self.nodes} points>"
         )
+
+
+def _unavailable(what: str, instead: str) -> SemnetError:
+    return SemnetError(f"{what} is not available for an LMS fit (its model is not normal); "
+                       f"use {instead}.")  # fmt: skip
 
 
 # -- driver ------------------------------------------------------------------------------
@@ -551,35 +605,47 @@ def _lms(
     values = _row_values(ext, ram, theta, values0)
     implied = [lk.implied_all(theta) for lk in liks]
     covs = [c for c, _ in implied]
-    t_end = time.perf_counter()
+    options = Options(
+        group=group, group_equal=group_equal, group_partial=tuple(sorted(partial)),
+        std_lv=std_lv, meanstructure=True, orthogonal=orthogonal, fixed_x=fixed_x,
+        se=VCOV.name(se), information="observed", interaction="lms",
+    )  # fmt: skip
     return LMSResult(
         partable=ext,
         model=ram,
-        linear_partable=pt,
+        sample=Sample(tuple(moments)),
+        options=options,
         constraints=cons,
         x=theta,
         values=values,
+        fmin=result.f,
         vcov_free=vcov,
-        loglik=float(loglik),
-        h0_loglik=float(h0_loglik),
-        h0_npar=ram.nfree - cons_lin.n_eq,
-        npar=ext.nfree - cons.n_eq,
-        ntotal=disc.ntotal,
+        scaled_test=None,
+        baseline_scaled_test=None,
         converged=result.converged,
         iterations=result.iterations,
         message=result.message,
+        warnings=tuple(fit_warnings),
+        record={
+            "semnet_version": __version__,
+            "interaction": {t.rhs: {"method": "lms"} for t in terms},
+            "data_sha256": None,
+            "optimizer": result.method,
+            "timings": {"total": time.perf_counter() - t0},
+            "h0_converged": h0.converged,
+        },
+        linear_partable=pt,
+        lms_model=lms_model,
+        loglik=float(loglik),
+        h0_loglik=float(h0_loglik),
+        h0_npar=ram.nfree - cons_lin.n_eq,
         quadrature=quadrature,
         nodes=disc.nodes,
         spacing=disc.spacing,
-        dimensions=tuple(ram.variables[i] for i in zvars),
         std_all=_standardize(ext, ram, values, products, covs),
         std_lv=_standardize(ext, ram, values, products, covs, "std_lv"),
         implied_covs=tuple(covs),
         implied_means=tuple(m for _, m in implied),
-        moments=tuple(moments),
-        se=VCOV.name(se),
-        warnings=tuple(fit_warnings),
-        meta={"timings": {"total": t_end - t0}, "h0_converged": h0.converged},
     )
 
 

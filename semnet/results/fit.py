@@ -432,7 +432,7 @@ class Fit(FittedRows):
         endo_lv = set(params["lhs"][params["op"] == "~"]) & set(pt.names.lv)
         rows = []
         for g in range(pt.ngroups):
-            full, _ = self.model.implied_all(self.values, g)
+            full = self._implied_all(g)
             mats = self.model.matrices(self.values, g)
             A = mats.A
             for k, v in enumerate(self.model.variables):
@@ -448,6 +448,11 @@ class Fit(FittedRows):
                     {"group": None if pt.ngroups == 1 else pt.groups[g], "name": v, "r2": r2}
                 )
         return pd.DataFrame(rows, columns=["group", "name", "r2"])
+
+    def _implied_all(self, g: int) -> np.ndarray:
+        """The implied covariance matrix of all variables (observed, then latent) in
+        group ``g``, the denominators of :meth:`r_squared`."""
+        return self.model.implied_all(self.values, g)[0]
 
     # -- fit measures ---------------------------------------------------------------------
     @cached_property
