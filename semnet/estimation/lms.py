@@ -283,6 +283,10 @@ class LMSResult(Fit):
 
     #: the estimates have no ``:=`` rows (LMS does not estimate defined parameters)
     _reports_defined = False
+    not_resampled = (
+        "the bootstrap refits a draw by the linear model's steps, not by LMS; use "
+        "se='robust.huber.white' (the sandwich) for standard errors robust to non-normality"
+    )
 
     def __post_init__(self) -> None:
         for name in ("x", "values", "vcov_free", "std_all", "std_lv"):

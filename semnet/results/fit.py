@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -89,6 +89,8 @@ class Fit(FittedRows):
     #: :attr:`meta` as the fit was made, the data's SHA-256 ``None`` for raw data
     record: dict[str, Any] = field(default_factory=dict)
     bootstrap: BootstrapResult | None = field(default=None, repr=False)
+    #: why :func:`semnet.bootstrap` cannot refit this kind of fit (``None``: it can)
+    not_resampled: ClassVar[str | None] = None
 
     # -- basic facts ------------------------------------------------------------------
     @property

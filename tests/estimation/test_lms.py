@@ -255,7 +255,7 @@ def test_sandwich_with_a_zero_product_is_lavaans_mlr(one_int, lavaan_linear):
                         se="robust.huber.white")  # fmt: skip
     assert routed.se == "robust_huber_white"
     np.testing.assert_array_equal(routed.estimates()["se"], fit.estimates()["se"])
-    with pytest.raises(OptionError, match="robust.huber.white"):
+    with pytest.raises(OptionError, match=r"robust\.huber\.white"):
         semnet.sem(ELEMENTARY, one_int, interaction="lms", se="robust.sem")
 
 
@@ -638,6 +638,28 @@ def test_estimates_share_the_fit_builder(grouped, one_int, one_int_fit, three_gr
     n = len(fit.linear_partable.params)
     assert (lms_table["rhs"].iloc[n:] == "X:Z").all()
     assert len(lms_table) == n + len(fit.groups)
+
+
+def test_an_lms_fit_is_a_fit(one_int_fit):
+    """LMSResult is a Fit: its sample, options and record; R² from the nonlinear model's
+    variance (the product's share included); what a normal model alone has is refused
+    with a message that names the alternative."""
+    fit = one_int_fit
+    assert isinstance(fit, semnet.Fit) and fit.options.se == fit.se == "standard"
+    assert fit.sample.ntotal == fit.ntotal == 2000 and fit.fmin == pytest.approx(-fit.loglik / 2000)
+    assert fit.meta["optimizer"] == "BFGS, then Newton-Raphson"
+    assert np.isnan(fit.chisq) and np.isnan(fit.df)
+    r2 = fit.r_squared().set_index("name")["r2"]
+    b = fit.estimates().set_index(["lhs", "op", "rhs"])["est"]
+    y = list(fit.model.variables).index("Y")
+    assert r2["Y"] == pytest.approx(1 - b[("Y", "~~", "Y")] / fit.implied_cov[y, y], rel=1e-12)
+    resid = fit.residuals()[""]
+    assert np.abs(resid["mean"].to_numpy()).max() < 1e-3
+    for call in (fit.modindices, fit.standardized, fit.score_test):
+        with pytest.raises(semnet.SemnetError, match="not available for an LMS fit"):
+            call()
+    with pytest.raises(OptionError, match=r"robust\.huber\.white"):
+        semnet.bootstrap(fit, n=2)
 
 
 def test_plot_draws_the_product_term_as_a_moderation_arrow(one_int_fit, tmp_path):
