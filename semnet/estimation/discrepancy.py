@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -28,7 +28,6 @@ from semnet.estimation.dwls import (
     unit_weight,
 )
 from semnet.estimation.fiml import FIMLDiscrepancy
-from semnet.estimation.lms_likelihood import make_lms, minimize_lms
 from semnet.estimation.ml import Evaluation, MLDiscrepancy
 from semnet.estimation.optimize import OptimizeResult, minimize
 from semnet.matrices.ram import Model
@@ -108,6 +107,23 @@ class DiscrepancyPlugin:
     vcov : tuple of str or None
         The standard errors' plug-ins (:data:`semnet.inference.plugins.VCOV`) defined
         for it, ``None`` for all.
+    information : str or None
+        The information matrix its standard errors use whatever the options say
+        (``"observed"`` for LMS, which has no expected information), ``None``: the
+        options'.
+    partable : callable or None
+        ``partable(parsed, labels, options)`` → the parameter table, where the
+        discrepancy builds its own (LMS: the linear part's rows, then one row per
+        product term and group); ``None``: :func:`semnet.partable.build.partable`.
+    structure : callable or None
+        ``structure(pt, sample, options, settings)`` → ``(model, start, constraints,
+        warm_up)``, where the discrepancy builds its own model and start values (LMS:
+        its :class:`~semnet.estimation.lms_likelihood.LMSModel`, starts from the model
+        without the product terms fitted by ML, which ``warm_up`` holds); ``settings``
+        are the numerical settings a caller gave (``semnet.lms(quadrature=...)``).
+    result : callable or None
+        ``result(fit, structure, disc)`` → the fit with what the discrepancy adds (LMS:
+        :class:`~semnet.estimation.lms.LMSResult`); ``None``: the :class:`Fit` itself.
     """
 
     make: Callable[[Model, Sample, np.ndarray, bool], Discrepancy]
@@ -115,6 +131,10 @@ class DiscrepancyPlugin:
     latent_products: str | None = None
     minimize: Callable[..., tuple[Discrepancy, OptimizeResult]] = newton_steps
     vcov: tuple[str, ...] | None = None
+    information: str | None = None
+    partable: Callable[..., Any] | None = None
+    structure: Callable[..., tuple[Any, np.ndarray, LinearConstraints, Any]] | None = None
+    result: Callable[..., Any] | None = None
 
 
 DISCREPANCIES: Registry[DiscrepancyPlugin] = Registry("discrepancy", upper=True)
@@ -126,15 +146,8 @@ DISCREPANCIES.register(
         latent_products="LMS",
     ),
 )
-# ML of a model with latent product terms (complete cases): the LMS likelihood, minimized
-# by quasi-Newton steps on a quadrature grid refined at the estimates, then Newton steps
-DISCREPANCIES.register(
-    "LMS",
-    DiscrepancyPlugin(
-        make_lms, latent_products="LMS", minimize=minimize_lms,
-        vcov=("standard", "robust_huber_white"),
-    ),
-)
+# "LMS" (ML of a model with latent product terms) is registered by semnet.estimation.lms,
+# next to its result class, which is a Fit (and semnet.results.fit imports this module)
 DISCREPANCIES.register(
     "FIML",
     DiscrepancyPlugin(

@@ -85,8 +85,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import time
-import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,31 +93,34 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import stats
-from threadpoolctl import threadpool_limits
 
-from semnet._version import __version__
-from semnet.data.moments import group_labels, moments_from_frame, validate_frame
-from semnet.data.sample import Sample
+from semnet._blas import one_blas_thread
+from semnet.data.sample import Sample, labels_of
+from semnet.data.sample import sample as build_sample
 from semnet.errors import ModelSpecificationError, OptionError, SemnetError
 from semnet.estimation.constraints import LinearConstraints, linear_constraints
-from semnet.estimation.discrepancy import DISCREPANCIES
+from semnet.estimation.discrepancy import DISCREPANCIES, DiscrepancyPlugin
 from semnet.estimation.lms_likelihood import (
     LMSDiscrepancy,
     LMSLikelihood,
     LMSModel,
     ProductIndex,
     gauss_hermite,
+    make_lms,
+    minimize_lms,
     quadrature_grid,
     trapezoid,
 )
 from semnet.estimation.ml import MLDiscrepancy
-from semnet.estimation.optimize import minimize
+from semnet.estimation.optimize import OptimizeResult, minimize
 from semnet.estimation.start import start_values
-from semnet.inference.plugins import VCOV, InferenceContext
+from semnet.inference.plugins import VCOV
 from semnet.matrices.ram import Model
 from semnet.options import Options
 from semnet.partable.build import ABSENT, ParTable, modifier_for_group, partable
-from semnet.pipeline.specify import read_model
+from semnet.pipeline.run import fit_structure
+from semnet.pipeline.specify import Specification, read_model
+from semnet.pipeline.structure import parameter_table
 from semnet.results.estimates import implied_frames, parameter_se
 from semnet.results.fit import Fit
 from semnet.syntax import Modifiers, ParsedModel, Relation, parse_expression, parse_model
@@ -543,139 +545,153 @@ def lms(
     ...              Y ~ X + Z + X:Z''', one_int)  # doctest: +SKIP
     >>> fit.estimates().query("rhs == 'X:Z'")  # doctest: +SKIP
     """
-    # the work is many small matrix products: BLAS threads only add overhead
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _lms(
-            model, data, group, group_equal, group_partial, quadrature, nodes, std_lv,
-            orthogonal, fixed_x, missing, se, max_iter, tol,
-        )  # fmt: skip
-
-
-def _lms(
-    model, data, group, group_equal, group_partial, quadrature, nodes, std_lv, orthogonal,
-    fixed_x, missing, se, max_iter, tol,
-) -> LMSResult:  # fmt: skip
     t0 = time.perf_counter()
     _check_lms_options(missing, quadrature, nodes, se)
-    terms, pt, _, moments, group_equal, partial = _linear_table(
-        model, data, group, group_equal, group_partial, std_lv, orthogonal, fixed_x
-    )
-    fit_warnings: list[str] = []
-
-    def warn(msg: str) -> None:
-        fit_warnings.append(msg)
-        warnings.warn(msg, UserWarning, stacklevel=3)
-
-    dropped = sum(m.n_dropped for m in moments)
-    if dropped:
-        warn(
-            f"{dropped} of {dropped + sum(m.nobs for m in moments)} rows were dropped "
-            "because of missing values on model variables (listwise deletion)."
-        )
-    ram = Model(pt)
-    values0 = start_values(pt, moments)
-    cons_lin = linear_constraints(pt, ram.nfree, ram.free, values0)
-    triples, zvars = _integration_plan(terms, pt, ram)
-    ext, products = _product_table(
-        pt, terms, triples, ram.nfree, "regressions" in group_equal, partial
-    )
-    n_omega = ext.nfree - ram.nfree
-    ext_ustart = ext.params["ustart"].to_numpy()
-    ext_values0 = np.concatenate([values0, ext_ustart[len(values0) :]])
-    cons = linear_constraints(ext, ext.nfree, ext.params["free"].to_numpy(), ext_values0)
-    if cons.nonlinear:
-        raise OptionError("nonlinear or inequality constraints are not supported with LMS yet.")
-    h0 = _fit_h0(ram, moments, values0, cons_lin)
-    lms_model = LMSModel(ram, tuple(map(tuple, products)), n_omega, tuple(zvars), quadrature,
-                         nodes, cons)  # fmt: skip
-    # the LMS plug-in of the discrepancy registry: its grid from the linear model at H0
-    plugin = DISCREPANCIES.get("LMS")
-    disc = plugin.make(lms_model, Sample(tuple(moments)), ram.values(h0.x, values0), True)
-    h0_loglik = sum(lk.normal_loglik(h0.x) for lk in disc.likelihoods)
-    om_free = ext.params["free"].to_numpy()[len(values0) :] > 0
-    om_start = np.nan_to_num(ext_ustart[len(values0) :][om_free])
-    disc, result = plugin.minimize(disc, cons, np.concatenate([h0.x, om_start]),
-                                   max_iter=max_iter, tol=tol)  # fmt: skip
-    if not result.converged:
-        warn(
-            f"LMS did not converge after {result.iterations} iterations ({result.message}); "
-            "the estimates are not trustworthy. Check the model with semnet.sem() without "
-            "the product terms, or give start values."
-        )
-    theta = result.x
-    loglik = disc.loglik(theta)
-    vcov = _vcov(disc, cons, theta, se, warn)
-    liks = disc.likelihoods
-    values = _row_values(ext, ram, theta, values0)
-    implied = [lk.implied_all(theta) for lk in liks]
-    covs = [c for c, _ in implied]
-    options = Options(
-        group=group, group_equal=group_equal, group_partial=tuple(sorted(partial)),
-        std_lv=std_lv, meanstructure=True, orthogonal=orthogonal, fixed_x=fixed_x,
-        se=VCOV.name(se), information="observed", interaction="lms",
-    )  # fmt: skip
-    return LMSResult(
-        partable=ext,
-        model=ram,
-        sample=Sample(tuple(moments)),
-        options=options,
-        constraints=cons,
-        x=theta,
-        values=values,
-        fmin=result.f,
-        vcov_free=vcov,
-        scaled_test=None,
-        baseline_scaled_test=None,
-        converged=result.converged,
-        iterations=result.iterations,
-        message=result.message,
-        warnings=tuple(fit_warnings),
-        record={
-            "semnet_version": __version__,
-            "interaction": {t.rhs: {"method": "lms"} for t in terms},
-            "data_sha256": None,
-            "optimizer": result.method,
-            "timings": {"total": time.perf_counter() - t0},
-            "h0_converged": h0.converged,
-        },
-        linear_partable=pt,
-        lms_model=lms_model,
-        loglik=float(loglik),
-        h0_loglik=float(h0_loglik),
-        h0_npar=ram.nfree - cons_lin.n_eq,
-        quadrature=quadrature,
-        nodes=disc.nodes,
-        spacing=disc.spacing,
-        std_all=_standardize(ext, ram, values, products, covs),
-        std_lv=_standardize(ext, ram, values, products, covs, "std_lv"),
-        implied_covs=tuple(covs),
-        implied_means=tuple(m for _, m in implied),
-    )
-
-
-def _linear_table(model, data, group, group_equal, group_partial, std_lv, orthogonal, fixed_x):
-    """The model's product terms, the parameter table of its linear part, the group
-    labels and moments (listwise), ``group_equal`` as a tuple and the ``group_partial``
-    keys (spaces removed)."""
     parsed = model if isinstance(model, ParsedModel) else parse_model(read_model(model))
+    options = Options(
+        group=group, group_equal=_names(group_equal), group_partial=_names(group_partial),
+        std_lv=std_lv, meanstructure=True, orthogonal=orthogonal, fixed_x=fixed_x,
+        se=VCOV.name(se), interaction="lms",
+    )  # fmt: skip
+    terms = {r.rhs: {"method": "lms"} for r in parsed.relations if ":" in r.rhs}
+    settings = {"quadrature": quadrature, "nodes": nodes, "max_iter": max_iter, "tol": tol}
+    spec = Specification(parsed, data, "LMS", products=terms, settings=settings)
+    # the steps of semnet.sem(): table, sample, then structure to Fit
+    pt = parameter_table(spec, labels_of(data, group), options)
+    t_parse = time.perf_counter()
+    sample = build_sample(data, pt.names.ov, group, pt.groups, meanstructure=True)
+    return fit_structure(spec, pt, sample, options, (t0, t_parse, time.perf_counter()))
+
+
+def _names(value: Sequence[str] | str) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+# -- the LMS plug-in of the discrepancy registry -----------------------------------------
+def product_partable(parsed: ParsedModel, labels: list[str], options: Options) -> ParTable:
+    """The parameter table of a model with latent product terms: lavaan's table of its
+    linear part (with a mean structure), then one ``~`` row per product term and group
+    (``rhs`` ``"a:b"``, free coefficients numbered after the linear parameters;
+    :func:`_product_rows`).  Raises for a product LMS cannot integrate."""
     linear, terms = split_products(parsed)
     if not terms:
         raise ModelSpecificationError(
             "the model has no product term 'a:b'; fit it with semnet.sem() instead."
         )
-    frame = validate_frame(data, [], group)
-    labels = group_labels(frame, group) if group is not None else [""]
-    group_equal = (group_equal,) if isinstance(group_equal, str) else tuple(group_equal)
-    group_partial = (group_partial,) if isinstance(group_partial, str) else tuple(group_partial)
     product_keys = {f"{t.outcome}~{a}:{b}" for t in terms for a, b in ((t.a, t.b), (t.b, t.a))}
-    partial = {"".join(p.split()) for p in group_partial}
+    partial = {"".join(p.split()) for p in options.group_partial}
     pt = partable(
-        linear, groups=labels, meanstructure=True, std_lv=std_lv, orthogonal=orthogonal,
-        fixed_x=fixed_x, group_equal=group_equal, group_partial=tuple(partial - product_keys),
+        linear, groups=labels, meanstructure=True, std_lv=options.std_lv,
+        orthogonal=options.orthogonal, fixed_x=options.fixed_x,
+        group_equal=options.group_equal, group_partial=tuple(partial - product_keys),
     )  # fmt: skip
-    frame = validate_frame(data, pt.names.ov, group)
-    moments = moments_from_frame(frame, pt.names.ov, group, labels)
-    return terms, pt, labels, moments, group_equal, partial
+    _integration_plan(terms, pt, Model(pt))  # the products' errors, with their lines
+    return _product_rows(pt, terms, "regressions" in options.group_equal, partial)
+
+
+def lms_structure(
+    pt: ParTable, sample: Sample, options: Options, settings: Mapping[str, Any]
+) -> tuple[LMSModel, np.ndarray, LinearConstraints, tuple[OptimizeResult, int]]:
+    """The LMS plug-in's structure step: the :class:`LMSModel` of ``pt`` (quadrature and
+    optimizer ``settings`` as :func:`lms` takes them), the start values — the linear
+    part at its ML estimates without the product terms (the warm-up), the product
+    coefficients at their ``start()`` values or 0 — the equality constraints, and the
+    warm-up's fit and free parameters (the likelihood-ratio test's H0)."""
+    linear = _linear_part(pt)
+    ram = Model(linear)
+    values0 = start_values(linear, sample.moments)
+    terms = _terms_of(pt)
+    triples, zvars = _integration_plan(terms, linear, ram)
+    ustart = pt.cols["ustart"]
+    ext_values0 = np.concatenate([values0, ustart[len(values0) :]])
+    cons = linear_constraints(pt, pt.nfree, pt.cols["free"], ext_values0)
+    if cons.nonlinear:
+        raise OptionError("nonlinear or inequality constraints are not supported with LMS yet.")
+    cons_lin = linear_constraints(linear, ram.nfree, ram.free, values0)
+    h0 = _fit_h0(ram, sample.moments, values0, cons_lin)
+    model = LMSModel(
+        ram, _product_indices(pt, len(terms), triples, ram.nfree), pt.nfree - ram.nfree,
+        tuple(zvars), str(settings.get("quadrature", "trapezoid")), settings.get("nodes"),
+        cons, pt, int(settings.get("max_iter", 2000)), float(settings.get("tol", 1e-9)),
+    )  # fmt: skip
+    om_free = pt.cols["free"][len(values0) :] > 0
+    om_start = np.nan_to_num(ustart[len(values0) :][om_free])
+    start = model.values(np.concatenate([h0.x, om_start]), ext_values0)
+    return model, start, cons, (h0, ram.nfree - cons_lin.n_eq)
+
+
+def lms_result(fit: Fit, structure: Any, disc: LMSDiscrepancy) -> LMSResult:
+    """The LMS plug-in's result: ``fit`` with what LMS adds — the log-likelihoods of the
+    model and of H0, the quadrature grid of the estimates, the marginal moments of the
+    nonlinear model and the standardized coefficients from them (Wen, Marsh & Hau)."""
+    model: LMSModel = structure.model
+    ram, theta, values = model.ram, fit.x, fit.values
+    h0, h0_npar = structure.warm_up
+    implied = [lk.implied_all(theta) for lk in disc.likelihoods]
+    covs = [c for c, _ in implied]
+    products = [list(p) for p in model.products]
+    base = {f.name: getattr(fit, f.name) for f in dataclasses.fields(Fit)}
+    base |= {
+        "model": ram,
+        "options": dataclasses.replace(fit.options, information=LMS.information),
+        "record": {**fit.record, "h0_converged": h0.converged},
+    }
+    return LMSResult(
+        **base,
+        linear_partable=ram.pt,
+        lms_model=model,
+        loglik=float(disc.loglik(theta)),
+        h0_loglik=float(sum(lk.normal_loglik(h0.x) for lk in disc.likelihoods)),
+        h0_npar=h0_npar,
+        quadrature=model.quadrature,
+        nodes=disc.nodes,
+        spacing=disc.spacing,
+        std_all=_standardize(structure.partable, ram, values, products, covs),
+        std_lv=_standardize(structure.partable, ram, values, products, covs, "std_lv"),
+        implied_covs=tuple(covs),
+        implied_means=tuple(m for _, m in implied),
+    )
+
+
+#: ML of a model with latent product terms (complete cases): its own parameter table
+#: (the product rows), structure (the LMS model, starts from the model without products),
+#: optimizer (quasi-Newton on a grid refined at the estimates, then Newton steps) and
+#: result; standard errors from the observed information or the sandwich
+LMS = DISCREPANCIES.register(
+    "LMS",
+    DiscrepancyPlugin(
+        make_lms, latent_products="LMS", minimize=minimize_lms,
+        vcov=("standard", "robust_huber_white"), information="observed",
+        partable=product_partable, structure=one_blas_thread(lms_structure),
+        result=one_blas_thread(lms_result),
+    ),
+)
+
+
+def _linear_part(pt: ParTable) -> ParTable:
+    """The table without its product rows (those after the linear parameter rows)."""
+    cols = pt.columns
+    keep = ~_is_product(cols)
+    return ParTable({c: v[keep] for c, v in cols.items()}, pt.names, pt.groups,
+                    pt.meanstructure, pt.constraints, pt.ordered,
+                    pt.parameterization)  # fmt: skip
+
+
+def _is_product(cols: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The product rows (``y ~ a:b``) of a table's columns."""
+    return (cols["op"] == "~") & np.array([":" in str(r) for r in cols["rhs"]], dtype=bool)
+
+
+def _terms_of(pt: ParTable) -> tuple[ProductTerm, ...]:
+    """The product terms of the table's first group (``y ~ a:b`` rows), in row order."""
+    cols = pt.cols
+    rows = np.flatnonzero(_is_product(cols) & (cols["group"] == 1))
+    out = []
+    for r in rows:
+        a, b = str(cols["rhs"][r]).split(":")
+        lhs = str(cols["lhs"][r])
+        out.append(ProductTerm(lhs, a, b, Relation(lhs, "~", f"{a}:{b}", Modifiers(), None, 0, 0)))
+    return tuple(out)
 
 
 def _fit_h0(ram: Model, moments, values0: np.ndarray, cons_lin: LinearConstraints):
@@ -690,27 +706,6 @@ def _fit_h0(ram: Model, moments, values0: np.ndarray, cons_lin: LinearConstraint
             "check it with semnet.sem() first."
         )
     return h0
-
-
-def _vcov(
-    disc: LMSDiscrepancy, cons: LinearConstraints, theta: np.ndarray, se: str, warn
-) -> np.ndarray | None:
-    """The vcov of the free parameters by the registry's plug-in ``se`` from the observed
-    information (and, for the sandwich, the casewise scores); ``None`` (with a warning)
-    where the information is not positive definite."""
-    ctx = InferenceContext.of_fit(disc, cons, theta, 0, f"LMS (se={se!r})",
-                                  information="observed")  # fmt: skip
-    try:
-        vcov = VCOV.get(se).compute(ctx)
-        if np.any(np.diag(vcov) <= 0) or not np.all(np.isfinite(vcov)):
-            raise np.linalg.LinAlgError
-    except np.linalg.LinAlgError:
-        warn(
-            "standard errors could not be computed: the observed information matrix is "
-            "singular or not positive definite (the model may not be identified)."
-        )
-        return None
-    return vcov
 
 
 def _check_lms_options(missing: str, quadrature: str, nodes: object, se: str) -> None:
@@ -794,24 +789,19 @@ def _integration_plan(
     return triples, Z
 
 
-def _product_table(
-    pt: ParTable,
-    terms: tuple[ProductTerm, ...],
-    triples: list[tuple[int, int, int]],
-    nfree: int,
-    tie_regressions: bool,
-    partial: set[str],
-) -> tuple[ParTable, list[list[ProductIndex]]]:
+def _product_rows(
+    pt: ParTable, terms: tuple[ProductTerm, ...], tie_regressions: bool, partial: set[str]
+) -> ParTable:
     """The linear parameter table with one ``~`` row per product term and group appended
-    after every parameter row (so the row indices of the linear model do not change),
-    and each group's products.
+    after every parameter row (so the row indices of the linear model do not change).
 
     Modifiers apply per group as for any term (``c(b1, b2)*x:z``); with
     ``tie_regressions`` (``group_equal="regressions"``) the coefficient of a product in
     groups 2, 3, ... takes the label (or plabel) of group 1's, unless it is labelled or
     named in ``partial`` (``"y~x:z"``).  Free product rows are numbered after the
-    ``nfree`` linear parameters.
+    linear parameters.
     """
+    nfree = pt.nfree
     table = pt.table
     ngroups = pt.ngroups
     next_id = int(table["id"].max()) + 1
@@ -855,23 +845,25 @@ def _product_table(
     new = pd.concat(
         [table[table["group"] > 0], extra, table[table["group"] <= 0]], ignore_index=True
     )[list(table.columns)]
-    ext = ParTable.from_frame(new, pt.names, pt.groups, pt.meanstructure, pt.constraints)
-    products: list[list[ProductIndex]] = [[] for _ in range(ngroups)]
-    for j, (number, ustart, g) in enumerate(zip(numbers, extra["ustart"], extra["group"],
-                                                strict=True)):  # fmt: skip
-        k, a, b = triples[j % len(terms)]
-        free_index = int(number) - nfree - 1 if number else -1
-        products[int(g) - 1].append(ProductIndex(k, a, b, free_index, 0.0 if number else ustart))
-    return ext, products
+    return ParTable.from_frame(new, pt.names, pt.groups, pt.meanstructure, pt.constraints)
 
 
-def _row_values(ext: ParTable, ram: Model, theta: np.ndarray, values0: np.ndarray) -> np.ndarray:
-    """Values of every parameter row of ``ext``: the linear rows, then the products."""
-    linear = ram.values(theta[: ram.nfree], values0)
-    prod = ext.params.iloc[len(linear) :]
-    free = prod["free"].to_numpy()
-    om = np.where(free > 0, theta[np.maximum(free, 1) - 1], prod["ustart"].to_numpy())
-    return np.concatenate([linear, om])
+def _product_indices(
+    pt: ParTable, nterms: int, triples: list[tuple[int, int, int]], nfree: int
+) -> tuple[tuple[ProductIndex, ...], ...]:
+    """Each group's products by RAM index (``triples``: outcome, integrated factor,
+    other factor of each term) from the product rows of ``pt`` (``nterms`` per group,
+    free coefficients numbered after the ``nfree`` linear parameters)."""
+    cols = pt.cols
+    rows = np.flatnonzero(_is_product(cols))
+    products: list[list[ProductIndex]] = [[] for _ in range(pt.ngroups)]
+    for j, r in enumerate(rows.tolist()):
+        k, a, b = triples[j % nterms]
+        number = int(cols["free"][r])
+        free_index = number - nfree - 1 if number else -1
+        fixed = 0.0 if number else float(cols["ustart"][r])
+        products[int(cols["group"][r]) - 1].append(ProductIndex(k, a, b, free_index, fixed))
+    return tuple(tuple(p) for p in products)
 
 
 def _standardize(

@@ -27,6 +27,7 @@ from semnet.estimation.constraints import LinearConstraints
 from semnet.estimation.ml import Evaluation
 from semnet.estimation.optimize import OptimizeResult, bfgs, newton_polish
 from semnet.matrices.ram import Model
+from semnet.partable.build import ParTable
 
 __all__ = [
     "LMSDiscrepancy",
@@ -499,7 +500,11 @@ def linear_posterior_sd(ram: Model, values: np.ndarray, zvars: list[int], group:
 @dataclass(frozen=True, eq=False)
 class LMSModel:
     """A model with latent product terms: the RAM model of its linear part, each group's
-    product terms, and the quadrature rule.
+    product terms, the quadrature rule and the optimizer's settings.
+
+    It serves the fit's steps as a RAM :class:`~semnet.matrices.ram.Model` does: ``pt``
+    (the parameter table with the product rows), ``nfree``, ``free``, ``free_rows``,
+    ``p`` and :meth:`values` cover every row, the product coefficients included.
 
     Attributes
     ----------
@@ -518,6 +523,12 @@ class LMSModel:
     constraints : LinearConstraints or None
         The equality constraints of ``theta`` (labels, ``group_equal``): the numerical
         observed information is taken along the directions they leave free.
+    pt : ParTable or None
+        The parameter table: the linear part's rows, then one ``~`` row per product term
+        and group (``rhs`` ``"a:b"``).
+    max_iter, tol : int, float
+        Iteration limit of the quasi-Newton phase and the tolerance on the Newton
+        decrement (:func:`minimize_lms`).
     """
 
     ram: Model
@@ -527,11 +538,38 @@ class LMSModel:
     quadrature: str = "trapezoid"
     nodes: int | None = None
     constraints: LinearConstraints | None = None
+    pt: ParTable | None = None
+    max_iter: int = 2000
+    tol: float = 1e-9
 
     @property
     def nfree(self) -> int:
         """Free parameters in ``theta`` (before equality constraints)."""
         return self.ram.nfree + self.n_omega
+
+    @property
+    def p(self) -> int:
+        """Observed variables."""
+        return self.ram.p
+
+    @property
+    def free(self) -> np.ndarray:
+        """The free-parameter number of every parameter row of ``pt`` (0: fixed)."""
+        return self.pt.cols["free"]
+
+    @property
+    def free_rows(self) -> np.ndarray:
+        """The free rows of ``pt``, in the order of ``theta``."""
+        return np.flatnonzero(self.free > 0)
+
+    def values(self, x: np.ndarray, fixed_values: np.ndarray) -> np.ndarray:
+        """Row values of ``pt``: ``fixed_values`` with the free rows (linear, then the
+        product coefficients) replaced by ``theta = x``."""
+        v = self.ram.values(x[: self.ram.nfree], fixed_values)
+        rows = np.arange(self.ram.free.size, v.size)
+        free = self.free[rows]
+        v[rows[free > 0]] = x[free[free > 0] - 1]
+        return v
 
 
 class LMSDiscrepancy:
@@ -687,17 +725,14 @@ def make_lms(model: LMSModel, sample: Sample, values: np.ndarray, for_optimizer:
 
 
 def minimize_lms(
-    disc: LMSDiscrepancy,
-    con: LinearConstraints,
-    x_start: np.ndarray,
-    *,
-    max_iter: int = 2000,
-    tol: float = 1e-9,
+    disc: LMSDiscrepancy, con: LinearConstraints, x_start: np.ndarray
 ) -> tuple[LMSDiscrepancy, OptimizeResult]:
-    """The LMS plug-in's optimizer: BFGS from ``x_start`` (gradient tolerance 1e-8), up
-    to twice more on a finer grid where :meth:`LMSDiscrepancy.refined` asks for one,
-    then Newton steps with the observed information until the Newton decrement falls
-    below ``tol``.  Returns the discrepancy on the last grid and the minimum."""
+    """The LMS plug-in's optimizer: BFGS from ``x_start`` (gradient tolerance 1e-8, at
+    most ``max_iter`` iterations of the model's settings), up to twice more on a finer
+    grid where :meth:`LMSDiscrepancy.refined` asks for one, then Newton steps with the
+    observed information until the Newton decrement falls below the model's ``tol``.
+    Returns the discrepancy on the last grid and the minimum."""
+    max_iter, tol = disc.lms_model.max_iter, disc.lms_model.tol
     z = con.to_z(x_start)
     iterations = 0
     for _refine in range(3):

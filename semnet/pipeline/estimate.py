@@ -67,7 +67,7 @@ def estimate(
     """The discrepancy (from the registry) and its minimum, by the optimizer the
     discrepancy's plug-in declares; non-convergence is added to
     ``warnings``, a failure to evaluate the discrepancy at all raises."""
-    plugin = DISCREPANCIES.get(options.discrepancy)
+    plugin = DISCREPANCIES.get(structure.discrepancy)
     disc = plugin.make(structure.model, sample, structure.start, True)
     disc, result = blas_policy(options, structure)(plugin.minimize)(
         disc, structure.constraints, structure.x0

@@ -1,5 +1,5 @@
 """Step 1 of a fit: the model's specification — its text read and parsed, product terms
-expanded, and the route (LMS or the linear-model pipeline) chosen.
+expanded, and the discrepancy chosen (LMS for latent product terms where it applies).
 
 ``a:b`` between two latent variables is estimated either by LMS (its own likelihood,
 :mod:`semnet.estimation.lms`) or by product indicators measuring a latent ``a:b``; a
@@ -31,22 +31,28 @@ class Specification:
     Attributes
     ----------
     parsed : ParsedModel
-        The model, product terms replaced by what estimates them (unless ``lms``).
+        The model, product terms replaced by what estimates them (unless its discrepancy
+        estimates them itself).
     data : DataFrame or None
         The data, with the product columns added (a copy) where products were built.
-    lms : bool
-        Latent product terms are estimated by LMS.
+    discrepancy : str
+        The discrepancy to minimize (from :data:`DISCREPANCIES`): the options', or the
+        one its plug-in names for latent product terms (``latent_products``: LMS).
     products : dict
         What was built for each product term (recorded in ``fit.meta["interaction"]``).
     observed_products : tuple of str
         Product columns of two observed variables.
+    settings : dict
+        Numerical settings of the discrepancy given by the caller (``semnet.lms()``'s
+        quadrature and optimizer settings), read by its plug-in's structure step.
     """
 
     parsed: ParsedModel
     data: pd.DataFrame | None
-    lms: bool = False
+    discrepancy: str
     products: dict[str, object] = field(default_factory=dict)
     observed_products: tuple[str, ...] = ()
+    settings: dict[str, object] = field(default_factory=dict)
 
 
 def read_model(model: str | Path) -> str:
@@ -81,7 +87,7 @@ def specify(model: str | Path | ParsedModel, data: pd.DataFrame | None, options:
     parsed = model if isinstance(model, ParsedModel) else parse_model(read_model(model))
     product_terms = [r for r in parsed.relations if r.op == "~" and ":" in r.rhs]
     if not product_terms:
-        return Specification(parsed, data)
+        return Specification(parsed, data, options.discrepancy)
     latent_names = {r.lhs for r in parsed.relations if r.op == "=~"}
     has_products = any(set(r.rhs.split(":")) <= latent_names for r in product_terms)
     extended = DISCREPANCIES.get(options.discrepancy).latent_products
@@ -97,7 +103,8 @@ def specify(model: str | Path | ParsedModel, data: pd.DataFrame | None, options:
                 "bootstrap, the standard test and se='standard' or 'robust.huber.white'; use "
                 "interaction='double_mean' (product indicators) otherwise."
             )
-        return Specification(parsed, data, lms=True)
+        terms = {r.rhs: {"method": "lms"} for r in product_terms}
+        return Specification(parsed, data, extended, products=terms)
     if data is None:
         raise DataError(
             "models with product terms ('a:b') need the raw data to build the products."
@@ -105,7 +112,8 @@ def specify(model: str | Path | ParsedModel, data: pd.DataFrame | None, options:
     parsed, data, info, observed = expand_products(
         parsed, data, interaction, options.interaction_match
     )
-    return Specification(parsed, data, products=info, observed_products=observed)
+    return Specification(parsed, data, options.discrepancy, products=info,
+                         observed_products=observed)  # fmt: skip
 
 
 def _lms_options(options: Options, name: str) -> bool:
