@@ -100,8 +100,9 @@ def specify(model: str | Path | ParsedModel, data: pd.DataFrame | None, options:
         if not (raw_data and extended is not None and _lms_options(options, extended)):
             raise OptionError(
                 "interaction='lms' needs raw data, estimator='ML', missing='listwise', no "
-                "bootstrap, the standard test and se='standard' or 'robust.huber.white'; use "
-                "interaction='double_mean' (product indicators) otherwise."
+                "sampling weights or clusters, no bootstrap, the standard test and "
+                "se='standard' or 'robust.huber.white'; use interaction='double_mean' "
+                "(product indicators) otherwise."
             )
         terms = {r.rhs: {"method": "lms"} for r in product_terms}
         return Specification(parsed, data, extended, products=terms)
@@ -117,11 +118,14 @@ def specify(model: str | Path | ParsedModel, data: pd.DataFrame | None, options:
 
 
 def _lms_options(options: Options, name: str) -> bool:
-    """The options fit LMS (the discrepancy ``name``): complete data, no bootstrap, the
-    unscaled test, and standard errors the plug-in declares."""
+    """The options fit LMS (the discrepancy ``name``): complete data without sampling
+    weights, clusters or a survey design (its likelihood has no weighted version), no
+    bootstrap, the unscaled test, and standard errors the plug-in declares."""
     usable = DISCREPANCIES.get(name).vcov
+    weights, _, cluster = options.design
     return (
         not options.incomplete_data and not options.bootstrap
+        and weights is None and cluster is None and options.survey is None
         and not TESTS.get(options.test).scaled
         and (usable is None or VCOV.name(options.se) in usable)
     )  # fmt: skip
