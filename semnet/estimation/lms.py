@@ -44,7 +44,10 @@ moments of the data.  It is propagated analytically (reverse mode) through the R
 formulas to ``A_u, m_u, S_c``, from there to ``A, S, m, omega`` (the Cholesky factor
 ``L`` by its exact differential) and to the free parameters.  The likelihood is the
 ``"LMS"`` discrepancy of the registry (:mod:`semnet.estimation.lms_likelihood`), with the
-protocol's members, casewise scores included.  Its optimizer is BFGS from
+protocol's members, casewise scores included; this module registers it with the steps it
+does its own way (the parameter table with the product rows, the model and start values,
+the result :class:`LMSResult`), so :func:`semnet.sem` and :func:`lms` run the fit's
+steps (:mod:`semnet.pipeline`) for it.  Its optimizer is BFGS from
 the estimates of the model without products (and ``omega = 0``), polished by Newton steps
 with the observed information; standard errors come from the registry's ``standard``
 plug-in with the observed information (central differences of the analytic gradient),
@@ -126,11 +129,15 @@ from semnet.results.fit import Fit
 from semnet.syntax import Modifiers, ParsedModel, Relation, parse_expression, parse_model
 
 __all__ = [
+    "LMS",
     "LMSLikelihood",
     "LMSResult",
     "ProductTerm",
     "gauss_hermite",
     "lms",
+    "lms_result",
+    "lms_structure",
+    "product_partable",
     "quadrature_grid",
     "split_products",
     "trapezoid",

@@ -54,8 +54,10 @@ def parameter_table(spec: Specification, labels: list[str], options: Options) ->
     """The parameter table of the specification for the groups ``labels`` (built by its
     discrepancy's plug-in where that declares its own, as LMS)."""
     build = DISCREPANCIES.get(spec.discrepancy).partable
-    pt = build(spec.parsed, labels, options) if build is not None else _partable(spec, labels,
-                                                                                 options)
+    if build is not None:
+        pt = build(spec.parsed, labels, options)
+    else:
+        pt = _partable(spec, labels, options)
     if not pt.names.ov:
         raise ModelSpecificationError("the model has no observed variables.")
     ov_x = pt.names.ov_x if options.fixed_x else ()
