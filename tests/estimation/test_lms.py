@@ -649,6 +649,9 @@ def test_an_lms_fit_is_a_fit(one_int_fit):
     assert fit.sample.ntotal == fit.ntotal == 2000 and fit.fmin == pytest.approx(-fit.loglik / 2000)
     assert fit.meta["optimizer"] == "BFGS, then Newton-Raphson"
     assert np.isnan(fit.chisq) and np.isnan(fit.df)
+    # the registry's discrepancy of the fit, on the fit's own grid, at its minimum
+    disc = fit.discrepancy()
+    assert disc.nodes == fit.nodes and disc.evaluate(fit.x, derivatives=False).f == fit.fmin
     r2 = fit.r_squared().set_index("name")["r2"]
     b = fit.estimates().set_index(["lhs", "op", "rhs"])["est"]
     y = list(fit.model.variables).index("Y")
