@@ -29,7 +29,7 @@ from semnet.estimation.dwls import (
 )
 from semnet.estimation.fiml import FIMLDiscrepancy
 from semnet.estimation.ml import Evaluation, MLDiscrepancy
-from semnet.estimation.optimize import OptimizeResult, minimize
+from semnet.estimation.optimize import OptimizeResult
 from semnet.matrices.ram import Model
 from semnet.registry import Registry
 
@@ -75,14 +75,6 @@ class Discrepancy(Protocol):
         on, and the scores (``N_g`` x positions)."""
 
 
-def newton_steps(
-    disc: Discrepancy, con: LinearConstraints, x_start: np.ndarray
-) -> tuple[Discrepancy, OptimizeResult]:
-    """The default optimizer of a discrepancy: :func:`semnet.estimation.optimize.minimize`
-    (Newton or scoring steps; BFGS from the start values where they stall)."""
-    return disc, minimize(disc, con, x_start, restart=True)
-
-
 @dataclass(frozen=True)
 class DiscrepancyPlugin:
     """A registered discrepancy.
@@ -100,10 +92,11 @@ class DiscrepancyPlugin:
     latent_products : str or None
         The discrepancy that estimates this one's model extended by latent product terms
         (``"LMS"`` for ``"ML"``), or ``None`` where there is none.
-    minimize : callable
-        ``minimize(disc, constraints, x_start)`` → the discrepancy at the minimum (an
-        optimizer may refine it, as LMS its quadrature grid) and the
-        :class:`~semnet.estimation.optimize.OptimizeResult`.
+    minimize : callable or None
+        Its own optimizer, ``minimize(disc, constraints, x_start)`` → the discrepancy at
+        the minimum (an optimizer may refine it, as LMS its quadrature grid) and the
+        :class:`~semnet.estimation.optimize.OptimizeResult`; ``None``: the generic
+        :func:`semnet.estimation.optimize.minimize` (Newton or scoring steps).
     vcov : tuple of str or None
         The standard errors' plug-ins (:data:`semnet.inference.plugins.VCOV`) defined
         for it, ``None`` for all.
@@ -129,7 +122,7 @@ class DiscrepancyPlugin:
     make: Callable[[Model, Sample, np.ndarray, bool], Discrepancy]
     incomplete_data: bool = False
     latent_products: str | None = None
-    minimize: Callable[..., tuple[Discrepancy, OptimizeResult]] = newton_steps
+    minimize: Callable[..., tuple[Discrepancy, OptimizeResult]] | None = None
     vcov: tuple[str, ...] | None = None
     information: str | None = None
     partable: Callable[..., Any] | None = None

@@ -8,7 +8,7 @@ from semnet._blas import as_is, one_blas_thread
 from semnet.data.sample import Sample
 from semnet.errors import SemnetError
 from semnet.estimation.discrepancy import DISCREPANCIES, Discrepancy
-from semnet.estimation.optimize import OptimizeResult
+from semnet.estimation.optimize import OptimizeResult, minimize
 from semnet.options import Options
 from semnet.pipeline.structure import Structure
 
@@ -64,14 +64,16 @@ def blas_policy(options: Options, structure: Structure):
 def estimate(
     structure: Structure, sample: Sample, options: Options, warnings: list[str]
 ) -> tuple[Discrepancy, OptimizeResult]:
-    """The discrepancy (from the registry) and its minimum, by the optimizer the
-    discrepancy's plug-in declares; non-convergence is added to
+    """The discrepancy (from the registry) and its minimum, by the optimizer its plug-in
+    declares or the generic one; non-convergence is added to
     ``warnings``, a failure to evaluate the discrepancy at all raises."""
     plugin = DISCREPANCIES.get(structure.discrepancy)
     disc = plugin.make(structure.model, sample, structure.start, True)
-    disc, result = blas_policy(options, structure)(plugin.minimize)(
-        disc, structure.constraints, structure.x0
-    )
+    policy = blas_policy(options, structure)
+    if plugin.minimize is None:
+        result = policy(minimize)(disc, structure.constraints, structure.x0, restart=True)
+    else:
+        disc, result = policy(plugin.minimize)(disc, structure.constraints, structure.x0)
     if not math.isfinite(result.f):
         raise SemnetError(
             f"estimation failed: {result.message}. Check the model for unidentified parts, "
