@@ -10,6 +10,9 @@
 6. estimation — :func:`semnet.pipeline.estimate.estimate`
 7. vcov and tests — :func:`semnet.pipeline.infer.infer`
 8. the Fit — :func:`semnet.pipeline.assemble.assemble`
+
+(5-8 by :func:`semnet.pipeline.run.fit_structure`; a discrepancy's plug-in may declare
+its own table, structure and result, as LMS for latent product terms does.)
 """
 
 from __future__ import annotations
@@ -26,15 +29,12 @@ from semnet.data.sample import labels_of, ordered_items
 from semnet.data.sample import sample as build_sample
 from semnet.data.survey import SurveyDesign
 from semnet.errors import DataError
-from semnet.estimation.lms import LMSResult, lms
-from semnet.options import Options, resolve
+from semnet.estimation.lms import LMSResult
+from semnet.options import resolve
 from semnet.partable.build import variable_names
-from semnet.pipeline.assemble import assemble, sample_warnings
-from semnet.pipeline.estimate import blas_policy, estimate
-from semnet.pipeline.infer import infer
-from semnet.pipeline.messages import Messages
+from semnet.pipeline.run import fit_structure
 from semnet.pipeline.specify import expand_products, read_model, specify
-from semnet.pipeline.structure import parameter_table, structure
+from semnet.pipeline.structure import parameter_table
 from semnet.results.fit import Fit
 from semnet.syntax import parse_model
 from semnet.syntax.model import ParsedModel
@@ -146,10 +146,6 @@ def sem(
         data, group = None, summary.group
     spec = specify(model, data, options, raw_data=data is not None)
     _check_inputs(spec.data, sample_cov, summary)
-    if spec.lms:
-        return lms(spec.parsed, data, group=group, group_equal=options.group_equal,
-                   group_partial=options.group_partial, std_lv=std_lv, orthogonal=orthogonal,
-                   fixed_x=fixed_x)  # fmt: skip
     data = spec.data
     t_parse = time.perf_counter()
     pt = parameter_table(spec, labels_of(data, group, sample_cov, summary), options)
@@ -161,24 +157,7 @@ def sem(
         covariates=pt.names.ov_x if options.fixed_x else (),
         keep_missing_covariates=options.missing == "fiml_x",
     )  # fmt: skip
-    return _fit(spec, pt, sample, options, (t0, t_parse, time.perf_counter()))
-
-
-def _fit(spec: Any, pt: Any, sample: Any, options: Options, times: tuple) -> Fit:
-    """Steps 5-9 of :func:`sem`: structure, estimation, inference, the Fit (``times``:
-    the start, the end of parsing and the end of the sample step)."""
-    t0, t_parse, t_data = times
-    messages = Messages()
-    messages.extend(sample_warnings(sample, options))
-    struct = structure(pt, sample, options)
-    disc, result = estimate(struct, sample, options, messages)
-    t_opt = time.perf_counter()
-    inference = blas_policy(options, struct)(infer)(struct, sample, options, disc, result,
-                                                    messages)  # fmt: skip
-    timings = {"parse": t_parse - t0, "data": t_data - t_parse, "optimize": t_opt - t_data,
-               "total": time.perf_counter() - t0}  # fmt: skip
-    record = {"interaction": spec.products, "timings": timings}
-    return assemble(struct, sample, options, result, inference, messages, record)
+    return fit_structure(spec, pt, sample, options, (t0, t_parse, time.perf_counter()))
 
 
 def _check_inputs(data: Any, sample_cov: Any, summary: Any) -> None:

@@ -691,6 +691,8 @@ def _check_options(fit, n: object, ci: Sequence[str] | str, level: float, type: 
         raise OptionError(f"n must be a positive number of draws, not {n!r}.")
     if not 0 < level < 1:
         raise OptionError(f"level must be between 0 and 1 (e.g. 0.95), not {level!r}.")
+    if fit.not_resampled is not None:
+        raise OptionError(f"the bootstrap of this fit is not available: {fit.not_resampled}.")
     if model_based and fit.patterns is not None:
         raise SemnetError(
             "the Bollen-Stine bootstrap is not available for FIML fits: it transforms the "

@@ -1,10 +1,12 @@
 """The discrepancy functions behind one protocol, in a registry keyed by name.
 
 A discrepancy ``f(θ)`` is what the optimizer minimizes: ``"ML"`` (normal-theory
-maximum likelihood of complete data) and ``"FIML"`` (full-information ML of incomplete
-data).  Each one offers the same members (:class:`Discrepancy`), so the optimizer,
-the standard errors, the robust tests, the bootstrap and the modification indices
-work with any of them.  An estimator preset (:mod:`semnet.options`) names the
+maximum likelihood of complete data), ``"FIML"`` (full-information ML of incomplete
+data), ``"LMS"`` (ML of a model with latent product terms, :mod:`semnet.estimation.lms`)
+and least squares on ordinal statistics (``"DWLS"``, ``"ULS"``, ``"WLS"``).  Each one
+offers the same members (:class:`Discrepancy`), so the optimizer, the standard errors,
+the robust tests, the bootstrap and the modification indices work with any of them
+(each with those its plug-in declares).  An estimator preset (:mod:`semnet.options`) names the
 discrepancy it minimizes; :func:`discrepancy` builds it for a model and a sample.
 """
 
@@ -12,12 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from semnet.data.moments import GroupMoments
 from semnet.data.sample import Sample
+from semnet.estimation.constraints import LinearConstraints
 from semnet.estimation.dwls import (
     LeastSquaresDiscrepancy,
     diagonal_weight,
@@ -26,6 +29,7 @@ from semnet.estimation.dwls import (
 )
 from semnet.estimation.fiml import FIMLDiscrepancy
 from semnet.estimation.ml import Evaluation, MLDiscrepancy
+from semnet.estimation.optimize import OptimizeResult
 from semnet.matrices.ram import Model
 from semnet.registry import Registry
 
@@ -80,16 +84,50 @@ class DiscrepancyPlugin:
     make : callable
         ``make(model, sample, values, for_optimizer)`` → :class:`Discrepancy`; with
         ``for_optimizer`` the discrepancy may use a cheaper information matrix, which
-        only shapes the optimizer's steps.
+        only shapes the optimizer's steps.  ``model`` is the RAM model (for LMS the
+        :class:`~semnet.estimation.lms_likelihood.LMSModel`: the RAM model of the linear
+        part with the product terms).
     incomplete_data : bool
         It uses every observed value of incomplete cases (``missing="fiml"``).
-    lms : bool
-        LMS (:mod:`semnet.estimation.lms`) extends it to latent product terms.
+    latent_products : str or None
+        The discrepancy that estimates this one's model extended by latent product terms
+        (``"LMS"`` for ``"ML"``), or ``None`` where there is none.
+    minimize : callable or None
+        Its own optimizer, ``minimize(disc, constraints, x_start)`` → the discrepancy at
+        the minimum (an optimizer may refine it, as LMS its quadrature grid) and the
+        :class:`~semnet.estimation.optimize.OptimizeResult`; ``None``: the generic
+        :func:`semnet.estimation.optimize.minimize` (Newton or scoring steps).
+    vcov : tuple of str or None
+        The standard errors' plug-ins (:data:`semnet.inference.plugins.VCOV`) defined
+        for it, ``None`` for all.
+    information : str or None
+        The information matrix its standard errors use whatever the options say
+        (``"observed"`` for LMS, which has no expected information), ``None``: the
+        options'.
+    partable : callable or None
+        ``partable(parsed, labels, options)`` → the parameter table, where the
+        discrepancy builds its own (LMS: the linear part's rows, then one row per
+        product term and group); ``None``: :func:`semnet.partable.build.partable`.
+    structure : callable or None
+        ``structure(pt, sample, options, settings)`` → ``(model, start, constraints,
+        warm_up)``, where the discrepancy builds its own model and start values (LMS:
+        its :class:`~semnet.estimation.lms_likelihood.LMSModel`, starts from the model
+        without the product terms fitted by ML, which ``warm_up`` holds); ``settings``
+        are the numerical settings a caller gave (``semnet.lms(quadrature=...)``).
+    result : callable or None
+        ``result(fit, structure, disc)`` → the fit with what the discrepancy adds (LMS:
+        :class:`~semnet.estimation.lms.LMSResult`); ``None``: the :class:`Fit` itself.
     """
 
     make: Callable[[Model, Sample, np.ndarray, bool], Discrepancy]
     incomplete_data: bool = False
-    lms: bool = False
+    latent_products: str | None = None
+    minimize: Callable[..., tuple[Discrepancy, OptimizeResult]] | None = None
+    vcov: tuple[str, ...] | None = None
+    information: str | None = None
+    partable: Callable[..., Any] | None = None
+    structure: Callable[..., tuple[Any, np.ndarray, LinearConstraints, Any]] | None = None
+    result: Callable[..., Any] | None = None
 
 
 DISCREPANCIES: Registry[DiscrepancyPlugin] = Registry("discrepancy", upper=True)
@@ -98,9 +136,11 @@ DISCREPANCIES.register(
     "ML",
     DiscrepancyPlugin(
         lambda model, sample, values, for_optimizer: MLDiscrepancy(model, sample.moments, values),
-        lms=True,
+        latent_products="LMS",
     ),
 )
+# "LMS" (ML of a model with latent product terms) is registered by semnet.estimation.lms,
+# next to its result class, which is a Fit (and semnet.results.fit imports this module)
 DISCREPANCIES.register(
     "FIML",
     DiscrepancyPlugin(

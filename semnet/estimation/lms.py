@@ -42,10 +42,17 @@ Gradient: with the posterior node probabilities ``P_ij`` the score is
 N_j Sigma^-1) / 2`` and ``w_j = Sigma^-1 sum_i P_ij (y_i - mu_j)`` are node-weighted
 moments of the data.  It is propagated analytically (reverse mode) through the RAM
 formulas to ``A_u, m_u, S_c``, from there to ``A, S, m, omega`` (the Cholesky factor
-``L`` by its exact differential) and to the free parameters.  The optimizer is BFGS from
+``L`` by its exact differential) and to the free parameters.  The likelihood is the
+``"LMS"`` discrepancy of the registry (:mod:`semnet.estimation.lms_likelihood`), with the
+protocol's members, casewise scores included; this module registers it with the steps it
+does its own way (the parameter table with the product rows, the model and start values,
+the result :class:`LMSResult`), so :func:`semnet.sem` and :func:`lms` run the fit's
+steps (:mod:`semnet.pipeline`) for it.  Its optimizer is BFGS from
 the estimates of the model without products (and ``omega = 0``), polished by Newton steps
-with the observed information; standard errors come from the observed information
-(central differences of the analytic gradient), as modsem's default.
+with the observed information; standard errors come from the registry's ``standard``
+plug-in with the observed information (central differences of the analytic gradient),
+as modsem's default, or ``se="robust.huber.white"``, the sandwich with the casewise
+scores (modsem's ``robust.se``, Mplus' MLR).
 
 Standardized product coefficients (Wen, Marsh & Hau, 2010):
 ``omega * sd(a) * sd(b) / sd(y)``, with every standard deviation taken from the
@@ -81,43 +88,60 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import time
-import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize as sopt
-from scipy import special, stats
-from threadpoolctl import threadpool_limits
+from scipy import stats
 
-from semnet.data.moments import GroupMoments, group_labels, moments_from_frame, validate_frame
+from semnet._blas import one_blas_thread
+from semnet.data.sample import Sample, labels_of
+from semnet.data.sample import sample as build_sample
 from semnet.errors import ModelSpecificationError, OptionError, SemnetError
 from semnet.estimation.constraints import LinearConstraints, linear_constraints
+from semnet.estimation.discrepancy import DISCREPANCIES, DiscrepancyPlugin
+from semnet.estimation.lms_likelihood import (
+    LMSDiscrepancy,
+    LMSLikelihood,
+    LMSModel,
+    ProductIndex,
+    gauss_hermite,
+    make_lms,
+    minimize_lms,
+    quadrature_grid,
+    trapezoid,
+)
 from semnet.estimation.ml import MLDiscrepancy
-from semnet.estimation.optimize import minimize
+from semnet.estimation.optimize import OptimizeResult, minimize
 from semnet.estimation.start import start_values
+from semnet.inference.plugins import VCOV
 from semnet.matrices.ram import Model
+from semnet.options import Options
 from semnet.partable.build import ABSENT, ParTable, modifier_for_group, partable
-from semnet.pipeline.specify import read_model
-from semnet.results.estimates import FittedRows, implied_frames, parameter_se
+from semnet.pipeline.run import fit_structure
+from semnet.pipeline.specify import Specification, read_model
+from semnet.pipeline.structure import parameter_table
+from semnet.results.estimates import implied_frames, parameter_se
+from semnet.results.fit import Fit
 from semnet.syntax import Modifiers, ParsedModel, Relation, parse_expression, parse_model
 
 __all__ = [
+    "LMS",
     "LMSLikelihood",
     "LMSResult",
     "ProductTerm",
     "gauss_hermite",
     "lms",
+    "lms_result",
+    "lms_structure",
+    "product_partable",
     "quadrature_grid",
     "split_products",
     "trapezoid",
 ]
-
-_LOG2PI = float(np.log(2.0 * np.pi))
-
 
 # -- model syntax ------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -211,347 +235,22 @@ def _zero_modifier() -> Modifiers:
     return Modifiers(fixed=(0.0,))
 
 
-# -- the likelihood ----------------------------------------------------------------------
-def gauss_hermite(nodes: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """Nodes ``(J, dim)`` and weights ``(J,)`` (summing to 1) for ``E f(u)``, ``u ~
-    N(0, I_dim)``: the tensor product of ``nodes``-point Gauss–Hermite rules (probabilists'
-    version), with grid points of negligible weight (< 1e-16 of the largest) dropped."""
-    if dim == 0:
-        return np.zeros((1, 0)), np.ones(1)
-    x, w = special.roots_hermitenorm(nodes)
-    w = w / w.sum()
-    grid = np.array(list(itertools.product(x, repeat=dim)))
-    weights = np.prod(np.array(list(itertools.product(w, repeat=dim))), axis=1)
-    keep = weights > 1e-16 * weights.max()
-    return grid[keep], weights[keep]
-
-
-def trapezoid(
-    spacing: float, dim: int, radius: float | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Equally spaced nodes ``spacing`` apart in the ball ``|u| <= radius`` with weights
-    proportional to the standard normal density (summing to 1).
-
-    The nodes are scaled so that the rule's variance is exactly 1.  For the smooth,
-    rapidly decaying integrands of LMS the trapezoidal rule converges
-    geometrically: a posterior of ``u`` with standard deviation ``s`` is integrated with
-    a relative error of about ``exp(-2 pi^2 s^2 / spacing^2)``.
-    """
-    if dim == 0:
-        return np.zeros((1, 0)), np.ones(1)
-    radius = QUAD_RADIUS if radius is None else radius
-    half = int(np.ceil(radius / spacing))
-    x = spacing * np.arange(-half, half + 1)
-    grid = np.array(list(itertools.product(x, repeat=dim)))
-    grid = grid[np.sum(grid**2, axis=1) <= radius**2 + 1e-12]
-    logw = -0.5 * np.sum(grid**2, axis=1)
-    w = np.exp(logw - logw.max())
-    w = w / w.sum()
-    # the truncated tails leave the variance 1 - O(1e-8): rescale it to exactly 1
-    return grid / np.sqrt(w @ grid[:, 0] ** 2), w
-
-
-#: half-width of the trapezoidal grid (standard normal units): prior mass outside ~2e-9
-QUAD_RADIUS = 6.0
-#: most trapezoidal nodes in all (the spacing is widened beyond this, with a warning)
-MAX_NODES = 2500
-
-
-def quadrature_grid(
-    rule: str, dim: int, nodes: int | None, spacing: float | None
-) -> tuple[np.ndarray, np.ndarray, float | None]:
-    """Nodes, weights and the trapezoidal spacing (``None`` for Gauss–Hermite)."""
-    if rule == "gh":
-        return (*gauss_hermite(24 if nodes is None else nodes, dim), None)
-    if nodes is not None:
-        spacing = 2.0 * QUAD_RADIUS / (nodes - 1)
-    h = 0.25 if spacing is None else spacing
-    while (
-        dim > 1
-        and (np.pi * QUAD_RADIUS**2 / h**2 if dim == 2 else 4.19 * QUAD_RADIUS**3 / h**3)
-        > MAX_NODES
-    ):
-        h *= 1.1
-    return (*trapezoid(h, dim), h)
-
-
-@dataclass(frozen=True)
-class _Product:
-    k: int  # outcome index in the RAM variables
-    a: int  # conditioning factor (in Z)
-    b: int  # other factor
-    free: int  # 0-based index into omega free vector, -1 when fixed
-    fixed: float
-
-
-class LMSLikelihood:
-    """The LMS log-likelihood of one group and its analytic gradient.
-
-    Parameters are ``theta = (x, omega_free)``: ``x`` the free parameters of the linear
-    model (``model.nfree``, before equality constraints, all groups) and the free
-    product coefficients (of all groups).
-
-    Parameters
-    ----------
-    model : Model
-        RAM model of the linear part (mean structure required).
-    fixed_values : ndarray
-        Row values of the linear parameter table (fixed rows are used).
-    data : ndarray (N, p)
-        Complete cases, columns in ``model.ov`` order.
-    products : sequence of (k, a, b, free_index, fixed_value)
-        Product terms by RAM variable index; ``a`` must be an exogenous latent variable.
-    grid : (nodes (J, k), weights (J,))
-        Quadrature rule for ``E f(u)``, ``u ~ N(0, I_k)``, ``k`` the number of integrated
-        variables (see :func:`quadrature_grid`).
-    group : int
-        The group (0-based) whose matrices and data these are.
-    n_omega : int, optional
-        Free product coefficients in ``theta`` (all groups); default: those of
-        ``products``.
-    """
-
-    def __init__(
-        self,
-        model: Model,
-        fixed_values: np.ndarray,
-        data: np.ndarray,
-        products: list[_Product],
-        grid: tuple[np.ndarray, np.ndarray],
-        group: int = 0,
-        n_omega: int | None = None,
-    ) -> None:
-        self.model = model
-        self.fixed_values = fixed_values
-        self.data = np.ascontiguousarray(data, dtype=float)
-        self.products = list(products)
-        self.group = group
-        self.n_omega = sum(p.free >= 0 for p in products) if n_omega is None else n_omega
-        self.zvars = sorted({p.a for p in products})
-        self.U, self.w = grid
-        self.logw = np.log(self.w)
-        self.nobs, self.p = self.data.shape
-        self._ybar = self.data.mean(axis=0)
-        self._yc = self.data - self._ybar
-        self._yy = (self._yc[:, :, None] * self._yc[:, None, :]).reshape(self.nobs, -1)
-        self.nfree = model.nfree
-        # free-parameter maps of the RAM cells
-        c = model.cells[group]
-        free = model.free
-        self._a = (free[c.a_rows] > 0, c.a_i, c.a_j, free[c.a_rows] - 1)
-        self._s = (free[c.s_rows] > 0, c.s_i, c.s_j, free[c.s_rows] - 1)
-        self._m = (free[c.m_rows] > 0, c.m_i, free[c.m_rows] - 1)
-
-    # -- parameters ----------------------------------------------------------------------
-    def split(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return theta[: self.nfree], self.omega(theta[self.nfree :])
-
-    def omega(self, omega_free: np.ndarray) -> np.ndarray:
-        """The coefficient of every product of this group."""
-        return np.array(
-            [omega_free[p.free] if p.free >= 0 else p.fixed for p in self.products], dtype=float
-        )
-
-    def _nodes(self, x: np.ndarray, om: np.ndarray):
-        """Node matrices ``A_j (J,n,n)``, ``m_j (J,n)``, ``S_c``, ``C``, ``L``, ``M = L^-T``,
-        ``S``."""
-        values = self.model.values(x, self.fixed_values)
-        mats = self.model.matrices(values, self.group)
-        A, S, m = mats.A, mats.S, mats.m
-        Z = self.zvars
-        k = len(Z)
-        if k:
-            L = np.linalg.cholesky(S[np.ix_(Z, Z)])
-            M = np.linalg.inv(L).T
-            C = S[:, Z] @ M
-        else:
-            L = M = np.zeros((0, 0))
-            C = np.zeros((self.model.n, 0))
-        S_c = S - C @ C.T
-        m_j = m[None, :] + self.U @ C.T  # (J, n)
-        A_j = np.repeat(A[None], len(self.w), axis=0)
-        for om_p, pr in zip(om, self.products, strict=True):
-            A_j[:, pr.k, pr.b] += om_p * m_j[:, pr.a]
-        return A_j, m_j, S_c, C, L, M, S
-
-    def node_moments(self, theta: np.ndarray):
-        """Per-node implied observed moments ``(mu (J,p), Sigma (J,p,p))``."""
-        x, om = self.split(theta)
-        A_j, m_j, S_c, *_ = self._nodes(x, om)
-        B = np.linalg.inv(np.eye(self.model.n)[None] - A_j)
-        G = B[:, : self.p, :]
-        sigma = G @ S_c @ G.transpose(0, 2, 1)
-        mu = np.einsum("jpn,jn->jp", G, m_j)
-        return mu, (sigma + sigma.transpose(0, 2, 1)) / 2
-
-    def implied_all(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Marginal covariance and mean of all RAM variables (observed, then latent)
-        under the nonlinear model, integrated over the quadrature nodes."""
-        x, om = self.split(theta)
-        A_j, m_j, S_c, *_ = self._nodes(x, om)
-        B = np.linalg.inv(np.eye(self.model.n)[None] - A_j)
-        means = np.einsum("jab,jb->ja", B, m_j)
-        covs = B @ S_c @ B.transpose(0, 2, 1)
-        mean = self.w @ means
-        second = np.einsum("j,jab->ab", self.w, covs) + np.einsum(
-            "j,ja,jb->ab", self.w, means, means
-        )
-        cov = second - np.outer(mean, mean)
-        return (cov + cov.T) / 2, mean
-
-    def posterior_sd(self, theta: np.ndarray) -> np.ndarray:
-        """Posterior standard deviation of each integrated ``u`` for every case
-        ``(N, k)``, from the posterior node probabilities."""
-        P = self._posterior(theta)
-        m1 = P @ self.U
-        m2 = P @ self.U**2
-        return np.sqrt(np.clip(m2 - m1**2, 0, None))
-
-    def _posterior(self, theta: np.ndarray) -> np.ndarray:
-        mu, sigma = self.node_moments(theta)
-        chol = np.linalg.cholesky(sigma)
-        logdet = 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
-        R = self.data[None, :, :] - mu[:, None, :]
-        Q = np.linalg.solve(chol[:, None, :, :], R[..., None])[..., 0]
-        lw = self.logw[:, None] - 0.5 * (logdet[:, None] + np.sum(Q**2, axis=2))
-        lw = lw - lw.max(axis=0)
-        P = np.exp(lw)
-        return (P / P.sum(axis=0)).T
-
-    def normal_loglik(self, x: np.ndarray) -> float:
-        """Exact log-likelihood of the linear model (all product coefficients 0)."""
-        values = self.model.values(x, self.fixed_values)
-        sigma, mu = self.model.implied(values, self.group)
-        sign, logdet = np.linalg.slogdet(sigma)
-        if sign <= 0:
-            return -np.inf
-        R = self.data - mu
-        quad = np.sum(R * np.linalg.solve(sigma, R.T).T)
-        return float(-0.5 * (self.nobs * (self.p * _LOG2PI + logdet) + quad))
-
-    # -- likelihood ----------------------------------------------------------------------
-    def loglik(self, theta: np.ndarray, gradient: bool = False):
-        """Log-likelihood (with its constant), and its gradient when asked."""
-        x, om = self.split(theta)
-        try:
-            A_j, m_j, S_c, C, L, M, S = self._nodes(x, om)
-            B = np.linalg.inv(np.eye(self.model.n)[None] - A_j)
-        except np.linalg.LinAlgError:
-            return (-np.inf, None) if gradient else -np.inf
-        G = B[:, : self.p, :]
-        sigma = G @ S_c @ G.transpose(0, 2, 1)
-        sigma = (sigma + sigma.transpose(0, 2, 1)) / 2
-        mu = np.einsum("jpn,jn->jp", G, m_j)
-        try:
-            chol = np.linalg.cholesky(sigma)
-        except np.linalg.LinAlgError:
-            return (-np.inf, None) if gradient else -np.inf
-        diag = np.diagonal(chol, axis1=1, axis2=2)
-        if not np.all(np.isfinite(chol)) or np.any(diag <= 0):
-            return (-np.inf, None) if gradient else -np.inf
-        logdet = 2.0 * np.log(diag).sum(axis=1)  # (J,)
-        linv = np.linalg.inv(chol)  # (J,p,p)
-        inv = linv.transpose(0, 2, 1) @ linv
-        J, p = len(self.w), self.p
-        # (y - mu)' Sigma^-1 (y - mu) by BLAS products over all cases and nodes, with
-        # the data centred at their sample mean (so no cancellation)
-        d = mu - self._ybar  # (J,p)
-        inv_d = np.einsum("jpq,jq->jp", inv, d)
-        quad = (
-            self._yy @ inv.reshape(J, p * p).T
-            - 2.0 * (self._yc @ inv_d.T)
-            + np.einsum("jp,jp->j", d, inv_d)[None, :]
-        )  # (N,J)
-        lw = self.logw[None, :] - 0.5 * (p * _LOG2PI + logdet[None, :] + quad)
-        top = lw.max(axis=1)
-        li = top + np.log(np.exp(lw - top[:, None]).sum(axis=1))  # (N,)
-        ll = float(li.sum())
-        if not gradient:
-            return ll
-        if not np.isfinite(ll):
-            return -np.inf, None
-        P = np.exp(lw - li[:, None]).T  # posterior node probabilities (J,N)
-        nj = P.sum(axis=1)
-        py = P @ self._yc  # (J,p)
-        pyy = (P @ self._yy).reshape(J, p, p)
-        s1 = py - nj[:, None] * d
-        s2 = (
-            pyy
-            - py[:, :, None] * d[:, None, :]
-            - d[:, :, None] * py[:, None, :]
-            + nj[:, None, None] * d[:, :, None] * d[:, None, :]
-        )
-        W = 0.5 * (inv @ s2 @ inv - nj[:, None, None] * inv)
-        wv = np.einsum("jpq,jq->jp", inv, s1)
-        return ll, self._backprop(B, G, W, wv, A_j, m_j, S_c, C, L, M, S, om)
-
-    def _backprop(self, B, G, W, wv, A_j, m_j, S_c, C, L, M, S, om) -> np.ndarray:
-        """Gradient of ``sum_j <W_j, Sigma_j> + <w_j, mu_j>`` w.r.t. theta."""
-        bpb = G.transpose(0, 2, 1) @ W @ G  # (J,n,n)
-        bu = np.einsum("jpn,jp->jn", G, wv)  # (J,n)
-        bm = np.einsum("jab,jb->ja", B, m_j)
-        dA_j = 2.0 * bpb @ S_c @ B.transpose(0, 2, 1) + bu[:, :, None] * bm[:, None, :]
-        gA = dA_j.sum(axis=0)
-        gm_j = bu.copy()
-        g_om = np.zeros(len(self.products))
-        for i, pr in enumerate(self.products):
-            t = dA_j[:, pr.k, pr.b]
-            g_om[i] = float(t @ m_j[:, pr.a])
-            gm_j[:, pr.a] += om[i] * t
-        gm = gm_j.sum(axis=0)
-        gSc = bpb.sum(axis=0)
-        gS = gSc.copy()  # entries of S treated as independent
-        Z = self.zvars
-        g_extra = {}
-        if Z:
-            gC = gm_j.T @ self.U - (gSc + gSc.T) @ C  # (n,k)
-            gS[:, Z] += gC @ M.T
-            gM = S[:, Z].T @ gC  # (k,k)
-            linv = M.T
-            k = len(Z)
-            for r in range(k):
-                for s in range(r + 1):
-                    dS = np.zeros((k, k))
-                    dS[r, s] = dS[s, r] = 1.0
-                    X = linv @ dS @ linv.T
-                    phi = np.tril(X)
-                    phi[np.diag_indices(k)] *= 0.5
-                    dL = L @ phi
-                    dM = -M @ dL.T @ M
-                    g_extra[(Z[r], Z[s])] = float(np.sum(gM * dM))
-        gsym = gS + gS.T
-        np.fill_diagonal(gsym, np.diag(gS))
-        for (i, j), v in g_extra.items():
-            gsym[i, j] += v
-            if i != j:
-                gsym[j, i] += v
-        grad = np.zeros(self.nfree + self.n_omega)
-        sel, ai, aj, idx = self._a
-        np.add.at(grad, idx[sel], gA[ai[sel], aj[sel]])
-        sel, si, sj, idx = self._s
-        np.add.at(grad, idx[sel], gsym[si[sel], sj[sel]])
-        sel, mi, idx = self._m
-        np.add.at(grad, idx[sel], gm[mi[sel]])
-        for i, pr in enumerate(self.products):
-            if pr.free >= 0:
-                grad[self.nfree + pr.free] += g_om[i]
-        return grad
-
-
 # -- result ------------------------------------------------------------------------------
-@dataclass(frozen=True, eq=False)
-class LMSResult(FittedRows):
-    """A model with latent interactions fitted by LMS.  Immutable.
+@dataclass(frozen=True, eq=False, kw_only=True)
+class LMSResult(Fit):
+    """A model with latent interactions fitted by LMS: a :class:`semnet.results.fit.Fit`
+    with what LMS adds.  Immutable.
 
-    It quacks like :class:`semnet.results.fit.Fit` where :func:`semnet.simple_slopes` and
-    :func:`semnet.johnson_neyman` need it: ``partable`` is the linear parameter table with
-    one ``~`` row per product term and group appended to its parameter rows (``rhs``
-    ``"x:z"``, ``free`` numbered after the linear parameters), ``values`` one value per
-    row of ``partable.params``, ``x`` the free parameters and ``vcov_free`` their
-    covariance matrix (same numbering as the ``free`` column), ``model`` the RAM model of
-    the linear part (its row indices are those of the first rows of ``partable.params``).
-    Its group facts and its estimates table are :class:`~semnet.results.fit.Fit`'s
-    (:class:`~semnet.results.estimates.FittedRows`).
+    As any fit it has ``partable`` — here the linear parameter table with one ``~`` row
+    per product term and group appended to its parameter rows (``rhs`` ``"x:z"``,
+    ``free`` numbered after the linear parameters) — ``values`` (one per row), ``x`` (the
+    free parameters, the product coefficients last), ``vcov_free``, ``sample``,
+    ``options``, ``constraints``, the estimates table, ``implied()``, ``residuals()``,
+    ``plot()`` and the group facts.  ``model`` is the RAM model of the linear part (its
+    row indices are those of the first rows of ``partable.params``); ``fmin`` is
+    ``-loglik / N``.  The model is not normal, so it has no chi-square test, no
+    modification indices and no standardized solution with standard errors (the
+    ``std_lv``/``std_all`` columns of ``estimates()`` follow Wen, Marsh & Hau).
 
     Attributes
     ----------
@@ -559,10 +258,13 @@ class LMSResult(FittedRows):
         Summed over groups for a multi-group fit.
     h0_loglik : float
         Log-likelihood of the same model without the product terms (normal ML).
-    converged : bool
-    iterations : int
-    nobs : dict
-        Cases per group.
+    h0_npar : int
+        Free parameters of that model.
+    linear_partable : ParTable
+        The parameter table of the model without the product terms.
+    lms_model : LMSModel
+        The product terms and the quadrature rule (the registry's LMS discrepancy is
+        built from it: :meth:`discrepancy`).
     quadrature : str
         ``"trapezoid"`` or ``"gh"``; ``nodes`` the number of quadrature points in all,
         ``spacing`` the trapezoidal spacing, ``dimensions`` the integrated latent
@@ -570,37 +272,30 @@ class LMSResult(FittedRows):
     implied_covs, implied_means : tuple of ndarray
         Per group, the marginal covariance matrix and mean vector of all variables of
         ``model`` (observed, then latent) under the nonlinear model.
+    se : str
+        The plug-in of the standard errors (:data:`semnet.inference.plugins.VCOV`):
+        ``"standard"`` (observed information) or ``"robust_huber_white"`` (sandwich).
     """
 
-    partable: ParTable
-    model: Model
     linear_partable: ParTable
-    constraints: LinearConstraints
-    x: np.ndarray
-    values: np.ndarray
-    vcov_free: np.ndarray | None
+    lms_model: LMSModel
     loglik: float
     h0_loglik: float
     h0_npar: int
-    npar: int
-    ntotal: int
-    converged: bool
-    iterations: int
-    message: str
     quadrature: str
     nodes: int
     spacing: float | None
-    dimensions: tuple[str, ...]
     std_all: np.ndarray
     std_lv: np.ndarray
     implied_covs: tuple[np.ndarray, ...]
     implied_means: tuple[np.ndarray, ...]
-    moments: tuple[GroupMoments, ...] = ()
-    warnings: tuple[str, ...] = ()
-    meta: dict[str, Any] = field(default_factory=dict)
 
     #: the estimates have no ``:=`` rows (LMS does not estimate defined parameters)
     _reports_defined = False
+    not_resampled = (
+        "the bootstrap refits a draw by the linear model's steps, not by LMS; use "
+        "se='robust.huber.white' (the sandwich) for standard errors robust to non-normality"
+    )
 
     def __post_init__(self) -> None:
         for name in ("x", "values", "vcov_free", "std_all", "std_lv"):
@@ -609,6 +304,31 @@ class LMSResult(FittedRows):
                 arr.setflags(write=False)
         for arr in (*self.implied_covs, *self.implied_means):
             arr.setflags(write=False)
+
+    @property
+    def se(self) -> str:
+        """The plug-in of the standard errors (``options.se``)."""
+        return self.options.se
+
+    @property
+    def dimensions(self) -> tuple[str, ...]:
+        """The integrated (exogenous latent) variables."""
+        return tuple(self.model.variables[i] for i in self.lms_model.zvars)
+
+    @property
+    def npar(self) -> int:
+        """Free parameters after equality constraints, product coefficients included."""
+        return self.partable.nfree - self.constraints.n_eq
+
+    @property
+    def df(self) -> float:
+        """NaN: the model is not normal, so it has no chi-square test (see :meth:`lr_test`)."""
+        return float("nan")
+
+    @property
+    def chisq(self) -> float:
+        """NaN: the model is not normal, so it has no chi-square test (see :meth:`lr_test`)."""
+        return float("nan")
 
     @property
     def implied_cov(self) -> np.ndarray:
@@ -636,6 +356,19 @@ class LMSResult(FittedRows):
     @property
     def bic(self) -> float:
         return -2.0 * self.loglik + self.npar * float(np.log(self.ntotal))
+
+    def discrepancy(self, model: Model | None = None, values: np.ndarray | None = None
+                    ) -> LMSDiscrepancy:  # fmt: skip
+        """The registry's LMS discrepancy of this fit (its product terms and quadrature
+        grid), fixed rows from ``values`` (default: the estimates); ``model`` must be
+        left out (the fit's own)."""
+        if model is not None:
+            raise OptionError("an LMS fit's discrepancy is that of its own model; leave "
+                              "model out.")  # fmt: skip
+        values = self.values if values is None else values
+        m = self.lms_model
+        grid = quadrature_grid(m.quadrature, len(m.zvars), m.nodes, self.spacing)
+        return LMSDiscrepancy(m, self.moments, values[: self.model.free.size], grid)
 
     def lr_test(self) -> pd.Series:
         """Likelihood-ratio test of the product terms against the same model without
@@ -667,24 +400,15 @@ class LMSResult(FittedRows):
             }
         )
 
-    def estimates(self, standardized: bool = True, level: float = 0.95) -> pd.DataFrame:
+    def estimates(self, standardized: bool = True, level: float = 0.95,
+                  boot_ci: str = "percentile") -> pd.DataFrame:  # fmt: skip
         """Parameter estimates: ``lhs, op, rhs, group, label, est, se, z, pvalue,
         ci_lower, ci_upper`` (+ ``std_lv, std_all``), one row per parameter; product terms as
-        ``y ~ x:z`` rows (one per group) after the linear parameters."""
+        ``y ~ x:z`` rows (one per group) after the linear parameters.  (``boot_ci`` is
+        :meth:`Fit.estimates`'s; LMS fits have no bootstrap.)"""
         se = parameter_se(self.partable.cols["free"], self.vcov_free)
         std = {"std_lv": self.std_lv, "std_all": self.std_all} if standardized else None
         return self._estimates_table(self.values, se, level, standardized=std)
-
-    def plot(self, path: str | Path | None = None, **options: Any) -> str:
-        """Path diagram with each product term drawn as a moderation arrow (the SVG text;
-        written to ``path`` too when given): :meth:`semnet.Fit.plot`'s options, without
-        R² (not computed for LMS)."""
-        from semnet.report.diagram import path_diagram, save_diagram
-
-        svg = path_diagram(self.estimates(), **options)
-        if path is not None:
-            save_diagram(svg, path)
-        return svg
 
     def implied(self) -> dict[str, dict[str, pd.DataFrame | pd.Series]]:
         """Marginal model-implied covariance and means of the observed variables per
@@ -697,6 +421,33 @@ class LMSResult(FittedRows):
                 self.groups, self.implied_covs, self.implied_means, strict=True
             )
         )
+
+    def _implied_all(self, g: int) -> np.ndarray:
+        """The marginal covariance matrix of all variables under the nonlinear model (so
+        ``r_squared()`` counts the product terms' share of an outcome's variance)."""
+        return self.implied_covs[g]
+
+    def standardized(self, type: str = "std_all", level: float = 0.95) -> pd.DataFrame:
+        """Not available for LMS: the standardized estimates are the ``std_lv`` and
+        ``std_all`` columns of :meth:`estimates` (without standard errors)."""
+        raise _unavailable("standardized()", "the std_lv and std_all columns of estimates()")
+
+    def modindices(self, sort: bool = True, minimum: float = 0.0) -> pd.DataFrame:
+        """Not available for LMS (the model is not normal)."""
+        raise _unavailable("modindices()", "lr_test() or a comparison of nested LMS fits")
+
+    def score_test(self, release: list[int] | None = None):
+        """Not available for LMS (the model is not normal)."""
+        raise _unavailable("score_test()", "lr_test() or a comparison of nested LMS fits")
+
+    def wald(self, constraints: str) -> pd.Series:
+        """Not available for LMS yet."""
+        raise _unavailable("wald()", "a likelihood-ratio test between nested LMS fits")
+
+    def with_bootstrap(self, boot: Any, warnings: tuple[str, ...] = ()) -> Fit:
+        """Not available for LMS (no bootstrap of LMS fits)."""
+        raise _unavailable("bootstrap standard errors",
+                           "se='robust.huber.white' (the sandwich)")  # fmt: skip
 
     def summary(self, standardized: bool = False, fit_measures: bool = True) -> Any:
         """A printable report in the spirit of lavaan's ``summary()``: the likelihood-ratio
@@ -717,6 +468,11 @@ class LMSResult(FittedRows):
         )
 
 
+def _unavailable(what: str, instead: str) -> SemnetError:
+    return SemnetError(f"{what} is not available for an LMS fit (its model is not normal); "
+                       f"use {instead}.")  # fmt: skip
+
+
 # -- driver ------------------------------------------------------------------------------
 def lms(
     model: str | Path | ParsedModel,
@@ -731,6 +487,7 @@ def lms(
     orthogonal: bool = False,
     fixed_x: bool = True,
     missing: str = "listwise",
+    se: str = "standard",
     max_iter: int = 2000,
     tol: float = 1e-9,
 ) -> LMSResult:
@@ -771,6 +528,11 @@ def lms(
     missing : {"listwise"}
         Incomplete rows are dropped; FIML is not available for LMS (the error raised for
         ``missing="fiml"`` names the alternatives).
+    se : {"standard", "robust.huber.white"}
+        Standard errors from the observed information (default, as modsem's), or the
+        sandwich of the observed information and the casewise scores (robust to
+        non-normal errors; Mplus' ``MLR``, modsem's ``robust.se = TRUE``), by the
+        registry's plug-ins (:data:`semnet.inference.plugins.VCOV`).
     max_iter : int
         Iteration limit of the quasi-Newton phase.
     tol : float
@@ -790,154 +552,153 @@ def lms(
     ...              Y ~ X + Z + X:Z''', one_int)  # doctest: +SKIP
     >>> fit.estimates().query("rhs == 'X:Z'")  # doctest: +SKIP
     """
-    # the work is many small matrix products: BLAS threads only add overhead
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _lms(
-            model, data, group, group_equal, group_partial, quadrature, nodes, std_lv,
-            orthogonal, fixed_x, missing, max_iter, tol,
-        )  # fmt: skip
-
-
-def _lms(
-    model, data, group, group_equal, group_partial, quadrature, nodes, std_lv, orthogonal,
-    fixed_x, missing, max_iter, tol,
-) -> LMSResult:  # fmt: skip
     t0 = time.perf_counter()
-    _check_lms_options(missing, quadrature, nodes)
-    terms, pt, labels, moments, group_equal, partial = _linear_table(
-        model, data, group, group_equal, group_partial, std_lv, orthogonal, fixed_x
-    )
-    fit_warnings: list[str] = []
-
-    def warn(msg: str) -> None:
-        fit_warnings.append(msg)
-        warnings.warn(msg, UserWarning, stacklevel=3)
-
-    dropped = sum(m.n_dropped for m in moments)
-    if dropped:
-        warn(
-            f"{dropped} of {dropped + sum(m.nobs for m in moments)} rows were dropped "
-            "because of missing values on model variables (listwise deletion)."
-        )
-    ram = Model(pt)
-    values0 = start_values(pt, moments)
-    cons_lin = linear_constraints(pt, ram.nfree, ram.free, values0)
-    triples, zvars = _integration_plan(terms, pt, ram)
-    ext, products = _product_table(
-        pt, terms, triples, ram.nfree, "regressions" in group_equal, partial
-    )
-    n_omega = ext.nfree - ram.nfree
-    ext_ustart = ext.params["ustart"].to_numpy()
-    ext_values0 = np.concatenate([values0, ext_ustart[len(values0) :]])
-    cons = linear_constraints(ext, ext.nfree, ext.params["free"].to_numpy(), ext_values0)
-    if cons.nonlinear:
-        raise OptionError("nonlinear or inequality constraints are not supported with LMS yet.")
-    dim = len(zvars)
-
-    h0 = _fit_h0(ram, moments, values0, cons_lin)
-
-    spacing = None
-    if quadrature == "trapezoid" and nodes is None:
-        spacing = _spacing_for(
-            min(_linear_posterior_sd(ram, h0.x, values0, zvars, g) for g in range(len(labels)))
-        )
-    U, w, spacing = quadrature_grid(quadrature, dim, nodes, spacing)
-
-    def likelihoods(grid) -> list[LMSLikelihood]:
-        return [
-            LMSLikelihood(ram, values0, m.data, prods, grid, g, n_omega)
-            for g, (m, prods) in enumerate(zip(moments, products, strict=True))
-        ]
-
-    liks = likelihoods((U, w))
-    h0_loglik = sum(lk.normal_loglik(h0.x) for lk in liks)
-    K = cons.K
-    nobs = sum(m.nobs for m in moments)
-
-    def make_fun(lks: list[LMSLikelihood]):
-        return _objective(lks, cons, nobs)
-
-    om_free = ext.params["free"].to_numpy()[len(values0) :] > 0
-    om_start = np.nan_to_num(ext_ustart[len(values0) :][om_free])
-    t = cons.to_z(np.concatenate([h0.x, om_start]))
-    t, liks, w, spacing, res = _bfgs_refine(
-        make_fun, likelihoods, liks, t, cons, (quadrature, dim, nodes, spacing), max_iter
-    )
-    iterations = int(res.nit)
-    fun = make_fun(liks)
-
-    # Newton polish with the observed information (also used for the standard errors)
-    t, H, converged, steps = _newton_polish(fun, t, tol)
-    iterations += steps
-    message = "converged" if converged else f"did not converge: {res.message}"
-    if not converged:
-        warn(
-            f"LMS did not converge after {iterations} iterations ({res.message}); the "
-            "estimates are not trustworthy. Check the model with semnet.sem() without the "
-            "product terms, or give start values."
-        )
-
-    theta = cons.to_x(t)
-    loglik = sum(lk.loglik(theta) for lk in liks)
-    vcov = _lms_vcov(H, nobs, K, warn)
-
-    values = _row_values(ext, ram, theta, values0)
-    implied = [lk.implied_all(theta) for lk in liks]
-    covs = [c for c, _ in implied]
-    t_end = time.perf_counter()
-    return LMSResult(
-        partable=ext,
-        model=ram,
-        linear_partable=pt,
-        constraints=cons,
-        x=theta,
-        values=values,
-        vcov_free=vcov,
-        loglik=float(loglik),
-        h0_loglik=float(h0_loglik),
-        h0_npar=ram.nfree - cons_lin.n_eq,
-        npar=ext.nfree - cons.n_eq,
-        ntotal=nobs,
-        converged=converged,
-        iterations=iterations,
-        message=message,
-        quadrature=quadrature,
-        nodes=len(w),
-        spacing=spacing,
-        dimensions=tuple(ram.variables[i] for i in zvars),
-        std_all=_standardize(ext, ram, values, products, covs),
-        std_lv=_standardize(ext, ram, values, products, covs, "std_lv"),
-        implied_covs=tuple(covs),
-        implied_means=tuple(m for _, m in implied),
-        moments=tuple(moments),
-        warnings=tuple(fit_warnings),
-        meta={"timings": {"total": t_end - t0}, "h0_converged": h0.converged},
-    )
-
-
-def _linear_table(model, data, group, group_equal, group_partial, std_lv, orthogonal, fixed_x):
-    """The model's product terms, the parameter table of its linear part, the group
-    labels and moments (listwise), ``group_equal`` as a tuple and the ``group_partial``
-    keys (spaces removed)."""
+    _check_lms_options(missing, quadrature, nodes, se)
     parsed = model if isinstance(model, ParsedModel) else parse_model(read_model(model))
+    options = Options(
+        group=group, group_equal=_names(group_equal), group_partial=_names(group_partial),
+        std_lv=std_lv, meanstructure=True, orthogonal=orthogonal, fixed_x=fixed_x,
+        se=VCOV.name(se), interaction="lms",
+    )  # fmt: skip
+    terms = {r.rhs: {"method": "lms"} for r in parsed.relations if ":" in r.rhs}
+    settings = {"quadrature": quadrature, "nodes": nodes, "max_iter": max_iter, "tol": tol}
+    spec = Specification(parsed, data, "LMS", products=terms, settings=settings)
+    # the steps of semnet.sem(): table, sample, then structure to Fit
+    pt = parameter_table(spec, labels_of(data, group), options)
+    t_parse = time.perf_counter()
+    sample = build_sample(data, pt.names.ov, group, pt.groups, meanstructure=True)
+    return fit_structure(spec, pt, sample, options, (t0, t_parse, time.perf_counter()))
+
+
+def _names(value: Sequence[str] | str) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+# -- the LMS plug-in of the discrepancy registry -----------------------------------------
+def product_partable(parsed: ParsedModel, labels: list[str], options: Options) -> ParTable:
+    """The parameter table of a model with latent product terms: lavaan's table of its
+    linear part (with a mean structure), then one ``~`` row per product term and group
+    (``rhs`` ``"a:b"``, free coefficients numbered after the linear parameters;
+    :func:`_product_rows`).  Raises for a product LMS cannot integrate."""
     linear, terms = split_products(parsed)
     if not terms:
         raise ModelSpecificationError(
             "the model has no product term 'a:b'; fit it with semnet.sem() instead."
         )
-    frame = validate_frame(data, [], group)
-    labels = group_labels(frame, group) if group is not None else [""]
-    group_equal = (group_equal,) if isinstance(group_equal, str) else tuple(group_equal)
-    group_partial = (group_partial,) if isinstance(group_partial, str) else tuple(group_partial)
     product_keys = {f"{t.outcome}~{a}:{b}" for t in terms for a, b in ((t.a, t.b), (t.b, t.a))}
-    partial = {"".join(p.split()) for p in group_partial}
+    partial = {"".join(p.split()) for p in options.group_partial}
     pt = partable(
-        linear, groups=labels, meanstructure=True, std_lv=std_lv, orthogonal=orthogonal,
-        fixed_x=fixed_x, group_equal=group_equal, group_partial=tuple(partial - product_keys),
+        linear, groups=labels, meanstructure=True, std_lv=options.std_lv,
+        orthogonal=options.orthogonal, fixed_x=options.fixed_x,
+        group_equal=options.group_equal, group_partial=tuple(partial - product_keys),
     )  # fmt: skip
-    frame = validate_frame(data, pt.names.ov, group)
-    moments = moments_from_frame(frame, pt.names.ov, group, labels)
-    return terms, pt, labels, moments, group_equal, partial
+    _integration_plan(terms, pt, Model(pt))  # the products' errors, with their lines
+    return _product_rows(pt, terms, "regressions" in options.group_equal, partial)
+
+
+def lms_structure(
+    pt: ParTable, sample: Sample, options: Options, settings: Mapping[str, Any]
+) -> tuple[LMSModel, np.ndarray, LinearConstraints, tuple[OptimizeResult, int]]:
+    """The LMS plug-in's structure step: the :class:`LMSModel` of ``pt`` (quadrature and
+    optimizer ``settings`` as :func:`lms` takes them), the start values — the linear
+    part at its ML estimates without the product terms (the warm-up), the product
+    coefficients at their ``start()`` values or 0 — the equality constraints, and the
+    warm-up's fit and free parameters (the likelihood-ratio test's H0)."""
+    linear = _linear_part(pt)
+    ram = Model(linear)
+    values0 = start_values(linear, sample.moments)
+    terms = _terms_of(pt)
+    triples, zvars = _integration_plan(terms, linear, ram)
+    ustart = pt.cols["ustart"]
+    ext_values0 = np.concatenate([values0, ustart[len(values0) :]])
+    cons = linear_constraints(pt, pt.nfree, pt.cols["free"], ext_values0)
+    if cons.nonlinear:
+        raise OptionError("nonlinear or inequality constraints are not supported with LMS yet.")
+    cons_lin = linear_constraints(linear, ram.nfree, ram.free, values0)
+    h0 = _fit_h0(ram, sample.moments, values0, cons_lin)
+    model = LMSModel(
+        ram, _product_indices(pt, len(terms), triples, ram.nfree), pt.nfree - ram.nfree,
+        tuple(zvars), str(settings.get("quadrature", "trapezoid")), settings.get("nodes"),
+        cons, pt, int(settings.get("max_iter", 2000)), float(settings.get("tol", 1e-9)),
+    )  # fmt: skip
+    om_free = pt.cols["free"][len(values0) :] > 0
+    om_start = np.nan_to_num(ustart[len(values0) :][om_free])
+    start = model.values(np.concatenate([h0.x, om_start]), ext_values0)
+    return model, start, cons, (h0, ram.nfree - cons_lin.n_eq)
+
+
+def lms_result(fit: Fit, structure: Any, disc: LMSDiscrepancy) -> LMSResult:
+    """The LMS plug-in's result: ``fit`` with what LMS adds — the log-likelihoods of the
+    model and of H0, the quadrature grid of the estimates, the marginal moments of the
+    nonlinear model and the standardized coefficients from them (Wen, Marsh & Hau)."""
+    model: LMSModel = structure.model
+    ram, theta, values = model.ram, fit.x, fit.values
+    h0, h0_npar = structure.warm_up
+    implied = [lk.implied_all(theta) for lk in disc.likelihoods]
+    covs = [c for c, _ in implied]
+    products = [list(p) for p in model.products]
+    base = {f.name: getattr(fit, f.name) for f in dataclasses.fields(Fit)}
+    base |= {
+        "model": ram,
+        "options": dataclasses.replace(fit.options, information=LMS.information),
+        "record": {**fit.record, "h0_converged": h0.converged},
+    }
+    return LMSResult(
+        **base,
+        linear_partable=ram.pt,
+        lms_model=model,
+        loglik=float(disc.loglik(theta)),
+        h0_loglik=float(sum(lk.normal_loglik(h0.x) for lk in disc.likelihoods)),
+        h0_npar=h0_npar,
+        quadrature=model.quadrature,
+        nodes=disc.nodes,
+        spacing=disc.spacing,
+        std_all=_standardize(structure.partable, ram, values, products, covs),
+        std_lv=_standardize(structure.partable, ram, values, products, covs, "std_lv"),
+        implied_covs=tuple(covs),
+        implied_means=tuple(m for _, m in implied),
+    )
+
+
+#: ML of a model with latent product terms (complete cases): its own parameter table
+#: (the product rows), structure (the LMS model, starts from the model without products),
+#: optimizer (quasi-Newton on a grid refined at the estimates, then Newton steps) and
+#: result; standard errors from the observed information or the sandwich
+LMS = DISCREPANCIES.register(
+    "LMS",
+    DiscrepancyPlugin(
+        make_lms, latent_products="LMS", minimize=minimize_lms,
+        vcov=("standard", "robust_huber_white"), information="observed",
+        partable=product_partable, structure=one_blas_thread(lms_structure),
+        result=one_blas_thread(lms_result),
+    ),
+)
+
+
+def _linear_part(pt: ParTable) -> ParTable:
+    """The table without its product rows (those after the linear parameter rows)."""
+    cols = pt.columns
+    keep = ~_is_product(cols)
+    return ParTable({c: v[keep] for c, v in cols.items()}, pt.names, pt.groups,
+                    pt.meanstructure, pt.constraints, pt.ordered,
+                    pt.parameterization)  # fmt: skip
+
+
+def _is_product(cols: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The product rows (``y ~ a:b``) of a table's columns."""
+    return (cols["op"] == "~") & np.array([":" in str(r) for r in cols["rhs"]], dtype=bool)
+
+
+def _terms_of(pt: ParTable) -> tuple[ProductTerm, ...]:
+    """The product terms of the table's first group (``y ~ a:b`` rows), in row order."""
+    cols = pt.cols
+    rows = np.flatnonzero(_is_product(cols) & (cols["group"] == 1))
+    out = []
+    for r in rows:
+        a, b = str(cols["rhs"][r]).split(":")
+        lhs = str(cols["lhs"][r])
+        out.append(ProductTerm(lhs, a, b, Relation(lhs, "~", f"{a}:{b}", Modifiers(), None, 0, 0)))
+    return tuple(out)
 
 
 def _fit_h0(ram: Model, moments, values0: np.ndarray, cons_lin: LinearConstraints):
@@ -954,54 +715,14 @@ def _fit_h0(ram: Model, moments, values0: np.ndarray, cons_lin: LinearConstraint
     return h0
 
 
-def _objective(lks: list[LMSLikelihood], cons: LinearConstraints, nobs: int):
-    """The LMS discrepancy ``-logL / N`` and its gradient in the constrained space, as
-    one function of ``t``."""
-    K = cons.K
-
-    def fun(t: np.ndarray):
-        theta = cons.to_x(t)
-        ll, grad = 0.0, np.zeros(theta.size)
-        for lk in lks:
-            ll_g, g_g = lk.loglik(theta, gradient=True)
-            if not np.isfinite(ll_g) or g_g is None:
-                return 1e10, np.zeros_like(t)
-            ll, grad = ll + ll_g, grad + g_g
-        return -ll / nobs, -(K.T @ grad) / nobs
-
-    return fun
-
-
-def _bfgs_refine(make_fun, likelihoods, liks, t, cons, grid, max_iter):
-    """BFGS on the LMS discrepancy from ``t``; with an automatic trapezoidal grid
-    (``grid`` = quadrature, dimensions, nodes, spacing), up to two refits on a finer
-    grid where the posterior under the interaction model is narrower than under H0.
-    Returns the point, the likelihoods, the weights and spacing of the last grid, and
-    scipy's result with ``nit`` summed over the runs."""
-    quadrature, dim, nodes, spacing = grid
-    w = liks[0].w
-    iterations = 0
-    for _refine in range(3):
-        res = sopt.minimize(
-            make_fun(liks), t, jac=True, method="BFGS",
-            options={"gtol": 1e-8, "maxiter": max_iter},
-        )  # fmt: skip
-        t = res.x
-        iterations += int(res.nit)
-        if spacing is None or nodes is not None:
-            break
-        need = _spacing_for(min(
-            float(np.quantile(lk.posterior_sd(cons.to_x(t)).min(axis=1), 0.01)) for lk in liks
-        ))  # fmt: skip
-        if spacing <= need * 1.2:
-            break
-        U, w, spacing = quadrature_grid(quadrature, dim, None, need)
-        liks = likelihoods((U, w))
-    res.nit = iterations
-    return t, liks, w, spacing, res
-
-
-def _check_lms_options(missing: str, quadrature: str, nodes: object) -> None:
+def _check_lms_options(missing: str, quadrature: str, nodes: object, se: str) -> None:
+    usable = DISCREPANCIES.get("LMS").vcov
+    if usable is not None and VCOV.name(se) not in usable:
+        raise OptionError(
+            f"se={se!r} is not available with LMS; use one of "
+            f"{', '.join(repr(v) for v in usable)} (the observed information, or the "
+            "sandwich of the casewise scores: robust standard errors, Mplus' MLR)."
+        )
     if missing != "listwise":
         raise OptionError(
             f"LMS with missing={missing!r} is not available: semnet's LMS drops incomplete "
@@ -1013,91 +734,6 @@ def _check_lms_options(missing: str, quadrature: str, nodes: object) -> None:
         raise OptionError(f"quadrature must be 'trapezoid' or 'gh', not {quadrature!r}.")
     if nodes is not None and (not isinstance(nodes, int | np.integer) or nodes < 3):
         raise OptionError(f"nodes must be an integer >= 3, not {nodes!r}.")
-
-
-def _newton_polish(fun, t: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray, bool, int]:
-    """Newton steps with the numerical Hessian of ``fun`` (value, gradient) from ``t``,
-    halving a step until it does not raise ``f``.  Returns the point, the Hessian
-    there, whether the decrement fell below ``tol``, and the steps taken."""
-    converged = False
-    f_cur, g_cur = fun(t)
-    H = _hessian(fun, t)
-    steps = 0
-    for _ in range(20):
-        try:
-            step = np.linalg.solve(H, g_cur)
-        except np.linalg.LinAlgError:
-            break
-        decrement = float(g_cur @ step)
-        if not np.isfinite(decrement) or decrement < 0:
-            break
-        if decrement < tol:
-            converged = True
-            break
-        s = 1.0
-        for _ in range(30):
-            f_new, g_new = fun(t - s * step)
-            if f_new <= f_cur + 1e-12 * max(1.0, abs(f_cur)):
-                break
-            s *= 0.5
-        else:
-            break
-        t, f_cur, g_cur = t - s * step, f_new, g_new
-        steps += 1
-    if steps:
-        H = _hessian(fun, t)
-    return t, H, converged, steps
-
-
-def _lms_vcov(H: np.ndarray, nobs: int, K: np.ndarray, warn) -> np.ndarray | None:
-    """The vcov of the free parameters from the observed information ``H`` (in the
-    constrained space); ``None`` (with a warning) where it is not positive definite."""
-    try:
-        vcov_t = np.linalg.inv(H) / nobs
-        if np.any(np.diag(vcov_t) <= 0) or not np.all(np.isfinite(vcov_t)):
-            raise np.linalg.LinAlgError
-    except np.linalg.LinAlgError:
-        warn(
-            "standard errors could not be computed: the observed information matrix is "
-            "singular or not positive definite (the model may not be identified)."
-        )
-        return None
-    return K @ vcov_t @ K.T
-
-
-def _spacing_for(sd: float) -> float:
-    """Trapezoidal spacing that resolves a posterior of standard deviation ``sd``
-    (relative error ~ exp(-2 pi^2 1.5^2) ~ 1e-19), between 0.02 and 0.4."""
-    return float(np.clip(sd / 1.5, 0.02, 0.4))
-
-
-def _linear_posterior_sd(
-    ram: Model, x: np.ndarray, values0: np.ndarray, zvars, group: int = 0
-) -> float:
-    """Smallest posterior SD of the standardized integrated variables given the observed
-    ones, under the linear model at ``x`` (in one group)."""
-    values = ram.values(x, values0)
-    mats = ram.matrices(values, group)
-    S = mats.S
-    L = np.linalg.cholesky(S[np.ix_(zvars, zvars)])
-    C = S[:, zvars] @ np.linalg.inv(L).T
-    G = ram.total_effects(mats)[: ram.p]
-    sigma, _ = ram.implied(values, group)
-    cov_yu = G @ C
-    post = np.eye(len(zvars)) - cov_yu.T @ np.linalg.solve(sigma, cov_yu)
-    return float(np.sqrt(max(np.linalg.eigvalsh(post)[0], 1e-8)))
-
-
-def _hessian(fun, t: np.ndarray) -> np.ndarray:
-    """Central-difference Jacobian of the analytic gradient, symmetrized."""
-    q = t.size
-    H = np.zeros((q, q))
-    for i in range(q):
-        h = 1e-5 * max(1.0, abs(t[i]))
-        e = np.zeros(q)
-        e[i] = h
-        H[:, i] = (fun(t + e)[1] - fun(t - e)[1]) / (2 * h)
-    return (H + H.T) / 2
 
 
 def _integration_plan(
@@ -1160,24 +796,19 @@ def _integration_plan(
     return triples, Z
 
 
-def _product_table(
-    pt: ParTable,
-    terms: tuple[ProductTerm, ...],
-    triples: list[tuple[int, int, int]],
-    nfree: int,
-    tie_regressions: bool,
-    partial: set[str],
-) -> tuple[ParTable, list[list[_Product]]]:
+def _product_rows(
+    pt: ParTable, terms: tuple[ProductTerm, ...], tie_regressions: bool, partial: set[str]
+) -> ParTable:
     """The linear parameter table with one ``~`` row per product term and group appended
-    after every parameter row (so the row indices of the linear model do not change),
-    and each group's products.
+    after every parameter row (so the row indices of the linear model do not change).
 
     Modifiers apply per group as for any term (``c(b1, b2)*x:z``); with
     ``tie_regressions`` (``group_equal="regressions"``) the coefficient of a product in
     groups 2, 3, ... takes the label (or plabel) of group 1's, unless it is labelled or
     named in ``partial`` (``"y~x:z"``).  Free product rows are numbered after the
-    ``nfree`` linear parameters.
+    linear parameters.
     """
+    nfree = pt.nfree
     table = pt.table
     ngroups = pt.ngroups
     next_id = int(table["id"].max()) + 1
@@ -1221,30 +852,32 @@ def _product_table(
     new = pd.concat(
         [table[table["group"] > 0], extra, table[table["group"] <= 0]], ignore_index=True
     )[list(table.columns)]
-    ext = ParTable.from_frame(new, pt.names, pt.groups, pt.meanstructure, pt.constraints)
-    products: list[list[_Product]] = [[] for _ in range(ngroups)]
-    for j, (number, ustart, g) in enumerate(zip(numbers, extra["ustart"], extra["group"],
-                                                strict=True)):  # fmt: skip
-        k, a, b = triples[j % len(terms)]
-        free_index = int(number) - nfree - 1 if number else -1
-        products[int(g) - 1].append(_Product(k, a, b, free_index, 0.0 if number else ustart))
-    return ext, products
+    return ParTable.from_frame(new, pt.names, pt.groups, pt.meanstructure, pt.constraints)
 
 
-def _row_values(ext: ParTable, ram: Model, theta: np.ndarray, values0: np.ndarray) -> np.ndarray:
-    """Values of every parameter row of ``ext``: the linear rows, then the products."""
-    linear = ram.values(theta[: ram.nfree], values0)
-    prod = ext.params.iloc[len(linear) :]
-    free = prod["free"].to_numpy()
-    om = np.where(free > 0, theta[np.maximum(free, 1) - 1], prod["ustart"].to_numpy())
-    return np.concatenate([linear, om])
+def _product_indices(
+    pt: ParTable, nterms: int, triples: list[tuple[int, int, int]], nfree: int
+) -> tuple[tuple[ProductIndex, ...], ...]:
+    """Each group's products by RAM index (``triples``: outcome, integrated factor,
+    other factor of each term) from the product rows of ``pt`` (``nterms`` per group,
+    free coefficients numbered after the ``nfree`` linear parameters)."""
+    cols = pt.cols
+    rows = np.flatnonzero(_is_product(cols))
+    products: list[list[ProductIndex]] = [[] for _ in range(pt.ngroups)]
+    for j, r in enumerate(rows.tolist()):
+        k, a, b = triples[j % nterms]
+        number = int(cols["free"][r])
+        free_index = number - nfree - 1 if number else -1
+        fixed = 0.0 if number else float(cols["ustart"][r])
+        products[int(cols["group"][r]) - 1].append(ProductIndex(k, a, b, free_index, fixed))
+    return tuple(tuple(p) for p in products)
 
 
 def _standardize(
     ext: ParTable,
     ram: Model,
     values: np.ndarray,
-    products: list[list[_Product]],
+    products: list[list[ProductIndex]],
     covs: list[np.ndarray],
     kind: str = "std_all",
 ) -> np.ndarray:

@@ -322,14 +322,68 @@ def _arrow_solve(
     return out
 
 
-def _bfgs(disc: Discrepancy, con: LinearConstraints, z0: np.ndarray, done: int) -> OptimizeResult:
-    def fun(z):
+def objective_z(disc: Discrepancy, con: LinearConstraints):
+    """The discrepancy and its gradient as one function of ``z`` (scipy's form), ``1e10``
+    with a zero gradient where the discrepancy is not finite."""
+
+    def fun(z: np.ndarray) -> tuple[float, np.ndarray]:
         ev = disc.evaluate(con.to_x(z))
         if not np.isfinite(ev.f):
             return 1e10, np.zeros_like(z)
         return ev.f, con.gradient_z(ev.gradient)
 
-    res = sopt.minimize(fun, z0, jac=True, method="BFGS", options={"gtol": 1e-9, "maxiter": 5000})
+    return fun
+
+
+def bfgs(
+    disc: Discrepancy, con: LinearConstraints, z0: np.ndarray, *, gtol: float, max_iter: int
+) -> tuple[np.ndarray, int, str]:
+    """A quasi-Newton (BFGS) run from ``z0``: the point, the iterations and scipy's
+    message."""
+    res = sopt.minimize(objective_z(disc, con), z0, jac=True, method="BFGS",
+                        options={"gtol": gtol, "maxiter": max_iter})  # fmt: skip
+    return res.x, int(res.nit), str(res.message)
+
+
+def newton_polish(
+    disc: Discrepancy, con: LinearConstraints, z: np.ndarray, tol: float, max_steps: int = 20
+) -> tuple[np.ndarray, bool, int]:
+    """Newton steps with the discrepancy's observed information at ``z`` (computed once:
+    from a quasi-Newton solution the steps are small), halving a step until it does not
+    raise ``f``, until the Newton decrement falls below ``tol``.
+    Returns the point, whether the decrement fell below ``tol``, and the steps taken."""
+    fun = objective_z(disc, con)
+    converged = False
+    f_cur, g_cur = fun(z)
+    H = con.matrix_z(disc.observed_information(con.to_x(z)))
+    steps = 0
+    for _ in range(max_steps):
+        try:
+            step = np.linalg.solve(H, g_cur)
+        except np.linalg.LinAlgError:
+            break
+        decrement = float(g_cur @ step)
+        if not np.isfinite(decrement) or decrement < 0:
+            break
+        if decrement < tol:
+            converged = True
+            break
+        s = 1.0
+        for _ in range(30):
+            f_new, g_new = fun(z - s * step)
+            if f_new <= f_cur + 1e-12 * max(1.0, abs(f_cur)):
+                break
+            s *= 0.5
+        else:
+            break
+        z, f_cur, g_cur = z - s * step, f_new, g_new
+        steps += 1
+    return z, converged, steps
+
+
+def _bfgs(disc: Discrepancy, con: LinearConstraints, z0: np.ndarray, done: int) -> OptimizeResult:
+    res = sopt.minimize(objective_z(disc, con), z0, jac=True, method="BFGS",
+                        options={"gtol": 1e-9, "maxiter": 5000})  # fmt: skip
     x = con.to_x(res.x)
     ev = disc.evaluate(x)
     g = con.gradient_z(ev.gradient)
@@ -354,13 +408,7 @@ def _constrained(
 ) -> OptimizeResult:
     K = con.K
     funcs = [lambda z, nc=nc: nc.h(con.to_x(z)) for nc in con.nonlinear]
-
-    def fun(z):
-        ev = disc.evaluate(con.to_x(z))
-        if not np.isfinite(ev.f):
-            return 1e10, np.zeros_like(z)
-        return ev.f, con.gradient_z(ev.gradient)
-
+    fun = objective_z(disc, con)
     specs = [
         {
             "type": "eq" if nc.equality else "ineq",

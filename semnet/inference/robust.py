@@ -103,7 +103,7 @@ def score_outer(disc: Discrepancy, x: np.ndarray, g: int) -> np.ndarray:
     meanstructure = model.meanstructure
     if mom.data is not None:
         rows, s = disc.casewise_scores(x, g)
-        out = np.zeros((model.nfree, model.nfree))
+        out = np.zeros((x.size, x.size))
         out[np.ix_(rows, rows)] = design_outer(s, mom, weigh=False)
         return out
     values = model.values(x, disc.fixed_values)

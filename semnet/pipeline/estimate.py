@@ -7,7 +7,7 @@ import math
 from semnet._blas import as_is, one_blas_thread
 from semnet.data.sample import Sample
 from semnet.errors import SemnetError
-from semnet.estimation.discrepancy import Discrepancy, discrepancy
+from semnet.estimation.discrepancy import DISCREPANCIES, Discrepancy
 from semnet.estimation.optimize import OptimizeResult, minimize
 from semnet.options import Options
 from semnet.pipeline.structure import Structure
@@ -64,14 +64,16 @@ def blas_policy(options: Options, structure: Structure):
 def estimate(
     structure: Structure, sample: Sample, options: Options, warnings: list[str]
 ) -> tuple[Discrepancy, OptimizeResult]:
-    """The discrepancy (from the registry) and its minimum; non-convergence is added to
+    """The discrepancy (from the registry) and its minimum, by the optimizer its plug-in
+    declares or the generic one; non-convergence is added to
     ``warnings``, a failure to evaluate the discrepancy at all raises."""
-    disc = discrepancy(
-        options.discrepancy, structure.model, sample, structure.start, for_optimizer=True
-    )
-    result = blas_policy(options, structure)(minimize)(
-        disc, structure.constraints, structure.x0, restart=True
-    )
+    plugin = DISCREPANCIES.get(structure.discrepancy)
+    disc = plugin.make(structure.model, sample, structure.start, True)
+    policy = blas_policy(options, structure)
+    if plugin.minimize is None:
+        result = policy(minimize)(disc, structure.constraints, structure.x0, restart=True)
+    else:
+        disc, result = policy(plugin.minimize)(disc, structure.constraints, structure.x0)
     if not math.isfinite(result.f):
         raise SemnetError(
             f"estimation failed: {result.message}. Check the model for unidentified parts, "

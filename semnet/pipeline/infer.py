@@ -9,7 +9,7 @@ from warnings import catch_warnings, simplefilter
 import numpy as np
 
 from semnet.data.sample import Sample
-from semnet.estimation.discrepancy import Discrepancy
+from semnet.estimation.discrepancy import DISCREPANCIES, Discrepancy
 from semnet.estimation.optimize import OptimizeResult
 from semnet.inference.plugins import TESTS, VCOV, InferenceContext, baseline_test
 from semnet.inference.robust import ScaledTest
@@ -58,22 +58,24 @@ def infer(
     df = structure.partable.ndat(options.fixed_x) - structure.npar
     what = f"estimator='{options.estimator}' (se='{options.se}', test='{options.test}')"
     vcov_plugin, test_plugin = VCOV.get(options.se), TESTS.get(options.test)
+    information = DISCREPANCIES.get(structure.discrepancy).information or options.information
     try:
         with catch_warnings(record=True) as caught:
             simplefilter("always", NearlySingularInformation)
             ctx = InferenceContext.of_fit(
                 disc, structure.constraints, result.x, df, what, result.evaluation,
-                options.information,
+                information,
             )  # fmt: skip
             vcov = vcov_plugin.compute(ctx) if vcov_plugin.compute is not None else None
             test = test_plugin.compute(ctx) if test_plugin.scaled else None
     except (SingularInformationError, np.linalg.LinAlgError) as exc:
-        warnings.append(_singular_message(exc, options.information))
+        warnings.append(_singular_message(exc, information))
         return Inference(None, None, None)
     for message in dict.fromkeys(str(w.message) for w in caught
                                  if issubclass(w.category, NearlySingularInformation)):
         warnings.append(message)
     if test is None:
         return Inference(vcov, None, None)
-    base = baseline_test(options.test, options.discrepancy, structure.partable, sample, what)
+    base = baseline_test(options.test, structure.discrepancy, structure.partable, sample,
+                         what)  # fmt: skip
     return Inference(vcov, test, base)

@@ -1,5 +1,5 @@
 """Step 1 of a fit: the model's specification — its text read and parsed, product terms
-expanded, and the route (LMS or the linear-model pipeline) chosen.
+expanded, and the discrepancy chosen (LMS for latent product terms where it applies).
 
 ``a:b`` between two latent variables is estimated either by LMS (its own likelihood,
 :mod:`semnet.estimation.lms`) or by product indicators measuring a latent ``a:b``; a
@@ -18,6 +18,7 @@ from semnet.analyses.products import product_indicators
 from semnet.data.moments import validate_frame
 from semnet.errors import DataError, ModelSpecificationError, OptionError, check_choice
 from semnet.estimation.discrepancy import DISCREPANCIES
+from semnet.inference.plugins import TESTS, VCOV
 from semnet.options import INTERACTIONS, Options
 from semnet.syntax import parse_model
 from semnet.syntax.model import ParsedModel, Relation
@@ -30,22 +31,28 @@ class Specification:
     Attributes
     ----------
     parsed : ParsedModel
-        The model, product terms replaced by what estimates them (unless ``lms``).
+        The model, product terms replaced by what estimates them (unless its discrepancy
+        estimates them itself).
     data : DataFrame or None
         The data, with the product columns added (a copy) where products were built.
-    lms : bool
-        Latent product terms are estimated by LMS.
+    discrepancy : str
+        The discrepancy to minimize (from :data:`DISCREPANCIES`): the options', or the
+        one its plug-in names for latent product terms (``latent_products``: LMS).
     products : dict
         What was built for each product term (recorded in ``fit.meta["interaction"]``).
     observed_products : tuple of str
         Product columns of two observed variables.
+    settings : dict
+        Numerical settings of the discrepancy given by the caller (``semnet.lms()``'s
+        quadrature and optimizer settings), read by its plug-in's structure step.
     """
 
     parsed: ParsedModel
     data: pd.DataFrame | None
-    lms: bool = False
+    discrepancy: str
     products: dict[str, object] = field(default_factory=dict)
     observed_products: tuple[str, ...] = ()
+    settings: dict[str, object] = field(default_factory=dict)
 
 
 def read_model(model: str | Path) -> str:
@@ -73,26 +80,32 @@ def specify(model: str | Path | ParsedModel, data: pd.DataFrame | None, options:
 
     LMS is the default for latent products where it applies (raw data, plain ML,
     listwise deletion, one group; several groups with ``interaction="lms"``);
-    otherwise double-mean product indicators.
+    otherwise double-mean product indicators.  With ``interaction="lms"`` the standard
+    errors may be any that the LMS plug-in declares (the sandwich,
+    ``se="robust.huber.white"``, too).
     """
     parsed = model if isinstance(model, ParsedModel) else parse_model(read_model(model))
     product_terms = [r for r in parsed.relations if r.op == "~" and ":" in r.rhs]
     if not product_terms:
-        return Specification(parsed, data)
+        return Specification(parsed, data, options.discrepancy)
     latent_names = {r.lhs for r in parsed.relations if r.op == "=~"}
     has_products = any(set(r.rhs.split(":")) <= latent_names for r in product_terms)
-    lms_possible = raw_data and options.plain and DISCREPANCIES.get(options.discrepancy).lms
+    extended = DISCREPANCIES.get(options.discrepancy).latent_products
+    lms_possible = raw_data and options.plain and extended is not None
     interaction = options.interaction
     if interaction is None:
         interaction = "lms" if lms_possible and options.group is None else "double_mean"
     interaction = check_choice("interaction", interaction, INTERACTIONS)
     if has_products and interaction == "lms":
-        if not lms_possible:
+        if not (raw_data and extended is not None and _lms_options(options, extended)):
             raise OptionError(
-                "interaction='lms' needs raw data, estimator='ML', missing='listwise' and "
-                "no bootstrap; use interaction='double_mean' (product indicators) otherwise."
+                "interaction='lms' needs raw data, estimator='ML', missing='listwise', no "
+                "sampling weights or clusters, no bootstrap, the standard test and "
+                "se='standard' or 'robust.huber.white'; use interaction='double_mean' "
+                "(product indicators) otherwise."
             )
-        return Specification(parsed, data, lms=True)
+        terms = {r.rhs: {"method": "lms"} for r in product_terms}
+        return Specification(parsed, data, extended, products=terms)
     if data is None:
         raise DataError(
             "models with product terms ('a:b') need the raw data to build the products."
@@ -100,7 +113,22 @@ def specify(model: str | Path | ParsedModel, data: pd.DataFrame | None, options:
     parsed, data, info, observed = expand_products(
         parsed, data, interaction, options.interaction_match
     )
-    return Specification(parsed, data, products=info, observed_products=observed)
+    return Specification(parsed, data, options.discrepancy, products=info,
+                         observed_products=observed)  # fmt: skip
+
+
+def _lms_options(options: Options, name: str) -> bool:
+    """The options fit LMS (the discrepancy ``name``): complete data without sampling
+    weights, clusters or a survey design (its likelihood has no weighted version), no
+    bootstrap, the unscaled test, and standard errors the plug-in declares."""
+    usable = DISCREPANCIES.get(name).vcov
+    weights, _, cluster = options.design
+    return (
+        not options.incomplete_data and not options.bootstrap
+        and weights is None and cluster is None and options.survey is None
+        and not TESTS.get(options.test).scaled
+        and (usable is None or VCOV.name(options.se) in usable)
+    )  # fmt: skip
 
 
 def expand_products(

@@ -5,13 +5,16 @@ estimation."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from semnet.data.sample import Sample, threshold_counts
 from semnet.errors import IdentificationError, ModelSpecificationError, OptionError
 from semnet.estimation.constraints import LinearConstraints, linear_constraints
+from semnet.estimation.discrepancy import DISCREPANCIES
 from semnet.estimation.dwls import ordinal_starts
 from semnet.estimation.start import start_values
 from semnet.matrices.ram import Model
@@ -23,12 +26,17 @@ from semnet.pipeline.specify import Specification
 @dataclass(frozen=True, eq=False)
 class Structure:
     """The model to estimate: parameter table, model matrices, start values (one per
-    row) and the equality constraints."""
+    row), the equality constraints, the discrepancy it is estimated with (a name of
+    :data:`~semnet.estimation.discrepancy.DISCREPANCIES`) and what that discrepancy's
+    plug-in learned while finding the start values (``warm_up``; LMS: the fit of the
+    model without its product terms)."""
 
     partable: ParTable
     model: Model
     start: np.ndarray
     constraints: LinearConstraints
+    discrepancy: str
+    warm_up: Any = None
 
     @property
     def npar(self) -> int:
@@ -43,8 +51,29 @@ class Structure:
 
 
 def parameter_table(spec: Specification, labels: list[str], options: Options) -> ParTable:
-    """The parameter table of the specification for the groups ``labels``."""
-    pt = partable(
+    """The parameter table of the specification for the groups ``labels`` (built by its
+    discrepancy's plug-in where that declares its own, as LMS)."""
+    build = DISCREPANCIES.get(spec.discrepancy).partable
+    if build is not None:
+        pt = build(spec.parsed, labels, options)
+    else:
+        pt = _partable(spec, labels, options)
+    if not pt.names.ov:
+        raise ModelSpecificationError("the model has no observed variables.")
+    ov_x = pt.names.ov_x if options.fixed_x else ()
+    if ov_x and options.ordered:
+        raise OptionError(
+            f"observed covariates ({', '.join(ov_x)}) with ordinal items: lavaan's default "
+            "(conditional.x = TRUE, thresholds and correlations regressed on the "
+            "covariates) is not available yet; pass fixed_x=False to model the covariates "
+            "as random variables (lavaan's conditional.x = FALSE)."
+        )
+    return pt
+
+
+def _partable(spec: Specification, labels: list[str], options: Options) -> ParTable:
+    """lavaan's parameter table of the specification's model and options."""
+    return partable(
         spec.parsed,
         groups=labels,
         meanstructure=options.meanstructure,
@@ -61,28 +90,26 @@ def parameter_table(spec: Specification, labels: list[str], options: Options) ->
         parameterization=options.parameterization,
         ordinal_identification=options.ordinal_identification,
     )
-    if not pt.names.ov:
-        raise ModelSpecificationError("the model has no observed variables.")
-    ov_x = pt.names.ov_x if options.fixed_x else ()
-    if ov_x and options.ordered:
-        raise OptionError(
-            f"observed covariates ({', '.join(ov_x)}) with ordinal items: lavaan's default "
-            "(conditional.x = TRUE, thresholds and correlations regressed on the "
-            "covariates) is not available yet; pass fixed_x=False to model the covariates "
-            "as random variables (lavaan's conditional.x = FALSE)."
-        )
-    return pt
 
 
-def structure(pt: ParTable, sample: Sample, options: Options) -> Structure:
-    """Model matrices, start values and constraints of ``pt``; raises
-    :class:`IdentificationError` for a factor without a scale or negative df."""
+def structure(
+    pt: ParTable, sample: Sample, options: Options, discrepancy: str,
+    settings: Mapping[str, Any] | None = None,
+) -> Structure:  # fmt: skip
+    """Model matrices, start values and constraints of ``pt`` for the ``discrepancy``
+    (its plug-in's own where it declares them, as LMS; ``settings`` are passed to it);
+    raises :class:`IdentificationError` for a factor without a scale or negative df."""
     check_scaling(pt)
-    model = Model(pt)
-    values0 = ordinal_starts(pt, sample, start_values(pt, sample.moments))
-    cons = linear_constraints(pt, model.nfree, model.free, values0)
+    build = DISCREPANCIES.get(discrepancy).structure
+    warm_up = None
+    if build is not None:
+        model, values0, cons, warm_up = build(pt, sample, options, settings or {})
+    else:
+        model = Model(pt)
+        values0 = ordinal_starts(pt, sample, start_values(pt, sample.moments))
+        cons = linear_constraints(pt, model.nfree, model.free, values0)
     check_df(pt, model.nfree - cons.n_eq, options.fixed_x)
-    return Structure(pt, model, values0, cons)
+    return Structure(pt, model, values0, cons, discrepancy, warm_up)
 
 
 def check_scaling(pt: ParTable) -> None:

@@ -886,7 +886,8 @@ class LMSSummary(Summary):
         ]
 
     def _estimates_info(self) -> list[str]:
+        se = self.fit.se
         return [
-            _line("Standard errors", "Standard"),
+            _line("Standard errors", _ESTIMATOR_NAMES.get(se, se.capitalize())),
             _line("Information", "Observed (numerical Hessian)"),
         ]

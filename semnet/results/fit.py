@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -94,6 +94,8 @@ class Fit(FittedRows):
     record: dict[str, Any] = field(default_factory=dict)
     bootstrap: BootstrapResult | None = field(default=None, repr=False)
     bootstrap_test: BootstrapResult | None = field(default=None, repr=False)
+    #: why :func:`semnet.bootstrap` cannot refit this kind of fit (``None``: it can)
+    not_resampled: ClassVar[str | None] = None
 
     # -- basic facts ------------------------------------------------------------------
     @property
@@ -518,7 +520,7 @@ class Fit(FittedRows):
         endo_lv = set(params["lhs"][params["op"] == "~"]) & set(pt.names.lv)
         rows = []
         for g in range(pt.ngroups):
-            full, _ = self.model.implied_all(self.values, g)
+            full = self._implied_all(g)
             mats = self.model.matrices(self.values, g)
             A = mats.A
             for k, v in enumerate(self.model.variables):
@@ -534,6 +536,11 @@ class Fit(FittedRows):
                     {"group": None if pt.ngroups == 1 else pt.groups[g], "name": v, "r2": r2}
                 )
         return pd.DataFrame(rows, columns=["group", "name", "r2"])
+
+    def _implied_all(self, g: int) -> np.ndarray:
+        """The implied covariance matrix of all variables (observed, then latent) in
+        group ``g``, the denominators of :meth:`r_squared`."""
+        return self.model.implied_all(self.values, g)[0]
 
     # -- fit measures ---------------------------------------------------------------------
     @cached_property

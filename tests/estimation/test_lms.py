@@ -9,21 +9,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from tolerances import EST_RTOL, SE_RTOL
 
 import semnet
 from semnet.data.moments import moments_from_frame, validate_frame
 from semnet.errors import ModelSpecificationError, OptionError
+from semnet.estimation.discrepancy import DISCREPANCIES
 from semnet.estimation.lms import (
     LMSLikelihood,
     _integration_plan,
-    _Product,
     gauss_hermite,
     lms,
     quadrature_grid,
     split_products,
     trapezoid,
 )
+from semnet.estimation.lms_likelihood import LMSDiscrepancy, LMSModel, ProductIndex
 from semnet.estimation.start import start_values
+from semnet.inference.plugins import VCOV, InferenceContext
 from semnet.matrices.ram import Model
 from semnet.partable.build import partable
 from semnet.results import estimates as estimates_builder
@@ -132,7 +135,7 @@ def test_analytic_gradient_matches_numerical(one_int):
     mom = moments_from_frame(validate_frame(data, pt.names.ov, None), pt.names.ov, None, [""])
     v0 = start_values(pt, mom)
     (k, a, b), *_ = _integration_plan(terms, pt, ram)[0]
-    lik = LMSLikelihood(ram, v0, mom[0].data, [_Product(k, a, b, 0, 0.0)], trapezoid(0.3, 1))
+    lik = LMSLikelihood(ram, v0, mom[0].data, [ProductIndex(k, a, b, 0, 0.0)], trapezoid(0.3, 1))
     x = v0[ram.free_rows][np.argsort(ram.free[ram.free_rows])]
     rng = np.random.default_rng(3)
     theta = np.concatenate([x, [0.4]]) + rng.normal(0, 0.03, x.size + 1)
@@ -156,7 +159,7 @@ def test_analytic_gradient_of_a_later_group_matches_numerical(one_int):
                              ["a", "b"])  # fmt: skip
     v0 = start_values(pt, mom)
     (k, a, b), *_ = _integration_plan(terms, pt, ram)[0]
-    lik = LMSLikelihood(ram, v0, mom[1].data, [_Product(k, a, b, 1, 0.0)],
+    lik = LMSLikelihood(ram, v0, mom[1].data, [ProductIndex(k, a, b, 1, 0.0)],
                         trapezoid(0.3, 1), group=1, n_omega=2)  # fmt: skip
     x = v0[ram.free_rows][np.argsort(ram.free[ram.free_rows])]
     rng = np.random.default_rng(4)
@@ -171,6 +174,89 @@ def test_analytic_gradient_of_a_later_group_matches_numerical(one_int):
     group1 = pt.params["group"].to_numpy() == 1
     assert np.all(grad[ram.free[group1 & (ram.free > 0)] - 1] == 0)  # group 1's parameters
     assert grad[x.size] == 0 and grad[x.size + 1] != 0
+
+
+@pytest.mark.parametrize("two_dimensions", [False, True])
+def test_casewise_scores_are_each_cases_gradient(one_int, two_dimensions):
+    """The scores of the cases add up to the analytic gradient, and a case's score does
+    not depend on the other cases: the first 100 rows' scores add up to the gradient of
+    the likelihood of those rows alone.  With ``two_dimensions`` the product is split in
+    two halves integrated over X and over Z (two quadrature dimensions: the Cholesky
+    factor's derivative enters)."""
+    linear, terms = split_products(parse_model(ELEMENTARY))
+    pt = partable(linear, meanstructure=True)
+    ram = Model(pt)
+    data = one_int.iloc[:300]
+    mom = moments_from_frame(validate_frame(data, pt.names.ov, None), pt.names.ov, None, [""])
+    v0 = start_values(pt, mom)
+    (k, a, b), *_ = _integration_plan(terms, pt, ram)[0]
+    products = [ProductIndex(k, a, b, 0, 0.0)]
+    grid = trapezoid(0.3, 1)
+    if two_dimensions:
+        products.append(ProductIndex(k, b, a, 1, 0.0))
+        grid = trapezoid(0.5, 2)
+    x = v0[ram.free_rows]
+    rng = np.random.default_rng(5)
+    theta = np.concatenate([x, [0.3, 0.2][: len(products)]])
+    theta = theta + rng.normal(0, 0.03, theta.size)
+    lik = LMSLikelihood(ram, v0, mom[0].data, products, grid)
+    scores = lik.casewise_scores(theta)
+    _, grad = lik.loglik(theta, gradient=True)
+    assert scores.shape == (300, theta.size)
+    np.testing.assert_allclose(scores.sum(axis=0), grad, rtol=1e-9, atol=1e-9)
+    head = LMSLikelihood(ram, v0, mom[0].data[:100], products, grid)
+    np.testing.assert_allclose(scores[:100].sum(axis=0), head.loglik(theta, gradient=True)[1],
+                               rtol=1e-9, atol=1e-9)  # fmt: skip
+
+
+def test_the_lms_discrepancy_serves_the_registrys_plugins(one_int_fit):
+    """The registry's LMS row: its discrepancy is -logL/N with the protocol's members;
+    the standard errors of the fit are the ``standard`` plug-in's with the observed
+    information."""
+    plugin = DISCREPANCIES.get("lms")
+    assert plugin.latent_products == "LMS" and DISCREPANCIES.get("ML").latent_products == "LMS"
+    assert "robust_huber_white" in plugin.vcov and "robust_sem" not in plugin.vcov
+    fit = one_int_fit
+    with pytest.raises(OptionError, match="not available with LMS"):
+        lms(ELEMENTARY, pd.DataFrame(), se="robust.sem")
+    disc = LMSDiscrepancy(fit_model(fit), fit.moments, fit.values[: fit.model.free.size],
+                          quadrature_grid("trapezoid", 1, None, fit.spacing))  # fmt: skip
+    assert disc.nodes == fit.nodes and disc.ntotal == fit.ntotal == 2000
+    ev = disc.evaluate(fit.x)
+    assert ev.f == pytest.approx(-fit.loglik / 2000, rel=1e-14)
+    assert np.max(np.abs(ev.gradient)) < 1e-6  # at the minimum
+    ctx = InferenceContext.of_fit(disc, fit.constraints, fit.x, 0, information="observed")
+    np.testing.assert_allclose(VCOV.get("standard").compute(ctx), fit.vcov_free, rtol=1e-12)
+
+
+def fit_model(fit) -> LMSModel:
+    """The LMSModel of a single-group LMS fit of ELEMENTARY."""
+    k = {v: i for i, v in enumerate(fit.model.variables)}
+    product = ProductIndex(k["Y"], k["X"], k["Z"], 0, 0.0)
+    return LMSModel(fit.model, ((product,),), 1, (k["X"],), "trapezoid", None)
+
+
+def test_sandwich_with_a_zero_product_is_lavaans_mlr(one_int, lavaan_linear):
+    """With the product fixed at 0 the LMS likelihood is the normal one, so its sandwich
+    (``se="robust.huber.white"``: observed information and casewise scores) must give
+    lavaan's MLR standard errors of the linear model."""
+    fit = lms(ELEMENTARY.replace("X:Z", "0*X:Z"), one_int, se="robust.huber.white")
+    assert fit.se == "robust_huber_white"
+    ref = pd.DataFrame(lavaan_linear["oneInt_mlr"]["estimates"])
+    merged = ref.merge(fit.estimates(), on=["lhs", "op", "rhs"], suffixes=("_lav", ""))
+    free = merged["se_lav"] > 0
+    assert free.sum() == 30
+    np.testing.assert_allclose(merged["est"], merged["est_lav"], rtol=EST_RTOL, atol=1e-8)
+    np.testing.assert_allclose(merged["se"][free], merged["se_lav"][free], rtol=SE_RTOL)
+    text = str(fit.summary())
+    assert "Sandwich" in text
+    # sem() routes interaction="lms" with the sandwich to the same fit
+    routed = semnet.sem(ELEMENTARY.replace("X:Z", "0*X:Z"), one_int, interaction="lms",
+                        se="robust.huber.white")  # fmt: skip
+    assert routed.se == "robust_huber_white"
+    np.testing.assert_array_equal(routed.estimates()["se"], fit.estimates()["se"])
+    with pytest.raises(OptionError, match=r"robust\.huber\.white"):
+        semnet.sem(ELEMENTARY, one_int, interaction="lms", se="robust.sem")
 
 
 # -- published LMS result: modsem on oneInt ----------------------------------------------------
@@ -552,6 +638,31 @@ def test_estimates_share_the_fit_builder(grouped, one_int, one_int_fit, three_gr
     n = len(fit.linear_partable.params)
     assert (lms_table["rhs"].iloc[n:] == "X:Z").all()
     assert len(lms_table) == n + len(fit.groups)
+
+
+def test_an_lms_fit_is_a_fit(one_int_fit):
+    """LMSResult is a Fit: its sample, options and record; R² from the nonlinear model's
+    variance (the product's share included); what a normal model alone has is refused
+    with a message that names the alternative."""
+    fit = one_int_fit
+    assert isinstance(fit, semnet.Fit) and fit.options.se == fit.se == "standard"
+    assert fit.sample.ntotal == fit.ntotal == 2000 and fit.fmin == pytest.approx(-fit.loglik / 2000)
+    assert fit.meta["optimizer"] == "BFGS, then Newton-Raphson"
+    assert np.isnan(fit.chisq) and np.isnan(fit.df)
+    # the registry's discrepancy of the fit, on the fit's own grid, at its minimum
+    disc = fit.discrepancy()
+    assert disc.nodes == fit.nodes and disc.evaluate(fit.x, derivatives=False).f == fit.fmin
+    r2 = fit.r_squared().set_index("name")["r2"]
+    b = fit.estimates().set_index(["lhs", "op", "rhs"])["est"]
+    y = list(fit.model.variables).index("Y")
+    assert r2["Y"] == pytest.approx(1 - b[("Y", "~~", "Y")] / fit.implied_cov[y, y], rel=1e-12)
+    resid = fit.residuals()[""]
+    assert np.abs(resid["mean"].to_numpy()).max() < 1e-3
+    for call in (fit.modindices, fit.standardized, fit.score_test):
+        with pytest.raises(semnet.SemnetError, match="not available for an LMS fit"):
+            call()
+    with pytest.raises(OptionError, match=r"robust\.huber\.white"):
+        semnet.bootstrap(fit, n=2)
 
 
 def test_plot_draws_the_product_term_as_a_moderation_arrow(one_int_fit, tmp_path):

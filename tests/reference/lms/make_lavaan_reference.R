@@ -1,4 +1,5 @@
-# lavaan ML estimates of the linear model (no product term) for the LMS tests.
+# lavaan ML estimates of the linear model (no product term) for the LMS tests, and
+# lavaan's MLR (Huber-White) standard errors of that model on oneInt.
 # Run from the repository root:  Rscript tests/reference/lms/make_lavaan_reference.R
 library(lavaan)
 library(jsonlite)
@@ -18,4 +19,7 @@ for (name in c("null_interaction", "oneInt")) {
     estimates = pe[, c("lhs", "op", "rhs", "est", "se")]
   )
 }
+mlr <- sem(model, read.csv("tests/reference/lms/oneInt.csv"), meanstructure = TRUE,
+           estimator = "MLR")
+out[["oneInt_mlr"]] <- list(estimates = parameterEstimates(mlr)[, c("lhs", "op", "rhs", "est", "se")])
 write_json(out, "tests/reference/lms/lavaan_linear.json", digits = 10, pretty = TRUE)
