@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from semnet._pandas import column_dtypes
 from semnet.data.design import fiml_blocks, read_clusters, read_weights, weighted_moments
 from semnet.data.missing import (
     CovariateDeletion,
@@ -356,7 +357,7 @@ def ordered_items(data: Any, ordered: Any, observed: Sequence[str]) -> tuple[str
     if isinstance(data, pd.DataFrame):
         wanted = set(observed)
         categorical = {
-            n for n, dtype in zip(data.columns, data.dtypes, strict=True)
+            n for n, dtype in zip(data.columns, column_dtypes(data), strict=True)
             if n in wanted and isinstance(dtype, pd.CategoricalDtype) and dtype.ordered
         }  # fmt: skip
         named = tuple(n for n in observed if n in named or n in categorical)
