@@ -7,10 +7,11 @@ timed).  Two commands, one answer line each:
 
 - ``PREP k warmup``: build task ``k``'s fit function and run it ``warmup`` times
   (at least once); answers ``CHISQ k value`` (the check value of the first run);
-- ``TIME k min_runs budget_ms max_runs``: collect garbage (untimed, as the Python side
-  does before its turns), then time runs of task ``k`` with ``Sys.time()`` (microsecond
-  resolution) until there are ``min_runs`` of them and ``budget_ms`` have passed, or
-  ``max_runs``; answers ``TIMES k ms,ms,...``.
+- ``TIME k min_runs budget_ms max_runs clock``: collect garbage (untimed, as the Python
+  side does before its turns), then time runs of task ``k`` until there are ``min_runs``
+  of them and ``budget_ms`` of wall time have passed, or ``max_runs``; each run by
+  ``Sys.time()`` (wall time, microsecond resolution) or, with ``clock`` ``cpu``, by the
+  R process's CPU time (``proc.time()``: user + system); answers ``TIMES k ms,ms,...``.
 
 A command that fails in R answers ``ERROR k message``; :class:`LavaanError` carries it.
 """
@@ -142,17 +143,19 @@ repeat {
       run <- runs[[k + 1L]]
       min_runs <- as.integer(cmd[3]); budget <- as.numeric(cmd[4]) / 1000
       max_runs <- as.integer(cmd[5])
+      # seconds of wall time, or of this R process's CPU time (user + system)
+      clock <- if (identical(cmd[6], "cpu")) function() sum(proc.time()[1:2]) else
+        function() as.numeric(Sys.time())
       times <- numeric(0)
       invisible(gc())
       start <- Sys.time()
       repeat {
-        t0 <- Sys.time()
+        t0 <- clock()
         suppressWarnings(run())
-        t1 <- Sys.time()
-        times <- c(times, as.numeric(difftime(t1, t0, units = "secs")) * 1000)
+        times <- c(times, (clock() - t0) * 1000)
         if (length(times) >= max_runs) break
         if (length(times) >= min_runs &&
-            as.numeric(difftime(t1, start, units = "secs")) >= budget) break
+            as.numeric(difftime(Sys.time(), start, units = "secs")) >= budget) break
       }
       sprintf("TIMES\t%d\t%s", k, paste(sprintf("%.6f", times), collapse = ","))
     } else {
@@ -280,9 +283,12 @@ class LavaanSession:
         """Build task ``k``, run it ``warmup`` times (at least once); its check value."""
         return float(self._ask(f"PREP\t{k}\t{max(1, warmup)}")[2])
 
-    def time(self, k: int, *, min_runs: int, budget_ms: float, max_runs: int) -> tuple[float, ...]:
-        """One turn of task ``k``: milliseconds of each run (see the module notes)."""
-        parts = self._ask(f"TIME\t{k}\t{min_runs}\t{budget_ms:.3f}\t{max_runs}")
+    def time(self, k: int, *, min_runs: int, budget_ms: float, max_runs: int,
+             cpu: bool = False) -> tuple[float, ...]:
+        """One turn of task ``k``: milliseconds of each run, of wall time or, with
+        ``cpu``, of R's CPU time (see the module notes)."""
+        clock = "cpu" if cpu else "wall"
+        parts = self._ask(f"TIME\t{k}\t{min_runs}\t{budget_ms:.3f}\t{max_runs}\t{clock}")
         return tuple(float(x) for x in parts[2].split(","))
 
     def close(self) -> None:

@@ -19,9 +19,15 @@ Two studies, printed as Markdown tables (``docs/performance.md`` shows a run):
    fourth-order moments) and fitted by MLR and by ML from the moments.  No step holds
    more than one chunk of rows.
 
+4. *The parameter table* (``--partable``: this study only): :func:`semnet.partable` of
+   100 to 2,000 factors of five indicators, the factors correlated (lavaan's default), so
+   the table has about ``f^2 / 2`` rows; CPU time of the build
+   (:func:`semnet.partable.build.partable`) and of the public DataFrame, and the time
+   per row, which stays flat where the build is linear in the table's size.
+
 Each cell is the median of ``--repeat`` runs (default 3; a cell over 10 s runs once).
 Options: ``--quick`` (a small grid, one run: a smoke check), ``--max-p`` and ``--max-n`` to
-cut the grids, ``--no-dask``, ``--panel N``.
+cut the grids, ``--no-dask``, ``--panel N``, ``--partable``.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 INDICATORS = (10, 20, 50, 100, 200)
+FACTORS = (100, 500, 1_000, 2_000)
 CASES = (1_000, 10_000, 100_000, 1_000_000)
 N_FOR_INDICATORS = 2_000
 P_FOR_CASES = 20
@@ -80,6 +87,19 @@ def _median_time(func: Callable[[], object], repeat: int) -> tuple[float, object
         if runs[0][0] > LONG:
             break
     runs.sort(key=lambda r: r[0])
+    return runs[(len(runs) - 1) // 2]
+
+
+def _median_cpu(func: Callable[[], object], repeat: int) -> float:
+    """Median CPU seconds of ``repeat`` runs (once when the first takes over ``LONG``)."""
+    runs = []
+    for _ in range(repeat):
+        t0 = time.process_time()
+        func()
+        runs.append(time.process_time() - t0)
+        if runs[0] > LONG:
+            break
+    runs.sort()
     return runs[(len(runs) - 1) // 2]
 
 
@@ -134,6 +154,25 @@ def cases_study(sizes: Sequence[int], p: int, repeat: int, dask: bool) -> str:
     if dask:
         header += ["from_dask ms", "from_dask fourth ms"]
     return _markdown(header, rows)
+
+
+def partable_study(sizes: Sequence[int], repeat: int) -> str:
+    import semnet
+    from semnet.partable.build import partable
+
+    semnet.partable("f =~ y1 + y2 + y3")  # warm-up: pandas' first DataFrame
+    rows = []
+    for f in sizes:
+        model = "".join(f"f{k + 1} =~ " + " + ".join(f"y{5 * k + j + 1}" for j in range(5))
+                        + "\n" for k in range(f))
+        n = len(partable(model).columns["lhs"])
+        t_build = _median_cpu(lambda model=model: partable(model), repeat)
+        t_frame = _median_cpu(lambda model=model: semnet.partable(model), repeat)
+        rows.append([f"{f:,}", f"{n:,}", _ms(t_build), f"{t_build / n * 1e6:.2f}",
+                     _ms(t_frame), f"{t_frame / n * 1e6:.2f}"])
+        print(f"  {f} factors: {n:,} rows, build {t_build:.2f} s", file=sys.stderr, flush=True)
+    return _markdown(["factors", "rows", "build ms", "build us per row",
+                      "semnet.partable ms", "semnet.partable us per row"], rows)
 
 
 def _dask_times(data: pd.DataFrame, repeat: int) -> tuple[str, str]:
@@ -220,6 +259,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-dask", action="store_true", help="skip the Dask column")
     parser.add_argument("--panel", type=int, default=0, metavar="N",
                         help="also reduce and fit an N-row Parquet panel (default: skip)")
+    parser.add_argument("--partable", action="store_true",
+                        help="only the parameter-table study (100 to 2,000 factors)")
     parser.add_argument("--blas-threads", type=int, default=1, metavar="N",
                         help="BLAS threads (default 1; 0 leaves numpy's default)")
     args = parser.parse_args(argv)
@@ -234,6 +275,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print(f"{_machine()}; BLAS limited to {args.blas_threads or 'the default'} thread(s)\n",
           flush=True)
+    if args.partable:
+        factors = (10, 20) if args.quick else FACTORS
+        print(f"Parameter table against the number of factors (five indicators each, "
+              f"correlated factors; CPU time, median of {repeat} run(s))\n")
+        print(partable_study(factors, repeat), flush=True)
+        return 0
     with warnings.catch_warnings(), blas_threads(args.blas_threads):
         warnings.simplefilter("ignore")
         import semnet

@@ -36,6 +36,25 @@ def column_arrays(data: pd.DataFrame, names: Sequence[str]) -> list[Any] | None:
         return None
 
 
+def column_dtypes(data: pd.DataFrame) -> Sequence[Any]:
+    """The dtypes of ``data``'s columns, in order (``data.dtypes``' values, without
+    building that Series: about 40 us under pandas 3).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> [str(t) for t in column_dtypes(pd.DataFrame({"a": [1], "b": [0.5]}))]
+    ['int64', 'float64']
+    """
+    try:
+        dtypes = data._mgr.get_dtypes()
+        if len(dtypes) == data.shape[1]:
+            return dtypes
+    except (AttributeError, TypeError):
+        pass
+    return data.dtypes.to_numpy()
+
+
 @lru_cache(maxsize=1)
 def _text_dtype() -> Any:
     """The dtype pandas infers for a column of strings (``str`` from pandas 3 on,

@@ -130,3 +130,18 @@ def test_text_array_is_what_pandas_infers() -> None:
     assert made.dtype == inferred.dtype
     pd.testing.assert_extension_array_equal(made, inferred)
     pd.testing.assert_series_equal(pd.Series(made), pd.Series(values))
+
+
+def test_column_dtypes_are_the_frames_dtypes():
+    frame = _mixed_frame().assign(
+        o=pd.Categorical(["a", "b"] * 10, ordered=True), u=pd.Categorical(["x"] * 20))
+    assert list(_pandas.column_dtypes(frame)) == list(frame.dtypes)
+
+    class NoManager:
+        """A frame-like object without pandas' block manager: the public route."""
+
+        _mgr = None
+        shape = frame.shape
+        dtypes = frame.dtypes
+
+    assert list(_pandas.column_dtypes(NoManager())) == list(frame.dtypes)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from semnet._pandas import column_arrays
+from semnet._pandas import column_dtypes
 from semnet.data.design import fiml_blocks, read_clusters, read_weights, weighted_moments
 from semnet.data.missing import (
     CovariateDeletion,
@@ -355,23 +355,13 @@ def ordered_items(data: Any, ordered: Any, observed: Sequence[str]) -> tuple[str
             f"use as an observed variable (observed: {', '.join(observed)})."
         )
     if isinstance(data, pd.DataFrame):
-        categorical = _ordered_categoricals(data, observed)
+        wanted = set(observed)
+        categorical = {
+            n for n, dtype in zip(data.columns, column_dtypes(data), strict=True)
+            if n in wanted and isinstance(dtype, pd.CategoricalDtype) and dtype.ordered
+        }  # fmt: skip
         named = tuple(n for n in observed if n in named or n in categorical)
     return named
-
-
-def _ordered_categoricals(data: pd.DataFrame, observed: Sequence[str]) -> set[str]:
-    """The ordered Categorical columns of ``data`` among ``observed``."""
-    present = [n for n in observed if n in data.columns]
-    arrays = column_arrays(data, present)
-    if arrays is not None:
-        return {n for n, a in zip(present, arrays, strict=True)
-                if isinstance(a, pd.Categorical) and a.ordered}
-    wanted = set(observed)
-    return {
-        n for n, dtype in zip(data.columns, data.dtypes, strict=True)
-        if n in wanted and isinstance(dtype, pd.CategoricalDtype) and dtype.ordered
-    }  # fmt: skip
 
 
 def threshold_counts(data: Any, ordered: Sequence[str]) -> dict[str, int]:

@@ -73,6 +73,9 @@ def test_time_turn_stops_at_min_runs_budget_or_max_runs():
     # a budget: runs until it has passed, so more than the minimum of one run
     runs = time_turn(tool, TASKS[0], None, min_runs=1, budget_ms=5.0, max_runs=10**6)
     assert len(runs) > 1 and len(calls) == 4 + 3 + len(runs)
+    # in CPU time: the budget still runs on the wall clock
+    runs = time_turn(tool, TASKS[0], None, min_runs=2, budget_ms=5.0, max_runs=10**6, cpu=True)
+    assert len(runs) > 2 and all(r >= 0 for r in runs)
 
 
 def test_turn_order_rotates():
@@ -129,6 +132,8 @@ def test_lavaan_session_prepares_times_and_reports_errors():
         runs = session.time(0, min_runs=2, budget_ms=0.0, max_runs=5)
         assert len(runs) == 2 and all(r > 0 for r in runs)
         assert len(session.time(0, min_runs=1, budget_ms=1e6, max_runs=1)) == 1
+        cpu = session.time(0, min_runs=2, budget_ms=0.0, max_runs=2, cpu=True)
+        assert len(cpu) == 2 and all(r >= 0 for r in cpu)
         with pytest.raises(LavaanError, match="lavaan failed"):
             session.time(3, min_runs=1, budget_ms=0.0, max_runs=1)  # no task 3
         assert session.alive  # an error in one task leaves the session running
@@ -161,15 +166,47 @@ def test_after_error_keeps_a_live_session_and_drops_an_ended_one(alive):
 
 
 def test_scaling_mode_runs_the_many_groups_cases(capsys):
-    """``--scaling`` runs the many-groups cases only; semnet's chi-squares match
-    lavaan's committed values."""
+    """``--scaling`` runs the size cases only; semnet's chi-squares match lavaan's
+    committed values (the cases lavaan is not run on have none)."""
     from benchmarks.__main__ import main
     from benchmarks.tasks import SCALING_TASKS
 
     assert main(["--quick", "--scaling", "--no-semopy", "--no-lavaan"]) == 0
     out = capsys.readouterr().out
     assert all(t.name in out for t in SCALING_TASKS) and "HS 3-factor" not in out
-    assert "803.348" in out and "1954.644" in out
+    assert "803.348" in out and "1954.644" in out and "2808.398" in out
+
+
+def test_every_scaling_case_has_a_lavaan_anchor_or_says_why_not():
+    import math
+
+    from benchmarks.tasks import SCALING_TASKS
+
+    for task in SCALING_TASKS:
+        assert bool(task.no_lavaan) != math.isfinite(task.expected()), task.name
+
+
+def test_scaling_data_are_reproducible_and_rounded_for_the_csv():
+    from benchmarks.tasks import GROUPS_MODEL, groups_data, items_data, items_model
+
+    a, b = groups_data(5), groups_data(5)
+    assert a.equals(b) and a.shape == (750, 13) and a["country"].nunique() == 5
+    assert items_model(10) == "f1 =~ y1 + y2 + y3 + y4 + y5\nf2 =~ y6 + y7 + y8 + y9 + y10\n"
+    assert GROUPS_MODEL.count("=~") == 3
+    y = items_data(20).to_numpy()
+    assert y.shape == (1000, 20) and (abs(y * 1000 - (y * 1000).round()) < 1e-6).all()
+
+
+def test_main_skips_lavaan_where_a_case_says_why(capsys, monkeypatch):
+    import benchmarks.tasks
+    from benchmarks.__main__ import main
+
+    alone = dataclasses.replace(TASKS[0], name="HS alone", expected_chisq=float("nan"),
+                                no_lavaan="a reason")
+    monkeypatch.setattr(benchmarks.tasks, "SCALING_TASKS", (alone,))
+    assert main(["--quick", "--scaling", "--no-semopy", "--cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "'HS alone' not run (a reason)" in out and "CPU times" in out
 
 
 def test_many_groups_fixture_holds_the_benchmarks_data():

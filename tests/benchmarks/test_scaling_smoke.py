@@ -28,3 +28,10 @@ def test_quick_run_prints_both_tables(capsys):
     out = capsys.readouterr().out
     assert "| indicators | factors |" in out and "| cases |" in out
     assert "| 15 | 3 |" in out and "| 2,000 |" in out
+
+
+def test_quick_partable_study_prints_its_table(capsys):
+    assert main(["--quick", "--partable"]) == 0
+    out = capsys.readouterr().out
+    # 10 factors: 50 loadings, 50 residual variances, 10 variances, 45 covariances
+    assert "| factors | rows |" in out and "| 10 | 155 |" in out and "| cases |" not in out

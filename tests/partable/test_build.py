@@ -1,5 +1,6 @@
 """The default rows of :func:`semnet.partable.build.partable` (lavaan's ``lavaanify``
-rules) on models the lavaan fixtures do not hold, and a table of 2,000 factors."""
+rules) on models the lavaan fixtures do not hold, a table of 2,000 factors, and a guard
+that the build stays linear in the model's size."""
 
 from __future__ import annotations
 
@@ -83,3 +84,56 @@ def test_partable_of_2000_factors():
     assert (cols["lhs"][7 * nf], cols["rhs"][7 * nf]) == ("f0", "f1")
     assert (cols["lhs"][-1], cols["rhs"][-1]) == (f"f{nf - 2}", f"f{nf - 1}")
     assert cols["plabel"][-1] == f".p{len(cols['lhs'])}."
+
+
+_COUNTS = [0]
+
+
+class _CountedName(str):
+    """A variable name that counts the comparisons and hashes made with it."""
+
+    def __eq__(self, other: object) -> bool:
+        _COUNTS[0] += 1
+        return str.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        _COUNTS[0] += 1
+        return str.__ne__(self, other)
+
+    def __hash__(self) -> int:
+        _COUNTS[0] += 1
+        return str.__hash__(self)
+
+
+def _name_operations(nf: int, **options) -> tuple[int, int]:
+    """Comparisons and hashes of variable names while building the table of ``nf``
+    factors of five indicators (the parsed names counted), and the table's rows."""
+    import dataclasses
+
+    from semnet.syntax import parse_model
+
+    text = "".join(f"f{i} =~ " + " + ".join(f"y{5 * i + j}" for j in range(5)) + "\n"
+                   for i in range(nf))
+    parsed = parse_model(text)
+    relations = tuple(dataclasses.replace(r, lhs=_CountedName(r.lhs), rhs=_CountedName(r.rhs))
+                      for r in parsed.relations)
+    parsed = dataclasses.replace(parsed, relations=relations)
+    _COUNTS[0] = 0
+    pt = partable(parsed, **options)
+    return _COUNTS[0], len(pt.columns["lhs"])
+
+
+def test_partable_work_on_names_grows_linearly_with_the_model():
+    """A guard without timing: the work partable does on variable names (comparisons and
+    hashes, each counted) grows in proportion to the user's relations in one group, and
+    to the table's rows with cross-group equalities.  A scan of a list of names per
+    factor or per row (``list.count``, ``in``, ``index``: one comparison per element)
+    makes it grow with their square: the code before partable was made linear (commit
+    89768d6) did 8.1 times the work for 4 times the factors (7,020 -> 56,880
+    operations), this code 4 times (4,840 -> 19,360)."""
+    small, _ = _name_operations(40)
+    large, _ = _name_operations(160)
+    assert large <= 1.1 * 4 * small
+    small, rows_small = _name_operations(20, groups=3, group_equal=("loadings", "intercepts"))
+    large, rows_large = _name_operations(80, groups=3, group_equal=("loadings", "intercepts"))
+    assert large <= 1.1 * small * rows_large / rows_small
