@@ -585,9 +585,13 @@ class LMSDiscrepancy:
     Examples
     --------
     >>> import semnet
-    >>> fit = semnet.lms("X =~ x1 + x2 + x3\nY =~ y1 + y2 + y3\nY ~ X + X:X",
-    ...                  semnet.simulate("Y =~ y1 + y2 + y3\nX =~ x1 + x2 + x3\n"
-    ...                                  "Y ~ 0.3*X", 300, seed=1))  # doctest: +SKIP
+    >>> data = semnet.simulate("Y =~ y1 + y2 + y3\\nX =~ x1 + x2 + x3\\nY ~ 0.3*X", 300,
+    ...                        seed=1)
+    >>> fit = semnet.lms("X =~ x1 + x2 + x3\\nY =~ y1 + y2 + y3\\nY ~ X + X:X", data)
+    >>> disc = fit.discrepancy()
+    >>> ev = disc.evaluate(fit.x)
+    >>> bool(abs(ev.f * disc.ntotal + fit.loglik) < 1e-6), bool(abs(ev.gradient).max() < 1e-6)
+    (True, True)
     """
 
     #: no Hessian from ``evaluate``: Newton steps use :meth:`observed_information`
