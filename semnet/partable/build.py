@@ -1068,11 +1068,13 @@ def _check_labels(
                     "label; choose a new name."
                 )
             defined.add(c.lhs)
-    # fixed and free rows sharing a label conflict
+    # fixed and free rows sharing a label conflict (only a label with a fixed row can)
+    with_fixed = {lab for lab, f in zip(labels, free, strict=True) if f == 0 and lab}
     by_label: dict[str, list[int]] = {}
-    for i, lab in enumerate(labels):
-        if lab:
-            by_label.setdefault(lab, []).append(i)
+    if with_fixed:
+        for i, lab in enumerate(labels):
+            if lab in with_fixed:
+                by_label.setdefault(lab, []).append(i)
     for name, rows in by_label.items():
         fixed = [i for i in rows if free[i] == 0]
         if fixed and len(fixed) < len(rows):
