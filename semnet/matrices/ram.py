@@ -179,9 +179,10 @@ class Model:
         by_group: dict[int, dict[str, list[int]]] = {
             g: {"=~": [], "~": [], "~~": [], "~1": []} for g in range(1, pt.ngroups + 1)
         }
+        none: dict[str, list[int]] = {}  # (rows of no group: not in the matrices)
         for r, (g, o) in enumerate(zip(params["group"].tolist(), params["op"].tolist(),
                                        strict=True)):
-            rows_of = by_group.get(g, {}).get(o)
+            rows_of = by_group.get(g, none).get(o)
             if rows_of is not None:
                 rows_of.append(r)
         self.free = params["free"]

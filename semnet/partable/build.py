@@ -862,13 +862,14 @@ def _apply_group_equal(
             if later[i] and op[i] == "~~" and lhs[i] in lv and lhs[i] == rhs[i]:
                 free[i], ustart[i] = 1, math.nan
     equal = set(group_equal)
-    kinds = [equality_kind(op[i], lhs[i], rhs[i], ov_nox, lv) for i in range(n)]
+    kinds = [equality_kind(o, a, b, ov_nox, lv) for o, a, b in zip(op, lhs, rhs, strict=True)]
     # with ordinal items, lavaan counts the intercepts of continuous variables (minus the
     # "thresholds" of their univariate statistics) among the thresholds
     among = {"thresholds", "intercepts"} if "|" in op and "thresholds" in equal else set()
     flagged = [i for i in range(n) if kinds[i] in equal or kinds[i] in among]
-    keys = [a + o + b for a, o, b in zip(lhs, op, rhs, strict=True)]
-    unknown = sorted(partial - set(keys))
+    # the keys of the flagged rows (of every row where group_partial names some)
+    keys = {i: lhs[i] + op[i] + rhs[i] for i in (range(n) if partial else flagged)}
+    unknown = sorted(partial - set(keys.values()))
     if unknown:
         raise ModelSpecificationError(
             f"group_partial names {', '.join(map(repr, unknown))}, which is not a parameter "
