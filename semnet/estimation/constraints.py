@@ -216,10 +216,10 @@ def linear_constraints(
         )
     # shared labels among free rows: the first row of a label is tied to each other one
     free_col = params["free"].tolist()
+    label_col = params["label"]
     groups: dict[str, list[int]] = {}
-    for pos, (label, f) in enumerate(zip(params["label"].tolist(), free_col, strict=True)):
-        if label != "" and f > 0:
-            groups.setdefault(label, []).append(pos)
+    for pos in np.flatnonzero((label_col != "") & (params["free"] > 0)).tolist():
+        groups.setdefault(label_col[pos], []).append(pos)
     ties = [(positions[0], pos) for positions in groups.values() for pos in positions[1:]]
     tied = np.array([(free_col[first] - 1, free_col[pos] - 1) for first, pos in ties],
                     dtype=int).reshape(-1, 2)  # fmt: skip
