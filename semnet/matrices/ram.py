@@ -176,7 +176,15 @@ class Model:
         lhs = params["lhs"].tolist()
         rhs = params["rhs"].tolist()
         free = params["free"].tolist()
-        by_group = _rows_by_group(params["group"], params["op"], pt.ngroups)
+        by_group: dict[int, dict[str, list[int]]] = {
+            g: {"=~": [], "~": [], "~~": [], "~1": []} for g in range(1, pt.ngroups + 1)
+        }
+        none: dict[str, list[int]] = {}  # (rows of no group: not in the matrices)
+        for r, (g, o) in enumerate(zip(params["group"].tolist(), params["op"].tolist(),
+                                       strict=True)):
+            rows_of = by_group.get(g, none).get(o)
+            if rows_of is not None:
+                rows_of.append(r)
         self.free = params["free"]
         self.free_rows = np.flatnonzero(self.free > 0)
         self.nfree = int(self.free[self.free_rows].max()) if self.free_rows.size else 0
@@ -604,21 +612,6 @@ class Model:
             out[a, m] += h_am
             out[m, a] += h_am.T
         return out
-
-
-def _rows_by_group(
-    group: np.ndarray, op: np.ndarray, ngroups: int
-) -> dict[int, dict[str, list[int]]]:
-    """The rows of each group (1-based) that fill A (``=~``, ``~``), S (``~~``) and m
-    (``~1``), by operator, in row order."""
-    by_op = {o: op == o for o in ("=~", "~", "~~", "~1")}
-    if ngroups == 1 and (group == 1).all():
-        return {1: {o: np.flatnonzero(rows).tolist() for o, rows in by_op.items()}}
-    out = {}
-    for g in range(1, ngroups + 1):
-        in_group = group == g
-        out[g] = {o: np.flatnonzero(rows & in_group).tolist() for o, rows in by_op.items()}
-    return out
 
 
 def _derivative_plan(
