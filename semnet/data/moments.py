@@ -380,8 +380,19 @@ def numeric_data(data: object, names: Sequence[str], group: str | None) -> Numer
     if not math.isfinite(squares):
         _check_finite(values, names, data.index)
     values.setflags(write=False)
-    groups = None if group is None else data[group].astype(str).to_numpy()
+    groups = None if group is None else _group_text(data, group)
     return NumericData(values, tuple(names), groups, data.index)
+
+
+def _group_text(data: pd.DataFrame, group: str) -> np.ndarray:
+    """``data[group].astype(str).to_numpy()``: a column of pandas' ``str`` dtype (text,
+    NaN for missing) is already text, so its stored array gives the same object array
+    without a Series and a cast (about 50 us under pandas 3)."""
+    stored = column_arrays(data, [group]) if data.columns.is_unique else None
+    dtype = getattr(stored[0], "dtype", None) if stored is not None else None
+    if isinstance(dtype, pd.StringDtype) and dtype.na_value is not pd.NA:
+        return np.asarray(stored[0].to_numpy(), dtype=object)
+    return data[group].astype(str).to_numpy()
 
 
 def _check_finite(values: np.ndarray, names: Sequence[str], index: pd.Index) -> None:
@@ -476,12 +487,13 @@ def validate_frame(data: object, names: Sequence[str], group: str | None) -> pd.
 
 def group_labels(data: pd.DataFrame, group: str) -> list[str]:
     """Group labels in order of first appearance (lavaan's order), as strings."""
-    col = data[group]
-    labels = pd.unique(col)
+    stored = column_arrays(data, [group]) if data.columns.is_unique else None
+    # the stored array where pandas gives it (the same distinct values, without a Series)
+    labels = pd.unique(data[group] if stored is None else stored[0])
     # a missing value is among the distinct values exactly when the column has one
     if pd.isna(labels).any():
         raise DataError(
-            f"the group column {group!r} has {int(col.isna().sum())} missing values; "
+            f"the group column {group!r} has {int(data[group].isna().sum())} missing values; "
             "drop those rows or give them a group."
         )
     return label_text(labels, group)

@@ -355,12 +355,15 @@ def ordered_items(data: Any, ordered: Any, observed: Sequence[str]) -> tuple[str
             f"use as an observed variable (observed: {', '.join(observed)})."
         )
     if isinstance(data, pd.DataFrame):
-        wanted = set(observed)
-        categorical = {
-            n for n, dtype in zip(data.columns, column_dtypes(data), strict=True)
-            if n in wanted and isinstance(dtype, pd.CategoricalDtype) and dtype.ordered
-        }  # fmt: skip
-        named = tuple(n for n in observed if n in named or n in categorical)
+        # the dtypes first: the column labels are read only where a column is ordered
+        ordinal = [
+            k for k, dtype in enumerate(column_dtypes(data))
+            if isinstance(dtype, pd.CategoricalDtype) and dtype.ordered
+        ]  # fmt: skip
+        if ordinal or named:
+            wanted = set(observed)
+            categorical = {c for c in (data.columns[k] for k in ordinal) if c in wanted}
+            named = tuple(n for n in observed if n in named or n in categorical)
     return named
 
 

@@ -14,7 +14,6 @@ from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
-from scipy import sparse
 from scipy.linalg import null_space
 
 from semnet.errors import ModelSpecificationError
@@ -75,12 +74,12 @@ class LinearConstraints:
         classes, first = np.unique(cls, return_index=True)
         if classes.size != self.K.shape[1]:
             return None
-        extra = np.setdiff1d(np.arange(cls.size), first)
-        sum_extra = sparse.csr_array(
-            (np.ones(extra.size), (cls[extra], np.arange(extra.size))),
-            shape=(classes.size, extra.size),
-        )
-        return _TieClasses(cls, first, extra, sum_extra)
+        others = np.ones(cls.size, dtype=bool)
+        others[first] = False
+        extra = np.flatnonzero(others)
+        into = cls[extra]
+        repeated = np.unique(into).size != into.size
+        return _TieClasses(cls, first, extra, into, repeated)
 
     @property
     def classes(self) -> np.ndarray | None:
@@ -122,24 +121,37 @@ class LinearConstraints:
         ties = self._ties
         if ties is None:
             return self.K.T @ matrix @ self.K
-        # the rows of each class's first parameter, plus those of its other members
-        # (summed by the sparse class indicator of the others), then the same by columns
+        # the rows of each class's first parameter plus those of its other members, then
+        # the same by columns
         rows = matrix[ties.first]
-        rows += ties.sum_extra @ matrix[ties.extra]
+        _add_rows(rows, ties, matrix[ties.extra])
         out = rows[:, ties.first]
-        out += (ties.sum_extra @ np.ascontiguousarray(rows[:, ties.extra].T)).T
-        return out
+        out = out.T
+        _add_rows(out, ties, rows[:, ties.extra].T)
+        return out.T
+
+
+def _add_rows(out: np.ndarray, ties: _TieClasses, rows: np.ndarray) -> None:
+    """Add each row of ``rows`` (one per other member of a class) to its class's row of
+    ``out``, in place; a class's several other members are summed first, in order."""
+    if not ties.repeated:
+        out[ties.into] += rows
+        return
+    total = np.zeros_like(out)
+    np.add.at(total, ties.into, rows)
+    out += total
 
 
 class _TieClasses(NamedTuple):
     """``K`` of ties only: the class of each parameter, the first parameter of each
-    class, the other parameters, and the sparse (classes x others) indicator that sums
-    the others into their classes."""
+    class, the other parameters, their classes, and whether a class has more than one
+    other parameter."""
 
     cls: np.ndarray
     first: np.ndarray
     extra: np.ndarray
-    sum_extra: sparse.csr_array
+    into: np.ndarray
+    repeated: bool
 
 
 class ParameterNames:
@@ -204,14 +216,16 @@ def linear_constraints(
         )
     # shared labels among free rows: the first row of a label is tied to each other one
     free_col = params["free"].tolist()
+    label_col = params["label"]
     groups: dict[str, list[int]] = {}
-    for pos, (label, f) in enumerate(zip(params["label"].tolist(), free_col, strict=True)):
-        if label != "" and f > 0:
-            groups.setdefault(label, []).append(pos)
+    for pos in np.flatnonzero((label_col != "") & (params["free"] > 0)).tolist():
+        groups.setdefault(label_col[pos], []).append(pos)
     ties = [(positions[0], pos) for positions in groups.values() for pos in positions[1:]]
+    tied = np.array([(free_col[first] - 1, free_col[pos] - 1) for first, pos in ties],
+                    dtype=int).reshape(-1, 2)  # fmt: skip
     R_ties = np.zeros((len(ties), q))
-    for k, (first, pos) in enumerate(ties):
-        R_ties[k, free_col[first] - 1], R_ties[k, free_col[pos] - 1] = 1.0, -1.0
+    R_ties[np.arange(len(ties)), tied[:, 0]] = 1.0
+    R_ties[np.arange(len(ties)), tied[:, 1]] = -1.0
     rows: list[np.ndarray] = list(R_ties)
     rhs: list[float] = [0.0] * len(ties)
     what: list = list(ties)
@@ -250,10 +264,10 @@ def linear_constraints(
     n_nonlinear_eq = sum(nc.equality for nc in nonlinear)
     if ties and len(rows) == len(ties):
         # only ties from shared labels: z holds one value per class of tied parameters
-        cls = _tie_labels(q, [(free_col[first] - 1, free_col[pos] - 1) for first, pos in ties])
-        number = {c: k for k, c in enumerate(sorted(set(cls)))}
-        K = np.zeros((q, len(number)))
-        K[range(q), [number[c] for c in cls]] = 1.0
+        # (numbered in the order of their smallest member)
+        _, number = np.unique(_tie_labels(q, tied.tolist()), return_inverse=True)
+        K = np.zeros((q, int(number.max()) + 1))
+        K[np.arange(q), number] = 1.0
         return LinearConstraints(
             K, np.zeros(q), q - K.shape[1], R_ties, np.zeros(len(ties)), tuple(what),
             tuple(nonlinear),

@@ -37,8 +37,9 @@ def start_values(pt: ParTable, moments: Sequence[GroupMoments]) -> np.ndarray:
     if group and group.count(group[0]) == len(group):
         rows_of[group[0]] = list(range(len(group)))  # one group: every row, in order
     else:
-        for r, g in enumerate(group):
-            rows_of.setdefault(g, []).append(r)
+        column = params["group"]
+        for g in range(1, len(moments) + 1):
+            rows_of[g] = np.flatnonzero(column == g).tolist()
     for g, mom in enumerate(moments, start=1):
         idx = {v: k for k, v in enumerate(mom.names)}
         S, mean = mom.cov.tolist(), mom.mean.tolist()

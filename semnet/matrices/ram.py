@@ -179,16 +179,16 @@ class Model:
         by_group: dict[int, dict[str, list[int]]] = {
             g: {"=~": [], "~": [], "~~": [], "~1": []} for g in range(1, pt.ngroups + 1)
         }
+        none: dict[str, list[int]] = {}  # (rows of no group: not in the matrices)
         for r, (g, o) in enumerate(zip(params["group"].tolist(), params["op"].tolist(),
                                        strict=True)):
-            rows_of = by_group.get(g, {}).get(o)
+            rows_of = by_group.get(g, none).get(o)
             if rows_of is not None:
                 rows_of.append(r)
         self.free = params["free"]
-        free_rows = [r for r, f in enumerate(free) if f > 0]
-        self.free_rows = np.array(free_rows, dtype=np.intp)
-        self.nfree = max(free) if free_rows else 0
-        self._free_index = np.array([free[r] - 1 for r in free_rows], dtype=np.int64)
+        self.free_rows = np.flatnonzero(self.free > 0)
+        self.nfree = int(self.free[self.free_rows].max()) if self.free_rows.size else 0
+        self._free_index = self.free[self.free_rows].astype(np.int64) - 1
         n = self.n
         n2 = n * n
         cell_lists, fills, depths, plans = [], [], [], []

@@ -411,6 +411,18 @@ def _all_group_rows(
 ) -> tuple[dict[str, list], VariableNames]:
     """The rows of every group, one group after the other (lists, without ``id`` and
     ``plabel``), and the variable names, which must be the same in every group."""
+    if len(labels) > 1 and all(_same_in_every_group(r) for r in parsed.relations):
+        # every group has group 1's rows: build them once (warning once per group, as
+        # when each group's are built)
+        names, dropped = _variable_roles(parsed.relations)
+        for _ in labels:
+            _warn_random_covariates(dropped)
+        part = _group_rows(parsed.relations, names, 1, len(labels), **options)
+        n = len(part["lhs"])
+        cols = {c: v * len(labels) for c, v in part.items()}
+        cols["block"] = [g for g in range(1, len(labels) + 1) for _ in range(n)]
+        cols["group"] = cols["block"][:]
+        return cols, names
     parts: list[dict[str, list]] = []
     names_by_group = []
     for gi, label in enumerate(labels, start=1):
@@ -430,6 +442,15 @@ def _all_group_rows(
         c: list(itertools.chain.from_iterable(part[c] for part in parts)) for c in parts[0]
     }
     return cols, names
+
+
+def _same_in_every_group(r: Relation) -> bool:
+    """The relation gives the same row in every group: no ``group:`` block, and each of
+    its modifiers one value for all groups."""
+    m = r.modifiers
+    return r.block is None and all(
+        v is None or len(v) == 1 for v in (m.fixed, m.start, m.label, m.lower, m.upper)
+    )
 
 
 def _normalize_partial(p: str) -> str:
@@ -465,6 +486,23 @@ def _defined_product(parsed: ParsedModel, name: str, observed: Sequence[str]) ->
 
 def variable_names(relations: Sequence[Relation]) -> VariableNames:
     """Variable roles, in lavaan's order (``lav_partable_vnames``)."""
+    names, dropped = _variable_roles(relations)
+    _warn_random_covariates(dropped)
+    return names
+
+
+def _warn_random_covariates(dropped: Sequence[str]) -> None:
+    if dropped:
+        warn(
+            f"the model gives variances, covariances or intercepts of the exogenous "
+            f"covariate(s) {', '.join(dropped)}; they are treated as random (estimated) "
+            "variables. Remove those formulas to keep them fixed, or pass fixed_x=False."
+        )
+
+
+def _variable_roles(relations: Sequence[Relation]) -> tuple[VariableNames, list[str]]:
+    """:func:`variable_names`, and the exogenous covariates the model gives moments of
+    (treated as random variables: the warning's subject)."""
     # one pass sorts the names by operator (lists keep the order written)
     load_lhs: list[str] = []
     load_rhs: list[str] = []
@@ -507,19 +545,13 @@ def variable_names(relations: Sequence[Relation]) -> VariableNames:
     user_mentioned = {*int_lhs, *cov_lhs, *cov_rhs}
     ov_x = [v for v in ov_x_all if v not in user_mentioned]
     dropped = [v for v in ov_x_all if v in user_mentioned]
-    if dropped:
-        warn(
-            f"the model gives variances, covariances or intercepts of the exogenous "
-            f"covariate(s) {', '.join(dropped)}; they are treated as random (estimated) "
-            "variables. Remove those formulas to keep them fixed, or pass fixed_x=False."
-        )
     v_ind_set, eqs_y_set, eqs_x_set = set(v_ind), set(eqs_y), set(eqs_x)
     lv_x = [v for v in lv if v not in v_ind_set and v not in eqs_y_set]
     ov_y = [v for v in ov if v in eqs_y_set and v not in v_ind_set and v not in eqs_x_set]
     lv_y = [v for v in lv if v in eqs_y_set and v not in v_ind_set and v not in eqs_x_set]
     return VariableNames(
         tuple(ov), tuple(lv), tuple(ov_x), tuple(ov_ind), tuple(lv_x), tuple(ov_y), tuple(lv_y)
-    )
+    ), dropped
 
 
 def _unique(items) -> list[str]:
@@ -830,13 +862,14 @@ def _apply_group_equal(
             if later[i] and op[i] == "~~" and lhs[i] in lv and lhs[i] == rhs[i]:
                 free[i], ustart[i] = 1, math.nan
     equal = set(group_equal)
-    kinds = [equality_kind(op[i], lhs[i], rhs[i], ov_nox, lv) for i in range(n)]
+    kinds = [equality_kind(o, a, b, ov_nox, lv) for o, a, b in zip(op, lhs, rhs, strict=True)]
     # with ordinal items, lavaan counts the intercepts of continuous variables (minus the
     # "thresholds" of their univariate statistics) among the thresholds
     among = {"thresholds", "intercepts"} if "|" in op and "thresholds" in equal else set()
     flagged = [i for i in range(n) if kinds[i] in equal or kinds[i] in among]
-    keys = [a + o + b for a, o, b in zip(lhs, op, rhs, strict=True)]
-    unknown = sorted(partial - set(keys))
+    # the keys of the flagged rows (of every row where group_partial names some)
+    keys = {i: lhs[i] + op[i] + rhs[i] for i in (range(n) if partial else flagged)}
+    unknown = sorted(partial - set(keys.values()))
     if unknown:
         raise ModelSpecificationError(
             f"group_partial names {', '.join(map(repr, unknown))}, which is not a parameter "
@@ -1036,11 +1069,13 @@ def _check_labels(
                     "label; choose a new name."
                 )
             defined.add(c.lhs)
-    # fixed and free rows sharing a label conflict
+    # fixed and free rows sharing a label conflict (only a label with a fixed row can)
+    with_fixed = {lab for lab, f in zip(labels, free, strict=True) if f == 0 and lab}
     by_label: dict[str, list[int]] = {}
-    for i, lab in enumerate(labels):
-        if lab:
-            by_label.setdefault(lab, []).append(i)
+    if with_fixed:
+        for i, lab in enumerate(labels):
+            if lab in with_fixed:
+                by_label.setdefault(lab, []).append(i)
     for name, rows in by_label.items():
         fixed = [i for i in rows if free[i] == 0]
         if fixed and len(fixed) < len(rows):
