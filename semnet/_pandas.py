@@ -93,33 +93,44 @@ def frame(columns: Mapping[str, Any]) -> pd.DataFrame:
     included) when every pandas array has the dtype pandas infers for its values (as
     ``pd.Series(values).array`` does).  Any other column (a list, a numpy array of
     objects), or an older pandas, sends the whole table the public way.  Either way the
-    table owns copies: writing to it never changes ``columns``.
+    table owns copies: writing to it (or naming its axes) never changes ``columns``
+    or another table.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = frame({"lhs": text_array(["f", "f"]), "est": np.array([1.0, 0.5])})
+    >>> [str(t) for t in t.dtypes], t.shape
+    (['str', 'float64'], (2, 2))
     """
     arrays = list(columns.values())
     n = len(arrays[0]) if arrays else 0
     create = _create_from_blocks()
-    if create is None or not all(
-        (
-            isinstance(a, pd.api.extensions.ExtensionArray)
-            or (isinstance(a, np.ndarray) and a.dtype.kind in "biufc")
-        )
-        and a.ndim == 1
-        and len(a) == n
-        for a in arrays
-    ):
+    blocks = None if create is None else _blocks(arrays, n)
+    if blocks is None:
         return pd.DataFrame(dict(columns))
-    stacked: dict[np.dtype, list[int]] = {}
+    # (a view of the cached labels: renaming one table's axis leaves the others alone)
+    return create(blocks, index=pd.RangeIndex(n), columns=_labels(tuple(columns)).view())
+
+
+def _blocks(arrays: Sequence[Any], n: int) -> list[tuple[Any, np.ndarray]] | None:
+    """The blocks of :func:`frame` (copies), or ``None`` for a column it cannot take."""
+    numbers: dict[np.dtype, list[int]] = {}
     blocks = []
     for i, a in enumerate(arrays):
         if isinstance(a, np.ndarray):
-            stacked.setdefault(a.dtype, []).append(i)
+            if a.ndim != 1 or a.dtype.kind not in "biufc" or a.shape[0] != n:
+                return None
+            numbers.setdefault(a.dtype, []).append(i)
+        elif not isinstance(a, pd.api.extensions.ExtensionArray) or a.ndim != 1 or len(a) != n:
+            return None
         elif isinstance(a, pd.arrays.NumpyExtensionArray):
             blocks.append((a.to_numpy().reshape(1, n).copy(), np.array([i])))
         else:
             blocks.append((a.copy(), np.array([i])))
-    for where in stacked.values():
+    for where in numbers.values():
         blocks.append((np.array([arrays[i] for i in where]), np.array(where)))
-    return create(blocks, index=pd.RangeIndex(n), columns=_labels(tuple(columns)))
+    return blocks
 
 
 @lru_cache(maxsize=1)

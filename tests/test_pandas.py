@@ -145,3 +145,19 @@ def test_column_dtypes_are_the_frames_dtypes():
         dtypes = frame.dtypes
 
     assert list(_pandas.column_dtypes(NoManager())) == list(frame.dtypes)
+
+
+def test_naming_a_tables_axes_leaves_other_tables_alone() -> None:
+    """The column labels are built once per set of names: each table gets its own."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = semnet.cfa(HS_MODEL, semnet.datasets.holzinger_swineford())
+    table = fit.estimates()
+    table.columns.name = "column"
+    table.index.name = "row"
+    again = fit.estimates()
+    assert again.columns.name is None and again.index.name is None
+    text = _pandas.text_array(np.array(["a"], dtype=object))
+    first = _pandas.frame({"lhs": text, "est": np.ones(1)})
+    first.columns.name = "renamed"
+    assert _pandas.frame({"lhs": text, "est": np.ones(1)}).columns.name is None
