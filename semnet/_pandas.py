@@ -83,8 +83,11 @@ def _labels(names: tuple[str, ...]) -> pd.Index:
     return pd.DataFrame(columns=list(names)).columns
 
 
-def frame(columns: Mapping[str, Any]) -> pd.DataFrame:
-    """``pd.DataFrame(columns)``, for equal-length columns.
+def frame(
+    columns: Mapping[str, Any], numbers: tuple[Sequence[str], np.ndarray] | None = None
+) -> pd.DataFrame:
+    """``pd.DataFrame(columns)``, for equal-length columns, then the float columns
+    ``numbers``: ``(names, block)``, one row of the 2-D ``block`` per name.
 
     The shortcut hands pandas the table's blocks ready-made
     (``pandas.api.internals.create_dataframe_from_blocks``, pandas 3): the numpy
@@ -93,24 +96,33 @@ def frame(columns: Mapping[str, Any]) -> pd.DataFrame:
     included) when every pandas array has the dtype pandas infers for its values (as
     ``pd.Series(values).array`` does).  Any other column (a list, a numpy array of
     objects), or an older pandas, sends the whole table the public way.  Either way the
-    table owns copies: writing to it (or naming its axes) never changes ``columns``
-    or another table.
+    table owns copies of ``columns``: writing to it (or naming its axes) never changes
+    them or another table.  ``block`` itself becomes the table's storage (no copy): a
+    caller passes a block it has just made for the table, and keeps no reference.
 
     Examples
     --------
     >>> import numpy as np
-    >>> t = frame({"lhs": text_array(["f", "f"]), "est": np.array([1.0, 0.5])})
+    >>> t = frame({"lhs": text_array(["f", "f"])}, (["est", "se"], np.ones((2, 2))))
     >>> [str(t) for t in t.dtypes], t.shape
-    (['str', 'float64'], (2, 2))
+    (['str', 'float64', 'float64'], (2, 3))
     """
+    names, block = ((), None) if numbers is None else numbers
     arrays = list(columns.values())
-    n = len(arrays[0]) if arrays else 0
+    n = len(arrays[0]) if arrays else 0 if block is None else block.shape[1]
     create = _create_from_blocks()
     blocks = None if create is None else _blocks(arrays, n)
+    if blocks is not None and block is not None:
+        if block.ndim != 2 or block.shape != (len(names), n) or block.dtype != np.float64:
+            blocks = None
+        else:
+            blocks.append((block, np.arange(len(arrays), len(arrays) + len(names))))
     if blocks is None:
-        return pd.DataFrame(dict(columns))
+        rows = () if block is None else list(block)
+        return pd.DataFrame({**columns, **dict(zip(names, rows, strict=True))})
     # (a view of the cached labels: renaming one table's axis leaves the others alone)
-    return create(blocks, index=pd.RangeIndex(n), columns=_labels(tuple(columns)).view())
+    labels = _labels((*columns, *names)).view()
+    return create(blocks, index=pd.RangeIndex(n), columns=labels)
 
 
 def _blocks(arrays: Sequence[Any], n: int) -> list[tuple[Any, np.ndarray]] | None:

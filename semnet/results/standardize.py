@@ -42,32 +42,33 @@ def row_scales(
             raise ValueError(kind)
     n, p = model.n, model.p
     scales = {kind: np.ones(values.shape) for kind in kinds}
-    has_products = any(":" in v for v in model.variables)
-    for g, c in enumerate(model.cells):
-        st = model.state(values, g)
-        # one vector of the SDs then the residual SDs: a variance row divides by two
-        # SDs, a covariance row by two residual SDs
-        sds = np.empty(2 * n)
-        with np.errstate(invalid="ignore"):
+    # (a ":" in the joined names is a ":" in one of them)
+    has_products = ":" in "".join(model.variables)
+    # (a non-positive implied variance gives a NaN SD, a zero SD an infinite scale)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for g, c in enumerate(model.cells):
+            st = model.state(values, g)
+            # one vector of the SDs then the residual SDs: a variance row divides by two
+            # SDs, a covariance row by two residual SDs
+            sds = np.empty(2 * n)
             np.sqrt(st.C.diagonal(), out=sds[:n])
-        np.sqrt(np.abs(st.mats.S.diagonal()), out=sds[n:])
-        off = n * (c.s_i != c.s_j)
-        s_i, s_j = c.s_i + off, c.s_j + off
-        # a regression on a latent product a:b is standardized with sd(a) sd(b), the
-        # scale of the product of the standardized factors (Wen, Marsh & Hau, 2010),
-        # not with the product factor's own SD
-        products = _product_predictors(model, c) if has_products else []
-        for kind in kinds:
-            sd = sds
-            if kind == "std_lv":  # the observed variables' SDs count as 1
-                sd = sds.copy()
-                sd[:p] = 1.0
-                sd[n : n + p] = 1.0
-            pred_sd = sd[c.a_j]
-            for k, a, b in products:
-                pred_sd[k] = sd[a] * sd[b]
-            scale = scales[kind]
-            with np.errstate(invalid="ignore", divide="ignore"):
+            np.sqrt(np.abs(st.mats.S.diagonal()), out=sds[n:])
+            off = n * (c.s_i != c.s_j)
+            s_i, s_j = c.s_i + off, c.s_j + off
+            # a regression on a latent product a:b is standardized with sd(a) sd(b), the
+            # scale of the product of the standardized factors (Wen, Marsh & Hau, 2010),
+            # not with the product factor's own SD
+            products = _product_predictors(model, c) if has_products else []
+            for kind in kinds:
+                sd = sds
+                if kind == "std_lv":  # the observed variables' SDs count as 1
+                    sd = sds.copy()
+                    sd[:p] = 1.0
+                    sd[n : n + p] = 1.0
+                pred_sd = sd[c.a_j]
+                for k, a, b in products:
+                    pred_sd[k] = sd[a] * sd[b]
+                scale = scales[kind]
                 scale[c.a_rows] = pred_sd / sd[c.a_i]
                 scale[c.s_rows] = 1.0 / (sd[s_i] * sd[s_j])
                 scale[c.m_rows] = 1.0 / sd[c.m_i]
