@@ -55,6 +55,10 @@ def column_dtypes(data: pd.DataFrame) -> Sequence[Any]:
     return data.dtypes.to_numpy()
 
 
+_EXTENSION_ARRAY = pd.api.extensions.ExtensionArray
+_NUMPY_EXTENSION_ARRAY = pd.arrays.NumpyExtensionArray
+
+
 @lru_cache(maxsize=1)
 def _text_dtype() -> Any:
     """The dtype pandas infers for a column of strings (``str`` from pandas 3 on,
@@ -122,26 +126,27 @@ def frame(
         return pd.DataFrame({**columns, **dict(zip(names, rows, strict=True))})
     # (a view of the cached labels: renaming one table's axis leaves the others alone)
     labels = _labels((*columns, *names)).view()
-    return create(blocks, index=pd.RangeIndex(n), columns=labels)
+    return create(blocks, index=pd.RangeIndex.from_range(range(n)), columns=labels)
 
 
 def _blocks(arrays: Sequence[Any], n: int) -> list[tuple[Any, np.ndarray]] | None:
     """The blocks of :func:`frame` (copies), or ``None`` for a column it cannot take."""
     numbers: dict[np.dtype, list[int]] = {}
     blocks = []
+    place = np.arange(len(arrays))
     for i, a in enumerate(arrays):
         if isinstance(a, np.ndarray):
             if a.ndim != 1 or a.dtype.kind not in "biufc" or a.shape[0] != n:
                 return None
             numbers.setdefault(a.dtype, []).append(i)
-        elif not isinstance(a, pd.api.extensions.ExtensionArray) or a.ndim != 1 or len(a) != n:
+        elif not isinstance(a, _EXTENSION_ARRAY) or a.ndim != 1 or len(a) != n:
             return None
-        elif isinstance(a, pd.arrays.NumpyExtensionArray):
-            blocks.append((a.to_numpy().reshape(1, n).copy(), np.array([i])))
+        elif isinstance(a, _NUMPY_EXTENSION_ARRAY):
+            blocks.append((a.to_numpy().reshape(1, n).copy(), place[i : i + 1]))
         else:
-            blocks.append((a.copy(), np.array([i])))
+            blocks.append((a.copy(), place[i : i + 1]))
     for where in numbers.values():
-        blocks.append((np.array([arrays[i] for i in where]), np.array(where)))
+        blocks.append((np.array([arrays[i] for i in where]), place[where]))
     return blocks
 
 

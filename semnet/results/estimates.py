@@ -149,7 +149,7 @@ def parameter_se(free: np.ndarray, vcov_free: np.ndarray | None,
         return se
     var = vcov_free.diagonal()
     sd = np.sqrt(np.maximum(var, 0.0))
-    sd[var <= 1e-14 * max(1.0, var.max(initial=0.0))] = np.nan
+    sd[var <= 1e-14 * max(1.0, np.maximum.reduce(var, initial=0.0))] = np.nan
     se[rows] = sd[free[rows] - 1]
     return se
 

@@ -41,7 +41,9 @@ def row_scales(
         if kind not in ("std_all", "std_lv"):
             raise ValueError(kind)
     n, p = model.n, model.p
-    scales = {kind: np.ones(values.shape) for kind in kinds}
+    ones = np.empty((len(kinds), values.size))
+    ones.fill(1.0)
+    scales = dict(zip(kinds, ones, strict=True))
     # (a ":" in the joined names is a ":" in one of them)
     has_products = ":" in "".join(model.variables)
     # (a non-positive implied variance gives a NaN SD, a zero SD an infinite scale)
