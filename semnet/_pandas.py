@@ -113,7 +113,7 @@ def frame(
     """
     names, block = ((), None) if numbers is None else numbers
     arrays = list(columns.values())
-    n = len(arrays[0]) if arrays else 0 if block is None else block.shape[1]
+    n = len(arrays[0]) if arrays else (0 if block is None else block.shape[1])
     create = _create_from_blocks()
     blocks = None if create is None else _blocks(arrays, n)
     if blocks is not None and block is not None:
