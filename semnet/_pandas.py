@@ -55,6 +55,10 @@ def column_dtypes(data: pd.DataFrame) -> Sequence[Any]:
     return data.dtypes.to_numpy()
 
 
+_EXTENSION_ARRAY = pd.api.extensions.ExtensionArray
+_NUMPY_EXTENSION_ARRAY = pd.arrays.NumpyExtensionArray
+
+
 @lru_cache(maxsize=1)
 def _text_dtype() -> Any:
     """The dtype pandas infers for a column of strings (``str`` from pandas 3 on,
@@ -83,8 +87,11 @@ def _labels(names: tuple[str, ...]) -> pd.Index:
     return pd.DataFrame(columns=list(names)).columns
 
 
-def frame(columns: Mapping[str, Any]) -> pd.DataFrame:
-    """``pd.DataFrame(columns)``, for equal-length columns.
+def frame(
+    columns: Mapping[str, Any], numbers: tuple[Sequence[str], np.ndarray] | None = None
+) -> pd.DataFrame:
+    """``pd.DataFrame(columns)``, for equal-length columns, then the float columns
+    ``numbers``: ``(names, block)``, one row of the 2-D ``block`` per name.
 
     The shortcut hands pandas the table's blocks ready-made
     (``pandas.api.internals.create_dataframe_from_blocks``, pandas 3): the numpy
@@ -93,33 +100,54 @@ def frame(columns: Mapping[str, Any]) -> pd.DataFrame:
     included) when every pandas array has the dtype pandas infers for its values (as
     ``pd.Series(values).array`` does).  Any other column (a list, a numpy array of
     objects), or an older pandas, sends the whole table the public way.  Either way the
-    table owns copies: writing to it never changes ``columns``.
+    table owns copies of ``columns``: writing to it (or naming its axes) never changes
+    them or another table.  ``block`` itself becomes the table's storage (no copy): a
+    caller passes a block it has just made for the table, and keeps no reference.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> t = frame({"lhs": text_array(["f", "f"])}, (["est", "se"], np.ones((2, 2))))
+    >>> [str(t) for t in t.dtypes], t.shape
+    (['str', 'float64', 'float64'], (2, 3))
     """
+    names, block = ((), None) if numbers is None else numbers
     arrays = list(columns.values())
-    n = len(arrays[0]) if arrays else 0
+    n = len(arrays[0]) if arrays else (0 if block is None else block.shape[1])
     create = _create_from_blocks()
-    if create is None or not all(
-        (
-            isinstance(a, pd.api.extensions.ExtensionArray)
-            or (isinstance(a, np.ndarray) and a.dtype.kind in "biufc")
-        )
-        and a.ndim == 1
-        and len(a) == n
-        for a in arrays
-    ):
-        return pd.DataFrame(dict(columns))
-    stacked: dict[np.dtype, list[int]] = {}
+    blocks = None if create is None else _blocks(arrays, n)
+    if blocks is not None and block is not None:
+        if block.ndim != 2 or block.shape != (len(names), n) or block.dtype != np.float64:
+            blocks = None
+        else:
+            blocks.append((block, np.arange(len(arrays), len(arrays) + len(names))))
+    if blocks is None:
+        rows = () if block is None else list(block)
+        return pd.DataFrame({**columns, **dict(zip(names, rows, strict=True))})
+    # (a view of the cached labels: renaming one table's axis leaves the others alone)
+    labels = _labels((*columns, *names)).view()
+    return create(blocks, index=pd.RangeIndex.from_range(range(n)), columns=labels)
+
+
+def _blocks(arrays: Sequence[Any], n: int) -> list[tuple[Any, np.ndarray]] | None:
+    """The blocks of :func:`frame` (copies), or ``None`` for a column it cannot take."""
+    numbers: dict[np.dtype, list[int]] = {}
     blocks = []
+    place = np.arange(len(arrays))
     for i, a in enumerate(arrays):
         if isinstance(a, np.ndarray):
-            stacked.setdefault(a.dtype, []).append(i)
-        elif isinstance(a, pd.arrays.NumpyExtensionArray):
-            blocks.append((a.to_numpy().reshape(1, n).copy(), np.array([i])))
+            if a.ndim != 1 or a.dtype.kind not in "biufc" or a.shape[0] != n:
+                return None
+            numbers.setdefault(a.dtype, []).append(i)
+        elif not isinstance(a, _EXTENSION_ARRAY) or a.ndim != 1 or len(a) != n:
+            return None
+        elif isinstance(a, _NUMPY_EXTENSION_ARRAY):
+            blocks.append((a.to_numpy().reshape(1, n).copy(), place[i : i + 1]))
         else:
-            blocks.append((a.copy(), np.array([i])))
-    for where in stacked.values():
-        blocks.append((np.array([arrays[i] for i in where]), np.array(where)))
-    return create(blocks, index=pd.RangeIndex(n), columns=_labels(tuple(columns)))
+            blocks.append((a.copy(), place[i : i + 1]))
+    for where in numbers.values():
+        blocks.append((np.array([arrays[i] for i in where]), place[where]))
+    return blocks
 
 
 @lru_cache(maxsize=1)

@@ -83,6 +83,20 @@ def test_frame_matches_the_constructor() -> None:
                                   check_exact=True)
 
 
+@pytest.mark.parametrize("route", ["shortcut", "public"])
+def test_frame_with_a_block_of_numbers(route: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``numbers`` adds one float column per row of the block, after ``columns``."""
+    if route == "public":
+        monkeypatch.setattr(_pandas, "_create_from_blocks", lambda: None)
+    text = _pandas.text_array(np.array(["a", "b", "c"], dtype=object))
+    block = np.arange(6.0).reshape(2, 3)
+    expected = pd.DataFrame({"lhs": text, "est": block[0].copy(), "se": block[1].copy()})
+    table = _pandas.frame({"lhs": text}, (["est", "se"], block))
+    pd.testing.assert_frame_equal(table, expected, check_exact=True)
+    table.loc[0, "lhs"] = "z"
+    assert text[0] == "a"
+
+
 def test_frame_falls_back_for_other_columns() -> None:
     columns = {"x": np.array(["a", "b"], dtype=object), "y": [1.0, 2.0]}
     pd.testing.assert_frame_equal(_pandas.frame(columns), pd.DataFrame(columns))
@@ -145,3 +159,19 @@ def test_column_dtypes_are_the_frames_dtypes():
         dtypes = frame.dtypes
 
     assert list(_pandas.column_dtypes(NoManager())) == list(frame.dtypes)
+
+
+def test_naming_a_tables_axes_leaves_other_tables_alone() -> None:
+    """The column labels are built once per set of names: each table gets its own."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = semnet.cfa(HS_MODEL, semnet.datasets.holzinger_swineford())
+    table = fit.estimates()
+    table.columns.name = "column"
+    table.index.name = "row"
+    again = fit.estimates()
+    assert again.columns.name is None and again.index.name is None
+    text = _pandas.text_array(np.array(["a"], dtype=object))
+    first = _pandas.frame({"lhs": text, "est": np.ones(1)})
+    first.columns.name = "renamed"
+    assert _pandas.frame({"lhs": text, "est": np.ones(1)}).columns.name is None

@@ -149,7 +149,7 @@ def parameter_se(free: np.ndarray, vcov_free: np.ndarray | None,
         return se
     var = vcov_free.diagonal()
     sd = np.sqrt(np.maximum(var, 0.0))
-    sd[var <= 1e-14 * max(1.0, var.max(initial=0.0))] = np.nan
+    sd[var <= 1e-14 * max(1.0, np.maximum.reduce(var, initial=0.0))] = np.nan
     se[rows] = sd[free[rows] - 1]
     return se
 
@@ -196,25 +196,28 @@ def estimates_table(
     >>> round(float(t["z"][0]), 2)
     2.0
     """
+    names = ["est", "se", "z", "pvalue", "ci_lower", "ci_upper", *(standardized or ())]
+    # the float columns are computed in place, in the one block the table then owns
+    block = np.empty((len(names), est.size))
+    block[0], block[1] = est, se
+    z, pvalue, lower, upper = block[2:6]
     # (divided only where the row has a standard error: no warning to silence)
-    z = np.divide(est, se, out=np.full(est.size, np.nan), where=free & (se > 0))
+    z.fill(np.nan)
+    np.divide(est, se, out=z, where=free & (se > 0))
+    np.negative(np.abs(z, out=pvalue), out=pvalue)
+    np.multiply(special.ndtr(pvalue, out=pvalue), 2, out=pvalue)
     if interval is None:
         # (a fixed row has se 0: its bounds are its estimate)
-        half = normal_quantile(level) * se
-        lower, upper = est - half, est + half
+        half = np.multiply(normal_quantile(level), se, out=upper)
+        np.subtract(est, half, out=lower)
+        np.add(est, half, out=upper)
     else:
-        lower, upper = np.where(free, interval[0], est), np.where(free, interval[1], est)
-    columns = {
-        "est": est,
-        "se": se,
-        "z": z,
-        "pvalue": 2 * special.ndtr(-np.abs(z)),
-        "ci_lower": lower,
-        "ci_upper": upper,
-    }
-    if standardized is not None:
-        columns.update(standardized)
-    return frame({**ids, **columns})
+        lower[:], upper[:] = est, est
+        np.copyto(lower, interval[0], where=free)
+        np.copyto(upper, interval[1], where=free)
+    for row, values in zip(block[6:], (standardized or {}).values(), strict=True):
+        row[:] = values
+    return frame(ids, (names, block))
 
 
 def implied_frames(

@@ -255,7 +255,10 @@ class Fit(FittedRows):
         ['visual', '=~', 'x2', 0.7779...]
         """
         interval = None if self.bootstrap is None else self._bootstrap_interval(level, boot_ci)
-        std = standardize_all(self.model, self._names, self.values) if standardized else None
+        std = None
+        if standardized:
+            names = self._names if self._ndef else None
+            std = standardize_all(self.model, names, self.values)
         return self._estimates_table(self._all_est, self._row_se, level, interval, std)
 
     def _bootstrap_interval(self, level: float, method: str) -> tuple[np.ndarray, np.ndarray]:

@@ -40,39 +40,45 @@ def row_scales(
     for kind in kinds:
         if kind not in ("std_all", "std_lv"):
             raise ValueError(kind)
-    scales = {kind: np.ones(values.shape) for kind in kinds}
-    has_products = any(":" in v for v in model.variables)
-    for g, c in enumerate(model.cells):
-        st = model.state(values, g)
-        with np.errstate(invalid="ignore"):
-            sd_all = np.sqrt(np.diag(st.C))
-        rsd_all = np.sqrt(np.abs(np.diag(st.mats.S)))
-        products = _product_predictors(model, c) if has_products else []
-        diag = c.s_i == c.s_j
-        for kind in kinds:
-            sd, rsd = sd_all, rsd_all
-            if kind == "std_lv":
-                sd, rsd = sd_all.copy(), rsd_all.copy()
-                sd[: model.p] = 1.0
-                rsd[: model.p] = 1.0
+    n, p = model.n, model.p
+    ones = np.empty((len(kinds), values.size))
+    ones.fill(1.0)
+    scales = dict(zip(kinds, ones, strict=True))
+    # (a ":" in the joined names is a ":" in one of them)
+    has_products = ":" in "".join(model.variables)
+    # (a non-positive implied variance gives a NaN SD, a zero SD an infinite scale)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for g, c in enumerate(model.cells):
+            st = model.state(values, g)
+            # one vector of the SDs then the residual SDs: a variance row divides by two
+            # SDs, a covariance row by two residual SDs
+            sds = np.empty(2 * n)
+            np.sqrt(st.C.diagonal(), out=sds[:n])
+            np.sqrt(np.abs(st.mats.S.diagonal()), out=sds[n:])
+            off = n * (c.s_i != c.s_j)
+            s_i, s_j = c.s_i + off, c.s_j + off
             # a regression on a latent product a:b is standardized with sd(a) sd(b), the
             # scale of the product of the standardized factors (Wen, Marsh & Hau, 2010),
             # not with the product factor's own SD
-            pred_sd = sd[c.a_j]
-            for k, a, b in products:
-                pred_sd[k] = sd[a] * sd[b]
-            scale = scales[kind]
-            with np.errstate(invalid="ignore", divide="ignore"):
+            products = _product_predictors(model, c) if has_products else []
+            for kind in kinds:
+                sd = sds
+                if kind == "std_lv":  # the observed variables' SDs count as 1
+                    sd = sds.copy()
+                    sd[:p] = 1.0
+                    sd[n : n + p] = 1.0
+                pred_sd = sd[c.a_j]
+                for k, a, b in products:
+                    pred_sd[k] = sd[a] * sd[b]
+                scale = scales[kind]
                 scale[c.a_rows] = pred_sd / sd[c.a_i]
-                scale[c.s_rows] = np.where(
-                    diag, 1.0 / (sd[c.s_i] * sd[c.s_j]), 1.0 / (rsd[c.s_i] * rsd[c.s_j])
-                )
+                scale[c.s_rows] = 1.0 / (sd[s_i] * sd[s_j])
                 scale[c.m_rows] = 1.0 / sd[c.m_i]
                 if model.pt.ordered:
                     # thresholds in the latent responses' SD; their scale factors times it
                     o = ordinal_rows(model.pt, g)
                     scale[o.thresholds] = 1.0 / sd[o.item]
-                    scale[o.scales[o.is_item]] = sd[: model.p][o.is_item]
+                    scale[o.scales[o.is_item]] = sd[:p][o.is_item]
     return scales
 
 
@@ -85,15 +91,16 @@ def standardize(
 
 def standardize_all(
     model: Model,
-    names: ParameterNames,
+    names: ParameterNames | None,
     values: np.ndarray,
     kinds: tuple[str, ...] = ("std_lv", "std_all"),
 ) -> dict[str, np.ndarray]:
-    """:func:`standardize` of each of ``kinds``, from one evaluation of the model."""
+    """:func:`standardize` of each of ``kinds``, from one evaluation of the model
+    (``names`` ``None``: a table without ``:=`` rows)."""
     out = {}
     for kind, scale in row_scales(model, values, kinds).items():
         std = values * scale
-        if names.definitions:
+        if names is not None and names.definitions:
             std = np.concatenate([std, names.defined(std)])
         out[kind] = std
     return out

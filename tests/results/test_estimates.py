@@ -59,6 +59,29 @@ def test_given_interval_and_standardized_columns():
     assert table.loc[0, "std_all"] == 0.5
 
 
+def test_table_shares_no_memory_with_its_inputs():
+    """The float columns are computed in a block of the table's own: writing to the
+    table changes none of the arrays it was made from (a fit's estimates included)."""
+    est, se = np.array([1.0, 0.8]), np.array([0.0, 0.2])
+    std = {"std_lv": np.array([0.7, 0.6]), "std_all": np.array([0.5, 0.4])}
+    table = builder.estimates_table(_ids(2), est, se, np.array([False, True]),
+                                    standardized=std)  # fmt: skip
+    inputs = [est, se, *std.values()]
+    for name in ["est", "se", "z", "pvalue", "ci_lower", "ci_upper", *std]:
+        column = table[name].to_numpy()
+        assert not any(np.shares_memory(column, a) for a in inputs)
+    table.loc[:, ["est", "se", "std_lv", "std_all"]] = 9.0
+    assert est.tolist() == [1.0, 0.8] and se.tolist() == [0.0, 0.2]
+    assert std["std_lv"].tolist() == [0.7, 0.6] and std["std_all"].tolist() == [0.5, 0.4]
+    fit = semnet.cfa("f =~ x1 + x2 + x3", semnet.datasets.holzinger_swineford())
+    values = fit.values.copy()
+    fitted = fit.estimates()
+    assert not np.shares_memory(fitted["est"].to_numpy(), fit.values)
+    fitted.loc[:, "est"] = 0.0
+    np.testing.assert_array_equal(fit.values, values)
+    np.testing.assert_array_equal(fit.estimates()["est"].to_numpy(), values)
+
+
 def test_parameter_se():
     free = np.array([1, 0, 2, 1, 3])
     vcov = np.diag([4.0, 0.25, 1e-20])
