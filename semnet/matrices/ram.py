@@ -611,42 +611,69 @@ class Model:
             return out
         st = self.state(values, g) if state is None else state
         b = (st.G.T @ w_mu)[plan.a_i] if self.meanstructure else None
-        self.add_curvature(g, st, w_sym, b, out)
+        rows = np.zeros((k, k))
+        self.add_curvature(g, st, w_sym, b, rows)
+        out += (rows + rows.T) / 2
         return out
 
     def add_curvature(
         self, g: int, st: GroupState, w_sym: np.ndarray, b: np.ndarray | None, out: np.ndarray
     ) -> None:
-        """Add :meth:`curvature_cells` of group g to ``out`` (cells x cells), from
-        ``w_sym`` and ``b = (G' w_mu)[a_i]`` (the mean weight at the targets of the free
-        ``A`` cells; None without a mean structure)."""
+        """Add to ``out`` (cells x cells) a matrix whose symmetric part is
+        :meth:`curvature_cells` of group g: its rows of the ``A`` cells only (each
+        off-diagonal block twice, the ``A x A`` block once), from ``w_sym`` and
+        ``b = (G' w_mu)[a_i]`` (the mean weight at the targets of the free ``A``
+        cells; None without a mean structure).
+
+        The rows are gathered at once from ``[M, b, 0]`` and ``[C, 2 B]`` (``M = G'
+        w_sym G``) at the positions of :attr:`_curvature_index`: two products per
+        cell pair, the second zero outside the ``A x S`` block."""
         plan = self._plans[g]
         if not plan.ka:
             return
         G = st.G
         M = G.T @ w_sym @ G
-        Mf, Bf, Cf = M.ravel(), st.B.ravel(), st.C.ravel()
-        a, s_, m = plan.a_cells, plan.s_cells, plan.m_cells
-        h_aa = Mf.take(plan.aa_ii) * Cf.take(plan.aa_jj)
+        i1, i2, i3, i4 = self._curvature_index[g]
+        src1 = np.concatenate([M.ravel(), _ZERO] if b is None else [M.ravel(), b, _ZERO])
+        src2 = np.concatenate([st.C.ravel(), 2.0 * st.B.ravel()])
+        rows = src1.take(i1) * src2.take(i2)
+        rows += src1.take(i3) * src2.take(i4)
         if self._depth[g] != 1:
             # the terms with B_ji (j the source of one A cell, i the target of another):
             # no path leads from a target to a source when every path has length one
-            Qf = (M @ st.SBt).ravel()
+            Bf = st.B.ravel()
             B_ji = Bf.take(plan.aa_ji)
-            t2 = B_ji * Qf.take(plan.aa_ij)
+            t2 = B_ji * (M @ st.SBt).ravel().take(plan.aa_ij)
             if b is not None:
                 t2 += b[None, :] * B_ji * st.Bm[plan.a_j][:, None]
-            h_aa += t2 + t2.T
-        out[a, a] += h_aa
-        if plan.ks:
-            h_as = Mf.take(plan.as_ik) * Bf.take(plan.as_jl)
-            h_as += Mf.take(plan.as_il) * Bf.take(plan.as_jk) * plan.as_off
-            out[a, s_] += h_as
-            out[s_, a] += h_as.T
-        if b is not None and plan.km:
-            h_am = b[:, None] * Bf.take(plan.am_jm)
-            out[a, m] += h_am
-            out[m, a] += h_am.T
+            rows[:, plan.a_cells] += 2.0 * t2
+        out[plan.a_cells] += rows
+
+    @cached_property
+    def _curvature_index(self) -> tuple[tuple[np.ndarray, ...], ...]:
+        """Per group, the positions of :meth:`add_curvature`'s two products (``A`` cells
+        x cells, in cell order) in ``[M, b, 0]`` and ``[C, 2 B]`` (built on first
+        use): ``M_ik C_jl`` (``A x A``), ``M_ik 2B_jl + M_il 2B_jk`` (``A x S``, the
+        second term only off the diagonal) and ``b_i 2B_jm`` (``A x m``)."""
+        n2 = self.n * self.n
+        out = []
+        for plan in self._plans:
+            ka, k = plan.ka, plan.ka + plan.ks + plan.km
+            zero = n2 + (ka if self.meanstructure else 0)  # the position of the 0
+            i1, i2 = np.empty((ka, k), dtype=np.intp), np.empty((ka, k), dtype=np.intp)
+            i3, i4 = np.full((ka, k), zero, dtype=np.intp), np.zeros((ka, k), dtype=np.intp)
+            a, s_, m = plan.a_cells, plan.s_cells, plan.m_cells
+            i1[:, a], i2[:, a] = plan.aa_ii, plan.aa_jj
+            i1[:, s_], i2[:, s_] = plan.as_ik, n2 + plan.as_jl
+            i3[:, s_] = np.where(plan.as_off == 1.0, plan.as_il, zero)
+            i4[:, s_] = n2 + plan.as_jk
+            i1[:, m] = n2 + np.arange(ka)[:, None]
+            i2[:, m] = n2 + plan.am_jm
+            out.append((i1, i2, i3, i4))
+        return tuple(out)
+
+
+_ZERO = np.zeros(1)
 
 
 #: the factors after ``Bm`` in :meth:`Model.moment_factors`: 1 (the ``m`` cells' and the
