@@ -75,12 +75,21 @@ class LinearConstraints:
         classes, first = np.unique(cls, return_index=True)
         if classes.size != self.K.shape[1]:
             return None
-        extra = np.setdiff1d(np.arange(cls.size), first)
-        sum_extra = sparse.csr_array(
+        rest = np.ones(cls.size, dtype=bool)
+        rest[first] = False
+        return _TieClasses(cls, first, np.flatnonzero(rest))
+
+    @cached_property
+    def _sum_extra(self) -> sparse.csr_array:
+        """The sparse (classes x others) indicator that sums the parameters other than
+        each class's first into their classes (``matrix_z`` of ties; made on first use:
+        an optimizer that sums by class itself never needs it)."""
+        ties = self._ties
+        cls, extra = ties.cls, ties.extra
+        return sparse.csr_array(
             (np.ones(extra.size), (cls[extra], np.arange(extra.size))),
-            shape=(classes.size, extra.size),
+            shape=(self.K.shape[1], extra.size),
         )
-        return _TieClasses(cls, first, extra, sum_extra)
 
     @property
     def classes(self) -> np.ndarray | None:
@@ -124,22 +133,21 @@ class LinearConstraints:
             return self.K.T @ matrix @ self.K
         # the rows of each class's first parameter, plus those of its other members
         # (summed by the sparse class indicator of the others), then the same by columns
+        sum_extra = self._sum_extra
         rows = matrix[ties.first]
-        rows += ties.sum_extra @ matrix[ties.extra]
+        rows += sum_extra @ matrix[ties.extra]
         out = rows[:, ties.first]
-        out += (ties.sum_extra @ np.ascontiguousarray(rows[:, ties.extra].T)).T
+        out += (sum_extra @ np.ascontiguousarray(rows[:, ties.extra].T)).T
         return out
 
 
 class _TieClasses(NamedTuple):
     """``K`` of ties only: the class of each parameter, the first parameter of each
-    class, the other parameters, and the sparse (classes x others) indicator that sums
-    the others into their classes."""
+    class, and the other parameters."""
 
     cls: np.ndarray
     first: np.ndarray
     extra: np.ndarray
-    sum_extra: sparse.csr_array
 
 
 class ParameterNames:
