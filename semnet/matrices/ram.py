@@ -637,7 +637,8 @@ class Model:
         src1 = np.concatenate([M.ravel(), _ZERO] if b is None else [M.ravel(), b, _ZERO])
         src2 = np.concatenate([st.C.ravel(), 2.0 * st.B.ravel()])
         rows = src1.take(i1) * src2.take(i2)
-        rows += src1.take(i3) * src2.take(i4)
+        if plan.ks:
+            rows[:, plan.s_cells] += src1.take(i3) * src2.take(i4)
         if self._depth[g] != 1:
             # the terms with B_ji (j the source of one A cell, i the target of another):
             # no path leads from a target to a source when every path has length one
@@ -651,25 +652,24 @@ class Model:
 
     @cached_property
     def _curvature_index(self) -> tuple[tuple[np.ndarray, ...], ...]:
-        """Per group, the positions of :meth:`add_curvature`'s two products (``A`` cells
-        x cells, in cell order) in ``[M, b, 0]`` and ``[C, 2 B]`` (built on first
-        use): ``M_ik C_jl`` (``A x A``), ``M_ik 2B_jl + M_il 2B_jk`` (``A x S``, the
-        second term only off the diagonal) and ``b_i 2B_jm`` (``A x m``)."""
+        """Per group, the positions of :meth:`add_curvature`'s products in ``[M, b, 0]``
+        and ``[C, 2 B]`` (built on first use): over ``A`` cells x cells (in cell order)
+        ``M_ik C_jl`` (``A x A``), ``M_ik 2B_jl`` (``A x S``) and ``b_i 2B_jm``
+        (``A x m``), then over ``A x S`` only ``M_il 2B_jk`` (zero on the diagonal)."""
         n2 = self.n * self.n
         out = []
         for plan in self._plans:
-            ka, k = plan.ka, plan.ka + plan.ks + plan.km
-            zero = n2 + (ka if self.meanstructure else 0)  # the position of the 0
-            i1, i2 = np.empty((ka, k), dtype=np.intp), np.empty((ka, k), dtype=np.intp)
-            i3, i4 = np.full((ka, k), zero, dtype=np.intp), np.zeros((ka, k), dtype=np.intp)
-            a, s_, m = plan.a_cells, plan.s_cells, plan.m_cells
-            i1[:, a], i2[:, a] = plan.aa_ii, plan.aa_jj
-            i1[:, s_], i2[:, s_] = plan.as_ik, n2 + plan.as_jl
-            i3[:, s_] = np.where(plan.as_off == 1.0, plan.as_il, zero)
-            i4[:, s_] = n2 + plan.as_jk
-            i1[:, m] = n2 + np.arange(ka)[:, None]
-            i2[:, m] = n2 + plan.am_jm
-            out.append((i1, i2, i3, i4))
+            zero = n2 + (plan.ka if self.meanstructure else 0)  # the position of the 0
+            b_rows = np.broadcast_to(n2 + np.arange(plan.ka)[:, None], plan.am_jm.shape)
+            blocks1 = {"a": plan.aa_ii, "s": plan.as_ik, "m": b_rows}
+            blocks2 = {"a": plan.aa_jj, "s": n2 + plan.as_jl, "m": n2 + plan.am_jm}
+            order = "sam" if plan.km else "as"
+            out.append((
+                np.concatenate([blocks1[c] for c in order], axis=1),
+                np.concatenate([blocks2[c] for c in order], axis=1),
+                np.where(plan.as_off == 1.0, plan.as_il, zero),
+                n2 + plan.as_jk,
+            ))
         return tuple(out)
 
 
