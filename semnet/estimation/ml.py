@@ -37,11 +37,12 @@ class Evaluation(NamedTuple):
 
 
 class _Stack(NamedTuple):
-    """The stacked sample moments and weights of a batch of groups."""
+    """The stacked sample moments (None for a batch evaluated group by group) and the
+    weights of a batch of groups."""
 
-    mean: np.ndarray
-    cov: np.ndarray
-    logdet: np.ndarray
+    mean: np.ndarray | None
+    cov: np.ndarray | None
+    logdet: np.ndarray | None
     weights: np.ndarray
 
 
@@ -61,14 +62,15 @@ class MLDiscrepancy:
         self.ntotal = ntotal
         self.weights = np.array([m.size / ntotal for m in self.moments])
         #: per batch of groups of one structure (several groups): the stacked means,
-        #: covariances, log-determinants and weights of its groups
+        #: covariances and log-determinants of its groups where they are evaluated as a
+        #: stack (else None), and their weights
         self._stacks = [] if len(self.moments) == 1 else [
             _Stack(
                 np.stack([self.moments[g].mean for g in b.groups]),
                 np.stack([self.moments[g].cov for g in b.groups]),
                 np.array([self.moments[g].logdet for g in b.groups]),
                 self.weights[b.groups],
-            )
+            ) if len(b.groups) >= STACK_MIN else _Stack(None, None, None, self.weights[b.groups])
             for b in model.batches
         ]
         self._positions: tuple | None = None  # see _cell_positions
