@@ -534,17 +534,19 @@ class Model:
         """The rows the derivatives of group g's moments are made of, in one gather:
         ``U`` then ``V`` (:meth:`sigma_factors`), then with a mean structure the rows
         of :meth:`mean_derivatives`."""
-        rows, coef = self._factor_index[g]
         src = np.concatenate([st.G.T, st.C[:, : self.p]])
         if not self.meanstructure:
-            return src.take(rows, axis=0) * self._plans[g].uv_scale
+            plan = self._plans[g]
+            return src.take(plan.uv_idx, axis=0) * plan.uv_scale
+        rows, coef = self._factor_index[g]
         scale = np.concatenate([st.Bm, _FACTOR_SCALES])
         return src.take(rows, axis=0) * scale.take(coef)[:, None]
 
     @cached_property
     def _factor_index(self) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
         """Per group, the rows of ``[G'; C[:, :p]]`` of :meth:`moment_factors` and the
-        positions of their factors in ``[Bm, 1, 0.5]`` (built on first use)."""
+        positions of their factors in ``[Bm, 1, 0.5]`` (built on first use, with a mean
+        structure)."""
         out = []
         for plan in self._plans:
             rows = plan.uv_idx
@@ -623,57 +625,30 @@ class Model:
         :meth:`curvature_cells` of group g: its rows of the ``A`` cells only (each
         off-diagonal block twice, the ``A x A`` block once), from ``w_sym`` and
         ``b = (G' w_mu)[a_i]`` (the mean weight at the targets of the free ``A``
-        cells; None without a mean structure).
-
-        The rows are gathered at once from ``[M, b, 0]`` and ``[C, 2 B]`` (``M = G'
-        w_sym G``) at the positions of :attr:`_curvature_index`: two products per
-        cell pair, the second zero outside the ``A x S`` block."""
+        cells; None without a mean structure)."""
         plan = self._plans[g]
         if not plan.ka:
             return
         G = st.G
         M = G.T @ w_sym @ G
-        i1, i2, i3, i4 = self._curvature_index[g]
-        src1 = np.concatenate([M.ravel(), _ZERO] if b is None else [M.ravel(), b, _ZERO])
-        src2 = np.concatenate([st.C.ravel(), 2.0 * st.B.ravel()])
-        rows = src1.take(i1) * src2.take(i2)
-        if plan.ks:
-            rows[:, plan.s_cells] += src1.take(i3) * src2.take(i4)
+        Mf, Cf, B2 = M.ravel(), st.C.ravel(), 2.0 * st.B.ravel()
+        a = plan.a_cells
+        h_aa = Mf.take(plan.aa_ii) * Cf.take(plan.aa_jj)
         if self._depth[g] != 1:
             # the terms with B_ji (j the source of one A cell, i the target of another):
             # no path leads from a target to a source when every path has length one
-            Bf = st.B.ravel()
-            B_ji = Bf.take(plan.aa_ji)
+            B_ji = B2.take(plan.aa_ji)  # (2 B_ji: t2 + t2' counts as 2 t2)
             t2 = B_ji * (M @ st.SBt).ravel().take(plan.aa_ij)
             if b is not None:
                 t2 += b[None, :] * B_ji * st.Bm[plan.a_j][:, None]
-            rows[:, plan.a_cells] += 2.0 * t2
-        out[plan.a_cells] += rows
-
-    @cached_property
-    def _curvature_index(self) -> tuple[tuple[np.ndarray, ...], ...]:
-        """Per group, the positions of :meth:`add_curvature`'s products in ``[M, b, 0]``
-        and ``[C, 2 B]`` (built on first use): over ``A`` cells x cells (in cell order)
-        ``M_ik C_jl`` (``A x A``), ``M_ik 2B_jl`` (``A x S``) and ``b_i 2B_jm``
-        (``A x m``), then over ``A x S`` only ``M_il 2B_jk`` (zero on the diagonal)."""
-        n2 = self.n * self.n
-        out = []
-        for plan in self._plans:
-            zero = n2 + (plan.ka if self.meanstructure else 0)  # the position of the 0
-            b_rows = np.broadcast_to(n2 + np.arange(plan.ka)[:, None], plan.am_jm.shape)
-            blocks1 = {"a": plan.aa_ii, "s": plan.as_ik, "m": b_rows}
-            blocks2 = {"a": plan.aa_jj, "s": n2 + plan.as_jl, "m": n2 + plan.am_jm}
-            order = "sam" if plan.km else "as"
-            out.append((
-                np.concatenate([blocks1[c] for c in order], axis=1),
-                np.concatenate([blocks2[c] for c in order], axis=1),
-                np.where(plan.as_off == 1.0, plan.as_il, zero),
-                n2 + plan.as_jk,
-            ))
-        return tuple(out)
-
-
-_ZERO = np.zeros(1)
+            h_aa += t2
+        out[a, a] += h_aa
+        if plan.ks:
+            h_as = Mf.take(plan.as_ik) * B2.take(plan.as_jl)
+            h_as += Mf.take(plan.as_il) * B2.take(plan.as_jk) * plan.as_off
+            out[a, plan.s_cells] += h_as
+        if b is not None and plan.km:
+            out[a, plan.m_cells] += b[:, None] * B2.take(plan.am_jm)
 
 
 #: the factors after ``Bm`` in :meth:`Model.moment_factors`: 1 (the ``m`` cells' and the
