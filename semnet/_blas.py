@@ -24,6 +24,18 @@ def _blas_controller() -> ThreadpoolController:
     through it costs microseconds."""
     return ThreadpoolController()
 
+def _single_threaded() -> bool:
+    """Whether every loaded BLAS library already runs one thread (then a limit changes
+    nothing)."""
+    return all(lib.num_threads == 1 for lib in _blas_libraries())
+
+
+@functools.cache
+def _blas_libraries() -> tuple:
+    """The controllers of the BLAS libraries among those of :func:`_blas_controller`."""
+    return tuple(lib for lib in _blas_controller().lib_controllers if lib.user_api == "blas")
+
+
 def one_blas_thread(func: F) -> F:
     """Run ``func`` with a single BLAS thread.
 
@@ -34,6 +46,8 @@ def one_blas_thread(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        if _single_threaded():  # (checking costs a microsecond, a limit about ten)
+            return func(*args, **kwargs)
         with _blas_controller().limit(limits=1, user_api="blas"):
             return func(*args, **kwargs)
 

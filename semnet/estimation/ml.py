@@ -37,11 +37,12 @@ class Evaluation(NamedTuple):
 
 
 class _Stack(NamedTuple):
-    """The stacked sample moments and weights of a batch of groups."""
+    """The stacked sample moments (None for a batch evaluated group by group) and the
+    weights of a batch of groups."""
 
-    mean: np.ndarray
-    cov: np.ndarray
-    logdet: np.ndarray
+    mean: np.ndarray | None
+    cov: np.ndarray | None
+    logdet: np.ndarray | None
     weights: np.ndarray
 
 
@@ -61,16 +62,18 @@ class MLDiscrepancy:
         self.ntotal = ntotal
         self.weights = np.array([m.size / ntotal for m in self.moments])
         #: per batch of groups of one structure (several groups): the stacked means,
-        #: covariances, log-determinants and weights of its groups
+        #: covariances and log-determinants of its groups where they are evaluated as a
+        #: stack (else None), and their weights
         self._stacks = [] if len(self.moments) == 1 else [
             _Stack(
                 np.stack([self.moments[g].mean for g in b.groups]),
                 np.stack([self.moments[g].cov for g in b.groups]),
                 np.array([self.moments[g].logdet for g in b.groups]),
                 self.weights[b.groups],
-            )
+            ) if len(b.groups) >= STACK_MIN else _Stack(None, None, None, self.weights[b.groups])
             for b in model.batches
         ]
+        self._positions: tuple | None = None  # see _cell_positions
 
     def group_f(
         self, sigma: np.ndarray, mu: np.ndarray, mom: GroupMoments
@@ -147,20 +150,26 @@ class MLDiscrepancy:
     ) -> Evaluation:
         """:meth:`evaluate` of a multi-group model: the groups of each
         :class:`~semnet.matrices.ram.Batch` in one vectorised pass over a leading group
-        axis, each batch's cells summed into one buffer."""
+        axis (a batch of few groups: one by one), each batch's cells summed into one
+        buffer."""
         model = self.model
         total = 0.0
         grad = info = hess = None
         if derivatives:
-            q = model.nfree if classes is None else int(classes.max(initial=-1)) + 1
+            q, positions = self._cell_positions(classes)
             grad, info = np.zeros(q), np.zeros((q, q))
             hess = np.zeros((q, q)) if hessian else None
         for batch, stack in zip(model.batches, self._stacks, strict=True):
             if len(batch.groups) < STACK_MIN:  # (numpy's per-call costs outweigh a stack)
-                out = _concat([self._one_group(values, int(g), derivatives, hessian)
-                               for g in batch.groups])
-            else:
-                out = self._stacked(values, batch, stack, derivatives, hessian)
+                for g, w in zip(batch.groups.tolist(), stack.weights.tolist(), strict=True):
+                    out = self._one_group(values, g, derivatives, hessian)
+                    if isinstance(out, str):
+                        return Evaluation(np.inf, reason=out)
+                    total += w * out[0]
+                    if derivatives:
+                        _add_cells(positions[g], w, out[1:], grad, info, hess)
+                continue
+            out = self._stacked(values, batch, stack, derivatives, hessian)
             if isinstance(out, str):
                 return Evaluation(np.inf, reason=out)
             f, g_cells, i_cells, h_cells = out
@@ -170,17 +179,41 @@ class MLDiscrepancy:
             model.batch_to_params(batch, g_cells, grad, stack.weights, classes)
             model.batch_to_params_sym(batch, i_cells, info, stack.weights, classes)
             if hessian:
-                model.batch_to_params_sym(batch, (h_cells + h_cells.transpose(0, 2, 1)) / 2,
-                                          hess, stack.weights, classes)
+                model.batch_to_params_sym(batch, h_cells, hess, stack.weights, classes)
         if not derivatives:
             return Evaluation(total)
+        if hessian:  # (the cells' Hessians are symmetric up to rounding)
+            hess = (hess + hess.T) / 2
         return Evaluation(total, grad, info, hessian=hess)
+
+    def _cell_positions(self, classes: np.ndarray | None) -> tuple[int, dict]:
+        """The size of the gradient (free parameters, or ``classes``' classes) and, for
+        each group evaluated on its own (in a batch of fewer than :data:`STACK_MIN`),
+        where its cells go: their positions in the gradient, the flat positions of their
+        pairs in the matrices, and whether the positions are unique (made for the
+        ``classes`` of the last call, the optimizer's throughout a fit)."""
+        cached = self._positions
+        if cached is not None and cached[0] is classes:
+            return cached[1], cached[2]
+        model = self.model
+        q = model.nfree if classes is None else int(classes.max(initial=-1)) + 1
+        positions = {}
+        for batch in model.batches:
+            if len(batch.groups) >= STACK_MIN:
+                continue
+            for g in batch.groups.tolist():
+                cp = model.cell_plan(g).cell_param
+                c = cp if classes is None else classes[cp]
+                positions[g] = (c, (c[:, None] * q + c[None, :]).ravel(),
+                                np.unique(c).size == c.size)
+        self._positions = (classes, q, positions)
+        return q, positions
 
     def _one_group(
         self, values: np.ndarray, g: int, derivatives: bool, hessian: bool
     ) -> tuple | str:
-        """Group ``g``'s ``F_g / 2`` and its cell derivatives, each with a leading axis of
-        one (as :meth:`_stacked`), or the reason they are not defined."""
+        """Group ``g``'s ``F_g / 2`` and (with ``derivatives``) its cell derivatives
+        (:meth:`_cell_derivatives`), or the reason they are not defined."""
         model = self.model
         try:
             st = model.state(values, g)
@@ -192,9 +225,8 @@ class MLDiscrepancy:
         if not math.isfinite(f):
             return NOT_PD
         if not derivatives:
-            return np.array([f]), None, None, None
-        cells = self._cell_derivatives(values, g, st, mom, mu, inv, hessian)
-        return np.array([f]), *(None if c is None else c[None] for c in cells)
+            return (f,)
+        return f, *self._cell_derivatives(values, g, st, mom, mu, inv, hessian)
 
     def _stacked(
         self, values: np.ndarray, batch: Batch, stack: _Stack, derivatives: bool, hessian: bool
@@ -297,7 +329,9 @@ class MLDiscrepancy:
         hessian: bool,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """Gradient, expected information and (with ``hessian``) Hessian of group g's
-        ``F_g / 2`` over the group's free cells (see :class:`DerivativePlan`).
+        ``F_g / 2`` over the group's free cells (see :class:`DerivativePlan`); of the
+        Hessian only the symmetric part is returned exactly (``(H + H') / 2``: the
+        callers symmetrize).
 
         Each ``A`` or ``S`` cell moves ``Sigma`` by ``X = u v' + v u'``
         (:meth:`~semnet.matrices.ram.Model.sigma_factors`), so every trace reduces to
@@ -308,65 +342,57 @@ class MLDiscrepancy:
         """
         model = self.model
         plan = model.cell_plan(g)
-        sc, mc = plan.sigma_cells, plan.mu_cells
-        k = plan.ks + plan.ka + plan.km
-        UV = model.sigma_factors(values, g, st)
-        V = UV[plan.ks + plan.ka :]
+        n_c = plan.ks + plan.ka
+        # Y = [U; V; Dm] (Dm: the rows of the mean derivatives, with a mean structure),
+        # X = Y W, P = Y W Y' = [[U W U', U W V', U W Dm'], [V W U', ...], ...]
+        Y = model.moment_factors(g, st)
+        X = Y @ inv
+        P = X @ Y.T
+        UWU, UWV, VWV = P[:n_c, :n_c], P[:n_c, n_c : 2 * n_c], P[n_c : 2 * n_c, n_c : 2 * n_c]
+        half_tr = UWU * VWV + UWV * UWV.T  # 0.5 tr(W X_a W X_b), the information
         if model.meanstructure:
             d = mom.mean - mu
-            s_plus = mom.cov + np.outer(d, d)
+            s_plus = mom.cov + d[:, None] * d
+            Xd = X @ d  # [U W d; V W d; Dm W d]
         else:
             s_plus = mom.cov
-        # dF/dSigma = Sigma^-1 - Sigma^-1 (S + dd') Sigma^-1   (times 0.5 in f)
-        ama = inv @ s_plus @ inv
-        X = UV @ inv
-        UVt = UV.T
-        n_c = plan.ks + plan.ka
-        P = X @ UVt  # [[U W U', U W V'], [V W U', V W V']]
-        UWU, UWV, VWV = P[:n_c, :n_c], P[:n_c, n_c:], P[n_c:, n_c:]
-        half_tr = UWU * VWV + UWV * UWV.T  # 0.5 tr(W X_a W X_b), the information
-        # tr(dF/dSigma X_a) = 2 u_a' dF/dSigma v_a, dF/dSigma = 0.5 (W - ama)
+        # tr(dF/dSigma X_a) = 2 u_a' dF/dSigma v_a, dF/dSigma = 0.5 (W - ama),
+        # ama = W (S + dd') W
         if hessian:
-            PA = (UV @ ama) @ UVt  # as P, with ama for W
+            ama = inv @ s_plus @ inv
+            UV = Y[: 2 * n_c]
+            PA = (UV @ ama) @ UV.T  # as P, with ama for W
             UAU, UAV, VAV = PA[:n_c, :n_c], PA[:n_c, n_c:], PA[n_c:, n_c:]
             g_sigma = UWV.diagonal() - UAV.diagonal()
         else:
-            g_sigma = ((X[:n_c] - UV[:n_c] @ ama) * V).sum(axis=1)
-        if not plan.km:
-            # (a copy where the mean terms are added to it: half_tr serves the Hessian)
-            g_cells = g_sigma
-            i_cells = half_tr.copy() if model.meanstructure else half_tr
+            g_sigma = UWV.diagonal() - ((X[:n_c] @ s_plus) * X[n_c : 2 * n_c]).sum(axis=1)
+        k = n_c + plan.km
+        if not model.meanstructure:  # (nothing is added to them)
+            g_cells, i_cells = g_sigma, half_tr
         else:
-            g_cells = np.zeros(k)
-            g_cells[sc] = g_sigma
-            i_cells = np.zeros((k, k))
-            i_cells[sc, sc] = half_tr
-        if model.meanstructure:
-            Dm = model.mean_derivatives(values, g, st)
-            ad = inv @ d
-            g_cells[mc] -= Dm @ ad
-            mu_info = Dm @ inv @ Dm.T
+            g_cells, i_cells = _embed(g_sigma, n_c, k), _embed(half_tr, n_c, k)
+            mc = plan.mu_cells
+            g_cells[mc] -= Xd[2 * n_c :]
+            mu_info = P[2 * n_c :, 2 * n_c :]
             i_cells[mc, mc] += mu_info
         if not hessian:
             return g_cells, i_cells, None
-        # tr(X_a W X_b ama) - 0.5 tr(X_a W X_b W), plus the mean terms
-        cross = UWV.T * UAV
-        h_sigma = cross + cross.T + VWV * UAU + UWU * VAV - half_tr
-        if not plan.km:
-            h_cells = h_sigma
-        else:
-            h_cells = np.zeros((k, k))
-            h_cells[sc, sc] = h_sigma
-        g_mu = None
+        # tr(X_a W X_b ama) - 0.5 tr(X_a W X_b W), plus the mean terms; its terms
+        # (UWV' * UAV) + (UWV' * UAV)' are taken as twice the first (the caller keeps
+        # the symmetric part of the Hessian)
+        h_cells = 2.0 * (UWV.T * UAV) + VWV * UAU + UWU * VAV - half_tr
+        b = None
         if model.meanstructure:
+            if plan.km:
+                h_cells = _embed(h_cells, n_c, k)
             # dmu_a' W X_b W d, with W X_b (W d) = (W u_b)(v_b'Wd) + (W v_b)(u_b'Wd)
-            cross = Dm @ (X[:n_c] * (V @ ad)[:, None] + X[n_c:] * (UV[:n_c] @ ad)[:, None]).T
-            h_cells[mc, sc] += cross
-            h_cells[sc, mc] += cross.T
+            cross = P[2 * n_c :, :n_c] * Xd[n_c : 2 * n_c] + P[2 * n_c :, n_c : 2 * n_c] * Xd[:n_c]
+            h_cells[mc, :n_c] += 2.0 * cross  # (as above: the symmetric part counts)
             h_cells[mc, mc] += mu_info
-            g_mu = -ad
+            # the mean weight -W d at the targets of the A cells: u_a' W d (u_a = G[:, i])
+            b = -Xd[plan.a_cells]
         # the weights: dF/dSigma (times 2, both triangles) and dF/dmu
-        model.curvature_cells(values, g, inv - ama, g_mu, st, out=h_cells)
+        model.add_curvature(g, st, inv - ama, b, h_cells)
         return g_cells, i_cells, h_cells
 
     def casewise_scores(self, x: np.ndarray, g: int) -> tuple[np.ndarray, np.ndarray]:
@@ -392,14 +418,38 @@ class MLDiscrepancy:
         return ev.hessian
 
 
-def _concat(parts: list) -> tuple | str:
-    """The groups' results of :meth:`MLDiscrepancy._one_group` joined along the group
-    axis, or the first reason one is not defined."""
-    for part in parts:
-        if isinstance(part, str):
-            return part
-    return tuple(None if part[0] is None else np.concatenate(part)
-                 for part in zip(*parts, strict=True))
+def _embed(a: np.ndarray, n: int, k: int) -> np.ndarray:
+    """``a`` (over the first ``n`` of ``k`` cells) as a new vector or matrix over all
+    ``k`` cells, zero elsewhere."""
+    if n == k:
+        return a.copy()
+    out = np.zeros((k,) * a.ndim)
+    out[(slice(0, n),) * a.ndim] = a
+    return out
+
+
+def _add_cells(
+    where: tuple[np.ndarray, np.ndarray, bool],
+    w: float,
+    cells: tuple[np.ndarray, np.ndarray, np.ndarray | None],
+    grad: np.ndarray,
+    info: np.ndarray,
+    hess: np.ndarray | None,
+) -> None:
+    """Add one group's cell gradient, information and Hessian (``cells``), times its
+    weight ``w``, into ``grad``, ``info`` and ``hess`` at the positions ``where`` (see
+    :meth:`MLDiscrepancy._cell_positions`)."""
+    pos, flat, unique = where
+    g_cells, i_cells, h_cells = cells
+    pairs = [(info, i_cells)] if h_cells is None else [(info, i_cells), (hess, h_cells)]
+    if unique:
+        grad[pos] += w * g_cells
+        for out, h in pairs:
+            out.reshape(-1)[flat] += w * h.ravel()
+    else:
+        np.add.at(grad, pos, w * g_cells)
+        for out, h in pairs:
+            np.add.at(out.reshape(-1), flat, w * h.ravel())
 
 
 def _sum_classes(ev: Evaluation, classes: np.ndarray) -> Evaluation:

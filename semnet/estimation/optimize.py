@@ -49,6 +49,10 @@ class OptimizeResult:
     #: the discrepancy at ``x`` with its gradient and expected information, when the
     #: optimizer has it (saves the caller an evaluation for the standard errors)
     evaluation: Evaluation | None = None
+    #: ``evaluation``'s gradient and matrices are with respect to the constrained
+    #: parameters ``z`` (summed by tie class: ``con.gradient_z`` and ``con.matrix_z`` of
+    #: those with respect to ``x``)
+    evaluation_in_z: bool = False
 
 
 def minimize(
@@ -124,8 +128,9 @@ def _minimize(
     def matrix_z(m: np.ndarray) -> np.ndarray:
         return m if in_z else con.matrix_z(m)
 
-    def done(ev: Evaluation) -> Evaluation | None:
-        return None if in_z else ev
+    def converged(z: np.ndarray, ev: Evaluation, it: int) -> OptimizeResult:
+        return OptimizeResult(con.to_x(z), ev.f, it, True, "converged", evaluation=ev,
+                              evaluation_in_z=in_z)
 
     # the first step is a scoring step: no Hessian needed at the start
     ev = evaluate(z, False)
@@ -158,17 +163,20 @@ def _minimize(
             step, decrement = g, float(g @ g)
         last_decrement = decrement
         if decrement < tol:
-            return OptimizeResult(con.to_x(z), ev.f, it - 1, True, "converged",
-                                  evaluation=done(ev))
+            return converged(z, ev, it - 1)
         if newton_step and decrement < 1e-8:
             # Newton converges quadratically: after this step f is within ~decrement^2
-            # of its minimum, so only f is needed to confirm the step
+            # of its minimum, so only f is needed to confirm the step (and the
+            # information, where the caller wants it for the standard errors)
             z_new = z - step
             x_new = con.to_x(z_new)
-            ev_new = disc.evaluate(x_new, derivatives=newton and information and not in_z)
+            final = newton and information
+            ev_new = (disc.evaluate(x_new, derivatives=final, classes=classes) if in_z
+                      else disc.evaluate(x_new, derivatives=final))
             if math.isfinite(ev_new.f) and ev_new.f <= ev.f:
                 return OptimizeResult(x_new, ev_new.f, it, True, "converged",
-                                      evaluation=ev_new if ev_new.gradient is not None else None)
+                                      evaluation=ev_new if final else None,
+                                      evaluation_in_z=in_z)
         t = 1.0
         for _ in range(40):
             z_new = z - t * step
@@ -181,9 +189,7 @@ def _minimize(
         else:
             break
         if abs(ev.f - ev_new.f) <= 1e-16 * max(1.0, abs(ev.f)) and decrement < 1e-10:
-            z, ev = z_new, ev_new
-            return OptimizeResult(con.to_x(z), ev.f, it, True, "converged",
-                                  evaluation=done(ev))
+            return converged(z_new, ev_new, it)
         trust_newton = t == 1.0 and decrement < 1.0
         g_old, s_old = g, -t * step
         z, ev = z_new, ev_new

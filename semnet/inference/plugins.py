@@ -62,6 +62,9 @@ class InferenceContext:
         The fit's equality constraints (for the expected-information vcov).
     information : str
         ``"expected"`` or ``"observed"``: the information of the standard vcov.
+    evaluation_in_z : bool
+        ``evaluation``'s matrices are with respect to the constrained parameters
+        (:attr:`~semnet.estimation.optimize.OptimizeResult.evaluation_in_z`).
     """
 
     def __init__(
@@ -74,8 +77,10 @@ class InferenceContext:
         evaluation: Evaluation | None = None,
         constraints: LinearConstraints | None = None,
         information: str = "expected",
+        evaluation_in_z: bool = False,
     ) -> None:
         self.disc = disc
+        self.evaluation_in_z = evaluation_in_z
         self.x = x
         self.df = df
         self.T = T
@@ -94,10 +99,11 @@ class InferenceContext:
         what: str = "",
         evaluation: Evaluation | None = None,
         information: str = "expected",
+        evaluation_in_z: bool = False,
     ) -> InferenceContext:
         """The context of a fitted model (``T`` from its constraints at ``x``)."""
         T = tangent_basis(constraints, x)
-        return cls(disc, x, df, T, what, evaluation, constraints, information)
+        return cls(disc, x, df, T, what, evaluation, constraints, information, evaluation_in_z)
 
     @cached_property
     def robust_sem(self) -> robust.RobustSem:
@@ -114,7 +120,7 @@ def _standard_vcov(ctx: InferenceContext) -> np.ndarray:
     if ctx.information == "observed":
         H = robust.observed_information(ctx.disc, ctx.x)
         return constrained_inverse(H, ctx.T) / ctx.disc.ntotal
-    return expected_vcov(ctx.disc, ctx.constraints, ctx.x, ctx.evaluation)
+    return expected_vcov(ctx.disc, ctx.constraints, ctx.x, ctx.evaluation, ctx.evaluation_in_z)
 
 
 @dataclass(frozen=True)

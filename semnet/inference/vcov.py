@@ -47,16 +47,22 @@ def expected_vcov(
     con: LinearConstraints,
     x: np.ndarray,
     evaluation: Evaluation | None = None,
+    in_z: bool = False,
 ) -> np.ndarray:
     """Covariance of the free parameters ``x``; raises :class:`SingularInformationError`.
 
     ``evaluation``: the discrepancy's evaluation at ``x`` with its information, when the
-    caller has it (e.g. from the optimizer).
+    caller has it (e.g. from the optimizer); ``in_z``: its information is already with
+    respect to the constrained parameters (``con.matrix_z`` of the information).
     """
-    ev = disc.evaluate(x) if evaluation is None or evaluation.information is None else evaluation
     T = tangent_basis(con, x)
     plain = T is con.K  # no active nonlinear constraint: T'IT is con.matrix_z
-    info = con.matrix_z(ev.information) if plain else T.T @ ev.information @ T
+    if evaluation is None or evaluation.information is None or (in_z and not plain):
+        evaluation, in_z = disc.evaluate(x), False
+    if in_z:
+        info = evaluation.information
+    else:
+        info = con.matrix_z(evaluation.information) if plain else T.T @ evaluation.information @ T
     if info.size == 0:
         return np.zeros((x.size, x.size))
     inv = _checked_inverse(info)
@@ -99,15 +105,15 @@ def _checked_inverse(info: np.ndarray) -> np.ndarray:
 
 def _cholesky_inverse(info: np.ndarray) -> np.ndarray | None:
     """The inverse of a symmetric positive definite matrix by Cholesky, or None."""
-    L, fail = lapack.dpotrf(info, lower=1)
+    L, fail = lapack.dpotrf(info, lower=1)  # (its upper triangle zeroed)
     if fail != 0:
         return None
-    lower, fail = lapack.dpotri(L, lower=1)
+    l_inv, fail = lapack.dtrtri(L, lower=1)
     if fail != 0:
         return None
-    inv = lower + lower.T  # dpotri fills the lower triangle; the upper is 0
-    inv.reshape(-1)[:: inv.shape[0] + 1] /= 2  # (a view: the diagonal)
-    return inv
+    # info^-1 = L'^-1 L^-1 (a product numpy makes exactly symmetric; cheaper than
+    # LAPACK's dpotri on small matrices)
+    return l_inv.T @ l_inv
 
 
 def _checked_dense_inverse(info: np.ndarray) -> np.ndarray:

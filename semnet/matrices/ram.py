@@ -530,6 +530,33 @@ class Model:
         st = self.state(values, g) if state is None else state
         return np.concatenate([st.G.T, st.C[:, : self.p]]).take(plan.uv_idx, axis=0) * plan.uv_scale
 
+    def moment_factors(self, g: int, st: GroupState) -> np.ndarray:
+        """The rows the derivatives of group g's moments are made of, in one gather:
+        ``U`` then ``V`` (:meth:`sigma_factors`), then with a mean structure the rows
+        of :meth:`mean_derivatives`."""
+        src = np.concatenate([st.G.T, st.C[:, : self.p]])
+        if not self.meanstructure:
+            plan = self._plans[g]
+            return src.take(plan.uv_idx, axis=0) * plan.uv_scale
+        rows, coef = self._factor_index[g]
+        scale = np.concatenate([st.Bm, _FACTOR_SCALES])
+        return src.take(rows, axis=0) * scale.take(coef)[:, None]
+
+    @cached_property
+    def _factor_index(self) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+        """Per group, the rows of ``[G'; C[:, :p]]`` of :meth:`moment_factors` and the
+        positions of their factors in ``[Bm, 1, 0.5]`` (built on first use, with a mean
+        structure)."""
+        out = []
+        for plan in self._plans:
+            rows = plan.uv_idx
+            coef = self.n + (plan.uv_scale[:, 0] != 1.0)  # the halved u of diagonal S cells
+            if self.meanstructure:
+                rows = np.concatenate([rows, plan.mu_idx])
+                coef = np.concatenate([coef, plan.mu_coef[:, 0]])
+            out.append((rows, coef))
+        return tuple(out)
+
     def mean_derivatives(
         self, values: np.ndarray, g: int, state: GroupState | None = None
     ) -> np.ndarray:
@@ -585,33 +612,48 @@ class Model:
         if not plan.ka:
             return out
         st = self.state(values, g) if state is None else state
+        b = (st.G.T @ w_mu)[plan.a_i] if self.meanstructure else None
+        rows = np.zeros((k, k))
+        self.add_curvature(g, st, w_sym, b, rows)
+        out += (rows + rows.T) / 2
+        return out
+
+    def add_curvature(
+        self, g: int, st: GroupState, w_sym: np.ndarray, b: np.ndarray | None, out: np.ndarray
+    ) -> None:
+        """Add to ``out`` (cells x cells) a matrix whose symmetric part is
+        :meth:`curvature_cells` of group g: its rows of the ``A`` cells only (each
+        off-diagonal block twice, the ``A x A`` block once), from ``w_sym`` and
+        ``b = (G' w_mu)[a_i]`` (the mean weight at the targets of the free ``A``
+        cells; None without a mean structure)."""
+        plan = self._plans[g]
+        if not plan.ka:
+            return
         G = st.G
         M = G.T @ w_sym @ G
-        Mf, Bf, Cf = M.ravel(), st.B.ravel(), st.C.ravel()
-        a, s_, m = plan.a_cells, plan.s_cells, plan.m_cells
+        Mf, Cf, B2 = M.ravel(), st.C.ravel(), 2.0 * st.B.ravel()
+        a = plan.a_cells
         h_aa = Mf.take(plan.aa_ii) * Cf.take(plan.aa_jj)
-        if self.meanstructure:
-            b = (G.T @ w_mu)[plan.a_i]
         if self._depth[g] != 1:
             # the terms with B_ji (j the source of one A cell, i the target of another):
             # no path leads from a target to a source when every path has length one
-            Qf = (M @ st.SBt).ravel()
-            B_ji = Bf.take(plan.aa_ji)
-            t2 = B_ji * Qf.take(plan.aa_ij)
-            if self.meanstructure:
+            B_ji = B2.take(plan.aa_ji)  # (2 B_ji: t2 + t2' counts as 2 t2)
+            t2 = B_ji * (M @ st.SBt).ravel().take(plan.aa_ij)
+            if b is not None:
                 t2 += b[None, :] * B_ji * st.Bm[plan.a_j][:, None]
-            h_aa += t2 + t2.T
+            h_aa += t2
         out[a, a] += h_aa
         if plan.ks:
-            h_as = Mf.take(plan.as_ik) * Bf.take(plan.as_jl)
-            h_as += Mf.take(plan.as_il) * Bf.take(plan.as_jk) * plan.as_off
-            out[a, s_] += h_as
-            out[s_, a] += h_as.T
-        if self.meanstructure and plan.km:
-            h_am = b[:, None] * Bf.take(plan.am_jm)
-            out[a, m] += h_am
-            out[m, a] += h_am.T
-        return out
+            h_as = Mf.take(plan.as_ik) * B2.take(plan.as_jl)
+            h_as += Mf.take(plan.as_il) * B2.take(plan.as_jk) * plan.as_off
+            out[a, plan.s_cells] += h_as
+        if b is not None and plan.km:
+            out[a, plan.m_cells] += b[:, None] * B2.take(plan.am_jm)
+
+
+#: the factors after ``Bm`` in :meth:`Model.moment_factors`: 1 (the ``m`` cells' and the
+#: ``A`` cells' ``u``) and 0.5 (the ``u`` of a diagonal ``S`` cell)
+_FACTOR_SCALES = np.array([1.0, 0.5])
 
 
 def _derivative_plan(

@@ -66,14 +66,15 @@ def estimate(
 ) -> tuple[Discrepancy, OptimizeResult]:
     """The discrepancy (from the registry) and its minimum, by the optimizer its plug-in
     declares or the generic one; non-convergence is added to
-    ``warnings``, a failure to evaluate the discrepancy at all raises."""
+    ``warnings``, a failure to evaluate the discrepancy at all raises.  The caller runs
+    it under :func:`blas_policy` (one scope with the standard errors:
+    :func:`semnet.pipeline.run.fit_structure`)."""
     plugin = DISCREPANCIES.get(structure.discrepancy)
     disc = plugin.make(structure.model, sample, structure.start, True)
-    policy = blas_policy(options, structure)
     if plugin.minimize is None:
-        result = policy(minimize)(disc, structure.constraints, structure.x0, restart=True)
+        result = minimize(disc, structure.constraints, structure.x0, restart=True)
     else:
-        disc, result = policy(plugin.minimize)(disc, structure.constraints, structure.x0)
+        disc, result = plugin.minimize(disc, structure.constraints, structure.x0)
     if not math.isfinite(result.f):
         raise SemnetError(
             f"estimation failed: {result.message}. Check the model for unidentified parts, "

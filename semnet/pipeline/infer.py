@@ -64,7 +64,7 @@ def infer(
             simplefilter("always", NearlySingularInformation)
             ctx = InferenceContext.of_fit(
                 disc, structure.constraints, result.x, df, what, result.evaluation,
-                information,
+                information, result.evaluation_in_z,
             )  # fmt: skip
             vcov = vcov_plugin.compute(ctx) if vcov_plugin.compute is not None else None
             test = test_plugin.compute(ctx) if test_plugin.scaled else None

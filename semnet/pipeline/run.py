@@ -7,16 +7,27 @@ import time
 from typing import Any
 
 from semnet.data.sample import Sample
-from semnet.estimation.discrepancy import DISCREPANCIES
+from semnet.estimation.discrepancy import DISCREPANCIES, Discrepancy
+from semnet.estimation.optimize import OptimizeResult
 from semnet.options import Options
 from semnet.partable.build import ParTable
 from semnet.pipeline.assemble import assemble, sample_warnings
 from semnet.pipeline.estimate import blas_policy, estimate
-from semnet.pipeline.infer import infer
+from semnet.pipeline.infer import Inference, infer
 from semnet.pipeline.messages import Messages
 from semnet.pipeline.specify import Specification
-from semnet.pipeline.structure import structure
+from semnet.pipeline.structure import Structure, structure
 from semnet.results.fit import Fit
+
+
+def _estimate_and_infer(
+    struct: Structure, sample: Sample, options: Options, messages: Messages
+) -> tuple[Discrepancy, OptimizeResult, Inference, float]:
+    """Estimation and inference (one BLAS thread scope for both): the discrepancy, its
+    minimum, the inference and the time the estimation ended."""
+    disc, result = estimate(struct, sample, options, messages)
+    t_opt = time.perf_counter()
+    return disc, result, infer(struct, sample, options, disc, result, messages), t_opt
 
 
 def fit_structure(
@@ -37,10 +48,9 @@ def fit_structure(
     messages = Messages()
     messages.extend(sample_warnings(sample, options))
     struct = structure(pt, sample, options, spec.discrepancy, spec.settings)
-    disc, result = estimate(struct, sample, options, messages)
-    t_opt = time.perf_counter()
-    inference = blas_policy(options, struct)(infer)(struct, sample, options, disc, result,
-                                                    messages)  # fmt: skip
+    disc, result, inference, t_opt = blas_policy(options, struct)(_estimate_and_infer)(
+        struct, sample, options, messages
+    )
     timings = {"parse": t_parse - t0, "data": t_data - t_parse, "optimize": t_opt - t_data,
                "total": time.perf_counter() - t0}  # fmt: skip
     record: dict[str, Any] = {"interaction": spec.products, "timings": timings}
