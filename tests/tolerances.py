@@ -24,6 +24,11 @@ BOOT_SE_TOL = 1e-3
 ACCEL_RTOL = 5e-3
 #: interval arithmetic on identical draws (percentile quantiles): rounding only
 ARITH_RTOL = 1e-10
+#: the same observed information by central differences of an analytic gradient, computed
+#: twice (LMS): the gradient's rounding (BLAS's summation order differs with its thread
+#: count) is amplified by the inverse of the step, about 1e5; relative to the matrix's
+#: largest element
+NUMERIC_HESSIAN_RTOL = 1e-8
 #: Monte Carlo checks: allowed deviation, in Monte Carlo standard errors.  Against
 #: lavaan's bootstrap from R's draws: a bootstrap p-value p of B1 and B2 draws differs by
 #: sqrt(p (1 - p) (1/B1 + 1/B2)) (two binomial shares; p = 0.09, B = 1000: 0.0128); a
