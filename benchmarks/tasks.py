@@ -380,13 +380,6 @@ ALIGNMENT_TASKS: tuple[Task, ...] = (
 )
 
 
-def task_by_name(name: str) -> Task:
-    for t in TASKS:
-        if t.name == name:
-            return t
-    raise KeyError(f"no benchmark task {name!r}; tasks: {[t.name for t in TASKS]}")
-
-
 # -- runners: text -> estimates ------------------------------------------------------------
 # Each tool has a ``fit`` function (timed: model text to a table of estimates with standard
 # errors) and a ``chisq`` function (not timed: the chi-square of what ``fit`` returned).

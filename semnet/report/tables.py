@@ -347,11 +347,6 @@ class Table:
         owners = [text for text, width in self.spans for _ in range(width)]
         return [f"{o} {h}".strip() for o, h in zip(owners, header, strict=True)]
 
-    @property
-    def has_stars(self) -> bool:
-        """Whether any cell carries significance stars."""
-        return any(k.kind == "starred" for k in self.kinds())
-
     # -- renderers ---------------------------------------------------------------------------
     def __str__(self) -> str:
         return self.to_text()

@@ -127,7 +127,9 @@ def test_quadrature_moments(rule):
     assert w3 @ (U3[:, 0] ** 2 * U3[:, 1] ** 2) == pytest.approx(1.0)
 
 
-def test_analytic_gradient_matches_numerical(one_int):
+def _one_group_setup(one_int):
+    """The linear model of ELEMENTARY on the first 300 rows: its RAM model, start
+    values, moments and the product term's (outcome, a, b) positions."""
     linear, terms = split_products(parse_model(ELEMENTARY))
     pt = partable(linear, meanstructure=True)
     ram = Model(pt)
@@ -135,6 +137,11 @@ def test_analytic_gradient_matches_numerical(one_int):
     mom = moments_from_frame(validate_frame(data, pt.names.ov, None), pt.names.ov, None, [""])
     v0 = start_values(pt, mom)
     (k, a, b), *_ = _integration_plan(terms, pt, ram)[0]
+    return ram, v0, mom, (k, a, b)
+
+
+def test_analytic_gradient_matches_numerical(one_int):
+    ram, v0, mom, (k, a, b) = _one_group_setup(one_int)
     lik = LMSLikelihood(ram, v0, mom[0].data, [ProductIndex(k, a, b, 0, 0.0)], trapezoid(0.3, 1))
     x = v0[ram.free_rows][np.argsort(ram.free[ram.free_rows])]
     rng = np.random.default_rng(3)
@@ -183,13 +190,7 @@ def test_casewise_scores_are_each_cases_gradient(one_int, two_dimensions):
     the likelihood of those rows alone.  With ``two_dimensions`` the product is split in
     two halves integrated over X and over Z (two quadrature dimensions: the Cholesky
     factor's derivative enters)."""
-    linear, terms = split_products(parse_model(ELEMENTARY))
-    pt = partable(linear, meanstructure=True)
-    ram = Model(pt)
-    data = one_int.iloc[:300]
-    mom = moments_from_frame(validate_frame(data, pt.names.ov, None), pt.names.ov, None, [""])
-    v0 = start_values(pt, mom)
-    (k, a, b), *_ = _integration_plan(terms, pt, ram)[0]
+    ram, v0, mom, (k, a, b) = _one_group_setup(one_int)
     products = [ProductIndex(k, a, b, 0, 0.0)]
     grid = trapezoid(0.3, 1)
     if two_dimensions:
