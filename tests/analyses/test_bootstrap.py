@@ -223,6 +223,14 @@ def test_non_convergence_counts_as_failure(monkeypatch, med_fit):
         return out
 
     monkeypatch.setattr(mod, "minimize", flaky)
+    # the stack of a block hands every draw back to the draw-by-draw refit (minimize)
+    real_stack = mod.minimize_stack
+
+    def handed_back(stack, z):
+        z, f, ok = real_stack(stack, z)
+        return z, f, np.zeros_like(ok)
+
+    monkeypatch.setattr(mod, "minimize_stack", handed_back)
     with pytest.warns(semnet.SemnetWarning, match="no convergence"):
         res = bootstrap(med_fit, n=20, seed=4, ci="percentile")
     assert res.n_failed == 5
