@@ -78,7 +78,7 @@ from semnet.data.sample import resample
 from semnet.errors import DataError, OptionError, SemnetError, SemnetWarning, check_choice
 from semnet.estimation.constraints import ParameterNames, linear_constraints
 from semnet.estimation.discrepancy import DISCREPANCIES, Discrepancy, discrepancy
-from semnet.estimation.ml_batch import StackedML, cholesky_stack, minimize_stack
+from semnet.estimation.ml_batch import StackedML, cholesky_stack, minimize_stack, rowwise
 from semnet.estimation.optimize import minimize
 
 __all__ = ["BootstrapResult", "bootstrap"]
@@ -300,11 +300,11 @@ class _Refitter:
         lin = self.linearization
         (cov0, mean0), = lin.moments
         delta = np.concatenate([(cov - cov0).reshape(len(cov), -1), mean - mean0], axis=1)
-        x = lin.x + delta @ lin.maps[0].T
+        x = lin.x + rowwise(delta, lin.maps[0].T)
         con = self.constraints
         if con.identity:
             return x
-        return (x - con.x0) @ con.K / (con.K * con.K).sum(axis=0)
+        return rowwise(x - con.x0, con.K) / (con.K * con.K).sum(axis=0)
 
     def _block_outputs(self, values: np.ndarray) -> list[np.ndarray | None]:
         """:meth:`outputs` of each row of ``values`` (None where they fail: the draw is

@@ -30,7 +30,7 @@ from scipy.linalg import lapack
 from semnet.estimation.constraints import LinearConstraints
 from semnet.matrices.ram import Batch, Model
 
-__all__ = ["StackEvaluation", "StackedML", "cholesky_stack", "minimize_stack"]
+__all__ = ["StackEvaluation", "StackedML", "cholesky_stack", "minimize_stack", "rowwise"]
 
 #: Newton iterations after which a sample still in the stack is handed back
 MAX_ITER = 100
@@ -93,10 +93,24 @@ class StackedML:
         to_z = cells_to_x @ con.K
         same = to_z.shape[0] == to_z.shape[1] and np.array_equal(to_z, np.eye(len(to_z)))
         self.to_z = None if same else to_z
+        # the flat positions in src W src' (src = [G'; C[:, :p]]) of the blocks
+        # U W U', U W V', V W U' and V W V' and of the diagonal of U W V', and the
+        # scales of U's rows (see _derivatives)
+        n_c = plan.ks + plan.ka
+        u_idx, v_idx = plan.uv_idx[:n_c], plan.uv_idx[n_c:]
+        ns = 2 * model.n
+
+        def flat(r: np.ndarray, c: np.ndarray) -> np.ndarray:
+            return (r[:, None] * ns + c[None, :]).ravel()
+
+        self.gather = (flat(u_idx, u_idx), flat(u_idx, v_idx), flat(v_idx, u_idx),
+                       flat(v_idx, v_idx), u_idx * ns + v_idx)
+        su = plan.uv_scale[:n_c, 0]
+        self.scales = (np.outer(su, su), su[:, None], su[None, :])
 
     def x_of(self, z: np.ndarray) -> np.ndarray:
         """The free parameters ``x0 + K z`` of each sample (samples x free)."""
-        return z.copy() if self.con.identity else self.con.x0 + z @ self.con.K.T
+        return z.copy() if self.con.identity else self.con.x0 + rowwise(z, self.con.K.T)
 
     def evaluate(self, z: np.ndarray, rows: np.ndarray, derivatives: bool = True,
                  hessian: bool = False) -> StackEvaluation:
@@ -136,7 +150,7 @@ class StackedML:
         g, info, h = self._derivatives(batch, st, cov, d, inv, hessian)
         M = self.to_z
         if M is not None:
-            g = g @ M
+            g = rowwise(g, M)
             info = M.T @ info @ M
             h = None if h is None else M.T @ h @ M
         if h is not None:
@@ -154,27 +168,40 @@ class StackedML:
         sc, mc = plan.sigma_cells, plan.mu_cells
         k = plan.ks + plan.ka + plan.km
         n_c = plan.ks + plan.ka
-        UV = model.batch_sigma_factors(batch, st)
-        V = UV[:, n_c:]
+        fuu, fuv, fvu, fvv, fdiag = self.gather
+        suu, suv, svu = self.scales
+        p = model.p
+        # every row of U and V is a row of src = [G'; C[:, :p]] (the u of a diagonal S
+        # cell halved): the products of U and V are gathered from those of src
+        src = np.concatenate([st.G.transpose(0, 2, 1), st.C[:, :, :p]], axis=1)
+        srct = src.transpose(0, 2, 1)
         s_plus = cov + d[:, :, None] * d[:, None, :] if model.meanstructure else cov
         ama = inv @ s_plus @ inv
-        X = UV @ inv
-        UVt = UV.transpose(0, 2, 1)
-        P = X @ UVt
-        UWU, UWV, VWV = P[:, :n_c, :n_c], P[:, :n_c, n_c:], P[:, n_c:, n_c:]
-        half_tr = UWU * VWV + UWV * UWV.transpose(0, 2, 1)
+        Xs, As = src @ inv, src @ ama
+        Pw = (Xs @ srct).reshape(nb, -1)
+        shape = (nb, n_c, n_c)
+        # the products of the blocks (U W U' ...) are those of the gathered blocks of
+        # src W src' times suu (the scales of the halved rows of U)
+        Puu, Puv = Pw[:, fuu].reshape(shape), Pw[:, fuv].reshape(shape)
+        Pvu, Pvv = Pw[:, fvu].reshape(shape), Pw[:, fvv].reshape(shape)
+        raw = Puu * Pvv
+        raw += Puv * Pvu
+        half_tr = raw * suu
+        u_idx, v_idx = plan.uv_idx[:n_c], plan.uv_idx[n_c:]
         if hessian:
-            PA = (UV @ ama) @ UVt
-            UAU, UAV, VAV = PA[:, :n_c, :n_c], PA[:, :n_c, n_c:], PA[:, n_c:, n_c:]
-            g_sigma = (np.diagonal(UWV, axis1=1, axis2=2)
-                       - np.diagonal(UAV, axis1=1, axis2=2))
+            Pa = (As @ srct).reshape(nb, -1)
+            g_sigma = (Pw[:, fdiag] - Pa[:, fdiag]) * svu[0]
         else:
-            g_sigma = ((X[:, :n_c] - UV[:, :n_c] @ ama) * V).sum(axis=2)
-        g_cells = np.zeros((nb, k))
-        g_cells[:, sc] = g_sigma
-        i_cells = np.zeros((nb, k, k))
-        i_cells[:, sc, sc] = half_tr
+            g_sigma = ((Xs - As)[:, u_idx] * src[:, v_idx]).sum(axis=2) * svu[0]
+        full = not model.meanstructure  # (the cells are those of sigma)
+        g_cells = g_sigma if full else np.zeros((nb, k))
+        i_cells = half_tr if full else np.zeros((nb, k, k))
+        if not full:
+            g_cells[:, sc] = g_sigma
+            i_cells[:, sc, sc] = half_tr
         if model.meanstructure:
+            U, V = src[:, u_idx] * suv, src[:, v_idx]
+            XU, XV = Xs[:, u_idx] * suv, Xs[:, v_idx]
             Dm = model.batch_mean_derivatives(batch, st)
             ad = (inv @ d[:, :, None])[:, :, 0]
             g_cells[:, mc] -= (Dm @ ad[:, :, None])[:, :, 0]
@@ -182,12 +209,20 @@ class StackedML:
             i_cells[:, mc, mc] += mu_info
         if not hessian:
             return g_cells, i_cells, None
-        cross = UWV.transpose(0, 2, 1) * UAV
-        h_cells = np.zeros((nb, k, k))
-        h_cells[:, sc, sc] = cross + cross.transpose(0, 2, 1) + VWV * UAU + UWU * VAV - half_tr
+        # its symmetric part is the Hessian (the caller symmetrizes): the cross term
+        # (VWU * UAV) plus its transpose is taken as twice the first
+        h_sigma = Pvu * Pa[:, fuv].reshape(shape)
+        h_sigma *= 2.0
+        h_sigma += Pvv * Pa[:, fuu].reshape(shape)
+        h_sigma += Puu * Pa[:, fvv].reshape(shape)
+        h_sigma -= raw
+        h_sigma *= suu
+        h_cells = h_sigma if full else np.zeros((nb, k, k))
+        if not full:
+            h_cells[:, sc, sc] = h_sigma
         g_mu = None
         if model.meanstructure:
-            xw = (X[:, :n_c] * (V @ ad[:, :, None]) + X[:, n_c:] * (UV[:, :n_c] @ ad[:, :, None]))
+            xw = XU * (V @ ad[:, :, None]) + XV * (U @ ad[:, :, None])
             cross = Dm @ xw.transpose(0, 2, 1)
             h_cells[:, mc, sc] += cross
             h_cells[:, sc, mc] += cross.transpose(0, 2, 1)
@@ -195,6 +230,18 @@ class StackedML:
             g_mu = -ad
         model.batch_curvature_cells(batch, st, inv - ama, g_mu, h_cells)
         return g_cells, i_cells, h_cells
+
+
+def rowwise(a: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """``a @ m`` row by row (one product per row, as ``a[i] @ m``): a row's result does
+    not depend on the other rows (a matrix product's blocking may).
+
+    Examples
+    --------
+    >>> rowwise(np.ones((2, 3)), np.eye(3)).tolist()
+    [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
+    """
+    return (a[:, None, :] @ m)[:, 0]
 
 
 def cholesky_stack(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -232,8 +279,8 @@ def _solve_pd(H: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 class _State(NamedTuple):
     """The samples still iterating: their positions in the stack, points, values of
-    ``f``, gradients, information matrices, Hessians (None where none has one) and
-    whether the next step is a Newton step."""
+    ``f``, gradients, information matrices, Hessians (None where none has one), whether
+    the next step is a Newton step, and the last decrement."""
 
     rows: np.ndarray
     z: np.ndarray
@@ -242,6 +289,7 @@ class _State(NamedTuple):
     info: np.ndarray
     hess: np.ndarray | None
     newton: np.ndarray
+    last: np.ndarray
 
     def take(self, keep: np.ndarray) -> _State:
         return _State(*(None if a is None else a[keep] for a in self))
@@ -277,7 +325,7 @@ def minimize_stack(stack: StackedML, z_start: np.ndarray, tol: float = 1e-14
     ev = stack.evaluate(z_start, rows)
     ok = np.isfinite(ev.f)
     st = _State(rows, z_start, ev.f, ev.gradient, ev.information, None,
-                np.zeros(n, dtype=bool)).take(ok)
+                np.zeros(n, dtype=bool), np.full(n, np.inf)).take(ok)
     for _ in range(MAX_ITER):
         if not st.rows.size:
             break
@@ -292,14 +340,20 @@ def _iterate(stack: StackedML, st: _State, tol: float,
     are dropped)."""
     step = np.empty_like(st.g)
     ok = np.ones(len(st.rows), dtype=bool)
-    nt = st.newton
+    nt = st.newton.copy()
     if nt.any():
-        step[nt], ok[nt] = _solve_pd(st.hess[nt], st.g[nt])
-    if not nt.all():  # the scoring step (no correction: see minimize)
+        step[nt], pd = _solve_pd(st.hess[nt], st.g[nt])
+        # a Hessian that is not positive definite: a scoring step, which minimize
+        # corrects (symmetric rank one) after a decrement below 1e-5 (not done here)
+        off = np.flatnonzero(nt)[~pd]
+        nt[off] = False
+        ok[off] = st.last[off] >= 1e-5
+    if not nt.all():  # the scoring step (without that correction)
         H = st.info[~nt]
         q = H.shape[1]
         ridge = 1e-12 * np.trace(H, axis1=1, axis2=2) / q
-        step[~nt], ok[~nt] = _solve_pd(H + ridge[:, None, None] * np.eye(q), st.g[~nt])
+        step[~nt], pd = _solve_pd(H + ridge[:, None, None] * np.eye(q), st.g[~nt])
+        ok[~nt] &= pd
     dec = np.einsum("bi,bi->b", st.g, step)
     ok &= np.isfinite(dec) & (dec >= 0)
     done = ok & (dec < tol)
@@ -335,4 +389,4 @@ def _iterate(stack: StackedML, st: _State, tol: float,
     if done.any():
         finish(st.rows[done], z_new[done], f_new[done])
     keep = ok & ~done
-    return _State(st.rows, z_new, f_new, g_new, i_new, h_new, newton).take(keep)
+    return _State(st.rows, z_new, f_new, g_new, i_new, h_new, newton, dec).take(keep)
