@@ -831,7 +831,7 @@ def _jackknife(refitter: _Refitter, data, n_jobs, executor, show) -> tuple[np.nd
     """The BCa acceleration from the jackknife on the data actually resampled
     (Bollen-Stine: the transformed data), and the number of failed deletions."""
     specs = [(g, j) for g, d in enumerate(data) for j in range(d.shape[0])]
-    blocks = [(s,) for s in specs]
+    blocks = [tuple(specs[a : a + DRAW_BLOCK]) for a in range(0, len(specs), DRAW_BLOCK)]
     jack, _, reasons = _execute(refitter, blocks, n_jobs, executor, show, "jackknife")
     accel = _acceleration(jack)
     accel.setflags(write=False)
