@@ -292,6 +292,8 @@ class _State(NamedTuple):
     last: np.ndarray
 
     def take(self, keep: np.ndarray) -> _State:
+        if keep.all():
+            return self
         return _State(*(None if a is None else a[keep] for a in self))
 
 
@@ -373,13 +375,13 @@ def _iterate(stack: StackedML, st: _State, tol: float,
         return st
     # the full step, with the Hessian where the next step is a Newton step
     newton = dec < 1.0
-    n = len(st.rows)
-    f_new = np.full(n, np.inf)
-    g_new = np.empty_like(st.g)
-    i_new = np.empty_like(st.info)
-    h_new = np.full_like(st.info, np.nan) if newton.any() else None
-    for part in (newton, ~newton):
-        if part.any():
+    if newton.all() or not newton.any():
+        f_new, g_new, i_new, h_new = stack.evaluate(z_new, st.rows, hessian=bool(newton[0]))
+    else:
+        f_new = np.full(len(st.rows), np.inf)
+        g_new, i_new = np.empty_like(st.g), np.empty_like(st.info)
+        h_new = np.full_like(st.info, np.nan)
+        for part in (newton, ~newton):
             ev = stack.evaluate(z_new[part], st.rows[part], hessian=part is newton)
             f_new[part], g_new[part], i_new[part] = ev.f, ev.gradient, ev.information
             if ev.hessian is not None:
