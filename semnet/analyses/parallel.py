@@ -118,11 +118,14 @@ def map_tasks(
     n_jobs: int | None = 1,
     executor: Executor | None = None,
     progress: Progress | None = None,
+    sizes: Sequence[int] | None = None,
 ) -> list[Any]:
     """``[func(s) for s in specs]``, serially or on an executor, in the order of ``specs``.
 
     ``func`` and the specs must be picklable when they go to other processes (a
     module-level function, or an instance of a module-level class with ``__call__``).
+    ``sizes``: what each task counts for on the ``progress`` bar (a block of draws:
+    its draws), 1 each by default.
     """
     if executor is not None and not isinstance(executor, Executor):
         raise OptionError(f"executor must be a concurrent.futures.Executor (e.g. a "
@@ -131,25 +134,37 @@ def map_tasks(
     workers = check_jobs(n_jobs)
     total = len(specs)
     out: list[Any] = [None] * total
+    counter = None if progress is None else _Counted(progress, sizes)
     if executor is None and workers <= 1:
         step = max(1, min(50, total // 100 or 1))
         for start in range(0, total, step):
             out[start : start + step] = _run_chunk(func, specs[start : start + step])
-            if progress is not None:
-                progress.update(len(specs[start : start + step]))
+            if counter is not None:
+                counter.update(start, min(total, start + step))
         return out
     if executor is None:
-        return _on_own_pool(func, specs, workers, out, progress)
+        return _on_own_pool(func, specs, workers, out, counter)
     workers = max(1, getattr(executor, "_max_workers", 4) or 4)
     futures = {executor.submit(_run_chunk, func, list(specs[a:b])): (a, b)
                for a, b in _chunks(total, workers)}
     try:
-        _collect(futures, out, progress)
+        _collect(futures, out, counter)
     except BaseException:
         for fut in futures:
             fut.cancel()
         raise
     return out
+
+
+class _Counted:
+    """A progress bar advanced by ranges of tasks, each counting its size."""
+
+    def __init__(self, bar: Progress, sizes: Sequence[int] | None) -> None:
+        self.bar = bar
+        self.sizes = None if sizes is None else list(itertools.accumulate(sizes, initial=0))
+
+    def update(self, a: int, b: int) -> None:
+        self.bar.update(b - a if self.sizes is None else self.sizes[b] - self.sizes[a])
 
 
 def _chunks(total: int, workers: int) -> list[tuple[int, int]]:
@@ -160,17 +175,17 @@ def _chunks(total: int, workers: int) -> list[tuple[int, int]]:
 
 
 def _collect(futures: dict[Future, tuple[int, int]], out: list[Any],
-             progress: Progress | None) -> None:
+             progress: _Counted | None) -> None:
     """Wait for ``futures`` and put each chunk's results in its place in ``out``."""
     for fut in as_completed(futures):
         a, b = futures[fut]
         out[a:b] = fut.result()
         if progress is not None:
-            progress.update(b - a)
+            progress.update(a, b)
 
 
 def _on_own_pool(func: Callable[[Any], Any], specs: Sequence[Any], workers: int,
-                 out: list[Any], progress: Progress | None) -> list[Any]:
+                 out: list[Any], progress: _Counted | None) -> list[Any]:
     """:func:`map_tasks` on ``workers - 1`` forked processes and this one.
 
     The pool's workers receive ``func`` once, as they start, and take the chunks from the
@@ -190,7 +205,7 @@ def _on_own_pool(func: Callable[[Any], Any], specs: Sequence[Any], workers: int,
             a, b = futures.pop(fut)
             out[a:b] = _run_chunk(func, specs[a:b])
             if progress is not None:
-                progress.update(b - a)
+                progress.update(a, b)
                 _collect({f: futures.pop(f) for f in list(futures) if f.done()}, out,
                          progress)
         _collect(futures, out, progress)

@@ -117,6 +117,9 @@ class DiscrepancyPlugin:
     result : callable or None
         ``result(fit, structure, disc)`` → the fit with what the discrepancy adds (LMS:
         :class:`~semnet.estimation.lms.LMSResult`); ``None``: the :class:`Fit` itself.
+    stacked : bool
+        Its refits of a single-group model's resamples may be evaluated as a stack
+        (:mod:`semnet.estimation.ml_batch`, the bootstrap's blocks of draws).
     """
 
     make: Callable[[Model, Sample, np.ndarray, bool], Discrepancy]
@@ -128,6 +131,7 @@ class DiscrepancyPlugin:
     partable: Callable[..., Any] | None = None
     structure: Callable[..., tuple[Any, np.ndarray, LinearConstraints, Any]] | None = None
     result: Callable[..., Any] | None = None
+    stacked: bool = False
 
 
 DISCREPANCIES: Registry[DiscrepancyPlugin] = Registry("discrepancy", upper=True)
@@ -137,6 +141,7 @@ DISCREPANCIES.register(
     DiscrepancyPlugin(
         lambda model, sample, values, for_optimizer: MLDiscrepancy(model, sample.moments, values),
         latent_products="LMS",
+        stacked=True,
     ),
 )
 # "LMS" (ML of a model with latent product terms) is registered by semnet.estimation.lms,

@@ -223,6 +223,14 @@ def test_non_convergence_counts_as_failure(monkeypatch, med_fit):
         return out
 
     monkeypatch.setattr(mod, "minimize", flaky)
+    # the stack of a block hands every draw back to the draw-by-draw refit (minimize)
+    real_stack = mod.minimize_stack
+
+    def handed_back(stack, z):
+        z, f, ok = real_stack(stack, z)
+        return z, f, np.zeros_like(ok)
+
+    monkeypatch.setattr(mod, "minimize_stack", handed_back)
     with pytest.warns(semnet.SemnetWarning, match="no convergence"):
         res = bootstrap(med_fit, n=20, seed=4, ci="percentile")
     assert res.n_failed == 5
@@ -361,3 +369,96 @@ def test_bad_options(med_fit):
 def test_progress_bar_runs(med_fit, capsys):
     res = bootstrap(med_fit, n=10, seed=1, ci="percentile", progress=True)
     assert res.n_ok == 10
+
+
+# -- (f) blocks of draws refitted as a stack -----------------------------------------------
+BLOCK_CASES = {
+    "mediation": (MEDIATION, {}),
+    # fixed.x covariate (its moments are each resample's), a mean structure
+    "covariate": ("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nvisual ~ ageyr\n"
+                  "textual ~ visual", {"meanstructure": True}),
+    # ties and a general linear constraint
+    "constraints": ("visual =~ x1 + l*x2 + l*x3\ntextual =~ x4 + x5 + x6\nx1 ~~ v*x1\n"
+                    "x4 ~~ w*x4\nv == 2*w - 0.1\nd := l*w", {}),
+    # sampling weights travel with their cases
+    "weights": (MEDIATION, {"sampling_weights": "agemo"}),
+}
+
+
+def _weighted_hs() -> pd.DataFrame:
+    data = HS.copy()
+    data["agemo"] = data["agemo"] + 1.0  # (positive weights)
+    return data
+
+
+@pytest.fixture(scope="module", params=sorted(BLOCK_CASES))
+def refitter(request):
+    from semnet.analyses.bootstrap import _Refitter
+
+    model, options = BLOCK_CASES[request.param]
+    fit = semnet.sem(model, _weighted_hs(), **options)
+    out = _Refitter(fit, [m.data for m in fit.moments],
+                    [] if request.param != "mediation" else
+                    [semnet.analyses.mediation.effect_plan(fit, "x7", "x9")])  # fmt: skip
+    assert out.stacked
+    return out
+
+
+def test_a_block_refits_each_draw_as_the_draw_alone(refitter):
+    """The stack's draws are the draw-by-draw refits' (to rounding: the arithmetic
+    differs), and a draw refitted alone is bit for bit the draw in its block."""
+    specs = np.random.SeedSequence(8).spawn(12)
+    block = refitter.refit_block(specs)
+    one_by_one = [refitter.refit(s) for s in specs]
+    for (out, chisq, why), (ref, ref_chisq, ref_why) in zip(block, one_by_one, strict=True):
+        assert why == ref_why == ""
+        assert np.allclose(out, ref, rtol=1e-9, atol=1e-10)
+        assert np.isclose(chisq, ref_chisq, rtol=1e-9)
+    for k in (0, 7):
+        alone = refitter.refit_block([specs[k]])[0]
+        assert _same(alone[0], block[k][0]) and alone[1] == block[k][1]
+    shifted = refitter.refit_block(specs[5:])
+    assert all(_same(a[0], b[0]) for a, b in zip(shifted, block[5:], strict=True))
+
+
+def test_draws_do_not_depend_on_workers_or_chunks(med_fit, monkeypatch):
+    """Several blocks: serial, two workers and other chunks give the same draws."""
+    import semnet.analyses.parallel as parallel
+
+    one = bootstrap(med_fit, n=100, seed=3, ci="percentile")
+    two = bootstrap(med_fit, n=100, seed=3, ci="percentile", n_jobs=2)
+    monkeypatch.setattr(parallel, "CHUNKS_PER_WORKER", 1)
+    with ThreadPoolExecutor(2) as pool:
+        chunks = bootstrap(med_fit, n=100, seed=3, ci="percentile", executor=pool)
+    for other in (two, chunks):
+        assert _same(one.draws.to_numpy(), other.draws.to_numpy())
+        assert _same(one.chisq, other.chisq)
+
+
+def test_singular_resamples_in_a_block_fail_as_draw_by_draw():
+    """A resample with a singular covariance matrix leaves the stack and fails with the
+    draw-by-draw reason; the block's other draws are unaffected."""
+    from semnet.analyses.bootstrap import _Refitter
+
+    data = HS[["x1", "x2", "x3"]].iloc[:6].copy()
+    fit = semnet.sem("x3 ~ x1 + x2", data)
+    refitter = _Refitter(fit, [m.data for m in fit.moments], [])
+    specs = np.random.SeedSequence(2).spawn(40)
+    block = refitter.refit_block(specs)
+    one_by_one = [refitter.refit(s) for s in specs]
+    reasons = [why for _, _, why in block]
+    assert reasons == [why for _, _, why in one_by_one]
+    assert "singular sample covariance matrix" in reasons and "" in reasons
+    for (out, _, _), (ref, _, _) in zip(block, one_by_one, strict=True):
+        assert np.allclose(out, ref, rtol=1e-9, atol=1e-10, equal_nan=True)
+
+
+def test_multi_group_and_fiml_fits_refit_draw_by_draw():
+    from semnet.analyses.bootstrap import _Refitter
+
+    mg = semnet.sem("x8 ~ x7\nx9 ~ x8 + x7", HS, group="school")
+    assert not _Refitter(mg, [m.data for m in mg.moments], []).stacked
+    data = HS.copy()
+    data.loc[::7, "x8"] = np.nan
+    fiml = semnet.sem(MEDIATION, data, missing="fiml")
+    assert not _Refitter(fiml, [m.data for m in fiml.moments], []).stacked
