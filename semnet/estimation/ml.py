@@ -18,7 +18,7 @@ import numpy as np
 from scipy.linalg import lapack
 
 from semnet.data.moments import GroupMoments, vech_indices
-from semnet.matrices.ram import Batch, BatchState, GroupState, Model
+from semnet.matrices.ram import Batch, BatchState, DerivativePlan, GroupState, Model
 
 SINGULAR = "I - B is singular (non-recursive loop)"
 NOT_PD = "implied covariance is not positive definite"
@@ -37,13 +37,156 @@ class Evaluation(NamedTuple):
 
 
 class _Stack(NamedTuple):
-    """The stacked sample moments (None for a batch evaluated group by group) and the
-    weights of a batch of groups."""
+    """The stacked sample moments and the layout of the batch's products (None for a
+    batch evaluated group by group) and the weights of a batch of groups."""
 
     mean: np.ndarray | None
     cov: np.ndarray | None
     logdet: np.ndarray | None
     weights: np.ndarray
+    layout: StackLayout | None = None
+
+
+class StackLayout(NamedTuple):
+    """Where the products of a stack's ``U`` and ``V`` rows (:func:`stacked_derivatives`)
+    are in those of ``src = [G'; C[:, :p]]``, whose rows they are (the ``u`` of a
+    diagonal ``S`` cell halved).
+
+    Attributes
+    ----------
+    gather : tuple of ndarray
+        The flat positions, in ``src W src'``, of the blocks ``U W U'``, ``U W V'``,
+        ``V W U'``, ``V W V'`` and of the diagonal of ``U W V'``.
+    scales : tuple of ndarray
+        The scales of ``U``'s rows: as ``outer(su, su)``, a column and a row.
+    """
+
+    gather: tuple[np.ndarray, ...]
+    scales: tuple[np.ndarray, ...]
+
+
+def stack_layout(model: Model, plan: DerivativePlan) -> StackLayout:
+    """The :class:`StackLayout` of a derivative plan of ``model``.
+
+    Examples
+    --------
+    >>> import semnet
+    >>> fit = semnet.sem("x2 ~ x1", semnet.datasets.holzinger_swineford())
+    >>> layout = stack_layout(fit.model, fit.model.batches[0].plan)
+    >>> len(layout.gather), len(layout.scales)
+    (5, 3)
+    """
+    n_c = plan.ks + plan.ka
+    u_idx, v_idx = plan.uv_idx[:n_c], plan.uv_idx[n_c:]
+    ns = 2 * model.n
+
+    def flat(r: np.ndarray, c: np.ndarray) -> np.ndarray:
+        return (r[:, None] * ns + c[None, :]).ravel()
+
+    su = plan.uv_scale[:n_c, 0]
+    return StackLayout(
+        (flat(u_idx, u_idx), flat(u_idx, v_idx), flat(v_idx, u_idx), flat(v_idx, v_idx),
+         u_idx * ns + v_idx),
+        (np.outer(su, su), su[:, None], su[None, :]),
+    )
+
+
+def stacked_derivatives(
+    model: Model,
+    batch: Batch,
+    st: BatchState,
+    cov: np.ndarray,
+    d: np.ndarray,
+    inv: np.ndarray,
+    hessian: bool,
+    layout: StackLayout,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Gradient, expected information and (with ``hessian``) Hessian of ``F / 2`` over
+    the free cells of every member of a stack (groups of one structure, or resamples of
+    one group): stack x cells and stack x cells x cells, from the stacked state ``st``,
+    sample covariance matrices ``cov``, mean residuals ``d`` and inverses ``inv`` of
+    the implied covariance matrices.
+
+    The traces are those of :meth:`MLDiscrepancy.evaluate`'s single group, computed from
+    the products of ``src = [G'; C[:, :p]]`` (``U`` and ``V`` are rows of it; ``layout``
+    says which).  Every operation acts on each member's slice alone, so a member's
+    result does not depend on the others.  Of the Hessian only the symmetric part is
+    exact (the callers symmetrize).
+
+    Examples
+    --------
+    >>> import numpy as np, semnet
+    >>> fit = semnet.sem("x2 ~ x1", semnet.datasets.holzinger_swineford())
+    >>> model, batch = fit.model, fit.model.batches[0]
+    >>> st = model.batch_state(fit.values, batch)
+    >>> m = fit.moments[0]
+    >>> inv = np.linalg.inv(st.C[:, :2, :2])
+    >>> g, info, h = stacked_derivatives(model, batch, st, m.cov[None], np.zeros((1, 2)),
+    ...                                  inv, True, stack_layout(model, batch.plan))
+    >>> bool(np.abs(g).max() < 1e-8), info.shape == h.shape
+    (True, True)
+    """
+    plan = batch.plan
+    nb = len(st.C)
+    sc, mc = plan.sigma_cells, plan.mu_cells
+    k = plan.ks + plan.ka + plan.km
+    n_c = plan.ks + plan.ka
+    fuu, fuv, fvu, fvv, fdiag = layout.gather
+    suu, suv, svu = layout.scales
+    p = model.p
+    src = np.concatenate([st.G.transpose(0, 2, 1), st.C[:, :, :p]], axis=1)
+    srct = src.transpose(0, 2, 1)
+    s_plus = cov + d[:, :, None] * d[:, None, :] if model.meanstructure else cov
+    ama = inv @ s_plus @ inv
+    Xs, As = src @ inv, src @ ama
+    Pw = (Xs @ srct).reshape(nb, -1)
+    shape = (nb, n_c, n_c)
+    # U W U' etc. are the gathered blocks of src W src' times suu
+    Puu, Puv = Pw[:, fuu].reshape(shape), Pw[:, fuv].reshape(shape)
+    Pvu, Pvv = Pw[:, fvu].reshape(shape), Pw[:, fvv].reshape(shape)
+    raw = Puu * Pvv
+    raw += Puv * Pvu
+    half_tr = raw * suu  # 0.5 tr(W X_a W X_b), the information
+    u_idx, v_idx = plan.uv_idx[:n_c], plan.uv_idx[n_c:]
+    if hessian:
+        Pa = (As @ srct).reshape(nb, -1)
+        g_sigma = (Pw[:, fdiag] - Pa[:, fdiag]) * svu[0]
+    else:
+        g_sigma = ((Xs - As)[:, u_idx] * src[:, v_idx]).sum(axis=2) * svu[0]
+    full = not model.meanstructure  # (the cells are those of sigma)
+    g_cells = g_sigma if full else np.zeros((nb, k))
+    i_cells = half_tr if full else np.zeros((nb, k, k))
+    if not full:
+        g_cells[:, sc] = g_sigma
+        i_cells[:, sc, sc] = half_tr
+        U, V = src[:, u_idx] * suv, src[:, v_idx]
+        XU, XV = Xs[:, u_idx] * suv, Xs[:, v_idx]
+        Dm = model.batch_mean_derivatives(batch, st)
+        ad = (inv @ d[:, :, None])[:, :, 0]
+        g_cells[:, mc] -= (Dm @ ad[:, :, None])[:, :, 0]
+        mu_info = Dm @ inv @ Dm.transpose(0, 2, 1)
+        i_cells[:, mc, mc] += mu_info
+    if not hessian:
+        return g_cells, i_cells, None
+    # the cross term (V W U' * U A V') plus its transpose is taken as twice the first
+    h_sigma = Pvu * Pa[:, fuv].reshape(shape)
+    h_sigma *= 2.0
+    h_sigma += Pvv * Pa[:, fuu].reshape(shape)
+    h_sigma += Puu * Pa[:, fvv].reshape(shape)
+    h_sigma -= raw
+    h_sigma *= suu
+    h_cells = h_sigma if full else np.zeros((nb, k, k))
+    g_mu = None
+    if not full:
+        h_cells[:, sc, sc] = h_sigma
+        xw = XU * (V @ ad[:, :, None]) + XV * (U @ ad[:, :, None])
+        cross = Dm @ xw.transpose(0, 2, 1)
+        h_cells[:, mc, sc] += cross
+        h_cells[:, sc, mc] += cross.transpose(0, 2, 1)
+        h_cells[:, mc, mc] += mu_info
+        g_mu = -ad
+    model.batch_curvature_cells(batch, st, inv - ama, g_mu, h_cells)
+    return g_cells, i_cells, h_cells
 
 
 class MLDiscrepancy:
@@ -70,6 +213,7 @@ class MLDiscrepancy:
                 np.stack([self.moments[g].cov for g in b.groups]),
                 np.array([self.moments[g].logdet for g in b.groups]),
                 self.weights[b.groups],
+                stack_layout(model, b.plan),
             ) if len(b.groups) >= STACK_MIN else _Stack(None, None, None, self.weights[b.groups])
             for b in model.batches
         ]
@@ -114,7 +258,7 @@ class MLDiscrepancy:
         Everything is computed over each group's free cells first
         (:meth:`_cell_derivatives`), then summed into the free parameters; with several
         groups, the groups of one structure (a :class:`~semnet.matrices.ram.Batch`) in
-        one vectorised pass (:meth:`_batch_derivatives`).
+        one vectorised pass (:func:`stacked_derivatives`).
 
         With ``classes`` (one 0-based class per free parameter: the tie classes of
         equality constraints, :attr:`~semnet.estimation.constraints.LinearConstraints.classes`)
@@ -256,67 +400,8 @@ class MLDiscrepancy:
             return NOT_PD
         if not derivatives:
             return 0.5 * f, None, None, None
-        return 0.5 * f, *self._batch_derivatives(batch, st, stack, d, inv, hessian)
-
-    def _batch_derivatives(
-        self,
-        batch: Batch,
-        st: BatchState,
-        stack: _Stack,
-        d: np.ndarray,
-        inv: np.ndarray,
-        hessian: bool,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """:meth:`_cell_derivatives` of every group of ``batch`` at once (groups x cells,
-        groups x cells x cells), from the stacked state, mean residuals ``d`` and
-        inverses ``inv``."""
-        model = self.model
-        plan = batch.plan
-        nb = len(batch.groups)
-        sc, mc = plan.sigma_cells, plan.mu_cells
-        k = plan.ks + plan.ka + plan.km
-        n_c = plan.ks + plan.ka
-        UV = model.batch_sigma_factors(batch, st)
-        V = UV[:, n_c:]
-        s_plus = stack.cov + d[:, :, None] * d[:, None, :] if model.meanstructure else stack.cov
-        ama = inv @ s_plus @ inv
-        X = UV @ inv
-        UVt = UV.transpose(0, 2, 1)
-        P = X @ UVt
-        UWU, UWV, VWV = P[:, :n_c, :n_c], P[:, :n_c, n_c:], P[:, n_c:, n_c:]
-        half_tr = UWU * VWV + UWV * UWV.transpose(0, 2, 1)
-        if hessian:
-            PA = (UV @ ama) @ UVt
-            UAU, UAV, VAV = PA[:, :n_c, :n_c], PA[:, :n_c, n_c:], PA[:, n_c:, n_c:]
-            g_sigma = (np.diagonal(UWV, axis1=1, axis2=2)
-                       - np.diagonal(UAV, axis1=1, axis2=2))
-        else:
-            g_sigma = ((X[:, :n_c] - UV[:, :n_c] @ ama) * V).sum(axis=2)
-        g_cells = np.zeros((nb, k))
-        g_cells[:, sc] = g_sigma
-        i_cells = np.zeros((nb, k, k))
-        i_cells[:, sc, sc] = half_tr
-        if model.meanstructure:
-            Dm = model.batch_mean_derivatives(batch, st)
-            ad = (inv @ d[:, :, None])[:, :, 0]
-            g_cells[:, mc] -= (Dm @ ad[:, :, None])[:, :, 0]
-            mu_info = Dm @ inv @ Dm.transpose(0, 2, 1)
-            i_cells[:, mc, mc] += mu_info
-        if not hessian:
-            return g_cells, i_cells, None
-        cross = UWV.transpose(0, 2, 1) * UAV
-        h_cells = np.zeros((nb, k, k))
-        h_cells[:, sc, sc] = cross + cross.transpose(0, 2, 1) + VWV * UAU + UWU * VAV - half_tr
-        g_mu = None
-        if model.meanstructure:
-            xw = (X[:, :n_c] * (V @ ad[:, :, None]) + X[:, n_c:] * (UV[:, :n_c] @ ad[:, :, None]))
-            cross = Dm @ xw.transpose(0, 2, 1)
-            h_cells[:, mc, sc] += cross
-            h_cells[:, sc, mc] += cross.transpose(0, 2, 1)
-            h_cells[:, mc, mc] += mu_info
-            g_mu = -ad
-        model.batch_curvature_cells(batch, st, inv - ama, g_mu, h_cells)
-        return g_cells, i_cells, h_cells
+        return 0.5 * f, *stacked_derivatives(model, batch, st, stack.cov, d, inv, hessian,
+                                             stack.layout)
 
     def _cell_derivatives(
         self,

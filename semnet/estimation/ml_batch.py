@@ -15,8 +15,9 @@ step, then Newton steps taken in full, the same tests of convergence); a sample 
 would leave that path (a step that must be shortened, a Hessian that is not positive
 definite, a point where the discrepancy is not defined) is handed back unconverged, for
 the caller to refit by :func:`~semnet.estimation.optimize.minimize` itself.  The
-arithmetic is :class:`~semnet.estimation.ml.MLDiscrepancy`'s stacked evaluation of the
-groups of a multi-group model, so the optimum agrees with ``minimize``'s to rounding.
+derivatives are those of the stacked groups of a multi-group model
+(:func:`~semnet.estimation.ml.stacked_derivatives`), so the optimum agrees with
+``minimize``'s to rounding.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ import numpy as np
 from scipy.linalg import lapack
 
 from semnet.estimation.constraints import LinearConstraints
-from semnet.matrices.ram import Batch, Model
+from semnet.estimation.ml import stack_layout, stacked_derivatives
+from semnet.matrices.ram import Model
 
 __all__ = ["StackEvaluation", "StackedML", "cholesky_stack", "minimize_stack", "rowwise"]
 
@@ -93,20 +95,7 @@ class StackedML:
         to_z = cells_to_x @ con.K
         same = to_z.shape[0] == to_z.shape[1] and np.array_equal(to_z, np.eye(len(to_z)))
         self.to_z = None if same else to_z
-        # the flat positions in src W src' (src = [G'; C[:, :p]]) of the blocks
-        # U W U', U W V', V W U' and V W V' and of the diagonal of U W V', and the
-        # scales of U's rows (see _derivatives)
-        n_c = plan.ks + plan.ka
-        u_idx, v_idx = plan.uv_idx[:n_c], plan.uv_idx[n_c:]
-        ns = 2 * model.n
-
-        def flat(r: np.ndarray, c: np.ndarray) -> np.ndarray:
-            return (r[:, None] * ns + c[None, :]).ravel()
-
-        self.gather = (flat(u_idx, u_idx), flat(u_idx, v_idx), flat(v_idx, u_idx),
-                       flat(v_idx, v_idx), u_idx * ns + v_idx)
-        su = plan.uv_scale[:n_c, 0]
-        self.scales = (np.outer(su, su), su[:, None], su[None, :])
+        self.layout = stack_layout(model, plan)
 
     def x_of(self, z: np.ndarray) -> np.ndarray:
         """The free parameters ``x0 + K z`` of each sample (samples x free)."""
@@ -147,7 +136,8 @@ class StackedML:
         f[~np.isfinite(f)] = np.inf
         if not derivatives:
             return StackEvaluation(f)
-        g, info, h = self._derivatives(batch, st, cov, d, inv, hessian)
+        g, info, h = stacked_derivatives(self.model, batch, st, cov, d, inv, hessian,
+                                         self.layout)
         M = self.to_z
         if M is not None:
             g = rowwise(g, M)
@@ -156,80 +146,6 @@ class StackedML:
         if h is not None:
             h = (h + h.transpose(0, 2, 1)) / 2
         return StackEvaluation(f, g, info, h)
-
-    def _derivatives(self, batch: Batch, st, cov: np.ndarray, d: np.ndarray,
-                     inv: np.ndarray, hessian: bool):
-        """Gradient, expected information and Hessian over the model's free cells
-        (samples x cells, samples x cells x cells), as the stacked groups of
-        :class:`~semnet.estimation.ml.MLDiscrepancy`."""
-        model = self.model
-        plan = batch.plan
-        nb = len(batch.groups)
-        sc, mc = plan.sigma_cells, plan.mu_cells
-        k = plan.ks + plan.ka + plan.km
-        n_c = plan.ks + plan.ka
-        fuu, fuv, fvu, fvv, fdiag = self.gather
-        suu, suv, svu = self.scales
-        p = model.p
-        # every row of U and V is a row of src = [G'; C[:, :p]] (the u of a diagonal S
-        # cell halved): the products of U and V are gathered from those of src
-        src = np.concatenate([st.G.transpose(0, 2, 1), st.C[:, :, :p]], axis=1)
-        srct = src.transpose(0, 2, 1)
-        s_plus = cov + d[:, :, None] * d[:, None, :] if model.meanstructure else cov
-        ama = inv @ s_plus @ inv
-        Xs, As = src @ inv, src @ ama
-        Pw = (Xs @ srct).reshape(nb, -1)
-        shape = (nb, n_c, n_c)
-        # the products of the blocks (U W U' ...) are those of the gathered blocks of
-        # src W src' times suu (the scales of the halved rows of U)
-        Puu, Puv = Pw[:, fuu].reshape(shape), Pw[:, fuv].reshape(shape)
-        Pvu, Pvv = Pw[:, fvu].reshape(shape), Pw[:, fvv].reshape(shape)
-        raw = Puu * Pvv
-        raw += Puv * Pvu
-        half_tr = raw * suu
-        u_idx, v_idx = plan.uv_idx[:n_c], plan.uv_idx[n_c:]
-        if hessian:
-            Pa = (As @ srct).reshape(nb, -1)
-            g_sigma = (Pw[:, fdiag] - Pa[:, fdiag]) * svu[0]
-        else:
-            g_sigma = ((Xs - As)[:, u_idx] * src[:, v_idx]).sum(axis=2) * svu[0]
-        full = not model.meanstructure  # (the cells are those of sigma)
-        g_cells = g_sigma if full else np.zeros((nb, k))
-        i_cells = half_tr if full else np.zeros((nb, k, k))
-        if not full:
-            g_cells[:, sc] = g_sigma
-            i_cells[:, sc, sc] = half_tr
-        if model.meanstructure:
-            U, V = src[:, u_idx] * suv, src[:, v_idx]
-            XU, XV = Xs[:, u_idx] * suv, Xs[:, v_idx]
-            Dm = model.batch_mean_derivatives(batch, st)
-            ad = (inv @ d[:, :, None])[:, :, 0]
-            g_cells[:, mc] -= (Dm @ ad[:, :, None])[:, :, 0]
-            mu_info = Dm @ inv @ Dm.transpose(0, 2, 1)
-            i_cells[:, mc, mc] += mu_info
-        if not hessian:
-            return g_cells, i_cells, None
-        # its symmetric part is the Hessian (the caller symmetrizes): the cross term
-        # (VWU * UAV) plus its transpose is taken as twice the first
-        h_sigma = Pvu * Pa[:, fuv].reshape(shape)
-        h_sigma *= 2.0
-        h_sigma += Pvv * Pa[:, fuu].reshape(shape)
-        h_sigma += Puu * Pa[:, fvv].reshape(shape)
-        h_sigma -= raw
-        h_sigma *= suu
-        h_cells = h_sigma if full else np.zeros((nb, k, k))
-        if not full:
-            h_cells[:, sc, sc] = h_sigma
-        g_mu = None
-        if model.meanstructure:
-            xw = XU * (V @ ad[:, :, None]) + XV * (U @ ad[:, :, None])
-            cross = Dm @ xw.transpose(0, 2, 1)
-            h_cells[:, mc, sc] += cross
-            h_cells[:, sc, mc] += cross.transpose(0, 2, 1)
-            h_cells[:, mc, mc] += mu_info
-            g_mu = -ad
-        model.batch_curvature_cells(batch, st, inv - ama, g_mu, h_cells)
-        return g_cells, i_cells, h_cells
 
 
 def rowwise(a: np.ndarray, m: np.ndarray) -> np.ndarray:
