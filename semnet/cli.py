@@ -4,7 +4,7 @@ Subcommands
 -----------
 ``semnet studies``
     List the registered studies, one per line, the study's name first.
-``semnet replicate [STUDY] [--data FILE] [--out DIR] [--seed N] [--bootstrap N]
+``semnet replicate [STUDY] [--data FILE] [--out DIR] [--seed N] [--bootstrap N] [--jobs N]
 [--models DIR] [--overwrite]``
     Run a study (default: network-involvement) end to end and write its tables (and,
     for network-involvement, a path diagram) and manifest into ``--out`` (a new or empty
@@ -86,6 +86,7 @@ FLAGS: dict[str, dict[str, str]] = {
         "bootstrap": "--bootstrap",
         "seed": "--seed",
         "out": "--out",
+        "n_jobs": "--jobs",
     },
 }
 
@@ -309,6 +310,9 @@ def _add_replicate(sub: argparse._SubParsersAction) -> Handler:
     p.add_argument("--weights", metavar="COL",
                    help="column of sampling weights (network-involvement study: the models "
                    "that allow them are fitted with MLR and the weights, as lavaan)")
+    p.add_argument("--jobs", metavar="N", type=int, default=1,
+                   help="worker processes for the bootstrap (default: 1; -1: every CPU); "
+                   "the tables are the same whatever N")
     return _run_replicate
 
 
@@ -325,6 +329,9 @@ def _run_replicate(args: argparse.Namespace) -> int:
 
     if args.bootstrap < 0:
         raise InputError(f"--bootstrap must be 0 or more, not {args.bootstrap}.")
+    if args.jobs == 0 or args.jobs < -1:
+        raise InputError(f"--jobs must be a positive number of worker processes or -1 "
+                         f"(every CPU), not {args.jobs}.")
     study = get(args.study)
     extra = {}
     if args.weights is not None:
@@ -334,7 +341,8 @@ def _run_replicate(args: argparse.Namespace) -> int:
         extra["weights"] = args.weights
     result = study.run(
         args.data, args.out, seed=args.seed, bootstrap=args.bootstrap,
-        models_dir=args.models, progress=None, overwrite=args.overwrite, **extra,
+        models_dir=args.models, progress=None, overwrite=args.overwrite, jobs=args.jobs,
+        **extra,
     )  # fmt: skip
     tables = result.tables
     report = result.manifest.get("report")

@@ -32,11 +32,11 @@ def assert_latent_means_cover(out, true_means: dict) -> pd.DataFrame:
 
 
 def assert_rerun_identical(study, res, out, tmp_path, bootstrapped: set[str]) -> None:
-    """The bootstrap covers ``bootstrapped``, and a rerun with the seed writes the same
-    bytes."""
+    """The bootstrap covers ``bootstrapped``, and a rerun with the seed, its bootstrap on
+    two workers, writes the same bytes."""
     boot = pd.read_csv(out / "table10_bootstrap.csv")
     assert bootstrapped <= set(boot["name"])
-    again = study.run(out=tmp_path, bootstrap=10, seed=5)
+    again = study.run(out=tmp_path, bootstrap=10, seed=5, jobs=2)
     assert set(again.tables) == set(res.tables)
     for name in res.tables:
         assert (out / f"{name}.csv").read_bytes() == (tmp_path / f"{name}.csv").read_bytes()

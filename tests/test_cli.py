@@ -148,6 +148,14 @@ def test_replicate_errors_name_flags(tmp_path, capsys):
     assert not (tmp_path / "o").exists()  # inputs are checked before the folder is made
 
 
+@pytest.mark.parametrize("jobs", ["0", "-2"])
+def test_replicate_jobs_must_be_positive_or_minus_one(tmp_path, capsys, jobs):
+    assert main(["replicate", "--jobs", jobs, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "--jobs must be a positive number" in err and f"not {jobs}" in err
+    assert not (tmp_path / "o").exists()
+
+
 # -- never a traceback ---------------------------------------------------------------------------
 def _boom(*args, **kwargs):
     raise RuntimeError("boom\nsecond line")

@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from semnet._version import __version__
-from semnet.analyses.parallel import Progress, want_progress
+from semnet.analyses.parallel import Progress, check_jobs, want_progress
 from semnet.datasets import bundled_path, network_involvement_path, read
 from semnet.errors import DataError, SemnetError
 from semnet.report.format import format_number, format_p_clause, format_pvalue
@@ -224,6 +224,8 @@ class _State:
     mediation: Any = None
     #: the sampling-weights column, or None
     weights: str | None = None
+    #: worker processes of the bootstrap (its draws do not depend on them)
+    jobs: int = 1
 
     @property
     def fit_args(self) -> dict[str, Any]:
@@ -674,7 +676,7 @@ def _mediation(s: _State) -> None:
     if s.bootstrap:
         boot = semnet.bootstrap(s.mediation, n=s.bootstrap, seed=s.seed, ci=("percentile",),
                                 indirect=[{"x": x, "y": "doi"} for x in causes],
-                                progress=s.progress)  # fmt: skip
+                                progress=s.progress, n_jobs=s.jobs)  # fmt: skip
         boot_table = boot.table(ci="percentile")
         boot_note = (f"{s.bootstrap} case-resampling bootstrap draws of the FIML fit "
                      f"(seed {s.seed}; {boot.n_failed} failed).")
@@ -885,6 +887,7 @@ def run(
     progress: bool | None = None,
     overwrite: bool = False,
     weights: str | None = None,
+    jobs: int = 1,
 ) -> StudyResult:
     """Run the whole analysis plan and write its outputs into ``out``.
 
@@ -917,6 +920,9 @@ def run(
         A column of sampling weights: every model that allows them is fitted with them
         (MLR, as lavaan; weights normalised to the total N); the notes of the tables that
         do not use them (HTMT, LMS, the ordinal analysis) say so.
+    jobs : int
+        Worker processes of the bootstrap (``-1``: every CPU); the draws, and so the
+        tables, are the same whatever their number.
 
     Raises
     ------
@@ -933,12 +939,13 @@ def run(
     import semnet
 
     t0 = time.perf_counter()
+    check_jobs(jobs)
     frame, digest = load_data(data)
     _check_weights(frame, weights)
     models = model_files(models_dir)
     folder = OutputFolder.open(out, overwrite=overwrite)
     show = want_progress(progress, len(STEPS), 1)
-    state = _State(frame, models, seed, bootstrap, show, weights=weights)
+    state = _State(frame, models, seed, bootstrap, show, weights=weights, jobs=jobs)
     timings: dict[str, float] = {}
     bar = Progress(len(STEPS), "replicate", show, unit="step")
     with warnings.catch_warnings():

@@ -36,6 +36,7 @@ from typing import Any
 import pandas as pd
 
 from semnet._version import __version__
+from semnet.analyses.parallel import check_jobs
 from semnet.studies._output import MANIFEST, OutputFolder
 from semnet.studies.network_involvement import StudyResult
 
@@ -69,6 +70,8 @@ class _State:
     partial: Any = None
     structural: Any = None
     freed: tuple[str, ...] = ()
+    #: worker processes of the bootstrap (its draws do not depend on them)
+    jobs: int = 1
 
     def __post_init__(self) -> None:
         from semnet.report.journal import model_labels
@@ -344,7 +347,7 @@ def _mediation(s: _State) -> None:
                      group_equal=["loadings", "intercepts"],
                      group_partial=s.freed)  # fmt: skip
     boot = semnet.bootstrap(fit, n=s.bootstrap, seed=s.seed, ci=("percentile",),
-                            progress=s.progress)  # fmt: skip
+                            progress=s.progress, n_jobs=s.jobs)  # fmt: skip
     bt = boot.table(ci="percentile")
     bt = bt[bt["op"] == ":="]
     shown = pd.DataFrame({
@@ -466,6 +469,7 @@ def run(
     models_dir: str | Path | None = None,
     progress: bool = False,
     overwrite: bool = False,
+    jobs: int = 1,
 ) -> StudyResult:
     """Run a seed study's analysis plan and write its tables into ``out``.
 
@@ -487,6 +491,9 @@ def run(
         Progress bar for the bootstrap.
     overwrite : bool
         Write into a non-empty folder that no earlier run wrote.
+    jobs : int
+        Worker processes of the bootstrap (``-1``: every CPU); the draws, and so the
+        tables, are the same whatever their number.
 
     Returns
     -------
@@ -500,10 +507,11 @@ def run(
     import semnet
 
     t0 = time.perf_counter()
+    check_jobs(jobs)
     frame, digest = study.load(data)
     models = study.model_files(models_dir)
     folder = OutputFolder.open(out, overwrite=overwrite)
-    state = _State(study, frame, models, seed, bootstrap, progress)
+    state = _State(study, frame, models, seed, bootstrap, progress, jobs=jobs)
     timings: dict[str, float] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=semnet.SemnetWarning)
