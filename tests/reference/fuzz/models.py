@@ -211,7 +211,7 @@ def _options(rng, ds, picked, has_regression, std_lv, fiml):
         if levels:
             opts["group.equal"] = levels
             if rng.random() < 0.3:
-                f = list(picked)[0]
+                f = next(iter(picked))
                 partial = [f"{f}=~{picked[f][-1]}"]
                 if "intercepts" in levels:
                     partial.append(f"{picked[f][0]}~1")
