@@ -217,7 +217,7 @@ def mlr(
     chisq = 2 * disc.ntotal * disc.evaluate(x, derivatives=False).f
     c = trace / df if df > 0 else np.nan
     test = ScaledTest(
-        "yuan_bentler_mplus", chisq / c if df > 0 else np.nan, df, c, trace,
+        "yuan_bentler_mplus", chisq / c if df > 0 else chisq, df, c, trace,
         trace_h1 / ndat, trace_h0 / npar if npar else np.nan,
     )  # fmt: skip
     return (vcov + vcov.T) / 2, test
@@ -255,7 +255,7 @@ def independence_mlr(moments: Sequence[GroupMoments], meanstructure: bool) -> Sc
     trace = trace_h1 - trace_h0
     c = trace / df if df > 0 else np.nan
     return ScaledTest(
-        "yuan_bentler_mplus", chisq / c if df > 0 else np.nan, df, c, trace,
+        "yuan_bentler_mplus", chisq / c if df > 0 else chisq, df, c, trace,
         trace_h1 / ndat, trace_h0 / npar,
     )  # fmt: skip
 
@@ -344,7 +344,8 @@ def satorra_bentler(sandwich: RobustSem, weights: np.ndarray, df: int) -> Scaled
             np.sum((wd @ sandwich.E_inv @ wd.T) * gamma)
         )
     c = trace / df if df > 0 else np.nan
-    return ScaledTest("satorra_bentler", sandwich.chisq / c if df > 0 else np.nan, df, c, trace)
+    return ScaledTest("satorra_bentler", sandwich.chisq / c if df > 0 else sandwich.chisq, df, c,
+                      trace)  # fmt: skip
 
 
 def mlm(
@@ -398,7 +399,7 @@ def scaled_shifted(sandwich: RobustSem, weights: np.ndarray, df: int) -> ScaledT
             "scaled_shifted", sandwich.chisq * a + shift, df, 1 / a, trace,
             shift_parameter=shift, trace2=trace2,
         )  # fmt: skip
-    return ScaledTest("scaled_shifted", np.nan, df, np.nan, trace, trace2=trace2)
+    return ScaledTest("scaled_shifted", sandwich.chisq, df, np.nan, trace, trace2=trace2)
 
 
 def mean_var_adjusted(sandwich: RobustSem, weights: np.ndarray, df: int) -> ScaledTest:
@@ -410,7 +411,7 @@ def mean_var_adjusted(sandwich: RobustSem, weights: np.ndarray, df: int) -> Scal
         c = trace2 / trace
         return ScaledTest("mean_var_adjusted", sandwich.chisq / c, trace**2 / trace2, c,
                           trace, trace2=trace2)  # fmt: skip
-    return ScaledTest("mean_var_adjusted", np.nan, df, np.nan, trace, trace2=trace2)
+    return ScaledTest("mean_var_adjusted", sandwich.chisq, df, np.nan, trace, trace2=trace2)
 
 
 def mlmv(
