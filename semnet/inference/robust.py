@@ -53,7 +53,6 @@ from semnet.estimation.ml import MLDiscrepancy
 from semnet.inference.fiml_corrected import h1_informations
 from semnet.inference.moment_space import (
     adf_gamma,
-    constrained_inverse,
     design_outer,
     fixed_x_moments,
     fixed_x_variables,
@@ -61,6 +60,7 @@ from semnet.inference.moment_space import (
     normal_weight,
     without_moments,
 )
+from semnet.inference.vcov import checked_constrained_inverse
 
 if TYPE_CHECKING:
     from semnet.estimation.discrepancy import Discrepancy
@@ -196,7 +196,7 @@ def mlr(
     _require_data(moments, "estimator='MLR'")
     patterns = getattr(disc, "patterns", None)
     H = observed_information(disc, x)
-    H_inv = constrained_inverse(H, T)
+    H_inv = checked_constrained_inverse(H, T)
     B0 = [score_outer(disc, x, g) for g in range(len(moments))]
     B = sum(w * b for w, b in zip(disc.weights, B0, strict=True))
     vcov = H_inv @ B @ H_inv / disc.ntotal
@@ -311,7 +311,7 @@ def robust_sem(disc: MLDiscrepancy, x: np.ndarray, T: np.ndarray, what: str) -> 
             gamma = adf_gamma(mom, model.meanstructure, fixed_x_variables(model))
             parts.append((delta, W, gamma))
         E = disc.evaluate(x).information
-    E_inv = constrained_inverse(E, T)
+    E_inv = checked_constrained_inverse(E, T)
     meat = np.zeros_like(E_inv)
     for w, (delta, W, gamma) in zip(weights, parts, strict=True):
         cols, dc = _used_columns(delta)
