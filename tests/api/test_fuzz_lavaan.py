@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -47,8 +48,16 @@ ARGUMENTS = {
 
 #: models semnet does not yet fit as lavaan does, each naming the bug
 KNOWN: dict[str, str] = {}
+#: models not identified on which semnet gives no warning, each with the reason
+SILENT: dict[str, str] = {
+    "m112_pd": "MLR: the observed information at semnet's point on the ridge has smallest "
+    "/ largest eigenvalue 1.4e-10, just above ILL_CONDITIONED_RATIO (1e-10), and the "
+    "expected information, singular (1e-17), is not consulted; SEs look normal",
+}
 
 COMPARED = [n for n, r in LAVAAN.items() if r["skip"] is None]
+#: models that are not identified (lavaan's warning, or the rank of its Jacobian)
+UNIDENTIFIED = [n for n, r in LAVAAN.items() if r["skip"] and "identified" in r["skip"]]
 
 
 def _params():
@@ -151,6 +160,18 @@ def test_fit_matches_lavaan(name):
     fiml = INPUTS[name]["options"].get("missing") == "ml"
     problems = _fit_problems(fit, ref, fiml) + _estimate_problems(fit, ref)
     assert not problems, "\n".join([INPUTS[name]["model"], str(INPUTS[name]["options"]), *problems])
+
+
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(n, marks=[pytest.mark.xfail(strict=True, reason=SILENT[n])] if n in SILENT
+                  else [], id=n) for n in UNIDENTIFIED],
+)
+def test_models_that_are_not_identified_warn(name):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        refit(name)
+    assert any("may not be identified" in str(w.message) for w in caught)
 
 
 def test_generator_gives_the_committed_models():
