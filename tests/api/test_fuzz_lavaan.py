@@ -55,6 +55,17 @@ SILENT: dict[str, str] = {
     "expected information, singular (1e-17), is not consulted; SEs look normal",
 }
 
+#: weakly identified models whose standard errors are not compared, with the evidence:
+#: the likelihood is nearly flat, the two optimizers stop at different points of it, and
+#: the SEs (the inverse of a nearly singular information) follow the point
+WEAK: dict[str, str] = {
+    "m136_hs": "visual's 3 indicators with a residual covariance, uncorrelated with "
+    "textual, identified only through the equal loadings, intercepts and residuals of the "
+    "two schools (SE 22 on a loading of 6.6; a Heywood case): estimates agree to 1e-5 SE "
+    "and the log-likelihoods to 1e-10, SEs differ by 0.5%; semnet's SE formula evaluated "
+    "at lavaan's estimates gives lavaan's SEs (22.0972 for visual=~x2, lavaan 22.0972)",
+}
+
 COMPARED = [n for n, r in LAVAAN.items() if r["skip"] is None]
 #: models that are not identified (lavaan's warning, or the rank of its Jacobian)
 UNIDENTIFIED = [n for n, r in LAVAAN.items() if r["skip"] and "identified" in r["skip"]]
@@ -87,7 +98,7 @@ def _keyed(frame: pd.DataFrame) -> pd.DataFrame:
     return f.set_index(["lhs", "op", "rhs", "group"])
 
 
-def _estimate_problems(fit: semnet.Fit, ref: dict) -> list[str]:
+def _estimate_problems(fit: semnet.Fit, ref: dict, compare_se: bool = True) -> list[str]:
     theirs = _keyed(pd.DataFrame(ref["estimates"]).replace({None: np.nan}))
     ours = fit.estimates(standardized=True)
     mine = _keyed(ours[ours["op"] != "=="])
@@ -102,11 +113,12 @@ def _estimate_problems(fit: semnet.Fit, ref: dict) -> list[str]:
         problems.append(f"label {key}: {m.loc[key, 'label']!r} vs {m.loc[key, 'label_ref']!r}")
     se_ref = m["se_ref"].fillna(0)
     # as tests/api/test_reference.py: relative, plus 0.1% of the SE for estimates near 0
-    checks = (
+    checks = [
         ("est", EST_RTOL * m["est_ref"].abs() + SE_RTOL * se_ref + ATOL),
-        ("se", SE_RTOL * se_ref + ATOL),
         ("std_all", EST_RTOL * m["std.all"].abs() + SE_RTOL * se_ref + ATOL),
-    )
+    ]
+    if compare_se:
+        checks.append(("se", SE_RTOL * se_ref + ATOL))
     for col, bound in checks:
         ref_col = "std.all" if col == "std_all" else col + "_ref"
         diff = (m[col] - m[ref_col]).abs()
@@ -158,7 +170,7 @@ def test_fit_matches_lavaan(name):
     assert fit.converged
     assert list(fit.nobs.values()) == ref["nobs"]
     fiml = INPUTS[name]["options"].get("missing") == "ml"
-    problems = _fit_problems(fit, ref, fiml) + _estimate_problems(fit, ref)
+    problems = _fit_problems(fit, ref, fiml) + _estimate_problems(fit, ref, name not in WEAK)
     assert not problems, "\n".join([INPUTS[name]["model"], str(INPUTS[name]["options"]), *problems])
 
 

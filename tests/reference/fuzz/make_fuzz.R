@@ -106,7 +106,7 @@ fit_one <- function(m) {
 
 results <- lapply(INPUT$models, fit_one)
 out <- list(lavaan_version = as.character(packageVersion("lavaan")),
-            r_version = R.version.string, seed = INPUT$seed, fits = results)
+            r_version = R.version.string, batches = INPUT$batches, fits = results)
 write_json(out, file.path(DIR, "lavaan.json"), digits = NA, auto_unbox = TRUE,
            na = "null", null = "null")
 skipped <- Filter(function(r) !is.null(r$skip), results)

@@ -1,7 +1,8 @@
 """Seeded random lavaan models for the differential test against lavaan (``make_fuzz.R``).
 
-Every model is drawn from one ``numpy`` generator seeded with :data:`SEED`, so the list is
-the same on every machine. Run from the repository root to (re)write the inputs::
+The models are drawn in batches (:data:`BATCHES`), each from a ``numpy`` generator with
+its own seed, so the list is the same on every machine. Run from the repository root to
+(re)write the inputs::
 
     PYTHONPATH=$PWD python tests/reference/fuzz/models.py   # sim.csv, sim_missing.csv, models.json
     Rscript tests/reference/fuzz/make_fuzz.R                # lavaan.json
@@ -11,7 +12,7 @@ the committed ``models.json``.
 
 Examples
 --------
->>> models = generate(SEED, 3)
+>>> models = generate([(SEED, 3, BATCHES[0][2])])
 >>> sorted(models[0])
 ['data', 'function', 'model', 'name', 'options']
 """
@@ -25,7 +26,12 @@ import numpy as np
 import pandas as pd
 
 SEED = 20261207
-N_MODELS = 130
+#: the batches: (seed, number of models, rates of orthogonal factors, groups and FIML);
+#: the second leans on the options the first draws rarely
+BATCHES = (
+    (SEED, 130, {"orthogonal": 0.15, "group": 0.35, "fiml": 0.2}),
+    (SEED + 1, 50, {"orthogonal": 0.6, "group": 0.6, "fiml": 0.35}),
+)
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent.parent
 
@@ -186,18 +192,18 @@ def _structural(rng, picked, ds):
     return lines, defined
 
 
-def _options(rng, ds, picked, has_regression, std_lv, fiml):
+def _options(rng, ds, picked, has_regression, std_lv, fiml, rates):
     opts = {}
     if std_lv:
         opts["std.lv"] = True
-    if len(picked) >= 2 and not has_regression and rng.random() < 0.15 and all(
+    if len(picked) >= 2 and not has_regression and rng.random() < rates["orthogonal"] and all(
         len(v) >= 3 for v in picked.values()
     ):
         opts["orthogonal"] = True
     if rng.random() < 0.25:
         opts["meanstructure"] = True
     group = DATASETS[ds]["group"]
-    if group is not None and rng.random() < 0.35:
+    if group is not None and rng.random() < rates["group"]:
         opts["group"] = group
         levels = [
             [],
@@ -235,16 +241,16 @@ def _options(rng, ds, picked, has_regression, std_lv, fiml):
     return opts
 
 
-def draw(rng: np.random.Generator, index: int) -> dict:
+def draw(rng: np.random.Generator, index: int, rates: dict[str, float]) -> dict:
     """One random model: its name, syntax, data path, function and lavaan options."""
     ds = ["hs", "pd", "sim"][int(rng.choice(3, p=[0.45, 0.2, 0.35]))]
     std_lv = bool(rng.random() < 0.25)
     picked, mlines = _measurement(rng, DATASETS[ds]["factors"], std_lv)
     extra = _extras(rng, picked, mlines, ds)
     struct, defined = _structural(rng, picked, ds)
-    fiml = DATASETS[ds]["missing"] is not None and bool(rng.random() < 0.2)
+    fiml = DATASETS[ds]["missing"] is not None and bool(rng.random() < rates["fiml"])
     has_regression = any(" ~ " in line for line in struct)
-    opts = _options(rng, ds, picked, has_regression, std_lv, fiml)
+    opts = _options(rng, ds, picked, has_regression, std_lv, fiml, rates)
     text = []
     for key, value in mlines.items():
         text.append(value if isinstance(value, str) else f"{key} =~ " + " + ".join(value))
@@ -260,10 +266,14 @@ def draw(rng: np.random.Generator, index: int) -> dict:
     }
 
 
-def generate(seed: int = SEED, n: int = N_MODELS) -> list[dict]:
-    """``n`` random models from ``seed`` (the same list on every machine)."""
-    rng = np.random.default_rng(seed)
-    return [draw(rng, i) for i in range(n)]
+def generate(batches=BATCHES) -> list[dict]:
+    """The random models of ``batches`` (the same list on every machine), numbered on
+    across the batches."""
+    out: list[dict] = []
+    for seed, n, rates in batches:
+        rng = np.random.default_rng(seed)
+        out += [draw(rng, len(out) + i, rates) for i in range(n)]
+    return out
 
 
 def main() -> None:
@@ -271,7 +281,7 @@ def main() -> None:
     full.to_csv(HERE / "sim.csv", index=False)
     holes.to_csv(HERE / "sim_missing.csv", index=False, na_rep="NA")
     with open(HERE / "models.json", "w", encoding="utf-8") as fh:
-        json.dump({"seed": SEED, "models": generate()}, fh, indent=1)
+        json.dump({"batches": BATCHES, "models": generate()}, fh, indent=1)
         fh.write("\n")
 
 
