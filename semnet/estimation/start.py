@@ -5,7 +5,8 @@ Fixed rows take their fixed value (``fixed.x`` covariates: the sample moments). 
 rows: the variance of a marker-scaled factor from its indicators' covariances
 (``S_mj S_mk / S_jk``), loadings from the covariances with the marker, residual variances
 what the factor leaves of the indicator's variance (half the variance otherwise), factor
-covariances those of their markers, regressions and other covariances 0; latent means
+covariances those of their markers (0 where these make the factors' covariance matrix
+indefinite), regressions and other covariances 0; latent means
 0, or the marker's mean where its intercept is fixed, and observed intercepts the sample
 means less what that mean implies.  A user's ``start()`` always wins.
 """
@@ -104,7 +105,26 @@ def start_values(pt: ParTable, moments: Sequence[GroupMoments]) -> np.ndarray:
                 values[r] = _intercept_start(a, idx, mean, loading_of, n_factors, lv_mean)
             else:
                 values[r] = 0.0
+        _keep_lv_covariance_positive(values, rows, lhs, op, rhs, free, idx)
     return np.array(values, dtype=float)
+
+
+def _keep_lv_covariance_positive(values, rows, lhs, op, rhs, free, idx) -> None:
+    """Set the free covariances of the latent variables to 0 (in ``values``) when their
+    starts make the latent covariance matrix indefinite: each is bounded by its pair's
+    variances, but not jointly (two factors close to a third, one of them fixed
+    uncorrelated with it)."""
+    lv_rows = [r for r in rows if op[r] == "~~" and lhs[r] not in idx and rhs[r] not in idx]
+    names = sorted({lhs[r] for r in lv_rows} | {rhs[r] for r in lv_rows})
+    pos = {v: k for k, v in enumerate(names)}
+    psi = np.zeros((len(names), len(names)))
+    for r in lv_rows:
+        psi[pos[lhs[r]], pos[rhs[r]]] = psi[pos[rhs[r]], pos[lhs[r]]] = values[r]
+    if len(names) < 2 or np.linalg.eigvalsh(psi)[0] > 0:
+        return
+    for r in lv_rows:
+        if free[r] and lhs[r] != rhs[r]:
+            values[r] = 0.0
 
 
 def _fixed(ustart: float) -> float:

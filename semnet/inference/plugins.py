@@ -33,9 +33,8 @@ from semnet.estimation.dwls import ordinal_starts
 from semnet.estimation.ml import Evaluation
 from semnet.estimation.start import start_values
 from semnet.inference import robust
-from semnet.inference.moment_space import constrained_inverse
 from semnet.inference.robust import ScaledTest
-from semnet.inference.vcov import expected_vcov, tangent_basis
+from semnet.inference.vcov import checked_constrained_inverse, expected_vcov, tangent_basis
 from semnet.matrices.ram import Model
 from semnet.partable.build import ParTable, independence_partable
 from semnet.registry import Registry
@@ -119,7 +118,7 @@ class InferenceContext:
 def _standard_vcov(ctx: InferenceContext) -> np.ndarray:
     if ctx.information == "observed":
         H = robust.observed_information(ctx.disc, ctx.x)
-        return constrained_inverse(H, ctx.T) / ctx.disc.ntotal
+        return checked_constrained_inverse(H, ctx.T) / ctx.disc.ntotal
     return expected_vcov(ctx.disc, ctx.constraints, ctx.x, ctx.evaluation, ctx.evaluation_in_z)
 
 

@@ -53,7 +53,6 @@ from semnet.estimation.ml import MLDiscrepancy
 from semnet.inference.fiml_corrected import h1_informations
 from semnet.inference.moment_space import (
     adf_gamma,
-    constrained_inverse,
     design_outer,
     fixed_x_moments,
     fixed_x_variables,
@@ -61,6 +60,7 @@ from semnet.inference.moment_space import (
     normal_weight,
     without_moments,
 )
+from semnet.inference.vcov import checked_constrained_inverse
 
 if TYPE_CHECKING:
     from semnet.estimation.discrepancy import Discrepancy
@@ -196,7 +196,7 @@ def mlr(
     _require_data(moments, "estimator='MLR'")
     patterns = getattr(disc, "patterns", None)
     H = observed_information(disc, x)
-    H_inv = constrained_inverse(H, T)
+    H_inv = checked_constrained_inverse(H, T)
     B0 = [score_outer(disc, x, g) for g in range(len(moments))]
     B = sum(w * b for w, b in zip(disc.weights, B0, strict=True))
     vcov = H_inv @ B @ H_inv / disc.ntotal
@@ -217,7 +217,7 @@ def mlr(
     chisq = 2 * disc.ntotal * disc.evaluate(x, derivatives=False).f
     c = trace / df if df > 0 else np.nan
     test = ScaledTest(
-        "yuan_bentler_mplus", chisq / c if df > 0 else np.nan, df, c, trace,
+        "yuan_bentler_mplus", chisq / c if df > 0 else chisq, df, c, trace,
         trace_h1 / ndat, trace_h0 / npar if npar else np.nan,
     )  # fmt: skip
     return (vcov + vcov.T) / 2, test
@@ -255,7 +255,7 @@ def independence_mlr(moments: Sequence[GroupMoments], meanstructure: bool) -> Sc
     trace = trace_h1 - trace_h0
     c = trace / df if df > 0 else np.nan
     return ScaledTest(
-        "yuan_bentler_mplus", chisq / c if df > 0 else np.nan, df, c, trace,
+        "yuan_bentler_mplus", chisq / c if df > 0 else chisq, df, c, trace,
         trace_h1 / ndat, trace_h0 / npar,
     )  # fmt: skip
 
@@ -311,7 +311,7 @@ def robust_sem(disc: MLDiscrepancy, x: np.ndarray, T: np.ndarray, what: str) -> 
             gamma = adf_gamma(mom, model.meanstructure, fixed_x_variables(model))
             parts.append((delta, W, gamma))
         E = disc.evaluate(x).information
-    E_inv = constrained_inverse(E, T)
+    E_inv = checked_constrained_inverse(E, T)
     meat = np.zeros_like(E_inv)
     for w, (delta, W, gamma) in zip(weights, parts, strict=True):
         cols, dc = _used_columns(delta)
@@ -344,7 +344,8 @@ def satorra_bentler(sandwich: RobustSem, weights: np.ndarray, df: int) -> Scaled
             np.sum((wd @ sandwich.E_inv @ wd.T) * gamma)
         )
     c = trace / df if df > 0 else np.nan
-    return ScaledTest("satorra_bentler", sandwich.chisq / c if df > 0 else np.nan, df, c, trace)
+    return ScaledTest("satorra_bentler", sandwich.chisq / c if df > 0 else sandwich.chisq, df, c,
+                      trace)  # fmt: skip
 
 
 def mlm(
@@ -398,7 +399,7 @@ def scaled_shifted(sandwich: RobustSem, weights: np.ndarray, df: int) -> ScaledT
             "scaled_shifted", sandwich.chisq * a + shift, df, 1 / a, trace,
             shift_parameter=shift, trace2=trace2,
         )  # fmt: skip
-    return ScaledTest("scaled_shifted", np.nan, df, np.nan, trace, trace2=trace2)
+    return ScaledTest("scaled_shifted", sandwich.chisq, df, np.nan, trace, trace2=trace2)
 
 
 def mean_var_adjusted(sandwich: RobustSem, weights: np.ndarray, df: int) -> ScaledTest:
@@ -410,7 +411,7 @@ def mean_var_adjusted(sandwich: RobustSem, weights: np.ndarray, df: int) -> Scal
         c = trace2 / trace
         return ScaledTest("mean_var_adjusted", sandwich.chisq / c, trace**2 / trace2, c,
                           trace, trace2=trace2)  # fmt: skip
-    return ScaledTest("mean_var_adjusted", np.nan, df, np.nan, trace, trace2=trace2)
+    return ScaledTest("mean_var_adjusted", sandwich.chisq, df, np.nan, trace, trace2=trace2)
 
 
 def mlmv(

@@ -19,6 +19,7 @@ from semnet.estimation.blocks import diagonal_blocks
 from semnet.estimation.constraints import LinearConstraints
 from semnet.estimation.ml import Evaluation, MLDiscrepancy
 from semnet.estimation.optimize import constraint_jacobian
+from semnet.inference.moment_space import congruence, expansion
 
 
 class SingularInformationError(Exception):
@@ -101,6 +102,22 @@ def _checked_inverse(info: np.ndarray) -> np.ndarray:
             return _checked_dense_inverse(info)
         inv[np.ix_(idx, idx)] = part
     return inv
+
+
+def checked_constrained_inverse(info: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """``T (T' info T)^-1 T'`` (:func:`~semnet.inference.moment_space.constrained_inverse`)
+    for standard errors and robust tests: raises :class:`SingularInformationError` where
+    ``T' info T`` is singular to machine precision and warns where it is nearly so, as
+    the standard errors' own inverse (a robust sandwich of an unidentified model would
+    otherwise be rounding noise, with no warning).
+
+    Examples
+    --------
+    >>> checked_constrained_inverse(np.diag([4.0, 2.0]), np.eye(2)).diagonal().round(12).tolist()
+    [0.25, 0.5]
+    """
+    out = expansion(T, _checked_inverse(congruence(T, info)))
+    return (out + out.T) / 2
 
 
 def _cholesky_inverse(info: np.ndarray) -> np.ndarray | None:

@@ -610,7 +610,7 @@ def _group_rows(
     """The rows of group ``g`` (1-based): the user's rows, then lavaan's defaults that the
     user did not write (with ``ordered`` items their thresholds first); columns ``lhs``
     ... ``upper`` as lists (``free`` 0/1)."""
-    user = _user_rows(relations, g)
+    user = _user_rows(relations, g, names.lv + names.ov)
     cols = _user_columns(user, set(names.lv), std_lv, auto_fix_first)
     _apply_modifiers(cols, user, g, ngroups)
     # a user row, or a covariance the user wrote the other way round, replaces a default
@@ -637,13 +637,22 @@ def _group_rows(
     )}  # fmt: skip
 
 
-def _user_rows(relations: Sequence[Relation], g: int) -> dict[tuple[str, str, str], Relation]:
-    """The user's rows by ``(lhs, op, rhs)``: a repeated one (a covariance either way
-    round) is ignored, with a warning in group 1, as lavaan."""
+def _user_rows(
+    relations: Sequence[Relation], g: int, order: Sequence[str]
+) -> dict[tuple[str, str, str], Relation]:
+    """The user's rows by ``(lhs, op, rhs)``: a covariance turned round so that its
+    ``lhs`` comes first in ``order`` (the latent, then the observed variables: lavaan's
+    ``lav_partable_covariance_reorder``, so that ``x4 ~~ x1`` is the row ``x1 ~~ x4``);
+    a repeated one (a covariance either way round) is ignored, with a warning in group
+    1, as lavaan."""
+    position = {v: k for k, v in enumerate(order)}
     user: dict[tuple[str, str, str], Relation] = {}
     for r in relations:
         key = (r.lhs, r.op, r.rhs)
-        if r.op == "~~" and (r.rhs, r.op, r.lhs) in user:
+        if r.op == "~~" and (
+            (r.rhs, r.op, r.lhs) in user
+            or position.get(r.lhs, -1) > position.get(r.rhs, len(order))
+        ):
             key = (r.rhs, r.op, r.lhs)
         if key in user:
             if g == 1:

@@ -74,6 +74,13 @@ def infer(
     for message in dict.fromkeys(str(w.message) for w in caught
                                  if issubclass(w.category, NearlySingularInformation)):
         warnings.append(message)
+    if vcov is not None and (np.diag(vcov) < 0).any():
+        warnings.append(
+            "some standard errors are NaN: the covariance matrix of the estimates has "
+            f"negative variances (smallest {np.diag(vcov).min():.3g}). The model may not be "
+            "identified; check for factors without a scale, redundant paths, or empirical "
+            "under-identification."
+        )
     if test is None:
         return Inference(vcov, None, None)
     base = baseline_test(options.test, structure.discrepancy, structure.partable, sample,

@@ -50,12 +50,34 @@ def test_user_covariance_replaces_the_default_either_way_round():
     t = pt.table
     pair = t[(t["op"] == "~~") & t["lhs"].isin(["f1", "f3"]) & t["rhs"].isin(["f1", "f3"])
              & (t["lhs"] != t["rhs"])]  # fmt: skip
-    assert pair[["lhs", "rhs", "user"]].values.tolist() == [["f3", "f1", 1]]
+    # (written f3 ~~ f1, the row is lavaan's f1 ~~ f3)
+    assert pair[["lhs", "rhs", "user"]].values.tolist() == [["f1", "f3", 1]]
     assert pair["free"].iloc[0] > 0
     assert (_row(pt, "f0", "~~", "f5")[["user", "free", "ustart"]] == [1, 0, 0.0]).all()
     # the other covariances are defaults, fixed to 0 by orthogonal
     assert (_row(pt, "f0", "~~", "f1")[["user", "free", "ustart"]] == [0, 0, 0.0]).all()
     assert len(t) == 6 * 3 * 2 + 6 + 6 * 5 // 2
+
+
+@pytest.mark.parametrize(
+    ("model", "rows"),
+    [
+        # lavaan 0.6.14's lavaanify(model, auto = TRUE): the user's covariances with lhs
+        # and rhs in the order of the latent, then the observed variables
+        ("f =~ x1 + x2 + x3 + x4\nx4 ~~ c*x1", [("x1", "x4", "c")]),
+        ("f =~ x1 + x2 + x3 + x4\nx4 ~~ x2\nx3 ~~ x1", [("x2", "x4", ""), ("x1", "x3", "")]),
+        ("f =~ x1 + x2 + x3\ng =~ x4 + x5 + x6\ng ~~ f\nx6 ~~ x1",
+         [("f", "g", ""), ("x1", "x6", "")]),
+        ("f =~ x1 + x2 + x3\ny ~ f\ny ~~ x1", [("x1", "y", "")]),
+        # a cross-loading written first puts x9 before x4 (tests/reference/fuzz m092_hs)
+        ("a =~ x1 + x2 + x3 + 0*x9\nb =~ x4 + x5 + x6\nc =~ x7 + x8 + x9\nx4 ~~ x9",
+         [("x9", "x4", "")]),
+    ],
+)  # fmt: skip
+def test_user_covariances_are_ordered_as_lavaan(model, rows):
+    t = partable(model, auto_fix_first=True).table
+    user = t[(t["op"] == "~~") & (t["lhs"] != t["rhs"]) & (t["user"] == 1)]
+    assert [tuple(r) for r in user[["lhs", "rhs", "label"]].values.tolist()] == rows
 
 
 def test_intercepts_of_fixed_x_covariates_and_fixed_intercepts():

@@ -402,8 +402,13 @@ def test_robust_names() -> None:
     assert yb.index("scaling_factor_h1") == yb.index("bic2") + 1
     assert len(sb) == 46 + 30  # lavaan 0.6-14: 76 measures for MLM, 78 for MLR
     assert len(yb) == 46 + 32
+    # the Satterthwaite test: the scaled measures without the robust ones (lavaan 0.6-14's
+    # 67 for ML with test = "mean.var.adjusted")
+    mva = fit_measure_names("mean.var.adjusted")
+    assert mva == tuple(k for k in sb if not k.endswith("_robust"))
+    assert len(mva) == 67
     with pytest.raises(ValueError, match="unsupported robust test"):
-        fit_measure_names("mean.var.adjusted")
+        fit_measure_names("yuan.bentler")
 
 
 @pytest.mark.parametrize("test", ROBUST_TESTS)
@@ -507,7 +512,7 @@ def test_robust_missing_scaling_factor_gives_nan() -> None:
 
 def test_robust_unknown_test_raises() -> None:
     g = _toy_group(15)
-    sc = ScaledInput("mean.var.adjusted", 10.0, 1.1, 100.0, 1.2)
+    sc = ScaledInput("yuan.bentler", 10.0, 1.1, 100.0, 1.2)
     with pytest.raises(ValueError, match="unsupported robust test"):
         fit_measures([g], npar=10, df=5, meanstructure=False, scaled=sc)
 
@@ -525,7 +530,8 @@ def test_missing_names() -> None:
     assert [k for k in names if k in FIT_MEASURE_NAMES] == list(FIT_MEASURE_NAMES)
     assert names.index("cfi_robust") == names.index("tli") + 1
     assert names.index("rmsea_robust") == names.index("rmsea_notclose_h0") + 1
-    for test in ROBUST_TESTS:
+    # (not the Satterthwaite test: semnet, like lavaan, fits it to complete data only)
+    for test in ("satorra.bentler", "yuan.bentler.mplus", "scaled.shifted"):
         assert fit_measure_names(test, missing=True) == fit_measure_names(test)
 
 

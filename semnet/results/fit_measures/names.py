@@ -17,7 +17,9 @@ FIT_MEASURE_NAMES: tuple[str, ...] = (
 )  # fmt: skip
 
 #: lavaan's names of the robust tests that :class:`ScaledInput` supports.
-ROBUST_TESTS: tuple[str, ...] = ("satorra.bentler", "yuan.bentler.mplus", "scaled.shifted")
+ROBUST_TESTS: tuple[str, ...] = (
+    "satorra.bentler", "yuan.bentler.mplus", "scaled.shifted", "mean.var.adjusted",
+)  # fmt: skip
 
 _SCALED_SUFFIX_FAMILY = ("nnfi", "rfi", "nfi", "pnfi", "ifi", "rni")
 
@@ -33,7 +35,9 @@ def fit_measure_names(test: str | None = None, missing: bool = False) -> tuple[s
     ----------
     test : str, optional
         ``None`` for the standard ML test (:data:`FIT_MEASURE_NAMES`), or one
-        of :data:`ROBUST_TESTS` for the robust set lavaan 0.6-14 reports.
+        of :data:`ROBUST_TESTS` for the robust set lavaan 0.6-14 reports (the
+        ``*_scaled`` measures, and the ``*_robust`` ones except for
+        ``"mean.var.adjusted"``).
     missing : bool, optional
         A FIML fit: lavaan then adds the (FIML-corrected) ``*_robust`` measures
         to the standard set too.
@@ -51,7 +55,8 @@ def fit_measure_names(test: str | None = None, missing: bool = False) -> tuple[s
         raise ValueError(f"unsupported robust test {test!r}; expected one of {ROBUST_TESTS}")
     base = list(FIT_MEASURE_NAMES)
     scaled = test is not None
-    robust = scaled or missing
+    # lavaan 0.6-14 has no robust (population-corrected) indices for the Satterthwaite test
+    robust = (scaled and test != "mean.var.adjusted") or missing
     names: list[str] = base[: base.index("pvalue") + 1]
     if scaled:
         names += ["chisq_scaled", "df_scaled", "pvalue_scaled", "chisq_scaling_factor"]

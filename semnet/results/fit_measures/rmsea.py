@@ -34,13 +34,16 @@ def rmsea(x2: float, df: float, n: float, ngroups: int, c_hat: float = 1.0) -> f
     Returns
     -------
     float
-        The RMSEA; 0 when ``df`` is 0, ``nan`` when an input is not finite.
+        The RMSEA; 0 when ``df`` is 0 (and ``x2`` finite), else ``nan`` when an input
+        is not finite.
 
     Examples
     --------
     >>> round(rmsea(5.0, 2.0, 100.0, 1), 4)
     0.1225
     """
+    if df == 0 and np.isfinite(x2):
+        return 0.0  # whatever c_hat is (lavaan: the robust tests of df = 0 have none)
     if not all(np.isfinite(v) for v in (x2, df, n, c_hat)):
         return math.nan
     if not df > 0:

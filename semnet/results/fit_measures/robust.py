@@ -111,7 +111,9 @@ def scaled_measures(
     # test lavaan uses c (df - b) / df there (the shift moved into the scaling)
     c_hat, c_hat_null = c, c0
     if shifted:
-        c_hat = c * (df - scaled.shift_parameter) / df if df > 0 else math.nan
+        # (df = 0: lavaan's test has no shift and c_hat is empty, so its robust CFI and
+        # TLI are the standard ones, which c_hat = 1 selects)
+        c_hat = c * (df - scaled.shift_parameter) / df if df > 0 else 1.0
         c_hat_null = c0 * (df_null - scaled.baseline_shift_parameter) / df_null
     out.update(
         _robust_measures(x2, df, x2_null, df_null, c_hat, c_hat_null, x2_sc, c, n, ngroups, level)
@@ -199,8 +201,11 @@ def missing_robust_measures(
     if cor is None:
         nan = math.nan
         return _robust_measures(nan, df, nan, df_null, nan, nan, nan, nan, n, ngroups, level)
+    # df = 0: lavaan's c_hat is k / 0, infinite, and its robust CFI and TLI are the
+    # standard ones, which c_hat = 1 selects
+    c_hat = cor.scaling_factor if df > 0 else 1.0
     return _robust_measures(
-        cor.chisq, df, cor.baseline_chisq, df_null, cor.scaling_factor,
+        cor.chisq, df, cor.baseline_chisq, df_null, c_hat,
         cor.baseline_scaling_factor, cor.chisq_scaled, cor.scaling_factor,
         n, ngroups, level,
     )  # fmt: skip
