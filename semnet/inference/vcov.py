@@ -56,14 +56,7 @@ def expected_vcov(
     caller has it (e.g. from the optimizer); ``in_z``: its information is already with
     respect to the constrained parameters (``con.matrix_z`` of the information).
     """
-    T = tangent_basis(con, x)
-    plain = T is con.K  # no active nonlinear constraint: T'IT is con.matrix_z
-    if evaluation is None or evaluation.information is None or (in_z and not plain):
-        evaluation, in_z = disc.evaluate(x), False
-    if in_z:
-        info = evaluation.information
-    else:
-        info = con.matrix_z(evaluation.information) if plain else T.T @ evaluation.information @ T
+    info, T, plain = _information_z(disc, con, x, evaluation, in_z)
     if info.size == 0:
         return np.zeros((x.size, x.size))
     inv = _checked_inverse(info)
@@ -72,6 +65,64 @@ def expected_vcov(
     if plain:
         return con.matrix_x(inv) / n
     return T @ inv @ T.T / n
+
+
+def _information_z(
+    disc: MLDiscrepancy,
+    con: LinearConstraints,
+    x: np.ndarray,
+    evaluation: Evaluation | None,
+    in_z: bool,
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """The expected information in the directions ``T`` that keep the constraints, ``T``
+    and whether ``T`` is the constraints' own basis (see :func:`expected_vcov`)."""
+    T = tangent_basis(con, x)
+    plain = T is con.K  # no active nonlinear constraint: T'IT is con.matrix_z
+    if evaluation is None or evaluation.information is None or (in_z and not plain):
+        evaluation, in_z = disc.evaluate(x), False
+    if in_z:
+        return evaluation.information, T, plain
+    info = evaluation.information
+    return (con.matrix_z(info) if plain else T.T @ info @ T), T, plain
+
+
+def identification_message(
+    disc: MLDiscrepancy,
+    con: LinearConstraints,
+    x: np.ndarray,
+    evaluation: Evaluation | None = None,
+    in_z: bool = False,
+) -> str | None:
+    """A warning where the expected information at ``x`` is singular or nearly so
+    (smallest eigenvalue at most :data:`ILL_CONDITIONED_RATIO` times the largest), else
+    None: for standard errors from the observed information (MLR, ``information =
+    "observed"``), whose Hessian at a point of a flat ridge can look regular when the
+    model is not identified.  lavaan does not check this (its standard errors are then
+    silent).
+
+    Examples
+    --------
+    >>> import semnet
+    >>> fit = semnet.cfa("f =~ x1 + x2 + x3", semnet.datasets.holzinger_swineford())
+    >>> identification_message(fit.discrepancy(), fit.constraints, fit.x) is None
+    True
+    """
+    info = _information_z(disc, con, x, evaluation, in_z)[0]
+    if info.size == 0:
+        return None
+    inv = _cholesky_inverse(info)
+    if inv is not None and 1.0 / inv.trace() > ILL_CONDITIONED_RATIO * max(1.0, info.trace()):
+        return None
+    eig = np.linalg.eigvalsh(info)
+    if eig[0] > ILL_CONDITIONED_RATIO * max(1.0, eig[-1]):
+        return None
+    return (
+        f"the expected information matrix is (nearly) singular (smallest eigenvalue "
+        f"{eig[0]:.3g}, largest {eig[-1]:.3g}), though the observed information the "
+        "standard errors use is not: the model may not be identified, and its standard "
+        "errors describe one point of a flat ridge. Check for factors with too few "
+        "indicators, factors without a scale, or redundant paths."
+    )
 
 
 #: the information is singular (no standard errors) when its smallest eigenvalue is at most

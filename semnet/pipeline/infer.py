@@ -10,10 +10,15 @@ import numpy as np
 
 from semnet.data.sample import Sample
 from semnet.estimation.discrepancy import DISCREPANCIES, Discrepancy
+from semnet.estimation.ml import MLDiscrepancy
 from semnet.estimation.optimize import OptimizeResult
 from semnet.inference.plugins import TESTS, VCOV, InferenceContext, baseline_test
 from semnet.inference.robust import ScaledTest
-from semnet.inference.vcov import NearlySingularInformation, SingularInformationError
+from semnet.inference.vcov import (
+    NearlySingularInformation,
+    SingularInformationError,
+    identification_message,
+)
 from semnet.options import Options
 from semnet.pipeline.structure import Structure
 
@@ -74,6 +79,11 @@ def infer(
     for message in dict.fromkeys(str(w.message) for w in caught
                                  if issubclass(w.category, NearlySingularInformation)):
         warnings.append(message)
+    if vcov is not None and information == "observed" and isinstance(disc, MLDiscrepancy):
+        message = identification_message(disc, structure.constraints, result.x,
+                                         result.evaluation, result.evaluation_in_z)
+        if message is not None:
+            warnings.append(message)
     if vcov is not None and (np.diag(vcov) < 0).any():
         warnings.append(
             "some standard errors are NaN: the covariance matrix of the estimates has "

@@ -48,12 +48,10 @@ ARGUMENTS = {
 
 #: models semnet does not yet fit as lavaan does, each naming the bug
 KNOWN: dict[str, str] = {}
-#: models not identified on which semnet gives no warning, each with the reason
-SILENT: dict[str, str] = {
-    "m112_pd": "MLR: the observed information at semnet's point on the ridge has smallest "
-    "/ largest eigenvalue 1.4e-10, just above ILL_CONDITIONED_RATIO (1e-10), and the "
-    "expected information, singular (1e-17), is not consulted; SEs look normal",
-}
+#: models not identified on which semnet gives no warning, each with the reason (none:
+#: m112_pd, MLR, whose observed information at semnet's point on the ridge looks regular,
+#: warns from its singular expected information, vcov.identification_message)
+SILENT: dict[str, str] = {}
 
 #: weakly identified models whose standard errors are not compared, with the evidence:
 #: the likelihood is nearly flat, the two optimizers stop at different points of it, and

@@ -48,3 +48,34 @@ def test_negative_sampling_variances_warn():
     se = fit.estimates()["se"]
     assert np.isnan(se).any()
     assert any("some standard errors are NaN" in str(w.message) for w in caught)
+
+
+#: an isolated factor with two indicators, uncorrelated with the other factor: not
+#: identified (tests/reference/fuzz m112_pd, where lavaan is silent)
+ISOLATED_PAIR = """
+ind60 =~ x1 + x2
+dem60 =~ y1 + l*y2 + l*y3 + y4
+y2 ~~ y3
+y2 ~~ y4
+ind60 ~~ 0*dem60
+"""
+
+
+@pytest.mark.parametrize("estimator", ["ML", "MLR"])
+def test_observed_information_regular_on_a_ridge_still_warns(estimator):
+    """MLR's observed information at semnet's point of the ridge is regular to 1.4e-10,
+    but the expected information is singular: the fit warns, as ML's does."""
+    data = semnet.datasets.political_democracy()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = semnet.sem(ISOLATED_PAIR, data, estimator=estimator, meanstructure=True)
+    assert any("may not be identified" in str(w.message) for w in caught)
+    assert any("may not be identified" in w for w in fit.warnings)
+
+
+def test_identified_mlr_fit_gives_no_identification_warning():
+    data = semnet.datasets.holzinger_swineford()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        semnet.cfa("f =~ x1 + x2 + x3\ng =~ x4 + x5 + x6", data, estimator="MLR")
+    assert not [w for w in caught if "identified" in str(w.message)]
