@@ -146,7 +146,7 @@ TYPES = {
 AUTO_PROGRESS = 500
 #: consecutive draws refitted together (:meth:`_Refitter.refit_block`): the blocks are
 #: fixed by the draws' numbers, whatever the executor and its chunks
-DRAW_BLOCK = 32
+DRAW_BLOCK = 64
 #: resampled values gathered at once for a block's moments (bounds their memory)
 GATHER_LIMIT = 2_000_000
 

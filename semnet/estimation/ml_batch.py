@@ -204,9 +204,10 @@ class StackedML:
         return self.con.x0 + rowwise(z, self.con.K.T)
 
     def evaluate(self, z: np.ndarray, rows: np.ndarray, derivatives: bool = True,
-                 hessian: bool = False) -> StackEvaluation:
+                 hessian: bool = False, information: bool = True) -> StackEvaluation:
         """The discrepancy of the samples ``rows`` (positions in the stack) at ``z``
-        (one row per sample of ``rows``), with its derivatives in ``z``."""
+        (one row per sample of ``rows``), with its derivatives in ``z`` (with
+        ``hessian``, the information only where asked for or free)."""
         nb = len(rows)
         values = self.fixed[rows]
         values[:, self.free_rows] = self.x_of(z)[:, self.free_index]
@@ -225,27 +226,31 @@ class StackedML:
         if not derivatives or not np.isfinite(f).any():
             return StackEvaluation(f)
         if not self.direct:
-            return StackEvaluation(f, *self._in_z(parts, w, hessian))
+            return StackEvaluation(f, *self._in_z(parts, w, hessian, information))
         _, g, info, h = parts[0]
         h = None if h is None else (h[:, 0] + h[:, 0].transpose(0, 2, 1)) / 2
         return StackEvaluation(f, g[:, 0], info[:, 0], h)
 
-    def _in_z(self, parts: list[tuple], w: np.ndarray | None, hessian: bool
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def _in_z(self, parts: list[tuple], w: np.ndarray | None, hessian: bool,
+              information: bool) -> tuple:
         """``sum_g w_g g_g M_g`` and ``sum_g w_g M_g' D_g M_g`` of the groups' cell
         derivatives ``parts`` (per batch, as :meth:`_members` gives them), group by
         group in the batches' order: gathered from the weighted cells where the cells
         are ties of ``z`` (:attr:`gather`: the sums of
         :class:`~semnet.estimation.ml.MLDiscrepancy`), else products with the maps,
-        one per sample."""
+        one per sample.  Without ``information`` (and with ``hessian``) the
+        information is None."""
         nb = len(parts[0][1])
         cells = [(bs, k, part) for bs, part in zip(self.batches, parts, strict=True)
                  for k in range(part[1].shape[1])]  # fmt: skip
         wk = [None if w is None else w[:, j, None] for j in range(len(cells))]
         pick = [1, 2, 3] if hessian else [1, 2]
-        out = []
+        if hessian and not information:
+            pick.remove(2)
+        out = dict.fromkeys((1, 2, 3))
         if self.gather is not None:
-            for q, idx in zip(pick, self.gather, strict=False):
+            for q in pick:
+                idx = self.gather[q - 1]
                 buf = self._buffer(q, nb, idx.offsets[-1] + 1)
                 for j, (_, k, part) in enumerate(cells):
                     a = part[q][:, k]
@@ -260,9 +265,8 @@ class StackedML:
                 total = buf.take(idx.positions[0], axis=1)
                 for pos in idx.positions[1:]:
                     total += buf.take(pos, axis=1)
-                out.append(total)
-            g, info = out[0], out[1].reshape(nb, self.nz, self.nz)
-            return g, info, out[2].reshape(info.shape) if hessian else None
+                out[q] = total if q == 1 else total.reshape(nb, self.nz, self.nz)
+            return out[1], out[2], out[3]
         for q in pick:
             total = None
             for j, (bs, k, part) in enumerate(cells):
@@ -271,11 +275,11 @@ class StackedML:
                 if wk[j] is not None:
                     a = (wk[j] if q == 1 else wk[j][:, :, None]) * a
                 total = a if total is None else total + a
-            out.append(total)
-        h = out[2] if hessian else None
+            out[q] = total
+        h = out[3]
         if h is not None:
             h = (h + h.transpose(0, 2, 1)) / 2
-        return out[0], out[1], h
+        return out[1], out[2], h
 
     def _buffer(self, q: int, nb: int, size: int) -> np.ndarray:
         """A buffer of ``nb`` rows for :meth:`_in_z`'s weighted cells of kind ``q``
@@ -442,7 +446,10 @@ def _iterate(stack: StackedML, st: _State, tol: float,
     if nt.any():
         step[nt], pd = _solve_pd(st.hess[nt], st.g[nt])
         # a Hessian that is not positive definite: a scoring step
-        nt[np.flatnonzero(nt)[~pd]] = False
+        off = np.flatnonzero(nt)[~pd]
+        nt[off] = False
+        if off.size:
+            st = _with_information(stack, st, off)
     if not nt.all():  # the scoring step
         H = st.info[~nt]
         q = H.shape[1]
@@ -469,54 +476,93 @@ def _iterate(stack: StackedML, st: _State, tol: float,
     if not st.rows.size:
         return st
     # the full step, with the Hessian where the next step is a Newton step
-    newton = dec < 1.0
-    if newton.all() or not newton.any():
-        f_new, g_new, i_new, h_new = stack.evaluate(z_new, st.rows, hessian=bool(newton[0]))
-        if g_new is None:  # (no sample's f is defined there)
-            g_new, i_new = np.empty_like(st.g), np.empty_like(st.info)
-    else:
-        f_new = np.full(len(st.rows), np.inf)
-        g_new, i_new = np.empty_like(st.g), np.empty_like(st.info)
-        h_new = np.full_like(st.info, np.nan)
-        for part in (newton, ~newton):
-            ev = stack.evaluate(z_new[part], st.rows[part], hessian=part is newton)
-            f_new[part] = ev.f
-            if ev.gradient is not None:
-                g_new[part], i_new[part] = ev.gradient, ev.information
-            if ev.hessian is not None:
-                h_new[part] = ev.hessian
-    new = _State(st.rows, z_new, f_new, g_new, i_new, h_new, newton, dec)
-    ok = np.isfinite(f_new) & (f_new <= st.f - 1e-4 * dec)
+    new = _full_step(stack, st, z_new, dec)
+    ok = np.isfinite(new.f) & (new.f <= st.f - 1e-4 * dec)
     if not ok.all():
-        ok = _line_search(stack, st, step, new, ok)
+        new, ok = _line_search(stack, st, step, new, ok)
+    f_new = new.f
     done = ok & (np.abs(st.f - f_new) <= 1e-16 * np.maximum(1.0, np.abs(st.f))) & (dec < 1e-10)
     if done.any():
         finish(st.rows[done], z_new[done], f_new[done])
     return new.take(ok & ~done)
 
 
+def _with_information(stack: StackedML, st: _State, rows: np.ndarray) -> _State:
+    """``st`` with the information of the samples ``rows`` where their last
+    evaluation (with the Hessian) left it out: evaluated again at their points (the
+    information does not depend on whether the Hessian is computed too)."""
+    info = st.info
+    if info is None:
+        q = st.g.shape[1]
+        info = np.full((len(st.rows), q, q), np.nan)
+    missing = rows[~np.isfinite(info[rows]).all(axis=(1, 2))]
+    if missing.size:
+        info[missing] = stack.evaluate(st.z[missing], st.rows[missing]).information
+    return st._replace(info=info)
+
+
+def _full_step(stack: StackedML, st: _State, z_new: np.ndarray, dec: np.ndarray) -> _State:
+    """The samples of ``st`` after their full steps to ``z_new``: evaluated with the
+    Hessian (and without the information) where the next step is a Newton step (a
+    decrement below 1), with the information otherwise."""
+    newton = dec < 1.0
+    # the information where a Newton step follows a scoring step (where the Hessian
+    # is most often not yet positive definite; elsewhere _with_information gives it)
+    first = not st.newton.all()
+    if newton.all() or not newton.any():
+        ev = stack.evaluate(z_new, st.rows, hessian=bool(newton[0]), information=first)
+        g_new = np.empty_like(st.g) if ev.gradient is None else ev.gradient
+        return _State(st.rows, z_new, ev.f, g_new, ev.information, ev.hessian, newton, dec)
+    f_new = np.full(len(st.rows), np.inf)
+    g_new = np.empty_like(st.g)
+    q = g_new.shape[1]
+    i_new = np.full((len(st.rows), q, q), np.nan)
+    h_new = np.full_like(i_new, np.nan)
+    for part in (newton, ~newton):
+        ev = stack.evaluate(z_new[part], st.rows[part], hessian=part is newton,
+                            information=first)
+        f_new[part] = ev.f
+        if ev.gradient is not None:
+            g_new[part] = ev.gradient
+        if ev.information is not None:
+            i_new[part] = ev.information
+        if ev.hessian is not None:
+            h_new[part] = ev.hessian
+    return _State(st.rows, z_new, f_new, g_new, i_new, h_new, newton, dec)
+
+
 def _line_search(stack: StackedML, st: _State, step: np.ndarray, new: _State,
-                 ok: np.ndarray) -> np.ndarray:
+                 ok: np.ndarray) -> tuple[_State, np.ndarray]:
     """minimize's backtracking for the samples whose full step does not lower ``f``
-    enough (not ``ok``): the step halved until it does, at most 39 times, the
-    discrepancy evaluated with its gradient and information (no Hessian: the next step
-    is a scoring step).  ``new`` (the samples after the step) is updated in place; the
-    samples whose step was found are added to ``ok``, which is returned."""
+    enough (not ``ok``): the step halved until it does, at most 39 times (``f``
+    alone at each trial; the gradient and information, no Hessian, where the step is
+    found: the next step is a scoring step).  The samples after the step (``new`` with
+    the shortened steps of those whose step was found) and ``ok`` with them added."""
     ok = ok.copy()
     pending = np.flatnonzero(~ok)
+    found = []
     t = 1.0
     for _ in range(39):
         if not pending.size:
             break
         t *= 0.5
         z_t = st.z[pending] - t * step[pending]
-        ev = stack.evaluate(z_t, st.rows[pending])
-        good = np.isfinite(ev.f) & (ev.f <= st.f[pending] - 1e-4 * t * new.last[pending])
+        f_t = stack.evaluate(z_t, st.rows[pending], derivatives=False).f
+        good = np.isfinite(f_t) & (f_t <= st.f[pending] - 1e-4 * t * new.last[pending])
         if good.any():
             took = pending[good]
-            new.z[took], new.f[took] = z_t[good], ev.f[good]
-            new.g[took], new.info[took] = ev.gradient[good], ev.information[good]
-            new.newton[took] = False
-            ok[took] = True
+            new.z[took], new.f[took] = z_t[good], f_t[good]
+            found.append(took)
         pending = pending[~good]
-    return ok
+    if not found:
+        return new, ok
+    took = np.concatenate(found)
+    ev = stack.evaluate(new.z[took], new.rows[took])
+    info = new.info
+    if info is None:
+        q = new.g.shape[1]
+        info = np.full((len(ok), q, q), np.nan)
+    new.g[took], info[took] = ev.gradient, ev.information
+    new.newton[took] = False
+    ok[took] = True
+    return new._replace(info=info), ok
