@@ -32,10 +32,13 @@ from semnet.estimation.constraints import LinearConstraints
 from semnet.estimation.ml import StackLayout, stack_layout, stacked_derivatives
 from semnet.matrices.ram import Batch, Model
 
-__all__ = ["StackEvaluation", "StackedML", "cholesky_stack", "minimize_stack", "rowwise"]
+__all__ = ["StackEvaluation", "StackedML", "cholesky_stack", "merged_batches",
+           "minimize_stack", "rowwise"]
 
 #: Newton iterations after which a sample still in the stack is handed back
 MAX_ITER = 100
+#: members (samples x groups) of a stack evaluated at once (:meth:`StackedML.evaluate`)
+CHUNK_MEMBERS = 64
 
 
 class StackEvaluation(NamedTuple):
@@ -65,6 +68,58 @@ class _BatchStack(NamedTuple):
     to_z: np.ndarray | None
 
 
+def merged_batches(model: Model) -> tuple[Batch, ...]:
+    """The model's batches, merged into one where they differ only in which cells are
+    free: the batch with the most free cells, whose plan then serves every group (a
+    cell fixed in a group has the parameter -1 there: its derivatives are left out).
+    That is the usual multi-group model whose first group fixes the latent means the
+    others free.  Otherwise the model's own batches.
+
+    Examples
+    --------
+    >>> import semnet
+    >>> fit = semnet.cfa("f =~ x1 + x2 + x3", semnet.datasets.holzinger_swineford(),
+    ...                  group="school", group_equal=["loadings", "intercepts"])
+    >>> len(fit.model.batches), len(merged_batches(fit.model))
+    (2, 1)
+    >>> int((merged_batches(fit.model)[0].cell_param < 0).sum())  # (group 1's mean)
+    1
+    """
+    batches = model.batches
+    if len(batches) == 1:
+        return batches
+    host = max(batches, key=lambda b: b.cell_param.shape[1])
+    free = np.asarray(model.free)
+
+    def free_at(rows: np.ndarray) -> np.ndarray:  # each fill position's parameter or -1
+        return np.where(free[rows] > 0, free[rows] - 1, -1).astype(np.intp)
+
+    at = free_at(host.fill_rows[0])
+    # each host cell's fill position (its parameter must be at one place at least, and
+    # be no other cell's)
+    cp0 = host.cell_param[0]
+    if np.unique(cp0).size != cp0.size:
+        return batches
+    pos = np.array([np.flatnonzero(at == c)[0] if (at == c).any() else -1 for c in cp0])
+    if (pos < 0).any():
+        return batches
+    groups, fill_rows, cell_param = [], [], []
+    for b in batches:
+        if b.depth != host.depth or not np.array_equal(b.fill_idx, host.fill_idx):
+            return batches
+        for g, rows, own in zip(b.groups, b.fill_rows, b.cell_param, strict=True):
+            cp = free_at(rows)[pos]
+            if not np.array_equal(np.sort(cp[cp >= 0]), np.sort(own)):
+                return batches  # (a free cell of the group the host plan has not)
+            groups.append(g)
+            fill_rows.append(rows)
+            cell_param.append(cp)
+    order = np.argsort(groups)
+    return (host._replace(groups=np.array(groups)[order],
+                          fill_rows=np.array(fill_rows)[order],
+                          cell_param=np.array(cell_param)[order]),)
+
+
 class _Gather(NamedTuple):
     """Where the sums over groups of their cells' derivatives (vectors or matrices)
     are in a buffer holding every group's, flattened and weighted, one after the
@@ -81,7 +136,7 @@ class _Gather(NamedTuple):
         positions = []
         for c, off in zip(cell_z, offsets[:-1], strict=True):
             where = np.full(nz, -1)
-            where[c] = np.arange(c.size)
+            where[c[c >= 0]] = np.flatnonzero(c >= 0)  # (a cell -1 is in no z)
             if ndim == 1:
                 pos = np.where(where >= 0, off + where, offsets[-1])
             else:
@@ -160,11 +215,12 @@ class StackedML:
         self.nz = con.K.shape[1]
         #: each free parameter's position in z where z are ties of them (else None)
         self.classes = np.arange(model.nfree) if con.identity else con.classes
+        batches = merged_batches(model)
         #: the groups in the order of the batches' groups
-        self.order = np.concatenate([b.groups for b in model.batches])
+        self.order = np.concatenate([b.groups for b in batches])
         self.batches = tuple(
             self._batch_stack(b, cov[:, b.groups], mean[:, b.groups], logdet[:, b.groups])
-            for b in model.batches)  # fmt: skip
+            for b in batches)  # fmt: skip
         #: where every group's cells are distinct ties of z: the gradient's, the
         #: information's and the Hessian's gathers from the groups' weighted cells
         self.gather = None
@@ -182,16 +238,17 @@ class StackedML:
                      logdet: np.ndarray) -> _BatchStack:
         model, plan = self.model, batch.plan
         layout = stack_layout(model, plan)
+        cp = batch.cell_param
         if self.classes is not None:
-            cz = self.classes[batch.cell_param]
-            if all(np.unique(c).size == c.size for c in cz):
+            cz = np.where(cp >= 0, self.classes[cp], -1)
+            if all(np.unique(c[c >= 0]).size == (c >= 0).sum() for c in cz):
                 return _BatchStack(batch, layout, cov, mean, logdet, cz, None)
         # cells -> free parameters -> z, one matrix per group
         ncell = plan.ka + plan.ks + plan.km
         maps = []
-        for cp in batch.cell_param:
+        for c in cp:
             cells_to_x = np.zeros((ncell, model.nfree))
-            cells_to_x[np.arange(cp.size), cp] = 1.0
+            cells_to_x[np.flatnonzero(c >= 0), c[c >= 0]] = 1.0
             maps.append(cells_to_x @ self.con.K)
         return _BatchStack(batch, layout, cov, mean, logdet, None, np.array(maps))
 
@@ -207,7 +264,21 @@ class StackedML:
                  hessian: bool = False, information: bool = True) -> StackEvaluation:
         """The discrepancy of the samples ``rows`` (positions in the stack) at ``z``
         (one row per sample of ``rows``), with its derivatives in ``z`` (with
-        ``hessian``, the information only where asked for or free)."""
+        ``hessian``, the information only where asked for or free).  Many samples are
+        evaluated in parts of about :data:`CHUNK_MEMBERS` members (samples x groups):
+        the arrays of larger stacks outgrow the processor's caches."""
+        size = max(1, CHUNK_MEMBERS // len(self.order))
+        if len(rows) <= size:
+            return self._evaluate(z, rows, derivatives, hessian, information)
+        parts = [self._evaluate(z[a : a + size], rows[a : a + size], derivatives, hessian,
+                                information) for a in range(0, len(rows), size)]
+        return StackEvaluation(*(
+            None if any(p[k] is None for p in parts) else np.concatenate([p[k] for p in parts])
+            for k in range(4)))
+
+    def _evaluate(self, z: np.ndarray, rows: np.ndarray, derivatives: bool, hessian: bool,
+                  information: bool) -> StackEvaluation:
+        """:meth:`evaluate` of one part."""
         nb = len(rows)
         values = self.fixed[rows]
         values[:, self.free_rows] = self.x_of(z)[:, self.free_index]
@@ -371,6 +442,8 @@ def _solve_pd(H: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``H^-1 g`` for each of a stack of symmetric matrices, and which are positive
     definite (the steps of the others are NaN)."""
     _, ok = cholesky_stack(H)
+    if ok.all():
+        return np.linalg.solve(H, g[:, :, None])[:, :, 0], ok
     step = np.full_like(g, np.nan)
     if ok.any():
         step[ok] = np.linalg.solve(H[ok], g[ok][:, :, None])[:, :, 0]
@@ -444,20 +517,26 @@ def _iterate(stack: StackedML, st: _State, tol: float,
     ok = np.ones(len(st.rows), dtype=bool)
     nt = st.newton.copy()
     if nt.any():
-        step[nt], pd = _solve_pd(st.hess[nt], st.g[nt])
+        every = nt.all()  # (no copies where every sample takes the same kind of step)
+        s, pd = _solve_pd(*((st.hess, st.g) if every else (st.hess[nt], st.g[nt])))
+        if every:
+            step = s
+        else:
+            step[nt] = s
         # a Hessian that is not positive definite: a scoring step
         off = np.flatnonzero(nt)[~pd]
         nt[off] = False
         if off.size:
             st = _with_information(stack, st, off)
     if not nt.all():  # the scoring step
-        H = st.info[~nt]
+        sc = ~nt
+        H = st.info if sc.all() else st.info[sc]
         q = H.shape[1]
         ridge = 1e-12 * np.trace(H, axis1=1, axis2=2) / q
-        step[~nt], pd = _solve_pd(H + ridge[:, None, None] * np.eye(q), st.g[~nt])
+        step[sc], pd = _solve_pd(H + ridge[:, None, None] * np.eye(q), st.g[sc])
         # minimize corrects the scoring metric (symmetric rank one) after a decrement
         # below 1e-5 (not done here)
-        ok[~nt] &= pd & (st.last[~nt] >= 1e-5)
+        ok[sc] &= pd & (st.last[sc] >= 1e-5)
     dec = np.einsum("bi,bi->b", st.g, step)
     ok &= np.isfinite(dec) & (dec >= 0)
     done = ok & (dec < tol)
