@@ -439,14 +439,17 @@ def cholesky_stack(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _solve_pd(H: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``H^-1 g`` for each of a stack of symmetric matrices, and which are positive
-    definite (the steps of the others are NaN)."""
-    _, ok = cholesky_stack(H)
-    if ok.all():
-        return np.linalg.solve(H, g[:, :, None])[:, :, 0], ok
+    """``H^-1 g`` for each of a stack of symmetric matrices by its Cholesky factor (as
+    :func:`~semnet.estimation.optimize.minimize` solves), and which are positive
+    definite (the steps of the others are NaN).  One LAPACK call per matrix: faster
+    than numpy's stacked routines for matrices of this size."""
     step = np.full_like(g, np.nan)
-    if ok.any():
-        step[ok] = np.linalg.solve(H[ok], g[ok][:, :, None])[:, :, 0]
+    ok = np.zeros(len(g), dtype=bool)
+    for b in range(len(g)):
+        factor, info = lapack.dpotrf(H[b], lower=1)
+        if info == 0:
+            step[b] = lapack.dpotrs(factor, g[b], lower=1)[0]
+            ok[b] = True
     return step, ok
 
 
