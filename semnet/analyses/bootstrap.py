@@ -42,17 +42,22 @@ Randomness and reproducibility
 
 Blocks of draws
     The draws are refitted in blocks of :data:`DRAW_BLOCK` consecutive draws (fixed by
-    the draws' numbers; a worker receives whole blocks).  A one-group fit from complete
-    data with linear constraints refits a block as a stack
+    the draws' numbers; a worker receives whole blocks).  A fit from complete data with
+    linear constraints, of one group or several, refits a block as a stack
     (:mod:`semnet.estimation.ml_batch`: every array carries a leading axis over the
-    draws, so one numpy call serves the block): the same start, the same steps and
-    the same convergence tests as the draw-by-draw refit, in arithmetic that agrees
-    with it to rounding (about 1e-13 relative in the tests and fixtures).  Nothing in
-    that arithmetic mixes draws, so a draw refitted alone is bit for bit the draw in
-    its block.  A draw that leaves the stack's path (a singular resample, a step that
-    must be shortened, a refit that fails) is refitted draw by draw, which decides
-    whether it fails and why.  Multi-group and FIML fits, and nonlinear constraints,
-    refit draw by draw.
+    draws, and with several groups over the draws times the groups, so one numpy call
+    serves the block): the same cases, the same start, the same steps and the same
+    convergence tests as the draw-by-draw refit, in arithmetic that agrees with it to
+    rounding (at most about 4e-13 relative in the tests and fixtures).  Nothing in that
+    arithmetic mixes draws, so a draw refitted alone is bit for bit the draw in its
+    block.  A draw that leaves the stack's path (a singular resample, a step that
+    ``minimize`` would correct or not find, a refit that fails) is refitted draw by
+    draw, which decides whether it fails and why.  The jackknife of BCa runs in the
+    same blocks (deletions from different groups stacked apart).  FIML fits and
+    nonlinear constraints refit draw by draw.  Measured (one BLAS thread, CPU time,
+    load average 1.5–2.4): 1,000 draws of a two-group mediation model with equal
+    loadings and intercepts (HS, 3 factors, ``:=`` rows) 1.0 s against 2.2 s draw by
+    draw; its one-group version 0.36 s (0.45 s in blocks of 32 before).
 
 Confidence intervals (:meth:`BootstrapResult.table`)
     ``"percentile"``: lavaan's ``boot.ci.type = "perc"``, including its interpolation

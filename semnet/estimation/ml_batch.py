@@ -1,23 +1,29 @@
-"""The normal-theory ML discrepancy of one single-group model for a stack of samples,
-and Newton's method on all of them at once: the bootstrap's refits, a block of draws
-per call (:func:`semnet.analyses.bootstrap.bootstrap`).
+"""The normal-theory ML discrepancy of one model for a stack of samples, and Newton's
+method on all of them at once: the bootstrap's refits, a block of draws per call
+(:func:`semnet.analyses.bootstrap.bootstrap`).
 
 A model of a dozen observed variables costs little arithmetic per evaluation: the time
 of a refit goes to numpy's per-call overhead.  Here every array carries a leading axis
-over the samples (the draws), so one numpy call serves them all.  Every operation acts
-on each sample's slice alone (no sum or factorisation across samples), so a sample's
-result does not depend on which other samples share the stack, and samples that
-converge simply leave it.
+over the samples (the draws), so one numpy call serves them all.  With several groups
+the stack's members are the samples times the groups of each batch of the model
+(groups of one structure; :func:`merged_batches`), and a sample's discrepancy is the
+weighted sum over its groups, ``sum_g w_g F_g / 2`` with ``w_g = N_g / N``, its
+derivatives in ``z`` the groups' cell derivatives gathered by tie class (or mapped
+through ``K``).  Every operation acts on each sample's slice alone (no sum or
+factorisation across samples), so a sample's result does not depend on which other
+samples share the stack, and samples that converge simply leave it.
 
 :func:`minimize_stack` takes exactly the steps of
 :func:`semnet.estimation.optimize.minimize` on its usual path (a first Fisher-scoring
-step, then Newton steps taken in full, the same tests of convergence); a sample that
-would leave that path (a step that must be shortened, a Hessian that is not positive
-definite, a point where the discrepancy is not defined) is handed back unconverged, for
-the caller to refit by :func:`~semnet.estimation.optimize.minimize` itself.  The
+step, then Newton steps while the Hessian is positive definite, scoring steps
+otherwise, a step halved until it lowers ``f`` enough, the same tests of convergence);
+a sample that would leave that path (the symmetric-rank-one correction of a scoring
+step after a small decrement, a step not found in 40 halvings, a failed confirmation,
+a point where the discrepancy is not defined) is handed back unconverged, for the
+caller to refit by :func:`~semnet.estimation.optimize.minimize` itself.  The
 derivatives are those of the stacked groups of a multi-group model
-(:func:`~semnet.estimation.ml.stacked_derivatives`), so the optimum agrees with
-``minimize``'s to rounding.
+(:func:`~semnet.estimation.ml.stacked_derivatives`) and the steps are solved by
+``minimize``'s Cholesky routines, so the optimum agrees with ``minimize``'s to rounding.
 """
 
 from __future__ import annotations
