@@ -278,9 +278,8 @@ class StackedML:
             return self._evaluate(z, rows, derivatives, hessian, information)
         parts = [self._evaluate(z[a : a + size], rows[a : a + size], derivatives, hessian,
                                 information) for a in range(0, len(rows), size)]
-        return StackEvaluation(*(
-            None if any(p[k] is None for p in parts) else np.concatenate([p[k] for p in parts])
-            for k in range(4)))
+        return StackEvaluation(*(_joined([p[k] for p in parts], [len(p.f) for p in parts])
+                                 for k in range(4)))
 
     def _evaluate(self, z: np.ndarray, rows: np.ndarray, derivatives: bool, hessian: bool,
                   information: bool) -> StackEvaluation:
@@ -407,6 +406,16 @@ class StackedML:
         shape = (nb, k, *info.shape[1:])
         return (f.reshape(nb, k), g.reshape(nb, k, -1), info.reshape(shape),
                 None if h is None else h.reshape(shape))
+
+
+def _joined(parts: list[np.ndarray | None], sizes: list[int]) -> np.ndarray | None:
+    """The parts of a stack's result joined (None where every part is None; NaN for a
+    part that is None beside others that are not: its samples' ``f`` is not defined)."""
+    shape = next((p.shape[1:] for p in parts if p is not None), None)
+    if shape is None:
+        return None
+    return np.concatenate([np.full((n, *shape), np.nan) if p is None else p
+                           for p, n in zip(parts, sizes, strict=True)])
 
 
 def rowwise(a: np.ndarray, m: np.ndarray) -> np.ndarray:

@@ -280,3 +280,27 @@ def test_shortened_steps_are_minimizes(monkeypatch):
                        information=False)
         assert np.isclose(f[b], res.f, rtol=1e-12, atol=1e-14)
         assert np.allclose(stack.x_of(z)[b], res.x, rtol=1e-8, atol=1e-10)
+
+
+def test_a_part_without_derivatives_leaves_nans_beside_the_others(monkeypatch):
+    """Evaluated in parts, a part whose samples' f is not defined has no derivatives:
+    its rows are NaN (inf f), the other parts' rows are theirs."""
+    import semnet.estimation.ml_batch as mod
+
+    model, data, options = MULTI["equal"]
+    fit = semnet.sem(model, data, **options)
+    covs, means = _group_resamples(fit, 4, seed=3)
+    stack = _multi_stack(fit, covs, means)
+    bad = fit.partable.params.index[fit.partable.params["op"].eq("~~")
+                                    & fit.partable.params["lhs"].eq("x1")][0]
+    x_bad = fit.x.copy()
+    x_bad[fit.partable.params["free"].iat[bad] - 1] = -50.0  # (x1's residual variance)
+    con = fit.constraints
+    z = np.array([con.to_z(fit.x)] * 2 + [con.to_z(x_bad)] * 2)  # (the second part bad)
+    whole = stack.evaluate(z, np.arange(4), hessian=True)
+    monkeypatch.setattr(mod, "CHUNK_MEMBERS", 4)  # (two samples of two groups a part)
+    parts = stack.evaluate(z, np.arange(4), hessian=True)
+    assert np.isinf(parts.f[2:]).all() and np.isnan(parts.gradient[2:]).all()
+    assert np.array_equal(parts.f[:2], whole.f[:2])
+    for a, b in ((parts.gradient, whole.gradient), (parts.hessian, whole.hessian)):
+        assert np.array_equal(a[:2], b[:2])
