@@ -102,3 +102,8 @@ ORDINAL_ATOL = 1e-5
 #: its estimates up to ~2e-5 from the maximum of the likelihood (semnet's log-likelihood
 #: is the higher one by 3e-8 to 5e-8 in every fixture); absolute tolerance of estimates
 LARGE_FIML_EST_ATOL = 5e-5
+#: the bootstrap's draws refitted as a stack (semnet.estimation.ml_batch) against the
+#: same draws refitted one by one: the same steps from the same start in arithmetic that
+#: differs by rounding (observed at most ~2e-12 relative, multi-group with weights);
+#: the absolute floor is this times the draw's largest value
+STACK_RTOL = 1e-11

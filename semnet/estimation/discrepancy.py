@@ -118,7 +118,7 @@ class DiscrepancyPlugin:
         ``result(fit, structure, disc)`` → the fit with what the discrepancy adds (LMS:
         :class:`~semnet.estimation.lms.LMSResult`); ``None``: the :class:`Fit` itself.
     stacked : bool
-        Its refits of a single-group model's resamples may be evaluated as a stack
+        Its refits of a model's resamples (complete data) may be evaluated as a stack
         (:mod:`semnet.estimation.ml_batch`, the bootstrap's blocks of draws).
     """
 

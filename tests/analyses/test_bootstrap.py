@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from reference import REFERENCE, ROOT
-from tolerances import EST_RTOL
+from tolerances import EST_RTOL, STACK_RTOL
 
 import semnet
 from semnet.analyses.bootstrap import BootstrapResult, _bollen_stine_data, bootstrap
@@ -372,22 +372,45 @@ def test_progress_bar_runs(med_fit, capsys):
 
 
 # -- (f) blocks of draws refitted as a stack -----------------------------------------------
+HS_MEDIATION = ("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9\n"
+                "textual ~ c(a1, a2)*visual\nspeed ~ c(b1, b2)*textual + visual\n"
+                "ind1 := a1*b1\nind2 := a2*b2\ndiff := ind1 - ind2")
+#: model, options, effect plan (x, y) or None
 BLOCK_CASES = {
-    "mediation": (MEDIATION, {}),
+    "mediation": (MEDIATION, {}, ("x7", "x9")),
     # fixed.x covariate (its moments are each resample's), a mean structure
     "covariate": ("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nvisual ~ ageyr\n"
-                  "textual ~ visual", {"meanstructure": True}),
+                  "textual ~ visual", {"meanstructure": True}, None),
     # ties and a general linear constraint
     "constraints": ("visual =~ x1 + l*x2 + l*x3\ntextual =~ x4 + x5 + x6\nx1 ~~ v*x1\n"
-                    "x4 ~~ w*x4\nv == 2*w - 0.1\nd := l*w", {}),
+                    "x4 ~~ w*x4\nv == 2*w - 0.1\nd := l*w", {}, None),
     # sampling weights travel with their cases
-    "weights": (MEDIATION, {"sampling_weights": "agemo"}),
+    "weights": (MEDIATION, {"sampling_weights": "agemo"}, None),
+    # two groups, equal loadings and intercepts (group 1 fixes the latent means group 2
+    # frees), := rows and an effect plan
+    "mg_equal": (HS_MEDIATION, {"group": "school",
+                                "group_equal": ["loadings", "intercepts"]},
+                 ("visual", "speed")),
+    # three groups, one loading not held equal across them (group_partial)
+    "mg_partial": ("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nspeed =~ x7 + x8 + x9",
+                   {"group": "third", "group_equal": ["loadings", "intercepts"],
+                    "group_partial": ["textual=~x5"]}, None),
+    # a fixed.x covariate per group
+    "mg_covariate": ("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nvisual ~ ageyr\n"
+                     "textual ~ visual", {"group": "school", "group_equal": ["loadings"]},
+                     None),
+    # sampling weights in two groups
+    "mg_weights": ("x8 ~ c(a1, a2)*x7\nx9 ~ c(b1, b2)*x8 + x7\nind1 := a1*b1",
+                   {"group": "school", "sampling_weights": "agemo"}, None),
+    # groups of different structure (a path each group fixes that the other frees)
+    "mg_structure": ("x9 ~ c(NA, 0)*x7 + c(0, NA)*x8\nx8 ~ x7", {"group": "school"}, None),
 }
 
 
 def _weighted_hs() -> pd.DataFrame:
     data = HS.copy()
     data["agemo"] = data["agemo"] + 1.0  # (positive weights)
+    data["third"] = np.arange(len(data)) % 3
     return data
 
 
@@ -395,11 +418,10 @@ def _weighted_hs() -> pd.DataFrame:
 def refitter(request):
     from semnet.analyses.bootstrap import _Refitter
 
-    model, options = BLOCK_CASES[request.param]
+    model, options, effect = BLOCK_CASES[request.param]
     fit = semnet.sem(model, _weighted_hs(), **options)
-    out = _Refitter(fit, [m.data for m in fit.moments],
-                    [] if request.param != "mediation" else
-                    [semnet.analyses.mediation.effect_plan(fit, "x7", "x9")])  # fmt: skip
+    plans = [] if effect is None else [semnet.analyses.mediation.effect_plan(fit, *effect)]
+    out = _Refitter(fit, [m.data for m in fit.moments], plans)
     assert out.stacked
     return out
 
@@ -412,8 +434,8 @@ def test_a_block_refits_each_draw_as_the_draw_alone(refitter):
     one_by_one = [refitter.refit(s) for s in specs]
     for (out, chisq, why), (ref, ref_chisq, ref_why) in zip(block, one_by_one, strict=True):
         assert why == ref_why == ""
-        assert np.allclose(out, ref, rtol=1e-9, atol=1e-10)
-        assert np.isclose(chisq, ref_chisq, rtol=1e-9)
+        assert np.allclose(out, ref, rtol=STACK_RTOL, atol=STACK_RTOL * np.abs(ref).max())
+        assert np.isclose(chisq, ref_chisq, rtol=STACK_RTOL)
     for k in (0, 7):
         alone = refitter.refit_block([specs[k]])[0]
         assert _same(alone[0], block[k][0]) and alone[1] == block[k][1]
@@ -421,15 +443,21 @@ def test_a_block_refits_each_draw_as_the_draw_alone(refitter):
     assert all(_same(a[0], b[0]) for a, b in zip(shifted, block[5:], strict=True))
 
 
-def test_draws_do_not_depend_on_workers_or_chunks(med_fit, monkeypatch):
-    """Several blocks: serial, two workers and other chunks give the same draws."""
+@pytest.mark.parametrize("groups", [1, 2])
+def test_draws_do_not_depend_on_workers_or_chunks(med_fit, monkeypatch, groups):
+    """Several blocks: serial, two workers and other chunks give the same draws (one
+    group, and two groups with equal loadings and intercepts)."""
     import semnet.analyses.parallel as parallel
 
-    one = bootstrap(med_fit, n=100, seed=3, ci="percentile")
-    two = bootstrap(med_fit, n=100, seed=3, ci="percentile", n_jobs=2)
+    fit = med_fit
+    if groups == 2:
+        model, options, _ = BLOCK_CASES["mg_equal"]
+        fit = semnet.sem(model, HS, **options)
+    one = bootstrap(fit, n=100, seed=3, ci="percentile")
+    two = bootstrap(fit, n=100, seed=3, ci="percentile", n_jobs=2)
     monkeypatch.setattr(parallel, "CHUNKS_PER_WORKER", 1)
     with ThreadPoolExecutor(2) as pool:
-        chunks = bootstrap(med_fit, n=100, seed=3, ci="percentile", executor=pool)
+        chunks = bootstrap(fit, n=100, seed=3, ci="percentile", executor=pool)
     for other in (two, chunks):
         assert _same(one.draws.to_numpy(), other.draws.to_numpy())
         assert _same(one.chisq, other.chisq)
@@ -453,12 +481,34 @@ def test_singular_resamples_in_a_block_fail_as_draw_by_draw():
         assert np.allclose(out, ref, rtol=1e-9, atol=1e-10, equal_nan=True)
 
 
-def test_multi_group_and_fiml_fits_refit_draw_by_draw():
+def test_fiml_fits_and_nonlinear_constraints_refit_draw_by_draw():
     from semnet.analyses.bootstrap import _Refitter
 
     mg = semnet.sem("x8 ~ x7\nx9 ~ x8 + x7", HS, group="school")
-    assert not _Refitter(mg, [m.data for m in mg.moments], []).stacked
+    assert _Refitter(mg, [m.data for m in mg.moments], []).stacked
     data = HS.copy()
     data.loc[::7, "x8"] = np.nan
     fiml = semnet.sem(MEDIATION, data, missing="fiml")
     assert not _Refitter(fiml, [m.data for m in fiml.moments], []).stacked
+    nonlinear = semnet.sem(MEDIATION + "a*b > 0.1\n", HS)
+    assert not _Refitter(nonlinear, [m.data for m in nonlinear.moments], []).stacked
+
+
+def test_jackknife_blocks_across_groups_refit_each_deletion_as_alone():
+    """A block of deletions from two groups (the groups' sizes differ between its
+    tasks) is stacked in parts; each deletion is its draw-by-draw refit."""
+    from semnet.analyses.bootstrap import _Refitter
+
+    model, options, _ = BLOCK_CASES["mg_equal"]
+    fit = semnet.sem(model, HS, **options)
+    refitter = _Refitter(fit, [m.data for m in fit.moments], [])
+    n1 = fit.moments[0].nobs
+    specs = [(0, j) for j in range(n1 - 20, n1)] + [(1, j) for j in range(12)]
+    block = refitter.refit_block(specs)
+    for spec, (out, chisq, why) in zip(specs, block, strict=True):
+        ref, ref_chisq, ref_why = refitter.refit(spec)
+        assert why == ref_why == ""
+        assert np.allclose(out, ref, rtol=STACK_RTOL, atol=STACK_RTOL * np.abs(ref).max())
+        assert np.isclose(chisq, ref_chisq, rtol=STACK_RTOL)
+        alone = refitter.refit_block([spec])[0]
+        assert _same(alone[0], out) and alone[1] == chisq
