@@ -51,6 +51,7 @@ def one_blas_thread(func: F) -> F:
         with _blas_controller().limit(limits=1, user_api="blas"):
             return func(*args, **kwargs)
 
+    wrapper.one_blas_thread = True  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
 
 

@@ -34,6 +34,7 @@ import pandas as pd
 from scipy import stats
 from scipy.linalg import block_diag, null_space
 
+from semnet._blas import one_blas_thread
 from semnet.data.moments import vech_indices
 from semnet.errors import OptionError, SemnetError, check_choice
 from semnet.inference.moment_space import (
@@ -259,6 +260,7 @@ def _moment_delta(fit: Fit, names: tuple[str, ...]) -> list[np.ndarray]:
     return out
 
 
+@one_blas_thread
 def _satorra_2000(less: Fit, more: Fit) -> tuple[float, dict[str, float]]:
     """Satorra's (2000) scaled-shifted difference test of ``more`` (restricted) against
     ``less``: the statistic and its ``scale`` and ``shift``."""

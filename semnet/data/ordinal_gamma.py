@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
+from semnet._blas import one_blas_thread
 from semnet.data.ordinal_fit import TINY, TableSet, edges, pair_tables
 
 _EPS = float(np.finfo(float).eps)
@@ -130,6 +131,7 @@ def _continuous_pair_scores(y1: np.ndarray, y2: np.ndarray, m1: float, m2: float
     return tuple(np.where(zero, 0.0, v) for v in (d_rho, d_mu1, d_v1, d_mu2, d_v2))
 
 
+@one_blas_thread
 def asymptotic_covariance(values: np.ndarray, uni: Univariate, cor: np.ndarray,
                           pairs: Sequence[tuple[int, int]]) -> np.ndarray:
     """``N`` times the asymptotic covariance of the statistics (see the module notes) of

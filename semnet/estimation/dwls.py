@@ -42,6 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from semnet._blas import one_blas_thread
 from semnet.data.sample import Sample
 from semnet.errors import DataError, OptionError
 from semnet.estimation.ml import Evaluation
@@ -289,6 +290,7 @@ class LeastSquaresDiscrepancy:
         np.fill_diagonal(out, 1.0)
         return out
 
+    @one_blas_thread
     def baseline_chisq(self) -> float:
         """The test statistic of the baseline model (free thresholds, means and
         variances, zero correlations), in closed form: with the univariate statistics at

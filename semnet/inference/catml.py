@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy.linalg import block_diag
 
+from semnet._blas import one_blas_thread
 from semnet.inference.fiml_corrected import FimlCorrected
 from semnet.inference.moment_space import constrained_inverse
 
@@ -47,6 +48,7 @@ def _ml_weight(P: np.ndarray, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     return inv[np.ix_(i, i)] * inv[np.ix_(j, j)] + inv[np.ix_(i, j)] * inv[np.ix_(j, i)]
 
 
+@one_blas_thread
 def catml_corrected(
     disc: LeastSquaresDiscrepancy, x: np.ndarray, T: np.ndarray, df: int,
     thresholds_free: bool,

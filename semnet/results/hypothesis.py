@@ -22,6 +22,7 @@ import pandas as pd
 from scipy import stats
 from scipy.linalg import null_space
 
+from semnet._blas import one_blas_thread
 from semnet.errors import ModelSpecificationError, SemnetError
 from semnet.estimation.constraints import ParameterNames
 from semnet.estimation.optimize import constraint_jacobian
@@ -56,6 +57,7 @@ class ScoreTest:
         )
 
 
+@one_blas_thread
 def inverse_given_constraints(info: np.ndarray, R: np.ndarray) -> np.ndarray:
     """The inverse of the information ``info`` given the linear constraints ``R x = 0``.
 
