@@ -58,6 +58,8 @@ MID_SIZE_STEPS = [
     ("semnet.analyses.compare", "_satorra_2000"),
     ("semnet.data.ordinal_gamma", "asymptotic_covariance"),
     ("semnet.inference.catml", "catml_corrected"),
+    ("semnet.analyses.reliability", "htmt"),
+    ("semnet.analyses.alignment", "alignment"),
 ]
 
 
@@ -66,6 +68,12 @@ def test_mid_size_steps_run_on_one_blas_thread(module, name):
     import importlib
 
     assert getattr(getattr(importlib.import_module(module), name), "one_blas_thread", False)
+
+
+def test_fit_score_tests_run_on_one_blas_thread():
+    from semnet.results.fit import Fit
+
+    assert Fit.modindices.one_blas_thread and Fit.score_test.one_blas_thread
 
 
 def test_dwls_baseline_runs_on_one_blas_thread():

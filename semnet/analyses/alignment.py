@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from semnet._blas import one_blas_thread
 from semnet.analyses.alignment_check import AlignmentCheck, simulate_check
 from semnet.analyses.alignment_invariance import invariant_set
 from semnet.analyses.alignment_loss import (
@@ -488,6 +489,7 @@ def _configural_fit(model: str, data: Any, group: str, estimator: str | None,
     return fit
 
 
+@one_blas_thread
 def alignment(model: str, data: Any, group: str | None = None, method: str = "FREE",
               reference: str | None = None, estimator: str | None = None, *,
               ordered: Sequence[str] | bool | None = None, starts: int = 10,

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from semnet._blas import one_blas_thread
 from semnet.analyses.reliability_ordinal import (
     block_reliability,
     indicators,
@@ -206,6 +207,7 @@ def fornell_larcker(fit: Fit) -> dict[str, pd.DataFrame]:
     return out
 
 
+@one_blas_thread
 def htmt(
     model: str,
     data: pd.DataFrame,

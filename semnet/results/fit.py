@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from semnet._blas import one_blas_thread
 from semnet.data.missing import pairwise_moments
 from semnet.data.moments import GroupMoments, data_fingerprint
 from semnet.data.sample import Sample
@@ -661,6 +662,7 @@ class Fit(FittedRows):
         """Fit measures named as lavaan's ``fitMeasures()`` (dots turned into underscores)."""
         return self._fit_measures.copy()
 
+    @one_blas_thread
     def modindices(self, sort: bool = True, minimum: float = 0.0) -> pd.DataFrame:
         """Modification indices with expected parameter changes (lavaan's ``modindices()``).
 
@@ -679,6 +681,7 @@ class Fit(FittedRows):
         """
         return modification_indices(self, sort=sort, minimum=minimum)
 
+    @one_blas_thread
     def score_test(self, release: list[int] | None = None):
         """Score tests for releasing equality constraints (lavaan's ``lavTestScore()``).
 
