@@ -156,6 +156,7 @@ def sem(
         ordered=options.ordered, missing=options.missing,
         covariates=pt.names.ov_x if options.fixed_x else (),
         keep_missing_covariates=options.missing == "fiml_x",
+        random_covariates=() if options.fixed_x else pt.names.ov_x,
     )  # fmt: skip
     return fit_structure(spec, pt, sample, options, (t0, t_parse, time.perf_counter()))
 

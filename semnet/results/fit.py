@@ -640,6 +640,7 @@ class Fit(FittedRows):
             corrected = fiml_corrected(
                 self.model, self.values, self.moments, self.patterns,
                 tangent_basis(self.constraints, self.x), self.df, scaled,
+                self.sample.fiml.random_x_index,
             )  # fmt: skip
         except np.linalg.LinAlgError:
             corrected = None

@@ -10,8 +10,8 @@ DWLS; delta and theta; groups with equal thresholds and loadings), explicit cons
 ``missing = "ml"`` and ``"ml.x"``). About two in five models also ask for the
 modification indices. Run from the repository root to (re)write the inputs::
 
-    PYTHONPATH=$PWD python tests/reference/fuzz2/models.py   # sim2.csv, sim2_missing.csv, models.json
-    Rscript tests/reference/fuzz2/make_fuzz2.R               # lavaan.json
+    PYTHONPATH=$PWD python tests/reference/fuzz2/models.py  # sim2*.csv, models.json
+    Rscript tests/reference/fuzz2/make_fuzz2.R              # lavaan.json
 
 Examples
 --------
@@ -34,7 +34,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent.parent
 
 #: the families and their shares of the models
-FAMILIES = {"survey": 0.25, "ordinal": 0.22, "constraints": 0.18, "growth": 0.13, "covariates": 0.22}
+FAMILIES = {"survey": 0.25, "ordinal": 0.22, "constraints": 0.18, "growth": 0.13,
+            "covariates": 0.22}  # fmt: skip
 
 SIM = "tests/reference/fuzz2/sim2.csv"
 SIM_MISSING = "tests/reference/fuzz2/sim2_missing.csv"
