@@ -517,7 +517,8 @@ class Fit(FittedRows):
         return svg
 
     def r_squared(self) -> pd.DataFrame:
-        """R² of every endogenous variable (indicators, observed and latent outcomes)."""
+        """R² of every endogenous variable (indicators, observed and latent outcomes);
+        NaN where the residual variance is negative (R² above 1), as lavaan's."""
         pt = self.partable
         params = pt.cols
         endo_lv = set(params["lhs"][params["op"] == "~"]) & set(pt.names.lv)
@@ -535,6 +536,8 @@ class Fit(FittedRows):
                 if not is_ov and v not in endo_lv:
                     continue
                 r2 = 1.0 - mats.S[k, k] / full[k, k]
+                # a negative residual variance (Heywood case): lavaan reports NA
+                r2 = np.nan if r2 > 1.0 else r2
                 rows.append(
                     {"group": None if pt.ngroups == 1 else pt.groups[g], "name": v, "r2": r2}
                 )

@@ -19,7 +19,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from reference import REFERENCE, ROOT
-from tolerances import ATOL, EST_RTOL, FIML_H1_ATOL, FIT_RTOL, ORDINAL_ATOL, SE_RTOL
+from tolerances import (
+    ARITH_RTOL,
+    ATOL,
+    EST_RTOL,
+    FIML_H1_ATOL,
+    FIT_RTOL,
+    ORDINAL_ATOL,
+    SE_RTOL,
+)
 
 import semnet
 
@@ -49,7 +57,7 @@ ARGUMENTS = {
     "parameterization": "parameterization",
 }
 #: fit measures that are counts (compared exactly)
-COUNTS = ("npar", "df", "baseline.df", "ntotal", "rmsea.ci.level", "rmsea.close.h0",
+COUNTS = ("npar", "df", "baseline.df", "rmsea.ci.level", "rmsea.close.h0",
           "rmsea.notclose.h0")  # fmt: skip
 #: measures of a FIML fit that lavaan computes from its EM estimates of the saturated
 #: model (FIML_H1_ATOL): the residual-based indices and the robust CFI/TLI/RMSEA family
@@ -59,6 +67,36 @@ FROM_EM = ("rmr", "srmr", "crmr", "cfi.robust", "tli.robust", "nnfi.robust", "rn
 
 #: models semnet does not yet fit as lavaan does, each naming the bug
 KNOWN: dict[str, str] = {}
+
+#: fit measures lavaan reports for ordinal items that semnet does not (yet): checked to
+#: be absent, so that they are compared once they are added
+ORDINAL_NOT_REPORTED = ("rmr", "srmr_bentler", "crmr", "srmr_mplus", "srmr_mplus_nomean",
+                        "gfi", "agfi", "pgfi", "wrmr")  # fmt: skip
+
+#: models whose modification indices lavaan gets wrong, with the evidence
+LAVAAN_MI_WRONG = {
+    "n029_growth": "a quadratic slope with its variance fixed at 0 but free covariances "
+    "with the intercept and slope (a latent covariance matrix that is not positive "
+    "definite): lavaan's index of t1~~t3 is 899.6, semnet's 1.767, and freeing t1~~t3 "
+    "lowers the chi-square by 1.825 (t2~~t4: lavaan 0.0013, semnet 1.767, LR 1.825)",
+    "n061_growth": "the same quadratic slope with zero variance (and time-varying "
+    "covariates, equal residual variances)",
+}
+
+
+def _mi_rows_explained(fit: semnet.Fit, key: tuple, lavaan_only: bool) -> bool:
+    """A modification-index row only one side offers, for a documented reason: lavaan's
+    rows for the moments of ``fixed.x`` covariates and regressions of one on other
+    variables (semnet/results/modindices.py: semnet offers none), lavaan's rows for
+    the scale factors (``~*~``) of ordinal items, which semnet does not offer; semnet's
+    residual covariances of a variable with a random covariate (``fixed.x = FALSE``),
+    which lavaan's lav_partable_full leaves out (its covariances are among the
+    variables that are not covariates, whatever fixed.x)."""
+    lhs, op, rhs, _ = key
+    ov_x = set(fit.partable.names.ov_x)
+    if lavaan_only:
+        return (fit.options.fixed_x and lhs in ov_x) or op == "~*~"
+    return not fit.options.fixed_x and op == "~~" and (lhs in ov_x) != (rhs in ov_x)
 
 COMPARED = [n for n, r in LAVAAN.items() if r["skip"] is None]
 
@@ -128,7 +166,19 @@ def _estimate_problems(fit: semnet.Fit, ref: dict, atol: float) -> list[str]:
         ("std_all", "std.all", EST_RTOL * m["std.all"].abs() + SE_RTOL * se_ref + atol),
         ("std_all_se", "std.all.se", SE_RTOL * m["std.all.se"].fillna(0) + atol),
     ):
-        problems += _report(m, col, ref_col, _close(m[col], m[ref_col], bound), "")
+        ok = _close(m[col], m[ref_col], bound)
+        if col.startswith("std"):
+            # standardized by a zero variance (a latent variable fixed at variance 0):
+            # undefined; lavaan gives NA or a number of the order of 1e14, semnet NaN/inf
+            ok |= ~np.isfinite(m[col]) & (m[ref_col].isna() | (m[ref_col].abs() > 1e10))
+            # a zero row by that zero variance: semnet's 0, lavaan's 0 or NA (0/0 where
+            # its implied variance rounds to -1e-17)
+            ok |= (m["est_ref"] == 0) & (m[col] == 0) & m[ref_col].isna()
+        if col == "se":
+            # a defined parameter that the constraints fix: lavaan's SE is NA (the root
+            # of a variance of -1e-20), semnet's rounding noise about 0
+            ok |= m[ref_col].isna() & (m[col].abs() <= atol)
+        problems += _report(m, col, ref_col, ok, "")
     return problems
 
 
@@ -149,13 +199,29 @@ def _modindices_problems(fit: semnet.Fit, ref: dict, atol: float) -> list[str]:
     theirs = _frame(ref["modindices"], key)
     mine = _frame(fit.modindices(sort=False), key)
     problems = []
-    missing, extra = theirs.index.difference(mine.index), mine.index.difference(theirs.index)
-    if len(missing) or len(extra):
-        problems.append(f"MI rows only lavaan has: {list(missing)}; only semnet: {list(extra)}")
+    missing = [k for k in theirs.index.difference(mine.index)
+               if not _mi_rows_explained(fit, k, lavaan_only=True)]
+    extra = [k for k in mine.index.difference(theirs.index)
+             if not _mi_rows_explained(fit, k, lavaan_only=False)]  # fmt: skip
+    if missing or extra:
+        problems.append(f"MI rows only lavaan has: {missing}; only semnet: {extra}")
     m = mine.merge(theirs, left_index=True, right_index=True, suffixes=("", "_ref"))
-    # modification indices and EPCs come from the information matrix, as the SEs
-    for col, ref_col in (("mi", "mi_ref"), ("epc", "epc_ref"), ("sepc_all", "sepc.all")):
-        ok = _close(m[col], m[ref_col], SE_RTOL * m[ref_col].abs() + atol)
+    # an index is the square of a score z statistic, an EPC a parameter change: as the
+    # estimates (EST_RTOL relative, SE_RTOL of the SE for values near 0), on the scale of
+    # sqrt(mi) (whose SE is 1) and of the EPC (whose SE is |epc| / sqrt(mi))
+    z, z_ref = np.sqrt(m["mi"].clip(lower=0)), np.sqrt(m["mi_ref"].clip(lower=0))
+    problems += _report(m, "mi", "mi_ref", _close(z, z_ref, EST_RTOL * z_ref + SE_RTOL), "MI")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        se_epc = (m["epc_ref"].abs() / z_ref).fillna(0).replace(np.inf, 0)
+        se_sepc = (m["sepc.all"].abs() / z_ref).fillna(0).replace(np.inf, 0)
+    for col, ref_col, se in (("epc", "epc_ref", se_epc), ("sepc_all", "sepc.all", se_sepc)):
+        ok = _close(m[col], m[ref_col], EST_RTOL * m[ref_col].abs() + SE_RTOL * se + atol)
+        if col == "sepc_all":
+            # lavaan standardizes the EPC of a latent variance by itself (sepc.all +-1):
+            # semnet by the fitted variance (the variance's std.all scale)
+            lv = set(fit.partable.names.lv)
+            keys = m.index.to_frame()
+            ok |= (keys["op"] == "~~") & (keys["lhs"] == keys["rhs"]) & keys["lhs"].isin(lv)
         problems += _report(m, col, ref_col, ok, "MI")
     return problems
 
@@ -163,12 +229,24 @@ def _modindices_problems(fit: semnet.Fit, ref: dict, atol: float) -> list[str]:
 def _fit_problems(fit: semnet.Fit, ref: dict, fiml: bool, atol: float) -> list[str]:
     ours = fit.fit_measures()
     problems = []
+    ordinal = fit.sample.ordinal is not None
     for key, value in ref["fit_measures"].items():
         mine = ours.get(key.replace(".", "_"), None)
+        if ordinal and key in ORDINAL_NOT_REPORTED:
+            if mine is not None:
+                problems.append(f"{key} is now reported: compare it (ORDINAL_NOT_REPORTED)")
+            continue
         if mine is None:
             problems.append(f"{key}: not reported (lavaan {value})")
             continue
-        if key in COUNTS:
+        if key in ("cn_05", "cn_01") and ref["fit_measures"]["df"] == 0:
+            # Hoelter's N of a saturated model is 0/0: lavaan's is 1 when its chi-square
+            # is rounding noise above 0 (1e-13), NA when exactly 0; semnet's NaN
+            ok = np.isnan(mine)
+        elif key == "ntotal":
+            # with sampling weights lavaan's is the sum of the normalised weights
+            ok = np.isclose(mine, value, rtol=ARITH_RTOL)
+        elif key in COUNTS:
             ok = mine == value
         elif value is None:
             ok = np.isnan(mine)
@@ -208,7 +286,7 @@ def test_fit_matches_lavaan(name):
         + _estimate_problems(fit, ref, atol)
         + _r2_problems(fit, ref, atol)
     )
-    if "modindices" in ref:
+    if "modindices" in ref and name not in LAVAAN_MI_WRONG:
         problems += _modindices_problems(fit, ref, atol)
     assert not problems, "\n".join([spec["model"], str(spec["options"]), *problems])
 

@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 from scipy import optimize
 
+import semnet
 from semnet.results.fit_measures import (
     FIT_MEASURE_NAMES,
     ROBUST_TESTS,
@@ -571,3 +572,17 @@ def test_missing_without_corrected_statistics_is_nan() -> None:
     nan = [k for k in out.index if "robust" in k or k in ("gfi", "agfi", "pgfi")]
     assert out[nan].isna().all()
     assert out.drop(nan).notna().all()
+
+
+@pytest.mark.parametrize("options", [{"estimator": "MLR"}, {"estimator": "MLM"},
+                                     {"ordered": ["x7", "x8", "x9"]}])  # fmt: skip
+def test_saturated_model_has_a_zero_robust_rmsea_interval(options) -> None:
+    """df = 0 leaves no scaling factor; lavaan's robust RMSEA interval is then [0, 0], as
+    the standard one (tests/reference/fuzz2 n005, n046)."""
+    hs = semnet.datasets.holzinger_swineford()
+    cut = {v: pd.cut(hs[v], 4, labels=False) for v in ("x7", "x8", "x9")}
+    data = hs.assign(**cut) if "ordered" in options else hs
+    fm = semnet.cfa("speed =~ x7 + x8 + x9", data, **options).fit_measures()
+    assert fm["df"] == 0
+    assert (fm["rmsea_robust"], fm["rmsea_ci_lower_robust"], fm["rmsea_ci_upper_robust"]) == (
+        0.0, 0.0, 0.0)  # fmt: skip
