@@ -586,10 +586,14 @@ class Fit(FittedRows):
     def _ordinal_fit_measures(self) -> pd.Series:
         """The measures of ordinal items (polychoric against implied correlations)."""
         disc = self.discrepancy()
+        # continuous variables among the items keep their variances (lavaan's residual
+        # covariances, e.g. the rmr), ordinal ones have unit latent-response variances
+        sds = [np.outer(*(2 * [np.sqrt(np.diag(m.cov))])) for m in self.moments]
         groups = [
             GroupFitInput(
-                nobs=m.nobs, sample_cov=disc.correlations[g], sample_mean=m.mean,
-                implied_cov=disc.implied_correlations(self.values, g), implied_mean=m.mean,
+                nobs=m.nobs, sample_cov=disc.correlations[g] * sds[g], sample_mean=m.mean,
+                implied_cov=disc.implied_correlations(self.values, g) * sds[g],
+                implied_mean=m.mean,
             )
             for g, m in enumerate(self.moments)
         ]  # fmt: skip

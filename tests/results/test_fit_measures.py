@@ -20,7 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from reference import REFERENCE
 from scipy import optimize
+from tolerances import FIT_RTOL
 
 import semnet
 from semnet.results.fit_measures import (
@@ -586,3 +588,15 @@ def test_saturated_model_has_a_zero_robust_rmsea_interval(options) -> None:
     assert fm["df"] == 0
     assert (fm["rmsea_robust"], fm["rmsea_ci_lower_robust"], fm["rmsea_ci_upper_robust"]) == (
         0.0, 0.0, 0.0)  # fmt: skip
+
+
+def test_ordinal_residuals_keep_a_continuous_variable_in_its_variance() -> None:
+    """Ordinal items with a random continuous covariate: lavaan's rmr compares
+    covariances, the covariate in its own variance (0.94 here), not correlations
+    (lavaan 0.6.14, ``sem(model, sim2, ordered = o5:o8, conditional.x = FALSE)``:
+    rmr_nomean 0.004178345751; tests/reference/fuzz2 n133)."""
+    data = pd.read_csv(REFERENCE / "fuzz2" / "sim2.csv")
+    fit = semnet.sem("h2 =~ NA*o5 + o6 + o7 + o8\nh2 ~~ 1*h2\nh2 ~ z1", data,
+                     ordered=["o5", "o6", "o7", "o8"], fixed_x=False)  # fmt: skip
+    fm = fit.fit_measures()
+    assert fm["rmr_nomean"] == pytest.approx(0.004178345751, rel=FIT_RTOL)

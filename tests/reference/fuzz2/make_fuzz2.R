@@ -96,9 +96,26 @@ jacobian_gap <- function(fit) {
   min(s) / max(s)
 }
 
+## lavaan's sem() overrides the user's int.ov.free and int.lv.free (to TRUE and FALSE):
+## a sem() model with either is fitted by lavaan() with sem()'s other defaults, the
+## model semnet.sem() fits
+SEM_DEFAULTS <- list(model.type = "sem", auto.fix.first = TRUE, auto.fix.single = TRUE,
+                     auto.var = TRUE, auto.cov.lv.x = TRUE, auto.cov.y = TRUE,
+                     auto.th = TRUE, auto.delta = TRUE, auto.efa = TRUE,
+                     int.ov.free = TRUE, int.lv.free = FALSE)
+
+fit_model <- function(m) {
+  opts <- options_of(m$options)
+  fun <- m$`function`
+  if (fun == "sem" && any(c("int.ov.free", "int.lv.free") %in% names(opts))) {
+    fun <- "lavaan"
+    opts <- c(opts, SEM_DEFAULTS[setdiff(names(SEM_DEFAULTS), names(opts))])
+  }
+  do.call(fun, c(list(model = m$model, data = read_data(m$data)), opts))
+}
+
 summarise <- function(m, msgs) {
-  fit <- do.call(m$`function`, c(list(model = m$model, data = read_data(m$data)),
-                                  options_of(m$options)))
+  fit <- fit_model(m)
   if (!lavInspect(fit, "converged")) return(list(skip = "lavaan did not converge"))
   gap <- jacobian_gap(fit)
   bad <- grep(NOT_IDENTIFIED, msgs(), value = TRUE)

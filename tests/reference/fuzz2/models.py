@@ -7,15 +7,19 @@ DWLS; delta and theta; groups with equal thresholds and loadings), explicit cons
 (``==`` between labels, ``a == 2*b``, ``a > c``, nonlinear ``:=``), growth models
 (``growth()``, free time loadings, covariates, time-varying covariates) and covariates
 (``fixed.x = FALSE``, meanstructure, latent means with a marker intercept, groups,
-``missing = "ml"`` and ``"ml.x"``). About two in five models also ask for the
-modification indices. Run from the repository root to (re)write the inputs::
+``missing = "ml"`` and ``"ml.x"``). A second batch (:data:`BATCHES`) leans on what the
+first reaches rarely: active inequality and nonlinear equality constraints, labels
+across groups, ordinal items with a random covariate (``conditional.x = FALSE``),
+weights and clusters with FIML and groups, growth models with groups, covariates and
+missing waves (``growth.csv`` here), ``int.lv.free``. About two in five models also ask
+for the modification indices. Run from the repository root to (re)write the inputs::
 
     PYTHONPATH=$PWD python tests/reference/fuzz2/models.py  # sim2*.csv, models.json
     Rscript tests/reference/fuzz2/make_fuzz2.R              # lavaan.json
 
 Examples
 --------
->>> models = generate(SEED, 4)
+>>> models = generate([(SEED, 4, FAMILIES)])
 >>> sorted(models[0])
 ['data', 'family', 'function', 'modindices', 'model', 'name', 'options']
 """
@@ -298,23 +302,190 @@ DRAWS = {"survey": _survey, "ordinal": _ordinal, "constraints": _constraints,
          "growth": _growth, "covariates": _covariates}  # fmt: skip
 
 
-def generate(seed: int = SEED, n: int = N_MODELS) -> list[dict]:
-    """``n`` random models (the same list on every machine)."""
+def _constraints2(rng):
+    """Inequalities that bind, nonlinear equalities, labels across two groups."""
+    ds = "hs" if rng.random() < 0.5 else "sim"
+    factors, group = (HS_FACTORS, "school") if ds == "hs" else (SIM_FACTORS, "g")
+    names = list(factors)
+    lines, defined, opts = [], [], {}
+    grouped = rng.random() < 0.35
+    for idx, f in enumerate(names[: int(rng.integers(2, 4))]):
+        a, b, c = factors[f]
+        if idx == 0 and grouped:
+            lines.append(f"{f} =~ {a} + c(l1, m1)*{b} + c(l2, m2)*{c}")
+        elif idx == 0:
+            lines.append(f"{f} =~ {a} + l1*{b} + l2*{c}")
+        else:
+            lines.append(f"{f} =~ {a} + {b} + {c}")
+    lines.append(f"{names[1]} ~ p1*{names[0]}")
+    if grouped:
+        opts["group"] = group
+        defined.append(["l1 == m1", "l2 == m2", "l1 - m1 == 0.1", "m1 > l1 + 0.2"][
+            int(rng.integers(0, 4))])
+        defined.append("dl := l1 - m1")
+    kind = int(rng.integers(0, 5))
+    if kind == 0:
+        bound = round(float(rng.uniform(1.0, 1.4)), 2)
+        defined.append(f"l2 > {bound}")
+    elif kind == 1:
+        defined.append(f"l1 < {round(float(rng.uniform(0.4, 0.7)), 2)}")
+    elif kind == 2:
+        defined.append("l1*l2 == 1")
+    elif kind == 3:
+        defined.append("l2 == l1^2")
+    else:
+        first = factors[names[0]][0]
+        lines.append(f"{first} ~~ v1*{first}")
+        defined.append("v1 < 0.2")
+    pool = ["r1 := l1/l2", "e1 := exp(p1)", "lg := log(l2)", "sq := sqrt(l1^2 + l2^2)",
+            "ind := l1*p1", "hm := 2*l1*l2/(l1 + l2)"]
+    for i in rng.choice(len(pool), size=int(rng.integers(1, 4)), replace=False):
+        defined.append(pool[int(i)])
+    roll = rng.random()
+    if roll < 0.3:
+        opts["estimator"] = "MLR"
+    elif roll < 0.4 and not grouped:
+        opts["estimator"] = "MLM"
+    data = HS if ds == "hs" else SIM
+    return "\n".join(lines + defined), data, "sem", opts
+
+
+def _ordinal_covariate(rng):
+    """Ordinal items with a continuous covariate modelled as random."""
+    std_lv = bool(rng.random() < 0.3)
+    chosen, lines = _cfa_lines(rng, ORD_SIM, std_lv)
+    lines.append(f"{chosen[-1]} ~ z1")
+    if len(chosen) == 2 and rng.random() < 0.5:
+        lines.append(f"{chosen[0]} ~ z1")
+    opts: dict = {"std.lv": True} if std_lv else {}
+    opts["ordered"] = [i for f in chosen for i in ORD_SIM[f]]
+    opts["conditional.x"] = False
+    if rng.random() < 0.3:
+        opts["estimator"] = "ULSMV"
+    if rng.random() < 0.35:
+        opts["group"] = "g"
+        opts.update(_groups(rng, [[], ["thresholds"], ["thresholds", "loadings"]]))
+    return "\n".join(lines), SIM, "sem", opts
+
+
+def _survey2(rng):
+    """Weights and clusters with FIML and groups, MLM with clusters."""
+    model, data, function, opts = _survey(rng)
+    if "missing" not in opts and "z1" not in model and rng.random() < 0.6:
+        opts["missing"] = "ml"
+        data = HS_SURVEY_MISSING if data == HS_SURVEY else SIM_MISSING
+    if "cluster" in opts and "sampling.weights" not in opts and "missing" not in opts \
+            and rng.random() < 0.5:
+        opts["estimator"] = "MLM"
+    if "group" not in opts and rng.random() < 0.5:
+        opts["group"] = "school" if data.startswith("tests/reference/survey") else "g"
+        opts.update(_groups(rng, [[], ["loadings"], ["loadings", "intercepts"]]))
+    if "sampling.weights" in opts and rng.random() < 0.25:
+        opts["sampling.weights.normalization"] = "none"
+    return model, data, function, opts
+
+
+def _growth2(rng):
+    """Growth models with groups, covariates and missing waves (GROWTH2)."""
+    t = ["t1", "t2", "t3", "t4", "t5"]
+    lines = ["i =~ " + " + ".join(f"1*{x}" for x in t)]
+    if rng.random() < 0.6:
+        lines.append("s =~ " + " + ".join(f"{k}*{x}" for k, x in enumerate(t)))
+    else:
+        lines.append("s =~ 0*t1 + 1*t2 + t3 + t4 + t5")
+    if rng.random() < 0.5:
+        lines.append("i + s ~ w1" if rng.random() < 0.5 else "i ~ w1 + w2\ns ~ w1")
+    opts: dict = {}
+    if rng.random() < 0.5:
+        opts["group"] = "grp"
+        opts.update(_groups(rng, [[], ["loadings"], ["means"], ["residuals"],
+                                  ["lv.variances", "lv.covariances"]]))  # fmt: skip
+    roll = rng.random()
+    data = GROWTH2
+    if roll < 0.5:
+        opts["missing"] = "ml"
+        data = GROWTH2_MISSING
+    if rng.random() < 0.4:
+        opts["estimator"] = "MLR"
+    if rng.random() < 0.25 and any(" ~ " in x for x in lines):
+        opts["fixed.x"] = False
+    if rng.random() < 0.3:
+        # the same model through sem(): intercepts at 0, latent means free
+        opts.update({"meanstructure": True, "int.ov.free": False, "int.lv.free": True})
+        return "\n".join(lines), data, "sem", opts
+    return "\n".join(lines), data, "growth", opts
+
+
+def _covariates2(rng):
+    """Random covariates with FIML and groups, ml.x with groups, latent means."""
+    model, data, function, opts = _covariates(rng)
+    if rng.random() < 0.5 and "missing" not in opts:
+        opts["missing"] = "ml.x" if rng.random() < 0.5 else "ml"
+        data = HS_X_MISSING if data == HS else SIM_MISSING
+    if "group" not in opts and rng.random() < 0.5:
+        opts["group"] = "school" if "hs" in data.lower() or "Holzinger" in data else "g"
+        opts.update(_groups(rng, [[], ["loadings"], ["loadings", "intercepts"]]))
+    return model, data, function, opts
+
+
+GROWTH2 = "tests/reference/fuzz2/growth2.csv"
+GROWTH2_MISSING = "tests/reference/fuzz2/growth2_missing.csv"
+DRAWS.update({"constraints2": _constraints2, "ordinal_covariate": _ordinal_covariate,
+              "survey2": _survey2, "growth2": _growth2, "covariates2": _covariates2})
+#: the second batch's families
+FAMILIES2 = {"constraints2": 0.25, "ordinal_covariate": 0.15, "survey2": 0.2,
+             "growth2": 0.2, "covariates2": 0.2}  # fmt: skip
+#: the batches: (seed, number of models, families and their shares)
+BATCHES = ((SEED, N_MODELS, FAMILIES), (SEED + 1, 60, FAMILIES2))
+
+
+def simulate_growth(seed: int = SEED, n: int = 400) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Five waves (t1-t5) of a linear growth with a random intercept and slope, two
+    time-invariant covariates (w1 continuous, w2 binary) and two groups (grp) that
+    differ in the mean slope; and a copy with ~12% of the waves missing (MAR on w1:
+    later waves more often missing for high w1).
+
+    Examples
+    --------
+    >>> full, holes = simulate_growth(1, 30)
+    >>> full.shape, bool(holes["t5"].isna().any())
+    ((30, 8), True)
+    """
     rng = np.random.default_rng(seed)
-    names, shares = list(FAMILIES), np.array(list(FAMILIES.values()))
-    out = []
-    for index in range(n):
-        family = names[int(rng.choice(len(names), p=shares / shares.sum()))]
-        model, data, function, opts = DRAWS[family](rng)
-        out.append({
-            "name": f"n{index:03d}_{family}",
-            "family": family,
-            "model": model,
-            "data": data,
-            "function": function,
-            "options": opts,
-            "modindices": bool(rng.random() < 0.4),
-        })  # fmt: skip
+    grp = np.repeat(["x", "y"], n // 2)
+    w1 = rng.normal(size=n)
+    w2 = rng.binomial(1, 0.5, size=n)
+    i = 5.0 + 0.5 * w1 + rng.normal(size=n)
+    s = 0.3 + 0.3 * (grp == "y") + 0.2 * w1 - 0.1 * w2 + rng.normal(scale=0.4, size=n)
+    waves = {f"t{k + 1}": np.round(i + k * s + rng.normal(scale=0.6, size=n), 5)
+             for k in range(5)}  # fmt: skip
+    full = pd.DataFrame({**waves, "w1": np.round(w1, 5), "w2": w2, "grp": grp})
+    holes = full.copy()
+    for k in range(1, 5):
+        p = 0.04 * k * (1 + (w1 > 0))
+        holes[f"t{k + 1}"] = holes[f"t{k + 1}"].mask(rng.random(n) < p)
+    return full, holes
+
+
+def generate(batches=BATCHES) -> list[dict]:
+    """The random models of ``batches`` (the same list on every machine), numbered on
+    across the batches."""
+    out: list[dict] = []
+    for seed, n, families in batches:
+        rng = np.random.default_rng(seed)
+        names, shares = list(families), np.array(list(families.values()))
+        for _ in range(n):
+            family = names[int(rng.choice(len(names), p=shares / shares.sum()))]
+            model, data, function, opts = DRAWS[family](rng)
+            out.append({
+                "name": f"n{len(out):03d}_{family}",
+                "family": family,
+                "model": model,
+                "data": data,
+                "function": function,
+                "options": opts,
+                "modindices": bool(rng.random() < 0.4),
+            })  # fmt: skip
     return out
 
 
@@ -322,8 +493,11 @@ def main() -> None:
     full, holes = simulate()
     full.to_csv(HERE / "sim2.csv", index=False)
     holes.to_csv(HERE / "sim2_missing.csv", index=False, na_rep="NA")
+    full, holes = simulate_growth()
+    full.to_csv(HERE / "growth2.csv", index=False)
+    holes.to_csv(HERE / "growth2_missing.csv", index=False, na_rep="NA")
     with open(HERE / "models.json", "w", encoding="utf-8") as fh:
-        json.dump({"seed": SEED, "models": generate()}, fh, indent=1)
+        json.dump({"batches": BATCHES, "models": generate()}, fh, indent=1)
         fh.write("\n")
 
 
