@@ -89,6 +89,20 @@ LAVAAN_MI_WRONG = {
 }
 
 
+#: fit measures lavaan computes with a slip of its own, per model: (measures, evidence)
+LAVAAN_SLIPS = {
+    "n124_survey2": (
+        ("rmsea.robust", "rmsea.ci.lower.robust", "rmsea.ci.upper.robust",
+         "rmsea.pvalue.robust", "rmsea.notclose.pvalue.robust"),
+        "FIML with sampling weights normalised over both groups: lavaan refits the model "
+        "to the EM moments with sample.nobs = the weighted group sizes (253.423, 246.577), "
+        "which it truncates to integers: its FIML-corrected statistic 43.9279 is "
+        "253 F_a + 246 F_b (semnet's F: 43.9282), semnet's 44.0120 = 253.423 F_a + "
+        "246.577 F_b; with the weights normalised per group (250, 250) they agree",
+    ),
+}  # fmt: skip
+
+
 def _mi_rows_explained(fit: semnet.Fit, key: tuple, lavaan_only: bool) -> bool:
     """A modification-index row only one side offers, for a documented reason: lavaan's
     rows for the moments of ``fixed.x`` covariates and regressions of one on other
@@ -244,12 +258,16 @@ def _modindices_problems(fit: semnet.Fit, ref: dict, atol: float) -> list[str]:
     return problems
 
 
-def _fit_problems(fit: semnet.Fit, ref: dict, fiml: bool, atol: float) -> list[str]:
+def _fit_problems(
+    fit: semnet.Fit, ref: dict, fiml: bool, atol: float, name: str = ""
+) -> list[str]:
     ours = fit.fit_measures()
     problems = []
     ordinal = fit.sample.ordinal is not None
     for key, value in ref["fit_measures"].items():
         mine = ours.get(key.replace(".", "_"), None)
+        if key in LAVAAN_SLIPS.get(name, ((), ""))[0]:
+            continue
         if ordinal and key in ORDINAL_NOT_REPORTED:
             if mine is not None:
                 problems.append(f"{key} is now reported: compare it (ORDINAL_NOT_REPORTED)")
@@ -300,7 +318,7 @@ def test_fit_matches_lavaan(name):
     # ordinal fits: the polychoric statistics agree to ~1e-7 (ORDINAL_ATOL)
     atol = ORDINAL_ATOL if "ordered" in spec["options"] else ATOL
     problems = (
-        _fit_problems(fit, ref, fiml, atol)
+        _fit_problems(fit, ref, fiml, atol, name)
         + _estimate_problems(fit, ref, atol, spec["model"])
         + _r2_problems(fit, ref, atol)
     )
