@@ -37,7 +37,7 @@ from semnet.results.fit_measures import (
     ScaledInput,
     fit_measures,
 )
-from semnet.results.fit_measures.ordinal import ordinal_fit_measures
+from semnet.results.fit_measures.ordinal import WlsGroup, ordinal_fit_measures
 from semnet.results.hypothesis import score_test, wald
 from semnet.results.modindices import modification_indices
 from semnet.results.standardize import standardize, standardize_all
@@ -598,13 +598,21 @@ class Fit(FittedRows):
             for g, m in enumerate(self.moments)
         ]  # fmt: skip
         p = len(self.partable.names.ov)
+        wls = []
+        for g in range(len(self.moments)):
+            obs, weight, _ = disc.stats[g]
+            wls.append(WlsGroup(
+                obs, disc.implied(self.values, g),
+                weight if disc.diagonal[g] is None else disc.diagonal[g],
+                np.flatnonzero(disc.rows[g].slot_threshold >= 0),
+            ))  # fmt: skip
         return ordinal_fit_measures(
             groups, npar=self.npar, df=self.df, chisq=self.chisq,
             baseline_chisq=disc.baseline_chisq(),
             baseline_df=self.partable.ngroups * p * (p - 1) // 2,
             scaled=self._scaled_input(),
             corrected=self._catml() if self.scaled_test is not None else None,
-            chisq_distributed=disc.chisq_distributed,
+            chisq_distributed=disc.chisq_distributed, wls=wls,
         )  # fmt: skip
 
     def _catml(self) -> FimlCorrected | None:

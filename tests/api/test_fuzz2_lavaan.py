@@ -73,10 +73,6 @@ FROM_EM = ("rmr", "srmr", "crmr", "cfi.robust", "tli.robust", "nnfi.robust", "rn
 #: models semnet does not yet fit as lavaan does, each naming the bug
 KNOWN: dict[str, str] = {}
 
-#: fit measures lavaan reports for ordinal items that semnet does not (yet): checked to
-#: be absent, so that they are compared once they are added
-ORDINAL_NOT_REPORTED = ("rmr", "srmr_bentler", "crmr", "srmr_mplus", "srmr_mplus_nomean",
-                        "gfi", "agfi", "pgfi", "wrmr")  # fmt: skip
 
 #: models whose modification indices lavaan gets wrong, with the evidence
 LAVAAN_MI_WRONG = {
@@ -263,14 +259,9 @@ def _fit_problems(
 ) -> list[str]:
     ours = fit.fit_measures()
     problems = []
-    ordinal = fit.sample.ordinal is not None
     for key, value in ref["fit_measures"].items():
         mine = ours.get(key.replace(".", "_"), None)
         if key in LAVAAN_SLIPS.get(name, ((), ""))[0]:
-            continue
-        if ordinal and key in ORDINAL_NOT_REPORTED:
-            if mine is not None:
-                problems.append(f"{key} is now reported: compare it (ORDINAL_NOT_REPORTED)")
             continue
         if mine is None:
             problems.append(f"{key}: not reported (lavaan {value})")
