@@ -73,7 +73,6 @@ FROM_EM = ("rmr", "srmr", "crmr", "cfi.robust", "tli.robust", "nnfi.robust", "rn
 #: models semnet does not yet fit as lavaan does, each naming the bug
 KNOWN: dict[str, str] = {}
 
-
 #: models whose modification indices lavaan gets wrong, with the evidence
 LAVAAN_MI_WRONG = {
     "n029_growth": "a quadratic slope with its variance fixed at 0 but free covariances "
@@ -112,6 +111,7 @@ def _mi_rows_explained(fit: semnet.Fit, key: tuple, lavaan_only: bool) -> bool:
     if lavaan_only:
         return (fit.options.fixed_x and lhs in ov_x) or op == "~*~"
     return not fit.options.fixed_x and op == "~~" and (lhs in ov_x) != (rhs in ov_x)
+
 
 COMPARED = [n for n, r in LAVAAN.items() if r["skip"] is None]
 
