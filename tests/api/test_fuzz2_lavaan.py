@@ -1,6 +1,6 @@
 """Differential test against lavaan 0.6.14 on seeded random models, second round.
 
-``tests/reference/fuzz2/models.py`` draws models of five families: sampling weights and
+``tests/reference/fuzz2/generate.py`` draws models of five families: sampling weights and
 clusters, ordinal items (WLSMV, ULSMV, DWLS), explicit constraints (``==``, inequalities,
 nonlinear ``:=``), growth models and covariates (``fixed.x``, ``ml.x``, latent means);
 ``make_fuzz2.R`` fitted them with lavaan (``lavaan.json``). Each model is refitted here
@@ -33,7 +33,7 @@ from tolerances import (
 import semnet
 
 FUZZ = REFERENCE / "fuzz2"
-_spec = importlib.util.spec_from_file_location("fuzz2_models", FUZZ / "models.py")
+_spec = importlib.util.spec_from_file_location("fuzz2_models", FUZZ / "generate.py")
 models = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(models)
 

@@ -1,10 +1,10 @@
 #!/usr/bin/env Rscript
 ## ---------------------------------------------------------------------------
 ## make_fuzz2.R -- lavaan 0.6.14's fits of the seeded random models of
-## tests/reference/fuzz2/models.py (tests/api/test_fuzz2_lavaan.py).
+## tests/reference/fuzz2/generate.py (tests/api/test_fuzz2_lavaan.py).
 ##
 ## Run from the repository root, after the generator:
-##     PYTHONPATH=$PWD python tests/reference/fuzz2/models.py
+##     PYTHONPATH=$PWD python tests/reference/fuzz2/generate.py
 ##     Rscript tests/reference/fuzz2/make_fuzz2.R
 ##
 ## Reads tests/reference/fuzz2/models.json (name, model, data path, function, lavaan

@@ -14,14 +14,14 @@ weights and clusters with FIML and groups, growth models with groups, covariates
 missing waves (``growth.csv`` here), ``int.lv.free``. About two in five models also ask
 for the modification indices. Run from the repository root to (re)write the inputs::
 
-    PYTHONPATH=$PWD python tests/reference/fuzz2/models.py  # sim2*.csv, models.json
+    PYTHONPATH=$PWD python tests/reference/fuzz2/generate.py  # sim2*.csv, models.json
     Rscript tests/reference/fuzz2/make_fuzz2.R              # lavaan.json
 
 Examples
 --------
 >>> models = generate([(SEED, 4, FAMILIES)])
 >>> sorted(models[0])
-['data', 'family', 'function', 'modindices', 'model', 'name', 'options']
+['data', 'family', 'function', 'model', 'modindices', 'name', 'options']
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def simulate(seed: int = SEED, n: int = 500) -> tuple[pd.DataFrame, pd.DataFrame
     --------
     >>> full, holes = simulate(1, 40)
     >>> full.shape, int(full["clu"].nunique()), bool(holes["z1"].isna().any())
-    ((40, 23), 4, True)
+    ((40, 22), 4, True)
     """
     rng = np.random.default_rng(seed)
     g = np.repeat(["a", "b"], n // 2)
