@@ -213,8 +213,7 @@ def fiml_corrected(
     own = np.ones(p, bool)
     own[x] = False
     rx = list(random_x)
-    is_rx = np.zeros(p, bool)
-    is_rx[rx] = True
+    is_rx = np.isin(np.arange(p), rx)
     free_cov = (own[r] & (r == c)) | (is_rx[r] & is_rx[c])
     sel = np.flatnonzero(np.concatenate([own, free_cov])[keep])
     rx_block = np.concatenate([is_rx, is_rx[r] & is_rx[c]])[keep]
@@ -260,8 +259,8 @@ def fiml_corrected(
             base[np.ix_(x, x)] = covariate_cov(mom.data[:, x], mom.weights, mom.cov[np.ix_(x, x)])
             mean[x] = mom.mean[x]
         if rx:
-            base[np.ix_(rx, rx)], mean[rx], _ = saturated_block(
-                mom.data[:, rx], mom.weights, mean[rx], var[rx])
+            base[np.ix_(rx, rx)], mean[rx], _ = saturated_block(mom.data[:, rx], mom.weights,
+                                                                mean[rx], var[rx])
         chisq_null += n[g] * _ml_discrepancy(mom.cov, mom.mean, base, mean)
 
     e_inv = constrained_inverse(E, T)
