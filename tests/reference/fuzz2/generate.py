@@ -11,7 +11,7 @@ DWLS; delta and theta; groups with equal thresholds and loadings), explicit cons
 first reaches rarely: active inequality and nonlinear equality constraints, labels
 across groups, ordinal items with a random covariate (``conditional.x = FALSE``),
 weights and clusters with FIML and groups, growth models with groups, covariates and
-missing waves (``growth.csv`` here), ``int.lv.free``. About two in five models also ask
+missing waves (``growth2.csv`` here), ``int.lv.free``. About two in five models also ask
 for the modification indices. Run from the repository root to (re)write the inputs::
 
     PYTHONPATH=$PWD python tests/reference/fuzz2/generate.py  # sim2*.csv, models.json
