@@ -98,7 +98,9 @@ def sem(
     std_lv, meanstructure, orthogonal, fixed_x, int_ov_free, int_lv_free : bool
         As lavaan: unit latent variances; means (default with ``~1`` terms or groups);
         uncorrelated exogenous latent variables; covariates fixed at their sample
-        moments; free intercepts of observed and latent variables (:func:`growth`).
+        moments; free intercepts of observed and latent variables (:func:`growth`;
+        lavaan's ``sem()`` ignores ``int.ov.free`` and ``int.lv.free``, semnet's honours
+        them: lavaan's ``lavaan()`` with ``sem()``'s other defaults fits that model).
     sample_cov, sample_mean, sample_nobs
         Summary statistics instead of raw data (``sample_cov`` with divisor N-1, as
         R's ``cov()``; dicts by group label for several groups).
@@ -156,6 +158,7 @@ def sem(
         ordered=options.ordered, missing=options.missing,
         covariates=pt.names.ov_x if options.fixed_x else (),
         keep_missing_covariates=options.missing == "fiml_x",
+        random_covariates=() if options.fixed_x else pt.names.ov_x,
     )  # fmt: skip
     return fit_structure(spec, pt, sample, options, (t0, t_parse, time.perf_counter()))
 

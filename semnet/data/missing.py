@@ -251,6 +251,11 @@ class FIMLData:
     estimate and at ``x_cov``, which lavaan subtracts from the model's and the
     unrestricted model's log-likelihoods; ``deleted``, the cases deleted because a
     covariate is missing.
+
+    With random covariates (``fixed.x = FALSE``, positions ``random_x_index``) the
+    baseline model saturates their block, as lavaan's: per group ``random_x_cov`` and
+    ``random_x_mean``, its maximum-likelihood estimates (EM on the covariates' columns
+    alone), whose log-likelihood enters ``baseline_logl``.
     """
 
     moments: tuple[GroupMoments, ...]
@@ -264,6 +269,9 @@ class FIMLData:
     logl_x: np.ndarray | None = None
     logl_x_h1: np.ndarray | None = None
     deleted: tuple[CovariateDeletion, ...] = ()
+    random_x_index: tuple[int, ...] = ()
+    random_x_cov: tuple[np.ndarray, ...] = ()
+    random_x_mean: tuple[np.ndarray, ...] = ()
 
 
 def covariate_cov(x: np.ndarray, weights: np.ndarray | None, em_cov: np.ndarray) -> np.ndarray:
@@ -292,20 +300,44 @@ def _covariate_part(mom: GroupMoments, pats: PatternSet, x: Sequence[int]):
     return cov, _complete_logl(mom.cov[np.ix_(x, x)], n), _complete_logl(cov, n), baseline
 
 
+def saturated_block(
+    x: np.ndarray, weights: np.ndarray | None, mean: np.ndarray, var: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """The saturated model of the random covariates' columns ``x`` alone (the baseline
+    model's block of them): EM covariance, mean and log-likelihood, started from each
+    column's own ``mean`` and ``var``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.array([[1.0, 2.0], [2.0, np.nan], [3.0, 5.0], [4.0, 3.0]])
+    >>> cov, mean, _ = saturated_block(x, None, np.nanmean(x, 0), np.nanvar(x, 0))
+    >>> bool(np.allclose(cov, cov.T)), round(float(mean[0]), 2)
+    (True, 2.5)
+    """
+    seen = ~np.isnan(x).all(axis=1)
+    pats = missing_patterns(x[seen], None if weights is None else weights[seen])
+    return em_moments(pats, np.diag(var), mean.copy())
+
+
 @one_blas_thread
 def fiml_data(
     blocks: Sequence[tuple[str, np.ndarray]], names: Sequence[str],
     weights: Sequence[np.ndarray] | None = None, x_index: Sequence[int] = (),
+    random_x_index: Sequence[int] = (),
 ) -> FIMLData:
     """Patterns and the unrestricted (saturated) model of incomplete data.
 
     ``blocks`` holds ``(group label, cases x variables)`` with NaN for missing values,
     ``weights`` (optional) the cases' sampling weights per block, ``x_index`` the
     positions of the ``fixed.x`` covariates (whose own moments the baseline model fixes
-    and the log-likelihoods condition on).  Cases missing on every variable are dropped
-    (and counted in ``n_dropped``).
+    and the log-likelihoods condition on), ``random_x_index`` those of the random
+    covariates (``fixed.x = FALSE``: the baseline model saturates their block).  Cases
+    missing on every variable are dropped (and counted in ``n_dropped``).
     """
     moments, patterns, baseline, b_mean, b_var = [], [], [], [], []
+    rx = list(random_x_index)
+    rx_cov, rx_mean = [], []
     for i, (label, x) in enumerate(blocks):
         empty = np.isnan(x).all(axis=1)
         x = x[~empty]
@@ -334,9 +366,14 @@ def fiml_data(
         # independence model: each variable's own mean and variance (closed form), less
         # the fixed.x covariates (their block is added below)
         own = np.ones(len(names), bool)
-        own[list(x_index)] = False
-        baseline.append(float(np.sum(
-            -0.5 * counts[own] * (LOG2PI + np.log(var[own]) + 1.0))))  # fmt: skip
+        own[list(x_index) + rx] = False
+        logl_base = float(np.sum(-0.5 * counts[own] * (LOG2PI + np.log(var[own]) + 1.0)))
+        if rx:
+            sigma_x, mu_x, logl_x = saturated_block(x[:, rx], w, mean[rx], var[rx])
+            rx_cov.append(sigma_x)
+            rx_mean.append(mu_x)
+            logl_base += logl_x
+        baseline.append(logl_base)
         b_mean.append(mean)
         b_var.append(var)
     sigma_h1, mu_h1, logl_h1 = _saturated(moments, patterns, names)
@@ -344,15 +381,18 @@ def fiml_data(
         GroupMoments(m.label, m.names, s, mu, m.nobs, m.n_dropped, m.data, weights=m.weights)
         for m, s, mu in zip(moments, sigma_h1, mu_h1, strict=True)
     ]
+    random = {"random_x_index": tuple(rx), "random_x_cov": tuple(rx_cov),
+              "random_x_mean": tuple(rx_mean)}  # fmt: skip
     if not x_index:
         return FIMLData(tuple(moments), tuple(patterns), logl_h1, np.array(baseline),
-                        tuple(b_mean), tuple(b_var))  # fmt: skip
+                        tuple(b_mean), tuple(b_var), **random)  # fmt: skip
     parts = [_covariate_part(m, p, x_index) for m, p in zip(moments, patterns, strict=True)]
     return FIMLData(
         tuple(moments), tuple(patterns), logl_h1,
         np.array(baseline) + np.array([part[3] for part in parts]), tuple(b_mean),
         tuple(b_var), tuple(x_index), tuple(part[0] for part in parts),
         np.array([part[1] for part in parts]), np.array([part[2] for part in parts]),
+        **random,
     )  # fmt: skip
 
 

@@ -164,6 +164,7 @@ def sample(
     missing: str = "listwise",
     covariates: Sequence[str] = (),
     keep_missing_covariates: bool = False,
+    random_covariates: Sequence[str] = (),
 ) -> Sample:
     """The sample of the variables ``names`` from raw data, from moments computed out of
     core (``summary``, a :class:`semnet.moments.SampleMoments`), or from summary
@@ -200,6 +201,9 @@ def sample(
         of them is deleted (lavaan's ``missing = "ml"``; counted in ``n_dropped`` and
         reported in ``fiml.deleted``), unless ``keep_missing_covariates`` (lavaan's
         ``missing = "ml.x"``).
+    random_covariates : sequence of str
+        The exogenous covariates modelled as random (``fixed.x = FALSE``): with ``fiml``
+        the baseline model saturates their block.
 
     Returns
     -------
@@ -227,8 +231,9 @@ def sample(
                       survey=(survey, tuple(deff)))  # fmt: skip
     x = tuple(covariates) if fiml else ()
     drop_x = () if keep_missing_covariates else x
+    rx = [list(names).index(v) for v in random_covariates]
     if design[0] is not None or design[2] is not None:
-        return _design_sample(data, names, group, labels, fiml, design, x, drop_x)
+        return _design_sample(data, names, group, labels, fiml, design, x, drop_x, rx)
     if fiml:
         if data is None:
             raise DataError("missing='fiml' needs the raw data; sample statistics are complete.")
@@ -238,7 +243,8 @@ def sample(
             (lab, checked.values if group is None else checked.values[checked.groups == lab])
             for lab in labels
         ]
-        fdata = fiml_data(blocks, names, x_index=[list(names).index(v) for v in x])
+        fdata = fiml_data(blocks, names, x_index=[list(names).index(v) for v in x],
+                          random_x_index=rx)
         return _fiml_sample(fdata, group, deleted, design)
     if data is not None:
         return Sample(tuple(moments_from_data(numeric_data(data, names, group), labels)), group)
@@ -302,10 +308,11 @@ def _fiml_sample(
 def _design_sample(
     data: Any, names: Sequence[str], group: str | None, labels: Sequence[str], fiml: bool,
     design: tuple[str | None, str, str | None], x: Sequence[str] = (),
-    drop_x: Sequence[str] = (),
+    drop_x: Sequence[str] = (), random_x: Sequence[int] = (),
 ) -> Sample:
     """The sample of raw data with sampling weights and/or clusters (with FIML, the
-    ``fixed.x`` covariates ``x``, cases missing on one of ``drop_x`` deleted first)."""
+    ``fixed.x`` covariates ``x``, cases missing on one of ``drop_x`` deleted first, and
+    the positions ``random_x`` of the random covariates)."""
     weights, normalization, cluster = design
     what = "sampling_weights" if weights is not None else "cluster"
     if data is None or not isinstance(data, pd.DataFrame):
@@ -319,7 +326,7 @@ def _design_sample(
             w = None if w is None else w[keep]
             codes = None if codes is None else codes[keep]
         blocks, wblocks, cblocks = fiml_blocks(checked, labels, w, codes, normalization)
-        fdata = fiml_data(blocks, names, wblocks, [list(names).index(v) for v in x])
+        fdata = fiml_data(blocks, names, wblocks, [list(names).index(v) for v in x], random_x)
         if cblocks is not None:
             fdata = dataclasses.replace(fdata, moments=tuple(
                 dataclasses.replace(m, clusters=c) for m, c in zip(fdata.moments, cblocks,
@@ -435,10 +442,18 @@ def baseline_values(sample: Sample, g: int, k: int, op: str, j: int | None = Non
     variable's own mean and variance over its observed values; with ``j`` the covariance
     of ``k`` and ``j`` (of two random covariates, whose block the model saturates).
     With incomplete data the (co)variances of ``fixed.x`` covariates are lavaan's sample
-    covariances of the covariates (``FIMLData.x_cov``), at which the model fixes them."""
+    covariances of the covariates (``FIMLData.x_cov``), at which the model fixes them,
+    and the moments of random covariates the maximum-likelihood estimates of their block
+    (``FIMLData.random_x_cov``, ``random_x_mean``)."""
     fiml = sample.fiml
     if fiml is not None and op == "~~" and k in fiml.x_index and j in fiml.x_index:
         return float(fiml.x_cov[g][fiml.x_index.index(k), fiml.x_index.index(j)])
+    if fiml is not None and k in fiml.random_x_index:
+        at = fiml.random_x_index.index(k)
+        if op == "~1":
+            return float(fiml.random_x_mean[g][at])
+        other = at if j is None else fiml.random_x_index.index(j)
+        return float(fiml.random_x_cov[g][at, other])
     if j is not None and j != k:
         return float(sample.moments[g].cov[k, j])
     if sample.fiml is None:

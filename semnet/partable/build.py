@@ -759,7 +759,8 @@ def _default_columns(
     covariances of the exogenous latent variables, of the pure outcomes and of the
     exogenous covariates, the scale factors of ordered items, then intercepts.
     The covariates' variances, covariances and means are fixed at their sample values
-    with ``fixed_x`` (``exo`` 1) and free without it, as lavaan's ``fixed.x = FALSE``.
+    with ``fixed_x`` (``exo`` 1) and free without it, as lavaan's ``fixed.x = FALSE``
+    (their means then follow ``int_ov_free``, as the other observed variables').
 
     A block whose rows all take the same values is built without a per-row step, so
     that the table is built in time linear in its number of rows.
@@ -794,8 +795,10 @@ def _default_columns(
         return _FIXED_ZERO if a in lv and b in lv else _FREE
 
     def mean(a: str, b: str) -> _Values:
-        if a in ov_x_set:
+        if a in ov_x_set and fixed_x:
             return exogenous
+        # a random covariate's mean is an observed intercept: fixed at 0 without
+        # int_ov_free (lavaan's growth() with fixed.x = FALSE)
         if (not int_ov_free and a in ov) or (not int_lv_free and a in lv) or a in ordered:
             return _FIXED_ZERO
         return _FREE

@@ -38,7 +38,7 @@ from semnet.results.fit_measures import (
     ScaledInput,
     fit_measures,
 )
-from semnet.results.fit_measures.ordinal import ordinal_fit_measures
+from semnet.results.fit_measures.ordinal import WlsGroup, ordinal_fit_measures
 from semnet.results.hypothesis import score_test, wald
 from semnet.results.modindices import modification_indices
 from semnet.results.standardize import standardize, standardize_all
@@ -518,7 +518,8 @@ class Fit(FittedRows):
         return svg
 
     def r_squared(self) -> pd.DataFrame:
-        """R² of every endogenous variable (indicators, observed and latent outcomes)."""
+        """R² of every endogenous variable (indicators, observed and latent outcomes);
+        NaN where the residual variance is negative (R² above 1), as lavaan's."""
         pt = self.partable
         params = pt.cols
         endo_lv = set(params["lhs"][params["op"] == "~"]) & set(pt.names.lv)
@@ -536,6 +537,8 @@ class Fit(FittedRows):
                 if not is_ov and v not in endo_lv:
                     continue
                 r2 = 1.0 - mats.S[k, k] / full[k, k]
+                # a negative residual variance (Heywood case): lavaan reports NA
+                r2 = np.nan if r2 > 1.0 else r2
                 rows.append(
                     {"group": None if pt.ngroups == 1 else pt.groups[g], "name": v, "r2": r2}
                 )
@@ -584,21 +587,33 @@ class Fit(FittedRows):
     def _ordinal_fit_measures(self) -> pd.Series:
         """The measures of ordinal items (polychoric against implied correlations)."""
         disc = self.discrepancy()
+        # continuous variables among the items keep their variances (lavaan's residual
+        # covariances, e.g. the rmr), ordinal ones have unit latent-response variances
+        sds = [np.outer(*(2 * [np.sqrt(np.diag(m.cov))])) for m in self.moments]
         groups = [
             GroupFitInput(
-                nobs=m.nobs, sample_cov=disc.correlations[g], sample_mean=m.mean,
-                implied_cov=disc.implied_correlations(self.values, g), implied_mean=m.mean,
+                nobs=m.nobs, sample_cov=disc.correlations[g] * sds[g], sample_mean=m.mean,
+                implied_cov=disc.implied_correlations(self.values, g) * sds[g],
+                implied_mean=m.mean,
             )
             for g, m in enumerate(self.moments)
         ]  # fmt: skip
         p = len(self.partable.names.ov)
+        wls = []
+        for g in range(len(self.moments)):
+            obs, weight, _ = disc.stats[g]
+            wls.append(WlsGroup(
+                obs, disc.implied(self.values, g),
+                weight if disc.diagonal[g] is None else disc.diagonal[g],
+                np.flatnonzero(disc.rows[g].slot_threshold >= 0),
+            ))  # fmt: skip
         return ordinal_fit_measures(
             groups, npar=self.npar, df=self.df, chisq=self.chisq,
             baseline_chisq=disc.baseline_chisq(),
             baseline_df=self.partable.ngroups * p * (p - 1) // 2,
             scaled=self._scaled_input(),
             corrected=self._catml() if self.scaled_test is not None else None,
-            chisq_distributed=disc.chisq_distributed,
+            chisq_distributed=disc.chisq_distributed, wls=wls,
         )  # fmt: skip
 
     def _catml(self) -> FimlCorrected | None:
@@ -641,6 +656,7 @@ class Fit(FittedRows):
             corrected = fiml_corrected(
                 self.model, self.values, self.moments, self.patterns,
                 tangent_basis(self.constraints, self.x), self.df, scaled,
+                self.sample.fiml.random_x_index,
             )  # fmt: skip
         except np.linalg.LinAlgError:
             corrected = None

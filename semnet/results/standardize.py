@@ -4,7 +4,8 @@ With ``sd`` the model-implied standard deviations of all variables (observed and
 latent) in the RAM form, a directed path ``i <- j`` becomes ``a * sd_j / sd_i``, a
 (co)variance ``s / (sd_i sd_j)`` and an intercept ``m / sd_i``.  ``std.lv`` uses the
 latent standard deviations only (observed ones count as 1).  Defined parameters
-(``:=``) are evaluated at the standardized values, as lavaan does.
+(``:=``) are evaluated at the standardized values, as lavaan does.  A row whose value
+is 0 standardizes to 0, also where its scale is infinite (a variance fixed at 0).
 """
 
 from __future__ import annotations
@@ -99,7 +100,9 @@ def standardize_all(
     (``names`` ``None``: a table without ``:=`` rows)."""
     out = {}
     for kind, scale in row_scales(model, values, kinds).items():
-        std = values * scale
+        # a parameter at 0 is 0 in every metric, even by a zero variance (as lavaan's)
+        with np.errstate(invalid="ignore"):
+            std = np.where(values == 0, 0.0, values * scale)
         if names is not None and names.definitions:
             std = np.concatenate([std, names.defined(std)])
         out[kind] = std

@@ -7,7 +7,9 @@ missing values.
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
+from reference import REFERENCE
 from tolerances import FIT_RTOL
 
 import semnet
@@ -52,3 +54,22 @@ def test_scaled_version_differs_from_the_standard_one(complete_fiml):
     cor = _corrected(complete_fiml, scaled=True)
     assert cor.scaling_factor == pytest.approx(cor.chisq / cor.chisq_scaled)
     assert abs(cor.scaling_factor - 1.0) > 0.01
+
+
+def test_random_covariates_as_lavaan():
+    """``fixed.x = FALSE`` with FIML: the baseline model saturates the covariates' block,
+    and lavaan's complete-data information has zero rows and columns for their moments
+    (lavaan 0.6.14, ``sem("f =~ x1 + x2 + x3; f ~ ageyr", fixed.x = FALSE,
+    missing = "ml")`` on hs_missing_x.csv, and MLR)."""
+    holes = pd.read_csv(REFERENCE / "fixed_x" / "hs_missing_x.csv")
+    model = "f =~ x1 + x2 + x3\nf ~ ageyr"
+    lavaan = {
+        "ML": {"baseline_chisq": 106.3691247216, "cfi_robust": 0.9886230573,
+               "rmsea_robust": 0.0465008427},
+        "MLR": {"cfi_robust": 0.9899973755, "rmsea_robust": 0.0435378657},
+    }  # fmt: skip
+    for estimator, expected in lavaan.items():
+        fm = semnet.sem(model, holes, fixed_x=False, missing="fiml",
+                        estimator=estimator).fit_measures()  # fmt: skip
+        for key, value in expected.items():
+            assert fm[key] == pytest.approx(value, rel=FIT_RTOL), (estimator, key)

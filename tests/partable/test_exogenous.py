@@ -67,3 +67,17 @@ def test_independence_model_of_random_covariates_has_only_variances():
     t = base.table
     assert (t["lhs"] == t["rhs"]).all() and (t["free"] > 0).all()
     assert t["lhs"].tolist() == list(pt.names.ov)
+
+
+def test_random_covariates_means_follow_int_ov_free():
+    """A random covariate's mean is an observed intercept: free by default, fixed at 0
+    with int_ov_free=False (lavaan's growth() with fixed.x = FALSE: its w1 ~ 1 is 0,
+    tests/reference/fuzz2 n147); a fixed.x covariate's stays at its sample value."""
+    def mean_row(**options):
+        t = partable(MODEL, meanstructure=True, **options).table
+        return t[(t["lhs"] == "x1") & (t["op"] == "~1")][["free", "exo", "ustart"]]
+
+    assert mean_row(fixed_x=False)["free"].item() > 0
+    fixed = mean_row(fixed_x=False, int_ov_free=False)
+    assert fixed[["free", "exo", "ustart"]].to_numpy().tolist() == [[0, 0, 0.0]]
+    assert mean_row(int_ov_free=False)[["free", "exo"]].to_numpy().tolist() == [[0, 1]]

@@ -140,3 +140,29 @@ def test_fit_takes_its_tables_and_group_facts_from_the_builder(monkeypatch):
     monkeypatch.setattr(builder, "estimates_table", spy)
     table = fit.estimates()
     assert len(calls) == 1 and table["op"].iloc[-1] == ":="
+
+
+def test_r_squared_of_a_negative_residual_variance_is_nan():
+    """R² above 1 (a Heywood case) is NaN, as lavaan's lavInspect(fit, "r2")
+    (tests/reference/fuzz2 n039: x1's residual variance -0.03)."""
+    hs = semnet.datasets.holzinger_swineford()
+    fit = semnet.cfa("f =~ x1 + x2 + x3\nx1 ~~ -0.1*x1", hs)
+    r2 = fit.r_squared().set_index("name")["r2"]
+    assert np.isnan(r2["x1"])
+    assert 0.0 < r2["x2"] < 1.0
+
+
+def test_a_variance_fixed_at_zero_standardizes_to_zero():
+    """A quadratic slope whose variance is fixed at 0: its variance row is 0 in every
+    metric (lavaan's std.lv and std.all, and the SE 0), not 0/0 (tests/reference/fuzz2
+    n010)."""
+    growth = semnet.simulate(
+        "i =~ 1*t1 + 1*t2 + 1*t3 + 1*t4\ns =~ 0*t1 + 1*t2 + 2*t3 + 3*t4\n"
+        "i ~ 5*1\ns ~ 0.5*1\ns ~~ 0.2*s", 300, seed=3)  # fmt: skip
+    model = ("i =~ 1*t1 + 1*t2 + 1*t3 + 1*t4\ns =~ 0*t1 + 1*t2 + 2*t3 + 3*t4\n"
+             "q =~ 0*t1 + 1*t2 + 4*t3 + 9*t4\nq ~~ 0*q\ni ~~ 0*q\ns ~~ 0*q")  # fmt: skip
+    fit = semnet.growth(model, growth)
+    est = fit.estimates(standardized=True).set_index(["lhs", "op", "rhs"])
+    assert est.loc[("q", "~~", "q"), ["std_lv", "std_all"]].tolist() == [0.0, 0.0]
+    std = fit.standardized().set_index(["lhs", "op", "rhs"])
+    assert std.loc[("q", "~~", "q"), "se"] == 0.0

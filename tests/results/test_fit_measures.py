@@ -20,8 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from reference import REFERENCE
 from scipy import optimize
+from tolerances import FIT_RTOL
 
+import semnet
 from semnet.results.fit_measures import (
     FIT_MEASURE_NAMES,
     ROBUST_TESTS,
@@ -571,3 +574,29 @@ def test_missing_without_corrected_statistics_is_nan() -> None:
     nan = [k for k in out.index if "robust" in k or k in ("gfi", "agfi", "pgfi")]
     assert out[nan].isna().all()
     assert out.drop(nan).notna().all()
+
+
+@pytest.mark.parametrize("options", [{"estimator": "MLR"}, {"estimator": "MLM"},
+                                     {"ordered": ["x7", "x8", "x9"]}])  # fmt: skip
+def test_saturated_model_has_a_zero_robust_rmsea_interval(options) -> None:
+    """df = 0 leaves no scaling factor; lavaan's robust RMSEA interval is then [0, 0], as
+    the standard one (tests/reference/fuzz2 n005, n046)."""
+    hs = semnet.datasets.holzinger_swineford()
+    cut = {v: pd.cut(hs[v], 4, labels=False) for v in ("x7", "x8", "x9")}
+    data = hs.assign(**cut) if "ordered" in options else hs
+    fm = semnet.cfa("speed =~ x7 + x8 + x9", data, **options).fit_measures()
+    assert fm["df"] == 0
+    assert (fm["rmsea_robust"], fm["rmsea_ci_lower_robust"], fm["rmsea_ci_upper_robust"]) == (
+        0.0, 0.0, 0.0)  # fmt: skip
+
+
+def test_ordinal_residuals_keep_a_continuous_variable_in_its_variance() -> None:
+    """Ordinal items with a random continuous covariate: lavaan's rmr compares
+    covariances, the covariate in its own variance (0.94 here), not correlations
+    (lavaan 0.6.14, ``sem(model, sim2, ordered = o5:o8, conditional.x = FALSE)``:
+    rmr_nomean 0.004178345751; tests/reference/fuzz2 n133)."""
+    data = pd.read_csv(REFERENCE / "fuzz2" / "sim2.csv")
+    fit = semnet.sem("h2 =~ NA*o5 + o6 + o7 + o8\nh2 ~~ 1*h2\nh2 ~ z1", data,
+                     ordered=["o5", "o6", "o7", "o8"], fixed_x=False)  # fmt: skip
+    fm = fit.fit_measures()
+    assert fm["rmr_nomean"] == pytest.approx(0.004178345751, rel=FIT_RTOL)

@@ -104,6 +104,17 @@ def _pgfi(gfi: float, nel: int, df: float) -> float:
     return (df / nel) * gfi
 
 
+def adjusted_gfi(gfi: float, nel: int, df: float) -> tuple[float, float]:
+    """AGFI and PGFI of ``gfi`` with ``nel`` modelled sample statistics and ``df``.
+
+    Examples
+    --------
+    >>> tuple(round(v, 6) for v in adjusted_gfi(0.99, 48, 19))
+    (0.974737, 0.391875)
+    """
+    return _agfi(gfi, nel, df), _pgfi(gfi, nel, df)
+
+
 def gfi_measures(
     per_group: Sequence[dict[str, float | np.ndarray]],
     w: np.ndarray,

@@ -10,23 +10,32 @@ they are built on, as lavaan 0.6.14 computes them for categorical data:
 - the RMSEA (and its scaled and robust versions), Hoelter's CN and the MFI use ``N - G``
   cases, lavaan's count for categorical data: ``sqrt(max(chisq - df, 0) / (df (N - G)))
   sqrt(G)``;
-- the residual measures compare the polychoric with the implied correlations only
-  (``srmr`` is the version without means).
+- the residual measures compare the polychoric with the implied correlations (and a
+  continuous variable's covariances in its variance); their versions with means
+  (``rmr``, ``srmr_bentler``, ``crmr``) add the residuals of the thresholds, ``srmr``
+  is the version without means and the Mplus SRMR is NA, as lavaan's;
+- the GFI compares the sample and implied least-squares statistics in the estimator's
+  weight (averaged over the groups with weights ``N_g``), the AGFI and PGFI count all of
+  them, and ``wrmr`` is ``sqrt(chisq / nel)`` with ``nel`` the first group's number of
+  statistics, as lavaan's (``lav_fit_gfi``, ``lav_fit_wrmr``).
 
 With a scaled test the ``*_robust`` measures are Savalei's (2021), built on the catML
 statistics (:mod:`semnet.inference.catml`) as lavaan's.  There is no likelihood (no
-``logl``, ``aic``, ``bic``); lavaan's categorical GFI family and ``wrmr`` are not computed.
+``logl``, ``aic``, ``bic``).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from semnet.inference.fiml_corrected import FimlCorrected
 from semnet.results.fit_measures.chisq import group_ml
+from semnet.results.fit_measures.gfi import adjusted_gfi
 from semnet.results.fit_measures.incremental import incremental_measures
 from semnet.results.fit_measures.inputs import GroupFitInput, ScaledInput
 from semnet.results.fit_measures.other import other_measures
@@ -37,6 +46,61 @@ from semnet.results.fit_measures.utils import chisq_pvalue
 
 #: the residual measures of correlations that lavaan reports for ordinal items
 _RESIDUAL = ("rmr_nomean", "srmr", "srmr_bentler_nomean", "crmr_nomean")
+
+
+@dataclass(frozen=True)
+class WlsGroup:
+    """One group's least-squares statistics: the sample ``obs`` and implied ``est``, the
+    estimator's ``weight`` (a matrix, or its diagonal as a vector) and the positions
+    ``thresholds`` of the thresholds among the statistics."""
+
+    obs: np.ndarray
+    est: np.ndarray
+    weight: np.ndarray
+    thresholds: np.ndarray
+
+
+def wls_measures(
+    groups: Sequence[GroupFitInput], wls: Sequence[WlsGroup], chisq: float, df: float
+) -> dict[str, float]:
+    """The residual measures with thresholds (``rmr``, ``srmr_bentler``, ``crmr``), the
+    GFI family and ``wrmr`` of an ordinal fit (see the module docstring).
+
+    Examples
+    --------
+    >>> R = np.array([[1.0, 0.3], [0.3, 1.0]])
+    >>> g = GroupFitInput(nobs=101, sample_cov=R, sample_mean=np.zeros(2),
+    ...                   implied_cov=np.eye(2), implied_mean=np.zeros(2))
+    >>> w = WlsGroup(np.array([0.1, 0.3]), np.array([0.1, 0.0]), np.ones(2), np.array([0]))
+    >>> out = wls_measures([g], [w], 9.0, 1.0)
+    >>> round(out["gfi"], 4), round(out["wrmr"], 4)
+    (0.1, 2.1213)
+    """
+    nobs = np.array([g.nobs for g in groups], dtype=float)
+    p = groups[0].sample_cov.shape[0]
+    counts = {"rmr": p * (p + 1) / 2, "srmr_bentler": p * (p + 1) / 2, "crmr": p * (p - 1) / 2}
+    sums = {k: np.zeros(len(groups)) for k in counts}
+    gfi = np.zeros(len(groups))
+    for k, (g, w) in enumerate(zip(groups, wls, strict=True)):
+        res = residual_measures([group_ml(g, False)], np.ones(1), False)
+        th = w.obs[w.thresholds] - w.est[w.thresholds]
+        for name, count in counts.items():
+            total = res[f"{name}_nomean"] ** 2 * count + float(th @ th)
+            sums[name][k] = math.sqrt(total / (count + th.size))
+        diff = w.obs - w.est
+        if w.weight.ndim == 1:
+            t1, t2 = float(diff**2 @ w.weight), float(w.obs**2 @ w.weight)
+        else:
+            t1, t2 = float(diff @ w.weight @ diff), float(w.obs @ w.weight @ w.obs)
+        gfi[k] = 1.0 - t1 / t2
+    weights = nobs / nobs.sum()
+    out = {name: float(weights @ value) for name, value in sums.items()}
+    nel = sum(w.obs.size for w in wls)
+    out["gfi"] = float(weights @ gfi)
+    out["agfi"], out["pgfi"] = adjusted_gfi(out["gfi"], nel, df)
+    # lavaan counts the first group's statistics only (lav_fit_measures: WLS.obs[[1]])
+    out["wrmr"] = math.sqrt(chisq / wls[0].obs.size)
+    return out
 
 
 def ordinal_fit_measures(
@@ -51,6 +115,7 @@ def ordinal_fit_measures(
     corrected: FimlCorrected | None = None,
     chisq_distributed: bool = True,
     level: float = 0.90,
+    wls: Sequence[WlsGroup] | None = None,
 ) -> pd.Series:
     """Fit measures of ordinal items fitted by least squares.
 
@@ -75,6 +140,9 @@ def ordinal_fit_measures(
         and ``baseline_pvalue`` lavaan leaves NA).
     level : float
         Confidence level of the RMSEA interval.
+    wls : sequence of WlsGroup, optional
+        The groups' least-squares statistics: with them also the measures of
+        :func:`wls_measures`.
 
     Returns
     -------
@@ -134,6 +202,9 @@ def ordinal_fit_measures(
     weights = np.array([g.nobs / n for g in groups])
     residual = residual_measures([group_ml(g, False) for g in groups], weights, False)
     out.update({k: residual[k] for k in _RESIDUAL if k in residual})
+    if wls is not None:
+        out.update(wls_measures(groups, wls, chisq, df))
+        out["srmr_mplus"] = out["srmr_mplus_nomean"] = math.nan
     other = other_measures(chisq, df, n_rmsea, float(npar))
     out.update({k: other[k] for k in ("cn_05", "cn_01", "mfi")})
     return pd.Series(out, dtype=float)

@@ -150,7 +150,10 @@ def _robust_measures(
         out[f"{name}_robust"] = value if finite else math.nan
 
     out["rmsea_robust"] = rmsea(x2, df, n, ngroups, c_hat=c_hat)
-    if np.isfinite(c_ci):
+    if df == 0:
+        # a saturated model: no scaling factor, the interval is [0, 0] (as lavaan's)
+        ci = (0.0, 0.0)
+    elif np.isfinite(c_ci):
         ci = rmsea_ci(x2_scaled, df, n, ngroups, level, c_hat=c_ci)
     else:
         ci = (math.nan, math.nan)
