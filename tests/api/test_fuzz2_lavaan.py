@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from lavaan_checks import scaled_test_problems
 from reference import REFERENCE, ROOT
 from tolerances import (
     ARITH_RTOL,
@@ -282,21 +283,7 @@ def _fit_problems(
             ok = np.isclose(mine, value, rtol=FIT_RTOL, atol=tol)
         if not ok:
             problems.append(f"{key}: {mine:.8g} vs {value}")
-    tests = ref["tests"]
-    if len(tests) > 1:
-        kind, theirs = list(tests.items())[1]
-        t = fit.scaled_test
-        if t is None or t.name != kind.replace(".", "_"):
-            return [*problems, f"test {kind} vs {None if t is None else t.name}"]
-        for ours_value, key in (
-            (t.stat, "stat"),
-            (t.scaling_factor, "scaling.factor"),
-            (t.shift_parameter, "shift.parameter"),
-        ):
-            value = theirs.get(key)
-            if value is not None and not np.isclose(ours_value, value, rtol=FIT_RTOL, atol=atol):
-                problems.append(f"test {key}: {ours_value:.8g} vs {value}")
-    return problems
+    return problems + scaled_test_problems(fit, ref["tests"], atol)
 
 
 @pytest.mark.parametrize("name", list(_params()))
