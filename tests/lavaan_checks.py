@@ -3,6 +3,11 @@
 
 from __future__ import annotations
 
+import importlib.util
+import json
+from pathlib import Path
+from types import ModuleType
+
 import numpy as np
 from tolerances import FIT_RTOL
 
@@ -26,3 +31,18 @@ def scaled_test_problems(fit: semnet.Fit, tests: dict, atol: float) -> list[str]
         if value is not None and not np.isclose(ours, value, rtol=FIT_RTOL, atol=atol):
             problems.append(f"test {key}: {ours:.8g} vs {value}")
     return problems
+
+
+def load_fixture(folder: Path, generator: str) -> tuple[ModuleType, dict, dict]:
+    """A differential test's generator module (``folder / generator``, loaded by path:
+    the fixture folders are not packages), its models (``models.json``) and lavaan's
+    results (``lavaan.json``), each by model name."""
+    spec = importlib.util.spec_from_file_location(f"{folder.name}_generator",
+                                                  folder / generator)  # fmt: skip
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with open(folder / "models.json", encoding="utf-8") as fh:
+        inputs = {m["name"]: m for m in json.load(fh)["models"]}
+    with open(folder / "lavaan.json", encoding="utf-8") as fh:
+        lavaan = {r["name"]: r for r in json.load(fh)["fits"]}
+    return module, inputs, lavaan

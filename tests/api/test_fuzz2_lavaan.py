@@ -11,15 +11,13 @@ modification indices are compared at the tolerances of ``tests/tolerances.py``.
 
 from __future__ import annotations
 
-import importlib.util
-import json
 import re
 import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
-from lavaan_checks import scaled_test_problems
+from lavaan_checks import load_fixture, scaled_test_problems
 from reference import REFERENCE, ROOT
 from tolerances import (
     ARITH_RTOL,
@@ -34,14 +32,7 @@ from tolerances import (
 import semnet
 
 FUZZ = REFERENCE / "fuzz2"
-_spec = importlib.util.spec_from_file_location("fuzz2_models", FUZZ / "generate.py")
-models = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(models)
-
-with open(FUZZ / "models.json", encoding="utf-8") as fh:
-    INPUTS = {m["name"]: m for m in json.load(fh)["models"]}
-with open(FUZZ / "lavaan.json", encoding="utf-8") as fh:
-    LAVAAN = {r["name"]: r for r in json.load(fh)["fits"]}
+models, INPUTS, LAVAAN = load_fixture(FUZZ, "generate.py")
 
 #: lavaan's options as semnet's keyword arguments
 ARGUMENTS = {
