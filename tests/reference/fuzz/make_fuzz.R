@@ -21,6 +21,7 @@ suppressPackageStartupMessages({
   library(lavaan)
   library(jsonlite)
 })
+source("tests/reference/fuzz/common.R")
 if (!file.exists("tests/reference/fuzz/models.json")) stop("run from the repository root")
 if (packageVersion("lavaan") < "0.6.14") stop("lavaan >= 0.6.14 needed")
 
@@ -38,12 +39,6 @@ NOT_IDENTIFIED <- "not identified|could not compute standard errors|could not in
 ## on the parameters left free by the equality constraints) below which a model is not
 ## identified (the identified models here have 1e-3 or more, the others about 1e-17)
 RANK_TOL <- 1e-8
-
-DATA <- list()
-read_data <- function(path) {
-  if (is.null(DATA[[path]])) DATA[[path]] <<- read.csv(path)
-  DATA[[path]]
-}
 
 options_of <- function(opts) {
   lapply(opts, function(v) if (is.list(v)) unlist(v) else v)
@@ -68,15 +63,6 @@ estimates_of <- function(fit) {
        est = pe$est, se = pe$se, std.all = pe$std.all)
 }
 
-## relative size of the smallest singular value of the Jacobian
-jacobian_gap <- function(fit) {
-  D <- lavInspect(fit, "delta")
-  D <- if (is.matrix(D)) D else do.call(rbind, D)
-  if (fit@Model@eq.constraints) D <- D %*% fit@Model@eq.constraints.K
-  s <- svd(D)$d
-  min(s) / max(s)
-}
-
 ## the fit and its summaries, or the reason to skip it
 summarise <- function(m, msgs) {
   fit <- do.call(m$`function`, c(list(model = m$model, data = read_data(m$data)),
@@ -94,21 +80,5 @@ summarise <- function(m, msgs) {
        estimates = estimates_of(fit))
 }
 
-fit_one <- function(m) {
-  msgs <- character(0)
-  out <- tryCatch(withCallingHandlers(summarise(m, function() msgs),
-    warning = function(w) {
-      msgs <<- c(msgs, conditionMessage(w))
-      invokeRestart("muffleWarning")
-    }), error = function(e) list(skip = paste("lavaan error:", conditionMessage(e))))
-  c(list(name = m$name, warnings = I(msgs), skip = out$skip), out[names(out) != "skip"])
-}
-
-results <- lapply(INPUT$models, fit_one)
-out <- list(lavaan_version = as.character(packageVersion("lavaan")),
-            r_version = R.version.string, batches = INPUT$batches, fits = results)
-write_json(out, file.path(DIR, "lavaan.json"), digits = NA, auto_unbox = TRUE,
-           na = "null", null = "null")
-skipped <- Filter(function(r) !is.null(r$skip), results)
-cat(length(results), "models,", length(skipped), "skipped\n")
-for (r in skipped) cat(" ", r$name, ":", r$skip, "\n")
+results <- lapply(INPUT$models, fit_one, summarise = summarise)
+write_results(results, DIR, list(batches = INPUT$batches))

@@ -24,6 +24,7 @@ suppressPackageStartupMessages({
   library(lavaan)
   library(jsonlite)
 })
+source("tests/reference/fuzz/common.R")
 if (!file.exists("tests/reference/fuzz2/models.json")) stop("run from the repository root")
 if (packageVersion("lavaan") < "0.6.14") stop("lavaan >= 0.6.14 needed")
 
@@ -32,12 +33,6 @@ INPUT <- fromJSON(file.path(DIR, "models.json"), simplifyVector = FALSE)
 NOT_IDENTIFIED <- "not identified|could not compute standard errors|could not invert"
 RANK_TOL <- 1e-8
 CONSTRAINT_OPS <- c("==", "<", ">")
-
-DATA <- list()
-read_data <- function(path) {
-  if (is.null(DATA[[path]])) DATA[[path]] <<- read.csv(path)
-  DATA[[path]]
-}
 
 num <- function(x) if (is.numeric(x)) signif(x, 10) else x
 
@@ -88,14 +83,6 @@ modindices_of <- function(fit) {
        mi = num(mi$mi), epc = num(mi$epc), sepc.all = num(mi$sepc.all))
 }
 
-jacobian_gap <- function(fit) {
-  D <- lavInspect(fit, "delta")
-  D <- if (is.matrix(D)) D else do.call(rbind, D)
-  if (fit@Model@eq.constraints) D <- D %*% fit@Model@eq.constraints.K
-  s <- svd(D)$d
-  min(s) / max(s)
-}
-
 ## lavaan's sem() overrides the user's int.ov.free and int.lv.free (to TRUE and FALSE):
 ## a sem() model with either is fitted by lavaan() with sem()'s other defaults, the
 ## model semnet.sem() fits
@@ -134,21 +121,5 @@ summarise <- function(m, msgs) {
   out
 }
 
-fit_one <- function(m) {
-  msgs <- character(0)
-  out <- tryCatch(withCallingHandlers(summarise(m, function() msgs),
-    warning = function(w) {
-      msgs <<- c(msgs, conditionMessage(w))
-      invokeRestart("muffleWarning")
-    }), error = function(e) list(skip = paste("lavaan error:", conditionMessage(e))))
-  c(list(name = m$name, warnings = I(msgs), skip = out$skip), out[names(out) != "skip"])
-}
-
-results <- lapply(INPUT$models, fit_one)
-out <- list(lavaan_version = as.character(packageVersion("lavaan")),
-            r_version = R.version.string, seed = INPUT$seed, fits = results)
-write_json(out, file.path(DIR, "lavaan.json"), digits = NA, auto_unbox = TRUE,
-           na = "null", null = "null")
-skipped <- Filter(function(r) !is.null(r$skip), results)
-cat(length(results), "models,", length(skipped), "skipped\n")
-for (r in skipped) cat(" ", r$name, ":", r$skip, "\n")
+results <- lapply(INPUT$models, fit_one, summarise = summarise)
+write_results(results, DIR, list(seed = INPUT$seed))
