@@ -81,6 +81,22 @@ def text_array(values: Any) -> Any:
     return pd.array(values, dtype=dtype)
 
 
+def text_pieces(text: Any, n: int, k: int) -> list[Any]:
+    """The ``k`` consecutive pieces of length ``n`` of a :func:`text_array`, as new
+    arrays that share no writable memory with it (a table can take them without a
+    copy): slices of pyarrow's immutable strings, else copies of the slices.
+
+    Examples
+    --------
+    >>> [list(p) for p in text_pieces(text_array(["a", "b", "c", "d"]), 2, 2)]
+    [['a', 'b'], ['c', 'd']]
+    """
+    pieces = [text[i * n : (i + 1) * n] for i in range(k)]
+    if isinstance(text, pd.arrays.ArrowStringArray):
+        return pieces
+    return [p.copy() for p in pieces]
+
+
 @lru_cache(maxsize=64)
 def _labels(names: tuple[str, ...]) -> pd.Index:
     """The column labels as the Index pandas would infer for them (built once)."""
@@ -88,7 +104,9 @@ def _labels(names: tuple[str, ...]) -> pd.Index:
 
 
 def frame(
-    columns: Mapping[str, Any], numbers: tuple[Sequence[str], np.ndarray] | None = None
+    columns: Mapping[str, Any],
+    numbers: tuple[Sequence[str], np.ndarray] | None = None,
+    copy: bool = True,
 ) -> pd.DataFrame:
     """``pd.DataFrame(columns)``, for equal-length columns, then the float columns
     ``numbers``: ``(names, block)``, one row of the 2-D ``block`` per name.
@@ -100,9 +118,11 @@ def frame(
     included) when every pandas array has the dtype pandas infers for its values (as
     ``pd.Series(values).array`` does).  Any other column (a list, a numpy array of
     objects), or an older pandas, sends the whole table the public way.  Either way the
-    table owns copies of ``columns``: writing to it (or naming its axes) never changes
-    them or another table.  ``block`` itself becomes the table's storage (no copy): a
-    caller passes a block it has just made for the table, and keeps no reference.
+    table owns its columns: writing to it (or naming its axes) never changes
+    ``columns`` or another table.  They are copies of ``columns``, or with ``copy=False``
+    the pandas arrays of ``columns`` themselves (and the storage of a pandas array of
+    objects), as ``block`` always is: the caller passes arrays it has just made for the
+    table, and keeps no reference.
 
     Examples
     --------
@@ -115,7 +135,7 @@ def frame(
     arrays = list(columns.values())
     n = len(arrays[0]) if arrays else (0 if block is None else block.shape[1])
     create = _create_from_blocks()
-    blocks = None if create is None else _blocks(arrays, n)
+    blocks = None if create is None else _blocks(arrays, n, copy)
     if blocks is not None and block is not None:
         if block.ndim != 2 or block.shape != (len(names), n) or block.dtype != np.float64:
             blocks = None
@@ -129,8 +149,9 @@ def frame(
     return create(blocks, index=pd.RangeIndex.from_range(range(n)), columns=labels)
 
 
-def _blocks(arrays: Sequence[Any], n: int) -> list[tuple[Any, np.ndarray]] | None:
-    """The blocks of :func:`frame` (copies), or ``None`` for a column it cannot take."""
+def _blocks(arrays: Sequence[Any], n: int, copy: bool) -> list[tuple[Any, np.ndarray]] | None:
+    """The blocks of :func:`frame` (pandas arrays copied with ``copy``), or ``None`` for
+    a column it cannot take."""
     numbers: dict[np.dtype, list[int]] = {}
     blocks = []
     place = np.arange(len(arrays))
@@ -139,12 +160,12 @@ def _blocks(arrays: Sequence[Any], n: int) -> list[tuple[Any, np.ndarray]] | Non
             if a.ndim != 1 or a.dtype.kind not in "biufc" or a.shape[0] != n:
                 return None
             numbers.setdefault(a.dtype, []).append(i)
-        elif not isinstance(a, _EXTENSION_ARRAY) or a.ndim != 1 or len(a) != n:
+            continue
+        if not isinstance(a, _EXTENSION_ARRAY) or a.ndim != 1 or len(a) != n:
             return None
-        elif isinstance(a, _NUMPY_EXTENSION_ARRAY):
-            blocks.append((a.to_numpy().reshape(1, n).copy(), place[i : i + 1]))
-        else:
-            blocks.append((a.copy(), place[i : i + 1]))
+        if type(a) is _NUMPY_EXTENSION_ARRAY:  # (not its subclasses, as pandas' strings)
+            a = a.to_numpy().reshape(1, n)
+        blocks.append((a.copy() if copy else a, place[i : i + 1]))
     for where in numbers.values():
         blocks.append((np.array([arrays[i] for i in where]), place[where]))
     return blocks

@@ -97,6 +97,35 @@ def test_frame_with_a_block_of_numbers(route: str, monkeypatch: pytest.MonkeyPat
     assert text[0] == "a"
 
 
+@pytest.mark.parametrize("route", ["shortcut", "public"])
+def test_frame_takes_new_arrays_without_a_copy(route: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """``copy=False``: the same table as the public constructor's."""
+    if route == "public":
+        monkeypatch.setattr(_pandas, "_create_from_blocks", lambda: None)
+
+    def columns() -> dict[str, object]:
+        return {"lhs": _pandas.text_array(np.array(["a", "b", "c"], dtype=object)),
+                "group": pd.arrays.NumpyExtensionArray(np.full(3, None, dtype=object)),
+                "n": np.arange(3)}  # fmt: skip
+
+    table = _pandas.frame(columns(), (["est"], np.ones((1, 3))), copy=False)
+    expected = pd.DataFrame({**columns(), "est": np.ones(3)})
+    pd.testing.assert_frame_equal(table, expected, check_exact=True)
+
+
+def test_frame_keeps_pandas_strings_of_python_storage() -> None:
+    """A pandas string array stored in numpy (pandas without pyarrow) stays a string
+    column, and a table takes copies of the pieces of one."""
+    dtype = pd.StringDtype("python", na_value=np.nan)
+    text = pd.array(np.array(list("abcd"), dtype=object), dtype=dtype)
+    lhs, rhs = _pandas.text_pieces(text, 2, 2)
+    table = _pandas.frame({"lhs": lhs, "rhs": rhs}, copy=False)
+    pd.testing.assert_frame_equal(table, pd.DataFrame({"lhs": lhs, "rhs": rhs}))
+    table.loc[0, "rhs"] = "z"
+    assert list(text) == list("abcd")
+
+
 def test_frame_falls_back_for_other_columns() -> None:
     columns = {"x": np.array(["a", "b"], dtype=object), "y": [1.0, 2.0]}
     pd.testing.assert_frame_equal(_pandas.frame(columns), pd.DataFrame(columns))
@@ -133,8 +162,13 @@ def test_estimates_table_is_a_copy() -> None:
     table = fit.estimates()
     table.loc[0, "est"] = 99.0
     table.loc[0, "lhs"] = "changed"
+    table.loc[0, "group"] = "changed"
     again = fit.estimates()
     assert again.loc[0, "est"] == 1.0 and again.loc[0, "lhs"] == "visual"
+    assert again.loc[0, "group"] is None
+    std = fit.standardized()
+    std.loc[0, "rhs"] = "changed"
+    assert fit.standardized().loc[0, "rhs"] == fit.estimates().loc[0, "rhs"] == "x1"
 
 
 def test_text_array_is_what_pandas_infers() -> None:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from semnet._pandas import frame, text_array
+from semnet._pandas import frame, text_array, text_pieces
 
 if TYPE_CHECKING:  # pragma: no cover
     from semnet.data.moments import GroupMoments
@@ -33,6 +33,7 @@ __all__ = [
     "parameter_se",
     "row_columns",
     "row_ids",
+    "row_text",
 ]
 
 
@@ -46,6 +47,26 @@ def normal_quantile(level: float) -> float:
     1.96
     """
     return float(special.ndtri(1 - (1 - level) / 2))
+
+
+#: the text columns of the row identifiers, in the order of :func:`row_text`
+_TEXT = ("lhs", "op", "rhs", "label")
+
+
+def _constant(value: float) -> np.ndarray:
+    """``value`` as a read-only 0-d array (a ufunc takes it faster than a float)."""
+    out = np.array(value)
+    out.setflags(write=False)
+    return out
+
+
+_ZERO, _MINUS_ONE, _TWO = _constant(0.0), _constant(-1.0), _constant(2.0)
+
+
+@lru_cache(maxsize=16)
+def _critical_value(level: float) -> np.ndarray:
+    """:func:`normal_quantile` of ``level`` as a constant."""
+    return _constant(normal_quantile(level))
 
 
 def row_columns(partable: ParTable, defined: bool = True) -> dict[str, np.ndarray]:
@@ -88,35 +109,48 @@ def row_columns(partable: ParTable, defined: bool = True) -> dict[str, np.ndarra
     return out
 
 
-def row_ids(columns: Mapping[str, np.ndarray], ngroups: int) -> dict[str, Any]:
-    """``lhs, op, rhs, group, label`` of :func:`row_columns` as the pandas arrays of the
-    result tables.
-
-    Each column has the dtype pandas infers for it in a DataFrame: the text columns
-    converted together (one conversion instead of one per column and table), ``group``
-    with them, or objects (``None``) with one group.
+def row_text(columns: Mapping[str, np.ndarray], ngroups: int) -> Any:
+    """The text columns of :func:`row_columns` -- ``lhs, op, rhs, label``, then
+    ``group`` with several groups -- as one pandas string array, column after column
+    (one conversion for every column and table: :func:`row_ids` slices it).
 
     Examples
     --------
     >>> import numpy as np
-    >>> cols = {k: np.array(["f", "=~", "x1", None, ""][i:i + 1], dtype=object)
-    ...         for i, k in enumerate(["lhs", "op", "rhs", "group", "label"])}
-    >>> list(row_ids(cols, 1))
-    ['lhs', 'op', 'rhs', 'group', 'label']
+    >>> cols = {k: np.array([v], dtype=object) for k, v in
+    ...         zip(["lhs", "op", "rhs", "group", "label"], ["f", "=~", "x1", None, ""])}
+    >>> list(row_text(cols, 1))
+    ['f', '=~', 'x1', '']
     """
-    text = ["lhs", "op", "rhs", "label"]
-    n = columns["op"].size
-    if ngroups > 1:
-        text.append("group")
-    joined = text_array(np.concatenate([columns[k] for k in text]))
-    ids: dict[str, Any] = {k: joined[i * n : (i + 1) * n] for i, k in enumerate(text)}
-    if ngroups == 1:
-        ids["group"] = pd.arrays.NumpyExtensionArray(columns["group"])
-    return {k: ids[k] for k in ("lhs", "op", "rhs", "group", "label")}
+    text = _TEXT if ngroups == 1 else (*_TEXT, "group")
+    return text_array(np.concatenate([columns[k] for k in text]))
 
 
-def parameter_se(free: np.ndarray, vcov_free: np.ndarray | None,
-                 rows: np.ndarray | None = None) -> np.ndarray:
+def row_ids(columns: Mapping[str, np.ndarray], ngroups: int, text: Any = None
+            ) -> dict[str, Any]:
+    """``lhs, op, rhs, group, label`` of :func:`row_columns` as the pandas arrays of a
+    result table: new arrays, which the table can take without a copy.
+
+    Each column has the dtype pandas infers for it in a DataFrame: the text columns are
+    slices of ``text`` (:func:`row_text`, made when not given), ``group`` one of them,
+    or objects (``None``) with one group.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cols = {k: np.array([v], dtype=object) for k, v in
+    ...         zip(["lhs", "op", "rhs", "group", "label"], ["f", "=~", "x1", None, ""])}
+    >>> {k: str(v.dtype) for k, v in row_ids(cols, 1).items()}
+    {'lhs': 'str', 'op': 'str', 'rhs': 'str', 'group': 'object', 'label': 'str'}
+    """
+    text = row_text(columns, ngroups) if text is None else text
+    lhs, op, rhs, label, *group = text_pieces(text, columns["op"].size, 5 - (ngroups == 1))
+    if not group:
+        group = [pd.arrays.NumpyExtensionArray(columns["group"].copy())]
+    return {"lhs": lhs, "op": op, "rhs": rhs, "group": group[0], "label": label}
+
+
+def parameter_se(free: np.ndarray, vcov_free: np.ndarray | None) -> np.ndarray:
     """Standard errors of the parameter rows from the covariance matrix of the free
     parameters (0 for fixed rows; NaN for free rows without one).
 
@@ -126,8 +160,6 @@ def parameter_se(free: np.ndarray, vcov_free: np.ndarray | None,
         The parameter table's ``free`` column (1-based numbers, 0 for fixed rows).
     vcov_free : ndarray or None
         Covariance matrix of the free parameters; ``None`` gives NaN for free rows.
-    rows : ndarray of int, optional
-        The free rows (``np.flatnonzero(free > 0)`` when not given).
 
     Returns
     -------
@@ -142,16 +174,16 @@ def parameter_se(free: np.ndarray, vcov_free: np.ndarray | None,
     >>> parameter_se(np.array([1, 0, 2]), np.diag([4.0, 0.25])).tolist()
     [2.0, 0.0, 0.5]
     """
-    rows = np.flatnonzero(free > 0) if rows is None else rows
-    se = np.zeros(free.size)
     if vcov_free is None:
-        se[rows] = np.nan
-        return se
+        return np.where(free > 0, np.nan, 0.0)
     var = vcov_free.diagonal()
-    sd = np.sqrt(np.maximum(var, 0.0))
-    sd[var <= 1e-14 * max(1.0, np.maximum.reduce(var, initial=0.0))] = np.nan
-    se[rows] = sd[free[rows] - 1]
-    return se
+    # (entry 0 for the fixed rows, entry k for free parameter k: one take by ``free``)
+    sd = np.empty(var.size + 1)
+    sd[0] = 0.0
+    tiny = var <= 1e-14 * max(1.0, np.maximum.reduce(var, initial=0.0))
+    np.sqrt(np.maximum(var, 0.0), out=sd[1:])
+    sd[1:][tiny] = np.nan
+    return sd[free]
 
 
 def estimates_table(
@@ -168,7 +200,8 @@ def estimates_table(
     Parameters
     ----------
     ids : mapping
-        The row identifiers ``lhs, op, rhs, group, label`` (:func:`row_ids`).
+        The row identifiers ``lhs, op, rhs, group, label`` (:func:`row_ids`): the table
+        takes their pandas arrays (made for it: pass each to one table only).
     est, se : ndarray
         Estimates and standard errors, one per row (``se`` 0 for fixed rows).
     free : ndarray of bool
@@ -185,7 +218,7 @@ def estimates_table(
     -------
     DataFrame
         ``lhs, op, rhs, group, label, est, se, z, pvalue, ci_lower, ci_upper``
-        (+ the standardized columns); its own copy of every column.
+        (+ the standardized columns); the float columns its own copies.
 
     Examples
     --------
@@ -199,16 +232,18 @@ def estimates_table(
     names = ["est", "se", "z", "pvalue", "ci_lower", "ci_upper", *(standardized or ())]
     # the float columns are computed in place, in the one block the table then owns
     block = np.empty((len(names), est.size))
-    block[0], block[1] = est, se
-    z, pvalue, lower, upper = block[2:6]
+    block[0] = est
+    block[1] = se
+    z, pvalue, lower, upper = block[2], block[3], block[4], block[5]
     # (divided only where the row has a standard error: no warning to silence)
     z.fill(np.nan)
-    np.divide(est, se, out=z, where=free & (se > 0))
-    np.negative(np.abs(z, out=pvalue), out=pvalue)
-    np.multiply(special.ndtr(pvalue, out=pvalue), 2, out=pvalue)
+    np.divide(est, se, out=z, where=free & (se > _ZERO))
+    # 2 Phi(-|z|), with -|z| as one copysign
+    np.copysign(z, _MINUS_ONE, out=pvalue)
+    np.multiply(special.ndtr(pvalue, out=pvalue), _TWO, out=pvalue)
     if interval is None:
         # (a fixed row has se 0: its bounds are its estimate)
-        half = np.multiply(normal_quantile(level), se, out=upper)
+        half = np.multiply(_critical_value(level), se, out=upper)
         np.subtract(est, half, out=lower)
         np.add(est, half, out=upper)
     else:
@@ -217,7 +252,7 @@ def estimates_table(
         np.copyto(upper, interval[1], where=free)
     for row, values in zip(block[6:], (standardized or {}).values(), strict=True):
         row[:] = values
-    return frame(ids, (names, block))
+    return frame(ids, (names, block), copy=False)
 
 
 def implied_frames(
@@ -277,14 +312,20 @@ class FittedRows:
         return row_columns(self.partable, self._reports_defined)
 
     @cached_property
+    def _row_text(self) -> Any:
+        """The text row identifiers as one pandas string array (:func:`row_text`)."""
+        return row_text(self._row_columns, self.partable.ngroups)
+
+    @property
     def _row_ids(self) -> dict[str, Any]:
-        """The row identifiers as the pandas arrays of the result tables (:func:`row_ids`)."""
-        return row_ids(self._row_columns, self.partable.ngroups)
+        """The row identifiers as new pandas arrays for a result table (:func:`row_ids`:
+        slices of the cached :attr:`_row_text`)."""
+        return row_ids(self._row_columns, self.partable.ngroups, self._row_text)
 
     def _frame(self, **columns: np.ndarray) -> pd.DataFrame:
-        """The row identifiers followed by ``columns``, as one DataFrame (a copy: the
-        cached identifiers are never shared with the caller)."""
-        return frame({**self._row_ids, **columns})
+        """The row identifiers followed by ``columns``, as one DataFrame (its own
+        columns: the cached identifiers are never shared with the caller)."""
+        return frame({**self._row_ids, **columns}, copy=False)
 
     def _estimates_table(
         self,

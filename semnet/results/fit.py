@@ -183,7 +183,7 @@ class Fit(FittedRows):
     def _row_se(self) -> np.ndarray:
         """Standard errors of parameter rows then ``:=`` rows (0 for fixed rows)."""
         free = self.partable.cols["free"]
-        se = parameter_se(free, self.vcov_free, self.model.free_rows)
+        se = parameter_se(free, self.vcov_free)
         ndef = self._ndef
         if not ndef:
             return se

@@ -92,6 +92,36 @@ def test_parameter_se():
     assert none[1] == 0.0 and np.isnan(none[[0, 2, 3, 4]]).all()
 
 
+def test_parameter_se_with_negative_and_missing_variances():
+    """A variance at most 1e-14 of the largest (or of 1), negative ones too, gives NaN,
+    a NaN variance NaN; each row takes its parameter's."""
+    free = np.array([0, 3, 1, 2, 0, 4, 3])
+    vcov = np.diag([-4.0, 9.0, 1e-15, 16.0])
+    se = builder.parameter_se(free, vcov)
+    assert se[[0, 3, 4, 5]].tolist() == [0.0, 3.0, 0.0, 4.0]
+    assert np.isnan(se[[1, 2, 6]]).all()
+    vcov[1, 1], vcov[2, 2] = np.nan, 1e-13
+    se = builder.parameter_se(free, vcov)
+    assert se[[0, 1, 4, 5, 6]].tolist() == [0.0, np.sqrt(1e-13), 0.0, 4.0, np.sqrt(1e-13)]
+    assert np.isnan(se[[2, 3]]).all()
+
+
+def test_row_ids_are_new_arrays_for_each_table():
+    """A table takes its identifiers without a copy: each call makes new ones, slices
+    of the one conversion of the text columns."""
+    pt = partable(parse_model(MODEL))
+    rows = builder.row_columns(pt)
+    text = builder.row_text(rows, 1)
+    first, second = builder.row_ids(rows, 1, text), builder.row_ids(rows, 1, text)
+    assert all(first[k] is not second[k] for k in first)
+    assert not np.shares_memory(first["group"].to_numpy(), rows["group"])
+    table = builder.estimates_table(first, np.zeros(rows["op"].size),
+                                    np.zeros(rows["op"].size), rows["free"])  # fmt: skip
+    table.loc[0, "lhs"] = "changed"
+    table.loc[0, "group"] = "changed"
+    assert second["lhs"][0] == text[0] == "f" and rows["group"][0] is None
+
+
 def test_row_columns_with_and_without_defined_rows():
     pt = partable(parse_model(MODEL))
     n = len(pt.params)

@@ -1,0 +1,31 @@
+"""Step 9 of a fit (semnet/pipeline/assemble.py)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+import semnet
+from semnet.options import Options
+from semnet.pipeline.assemble import settled_options
+
+
+@pytest.mark.parametrize("before", [None, False, True])
+@pytest.mark.parametrize("after", [False, True])
+def test_settled_options_equal_dataclass_replace(before: bool | None, after: bool) -> None:
+    options = Options(estimator="MLR", meanstructure=before, group_equal=("loadings",))
+    settled = settled_options(options, after)
+    assert settled == replace(options, meanstructure=after)
+    assert vars(settled) == vars(replace(options, meanstructure=after))
+    assert options.meanstructure is before  # the options given are not changed
+    assert (settled is options) == (before is after)
+    with pytest.raises(AttributeError):
+        settled.meanstructure = not after  # type: ignore[misc]
+
+
+def test_fit_records_the_settled_meanstructure() -> None:
+    hs = semnet.datasets.holzinger_swineford()
+    assert semnet.cfa("f =~ x1 + x2 + x3", hs).options.meanstructure is False
+    fit = semnet.cfa("f =~ x1 + x2 + x3", hs, group="school")
+    assert fit.options.meanstructure is True and fit.options.group == "school"
