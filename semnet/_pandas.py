@@ -28,10 +28,16 @@ def column_arrays(data: pd.DataFrame, names: Sequence[str]) -> list[Any] | None:
     """
     try:
         mgr = data._mgr
-        locs = [data.columns.get_loc(n) for n in names]
-        if not all(isinstance(i, int) for i in locs):
-            return None
-        return [mgr.iget_values(i) for i in locs]
+        get_loc = data.columns.get_loc
+        # (``mgr.iget_values(i)``, without its lookups of these per column)
+        blocks, blknos, blklocs = mgr.blocks, mgr.blknos, mgr.blklocs
+        arrays = []
+        for n in names:
+            i = get_loc(n)
+            if not isinstance(i, int):
+                return None
+            arrays.append(blocks[blknos[i]].iget(blklocs[i]))
+        return arrays
     except (AttributeError, TypeError, KeyError):
         return None
 

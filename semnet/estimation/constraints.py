@@ -210,10 +210,10 @@ def linear_constraints(
     """
     params = pt.cols
     q = model_nfree
-    if not pt.constraints and not (params["label"] != "").any():
-        return LinearConstraints(
-            np.eye(q), np.zeros(q), 0, np.zeros((0, q)), np.zeros(0), identity=True
-        )
+    if not pt.constraints and not any(params["label"].tolist()):  # (labels: text, "" none)
+        K, x0 = np.eye(q), np.zeros(q)
+        # no constraint: R and r are empty (views of K and x0, which hold no numbers)
+        return LinearConstraints(K, x0, 0, K[:0], x0[:0], identity=True)
     # shared labels among free rows: the first row of a label is tied to each other one
     free_col = params["free"].tolist()
     label_col = params["label"]

@@ -15,6 +15,7 @@ import semnet
 from semnet.data.moments import (
     SINGULAR_TOLERANCE,
     check_sample_cov,
+    column_sums,
     group_labels,
     label_text,
     moments_from_frame,
@@ -337,6 +338,26 @@ def test_values_whose_squares_overflow_name_column_and_row(hs, value):
     expected = rf"column 'x5'.*too large.*{re.escape(f'{value:g}')} in row 7"
     with pytest.raises(semnet.DataError, match=expected):
         numeric_data(data, X, None)
+
+
+def test_overflow_is_an_error_not_a_warning(hs):
+    # the sum of squares that finds it is taken without np.errstate: it must not warn
+    data = hs.copy()
+    data.loc[3, "x2"] = 1e200
+    data.loc[5, "x1"] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(semnet.DataError, match=r"column 'x2'.*too large"):
+            numeric_data(data, X, None)
+
+
+def test_column_sums_are_those_of_reduce():
+    rng = np.random.default_rng(5)
+    for shape in [(1, 1), (2, 3), (301, 9), (1000, 1), (777, 2)]:
+        x = rng.normal(size=shape) * 10.0 ** rng.uniform(-6, 6, size=shape[1])
+        for a in (x, np.asfortranarray(x)):
+            got = column_sums(a, np.empty_like(a))
+            assert got.tobytes() == np.add.reduce(a, axis=0).tobytes()
 
 
 def test_overflow_is_found_among_missing_values(hs):
