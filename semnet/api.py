@@ -180,7 +180,7 @@ def _ordinal(model: Any, data: Any, ordered: Any) -> tuple[Any, tuple[str, ...]]
             )
         return model, ()
     parsed = model if isinstance(model, ParsedModel) else parse_model(read_model(model))
-    return parsed, ordered_items(data, ordered, variable_names(parsed.relations).ov)
+    return parsed, ordered_items(data, ordered, variable_names(parsed).ov)
 
 
 def _summary_moments(data: Any, group: str | None, sample_cov: Any) -> SampleMoments | None:

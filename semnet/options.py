@@ -17,10 +17,11 @@ from typing import Any
 
 import numpy as np
 
+from semnet._frozen import frozen
 from semnet.data.design import NORMALIZATIONS
 from semnet.data.survey import SurveyDesign
 from semnet.errors import OptionError, check_choice
-from semnet.inference.plugins import TESTS, VCOV
+from semnet.inference.plugins import TESTS, VCOV, TestPlugin, VcovPlugin
 from semnet.partable.build import check_options
 from semnet.registry import Registry
 
@@ -99,6 +100,7 @@ ORDINAL_IDENTIFICATIONS = ("lavaan", "wu_estabrook_2016")
 #: lavaan's ``missing=`` values and their aliases
 MISSING = {"listwise": "listwise", "fiml": "fiml", "ml": "fiml", "fiml_x": "fiml_x",
            "ml_x": "fiml_x", "pairwise": "pairwise"}
+_MISSING_NAMES = tuple(MISSING)
 #: how a latent product term is estimated
 INTERACTIONS = ("lms", "double_mean", "mean", "residual")
 #: lavaan's default number of draws for se = "bootstrap"
@@ -239,10 +241,11 @@ def _survey_estimator(
 def _design_choices(
     estimator: str, preset: Preset, se: str | None, test: str | None,
     design: tuple[str | None, str, str | None],
-) -> tuple[str, Preset, str, str]:
+) -> tuple[str, Preset, str, str, VcovPlugin, TestPlugin]:
     """The estimator, preset, ``se`` and ``test`` with sampling weights and clusters,
     as lavaan chooses them: ML becomes MLR with weights; ``cluster=`` takes the
-    preset's cluster-robust ``se`` and test, and only plug-ins defined for them."""
+    preset's cluster-robust ``se`` and test, and only plug-ins defined for them; then
+    the plug-ins of that ``se`` and test."""
     weights, normalization, cluster = design
     if weights is not None:
         check_choice("sampling_weights_normalization", normalization, NORMALIZATIONS)
@@ -274,7 +277,7 @@ def _design_choices(
             "0.6.14 has neither a weighted Gamma nor a weighted model-based bootstrap); use "
             "estimator='MLR'."
         )
-    return estimator, preset, se, test
+    return estimator, preset, se, test, vp, tp
 
 
 def resolve(
@@ -318,10 +321,10 @@ def resolve(
     preset = ESTIMATORS.get(estimator)
     estimator = ESTIMATORS.name(estimator)
     key = missing.lower().replace(".", "_") if isinstance(missing, str) else missing
-    missing = MISSING[check_choice("missing", key, tuple(MISSING))]
+    missing = MISSING[check_choice("missing", key, _MISSING_NAMES)]
     n_boot, se = bootstrap_draws(bootstrap, se, test)
     ordered = _names(ordered) if ordered else ()
-    _check_ordinal(ordered, estimator, missing)
+    _check_ordinal(ordered, estimator, preset, missing)
     if ordered and n_boot:
         raise OptionError(
             "the bootstrap (se='bootstrap', test='bollen.stine') of ordinal items is not "
@@ -341,7 +344,8 @@ def resolve(
         )
     if survey is not None:
         estimator, preset = _survey_estimator(estimator, preset, survey, design, missing, n_boot)
-    estimator, preset, se, test = _design_choices(estimator, preset, se, test, design)
+    estimator, preset, se, test, vcov, tests = _design_choices(estimator, preset, se, test,
+                                                               design)
     if (cluster is not None or survey is not None) and meanstructure is None:
         meanstructure = True  # as lavaan's clustered models and lavaan.survey's fits
     incomplete = missing in ("fiml", "fiml_x")
@@ -351,53 +355,57 @@ def resolve(
                 f"estimator={estimator!r} has no full-information version; use "
                 "missing='listwise', or an ML estimator with missing='fiml'."
             )
-        if VCOV.get(se).complete_data or TESTS.get(test).complete_data:
+        if vcov.complete_data or tests.complete_data:
             raise OptionError(
                 f"estimator={estimator!r} (se={se!r}, test={test!r}) needs complete data; "
                 "with missing='fiml' use estimator='MLR', as lavaan does."
             )
     if interaction is not None:
         interaction = check_choice("interaction", interaction, INTERACTIONS)
-    return Options(
-        estimator=estimator,
-        missing=missing,
-        group=group,
-        group_equal=_names(group_equal),
-        group_partial=_names(group_partial),
-        std_lv=std_lv,
-        meanstructure=meanstructure,
-        orthogonal=orthogonal,
-        fixed_x=fixed_x,
-        se=se,
-        information=_information(se, preset, incomplete),
-        test=test,
-        bootstrap=n_boot,
-        seed=seed,
-        interaction=interaction,
-        interaction_match=interaction_match,
-        sampling_weights=sampling_weights,
-        sampling_weights_normalization=sampling_weights_normalization,
-        cluster=cluster,
-        int_ov_free=int_ov_free,
-        int_lv_free=int_lv_free,
-        survey=survey,
-        ordered=ordered,
-        parameterization=parameterization,
-        ordinal_identification=ordinal_identification,
-    )
+    # (Options(...) without its per-field __init__: semnet._frozen)
+    return frozen(Options, {
+        "estimator": estimator,
+        "missing": missing,
+        "group": group,
+        "group_equal": _names(group_equal),
+        "group_partial": _names(group_partial),
+        "std_lv": std_lv,
+        "meanstructure": meanstructure,
+        "orthogonal": orthogonal,
+        "fixed_x": fixed_x,
+        "se": se,
+        "information": _information(vcov, preset, incomplete),
+        "test": test,
+        "bootstrap": n_boot,
+        "seed": seed,
+        "interaction": interaction,
+        "interaction_match": interaction_match,
+        "sampling_weights": sampling_weights,
+        "sampling_weights_normalization": sampling_weights_normalization,
+        "cluster": cluster,
+        "int_ov_free": int_ov_free,
+        "int_lv_free": int_lv_free,
+        "survey": survey,
+        "ordered": ordered,
+        "parameterization": parameterization,
+        "ordinal_identification": ordinal_identification,
+    })  # fmt: skip
 
 
-def _information(se: str, preset: Preset, incomplete: bool) -> str:
-    """The information matrix the fit records: its ``se``'s, or (for a plug-in that uses
-    none, as the bootstrap) the estimator's."""
-    information = VCOV.get(se).information or VCOV.get(preset.se).information
+def _information(vcov: VcovPlugin, preset: Preset, incomplete: bool) -> str:
+    """The information matrix the fit records: that of its ``se``'s plug-in ``vcov``, or
+    (for a plug-in that uses none, as the bootstrap) the estimator's."""
+    information = vcov.information or VCOV.get(preset.se).information
     return information(incomplete)
 
 
-def _check_ordinal(ordered: tuple[str, ...], estimator: str, missing: str) -> None:
-    """Ordinal items need a least-squares estimator and listwise or pairwise deletion;
-    least squares and pairwise deletion need ordinal items."""
-    least_squares = ESTIMATORS.get(estimator).ordinal
+def _check_ordinal(
+    ordered: tuple[str, ...], estimator: str, preset: Preset, missing: str
+) -> None:
+    """Ordinal items need a least-squares estimator (``preset``: ``estimator``'s) and
+    listwise or pairwise deletion; least squares and pairwise deletion need ordinal
+    items."""
+    least_squares = preset.ordinal
     if ordered and missing in ("fiml", "fiml_x"):
         raise OptionError(
             f"missing={missing!r} is not available with ordered items "

@@ -13,9 +13,10 @@ from __future__ import annotations
 import itertools
 import math
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
+from operator import attrgetter, itemgetter, mul
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,8 @@ import pandas as pd
 
 from semnet.errors import ModelSpecificationError, OptionError, check_choice, warn
 from semnet.syntax import parse_expression, parse_model
-from semnet.syntax.model import Constraint, ParsedModel, Relation
+from semnet.syntax.model import NO_MODIFIERS, Constraint, ParsedModel, Relation
+from semnet.syntax.roles import VariableNames, variable_roles
 
 GROUP_EQUAL_CHOICES = (
     "loadings",
@@ -43,23 +45,6 @@ COLUMNS = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class VariableNames:
-    """Variable roles of a model (lavaan's ``lav_partable_vnames``)."""
-
-    ov: tuple[str, ...]  # observed, model order
-    lv: tuple[str, ...]  # latent
-    ov_x: tuple[str, ...]  # fixed.x exogenous covariates
-    ov_ind: tuple[str, ...]  # indicators
-    lv_x: tuple[str, ...]  # exogenous latent
-    ov_y: tuple[str, ...]  # pure outcome observed
-    lv_y: tuple[str, ...]  # pure outcome latent
-
-    @property
-    def ov_nox(self) -> tuple[str, ...]:
-        return tuple(v for v in self.ov if v not in self.ov_x)
-
-
 STRING_COLUMNS = frozenset({"lhs", "op", "rhs", "label", "plabel"})
 
 
@@ -77,18 +62,64 @@ def _column(name: str, values) -> np.ndarray:
     return out
 
 
-def _list_column(name: str, values: list) -> np.ndarray:
-    """:func:`_column` of a fresh list (the array is always a new one)."""
-    if name in STRING_COLUMNS:
-        out = np.empty(len(values), dtype=object)
-        out[:] = values
-    else:
-        out = np.array(values, dtype=float if name in _FLOAT_COLUMNS else np.int64)
-    out.setflags(write=False)
+_FLOAT_COLUMNS = frozenset({"ustart", "lower", "upper"})
+
+
+def _table_columns(cols: dict[str, list]) -> dict[str, np.ndarray]:
+    """The read-only columns of the table whose columns (all but ``id``, which numbers
+    the rows) are the fresh lists ``cols``: names as object arrays, the others int or
+    float; ``block`` and ``group``, equal, are one array."""
+    n = len(cols["lhs"])
+    out = {}
+    for c in COLUMNS:
+        if c == "id":
+            column = np.arange(1, n + 1, dtype=np.int64)
+        elif c == "group" and cols["group"] == cols["block"]:
+            out[c] = out["block"]
+            continue
+        else:
+            column = _array(cols[c], object if c in STRING_COLUMNS else
+                            float if c in _FLOAT_COLUMNS else np.int64)  # fmt: skip
+        column.setflags(write=False)
+        out[c] = column
     return out
 
 
-_FLOAT_COLUMNS = frozenset({"ustart", "lower", "upper"})
+def _array(values: list, dtype: Any) -> np.ndarray:
+    """``values`` as a new array of ``dtype``; a column of one value (not a float zero,
+    whose sign a comparison does not see) is filled with it, without converting each."""
+    n = len(values)
+    if (
+        n and values[0] == values[-1] and values.count(values[0]) == n
+        and (dtype is not float or values[0] != 0)
+    ):  # fmt: skip
+        column = np.empty(n, dtype=dtype)
+        column.fill(values[0])
+        return column
+    return np.fromiter(values, dtype, n)
+
+
+#: how many of the plabels ``.p1.``, ``.p2.``, ... are made once (the rows of most tables)
+_KEPT_PLABELS = 4096
+
+
+@lru_cache(maxsize=1)
+def _first_plabels() -> tuple[str, ...]:
+    return tuple(f".p{i}." for i in range(1, _KEPT_PLABELS + 1))
+
+
+def plabels(n: int) -> list[str]:
+    """lavaan's plabels of ``n`` rows: ``[".p1.", ".p2.", ..., f".p{n}."]``.
+
+    Examples
+    --------
+    >>> plabels(3)
+    ['.p1.', '.p2.', '.p3.']
+    """
+    first = _first_plabels()
+    if n <= _KEPT_PLABELS:
+        return list(first[:n])
+    return [*first, *(f".p{i}." for i in range(_KEPT_PLABELS + 1, n + 1))]
 
 
 @dataclass(frozen=True)
@@ -268,9 +299,10 @@ def partable(
     if auto_fix_first is None:
         auto_fix_first = not std_lv
 
-    _reject_unsupported(parsed, observed_products)
+    ops = set(map(_OP, parsed.relations))
+    _reject_unsupported(parsed, ops, observed_products)
     _check_block_labels(parsed, labels)
-    any_intercept = any(r.op == "~1" for r in parsed.relations)
+    any_intercept = "~1" in ops
     ordered = dict(ordered or {})
     if meanstructure is None or ordered:
         meanstructure = bool(
@@ -284,21 +316,19 @@ def partable(
         fixed_x=fixed_x, int_ov_free=int_ov_free, int_lv_free=int_lv_free,
         auto_fix_first=auto_fix_first, ordered=ordered,
     )  # fmt: skip
-    n = len(cols["lhs"])
-    cols["id"] = list(range(1, n + 1))
-    cols["plabel"] = [f".p{i}." for i in cols["id"]]
+    cols["plabel"] = plabels(len(cols["lhs"]))
     if len(labels) > 1:
         _apply_group_equal(cols, names, group_equal, partial_keys, std_lv, parameterization,
                            ordinal_identification)
         _warn_single_labels(parsed, group_equal)
-    _number_free(cols)
+    cols["free"] = _number_free(cols["free"])
     # the parameter rows as lists, before the constraint rows are appended (copies only
     # when there are such rows)
     checked = tuple(
         cols[c][:] if parsed.constraints else cols[c] for c in ("label", "plabel", "free", "ustart")
     )
     _append_constraints(cols, parsed.constraints)
-    columns = {c: _list_column(c, cols[c]) for c in COLUMNS}
+    columns = _table_columns(cols)
     pt = ParTable(
         columns, names, labels, bool(meanstructure), parsed.constraints, tuple(ordered),
         parameterization,
@@ -348,7 +378,7 @@ def independence_partable(pt: ParTable, random_x: Sequence[str] = ()) -> ParTabl
     parts = []
     for g in range(1, pt.ngroups + 1):
         cols = _default_columns(
-            names, set(), set(), meanstructure=pt.meanstructure, std_lv=False,
+            names, {}, set(), meanstructure=pt.meanstructure, std_lv=False,
             orthogonal=False, fixed_x=True, int_ov_free=True, int_lv_free=False,
             ordered=ordered,
         )  # fmt: skip
@@ -364,10 +394,9 @@ def independence_partable(pt: ParTable, random_x: Sequence[str] = ()) -> ParTabl
         )  # fmt: skip
         parts.append(cols)
     cols = {c: list(itertools.chain.from_iterable(part[c] for part in parts)) for c in parts[0]}
-    cols["id"] = list(range(1, len(cols["lhs"]) + 1))
-    cols["plabel"] = [f".p{i}." for i in cols["id"]]
-    _number_free(cols)
-    columns = {c: _list_column(c, cols[c]) for c in COLUMNS}
+    cols["free"] = _number_free(cols["free"])
+    cols["plabel"] = plabels(len(cols["lhs"]))
+    columns = _table_columns(cols)
     return ParTable(
         columns, names, pt.groups, pt.meanstructure, (), pt.ordered, pt.parameterization
     )
@@ -385,6 +414,8 @@ def _group_equal_options(
 ) -> tuple[tuple[str, ...], set[str]]:
     """``group_equal`` checked against :data:`GROUP_EQUAL_CHOICES` (dots as underscores),
     and the ``group_partial`` keys without spaces."""
+    if not group_equal and not group_partial:
+        return (), set()
     if isinstance(group_equal, str):
         group_equal = (group_equal,)
     group_equal = tuple(g.replace(".", "_") for g in group_equal)
@@ -397,7 +428,8 @@ def _group_equal_options(
 
 def _check_block_labels(parsed: ParsedModel, labels: tuple[str, ...]) -> None:
     """Every ``group:`` block of the syntax names one of the groups."""
-    block_labels = {r.block for r in parsed.relations if r.block is not None}
+    block_labels = set(map(_BLOCK, parsed.relations))
+    block_labels.discard(None)
     unknown = sorted(b for b in block_labels if b not in labels)
     if unknown:
         raise ModelSpecificationError(
@@ -414,7 +446,7 @@ def _all_group_rows(
     if len(labels) > 1 and all(_same_in_every_group(r) for r in parsed.relations):
         # every group has group 1's rows: build them once (warning once per group, as
         # when each group's are built)
-        names, dropped = _variable_roles(parsed.relations)
+        names, dropped = parsed.roles
         for _ in labels:
             _warn_random_covariates(dropped)
         part = _group_rows(parsed.relations, names, 1, len(labels), **options)
@@ -427,7 +459,8 @@ def _all_group_rows(
     names_by_group = []
     for gi, label in enumerate(labels, start=1):
         rel = [r for r in parsed.relations if r.block is None or r.block == label]
-        names = variable_names(rel)
+        # (every relation in this group: the model's roles, found once per model)
+        names = variable_names(parsed if len(rel) == len(parsed.relations) else rel)
         names_by_group.append(names)
         parts.append(_group_rows(rel, names, gi, len(labels), **options))
     names = names_by_group[0]
@@ -457,7 +490,19 @@ def _normalize_partial(p: str) -> str:
     return "".join(p.split())
 
 
-def _reject_unsupported(parsed: ParsedModel, observed_products: Sequence[str] = ()) -> None:
+_OP = attrgetter("op")
+_RHS = attrgetter("rhs")
+_BLOCK = attrgetter("block")
+
+
+def _reject_unsupported(
+    parsed: ParsedModel, ops: set[str], observed_products: Sequence[str] = ()
+) -> None:
+    """Thresholds, composites and product terms not measured nor observed are refused
+    (``ops``: the operators of the relations)."""
+    # (a ':' in one of the right-hand sides is a ':' in them joined by newlines)
+    if "|" not in ops and "<~" not in ops and ":" not in "\n".join(map(_RHS, parsed.relations)):
+        return
     for r in parsed.relations:
         if r.op == "|":
             raise ModelSpecificationError(
@@ -484,9 +529,13 @@ def _defined_product(parsed: ParsedModel, name: str, observed: Sequence[str]) ->
     return name in observed or any(r.lhs == name and r.op == "=~" for r in parsed.relations)
 
 
-def variable_names(relations: Sequence[Relation]) -> VariableNames:
-    """Variable roles, in lavaan's order (``lav_partable_vnames``)."""
-    names, dropped = _variable_roles(relations)
+def variable_names(relations: Sequence[Relation] | ParsedModel) -> VariableNames:
+    """Variable roles, in lavaan's order (``lav_partable_vnames``), of ``relations`` or of
+    a parsed model's relations (found once per model: :attr:`ParsedModel.roles`); warns
+    about exogenous covariates given moments."""
+    names, dropped = (
+        relations.roles if isinstance(relations, ParsedModel) else variable_roles(relations)
+    )
     _warn_random_covariates(dropped)
     return names
 
@@ -498,64 +547,6 @@ def _warn_random_covariates(dropped: Sequence[str]) -> None:
             f"covariate(s) {', '.join(dropped)}; they are treated as random (estimated) "
             "variables. Remove those formulas to keep them fixed, or pass fixed_x=False."
         )
-
-
-def _variable_roles(relations: Sequence[Relation]) -> tuple[VariableNames, list[str]]:
-    """:func:`variable_names`, and the exogenous covariates the model gives moments of
-    (treated as random variables: the warning's subject)."""
-    # one pass sorts the names by operator (lists keep the order written)
-    load_lhs: list[str] = []
-    load_rhs: list[str] = []
-    reg_lhs: list[str] = []
-    reg_rhs: list[str] = []
-    cov_lhs: list[str] = []
-    cov_rhs: list[str] = []
-    int_lhs: list[str] = []
-    for r in relations:
-        o = r.op
-        if o == "=~":
-            load_lhs.append(r.lhs)
-            load_rhs.append(r.rhs)
-        elif o == "~":
-            reg_lhs.append(r.lhs)
-            reg_rhs.append(r.rhs)
-        elif o == "~~":
-            cov_lhs.append(r.lhs)
-            cov_rhs.append(r.rhs)
-        elif o == "~1":
-            int_lhs.append(r.lhs)
-    lv = _unique(load_lhs)
-    lv_set = set(lv)
-    v_ind = _unique(load_rhs)
-    eqs_y = _unique(reg_lhs)
-    eqs_x = _unique(reg_rhs)
-    ov_ind = [v for v in v_ind if v not in lv_set]
-    ov_ind_set = set(ov_ind)
-    ov_y_all = [v for v in eqs_y if v not in lv_set and v not in ov_ind_set]
-    ov_y_all_set = set(ov_y_all)
-    ov_x_all = [
-        v for v in eqs_x if v not in lv_set and v not in ov_ind_set and v not in ov_y_all_set
-    ]
-    ov_cov = [v for v in cov_lhs if v not in lv_set]
-    ov_cov += [v for v in cov_rhs if v not in lv_set]
-    ov_int = [v for v in int_lhs if v not in lv_set]
-    base = ov_ind + ov_y_all + ov_x_all
-    base_set = set(base)
-    ov = _unique(base + [v for v in _unique(ov_cov + ov_int) if v not in base_set])
-    user_mentioned = {*int_lhs, *cov_lhs, *cov_rhs}
-    ov_x = [v for v in ov_x_all if v not in user_mentioned]
-    dropped = [v for v in ov_x_all if v in user_mentioned]
-    v_ind_set, eqs_y_set, eqs_x_set = set(v_ind), set(eqs_y), set(eqs_x)
-    lv_x = [v for v in lv if v not in v_ind_set and v not in eqs_y_set]
-    ov_y = [v for v in ov if v in eqs_y_set and v not in v_ind_set and v not in eqs_x_set]
-    lv_y = [v for v in lv if v in eqs_y_set and v not in v_ind_set and v not in eqs_x_set]
-    return VariableNames(
-        tuple(ov), tuple(lv), tuple(ov_x), tuple(ov_ind), tuple(lv_x), tuple(ov_y), tuple(lv_y)
-    ), dropped
-
-
-def _unique(items) -> list[str]:
-    return list(dict.fromkeys(items))
 
 
 def modifier_for_group(values: tuple | None, g: int, ngroups: int, r: Relation, what: str):
@@ -610,14 +601,11 @@ def _group_rows(
     """The rows of group ``g`` (1-based): the user's rows, then lavaan's defaults that the
     user did not write (with ``ordered`` items their thresholds first); columns ``lhs``
     ... ``upper`` as lists (``free`` 0/1)."""
-    user = _user_rows(relations, g, names.lv + names.ov)
-    cols = _user_columns(user, set(names.lv), std_lv, auto_fix_first)
+    user = _user_rows(relations, g, names)
+    cols = _user_columns(user, names.lv, std_lv, auto_fix_first)
     _apply_modifiers(cols, user, g, ngroups)
-    # a user row, or a covariance the user wrote the other way round, replaces a default
-    taken = set(user)
-    taken.update([(b, o, a) for a, o, b in user if o == "~~"])
     default = _default_columns(
-        names, taken, _single_indicators(cols["lhs"], cols["op"], cols["rhs"]),
+        names, _taken(user), _single_indicators(cols["lhs"], cols["op"], cols["rhs"]),
         meanstructure=meanstructure, std_lv=std_lv, orthogonal=orthogonal, fixed_x=fixed_x,
         int_ov_free=int_ov_free, int_lv_free=int_lv_free, ordered=ordered,
     )  # fmt: skip
@@ -630,30 +618,35 @@ def _group_rows(
     cols["upper"] += [math.inf] * nd
     n = len(cols["lhs"])
     cols["block"] = [g] * n
-    cols["group"] = [g] * n
-    return {c: cols[c] for c in (
-        "lhs", "op", "rhs", "user", "block", "group", "free", "ustart", "exo", "label",
-        "lower", "upper",
-    )}  # fmt: skip
+    cols["group"] = cols["block"][:]
+    return {c: cols[c] for c in _ROW_COLUMNS}
+
+
+#: the columns of :func:`_group_rows`, in order
+_ROW_COLUMNS = (
+    "lhs", "op", "rhs", "user", "block", "group", "free", "ustart", "exo", "label", "lower",
+    "upper",
+)  # fmt: skip
+_KEY = attrgetter("lhs", "op", "rhs")
 
 
 def _user_rows(
-    relations: Sequence[Relation], g: int, order: Sequence[str]
+    relations: Sequence[Relation], g: int, names: VariableNames
 ) -> dict[tuple[str, str, str], Relation]:
     """The user's rows by ``(lhs, op, rhs)``: a covariance turned round so that its
-    ``lhs`` comes first in ``order`` (the latent, then the observed variables: lavaan's
+    ``lhs`` comes first among the latent, then the observed variables (lavaan's
     ``lav_partable_covariance_reorder``, so that ``x4 ~~ x1`` is the row ``x1 ~~ x4``);
     a repeated one (a covariance either way round) is ignored, with a warning in group
     1, as lavaan."""
-    position = {v: k for k, v in enumerate(order)}
     user: dict[tuple[str, str, str], Relation] = {}
-    for r in relations:
-        key = (r.lhs, r.op, r.rhs)
-        if r.op == "~~" and (
-            (r.rhs, r.op, r.lhs) in user
-            or position.get(r.lhs, -1) > position.get(r.rhs, len(order))
-        ):
-            key = (r.rhs, r.op, r.lhs)
+    position: dict[str, int] | None = None
+    for key, r in zip(map(_KEY, relations), relations, strict=True):
+        if key[1] == "~~":
+            if position is None:
+                position = {v: k for k, v in enumerate(names.lv + names.ov)}
+            a, _, b = key
+            if (b, "~~", a) in user or position.get(a, -1) > position.get(b, len(position)):
+                key = (b, "~~", a)
         if key in user:
             if g == 1:
                 warn(
@@ -666,26 +659,30 @@ def _user_rows(
 
 
 def _user_columns(
-    user: dict[tuple[str, str, str], Relation], lv: set[str], std_lv: bool, auto_fix_first: bool
+    user: dict[tuple[str, str, str], Relation],
+    lv: Sequence[str],
+    std_lv: bool,
+    auto_fix_first: bool,
 ) -> dict[str, list]:
     """The user rows before their modifiers: free, except latent variances with
     ``std_lv`` (fixed to 1) and each factor's first loading with ``auto_fix_first``."""
     n = len(user)
-    lhs = [k[0] for k in user]
-    op = [k[1] for k in user]
-    rhs = [k[2] for k in user]
+    lhs, op, rhs = (list(c) for c in zip(*user, strict=True)) if n else ([], [], [])
     free = [1] * n
     ustart = [math.nan] * n
+    fixed: Iterable[int] = ()
     if std_lv:
-        for i in range(n):
-            if op[i] == "~~" and lhs[i] == rhs[i] and lhs[i] in lv:
-                ustart[i], free[i] = 1.0, 0
+        lv_set = set(lv)
+        fixed = [
+            i for i, (a, o, b) in enumerate(user) if o == "~~" and a == b and a in lv_set
+        ]
     if auto_fix_first:
-        seen = set()
-        for i in range(n):
-            if op[i] == "=~" and lhs[i] not in seen:
-                seen.add(lhs[i])
-                ustart[i], free[i] = 1.0, 0
+        # each factor's first loading: the rows of its loadings, the first kept
+        loads = list(itertools.compress(range(n), map("=~".__eq__, op)))
+        first = dict(zip(map(lhs.__getitem__, reversed(loads)), reversed(loads), strict=True))
+        fixed = itertools.chain(fixed, first.values())
+    for i in fixed:
+        ustart[i], free[i] = 1.0, 0
     return {
         "lhs": lhs, "op": op, "rhs": rhs, "user": [1] * n, "free": free, "ustart": ustart,
         "exo": [0] * n, "label": [""] * n, "lower": [-math.inf] * n, "upper": [math.inf] * n,
@@ -701,6 +698,8 @@ def _apply_modifiers(
     lower, upper = cols["lower"], cols["upper"]
     for i, r in enumerate(user.values()):
         m = r.modifiers
+        if m is NO_MODIFIERS:  # (the parser's terms without modifiers share it)
+            continue
         # (an absent modifier, None, leaves the row as it is: skip modifier_for_group for it)
         if m.fixed is not None:
             fixed = modifier_for_group(m.fixed, g, ngroups, r, "fixed-value")
@@ -726,14 +725,35 @@ def _apply_modifiers(
                 upper[i] = float(up)
 
 
+#: the operators of lavaan's default rows
+_DEFAULT_OPS = frozenset({"|", "~~", "~*~", "~1"})
+
+
+def _taken(user: dict[tuple[str, str, str], Relation]) -> dict[str, set[tuple[str, str]]]:
+    """The ``(lhs, rhs)`` of the user's rows by operator, for the operators of default rows
+    (a covariance both ways round): a user row replaces the default row."""
+    taken: dict[str, set[tuple[str, str]]] = {}
+    for a, o, b in user:
+        if o in _DEFAULT_OPS:
+            pairs = taken.setdefault(o, set())
+            pairs.add((a, b))
+            if o == "~~":
+                pairs.add((b, a))
+    return taken
+
+
 def _single_indicators(lhs: list[str], op: list[str], rhs: list[str]) -> set[str]:
     """The indicators of single-indicator factors that indicate nothing else: their
     residual variance is fixed to 0."""
+    loads = list(map("=~".__eq__, op))
+    per_factor = Counter(itertools.compress(lhs, loads))
+    if 1 not in per_factor.values():
+        return set()
     counts: dict[str, list[str]] = {}
-    for a, o, b in zip(lhs, op, rhs, strict=True):
-        if o == "=~":
-            counts.setdefault(a, []).append(b)
-    uses = Counter(b for inds in counts.values() for b in inds)
+    load_lhs, load_rhs = itertools.compress(lhs, loads), itertools.compress(rhs, loads)
+    for a, b in zip(load_lhs, load_rhs, strict=True):
+        counts.setdefault(a, []).append(b)
+    uses = Counter(itertools.compress(rhs, loads))
     return {
         inds[0]
         for f, inds in counts.items()
@@ -743,7 +763,7 @@ def _single_indicators(lhs: list[str], op: list[str], rhs: list[str]) -> set[str
 
 def _default_columns(
     names: VariableNames,
-    taken: set[tuple[str, str, str]],
+    taken: dict[str, set[tuple[str, str]]],
     single: set[str],
     *,
     meanstructure: bool,
@@ -754,10 +774,11 @@ def _default_columns(
     int_lv_free: bool,
     ordered: dict[str, int] | None = None,
 ) -> dict[str, list]:
-    """lavaan's default rows not in ``taken``, in lavaan's order, block by block, with their
-    ``free``, ``ustart`` and ``exo``: the thresholds of ``ordered`` items, variances,
-    covariances of the exogenous latent variables, of the pure outcomes and of the
-    exogenous covariates, the scale factors of ordered items, then intercepts.
+    """lavaan's default rows not in ``taken`` (the ``(lhs, rhs)`` of the user's rows by
+    operator), in lavaan's order, block by block, with their ``free``, ``ustart`` and
+    ``exo``: the thresholds of ``ordered`` items, variances, covariances of the exogenous
+    latent variables, of the pure outcomes and of the exogenous covariates, the scale
+    factors of ordered items, then intercepts.
     The covariates' variances, covariances and means are fixed at their sample values
     with ``fixed_x`` (``exo`` 1) and free without it, as lavaan's ``fixed.x = FALSE``
     (their means then follow ``int_ov_free``, as the other observed variables').
@@ -765,21 +786,24 @@ def _default_columns(
     A block whose rows all take the same values is built without a per-row step, so
     that the table is built in time linear in its number of rows.
     """
-    ov_x = list(names.ov_x)
+    ov_x = names.ov_x
     lv, ov_x_set, ov = set(names.lv), set(ov_x), set(names.ov)
     exogenous = _FIXED_X if fixed_x else _FREE
     cols: dict[str, list] = {c: [] for c in ("lhs", "op", "rhs", "free", "ustart", "exo")}
 
     def add(op: str, lhs: list[str], rhs: list[str], rule: _Values | _Rule) -> None:
-        lhs, rhs = _drop_taken(op, lhs, rhs, taken)
+        if not lhs:
+            return
+        if op in taken:
+            lhs, rhs = _drop_taken(lhs, rhs, taken[op])
         m = len(lhs)
         cols["lhs"] += lhs
         cols["op"] += [op] * m
         cols["rhs"] += rhs
         if callable(rule):
-            values = [rule(a, b) for a, b in zip(lhs, rhs, strict=True)]
+            values = list(map(rule, lhs, rhs))
             for k, c in enumerate(("free", "ustart", "exo")):
-                cols[c] += [v[k] for v in values]
+                cols[c] += map(itemgetter(k), values)
         else:
             for value, c in zip(rule, ("free", "ustart", "exo"), strict=True):
                 cols[c] += [value] * m
@@ -803,21 +827,29 @@ def _default_columns(
             return _FIXED_ZERO
         return _FREE
 
-    items = [v for v in names.ov if v in ordered]
-    steps = [ordered[v] for v in items]
-    add("|", [v for v, k in zip(items, steps, strict=True) for _ in range(k)],
-        [f"t{j + 1}" for k in steps for j in range(k)], _FREE)
-    variances = [v for v in names.ov if v not in ov_x_set] + list(names.lv)
-    add("~~", variances, variances, variance)
+    items = [v for v in names.ov if v in ordered] if ordered else []
+    if items:
+        steps = [ordered[v] for v in items]
+        add("|", [v for v, k in zip(items, steps, strict=True) for _ in range(k)],
+            [f"t{j + 1}" for k in steps for j in range(k)], _FREE)
+    variances = [*_without(names.ov, ov_x_set), *names.lv]
+    # (every variance free without ordered items, single indicators and std_lv)
+    add("~~", variances, variances,
+        variance if ordered or single or (std_lv and lv) else _FREE)
     add("~~", *_pairs(names.lv_x), _FIXED_ZERO if orthogonal else _FREE)
     add("~~", *_pairs(names.lv_y + names.ov_y), outcome_covariance if orthogonal else _FREE)
     if ov_x:
         add("~~", *_pairs(ov_x, diagonal=True), exogenous)
     add("~*~", items, items, _FIXED_ONE)
     if meanstructure:
-        means = list(names.ov) + list(names.lv)
+        means = [*names.ov, *names.lv]
         add("~1", means, [""] * len(means), mean)
     return cols
+
+
+def _without(names: Sequence[str], excluded: set[str]) -> Iterable[str]:
+    """``names`` that are not in ``excluded``, in order."""
+    return itertools.filterfalse(excluded.__contains__, names) if excluded else names
 
 
 def _pairs(names: Sequence[str], diagonal: bool = False) -> tuple[list[str], list[str]]:
@@ -834,14 +866,12 @@ def _pairs(names: Sequence[str], diagonal: bool = False) -> tuple[list[str], lis
 
 
 def _drop_taken(
-    op: str, lhs: list[str], rhs: list[str], taken: set[tuple[str, str, str]]
+    lhs: list[str], rhs: list[str], pairs: set[tuple[str, str]]
 ) -> tuple[list[str], list[str]]:
-    """The rows ``(lhs, op, rhs)`` whose key is not in ``taken`` (a per-row check only
-    when a key of ``taken`` can be among them)."""
-    pairs = {(a, b) for a, o, b in taken if o == op}
-    if pairs:
-        present = set(lhs).union(rhs)
-        pairs = {(a, b) for a, b in pairs if a in present and b in present}
+    """The rows ``(lhs, rhs)`` not in ``pairs`` (a per-row check only when one of
+    ``pairs`` can be among them)."""
+    present = set(lhs).union(rhs)
+    pairs = {(a, b) for a, b in pairs if a in present and b in present}
     if not pairs:
         return lhs, rhs
     keep = [(a, b) not in pairs for a, b in zip(lhs, rhs, strict=True)]
@@ -1030,18 +1060,18 @@ def _warn_single_labels(parsed: ParsedModel, group_equal: Sequence[str]) -> None
         )
 
 
-def _number_free(cols: dict[str, list]) -> None:
-    """Number the free rows 1, 2, ... in order (fixed rows: 0)."""
-    count = itertools.count(1)
-    cols["free"] = [next(count) if f else 0 for f in cols["free"]]
+def _number_free(free: list[int]) -> list[int]:
+    """The free rows (non-zero ``free``) numbered 1, 2, ... in order, the fixed rows 0."""
+    flags = list(map(bool, free))
+    # the running count of free rows, kept where the row is free (True * count)
+    return list(map(mul, flags, itertools.accumulate(flags)))
 
 
 def _append_constraints(cols: dict[str, list], constraints: Sequence[Constraint]) -> None:
     """Append the ``:=``, ``==``, ``<``, ``>`` rows (group 0) to ``cols`` in place."""
-    start = len(cols["id"]) + 1
-    for k, c in enumerate(constraints):
+    for c in constraints:
         row = {
-            "id": start + k, "lhs": c.lhs, "op": c.op, "rhs": c.rhs, "user": 1, "block": 0,
+            "lhs": c.lhs, "op": c.op, "rhs": c.rhs, "user": 1, "block": 0,
             "group": 0, "free": 0, "ustart": np.nan, "exo": 0,
             "label": c.lhs if c.op == ":=" else "", "plabel": "", "lower": -np.inf,
             "upper": np.inf,
@@ -1055,6 +1085,8 @@ def _check_labels(
 ) -> None:
     """Every name used in ``:=`` / ``==`` / ``<`` / ``>`` must be a label or defined
     (``labels`` ... ``ustart``: those columns of the parameter rows, as lists)."""
+    if not pt.constraints and not any(labels):
+        return  # nothing to check
     params = pt.cols
     known = ({lab for lab in labels if lab} | set(plabels)) if pt.constraints else set()
     defined: set[str] = set()
@@ -1113,6 +1145,9 @@ _BOOLS = (bool, np.bool_)  # (a tuple: ``bool | np.bool_`` builds a new union pe
 
 
 def check_options(std_lv: object, orthogonal: object, fixed_x: object) -> None:
+    """The three switches are booleans (Python's or numpy's)."""
+    if type(std_lv) is bool and type(orthogonal) is bool and type(fixed_x) is bool:
+        return  # (bool has no subclasses: the loop below would find nothing)
     for name, value in (("std_lv", std_lv), ("orthogonal", orthogonal), ("fixed_x", fixed_x)):
         if not isinstance(value, _BOOLS):
             raise OptionError(f"{name} must be True or False, not {value!r}.")

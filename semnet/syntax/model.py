@@ -9,6 +9,9 @@ Everything downstream (the parameter table) is built from these.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
+
+from semnet.syntax.roles import VariableNames, variable_roles
 
 #: operators that relate variables
 RELATION_OPS = ("=~", "~", "~~", "~1", "<~", "|")
@@ -36,6 +39,11 @@ class Modifiers:
         return all(
             v is None for v in (self.fixed, self.start, self.label, self.lower, self.upper)
         )
+
+
+#: the modifiers of a term without any, shared by the parser's relations of such terms
+#: (it is frozen): ``relation.modifiers is NO_MODIFIERS`` is a quick test for them
+NO_MODIFIERS = Modifiers()
 
 
 @dataclass(frozen=True)
@@ -96,3 +104,10 @@ class ParsedModel:
     relations: tuple[Relation, ...]
     constraints: tuple[Constraint, ...]
     text: str = ""
+
+    @cached_property
+    def roles(self) -> tuple[VariableNames, tuple[str, ...]]:
+        """The roles of the variables of all the relations and the exogenous covariates
+        given moments (:func:`~semnet.syntax.roles.variable_roles`), found once (the
+        model is immutable)."""
+        return variable_roles(self.relations)

@@ -33,7 +33,14 @@ from dataclasses import dataclass, replace
 
 from semnet.errors import ModelSyntaxError
 from semnet.syntax.expr import expression_from_tokens
-from semnet.syntax.model import Constraint, Modifiers, ParsedModel, Relation, new_relation
+from semnet.syntax.model import (
+    NO_MODIFIERS,
+    Constraint,
+    Modifiers,
+    ParsedModel,
+    Relation,
+    new_relation,
+)
 from semnet.syntax.tokenizer import (
     CONSTRAINT_OPERATORS,
     END,
@@ -69,7 +76,6 @@ _UNSUPPORTED_FUNCTIONS = {
     "efa": "EFA blocks (`efa()`)",
 }
 _MAX_CALL_DEPTH = 8
-_NO_MODIFIERS = Modifiers()  # shared by the terms without modifiers (it is frozen)
 _THRESHOLD = re.compile(r"t[0-9]+")
 _EMPTY_MODEL = "the model is empty; write at least one relation such as `f =~ x1 + x2 + x3`"
 _EXAMPLES = {
@@ -174,18 +180,19 @@ def _parse_simple(text: str) -> ParsedModel | None:
             if _EMPTY_LINE.fullmatch(line) is None:
                 return None
             continue
-        lhs, op = match.group(1), match.group(2)
+        lhs, op = match.group(1, 2)
         if lhs in R_RESERVED:
             return None
-        for term in _SIMPLE_TERM.finditer(line, match.start(3), match.end(3)):
+        start, end = match.span(3)
+        for term in _SIMPLE_TERM.finditer(line, start, end):
             rhs = term.group()
-            if rhs == "NA" or rhs in R_RESERVED or (op == "~" and rhs == lhs):
+            if rhs in R_RESERVED or (op == "~" and rhs == lhs):  # (NA among the reserved)
                 return None  # errors: left to _parse
             key = (lhs, op, rhs)
             if key not in seen:  # the same relation again adds nothing
                 seen.add(key)
                 relations.append(
-                    new_relation(lhs, op, rhs, _NO_MODIFIERS, None, number, term.start() + 1)
+                    new_relation(lhs, op, rhs, NO_MODIFIERS, None, number, term.start() + 1)
                 )
     if not relations:
         return None
@@ -584,7 +591,7 @@ class _ModelBuilder:
             position = len(self.relations)
             self.index[key] = position
             self.relations.append(new_relation(
-                lhs, op, rhs, _NO_MODIFIERS, self.block, rhs_token.line, rhs_token.column
+                lhs, op, rhs, NO_MODIFIERS, self.block, rhs_token.line, rhs_token.column
             ))  # fmt: skip
         if modifiers:
             self.relations[position] = self.merge(position, modifiers)
