@@ -29,6 +29,8 @@ def frozen(cls: type[T], values: dict[str, Any]) -> T:
     >>> frozen(Point, {"x": 1.0, "y": 2.0}) == Point(1.0, 2.0)
     True
     """
+    if hasattr(cls, "__post_init__"):
+        raise TypeError(f"{cls.__name__} has a __post_init__, which frozen() would skip")
     if len(values) != len(cls.__dataclass_fields__):  # type: ignore[attr-defined]
         raise TypeError(
             f"{cls.__name__} has the fields {', '.join(cls.__dataclass_fields__)}, "  # type: ignore[attr-defined]
