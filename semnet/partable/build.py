@@ -677,9 +677,9 @@ def _user_columns(
             i for i, (a, o, b) in enumerate(user) if o == "~~" and a == b and a in lv_set
         ]
     if auto_fix_first:
-        # each factor's first loading: the rows of its loadings, the first kept
-        loads = list(itertools.compress(range(n), map("=~".__eq__, op)))
-        first = dict(zip(map(lhs.__getitem__, reversed(loads)), reversed(loads), strict=True))
+        first: dict[str, int] = {}  # each factor's first loading row
+        for i in itertools.compress(range(n), map("=~".__eq__, op)):
+            first.setdefault(lhs[i], i)
         fixed = itertools.chain(fixed, first.values())
     for i in fixed:
         ustart[i], free[i] = 1.0, 0
