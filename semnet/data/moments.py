@@ -499,7 +499,30 @@ def group_labels(data: pd.DataFrame, group: str) -> list[str]:
             f"the group column {group!r} has {int(data[group].isna().sum())} missing values; "
             "drop those rows or give them a group."
         )
-    return label_text(labels, group)
+    text = label_text(labels, group)
+    if getattr(labels, "dtype", None) == object:
+        _check_equal_values_print_alike(data[group], labels, text, group)
+    return text
+
+
+def _check_equal_values_print_alike(
+    column: pd.Series, labels: Sequence[object], text: list[str], group: str
+) -> None:
+    """Rows are put in their group by their text: a value equal to a distinct value but
+    printed otherwise (``1`` beside ``1.0`` in an object column) would belong to no
+    group and be lost silently, so it is a :class:`DataError`."""
+    shown = column.astype(str)
+    odd = ~shown.isin(text)
+    if odd.any():
+        value = column[odd].iloc[0]
+        other = next(v for v in labels if v == value)
+        raise DataError(
+            f"the group column {group!r} holds the values {other!r} "
+            f"({type(other).__name__}) and {value!r} ({type(value).__name__}), which are "
+            f"equal but print differently, so the group of the rows holding {value!r} would "
+            f"be unclear. Recode the column to one type, e.g. data[{group!r}].astype(float) "
+            f"to merge them, or data[{group!r}].astype(str) to keep them apart."
+        )
 
 
 def label_text(values: Sequence[object], group: str) -> list[str]:
