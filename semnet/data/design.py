@@ -87,7 +87,6 @@ def read_clusters(
             "needs a cluster label."
         )
     codes, uniques = pd.factorize(col.astype(str), sort=False)
-    _check_several_clusters(codes, groups, column)
     if groups is not None:
         pairs = pd.DataFrame({"c": codes, "g": groups}).drop_duplicates()
         spread = pairs["c"][pairs["c"].duplicated()]
@@ -99,6 +98,7 @@ def read_clusters(
                 f"{', '.join(map(repr, found))}; clusters must be nested in groups. Give "
                 "clusters of different groups different labels."
             )
+    _check_several_clusters(codes, groups, column)
     return np.asarray(codes, dtype=np.int64)
 
 
