@@ -156,6 +156,13 @@ def test_replicate_jobs_must_be_positive_or_minus_one(tmp_path, capsys, jobs):
     assert not (tmp_path / "o").exists()
 
 
+def test_replicate_negative_seed_is_exit_2(tmp_path, capsys):
+    # was an internal error from numpy, after the study's fits
+    assert main(["replicate", "--seed", "-1", "--out", str(tmp_path / "o")]) == 2
+    assert "--seed must be a whole number >= 0, not -1" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
 # -- never a traceback ---------------------------------------------------------------------------
 def _boom(*args, **kwargs):
     raise RuntimeError("boom\nsecond line")

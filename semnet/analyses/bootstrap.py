@@ -94,7 +94,14 @@ from semnet.analyses.mediation import EffectPlan, effect_plan
 from semnet.analyses.parallel import Progress, map_tasks
 from semnet.data.moments import SINGULAR_TOLERANCE, GroupMoments
 from semnet.data.sample import resample
-from semnet.errors import DataError, OptionError, SemnetError, SemnetWarning, check_choice
+from semnet.errors import (
+    DataError,
+    OptionError,
+    SemnetError,
+    SemnetWarning,
+    check_choice,
+    check_seed,
+)
 from semnet.estimation.constraints import ParameterNames, linear_constraints
 from semnet.estimation.discrepancy import DISCREPANCIES, Discrepancy, discrepancy
 from semnet.estimation.ml_batch import StackedML, cholesky_stack, minimize_stack, rowwise
@@ -792,6 +799,7 @@ def bootstrap(
     True
     """
     methods = _check_options(fit, n, ci, level, type)
+    check_seed(seed)
     plans = _plans(fit, indirect)
     data = TYPES[type].data(fit)
     refitter = _Refitter(fit, data, plans)
@@ -812,7 +820,8 @@ def bootstrap(
     out.setflags(write=False)
     chisq.setflags(write=False)
     columns, rows = _labels(fit, refitter, plans)
-    entropy = ss.entropy if isinstance(ss.entropy, int) else int(np.asarray(ss.entropy)[0])
+    entropy = (int(ss.entropy) if isinstance(ss.entropy, int | np.integer)
+               else int(np.asarray(ss.entropy)[0]))
     return BootstrapResult(
         n=int(n),
         type=type,

@@ -500,7 +500,7 @@ def group_labels(data: pd.DataFrame, group: str) -> list[str]:
             "drop those rows or give them a group."
         )
     text = label_text(labels, group)
-    if getattr(labels, "dtype", None) == object:
+    if isinstance(labels, np.ndarray) and labels.dtype.kind == "O":
         _check_equal_values_print_alike(data[group], labels, text, group)
     return text
 

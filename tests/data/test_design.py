@@ -20,7 +20,7 @@ def hs():
 
 def test_a_single_cluster_is_a_clear_error(hs):
     # was a ZeroDivisionError in the cluster-robust meat (G / (G - 1) with G = 1)
-    with pytest.raises(semnet.DataError, match="single cluster.*two clusters or more"):
+    with pytest.raises(semnet.DataError, match=r"single cluster.*two clusters or more"):
         semnet.cfa(HS, hs.assign(c=1), cluster="c", estimator="MLR")
 
 
