@@ -126,3 +126,24 @@ fresh randomness, not 'abc'.
         f"{name} must be a whole number >= 0 (e.g. 2021){kinds}, or None for fresh "
         f"randomness, not {seed!r}."
     )
+
+
+def check_level(level: object) -> None:
+    """Raise :class:`OptionError` unless ``level`` (a confidence level) is a number
+    strictly between 0 and 1.
+
+    Examples
+    --------
+    >>> check_level(0.9)
+    >>> check_level("0.9")
+    Traceback (most recent call last):
+    ...
+    semnet.errors.OptionError: level must be between 0 and 1 (e.g. 0.95), not '0.9'.
+    """
+    if type(level) is float and 0.0 < level < 1.0:
+        return  # (the usual case)
+    import numbers
+
+    if isinstance(level, numbers.Real) and not isinstance(level, bool) and 0 < level < 1:
+        return
+    raise OptionError(f"level must be between 0 and 1 (e.g. 0.95), not {level!r}.")

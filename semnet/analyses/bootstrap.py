@@ -100,6 +100,7 @@ from semnet.errors import (
     SemnetError,
     SemnetWarning,
     check_choice,
+    check_level,
     check_seed,
 )
 from semnet.estimation.constraints import ParameterNames, linear_constraints
@@ -610,8 +611,7 @@ class BootstrapResult:
             does).  Effect rows have
             ``op == "effect"``, the effect kind in ``lhs`` and the path in ``rhs``.
         """
-        if not 0 < level < 1:
-            raise OptionError(f"level must be between 0 and 1 (e.g. 0.95), not {level!r}.")
+        check_level(level)
         methods = [ci] if isinstance(ci, str) else list(ci)
         for m in methods:
             check_choice("ci", m, CI_METHODS)
@@ -849,8 +849,7 @@ def _check_options(fit, n: object, ci: Sequence[str] | str, level: float, type: 
         check_choice("ci", m, CI_METHODS)
     if not isinstance(n, int | np.integer) or n < 1:
         raise OptionError(f"n must be a positive number of draws, not {n!r}.")
-    if not 0 < level < 1:
-        raise OptionError(f"level must be between 0 and 1 (e.g. 0.95), not {level!r}.")
+    check_level(level)
     if fit.not_resampled is not None:
         raise OptionError(f"the bootstrap of this fit is not available: {fit.not_resampled}.")
     if model_based and fit.patterns is not None:
