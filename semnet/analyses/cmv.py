@@ -34,7 +34,7 @@ from scipy import special, stats
 
 from semnet.analyses.compare import compare
 from semnet.api import sem
-from semnet.data.moments import group_labels
+from semnet.data.moments import group_labels, numeric_data
 from semnet.errors import DataError, ModelSpecificationError
 from semnet.pipeline.specify import read_model
 from semnet.results.fit import Fit
@@ -71,7 +71,8 @@ def _frames(data: pd.DataFrame, items: Sequence[str], group: str | None) -> dict
     missing = [v for v in items if v not in data.columns]
     if missing:
         raise DataError(f"column(s) {', '.join(map(repr, missing))} are not in the data.")
-    values = data[list(items)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    # the fits' checks: numeric columns (no text read as missing), the group column
+    values = numeric_data(data, list(items), group).values
     complete = ~np.isnan(values).any(axis=1)
     out = {"": values[complete]}
     if group is not None:
@@ -79,6 +80,15 @@ def _frames(data: pd.DataFrame, items: Sequence[str], group: str | None) -> dict
         text = np.array([str(v) for v in data[group].to_numpy()], dtype=object)
         for label in labels:
             out[label] = values[complete & (text == label)]
+    for label, x in out.items():
+        constant = np.ptp(x, axis=0) == 0 if len(x) else []
+        if np.any(constant):
+            name = items[int(np.argmax(constant))]
+            raise DataError(
+                f"the column {name!r} is constant among the complete cases{_where(label)}; "
+                "its correlations are undefined. Drop it (or, for a marker, choose another "
+                "column)."
+            )
     return out
 
 

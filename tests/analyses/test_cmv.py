@@ -143,6 +143,24 @@ def test_a_marker_in_the_model_is_refused():
         semnet.marker(HYP, DATA, marker="y1")
 
 
+def test_a_constant_marker_is_refused():
+    # its correlations were NaN (numpy warnings) and r_m a silent 0: no adjustment
+    with pytest.raises(semnet.DataError, match="'m' is constant"):
+        semnet.marker(HYP, DATA.assign(m=1.0), marker="m")
+
+
+def test_a_text_marker_is_named_as_not_numeric():
+    # every value was coerced to NaN: "fewer than five complete cases"
+    with pytest.raises(semnet.DataError, match="column 'm' is not numeric"):
+        semnet.marker(HYP, DATA.assign(m="a"), marker="m")
+
+
+def test_a_group_that_is_not_a_column_is_named():
+    # was a KeyError from pandas
+    with pytest.raises(semnet.DataError, match="group column 'nope' is not a column"):
+        semnet.harman(HYP, DATA, group="nope")
+
+
 def test_a_model_without_factors_is_refused():
     with pytest.raises(semnet.ModelSpecificationError, match="no '=~' lines"):
         semnet.harman("y1 ~ y2", DATA)
