@@ -60,12 +60,22 @@ def read_model(model: str | Path) -> str:
     if isinstance(model, str) and "\n" not in model and model.strip().endswith((".lav", ".txt")):
         model = Path(model.strip())
     if isinstance(model, Path):
+        if model.is_dir():
+            raise ModelSpecificationError(
+                f"model file {str(model)!r} is a folder; pass the path of a model file in it."
+            )
         if not model.is_file():
             raise ModelSpecificationError(
                 f"model file {str(model)!r} does not exist (looked in {str(Path.cwd())!r}); "
                 "check the path, or pass the model syntax itself as a string."
             )
-        return model.read_text(encoding="utf-8")
+        try:
+            return model.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ModelSpecificationError(
+                f"model file {str(model)!r} is not UTF-8 text (byte {exc.object[exc.start]:#x} "
+                f"at position {exc.start}); save it as UTF-8 in your editor."
+            ) from None
     if not isinstance(model, str):
         raise ModelSpecificationError(
             f"model must be lavaan model syntax (a string) or a path, not {type(model).__name__}."
