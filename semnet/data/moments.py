@@ -457,6 +457,7 @@ def _numeric_columns(
             dtype.kind in "biuf"
             or pd.api.types.is_numeric_dtype(dtype)
             or pd.api.types.is_bool_dtype(dtype)
+            or _object_of_numbers(col)
         ):
             sample = col.dropna().astype(str).unique()[:3]
             if isinstance(dtype, pd.CategoricalDtype):
@@ -473,6 +474,15 @@ def _numeric_columns(
             )
         by_column[k] = col.to_numpy(dtype=float, na_value=np.nan)
     return values
+
+
+def _object_of_numbers(col: pd.Series) -> bool:
+    """An object column whose values are all numbers (Python or numpy ints and floats,
+    ``None``/NaN for missing), as ``df.astype(object)`` leaves them: numeric data, not
+    text."""
+    return col.dtype == object and pd.api.types.infer_dtype(col, skipna=True) in (
+        "integer", "floating", "mixed-integer-float", "empty"
+    )
 
 
 def validate_frame(data: object, names: Sequence[str], group: str | None) -> pd.DataFrame:
