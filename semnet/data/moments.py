@@ -322,6 +322,21 @@ class NumericData:
     index: pd.Index
 
 
+def check_group_column(data: pd.DataFrame, group: str) -> None:
+    """Raise :class:`DataError` unless ``group`` is a column of ``data`` (suggesting the
+    nearest name)."""
+    if group in data.columns:
+        return
+    close = difflib.get_close_matches(str(group), [str(c) for c in data.columns], n=1)
+    raise DataError(
+        f"the group column {group!r} is not a column of the data"
+        + (f" (did you mean {close[0]!r}?)" if close else "")
+        + f"; the data has {', '.join(map(str, list(data.columns)[:20]))}"
+        + (" ..." if data.shape[1] > 20 else "")
+        + ". Pass group= the name of the column that holds the group labels."
+    )
+
+
 def numeric_data(data: object, names: Sequence[str], group: str | None) -> NumericData:
     """Check that ``data`` holds usable numeric columns ``names``; return them as a float
     matrix (the caller's DataFrame is never modified)."""
@@ -335,14 +350,7 @@ def numeric_data(data: object, names: Sequence[str], group: str | None) -> Numer
         raise DataError("data has no rows; pass a DataFrame with at least one case per group.")
     columns = data.columns
     if group is not None and group not in columns:
-        close = difflib.get_close_matches(str(group), [str(c) for c in data.columns], n=1)
-        raise DataError(
-            f"the group column {group!r} is not a column of the data"
-            + (f" (did you mean {close[0]!r}?)" if close else "")
-            + f"; the data has {', '.join(map(str, list(data.columns)[:20]))}"
-            + (" ..." if data.shape[1] > 20 else "")
-            + ". Pass group= the name of the column that holds the group labels."
-        )
+        check_group_column(data, group)
     if group is not None and group in names:
         raise DataError(
             f"the group column {group!r} is a variable of the model; a grouping column "
