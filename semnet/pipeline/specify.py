@@ -84,6 +84,18 @@ def read_model(model: str | Path) -> str:
 
 
 
+def _check_latent_names(parsed: ParsedModel, data: pd.DataFrame) -> None:
+    """A latent variable may not have the name of a column of the data (lavaan refuses
+    it too): the column would be silently ignored, which a typo makes easy."""
+    clash = [f for f in parsed.roles[0].lv if f in data.columns]
+    if clash:
+        raise ModelSpecificationError(
+            f"the latent variable(s) {', '.join(map(repr, clash))} have the name of a column "
+            "of the data, whose values would be ignored; rename the latent variable (e.g. "
+            f"'{clash[0]}_f'). lavaan refuses this too."
+        )
+
+
 def specify(model: str | Path | ParsedModel, data: pd.DataFrame | None, options: Options,
             raw_data: bool) -> Specification:
     """Parse ``model`` and decide how its product terms are estimated.
@@ -95,6 +107,8 @@ def specify(model: str | Path | ParsedModel, data: pd.DataFrame | None, options:
     ``se="robust.huber.white"``, too).
     """
     parsed = model if isinstance(model, ParsedModel) else parse_model(read_model(model))
+    if raw_data and isinstance(data, pd.DataFrame):
+        _check_latent_names(parsed, data)
     product_terms = [r for r in parsed.relations if r.op == "~" and ":" in r.rhs]
     if not product_terms:
         return Specification(parsed, data, options.discrepancy)

@@ -26,3 +26,19 @@ def test_a_utf8_model_file_is_read(tmp_path):
     path = tmp_path / "m.lav"
     path.write_text("f =~ x1 + x2 + x3  # Gr\u00f6\u00dfe\n", encoding="utf-8")
     assert read_model(path).startswith("f =~ x1")
+
+
+@pytest.mark.parametrize("factor", ["x1", "sex"])
+def test_a_latent_variable_named_like_a_column_is_refused(factor):
+    # x1 was silently taken as latent and its data ignored; lavaan 0.6.14 refuses:
+    # "some latent variable names collide with observed variable names"
+    with pytest.raises(semnet.ModelSpecificationError, match=f"'{factor}' have the name of a"):
+        semnet.cfa(f"{factor} =~ x2 + x3 + x4", semnet.datasets.holzinger_swineford())
+
+
+def test_a_latent_name_may_match_a_row_of_sample_cov():
+    # lavaan checks the columns of raw data only
+    hs = semnet.datasets.holzinger_swineford()
+    cov = hs[["x1", "x2", "x3", "x4"]].cov()
+    fit = semnet.cfa("x1 =~ x2 + x3 + x4", sample_cov=cov, sample_nobs=301)
+    assert fit.df == 0
