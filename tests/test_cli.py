@@ -141,6 +141,14 @@ def test_fit_errors_name_flags_not_keywords(tmp_path, capsys):
     assert "--std-lv" in err and "std_lv" not in err
 
 
+def test_group_partial_error_names_the_flag(tmp_path, capsys):
+    # the message said "group_partial names ...", which the flag rewriting missed
+    csv = _hs_csv(tmp_path)
+    assert main(["fit", str(HS_MODEL_FILE), str(csv), "--group", "school", "--group-equal",
+                 "loadings", "--group-partial", "visual=~x99"]) == 2
+    assert "error: --group-partial names 'visual=~x99'" in capsys.readouterr().err
+
+
 def test_replicate_errors_name_flags(tmp_path, capsys):
     assert main(["replicate", "--models", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err

@@ -96,6 +96,15 @@ def test_ulmc_syntax_names_a_method_factor_that_is_not_taken():
     assert "method_ =~ NA*a + b + c" in text and "method_ ~~ 1*method_" in text
 
 
+def test_method_and_marker_factors_are_not_named_like_a_column():
+    # a latent variable named like a column is refused (as lavaan); the data of the
+    # reference has a column 'marker', and may have 'method' or 'common'
+    text = ulmc_syntax("f =~ a + b + c", pd.DataFrame(columns=["a", "b", "c", "method"]))
+    assert "method_ =~ NA*a + b + c" in text
+    harman = semnet.harman(HYP, DATA.assign(common=0.0))
+    assert harman.fit.converged
+
+
 def test_lindell_whitney_by_hand():
     """r_A = (r - r_M) / (1 - r_M) and t = r_A / sqrt((1 - r_A^2) / (n - 3)) with r_M the
     marker's smallest positive correlation with an item, from R's correlations."""
