@@ -329,6 +329,8 @@ def _run_replicate(args: argparse.Namespace) -> int:
 
     if args.bootstrap < 0:
         raise InputError(f"--bootstrap must be 0 or more, not {args.bootstrap}.")
+    if args.seed < 0:
+        raise InputError(f"--seed must be a whole number >= 0, not {args.seed}.")
     if args.jobs == 0 or args.jobs < -1:
         raise InputError(f"--jobs must be a positive number of worker processes or -1 "
                          f"(every CPU), not {args.jobs}.")

@@ -95,3 +95,55 @@ def check_choice(name: str, value: object, valid: Iterable[str]) -> str:
     raise OptionError(
         f"{name}={value!r} is not a valid choice; use one of {', '.join(map(repr, valid))}.{hint}"
     )
+
+
+def check_seed(seed: object, name: str = "seed", generator: bool = False) -> None:
+    """Raise :class:`OptionError` unless ``seed`` is ``None``, a whole number >= 0, a
+    ``numpy.random.SeedSequence`` or (with ``generator``) a ``numpy.random.Generator``:
+    what numpy takes as a seed, checked before numpy sees it.
+
+    Examples
+    --------
+    >>> check_seed(2021)
+    >>> check_seed("abc")
+    Traceback (most recent call last):
+    ...
+    semnet.errors.OptionError: seed must be a whole number >= 0 (e.g. 2021), or None for \
+fresh randomness, not 'abc'.
+    """
+    import numbers
+
+    import numpy as np
+
+    if seed is None or isinstance(seed, np.random.SeedSequence):
+        return
+    if generator and isinstance(seed, np.random.Generator):
+        return
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool) and seed >= 0:
+        return
+    kinds = ", a numpy.random.Generator" if generator else ""
+    raise OptionError(
+        f"{name} must be a whole number >= 0 (e.g. 2021){kinds}, or None for fresh "
+        f"randomness, not {seed!r}."
+    )
+
+
+def check_level(level: object) -> None:
+    """Raise :class:`OptionError` unless ``level`` (a confidence level) is a number
+    strictly between 0 and 1.
+
+    Examples
+    --------
+    >>> check_level(0.9)
+    >>> check_level("0.9")
+    Traceback (most recent call last):
+    ...
+    semnet.errors.OptionError: level must be between 0 and 1 (e.g. 0.95), not '0.9'.
+    """
+    if type(level) is float and 0.0 < level < 1.0:
+        return  # (the usual case)
+    import numbers
+
+    if isinstance(level, numbers.Real) and not isinstance(level, bool) and 0 < level < 1:
+        return
+    raise OptionError(f"level must be between 0 and 1 (e.g. 0.95), not {level!r}.")

@@ -11,7 +11,7 @@ name lists the valid ones and suggests the nearest).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +20,7 @@ import numpy as np
 from semnet._frozen import frozen
 from semnet.data.design import NORMALIZATIONS
 from semnet.data.survey import SurveyDesign
-from semnet.errors import OptionError, check_choice
+from semnet.errors import OptionError, check_choice, check_seed
 from semnet.inference.plugins import TESTS, VCOV, TestPlugin, VcovPlugin
 from semnet.partable.build import check_options
 from semnet.registry import Registry
@@ -209,8 +209,25 @@ def bootstrap_draws(bootstrap: object, se: object, test: object) -> tuple[int, s
     return int(bootstrap) if bootstrap else DEFAULT_BOOTSTRAP, se
 
 
-def _names(value: Sequence[str] | str) -> tuple[str, ...]:
-    return (value,) if isinstance(value, str) else tuple(value)
+def _names(value: Sequence[str] | str | None, name: str) -> tuple[str, ...]:
+    """A name or a sequence of names as a tuple (``None``: none)."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, (Sequence, set, frozenset)) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise OptionError(f"{name} must be a string or a list of strings, not {value!r}.")
+
+
+def _check_group(group: object) -> None:
+    """``group`` names one column: a string (or another single column label)."""
+    if group is not None and not isinstance(group, Hashable):
+        raise OptionError(
+            f"group must name one column, not a {type(group).__name__} ({group!r}); to "
+            "group by several columns, combine them into one first, e.g. data['g'] = "
+            "data['a'].astype(str) + ' ' + data['b'].astype(str), and pass group='g'."
+        )
 
 
 def _survey_estimator(
@@ -323,7 +340,9 @@ def resolve(
     key = missing.lower().replace(".", "_") if isinstance(missing, str) else missing
     missing = MISSING[check_choice("missing", key, _MISSING_NAMES)]
     n_boot, se = bootstrap_draws(bootstrap, se, test)
-    ordered = _names(ordered) if ordered else ()
+    check_seed(seed)
+    _check_group(group)
+    ordered = _names(ordered, "ordered") if ordered else ()
     _check_ordinal(ordered, estimator, preset, missing)
     if ordered and n_boot:
         raise OptionError(
@@ -335,6 +354,11 @@ def resolve(
     ordinal_identification = check_choice("ordinal_identification", ordinal_identification,
                                           ORDINAL_IDENTIFICATIONS)
     check_options(std_lv, orthogonal, fixed_x)
+    if meanstructure is not None and not isinstance(meanstructure, (bool, np.bool_)):
+        raise OptionError(
+            f"meanstructure must be True, False or None (the default: means when the "
+            f"model or the groups need them), not {meanstructure!r}."
+        )
     design = (sampling_weights, sampling_weights_normalization, cluster)
     if n_boot and cluster is not None:
         raise OptionError(
@@ -367,8 +391,8 @@ def resolve(
         "estimator": estimator,
         "missing": missing,
         "group": group,
-        "group_equal": _names(group_equal),
-        "group_partial": _names(group_partial),
+        "group_equal": _names(group_equal, "group_equal"),
+        "group_partial": _names(group_partial, "group_partial"),
         "std_lv": std_lv,
         "meanstructure": meanstructure,
         "orthogonal": orthogonal,

@@ -56,7 +56,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from semnet.api import read_model
-from semnet.errors import ModelSpecificationError, OptionError, SemnetWarning
+from semnet.errors import ModelSpecificationError, OptionError, SemnetWarning, check_seed
 from semnet.matrices.ram import Model
 from semnet.partable.build import ParTable, partable
 from semnet.syntax import ParsedModel, Relation, parse_model
@@ -168,6 +168,7 @@ def simulate(
     text = read_model(model)
     labels, sizes, has_groups = _groups_and_sizes(n, groups)
     _check_flags(group_column, empirical, standardized)
+    check_seed(seed, generator=True)
     rng = np.random.default_rng(seed)
 
     pt, ram, index, products = _population_model(text, labels, has_groups)

@@ -141,6 +141,14 @@ def test_fit_errors_name_flags_not_keywords(tmp_path, capsys):
     assert "--std-lv" in err and "std_lv" not in err
 
 
+def test_group_partial_error_names_the_flag(tmp_path, capsys):
+    # the message said "group_partial names ...", which the flag rewriting missed
+    csv = _hs_csv(tmp_path)
+    assert main(["fit", str(HS_MODEL_FILE), str(csv), "--group", "school", "--group-equal",
+                 "loadings", "--group-partial", "visual=~x99"]) == 2
+    assert "error: --group-partial names 'visual=~x99'" in capsys.readouterr().err
+
+
 def test_replicate_errors_name_flags(tmp_path, capsys):
     assert main(["replicate", "--models", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
@@ -153,6 +161,13 @@ def test_replicate_jobs_must_be_positive_or_minus_one(tmp_path, capsys, jobs):
     assert main(["replicate", "--jobs", jobs, "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "--jobs must be a positive number" in err and f"not {jobs}" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_replicate_negative_seed_is_exit_2(tmp_path, capsys):
+    # was an internal error from numpy, after the study's fits
+    assert main(["replicate", "--seed", "-1", "--out", str(tmp_path / "o")]) == 2
+    assert "--seed must be a whole number >= 0, not -1" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
 
 

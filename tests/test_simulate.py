@@ -274,6 +274,13 @@ def test_bad_options(kwargs, match):
         simulate(CFA_POP, **kwargs, seed=1)
 
 
+@pytest.mark.parametrize("seed", ["abc", -1])
+def test_a_seed_numpy_refuses_is_an_option_error(seed):
+    # was a TypeError/ValueError from numpy.random.default_rng
+    with pytest.raises(OptionError, match="seed must be a whole number >= 0"):
+        simulate(CFA_POP, 10, seed=seed)
+
+
 def test_group_vector_length_mismatch():
     with pytest.raises(ModelSpecificationError):
         simulate("f =~ c(0.5, 0.6, 0.7)*x1 + x2", {"A": 10, "B": 10}, seed=1)

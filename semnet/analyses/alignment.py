@@ -52,6 +52,7 @@ from semnet.errors import (
     OptionError,
     SemnetError,
     check_choice,
+    check_seed,
     warn,
 )
 from semnet.partable.build import ParTable, partable
@@ -579,6 +580,7 @@ def alignment(model: str, data: Any, group: str | None = None, method: str = "FR
         raise DataError("alignment() compares groups; name the group column with group=.")
     if not isinstance(starts, int) or starts < 1:
         raise OptionError(f"starts must be a whole number >= 1, not {starts!r}.")
+    check_seed(seed)
     if fit_args.get("parameterization", "theta") != "theta":
         raise OptionError(
             f"alignment() fits ordinal items in the theta parameterization (residual "

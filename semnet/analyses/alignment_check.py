@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from semnet.analyses.parallel import Progress, map_tasks, want_progress
-from semnet.errors import OptionError
+from semnet.errors import OptionError, check_seed
 from semnet.simulate import simulate
 
 
@@ -122,6 +122,7 @@ def simulate_check(
     ``align`` (:func:`semnet.alignment`) and the same options, and compare the means."""
     if not isinstance(reps, int | np.integer) or reps < 2:
         raise OptionError(f"reps must be an integer >= 2, not {reps!r}.")
+    check_seed(seed)
     sizes = {g: int(result.configural.nobs[g]) for g in result.groups}
     options = {"method": result.method, "reference": result.reference, **result.options}
     task = _Replicate(population_model(result), result.model, sizes, align, options)

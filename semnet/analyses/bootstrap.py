@@ -94,7 +94,15 @@ from semnet.analyses.mediation import EffectPlan, effect_plan
 from semnet.analyses.parallel import Progress, map_tasks
 from semnet.data.moments import SINGULAR_TOLERANCE, GroupMoments
 from semnet.data.sample import resample
-from semnet.errors import DataError, OptionError, SemnetError, SemnetWarning, check_choice
+from semnet.errors import (
+    DataError,
+    OptionError,
+    SemnetError,
+    SemnetWarning,
+    check_choice,
+    check_level,
+    check_seed,
+)
 from semnet.estimation.constraints import ParameterNames, linear_constraints
 from semnet.estimation.discrepancy import DISCREPANCIES, Discrepancy, discrepancy
 from semnet.estimation.ml_batch import StackedML, cholesky_stack, minimize_stack, rowwise
@@ -603,8 +611,7 @@ class BootstrapResult:
             does).  Effect rows have
             ``op == "effect"``, the effect kind in ``lhs`` and the path in ``rhs``.
         """
-        if not 0 < level < 1:
-            raise OptionError(f"level must be between 0 and 1 (e.g. 0.95), not {level!r}.")
+        check_level(level)
         methods = [ci] if isinstance(ci, str) else list(ci)
         for m in methods:
             check_choice("ci", m, CI_METHODS)
@@ -792,6 +799,7 @@ def bootstrap(
     True
     """
     methods = _check_options(fit, n, ci, level, type)
+    check_seed(seed)
     plans = _plans(fit, indirect)
     data = TYPES[type].data(fit)
     refitter = _Refitter(fit, data, plans)
@@ -812,7 +820,8 @@ def bootstrap(
     out.setflags(write=False)
     chisq.setflags(write=False)
     columns, rows = _labels(fit, refitter, plans)
-    entropy = ss.entropy if isinstance(ss.entropy, int) else int(np.asarray(ss.entropy)[0])
+    entropy = (int(ss.entropy) if isinstance(ss.entropy, int | np.integer)
+               else int(np.asarray(ss.entropy)[0]))
     return BootstrapResult(
         n=int(n),
         type=type,
@@ -840,8 +849,7 @@ def _check_options(fit, n: object, ci: Sequence[str] | str, level: float, type: 
         check_choice("ci", m, CI_METHODS)
     if not isinstance(n, int | np.integer) or n < 1:
         raise OptionError(f"n must be a positive number of draws, not {n!r}.")
-    if not 0 < level < 1:
-        raise OptionError(f"level must be between 0 and 1 (e.g. 0.95), not {level!r}.")
+    check_level(level)
     if fit.not_resampled is not None:
         raise OptionError(f"the bootstrap of this fit is not available: {fit.not_resampled}.")
     if model_based and fit.patterns is not None:

@@ -34,7 +34,7 @@ from scipy import special, stats
 
 from semnet.analyses.compare import compare
 from semnet.api import sem
-from semnet.data.moments import group_labels
+from semnet.data.moments import group_labels, numeric_data
 from semnet.errors import DataError, ModelSpecificationError
 from semnet.pipeline.specify import read_model
 from semnet.results.fit import Fit
@@ -71,7 +71,8 @@ def _frames(data: pd.DataFrame, items: Sequence[str], group: str | None) -> dict
     missing = [v for v in items if v not in data.columns]
     if missing:
         raise DataError(f"column(s) {', '.join(map(repr, missing))} are not in the data.")
-    values = data[list(items)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    # the fits' checks: numeric columns (no text read as missing), the group column
+    values = numeric_data(data, list(items), group).values
     complete = ~np.isnan(values).any(axis=1)
     out = {"": values[complete]}
     if group is not None:
@@ -79,6 +80,15 @@ def _frames(data: pd.DataFrame, items: Sequence[str], group: str | None) -> dict
         text = np.array([str(v) for v in data[group].to_numpy()], dtype=object)
         for label in labels:
             out[label] = values[complete & (text == label)]
+    for label, x in out.items():
+        constant = np.ptp(x, axis=0) == 0 if len(x) else []
+        if np.any(constant):
+            name = items[int(np.argmax(constant))]
+            raise DataError(
+                f"the column {name!r} is constant among the complete cases{_where(label)}; "
+                "its correlations are undefined. Drop it (or, for a marker, choose another "
+                "column)."
+            )
     return out
 
 
@@ -157,7 +167,7 @@ def harman(
         name="first_component_share",
     )
     hypothesized = sem(text, data, group=group, **fit_args)
-    one = sem(f"{_unique('common', factors)} =~ " + " + ".join(items), data, group=group,
+    one = sem(f"{_unique('common', factors, data)} =~ " + " + ".join(items), data, group=group,
               **fit_args)  # fmt: skip
     table = compare(hypothesized, one, names=["hypothesized", "one_factor"])
     share = float(shares["pooled"])
@@ -170,8 +180,11 @@ def harman(
     return HarmanResult(share, shares, one, hypothesized, table, note)
 
 
-def _unique(name: str, factors: dict[str, list[str]]) -> str:
+def _unique(name: str, factors: dict[str, list[str]], data: Any = None) -> str:
+    """``name``, or ``name_``, ``name__``, ... : not a variable of the model nor a column
+    of ``data`` (lavaan refuses a latent variable named like a column)."""
     taken = set(factors) | {v for vs in factors.values() for v in vs}
+    taken |= set(getattr(data, "columns", ()))
     while name in taken:
         name += "_"
     return name
@@ -208,12 +221,13 @@ class ULMCResult:
     changes: pd.DataFrame
 
 
-def ulmc_syntax(model: str | Path) -> str:
+def ulmc_syntax(model: str | Path, data: Any = None) -> str:
     """The hypothesized model plus a method factor loading on every item, with variance
-    1 and uncorrelated with the traits (the first method loading is freed)."""
+    1 and uncorrelated with the traits (the first method loading is freed); the method
+    factor is named so that it is not a column of ``data``."""
     text, factors = _measurement(model)
     items = _items(factors)
-    method = _unique(METHOD_FACTOR, factors)
+    method = _unique(METHOD_FACTOR, factors, data)
     lines = [
         text.rstrip(),
         f"{method} =~ NA*{items[0]}" + "".join(f" + {v}" for v in items[1:]),
@@ -253,9 +267,9 @@ def ulmc(
     (True, 0.026)
     """
     text, factors = _measurement(model)
-    method = _unique(METHOD_FACTOR, factors)
+    method = _unique(METHOD_FACTOR, factors, data)
     trait = sem(text, data, group=group, **fit_args)
-    with_method = sem(ulmc_syntax(text), data, group=group, **fit_args)
+    with_method = sem(ulmc_syntax(text, data), data, group=group, **fit_args)
     table = compare(trait, with_method, names=["traits", "traits_and_method"])
     est = with_method.estimates()
     loads = est[(est["lhs"] == method) & (est["op"] == "=~")]
@@ -491,7 +505,7 @@ def cfa_marker(
             "the CFA marker technique needs a latent marker with at least two items; for "
             "a single marker variable use semnet.marker."
         )
-    mk = _unique("marker", factors)
+    mk = _unique("marker", factors, data)
     run = dict(group=group, **fit_args)
     cfa_fit = sem(text + f"\n{mk} =~ " + " + ".join(marker_items) + "\n", data, **run)
     ng = cfa_fit.partable.ngroups

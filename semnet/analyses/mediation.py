@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from semnet.errors import ModelSpecificationError, OptionError
+from semnet.errors import ModelSpecificationError, OptionError, check_level
 from semnet.results.standardize import row_scales
 
 __all__ = ["EffectPlan", "effect_plan", "indirect_effects"]
@@ -282,8 +282,7 @@ def indirect_effects(
     >>> tab["path"].iloc[0]
     'visual -> textual -> speed'
     """
-    if not 0 < level < 1:
-        raise OptionError(f"level must be between 0 and 1 (e.g. 0.95), not {level!r}.")
+    check_level(level)
     plan = effect_plan(fit, x, y, m)
     est = plan.evaluate(fit.values)
     has_params = np.array([bool(r.paths) for r in plan.rows])

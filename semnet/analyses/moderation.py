@@ -12,6 +12,8 @@ from the fitted model.
 
 from __future__ import annotations
 
+import numbers
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,7 +21,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from semnet.errors import DataError, ModelSpecificationError, SemnetError
+from semnet.data.moments import numeric_data
+from semnet.errors import DataError, ModelSpecificationError, OptionError, SemnetError
 from semnet.syntax import parse_model
 from semnet.syntax.model import Modifiers, ParsedModel, Relation
 
@@ -302,6 +305,33 @@ class GroupModeration:
     cut: float
 
 
+def _moderator_score(data: pd.DataFrame, items: list[str]) -> pd.Series:
+    """The row mean of the moderator's columns (checked as a fit checks its columns:
+    text is an error, not a missing value)."""
+    values = numeric_data(data, items, None).values
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # (rows missing on every item)
+        return pd.Series(np.nanmean(values, axis=1), index=data.index)
+
+
+def _cut_value(score: pd.Series, cut: object) -> float:
+    """Where ``cut`` splits the moderator scores; both sides must hold cases."""
+    if isinstance(cut, str) and cut == "median":
+        value = float(score.median())
+    elif isinstance(cut, numbers.Real) and not isinstance(cut, bool) and np.isfinite(cut):
+        value = float(cut)
+    else:
+        raise OptionError(f"cut must be 'median' or a number, not {cut!r}.")
+    low = int((score <= value).sum())
+    if low == 0 or low == int(score.notna().sum()):
+        raise DataError(
+            f"cutting the moderator at {value:g} puts every case in one group "
+            f"({'high' if low == 0 else 'low'}); the moderator needs values on both sides "
+            "of the cut. Choose another cut, or check that the moderator varies."
+        )
+    return value
+
+
 def moderation_by_groups(
     model: str,
     data: pd.DataFrame,
@@ -345,8 +375,8 @@ def moderation_by_groups(
     missing = [c for c in items if c not in data.columns]
     if missing:
         raise DataError(f"moderator column(s) {', '.join(missing)} are not in the data.")
-    score = data[items].apply(pd.to_numeric, errors="coerce").mean(axis=1)
-    value = float(score.median()) if cut == "median" else float(cut)
+    score = _moderator_score(data, items)
+    value = _cut_value(score, cut)
     if "~" not in path:
         raise ModelSpecificationError(f"path must look like 'y~x', not {path!r}.")
     y, x = (part.strip() for part in path.split("~", 1))

@@ -47,6 +47,7 @@ from semnet.errors import (
     ModelSyntaxError,
     OptionError,
     SemnetError,
+    check_seed,
 )
 
 __all__ = ["PowerResult", "power"]
@@ -375,6 +376,7 @@ def power(
 
     plan = _Plan(population_text, model_text, parsed_test, groups, float(alpha),
                  dict(fit_args), simulate_args)
+    check_seed(seed)
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     specs = [(size, child) for size, parent in zip(sizes, root.spawn(len(sizes)), strict=True)
              for child in parent.spawn(int(reps))]

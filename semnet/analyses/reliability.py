@@ -31,9 +31,9 @@ from semnet.analyses.reliability_ordinal import (
     ordered_among,
     ordinal_reliability,
 )
-from semnet.data.moments import validate_frame
+from semnet.data.moments import check_group_column, group_labels, validate_frame
 from semnet.data.ordinal import Polychoric, polychoric
-from semnet.errors import SemnetError
+from semnet.errors import DataError, SemnetError
 from semnet.estimation.dwls import ordinal_rows
 
 if TYPE_CHECKING:
@@ -259,6 +259,8 @@ def htmt(
         if absent:
             raise SemnetError(f"indicator(s) {', '.join(map(repr, absent))} of the model are "
                               "not in the data.")
+        if group is not None:
+            check_group_column(data, group)
         keep = names if group is None else [*names, group]
         stats = polychoric(data[keep], ordered=ordered_among(ordered, names), group=group)
         if isinstance(stats, Polychoric):
@@ -267,16 +269,27 @@ def htmt(
                 for label, pc in stats.items()}
     frame = validate_frame(data, names, group)
     if group is None:
-        return _htmt(_pearson(frame[names]), names, factors, htmt2, absolute)
+        return _htmt(_pearson(frame[names], ""), names, factors, htmt2, absolute)
     out = {}
-    for label in pd.unique(frame[group].astype(str)):
-        part = frame[frame[group].astype(str) == label][names]
-        out[label] = _htmt(_pearson(part), names, factors, htmt2, absolute)
+    text = frame[group].astype(str)
+    for label in group_labels(data, group):
+        out[label] = _htmt(_pearson(frame[text == label][names], label), names, factors,
+                           htmt2, absolute)
     return out
 
 
-def _pearson(frame: pd.DataFrame) -> np.ndarray:
-    return np.corrcoef(frame.dropna().to_numpy(float), rowvar=False)
+def _pearson(frame: pd.DataFrame, label: str) -> np.ndarray:
+    """Pearson correlations of the complete cases; a constant item is an error (its
+    correlations are undefined, and the ratios would silently leave them out)."""
+    x = frame.dropna().to_numpy(float)
+    constant = np.ptp(x, axis=0) == 0 if len(x) else np.ones(x.shape[1], bool)
+    if constant.any():
+        where = f" in group {label!r}" if label else ""
+        raise DataError(
+            f"the item {frame.columns[int(np.argmax(constant))]!r} is constant among the "
+            f"complete cases{where}; its correlations are undefined. Drop it from the model."
+        )
+    return np.corrcoef(x, rowvar=False)
 
 
 def _htmt(R, names, factors, htmt2, absolute) -> pd.DataFrame:

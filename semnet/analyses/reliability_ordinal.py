@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from semnet.data.moments import check_group_column
 from semnet.data.ordinal import Polychoric, ordinal_item, polychoric
 from semnet.data.ordinal_cdf import bivariate_normal_cdf
 from semnet.errors import SemnetError
@@ -290,6 +291,8 @@ def ordinal_reliability(
     if absent:
         raise SemnetError(f"item(s) {', '.join(map(repr, absent))} of the model are not in "
                           "the data.")
+    if group is not None:
+        check_group_column(data, group)
     keep = names if group is None else [*names, group]
     stats = polychoric(data[keep], ordered=ordered_among(ordered, names), group=group,
                        missing=missing)

@@ -98,7 +98,22 @@ def read_clusters(
                 f"{', '.join(map(repr, found))}; clusters must be nested in groups. Give "
                 "clusters of different groups different labels."
             )
+    _check_several_clusters(codes, groups, column)
     return np.asarray(codes, dtype=np.int64)
+
+
+def _check_several_clusters(codes: np.ndarray, groups: np.ndarray | None, column: str) -> None:
+    """Cluster-robust standard errors and tests compare the clusters of a group with
+    each other (the factor G/(G - 1)): every group needs two clusters or more."""
+    pairs = pd.DataFrame({"c": codes, "g": "" if groups is None else groups})
+    counts = pairs.groupby("g", sort=False)["c"].nunique()
+    if (counts < 2).any():
+        where = "" if groups is None else f" in group {counts.index[counts < 2][0]!r}"
+        raise DataError(
+            f"the cluster column {column!r} has a single cluster{where}; cluster-robust "
+            "standard errors need two clusters or more in every group. Check the column, "
+            "or drop cluster= to treat the cases as independent."
+        )
 
 
 def normalise(

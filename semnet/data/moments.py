@@ -322,6 +322,21 @@ class NumericData:
     index: pd.Index
 
 
+def check_group_column(data: pd.DataFrame, group: str) -> None:
+    """Raise :class:`DataError` unless ``group`` is a column of ``data`` (suggesting the
+    nearest name)."""
+    if group in data.columns:
+        return
+    close = difflib.get_close_matches(str(group), [str(c) for c in data.columns], n=1)
+    raise DataError(
+        f"the group column {group!r} is not a column of the data"
+        + (f" (did you mean {close[0]!r}?)" if close else "")
+        + f"; the data has {', '.join(map(str, list(data.columns)[:20]))}"
+        + (" ..." if data.shape[1] > 20 else "")
+        + ". Pass group= the name of the column that holds the group labels."
+    )
+
+
 def numeric_data(data: object, names: Sequence[str], group: str | None) -> NumericData:
     """Check that ``data`` holds usable numeric columns ``names``; return them as a float
     matrix (the caller's DataFrame is never modified)."""
@@ -335,14 +350,7 @@ def numeric_data(data: object, names: Sequence[str], group: str | None) -> Numer
         raise DataError("data has no rows; pass a DataFrame with at least one case per group.")
     columns = data.columns
     if group is not None and group not in columns:
-        close = difflib.get_close_matches(str(group), [str(c) for c in data.columns], n=1)
-        raise DataError(
-            f"the group column {group!r} is not a column of the data"
-            + (f" (did you mean {close[0]!r}?)" if close else "")
-            + f"; the data has {', '.join(map(str, list(data.columns)[:20]))}"
-            + (" ..." if data.shape[1] > 20 else "")
-            + ". Pass group= the name of the column that holds the group labels."
-        )
+        check_group_column(data, group)
     if group is not None and group in names:
         raise DataError(
             f"the group column {group!r} is a variable of the model; a grouping column "
@@ -457,6 +465,7 @@ def _numeric_columns(
             dtype.kind in "biuf"
             or pd.api.types.is_numeric_dtype(dtype)
             or pd.api.types.is_bool_dtype(dtype)
+            or _object_of_numbers(col)
         ):
             sample = col.dropna().astype(str).unique()[:3]
             if isinstance(dtype, pd.CategoricalDtype):
@@ -473,6 +482,15 @@ def _numeric_columns(
             )
         by_column[k] = col.to_numpy(dtype=float, na_value=np.nan)
     return values
+
+
+def _object_of_numbers(col: pd.Series) -> bool:
+    """An object column whose values are all numbers (Python or numpy ints and floats,
+    ``None``/NaN for missing), as ``df.astype(object)`` leaves them: numeric data, not
+    text."""
+    return col.dtype == object and pd.api.types.infer_dtype(col, skipna=True) in (
+        "integer", "floating", "mixed-integer-float", "empty"
+    )
 
 
 def validate_frame(data: object, names: Sequence[str], group: str | None) -> pd.DataFrame:
@@ -499,7 +517,30 @@ def group_labels(data: pd.DataFrame, group: str) -> list[str]:
             f"the group column {group!r} has {int(data[group].isna().sum())} missing values; "
             "drop those rows or give them a group."
         )
-    return label_text(labels, group)
+    text = label_text(labels, group)
+    if isinstance(labels, np.ndarray) and labels.dtype.kind == "O":
+        _check_equal_values_print_alike(data[group], labels, text, group)
+    return text
+
+
+def _check_equal_values_print_alike(
+    column: pd.Series, labels: Sequence[object], text: list[str], group: str
+) -> None:
+    """Rows are put in their group by their text: a value equal to a distinct value but
+    printed otherwise (``1`` beside ``1.0`` in an object column) would belong to no
+    group and be lost silently, so it is a :class:`DataError`."""
+    shown = column.astype(str)
+    odd = ~shown.isin(text)
+    if odd.any():
+        value = column[odd].iloc[0]
+        other = next(v for v in labels if v == value)
+        raise DataError(
+            f"the group column {group!r} holds the values {other!r} "
+            f"({type(other).__name__}) and {value!r} ({type(value).__name__}), which are "
+            f"equal but print differently, so the group of the rows holding {value!r} would "
+            f"be unclear. Recode the column to one type, e.g. data[{group!r}].astype(float) "
+            f"to merge them, or data[{group!r}].astype(str) to keep them apart."
+        )
 
 
 def label_text(values: Sequence[object], group: str) -> list[str]:

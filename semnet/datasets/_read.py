@@ -152,6 +152,7 @@ def _csv(path: Path) -> pd.DataFrame:
         raise DataError(
             f"cannot read data file {str(path)!r} as CSV: {exc}{_separator_hint(sample, sep)}"
         ) from None
+    _check_unique_header(sample, sep, path)
     if frame.shape[1] == 1:
         hint = _separator_hint(str(frame.columns[0]), sep)
         if hint:
@@ -160,6 +161,21 @@ def _csv(path: Path) -> pd.DataFrame:
                 f"{str(frame.columns[0])[:60]!r}{hint}"
             )
     return frame
+
+
+def _check_unique_header(sample: str, sep: str, path: Path) -> None:
+    """pandas renames a repeated column name (``x8``, ``x8.1``), so that a model naming it
+    would silently use the first column: a repeated name is a :class:`DataError`."""
+    lines = sample.lstrip("\ufeff").splitlines()
+    header = next(csv.reader(lines[:1], delimiter=sep), [])
+    seen: dict[str, int] = {}
+    for k, name in enumerate(header):
+        if name in seen:
+            raise DataError(
+                f"data file {str(path)!r} has two columns named {name!r} (columns "
+                f"{seen[name] + 1} and {k + 1}); rename one of them in the file."
+            )
+        seen[name] = k
 
 
 def _separator_hint(text: str, used: str) -> str:

@@ -100,7 +100,7 @@ from scipy import stats
 from semnet._blas import one_blas_thread
 from semnet.data.sample import Sample, labels_of
 from semnet.data.sample import sample as build_sample
-from semnet.errors import ModelSpecificationError, OptionError, SemnetError
+from semnet.errors import ModelSpecificationError, OptionError, SemnetError, check_level
 from semnet.estimation.constraints import LinearConstraints, linear_constraints
 from semnet.estimation.discrepancy import DISCREPANCIES, DiscrepancyPlugin
 from semnet.estimation.lms_likelihood import (
@@ -406,6 +406,7 @@ class LMSResult(Fit):
         ci_lower, ci_upper`` (+ ``std_lv, std_all``), one row per parameter; product terms as
         ``y ~ x:z`` rows (one per group) after the linear parameters.  (``boot_ci`` is
         :meth:`Fit.estimates`'s; LMS fits have no bootstrap.)"""
+        check_level(level)
         se = parameter_se(self.partable.cols["free"], self.vcov_free)
         std = {"std_lv": self.std_lv, "std_all": self.std_all} if standardized else None
         return self._estimates_table(self.values, se, level, standardized=std)

@@ -914,7 +914,7 @@ def _apply_group_equal(
     unknown = sorted(partial - set(keys.values()))
     if unknown:
         raise ModelSpecificationError(
-            f"group_partial names {', '.join(map(repr, unknown))}, which is not a parameter "
+            f"group_partial= names {', '.join(map(repr, unknown))}, which is not a parameter "
             "of the model; write it as in the syntax without spaces, e.g. 'x3~1' or "
             "'visual=~x2'."
         )

@@ -60,18 +60,40 @@ def read_model(model: str | Path) -> str:
     if isinstance(model, str) and "\n" not in model and model.strip().endswith((".lav", ".txt")):
         model = Path(model.strip())
     if isinstance(model, Path):
+        if model.is_dir():
+            raise ModelSpecificationError(
+                f"model file {str(model)!r} is a folder; pass the path of a model file in it."
+            )
         if not model.is_file():
             raise ModelSpecificationError(
                 f"model file {str(model)!r} does not exist (looked in {str(Path.cwd())!r}); "
                 "check the path, or pass the model syntax itself as a string."
             )
-        return model.read_text(encoding="utf-8")
+        try:
+            return model.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise ModelSpecificationError(
+                f"model file {str(model)!r} is not UTF-8 text (byte {exc.object[exc.start]:#x} "
+                f"at position {exc.start}); save it as UTF-8 in your editor."
+            ) from None
     if not isinstance(model, str):
         raise ModelSpecificationError(
             f"model must be lavaan model syntax (a string) or a path, not {type(model).__name__}."
         )
     return model
 
+
+
+def _check_latent_names(parsed: ParsedModel, data: pd.DataFrame) -> None:
+    """A latent variable may not have the name of a column of the data (lavaan refuses
+    it too): the column would be silently ignored, which a typo makes easy."""
+    clash = [f for f in parsed.roles[0].lv if f in data.columns]
+    if clash:
+        raise ModelSpecificationError(
+            f"the latent variable(s) {', '.join(map(repr, clash))} have the name of a column "
+            "of the data, whose values would be ignored; rename the latent variable (e.g. "
+            f"'{clash[0]}_f'). lavaan refuses this too."
+        )
 
 
 def specify(model: str | Path | ParsedModel, data: pd.DataFrame | None, options: Options,
@@ -85,6 +107,8 @@ def specify(model: str | Path | ParsedModel, data: pd.DataFrame | None, options:
     ``se="robust.huber.white"``, too).
     """
     parsed = model if isinstance(model, ParsedModel) else parse_model(read_model(model))
+    if raw_data and isinstance(data, pd.DataFrame):
+        _check_latent_names(parsed, data)
     product_terms = [r for r in parsed.relations if r.op == "~" and ":" in r.rhs]
     if not product_terms:
         return Specification(parsed, data, options.discrepancy)

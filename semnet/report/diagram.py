@@ -811,6 +811,14 @@ def save_diagram(diagram: Diagram | str, path: str | Path, *, dpi: int = 200) ->
     """
     svg = diagram.to_svg() if isinstance(diagram, Diagram) else str(diagram)
     path = Path(path)
+    if path.is_dir():
+        raise SemnetError(f"{str(path)!r} is a folder; pass a file name such as "
+                          f"{str(path / 'diagram.svg')!r}.")
+    if not path.parent.is_dir():
+        raise SemnetError(
+            f"cannot write {str(path)!r}: the folder {str(path.parent)!r} does not exist; "
+            "create it first, or pass another path."
+        )
     if path.suffix.lower() == ".svg":
         path.write_text(svg, encoding="utf-8")
         return path

@@ -141,11 +141,22 @@ def _panels(fits: Any) -> list[tuple[str, Any, Any]]:
     if isinstance(fits, Mapping):
         if not fits:
             raise OptionError("pass at least one fit (a mapping group -> fit was empty).")
+        for f in fits.values():
+            _check_fit(f)
         return [(str(k), f, None) for k, f in fits.items()]
+    _check_fit(fits)
     groups = list(getattr(fits, "groups", None) or [])
     if len(groups) > 1:
         return [(str(g), fits, g) for g in groups]
     return [("", fits, None)]
+
+
+def _check_fit(fit: Any) -> None:
+    if not hasattr(fit, "estimates"):
+        raise OptionError(
+            f"journal tables take a fit from semnet.sem/cfa (or a mapping group -> fit), "
+            f"not {type(fit).__name__}."
+        )
 
 
 def _rows_of(frame: pd.DataFrame, group: Any) -> pd.DataFrame:
@@ -248,6 +259,11 @@ def measurement_table(fits: Any, *, labels: Mapping[str, str] | None = None,
                 tidy.append({"group": pname, "construct": r["factor"], "item": "",
                              "statistic": stat, "est": r[stat], "se": np.nan,
                              "pvalue": np.nan})  # fmt: skip
+    if not tidy:
+        raise OptionError(
+            "measurement_table shows factor loadings, but the model has no '=~' rows; "
+            "for a path model use paths_table or coefficients_table."
+        )
     tidy_frame = pd.DataFrame(tidy)
     constructs = list(dict.fromkeys(tidy_frame["construct"]))
     shown = {"alpha": "α", "omega": "CR (ω)", "ave": "AVE"}
@@ -409,6 +425,8 @@ def fit_table(models: Sequence[tuple[str, str, Any]], *, name: str = "fit",
     >>> fit_table([("One factor", "All", fit)]).flat_header()
     ['Model', 'Sample', 'N', 'χ²', 'df', 'p', 'CFI', 'TLI', 'RMSEA', '90% CI', 'SRMR']
     """
+    if not models:
+        raise OptionError("fit_table needs at least one (model name, sample name, fit).")
     rows, tidy, any_robust = [], [], False
     for model, sample, fit in models:
         m, robust = _measures(fit)

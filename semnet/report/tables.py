@@ -538,6 +538,12 @@ class Table:
         [PosixPath('out/t1.md'), PosixPath('out/t1.tex'), PosixPath('out/t1.html'), ...]
         """
         folder = Path(folder)
+        blocking = next((p for p in (folder, *folder.parents) if p.exists()), None)
+        if blocking is not None and not blocking.is_dir():
+            raise OptionError(
+                f"cannot write the table into {str(folder)!r}: {str(blocking)!r} is a file, "
+                "not a folder; pass a folder (it is created when it does not exist)."
+            )
         folder.mkdir(parents=True, exist_ok=True)
         out = []
         for ext, text in (

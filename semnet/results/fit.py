@@ -14,7 +14,7 @@ from semnet._blas import one_blas_thread
 from semnet.data.missing import pairwise_moments
 from semnet.data.moments import GroupMoments, data_fingerprint
 from semnet.data.sample import Sample
-from semnet.errors import OptionError, SemnetError, check_choice
+from semnet.errors import OptionError, SemnetError, check_choice, check_level
 from semnet.estimation.constraints import LinearConstraints, ParameterNames
 from semnet.estimation.discrepancy import Discrepancy, discrepancy
 from semnet.estimation.dwls import ordinal_values
@@ -255,6 +255,7 @@ class Fit(FittedRows):
         >>> fit.estimates().loc[1, ["lhs", "op", "rhs", "est"]].tolist()  # doctest: +SKIP
         ['visual', '=~', 'x2', 0.7779...]
         """
+        check_level(level)
         interval = None if self.bootstrap is None else self._bootstrap_interval(level, boot_ci)
         std = None
         if standardized:
@@ -427,6 +428,7 @@ class Fit(FittedRows):
         """
         if type not in ("std_all", "std_lv"):
             check_choice("type", type, ("std_all", "std_lv"))
+        check_level(level)
         est = standardize(self.model, self._names, self.values, type)
         if self.vcov_free is None:
             se = np.full(est.shape, np.nan)

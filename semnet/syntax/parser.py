@@ -787,10 +787,17 @@ class _ModelBuilder:
                 "a number in a regression stands for the intercept: write `y ~ 1` (free "
                 "intercept), `y ~ 0*1` or `y ~ 0` (intercept fixed to zero)",
             )
-        if op.text == "=~":
+        if op.text == "=~" and value == 0.0 and token.kind is NUMBER:
             phantom = _Modifier("fixed", (value,), token)
             self.add_modifier(modifiers, phantom)
             return modifiers, "", token
+        if op.text == "=~":
+            raise self.fail(
+                token,
+                f"a loading needs a variable after the number: write `{token.text}*x1`, not "
+                f"`{token.text}` alone (only `{self.current_lhs} =~ 0` is lavaan's shorthand "
+                "for a phantom latent variable)",
+            )
         raise self.fail(
             token,
             f"expected a variable name on the right-hand side of `{op.text}`, found "

@@ -292,6 +292,8 @@ def test_bad_options_are_refused(small) -> None:
         alignment("f =~ y1 + y2 + y3", small, group="group", std_lv=False)
     with pytest.raises(OptionError, match="starts"):
         alignment("f =~ y1 + y2 + y3", small, group="group", starts=0)
+    with pytest.raises(OptionError, match="seed must be a whole number >= 0"):
+        alignment("f =~ y1 + y2 + y3", small, group="group", seed="a")
 
 
 def test_exported_from_semnet() -> None:

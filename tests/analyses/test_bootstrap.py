@@ -364,6 +364,9 @@ def test_bad_options(med_fit):
         bootstrap(med_fit, n=0)
     with pytest.raises(semnet.OptionError, match="indirect"):
         bootstrap(med_fit, n=5, indirect={"x": "x7"})
+    # a seed numpy refuses was a TypeError from numpy.random.SeedSequence
+    with pytest.raises(semnet.OptionError, match="seed must be a whole number >= 0"):
+        bootstrap(med_fit, n=5, seed="x")
 
 
 def test_progress_bar_runs(med_fit, capsys):

@@ -96,6 +96,15 @@ def test_ulmc_syntax_names_a_method_factor_that_is_not_taken():
     assert "method_ =~ NA*a + b + c" in text and "method_ ~~ 1*method_" in text
 
 
+def test_method_and_marker_factors_are_not_named_like_a_column():
+    # a latent variable named like a column is refused (as lavaan); the data of the
+    # reference has a column 'marker', and may have 'method' or 'common'
+    text = ulmc_syntax("f =~ a + b + c", pd.DataFrame(columns=["a", "b", "c", "method"]))
+    assert "method_ =~ NA*a + b + c" in text
+    harman = semnet.harman(HYP, DATA.assign(common=0.0))
+    assert harman.fit.converged
+
+
 def test_lindell_whitney_by_hand():
     """r_A = (r - r_M) / (1 - r_M) and t = r_A / sqrt((1 - r_A^2) / (n - 3)) with r_M the
     marker's smallest positive correlation with an item, from R's correlations."""
@@ -141,6 +150,24 @@ def test_marker_by_group_uses_each_groups_marker_correlation():
 def test_a_marker_in_the_model_is_refused():
     with pytest.raises(semnet.ModelSpecificationError, match="'y1' is a variable of the model"):
         semnet.marker(HYP, DATA, marker="y1")
+
+
+def test_a_constant_marker_is_refused():
+    # its correlations were NaN (numpy warnings) and r_m a silent 0: no adjustment
+    with pytest.raises(semnet.DataError, match="'m' is constant"):
+        semnet.marker(HYP, DATA.assign(m=1.0), marker="m")
+
+
+def test_a_text_marker_is_named_as_not_numeric():
+    # every value was coerced to NaN: "fewer than five complete cases"
+    with pytest.raises(semnet.DataError, match="column 'm' is not numeric"):
+        semnet.marker(HYP, DATA.assign(m="a"), marker="m")
+
+
+def test_a_group_that_is_not_a_column_is_named():
+    # was a KeyError from pandas
+    with pytest.raises(semnet.DataError, match="group column 'nope' is not a column"):
+        semnet.harman(HYP, DATA, group="nope")
 
 
 def test_a_model_without_factors_is_refused():

@@ -69,3 +69,24 @@ def test_moderation_by_groups_splits_fits_and_tests():
     assert res.wald["stat"] == pytest.approx(res.lrt["chisq_diff"].iloc[1], rel=0.2)
     with pytest.raises(semnet.ModelSpecificationError, match="no regression"):
         moderation_by_groups(model, hs, moderator="ageyr", path="x9~visual")
+
+
+@pytest.mark.parametrize(
+    ("moderator", "cut", "error", "match"),
+    [
+        # text was coerced to NaN: every case dropped, then a confusing label error
+        ("school", "median", semnet.DataError, "column 'school' is not numeric"),
+        # a constant moderator put every case in one group: the same confusing error
+        ("m", "median", semnet.DataError, "puts every case in one group"),
+        ("ageyr", 100, semnet.DataError, "puts every case in one group"),
+        # was a ValueError from float('quartile')
+        ("ageyr", "quartile", semnet.OptionError, "cut must be 'median' or a number"),
+    ],
+)
+def test_moderation_by_groups_bad_moderator_or_cut(moderator, cut, error, match):
+    from semnet.analyses.moderation import moderation_by_groups
+
+    hs = semnet.datasets.holzinger_swineford().assign(m=1.0)
+    model = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\ntextual ~ visual"
+    with pytest.raises(error, match=match):
+        moderation_by_groups(model, hs, moderator=moderator, path="textual~visual", cut=cut)

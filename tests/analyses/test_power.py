@@ -198,6 +198,8 @@ def test_bad_requests_are_named():
         semnet.power(NULL, REGRESSION, n=50, reps=2, test=("metric", "weak"), seed=1)
     with pytest.raises(semnet.OptionError, match="reps"):
         semnet.power(NULL, REGRESSION, n=50, reps=0, test="y~x")
+    with pytest.raises(semnet.OptionError, match="seed must be a whole number >= 0"):
+        semnet.power(NULL, REGRESSION, n=50, reps=2, test="y~x", seed=1.5)
     with pytest.raises(semnet.OptionError, match="sample sizes"):
         semnet.power(NULL, REGRESSION, n=[50, 1.5], reps=2, test="y~x")
     with pytest.raises(semnet.OptionError, match="estimator"):

@@ -55,3 +55,32 @@ def test_fornell_larcker_has_sqrt_ave_on_the_diagonal():
 def test_htmt_needs_a_measurement_model():
     with pytest.raises(semnet.SemnetError, match="=~"):
         htmt("x9 ~ x7", semnet.datasets.holzinger_swineford())
+
+
+@pytest.mark.parametrize("ordered", [None, True])
+def test_htmt_group_that_is_not_a_column_is_named(ordered):
+    # with ordered= it was a KeyError from pandas
+    with pytest.raises(semnet.DataError, match="group column 'nope' is not a column"):
+        semnet.htmt(HS_MODEL, semnet.datasets.holzinger_swineford(), group="nope",
+                    ordered=ordered)
+
+
+def test_reliability_from_data_group_that_is_not_a_column_is_named():
+    # was a KeyError from pandas
+    with pytest.raises(semnet.DataError, match="group column 'nope' is not a column"):
+        semnet.reliability(HS_MODEL, semnet.datasets.holzinger_swineford(), group="nope")
+
+
+def test_htmt_group_with_missing_labels_is_refused():
+    # the missing label became a group of its own, all-NaN ratios and numpy warnings
+    data = semnet.datasets.holzinger_swineford()
+    data.loc[0, "school"] = np.nan
+    with pytest.raises(semnet.DataError, match="'school' has 1 missing values"):
+        semnet.htmt(HS_MODEL, data, group="school")
+
+
+def test_htmt_constant_item_is_refused():
+    # its NaN correlations were left out of the averages without a word
+    data = semnet.datasets.holzinger_swineford().assign(x1=1.0)
+    with pytest.raises(semnet.DataError, match="item 'x1' is constant"):
+        semnet.htmt(HS_MODEL, data)

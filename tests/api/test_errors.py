@@ -376,7 +376,7 @@ def test_nan_rows_multigroup_dropped_per_group(with_missing):
 def test_group_partial_unknown_parameter(hs):
     _raises(
         semnet.ModelSpecificationError,
-        r"group_partial names 'visual=~x9'.*not a parameter",
+        r"group_partial= names 'visual=~x9'.*not a parameter",
         call=lambda: semnet.cfa(
             "visual =~ x1 + x2 + x3", hs, group="school",
             group_equal=["loadings"], group_partial=["visual=~x9"],

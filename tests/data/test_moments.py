@@ -91,6 +91,28 @@ def test_bool_and_integer_columns_are_numeric(hs):
 
 
 
+def test_object_column_of_numbers_is_numeric(hs):
+    # as df.astype(object) leaves it; was refused as "not numeric (values such as
+    # '3.3333333')", as if the floats were text
+    data = hs.copy()
+    data["x1"] = data["x1"].astype(object)
+    data.loc[data.index[2], "x1"] = None
+    plain = hs.copy()
+    plain.loc[plain.index[2], "x1"] = np.nan
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", semnet.SemnetWarning)
+        assert semnet.cfa(HS, data).chisq == semnet.cfa(HS, plain).chisq
+
+
+@pytest.mark.parametrize("value", ["4.5", True])
+def test_object_column_with_text_or_bools_is_still_refused(hs, value):
+    data = hs.copy()
+    data["x1"] = data["x1"].astype(object)
+    data.loc[data.index[2], "x1"] = value
+    with pytest.raises(semnet.DataError, match="column 'x1' is not numeric"):
+        semnet.cfa(HS, data)
+
+
 def test_frame_of_just_the_model_columns_reads_as_column_by_column(hs):
     # a frame of only the model's numpy-numeric columns is converted in one call; the
     # matrix must be the same, byte for byte and in the same (C) layout
@@ -285,6 +307,17 @@ def test_group_values_that_print_alike_are_refused(hs):
     data["g"] = ["1" if i % 2 else 1 for i in range(len(data))]
     with pytest.raises(semnet.DataError, match=r"1 \(int\) and '1' \(str\).*both print as '1'"):
         group_labels(data, "g")
+
+
+@pytest.mark.parametrize(("first", "second"), [(1.0, 1), (True, 1), (2, 2.0)])
+def test_group_values_equal_but_printed_apart_are_refused(hs, first, second):
+    # pandas sees one distinct value, but the rows are grouped by their text: the rows
+    # printed otherwise than the first were left out of every group without a word
+    data = hs.copy()
+    data["g"] = pd.Series([second if i % 2 else first for i in range(len(data))],
+                          dtype=object)
+    with pytest.raises(semnet.DataError, match="equal but print differently"):
+        semnet.cfa(HS, data, group="g")
 
 
 def test_group_values_of_mixed_types_that_print_apart_are_kept(hs):

@@ -36,6 +36,21 @@ def test_read_csv_is_pandas_for_a_comma_file():
     pd.testing.assert_frame_equal(datasets.read(path), pd.read_csv(path))
 
 
+@pytest.mark.parametrize(("sep", "bom"), [(",", ""), (";", "\ufeff")])
+def test_read_refuses_a_repeated_column_name(tmp_path, sep, bom):
+    # pandas renames the second 'b' to 'b.1': a model naming 'b' silently used the first
+    path = tmp_path / "dup.csv"
+    path.write_text(f"{bom}a{sep}b{sep}b\n1{sep}2{sep}3\n", encoding="utf-8")
+    with pytest.raises(semnet.DataError, match=r"two columns named 'b' \(columns 2 and 3\)"):
+        datasets.read(path)
+
+
+def test_read_keeps_a_bom_header_and_a_name_like_a_renamed_one(tmp_path):
+    path = tmp_path / "ok.csv"
+    path.write_text("\ufeffb,b.1\n1,2\n", encoding="utf-8")
+    assert list(datasets.read(path).columns) == ["b", "b.1"]
+
+
 def test_read_semicolon_file_with_decimal_commas(tmp_path):
     survey = datasets.network_involvement()
     path = tmp_path / "survey.csv"

@@ -293,3 +293,14 @@ def test_png_through_matplotlib(panels, tmp_path):
     assert head[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
     assert abs(width - panels.width) <= 2 and abs(height - panels.height) <= 2
+
+
+def test_save_diagram_into_a_missing_folder_is_named(tmp_path):
+    # was a FileNotFoundError from pathlib
+    est = pd.DataFrame({"lhs": ["y"], "op": ["~"], "rhs": ["x"], "est": [0.5]})
+    svg = path_diagram(est, column="est")
+    with pytest.raises(SemnetError, match=r"the folder .*nodir.* does not exist"):
+        save_diagram(svg, tmp_path / "nodir" / "d.svg")
+    with pytest.raises(SemnetError, match="is a folder"):
+        save_diagram(svg, tmp_path)
+    assert save_diagram(svg, tmp_path / "d.svg").read_text(encoding="utf-8") == svg

@@ -253,3 +253,23 @@ def test_latex_of_every_table_compiles_with_pdflatex(tables, tmp_path):
     errors = [line for line in run.stdout.splitlines() if line.startswith("!")]
     assert run.returncode == 0 and not errors, errors or run.stdout[-2000:]
     assert (tmp_path / "tables.pdf").stat().st_size > 0
+
+
+def test_tables_of_something_that_is_not_a_fit_are_refused():
+    # was an AttributeError ('str' object has no attribute 'standardized')
+    with pytest.raises(semnet.OptionError, match="not str"):
+        paths_table("notafit")
+    with pytest.raises(semnet.OptionError, match="not int"):
+        measurement_table({"A": 1})
+
+
+def test_measurement_table_of_a_path_model_is_refused(hs):
+    # was a KeyError ('construct') from pandas
+    with pytest.raises(semnet.OptionError, match="no '=~' rows"):
+        measurement_table(semnet.sem("x9 ~ x1", hs))
+
+
+def test_fit_table_without_fits_is_refused():
+    # was an IndexError
+    with pytest.raises(semnet.OptionError, match="at least one"):
+        fit_table([])

@@ -132,6 +132,15 @@ def test_write_every_format(table, tmp_path):
     assert str(table) == table.to_text()
 
 
+@pytest.mark.parametrize("where", ["afile", "afile/sub"])
+def test_write_into_a_file_is_refused_and_the_file_kept(table, tmp_path, where):
+    # was a FileExistsError / NotADirectoryError from pathlib
+    (tmp_path / "afile").write_text("keep", encoding="utf-8")
+    with pytest.raises(semnet.OptionError, match="is a file, not a folder"):
+        table.write(tmp_path / where)
+    assert (tmp_path / "afile").read_text(encoding="utf-8") == "keep"
+
+
 def test_frame_helpers_keep_a_named_index():
     frame = pd.DataFrame({"cfi": [0.93, 0.9], "pvalue_diff": [np.nan, 0.00001]},
                          index=pd.Index(["configural", "metric"], name="level"))

@@ -196,3 +196,20 @@ def test_a_variance_fixed_at_zero_standardizes_to_zero():
     assert est.loc[("q", "~~", "q"), ["std_lv", "std_all"]].tolist() == [0.0, 0.0]
     std = fit.standardized().set_index(["lhs", "op", "rhs"])
     assert std.loc[("q", "~~", "q"), "se"] == 0.0
+
+
+@pytest.mark.parametrize("level", ["0.9", 1.5, 0, 1, True, None])
+def test_a_level_outside_zero_one_is_an_option_error(level):
+    # "0.9" was a TypeError from the arithmetic, 1.5 NaN intervals without a word
+    fit = semnet.cfa("f =~ x1 + x2 + x3", semnet.datasets.holzinger_swineford())
+    with pytest.raises(semnet.OptionError, match="level must be between 0 and 1"):
+        fit.estimates(level=level)
+    with pytest.raises(semnet.OptionError, match="level must be between 0 and 1"):
+        fit.standardized(level=level)
+    with pytest.raises(semnet.OptionError, match="level must be between 0 and 1"):
+        semnet.indirect_effects(fit, "f", y="x1", level=level)
+
+
+def test_a_numpy_level_is_accepted():
+    fit = semnet.cfa("f =~ x1 + x2 + x3", semnet.datasets.holzinger_swineford())
+    assert fit.estimates(level=np.float64(0.9)).equals(fit.estimates(level=0.9))

@@ -458,6 +458,9 @@ ERRORS = [
     ('f =~ "a"', 1, 6, "a term must end with a variable name"),
     ("f =~ a*", 1, 7, "expected a variable name after `*`"),
     ("f =~ 0.5?", 1, 9, "expected a variable name after `?`"),
+    # a number other than 0 is not lavaan's phantom shorthand (it refuses `f =~ 1`)
+    ("f =~ 1 + x2 + x3", 1, 6, "a loading needs a variable after the number: write `1*x1`"),
+    ("f =~ 0.5", 1, 6, "only `f =~ 0` is lavaan's shorthand"),
     ("f =~ -x", 1, 7, "expected a number after `-`"),
     ("f =~ x1 - x2", 1, 9, "terms are joined with `+`, not `-`"),
     ("f =~ x1 x2", 1, 9, "unexpected `x2` after `x1`"),
