@@ -147,6 +147,12 @@ def taylor_moments(
     np.add.at(sums, index, z)
     stratum = columns["strata"][first]
     n_h = np.bincount(stratum)
+    if n_h.size == 1 and psu.size < 2:
+        raise DataError(
+            f"the design has a single PSU{where} (every case in one cluster): the variance "
+            "between PSUs cannot be estimated. Give the cluster= column with at least two "
+            "PSUs, or leave it out."
+        )
     if (n_h[stratum] < 2).any():
         raise DataError(
             f"a stratum{where} has a single PSU (stratum of case {int(first[n_h[stratum] < 2][0])}"

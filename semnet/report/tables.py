@@ -590,6 +590,16 @@ def html_page(tables: Sequence[Table], title: str = "", intro: Sequence[str] = (
     >>> page.startswith("<!DOCTYPE html>") and "<style>" in page and 'id="t1"' in page
     True
     """
+    if isinstance(tables, (str, Table)):
+        wrong = [tables]
+    else:
+        wrong = [t for t in tables if not isinstance(t, Table)]
+    if wrong:
+        shown = wrong[0]
+        raise OptionError(
+            f"html_page takes a list of semnet Tables, not {type(shown).__name__} {shown!r:.60}; "
+            "make them with semnet.report.journal (e.g. fit_table) or Table(...)."
+        )
     out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
            f"<title>{html_escape(title)}</title>", "<style>", TABLE_CSS.rstrip(),
            ".figure { margin: 2.2em 0; } .figure svg { max-width: 100%; height: auto; }",

@@ -362,6 +362,10 @@ def test_survey_design_refusals(hs):
     lonely = hs.assign(stratum=np.where(hs["psu"] == hs["psu"].iloc[0], "a", "b"))
     with pytest.raises(semnet.DataError, match="single PSU"):
         semnet.cfa(CFA, lonely, survey=semnet.SurveyDesign(strata="stratum", cluster="psu"))
+    # one PSU and no strata: the message speaks of the design, not of a stratum
+    with pytest.raises(semnet.DataError, match="the design has a single PSU") as error:
+        semnet.cfa(CFA, hs.assign(one=1), survey=semnet.SurveyDesign(cluster="one"))
+    assert "stratum" not in str(error.value)
     with pytest.raises(semnet.DataError, match="smaller than the number of sampled PSUs"):
         semnet.cfa(CFA, hs.assign(f=3), survey=semnet.SurveyDesign(cluster="psu", fpc="f"))
     with pytest.raises(semnet.DataError, match=r"SurveyDesign\(weights='school'\)"):

@@ -14,6 +14,7 @@ from semnet.report.tables import (
     frame_to_latex,
     frame_to_markdown,
     frame_to_text,
+    html_page,
 )
 
 SPECIAL = "a_b % & # $ { } <"
@@ -161,3 +162,14 @@ def test_markdown_star_legend_is_not_a_list_item():
 
     md = Table("t", "T", pd.DataFrame({"a": [1.0]}), notes=("first", STAR_NOTE)).to_markdown()
     assert md.rstrip().splitlines()[-1] == "\\" + STAR_NOTE
+
+
+@pytest.mark.parametrize("tables", [["x"], "Table 1", [None]])
+def test_html_page_of_something_else_than_tables_is_an_option_error(tables):
+    with pytest.raises(semnet.OptionError, match="html_page takes a list of semnet Tables"):
+        html_page(tables)
+
+
+def test_html_page_of_one_table_names_the_list_it_needs(table):
+    with pytest.raises(semnet.OptionError, match="not Table"):
+        html_page(table)
