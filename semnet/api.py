@@ -76,7 +76,7 @@ def sem(
         Column whose values define groups (ordered by first appearance).
     estimator : str, optional
         ``"ML"`` (default), ``"MLR"``, ``"MLM"``, ``"MLMV"``; ordinal: ``"WLSMV"`` (default),
-        ``"WLSM"``, ``"ULSMV"``, ``"ULSM"``, ``"DWLS"``, ``"ULS"``, ``"WLS"`` (lavaan's presets).
+        ``"WLSMVS"``, ``"WLSM"``, ``"ULSMV"``, ``"ULSM"``, ``"DWLS"``, ``"ULS"``, ``"WLS"``.
     ordered, parameterization
         Ordinal observed variables (``True``: all; ordered Categoricals need no name); ``"delta"``.
     ordinal_identification : str
@@ -87,7 +87,7 @@ def sem(
         ``"listwise"`` or ``"fiml"`` (alias ``"ml"``): full-information ML.  With
         ``fixed_x`` covariates FIML conditions on them and deletes the cases missing on
         one (as lavaan's ``"ml"``, with a warning); ``"fiml.x"`` (alias ``"ml.x"``)
-        keeps those cases, as lavaan's ``"ml.x"``.
+        keeps those cases, as lavaan's ``"ml.x"``; ``"pairwise"`` for ordinal items only.
     se, test : str, optional
         Override the preset (names of the ``VCOV``/``TESTS`` registries; lavaan's too).
     bootstrap, seed : int

@@ -211,7 +211,8 @@ class Study:
         """Run the analysis plan on ``data`` (default: the synthetic survey) into ``out``.
 
         ``options`` are those of the study's runner (``seed``, ``bootstrap``,
-        ``models_dir``, ``progress``, ``overwrite``).
+        ``models_dir``, ``progress``, ``overwrite``, ``jobs``; the network-involvement
+        study also ``weights``).
 
         Examples
         --------
