@@ -79,6 +79,8 @@ FLAGS: dict[str, dict[str, str]] = {
         "sampling_weights_normalization": "--weights-normalization",
         "sampling_weights": "--weights",
         "cluster": "--cluster",
+        "ordered=True": "--ordered all",
+        "ordered": "--ordered",
     },
     "replicate": {
         "overwrite=True": "--overwrite",
@@ -207,7 +209,13 @@ def _add_fit(sub: argparse._SubParsersAction) -> Handler:
     p.add_argument("--no-fixed-x", action="store_true",
                    help="treat observed exogenous covariates as random variables "
                    "(lavaan's fixed.x = FALSE)")
-    p.add_argument("--estimator", default="ML", help="ML, MLR, MLM or MLMV (default: ML)")
+    p.add_argument("--ordered", metavar="COL", action="append",
+                   help="ordinal items, e.g. q1,q2,q3 (repeatable), or 'all' for every "
+                   "observed variable of the model: thresholds and polychoric correlations, "
+                   "estimated by WLSMV unless --estimator says otherwise")
+    p.add_argument("--estimator",
+                   help="ML, MLR, MLM or MLMV; with --ordered WLSMV, WLSMVS, ULSMV, DWLS or "
+                   "WLS (default: ML, WLSMV with --ordered)")
     p.add_argument("--missing", default="listwise",
                    help="listwise, fiml or fiml.x (fiml keeping the rows missing on a "
                    "covariate, lavaan's ml.x) (default: listwise)")
@@ -226,6 +234,19 @@ def _add_fit(sub: argparse._SubParsersAction) -> Handler:
     p.add_argument("--format", choices=("text", "markdown"), default="text",
                    help="output format (default: text)")
     return _run_fit
+
+
+def _ordered(values: Sequence[str] | None) -> list[str] | bool | None:
+    """``--ordered``: the named columns, ``True`` for ``all``, ``None`` when not given."""
+    names = _split_list(values)
+    if names == ["all"]:
+        return True
+    if "all" in names:
+        raise InputError(
+            "--ordered all means every observed variable of the model; give it alone, "
+            "or name the ordinal columns."
+        )
+    return names or None
 
 
 def _read_model(model_file: str) -> str:
@@ -269,6 +290,7 @@ def _run_fit(args: argparse.Namespace) -> int:
         sampling_weights=args.weights,
         sampling_weights_normalization=args.weights_normalization,
         cluster=args.cluster,
+        ordered=_ordered(args.ordered),
     )
     summary = fit.summary(standardized=args.standardized,
                           fit_measures=not args.no_fit_measures)

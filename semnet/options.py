@@ -380,9 +380,12 @@ def resolve(
                 "missing='listwise', or an ML estimator with missing='fiml'."
             )
         if vcov.complete_data or tests.complete_data:
+            needs = [f"se={se!r}"] if vcov.complete_data else []
+            needs += [f"test={test!r}"] if tests.complete_data else []
             raise OptionError(
-                f"estimator={estimator!r} (se={se!r}, test={test!r}) needs complete data; "
-                "with missing='fiml' use estimator='MLR', as lavaan does."
+                f"{' and '.join(needs)} (estimator={estimator!r}) needs complete data; "
+                "with missing='fiml' use estimator='MLR' with its own se and test, as "
+                "lavaan does."
             )
     if interaction is not None:
         interaction = check_choice("interaction", interaction, INTERACTIONS)
@@ -450,6 +453,7 @@ def _check_ordinal(
         )
     if least_squares and not ordered:
         raise OptionError(
-            f"estimator={estimator!r} is available for ordinal items only; pass "
-            "ordered=[...] (or ordered=True), or use an ML estimator for continuous data."
+            f"estimator={estimator!r} is available for ordinal items only; name them in "
+            "ordered= (or pass ordered=True for every observed variable of the model), or "
+            "use an ML estimator for continuous data."
         )

@@ -149,6 +149,42 @@ def test_group_partial_error_names_the_flag(tmp_path, capsys):
     assert "error: --group-partial names 'visual=~x99'" in capsys.readouterr().err
 
 
+def _ordinal_hs_csv(tmp_path: Path) -> Path:
+    """The HS items cut into four categories at their quartiles (codes 1 to 4)."""
+    hs = semnet.datasets.holzinger_swineford()
+    items = [f"x{i}" for i in range(1, 10)]
+    cut = hs[items].apply(lambda x: np.searchsorted(np.quantile(x, [0.25, 0.5, 0.75]), x) + 1)
+    csv = tmp_path / "hs_ordinal.csv"
+    pd.concat([hs[["school"]], cut], axis=1).to_csv(csv, index=False)
+    return csv
+
+
+@pytest.mark.parametrize("flags", [["--ordered", "all"], ["--ordered", "x1,x2,x3",
+                                   "--ordered", "x4,x5,x6,x7,x8,x9"]])
+def test_fit_ordered_items_as_the_library(tmp_path, capsys, flags):
+    csv = _ordinal_hs_csv(tmp_path)
+    items = [f"x{i}" for i in range(1, 10)]
+    expected = semnet.cfa(HS_MODEL_FILE.read_text(), pd.read_csv(csv), ordered=items)
+    assert expected.options.estimator == "WLSMV"
+    assert main(["fit", str(HS_MODEL_FILE), str(csv), *flags]) == 0
+    out = capsys.readouterr().out
+    assert "WLSMV" in out
+    assert f"{expected.fit_measures()['chisq']:.3f}" in out
+
+
+def test_least_squares_without_ordered_names_the_flag(tmp_path, capsys):
+    assert main(["fit", str(HS_MODEL_FILE), str(_hs_csv(tmp_path)), "--estimator", "WLS"]) == 2
+    err = capsys.readouterr().err
+    assert "name them in --ordered (or pass --ordered all" in err
+    assert "ordered=" not in err
+
+
+def test_ordered_all_among_names_is_refused(tmp_path, capsys):
+    csv = _ordinal_hs_csv(tmp_path)
+    assert main(["fit", str(HS_MODEL_FILE), str(csv), "--ordered", "all,x1"]) == 2
+    assert "error: --ordered all means every observed variable" in capsys.readouterr().err
+
+
 def test_replicate_errors_name_flags(tmp_path, capsys):
     assert main(["replicate", "--models", str(tmp_path), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err

@@ -506,9 +506,10 @@ def _reject_unsupported(
     for r in parsed.relations:
         if r.op == "|":
             raise ModelSpecificationError(
-                f"line {r.line}: thresholds ('{r.lhs} | {r.rhs}') belong to ordinal models, "
-                "which semnet does not estimate yet; treat the items as continuous "
-                "(remove the '|' lines) or use lavaan's WLSMV for now."
+                f"line {r.line}: threshold lines ('{r.lhs} | {r.rhs}') are not read by "
+                "semnet: it adds every threshold of an ordinal item itself. Remove the '|' "
+                f"lines and name the ordinal items in ordered= (e.g. ordered=['{r.lhs}', "
+                "...]); labels and equality constraints on thresholds are not available."
             )
         if r.op == "<~":
             raise ModelSpecificationError(

@@ -631,9 +631,11 @@ def frame_to_markdown(frame: pd.DataFrame, digits: int = 3) -> str:
     return Table.from_frame(frame, digits=digits).to_markdown()
 
 
-def frame_to_latex(frame: pd.DataFrame, digits: int = 3, caption: str | None = None) -> str:
+def frame_to_latex(frame: pd.DataFrame, digits: int = 3, caption: str | None = None,
+                   label: str | None = None) -> str:
     """A DataFrame as a LaTeX ``tabular`` with booktabs rules (in a ``table`` float when
-    a caption is given).
+    a caption is given, labelled ``tab:<label>``; by default ``label`` is made from the
+    caption, so that two tables with different captions do not share a label).
 
     Examples
     --------
@@ -648,7 +650,9 @@ def frame_to_latex(frame: pd.DataFrame, digits: int = 3, caption: str | None = N
     \\end{tabular}
     <BLANKLINE>
     """
-    return Table.from_frame(frame, title=caption or "", digits=digits).to_latex()
+    if label is None:
+        label = "-".join(re.findall(r"[a-z0-9]+", (caption or "").lower())[:8]) or "table"
+    return Table.from_frame(frame, title=caption or "", digits=digits, name=label).to_latex()
 
 
 def frame_to_html(frame: pd.DataFrame, digits: int = 3) -> str:

@@ -382,3 +382,15 @@ def test_group_partial_unknown_parameter(hs):
             group_equal=["loadings"], group_partial=["visual=~x9"],
         ),
     )
+
+
+def test_fiml_with_a_complete_data_test_names_the_test_not_the_estimator(hs):
+    # MLR is in use: the message must name the test that needs complete data
+    data = hs.copy()
+    data.loc[:9, "x1"] = np.nan
+    with pytest.raises(semnet.OptionError) as error:
+        semnet.cfa(ONE, data, missing="fiml", estimator="MLR", test="bollen.stine",
+                   bootstrap=10, seed=1)
+    message = str(error.value)
+    assert message.startswith("test='bollen_stine' (estimator='MLR') needs complete data")
+    assert "se=" not in message.split("needs")[0]

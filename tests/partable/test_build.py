@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pytest
 
+import semnet
 from semnet.partable.build import partable
 
 
@@ -159,3 +160,13 @@ def test_partable_work_on_names_grows_linearly_with_the_model():
     small, rows_small = _name_operations(20, groups=3, group_equal=("loadings", "intercepts"))
     large, rows_large = _name_operations(80, groups=3, group_equal=("loadings", "intercepts"))
     assert large <= 1.1 * small * rows_large / rows_small
+
+
+def test_threshold_lines_point_to_ordered():
+    # semnet fits ordinal items (ordered=); the '|' lines are what it does not read
+    with pytest.raises(semnet.ModelSpecificationError) as error:
+        semnet.partable("f =~ u1 + u2 + u3\nu1 | t1 + t2")
+    message = str(error.value)
+    assert "line 2: threshold lines ('u1 | t1') are not read" in message
+    assert "ordered=['u1', ...]" in message
+    assert "does not estimate" not in message

@@ -24,7 +24,7 @@ import semnet
 
 #: syntax semnet rejects on purpose (a fixture using it is skipped with the reason)
 REJECTED = {
-    r"^\s*\S+\s*\|": "ordinal thresholds ('|') are not estimated by semnet",
+    r"^\s*\S+\s*\|": "threshold lines ('|') are not read by semnet (it adds the thresholds itself)",
     r"=~[^\n]*\b\w+:\w+|~[^\n]*\b\w+:\w+": "latent interactions ('f1:f2') are not supported",
     r"<~": "composites ('<~') are not supported",
 }

@@ -173,3 +173,12 @@ def test_html_page_of_something_else_than_tables_is_an_option_error(tables):
 def test_html_page_of_one_table_names_the_list_it_needs(table):
     with pytest.raises(semnet.OptionError, match="not Table"):
         html_page(table)
+
+
+def test_frame_to_latex_labels_from_the_caption_or_the_label():
+    frame = pd.DataFrame({"cfi": [0.95]})
+    assert r"\label{tab:measurement-invariance-by-country}" in frame_to_latex(
+        frame, caption="Measurement invariance, by country"
+    )
+    assert r"\label{tab:inv}" in frame_to_latex(frame, caption="Invariance", label="inv")
+    assert r"\label" not in frame_to_latex(frame)

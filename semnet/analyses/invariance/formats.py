@@ -54,9 +54,10 @@ class TableFormats:
         return frame_to_markdown(self._display(columns), digits)
 
     def to_latex(self, digits: int = 3, columns: Sequence[str] | None = None,
-                 caption: str | None = None) -> str:
-        """The main table as a LaTeX ``tabular`` (booktabs)."""
-        return frame_to_latex(self._display(columns), digits, caption)
+                 caption: str | None = None, label: str | None = None) -> str:
+        """The main table as a LaTeX ``tabular`` (booktabs); with a ``caption`` in a
+        ``table`` float labelled ``tab:<label>`` (default: made from the caption)."""
+        return frame_to_latex(self._display(columns), digits, caption, label)
 
     def to_html(self, digits: int = 3, columns: Sequence[str] | None = None) -> str:
         """The main table as an HTML ``<table>``."""
