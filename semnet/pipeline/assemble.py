@@ -29,10 +29,36 @@ from semnet.results.fit import Fit
 
 
 def sample_warnings(sample: Sample, options: Options) -> list[str]:
-    """What the sample step tells the user: rows dropped, and why."""
+    """What the sample step tells the user: options that one group leaves without
+    effect, rows dropped and why."""
+    ignored = _single_group_options(sample, options) if len(sample.moments) == 1 else []
     dropped = sample.n_dropped
     if not dropped:
-        return []
+        return ignored
+    return ignored + _dropped_rows(sample, options, dropped)
+
+
+def _single_group_options(sample: Sample, options: Options) -> list[str]:
+    """The group options a fit of one group ignores (as lavaan, silently there)."""
+    out = []
+    if options.group is not None and sample.moments[0].label == "":  # (no group label)
+        out.append(
+            f"group={options.group!r} is ignored: sample_cov is one matrix, so there is one "
+            "group; for several groups pass sample_cov, sample_nobs (and sample_mean) as "
+            "dicts by group label."
+        )
+    settings = [f"group_equal={list(options.group_equal)!r}"] if options.group_equal else []
+    settings += [f"group_partial={list(options.group_partial)!r}"] if options.group_partial else []
+    if settings:
+        out.append(
+            f"{' and '.join(settings)} has no effect: the fit has one group. Pass group= the "
+            "column of the groups to constrain them equal."
+        )
+    return out
+
+
+def _dropped_rows(sample: Sample, options: Options, dropped: int) -> list[str]:
+    """Why ``dropped`` rows were dropped."""
     total = dropped + sample.ntotal
     if options.missing == "pairwise":
         return [
