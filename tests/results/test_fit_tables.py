@@ -18,7 +18,7 @@ def hs() -> pd.DataFrame:
 
 @pytest.mark.parametrize("group", [None, "school"])
 def test_identifier_columns_have_the_dtypes_pandas_infers(hs, group):
-    fit = semnet.cfa(MODEL, hs, group=group, group_equal=["loadings"])
+    fit = semnet.cfa(MODEL, hs, group=group, group_equal=["loadings"] if group else ())
     table = fit.estimates()
     inferred = pd.DataFrame({k: np.asarray(table[k], dtype=object) for k in table.columns[:5]})
     assert list(table.dtypes.iloc[:5]) == list(inferred.dtypes)
