@@ -38,6 +38,7 @@ from semnet.pipeline.structure import parameter_table
 from semnet.results.fit import Fit
 from semnet.syntax import parse_model
 from semnet.syntax.model import ParsedModel
+from semnet.syntax.roles import threshold_items
 
 __all__ = ["cfa", "expand_products", "growth", "read_model", "sem"]
 
@@ -171,16 +172,22 @@ def _check_inputs(data: Any, sample_cov: Any, summary: Any) -> None:
 
 
 def _ordinal(model: Any, data: Any, ordered: Any) -> tuple[Any, tuple[str, ...]]:
-    """The parsed model and its ordinal items (named, or ordered Categorical columns)."""
+    """The parsed model and its ordinal items (named, ordered Categorical columns, or
+    given thresholds in the model: ``x1 | t1``)."""
+    parsed = model if isinstance(model, ParsedModel) else parse_model(read_model(model))
+    names = variable_names(parsed)
+    marked = threshold_items(parsed.relations, names)
     if isinstance(data, SampleMoments):
-        if ordered:
+        if ordered or marked:
             raise DataError(
                 "ordinal items need the raw data (thresholds and polychoric correlations "
                 "are computed from the cases), not sample moments; pass the DataFrame."
             )
-        return model, ()
-    parsed = model if isinstance(model, ParsedModel) else parse_model(read_model(model))
-    return parsed, ordered_items(data, ordered, variable_names(parsed).ov)
+        return parsed, ()
+    if marked and ordered is not True:
+        named = () if not ordered else (ordered,) if isinstance(ordered, str) else tuple(ordered)
+        ordered = (*named, *(m for m in marked if m not in named))
+    return parsed, ordered_items(data, ordered, names.ov)
 
 
 def _summary_moments(data: Any, group: str | None, sample_cov: Any) -> SampleMoments | None:

@@ -301,6 +301,8 @@ def partable(
 
     ops = set(map(_OP, parsed.relations))
     _reject_unsupported(parsed, ops, observed_products)
+    if "|" in ops:
+        _check_thresholds(parsed, ordered or {})
     _check_block_labels(parsed, labels)
     any_intercept = "~1" in ops
     ordered = dict(ordered or {})
@@ -498,19 +500,12 @@ _BLOCK = attrgetter("block")
 def _reject_unsupported(
     parsed: ParsedModel, ops: set[str], observed_products: Sequence[str] = ()
 ) -> None:
-    """Thresholds, composites and product terms not measured nor observed are refused
-    (``ops``: the operators of the relations)."""
+    """Composites and product terms not measured nor observed are refused (``ops``: the
+    operators of the relations)."""
     # (a ':' in one of the right-hand sides is a ':' in them joined by newlines)
-    if "|" not in ops and "<~" not in ops and ":" not in "\n".join(map(_RHS, parsed.relations)):
+    if "<~" not in ops and ":" not in "\n".join(map(_RHS, parsed.relations)):
         return
     for r in parsed.relations:
-        if r.op == "|":
-            raise ModelSpecificationError(
-                f"line {r.line}: threshold lines ('{r.lhs} | {r.rhs}') are not read by "
-                "semnet: it adds every threshold of an ordinal item itself. Remove the '|' "
-                f"lines and name the ordinal items in ordered= (e.g. ordered=['{r.lhs}', "
-                "...]); labels and equality constraints on thresholds are not available."
-            )
         if r.op == "<~":
             raise ModelSpecificationError(
                 f"line {r.line}: composites ('{r.lhs} <~ {r.rhs}') are not estimated by "
@@ -521,6 +516,28 @@ def _reject_unsupported(
                 f"line {r.line}: the latent product term '{r.rhs}' needs an interaction "
                 "estimator (LMS or product indicators), which semnet does not provide yet; "
                 "build product indicators and model them with '=~' for now."
+            )
+
+
+def _check_thresholds(parsed: ParsedModel, ordered: dict[str, int]) -> None:
+    """Each threshold line names a threshold its item has: ``t1`` ... ``tK`` of an ordinal
+    item with ``K`` thresholds (``ordered``; its categories less one)."""
+    for r in parsed.relations:
+        if r.op != "|":
+            continue
+        count = ordered.get(r.lhs)
+        if count is None:
+            raise ModelSpecificationError(
+                f"line {r.line}: '{r.lhs} | {r.rhs}' gives a threshold to {r.lhs!r}, which is "
+                "not an ordinal item here; thresholds belong to ordinal items (name them in "
+                "ordered=, or fit with the data: a threshold line makes its item ordinal)."
+            )
+        k = int(r.rhs[1:])
+        if not 1 <= k <= count:
+            raise ModelSpecificationError(
+                f"line {r.line}: '{r.lhs} | {r.rhs}': {r.lhs!r} has {count + 1} categories in "
+                f"the data, so its thresholds are t1 to t{count}; remove or renumber the "
+                f"threshold {r.rhs}."
             )
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from semnet.syntax.model import Relation
 
-__all__ = ["VariableNames", "variable_roles"]
+__all__ = ["VariableNames", "threshold_items", "variable_roles"]
 
 
 @dataclass(frozen=True)
@@ -103,3 +103,30 @@ def variable_roles(relations: Sequence[Relation]) -> tuple[VariableNames, tuple[
         ov_y = lv_y = _NO_NAMES
     names = VariableNames(tuple(ov), tuple(lv), ov_x, tuple(ov_ind), tuple(lv_x), ov_y, lv_y)
     return names, dropped
+
+
+def threshold_items(relations: Sequence[Relation], names: VariableNames) -> tuple[str, ...]:
+    """The variables given thresholds (``x1 | t1``), in the order written: ordinal items,
+    as lavaan's ``ov.ord``; a latent variable or a name the other relations do not use
+    as an observed variable is an error.
+
+    >>> from semnet.syntax import parse_model
+    >>> parsed = parse_model("f =~ u1 + u2 + u3; u2 | t1 + t2")
+    >>> threshold_items(parsed.relations, parsed.roles[0])
+    ('u2',)
+    """
+    from semnet.errors import ModelSpecificationError
+
+    items: dict[str, None] = {}
+    for r in relations:
+        if r.op != "|":
+            continue
+        if r.lhs not in names.ov:
+            what = ("a latent variable" if r.lhs in names.lv
+                    else "not an observed variable of the model")
+            raise ModelSpecificationError(
+                f"line {r.line}: '{r.lhs} | {r.rhs}': thresholds belong to observed ordinal "
+                f"items, and {r.lhs!r} is {what}."
+            )
+        items[r.lhs] = None
+    return tuple(items)

@@ -162,11 +162,21 @@ def test_partable_work_on_names_grows_linearly_with_the_model():
     assert large <= 1.1 * small * rows_large / rows_small
 
 
-def test_threshold_lines_point_to_ordered():
-    # semnet fits ordinal items (ordered=); the '|' lines are what it does not read
+def test_threshold_lines_need_their_items_ordinal():
+    # a threshold line names an ordinal item's threshold: without ordered= counts there is
+    # none (a fit with data makes the item ordinal itself)
     with pytest.raises(semnet.ModelSpecificationError) as error:
         semnet.partable("f =~ u1 + u2 + u3\nu1 | t1 + t2")
-    message = str(error.value)
-    assert "line 2: threshold lines ('u1 | t1') are not read" in message
-    assert "ordered=['u1', ...]" in message
-    assert "does not estimate" not in message
+    assert "line 2: 'u1 | t1' gives a threshold to 'u1', which is not an ordinal item" in str(
+        error.value
+    )
+
+
+def test_threshold_lines_are_the_items_thresholds_in_the_order_written():
+    pt = partable("f =~ u1 + u2 + u3\nu1 | a*t2 + 0.5*t1", ordered={"u1": 2, "u2": 1})
+    rows = pt.params[pt.params["op"] == "|"]
+    assert rows[["lhs", "rhs", "label"]].to_numpy().tolist() == [
+        ["u1", "t2", "a"], ["u1", "t1", ""], ["u2", "t1", ""]
+    ]
+    assert rows["free"].to_numpy().tolist()[1] == 0
+    assert rows["ustart"].to_numpy().tolist()[1] == 0.5

@@ -24,7 +24,7 @@ import semnet
 
 #: syntax semnet rejects on purpose (a fixture using it is skipped with the reason)
 REJECTED = {
-    r"^\s*\S+\s*\|": "threshold lines ('|') are not read by semnet (it adds the thresholds itself)",
+    r"^\s*\S+\s*\|": "threshold lines ('|') need the data's categories",
     r"=~[^\n]*\b\w+:\w+|~[^\n]*\b\w+:\w+": "latent interactions ('f1:f2') are not supported",
     r"<~": "composites ('<~') are not supported",
 }

@@ -1,0 +1,46 @@
+# Threshold lines in the model syntax (`x1 | a*t1 + t2 + t3`): labels, fixed values,
+# equality constraints, an item made ordinal by its threshold line alone, and the same
+# with groups. lavaan 0.6.14; the reference for tests/api/test_threshold_lines.py.
+#   Rscript tests/reference/ordinal/make_thresholds.R   (from the repository root)
+# Data: hs_four_school.csv (make_ordinal.R): x1-x9 cut into 4 categories, with school.
+suppressPackageStartupMessages({library(lavaan); library(jsonlite)})
+stopifnot(packageVersion("lavaan") == "0.6.14")
+here <- "tests/reference/ordinal"
+four <- read.csv(file.path(here, "hs_four_school.csv"))
+m0 <- "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\n"
+ord6 <- paste0("x", 1:6)
+cases <- list(
+  all_written = list(extra = "x1 | t1 + t2 + t3\n", ordered = ord6),
+  label_shared = list(extra = "x1 | a*t1 + t2 + t3\nx2 | a*t1\n", ordered = ord6),
+  order_written = list(extra = "x2 | t2 + t1\n", ordered = ord6),
+  fixed = list(extra = "x1 | 0*t2\n", ordered = ord6),
+  start_and_equal = list(extra = "x1 | start(-0.5)*t1 + b*t2\nx3 | b*t2\n", ordered = ord6),
+  implied_ordinal = list(extra = "x1 | t1 + t2 + t3\n", ordered = NULL),
+  implied_among_named = list(extra = "x1 | t1 + t2 + t3\n", ordered = ord6[-1]),
+  groups_equal = list(extra = "x1 | t1 + t2 + t3\n", ordered = ord6[-1], group = "school",
+                      group.equal = "thresholds"),
+  groups_labels = list(extra = "x1 | c(a, a)*t1 + t2 + t3\n", ordered = ord6,
+                       group = "school"),
+  groups_fixed = list(extra = "x2 | c(0, NA)*t2\n", ordered = ord6, group = "school")
+)
+out <- list()
+for (name in names(cases)) {
+  case <- cases[[name]]
+  model <- paste0(m0, case$extra)
+  args <- list(model = model, data = four, ordered = case$ordered)
+  if (!is.null(case$group)) args$group <- case$group
+  if (!is.null(case$group.equal)) args$group.equal <- case$group.equal
+  fit <- do.call("cfa", args)
+  stopifnot(lavInspect(fit, "converged"))
+  pt <- parTable(fit)
+  fm <- fitMeasures(fit, c("npar", "chisq", "df", "chisq.scaled", "cfi.scaled", "rmsea.scaled"))
+  out[[name]] <- list(
+    lavaan = as.character(packageVersion("lavaan")), model = model,
+    ordered = case$ordered, group = case$group, group_equal = case$group.equal,
+    ordinal = lavNames(fit, "ov.ord"),
+    partable = pt[pt$op != "==", c("lhs", "op", "rhs", "group", "free", "label", "est", "se")],
+    fit_measures = as.list(unclass(fm))
+  )
+}
+write_json(out, file.path(here, "thresholds.json"), digits = NA, auto_unbox = TRUE,
+           pretty = TRUE, null = "null")
