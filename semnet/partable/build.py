@@ -303,6 +303,8 @@ def partable(
     _reject_unsupported(parsed, ops, observed_products)
     if "|" in ops:
         _check_thresholds(parsed, ordered or {})
+    if "~*~" in ops:
+        _check_scale_factors(parsed, ordered or {}, parameterization)
     _check_block_labels(parsed, labels)
     any_intercept = "~1" in ops
     ordered = dict(ordered or {})
@@ -538,6 +540,33 @@ def _check_thresholds(parsed: ParsedModel, ordered: dict[str, int]) -> None:
                 f"line {r.line}: '{r.lhs} | {r.rhs}': {r.lhs!r} has {count + 1} categories in "
                 f"the data, so its thresholds are t1 to t{count}; remove or renumber the "
                 f"threshold {r.rhs}."
+            )
+
+
+def _check_scale_factors(
+    parsed: ParsedModel, ordered: dict[str, int], parameterization: str
+) -> None:
+    """Each ``~*~`` line is the scale factor of an ordinal item (``x1 ~*~ x1``), a
+    parameter of the delta parameterization (lavaan ignores the others silently)."""
+    for r in parsed.relations:
+        if r.op != "~*~":
+            continue
+        where = f"line {r.line}: '{r.lhs} ~*~ {r.rhs}'"
+        if r.rhs != r.lhs:
+            raise ModelSpecificationError(
+                f"{where}: a scale factor belongs to one item; write '{r.lhs} ~*~ {r.lhs}'."
+            )
+        if r.lhs not in ordered:
+            raise ModelSpecificationError(
+                f"{where}: scale factors belong to ordinal items, and {r.lhs!r} is not one "
+                "here; name it in ordered= (or remove the line)."
+            )
+        if parameterization != "delta":
+            raise ModelSpecificationError(
+                f"{where}: with parameterization={parameterization!r} the scale factors are "
+                "not parameters (they follow from the residual variances); constrain the "
+                f"residual variance ('{r.lhs} ~~ {r.lhs}') instead, or use "
+                "parameterization='delta'."
             )
 
 

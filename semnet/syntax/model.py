@@ -14,7 +14,7 @@ from functools import cached_property
 from semnet.syntax.roles import VariableNames, variable_roles
 
 #: operators that relate variables
-RELATION_OPS = ("=~", "~", "~~", "~1", "<~", "|")
+RELATION_OPS = ("=~", "~", "~~", "~1", "<~", "|", "~*~")
 #: operators that define or constrain parameters
 CONSTRAINT_OPS = (":=", "==", "<", ">")
 

@@ -13,8 +13,8 @@ Lexical rules (following lavaan's own tokenizer):
   is a separate token, the parser turns ``-`` + number into a negative number); a
   number too large for double precision (``1e999``) is an error;
 * strings: ``"..."`` or ``'...'`` on one line, no escapes;
-* operators: ``=~ ~ ~~ <~ | := == < > :`` and lavaan's other operators
-  (``~*~ |~ :~ %...%``), which the parser rejects as unsupported;
+* operators: ``=~ ~ ~~ <~ | ~*~ := == < > :`` and lavaan's other operators
+  (``|~ :~ %...%``), which the parser rejects as unsupported;
 * punctuation: ``( ) , * ? + - / ^ **``;
 * statement separators: newline and ``;`` (both give a :attr:`TokenKind.NEWLINE`);
 * comments: ``#`` or ``!`` up to the end of the line (not inside strings).
@@ -100,11 +100,11 @@ NEWLINE = TokenKind.NEWLINE
 END = TokenKind.END
 
 #: lavaan operators that relate variables (``~1`` is produced by the parser)
-RELATION_OPERATORS = frozenset({"=~", "~", "~~", "<~", "|"})
+RELATION_OPERATORS = frozenset({"=~", "~", "~~", "<~", "|", "~*~"})
 #: operators that define or constrain parameters
 CONSTRAINT_OPERATORS = frozenset({":=", "==", "<", ">"})
 #: lavaan operators that semnet recognises but does not support yet
-UNSUPPORTED_OPERATORS = frozenset({"~*~", "|~", ":~"})
+UNSUPPORTED_OPERATORS = frozenset({"|~", ":~"})
 
 _KNOWN_OPERATORS = RELATION_OPERATORS | CONSTRAINT_OPERATORS | UNSUPPORTED_OPERATORS | {":"}
 _OPERATOR_CHARS = frozenset("=~<>|:")

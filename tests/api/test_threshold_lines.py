@@ -1,6 +1,8 @@
 """Threshold lines in the model syntax (``x1 | a*t1 + t2 + t3``): labels, fixed values,
 starts, equality constraints, an item made ordinal by its threshold line, with and
-without groups, against lavaan 0.6.14 (tests/reference/ordinal/make_thresholds.R)."""
+without groups; scale-factor lines (``x1 ~*~ c(1, 1)*x1``) and the whole syntax
+semTools' measEq.syntax writes; against lavaan 0.6.14
+(tests/reference/ordinal/make_thresholds.R)."""
 
 import json
 from pathlib import Path
@@ -76,3 +78,20 @@ def test_threshold_lines_need_the_raw_data():
     moments = semnet.moments.from_frame(DATA[[f"x{i}" for i in range(1, 7)]])
     with pytest.raises(semnet.DataError, match="ordinal items need the raw data"):
         semnet.cfa(M0 + "x1 | t1 + t2 + t3\n", moments)
+
+
+@pytest.mark.parametrize(
+    ("extra", "options", "message"),
+    [
+        ("x1 ~*~ x2\n", {}, r"a scale factor belongs to one item; write 'x1 ~\*~ x1'"),
+        ("x1 ~*~ x1\n", {"ordered": None},
+         r"scale factors belong to ordinal items, and 'x1' is not one here"),
+        ("x1 ~*~ c(1, 1)*x1\n", {"group": "school", "parameterization": "theta"},
+         r"with parameterization='theta' the scale factors are not parameters"),
+    ],
+)  # fmt: skip
+def test_a_scale_factor_line_lavaan_would_ignore_is_an_error(extra, options, message):
+    # lavaan fits these as if the line were not there (or fails, for a continuous item)
+    kwargs = {"ordered": [f"x{i}" for i in range(1, 7)], **options}
+    with pytest.raises(semnet.ModelSpecificationError, match=message):
+        semnet.cfa(M0 + extra, DATA, **kwargs)

@@ -1,14 +1,20 @@
 # Threshold lines in the model syntax (`x1 | a*t1 + t2 + t3`): labels, fixed values,
 # equality constraints, an item made ordinal by its threshold line alone, and the same
-# with groups. lavaan 0.6.14; the reference for tests/api/test_threshold_lines.py.
+# with groups; scale-factor lines (`x1 ~*~ c(1, NA)*x1`), and the whole syntax semTools'
+# measEq.syntax writes for equal thresholds (Wu & Estabrook 2016). lavaan 0.6.14 and
+# semTools; the reference for tests/api/test_threshold_lines.py.
 #   Rscript tests/reference/ordinal/make_thresholds.R   (from the repository root)
 # Data: hs_four_school.csv (make_ordinal.R): x1-x9 cut into 4 categories, with school.
-suppressPackageStartupMessages({library(lavaan); library(jsonlite)})
+suppressPackageStartupMessages({library(lavaan); library(semTools); library(jsonlite)})
 stopifnot(packageVersion("lavaan") == "0.6.14")
 here <- "tests/reference/ordinal"
 four <- read.csv(file.path(here, "hs_four_school.csv"))
 m0 <- "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\n"
 ord6 <- paste0("x", 1:6)
+measeq <- as.character(measEq.syntax(
+  configural.model = m0, data = four, ordered = ord6, group = "school",
+  parameterization = "delta", ID.fac = "std.lv", ID.cat = "Wu.Estabrook.2016",
+  group.equal = "thresholds"))
 cases <- list(
   all_written = list(extra = "x1 | t1 + t2 + t3\n", ordered = ord6),
   label_shared = list(extra = "x1 | a*t1 + t2 + t3\nx2 | a*t1\n", ordered = ord6),
@@ -21,12 +27,15 @@ cases <- list(
                       group.equal = "thresholds"),
   groups_labels = list(extra = "x1 | c(a, a)*t1 + t2 + t3\n", ordered = ord6,
                        group = "school"),
-  groups_fixed = list(extra = "x2 | c(0, NA)*t2\n", ordered = ord6, group = "school")
+  groups_fixed = list(extra = "x2 | c(0, NA)*t2\n", ordered = ord6, group = "school"),
+  scale_fixed = list(extra = "x1 ~*~ c(1, 1)*x1\n", ordered = ord6, group = "school",
+                     group.equal = "thresholds"),
+  measeq_thresholds = list(model = measeq, ordered = ord6, group = "school")
 )
 out <- list()
 for (name in names(cases)) {
   case <- cases[[name]]
-  model <- paste0(m0, case$extra)
+  model <- if (is.null(case$model)) paste0(m0, case$extra) else case$model
   args <- list(model = model, data = four, ordered = case$ordered)
   if (!is.null(case$group)) args$group <- case$group
   if (!is.null(case$group.equal)) args$group.equal <- case$group.equal
