@@ -23,7 +23,7 @@ M0 = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\n"
 
 def _fit(case: str) -> tuple[dict, semnet.Fit]:
     r = REF[case]
-    kwargs = {k: r[k] for k in ("group", "group_equal") if r.get(k)}
+    kwargs = {k: r[k] for k in ("group", "group_equal", "parameterization") if r.get(k)}
     return r, semnet.cfa(r["model"], DATA, ordered=r["ordered"], **kwargs)
 
 

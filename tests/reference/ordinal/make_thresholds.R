@@ -11,10 +11,12 @@ here <- "tests/reference/ordinal"
 four <- read.csv(file.path(here, "hs_four_school.csv"))
 m0 <- "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\n"
 ord6 <- paste0("x", 1:6)
-measeq <- as.character(measEq.syntax(
-  configural.model = m0, data = four, ordered = ord6, group = "school",
-  parameterization = "delta", ID.fac = "std.lv", ID.cat = "Wu.Estabrook.2016",
-  group.equal = "thresholds"))
+measeq <- function(equal, parameterization = "delta", id = "Wu.Estabrook.2016") {
+  as.character(measEq.syntax(
+    configural.model = m0, data = four, ordered = ord6, group = "school",
+    parameterization = parameterization, ID.fac = "std.lv", ID.cat = id,
+    group.equal = equal))
+}
 cases <- list(
   all_written = list(extra = "x1 | t1 + t2 + t3\n", ordered = ord6),
   label_shared = list(extra = "x1 | a*t1 + t2 + t3\nx2 | a*t1\n", ordered = ord6),
@@ -30,7 +32,13 @@ cases <- list(
   groups_fixed = list(extra = "x2 | c(0, NA)*t2\n", ordered = ord6, group = "school"),
   scale_fixed = list(extra = "x1 ~*~ c(1, 1)*x1\n", ordered = ord6, group = "school",
                      group.equal = "thresholds"),
-  measeq_thresholds = list(model = measeq, ordered = ord6, group = "school")
+  measeq_thresholds = list(model = measeq("thresholds"), ordered = ord6, group = "school"),
+  measeq_scalar = list(model = measeq(c("thresholds", "loadings", "intercepts")),
+                       ordered = ord6, group = "school"),
+  measeq_metric_theta = list(model = measeq(c("thresholds", "loadings"), "theta"),
+                             ordered = ord6, group = "school", parameterization = "theta"),
+  measeq_millsap_theta = list(model = measeq("configural", "theta", "millsap.tein.2004"),
+                              ordered = ord6, group = "school", parameterization = "theta")
 )
 out <- list()
 for (name in names(cases)) {
@@ -39,6 +47,7 @@ for (name in names(cases)) {
   args <- list(model = model, data = four, ordered = case$ordered)
   if (!is.null(case$group)) args$group <- case$group
   if (!is.null(case$group.equal)) args$group.equal <- case$group.equal
+  if (!is.null(case$parameterization)) args$parameterization <- case$parameterization
   fit <- do.call("cfa", args)
   stopifnot(lavInspect(fit, "converged"))
   pt <- parTable(fit)
@@ -46,6 +55,7 @@ for (name in names(cases)) {
   out[[name]] <- list(
     lavaan = as.character(packageVersion("lavaan")), model = model,
     ordered = case$ordered, group = case$group, group_equal = case$group.equal,
+    parameterization = case$parameterization,
     ordinal = lavNames(fit, "ov.ord"),
     partable = pt[pt$op != "==", c("lhs", "op", "rhs", "group", "free", "label", "est", "se")],
     fit_measures = as.list(unclass(fm))
