@@ -416,6 +416,25 @@ class _ModelBuilder:
             "as in `f =~ x1 + x2`",
         )
 
+    def joined_label(self, tokens: list[Token]) -> str:
+        """A group label written without quotes of names and numbers joined by ``-`` with
+        no space between (``group: Grant-White``, as lavaan reads it)."""
+        parts = tokens[2:]
+        for before, token in zip(parts, parts[1:], strict=False):
+            if (
+                token.kind not in (NAME, NUMBER, PUNCT)
+                or (token.kind is PUNCT and token.text != "-")
+                or token.line != before.line
+                or token.column != before.end_column
+            ):
+                raise self.fail(
+                    token,
+                    f"unexpected {token.describe()} after the group label; a group header "
+                    'is just `group: <label>` (quote labels with spaces: `group: "East '
+                    'Germany"`)',
+                )
+        return "".join(t.text for t in parts)
+
     def header(self, tokens: list[Token], kind: str) -> None:
         first = tokens[0]
         if kind == "level":
@@ -438,13 +457,9 @@ class _ModelBuilder:
                 f"`{first.text}:` needs a group label after the colon, "
                 'e.g. `group: 1` or `group: "Germany"`',
             )
-        if len(tokens) > 3:
-            raise self.fail(
-                tokens[3],
-                f"unexpected {tokens[3].describe()} after the group label; a group header is "
-                'just `group: <label>` (quote labels with spaces: `group: "East Germany"`)',
-            )
         label = tokens[2].value
+        if len(tokens) > 3:
+            label = self.joined_label(tokens)
         if not self.seen_header and self.relations:
             warnings.warn(
                 f"line {first.line}: the relations written before the first `group:` header "

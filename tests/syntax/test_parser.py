@@ -360,6 +360,12 @@ def test_group_blocks() -> None:
     assert [r.modifiers.label for r in model.relations][:4] == [None, ("a",), None, ("b",)]
 
 
+def test_group_label_joined_by_hyphens_without_quotes() -> None:
+    # lavaan reads `group: Grant-White` (HolzingerSwineford1939's school) as one label
+    model = parse_model("group: Grant-White\nf =~ x1\ngroup: a-1-b\nf =~ x1")
+    assert [r.block for r in model.relations] == ["Grant-White", "a-1-b"]
+
+
 def test_group_header_is_case_insensitive() -> None:
     assert parse_model("Group: 1\nf =~ x1").relations[0].block == "1"
 
@@ -503,6 +509,8 @@ ERRORS = [
     ("group: (", 1, 8, "unbalanced `(`"),
     ("group: *", 1, 8, "needs a group label"),
     ("group: a b", 1, 10, "after the group label"),
+    ("group: a - b", 1, 10, "after the group label"),
+    ("group: a-*", 1, 10, "after the group label"),
     ("grp: 1", 1, 1, "is not a block header"),
     (": 1", 1, 1, "needs a block name"),
     ("y ~ y", 1, 5, "cannot be regressed on itself"),
