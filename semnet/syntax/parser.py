@@ -26,6 +26,7 @@ The rules follow lavaan's own parser (``lav_syntax_parser_open.R``):
 from __future__ import annotations
 
 import math
+import itertools
 import re
 import warnings
 from collections.abc import Sequence
@@ -420,7 +421,7 @@ class _ModelBuilder:
         """A group label written without quotes of names and numbers joined by ``-`` with
         no space between (``group: Grant-White``, as lavaan reads it)."""
         parts = tokens[2:]
-        for before, token in zip(parts, parts[1:], strict=False):
+        for before, token in itertools.pairwise(parts):
             if (
                 token.kind not in (NAME, NUMBER, PUNCT)
                 or (token.kind is PUNCT and token.text != "-")
