@@ -25,8 +25,8 @@ The rules follow lavaan's own parser (``lav_syntax_parser_open.R``):
 
 from __future__ import annotations
 
-import math
 import itertools
+import math
 import re
 import warnings
 from collections.abc import Sequence
