@@ -321,6 +321,8 @@ def partable(
         auto_fix_first=auto_fix_first, ordered=ordered,
     )  # fmt: skip
     cols["plabel"] = plabels(len(cols["lhs"]))
+    if any("~" in lab or "|" in lab for lab in cols["label"] if lab):
+        _tie_named_parameters(cols)
     if len(labels) > 1:
         _apply_group_equal(cols, names, group_equal, partial_keys, std_lv, parameterization,
                            ordinal_identification)
@@ -519,6 +521,37 @@ def _reject_unsupported(
                 "estimator (LMS or product indicators), which semnet does not provide yet; "
                 "build product indicators and model them with '=~' for now."
             )
+
+
+def _tie_named_parameters(cols: dict[str, list]) -> None:
+    """lavaan's ``equal("f=~x3")*x2``: a label that is the name of a parameter (``lhs op
+    rhs``, with ``.g2``, ``.g3``, ... for the later groups, spaces ignored) ties its row to
+    that parameter, which takes the label (in place)."""
+    labels = cols["label"]
+    names = {
+        f"{a}{o}{'' if o == '~1' else b}{'' if g == 1 else f'.g{g}'}": i
+        for i, (a, o, b, g) in enumerate(
+            zip(cols["lhs"], cols["op"], cols["rhs"], cols["group"], strict=True)
+        )
+    }  # fmt: skip
+    for i, lab in enumerate(labels):
+        if not lab or ("~" not in lab and "|" not in lab):
+            continue
+        name = "".join(lab.split())
+        target = names.get(name)
+        if target is None:
+            raise ModelSpecificationError(
+                f"the label {lab!r} ({cols['lhs'][i]} {cols['op'][i]} {cols['rhs'][i]}) reads "
+                "as the name of a parameter (as in equal('f=~x3')), but the model has no "
+                "such parameter; write it as lhs, operator and rhs of one of its rows "
+                "(with .g2, .g3, ... for the later groups), or use a plain label such as 'a'."
+            )
+        if labels[target] and labels[target] != lab:
+            raise ModelSpecificationError(
+                f"equal({lab!r}) ties {cols['lhs'][i]} {cols['op'][i]} {cols['rhs'][i]} to a "
+                f"parameter that has its own label {labels[target]!r}; use that label instead."
+            )
+        labels[target] = lab
 
 
 def _check_thresholds(parsed: ParsedModel, ordered: dict[str, int]) -> None:

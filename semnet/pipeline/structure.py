@@ -100,6 +100,7 @@ def structure(
     (its plug-in's own where it declares them, as LMS; ``settings`` are passed to it);
     raises :class:`IdentificationError` for a factor without a scale or negative df."""
     check_scaling(pt)
+    check_bounds(pt)
     build = DISCREPANCIES.get(discrepancy).structure
     warm_up = None
     if build is not None:
@@ -110,6 +111,26 @@ def structure(
         cons = linear_constraints(pt, model.nfree, model.free, values0)
     check_df(pt, model.nfree - cons.n_eq, options.fixed_x)
     return Structure(pt, model, values0, cons, discrepancy, warm_up)
+
+
+def check_bounds(pt: ParTable) -> None:
+    """Bounds written in the syntax (``lower(0.6)*x1``) are refused, not ignored: the
+    estimation does not enforce them (lavaan does, through its optimizer's box
+    constraints); an inequality constraint on a label does the same job."""
+    params = pt.cols
+    bounded = (np.isfinite(params["lower"]) | np.isfinite(params["upper"])) & (params["free"] > 0)
+    if not bounded.any():
+        return
+    r = int(bounded.argmax())
+    lhs, op, rhs = params["lhs"][r], params["op"][r], params["rhs"][r]
+    side, value = ("lower", params["lower"][r]) if np.isfinite(params["lower"][r]) else (
+        "upper", params["upper"][r])
+    sign = ">" if side == "lower" else "<"
+    raise ModelSpecificationError(
+        f"{lhs} {op} {rhs}: the bound {side}({value:g}) is not enforced by semnet's "
+        f"estimation; label the parameter and constrain it instead, e.g. '{lhs} {op} "
+        f"v*{rhs}' with 'v {sign} {value:g}' (the same estimates as lavaan's bound)."
+    )
 
 
 def check_scaling(pt: ParTable) -> None:
