@@ -180,7 +180,9 @@ def _ordinal(model: Any, data: Any, ordered: Any) -> tuple[Any, tuple[str, ...]]
             )
         return model, ()
     parsed = model if isinstance(model, ParsedModel) else parse_model(read_model(model))
-    return parsed, ordered_items(data, ordered, variable_names(parsed).ov)
+    # a product term (``x:z``) is built from the items, never an ordinal item itself
+    items = [v for v in variable_names(parsed).ov if ":" not in v]
+    return parsed, ordered_items(data, ordered, items)
 
 
 def _summary_moments(data: Any, group: str | None, sample_cov: Any) -> SampleMoments | None:
