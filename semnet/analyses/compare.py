@@ -92,6 +92,13 @@ def compare(*fits: Fit, method: str | None = None, names: list[str] | None = Non
     for f in fits:
         if not isinstance(f, Fit):
             raise SemnetError(f"compare() takes Fit objects, not {type(f).__name__}.")
+        if not np.isfinite(f.df):
+            raise SemnetError(
+                f"compare() tests chi-square differences, but {f!r} has no chi-square test "
+                "(an LMS fit's model is not normal). Use its lr_test() against the model "
+                "without the product terms, or twice the difference of the loglik of "
+                "nested LMS fits."
+            )
     method = _method(fits, method)
     if names is None:
         names = [f"model{i + 1}" for i in range(len(fits))]

@@ -179,3 +179,12 @@ def test_compare_still_refuses_other_rows_with_the_variables_reordered():
     b = semnet.cfa("textual =~ x4 + x5 + x6\nvisual =~ x1 + x2 + x3", other, orthogonal=True)
     with pytest.raises(semnet.SemnetError, match="same data"):
         semnet.compare(a, b)
+
+
+def test_compare_refuses_fits_without_a_chi_square():
+    # two LMS fits gave a table of NaN (no df, chi-square or test), without a word
+    hs = semnet.datasets.holzinger_swineford()
+    model = "f1 =~ x1 + x2 + x3\nf2 =~ x4 + x5 + x6\nf3 =~ x7 + x8 + x9\nf3 ~ f1 + f2 + f1:f2"
+    lms = semnet.sem(model, hs)
+    with pytest.raises(semnet.SemnetError, match=r"has no chi-square test.*lr_test"):
+        semnet.compare(lms, semnet.sem(model.replace(" + f1:f2", ""), hs))
