@@ -368,22 +368,7 @@ def power(
     if not 0 < alpha < 1:
         raise OptionError(f"alpha must be between 0 and 1 (e.g. 0.05), not {alpha!r}.")
     sizes = _sizes(n, groups)
-    if simulate_args is not None and not isinstance(simulate_args, Mapping):
-        raise OptionError("simulate_args must be a dict of semnet.simulate() arguments, e.g. "
-                          f"{{'likert': 5}}, not {simulate_args!r}.")
-    from semnet.simulate import simulate
-
-    simulate_args = dict(simulate_args or {})
-    unknown = sorted(set(simulate_args) - set(inspect.signature(simulate).parameters))
-    if unknown:
-        raise OptionError(
-            f"simulate_args has {', '.join(map(repr, unknown))}, which semnet.simulate() does "
-            "not take; use likert, skew, missing, empirical or standardized."
-        )
-    clash = {"n", "seed", "groups", "group_column"} & set(simulate_args)
-    if clash:
-        raise OptionError(f"simulate_args may not set {', '.join(sorted(clash))}; they are "
-                          "power()'s own arguments.")
+    simulate_args = _simulate_args(simulate_args)
     if "group" in fit_args or "data" in fit_args:
         raise OptionError("fit_args may not set group or data; power() simulates them.")
 
@@ -424,6 +409,28 @@ def _group_labels(group: Sequence[str] | None, parsed_test: _Test,
         raise OptionError(f"test={test!r} compares invariance levels across groups; pass "
                           "group=[...] with two or more group labels.")
     return groups
+
+
+def _simulate_args(simulate_args: Any) -> dict[str, Any]:
+    """``power(simulate_args=)`` as a dict, after checking that semnet.simulate() takes
+    every key and that none of them is power()'s own."""
+    from semnet.simulate import simulate
+
+    if simulate_args is not None and not isinstance(simulate_args, Mapping):
+        raise OptionError("simulate_args must be a dict of semnet.simulate() arguments, e.g. "
+                          f"{{'likert': 5}}, not {simulate_args!r}.")
+    out = dict(simulate_args or {})
+    unknown = sorted(set(out) - set(inspect.signature(simulate).parameters))
+    if unknown:
+        raise OptionError(
+            f"simulate_args has {', '.join(map(repr, unknown))}, which semnet.simulate() does "
+            "not take; use likert, skew, missing, empirical or standardized."
+        )
+    clash = {"n", "seed", "groups", "group_column"} & set(out)
+    if clash:
+        raise OptionError(f"simulate_args may not set {', '.join(sorted(clash))}; they are "
+                          "power()'s own arguments.")
+    return out
 
 
 def _result(test: _Test, alpha: float, reps: int, entropy: int, sizes, groups,
