@@ -187,7 +187,9 @@ def _ordinal(model: Any, data: Any, ordered: Any) -> tuple[Any, tuple[str, ...]]
     if marked and ordered is not True:
         named = () if not ordered else (ordered,) if isinstance(ordered, str) else tuple(ordered)
         ordered = (*named, *(m for m in marked if m not in named))
-    return parsed, ordered_items(data, ordered, names.ov)
+    # a product term (``x:z``) is built from the items, never an ordinal item itself
+    items = [v for v in names.ov if ":" not in v]
+    return parsed, ordered_items(data, ordered, items)
 
 
 def _summary_moments(data: Any, group: str | None, sample_cov: Any) -> SampleMoments | None:

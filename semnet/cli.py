@@ -178,10 +178,16 @@ def _run_example(args: argparse.Namespace) -> int:
 
 
 # -- semnet fit ----------------------------------------------------------------------------
-def _split_list(values: Sequence[str] | None) -> list[str]:
+def _split_list(values: Sequence[str] | None, flag: str) -> list[str]:
+    """The comma-separated names of a repeatable ``flag``; a value naming nothing (``''``,
+    ``','``) is refused rather than read as the flag left out."""
     out: list[str] = []
     for v in values or ():
-        out.extend(part.strip() for part in v.split(",") if part.strip())
+        names = [part.strip() for part in v.split(",") if part.strip()]
+        if not names:
+            raise InputError(f"{flag} {v!r} names nothing; give names separated by commas, "
+                             f"or leave {flag} out.")
+        out.extend(names)
     return out
 
 
@@ -222,7 +228,7 @@ def _add_fit(sub: argparse._SubParsersAction) -> Handler:
     p.add_argument("--weights", metavar="COL",
                    help="column of sampling weights (robust SEs and the Yuan-Bentler test, "
                    "as lavaan's sampling.weights)")
-    p.add_argument("--weights-normalization", default="total", metavar="HOW",
+    p.add_argument("--weights-normalization", metavar="HOW",
                    help="total, group or none (default: total)")
     p.add_argument("--cluster", metavar="COL",
                    help="column of cluster labels: cluster-robust SEs and test "
@@ -238,7 +244,7 @@ def _add_fit(sub: argparse._SubParsersAction) -> Handler:
 
 def _ordered(values: Sequence[str] | None) -> list[str] | bool | None:
     """``--ordered``: the named columns, ``True`` for ``all``, ``None`` when not given."""
-    names = _split_list(values)
+    names = _split_list(values, "--ordered")
     if names == ["all"]:
         return True
     if "all" in names:
@@ -274,6 +280,9 @@ def _warn_listwise(fit, missing: str) -> None:
 def _run_fit(args: argparse.Namespace) -> int:
     import semnet
 
+    if args.weights_normalization is not None and args.weights is None:
+        raise InputError("--weights-normalization applies to the sampling weights; give "
+                         "their column with --weights COL, or leave it out.")
     text = _read_model(args.model_file)
     data = semnet.datasets.read(args.data_file, value_labels=[args.group] if args.group else [])
     fit = _fit_quietly(
@@ -283,12 +292,12 @@ def _run_fit(args: argparse.Namespace) -> int:
         group=args.group,
         estimator=args.estimator,
         missing=args.missing,
-        group_equal=_split_list(args.group_equal),
-        group_partial=_split_list(args.group_partial),
+        group_equal=_split_list(args.group_equal, "--group-equal"),
+        group_partial=_split_list(args.group_partial, "--group-partial"),
         std_lv=args.std_lv,
         fixed_x=not args.no_fixed_x,
         sampling_weights=args.weights,
-        sampling_weights_normalization=args.weights_normalization,
+        sampling_weights_normalization=args.weights_normalization or "total",
         cluster=args.cluster,
         ordered=_ordered(args.ordered),
     )

@@ -403,3 +403,27 @@ def test_replicate_refuses_a_folder_it_did_not_write(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "is not empty" in err and "--overwrite" in err and "overwrite=" not in err
     assert [p.name for p in out.iterdir()] == ["thesis.md"]
+
+
+@pytest.mark.parametrize(("flag", "value"), [
+    ("--ordered", ""), ("--ordered", ","), ("--group-equal", ""), ("--group-partial", " , "),
+])
+def test_a_list_flag_naming_nothing_is_refused(tmp_path, capsys, flag, value):
+    # was read as the flag left out: the fit ran without ordinal items or constraints
+    csv = _hs_csv(tmp_path)
+    assert main(["fit", str(HS_MODEL_FILE), str(csv), "--group", "school", flag, value]) == 2
+    assert f"error: {flag} {value!r} names nothing" in capsys.readouterr().err
+
+
+def test_weights_normalization_needs_weights(tmp_path, capsys):
+    # --weights-normalization bogus without --weights was accepted and ignored
+    csv = _hs_csv(tmp_path)
+    assert main(["fit", str(HS_MODEL_FILE), str(csv), "--weights-normalization", "bogus"]) == 2
+    assert "error: --weights-normalization applies to the sampling weights" in (
+        capsys.readouterr().err)
+    weighted = tmp_path / "w.csv"
+    semnet.datasets.holzinger_swineford().assign(w=1.0).to_csv(weighted, index=False)
+    assert main(["fit", str(HS_MODEL_FILE), str(weighted), "--weights", "w",
+                 "--weights-normalization", "bogus"]) == 2
+    assert "error: --weights-normalization bogus is not a valid choice" in (
+        capsys.readouterr().err)

@@ -612,9 +612,7 @@ class BootstrapResult:
             ``op == "effect"``, the effect kind in ``lhs`` and the path in ``rhs``.
         """
         check_level(level)
-        methods = [ci] if isinstance(ci, str) else list(ci)
-        for m in methods:
-            check_choice("ci", m, CI_METHODS)
+        methods = _ci_methods(ci)
         if "bca" in methods and self.acceleration is None:
             raise SemnetError(
                 "BCa intervals need the jackknife acceleration, which this bootstrap did "
@@ -839,15 +837,33 @@ def bootstrap(
 
 
 
+def _ci_methods(ci: object) -> list[str]:
+    """The interval methods ``ci`` names (one name or a sequence of them)."""
+    if isinstance(ci, str):
+        ci = [ci]
+    if not isinstance(ci, Iterable):
+        raise OptionError(
+            f"ci must name interval methods, e.g. 'percentile' or ('percentile', 'bca'); "
+            f"not {ci!r}."
+        )
+    methods = list(ci)
+    for m in methods:
+        check_choice("ci", m, CI_METHODS)
+    return methods
+
+
 def _check_options(fit, n: object, ci: Sequence[str] | str, level: float, type: str) -> list[str]:
     """The interval methods asked for; raises for a bad option or a fit that cannot be
     bootstrapped."""
     check_choice("type", type, tuple(TYPES))
     model_based = TYPES[type].model_based
-    methods = [ci] if isinstance(ci, str) else list(ci)
-    for m in methods:
-        check_choice("ci", m, CI_METHODS)
-    if not isinstance(n, int | np.integer) or n < 1:
+    methods = _ci_methods(ci)
+    if not hasattr(fit, "not_resampled"):
+        raise OptionError(
+            "bootstrap() takes a Fit (from semnet.sem or semnet.cfa), not "
+            f"{fit.__class__.__name__}."
+        )
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise OptionError(f"n must be a positive number of draws, not {n!r}.")
     check_level(level)
     if fit.not_resampled is not None:

@@ -92,6 +92,13 @@ def compare(*fits: Fit, method: str | None = None, names: list[str] | None = Non
     for f in fits:
         if not isinstance(f, Fit):
             raise SemnetError(f"compare() takes Fit objects, not {type(f).__name__}.")
+        if not np.isfinite(f.df):
+            raise SemnetError(
+                f"compare() tests chi-square differences, but {f!r} has no chi-square test "
+                "(an LMS fit's model is not normal). Use its lr_test() against the model "
+                "without the product terms, or twice the difference of the loglik of "
+                "nested LMS fits."
+            )
     method = _method(fits, method)
     if names is None:
         names = [f"model{i + 1}" for i in range(len(fits))]
@@ -315,18 +322,45 @@ def _normal_parts(fit: Fit, meanstructure: bool) -> tuple[list, list]:
 
 
 def _keys_list(fit: Fit) -> list[tuple]:
+    """``(lhs, op, rhs, group)`` of every row; a covariance's two sides in name order, so
+    ``f ~~ g`` of one model finds ``g ~~ f`` of another."""
     p = fit.partable.params
-    return list(zip(p["lhs"], p["op"], p["rhs"], p["group"], strict=True))
+    return [
+        (min(lhs, rhs), op, max(lhs, rhs), g) if op == "~~" else (lhs, op, rhs, g)
+        for lhs, op, rhs, g in zip(p["lhs"], p["op"], p["rhs"], p["group"], strict=True)
+    ]
 
 
 def _keys(fit: Fit) -> dict[tuple, int]:
     return {k: i for i, k in enumerate(_keys_list(fit))}
 
 
+def _same_data(a: Fit, b: Fit) -> bool:
+    """Whether two fits saw the same cases: the same data hash, or the same rows and
+    statistics once ``b``'s variables are put in ``a``'s order (models that list the
+    same variables in another order, as lavaan compares them)."""
+    if a.nobs != b.nobs:
+        return False
+    if a.meta.get("data_sha256") == b.meta.get("data_sha256"):
+        return True
+    for ma, mb in zip(a.moments, b.moments, strict=True):
+        if ma.label != mb.label or sorted(ma.names) != sorted(mb.names):
+            return False
+        order = [mb.names.index(name) for name in ma.names]
+        if ma.data is not None and mb.data is not None:
+            same = np.array_equal(ma.data, mb.data[:, order], equal_nan=True)
+        else:
+            same = np.array_equal(ma.cov, mb.cov[np.ix_(order, order)]) and np.array_equal(
+                ma.mean, mb.mean[order])  # fmt: skip
+        if not same:
+            return False
+    return True
+
+
 def _check_comparable(fits: tuple[Fit, ...]) -> None:
     first = fits[0]
     for f in fits[1:]:
-        if f.meta.get("data_sha256") != first.meta.get("data_sha256") or f.nobs != first.nobs:
+        if not _same_data(first, f):
             raise SemnetError(
                 "the models were not fitted to the same data (different cases or variables), "
                 "so they cannot be compared by a chi-square difference test. Fit every model "

@@ -22,7 +22,13 @@ import pandas as pd
 from scipy import stats
 
 from semnet.data.moments import numeric_data
-from semnet.errors import DataError, ModelSpecificationError, OptionError, SemnetError
+from semnet.errors import (
+    DataError,
+    ModelSpecificationError,
+    OptionError,
+    SemnetError,
+    check_level,
+)
 from semnet.syntax import parse_model
 from semnet.syntax.model import Modifiers, ParsedModel, Relation
 
@@ -117,6 +123,8 @@ def simple_slopes(
     --------
     >>> semnet.simple_slopes(fit, x="ni", moderator="et")  # doctest: +SKIP
     """
+    check_level(level)
+    at = _moderator_values(at)
     if fit.vcov_free is None:
         raise SemnetError("simple slopes need standard errors, which this fit does not have.")
     crit = stats.norm.ppf(1 - (1 - level) / 2)
@@ -145,6 +153,21 @@ def simple_slopes(
                 }
             )
     return pd.DataFrame(rows)
+
+
+def _moderator_values(at: object) -> tuple[float, ...]:
+    """``at`` as a non-empty tuple of finite numbers (one number is allowed)."""
+    values = (at,) if isinstance(at, numbers.Real) else at
+    try:
+        out = tuple(float(a) for a in values if not isinstance(a, bool | str))
+        ok = len(out) == len(values) > 0 and all(np.isfinite(out))
+    except TypeError:
+        ok = False
+    if not ok:
+        raise OptionError(
+            f"at must be moderator values, e.g. (-1, 0, 1) (SDs around the mean), not {at!r}."
+        )
+    return out
 
 
 def _coefficients(fit: Fit, t: _Terms) -> tuple[np.ndarray, np.ndarray]:
@@ -204,6 +227,7 @@ def johnson_neyman(
 
     Returns one :class:`JohnsonNeyman` per outcome equation (and group).
     """
+    check_level(level)
     if fit.vcov_free is None:
         raise SemnetError("Johnson-Neyman needs standard errors, which this fit does not have.")
     c2 = stats.norm.ppf(1 - (1 - level) / 2) ** 2

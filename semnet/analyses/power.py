@@ -27,6 +27,7 @@ executor, the number of workers or the order in which they finish.
 
 from __future__ import annotations
 
+import inspect
 import math
 import re
 import warnings
@@ -47,6 +48,7 @@ from semnet.errors import (
     ModelSyntaxError,
     OptionError,
     SemnetError,
+    SemnetWarning,
     check_seed,
 )
 
@@ -366,11 +368,7 @@ def power(
     if not 0 < alpha < 1:
         raise OptionError(f"alpha must be between 0 and 1 (e.g. 0.05), not {alpha!r}.")
     sizes = _sizes(n, groups)
-    simulate_args = dict(simulate_args or {})
-    clash = {"n", "seed", "groups", "group_column"} & set(simulate_args)
-    if clash:
-        raise OptionError(f"simulate_args may not set {', '.join(sorted(clash))}; they are "
-                          "power()'s own arguments.")
+    simulate_args = _simulate_args(simulate_args)
     if "group" in fit_args or "data" in fit_args:
         raise OptionError("fit_args may not set group or data; power() simulates them.")
 
@@ -413,6 +411,28 @@ def _group_labels(group: Sequence[str] | None, parsed_test: _Test,
     return groups
 
 
+def _simulate_args(simulate_args: Any) -> dict[str, Any]:
+    """``power(simulate_args=)`` as a dict, after checking that semnet.simulate() takes
+    every key and that none of them is power()'s own."""
+    from semnet.simulate import simulate
+
+    if simulate_args is not None and not isinstance(simulate_args, Mapping):
+        raise OptionError("simulate_args must be a dict of semnet.simulate() arguments, e.g. "
+                          f"{{'likert': 5}}, not {simulate_args!r}.")
+    out = dict(simulate_args or {})
+    unknown = sorted(set(out) - set(inspect.signature(simulate).parameters))
+    if unknown:
+        raise OptionError(
+            f"simulate_args has {', '.join(map(repr, unknown))}, which semnet.simulate() does "
+            "not take; use likert, skew, missing, empirical or standardized."
+        )
+    clash = {"n", "seed", "groups", "group_column"} & set(out)
+    if clash:
+        raise OptionError(f"simulate_args may not set {', '.join(sorted(clash))}; they are "
+                          "power()'s own arguments.")
+    return out
+
+
 def _result(test: _Test, alpha: float, reps: int, entropy: int, sizes, groups,
             outcomes) -> PowerResult:
     names = ("est", "se") if test.kind == "parameter" else ("chisq_diff", "df_diff")
@@ -429,6 +449,15 @@ def _result(test: _Test, alpha: float, reps: int, entropy: int, sizes, groups,
         good = block[block["failure"] == ""]
         m = len(good)
         pw = float((good["pvalue"] < alpha).mean()) if m else math.nan
+        if not m:
+            reasons = block["failure"].value_counts()
+            warnings.warn(
+                f"power(): every replication at n = {int(total)} failed, so its power is NaN "
+                f"({'; '.join(f'{r} ({c})' for r, c in reasons.items())}); increase n or "
+                "check the models (draws shows each failure).",
+                SemnetWarning,
+                stacklevel=3,
+            )
         row = {"n": int(total)}
         if groups is not None:
             s = sizes[k]

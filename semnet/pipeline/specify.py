@@ -214,6 +214,13 @@ def expand_products(
             observed.append(term)
             info[term] = {"method": "observed product"}
         else:
+            other = b if a in latent else a
+            if other not in data.columns:
+                raise ModelSpecificationError(
+                    f"line {line}: '{other}' in the product term '{term}' is neither a latent "
+                    "variable of the model (no '=~' line) nor a column of the data; define "
+                    "it or correct the name."
+                )
             raise ModelSpecificationError(
                 f"line {line}: '{term}' multiplies a latent and an observed variable; make the "
                 "observed one a single-indicator factor (e.g. 'f_x =~ x')."

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from semnet.errors import SemnetError
+from semnet.errors import OptionError, SemnetError
 from semnet.report.format import html_escape, stars, stars_note
 
 __all__ = ["Diagram", "Item", "diagram_layout", "path_diagram", "save_diagram", "text_width"]
@@ -687,6 +687,23 @@ def _legend(panels: list[_Panel], labels: Mapping[str, str], std: bool) -> str:
     return " ".join(parts)
 
 
+def _checked_options(labels: object, title: object, ncols: object) -> dict[str, str]:
+    """``labels`` as a dict, after checking the text options and ``ncols``."""
+    if labels is not None and not (
+        isinstance(labels, Mapping) and all(isinstance(v, str) for v in labels.values())
+    ):
+        raise OptionError(
+            "labels must map variable names to display names, e.g. {'ni': 'Network "
+            f"involvement'}}; got {labels!r}."
+        )
+    if not isinstance(title, str):
+        raise OptionError(f"title must be a string, not {title!r}.")
+    if ncols is not None and (isinstance(ncols, bool) or not isinstance(ncols, int | np.integer)
+                              or ncols < 1):  # fmt: skip
+        raise OptionError(f"ncols must be a positive whole number of columns, not {ncols!r}.")
+    return dict(labels or {})
+
+
 def diagram_layout(
     estimates: pd.DataFrame | Mapping[str, pd.DataFrame],
     *,
@@ -709,7 +726,7 @@ def diagram_layout(
     >>> [it.text for it in d.items if it.role == "label"]
     ['0.50**']
     """
-    labels = dict(labels or {})
+    labels = _checked_options(labels, title, ncols)
     std = column.startswith("std")
     panels = _panels(estimates, r2, column)
     geo = _geometry(panels, labels)

@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -131,6 +131,11 @@ def describe_parameter(param: str, labels: Mapping[str, str] | None = None) -> s
 
 def _name(code: str, labels: Mapping[str, str] | None) -> str:
     labels = labels or {}
+    if not isinstance(labels, Mapping):
+        raise OptionError(
+            "labels must map codes to names, e.g. {'ni': 'Network involvement'} (see "
+            f"model_labels()); got {type(labels).__name__}."
+        )
     if ":" in code:
         return " × ".join(_name(part, labels) for part in code.split(":"))
     return labels.get(code, code)
@@ -157,6 +162,27 @@ def _check_fit(fit: Any) -> None:
             f"journal tables take a fit from semnet.sem/cfa (or a mapping group -> fit), "
             f"not {type(fit).__name__}."
         )
+
+
+def _selection(name: str, value: Any) -> list[str] | None:
+    """``outcomes=``/``predictors=`` as a list of names (one name may be a string)."""
+    if value is None or isinstance(value, str):
+        return None if value is None else [value]
+    if not isinstance(value, Iterable) or not all(isinstance(v, str) for v in value):
+        raise OptionError(f"{name} must be variable names, e.g. ['doi'], not {value!r}.")
+    return list(value)
+
+
+def _frame_with(frame: Any, columns: Sequence[str], what: str, source: str) -> pd.DataFrame:
+    """``frame`` after checking that it is a DataFrame with ``columns``."""
+    if not isinstance(frame, pd.DataFrame):
+        raise OptionError(f"{what} must be the DataFrame of {source}; got "
+                          f"{type(frame).__name__}.")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise OptionError(f"{what} must be the DataFrame of {source}; its columns lack "
+                          f"{', '.join(missing)}.")
+    return frame
 
 
 def _rows_of(frame: pd.DataFrame, group: Any) -> pd.DataFrame:
@@ -302,6 +328,12 @@ def _triangle(matrices: Mapping[str, pd.DataFrame] | pd.DataFrame,
                                                                          tuple[int, ...]]:
     if isinstance(matrices, pd.DataFrame):
         matrices = {"": matrices}
+    if not isinstance(matrices, Mapping) or not all(
+            isinstance(m, pd.DataFrame) for m in matrices.values()):  # fmt: skip
+        raise OptionError(
+            "the matrices must be a DataFrame (semnet.htmt(), fornell_larcker()[group]) or a "
+            f"mapping group -> DataFrame; got {type(matrices).__name__}."
+        )
     rows, tidy, rules = [], [], []
     for gname, m in matrices.items():
         codes = [str(c) for c in m.index]
@@ -428,6 +460,13 @@ def fit_table(models: Sequence[tuple[str, str, Any]], *, name: str = "fit",
     if not models:
         raise OptionError("fit_table needs at least one (model name, sample name, fit).")
     rows, tidy, any_robust = [], [], False
+    for entry in models:
+        if not isinstance(entry, tuple | list) or len(entry) != 3:
+            raise OptionError(
+                "fit_table takes (model name, sample name, fit) triples, e.g. "
+                f"[('Measurement', 'All', fit)]; got {entry!r}."
+            )
+        _check_fit(entry[2])
     for model, sample, fit in models:
         m, robust = _measures(fit)
         any_robust |= robust
@@ -523,6 +562,11 @@ def invariance_table(result: Any, partial: Any = None, *, name: str = "invarianc
     >>> [r[0] for r in invariance_table(res).cells()[1]]
     ['Configural', 'Metric', 'Scalar', 'Strict']
     """
+    if not all(hasattr(result, a) for a in ("table", "rule", "fits")):
+        raise OptionError(
+            f"invariance_table takes the result of semnet.invariance(), not "
+            f"{type(result).__name__}."
+        )
     ladder = result.table()
     rows = [_ladder_row(str(level).capitalize(), r) for level, r in ladder.iterrows()]
     rows[0]["decision"] = "reference"
@@ -621,6 +665,7 @@ def partial_search_table(partial: Any, *, labels: Mapping[str, str] | None = Non
 def _path_rows(panels: Sequence[tuple[str, Any, Any]], outcomes: Sequence[str] | None,
                predictors: Sequence[str] | None) -> pd.DataFrame:
     tidy = []
+    outcomes, predictors = _selection("outcomes", outcomes), _selection("predictors", predictors)
     for pname, fit, group in panels:
         std = _rows_of(fit.standardized(), group)
         reg = std[std["op"] == "~"]
@@ -742,6 +787,8 @@ def coefficients_table(fit: Any, *, labels: Mapping[str, str] | None = None,
     >>> coefficients_table(fit).flat_header()
     ['Path', 'b', 'SE', '95% CI', 'β']
     """
+    _check_fit(fit)
+    outcomes = _selection("outcomes", outcomes)
     est = fit.estimates()
     reg = est[est["op"] == "~"]
     if outcomes is not None:
@@ -758,11 +805,17 @@ def coefficients_table(fit: Any, *, labels: Mapping[str, str] | None = None,
         "beta": reg["std_all"].to_numpy(),
     })
     header = {"path": "Path", "b": "b", "se": "SE", "ci": "95% CI", "beta": "β"}
+    columns = {"path": "text", "b": "starred", "ci": "interval"}
+    if len(getattr(fit, "groups", ())) > 1:
+        # a multi-group fit: name each group's block (its rows repeat the paths)
+        group = reg["group"].astype(str).to_numpy()
+        frame.insert(0, "group", np.where(np.r_[True, group[1:] != group[:-1]], group, ""))
+        header = {"group": "Group", **header}
+        columns["group"] = "text"
     note = ("b = unstandardized coefficient with its standard error, z test and Wald 95% "
             "CI; β = completely standardized coefficient.")
     return Table(name, title, frame, notes=(note, *notes, STAR_NOTE), label=label,
-                 header=header, columns={"path": "text", "b": "starred", "ci": "interval"},
-                 tidy=reg.reset_index(drop=True))
+                 header=header, columns=columns, tidy=reg.reset_index(drop=True))
 
 
 # -- mediation and moderation ----------------------------------------------------------------
@@ -809,7 +862,12 @@ def indirect_table(delta: pd.DataFrame, bootstrap: pd.DataFrame | None = None, *
     >>> indirect_table(d, labels={"m": "Mediator"}).cells()[1][0][:3]
     ['Indirect', 'X → M → Y', '0.200***']
     """
-    tidy = delta.copy()
+    tidy = _frame_with(delta, ("effect", "path", "est", "se", "pvalue", "ci_lower", "ci_upper",
+                               "std_all"), "delta", "semnet.indirect_effects()").copy()
+    if bootstrap is not None:
+        _frame_with(bootstrap, ("op", "lhs", "rhs", "boot_se", "n_boot",
+                                f"ci_lower_{ci_method}", f"ci_upper_{ci_method}"),
+                    "bootstrap", f"BootstrapResult.table(ci={ci_method!r})")
     if "group" in tidy.columns and tidy["group"].isna().all():
         tidy = tidy.drop(columns="group")
     if bootstrap is not None:
@@ -872,6 +930,9 @@ def simple_slopes_table(slopes: pd.DataFrame, *, focal: str, moderator: str,
     """
     def at(v: float) -> str:
         return "Mean" if v == 0 else f"{v:+g} SD"
+
+    _frame_with(slopes, ("at", "moderator_value", "slope", "se", "pvalue", "ci_lower",
+                         "ci_upper"), "slopes", "semnet.simple_slopes()")
 
     frame = pd.DataFrame({
         "at": [at(float(v)) for v in slopes["at"]],

@@ -324,6 +324,11 @@ class Fit(FittedRows):
 
     def _check_bootstrap_of(self, boot: BootstrapResult) -> None:
         """Raise unless ``boot`` was made from this fit (its estimates are this fit's)."""
+        if not all(hasattr(boot, a) for a in ("columns", "estimate", "draws", "failed")):
+            raise OptionError(
+                f"expected the BootstrapResult of semnet.bootstrap(fit, ...), not "
+                f"{type(boot).__name__}."
+            )
         params = self.partable.params
         rows = np.flatnonzero(params["free"].to_numpy() > 0)
         ndef = self._ndef

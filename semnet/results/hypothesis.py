@@ -130,11 +130,14 @@ def score_test(fit: Fit, release: list[int] | None = None) -> ScoreTest:
         idx = np.arange(R.shape[0])
         j_inv = np.linalg.pinv(info)
     else:
-        idx = np.asarray(release, dtype=int)
-        if idx.size == 0 or idx.min() < 0 or idx.max() >= R.shape[0]:
+        idx = np.asarray(release)
+        if (idx.dtype.kind not in "iu" or idx.ndim > 1 or idx.size == 0 or idx.min() < 0
+                or idx.max() >= R.shape[0] or np.unique(idx).size < idx.size):
             raise SemnetError(
-                f"release must list constraint numbers between 0 and {R.shape[0] - 1}."
+                f"release must list constraint numbers between 0 and {R.shape[0] - 1} (the "
+                f"rows of score_test().uni), each once; got {release!r}."
             )
+        idx = idx.reshape(-1)
         j_inv = inverse_given_constraints(info, np.delete(R, idx, axis=0))
     stat = float(n * g @ j_inv @ g)
     df = int(idx.size)
@@ -159,6 +162,11 @@ def wald(fit: Fit, constraints: str) -> pd.Series:
     Series
         ``stat, df, pvalue``.
     """
+    if not isinstance(constraints, str):
+        raise ModelSpecificationError(
+            "wald() takes the constraints as one string, such as 'b1 == b2' (several "
+            f"separated by ';' or new lines), not {type(constraints).__name__}."
+        )
     parsed = parse_model(constraints)
     if parsed.relations or not parsed.constraints:
         raise ModelSpecificationError(
@@ -193,6 +201,12 @@ def wald(fit: Fit, constraints: str) -> pd.Series:
     value = h(fit.values)
     J = fit.jacobian(h)
     cov = J @ fit.vcov_free @ J.T
+    if np.linalg.matrix_rank(cov) < len(exprs):
+        raise ModelSpecificationError(
+            "wald(): the constraints are redundant: one follows from the others, or one "
+            "does not involve the free parameters (such as 'a == a'); so their covariance "
+            "matrix is singular (lavaan stops there too). Drop the redundant constraints."
+        )
     stat = float(value @ np.linalg.solve(cov, value))
     df = len(exprs)
     return pd.Series({"stat": stat, "df": df, "pvalue": float(stats.chi2.sf(stat, df))})

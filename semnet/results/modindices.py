@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from semnet.errors import OptionError
 from semnet.inference.vcov import tangent_basis
 from semnet.matrices.ram import Model
 from semnet.partable.build import ParTable
@@ -91,6 +92,9 @@ def modification_indices(fit: Fit, sort: bool = True, minimum: float = 0.0) -> p
     DataFrame
         ``lhs, op, rhs, group, mi, epc, sepc_lv, sepc_all``.
     """
+    if isinstance(minimum, bool) or not isinstance(minimum, int | float | np.number) or np.isnan(
+            minimum):  # fmt: skip
+        raise OptionError(f"minimum must be a number (the smallest mi kept), not {minimum!r}.")
     pt = fit.partable
     params = pt.params
     existing = {

@@ -515,3 +515,29 @@ def test_jackknife_blocks_across_groups_refit_each_deletion_as_alone():
         assert np.isclose(chisq, ref_chisq, rtol=STACK_RTOL)
         alone = refitter.refit_block([spec])[0]
         assert _same(alone[0], out) and alone[1] == chisq
+
+
+@pytest.mark.parametrize("ci", [None, 5])
+def test_ci_that_names_no_methods_is_an_option_error(med_fit, ci):
+    # was a TypeError ('NoneType' object is not iterable) from list(ci)
+    boot = bootstrap(med_fit, n=3, seed=1, ci="percentile")
+    with pytest.raises(semnet.OptionError, match="ci must name interval methods"):
+        boot.table(ci=ci)
+    with pytest.raises(semnet.OptionError, match="ci must name interval methods"):
+        bootstrap(med_fit, n=3, seed=1, ci=ci)
+
+
+def test_bootstrap_of_what_is_not_a_fit_or_a_bool_count_is_refused(med_fit):
+    # a string was an AttributeError ('str' object has no attribute 'not_resampled');
+    # n=True ran one draw
+    with pytest.raises(semnet.OptionError, match="takes a Fit"):
+        bootstrap("fit", n=3, seed=1)
+    with pytest.raises(semnet.OptionError, match="n must be a positive number"):
+        bootstrap(med_fit, n=True, seed=1)
+
+
+def test_with_bootstrap_of_what_is_not_a_bootstrap_result(med_fit):
+    # was an AttributeError ('str' object has no attribute 'columns')
+    for attach in (med_fit.with_bootstrap, med_fit.with_bootstrap_test):
+        with pytest.raises(semnet.OptionError, match="BootstrapResult"):
+            attach("boot")

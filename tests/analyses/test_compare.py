@@ -152,3 +152,39 @@ def test_negative_satorra_bentler_2001_scaling_factor_warns():
            - two.df * two.scaled_test.scaling_factor) / (one.df - two.df)
     assert out["scaling_factor"].iloc[1] == pytest.approx(c_d) and c_d < 0
     assert np.isnan(out["chisq_diff"].iloc[1]) and np.isnan(out["pvalue"].iloc[1])
+
+
+@pytest.mark.parametrize(("estimator", "method"), [
+    ("ML", None), ("MLM", "satorra_bentler_2010"), ("MLMV", "satorra_2000"),
+])
+def test_compare_accepts_the_same_variables_listed_in_another_order(estimator, method):
+    # the restricted model names its factors (and so the variables) in another order,
+    # and its covariance as `visual ~~ textual` where semnet keeps `textual ~~ visual`:
+    # lavaan compares them (29.377 for SB2010); semnet refused them as "not the same data"
+    hs = semnet.datasets.holzinger_swineford()
+    free = semnet.cfa("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6", hs, estimator=estimator)
+    same = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\nvisual ~~ 0*textual"
+    swapped = "textual =~ x4 + x5 + x6\nvisual =~ x1 + x2 + x3\nvisual ~~ 0*textual"
+    expected = semnet.compare(free, semnet.cfa(same, hs, estimator=estimator), method=method)
+    out = semnet.compare(free, semnet.cfa(swapped, hs, estimator=estimator), method=method)
+    assert np.allclose(out.to_numpy(float), expected.to_numpy(float), rtol=1e-10,
+                       equal_nan=True)
+
+
+def test_compare_still_refuses_other_rows_with_the_variables_reordered():
+    hs = semnet.datasets.holzinger_swineford()
+    other = hs.copy()
+    other["x1"] = other["x1"].iloc[::-1].to_numpy()
+    a = semnet.cfa("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6", hs)
+    b = semnet.cfa("textual =~ x4 + x5 + x6\nvisual =~ x1 + x2 + x3", other, orthogonal=True)
+    with pytest.raises(semnet.SemnetError, match="same data"):
+        semnet.compare(a, b)
+
+
+def test_compare_refuses_fits_without_a_chi_square():
+    # two LMS fits gave a table of NaN (no df, chi-square or test), without a word
+    hs = semnet.datasets.holzinger_swineford()
+    model = "f1 =~ x1 + x2 + x3\nf2 =~ x4 + x5 + x6\nf3 =~ x7 + x8 + x9\nf3 ~ f1 + f2 + f1:f2"
+    lms = semnet.sem(model, hs)
+    with pytest.raises(semnet.SemnetError, match=r"has no chi-square test.*lr_test"):
+        semnet.compare(lms, semnet.sem(model.replace(" + f1:f2", ""), hs))

@@ -565,3 +565,17 @@ def test_progress_bars_of_the_ladder_and_the_partial_search(capsys):
     err = capsys.readouterr().err
     assert "partial invariance" in err and "2/2" in err
     assert loud.table().equals(quiet.table())
+
+
+def test_latent_means_refuse_the_partial_result_of_another_ladder(hs, hs_data):
+    # the other ladder's groups ('a', 'b') and means were reported as this ladder's
+    by_sex = hs_data.assign(school=np.where(hs_data["sex"] == 1, "a", "b"))
+    other = invariance(HS_MODEL, by_sex, group="school").partial("scalar")
+    with pytest.raises(semnet.OptionError, match="another invariance ladder"):
+        hs.latent_means(partial=other)
+
+
+def test_latent_means_check_the_level_with_a_partial_result(hs):
+    # level=2 gave NaN intervals (the normal quantile of 1.5)
+    with pytest.raises(semnet.OptionError, match="level must be between 0 and 1"):
+        hs.latent_means(partial=hs.partial("scalar"), level=2)

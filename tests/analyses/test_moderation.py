@@ -90,3 +90,24 @@ def test_moderation_by_groups_bad_moderator_or_cut(moderator, cut, error, match)
     model = "visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\ntextual ~ visual"
     with pytest.raises(error, match=match):
         moderation_by_groups(model, hs, moderator=moderator, path="textual~visual", cut=cut)
+
+
+@pytest.mark.parametrize("at", [(), (1, "a"), [np.nan], None, "abc"])
+def test_simple_slopes_at_must_be_moderator_values(at):
+    # () gave an empty frame without columns; None and 'abc' were TypeErrors
+    with pytest.raises(semnet.OptionError, match="at must be moderator values"):
+        simple_slopes(refit("kenny_judd_probe"), "x", "z", at=at, product="xz")
+
+
+def test_one_moderator_value_may_be_a_number():
+    fit = refit("kenny_judd_probe")
+    one = simple_slopes(fit, "x", "z", at=1.0, product="xz")
+    assert one[["at", "slope"]].values.tolist() == simple_slopes(
+        fit, "x", "z", at=(1.0,), product="xz")[["at", "slope"]].values.tolist()
+
+
+@pytest.mark.parametrize("probe", [simple_slopes, johnson_neyman])
+def test_probing_checks_the_level(probe):
+    # level=2 gave NaN intervals and NaN Johnson-Neyman bounds
+    with pytest.raises(semnet.OptionError, match="level must be between 0 and 1"):
+        probe(refit("kenny_judd_probe"), "x", "z", product="xz", level=2)

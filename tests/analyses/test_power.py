@@ -178,7 +178,9 @@ def test_invariance_level():
 def test_failed_draws_are_counted_not_fatal():
     # three cases per data set for three variables: the sample covariance matrix is
     # singular in every draw
-    res = semnet.power(NULL, REGRESSION, n=[2, 60], reps=3, test="y~x", seed=1)
+    # ...and the all-NaN power of that size is announced, not left silent
+    with pytest.warns(semnet.SemnetWarning, match="every replication at n = 2 failed"):
+        res = semnet.power(NULL, REGRESSION, n=[2, 60], reps=3, test="y~x", seed=1)
     table = res.table
     assert table["failed"].tolist() == [3, 0]
     assert np.isnan(table["power"].iloc[0])
@@ -204,3 +206,13 @@ def test_bad_requests_are_named():
         semnet.power(NULL, REGRESSION, n=[50, 1.5], reps=2, test="y~x")
     with pytest.raises(semnet.OptionError, match="estimator"):
         semnet.power(NULL, REGRESSION, n=50, reps=2, test="y~x", estimator="XYZ")
+
+
+@pytest.mark.parametrize(("simulate_args", "message"), [
+    ({"bogus": 1}, "semnet.simulate\\(\\) does not take"), ("likert", "must be a dict"),
+])
+def test_simulate_args_that_simulate_does_not_take_are_option_errors(simulate_args, message):
+    # were simulate()'s TypeError and dict()'s ValueError
+    with pytest.raises(semnet.OptionError, match=message):
+        semnet.power(NULL, REGRESSION, n=50, reps=2, test="y~x", seed=1,
+                     simulate_args=simulate_args)

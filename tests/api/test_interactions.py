@@ -102,3 +102,16 @@ def test_standardized_interaction_follows_wen_marsh_hau():
     # the loadings of the product factor keep the ordinary standardization
     lam = est.loc[("x:z", "=~", "x2.z2")]
     assert lam["std_all"] == pytest.approx(lam["est"] * sd("x:z") / sd("x2.z2"), rel=1e-10)
+
+
+def test_ordered_true_with_a_latent_product_takes_the_items_only():
+    # ordered=True listed the product term 'f1:f2' as an ordinal item: "column(s)
+    # 'f1:f2' are not in the data"; now it is the same fit as naming the items
+    hs = semnet.datasets.holzinger_swineford()
+    items = [f"x{i}" for i in range(1, 10)]
+    cut = hs.assign(**{c: pd.cut(hs[c], 3, labels=False) for c in items})
+    model = "f1 =~ x1 + x2 + x3\nf2 =~ x4 + x5 + x6\nf3 =~ x7 + x8 + x9\nf3 ~ f1 + f2 + f1:f2"
+    every = semnet.sem(model, cut, ordered=True)
+    named = semnet.sem(model, cut, ordered=items)
+    assert every.options.ordered == named.options.ordered == tuple(items)
+    assert every.chisq == pytest.approx(named.chisq, rel=1e-12)

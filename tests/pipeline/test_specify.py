@@ -42,3 +42,13 @@ def test_a_latent_name_may_match_a_row_of_sample_cov():
     cov = hs[["x1", "x2", "x3", "x4"]].cov()
     fit = semnet.cfa("x1 =~ x2 + x3 + x4", sample_cov=cov, sample_nobs=301)
     assert fit.df == 0
+
+
+@pytest.mark.parametrize("interaction", [None, "double_mean", "lms"])
+def test_a_product_term_naming_an_unknown_variable_says_so(interaction):
+    # 'f9' (a typo) was called "an observed variable" to be made a single-indicator factor
+    hs = semnet.datasets.holzinger_swineford()
+    model = "f1 =~ x1 + x2 + x3\nf2 =~ x4 + x5 + x6\nf3 =~ x7 + x8 + x9\nf3 ~ f1 + f1:f9"
+    with pytest.raises(semnet.ModelSpecificationError,
+                       match="'f9' in the product term 'f1:f9' is neither a latent"):
+        semnet.sem(model, hs, interaction=interaction)

@@ -304,3 +304,18 @@ def test_save_diagram_into_a_missing_folder_is_named(tmp_path):
     with pytest.raises(SemnetError, match="is a folder"):
         save_diagram(svg, tmp_path)
     assert save_diagram(svg, tmp_path / "d.svg").read_text(encoding="utf-8") == svg
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"ncols": 0}, "ncols must be"), ({"ncols": -1}, "ncols must be"),
+    ({"ncols": 2.5}, "ncols must be"), ({"ncols": "2"}, "ncols must be"),
+    ({"labels": ["visual"]}, "labels must map"), ({"labels": {"visual": 5}}, "labels must map"),
+    ({"title": 5}, "title must be a string"),
+])
+def test_plot_options_of_the_wrong_kind_are_option_errors(options, message):
+    # were ValueError/AttributeError/TypeError from dict(), str.split and a comparison;
+    # ncols=-1 and 2.5 drew a diagram
+    fit = semnet.sem("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\ntextual ~ visual",
+                     semnet.datasets.holzinger_swineford(), group="school")
+    with pytest.raises(semnet.OptionError, match=message):
+        fit.plot(**options)

@@ -273,3 +273,44 @@ def test_fit_table_without_fits_is_refused():
     # was an IndexError
     with pytest.raises(semnet.OptionError, match="at least one"):
         fit_table([])
+
+
+def test_coefficients_table_names_the_group_of_each_block(hs, labels):
+    # a multi-group fit printed both groups' paths one after the other, unlabelled
+    t = coefficients_table(semnet.sem(SEM, hs, group="school"), labels=labels)
+    assert t.flat_header()[:2] == ["Group", "Path"]
+    assert [row[0] for row in t.cells()[1]] == ["Pasteur", "Grant-White"]
+    assert coefficients_table(semnet.sem(SEM, hs)).flat_header()[0] == "Path"
+
+
+def test_coefficients_and_paths_tables_take_one_outcome_as_a_string(hs):
+    sem = semnet.sem(SEM, hs, group="school")
+    # a string was a TypeError from pandas' isin()
+    assert len(coefficients_table(sem, outcomes="textual").cells()[1]) == 2
+    assert paths_table(sem, outcomes="textual").flat_header()[0] == "Path"
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda hs: paths_table(semnet.sem(SEM, hs), labels=["visual"]), "labels must map"),
+    (lambda hs: paths_table(semnet.sem(SEM, hs), outcomes=5), "outcomes must be"),
+    (lambda hs: coefficients_table("fit"), "journal tables take a fit"),
+    (lambda hs: fit_table([("Model", semnet.sem(SEM, hs))]), "triples"),
+    (lambda hs: fit_table([("Model", "All", "fit")]), "journal tables take a fit"),
+    (lambda hs: invariance_table("ladder"), "result of semnet.invariance"),
+    (lambda hs: htmt_table("matrix"), "must be a DataFrame"),
+    (lambda hs: simple_slopes_table(pd.DataFrame({"a": [1]}), focal="x", moderator="w"),
+     "columns lack at"),
+    (lambda hs: indirect_table(pd.DataFrame({"effect": ["indirect"]})), "columns lack path"),
+])
+def test_journal_tables_refuse_inputs_of_the_wrong_kind(hs, call, message):
+    # each was an AttributeError, KeyError, TypeError or ValueError from inside
+    with pytest.raises(semnet.OptionError, match=message):
+        call(hs)
+
+
+def test_indirect_table_names_the_bootstrap_interval_it_lacks(hs):
+    med = semnet.sem("x3 ~ a*x1\nx5 ~ b*x3 + x1", hs)
+    boot = semnet.bootstrap(med, n=3, seed=1, ci="percentile", indirect={"x": "x1", "y": "x5"},
+                            progress=False).table(ci="percentile")
+    with pytest.raises(semnet.OptionError, match="ci_lower_bca"):
+        indirect_table(semnet.indirect_effects(med, "x1", y="x5"), boot, ci_method="bca")

@@ -54,3 +54,28 @@ def test_wald_matches_lavaan():
 def test_wald_unknown_label():
     with pytest.raises(semnet.ModelSpecificationError, match="not a parameter label"):
         refit("hs_mg_path_equal").wald("b1 == b9")
+
+
+@pytest.mark.parametrize("release", [["visual=~x2"], [1.5], [0, 0], [[0]], []])
+def test_score_test_release_that_is_not_a_list_of_rows_is_refused(release):
+    # ['visual=~x2'] was a ValueError from int(); [1.5] silently meant row 1; [0, 0]
+    # counted one constraint twice (df 2)
+    fit = refit("hs_mg_metric")
+    with pytest.raises(semnet.SemnetError, match="release must list constraint numbers"):
+        fit.score_test(release=release)
+
+
+@pytest.mark.parametrize("constraints", ["a == a", "a == b; a == b", "a == b\n2*a == 2*b"])
+def test_wald_of_redundant_constraints_is_a_clear_error(constraints):
+    # was numpy's LinAlgError (Singular matrix); lavaan stops with "exactly singular"
+    fit = semnet.sem("x9 ~ a*x1 + b*x2", semnet.datasets.holzinger_swineford())
+    with pytest.raises(semnet.ModelSpecificationError, match="redundant"):
+        fit.wald(constraints)
+
+
+@pytest.mark.parametrize("constraints", [None, ["a == 0", "b == 0"]])
+def test_wald_takes_one_string(constraints):
+    # was a TypeError saying "the model must be a string"
+    fit = semnet.sem("x9 ~ a*x1 + b*x2", semnet.datasets.holzinger_swineford())
+    with pytest.raises(semnet.ModelSpecificationError, match="one string"):
+        fit.wald(constraints)

@@ -7,6 +7,8 @@ import pytest
 from reference import fixture_names, is_plain_ml, keyed, load, refit, table
 from tolerances import EST_RTOL, SE_RTOL
 
+from semnet.errors import OptionError
+
 NAMES = [n for n in fixture_names() if is_plain_ml(load(n)) or n == "hs_fiml"]
 
 
@@ -48,3 +50,10 @@ def test_modindices_sorted_largest_first():
     assert (top["lhs"], top["op"], top["rhs"]) == ("visual", "=~", "x9")
     assert top["mi"] == pytest.approx(36.411, rel=EST_RTOL * 10)
     assert len(fit.modindices(minimum=10)) == (mi["mi"] > 10).sum()
+
+
+@pytest.mark.parametrize("minimum", ["10", float("nan"), True, None])
+def test_modindices_minimum_must_be_a_number(minimum):
+    # '10' was a TypeError from the comparison; NaN kept every row
+    with pytest.raises(OptionError, match="minimum must be a number"):
+        refit("hs_cfa").modindices(minimum=minimum)

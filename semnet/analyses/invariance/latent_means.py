@@ -21,7 +21,7 @@ import pandas as pd
 from scipy import stats
 
 from semnet.analyses.invariance.partial import PartialResult
-from semnet.errors import OptionError, SemnetError, check_choice
+from semnet.errors import OptionError, SemnetError, check_choice, check_level
 from semnet.results.fit import Fit
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,9 +61,19 @@ def latent_mean_differences(result: InvarianceResult, reference: str | None,
     --------
     >>> latent_mean_differences(res, None, res.partial("scalar"), 0.95)  # doctest: +SKIP
     """
+    check_level(level)
     if partial is not None:
         if not isinstance(partial, PartialResult):
             raise OptionError("partial must be a PartialResult from result.partial().")
+        first = next(iter(result.fits.values()))
+        if (partial.level not in result.ladder or partial.fit.groups != first.groups
+                or partial.fit.partable.names.ov != first.partable.names.ov
+                or partial.fit.meta.get("data_sha256") != first.meta.get("data_sha256")):
+            raise OptionError(
+                "partial comes from another invariance ladder (other data, groups or "
+                "variables); pass this ladder's own: res.latent_means(partial="
+                "res.partial('scalar'))."
+            )
         ge = result.ladder[partial.level]
         fit, source = partial.fit, f"{partial.level} (partial: " + (
             ", ".join(partial.group_partial) or "none") + ")"
