@@ -231,8 +231,8 @@ def _add_fit(sub: argparse._SubParsersAction) -> Handler:
     p.add_argument("--weights-normalization", metavar="HOW",
                    help="total, group or none (default: total)")
     p.add_argument("--cluster", metavar="COL",
-                   help="column of cluster labels: cluster-robust SEs and test "
-                   "(with --estimator MLR or MLM)")
+                   help="column of cluster labels: cluster-robust SEs and the Yuan-Bentler "
+                   "test (as lavaan's cluster=, with ML, MLR or MLM)")
     p.add_argument("--standardized", action="store_true",
                    help="add the Std.lv and Std.all columns")
     p.add_argument("--no-fit-measures", action="store_true",

@@ -104,6 +104,10 @@ def compare(*fits: Fit, method: str | None = None, names: list[str] | None = Non
         names = [f"model{i + 1}" for i in range(len(fits))]
     if len(names) != len(fits):
         raise OptionError("names must have one entry per model.")
+    if len(set(names)) != len(names):
+        raise OptionError(
+            f"names must differ from each other (they label the rows), not {names!r}."
+        )
     _check_comparable(fits)
     order = sorted(range(len(fits)), key=lambda i: fits[i].df)
     dfs = [fits[i].df for i in order]

@@ -49,7 +49,7 @@ import pandas as pd
 
 from semnet.analyses.invariance.levels import is_ordinal
 from semnet.analyses.reliability import reliability
-from semnet.errors import OptionError
+from semnet.errors import OptionError, SemnetError
 from semnet.report.format import STAR_NOTE, format_number, typeset_minus
 from semnet.report.tables import Table
 
@@ -164,6 +164,18 @@ def _check_fit(fit: Any) -> None:
         )
 
 
+def _standardized(fit: Any, table: str) -> pd.DataFrame:
+    """The fit's standardized solution with its SEs, which ``table`` is built from."""
+    try:
+        return fit.standardized()
+    except SemnetError as exc:
+        raise OptionError(
+            f"{table} is built from the standardized solution with standard errors, which "
+            f"this fit does not have: {exc} For a journal table of its coefficients (with "
+            "the standardized ones) use journal.coefficients_table(fit)."
+        ) from None
+
+
 def _selection(name: str, value: Any) -> list[str] | None:
     """``outcomes=``/``predictors=`` as a list of names (one name may be a string)."""
     if value is None or isinstance(value, str):
@@ -274,7 +286,7 @@ def measurement_table(fits: Any, *, labels: Mapping[str, str] | None = None,
     panels = _panels(fits)
     tidy = []
     for pname, fit, group in panels:
-        std = _rows_of(fit.standardized(), group)
+        std = _rows_of(_standardized(fit, "measurement_table"), group)
         for _, r in std[std["op"] == "=~"].iterrows():
             tidy.append({"group": pname, "construct": r["lhs"], "item": r["rhs"],
                          "statistic": "loading", "est": r["est_std"], "se": r["se"],
@@ -667,7 +679,7 @@ def _path_rows(panels: Sequence[tuple[str, Any, Any]], outcomes: Sequence[str] |
     tidy = []
     outcomes, predictors = _selection("outcomes", outcomes), _selection("predictors", predictors)
     for pname, fit, group in panels:
-        std = _rows_of(fit.standardized(), group)
+        std = _rows_of(_standardized(fit, "paths_table"), group)
         reg = std[std["op"] == "~"]
         if outcomes is not None:
             reg = reg[reg["lhs"].isin(outcomes)]

@@ -38,6 +38,12 @@ def test_compare_needs_two_models():
         semnet.compare(refit("hs_cfa"))
 
 
+def test_compare_names_must_differ():
+    a, b = refit("hs_cfa"), refit("hs_cfa_orthogonal")
+    with pytest.raises(semnet.OptionError, match=r"names must differ .* \['m', 'm'\]"):
+        semnet.compare(a, b, names=["m", "m"])
+
+
 def test_compare_warns_when_not_nested():
     # orthogonal factors (more df) must not fit better than correlated ones
     a, b = refit("hs_cfa"), refit("hs_cfa_orthogonal")

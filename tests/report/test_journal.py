@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import warnings
 
 import pandas as pd
 import pytest
@@ -314,3 +315,15 @@ def test_indirect_table_names_the_bootstrap_interval_it_lacks(hs):
                             progress=False).table(ci="percentile")
     with pytest.raises(semnet.OptionError, match="ci_lower_bca"):
         indirect_table(semnet.indirect_effects(med, "x1", y="x5"), boot, ci_method="bca")
+
+
+def test_tables_of_the_standardized_solution_point_an_lms_fit_to_coefficients_table():
+    hs = semnet.datasets.holzinger_swineford()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lms = semnet.sem("visual =~ x1 + x2 + x3\ntextual =~ x4 + x5 + x6\n"
+                         "speed =~ x7 + x8 + x9\nspeed ~ visual + textual + visual:textual", hs)
+    for table in (measurement_table, paths_table):
+        with pytest.raises(semnet.OptionError, match=r"use journal\.coefficients_table\(fit\)"):
+            table(lms)
+    assert coefficients_table(lms).title
