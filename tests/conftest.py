@@ -1,6 +1,10 @@
 import sys
 from pathlib import Path
 
+import pytest
+
+import semnet
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 try:  # small matrices: BLAS threads only add contention on small CI machines
@@ -9,3 +13,9 @@ try:  # small matrices: BLAS threads only add contention on small CI machines
     threadpool_limits(1)
 except ImportError:  # pragma: no cover
     pass
+
+
+@pytest.fixture(scope="module")
+def hs():
+    """The Holzinger–Swineford data (301 cases), fresh for each test module."""
+    return semnet.datasets.holzinger_swineford()

@@ -1,5 +1,6 @@
-"""Comparisons of a semnet fit with lavaan's results shared by the differential tests
-(tests/api/test_fuzz_lavaan.py, tests/api/test_fuzz2_lavaan.py)."""
+"""Comparisons of a semnet fit with lavaan's results shared by the tests against lavaan
+fixtures (the differential tests tests/api/test_fuzz_lavaan.py and test_fuzz2_lavaan.py,
+the ordinal and syntax fixtures)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,19 @@ import numpy as np
 from tolerances import FIT_RTOL
 
 import semnet
+
+
+def assert_fit_measures(fit: semnet.Fit, reference: dict, atol: float) -> None:
+    """The fit's df and every fit measure in ``reference`` (lavaan's names, dots for
+    underscores; ``None``: lavaan's NA, which semnet must give as NaN) as lavaan's."""
+    fm = fit.fit_measures()
+    assert fit.df == reference["df"]
+    for name, value in reference.items():
+        ours = fm[name.replace(".", "_")]
+        if value is None:
+            assert np.isnan(ours), name
+        else:
+            np.testing.assert_allclose(ours, value, rtol=FIT_RTOL, atol=atol, err_msg=name)
 
 
 def scaled_test_problems(fit: semnet.Fit, tests: dict, atol: float) -> list[str]:

@@ -6,17 +6,7 @@ import numpy as np
 import pytest
 
 import semnet
-
-HS = """
-visual  =~ x1 + x2 + x3
-textual =~ x4 + x5 + x6
-speed   =~ x7 + x8 + x9
-"""
-
-
-@pytest.fixture(scope="module")
-def hs():
-    return semnet.datasets.holzinger_swineford()
+from models import HS_MODEL as HS
 
 
 def test_group_naming_several_columns_is_an_option_error(hs):

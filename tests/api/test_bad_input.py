@@ -16,12 +16,8 @@ import pytest
 from tolerances import FIT_RTOL
 
 import semnet
+from models import HS_MODEL
 
-HS_MODEL = """
-visual  =~ x1 + x2 + x3
-textual =~ x4 + x5 + x6
-speed   =~ x7 + x8 + x9
-"""
 X = [f"x{i}" for i in range(1, 10)]
 
 

@@ -12,12 +12,8 @@ import pytest
 from tolerances import EST_RTOL
 
 import semnet
+from models import HS_MODEL
 
-HS_MODEL = """
-visual  =~ x1 + x2 + x3
-textual =~ x4 + x5 + x6
-speed   =~ x7 + x8 + x9
-"""
 ONE = "f =~ x1 + x2 + x3"
 
 

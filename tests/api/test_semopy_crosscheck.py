@@ -14,12 +14,8 @@ import pytest
 from tolerances import ATOL, FIT_RTOL, SEMOPY_RTOL
 
 import semnet
+from models import HS_MODEL as HS
 
-HS = """
-visual  =~ x1 + x2 + x3
-textual =~ x4 + x5 + x6
-speed   =~ x7 + x8 + x9
-"""
 POLDEM = """
 ind60 =~ x1 + x2 + x3
 dem60 =~ y1 + y2 + y3 + y4

@@ -5,17 +5,7 @@ from __future__ import annotations
 import pytest
 
 import semnet
-
-HS = """
-visual  =~ x1 + x2 + x3
-textual =~ x4 + x5 + x6
-speed   =~ x7 + x8 + x9
-"""
-
-
-@pytest.fixture(scope="module")
-def hs():
-    return semnet.datasets.holzinger_swineford()
+from models import HS_MODEL as HS
 
 
 def test_a_single_cluster_is_a_clear_error(hs):

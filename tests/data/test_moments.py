@@ -12,6 +12,7 @@ from reference import load
 from tolerances import ATOL, EST_RTOL, FIT_RTOL
 
 import semnet
+from models import HS_MODEL as HS
 from semnet.data.moments import (
     SINGULAR_TOLERANCE,
     check_sample_cov,
@@ -25,16 +26,6 @@ from semnet.data.moments import (
 )
 
 X = [f"x{i}" for i in range(1, 10)]
-HS = """
-visual  =~ x1 + x2 + x3
-textual =~ x4 + x5 + x6
-speed   =~ x7 + x8 + x9
-"""
-
-
-@pytest.fixture(scope="module")
-def hs() -> pd.DataFrame:
-    return semnet.datasets.holzinger_swineford()
 
 
 def _est(fit: semnet.Fit) -> pd.Series:

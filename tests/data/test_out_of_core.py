@@ -11,13 +11,9 @@ import pytest
 
 import semnet
 import semnet.moments
+from models import HS_MODEL as HS
 from semnet.inference.robust import adf_gamma
 
-HS = """
-visual  =~ x1 + x2 + x3
-textual =~ x4 + x5 + x6
-speed   =~ x7 + x8 + x9
-"""
 X = [f"x{i}" for i in range(1, 10)]
 
 POPULATION = """

@@ -6,13 +6,8 @@ import numpy as np
 import pytest
 
 import semnet
+from models import HS_MODEL as HS
 from semnet.estimation.constraints import LinearConstraints, linear_constraints
-
-HS = """
-visual  =~ x1 + x2 + x3
-textual =~ x4 + x5 + x6
-speed   =~ x7 + x8 + x9
-"""
 
 
 def _constraints(model: str) -> LinearConstraints:

@@ -8,14 +8,10 @@ import numpy as np
 import pytest
 
 import semnet
+from models import HS_MODEL as HS
 from semnet.data.moments import GroupMoments
 from semnet.estimation.ml import MLDiscrepancy
 
-HS = """
-visual  =~ x1 + x2 + x3
-textual =~ x4 + x5 + x6
-speed   =~ x7 + x8 + x9
-"""
 HS_EXO = """
 visual  =~ x1 + x2 + x3
 textual =~ x4 + x5 + x6

@@ -13,14 +13,9 @@ from reference import REFERENCE
 from tolerances import FIT_RTOL
 
 import semnet
+from models import HS_MODEL
 from semnet.inference.fiml_corrected import fiml_corrected
 from semnet.inference.vcov import tangent_basis
-
-HS_MODEL = """
-visual  =~ x1 + x2 + x3
-textual =~ x4 + x5 + x6
-speed   =~ x7 + x8 + x9
-"""
 
 
 @pytest.fixture(scope="module")

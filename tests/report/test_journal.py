@@ -38,11 +38,6 @@ SCHOOLS = ["Pasteur", "Grant-White"]
 
 
 @pytest.fixture(scope="module")
-def hs():
-    return semnet.datasets.holzinger_swineford()
-
-
-@pytest.fixture(scope="module")
 def labels():
     return model_labels(CFA)
 

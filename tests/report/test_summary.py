@@ -10,22 +10,12 @@ import pytest
 from reference import fixture_names, is_plain_ml, load, refit
 
 import semnet
+from models import HS_MODEL
 from semnet.report import Summary
-
-HS_MODEL = """
-visual  =~ x1 + x2 + x3
-textual =~ x4 + x5 + x6
-speed   =~ x7 + x8 + x9
-"""
 
 MULTIGROUP = [
     n for n in fixture_names() if is_plain_ml(load(n)) and load(n)["ngroups"] > 1
 ]
-
-
-@pytest.fixture(scope="module")
-def hs():
-    return semnet.datasets.holzinger_swineford()
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,6 @@ import semnet
 MODEL = "visual =~ x1 + a*x2 + x3\ntextual =~ x4 + b*x5 + x6\nab := a*b"
 
 
-@pytest.fixture(scope="module")
-def hs() -> pd.DataFrame:
-    return semnet.datasets.holzinger_swineford()
-
-
 @pytest.mark.parametrize("group", [None, "school"])
 def test_identifier_columns_have_the_dtypes_pandas_infers(hs, group):
     fit = semnet.cfa(MODEL, hs, group=group, group_equal=["loadings"] if group else ())
