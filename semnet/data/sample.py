@@ -41,7 +41,7 @@ from semnet.data.moments import (
 )
 from semnet.data.ordinal import Polychoric, item_codes, polychoric
 from semnet.data.survey import SurveyDesign, survey_moments
-from semnet.errors import DataError
+from semnet.errors import DataError, warn
 
 
 @dataclass(frozen=True, eq=False)
@@ -356,11 +356,15 @@ def ordered_items(data: Any, ordered: Any, observed: Sequence[str]) -> tuple[str
     else:
         named = (ordered,) if isinstance(ordered, str) else tuple(ordered)
     unknown = [n for n in named if n not in observed]
-    if unknown:
-        raise DataError(
-            f"ordered= names {', '.join(map(repr, unknown))}, which the model does not "
-            f"use as an observed variable (observed: {', '.join(observed)})."
-        )
+    if unknown and isinstance(data, pd.DataFrame):
+        # as lavaan: other columns of the data are ignored (a list of every item of a
+        # questionnaire serves each of its models); a name that is no column is warned of
+        absent = [n for n in unknown if n not in data.columns]
+        if absent:
+            warn(
+                f"ordered= names {', '.join(map(repr, absent))}, which is not a column of "
+                f"the data (nor a variable of the model: {', '.join(observed)}); ignored."
+            )
     if isinstance(data, pd.DataFrame):
         # the dtypes first: the column labels are read only where a column is ordered
         ordinal = [

@@ -2,6 +2,7 @@
 (tests/reference/ordinal/make_wlsmv.R writes the fixtures)."""
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -87,10 +88,20 @@ def test_least_squares_without_ordered_items_is_a_clear_error():
         semnet.cfa("f =~ x1 + x2 + x3", data, estimator="WLSMV")
 
 
-def test_ordered_name_not_in_the_model_is_a_clear_error():
+def test_ordered_names_outside_the_model_are_ignored_as_in_lavaan():
+    # lavaan ignores other columns of the data in ordered= (a questionnaire's item list
+    # serves each model) and warns of names that are no column
     data = pd.read_csv(HERE / "hs_two.csv")
-    with pytest.raises(DataError, match="x9"):
-        semnet.cfa("f =~ x1 + x2 + x3", data, ordered=["x1", "x9"])
+    items = ["x1", "x2", "x3"]
+    plain = semnet.cfa("f =~ x1 + x2 + x3", data, ordered=items)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        wider = semnet.cfa("f =~ x1 + x2 + x3", data, ordered=[*items, "x4", "x5"])
+    assert wider.options.ordered == plain.options.ordered == tuple(items)
+    assert wider.fit_measures()["chisq"] == plain.fit_measures()["chisq"]
+    with pytest.warns(semnet.SemnetWarning, match=r"ordered= names 'zz', which is not a column"):
+        typo = semnet.cfa("f =~ x1 + x2 + x3", data, ordered=[*items, "zz"])
+    assert typo.options.ordered == tuple(items)
 
 
 @pytest.mark.parametrize("case", sorted(REF))
