@@ -13,10 +13,10 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from shared_models import HS_MODEL
 from tolerances import FIT_RTOL
 
 import semnet
-from models import HS_MODEL
 
 X = [f"x{i}" for i in range(1, 10)]
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from shared_models import HS_MODEL
 from tolerances import EST_RTOL
 
 import semnet
-from models import HS_MODEL
 
 ONE = "f =~ x1 + x2 + x3"
 

@@ -11,10 +11,10 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from shared_models import HS_MODEL as HS
 from tolerances import ATOL, FIT_RTOL, SEMOPY_RTOL
 
 import semnet
-from models import HS_MODEL as HS
 
 POLDEM = """
 ind60 =~ x1 + x2 + x3

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from shared_models import HS_MODEL as HS
 
 import semnet
-from models import HS_MODEL as HS
 
 
 def test_a_single_cluster_is_a_clear_error(hs):

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from reference import load
+from shared_models import HS_MODEL as HS
 from tolerances import ATOL, EST_RTOL, FIT_RTOL
 
 import semnet
-from models import HS_MODEL as HS
 from semnet.data.moments import (
     SINGULAR_TOLERANCE,
     check_sample_cov,

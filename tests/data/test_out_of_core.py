@@ -8,10 +8,10 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from shared_models import HS_MODEL as HS
 
 import semnet
 import semnet.moments
-from models import HS_MODEL as HS
 from semnet.inference.robust import adf_gamma
 
 X = [f"x{i}" for i in range(1, 10)]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from shared_models import HS_MODEL as HS
 
 import semnet
-from models import HS_MODEL as HS
 from semnet.estimation.constraints import LinearConstraints, linear_constraints
 
 

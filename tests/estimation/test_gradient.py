@@ -6,9 +6,9 @@ from functools import cache
 
 import numpy as np
 import pytest
+from shared_models import HS_MODEL as HS
 
 import semnet
-from models import HS_MODEL as HS
 from semnet.data.moments import GroupMoments
 from semnet.estimation.ml import MLDiscrepancy
 

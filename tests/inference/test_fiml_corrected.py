@@ -10,10 +10,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from reference import REFERENCE
+from shared_models import HS_MODEL
 from tolerances import FIT_RTOL
 
 import semnet
-from models import HS_MODEL
 from semnet.inference.fiml_corrected import fiml_corrected
 from semnet.inference.vcov import tangent_basis
 

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from reference import fixture_names, is_plain_ml, load, refit
+from shared_models import HS_MODEL
 
 import semnet
-from models import HS_MODEL
 from semnet.report import Summary
 
 MULTIGROUP = [
