@@ -339,10 +339,18 @@ def _keys(fit: Fit) -> dict[tuple, int]:
     return {k: i for i, k in enumerate(_keys_list(fit))}
 
 
+#: how far the moments of two fits may differ and still be the same data's: a covariance
+#: matrix computed from the cases and one given as ``sample_cov`` (rescaled from N - 1 to N)
+#: differ in the last digits only
+SAME_MOMENTS_RTOL = 1e-10
+
+
 def _same_data(a: Fit, b: Fit) -> bool:
     """Whether two fits saw the same cases: the same data hash, or the same rows and
     statistics once ``b``'s variables are put in ``a``'s order (models that list the
-    same variables in another order, as lavaan compares them)."""
+    same variables in another order, as lavaan compares them); where one fit has summary
+    statistics only, the same covariances (and means, where both models have them) to
+    rounding."""
     if a.nobs != b.nobs:
         return False
     if a.meta.get("data_sha256") == b.meta.get("data_sha256"):
@@ -353,9 +361,12 @@ def _same_data(a: Fit, b: Fit) -> bool:
         order = [mb.names.index(name) for name in ma.names]
         if ma.data is not None and mb.data is not None:
             same = np.array_equal(ma.data, mb.data[:, order], equal_nan=True)
-        else:
-            same = np.array_equal(ma.cov, mb.cov[np.ix_(order, order)]) and np.array_equal(
-                ma.mean, mb.mean[order])  # fmt: skip
+        else:  # summary statistics (sample_cov): equal to rounding, from the same cases
+            cov = mb.cov[np.ix_(order, order)]
+            tol = SAME_MOMENTS_RTOL * np.abs(ma.cov).max()
+            same = np.allclose(ma.cov, cov, rtol=SAME_MOMENTS_RTOL, atol=tol)
+            if same and a.partable.meanstructure and b.partable.meanstructure:
+                same = np.allclose(ma.mean, mb.mean[order], rtol=SAME_MOMENTS_RTOL, atol=tol)
         if not same:
             return False
     return True

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from reference import load, refit
 from scipy import stats
+from shared_models import HS_MODEL
 from tolerances import FIT_RTOL
 
 import semnet
@@ -31,6 +32,20 @@ def test_compare_refuses_different_data():
     b = refit("hs_listwise")
     with pytest.raises(semnet.SemnetError, match="same data"):
         semnet.compare(a, b)
+
+
+def test_compare_takes_a_sample_cov_fit_and_a_raw_data_fit_of_the_same_cases(hs):
+    # lavTestLRT compares them; the covariances agree to rounding, not bit for bit
+    items = [f"x{i}" for i in range(1, 10)]
+    summary = semnet.cfa(HS_MODEL, sample_cov=hs[items].cov(), sample_nobs=301)
+    raw = semnet.cfa(HS_MODEL, hs, orthogonal=True)
+    out = semnet.compare(summary, raw)
+    assert out["df_diff"].iloc[1] == 3
+    expected = raw.fit_measures()["chisq"] - summary.fit_measures()["chisq"]
+    np.testing.assert_allclose(out["chisq_diff"].iloc[1], expected, rtol=FIT_RTOL)
+    other = semnet.cfa(HS_MODEL, sample_cov=hs[items].cov() * 1.01, sample_nobs=301)
+    with pytest.raises(semnet.SemnetError, match="same data"):
+        semnet.compare(other, raw)
 
 
 def test_compare_needs_two_models():
