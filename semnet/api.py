@@ -184,12 +184,12 @@ def _ordinal(model: Any, data: Any, ordered: Any) -> tuple[Any, tuple[str, ...]]
                 "are computed from the cases), not sample moments; pass the DataFrame."
             )
         return parsed, ()
-    if marked and ordered is not True:
-        named = () if not ordered else (ordered,) if isinstance(ordered, str) else tuple(ordered)
-        ordered = (*named, *(m for m in marked if m not in named))
     # a product term (``x:z``) is built from the items, never an ordinal item itself
     items = [v for v in names.ov if ":" not in v]
-    return parsed, ordered_items(data, ordered, items)
+    found = ordered_items(data, ordered, items)
+    if marked:  # (in the model's order, as ordered_items gives them)
+        found = tuple(v for v in items if v in found or v in marked)
+    return parsed, found
 
 
 def _summary_moments(data: Any, group: str | None, sample_cov: Any) -> SampleMoments | None:

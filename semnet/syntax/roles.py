@@ -15,6 +15,8 @@ from itertools import filterfalse
 from operator import attrgetter
 from typing import TYPE_CHECKING
 
+from semnet.errors import ModelSpecificationError
+
 if TYPE_CHECKING:
     from semnet.syntax.model import Relation
 
@@ -115,8 +117,6 @@ def threshold_items(relations: Sequence[Relation], names: VariableNames) -> tupl
     >>> threshold_items(parsed.relations, parsed.roles[0])
     ('u2',)
     """
-    from semnet.errors import ModelSpecificationError
-
     items: dict[str, None] = {}
     for r in relations:
         if r.op != "|":
